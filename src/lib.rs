@@ -1,0 +1,9 @@
+//! kql: ksqlDB's SQL dialect compiled to plans that run on an embedded Kafka-like log.
+//!
+//! The pipeline, one module a stage: [`syntax`] (text to AST), [`plan`] (AST to a typed
+//! logical plan against a catalog), [`exec`] (the plan run as tasks over the log of
+//! `kql-runtime`), [`cli`] (the commands). Every stage reports [`diagnostic::Diagnostic`]s.
+
+pub mod diagnostic;
+pub mod sources;
+pub mod syntax;

@@ -1,0 +1,240 @@
+//! Pest's errors turned into diagnostics a person can act on: what was expected, in words,
+//! what was found, and a hint for the usual mistakes.
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::build::Ctx;
+use super::span::Span;
+use super::Rule;
+use crate::diagnostic::{Code, Diagnostic};
+
+pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let found = token_at(text, pos);
+    let span = Span::new(
+        ctx.source,
+        ctx.offset + pos,
+        ctx.offset
+            + pos
+            + found
+                .len()
+                .max(1)
+                .min(text.len().saturating_sub(pos).max(1)),
+    );
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::CustomError { message } => vec![message.clone()],
+    };
+    let found_text = if found.is_empty() {
+        "the end of the statement".to_string()
+    } else {
+        format!("'{found}'")
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {}, found {found_text}", join_or(&expected))
+    };
+    let mut d = Diagnostic::new(Code::SyntaxError, message).label(span, label_for(&expected));
+    if let Some(h) = hint(text, pos, found, &expected) {
+        d = d.help(h);
+    }
+    d
+}
+
+/// The word or symbol at a byte position (empty at the end).
+fn token_at(text: &str, pos: usize) -> &str {
+    let rest = &text[pos.min(text.len())..];
+    let rest = rest.trim_end_matches(';');
+    let end = rest
+        .char_indices()
+        .find(|&(i, c)| {
+            if i == 0 {
+                false
+            } else {
+                let first = rest.chars().next().unwrap();
+                let word = first.is_alphanumeric() || first == '_';
+                c.is_whitespace() || (word != (c.is_alphanumeric() || c == '_'))
+            }
+        })
+        .map_or(rest.len(), |(i, _)| i);
+    rest[..end].trim()
+}
+
+fn describe_expected(rules: &[Rule]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rules {
+        let s = describe_rule(*r);
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn describe_rule(r: Rule) -> String {
+    let name = format!("{r:?}");
+    match r {
+        Rule::integer
+        | Rule::decimal
+        | Rule::string
+        | Rule::boolean
+        | Rule::null_lit
+        | Rule::function_call
+        | Rule::case_expr
+        | Rule::cast_expr
+        | Rule::array_ctor
+        | Rule::map_ctor
+        | Rule::struct_ctor
+        | Rule::neg
+        | Rule::not_op
+        | Rule::ARRAY
+        | Rule::MAP
+        | Rule::STRUCT
+        | Rule::CASE
+        | Rule::CAST
+        | Rule::NOT
+        | Rule::NULL
+        | Rule::TRUE
+        | Rule::FALSE => "an expression".into(),
+        Rule::column_def => "a column definition such as `name VARCHAR`".into(),
+        Rule::plain_identifier | Rule::quoted_identifier | Rule::column_ref => "a name".into(),
+        Rule::expr | Rule::arith => "an expression".into(),
+        Rule::data_type
+        | Rule::array_type
+        | Rule::map_type
+        | Rule::struct_type
+        | Rule::decimal_type => "a type (such as VARCHAR, INT, BIGINT, DOUBLE)".into(),
+        Rule::statement_only => "a statement".into(),
+        Rule::select_query => "SELECT".into(),
+        Rule::create_source | Rule::create_as_select => "CREATE".into(),
+        Rule::time_unit => "a time unit (SECONDS, MINUTES, HOURS, DAYS)".into(),
+        Rule::duration => "a duration such as 10 SECONDS".into(),
+        Rule::eq | Rule::neq | Rule::lt | Rule::le | Rule::gt | Rule::ge => "a comparison".into(),
+        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::rem | Rule::concat => {
+            "an operator".into()
+        }
+        Rule::or_op | Rule::and_op => "AND or OR".into(),
+        Rule::EOI => "the end of the statement".into(),
+        Rule::key_marker => "KEY".into(),
+        Rule::with_clause => "WITH".into(),
+        Rule::emit => "EMIT".into(),
+        Rule::where_clause => "WHERE".into(),
+        Rule::join_clause | Rule::join_type => "JOIN".into(),
+        Rule::window_clause => "WINDOW".into(),
+        Rule::group_by => "GROUP BY".into(),
+        Rule::partition_by => "PARTITION BY".into(),
+        Rule::having => "HAVING".into(),
+        Rule::limit => "LIMIT".into(),
+        Rule::alias => "an alias".into(),
+        Rule::select_item | Rule::select_items | Rule::star => "a column or expression".into(),
+        Rule::property => "a property such as kafka_topic='t'".into(),
+        // keywords are upper-case rules
+        _ if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+            name.trim_end_matches("_KW").to_string()
+        }
+        _ => name.replace('_', " "),
+    }
+}
+
+fn label_for(expected: &[String]) -> String {
+    match expected.first() {
+        Some(e) if expected.len() == 1 => format!("expected {e} here"),
+        Some(_) => "unexpected here".to_string(),
+        None => "here".to_string(),
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n => format!("{} or {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+const RESERVED: &[&str] = &[
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "HAVING",
+    "PARTITION",
+    "EMIT",
+    "LIMIT",
+    "WINDOW",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "INNER",
+    "ON",
+    "WITHIN",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "IS",
+    "NULL",
+    "IN",
+    "LIKE",
+    "BETWEEN",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "CAST",
+    "TRUE",
+    "FALSE",
+    "BY",
+    "WITH",
+    "VALUES",
+    "INTO",
+    "CREATE",
+    "INSERT",
+    "DROP",
+    "DISTINCT",
+];
+
+fn hint(text: &str, pos: usize, found: &str, expected: &[String]) -> Option<String> {
+    let upper = found.to_ascii_uppercase();
+    if text[..pos].trim_end().ends_with(',')
+        && (RESERVED.contains(&upper.as_str()) || found.is_empty())
+    {
+        return Some(format!(
+            "remove the comma before {}",
+            if found.is_empty() { "the end" } else { found }
+        ));
+    }
+    let wants_name = expected
+        .iter()
+        .any(|e| e == "a name" || e.starts_with("a column definition") || e == "an expression");
+    if wants_name && RESERVED.contains(&upper.as_str()) {
+        return Some(format!(
+            "{upper} is a reserved word; to use it as a name, quote it with back-quotes: `{found}`"
+        ));
+    }
+    if found.starts_with('"') {
+        return Some(
+            "strings use single quotes in kql, as in SQL: 'text'; double quotes are not used"
+                .into(),
+        );
+    }
+    if found.starts_with('\'') && !found[1..].contains('\'') && !text[pos + 1..].contains('\'') {
+        return Some("this string is not closed: add a ' at its end".into());
+    }
+    if found == "==" || (found == "=" && text[pos..].starts_with("==")) {
+        return Some("compare with a single '=' in SQL".into());
+    }
+    if expected.iter().any(|e| e == "EMIT") && upper != "EMIT" {
+        return Some(
+            "a push query ends with EMIT CHANGES, e.g. SELECT * FROM s EMIT CHANGES;".into(),
+        );
+    }
+    None
+}
