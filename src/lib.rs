@@ -4,6 +4,10 @@
 //! logical plan against a catalog), [`exec`] (the plan run as tasks over the log of
 //! `kql-runtime`), [`cli`] (the commands). Every stage reports [`diagnostic::Diagnostic`]s.
 
+pub mod cli;
+pub mod data;
 pub mod diagnostic;
+pub mod exec;
+pub mod plan;
 pub mod sources;
 pub mod syntax;

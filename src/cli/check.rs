@@ -1,0 +1,38 @@
+//! `kql check FILE...`: compile only; every diagnostic of every file.
+
+use std::path::PathBuf;
+
+use kql_runtime::Cluster;
+
+use super::{read_file, Failure};
+use crate::exec::Session;
+
+pub fn run(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut all = Vec::new();
+    let mut sources = crate::sources::Sources::default();
+    for file in files {
+        let text = read_file(file)?;
+        // Each file is checked on its own, as `kql run` would run it.
+        let mut session = Session::new(Cluster::in_memory(3));
+        session.sources = std::mem::take(&mut sources);
+        let (_, statements, errors) = session.check(&file.display().to_string(), &text);
+        if errors.is_empty() {
+            eprintln!(
+                "{}: ok ({} statement{})",
+                file.display(),
+                statements.len(),
+                if statements.len() == 1 { "" } else { "s" }
+            );
+        }
+        all.extend(errors);
+        sources = session.sources;
+    }
+    if all.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            diagnostics: all,
+            sources,
+        })
+    }
+}

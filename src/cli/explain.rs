@@ -1,0 +1,64 @@
+//! `kql explain FILE`: the plans of the file's queries. Declarations run (in memory) so the
+//! queries compile against them; nothing else runs.
+
+use std::path::Path;
+
+use kql_runtime::Cluster;
+
+use super::print::Printer;
+use super::{read_file, Cli, Failure};
+use crate::exec::Session;
+use crate::syntax::ast::{Explain, Statement, StatementKind};
+
+pub fn run(cli: &Cli, file: &Path) -> Result<(), Failure> {
+    let text = read_file(file)?;
+    let mut session = Session::new(Cluster::in_memory(cli.brokers));
+    let (_, statements, errors) = session.check(&file.display().to_string(), &text);
+    let fail = |session: &Session, diagnostics| Failure {
+        diagnostics,
+        sources: session.sources.clone(),
+    };
+    if !errors.is_empty() {
+        return Err(fail(&session, errors));
+    }
+    let mut printer = Printer::new(
+        cli.format,
+        std::io::BufWriter::new(std::io::stdout().lock()),
+    );
+    for stmt in statements {
+        let explained = match &stmt.kind {
+            StatementKind::CreateSource(_) => {
+                session
+                    .execute(&stmt, &mut Quiet)
+                    .map_err(|d| fail(&session, d))?;
+                continue;
+            }
+            StatementKind::Select(_) => Statement {
+                kind: StatementKind::Explain(Explain::Statement(Box::new(stmt.clone()))),
+                span: stmt.span,
+            },
+            _ => continue,
+        };
+        let snippet = &text[stmt.span.start..stmt.span.end];
+        eprintln!(
+            "-- {}",
+            snippet.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        session
+            .execute(&explained, &mut printer)
+            .map_err(|d| fail(&session, d))?;
+    }
+    Ok(())
+}
+
+/// Swallows status lines.
+struct Quiet;
+
+impl crate::exec::Output for Quiet {
+    fn begin(&mut self, _: &[crate::exec::ResultColumn]) {}
+    fn row(&mut self, _: &[crate::data::Value]) {}
+    fn end(&mut self) {}
+    fn text(&mut self, _: &str) {}
+    fn status(&mut self, _: &str) {}
+    fn warning(&mut self, _: &str) {}
+}

@@ -1,0 +1,32 @@
+//! `kql run FILE`: every statement in order, to the end of the input.
+
+use std::path::Path;
+
+use kql_runtime::Cluster;
+
+use super::print::Printer;
+use super::{read_file, Cli, Failure};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::exec::Session;
+
+pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Result<(), Failure> {
+    let text = read_file(file)?;
+    if data_dir.is_some() || follow {
+        return Err(Failure::plain(Diagnostic::new(
+            Code::Unsupported,
+            format!(
+                "--{} is not supported by this version of kql yet",
+                if follow { "follow" } else { "data-dir" }
+            ),
+        )));
+    }
+    let mut session = Session::new(Cluster::in_memory(cli.brokers));
+    let stdout = std::io::stdout().lock();
+    let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
+    session
+        .run_text(&file.display().to_string(), &text, &mut printer)
+        .map_err(|diagnostics| Failure {
+            diagnostics,
+            sources: session.sources.clone(),
+        })
+}

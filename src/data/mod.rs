@@ -1,0 +1,8 @@
+//! The data kql computes on: SQL types and the values a row holds. Shared by the planner
+//! (types, constant values) and the executor (rows).
+
+pub mod types;
+pub mod value;
+
+pub use types::SqlType;
+pub use value::Value;

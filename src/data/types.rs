@@ -1,0 +1,118 @@
+//! SQL types, as ksqlDB names them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum SqlType {
+    Boolean,
+    Int,
+    Bigint,
+    Double,
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
+    String,
+    Bytes,
+    Timestamp,
+    Date,
+    Time,
+    Array(Box<SqlType>),
+    Map(Box<SqlType>, Box<SqlType>),
+    Struct(Vec<(String, SqlType)>),
+    /// The type of a bare NULL literal: fits anywhere.
+    Null,
+}
+
+impl SqlType {
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Int | SqlType::Bigint | SqlType::Double | SqlType::Decimal { .. }
+        )
+    }
+
+    /// Rank in the numeric widening order INT < BIGINT < DECIMAL < DOUBLE.
+    fn numeric_rank(&self) -> Option<u8> {
+        match self {
+            SqlType::Int => Some(0),
+            SqlType::Bigint => Some(1),
+            SqlType::Decimal { .. } => Some(2),
+            SqlType::Double => Some(3),
+            _ => None,
+        }
+    }
+
+    /// The type two numeric operands are widened to, as ksqlDB does.
+    pub fn common_numeric(a: &SqlType, b: &SqlType) -> Option<SqlType> {
+        let (ra, rb) = (a.numeric_rank()?, b.numeric_rank()?);
+        if let (
+            SqlType::Decimal {
+                precision: p1,
+                scale: s1,
+            },
+            SqlType::Decimal {
+                precision: p2,
+                scale: s2,
+            },
+        ) = (a, b)
+        {
+            let scale = (*s1).max(*s2);
+            let int_digits = (p1 - s1).max(p2 - s2);
+            return Some(SqlType::Decimal {
+                precision: (int_digits + scale).min(38),
+                scale,
+            });
+        }
+        Some(if ra >= rb { a.clone() } else { b.clone() })
+    }
+
+    /// Can a value of `self` be stored where `target` is expected without a CAST?
+    pub fn assignable_to(&self, target: &SqlType) -> bool {
+        if self == target || *self == SqlType::Null {
+            return true;
+        }
+        match (self, target) {
+            (a, b) if a.is_numeric() && b.is_numeric() => a.numeric_rank() <= b.numeric_rank(),
+            (SqlType::Array(a), SqlType::Array(b)) => a.assignable_to(b),
+            (SqlType::Map(ka, va), SqlType::Map(kb, vb)) => {
+                ka.assignable_to(kb) && va.assignable_to(vb)
+            }
+            // ksqlDB accepts a string where a timestamp is expected in INSERT VALUES
+            (SqlType::String, SqlType::Timestamp | SqlType::Date | SqlType::Time) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlType::Boolean => write!(f, "BOOLEAN"),
+            SqlType::Int => write!(f, "INTEGER"),
+            SqlType::Bigint => write!(f, "BIGINT"),
+            SqlType::Double => write!(f, "DOUBLE"),
+            SqlType::Decimal { precision, scale } => write!(f, "DECIMAL({precision}, {scale})"),
+            SqlType::String => write!(f, "STRING"),
+            SqlType::Bytes => write!(f, "BYTES"),
+            SqlType::Timestamp => write!(f, "TIMESTAMP"),
+            SqlType::Date => write!(f, "DATE"),
+            SqlType::Time => write!(f, "TIME"),
+            SqlType::Array(t) => write!(f, "ARRAY<{t}>"),
+            SqlType::Map(k, v) => write!(f, "MAP<{k}, {v}>"),
+            SqlType::Struct(fields) => {
+                write!(f, "STRUCT<")?;
+                for (i, (n, t)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{n} {t}")?;
+                }
+                write!(f, ">")
+            }
+            SqlType::Null => write!(f, "NULL"),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Values of a row. Cheap to clone: strings and nested values are reference-counted.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Boolean(bool),
+    Int(i32),
+    Bigint(i64),
+    Double(f64),
+    Decimal(Decimal),
+    String(Arc<str>),
+    Bytes(bytes::Bytes),
+    /// Milliseconds since the epoch, UTC.
+    Timestamp(i64),
+    /// Days since the epoch.
+    Date(i32),
+    /// Milliseconds since midnight.
+    Time(i32),
+    Array(Arc<Vec<Value>>),
+    Map(Arc<Vec<(Value, Value)>>),
+    /// Field values in the order of the struct type's fields.
+    Struct(Arc<Vec<Value>>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn string(s: &str) -> Value {
+        Value::String(Arc::from(s))
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Bigint(i) => Some(*i as f64),
+            Value::Double(d) => Some(*d),
+            Value::Decimal(d) => d.to_f64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i as i64),
+            Value::Bigint(i) | Value::Timestamp(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// SQL ordering between two non-null values of the same (or widened) type.
+    pub fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Null, _) | (_, Value::Null) => None,
+            (Value::Boolean(a), Value::Boolean(b)) => Some(a.cmp(b)),
+            (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+            (Value::Bigint(a), Value::Bigint(b)) => Some(a.cmp(b)),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
+            (Value::Decimal(a), Value::Decimal(b)) => Some(a.cmp(b)),
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            (Value::Bytes(a), Value::Bytes(b)) => Some(a.cmp(b)),
+            (a, b) => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x.partial_cmp(&y),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// How values print in a table, as ksqlDB's CLI shows them.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => write!(f, "null"),
+            Value::Boolean(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Bigint(i) => write!(f, "{i}"),
+            Value::Double(d) => write!(f, "{}", format_double(*d)),
+            Value::Decimal(d) => write!(f, "{d}"),
+            Value::String(s) => write!(f, "{s}"),
+            Value::Bytes(b) => write!(f, "{}", base64(b)),
+            Value::Timestamp(ms) => write!(f, "{}", crate::data::value::format_timestamp(*ms)),
+            Value::Date(d) => write!(f, "{}", format_date(*d)),
+            Value::Time(ms) => {
+                let s = ms / 1000;
+                write!(f, "{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+            }
+            Value::Array(items) => {
+                write!(f, "[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                write!(f, "]")
+            }
+            Value::Map(entries) => {
+                write!(f, "{{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{k}={v}")?;
+                }
+                write!(f, "}}")
+            }
+            Value::Struct(fields) => {
+                write!(f, "{{")?;
+                for (i, v) in fields.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                write!(f, "}}")
+            }
+        }
+    }
+}
+
+/// Doubles print as Java does for the common cases: always with a decimal point.
+pub fn format_double(d: f64) -> String {
+    if d.is_finite() && d == d.trunc() && d.abs() < 1e15 {
+        format!("{d:.1}")
+    } else {
+        format!("{d}")
+    }
+}
+
+/// ISO-8601 in UTC with milliseconds: `2023-11-14T22:13:20.000`.
+pub fn format_timestamp(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (h, m, s, milli) = (
+        rem / 3_600_000,
+        (rem / 60_000) % 60,
+        (rem / 1000) % 60,
+        rem % 1000,
+    );
+    format!(
+        "{}T{h:02}:{m:02}:{s:02}.{milli:03}",
+        format_date(days as i32)
+    )
+}
+
+pub fn format_date(days: i32) -> String {
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) to days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+pub fn base64(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for chunk in b.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_iso_utc() {
+        assert_eq!(
+            format_timestamp(1_700_000_000_000),
+            "2023-11-14T22:13:20.000"
+        );
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000");
+        assert_eq!(days_from_civil(2023, 11, 14), 19675);
+    }
+
+    #[test]
+    fn doubles_keep_a_decimal_point() {
+        assert_eq!(Value::Double(30.0).to_string(), "30.0");
+        assert_eq!(Value::Double(21.5).to_string(), "21.5");
+        assert_eq!(base64(b"hi!"), "aGkh");
+        assert_eq!(base64(b"h"), "aA==");
+    }
+}

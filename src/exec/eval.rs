@@ -1,0 +1,382 @@
+//! Evaluates typed expressions over a row. Operands were widened by the planner, so each
+//! operator sees values of one type. SQL's three-valued logic: NULL in, NULL out, and a
+//! filter keeps a row only when its predicate is TRUE. Errors at run time (division by
+//! zero, a failed CAST) give NULL, as in ksqlDB.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::Decimal;
+
+use super::functions::call;
+use crate::data::value::{days_from_civil, format_double};
+use crate::data::{SqlType, Value};
+use crate::plan::expr::{ArithOp, CmpOp, TExpr, TypedExpr};
+
+pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
+    match &e.kind {
+        TExpr::Literal(v) => v.clone(),
+        TExpr::Column(i) => row[*i].clone(),
+        TExpr::Not(a) => match eval(a, row) {
+            Value::Boolean(b) => Value::Boolean(!b),
+            _ => Value::Null,
+        },
+        TExpr::Neg(a) => match eval(a, row) {
+            Value::Int(i) => Value::Int(i.wrapping_neg()),
+            Value::Bigint(i) => Value::Bigint(i.wrapping_neg()),
+            Value::Double(d) => Value::Double(-d),
+            Value::Decimal(d) => Value::Decimal(-d),
+            _ => Value::Null,
+        },
+        TExpr::And(a, b) => match eval(a, row) {
+            Value::Boolean(false) => Value::Boolean(false),
+            l => match (l, eval(b, row)) {
+                (_, Value::Boolean(false)) => Value::Boolean(false),
+                (Value::Boolean(true), Value::Boolean(true)) => Value::Boolean(true),
+                _ => Value::Null,
+            },
+        },
+        TExpr::Or(a, b) => match eval(a, row) {
+            Value::Boolean(true) => Value::Boolean(true),
+            l => match (l, eval(b, row)) {
+                (_, Value::Boolean(true)) => Value::Boolean(true),
+                (Value::Boolean(false), Value::Boolean(false)) => Value::Boolean(false),
+                _ => Value::Null,
+            },
+        },
+        TExpr::Compare(op, a, b) => {
+            let (l, r) = (eval(a, row), eval(b, row));
+            match l.sql_cmp(&r) {
+                Some(ord) => Value::Boolean(compare(*op, ord)),
+                None if l.is_null() || r.is_null() => Value::Null,
+                None => Value::Boolean(*op == CmpOp::NotEq && l != r),
+            }
+        }
+        TExpr::Arith(op, a, b) => arith(*op, eval(a, row), eval(b, row)),
+        TExpr::Concat(a, b) => match (eval(a, row), eval(b, row)) {
+            (Value::String(x), Value::String(y)) => Value::String(Arc::from(format!("{x}{y}"))),
+            _ => Value::Null,
+        },
+        TExpr::Call(f, args) => {
+            let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
+            call(*f, &vals, &e.ty)
+        }
+        TExpr::Case { whens, otherwise } => {
+            for (w, t) in whens {
+                if let Value::Boolean(true) = eval(w, row) {
+                    return eval(t, row);
+                }
+            }
+            otherwise.as_ref().map_or(Value::Null, |o| eval(o, row))
+        }
+        TExpr::Cast(a) => cast(eval(a, row), &e.ty),
+        TExpr::IsNull(a, negated) => Value::Boolean(eval(a, row).is_null() != *negated),
+        TExpr::Like(a, p, negated) => match (eval(a, row), eval(p, row)) {
+            (Value::String(s), Value::String(p)) => Value::Boolean(like(&s, &p) != *negated),
+            _ => Value::Null,
+        },
+        TExpr::InList(a, list, negated) => {
+            let v = eval(a, row);
+            if v.is_null() {
+                return Value::Null;
+            }
+            let mut saw_null = false;
+            for item in list {
+                let x = eval(item, row);
+                match v.sql_cmp(&x) {
+                    Some(Ordering::Equal) => return Value::Boolean(!negated),
+                    None => saw_null |= x.is_null(),
+                    _ => {}
+                }
+            }
+            if saw_null {
+                Value::Null
+            } else {
+                Value::Boolean(*negated)
+            }
+        }
+        TExpr::Between(a, lo, hi, negated) => {
+            let (v, l, h) = (eval(a, row), eval(lo, row), eval(hi, row));
+            match (v.sql_cmp(&l), v.sql_cmp(&h)) {
+                (Some(x), Some(y)) => {
+                    Value::Boolean((x != Ordering::Less && y != Ordering::Greater) != *negated)
+                }
+                _ => Value::Null,
+            }
+        }
+        TExpr::Field(a, i) => match eval(a, row) {
+            Value::Struct(fields) => fields.get(*i).cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        TExpr::Subscript(a, idx) => match (eval(a, row), eval(idx, row)) {
+            (Value::Array(items), i) => {
+                // ksqlDB arrays start at 1; negative positions count from the end.
+                let Some(i) = i.as_i64() else {
+                    return Value::Null;
+                };
+                let n = items.len() as i64;
+                let pos = if i > 0 { i - 1 } else { n + i };
+                if (0..n).contains(&pos) {
+                    items[pos as usize].clone()
+                } else {
+                    Value::Null
+                }
+            }
+            (Value::Map(entries), k) => entries
+                .iter()
+                .find(|(ek, _)| *ek == k)
+                .map_or(Value::Null, |(_, v)| v.clone()),
+            _ => Value::Null,
+        },
+        TExpr::MakeArray(items) => {
+            Value::Array(Arc::new(items.iter().map(|i| eval(i, row)).collect()))
+        }
+        TExpr::MakeMap(entries) => Value::Map(Arc::new(
+            entries
+                .iter()
+                .map(|(k, v)| (eval(k, row), eval(v, row)))
+                .collect(),
+        )),
+        TExpr::MakeStruct(fields) => {
+            Value::Struct(Arc::new(fields.iter().map(|f| eval(f, row)).collect()))
+        }
+    }
+}
+
+/// Is the predicate TRUE for this row? (NULL and FALSE both drop it.)
+pub fn is_true(e: &TypedExpr, row: &[Value]) -> bool {
+    matches!(eval(e, row), Value::Boolean(true))
+}
+
+fn compare(op: CmpOp, ord: Ordering) -> bool {
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::NotEq => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::LtEq => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::GtEq => ord != Ordering::Less,
+    }
+}
+
+fn arith(op: ArithOp, l: Value, r: Value) -> Value {
+    match (l, r) {
+        (Value::Int(a), Value::Int(b)) => match op {
+            ArithOp::Add => Value::Int(a.wrapping_add(b)),
+            ArithOp::Sub => Value::Int(a.wrapping_sub(b)),
+            ArithOp::Mul => Value::Int(a.wrapping_mul(b)),
+            ArithOp::Div => a.checked_div(b).map_or(Value::Null, Value::Int),
+            ArithOp::Rem => a.checked_rem(b).map_or(Value::Null, Value::Int),
+        },
+        (Value::Bigint(a), Value::Bigint(b)) => match op {
+            ArithOp::Add => Value::Bigint(a.wrapping_add(b)),
+            ArithOp::Sub => Value::Bigint(a.wrapping_sub(b)),
+            ArithOp::Mul => Value::Bigint(a.wrapping_mul(b)),
+            ArithOp::Div => a.checked_div(b).map_or(Value::Null, Value::Bigint),
+            ArithOp::Rem => a.checked_rem(b).map_or(Value::Null, Value::Bigint),
+        },
+        (Value::Double(a), Value::Double(b)) => Value::Double(match op {
+            ArithOp::Add => a + b,
+            ArithOp::Sub => a - b,
+            ArithOp::Mul => a * b,
+            ArithOp::Div => a / b,
+            ArithOp::Rem => a % b,
+        }),
+        (Value::Decimal(a), Value::Decimal(b)) => match op {
+            ArithOp::Add => a.checked_add(b),
+            ArithOp::Sub => a.checked_sub(b),
+            ArithOp::Mul => a.checked_mul(b),
+            ArithOp::Div => a.checked_div(b),
+            ArithOp::Rem => a.checked_rem(b),
+        }
+        .map_or(Value::Null, Value::Decimal),
+        _ => Value::Null,
+    }
+}
+
+/// SQL LIKE: `%` any run, `_` one character. Case-sensitive, as in ksqlDB.
+pub fn like(s: &str, pattern: &str) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    let (mut si, mut pi) = (0, 0);
+    let (mut star_p, mut star_s) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '_' || p[pi] == s[si]) {
+            si += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star_p = Some(pi);
+            star_s = si;
+            pi += 1;
+        } else if let Some(sp) = star_p {
+            pi = sp + 1;
+            star_s += 1;
+            si = star_s;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '%' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Converts a value to a type; NULL when it cannot.
+pub fn cast(v: Value, ty: &SqlType) -> Value {
+    use SqlType as T;
+    match (v, ty) {
+        (Value::Null, _) => Value::Null,
+        (Value::String(s), t) => parse_as(s.trim(), t),
+        (v, T::String) => Value::String(Arc::from(to_text(&v))),
+        (Value::Int(i), T::Int) => Value::Int(i),
+        (v @ (Value::Int(_) | Value::Bigint(_) | Value::Timestamp(_)), T::Bigint) => {
+            Value::Bigint(v.as_i64().unwrap())
+        }
+        (Value::Int(i), T::Double) => Value::Double(i as f64),
+        (Value::Bigint(i), T::Double) => Value::Double(i as f64),
+        (Value::Bigint(i), T::Int) => i32::try_from(i).map_or(Value::Null, Value::Int),
+        (Value::Double(d), T::Int) => {
+            if d.is_finite() {
+                Value::Int(d.trunc() as i32)
+            } else {
+                Value::Null
+            }
+        }
+        (Value::Double(d), T::Bigint) => {
+            if d.is_finite() {
+                Value::Bigint(d.trunc() as i64)
+            } else {
+                Value::Null
+            }
+        }
+        (Value::Double(d), T::Double) => Value::Double(d),
+        (Value::Decimal(d), T::Double) => d.to_f64().map_or(Value::Null, Value::Double),
+        (Value::Decimal(d), T::Int) => d.trunc().to_i32().map_or(Value::Null, Value::Int),
+        (Value::Decimal(d), T::Bigint) => d.trunc().to_i64().map_or(Value::Null, Value::Bigint),
+        (v, T::Decimal { scale, .. }) => {
+            let d = match v {
+                Value::Int(i) => Some(Decimal::from(i)),
+                Value::Bigint(i) => Some(Decimal::from(i)),
+                Value::Double(f) => Decimal::from_f64(f),
+                Value::Decimal(d) => Some(d),
+                _ => None,
+            };
+            d.map_or(Value::Null, |d| Value::Decimal(d.round_dp(*scale)))
+        }
+        (Value::Bigint(ms), T::Timestamp) => Value::Timestamp(ms),
+        (Value::Timestamp(ms), T::Timestamp) => Value::Timestamp(ms),
+        (Value::Timestamp(ms), T::Date) => Value::Date(ms.div_euclid(86_400_000) as i32),
+        (Value::Timestamp(ms), T::Time) => Value::Time(ms.rem_euclid(86_400_000) as i32),
+        (Value::Date(d), T::Timestamp) => Value::Timestamp(d as i64 * 86_400_000),
+        (Value::Array(items), T::Array(inner)) => Value::Array(Arc::new(
+            items.iter().map(|i| cast(i.clone(), inner)).collect(),
+        )),
+        (v, _) if value_has_type(&v, ty) => v,
+        _ => Value::Null,
+    }
+}
+
+fn value_has_type(v: &Value, ty: &SqlType) -> bool {
+    matches!(
+        (v, ty),
+        (Value::Boolean(_), SqlType::Boolean)
+            | (Value::Bytes(_), SqlType::Bytes)
+            | (Value::Map(..), SqlType::Map(..))
+            | (Value::Struct(_), SqlType::Struct(_))
+            | (Value::Date(_), SqlType::Date)
+            | (Value::Time(_), SqlType::Time)
+    )
+}
+
+/// A value as text, as CAST(x AS STRING) gives it.
+pub fn to_text(v: &Value) -> String {
+    match v {
+        Value::Double(d) => format_double(*d),
+        other => other.to_string(),
+    }
+}
+
+/// Text to a typed value: for CAST from STRING and for INSERT of strings into time columns.
+pub fn parse_as(s: &str, ty: &SqlType) -> Value {
+    use SqlType as T;
+    match ty {
+        T::String => Value::string(s),
+        T::Int => s.parse().map_or(Value::Null, Value::Int),
+        T::Bigint => s.parse().map_or(Value::Null, Value::Bigint),
+        T::Double => s.parse().map_or(Value::Null, Value::Double),
+        T::Decimal { scale, .. } => crate::plan::expr::parse_decimal(s)
+            .map_or(Value::Null, |d| Value::Decimal(d.round_dp(*scale))),
+        T::Boolean => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "t" | "y" => Value::Boolean(true),
+            "false" | "no" | "f" | "n" => Value::Boolean(false),
+            _ => Value::Null,
+        },
+        T::Timestamp => parse_timestamp(s).map_or(Value::Null, Value::Timestamp),
+        T::Date => parse_timestamp(s).map_or(Value::Null, |ms| {
+            Value::Date(ms.div_euclid(86_400_000) as i32)
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// ISO-8601 `yyyy-MM-dd[THH:mm[:ss[.SSS]]]`, UTC, to epoch milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = match s.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut d = date.split('-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, m, day) * 86_400_000;
+    if let Some(t) = time {
+        let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
+        let mut parts = hms.split(':');
+        let h: i64 = parts.next()?.parse().ok()?;
+        let mi: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let sec: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let frac = format!("{:0<3}", &frac[..frac.len().min(3)]);
+        ms += h * 3_600_000 + mi * 60_000 + sec * 1000 + frac.parse::<i64>().ok()?;
+    }
+    Some(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_matches_sql_wildcards() {
+        assert!(like("sensor-1", "sensor%"));
+        assert!(like("abc", "a_c"));
+        assert!(like("abc", "%"));
+        assert!(!like("abc", "a_"));
+        assert!(like("a%b", "a%b"));
+        assert!(!like("xabc", "abc%"));
+    }
+
+    #[test]
+    fn casts_follow_ksqldb() {
+        assert_eq!(cast(Value::Double(3.9), &SqlType::Int), Value::Int(3));
+        assert_eq!(
+            cast(Value::string("42"), &SqlType::Bigint),
+            Value::Bigint(42)
+        );
+        assert_eq!(cast(Value::string("x"), &SqlType::Int), Value::Null);
+        assert_eq!(
+            cast(Value::Double(30.0), &SqlType::String),
+            Value::string("30.0")
+        );
+        assert_eq!(
+            parse_timestamp("2023-11-14T22:13:20.000"),
+            Some(1_700_000_000_000)
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Where a session's results go. The CLI prints them (as tables or JSON lines); tests and
+//! the REPL capture them. Results (rows, listings) and status lines are kept apart so that
+//! `--format json` can put only results on stdout.
+
+use crate::data::{SqlType, Value};
+
+/// A column of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultColumn {
+    pub name: String,
+    pub ty: SqlType,
+}
+
+pub trait Output {
+    /// A query's result begins; rows follow.
+    fn begin(&mut self, columns: &[ResultColumn]);
+    fn row(&mut self, values: &[Value]);
+    /// The result is complete.
+    fn end(&mut self);
+    /// A block of preformatted text that is a result (EXPLAIN).
+    fn text(&mut self, text: &str);
+    /// A status line ("Stream created").
+    fn status(&mut self, message: &str);
+    /// Something the user should notice (skipped records, a fallback).
+    fn warning(&mut self, message: &str);
+}
+
+/// Collects everything, for tests.
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub results: Vec<(Vec<ResultColumn>, Vec<Vec<Value>>)>,
+    pub texts: Vec<String>,
+    pub statuses: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Output for Captured {
+    fn begin(&mut self, columns: &[ResultColumn]) {
+        self.results.push((columns.to_vec(), Vec::new()));
+    }
+    fn row(&mut self, values: &[Value]) {
+        if let Some((_, rows)) = self.results.last_mut() {
+            rows.push(values.to_vec());
+        }
+    }
+    fn end(&mut self) {}
+    fn text(&mut self, text: &str) {
+        self.texts.push(text.to_string());
+    }
+    fn status(&mut self, message: &str) {
+        self.statuses.push(message.to_string());
+    }
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_string());
+    }
+}
+
+/// A result made of text cells (SHOW, DESCRIBE), sent through the same channel as rows.
+pub fn listing(out: &mut dyn Output, headers: &[&str], rows: Vec<Vec<Value>>) {
+    let columns: Vec<ResultColumn> = headers
+        .iter()
+        .zip(
+            rows.first()
+                .map(|r| r.iter().map(type_of).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .chain(std::iter::repeat(SqlType::String)),
+        )
+        .map(|(h, ty)| ResultColumn {
+            name: h.to_string(),
+            ty,
+        })
+        .collect();
+    out.begin(&columns);
+    for r in rows {
+        out.row(&r);
+    }
+    out.end();
+}
+
+fn type_of(v: &Value) -> SqlType {
+    match v {
+        Value::Int(_) => SqlType::Int,
+        Value::Bigint(_) => SqlType::Bigint,
+        Value::Double(_) => SqlType::Double,
+        Value::Boolean(_) => SqlType::Boolean,
+        _ => SqlType::String,
+    }
+}

@@ -1,0 +1,128 @@
+//! The catalog: every stream, table and global table the session knows, with its columns,
+//! its topic and where it was declared (so diagnostics can point at the declaration).
+
+use std::collections::BTreeMap;
+
+use crate::data::SqlType;
+use crate::syntax::ast::SourceKind;
+use crate::syntax::span::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRole {
+    Key,
+    Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: SqlType,
+    pub role: ColumnRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Delimited,
+    /// ksqlDB's KAFKA format: a single primitive in Kafka's serializer bytes (keys).
+    Kafka,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Delimited => "DELIMITED",
+            Format::Kafka => "KAFKA",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDef {
+    pub name: String,
+    pub kind: SourceKind,
+    /// Key columns first, then value columns, each in declared order.
+    pub columns: Vec<Column>,
+    pub topic: String,
+    pub partitions: u32,
+    pub replicas: u32,
+    pub key_format: Format,
+    pub value_format: Format,
+    /// Index (into `columns`) of the column that gives event time, instead of ROWTIME.
+    pub timestamp_column: Option<usize>,
+    pub timestamp_format: Option<String>,
+    /// The whole CREATE statement, and the part that says where the partition count comes from.
+    pub declared_at: Span,
+    pub partitions_at: Option<Span>,
+}
+
+impl SourceDef {
+    pub fn key_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.role == ColumnRole::Key)
+    }
+
+    pub fn value_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.role == ColumnRole::Value)
+    }
+
+    pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
+    }
+}
+
+/// Streams and tables by name (names are stored as shown: upper-case unless quoted).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    sources: BTreeMap<String, SourceDef>,
+}
+
+impl Catalog {
+    pub fn get(&self, name: &str) -> Option<&SourceDef> {
+        self.sources.get(name)
+    }
+
+    pub fn insert(&mut self, def: SourceDef) {
+        self.sources.insert(def.name.clone(), def);
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<SourceDef> {
+        self.sources.remove(name)
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &SourceDef> {
+        self.sources.values()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sources.keys().map(|s| s.as_str())
+    }
+}
+
+/// The name closest to `wanted` among `candidates`, if one is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let wanted_l = wanted.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&wanted_l, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, c)| *d <= (c.len().max(wanted.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,654 @@
+//! Statements to plans: checks names and types against the catalog and produces what the
+//! executor runs. Errors are collected per statement, not stopped at the first.
+
+use crate::data::SqlType;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::sources::Sources;
+use crate::syntax::ast::{
+    self, EmitKind, KeyMarker, SelectItem, SourceKind, Statement, StatementKind,
+};
+use crate::syntax::span::Span;
+
+use super::catalog::{did_you_mean, Catalog, Column, ColumnRole, Format, SourceDef};
+use super::expr::{expect_boolean, resolve_type, Binder, TypedExpr};
+use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use super::properties;
+use super::schema::{Schema, PSEUDO_COLUMNS};
+
+/// What a statement becomes once checked.
+#[derive(Debug, Clone)]
+pub enum Planned {
+    CreateSource {
+        def: SourceDef,
+        or_replace: bool,
+        /// The source already exists and IF NOT EXISTS was given: nothing to do.
+        skip: bool,
+    },
+    InsertValues {
+        target: SourceDef,
+        /// ROWTIME, if given.
+        rowtime: Option<TypedExpr>,
+        /// One expression per column of the target (NULL literals where not given).
+        values: Vec<TypedExpr>,
+    },
+    Set {
+        name: String,
+        value: String,
+    },
+    Unset {
+        name: String,
+    },
+    Query(QueryPlan),
+    Explain(QueryPlan),
+    /// Statements the executor carries out as written (SHOW, DESCRIBE, PRINT, ...).
+    Inspect(StatementKind),
+}
+
+/// Compiles statements against a catalog. `topic_partitions` tells the real partition count
+/// of a topic that exists in the log.
+pub struct Compiler<'a> {
+    pub catalog: &'a Catalog,
+    pub sources: &'a Sources,
+    pub topic_partitions: &'a dyn Fn(&str) -> Option<u32>,
+}
+
+type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
+
+fn one(d: Diagnostic) -> Vec<Diagnostic> {
+    vec![d]
+}
+
+impl Compiler<'_> {
+    pub fn compile(&self, stmt: &Statement) -> Result<Planned> {
+        match &stmt.kind {
+            StatementKind::CreateSource(c) => self.create_source(c, stmt.span),
+            StatementKind::InsertValues(i) => self.insert_values(i),
+            StatementKind::Set(s) => Ok(Planned::Set {
+                name: s.name.clone(),
+                value: s.value.clone(),
+            }),
+            StatementKind::Unset(u) => Ok(Planned::Unset {
+                name: u.name.clone(),
+            }),
+            StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),
+            StatementKind::Explain(ast::Explain::Statement(inner)) => match &inner.kind {
+                StatementKind::Select(q) => Ok(Planned::Explain(self.query(q)?)),
+                _ => Err(one(unsupported(
+                    inner.span,
+                    "EXPLAIN of persistent queries",
+                ))),
+            },
+            StatementKind::Describe(ast::Describe::Source { name, .. }) => {
+                self.lookup(name)?;
+                Ok(Planned::Inspect(stmt.kind.clone()))
+            }
+            StatementKind::Show(_) | StatementKind::Describe(_) | StatementKind::Print(_) => {
+                Ok(Planned::Inspect(stmt.kind.clone()))
+            }
+            StatementKind::CreateAsSelect(_) => Err(one(unsupported(
+                stmt.span,
+                "CREATE ... AS SELECT (persistent queries)",
+            ))),
+            StatementKind::CreateConnector(_) => Err(one(unsupported(stmt.span, "connectors"))),
+            StatementKind::InsertSelect(_) => {
+                Err(one(unsupported(stmt.span, "INSERT INTO ... SELECT")))
+            }
+            StatementKind::Drop(_) => Err(one(unsupported(stmt.span, "DROP"))),
+            StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
+            StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
+            StatementKind::RunScript(_) => Err(one(unsupported(stmt.span, "RUN SCRIPT"))),
+            StatementKind::Broker(_) => Err(one(unsupported(stmt.span, "STOP/START BROKER"))),
+        }
+    }
+
+    fn text(&self, span: Span) -> String {
+        let t = self.sources.text(span.source);
+        t.get(span.start..span.end).unwrap_or("").to_string()
+    }
+
+    /// Finds a stream or table by name.
+    pub fn lookup(&self, name: &ast::Ident) -> Result<&SourceDef> {
+        self.catalog.get(&name.name).ok_or_else(|| {
+            let mut d = Diagnostic::new(
+                Code::UnknownSource,
+                format!("there is no stream or table named {}", name.name),
+            )
+            .label(name.span, "unknown stream or table");
+            d = match did_you_mean(&name.name, self.catalog.names()) {
+                Some(s) => d.help(format!("did you mean {s}?")),
+                None if self.catalog.names().next().is_none() => {
+                    d.help("declare it first with CREATE STREAM or CREATE TABLE")
+                }
+                None => d.help(format!(
+                    "the streams and tables are: {}",
+                    self.catalog.names().collect::<Vec<_>>().join(", ")
+                )),
+            };
+            if !name.quoted
+                && self
+                    .catalog
+                    .names()
+                    .any(|n| n.eq_ignore_ascii_case(&name.name))
+            {
+                d = d.note(
+                    "unquoted names are upper-cased; quote a lower-case name with back-quotes",
+                );
+            }
+            one(d)
+        })
+    }
+
+    fn create_source(&self, c: &ast::CreateSource, span: Span) -> Result<Planned> {
+        let mut errors = Vec::new();
+        let existing = self.catalog.get(&c.name.name);
+        if let Some(prev) = existing {
+            if c.if_not_exists {
+                return Ok(Planned::CreateSource {
+                    def: prev.clone(),
+                    or_replace: false,
+                    skip: true,
+                });
+            }
+            if !c.or_replace {
+                errors.push(
+                    Diagnostic::new(Code::DuplicateSource, format!("a {} named {} already exists", prev.kind.describe(), prev.name))
+                        .label(c.name.span, "declared again here")
+                        .label(prev.declared_at, "first declared here")
+                        .help(format!("use CREATE OR REPLACE {} to change it, or CREATE ... IF NOT EXISTS to keep it", kind_keyword(c.kind))),
+                );
+            }
+        }
+        let props = properties::parse(&c.properties).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Default::default()
+        });
+        let key_format = props.key_format.unwrap_or(Format::Kafka);
+        let mut columns: Vec<Column> = Vec::new();
+        let mut key_spans = Vec::new();
+        for col in &c.columns {
+            if PSEUDO_COLUMNS.iter().any(|(n, _)| *n == col.name.name)
+                || matches!(col.name.name.as_str(), "WINDOWSTART" | "WINDOWEND")
+            {
+                errors.push(
+                    Diagnostic::new(
+                        Code::DuplicateColumn,
+                        format!(
+                            "{} is a pseudo-column kql provides; it cannot be declared",
+                            col.name.name
+                        ),
+                    )
+                    .label(col.name.span, "reserved column name")
+                    .help("choose another name, e.g. EVENT_TIME"),
+                );
+                continue;
+            }
+            if let Some(first) = c
+                .columns
+                .iter()
+                .find(|o| o.name.name == col.name.name && !std::ptr::eq(*o, col))
+            {
+                if first.span.start < col.span.start {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::DuplicateColumn,
+                            format!("column {} is declared twice", col.name.name),
+                        )
+                        .label(col.name.span, "declared again here")
+                        .label(first.name.span, "first declared here"),
+                    );
+                    continue;
+                }
+            }
+            let ty = match resolve_type(&col.ty) {
+                Ok(t) => t,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            let role = match (c.kind, col.key) {
+                (_, KeyMarker::None) => ColumnRole::Value,
+                (SourceKind::Stream, KeyMarker::PrimaryKey) => {
+                    errors.push(Diagnostic::new(Code::InvalidKey, "a stream's key column is declared with KEY, not PRIMARY KEY")
+                        .label(col.span, "PRIMARY KEY on a stream")
+                        .help(format!("write `{} {} KEY`; PRIMARY KEY is for tables, whose rows are updated by key", col.name.name, ty)));
+                    ColumnRole::Key
+                }
+                (SourceKind::Table | SourceKind::GlobalTable, KeyMarker::Key) => {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            "a table's key column is declared with PRIMARY KEY",
+                        )
+                        .label(col.span, "KEY on a table")
+                        .help(format!("write `{} {} PRIMARY KEY`", col.name.name, ty)),
+                    );
+                    ColumnRole::Key
+                }
+                _ => ColumnRole::Key,
+            };
+            if role == ColumnRole::Key {
+                key_spans.push(col.span);
+                if key_format == Format::Kafka
+                    && !matches!(
+                        ty,
+                        SqlType::String
+                            | SqlType::Int
+                            | SqlType::Bigint
+                            | SqlType::Double
+                            | SqlType::Bytes
+                    )
+                {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            format!("the KAFKA key format cannot hold a {ty} key"),
+                        )
+                        .label(col.ty.span, "unsupported key type")
+                        .help("use STRING, INT, BIGINT or DOUBLE, or set key_format='JSON'"),
+                    );
+                }
+            }
+            columns.push(Column {
+                name: col.name.name.clone(),
+                ty,
+                role,
+            });
+        }
+        if key_spans.len() > 1 && key_format == Format::Kafka {
+            let mut d = Diagnostic::new(
+                Code::InvalidKey,
+                "the KAFKA key format holds a single key column",
+            )
+            .label(key_spans[1], "second key column");
+            d = d
+                .label(key_spans[0], "first key column")
+                .help("keep one key column, or set key_format='JSON' for a key of several columns");
+            errors.push(d);
+        }
+        if c.kind != SourceKind::Stream && key_spans.is_empty() {
+            errors.push(
+                Diagnostic::new(
+                    Code::InvalidKey,
+                    format!("a {} needs a PRIMARY KEY column", c.kind.describe()),
+                )
+                .label(c.name.span, "no PRIMARY KEY")
+                .help("mark the column that identifies a row, e.g. `id VARCHAR PRIMARY KEY`"),
+            );
+        }
+        // Key columns first, as ksqlDB lists them.
+        columns.sort_by_key(|c| c.role == ColumnRole::Value);
+        let topic = match &props.kafka_topic {
+            Some((t, _)) => t.clone(),
+            None => {
+                errors.push(
+                    Diagnostic::new(
+                        Code::MissingProperty,
+                        "CREATE needs the topic that holds the data",
+                    )
+                    .label(c.name.span, "no kafka_topic")
+                    .help(format!(
+                        "add WITH (kafka_topic='{}', partitions=1, value_format='JSON')",
+                        c.name.name.to_ascii_lowercase()
+                    )),
+                );
+                String::new()
+            }
+        };
+        let timestamp_column = match &props.timestamp {
+            Some((name, tspan)) => match columns.iter().position(|c| &c.name == name) {
+                Some(i)
+                    if matches!(columns[i].ty, SqlType::Bigint | SqlType::Timestamp)
+                        || (columns[i].ty == SqlType::String
+                            && props.timestamp_format.is_some()) =>
+                {
+                    Some(i)
+                }
+                Some(i) => {
+                    errors.push(Diagnostic::new(Code::InvalidPropertyValue, format!("timestamp column {name} is {}, not a time", columns[i].ty))
+                        .label(*tspan, "not usable as event time")
+                        .help("use a BIGINT (milliseconds) or TIMESTAMP column, or a STRING with timestamp_format"));
+                    None
+                }
+                None => {
+                    let mut d = Diagnostic::new(
+                        Code::UnknownColumn,
+                        format!("timestamp column {name} is not declared"),
+                    )
+                    .label(*tspan, "unknown column");
+                    if let Some(s) = did_you_mean(name, columns.iter().map(|c| c.name.as_str())) {
+                        d = d.help(format!("did you mean '{s}'?"));
+                    }
+                    errors.push(d);
+                    None
+                }
+            },
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // The log's real partition count wins over the declaration.
+        let (partitions, partitions_at) = match ((self.topic_partitions)(&topic), props.partitions)
+        {
+            (Some(real), Some((_, s))) => (real, Some(s)),
+            (Some(real), None) => (real, None),
+            (None, Some((n, s))) => (n, Some(s)),
+            (None, None) => (1, None),
+        };
+        let def = SourceDef {
+            name: c.name.name.clone(),
+            kind: c.kind,
+            columns,
+            topic,
+            partitions,
+            replicas: props.replicas.map_or(1, |(r, _)| r),
+            key_format,
+            value_format: props.value_format.unwrap_or(Format::Json),
+            timestamp_column,
+            timestamp_format: props.timestamp_format.clone(),
+            declared_at: span,
+            partitions_at,
+        };
+        Ok(Planned::CreateSource {
+            def,
+            or_replace: c.or_replace,
+            skip: false,
+        })
+    }
+
+    fn insert_values(&self, i: &ast::InsertValues) -> Result<Planned> {
+        let target = self.lookup(&i.target)?.clone();
+        let empty = Schema::default();
+        let binder = Binder {
+            schema: &empty,
+            context: "VALUES",
+        };
+        // Which column each value goes to: None is ROWTIME.
+        let mut slots: Vec<(Option<usize>, Span)> = Vec::new();
+        let mut errors = Vec::new();
+        match &i.columns {
+            Some(cols) => {
+                for c in cols {
+                    if c.name == "ROWTIME" {
+                        slots.push((None, c.span));
+                    } else if let Some((idx, _)) = target.column(&c.name) {
+                        slots.push((Some(idx), c.span));
+                    } else {
+                        let mut d = Diagnostic::new(
+                            Code::UnknownColumn,
+                            format!("{} has no column {}", target.name, c.name),
+                        )
+                        .label(c.span, "unknown column");
+                        if let Some(s) =
+                            did_you_mean(&c.name, target.columns.iter().map(|c| c.name.as_str()))
+                        {
+                            d = d.help(format!("did you mean {s}?"));
+                        }
+                        errors.push(d);
+                    }
+                }
+            }
+            None => slots.extend((0..target.columns.len()).map(|i| (Some(i), i_span(i)))),
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if slots.len() != i.values.len() {
+            let names: Vec<String> = match &i.columns {
+                Some(c) => c.iter().map(|c| c.name.clone()).collect(),
+                None => target.columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            let span = i
+                .values
+                .first()
+                .map_or(i.target.span, |f| f.span.to(i.values.last().unwrap().span));
+            return Err(one(Diagnostic::new(
+                Code::InsertMismatch,
+                format!("{} value(s) for {} column(s)", i.values.len(), slots.len()),
+            )
+            .label(span, format!("{} value(s) here", i.values.len()))
+            .help(format!("give one value for each of: {}", names.join(", ")))));
+        }
+        let mut values: Vec<TypedExpr> = target
+            .columns
+            .iter()
+            .map(|c| TypedExpr {
+                kind: super::expr::TExpr::Literal(crate::data::Value::Null),
+                ty: c.ty.clone(),
+                span: i.target.span,
+            })
+            .collect();
+        let mut rowtime = None;
+        for ((slot, _), v) in slots.iter().zip(&i.values) {
+            let bound = match binder.bind(v) {
+                Ok(b) => b,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            let (want, name) = match slot {
+                None => (SqlType::Bigint, "ROWTIME".to_string()),
+                Some(idx) => (
+                    target.columns[*idx].ty.clone(),
+                    target.columns[*idx].name.clone(),
+                ),
+            };
+            if !bound.ty.assignable_to(&want) {
+                errors.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        format!("column {name} is {want}, but the value is {}", bound.ty),
+                    )
+                    .label(bound.span, format!("this is {}", bound.ty))
+                    .help(format!(
+                        "give a {want} value, or CAST it: CAST(... AS {want})"
+                    )),
+                );
+                continue;
+            }
+            let bound = bound.cast_to(&want);
+            match slot {
+                None => rowtime = Some(bound),
+                Some(idx) => values[*idx] = bound,
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Planned::InsertValues {
+            target,
+            rowtime,
+            values,
+        })
+    }
+
+    pub fn query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let def = self.lookup(&q.from.name)?;
+        let mut errors = Vec::new();
+        for j in &q.joins {
+            errors.push(unsupported(j.span, "joins"));
+        }
+        if let Some(w) = &q.window {
+            errors.push(unsupported(w.span, "windows"));
+        }
+        if let Some(g) = q.group_by.first() {
+            errors.push(unsupported(g.span, "GROUP BY"));
+        }
+        if let Some(p) = q.partition_by.first() {
+            errors.push(unsupported(p.span, "PARTITION BY"));
+        }
+        let emit = match q.emit {
+            Some(e) if e.kind == EmitKind::Final => {
+                errors.push(
+                    Diagnostic::new(Code::Unsupported, "EMIT FINAL needs a windowed aggregation")
+                        .label(e.span, "EMIT FINAL without a WINDOW")
+                        .help(
+                            "use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) and GROUP BY",
+                        ),
+                );
+                EmitKind::Final
+            }
+            Some(e) => e.kind,
+            None => {
+                if def.kind == SourceKind::Stream {
+                    errors.push(Diagnostic::new(Code::Unsupported, format!("a query on the stream {} must say EMIT CHANGES", def.name))
+                        .label(q.span, "no EMIT clause")
+                        .help("add EMIT CHANGES before the end: a query over a stream runs as a push query"));
+                } else {
+                    errors.push(unsupported(q.span, "pull queries on tables"));
+                }
+                EmitKind::Changes
+            }
+        };
+        let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
+        let schema = Schema::of_source(def, alias);
+        let source = Source {
+            name: def.name.clone(),
+            topic: def.topic.clone(),
+            partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
+            key_format: def.key_format,
+            value_format: def.value_format,
+            timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
+            schema: schema.clone(),
+            key_count: def.key_columns().count(),
+            span: q.from.name.span,
+        };
+        let mut plan = LogicalPlan::Source(source);
+        if let Some(f) = &q.filter {
+            let binder = Binder {
+                schema: &schema,
+                context: "WHERE",
+            };
+            match binder
+                .bind(f)
+                .and_then(|p| expect_boolean(&p, "WHERE").map(|_| p))
+            {
+                Ok(predicate) => {
+                    plan = LogicalPlan::Filter(Filter {
+                        input: Box::new(plan),
+                        predicate,
+                        text: self.text(f.span),
+                    });
+                }
+                Err(d) => errors.push(d),
+            }
+        }
+        let binder = Binder {
+            schema: &schema,
+            context: "the SELECT list",
+        };
+        let mut items: Vec<ProjectItem> = Vec::new();
+        let mut generated = 0;
+        for item in &q.select {
+            match item {
+                SelectItem::Star(_) => items.extend(star_items(&schema, None)),
+                SelectItem::QualifiedStar(q) => {
+                    if !schema.fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
+                        errors.push(
+                            Diagnostic::new(
+                                Code::UnknownSource,
+                                format!("{} is not a source of this query", q.name),
+                            )
+                            .label(q.span, "not in FROM"),
+                        );
+                    }
+                    items.extend(star_items(&schema, Some(&q.name)));
+                }
+                SelectItem::Expr { expr, alias } => match binder.bind(expr) {
+                    Ok(bound) => {
+                        let name = match (alias, &expr.kind) {
+                            (Some(a), _) => a.name.clone(),
+                            (None, ast::ExprKind::Column { name, .. }) => name.name.clone(),
+                            (None, ast::ExprKind::Field { field, .. }) => field.name.clone(),
+                            _ => {
+                                generated += 1;
+                                format!("KSQL_COL_{}", generated - 1)
+                            }
+                        };
+                        if let Some(dup) = items.iter().find(|i| i.name == name) {
+                            errors.push(
+                                Diagnostic::new(
+                                    Code::DuplicateColumn,
+                                    format!("the output has two columns named {name}"),
+                                )
+                                .label(expr.span, "second column with this name")
+                                .help(format!(
+                                    "give one of them another name: {} AS {}_2",
+                                    self.text(expr.span),
+                                    dup.name
+                                )),
+                            );
+                        }
+                        items.push(ProjectItem {
+                            name,
+                            expr: bound,
+                            text: self.text(expr.span),
+                        });
+                    }
+                    Err(d) => errors.push(d),
+                },
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let columns = items
+            .iter()
+            .map(|i| OutputColumn {
+                name: i.name.clone(),
+                ty: i.expr.ty.clone(),
+            })
+            .collect();
+        let root = LogicalPlan::Project(Project {
+            input: Box::new(plan),
+            items,
+        });
+        Ok(QueryPlan {
+            root,
+            columns,
+            emit,
+            limit: q.limit,
+        })
+    }
+}
+
+fn i_span(_: usize) -> Span {
+    Span::default()
+}
+
+fn star_items(schema: &Schema, qualifier: Option<&str>) -> Vec<ProjectItem> {
+    schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.pseudo && qualifier.is_none_or(|q| f.qualifiers.iter().any(|x| x == q)))
+        .map(|(i, f)| ProjectItem {
+            name: f.name.clone(),
+            expr: TypedExpr {
+                kind: super::expr::TExpr::Column(i),
+                ty: f.ty.clone(),
+                span: Span::default(),
+            },
+            text: f.name.clone(),
+        })
+        .collect()
+}
+
+fn kind_keyword(k: SourceKind) -> &'static str {
+    match k {
+        SourceKind::Stream => "STREAM",
+        SourceKind::Table => "TABLE",
+        SourceKind::GlobalTable => "GLOBAL TABLE",
+    }
+}
+
+fn unsupported(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unsupported,
+        format!("{what} are not supported by this version of kql yet"),
+    )
+    .label(span, "not supported yet")
+    .help("see docs/language.md for what kql runs today")
+}

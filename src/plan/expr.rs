@@ -1,0 +1,844 @@
+//! Typed expressions: the AST's expressions with names resolved to row positions, types
+//! checked, and numeric operands widened to a common type (so evaluation needs no checks).
+
+use rust_decimal::Decimal;
+
+use super::functions::{self, Func};
+use super::schema::Schema;
+use crate::data::{SqlType, Value};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{self, BinaryOp, ExprKind, Literal, UnaryOp};
+use crate::syntax::span::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedExpr {
+    pub kind: TExpr,
+    pub ty: SqlType,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TExpr {
+    Literal(Value),
+    Column(usize),
+    Not(Box<TypedExpr>),
+    Neg(Box<TypedExpr>),
+    And(Box<TypedExpr>, Box<TypedExpr>),
+    Or(Box<TypedExpr>, Box<TypedExpr>),
+    /// Both operands have the same type.
+    Compare(CmpOp, Box<TypedExpr>, Box<TypedExpr>),
+    /// Both operands have the result type.
+    Arith(ArithOp, Box<TypedExpr>, Box<TypedExpr>),
+    Concat(Box<TypedExpr>, Box<TypedExpr>),
+    Call(Func, Vec<TypedExpr>),
+    Case {
+        whens: Vec<(TypedExpr, TypedExpr)>,
+        otherwise: Option<Box<TypedExpr>>,
+    },
+    /// Converts to `ty`.
+    Cast(Box<TypedExpr>),
+    IsNull(Box<TypedExpr>, bool),
+    Like(Box<TypedExpr>, Box<TypedExpr>, bool),
+    InList(Box<TypedExpr>, Vec<TypedExpr>, bool),
+    Between(Box<TypedExpr>, Box<TypedExpr>, Box<TypedExpr>, bool),
+    Field(Box<TypedExpr>, usize),
+    Subscript(Box<TypedExpr>, Box<TypedExpr>),
+    MakeArray(Vec<TypedExpr>),
+    MakeMap(Vec<(TypedExpr, TypedExpr)>),
+    MakeStruct(Vec<TypedExpr>),
+}
+
+impl TypedExpr {
+    fn new(kind: TExpr, ty: SqlType, span: Span) -> TypedExpr {
+        TypedExpr { kind, ty, span }
+    }
+
+    /// Wraps in a cast unless already of type `ty`.
+    pub fn cast_to(self, ty: &SqlType) -> TypedExpr {
+        if &self.ty == ty {
+            return self;
+        }
+        let span = self.span;
+        TypedExpr::new(TExpr::Cast(Box::new(self)), ty.clone(), span)
+    }
+
+    /// Row positions this expression reads.
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        self.visit(&mut |e| {
+            if let TExpr::Column(i) = e.kind {
+                if !out.contains(&i) {
+                    out.push(i)
+                }
+            }
+        });
+    }
+
+    pub fn visit(&self, f: &mut impl FnMut(&TypedExpr)) {
+        f(self);
+        let mut go = |e: &TypedExpr| e.visit(f);
+        match &self.kind {
+            TExpr::Literal(_) | TExpr::Column(_) => {}
+            TExpr::Not(a)
+            | TExpr::Neg(a)
+            | TExpr::Cast(a)
+            | TExpr::IsNull(a, _)
+            | TExpr::Field(a, _) => go(a),
+            TExpr::And(a, b)
+            | TExpr::Or(a, b)
+            | TExpr::Compare(_, a, b)
+            | TExpr::Arith(_, a, b)
+            | TExpr::Concat(a, b)
+            | TExpr::Like(a, b, _)
+            | TExpr::Subscript(a, b) => {
+                go(a);
+                go(b)
+            }
+            TExpr::Between(a, b, c, _) => {
+                go(a);
+                go(b);
+                go(c)
+            }
+            TExpr::Call(_, args) | TExpr::MakeArray(args) | TExpr::MakeStruct(args) => {
+                args.iter().for_each(go)
+            }
+            TExpr::InList(a, list, _) => {
+                go(a);
+                list.iter().for_each(go)
+            }
+            TExpr::Case { whens, otherwise } => {
+                for (w, t) in whens {
+                    go(w);
+                    go(t);
+                }
+                if let Some(o) = otherwise {
+                    go(o)
+                }
+            }
+            TExpr::MakeMap(entries) => {
+                for (k, v) in entries {
+                    go(k);
+                    go(v)
+                }
+            }
+        }
+    }
+}
+
+/// Binds AST expressions against a schema.
+pub struct Binder<'a> {
+    pub schema: &'a Schema,
+    /// What the expression is for, used in messages ("WHERE", "the SELECT list").
+    pub context: &'static str,
+}
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+impl<'a> Binder<'a> {
+    pub fn bind(&self, e: &ast::Expr) -> Result<TypedExpr> {
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Literal(l) => literal(l, span),
+            ExprKind::Column { qualifier, name } => self.column(qualifier.as_ref(), name),
+            ExprKind::Unary { op, expr } => {
+                let inner = self.bind(expr)?;
+                match op {
+                    UnaryOp::Not => {
+                        expect_boolean(&inner, "NOT")?;
+                        Ok(TypedExpr::new(
+                            TExpr::Not(Box::new(inner)),
+                            SqlType::Boolean,
+                            span,
+                        ))
+                    }
+                    UnaryOp::Neg => {
+                        if !inner.ty.is_numeric() && inner.ty != SqlType::Null {
+                            return Err(Diagnostic::new(
+                                Code::TypeMismatch,
+                                format!("cannot negate a {}", inner.ty),
+                            )
+                            .label(inner.span, format!("this is {}", inner.ty)));
+                        }
+                        let ty = inner.ty.clone();
+                        Ok(TypedExpr::new(TExpr::Neg(Box::new(inner)), ty, span))
+                    }
+                }
+            }
+            ExprKind::Binary { op, left, right } => {
+                let (l, r) = (self.bind(left)?, self.bind(right)?);
+                binary(*op, l, r, span)
+            }
+            ExprKind::Function {
+                name,
+                args,
+                distinct,
+                star,
+            } => self.function(name, args, *distinct, *star, span),
+            ExprKind::Case {
+                operand,
+                whens,
+                otherwise,
+            } => self.case(operand.as_deref(), whens, otherwise.as_deref(), span),
+            ExprKind::Cast { expr, ty } => {
+                let inner = self.bind(expr)?;
+                let target = resolve_type(ty)?;
+                check_cast(&inner, &target, ty.span)?;
+                Ok(TypedExpr::new(TExpr::Cast(Box::new(inner)), target, span))
+            }
+            ExprKind::IsNull { expr, negated } => {
+                let inner = self.bind(expr)?;
+                Ok(TypedExpr::new(
+                    TExpr::IsNull(Box::new(inner), *negated),
+                    SqlType::Boolean,
+                    span,
+                ))
+            }
+            ExprKind::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let (v, p) = (self.bind(expr)?, self.bind(pattern)?);
+                for x in [&v, &p] {
+                    if !matches!(x.ty, SqlType::String | SqlType::Null) {
+                        return Err(Diagnostic::new(
+                            Code::TypeMismatch,
+                            format!("LIKE works on strings, not {}", x.ty),
+                        )
+                        .label(x.span, format!("this is {}", x.ty))
+                        .help("CAST it to a string first: CAST(x AS STRING) LIKE '1%'"));
+                    }
+                }
+                Ok(TypedExpr::new(
+                    TExpr::Like(Box::new(v), Box::new(p), *negated),
+                    SqlType::Boolean,
+                    span,
+                ))
+            }
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let v = self.bind(expr)?;
+                let mut items = Vec::new();
+                let mut ty = v.ty.clone();
+                for item in list {
+                    let b = self.bind(item)?;
+                    ty = functions::unify(&ty, &b.ty).ok_or_else(|| mismatch_compare(&v, &b))?;
+                    items.push(b);
+                }
+                let items = items.into_iter().map(|i| i.cast_to(&ty)).collect();
+                Ok(TypedExpr::new(
+                    TExpr::InList(Box::new(v.cast_to(&ty)), items, *negated),
+                    SqlType::Boolean,
+                    span,
+                ))
+            }
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let (v, lo, hi) = (self.bind(expr)?, self.bind(low)?, self.bind(high)?);
+                let ty =
+                    functions::unify(&v.ty, &lo.ty).ok_or_else(|| mismatch_compare(&v, &lo))?;
+                let ty = functions::unify(&ty, &hi.ty).ok_or_else(|| mismatch_compare(&v, &hi))?;
+                Ok(TypedExpr::new(
+                    TExpr::Between(
+                        Box::new(v.cast_to(&ty)),
+                        Box::new(lo.cast_to(&ty)),
+                        Box::new(hi.cast_to(&ty)),
+                        *negated,
+                    ),
+                    SqlType::Boolean,
+                    span,
+                ))
+            }
+            ExprKind::Field { expr, field } => {
+                let base = self.bind(expr)?;
+                let SqlType::Struct(fields) = &base.ty else {
+                    return Err(Diagnostic::new(
+                        Code::TypeMismatch,
+                        format!("-> reads a field of a STRUCT, but this is {}", base.ty),
+                    )
+                    .label(base.span, format!("this is {}", base.ty)));
+                };
+                let Some(i) = fields
+                    .iter()
+                    .position(|(n, _)| n.eq_ignore_ascii_case(&field.name))
+                else {
+                    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+                    let mut d = Diagnostic::new(
+                        Code::UnknownColumn,
+                        format!("the struct has no field {}", field.name),
+                    )
+                    .label(field.span, "no such field");
+                    d = match super::catalog::did_you_mean(&field.name, names.iter().copied()) {
+                        Some(s) => d.help(format!("did you mean {s}?")),
+                        None => d.help(format!("its fields are: {}", names.join(", "))),
+                    };
+                    return Err(d);
+                };
+                let ty = fields[i].1.clone();
+                Ok(TypedExpr::new(TExpr::Field(Box::new(base), i), ty, span))
+            }
+            ExprKind::Subscript { expr, index } => {
+                let (base, idx) = (self.bind(expr)?, self.bind(index)?);
+                let ty = match (&base.ty, &idx.ty) {
+                    (SqlType::Array(t), SqlType::Int | SqlType::Bigint) => (**t).clone(),
+                    (SqlType::Map(k, v), it) if it.assignable_to(k) => (**v).clone(),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            Code::TypeMismatch,
+                            format!("cannot index a {} with a {}", base.ty, idx.ty),
+                        )
+                        .label(idx.span, format!("this is {}", idx.ty))
+                        .label(base.span, format!("this is {}", base.ty))
+                        .help("arrays take an integer position (starting at 1), maps take a key"))
+                    }
+                };
+                Ok(TypedExpr::new(
+                    TExpr::Subscript(Box::new(base), Box::new(idx)),
+                    ty,
+                    span,
+                ))
+            }
+            ExprKind::Array(items) => {
+                let bound = items
+                    .iter()
+                    .map(|i| self.bind(i))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut ty = SqlType::Null;
+                for b in &bound {
+                    ty = functions::unify(&ty, &b.ty).ok_or_else(|| {
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            "the elements of an array must have one type",
+                        )
+                        .label(
+                            b.span,
+                            format!("this is {}, the elements before it are {ty}", b.ty),
+                        )
+                    })?;
+                }
+                let bound = bound.into_iter().map(|b| b.cast_to(&ty)).collect();
+                Ok(TypedExpr::new(
+                    TExpr::MakeArray(bound),
+                    SqlType::Array(Box::new(ty)),
+                    span,
+                ))
+            }
+            ExprKind::Map(entries) => {
+                let mut out = Vec::new();
+                let (mut kt, mut vt) = (SqlType::Null, SqlType::Null);
+                for (k, v) in entries {
+                    let (k, v) = (self.bind(k)?, self.bind(v)?);
+                    kt = functions::unify(&kt, &k.ty).ok_or_else(|| {
+                        Diagnostic::new(Code::TypeMismatch, "map keys must have one type")
+                            .label(k.span, format!("this is {}", k.ty))
+                    })?;
+                    vt = functions::unify(&vt, &v.ty).ok_or_else(|| {
+                        Diagnostic::new(Code::TypeMismatch, "map values must have one type")
+                            .label(v.span, format!("this is {}", v.ty))
+                    })?;
+                    out.push((k, v));
+                }
+                let out = out
+                    .into_iter()
+                    .map(|(k, v)| (k.cast_to(&kt), v.cast_to(&vt)))
+                    .collect();
+                Ok(TypedExpr::new(
+                    TExpr::MakeMap(out),
+                    SqlType::Map(Box::new(kt), Box::new(vt)),
+                    span,
+                ))
+            }
+            ExprKind::Struct(fields) => {
+                let mut types = Vec::new();
+                let mut values = Vec::new();
+                for (n, v) in fields {
+                    let b = self.bind(v)?;
+                    types.push((n.name.clone(), b.ty.clone()));
+                    values.push(b);
+                }
+                Ok(TypedExpr::new(
+                    TExpr::MakeStruct(values),
+                    SqlType::Struct(types),
+                    span,
+                ))
+            }
+        }
+    }
+
+    fn column(&self, qualifier: Option<&ast::Ident>, name: &ast::Ident) -> Result<TypedExpr> {
+        let fields = &self.schema.fields;
+        if let Some(q) = qualifier {
+            if !fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
+                let mut quals: Vec<&str> = fields
+                    .iter()
+                    .flat_map(|f| f.qualifiers.iter().map(|s| s.as_str()))
+                    .collect();
+                quals.dedup();
+                let mut d = Diagnostic::new(
+                    Code::UnknownSource,
+                    format!("{} is not a source of this query", q.name),
+                )
+                .label(q.span, "not in FROM or JOIN");
+                if let Some(s) = super::catalog::did_you_mean(&q.name, quals.iter().copied()) {
+                    d = d.help(format!("did you mean {s}?"));
+                }
+                return Err(d);
+            }
+        }
+        let matches: Vec<usize> = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                f.name == name.name && qualifier.is_none_or(|q| f.qualifiers.contains(&q.name))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(TypedExpr::new(
+                TExpr::Column(*i),
+                fields[*i].ty.clone(),
+                name.span,
+            )),
+            [] => Err(self.unknown_column(qualifier, name)),
+            several => {
+                let sources: Vec<String> = several
+                    .iter()
+                    .map(|i| fields[*i].qualifiers[0].clone())
+                    .collect();
+                Err(Diagnostic::new(
+                    Code::AmbiguousColumn,
+                    format!("column {} is in more than one source", name.name),
+                )
+                .label(name.span, format!("could be {}", sources.join(" or ")))
+                .help(format!("qualify it: {}.{}", sources[0], name.name)))
+            }
+        }
+    }
+
+    fn unknown_column(&self, qualifier: Option<&ast::Ident>, name: &ast::Ident) -> Diagnostic {
+        let candidates: Vec<&str> = self
+            .schema
+            .fields
+            .iter()
+            .filter(|f| qualifier.is_none_or(|q| f.qualifiers.contains(&q.name)))
+            .map(|f| f.name.as_str())
+            .collect();
+        let sources: Vec<&str> = {
+            let mut s: Vec<&str> = self
+                .schema
+                .fields
+                .iter()
+                .map(|f| f.qualifiers[0].as_str())
+                .collect();
+            s.dedup();
+            s
+        };
+        let mut d = Diagnostic::new(
+            Code::UnknownColumn,
+            format!("column {} is not in {}", name.name, sources.join(" or ")),
+        )
+        .label(name.span, "unknown column");
+        let shown: Vec<&str> = candidates
+            .iter()
+            .copied()
+            .filter(|c| !c.starts_with("ROW"))
+            .collect();
+        d = match super::catalog::did_you_mean(&name.name, candidates.iter().copied()) {
+            Some(s) => d.help(format!("did you mean {s}?")),
+            None => d.help(format!("the columns are: {}", shown.join(", "))),
+        };
+        if !name.quoted
+            && name.name != name.name.to_ascii_lowercase()
+            && candidates
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&name.name))
+        {
+            d = d.note("unquoted names are upper-cased; quote a lower-case column with back-quotes: `name`");
+        }
+        d
+    }
+
+    fn function(
+        &self,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        _distinct: bool,
+        star: bool,
+        span: Span,
+    ) -> Result<TypedExpr> {
+        if functions::AGGREGATES.contains(&name.name.as_str()) {
+            return Err(Diagnostic::new(Code::Unsupported, format!("{} is an aggregate function, which needs GROUP BY", name.name))
+                .label(name.span, format!("aggregate used in {}", self.context))
+                .help("aggregate over a GROUP BY, e.g. SELECT sensor, COUNT(*) FROM readings GROUP BY sensor EMIT CHANGES;"));
+        }
+        let Some(sig) = functions::lookup(&name.name) else {
+            let names = functions::FUNCTIONS
+                .iter()
+                .map(|s| s.name)
+                .chain(functions::AGGREGATES.iter().copied());
+            let mut d = Diagnostic::new(
+                Code::UnknownFunction,
+                format!("there is no function named {}", name.name),
+            )
+            .label(name.span, "unknown function");
+            if let Some(s) = super::catalog::did_you_mean(&name.name, names) {
+                d = d.help(format!("did you mean {s}?"));
+            }
+            return Err(d);
+        };
+        if star || args.len() < sig.min_args || args.len() > sig.max_args {
+            let wanted = match (sig.min_args, sig.max_args) {
+                (a, b) if a == b => format!("{a}"),
+                (a, usize::MAX) => format!("at least {a}"),
+                (a, b) => format!("{a} to {b}"),
+            };
+            return Err(Diagnostic::new(
+                Code::WrongArgumentCount,
+                format!(
+                    "{} takes {wanted} argument(s), but {} were given",
+                    sig.name,
+                    if star { 0 } else { args.len() }
+                ),
+            )
+            .label(span, "wrong number of arguments")
+            .help(format!("for example: {}", sig.example)));
+        }
+        let bound = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let types: Vec<SqlType> = bound.iter().map(|b| b.ty.clone()).collect();
+        match functions::check(sig.func, &types) {
+            Ok(ty) => {
+                // Variadic functions over one type get their arguments widened to it.
+                let bound = if matches!(sig.func, Func::Coalesce | Func::Ifnull) {
+                    bound.into_iter().map(|b| b.cast_to(&ty)).collect()
+                } else {
+                    bound
+                };
+                Ok(TypedExpr::new(TExpr::Call(sig.func, bound), ty, span))
+            }
+            Err((i, wanted)) => Err(Diagnostic::new(
+                Code::WrongArgumentType,
+                format!(
+                    "argument {} of {} must be {wanted}, not {}",
+                    i + 1,
+                    sig.name,
+                    types[i]
+                ),
+            )
+            .label(bound[i].span, format!("this is {}", types[i]))
+            .help(format!("for example: {}", sig.example))),
+        }
+    }
+
+    fn case(
+        &self,
+        operand: Option<&ast::Expr>,
+        whens: &[(ast::Expr, ast::Expr)],
+        otherwise: Option<&ast::Expr>,
+        span: Span,
+    ) -> Result<TypedExpr> {
+        let operand = operand.map(|o| self.bind(o)).transpose()?;
+        let mut out = Vec::new();
+        let mut ty = SqlType::Null;
+        for (w, t) in whens {
+            let cond = match &operand {
+                Some(o) => binary(BinaryOp::Eq, o.clone(), self.bind(w)?, w.span)?,
+                None => {
+                    let c = self.bind(w)?;
+                    expect_boolean(&c, "WHEN")?;
+                    c
+                }
+            };
+            let then = self.bind(t)?;
+            ty = functions::unify(&ty, &then.ty).ok_or_else(|| {
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    "the branches of CASE must have one type",
+                )
+                .label(
+                    then.span,
+                    format!("this is {}, the branches before it are {ty}", then.ty),
+                )
+            })?;
+            out.push((cond, then));
+        }
+        let otherwise = match otherwise {
+            Some(o) => {
+                let b = self.bind(o)?;
+                ty = functions::unify(&ty, &b.ty).ok_or_else(|| {
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        "the branches of CASE must have one type",
+                    )
+                    .label(
+                        b.span,
+                        format!("ELSE is {}, the other branches are {ty}", b.ty),
+                    )
+                })?;
+                Some(Box::new(b.cast_to(&ty)))
+            }
+            None => None,
+        };
+        let whens = out.into_iter().map(|(c, t)| (c, t.cast_to(&ty))).collect();
+        Ok(TypedExpr::new(TExpr::Case { whens, otherwise }, ty, span))
+    }
+}
+
+pub fn expect_boolean(e: &TypedExpr, context: &str) -> Result<()> {
+    if matches!(e.ty, SqlType::Boolean | SqlType::Null) {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        Code::TypeMismatch,
+        format!("{context} needs a BOOLEAN condition, but this is {}", e.ty),
+    )
+    .label(e.span, format!("this is {}", e.ty))
+    .help("write a comparison, e.g. temp > 30"))
+}
+
+fn literal(l: &Literal, span: Span) -> Result<TypedExpr> {
+    let (v, ty) = match l {
+        Literal::Null => (Value::Null, SqlType::Null),
+        Literal::Boolean(b) => (Value::Boolean(*b), SqlType::Boolean),
+        Literal::Integer(i) => match i32::try_from(*i) {
+            Ok(small) => (Value::Int(small), SqlType::Int),
+            Err(_) => (Value::Bigint(*i), SqlType::Bigint),
+        },
+        // kql types literals with a decimal point as DOUBLE (see docs/language.md)
+        Literal::Decimal(text) => match text.parse::<f64>() {
+            Ok(d) => (Value::Double(d), SqlType::Double),
+            Err(_) => {
+                return Err(Diagnostic::new(
+                    Code::InvalidLiteral,
+                    format!("{text} is not a number"),
+                )
+                .label(span, "invalid number"))
+            }
+        },
+        Literal::String(s) => (Value::string(s), SqlType::String),
+    };
+    Ok(TypedExpr::new(TExpr::Literal(v), ty, span))
+}
+
+fn mismatch_compare(l: &TypedExpr, r: &TypedExpr) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        Code::TypeMismatch,
+        format!("cannot compare {} with {}", l.ty, r.ty),
+    )
+    .label(r.span, format!("this is {}", r.ty))
+    .label(l.span, format!("this is {}", l.ty));
+    d = if l.ty.is_numeric() && r.ty == SqlType::String {
+        d.help("compare with a number, e.g. temp > 30.5; or CAST the column: CAST(temp AS STRING) = '30.5'")
+    } else if r.ty.is_numeric() && l.ty == SqlType::String {
+        d.help("compare with a string, e.g. name = '42'; or CAST it: CAST(name AS INT) = 42")
+    } else {
+        d.help(format!(
+            "CAST one side so both are the same type, e.g. CAST(x AS {})",
+            l.ty
+        ))
+    };
+    d
+}
+
+fn binary(op: BinaryOp, l: TypedExpr, r: TypedExpr, span: Span) -> Result<TypedExpr> {
+    let boxed = |a: TypedExpr| Box::new(a);
+    match op {
+        BinaryOp::And | BinaryOp::Or => {
+            expect_boolean(&l, op.symbol())?;
+            expect_boolean(&r, op.symbol())?;
+            let kind = if op == BinaryOp::And {
+                TExpr::And(boxed(l), boxed(r))
+            } else {
+                TExpr::Or(boxed(l), boxed(r))
+            };
+            Ok(TypedExpr::new(kind, SqlType::Boolean, span))
+        }
+        _ if op.is_comparison() => {
+            let ty = comparable(&l.ty, &r.ty).ok_or_else(|| mismatch_compare(&l, &r))?;
+            let cmp = match op {
+                BinaryOp::Eq => CmpOp::Eq,
+                BinaryOp::NotEq => CmpOp::NotEq,
+                BinaryOp::Lt => CmpOp::Lt,
+                BinaryOp::LtEq => CmpOp::LtEq,
+                BinaryOp::Gt => CmpOp::Gt,
+                _ => CmpOp::GtEq,
+            };
+            Ok(TypedExpr::new(
+                TExpr::Compare(cmp, boxed(l.cast_to(&ty)), boxed(r.cast_to(&ty))),
+                SqlType::Boolean,
+                span,
+            ))
+        }
+        BinaryOp::Concat => {
+            for x in [&l, &r] {
+                if !matches!(x.ty, SqlType::String | SqlType::Null) {
+                    return Err(Diagnostic::new(
+                        Code::TypeMismatch,
+                        format!("|| joins strings, not {}", x.ty),
+                    )
+                    .label(x.span, format!("this is {}", x.ty))
+                    .help("CAST it to a string: CAST(x AS STRING)"));
+                }
+            }
+            Ok(TypedExpr::new(
+                TExpr::Concat(boxed(l), boxed(r)),
+                SqlType::String,
+                span,
+            ))
+        }
+        _ => {
+            let arith = match op {
+                BinaryOp::Add => ArithOp::Add,
+                BinaryOp::Sub => ArithOp::Sub,
+                BinaryOp::Mul => ArithOp::Mul,
+                BinaryOp::Div => ArithOp::Div,
+                _ => ArithOp::Rem,
+            };
+            // ksqlDB lets + join two strings
+            if arith == ArithOp::Add && l.ty == SqlType::String && r.ty == SqlType::String {
+                return Ok(TypedExpr::new(
+                    TExpr::Concat(boxed(l), boxed(r)),
+                    SqlType::String,
+                    span,
+                ));
+            }
+            let ty = match (&l.ty, &r.ty) {
+                (SqlType::Null, SqlType::Null) => Some(SqlType::Int),
+                (SqlType::Null, t) | (t, SqlType::Null) if t.is_numeric() => Some(t.clone()),
+                (a, b) => SqlType::common_numeric(a, b),
+            };
+            let Some(ty) = ty else {
+                let bad = if l.ty.is_numeric() { &r } else { &l };
+                return Err(Diagnostic::new(Code::TypeMismatch, format!("cannot apply {} to {} and {}", op.symbol(), l.ty, r.ty))
+                    .label(bad.span, format!("this is {}", bad.ty))
+                    .help("arithmetic needs numbers; CAST a string that holds a number: CAST(x AS DOUBLE)"));
+            };
+            Ok(TypedExpr::new(
+                TExpr::Arith(arith, boxed(l.cast_to(&ty)), boxed(r.cast_to(&ty))),
+                ty,
+                span,
+            ))
+        }
+    }
+}
+
+/// The type two sides of a comparison are compared as.
+fn comparable(a: &SqlType, b: &SqlType) -> Option<SqlType> {
+    match (a, b) {
+        (SqlType::Timestamp, SqlType::String) | (SqlType::String, SqlType::Timestamp) => {
+            Some(SqlType::Timestamp)
+        }
+        (SqlType::Timestamp, SqlType::Bigint | SqlType::Int)
+        | (SqlType::Bigint | SqlType::Int, SqlType::Timestamp) => Some(SqlType::Timestamp),
+        (SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_), _) if a == b => Some(a.clone()),
+        _ => functions::unify(a, b),
+    }
+}
+
+fn check_cast(inner: &TypedExpr, target: &SqlType, span: Span) -> Result<()> {
+    use SqlType as T;
+    let ok = match (&inner.ty, target) {
+        (a, b) if a == b => true,
+        (T::Null, _) => true,
+        (a, b) if a.is_numeric() && b.is_numeric() => true,
+        (T::String, _) | (_, T::String) => {
+            !matches!((&inner.ty, target), (T::Struct(_) | T::Map(..), T::Int))
+        }
+        (T::Boolean, b) if b.is_numeric() => false,
+        (T::Timestamp, T::Bigint | T::Date | T::Time)
+        | (T::Bigint, T::Timestamp)
+        | (T::Date, T::Timestamp) => true,
+        (T::Array(a), T::Array(b)) => a == b || (a.is_numeric() && b.is_numeric()),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Diagnostic::new(
+            Code::TypeMismatch,
+            format!("cannot CAST a {} to {target}", inner.ty),
+        )
+        .label(span, "unsupported conversion")
+        .label(inner.span, format!("this is {}", inner.ty)))
+    }
+}
+
+/// An AST type to a SQL type.
+pub fn resolve_type(t: &ast::TypeExpr) -> Result<SqlType> {
+    use ast::TypeKind as K;
+    Ok(match &t.kind {
+        K::Boolean => SqlType::Boolean,
+        K::Int => SqlType::Int,
+        K::Bigint => SqlType::Bigint,
+        K::Double => SqlType::Double,
+        K::Decimal { precision, scale } => {
+            if *precision == 0 || *precision > 28 || scale > precision {
+                return Err(Diagnostic::new(Code::InvalidLiteral, format!("DECIMAL({precision}, {scale}) is not a valid decimal type"))
+                    .label(t.span, "invalid precision or scale")
+                    .help("precision must be 1 to 28 and scale at most the precision, e.g. DECIMAL(10, 2)"));
+            }
+            SqlType::Decimal {
+                precision: *precision,
+                scale: *scale,
+            }
+        }
+        K::String => SqlType::String,
+        K::Bytes => SqlType::Bytes,
+        K::Timestamp => SqlType::Timestamp,
+        K::Date => SqlType::Date,
+        K::Time => SqlType::Time,
+        K::Array(inner) => SqlType::Array(Box::new(resolve_type(inner)?)),
+        K::Map(k, v) => {
+            let kt = resolve_type(k)?;
+            if kt != SqlType::String {
+                return Err(Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("map keys must be STRING, not {kt}"),
+                )
+                .label(k.span, "unsupported key type")
+                .help("declare it as MAP<VARCHAR, ...>"));
+            }
+            SqlType::Map(Box::new(kt), Box::new(resolve_type(v)?))
+        }
+        K::Struct(fields) => SqlType::Struct(
+            fields
+                .iter()
+                .map(|(n, ty)| Ok((n.name.clone(), resolve_type(ty)?)))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    })
+}
+
+/// A decimal value from text, for CAST and JSON.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    text.parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_scientific(text).ok())
+}

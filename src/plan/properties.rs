@@ -1,0 +1,163 @@
+//! The `WITH (...)` properties of CREATE statements, checked and typed.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{ExprKind, Literal, Property};
+use crate::syntax::span::Span;
+
+use super::catalog::{did_you_mean, Format};
+
+pub const KNOWN: &[&str] = &[
+    "kafka_topic",
+    "partitions",
+    "replicas",
+    "value_format",
+    "key_format",
+    "format",
+    "timestamp",
+    "timestamp_format",
+    "retention_ms",
+    "retention_bytes",
+    "cleanup_policy",
+    "value_delimiter",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct SourceProperties {
+    pub kafka_topic: Option<(String, Span)>,
+    pub partitions: Option<(u32, Span)>,
+    pub replicas: Option<(u32, Span)>,
+    pub value_format: Option<Format>,
+    pub key_format: Option<Format>,
+    pub timestamp: Option<(String, Span)>,
+    pub timestamp_format: Option<String>,
+    pub retention_ms: Option<i64>,
+    pub retention_bytes: Option<i64>,
+    pub compact: Option<bool>,
+}
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+pub fn parse(props: &[Property]) -> std::result::Result<SourceProperties, Vec<Diagnostic>> {
+    let mut out = SourceProperties::default();
+    let mut errors = Vec::new();
+    for p in props {
+        if let Err(d) = apply(&mut out, p) {
+            errors.push(d);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
+    let span = p.value.span;
+    match p.name.as_str() {
+        "kafka_topic" => {
+            let t = string(p)?;
+            if t.is_empty()
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err(Diagnostic::new(
+                    Code::InvalidPropertyValue,
+                    format!("'{t}' is not a valid topic name"),
+                )
+                .label(span, "invalid topic name")
+                .help("topic names use letters, digits, '.', '_' and '-', as in Kafka"));
+            }
+            out.kafka_topic = Some((t, span));
+        }
+        "partitions" => out.partitions = Some((positive(p)?, span)),
+        "replicas" => out.replicas = Some((positive(p)?, span)),
+        "value_format" => out.value_format = Some(format(p)?),
+        "key_format" => out.key_format = Some(format(p)?),
+        "format" => {
+            let f = format(p)?;
+            out.value_format = Some(f);
+            out.key_format = Some(f);
+        }
+        "timestamp" => out.timestamp = Some((string(p)?.to_ascii_uppercase(), span)),
+        "timestamp_format" => out.timestamp_format = Some(string(p)?),
+        "retention_ms" => out.retention_ms = Some(positive(p)? as i64),
+        "retention_bytes" => out.retention_bytes = Some(positive(p)? as i64),
+        "cleanup_policy" => {
+            out.compact = Some(match string(p)?.to_ascii_lowercase().as_str() {
+                "compact" => true,
+                "delete" => false,
+                other => {
+                    return Err(Diagnostic::new(
+                        Code::InvalidPropertyValue,
+                        format!("cleanup_policy '{other}' is not known"),
+                    )
+                    .label(span, "expected 'delete' or 'compact'"))
+                }
+            })
+        }
+        "value_delimiter" => {
+            let d = string(p)?;
+            if d != "," {
+                return Err(Diagnostic::new(
+                    Code::Unsupported,
+                    "only ',' is supported as value_delimiter for now",
+                )
+                .label(span, "unsupported delimiter"));
+            }
+        }
+        other => {
+            let mut d =
+                Diagnostic::new(Code::UnknownProperty, format!("unknown property '{other}'"))
+                    .label(p.name_span, "not a property kql knows");
+            d = match did_you_mean(other, KNOWN.iter().copied()) {
+                Some(s) => d.help(format!("did you mean '{s}'?")),
+                None => d.help(format!("the properties are: {}", KNOWN.join(", "))),
+            };
+            return Err(d);
+        }
+    }
+    Ok(())
+}
+
+fn string(p: &Property) -> Result<String> {
+    match &p.value.kind {
+        ExprKind::Literal(Literal::String(s)) => Ok(s.clone()),
+        _ => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("{} takes a string", p.name),
+        )
+        .label(p.value.span, "expected a 'string'")
+        .help(format!("write it in single quotes: {}='...'", p.name))),
+    }
+}
+
+fn positive(p: &Property) -> Result<u32> {
+    match &p.value.kind {
+        ExprKind::Literal(Literal::Integer(i)) if *i > 0 && *i <= u32::MAX as i64 => Ok(*i as u32),
+        ExprKind::Literal(Literal::String(s)) if s.parse::<u32>().is_ok_and(|n| n > 0) => {
+            Ok(s.parse().unwrap())
+        }
+        _ => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("{} takes a positive whole number", p.name),
+        )
+        .label(p.value.span, "expected a number such as 3")),
+    }
+}
+
+fn format(p: &Property) -> Result<Format> {
+    let s = string(p)?;
+    match s.to_ascii_uppercase().as_str() {
+        "JSON" => Ok(Format::Json),
+        "DELIMITED" => Ok(Format::Delimited),
+        "KAFKA" => Ok(Format::Kafka),
+        _ => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("format '{s}' is not supported"),
+        )
+        .label(p.value.span, "unsupported format")
+        .help("kql reads and writes 'JSON', 'DELIMITED' and (for keys) 'KAFKA'")),
+    }
+}
