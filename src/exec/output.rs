@@ -23,6 +23,10 @@ pub trait Output {
     fn status(&mut self, message: &str);
     /// Something the user should notice (skipped records, a fallback).
     fn warning(&mut self, message: &str);
+    /// Polled while a query runs: true stops it (Ctrl-C in the REPL).
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Collects everything, for tests.

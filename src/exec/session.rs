@@ -299,7 +299,7 @@ impl Session {
         let mut emitted = 0u64;
         let pipeline = Arc::new(StatelessPipeline::new(plan));
         let stats = run_bounded(&self.runtime, &self.cluster, pipeline, ranges, |row| {
-            if emitted >= limit {
+            if emitted >= limit || out.cancelled() {
                 return false;
             }
             out.row(&row.values);
