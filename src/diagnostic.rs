@@ -37,10 +37,16 @@ codes! {
     DuplicateColumn = 104, "duplicate column";
     AmbiguousColumn = 105, "ambiguous column";
     UnknownFunction = 106, "unknown function";
+    UnknownQuery = 107, "unknown query id";
     TypeMismatch = 201, "type mismatch";
     WrongArgumentCount = 202, "wrong number of arguments";
     WrongArgumentType = 203, "wrong argument type";
     InvalidLiteral = 204, "invalid literal";
+    InvalidWindow = 301, "invalid window";
+    RetentionTooShort = 302, "window retention shorter than size plus grace";
+    NotGrouped = 303, "column neither grouped nor aggregated";
+    EmitFinalWithoutWindow = 304, "EMIT FINAL without a window";
+    BadTimestampFormat = 305, "invalid timestamp_format";
     UnknownProperty = 501, "unknown property";
     MissingProperty = 502, "missing property";
     InvalidPropertyValue = 503, "invalid property value";

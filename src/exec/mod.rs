@@ -1,13 +1,18 @@
 //! The executor: plans run as tasks over the log. One task per input partition, records in
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
+pub mod aggregate;
+pub mod connector;
 pub mod eval;
 pub mod format;
 pub mod functions;
 pub mod output;
+pub mod persistent;
 pub mod pipeline;
 pub mod query;
+mod running;
 pub mod session;
+pub mod time;
 
 pub use output::{Captured, Output, ResultColumn};
 pub use session::Session;

@@ -43,15 +43,22 @@ pub struct StatelessPipeline {
     has_value_columns: bool,
     timestamp_column: Option<usize>,
     timestamp_name: String,
+    timestamp_format: Option<std::sync::Arc<super::time::TimestampFormat>>,
     filter: Option<TypedExpr>,
     project: Vec<TypedExpr>,
 }
 
 impl StatelessPipeline {
     pub fn new(plan: &QueryPlan) -> StatelessPipeline {
+        StatelessPipeline::from_node(&plan.root, &[])
+    }
+
+    /// The pipeline of a Project/Filter/Source chain; `extra_used` are row positions that
+    /// operators above it read (an aggregation's keys and arguments).
+    pub fn from_node(root: &LogicalPlan, extra_used: &[usize]) -> StatelessPipeline {
         let mut filter = None;
         let mut project = Vec::new();
-        let mut node = &plan.root;
+        let mut node = root;
         let source: &Source = loop {
             match node {
                 LogicalPlan::Project(p) => {
@@ -63,6 +70,9 @@ impl StatelessPipeline {
                     node = &f.input;
                 }
                 LogicalPlan::Source(s) => break s,
+                LogicalPlan::Aggregate(_) | LogicalPlan::Repartition(_) => {
+                    unreachable!("stateful operators are run by exec::aggregate")
+                }
             }
         };
         // Decode only the columns some expression reads (and the event-time column).
@@ -71,6 +81,7 @@ impl StatelessPipeline {
             e.columns(&mut used);
         }
         used.extend(source.timestamp_column);
+        used.extend_from_slice(extra_used);
         let n_pseudo = crate::plan::schema::PSEUDO_COLUMNS.len();
         let n_keys = source.schema.fields.len() - n_pseudo - count_values(source);
         let mut key_columns = Vec::new();
@@ -97,9 +108,81 @@ impl StatelessPipeline {
             timestamp_name: source
                 .timestamp_column
                 .map_or_else(String::new, |i| source.schema.fields[i].name.clone()),
+            timestamp_format: None,
             filter,
             project,
         }
+    }
+
+    /// Reads the rows of a repartition topic: every column the query reads is in the JSON
+    /// value (keys included), event time is the record's timestamp, nothing is filtered.
+    pub fn repartitioned(source: &Source, topic: &str, used: &[usize]) -> StatelessPipeline {
+        let n_pseudo = crate::plan::schema::PSEUDO_COLUMNS.len();
+        let columns = source
+            .schema
+            .fields
+            .iter()
+            .enumerate()
+            .skip(n_pseudo)
+            .filter(|(pos, _)| used.contains(pos))
+            .map(|(pos, f)| (f.name.clone(), f.ty.clone(), pos))
+            .collect();
+        StatelessPipeline {
+            topic: topic.to_string(),
+            row_width: source.schema.fields.len(),
+            key_format: Format::Json,
+            key_columns: Vec::new(),
+            values: ValueDecoder::new(Format::Json, columns),
+            has_value_columns: true,
+            timestamp_column: None,
+            timestamp_name: String::new(),
+            timestamp_format: None,
+            filter: None,
+            project: Vec::new(),
+        }
+    }
+
+    /// Event time from a STRING column is parsed with this `timestamp_format`.
+    pub fn with_timestamp_format(mut self, format: Option<&str>) -> StatelessPipeline {
+        self.timestamp_format =
+            format.map(|f| std::sync::Arc::new(super::time::TimestampFormat::new(f)));
+        self
+    }
+
+    /// Decodes and filters a batch of records of one partition; `f` gets each row that
+    /// passes with its event time and record. Bad records are appended to `bad`.
+    pub fn scan(
+        &self,
+        partition: u32,
+        records: &[Record],
+        row: &mut Vec<Value>,
+        bad: &mut Vec<BadRecord>,
+        mut f: impl FnMut(&[Value], i64, &Record),
+    ) {
+        for r in records {
+            row.clear();
+            row.resize(self.row_width, Value::Null);
+            match self.decode(partition, r, row) {
+                Ok(Some(event_time_ms)) => {
+                    if self.filter.as_ref().is_some_and(|f| !is_true(f, row)) {
+                        continue;
+                    }
+                    f(row, event_time_ms, r);
+                }
+                Ok(None) => {}
+                Err(DecodeError(reason)) => bad.push(BadRecord {
+                    topic: self.topic.clone(),
+                    partition,
+                    offset: r.offset,
+                    reason,
+                }),
+            }
+        }
+    }
+
+    /// The projection of a row.
+    pub fn project(&self, row: &[Value], out: &mut Vec<Value>) {
+        out.extend(self.project.iter().map(|e| eval(e, row)));
     }
 
     /// Processes a batch of records of one partition, appending output rows and bad records.
@@ -159,6 +242,16 @@ impl StatelessPipeline {
             None => r.timestamp_ms,
             Some(pos) => match &row[pos] {
                 Value::Bigint(ms) | Value::Timestamp(ms) => *ms,
+                Value::String(text) if self.timestamp_format.is_some() => {
+                    let fmt = self.timestamp_format.as_ref().unwrap();
+                    fmt.parse(text).ok_or_else(|| {
+                        DecodeError(format!(
+                            "the timestamp column {} holds '{text}', which does not match the format '{}'",
+                            self.timestamp_name,
+                            fmt.pattern()
+                        ))
+                    })?
+                }
                 Value::Null => {
                     return Err(DecodeError(format!(
                         "the timestamp column {} is missing",

@@ -30,7 +30,9 @@ pub struct Session {
     pub catalog: Catalog,
     pub sources: Sources,
     pub properties: BTreeMap<String, String>,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
+    /// Persistent queries and connectors (see `running.rs`).
+    pub registry: super::persistent::Registry,
 }
 
 impl Session {
@@ -49,6 +51,7 @@ impl Session {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             runtime,
+            registry: Default::default(),
         }
     }
 
@@ -79,6 +82,12 @@ impl Session {
                         .entry(def.topic.clone())
                         .or_insert(def.partitions);
                     scratch.insert(def);
+                }
+                Ok(Planned::Persistent(p)) => {
+                    declared_topics
+                        .entry(p.sink.topic.clone())
+                        .or_insert(p.sink.partitions);
+                    scratch.insert(p.sink.clone());
                 }
                 Ok(_) => {}
                 Err(mut e) => errors.append(&mut e),
@@ -162,7 +171,10 @@ impl Session {
                 out.status(&format!("Successfully unset local property '{name}'."));
                 Ok(())
             }
-            Planned::Query(plan) => self.run_query(&plan, out),
+            Planned::Query(plan) => self.run_any_query(&plan, out),
+            Planned::Persistent(p) => self.start_persistent(*p, out),
+            Planned::Connector(c) => self.create_connector(c, out),
+            Planned::Terminate(id) => self.terminate(id.as_ref(), out),
             Planned::Explain(plan) => {
                 explain(&plan, out);
                 Ok(())
@@ -207,6 +219,7 @@ impl Session {
                 })?;
             }
         }
+        self.registry.command_seq += 1;
         let verb = if or_replace && self.catalog.get(&def.name).is_some() {
             "replaced"
         } else {
@@ -259,7 +272,11 @@ impl Session {
         Ok(())
     }
 
-    fn run_query(&mut self, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
+    pub(crate) fn run_query(
+        &mut self,
+        plan: &QueryPlan,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
         let source = plan.root.sources()[0];
         let reset = self
             .properties
@@ -335,6 +352,7 @@ impl Session {
 
     fn inspect(&mut self, kind: &StatementKind, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match kind {
+            StatementKind::Print(p) => self.print(p, out),
             StatementKind::Show(s) => self.show(s.what, out),
             StatementKind::Describe(Describe::Source { name, .. }) => {
                 let def = self
@@ -458,6 +476,8 @@ impl Session {
                     rows,
                 );
             }
+            ShowWhat::Queries => self.show_queries(out),
+            ShowWhat::Connectors => self.show_connectors(out),
             ShowWhat::Properties => {
                 let rows = self
                     .properties

@@ -16,6 +16,9 @@ pub enum LogicalPlan {
     Source(Source),
     Filter(Filter),
     Project(Project),
+    /// GROUP BY and windows (see `aggregate.rs`).
+    Aggregate(super::aggregate::Aggregate),
+    Repartition(super::aggregate::Repartition),
 }
 
 /// `FROM name`: read every partition of the source's topic.
@@ -79,6 +82,8 @@ impl LogicalPlan {
             LogicalPlan::Source(_) => None,
             LogicalPlan::Filter(f) => Some(&f.input),
             LogicalPlan::Project(p) => Some(&p.input),
+            LogicalPlan::Aggregate(a) => Some(&a.input),
+            LogicalPlan::Repartition(r) => Some(&r.input),
         }
     }
 
@@ -106,6 +111,8 @@ impl LogicalPlan {
                 }
             ),
             LogicalPlan::Filter(f) => format!("Filter {}", f.text),
+            LogicalPlan::Aggregate(a) => a.describe(),
+            LogicalPlan::Repartition(r) => r.describe(),
             LogicalPlan::Project(p) => {
                 let items: Vec<String> = p
                     .items
