@@ -46,7 +46,6 @@ codes! {
     InvalidPropertyValue = 503, "invalid property value";
     InvalidKey = 504, "invalid key column";
     InsertMismatch = 505, "INSERT columns and values do not match";
-    NotAStream = 506, "statement needs a stream";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     Unsupported = 801, "not supported yet";

@@ -158,7 +158,9 @@ impl Compiler<'_> {
                 );
             }
         }
+        let mut props_failed = false;
         let props = properties::parse(&c.properties).unwrap_or_else(|mut e| {
+            props_failed = true;
             errors.append(&mut e);
             Default::default()
         });

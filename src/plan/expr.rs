@@ -506,7 +506,11 @@ impl<'a> Binder<'a> {
                 format!("there is no function named {}", name.name),
             )
             .label(name.span, "unknown function");
-            if let Some(s) = super::catalog::did_you_mean(&name.name, names) {
+            let alias = functions::ALIASES
+                .iter()
+                .find(|(a, _)| *a == name.name)
+                .map(|(_, f)| *f);
+            if let Some(s) = alias.or_else(|| super::catalog::did_you_mean(&name.name, names)) {
                 d = d.help(format!("did you mean {s}?"));
             }
             return Err(d);
