@@ -48,7 +48,8 @@ pub struct StatelessPipeline {
 }
 
 impl StatelessPipeline {
-    pub fn new(plan: &QueryPlan) -> StatelessPipeline {
+    /// None when the plan is not a stateless Source-Filter-Project chain.
+    pub fn new(plan: &QueryPlan) -> Option<StatelessPipeline> {
         let mut filter = None;
         let mut project = Vec::new();
         let mut node = &plan.root;
@@ -63,6 +64,7 @@ impl StatelessPipeline {
                     node = &f.input;
                 }
                 LogicalPlan::Source(s) => break s,
+                _ => return None,
             }
         };
         // Decode only the columns some expression reads (and the event-time column).
@@ -86,7 +88,7 @@ impl StatelessPipeline {
                 value_columns.push(col);
             }
         }
-        StatelessPipeline {
+        Some(StatelessPipeline {
             topic: source.topic.clone(),
             row_width: source.schema.fields.len(),
             key_format: source.key_format,
@@ -99,7 +101,7 @@ impl StatelessPipeline {
                 .map_or_else(String::new, |i| source.schema.fields[i].name.clone()),
             filter,
             project,
-        }
+        })
     }
 
     /// Processes a batch of records of one partition, appending output rows and bad records.

@@ -297,7 +297,13 @@ impl Session {
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let pipeline = Arc::new(StatelessPipeline::new(plan));
+        let Some(pipeline) = StatelessPipeline::new(plan) else {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                "this query compiles (see EXPLAIN) but joins do not run in this version of kql yet",
+            ));
+        };
+        let pipeline = Arc::new(pipeline);
         let stats = run_bounded(&self.runtime, &self.cluster, pipeline, ranges, |row| {
             if emitted >= limit || out.cancelled() {
                 return false;
