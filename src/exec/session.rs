@@ -3,7 +3,6 @@
 //! through it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
@@ -11,8 +10,8 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::output::{listing, Output, ResultColumn};
-use super::pipeline::StatelessPipeline;
-use super::query::{run_bounded, PartitionRange};
+use super::physical::{self, StartAt};
+use super::query::run_bounded;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::ColumnRole;
@@ -260,32 +259,9 @@ impl Session {
     }
 
     fn run_query(&mut self, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
-        let source = plan.root.sources()[0];
-        let reset = self
-            .properties
-            .get("auto.offset.reset")
-            .map(String::as_str)
-            .unwrap_or("earliest");
-        let mut ranges = Vec::new();
-        for p in 0..source.partitions {
-            let (log_start, high_watermark, _) =
-                self.cluster.offsets(&source.topic, p).map_err(|e| {
-                    Diagnostic::new(
-                        Code::TopicError,
-                        format!("cannot read topic '{}': {e}", source.topic),
-                    )
-                })?;
-            let start = if reset == "latest" {
-                high_watermark
-            } else {
-                log_start
-            };
-            ranges.push(PartitionRange {
-                partition: p,
-                start,
-                end: high_watermark,
-            });
-        }
+        let start =
+            StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
+        let tasks = physical::tasks(&self.runtime, &self.cluster, plan, start)?;
         let columns: Vec<ResultColumn> = plan
             .columns
             .iter()
@@ -297,14 +273,7 @@ impl Session {
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let Some(pipeline) = StatelessPipeline::new(plan) else {
-            return Err(Diagnostic::new(
-                Code::Unsupported,
-                "this query compiles (see EXPLAIN) but joins do not run in this version of kql yet",
-            ));
-        };
-        let pipeline = Arc::new(pipeline);
-        let stats = run_bounded(&self.runtime, &self.cluster, pipeline, ranges, |row| {
+        let stats = run_bounded(&self.runtime, tasks, |row| {
             if emitted >= limit || out.cancelled() {
                 return false;
             }
@@ -318,9 +287,16 @@ impl Session {
             out.status(&format!("Limit Reached ({emitted} rows)"));
         }
         if stats.bad_records > 0 {
+            let names: Vec<&str> = plan
+                .root
+                .sources()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             let mut msg = format!(
                 "skipped {} bad record(s) of {} that could not be read:",
-                stats.bad_records, source.name
+                stats.bad_records,
+                names.join(", ")
             );
             for b in &stats.bad_samples {
                 msg.push_str(&format!(
@@ -484,20 +460,12 @@ impl Session {
 }
 
 fn explain(plan: &QueryPlan, out: &mut dyn Output) {
-    let source = plan.root.sources()[0];
     let mut text = String::from("Logical plan:\n");
     for line in plan.explain_logical().lines() {
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str("Physical plan:\n");
-    text.push_str(&format!(
-        "  {} task(s), one per partition of topic '{}'; each fetches records in batches of up to {}, decodes {} and runs the operators above on the whole batch\n",
-        source.partitions,
-        source.topic,
-        super::query::FETCH_BATCH_RECORDS,
-        source.value_format.name()
-    ));
-    text.push_str("  output: rows of all tasks merged by event time (then partition, offset)\n");
+    text.push_str(&physical::explain(&plan.root));
     out.text(&text);
 }
 

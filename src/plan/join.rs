@@ -128,32 +128,33 @@ impl Compiler<'_> {
     ) -> Result<(LogicalPlan, SourceKind)> {
         use SourceKind::*;
         let right_kind = right.def.kind;
-        let kind =
-            match (left_kind, right_kind) {
-                (Stream, Table) => JoinKind::StreamTable,
-                (Stream, Stream) => JoinKind::StreamStream,
-                (Table, Table) => JoinKind::TableTable,
-                (Stream, GlobalTable) => JoinKind::StreamGlobalTable,
-                (Table, Stream) => {
-                    return Err(vec![Diagnostic::new(
-                        Code::InvalidJoin,
-                        "a stream joins a table with the stream on the left",
-                    )
-                    .label(j.right.name.span, "stream on the right")
-                    .help(format!(
-                        "swap the sides: FROM {} JOIN <table> ...",
-                        right.def.name
-                    ))])
-                }
-                (Table, GlobalTable) | (GlobalTable, _) => return Err(vec![Diagnostic::new(
+        let kind = match (left_kind, right_kind) {
+            (Stream, Table) => JoinKind::StreamTable,
+            (Stream, Stream) => JoinKind::StreamStream,
+            (Table, Table) => JoinKind::TableTable,
+            (Stream, GlobalTable) => JoinKind::StreamGlobalTable,
+            (Table, Stream) => {
+                return Err(vec![Diagnostic::new(
+                    Code::InvalidJoin,
+                    "a stream joins a table with the stream on the left",
+                )
+                .label(j.right.name.span, "stream on the right")
+                .help(format!(
+                    "swap the sides: FROM {} JOIN <table> ...",
+                    right.def.name
+                ))])
+            }
+            (Table, GlobalTable) | (GlobalTable, _) => {
+                return Err(vec![Diagnostic::new(
                     Code::InvalidJoin,
                     "only a stream can be joined to a GLOBAL TABLE",
                 )
                 .label(j.right.name.span, "global table joined to a table")
                 .help(
                     "declare the table as a normal TABLE to join two tables on their primary keys",
-                )]),
-            };
+                )])
+            }
+        };
         let type_ok = match kind {
             JoinKind::StreamTable | JoinKind::StreamGlobalTable => {
                 matches!(j.join_type, JoinType::Inner | JoinType::Left)
@@ -182,7 +183,8 @@ impl Compiler<'_> {
                     right.def.name
                 ))])
             }
-            (Some(w), k) if k != JoinKind::StreamStream => return Err(vec![Diagnostic::new(
+            (Some(w), k) if k != JoinKind::StreamStream => {
+                return Err(vec![Diagnostic::new(
                 Code::InvalidJoin,
                 format!(
                     "WITHIN is for stream-stream joins, not {} joins",
@@ -192,7 +194,8 @@ impl Compiler<'_> {
             .label(w.before.span.to(w.after.span), "WITHIN here")
             .help(
                 "remove WITHIN: a table holds the latest row of each key, so there is no window",
-            )]),
+            )])
+            }
             _ => {}
         }
         let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
