@@ -62,6 +62,25 @@ pub fn ranges(
         .collect()
 }
 
+/// The tasks that run a query's plan, and the internal topics made for it (to remove
+/// when a transient query ends).
+pub fn tasks_and_topics(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    start: StartAt,
+) -> Result<(Vec<Box<dyn Task>>, Vec<String>), Diagnostic> {
+    let (_, input) = Operators::split(plan);
+    if matches!(
+        input,
+        LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_)
+    ) {
+        let j = super::join::tasks(runtime, cluster, plan, start)?;
+        return Ok((j.tasks, j.internal_topics));
+    }
+    Ok((tasks(runtime, cluster, plan, start)?, Vec::new()))
+}
+
 /// The tasks that run a query's plan.
 pub fn tasks(
     _runtime: &tokio::runtime::Runtime,

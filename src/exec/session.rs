@@ -261,7 +261,8 @@ impl Session {
     fn run_query(&mut self, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
         let start =
             StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
-        let tasks = physical::tasks(&self.runtime, &self.cluster, plan, start)?;
+        let (tasks, internal_topics) =
+            physical::tasks_and_topics(&self.runtime, &self.cluster, plan, start)?;
         let columns: Vec<ResultColumn> = plan
             .columns
             .iter()
@@ -281,7 +282,12 @@ impl Session {
             emitted += 1;
             emitted < limit
         })
-        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")))?;
+        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));
+        // A transient query's internal topics go with it.
+        for t in internal_topics {
+            let _ = self.cluster.delete_topic(&t);
+        }
+        let stats = stats?;
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {
             out.status(&format!("Limit Reached ({emitted} rows)"));
