@@ -1,0 +1,435 @@
+//! A partition replica's log: segments in offset order, the last one active. Appends go
+//! to the active segment (rolling it by size and age), reads walk the segments, and the
+//! cleaner (`retention.rs`) deletes or compacts closed segments.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use crate::batch::{self, BatchHeader};
+use crate::error::LogError;
+use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RECORD_BYTES_MAX};
+use crate::record::{ProducerRecord, Record};
+use crate::segment::Segment;
+use crate::settings::{FsyncPolicy, Settings};
+
+pub struct PartitionLog {
+    dir: Option<PathBuf>,
+    /// Never empty; the last is the active segment.
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) settings: Settings,
+    last_sync_ms: i64,
+    /// Bytes recovery cut off the last segment when this log was opened.
+    pub recovered_bytes_cut: u64,
+}
+
+impl PartitionLog {
+    pub fn in_memory(settings: Settings, base_offset: u64, now_ms: i64) -> PartitionLog {
+        PartitionLog {
+            dir: None,
+            segments: vec![Segment::in_memory(base_offset, now_ms)],
+            settings,
+            last_sync_ms: now_ms,
+            recovered_bytes_cut: 0,
+        }
+    }
+
+    /// Opens the log in `dir` (creating it, empty from `base_offset`, if it has no
+    /// segment). The last segment is recovered: cut at the first invalid batch.
+    pub fn open(
+        dir: &Path,
+        settings: Settings,
+        base_offset: u64,
+        now_ms: i64,
+    ) -> Result<PartitionLog, LogError> {
+        std::fs::create_dir_all(dir)?;
+        let mut bases = segment_bases(dir)?;
+        bases.sort_unstable();
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        let mut cut = 0;
+        for (i, &b) in bases.iter().enumerate() {
+            let last = i + 1 == bases.len();
+            let (seg, c) = Segment::open(dir, b, last, now_ms)?;
+            cut += c;
+            segments.push(seg);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(dir, base_offset, now_ms)?);
+        }
+        let log = PartitionLog {
+            dir: Some(dir.to_path_buf()),
+            segments,
+            settings,
+            last_sync_ms: now_ms,
+            recovered_bytes_cut: cut,
+        };
+        log.check_invariants();
+        Ok(log)
+    }
+
+    fn check_invariants(&self) {
+        assert!(!self.segments.is_empty());
+        for w in self.segments.windows(2) {
+            assert!(w[0].base_offset() < w[1].base_offset());
+            assert!(w[0].next_offset() <= w[1].base_offset());
+        }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn log_start_offset(&self) -> u64 {
+        self.segments[0].base_offset()
+    }
+
+    pub fn log_end_offset(&self) -> u64 {
+        self.active().next_offset()
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.size_bytes()).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments.last().expect("a log has a segment")
+    }
+
+    /// Assigns offsets from the log end and appends `records` as one or more batches.
+    /// Returns the first offset and the encoded batches (what followers copy).
+    pub fn append_records(
+        &mut self,
+        records: Vec<ProducerRecord>,
+        leader_epoch: u32,
+        now_ms: i64,
+    ) -> Result<(u64, Vec<Bytes>), LogError> {
+        let first = self.log_end_offset();
+        let mut next = first;
+        let mut batches = Vec::new();
+        let mut pending: Vec<Record> = Vec::new();
+        let mut pending_bytes = batch::HEADER_BYTES;
+        let mut all = Vec::with_capacity(records.len());
+        for r in records {
+            let rec = Record {
+                offset: next,
+                timestamp_ms: r.timestamp_ms.unwrap_or(now_ms),
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+            };
+            let n = batch::record_bytes(&rec);
+            if n > RECORD_BYTES_MAX {
+                return Err(LogError::RecordTooLarge {
+                    bytes: n,
+                    max: RECORD_BYTES_MAX,
+                });
+            }
+            next += 1;
+            all.push((rec, n));
+        }
+        // Encode everything before appending anything: a too-large record fails the call
+        // without a partial append.
+        for (rec, n) in all {
+            if !pending.is_empty()
+                && (pending_bytes + n > BATCH_BYTES_MAX || pending.len() >= BATCH_RECORDS_MAX)
+            {
+                batches.push(batch::encode(&pending, leader_epoch));
+                pending.clear();
+                pending_bytes = batch::HEADER_BYTES;
+            }
+            pending_bytes += n;
+            pending.push(rec);
+        }
+        if !pending.is_empty() {
+            batches.push(batch::encode(&pending, leader_epoch));
+        }
+        for b in &batches {
+            self.append_batch(b, now_ms)?;
+        }
+        Ok((first, batches))
+    }
+
+    /// Appends one encoded batch (a follower copying its leader). Its CRC is checked and
+    /// its base offset must be at or after the log end.
+    pub fn append_batch(&mut self, b: &Bytes, now_ms: i64) -> Result<BatchHeader, LogError> {
+        let h = batch::check(b).map_err(LogError::Corrupt)?;
+        if h.total_bytes != b.len() {
+            return Err(LogError::Corrupt(
+                "batch length disagrees with buffer".into(),
+            ));
+        }
+        if h.base_offset < self.log_end_offset() {
+            return Err(LogError::Corrupt(format!(
+                "batch at offset {} is below the log end {}",
+                h.base_offset,
+                self.log_end_offset()
+            )));
+        }
+        self.maybe_roll(b.len() as u64, h.base_offset, now_ms)?;
+        let seg = self.segments.last_mut().expect("a log has a segment");
+        seg.append(b, &h)?;
+        match self.settings.fsync {
+            FsyncPolicy::Always => seg.sync_log()?,
+            FsyncPolicy::EveryMs(ms) if now_ms - self.last_sync_ms >= ms as i64 => {
+                seg.flush(true)?;
+                self.last_sync_ms = now_ms;
+            }
+            _ => {}
+        }
+        Ok(h)
+    }
+
+    fn maybe_roll(&mut self, incoming: u64, base_offset: u64, now_ms: i64) -> Result<(), LogError> {
+        let active = self.active();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let full = active.size_bytes() + incoming > self.settings.segment_bytes_clamped();
+        let old = now_ms - active.created_ms() >= self.settings.segment_ms;
+        if full || old {
+            self.roll(base_offset, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the active segment and starts a new one at `base_offset`.
+    fn roll(&mut self, base_offset: u64, now_ms: i64) -> Result<(), LogError> {
+        let fsync = self.settings.fsync != FsyncPolicy::Never;
+        self.segments
+            .last_mut()
+            .expect("a log has a segment")
+            .flush(fsync)?;
+        let seg = match &self.dir {
+            Some(d) => Segment::create(d, base_offset, now_ms)?,
+            None => Segment::in_memory(base_offset, now_ms),
+        };
+        self.segments.push(seg);
+        Ok(())
+    }
+
+    /// Writes pending index entries and fsyncs (unless the policy is `Never`).
+    pub fn flush(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let fsync = self.settings.fsync != FsyncPolicy::Never;
+        for s in &mut self.segments {
+            s.flush(fsync)?;
+        }
+        self.last_sync_ms = now_ms;
+        Ok(())
+    }
+
+    /// Records with offsets in `[from, to)`, at most `max` of them. Below the log start
+    /// reads nothing (the caller reports out of range).
+    pub fn read(&self, from: u64, to: u64, max: usize) -> Result<Vec<Record>, LogError> {
+        let mut out = Vec::new();
+        let mut at = from.max(self.log_start_offset());
+        while out.len() < max && at < to {
+            let batches = self.read_batches(at, FETCH_READ_BYTES_MAX)?;
+            if batches.is_empty() {
+                break;
+            }
+            for b in &batches {
+                batch::decode_into(b, at, to, max, &mut out)?;
+                let h = batch::parse_header(b).map_err(LogError::Corrupt)?;
+                at = at.max(h.next_offset());
+                if out.len() >= max || at >= to {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Encoded batches from the one holding `from` on (about `max_bytes`, at least one
+    /// batch if there is any at or after `from`).
+    pub fn read_batches(&self, from: u64, max_bytes: usize) -> Result<Vec<Bytes>, LogError> {
+        let i = self
+            .segments
+            .partition_point(|s| s.base_offset() <= from)
+            .saturating_sub(1);
+        for s in &self.segments[i..] {
+            let v = s.read_batches(from, max_bytes)?;
+            if !v.is_empty() {
+                return Ok(v);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The header of the batch whose base offset is exactly `base`, if there is one.
+    pub fn batch_at(&self, base: u64) -> Result<Option<BatchHeader>, LogError> {
+        let i = self
+            .segments
+            .partition_point(|s| s.base_offset() <= base)
+            .saturating_sub(1);
+        let s = &self.segments[i];
+        let j = s.locs().partition_point(|b| b.base_offset < base);
+        if j < s.locs().len() && s.locs()[j].base_offset == base {
+            return s.header(j).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Headers of the batches from the newest back (for finding where a follower diverged).
+    pub fn headers_from_end(&self, max: usize) -> Result<Vec<BatchHeader>, LogError> {
+        let mut out = Vec::new();
+        for s in self.segments.iter().rev() {
+            for j in (0..s.locs().len()).rev() {
+                if out.len() >= max {
+                    return Ok(out);
+                }
+                out.push(s.header(j)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops every batch whose base offset is `offset` or more (whole batches: a batch that
+    /// straddles `offset` stays).
+    pub fn truncate_from(&mut self, offset: u64) -> Result<(), LogError> {
+        while self.segments.len() > 1 && self.active().base_offset() >= offset {
+            let mut s = self.segments.pop().expect("more than one segment");
+            s.delete_files()?;
+        }
+        let s = self.segments.last_mut().expect("a log has a segment");
+        let j = s.locs().partition_point(|b| b.base_offset < offset);
+        s.truncate_batches(j)?;
+        Ok(())
+    }
+
+    /// Empties the log and starts it again at `base_offset` (a replica too far behind its
+    /// leader, whose log start moved past this replica's end).
+    pub fn reset(&mut self, base_offset: u64, now_ms: i64) -> Result<(), LogError> {
+        for s in &mut self.segments {
+            s.delete_files()?;
+        }
+        self.segments.clear();
+        self.segments.push(match &self.dir {
+            Some(d) => Segment::create(d, base_offset, now_ms)?,
+            None => Segment::in_memory(base_offset, now_ms),
+        });
+        Ok(())
+    }
+
+    /// Deletes the log's files and directory.
+    pub fn delete(mut self) -> Result<(), LogError> {
+        for s in &mut self.segments {
+            s.delete_files()?;
+        }
+        if let Some(d) = self.dir.take() {
+            match std::fs::remove_dir_all(&d) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartitionLog {
+    fn drop(&mut self) {
+        // Index entries are rebuildable, so a failure here loses nothing.
+        for s in &mut self.segments {
+            let _ = s.flush(false);
+        }
+    }
+}
+
+fn segment_bases(dir: &Path) -> Result<Vec<u64>, LogError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let name = e?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(stem) = name.strip_suffix(".log") {
+            if stem.len() == 20 {
+                if let Ok(b) = stem.parse::<u64>() {
+                    out.push(b);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr(v: &str) -> ProducerRecord {
+        ProducerRecord::new(
+            Some(Bytes::from(v.to_string())),
+            Some(Bytes::from(v.to_string())),
+        )
+    }
+
+    fn small() -> Settings {
+        Settings {
+            segment_bytes: 200,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn rolls_and_reads_across_segments_on_disk_and_after_reopen() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        for i in 0..20 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
+        }
+        assert!(log.segment_count() > 2);
+        let got = log.read(0, 20, 100).unwrap();
+        assert_eq!(got.len(), 20);
+        drop(log);
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        assert_eq!(log.log_end_offset(), 20);
+        let got = log.read(5, 20, 3).unwrap();
+        assert_eq!(
+            got.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![5, 6, 7]
+        );
+        assert_eq!(got[0].value.as_deref(), Some(&b"r5"[..]));
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_a_broken_index_rebuilt() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        for i in 0..5 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
+        }
+        drop(log);
+        let p = d
+            .path()
+            .join(format!("{}.log", crate::segment::file_stem(0)));
+        let len = std::fs::metadata(&p).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(len - 3).unwrap();
+        let ip = d
+            .path()
+            .join(format!("{}.index", crate::segment::file_stem(0)));
+        std::fs::write(&ip, b"garbage").unwrap();
+        let log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        assert_eq!(log.log_end_offset(), 4);
+        assert!(log.recovered_bytes_cut > 0);
+        assert_eq!(std::fs::metadata(&ip).unwrap().len(), 4 * 8);
+        assert_eq!(log.read(0, 10, 10).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn truncate_from_drops_whole_batches_and_segments() {
+        let mut log = PartitionLog::in_memory(small(), 0, 0);
+        for i in 0..20 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
+        }
+        log.truncate_from(7).unwrap();
+        assert_eq!(log.log_end_offset(), 7);
+        log.append_records(vec![pr("x")], 1, 0).unwrap();
+        assert_eq!(log.read(6, 100, 100).unwrap().len(), 2);
+    }
+}
