@@ -1,0 +1,160 @@
+//! Model-based property test of one partition log on disk: random appends (rolling
+//! segments), reopens, truncation of the last segment file at a random byte, and
+//! retention, compared after every step with a `Vec` model.
+
+use bytes::Bytes;
+use kql_runtime::log::PartitionLog;
+use kql_runtime::retention::delete_old_segments;
+use kql_runtime::{ProducerRecord, Settings};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Append a batch of records with these value sizes.
+    Append(Vec<u8>),
+    Reopen,
+    /// Cut the last segment file at this fraction (per mille) of its size, then reopen.
+    TruncateTail(u16),
+    /// Retention by size: keep about this many bytes.
+    Retain(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => prop::collection::vec(0u8..60, 1..5).prop_map(Op::Append),
+        1 => Just(Op::Reopen),
+        1 => (0u16..1000).prop_map(Op::TruncateTail),
+        1 => (0u16..2000).prop_map(Op::Retain),
+    ]
+}
+
+struct Model {
+    /// values[i] is the value at offset i (below `start` it is no longer in the log).
+    values: Vec<Bytes>,
+    start: u64,
+    /// (first offset, byte length) of each batch appended, in order.
+    batches: Vec<(u64, usize)>,
+}
+
+fn settings() -> Settings {
+    Settings {
+        segment_bytes: 300,
+        ..Settings::default()
+    }
+}
+
+fn check(log: &PartitionLog, m: &Model) {
+    assert_eq!(log.log_end_offset(), m.values.len() as u64);
+    assert_eq!(log.log_start_offset(), m.start);
+    let got = log.read(0, u64::MAX, usize::MAX).unwrap();
+    let want: Vec<(u64, Bytes)> = (m.start..m.values.len() as u64)
+        .map(|o| (o, m.values[o as usize].clone()))
+        .collect();
+    let got: Vec<(u64, Bytes)> = got
+        .into_iter()
+        .map(|r| (r.offset, r.value.unwrap()))
+        .collect();
+    assert_eq!(
+        got, want,
+        "reads equal the model (dense, increasing offsets)"
+    );
+}
+
+fn last_segment(dir: &std::path::Path) -> (u64, std::path::PathBuf) {
+    let mut logs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.strip_suffix(".log").map(|s| s.parse::<u64>().unwrap())
+        })
+        .collect();
+    logs.sort();
+    let base = *logs.last().unwrap();
+    (base, dir.join(format!("{base:020}.log")))
+}
+
+fn run(ops: Vec<Op>) {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+    let mut m = Model {
+        values: Vec::new(),
+        start: 0,
+        batches: Vec::new(),
+    };
+    let mut n = 0u64;
+    for op in ops {
+        match op {
+            Op::Append(sizes) => {
+                let recs: Vec<ProducerRecord> = sizes
+                    .iter()
+                    .map(|&s| {
+                        n += 1;
+                        let v = format!("{n}:{}", "x".repeat(s as usize));
+                        ProducerRecord::new(None, Some(Bytes::from(v))).with_timestamp(n as i64)
+                    })
+                    .collect();
+                let vals: Vec<Bytes> = recs.iter().map(|r| r.value.clone().unwrap()).collect();
+                let (first, batches) = log.append_records(recs, 0, 0).unwrap();
+                assert_eq!(first, m.values.len() as u64);
+                let mut at = first;
+                for b in &batches {
+                    m.batches.push((at, b.len()));
+                    at = kql_runtime::batch::check(b).unwrap().next_offset();
+                }
+                m.values.extend(vals);
+            }
+            Op::Reopen => {
+                drop(log);
+                log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+            }
+            Op::TruncateTail(per_mille) => {
+                drop(log);
+                let (base, path) = last_segment(d.path());
+                let len = std::fs::metadata(&path).unwrap().len();
+                let cut = len * per_mille as u64 / 1000;
+                let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                f.set_len(cut).unwrap();
+                drop(f);
+                // The model keeps the batches of the last segment that end before the cut.
+                let mut pos = 0u64;
+                let mut end = base;
+                for &(first, len) in m.batches.iter().filter(|b| b.0 >= base) {
+                    if pos + len as u64 > cut {
+                        break;
+                    }
+                    pos += len as u64;
+                    end = first + 1;
+                    end = m
+                        .batches
+                        .iter()
+                        .find(|b| b.0 > first)
+                        .map_or(m.values.len() as u64, |b| b.0)
+                        .max(end);
+                }
+                m.values.truncate(end as usize);
+                m.batches.retain(|b| b.0 < end);
+                log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+                assert_eq!(log.recovered_bytes_cut, cut - pos);
+            }
+            Op::Retain(bytes) => {
+                let end = log.log_end_offset();
+                delete_old_segments(&mut log, None, Some(bytes as u64), end, 0).unwrap();
+                assert!(log.log_start_offset() >= m.start);
+                m.start = log.log_start_offset();
+            }
+        }
+        check(&log, &m);
+    }
+    drop(log);
+    let log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+    check(&log, &m);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_log_behaves_like_a_vec(ops in prop::collection::vec(op(), 1..40)) {
+        run(ops);
+    }
+}
