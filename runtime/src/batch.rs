@@ -55,10 +55,33 @@ impl BatchHeader {
     }
 }
 
+/// A record to encode, borrowed from a `Record` or a `ProducerRecord` with its offset and
+/// timestamp assigned.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    pub offset: u64,
+    pub timestamp_ms: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: &'a [Header],
+}
+
+impl<'a> From<&'a Record> for RecordRef<'a> {
+    fn from(r: &'a Record) -> Self {
+        RecordRef {
+            offset: r.offset,
+            timestamp_ms: r.timestamp_ms,
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: &r.headers,
+        }
+    }
+}
+
 /// The encoded size of one record inside a batch.
-pub fn record_bytes(r: &Record) -> usize {
-    let k = r.key.as_ref().map_or(0, |k| k.len());
-    let v = r.value.as_ref().map_or(0, |v| v.len());
+pub fn ref_bytes(r: &RecordRef) -> usize {
+    let k = r.key.map_or(0, |k| k.len());
+    let v = r.value.map_or(0, |v| v.len());
     let h: usize = r
         .headers
         .iter()
@@ -67,13 +90,19 @@ pub fn record_bytes(r: &Record) -> usize {
     4 + 8 + 4 + k + 4 + v + 4 + h
 }
 
-/// Encodes records (offsets already assigned, increasing, all >= `records[0].offset`).
+/// Encodes records (offsets already assigned, increasing).
 pub fn encode(records: &[Record], leader_epoch: u32) -> Bytes {
+    let refs: Vec<RecordRef> = records.iter().map(RecordRef::from).collect();
+    encode_refs(&refs, leader_epoch)
+}
+
+/// Encodes borrowed records (offsets increasing) into one batch.
+pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
     assert!(!records.is_empty(), "a batch holds at least one record");
     assert!(records.len() <= BATCH_RECORDS_MAX);
     let base = records[0].offset;
     let last = records[records.len() - 1].offset;
-    let body: usize = records.iter().map(record_bytes).sum();
+    let body: usize = records.iter().map(ref_bytes).sum();
     let total = HEADER_BYTES + body;
     let mut buf = BytesMut::with_capacity(total);
     buf.put_u64(base);
@@ -94,10 +123,10 @@ pub fn encode(records: &[Record], leader_epoch: u32) -> Bytes {
         prev = Some(r.offset);
         buf.put_u32((r.offset - base) as u32);
         buf.put_i64(r.timestamp_ms);
-        put_nullable(&mut buf, r.key.as_deref());
-        put_nullable(&mut buf, r.value.as_deref());
+        put_nullable(&mut buf, r.key);
+        put_nullable(&mut buf, r.value);
         buf.put_u32(r.headers.len() as u32);
-        for h in &r.headers {
+        for h in r.headers {
             buf.put_u32(h.name.len() as u32);
             buf.put_slice(h.name.as_bytes());
             buf.put_u32(h.value.len() as u32);

@@ -199,6 +199,8 @@ impl Consumer {
             let tp = self.assignment[(self.next_partition + i) % n].clone();
             let mut pos = self.positions[&tp];
             let records = match self.cluster.fetch(&tp.0, tp.1, pos, max - out.len()) {
+                // An offline partition (no live in-sync replica) has nothing to give now.
+                Err(LogError::LeaderNotAvailable { .. }) => continue,
                 Err(LogError::OffsetOutOfRange { .. }) => {
                     // The log start moved past our position (retention): reset.
                     pos = self.start_position(&tp.0, tp.1, Some(pos))?;

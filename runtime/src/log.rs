@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::batch::{self, BatchHeader};
+use crate::batch::{self, BatchHeader, RecordRef};
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RECORD_BYTES_MAX};
 use crate::record::{ProducerRecord, Record};
@@ -108,47 +108,45 @@ impl PartitionLog {
         now_ms: i64,
     ) -> Result<(u64, Vec<Bytes>), LogError> {
         let first = self.log_end_offset();
-        let mut next = first;
-        let mut batches = Vec::new();
-        let mut pending: Vec<Record> = Vec::new();
-        let mut pending_bytes = batch::HEADER_BYTES;
-        let mut all = Vec::with_capacity(records.len());
-        for r in records {
-            let rec = Record {
-                offset: next,
+        let refs: Vec<RecordRef> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RecordRef {
+                offset: first + i as u64,
                 timestamp_ms: r.timestamp_ms.unwrap_or(now_ms),
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-            };
-            let n = batch::record_bytes(&rec);
-            if n > RECORD_BYTES_MAX {
-                return Err(LogError::RecordTooLarge {
-                    bytes: n,
-                    max: RECORD_BYTES_MAX,
-                });
-            }
-            next += 1;
-            all.push((rec, n));
-        }
-        // Encode everything before appending anything: a too-large record fails the call
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: &r.headers,
+            })
+            .collect();
+        // Size everything before appending anything: a too-large record fails the call
         // without a partial append.
-        for (rec, n) in all {
-            if !pending.is_empty()
-                && (pending_bytes + n > BATCH_BYTES_MAX || pending.len() >= BATCH_RECORDS_MAX)
-            {
-                batches.push(batch::encode(&pending, leader_epoch));
-                pending.clear();
-                pending_bytes = batch::HEADER_BYTES;
-            }
-            pending_bytes += n;
-            pending.push(rec);
+        let sizes: Vec<usize> = refs.iter().map(batch::ref_bytes).collect();
+        if let Some(&n) = sizes.iter().find(|&&n| n > RECORD_BYTES_MAX) {
+            return Err(LogError::RecordTooLarge {
+                bytes: n,
+                max: RECORD_BYTES_MAX,
+            });
         }
-        if !pending.is_empty() {
-            batches.push(batch::encode(&pending, leader_epoch));
+        let mut batches = Vec::new();
+        let mut start = 0;
+        let mut bytes = batch::HEADER_BYTES;
+        for (i, &n) in sizes.iter().enumerate() {
+            if i > start && (bytes + n > BATCH_BYTES_MAX || i - start >= BATCH_RECORDS_MAX) {
+                batches.push(batch::encode_refs(&refs[start..i], leader_epoch));
+                start = i;
+                bytes = batch::HEADER_BYTES;
+            }
+            bytes += n;
+        }
+        if start < refs.len() {
+            batches.push(batch::encode_refs(&refs[start..], leader_epoch));
         }
         for b in &batches {
-            self.append_batch(b, now_ms)?;
+            // Just encoded (and checked in debug builds): the CRC is checked again where
+            // the batch is read or copied by a follower.
+            let h = batch::parse_header(b).map_err(LogError::Corrupt)?;
+            self.append_checked(b, h, now_ms)?;
         }
         Ok((first, batches))
     }
@@ -162,6 +160,15 @@ impl PartitionLog {
                 "batch length disagrees with buffer".into(),
             ));
         }
+        self.append_checked(b, h, now_ms)
+    }
+
+    fn append_checked(
+        &mut self,
+        b: &Bytes,
+        h: BatchHeader,
+        now_ms: i64,
+    ) -> Result<BatchHeader, LogError> {
         if h.base_offset < self.log_end_offset() {
             return Err(LogError::Corrupt(format!(
                 "batch at offset {} is below the log end {}",
@@ -224,10 +231,10 @@ impl PartitionLog {
     /// Records with offsets in `[from, to)`, at most `max` of them. Below the log start
     /// reads nothing (the caller reports out of range).
     pub fn read(&self, from: u64, to: u64, max: usize) -> Result<Vec<Record>, LogError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(max.min(to.saturating_sub(from) as usize).min(4096));
         let mut at = from.max(self.log_start_offset());
         while out.len() < max && at < to {
-            let batches = self.read_batches(at, FETCH_READ_BYTES_MAX)?;
+            let batches = self.read_batches(at, FETCH_READ_BYTES_MAX, max - out.len())?;
             if batches.is_empty() {
                 break;
             }
@@ -245,13 +252,18 @@ impl PartitionLog {
 
     /// Encoded batches from the one holding `from` on (about `max_bytes`, at least one
     /// batch if there is any at or after `from`).
-    pub fn read_batches(&self, from: u64, max_bytes: usize) -> Result<Vec<Bytes>, LogError> {
+    pub fn read_batches(
+        &self,
+        from: u64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<Vec<Bytes>, LogError> {
         let i = self
             .segments
             .partition_point(|s| s.base_offset() <= from)
             .saturating_sub(1);
         for s in &self.segments[i..] {
-            let v = s.read_batches(from, max_bytes)?;
+            let v = s.read_batches(from, max_bytes, max_records)?;
             if !v.is_empty() {
                 return Ok(v);
             }
@@ -418,6 +430,54 @@ mod tests {
         assert!(log.recovered_bytes_cut > 0);
         assert_eq!(std::fs::metadata(&ip).unwrap().len(), 4 * 8);
         assert_eq!(log.read(0, 10, 10).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_sealed_segment_with_a_bad_index_is_rebuilt_on_open() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        for i in 0..20 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
+        }
+        assert!(log.segment_count() > 2);
+        drop(log);
+        let ip = d
+            .path()
+            .join(format!("{}.index", crate::segment::file_stem(0)));
+        let good = std::fs::read(&ip).unwrap();
+        let mut bad = good.clone();
+        bad[7] ^= 0x40; // a wrong position
+        std::fs::write(&ip, &bad).unwrap();
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        assert_eq!(std::fs::read(&ip).unwrap(), good);
+        assert_eq!(log.read(0, 20, 100).unwrap().len(), 20);
+    }
+
+    #[test]
+    fn segments_roll_by_age() {
+        let settings = Settings {
+            segment_ms: 1000,
+            ..Settings::default()
+        };
+        let mut log = PartitionLog::in_memory(settings, 0, 0);
+        log.append_records(vec![pr("a")], 0, 0).unwrap();
+        log.append_records(vec![pr("b")], 0, 999).unwrap();
+        assert_eq!(log.segment_count(), 1);
+        log.append_records(vec![pr("c")], 0, 1000).unwrap();
+        assert_eq!(log.segment_count(), 2);
+        assert_eq!(log.read(0, 3, 10).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_an_error_and_appends_nothing() {
+        let mut log = PartitionLog::in_memory(Settings::default(), 0, 0);
+        let big = Bytes::from(vec![0u8; crate::limits::RECORD_BYTES_MAX + 1]);
+        let e = log
+            .append_records(vec![pr("ok"), ProducerRecord::new(None, Some(big))], 0, 0)
+            .unwrap_err();
+        assert!(matches!(e, LogError::RecordTooLarge { .. }));
+        assert_eq!(log.log_end_offset(), 0);
     }
 
     #[test]

@@ -173,7 +173,7 @@ fn copy_from(leader: &PartitionLog, f: &mut PartitionLog, now_ms: i64) -> Result
         if at >= leader.log_end_offset() {
             break;
         }
-        let batches = leader.read_batches(at, FETCH_READ_BYTES_MAX)?;
+        let batches = leader.read_batches(at, FETCH_READ_BYTES_MAX, usize::MAX)?;
         if batches.is_empty() {
             break;
         }

@@ -116,7 +116,7 @@ pub fn compact(
         let seg = &log.segments[i];
         let mut batches: Vec<Bytes> = Vec::new();
         let mut dropped = 0;
-        for b in seg.read_batches(seg.base_offset(), usize::MAX)? {
+        for b in seg.read_batches(seg.base_offset(), usize::MAX, usize::MAX)? {
             let h = batch::check(&b).map_err(LogError::Corrupt)?;
             let kept: Vec<Record> = batch::decode(&b)?
                 .into_iter()

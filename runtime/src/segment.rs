@@ -245,16 +245,28 @@ impl Segment {
     }
 
     /// The encoded batches that hold offsets at or after `from`, starting with the one
-    /// holding `from`, at most about `max_bytes` (always at least one batch if any).
-    pub fn read_batches(&self, from: u64, max_bytes: usize) -> Result<Vec<Bytes>, LogError> {
+    /// holding `from`, at most about `max_bytes` and no more batches than it takes to hold
+    /// `max_records` (always at least one batch if any).
+    pub fn read_batches(
+        &self,
+        from: u64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<Vec<Bytes>, LogError> {
         let start = self.locs.partition_point(|b| b.next_offset <= from);
         if start >= self.locs.len() {
             return Ok(Vec::new());
         }
         let mut end = start + 1;
         let mut bytes = self.locs[start].len as usize;
-        while end < self.locs.len() && bytes + self.locs[end].len as usize <= max_bytes {
+        let mut records =
+            (self.locs[start].next_offset - from.max(self.locs[start].base_offset)) as usize;
+        while end < self.locs.len()
+            && records < max_records
+            && bytes + self.locs[end].len as usize <= max_bytes
+        {
             bytes += self.locs[end].len as usize;
+            records += (self.locs[end].next_offset - self.locs[end].base_offset) as usize;
             end += 1;
         }
         match &self.store {

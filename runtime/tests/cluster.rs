@@ -225,3 +225,51 @@ fn retention_moves_the_log_start_on_every_replica() {
     c.stop_broker(1).unwrap();
     assert_eq!(c.offsets("t", 0).unwrap().0, start);
 }
+
+#[test]
+fn a_compacted_topic_keeps_the_latest_value_per_key_on_every_replica() {
+    let c = Cluster::in_memory_with(
+        2,
+        Settings {
+            segment_bytes: 150,
+            ..Settings::default()
+        },
+    );
+    let cfg = TopicConfig {
+        replicas: 2,
+        cleanup_policy: CleanupPolicy::Compact,
+        delete_retention_ms: 100,
+        ..Default::default()
+    };
+    c.create_topic("table", cfg).unwrap();
+    for i in 0..30 {
+        let r = rec(&format!("k{}", i % 3), &format!("v{i}")).with_timestamp(i);
+        c.produce("table", r, Acks::All).unwrap();
+    }
+    let tomb = ProducerRecord::new(Some(Bytes::from("k0")), None).with_timestamp(30);
+    c.produce("table", tomb, Acks::All).unwrap();
+    for i in 0..10 {
+        let r = rec("pad", &format!("p{i}")).with_timestamp(40 + i);
+        c.produce("table", r, Acks::All).unwrap();
+    }
+    let report = c.enforce_retention(1_000).unwrap();
+    assert!(report.records_compacted_away > 0);
+    let latest = |c: &Cluster| -> Vec<(String, Option<String>)> {
+        c.fetch("table", 0, 0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.key.as_deref() != Some(&b"pad"[..]))
+            .map(|r| {
+                let s = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+                (s(r.key.unwrap()), r.value.map(s))
+            })
+            .collect()
+    };
+    let want = vec![
+        ("k1".to_string(), Some("v28".to_string())),
+        ("k2".to_string(), Some("v29".to_string())),
+    ];
+    assert_eq!(latest(&c), want, "k0's old tombstone is gone too");
+    c.stop_broker(1).unwrap();
+    assert_eq!(latest(&c), want, "the follower compacted the same way");
+}
