@@ -21,7 +21,7 @@
 //!
 //! Offsets inside a batch are increasing but need not be dense (compaction removes records).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX};
@@ -104,16 +104,18 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
     let last = records[records.len() - 1].offset;
     let body: usize = records.iter().map(ref_bytes).sum();
     let total = HEADER_BYTES + body;
-    let mut buf = BytesMut::with_capacity(total);
-    buf.put_u64(base);
-    buf.put_u32((total - LEN_END) as u32);
-    buf.put_u32(0); // CRC, filled below
-    buf.put_u8(MAGIC);
-    buf.put_u32(leader_epoch);
-    buf.put_u32(u32::try_from(last - base).expect("batch offset span fits u32"));
-    buf.put_i64(records[0].timestamp_ms);
-    buf.put_i64(records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0));
-    buf.put_u32(records.len() as u32);
+    let mut buf: Vec<u8> = Vec::with_capacity(total);
+    buf.extend_from_slice(&base.to_be_bytes());
+    buf.extend_from_slice(&((total - LEN_END) as u32).to_be_bytes());
+    buf.extend_from_slice(&0u32.to_be_bytes()); // CRC, filled below
+    buf.push(MAGIC);
+    buf.extend_from_slice(&leader_epoch.to_be_bytes());
+    let span = u32::try_from(last - base).expect("batch offset span fits u32");
+    buf.extend_from_slice(&span.to_be_bytes());
+    buf.extend_from_slice(&records[0].timestamp_ms.to_be_bytes());
+    let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
+    buf.extend_from_slice(&max_ts.to_be_bytes());
+    buf.extend_from_slice(&(records.len() as u32).to_be_bytes());
     let mut prev = None;
     for r in records {
         assert!(
@@ -121,33 +123,35 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
             "offsets increase in a batch"
         );
         prev = Some(r.offset);
-        buf.put_u32((r.offset - base) as u32);
-        buf.put_i64(r.timestamp_ms);
+        let mut fixed = [0u8; 12];
+        fixed[..4].copy_from_slice(&((r.offset - base) as u32).to_be_bytes());
+        fixed[4..].copy_from_slice(&r.timestamp_ms.to_be_bytes());
+        buf.extend_from_slice(&fixed);
         put_nullable(&mut buf, r.key);
         put_nullable(&mut buf, r.value);
-        buf.put_u32(r.headers.len() as u32);
+        buf.extend_from_slice(&(r.headers.len() as u32).to_be_bytes());
         for h in r.headers {
-            buf.put_u32(h.name.len() as u32);
-            buf.put_slice(h.name.as_bytes());
-            buf.put_u32(h.value.len() as u32);
-            buf.put_slice(&h.value);
+            buf.extend_from_slice(&(h.name.len() as u32).to_be_bytes());
+            buf.extend_from_slice(h.name.as_bytes());
+            buf.extend_from_slice(&(h.value.len() as u32).to_be_bytes());
+            buf.extend_from_slice(&h.value);
         }
     }
     assert_eq!(buf.len(), total);
     let crc = crc32c::crc32c(&buf[CRC_END..]);
     buf[LEN_END..CRC_END].copy_from_slice(&crc.to_be_bytes());
-    let out = buf.freeze();
+    let out = Bytes::from(buf);
     // The other side of the boundary: what we hand to storage must read back.
     debug_assert!(check(&out).is_ok());
     out
 }
 
-fn put_nullable(buf: &mut BytesMut, b: Option<&[u8]>) {
+fn put_nullable(buf: &mut Vec<u8>, b: Option<&[u8]>) {
     match b {
-        None => buf.put_i32(-1),
+        None => buf.extend_from_slice(&(-1i32).to_be_bytes()),
         Some(b) => {
-            buf.put_i32(b.len() as i32);
-            buf.put_slice(b);
+            buf.extend_from_slice(&(b.len() as i32).to_be_bytes());
+            buf.extend_from_slice(b);
         }
     }
 }
