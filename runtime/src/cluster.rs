@@ -386,6 +386,19 @@ impl Cluster {
         Ok(st.offsets())
     }
 
+    /// The first committed offset of a partition whose record timestamp is at or after
+    /// `timestamp_ms` (Kafka's `offsetsForTimes`); None if every record is older.
+    pub fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp_ms: i64,
+    ) -> Result<Option<u64>, LogError> {
+        let t = self.topic(topic)?;
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        st.offset_for_timestamp(timestamp_ms)
+    }
+
     pub fn describe_topic(&self, name: &str) -> Result<TopicInfo, LogError> {
         let t = self.topic(name)?;
         let partitions = t

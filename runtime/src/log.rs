@@ -271,6 +271,24 @@ impl PartitionLog {
         Ok(Vec::new())
     }
 
+    /// The first offset whose record timestamp is at or after `ts` (Kafka's
+    /// `offsetsForTimes`), searched with the per-batch max timestamps of the time index;
+    /// None when every record is older.
+    pub fn offset_for_timestamp(&self, ts: i64, to: u64) -> Result<Option<u64>, LogError> {
+        for s in &self.segments {
+            for loc in s.locs() {
+                if loc.max_timestamp < ts || loc.base_offset >= to {
+                    continue;
+                }
+                let recs = self.read(loc.base_offset, loc.next_offset.min(to), usize::MAX)?;
+                if let Some(r) = recs.iter().find(|r| r.timestamp_ms >= ts) {
+                    return Ok(Some(r.offset));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The header of the batch whose base offset is exactly `base`, if there is one.
     pub fn batch_at(&self, base: u64) -> Result<Option<BatchHeader>, LogError> {
         let i = self
@@ -452,6 +470,20 @@ mod tests {
         let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
         assert_eq!(std::fs::read(&ip).unwrap(), good);
         assert_eq!(log.read(0, 20, 100).unwrap().len(), 20);
+    }
+
+    #[test]
+    fn offset_for_timestamp_finds_the_first_record_at_or_after() {
+        let mut log = PartitionLog::in_memory(small(), 0, 0);
+        for ts in [10, 30, 20, 40, 50] {
+            log.append_records(vec![pr("x").with_timestamp(ts)], 0, 0)
+                .unwrap();
+        }
+        assert_eq!(log.offset_for_timestamp(0, 5).unwrap(), Some(0));
+        assert_eq!(log.offset_for_timestamp(25, 5).unwrap(), Some(1));
+        assert_eq!(log.offset_for_timestamp(41, 5).unwrap(), Some(4));
+        assert_eq!(log.offset_for_timestamp(41, 4).unwrap(), None);
+        assert_eq!(log.offset_for_timestamp(99, 5).unwrap(), None);
     }
 
     #[test]

@@ -147,6 +147,12 @@ impl PartitionState {
         log.read(offset, hw, max_records)
     }
 
+    /// The first committed offset with a timestamp at or after `ts`.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<u64>, LogError> {
+        let (_, log) = self.leader_log()?;
+        log.offset_for_timestamp(ts, self.offsets().1)
+    }
+
     /// Brings `follower`'s log level with the leader's: cuts what the leader does not have
     /// (found by comparing batch CRCs from the end back) and copies what it lacks.
     pub fn catch_up(&mut self, follower: u32, now_ms: i64) -> Result<(), LogError> {
