@@ -15,7 +15,7 @@ pub enum LogError {
         partition: u32,
         partitions: u32,
     },
-    #[error("a topic needs at least one partition (got {0})")]
+    #[error("a topic needs 1 to 10000 partitions (got {0})")]
     InvalidPartitions(u32),
     #[error("replication factor {replicas} is larger than the {brokers} live broker(s)")]
     InvalidReplicationFactor { replicas: u32, brokers: u32 },

@@ -130,7 +130,7 @@ impl GroupCoordinator {
 
     /// Commits offsets: written to `__consumer_offsets` (acks=all) before the table
     /// changes, so a commit that returned is there after a reopen. With `member` given, the
-    /// member's generation must be the group's and it must own every partition.
+    /// member must be in the group and its generation the group's.
     pub fn commit(
         &self,
         c: &Cluster,

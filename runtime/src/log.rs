@@ -303,18 +303,24 @@ impl PartitionLog {
         Ok(None)
     }
 
-    /// Headers of the batches from the newest back (for finding where a follower diverged).
-    pub fn headers_from_end(&self, max: usize) -> Result<Vec<BatchHeader>, LogError> {
-        let mut out = Vec::new();
+    /// Walks this log's batches from the newest back and returns the end (next offset) of
+    /// the newest one that `other` holds too, byte for byte (same base offset and CRC):
+    /// where a follower's log stops agreeing with its leader's. None if no batch agrees.
+    pub fn last_common_end(&self, other: &PartitionLog) -> Result<Option<u64>, LogError> {
         for s in self.segments.iter().rev() {
             for j in (0..s.locs().len()).rev() {
-                if out.len() >= max {
-                    return Ok(out);
+                let h = s.header(j)?;
+                if h.next_offset() <= other.log_start_offset() {
+                    return Ok(None);
                 }
-                out.push(s.header(j)?);
+                if let Some(oh) = other.batch_at(h.base_offset)? {
+                    if oh.crc == h.crc {
+                        return Ok(Some(h.next_offset()));
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok(None)
     }
 
     /// Drops every batch whose base offset is `offset` or more (whole batches: a batch that
@@ -484,6 +490,38 @@ mod tests {
         assert_eq!(log.offset_for_timestamp(41, 5).unwrap(), Some(4));
         assert_eq!(log.offset_for_timestamp(41, 4).unwrap(), None);
         assert_eq!(log.offset_for_timestamp(99, 5).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sealed_index_missing_an_entry_is_rebuilt() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        for i in 0..6 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
+        }
+        log.roll(6, 0).unwrap();
+        log.append_records(vec![pr("r6")], 0, 0).unwrap();
+        drop(log);
+        let stem = crate::segment::file_stem(0);
+        let ip = d.path().join(format!("{stem}.index"));
+        let tp = d.path().join(format!("{stem}.timeindex"));
+        // Drop the second batch's entries: still increasing, but a batch is skipped.
+        let mut idx = std::fs::read(&ip).unwrap();
+        idx.drain(8..16);
+        std::fs::write(&ip, &idx).unwrap();
+        let mut tidx = std::fs::read(&tp).unwrap();
+        tidx.drain(12..24);
+        std::fs::write(&tp, &tidx).unwrap();
+        let log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        assert_eq!(std::fs::metadata(&ip).unwrap().len(), 6 * 8);
+        let got: Vec<u64> = log
+            .read(0, 7, 100)
+            .unwrap()
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(got, (0..7).collect::<Vec<_>>());
     }
 
     #[test]

@@ -218,12 +218,62 @@ fn truncate_divergence(
         }
         return Ok(());
     }
-    for h in f.headers_from_end(usize::MAX)? {
-        if let Some(lh) = leader.batch_at(h.base_offset)? {
-            if lh.crc == h.crc {
-                return f.truncate_from(h.next_offset());
-            }
-        }
+    match f.last_common_end(leader)? {
+        Some(end) => f.truncate_from(end),
+        None => f.reset(leader.log_start_offset(), now_ms),
     }
-    f.reset(leader.log_start_offset(), now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use bytes::Bytes;
+
+    fn pr(v: &str) -> ProducerRecord {
+        ProducerRecord::new(None, Some(Bytes::from(v.to_string()))).with_timestamp(1)
+    }
+
+    fn values(log: &PartitionLog) -> Vec<Bytes> {
+        log.read(0, u64::MAX, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.value.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_follower_that_diverged_is_cut_where_it_diverged_and_copies_the_rest() {
+        let settings = Settings {
+            segment_bytes: 200,
+            ..Settings::default()
+        };
+        let mut leader = PartitionLog::in_memory(settings.clone(), 0, 0);
+        let mut follower = PartitionLog::in_memory(settings, 0, 0);
+        for v in ["a", "b", "c"] {
+            let (_, batches) = leader.append_records(vec![pr(v)], 0, 0).unwrap();
+            follower.append_batch(&batches[0], 0).unwrap();
+        }
+        // The follower led for a while (epoch 1) and took records nobody else has.
+        follower
+            .append_records(vec![pr("x"), pr("y")], 1, 0)
+            .unwrap();
+        follower.append_records(vec![pr("z")], 1, 0).unwrap();
+        // Meanwhile the leader (epoch 2) took others.
+        leader.append_records(vec![pr("d")], 2, 0).unwrap();
+        leader.append_records(vec![pr("e")], 2, 0).unwrap();
+        let mut st = PartitionState {
+            topic: "t".into(),
+            partition: 0,
+            replicas: vec![1, 2],
+            leader: Some(1),
+            isr: vec![1],
+            leader_epoch: 2,
+            high_watermark: 3,
+            logs: [(1, leader), (2, follower)].into_iter().collect(),
+        };
+        st.catch_up(2, 0).unwrap();
+        assert_eq!(values(&st.logs[&2]), values(&st.logs[&1]));
+        assert_eq!(values(&st.logs[&2]).len(), 5);
+    }
 }

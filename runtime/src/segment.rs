@@ -276,13 +276,25 @@ impl Segment {
                 let mut buf = BytesMut::zeroed(bytes);
                 f.log.read_exact_at(&mut buf, pos)?;
                 let buf = buf.freeze();
-                Ok(self.locs[start..end]
+                self.locs[start..end]
                     .iter()
                     .map(|b| {
                         let at = (b.pos - pos) as usize;
-                        buf.slice(at..at + b.len as usize)
+                        let slice = buf.slice(at..at + b.len as usize);
+                        // The other side of the index: the batch is where it says.
+                        let h = batch::parse_header(&slice).map_err(LogError::Corrupt)?;
+                        if h.base_offset != b.base_offset || h.total_bytes != slice.len() {
+                            return Err(LogError::Corrupt(format!(
+                                "{}: index says offset {} at byte {}, found offset {}",
+                                f.log_path.display(),
+                                b.base_offset,
+                                b.pos,
+                                h.base_offset
+                            )));
+                        }
+                        Ok(slice)
                     })
-                    .collect())
+                    .collect()
             }
         }
     }
@@ -433,8 +445,6 @@ fn locs_from_indexes(
                 return None;
             }
             prev.len = (pos - prev.pos) as u32;
-            // With gaps left by compaction this is an upper bound, which is all lookups need.
-            prev.next_offset = base + rel;
         } else if pos != 0 {
             return None;
         }
@@ -458,6 +468,18 @@ fn locs_from_indexes(
         }
         last.len = h.total_bytes as u32;
         last.next_offset = h.next_offset();
+    }
+    // Every entry must point at the header of a batch with its base offset and length, or
+    // a skipped batch would go unnoticed. One 45-byte read per batch, at open only.
+    let n = locs.len();
+    for loc in locs.iter_mut().take(n.saturating_sub(1)) {
+        let mut hb = [0u8; HEADER_BYTES];
+        log.read_exact_at(&mut hb, loc.pos).ok()?;
+        let h = batch::parse_header(&hb).ok()?;
+        if h.base_offset != loc.base_offset || h.total_bytes as u32 != loc.len {
+            return None;
+        }
+        loc.next_offset = h.next_offset();
     }
     Some(locs)
 }

@@ -273,3 +273,49 @@ fn a_compacted_topic_keeps_the_latest_value_per_key_on_every_replica() {
     c.stop_broker(1).unwrap();
     assert_eq!(latest(&c), want, "the follower compacted the same way");
 }
+
+#[test]
+fn the_cluster_is_shared_between_threads() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    assert_shareable::<Cluster>();
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 3, Settings::default()).unwrap();
+    let cfg = TopicConfig {
+        partitions: 4,
+        replicas: 3,
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let r = rec(&format!("w{w}-{i}"), "v");
+                    c.produce("t", r, Acks::All).unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                for p in 0..4 {
+                    let (start, hw, end) = c.offsets("t", p).unwrap();
+                    assert!(start <= hw && hw <= end);
+                    let got = c.fetch("t", p, 0, usize::MAX).unwrap();
+                    assert!(got.len() as u64 <= end);
+                }
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    c.stop_broker(2).unwrap();
+    let total: u64 = (0..4).map(|p| c.offsets("t", p).unwrap().1).sum();
+    assert_eq!(total, 800);
+}
