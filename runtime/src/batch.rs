@@ -118,10 +118,7 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
     buf.extend_from_slice(&(records.len() as u32).to_be_bytes());
     let mut prev = None;
     for r in records {
-        assert!(
-            prev.is_none_or(|p| r.offset > p),
-            "offsets increase in a batch"
-        );
+        assert!(prev < Some(r.offset), "offsets increase in a batch");
         prev = Some(r.offset);
         let mut fixed = [0u8; 12];
         fixed[..4].copy_from_slice(&((r.offset - base) as u32).to_be_bytes());
@@ -167,7 +164,7 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
     }
     let len = u32_at(buf, 8) as usize;
     let total = len + LEN_END;
-    if total < HEADER_BYTES || total > BATCH_BYTES_MAX {
+    if !(HEADER_BYTES..=BATCH_BYTES_MAX).contains(&total) {
         return Err(format!("batch length {total} out of range"));
     }
     if buf[16] != MAGIC {

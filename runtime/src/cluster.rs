@@ -16,9 +16,10 @@ use crate::partitioner::{partition_for_key, RoundRobin};
 use crate::record::{ProducerRecord, Record, RecordMetadata};
 use crate::replica::PartitionState;
 use crate::retention::{self, CleanReport};
-use crate::settings::{Settings, TopicConfig};
+use crate::settings::Settings;
 
 pub use crate::replica::Acks;
+pub use crate::settings::TopicConfig;
 
 /// What `describe_topic` tells about a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub struct Cluster {
 
 struct Inner {
     dir: Option<PathBuf>,
+    /// Holds an exclusive lock on `dir/.lock` while the cluster is open.
+    _lock: Option<std::fs::File>,
     settings: Settings,
     brokers: u32,
     alive: RwLock<Vec<bool>>,
@@ -83,14 +86,20 @@ impl Cluster {
 
     /// An in-memory cluster with explicit log settings (segment size and age).
     pub fn in_memory_with(brokers: u32, settings: Settings) -> Cluster {
-        Cluster::new(None, brokers, settings)
+        Cluster::new(None, None, brokers, settings)
     }
 
-    fn new(dir: Option<PathBuf>, brokers: u32, settings: Settings) -> Cluster {
+    fn new(
+        dir: Option<PathBuf>,
+        lock: Option<std::fs::File>,
+        brokers: u32,
+        settings: Settings,
+    ) -> Cluster {
         let brokers = brokers.clamp(1, BROKERS_MAX);
         Cluster {
             inner: Arc::new(Inner {
                 dir,
+                _lock: lock,
                 settings,
                 brokers,
                 alive: RwLock::new(vec![true; brokers as usize]),
@@ -113,8 +122,14 @@ impl Cluster {
     ) -> Result<Cluster, LogError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
+        let lock = lock_dir(&dir)?;
         let meta = metadata::load(&dir)?.unwrap_or_default();
-        let c = Cluster::new(Some(dir.clone()), brokers.max(meta.brokers), settings);
+        let c = Cluster::new(
+            Some(dir.clone()),
+            Some(lock),
+            brokers.max(meta.brokers),
+            settings,
+        );
         let now = now_ms();
         {
             let mut topics = c.inner.topics.write().unwrap();
@@ -647,6 +662,26 @@ impl Cluster {
     pub(crate) fn coordinator(&self) -> &GroupCoordinator {
         &self.inner.groups
     }
+}
+
+/// Takes an exclusive advisory lock on `dir/.lock`: two processes writing one directory
+/// would corrupt it. The kernel drops the lock when the process dies.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))?;
+    // SAFETY: flock on a file descriptor we own, with no pointers involved.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        return Err(LogError::Io(format!(
+            "{} is in use by another open cluster (close it first)",
+            dir.display()
+        )));
+    }
+    Ok(f)
 }
 
 /// On open: the ISR member with the longest log leads (an acknowledged record is on every

@@ -319,3 +319,15 @@ fn the_cluster_is_shared_between_threads() {
     let total: u64 = (0..4).map(|p| c.offsets("t", p).unwrap().1).sum();
     assert_eq!(total, 800);
 }
+
+#[test]
+fn a_directory_is_opened_by_one_cluster_at_a_time() {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 1, Settings::default()).unwrap();
+    let e = Cluster::open(d.path(), 1, Settings::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("in use"), "{e}");
+    drop(c);
+    Cluster::open(d.path(), 1, Settings::default()).unwrap();
+}
