@@ -204,68 +204,59 @@ pub fn check(buf: &[u8]) -> Result<BatchHeader, String> {
 
 /// Decodes one whole batch (exactly one: `batch.len()` is its size), pushing records with
 /// offsets in `[from, to)` onto `out`. Keys, values and header values are slices of `batch`.
+/// Returns the batch's header.
 pub fn decode_into(
     batch: &Bytes,
     from: u64,
     to: u64,
     max: usize,
     out: &mut Vec<Record>,
-) -> Result<(), LogError> {
+) -> Result<BatchHeader, LogError> {
     let h = check(batch).map_err(LogError::Corrupt)?;
+    let end = h.total_bytes;
     let corrupt = || LogError::Corrupt(format!("batch at offset {} is malformed", h.base_offset));
     let mut pos = HEADER_BYTES;
     for _ in 0..h.record_count {
-        if out.len() >= max {
+        if out.len() >= max || pos + 16 > end {
             break;
         }
-        let need = |pos: usize, n: usize| {
-            if pos + n <= h.total_bytes {
-                Ok(())
-            } else {
-                Err(corrupt())
-            }
-        };
-        need(pos, 16)?;
         let offset = h.base_offset + u32_at(batch, pos) as u64;
-        let timestamp_ms = u64_at(batch, pos + 4) as i64;
-        pos += 12;
-        let key = nullable(batch, &mut pos, h.total_bytes).ok_or_else(corrupt)?;
-        let value = nullable(batch, &mut pos, h.total_bytes).ok_or_else(corrupt)?;
-        need(pos, 4)?;
-        let n_headers = u32_at(batch, pos) as usize;
-        pos += 4;
-        let mut headers = Vec::with_capacity(n_headers.min(64));
-        for _ in 0..n_headers {
-            need(pos, 4)?;
-            let n = u32_at(batch, pos) as usize;
-            pos += 4;
-            need(pos, n)?;
-            let name = String::from_utf8_lossy(&batch[pos..pos + n]).into_owned();
-            pos += n;
-            need(pos, 4)?;
-            let n = u32_at(batch, pos) as usize;
-            pos += 4;
-            need(pos, n)?;
-            headers.push(Header {
-                name,
-                value: batch.slice(pos..pos + n),
-            });
-            pos += n;
-        }
         if offset >= to {
             break;
         }
-        if offset >= from {
+        let timestamp_ms = u64_at(batch, pos + 4) as i64;
+        pos += 12;
+        // Lengths first; payload slices (a reference count each) only for records kept.
+        let key = nullable_span(batch, &mut pos, end).ok_or_else(corrupt)?;
+        let value = nullable_span(batch, &mut pos, end).ok_or_else(corrupt)?;
+        if pos + 4 > end {
+            return Err(corrupt());
+        }
+        let n_headers = u32_at(batch, pos) as usize;
+        pos += 4;
+        let keep = offset >= from;
+        let mut headers = Vec::new();
+        for _ in 0..n_headers {
+            let name = span(batch, &mut pos, end).ok_or_else(corrupt)?;
+            let value = span(batch, &mut pos, end).ok_or_else(corrupt)?;
+            if keep {
+                headers.push(Header {
+                    name: String::from_utf8_lossy(&batch[name]).into_owned(),
+                    value: batch.slice(value),
+                });
+            }
+        }
+        if keep {
             out.push(Record {
                 offset,
                 timestamp_ms,
-                key,
-                value,
+                key: key.map(|r| batch.slice(r)),
+                value: value.map(|r| batch.slice(r)),
                 headers,
             });
         }
     }
-    Ok(())
+    Ok(h)
 }
 
 /// Decodes every record of one batch.
@@ -275,7 +266,12 @@ pub fn decode(batch: &Bytes) -> Result<Vec<Record>, LogError> {
     Ok(out)
 }
 
-fn nullable(buf: &Bytes, pos: &mut usize, end: usize) -> Option<Option<Bytes>> {
+/// The byte range of a nullable field (i32 length, -1 for null) at `pos`.
+fn nullable_span(
+    buf: &[u8],
+    pos: &mut usize,
+    end: usize,
+) -> Option<Option<std::ops::Range<usize>>> {
     if *pos + 4 > end {
         return None;
     }
@@ -284,13 +280,26 @@ fn nullable(buf: &Bytes, pos: &mut usize, end: usize) -> Option<Option<Bytes>> {
     if n < 0 {
         return Some(None);
     }
-    let n = n as usize;
-    if *pos + n > end {
+    let r = *pos..*pos + n as usize;
+    if r.end > end {
         return None;
     }
-    let b = buf.slice(*pos..*pos + n);
-    *pos += n;
-    Some(Some(b))
+    *pos = r.end;
+    Some(Some(r))
+}
+
+/// The byte range of a field with a u32 length at `pos`.
+fn span(buf: &[u8], pos: &mut usize, end: usize) -> Option<std::ops::Range<usize>> {
+    if *pos + 4 > end {
+        return None;
+    }
+    let n = u32_at(buf, *pos) as usize;
+    let r = *pos + 4..*pos + 4 + n;
+    if r.end > end {
+        return None;
+    }
+    *pos = r.end;
+    Some(r)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {

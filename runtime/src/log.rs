@@ -239,8 +239,7 @@ impl PartitionLog {
                 break;
             }
             for b in &batches {
-                batch::decode_into(b, at, to, max, &mut out)?;
-                let h = batch::parse_header(b).map_err(LogError::Corrupt)?;
+                let h = batch::decode_into(b, at, to, max, &mut out)?;
                 at = at.max(h.next_offset());
                 if out.len() >= max || at >= to {
                     break;

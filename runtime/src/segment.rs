@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::error::LogError;
@@ -273,9 +273,7 @@ impl Segment {
             Store::Memory(v) => Ok(v[start..end].to_vec()),
             Store::File(f) => {
                 let pos = self.locs[start].pos;
-                let mut buf = BytesMut::zeroed(bytes);
-                f.log.read_exact_at(&mut buf, pos)?;
-                let buf = buf.freeze();
+                let buf = Bytes::from(read_at_uninit(&f.log, bytes, pos)?);
                 self.locs[start..end]
                     .iter()
                     .map(|b| {
@@ -360,6 +358,39 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// Reads `len` bytes at `pos` into a fresh buffer without zeroing it first (the read path
+/// would otherwise write every byte twice).
+fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let mut v: Vec<u8> = Vec::with_capacity(len);
+    while v.len() < len {
+        let done = v.len();
+        // SAFETY: pread writes at most `len - done` bytes into the vector's spare capacity
+        // through a raw pointer; only the bytes it reports written are exposed by set_len.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                v.as_mut_ptr().add(done) as *mut libc::c_void,
+                len - done,
+                (pos + done as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        // SAFETY: the first `done + n` bytes are initialised (by earlier reads and this one).
+        unsafe { v.set_len(done + n as usize) };
+    }
+    Ok(v)
 }
 
 fn push_index_entries(f: &mut Files, base: u64, loc: &BatchLoc) {
