@@ -161,3 +161,48 @@ fn a_commit_from_a_stale_generation_fails() {
     a.poll().unwrap();
     a.commit().unwrap();
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// Random joins and leaves: after each, every partition is owned by exactly one
+        /// member (while there is one), and no member owns more than one partition more
+        /// than another.
+        #[test]
+        fn every_partition_has_exactly_one_owner(
+            steps in prop::collection::vec(any::<bool>(), 1..20),
+            partitions in 1u32..6,
+        ) {
+            let c = Cluster::in_memory(1);
+            let cfg = TopicConfig { partitions, ..Default::default() };
+            c.create_topic("t", cfg).unwrap();
+            let mut members: Vec<Consumer> = Vec::new();
+            for join in steps {
+                if join || members.is_empty() {
+                    members.push(Consumer::join(&c, "g", &["t"], ConsumerConfig::default()).unwrap());
+                } else {
+                    members.remove(0).leave().unwrap();
+                }
+                let mut owned = Vec::new();
+                let mut sizes = Vec::new();
+                for m in members.iter_mut() {
+                    let a = m.assignment().unwrap();
+                    sizes.push(a.len());
+                    owned.extend(a);
+                }
+                owned.sort();
+                let want: Vec<(String, u32)> = (0..partitions).map(|p| ("t".to_string(), p)).collect();
+                if members.is_empty() {
+                    continue;
+                }
+                prop_assert_eq!(owned, want);
+                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                prop_assert!(hi - lo <= 1);
+            }
+        }
+    }
+}

@@ -158,3 +158,58 @@ proptest! {
         run(ops);
     }
 }
+
+/// Compaction model: random keyed appends (some tombstones), compactions and reopens.
+/// Every record read is the model's record at that offset, offsets increase, and the
+/// latest value of every key is still there (a tombstone until it expires).
+fn run_compaction(ops: Vec<(u8, bool, bool)>) {
+    use kql_runtime::retention::compact;
+    use std::collections::BTreeMap;
+    let d = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+    let mut model: Vec<(Bytes, Option<Bytes>)> = Vec::new();
+    let mut now = 0i64;
+    for (i, (key, tombstone, clean)) in ops.into_iter().enumerate() {
+        let k = Bytes::from(format!("k{}", key % 5));
+        let v = (!tombstone).then(|| Bytes::from(format!("v{i}")));
+        let r = ProducerRecord::new(Some(k.clone()), v.clone()).with_timestamp(i as i64);
+        log.append_records(vec![r], 0, 0).unwrap();
+        model.push((k, v));
+        if clean {
+            now = i as i64;
+            let end = log.log_end_offset();
+            compact(&mut log, 5, end, now).unwrap();
+            drop(log);
+            log = PartitionLog::open(d.path(), settings(), 0, 0).unwrap();
+        }
+        let got = log.read(0, u64::MAX, usize::MAX).unwrap();
+        assert!(got.windows(2).all(|w| w[0].offset < w[1].offset));
+        for r in &got {
+            let (k, v) = &model[r.offset as usize];
+            assert_eq!((r.key.as_ref(), r.value.as_ref()), (Some(k), v.as_ref()));
+        }
+        let mut latest: BTreeMap<&Bytes, (usize, &Option<Bytes>)> = BTreeMap::new();
+        for (o, (k, v)) in model.iter().enumerate() {
+            latest.insert(k, (o, v));
+        }
+        for (k, (o, v)) in latest {
+            let present = got.iter().any(|r| r.offset == o as u64);
+            let expired_tombstone = v.is_none() && (o as i64) + 5 <= now;
+            assert!(
+                present || expired_tombstone,
+                "latest of {k:?} at {o} is kept"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compaction_keeps_the_latest_per_key(
+        ops in prop::collection::vec((any::<u8>(), prop::bool::weighted(0.15), prop::bool::weighted(0.1)), 1..60)
+    ) {
+        run_compaction(ops);
+    }
+}
