@@ -88,13 +88,18 @@ impl PartitionState {
         let log = self.logs.get_mut(&leader).expect("the leader holds a log");
         let (first, batches) = log.append_records(records, epoch, now_ms)?;
         let mut failed = Vec::new();
-        for &f in self.isr.iter().filter(|&&b| b != leader) {
+        let followers: Vec<u32> = self.isr.iter().copied().filter(|&b| b != leader).collect();
+        for f in followers {
             let flog = self.logs.get_mut(&f).expect("an ISR member holds a log");
-            for b in &batches {
-                if flog.append_batch(b, now_ms).is_err() {
-                    failed.push(f);
-                    break;
-                }
+            let ok = if flog.log_end_offset() == first {
+                batches.iter().all(|b| flog.append_batch(b, now_ms).is_ok())
+            } else {
+                // Not level with the leader before this append (an earlier append failed
+                // half-way): copy whatever it lacks instead of leaving a gap.
+                self.catch_up(f, now_ms).is_ok()
+            };
+            if !ok {
+                failed.push(f);
             }
         }
         // A follower that cannot take the batch leaves the ISR (it catches up later).
