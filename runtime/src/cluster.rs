@@ -124,6 +124,7 @@ impl Cluster {
         std::fs::create_dir_all(&dir)?;
         let lock = lock_dir(&dir)?;
         let meta = metadata::load(&dir)?.unwrap_or_default();
+        validate_meta(&meta, brokers.max(meta.brokers).clamp(1, BROKERS_MAX))?;
         let c = Cluster::new(
             Some(dir.clone()),
             Some(lock),
@@ -662,6 +663,47 @@ impl Cluster {
     pub(crate) fn coordinator(&self) -> &GroupCoordinator {
         &self.inner.groups
     }
+}
+
+/// Refuses metadata that would make the cluster inconsistent (a hand-edited or foreign
+/// `cluster.json`): replicas on brokers that do not exist, an ISR outside the replicas, a
+/// partition count that disagrees with the config.
+fn validate_meta(meta: &ClusterMeta, brokers: u32) -> Result<(), LogError> {
+    for (name, t) in &meta.topics {
+        validate_topic_name(name)?;
+        let bad = |what: String| {
+            Err(LogError::Corrupt(format!(
+                "{} topic '{name}': {what}",
+                metadata::FILE_NAME
+            )))
+        };
+        if t.partitions.len() != t.config.partitions as usize || t.partitions.is_empty() {
+            return bad(format!(
+                "{} partitions listed, config says {}",
+                t.partitions.len(),
+                t.config.partitions
+            ));
+        }
+        for (p, pm) in t.partitions.iter().enumerate() {
+            let mut seen = BTreeSet::new();
+            if pm.replicas.is_empty()
+                || pm
+                    .replicas
+                    .iter()
+                    .any(|&b| b == 0 || b > brokers || !seen.insert(b))
+            {
+                return bad(format!("partition {p} has replicas {:?}", pm.replicas));
+            }
+            if pm.isr.iter().any(|b| !pm.replicas.contains(b))
+                || pm.leader.is_some_and(|l| !pm.replicas.contains(&l))
+            {
+                return bad(format!(
+                    "partition {p} has an ISR or leader outside its replicas"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Takes an exclusive advisory lock on `dir/.lock`: two processes writing one directory
