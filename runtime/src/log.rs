@@ -366,9 +366,12 @@ impl PartitionLog {
 
 impl Drop for PartitionLog {
     fn drop(&mut self) {
-        // Index entries are rebuildable, so a failure here loses nothing.
-        for s in &mut self.segments {
-            let _ = s.flush(false);
+        // A clean close: index entries out, and (unless the policy is `Never`) the tail of
+        // an `EveryMs` log synced. Index entries are rebuildable, so a failure here loses
+        // nothing that recovery cannot restore.
+        let fsync = self.settings.fsync != FsyncPolicy::Never;
+        if let Some(s) = self.segments.last_mut() {
+            let _ = s.flush(fsync);
         }
     }
 }
