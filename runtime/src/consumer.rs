@@ -129,7 +129,8 @@ impl Consumer {
         }
     }
 
-    /// Follows a rebalance: new generation, new assignment, positions from committed offsets.
+    /// Follows a rebalance: new generation, new assignment; partitions kept keep their
+    /// positions, new ones start from committed offsets.
     fn sync(&mut self) -> Result<(), LogError> {
         let (generation, assignment) = self
             .cluster
@@ -140,11 +141,19 @@ impl Consumer {
         }
         let mut positions = BTreeMap::new();
         for tp in &assignment {
-            let committed = self
-                .cluster
-                .coordinator()
-                .committed(&self.group, &tp.0, tp.1);
-            positions.insert(tp.clone(), self.start_position(&tp.0, tp.1, committed)?);
+            // A partition this member keeps across the rebalance keeps its position (as
+            // Kafka's cooperative assignors do); a new one starts at the committed offset.
+            let pos = match self.positions.get(tp) {
+                Some(&p) => p,
+                None => {
+                    let committed = self
+                        .cluster
+                        .coordinator()
+                        .committed(&self.group, &tp.0, tp.1);
+                    self.start_position(&tp.0, tp.1, committed)?
+                }
+            };
+            positions.insert(tp.clone(), pos);
         }
         self.generation = generation;
         self.assignment = assignment;

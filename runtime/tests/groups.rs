@@ -206,3 +206,32 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_member_keeps_its_position_in_partitions_it_keeps_across_a_rebalance() {
+    let c = Cluster::in_memory(1);
+    fill(&c, "t", 2, 10);
+    let cfg = ConsumerConfig {
+        max_poll_records: 3,
+        ..Default::default()
+    };
+    let mut a = Consumer::join(&c, "g", &["t"], cfg).unwrap();
+    let first = a.poll().unwrap();
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[0].partition, 0);
+    // b joins: range assignment gives a partition 0 and b partition 1.
+    let mut b = Consumer::join(&c, "g", &["t"], ConsumerConfig::default()).unwrap();
+    assert_eq!(a.assignment().unwrap(), vec![("t".to_string(), 0)]);
+    assert_eq!(b.assignment().unwrap(), vec![("t".to_string(), 1)]);
+    assert_eq!(
+        a.position("t", 0),
+        Some(3),
+        "no re-read of what a already polled"
+    );
+    assert_eq!(
+        drain(&mut b),
+        10,
+        "b starts partition 1 from the (absent) commit"
+    );
+    assert_eq!(drain(&mut a), 7);
+}
