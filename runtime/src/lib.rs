@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod consumer;
 pub mod error;
 pub mod group;
+pub mod index;
 pub mod limits;
 pub mod log;
 pub mod metadata;
