@@ -2,10 +2,12 @@
 //! shared between tasks. Each partition's replicas live on brokers 1..=N; stopping a
 //! broker moves leadership to an in-sync follower and re-replicates onto a healthy broker.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod failover;
 
 use crate::error::LogError;
 use crate::group::GroupCoordinator;
@@ -122,9 +124,9 @@ impl Cluster {
     ) -> Result<Cluster, LogError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
-        let lock = lock_dir(&dir)?;
+        let lock = metadata::lock_dir(&dir)?;
         let meta = metadata::load(&dir)?.unwrap_or_default();
-        validate_meta(&meta, brokers.max(meta.brokers).clamp(1, BROKERS_MAX))?;
+        metadata::validate(&meta, brokers.max(meta.brokers).clamp(1, BROKERS_MAX))?;
         let c = Cluster::new(
             Some(dir.clone()),
             Some(lock),
@@ -151,7 +153,7 @@ impl Cluster {
                         let log = c.new_log(b, name, p as u32, &tm.config, 0, now)?;
                         st.logs.insert(b, log);
                     }
-                    elect_longest_isr_member(&mut st);
+                    failover::elect_longest_isr_member(&mut st);
                     parts.push(RwLock::new(st));
                 }
                 topics.insert(
@@ -164,7 +166,7 @@ impl Cluster {
                 );
             }
         }
-        remove_stray_logs(&dir, &meta)?;
+        metadata::remove_stray_logs(&dir, &meta)?;
         {
             let _admin = c.inner.admin.lock().unwrap();
             c.heal_all(now)?;
@@ -508,95 +510,6 @@ impl Cluster {
         self.save_meta()
     }
 
-    /// Elects leaders, shrinks and grows ISRs and restores replication factors after a
-    /// change of live brokers. Caller holds `admin`.
-    fn heal_all(&self, now: i64) -> Result<(), LogError> {
-        let alive = self.alive();
-        let is_alive = |b: u32| alive.get(b as usize - 1).copied().unwrap_or(false);
-        let mut load = vec![0u32; self.inner.brokers as usize + 1];
-        for t in self.all_topics() {
-            for p in &t.partitions {
-                for &r in &p.read().unwrap().replicas {
-                    load[r as usize] += 1;
-                }
-            }
-        }
-        for t in self.all_topics() {
-            for p in &t.partitions {
-                let mut st = p.write().unwrap();
-                self.heal(&mut st, &t.config, &is_alive, &mut load, now)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn heal(
-        &self,
-        st: &mut PartitionState,
-        config: &TopicConfig,
-        is_alive: &dyn Fn(u32) -> bool,
-        load: &mut [u32],
-        now: i64,
-    ) -> Result<(), LogError> {
-        // 1. Leadership: keep a live leader; else the first live ISR member (no unclean
-        //    election: a replica outside the ISR may lack acknowledged records).
-        if !st.leader.is_some_and(is_alive) {
-            let next = st.isr.iter().copied().find(|&b| is_alive(b));
-            if next.is_some() {
-                st.leader_epoch += 1;
-            }
-            st.leader = next;
-        }
-        let Some(leader) = st.leader else {
-            return Ok(()); // offline: the ISR stays as it was until one of it returns
-        };
-        // 2. The ISR holds live replicas only; live replicas out of it catch up and join.
-        st.isr.retain(|&b| is_alive(b));
-        let lagging: Vec<u32> = st
-            .replicas
-            .iter()
-            .copied()
-            .filter(|&b| is_alive(b) && !st.isr.contains(&b))
-            .collect();
-        for b in lagging {
-            st.catch_up(b, now)?;
-            st.isr.push(b);
-        }
-        // 3. A stopped replica is replaced by a live broker that holds none of this
-        //    partition, which copies the leader's log.
-        let dead: Vec<u32> = st
-            .replicas
-            .iter()
-            .copied()
-            .filter(|&b| !is_alive(b))
-            .collect();
-        for d in dead {
-            let spare = (1..=self.inner.brokers)
-                .filter(|&b| is_alive(b) && !st.replicas.contains(&b))
-                .min_by_key(|&b| (load[b as usize], b));
-            let Some(s) = spare else { break };
-            let start = st.offsets().0;
-            let log = self.new_log(s, &st.topic, st.partition, config, start, now)?;
-            st.logs.insert(s, log);
-            st.catch_up(s, now)?;
-            if let Some(old) = st.logs.remove(&d) {
-                old.delete()?;
-            }
-            let i = st
-                .replicas
-                .iter()
-                .position(|&b| b == d)
-                .expect("dead replica");
-            st.replicas[i] = s;
-            st.isr.push(s);
-            load[d as usize] -= 1;
-            load[s as usize] += 1;
-        }
-        debug_assert!(st.isr.contains(&leader));
-        st.update_high_watermark();
-        Ok(())
-    }
-
     /// Runs retention (delete policy) or compaction (compact policy) on every replica of
     /// every partition, as of `now_ms`. Only segments below the high watermark are touched.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<CleanReport, LogError> {
@@ -665,116 +578,7 @@ impl Cluster {
     }
 }
 
-/// Refuses metadata that would make the cluster inconsistent (a hand-edited or foreign
-/// `cluster.json`): replicas on brokers that do not exist, an ISR outside the replicas, a
-/// partition count that disagrees with the config.
-fn validate_meta(meta: &ClusterMeta, brokers: u32) -> Result<(), LogError> {
-    for (name, t) in &meta.topics {
-        validate_topic_name(name)?;
-        let bad = |what: String| {
-            Err(LogError::Corrupt(format!(
-                "{} topic '{name}': {what}",
-                metadata::FILE_NAME
-            )))
-        };
-        if t.partitions.len() != t.config.partitions as usize || t.partitions.is_empty() {
-            return bad(format!(
-                "{} partitions listed, config says {}",
-                t.partitions.len(),
-                t.config.partitions
-            ));
-        }
-        for (p, pm) in t.partitions.iter().enumerate() {
-            let mut seen = BTreeSet::new();
-            if pm.replicas.is_empty()
-                || pm
-                    .replicas
-                    .iter()
-                    .any(|&b| b == 0 || b > brokers || !seen.insert(b))
-            {
-                return bad(format!("partition {p} has replicas {:?}", pm.replicas));
-            }
-            if pm.isr.iter().any(|b| !pm.replicas.contains(b))
-                || pm.leader.is_some_and(|l| !pm.replicas.contains(&l))
-            {
-                return bad(format!(
-                    "partition {p} has an ISR or leader outside its replicas"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Takes an exclusive advisory lock on `dir/.lock`: two processes writing one directory
-/// would corrupt it. The kernel drops the lock when the process dies.
-fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
-    use std::os::fd::AsRawFd;
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(".lock"))?;
-    // SAFETY: flock on a file descriptor we own, with no pointers involved.
-    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r != 0 {
-        return Err(LogError::Io(format!(
-            "{} is in use by another open cluster (close it first)",
-            dir.display()
-        )));
-    }
-    Ok(f)
-}
-
-/// On open: the ISR member with the longest log leads (an acknowledged record is on every
-/// ISR member, and a leader that lost an unsynced tail must not cut its followers').
-fn elect_longest_isr_member(st: &mut PartitionState) {
-    let candidates: Vec<u32> = if st.isr.is_empty() {
-        st.replicas.clone()
-    } else {
-        st.isr.clone()
-    };
-    let best = candidates
-        .iter()
-        .copied()
-        .filter(|b| st.logs.contains_key(b))
-        .max_by_key(|b| (st.logs[b].log_end_offset(), Some(*b) == st.leader));
-    if best != st.leader {
-        st.leader_epoch += 1;
-    }
-    st.leader = best;
-    st.isr = st.leader.into_iter().collect();
-}
-
-/// Deletes replica directories the metadata does not name (a replica moved away while its
-/// broker was stopped, or a deleted topic).
-fn remove_stray_logs(dir: &Path, meta: &ClusterMeta) -> Result<(), LogError> {
-    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
-    for (name, t) in &meta.topics {
-        for (p, pm) in t.partitions.iter().enumerate() {
-            for b in &pm.replicas {
-                wanted.insert((format!("broker-{b}"), format!("{name}-{p}")));
-            }
-        }
-    }
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let bname = e.file_name().to_string_lossy().into_owned();
-        if !bname.starts_with("broker-") || !e.file_type()?.is_dir() {
-            continue;
-        }
-        for pe in std::fs::read_dir(e.path())? {
-            let pe = pe?;
-            let pname = pe.file_name().to_string_lossy().into_owned();
-            if !wanted.contains(&(bname.clone(), pname)) {
-                std::fs::remove_dir_all(pe.path())?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn validate_topic_name(name: &str) -> Result<(), LogError> {
+pub(crate) fn validate_topic_name(name: &str) -> Result<(), LogError> {
     let ok = !name.is_empty()
         && name.len() <= TOPIC_NAME_BYTES_MAX
         && name != "."
