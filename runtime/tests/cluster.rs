@@ -277,7 +277,9 @@ fn a_compacted_topic_keeps_the_latest_value_per_key_on_every_replica() {
 #[test]
 fn the_cluster_is_shared_between_threads() {
     fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    fn assert_movable<T: Send + 'static>() {}
     assert_shareable::<Cluster>();
+    assert_movable::<Consumer>();
     let d = tempfile::tempdir().unwrap();
     let c = Cluster::open(d.path(), 3, Settings::default()).unwrap();
     let cfg = TopicConfig {
