@@ -55,6 +55,13 @@ impl PartitionLog {
         }
         if segments.is_empty() {
             segments.push(Segment::create(dir, base_offset, now_ms)?);
+            if settings.fsync != FsyncPolicy::Never {
+                // The new directory and its first files must survive a power loss too.
+                sync_dir(dir)?;
+                if let Some(parent) = dir.parent() {
+                    sync_dir(parent)?;
+                }
+            }
         }
         let log = PartitionLog {
             dir: Some(dir.to_path_buf()),
@@ -211,7 +218,14 @@ impl PartitionLog {
             .expect("a log has a segment")
             .flush(fsync)?;
         let seg = match &self.dir {
-            Some(d) => Segment::create(d, base_offset, now_ms)?,
+            Some(d) => {
+                let seg = Segment::create(d, base_offset, now_ms)?;
+                if fsync {
+                    // fdatasync of a file does not persist its directory entry.
+                    sync_dir(d)?;
+                }
+                seg
+            }
             None => Segment::in_memory(base_offset, now_ms),
         };
         self.segments.push(seg);
@@ -374,6 +388,11 @@ impl Drop for PartitionLog {
             let _ = s.flush(fsync);
         }
     }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 fn segment_bases(dir: &Path) -> Result<Vec<u64>, LogError> {
