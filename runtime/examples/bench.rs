@@ -5,8 +5,8 @@
 //!
 //! Appends: batches of 100 records (100-byte values, 8-byte keys) with `produce_batch`,
 //! for acks none/leader/all and fsync never/every 100 ms/always. The raw baseline writes
-//! the same bytes as the log file ends up holding, in chunks of one batch, with the same
-//! fsync cadence. Reads: `fetch` of 1000 records at a time from a warm page cache against
+//! the log file's own bytes (read into memory first, as the records are), once per
+//! replica, in chunks of one batch, with the same fsync cadence. Reads: `fetch` of 1000 records at a time from a warm page cache against
 //! `read` of the same file in 1 MiB chunks.
 
 use std::fs::File;
@@ -79,29 +79,28 @@ fn append(
     (el, bytes, d)
 }
 
-/// Writes `bytes` to a fresh file in chunks of `chunk`, fsyncing as `fsync` says.
-fn raw_write(bytes: u64, chunk: usize, fsync: FsyncPolicy) -> Duration {
+/// Writes `data` (the log's own bytes, already in memory) to `copies` fresh files in
+/// chunks of `chunk`, fsyncing as `fsync` says.
+fn raw_write(data: &[u8], copies: u32, chunk: usize, fsync: FsyncPolicy) -> Duration {
     let d = tempfile::tempdir().unwrap();
-    let buf = vec![b'r'; chunk];
     let t = Instant::now();
-    let mut f = File::create(d.path().join("raw")).unwrap();
-    let mut left = bytes;
-    let mut last_sync = Instant::now();
-    while left > 0 {
-        let n = (left as usize).min(chunk);
-        f.write_all(&buf[..n]).unwrap();
-        left -= n as u64;
-        match fsync {
-            FsyncPolicy::Always => f.sync_data().unwrap(),
-            FsyncPolicy::EveryMs(ms) if last_sync.elapsed() >= Duration::from_millis(ms) => {
-                f.sync_data().unwrap();
-                last_sync = Instant::now();
+    for c in 0..copies {
+        let mut f = File::create(d.path().join(format!("raw{c}"))).unwrap();
+        let mut last_sync = Instant::now();
+        for piece in data.chunks(chunk) {
+            f.write_all(piece).unwrap();
+            match fsync {
+                FsyncPolicy::Always => f.sync_data().unwrap(),
+                FsyncPolicy::EveryMs(ms) if last_sync.elapsed() >= Duration::from_millis(ms) => {
+                    f.sync_data().unwrap();
+                    last_sync = Instant::now();
+                }
+                _ => {}
             }
-            _ => {}
         }
-    }
-    if fsync != FsyncPolicy::Never {
-        f.sync_data().unwrap();
+        if fsync != FsyncPolicy::Never {
+            f.sync_data().unwrap();
+        }
     }
     t.elapsed()
 }
@@ -188,15 +187,16 @@ fn main() {
         // Best of three for both sides: the machine is shared.
         // Alternate the two so both see the same page-cache and writeback state.
         let (mut el, bytes, d) = append(count, fsync, acks, rf);
+        let chunk = (bytes / rf as u64 / (count as u64 / BATCH as u64)) as usize;
+        let data = std::fs::read(find_log(d.path()).unwrap()).unwrap();
         drop(d);
-        let chunk = (bytes / (count as u64 / BATCH as u64)) as usize;
-        let mut raw = raw_write(bytes, chunk, fsync);
+        let mut raw = raw_write(&data, rf, chunk, fsync);
         let mut d = None;
         for _ in 0..2 {
             let (e, _, d2) = append(count, fsync, acks, rf);
             el = el.min(e);
             d = Some(d2);
-            raw = raw.min(raw_write(bytes, chunk, fsync));
+            raw = raw.min(raw_write(&data, rf, chunk, fsync));
         }
         let d = d.unwrap();
         report(name, bytes, el, raw);
