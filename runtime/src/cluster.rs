@@ -19,6 +19,7 @@ use crate::record::{ProducerRecord, Record, RecordMetadata};
 use crate::replica::PartitionState;
 use crate::retention::{self, CleanReport};
 use crate::settings::Settings;
+use crate::view::RecordBatch;
 
 pub use crate::replica::Acks;
 pub use crate::settings::TopicConfig;
@@ -395,6 +396,27 @@ impl Cluster {
             return Ok(Vec::new());
         }
         st.fetch(offset, max_records)
+    }
+
+    /// The fast read path: committed records from `offset` on as whole batches whose
+    /// records (`RecordBatch::iter`) borrow keys and values from the batch buffer, with no
+    /// allocation or reference count per record. Batches are whole, so about
+    /// `max_records` come back (at least one batch when any record is in range); records
+    /// below `offset` and at or above the high watermark are not iterated. Same errors as
+    /// `fetch`.
+    pub fn fetch_batches(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max_records: usize,
+    ) -> Result<Vec<RecordBatch>, LogError> {
+        let t = self.topic(topic)?;
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        if offset > st.offsets().2 {
+            return Ok(Vec::new());
+        }
+        st.fetch_batches(offset, max_records)
     }
 
     /// Log start, high watermark and log end of one partition.

@@ -23,6 +23,7 @@ pub mod replica;
 pub mod retention;
 pub mod segment;
 pub mod settings;
+pub mod view;
 
 pub use cluster::{BrokerInfo, Cluster, PartitionInfo, TopicInfo};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
@@ -32,3 +33,4 @@ pub use record::{Header, ProducerRecord, Record, RecordMetadata};
 pub use replica::Acks;
 pub use retention::CleanReport;
 pub use settings::{CleanupPolicy, FsyncPolicy, Settings, TopicConfig};
+pub use view::{RecordBatch, RecordIter, RecordView};

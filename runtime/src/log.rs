@@ -12,6 +12,7 @@ use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RE
 use crate::record::{ProducerRecord, Record};
 use crate::segment::Segment;
 use crate::settings::{FsyncPolicy, Settings};
+use crate::view::RecordBatch;
 
 pub struct PartitionLog {
     dir: Option<PathBuf>,
@@ -256,6 +257,39 @@ impl PartitionLog {
                 let h = batch::decode_into(b, at, to, max, &mut out)?;
                 at = at.max(h.next_offset());
                 if out.len() >= max || at >= to {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checked batch views covering offsets `[from, to)`, whole batches until they hold
+    /// about `max_records` (at least one batch when there is a record in range).
+    pub fn read_views(
+        &self,
+        from: u64,
+        to: u64,
+        max_records: usize,
+    ) -> Result<Vec<RecordBatch>, LogError> {
+        let mut out = Vec::new();
+        let mut at = from.max(self.log_start_offset());
+        let mut records = 0usize;
+        while records < max_records && at < to {
+            let batches = self.read_batches(at, FETCH_READ_BYTES_MAX, max_records - records)?;
+            if batches.is_empty() {
+                break;
+            }
+            for b in batches {
+                let v = RecordBatch::new(b, from, to)?;
+                let (lo, hi) = (v.base_offset().max(at), v.next_offset().min(to));
+                if lo >= to {
+                    return Ok(out);
+                }
+                records += hi.saturating_sub(lo) as usize;
+                at = v.next_offset();
+                out.push(v);
+                if records >= max_records || at >= to {
                     break;
                 }
             }

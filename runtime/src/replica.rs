@@ -9,6 +9,7 @@ use crate::error::LogError;
 use crate::limits::FETCH_READ_BYTES_MAX;
 use crate::log::PartitionLog;
 use crate::record::{ProducerRecord, Record};
+use crate::view::RecordBatch;
 
 /// How many replicas must have a record before `produce` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,6 +151,26 @@ impl PartitionState {
             });
         }
         log.read(offset, hw, max_records)
+    }
+
+    /// Committed records from `offset` on as checked batch views (see `Cluster::fetch_batches`).
+    pub fn fetch_batches(
+        &self,
+        offset: u64,
+        max_records: usize,
+    ) -> Result<Vec<RecordBatch>, LogError> {
+        let (_, log) = self.leader_log()?;
+        let (start, hw, end) = self.offsets();
+        if offset < start {
+            return Err(LogError::OffsetOutOfRange {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                offset,
+                log_start: start,
+                log_end: end,
+            });
+        }
+        log.read_views(offset, hw, max_records)
     }
 
     /// The first committed offset with a timestamp at or after `ts`.

@@ -364,3 +364,27 @@ fn a_broken_metadata_file_is_an_error_not_a_panic() {
         .unwrap();
     assert!(e.to_string().contains("cluster.json"), "{e}");
 }
+
+#[test]
+fn fetch_batches_reads_what_fetch_reads_without_a_copy_per_record() {
+    let c = Cluster::in_memory(1);
+    c.create_topic("t", TopicConfig::default()).unwrap();
+    for i in 0..5 {
+        let rs = (0..10).map(|j| rec("k", &format!("v{i}-{j}"))).collect();
+        c.produce_batch("t", 0, rs, Acks::All).unwrap();
+    }
+    let batches = c.fetch_batches("t", 0, 15, 20).unwrap();
+    let views: Vec<Record> = batches
+        .iter()
+        .flat_map(|b| {
+            b.iter()
+                .map(|v| b.to_record(&v.unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Whole batches until at least 20 records from 15: [10, 20) gives 5, [20, 30) 10,
+    // [30, 40) 10.
+    assert_eq!(batches.len(), 3);
+    assert_eq!(views, c.fetch("t", 0, 15, 25).unwrap());
+    assert!(c.fetch_batches("t", 0, 99, 10).unwrap().is_empty());
+}

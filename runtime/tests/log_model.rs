@@ -58,6 +58,21 @@ fn check(log: &PartitionLog, m: &Model) {
         got, want,
         "reads equal the model (dense, increasing offsets)"
     );
+    // The batch views read the same, from any offset.
+    let end = m.values.len() as u64;
+    for from in [m.start, (m.start + end) / 2, end.saturating_sub(1)] {
+        let views = log.read_views(from, end, usize::MAX).unwrap();
+        let got: Vec<(u64, Bytes)> = views
+            .iter()
+            .flat_map(|b| {
+                b.iter()
+                    .map(|v| v.unwrap())
+                    .map(|v| (v.offset, Bytes::copy_from_slice(v.value.unwrap())))
+            })
+            .collect();
+        let skip = (from.max(m.start) - m.start) as usize;
+        assert_eq!(got, want[skip.min(want.len())..].to_vec());
+    }
 }
 
 fn last_segment(dir: &std::path::Path) -> (u64, std::path::PathBuf) {
