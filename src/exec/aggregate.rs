@@ -14,11 +14,14 @@ use std::sync::Arc;
 
 use kql_runtime::Record;
 
+use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
-use super::pipeline::{BadRecord, StatelessPipeline};
+use super::format::DecodeError;
+use super::task::BadRecord;
 use crate::data::{SqlType, Value};
 use crate::plan::aggregate::{AggCall, AggFunc, Aggregate};
 use crate::plan::expr::TypedExpr;
+use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
@@ -39,9 +42,86 @@ pub struct Emitted {
     pub tombstone: bool,
 }
 
+/// Decodes and filters the records of an aggregation's input (a source, maybe filtered,
+/// or a repartition topic).
+#[derive(Debug)]
+pub struct InputScanner {
+    pub topic: String,
+    decoder: SourceDecoder,
+    width: usize,
+    filter: Option<TypedExpr>,
+}
+
+impl InputScanner {
+    /// For `Filter?(Source)`; `used` are the row positions read above it.
+    pub fn new(node: &LogicalPlan, used: &[usize]) -> Option<InputScanner> {
+        let (filter, source) = match node {
+            LogicalPlan::Filter(f) => match &*f.input {
+                LogicalPlan::Source(s) => (Some(f.predicate.clone()), s),
+                _ => return None,
+            },
+            LogicalPlan::Source(s) => (None, s),
+            _ => return None,
+        };
+        let mut used = used.to_vec();
+        if let Some(f) = &filter {
+            f.columns(&mut used);
+        }
+        Some(InputScanner {
+            topic: source.topic.clone(),
+            decoder: SourceDecoder::new(source, 0, &used),
+            width: source.schema.len(),
+            filter,
+        })
+    }
+
+    /// Rows re-keyed into an internal topic: every column is in the JSON value.
+    pub fn internal(source: &Source, topic: &str) -> InputScanner {
+        let mut decoder = SourceDecoder::internal(source, 0);
+        decoder.topic = topic.to_string();
+        InputScanner {
+            topic: topic.to_string(),
+            decoder,
+            width: source.schema.len(),
+            filter: None,
+        }
+    }
+
+    /// Decodes and filters a batch of one partition; `f` gets each row that passes, with
+    /// its event time and record. Bad records are appended to `bad`.
+    pub fn scan(
+        &self,
+        partition: u32,
+        records: &[Record],
+        row: &mut Vec<Value>,
+        bad: &mut Vec<BadRecord>,
+        mut f: impl FnMut(&[Value], i64, &Record),
+    ) {
+        for r in records {
+            row.clear();
+            row.resize(self.width, Value::Null);
+            match self.decoder.decode(partition, r, row) {
+                Ok(Some(t)) => {
+                    if self.filter.as_ref().is_some_and(|p| !is_true(p, row)) {
+                        continue;
+                    }
+                    f(row, t, r);
+                }
+                Ok(None) => {}
+                Err(DecodeError(reason)) => bad.push(BadRecord {
+                    topic: self.topic.clone(),
+                    partition,
+                    offset: r.offset,
+                    reason,
+                }),
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct AggregateSpec {
-    pub input: StatelessPipeline,
+    pub input: InputScanner,
     keys: Vec<TypedExpr>,
     calls: Vec<AggCall>,
     window: Option<WindowDef>,
@@ -54,7 +134,7 @@ impl AggregateSpec {
     /// `having` and `project` are bound against the aggregate's output row.
     pub fn new(
         agg: &Aggregate,
-        input: StatelessPipeline,
+        input: InputScanner,
         having: Option<TypedExpr>,
         project: Vec<TypedExpr>,
     ) -> AggregateSpec {

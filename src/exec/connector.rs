@@ -27,6 +27,7 @@ pub fn load_file(
                 TopicConfig {
                     partitions: 1,
                     replicas: 1,
+                    ..Default::default()
                 },
             )
             .map_err(|e| e.to_string())?;

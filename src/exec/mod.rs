@@ -3,15 +3,19 @@
 
 pub mod aggregate;
 pub mod connector;
+pub mod decode;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod join;
 pub mod output;
 pub mod persistent;
+pub mod physical;
 pub mod pipeline;
 pub mod query;
 mod running;
 pub mod session;
+pub mod task;
 pub mod time;
 
 pub use output::{Captured, Output, ResultColumn};

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
-use super::aggregate::{AggregateSpec, AggregateTask, Emitted};
+use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
-use super::pipeline::{BadRecord, StatelessPipeline};
-use super::query::{BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS};
+use super::physical::StartAt;
+use super::pipeline::StatelessPipeline;
+use super::task::{BadRecord, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
@@ -35,9 +36,12 @@ use crate::plan::QueryPlan;
 pub enum StageKind {
     /// Filter and project (CREATE STREAM ... AS SELECT without GROUP BY).
     Stateless(StatelessPipeline),
+    /// Joins: the executor's join tasks, rebuilt over the whole input at each catch-up;
+    /// rows of records already processed are not written again.
+    Joined(QueryPlan),
     /// Re-key rows by the GROUP BY expressions into an internal topic.
     Repartition {
-        pipeline: StatelessPipeline,
+        pipeline: InputScanner,
         keys: Vec<TypedExpr>,
         /// Columns written to the internal topic: (name, type, row position).
         columns: Vec<(String, SqlType, usize)>,
@@ -58,6 +62,8 @@ pub struct Stage {
     kind: Arc<StageKind>,
     input_topic: String,
     tasks: Vec<TaskSlot>,
+    /// Joined stages: the last offset written, per partition.
+    written: BTreeMap<u32, u64>,
 }
 
 /// Counters of a query, reported at the end of a run.
@@ -234,7 +240,6 @@ enum Output<'a> {
 pub fn build_stages(
     plan: &QueryPlan,
     cluster: &Cluster,
-    timestamp_format: Option<&str>,
     internal_topic: &str,
 ) -> Result<Vec<Stage>, String> {
     let LogicalPlan::Project(p) = &plan.root else {
@@ -265,12 +270,20 @@ pub fn build_stages(
             })
             .collect()
     };
+    let stage = |kind: StageKind, topic: &str, slots: Vec<TaskSlot>| Stage {
+        kind: Arc::new(kind),
+        input_topic: topic.to_string(),
+        tasks: slots,
+        written: BTreeMap::new(),
+    };
     let Some(agg) = agg else {
-        let pipeline = StatelessPipeline::new(plan).with_timestamp_format(timestamp_format);
-        return Ok(vec![Stage {
-            kind: Arc::new(StageKind::Stateless(pipeline)),
-            input_topic: source.topic.clone(),
-            tasks: tasks(&source.topic)?,
+        return Ok(vec![match StatelessPipeline::new(plan) {
+            Some(pipeline) => stage(
+                StageKind::Stateless(pipeline),
+                &source.topic,
+                tasks(&source.topic)?,
+            ),
+            None => stage(StageKind::Joined(plan.clone()), &source.topic, Vec::new()),
         }]);
     };
     let used = AggregateSpec::used_columns(agg);
@@ -280,63 +293,54 @@ pub fn build_stages(
         }
         t
     };
-    match &*agg.input {
-        LogicalPlan::Repartition(r) => {
-            let mut used_all = used.clone();
-            let pipeline = StatelessPipeline::from_node(&r.input, &used)
-                .with_timestamp_format(timestamp_format);
-            used_all.sort_unstable();
-            let columns = used_all
-                .iter()
-                .map(|&i| {
-                    let f = &source.schema.fields[i];
-                    (f.name.clone(), f.ty.clone(), i)
-                })
-                .filter(|(_, _, i)| *i >= crate::plan::schema::PSEUDO_COLUMNS.len())
-                .collect();
-            if cluster.partition_count(internal_topic).is_none() {
-                cluster
-                    .create_topic(
-                        internal_topic,
-                        TopicConfig {
-                            partitions: source.partitions,
-                            replicas: 1,
-                        },
-                    )
-                    .map_err(|e| e.to_string())?;
-            }
-            let first = Stage {
-                kind: Arc::new(StageKind::Repartition {
-                    pipeline,
-                    keys: r.keys.iter().map(|k| k.expr.clone()).collect(),
-                    columns,
-                    topic: internal_topic.to_string(),
-                }),
-                input_topic: source.topic.clone(),
-                tasks: tasks(&source.topic)?,
-            };
-            let input = StatelessPipeline::repartitioned(&source, internal_topic, &used);
-            let second = Stage {
-                kind: Arc::new(StageKind::Aggregate(AggregateSpec::new(
-                    agg, input, having, project,
-                ))),
-                input_topic: internal_topic.to_string(),
-                tasks: with_agg_state(tasks(internal_topic)?),
-            };
-            Ok(vec![first, second])
-        }
-        input => {
-            let pipeline =
-                StatelessPipeline::from_node(input, &used).with_timestamp_format(timestamp_format);
-            Ok(vec![Stage {
-                kind: Arc::new(StageKind::Aggregate(AggregateSpec::new(
-                    agg, pipeline, having, project,
-                ))),
-                input_topic: source.topic.clone(),
-                tasks: with_agg_state(tasks(&source.topic)?),
-            }])
-        }
+    let scanner = InputScanner::new(&agg.input, &used).ok_or_else(|| {
+        "aggregating a join is not supported by this version of kql yet".to_string()
+    })?;
+    if !agg.repartition {
+        let spec = AggregateSpec::new(agg, scanner, having, project);
+        return Ok(vec![stage(
+            StageKind::Aggregate(spec),
+            &source.topic,
+            with_agg_state(tasks(&source.topic)?),
+        )]);
     }
+    let columns = source
+        .schema
+        .fields
+        .iter()
+        .enumerate()
+        .skip(crate::plan::schema::PSEUDO_COLUMNS.len())
+        .map(|(i, f)| (f.name.clone(), f.ty.clone(), i))
+        .collect();
+    if cluster.partition_count(internal_topic).is_none() {
+        cluster
+            .create_topic(
+                internal_topic,
+                TopicConfig {
+                    partitions: source.partitions,
+                    replicas: 1,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let first = stage(
+        StageKind::Repartition {
+            pipeline: scanner,
+            keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
+            columns,
+            topic: internal_topic.to_string(),
+        },
+        &source.topic,
+        tasks(&source.topic)?,
+    );
+    let input = InputScanner::internal(&source, internal_topic);
+    let second = stage(
+        StageKind::Aggregate(AggregateSpec::new(agg, input, having, project)),
+        internal_topic,
+        with_agg_state(tasks(internal_topic)?),
+    );
+    Ok(vec![first, second])
 }
 
 struct TaskResult {
@@ -356,6 +360,16 @@ fn run_stage(
     close: bool,
     stats: &mut Stats,
 ) -> Result<Vec<Vec<Emitted>>, String> {
+    if let StageKind::Joined(plan) = &*stage.kind {
+        let rows = run_joined(runtime, cluster, plan, &mut stage.written, stats)?;
+        return match output {
+            Output::Sink(s) => {
+                stats.records_written += s.write(cluster, &rows)?;
+                Ok(Vec::new())
+            }
+            Output::Collect => Ok(vec![rows]),
+        };
+    }
     let mut handles = Vec::new();
     for slot in stage.tasks.drain(..) {
         let (_, end, _) = cluster
@@ -396,6 +410,47 @@ fn run_stage(
         Some(e) => Err(e),
         None => Ok(collected),
     }
+}
+
+/// Runs the join tasks over their whole inputs and keeps the rows of records not seen
+/// by an earlier catch-up.
+fn run_joined(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    written: &mut BTreeMap<u32, u64>,
+    stats: &mut Stats,
+) -> Result<Vec<Emitted>, String> {
+    let (tasks, internal) =
+        super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
+            .map_err(|d| d.message)?;
+    let mut rows = Vec::new();
+    let mut seen = written.clone();
+    let result = super::query::run_bounded(runtime, tasks, |r| {
+        if written.get(&r.partition).is_none_or(|w| r.offset > *w) {
+            let s = seen.entry(r.partition).or_insert(r.offset);
+            *s = (*s).max(r.offset);
+            rows.push(Emitted {
+                event_time_ms: r.event_time_ms,
+                partition: r.partition,
+                offset: r.offset,
+                values: r.values.clone(),
+                window: None,
+                tombstone: false,
+            });
+        }
+        true
+    });
+    for t in internal {
+        let _ = cluster.delete_topic(&t);
+    }
+    let task_stats = result?;
+    *written = seen;
+    stats.records_read += task_stats.records_read;
+    stats.bad_records += task_stats.bad_records;
+    stats.bad_samples.extend(task_stats.bad_samples);
+    stats.bad_samples.truncate(BAD_RECORD_SAMPLES);
+    Ok(rows)
 }
 
 fn run_task(
@@ -472,6 +527,7 @@ fn run_task(
                     break;
                 }
             }
+            StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
             StageKind::Aggregate(spec) => {
                 let task = slot.agg.as_mut().expect("aggregate tasks have state");
                 task.process(spec, slot.partition, &records, &mut bad, &mut out);
@@ -503,7 +559,7 @@ fn run_task(
 #[allow(clippy::too_many_arguments)]
 fn repartition(
     cluster: &Cluster,
-    pipeline: &StatelessPipeline,
+    pipeline: &InputScanner,
     keys: &[TypedExpr],
     columns: &[(String, SqlType, usize)],
     internal: &str,
@@ -563,11 +619,10 @@ pub fn run_transient(
     runtime: &tokio::runtime::Runtime,
     cluster: &Cluster,
     plan: &QueryPlan,
-    timestamp_format: Option<&str>,
     internal_topic: &str,
     start_at_end: bool,
 ) -> Result<(Vec<Emitted>, Stats), String> {
-    let mut stages = build_stages(plan, cluster, timestamp_format, internal_topic)?;
+    let mut stages = build_stages(plan, cluster, internal_topic)?;
     if start_at_end {
         let topic = stages[0].input_topic.clone();
         for slot in &mut stages[0].tasks {
@@ -660,7 +715,6 @@ impl Registry {
         &mut self,
         plan: &PersistentPlan,
         cluster: &Cluster,
-        timestamp_format: Option<&str>,
         from_end: bool,
     ) -> Result<String, String> {
         let id = match plan.kind {
@@ -674,7 +728,7 @@ impl Registry {
         };
         self.command_seq += 1;
         let internal = format!("_confluent-ksql-default_query_{id}-Aggregate-GroupBy-repartition");
-        let mut stages = build_stages(&plan.query, cluster, timestamp_format, &internal)?;
+        let mut stages = build_stages(&plan.query, cluster, &internal)?;
         if from_end {
             let topic = stages[0].input_topic.clone();
             for slot in &mut stages[0].tasks {

@@ -26,7 +26,7 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
         if matches!(n, LogicalPlan::Aggregate(_)) {
             return true;
         }
-        node = n.input();
+        node = n.inputs().first().copied();
     }
     false
 }
@@ -75,10 +75,6 @@ impl Session {
             return self.run_query(plan, out);
         }
         let source = plan.root.sources()[0].clone();
-        let format = self
-            .catalog
-            .get(&source.name)
-            .and_then(|d| d.timestamp_format.clone());
         let internal = format!(
             "_kql_transient_{}-repartition",
             self.cluster.topic_names().len()
@@ -87,7 +83,6 @@ impl Session {
             &self.runtime,
             &self.cluster,
             plan,
-            format.as_deref(),
             &internal,
             self.offset_reset_latest(),
         )
@@ -138,6 +133,7 @@ impl Session {
                     let config = TopicConfig {
                         partitions: p.sink.partitions,
                         replicas: p.sink.replicas,
+                        ..Default::default()
                     };
                     self.cluster
                         .create_topic(&p.sink.topic, config)
@@ -154,19 +150,9 @@ impl Session {
                 }
             }
         }
-        let source = p.query.root.sources()[0].clone();
-        let format = self
-            .catalog
-            .get(&source.name)
-            .and_then(|d| d.timestamp_format.clone());
         let id = self
             .registry
-            .start(
-                &p,
-                &self.cluster,
-                format.as_deref(),
-                self.offset_reset_latest(),
-            )
+            .start(&p, &self.cluster, self.offset_reset_latest())
             .map_err(failed)?;
         if p.kind != PersistentKind::Insert {
             self.catalog.insert(p.sink.clone());

@@ -3,7 +3,6 @@
 //! through it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
@@ -11,8 +10,8 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::output::{listing, Output, ResultColumn};
-use super::pipeline::StatelessPipeline;
-use super::query::{run_bounded, PartitionRange};
+use super::physical::{self, StartAt};
+use super::query::run_bounded;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::ColumnRole;
@@ -203,6 +202,7 @@ impl Session {
                 let config = TopicConfig {
                     partitions: def.partitions,
                     replicas: def.replicas,
+                    ..Default::default()
                 };
                 self.cluster.create_topic(&def.topic, config).map_err(|e| {
                     let mut d = Diagnostic::new(
@@ -277,32 +277,10 @@ impl Session {
         plan: &QueryPlan,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
-        let source = plan.root.sources()[0];
-        let reset = self
-            .properties
-            .get("auto.offset.reset")
-            .map(String::as_str)
-            .unwrap_or("earliest");
-        let mut ranges = Vec::new();
-        for p in 0..source.partitions {
-            let (log_start, high_watermark, _) =
-                self.cluster.offsets(&source.topic, p).map_err(|e| {
-                    Diagnostic::new(
-                        Code::TopicError,
-                        format!("cannot read topic '{}': {e}", source.topic),
-                    )
-                })?;
-            let start = if reset == "latest" {
-                high_watermark
-            } else {
-                log_start
-            };
-            ranges.push(PartitionRange {
-                partition: p,
-                start,
-                end: high_watermark,
-            });
-        }
+        let start =
+            StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
+        let (tasks, internal_topics) =
+            physical::tasks_and_topics(&self.runtime, &self.cluster, plan, start)?;
         let columns: Vec<ResultColumn> = plan
             .columns
             .iter()
@@ -314,8 +292,7 @@ impl Session {
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let pipeline = Arc::new(StatelessPipeline::new(plan));
-        let stats = run_bounded(&self.runtime, &self.cluster, pipeline, ranges, |row| {
+        let stats = run_bounded(&self.runtime, tasks, |row| {
             if emitted >= limit || out.cancelled() {
                 return false;
             }
@@ -323,15 +300,27 @@ impl Session {
             emitted += 1;
             emitted < limit
         })
-        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")))?;
+        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));
+        // A transient query's internal topics go with it.
+        for t in internal_topics {
+            let _ = self.cluster.delete_topic(&t);
+        }
+        let stats = stats?;
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {
             out.status(&format!("Limit Reached ({emitted} rows)"));
         }
         if stats.bad_records > 0 {
+            let names: Vec<&str> = plan
+                .root
+                .sources()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             let mut msg = format!(
                 "skipped {} bad record(s) of {} that could not be read:",
-                stats.bad_records, source.name
+                stats.bad_records,
+                names.join(", ")
             );
             for b in &stats.bad_samples {
                 msg.push_str(&format!(
@@ -498,20 +487,12 @@ impl Session {
 }
 
 fn explain(plan: &QueryPlan, out: &mut dyn Output) {
-    let source = plan.root.sources()[0];
     let mut text = String::from("Logical plan:\n");
     for line in plan.explain_logical().lines() {
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str("Physical plan:\n");
-    text.push_str(&format!(
-        "  {} task(s), one per partition of topic '{}'; each fetches records in batches of up to {}, decodes {} and runs the operators above on the whole batch\n",
-        source.partitions,
-        source.topic,
-        super::query::FETCH_BATCH_RECORDS,
-        source.value_format.name()
-    ));
-    text.push_str("  output: rows of all tasks merged by event time (then partition, offset)\n");
+    text.push_str(&physical::explain(&plan.root));
     out.text(&text);
 }
 

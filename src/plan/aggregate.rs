@@ -32,14 +32,9 @@ pub struct Aggregate {
     pub emit: EmitKind,
     /// The output row layout (see the module's invariant).
     pub schema: Schema,
-}
-
-/// `GROUP BY expr` not already the input's key: rows are re-keyed and sent through an
-/// internal topic so that each key's rows meet in one task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Repartition {
-    pub input: Box<LogicalPlan>,
-    pub keys: Vec<GroupKey>,
+    /// GROUP BY something other than the input's key: rows are first re-keyed through an
+    /// internal topic so that each key's rows meet in one task.
+    pub repartition: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,16 +98,6 @@ impl Aggregate {
             EmitKind::Final => ", emit final",
         });
         s
-    }
-}
-
-impl Repartition {
-    pub fn describe(&self) -> String {
-        let keys: Vec<&str> = self.keys.iter().map(|k| k.text.as_str()).collect();
-        format!(
-            "Repartition by {} (through an internal topic: the input is not keyed by it)",
-            keys.join(", ")
-        )
     }
 }
 
@@ -513,13 +498,6 @@ pub fn plan(
             .iter()
             .enumerate()
             .all(|(i, k)| k.expr.kind == TExpr::Column(n_pseudo + i));
-    let mut input = input;
-    if !keyed_by_source {
-        input = LogicalPlan::Repartition(Repartition {
-            input: Box::new(input),
-            keys: keys.clone(),
-        });
-    }
     let mut plan = LogicalPlan::Aggregate(Aggregate {
         input: Box::new(input),
         keys,
@@ -527,6 +505,7 @@ pub fn plan(
         calls,
         emit,
         schema: out_schema.clone(),
+        repartition: !keyed_by_source,
     });
     let out_binder = Binder {
         schema: &out_schema,
@@ -764,8 +743,10 @@ impl Compiler<'_> {
             key_format: def.key_format,
             value_format: def.value_format,
             timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
+            timestamp_format: def.timestamp_format.clone(),
             schema: schema.clone(),
             key_count: def.key_columns().count(),
+            kind: def.kind,
             span: q.from.name.span,
         };
         let mut input = LogicalPlan::Source(source.clone());

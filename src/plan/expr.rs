@@ -157,7 +157,12 @@ impl<'a> Binder<'a> {
         let span = e.span;
         match &e.kind {
             ExprKind::Literal(l) => literal(l, span),
-            ExprKind::Column { qualifier, name } => self.column(qualifier.as_ref(), name),
+            ExprKind::Column { qualifier, name } => {
+                self.column(qualifier.as_ref(), name).map(|mut c| {
+                    c.span = span; // the whole `q.name`
+                    c
+                })
+            }
             ExprKind::Unary { op, expr } => {
                 let inner = self.bind(expr)?;
                 match op {
@@ -506,7 +511,11 @@ impl<'a> Binder<'a> {
                 format!("there is no function named {}", name.name),
             )
             .label(name.span, "unknown function");
-            if let Some(s) = super::catalog::did_you_mean(&name.name, names) {
+            let alias = functions::ALIASES
+                .iter()
+                .find(|(a, _)| *a == name.name)
+                .map(|(_, f)| *f);
+            if let Some(s) = alias.or_else(|| super::catalog::did_you_mean(&name.name, names)) {
                 d = d.help(format!("did you mean {s}?"));
             }
             return Err(d);

@@ -161,6 +161,18 @@ pub const AGGREGATES: &[&str] = &[
     "TOPK",
 ];
 
+/// Names other SQL dialects use for kql's functions, for a "did you mean".
+pub const ALIASES: &[(&str, &str)] = &[
+    ("UPPER", "UCASE"),
+    ("LOWER", "LCASE"),
+    ("CHAR_LENGTH", "LEN"),
+    ("SUBSTR", "SUBSTRING"),
+    ("NVL", "IFNULL"),
+    ("NOW", "UNIX_TIMESTAMP"),
+    ("POW", "POWER"),
+    ("CEILING", "CEIL"),
+];
+
 pub fn lookup(name: &str) -> Option<&'static Signature> {
     FUNCTIONS.iter().find(|s| s.name == name)
 }

@@ -76,7 +76,7 @@ fn key_outputs(plan: &QueryPlan) -> Vec<usize> {
             LogicalPlan::Source(s) => {
                 break PSEUDO_COLUMNS.len()..PSEUDO_COLUMNS.len() + s.key_count
             }
-            other => match other.input() {
+            other => match other.inputs().first().copied() {
                 Some(i) => node = i,
                 None => return Vec::new(),
             },
@@ -103,7 +103,7 @@ pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
         if let LogicalPlan::Aggregate(a) = n {
             return a.window.as_ref().map(|w| w.kind);
         }
-        node = n.input();
+        node = n.inputs().first().copied();
     }
     None
 }
@@ -114,7 +114,7 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
         if matches!(n, LogicalPlan::Aggregate(_)) {
             return true;
         }
-        node = n.input();
+        node = n.inputs().first().copied();
     }
     false
 }
@@ -177,7 +177,7 @@ impl Compiler<'_> {
         if c.kind == SourceKind::Stream && aggregating {
             errors.push(
                 Diagnostic::new(
-                    Code::NotAStream,
+                    Code::SinkKindMismatch,
                     "an aggregation gives a table, not a stream",
                 )
                 .label(c.name.span, "declared as a stream")
@@ -190,7 +190,7 @@ impl Compiler<'_> {
         {
             errors.push(
                 Diagnostic::new(
-                    Code::NotAStream,
+                    Code::SinkKindMismatch,
                     "a table built from a stream needs GROUP BY",
                 )
                 .label(c.name.span, "declared as a table")
@@ -262,7 +262,7 @@ impl Compiler<'_> {
         let target = self.lookup(&i.target)?.clone();
         if target.kind != SourceKind::Stream {
             return Err(vec![Diagnostic::new(
-                Code::NotAStream,
+                Code::SinkKindMismatch,
                 format!(
                     "INSERT INTO ... SELECT writes a stream; {} is a {}",
                     target.name,

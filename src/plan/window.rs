@@ -169,3 +169,27 @@ pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
         retention_ms: w.retention.map(|r| r.millis),
     })
 }
+
+/// Checks a `timestamp_format` pattern: the letters kql reads are y M d H h m s S and
+/// X x Z (zone offset); text in single quotes is literal; other letters are rejected.
+pub fn check_timestamp_format(pattern: &str) -> Result<(), String> {
+    let mut quoted = false;
+    let mut fields = 0;
+    for c in pattern.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if !quoted && c.is_ascii_alphabetic() {
+            if !"yMdHhmsSXxZ".contains(c) {
+                return Err(format!("the letter '{c}' is not supported"));
+            }
+            fields += 1;
+        }
+    }
+    if quoted {
+        return Err("a quote is not closed".into());
+    }
+    if fields == 0 {
+        return Err("it has no date or time fields".into());
+    }
+    Ok(())
+}

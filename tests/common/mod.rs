@@ -1,0 +1,45 @@
+//! Helpers shared by the integration tests: run the real `kql` binary and list corpus files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct RunOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Runs the kql binary with `args` from the repository root.
+pub fn kql(args: &[&str]) -> RunOutput {
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the kql binary runs");
+    RunOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// The `.ksql` files of a folder under `tests/`, sorted, as paths relative to the repository.
+pub fn corpus(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests").join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ksql"))
+        .map(|p| p.strip_prefix(root).unwrap().to_path_buf())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .ksql files in tests/{dir}");
+    files
+}
+
+pub fn stem(p: &Path) -> String {
+    p.file_stem().unwrap().to_string_lossy().into_owned()
+}
