@@ -187,10 +187,7 @@ impl Session {
         match self.cluster.partition_count(&def.topic) {
             Some(real) => def.partitions = real,
             None => {
-                let config = TopicConfig {
-                    partitions: def.partitions,
-                    replicas: def.replicas,
-                };
+                let config = topic_config(&def);
                 self.cluster.create_topic(&def.topic, config).map_err(|e| {
                     let mut d = Diagnostic::new(
                         Code::TopicError,
@@ -473,6 +470,19 @@ fn explain(plan: &QueryPlan, out: &mut dyn Output) {
     text.push_str("Physical plan:\n");
     text.push_str(&physical::explain(&plan.root));
     out.text(&text);
+}
+
+/// The log's settings for the topic of a declaration.
+pub fn topic_config(def: &SourceDef) -> TopicConfig {
+    let t = &def.topic_settings;
+    TopicConfig {
+        partitions: def.partitions,
+        replicas: def.replicas,
+        retention_ms: t.retention_ms,
+        retention_bytes: t.retention_bytes.map(|b| b as u64),
+        cleanup_policy: if t.compact { kql_runtime::CleanupPolicy::Compact } else { kql_runtime::CleanupPolicy::Delete },
+        ..TopicConfig::default()
+    }
 }
 
 fn capitalise(s: &str) -> String {
