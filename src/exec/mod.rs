@@ -5,6 +5,7 @@ pub mod decode;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod inspect;
 pub mod join;
 pub mod output;
 pub mod physical;

@@ -82,9 +82,10 @@ impl Compiler<'_> {
                 self.lookup(name)?;
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }
-            StatementKind::Show(_) | StatementKind::Describe(_) | StatementKind::Print(_) => {
-                Ok(Planned::Inspect(stmt.kind.clone()))
-            }
+            StatementKind::Show(_)
+            | StatementKind::Describe(_)
+            | StatementKind::Print(_)
+            | StatementKind::Broker(_) => Ok(Planned::Inspect(stmt.kind.clone())),
             StatementKind::CreateAsSelect(_) => Err(one(unsupported(
                 stmt.span,
                 "CREATE ... AS SELECT (persistent queries)",
@@ -97,7 +98,6 @@ impl Compiler<'_> {
             StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
             StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
             StatementKind::RunScript(_) => Err(one(unsupported(stmt.span, "RUN SCRIPT"))),
-            StatementKind::Broker(_) => Err(one(unsupported(stmt.span, "STOP/START BROKER"))),
         }
     }
 

@@ -35,7 +35,10 @@ pub fn run(
     cluster
         .create_topic(
             topic,
-            TopicConfig { partitions: r.partitions, ..TopicConfig::default() },
+            TopicConfig {
+                partitions: r.partitions,
+                ..TopicConfig::default()
+            },
         )
         .map_err(|e| err(e.to_string()))?;
     let all: Vec<usize> = (0..source.schema.len()).collect();
