@@ -7,6 +7,7 @@ pub mod decode;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod inspect;
 pub mod join;
 pub mod output;
 pub mod persistent;

@@ -2,8 +2,6 @@
 //! connectors, catching queries up before a reading statement, PRINT, and the end of a
 //! bounded run (every open window closes; late and bad records are reported).
 
-use kql_runtime::TopicConfig;
-
 use super::format::key::decode_kafka;
 use super::output::{listing, Output, ResultColumn};
 use super::persistent::{run_transient, split_window_key, FileSink};
@@ -130,11 +128,7 @@ impl Session {
             match self.cluster.partition_count(&p.sink.topic) {
                 Some(real) => p.sink.partitions = real,
                 None => {
-                    let config = TopicConfig {
-                        partitions: p.sink.partitions,
-                        replicas: p.sink.replicas,
-                        ..Default::default()
-                    };
+                    let config = super::session::topic_config(&p.sink);
                     self.cluster
                         .create_topic(&p.sink.topic, config)
                         .map_err(|e| {

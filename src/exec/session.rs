@@ -199,11 +199,7 @@ impl Session {
         match self.cluster.partition_count(&def.topic) {
             Some(real) => def.partitions = real,
             None => {
-                let config = TopicConfig {
-                    partitions: def.partitions,
-                    replicas: def.replicas,
-                    ..Default::default()
-                };
+                let config = topic_config(&def);
                 self.cluster.create_topic(&def.topic, config).map_err(|e| {
                     let mut d = Diagnostic::new(
                         Code::TopicError,
@@ -377,35 +373,13 @@ impl Session {
                 Ok(())
             }
             StatementKind::Describe(Describe::Topic { name, .. }) => {
-                let info = self.cluster.describe_topic(name).map_err(|e| {
-                    Diagnostic::new(Code::TopicError, e.to_string())
-                        .help("SHOW TOPICS lists the topics")
-                })?;
-                let rows = info
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            Value::Int(p.partition as i32),
-                            Value::Bigint(p.log_start_offset as i64),
-                            Value::Bigint(p.log_end_offset as i64),
-                            Value::Bigint(p.high_watermark as i64),
-                            Value::Bigint(p.size_bytes as i64),
-                        ]
-                    })
-                    .collect();
-                listing(
-                    out,
-                    &[
-                        "Partition",
-                        "Log start",
-                        "Log end",
-                        "High watermark",
-                        "Bytes",
-                    ],
-                    rows,
-                );
-                Ok(())
+                super::inspect::describe_topic(&self.cluster, name, out)
+            }
+            StatementKind::Describe(Describe::ConsumerGroup { name, .. }) => {
+                super::inspect::describe_group(&self.cluster, name, out)
+            }
+            StatementKind::Broker(b) => {
+                super::inspect::broker_control(&self.cluster, b.broker, b.start, out)
             }
             _ => Err(Diagnostic::new(
                 Code::Unsupported,
@@ -442,31 +416,11 @@ impl Session {
                     rows,
                 );
             }
-            ShowWhat::Topics => {
-                let mut rows = Vec::new();
-                for t in self.cluster.topic_names() {
-                    if let Ok(info) = self.cluster.describe_topic(&t) {
-                        let records: u64 = info
-                            .partitions
-                            .iter()
-                            .map(|p| p.log_end_offset - p.log_start_offset)
-                            .sum();
-                        rows.push(vec![
-                            Value::string(&t),
-                            Value::Int(info.config.partitions as i32),
-                            Value::Int(info.config.replicas as i32),
-                            Value::Bigint(records as i64),
-                        ]);
-                    }
-                }
-                listing(
-                    out,
-                    &["Kafka Topic", "Partitions", "Replicas", "Records"],
-                    rows,
-                );
-            }
             ShowWhat::Queries => self.show_queries(out),
             ShowWhat::Connectors => self.show_connectors(out),
+            ShowWhat::Brokers => super::inspect::show_brokers(&self.cluster, out),
+            ShowWhat::ConsumerGroups => super::inspect::show_groups(&self.cluster, out),
+            ShowWhat::Topics => super::inspect::show_topics(&self.cluster, out),
             ShowWhat::Properties => {
                 let rows = self
                     .properties
@@ -474,12 +428,6 @@ impl Session {
                     .map(|(k, v)| vec![Value::string(k), Value::string(v)])
                     .collect();
                 listing(out, &["Property", "Value"], rows);
-            }
-            _ => {
-                return Err(Diagnostic::new(
-                    Code::Unsupported,
-                    "this SHOW is not supported by this version of kql yet",
-                ))
             }
         }
         Ok(())
@@ -494,6 +442,23 @@ fn explain(plan: &QueryPlan, out: &mut dyn Output) {
     text.push_str("Physical plan:\n");
     text.push_str(&physical::explain(&plan.root));
     out.text(&text);
+}
+
+/// The log's settings for the topic of a declaration.
+pub fn topic_config(def: &SourceDef) -> TopicConfig {
+    let t = &def.topic_settings;
+    TopicConfig {
+        partitions: def.partitions,
+        replicas: def.replicas,
+        retention_ms: t.retention_ms,
+        retention_bytes: t.retention_bytes.map(|b| b as u64),
+        cleanup_policy: if t.compact {
+            kql_runtime::CleanupPolicy::Compact
+        } else {
+            kql_runtime::CleanupPolicy::Delete
+        },
+        ..TopicConfig::default()
+    }
 }
 
 fn capitalise(s: &str) -> String {

@@ -95,9 +95,10 @@ impl Compiler<'_> {
                 self.lookup(name)?;
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }
-            StatementKind::Show(_) | StatementKind::Describe(_) | StatementKind::Print(_) => {
-                Ok(Planned::Inspect(stmt.kind.clone()))
-            }
+            StatementKind::Show(_)
+            | StatementKind::Describe(_)
+            | StatementKind::Print(_)
+            | StatementKind::Broker(_) => Ok(Planned::Inspect(stmt.kind.clone())),
             StatementKind::CreateAsSelect(c) => self.create_as_select(c, stmt.span),
             StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
             StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
@@ -108,7 +109,6 @@ impl Compiler<'_> {
                 ast::Terminate::Query(id) => Some(id.clone()),
             })),
             StatementKind::RunScript(_) => Err(one(unsupported(stmt.span, "RUN SCRIPT"))),
-            StatementKind::Broker(_) => Err(one(unsupported(stmt.span, "STOP/START BROKER"))),
         }
     }
 
@@ -356,6 +356,11 @@ impl Compiler<'_> {
             topic,
             partitions,
             replicas: props.replicas.map_or(1, |(r, _)| r),
+            topic_settings: super::catalog::TopicSettings {
+                retention_ms: props.retention_ms,
+                retention_bytes: props.retention_bytes,
+                compact: props.compact.unwrap_or(c.kind != SourceKind::Stream),
+            },
             key_format,
             value_format: props.value_format.unwrap_or(Format::Json),
             timestamp_column,

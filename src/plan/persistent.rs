@@ -241,6 +241,12 @@ impl Compiler<'_> {
             topic,
             partitions,
             replicas: props.replicas.map_or(1, |(r, _)| r),
+            // Sinks keep every update (PRINT shows them) unless compaction is asked for.
+            topic_settings: super::catalog::TopicSettings {
+                retention_ms: props.retention_ms,
+                retention_bytes: props.retention_bytes,
+                compact: props.compact.unwrap_or(false),
+            },
             key_format,
             value_format: props.value_format.unwrap_or(source.value_format),
             timestamp_column: None,

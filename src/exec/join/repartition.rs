@@ -37,8 +37,7 @@ pub fn run(
             topic,
             TopicConfig {
                 partitions: r.partitions,
-                replicas: 1,
-                ..Default::default()
+                ..TopicConfig::default()
             },
         )
         .map_err(|e| err(e.to_string()))?;
