@@ -346,6 +346,7 @@ pub fn build_stages(
 struct TaskResult {
     slot: TaskSlot,
     rows: Vec<Emitted>,
+    rekeyed: Vec<Rekeyed>,
     stats: Stats,
     error: Option<String>,
 }
@@ -387,6 +388,7 @@ fn run_stage(
         }));
     }
     let mut collected = Vec::new();
+    let mut rekeyed = Vec::new();
     let mut error = None;
     for h in handles {
         let r = runtime
@@ -402,9 +404,13 @@ fn run_stage(
             .extend(r.stats.bad_samples.into_iter().take(room));
         stage.tasks.push(r.slot);
         collected.push(r.rows);
+        rekeyed.push(r.rekeyed);
         if r.error.is_some() {
             error = r.error;
         }
+    }
+    if let (None, StageKind::Repartition { topic, .. }) = (&error, &*stage.kind) {
+        write_rekeyed(cluster, topic, rekeyed)?;
     }
     match error {
         Some(e) => Err(e),
@@ -468,6 +474,7 @@ fn run_task(
     let mut out: Vec<Emitted> = Vec::new();
     let mut plain = Vec::new();
     let mut bad = Vec::new();
+    let mut rekeyed = Vec::new();
     let mut error = None;
     let late_before = slot.agg.as_ref().map_or(0, |a| a.late_records);
     let flush = |out: &mut Vec<Emitted>, collected: &mut Vec<Emitted>, stats: &mut Stats| {
@@ -522,6 +529,7 @@ fn run_task(
                     &records,
                     &mut row,
                     &mut bad,
+                    &mut rekeyed,
                 ) {
                     error = Some(e);
                     break;
@@ -551,6 +559,7 @@ fn run_task(
     TaskResult {
         slot,
         rows: collected,
+        rekeyed,
         stats,
         error,
     }
@@ -567,11 +576,10 @@ fn repartition(
     records: &[kql_runtime::Record],
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
+    out: &mut Vec<Rekeyed>,
 ) -> Result<(), String> {
-    let n = cluster.partition_count(internal).unwrap_or(1);
-    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
     let mut failure = None;
-    pipeline.scan(partition, records, row, bad, |row, t, _| {
+    pipeline.scan(partition, records, row, bad, |row, t, r| {
         let key_values: Vec<Value> = keys.iter().map(|k| eval(k, row)).collect();
         let key_cols: Vec<(&str, &SqlType, &Value)> = key_values
             .iter()
@@ -592,21 +600,53 @@ fn repartition(
             .map(|(n, t, i)| (n.as_str(), t, &row[*i]))
             .collect();
         encode_value(Format::Json, &cols, &mut value);
-        by_partition[p as usize].push(ProducerRecord {
-            key: key.map(Bytes::from),
-            value: Some(Bytes::from(value)),
-            timestamp_ms: Some(t),
-            partition: None,
-            headers: Vec::new(),
+        out.push(Rekeyed {
+            order: (t, partition, r.offset),
+            target: p,
+            record: ProducerRecord {
+                key: key.map(Bytes::from),
+                value: Some(Bytes::from(value)),
+                timestamp_ms: Some(t),
+                partition: None,
+                headers: Vec::new(),
+            },
         });
     });
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A row re-keyed for the repartition topic, with its place in event-time order.
+#[derive(Debug)]
+struct Rekeyed {
+    order: (i64, u32, u64),
+    target: u32,
+    record: ProducerRecord,
+}
+
+/// Appends the tasks' re-keyed rows to the repartition topic in one deterministic order
+/// (merged by event time, each task's order kept), so the aggregation downstream sees the
+/// same sequence however the tasks were scheduled.
+fn write_rekeyed(cluster: &Cluster, topic: &str, tasks: Vec<Vec<Rekeyed>>) -> Result<(), String> {
+    let n = cluster.partition_count(topic).unwrap_or(1);
+    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
+    let mut queues: Vec<VecDeque<Rekeyed>> = tasks.into_iter().map(VecDeque::from).collect();
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.order, i)))
+            .min();
+        let Some((_, i)) = next else { break };
+        let r = queues[i].pop_front().expect("the head was just seen");
+        by_partition[r.target as usize].push(r.record);
     }
     for (p, records) in by_partition.into_iter().enumerate() {
         if !records.is_empty() {
             cluster
-                .produce_batch(internal, p as u32, records, Acks::All)
+                .produce_batch(topic, p as u32, records, Acks::All)
                 .map_err(|e| e.to_string())?;
         }
     }

@@ -341,8 +341,11 @@ impl Session {
             };
             let value_json = match &r.value {
                 None => "null".to_string(),
+                // A JSON object or array is shown as written (its fields in column order).
                 Some(v) => match serde_json::from_slice::<serde_json::Value>(v) {
-                    Ok(j) if j.is_object() || j.is_array() => j.to_string(),
+                    Ok(j) if j.is_object() || j.is_array() => {
+                        String::from_utf8_lossy(v.trim_ascii()).into_owned()
+                    }
                     _ => serde_json::Value::String(String::from_utf8_lossy(v).into_owned())
                         .to_string(),
                 },

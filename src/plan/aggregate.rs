@@ -90,6 +90,12 @@ impl Aggregate {
             keys.join(", "),
             calls.join(", ")
         );
+        if self.repartition {
+            s.push_str(&format!(
+                " after a repartition by {} (the input is not keyed by it: rows go through an internal topic)",
+                keys.join(", ")
+            ));
+        }
         if let Some(w) = &self.window {
             s.push_str(&format!(", {}", w.describe()));
         }
