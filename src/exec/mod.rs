@@ -20,4 +20,5 @@ pub mod task;
 pub mod time;
 
 pub use output::{Captured, Output, ResultColumn};
+pub use running::key_json as running_key_json;
 pub use session::Session;

@@ -381,7 +381,7 @@ impl Session {
 
 /// A key as JSON: decoded with the key type of the stream or table on the topic, else as
 /// text.
-fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
+pub fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
     let bytes = bytes::Bytes::copy_from_slice(k);
     if let Some(d) = def {
         let keys: Vec<_> = d
