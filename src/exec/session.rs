@@ -123,6 +123,9 @@ impl Session {
         out: &mut dyn Output,
     ) -> Result<(), Vec<Diagnostic>> {
         let planned = self.compile(stmt)?;
+        // The log cleaner (retention and compaction of closed segments) runs between
+        // statements, as Kafka's runs in the background.
+        let _ = self.cluster.enforce_retention(now_ms());
         let span = stmt.span;
         let result = match planned {
             Planned::CreateSource {
@@ -438,6 +441,7 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         replicas: def.replicas,
         retention_ms: t.retention_ms,
         retention_bytes: t.retention_bytes.map(|b| b as u64),
+        segment_bytes: t.segment_bytes.map(|b| b as u64),
         cleanup_policy: if t.compact {
             kql_runtime::CleanupPolicy::Compact
         } else {
@@ -445,6 +449,12 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         },
         ..TopicConfig::default()
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn capitalise(s: &str) -> String {
