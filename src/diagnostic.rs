@@ -51,6 +51,7 @@ codes! {
     InvalidPropertyValue = 503, "invalid property value";
     InvalidKey = 504, "invalid key column";
     InsertMismatch = 505, "INSERT columns and values do not match";
+    WrongSourceKind = 506, "a stream where a table is named, or the reverse";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     Unsupported = 801, "not supported yet";

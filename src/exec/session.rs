@@ -24,12 +24,21 @@ use crate::syntax::span::SourceId;
 /// a script wants all of its data (ksqlDB's CLI defaults to latest).
 pub const PROPERTIES: &[(&str, &str)] = &[("auto.offset.reset", "earliest")];
 
+/// What a check has declared so far: the catalog as it will be, and topics to be created.
+struct Scratch {
+    catalog: Catalog,
+    topics: BTreeMap<String, u32>,
+}
+
 pub struct Session {
     pub cluster: Cluster,
     pub catalog: Catalog,
     pub sources: Sources,
     pub properties: BTreeMap<String, String>,
     runtime: tokio::runtime::Runtime,
+    script_depth: usize,
+    /// Errors of a nested script beyond the first, reported with it.
+    deferred: Vec<Diagnostic>,
 }
 
 impl Session {
@@ -48,6 +57,8 @@ impl Session {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             runtime,
+            script_depth: 0,
+            deferred: Vec::new(),
         }
     }
 
@@ -56,35 +67,75 @@ impl Session {
     pub fn check(&mut self, name: &str, text: &str) -> (SourceId, Vec<Statement>, Vec<Diagnostic>) {
         let id = self.sources.add(name, text);
         let (statements, mut errors) = crate::syntax::parse(id, text);
-        let mut scratch = self.catalog.clone();
-        let mut declared_topics: BTreeMap<String, u32> = BTreeMap::new();
-        for stmt in &statements {
-            let cluster = &self.cluster;
-            let lookup = |t: &str| {
-                cluster
-                    .partition_count(t)
-                    .or_else(|| declared_topics.get(t).copied())
+        let mut scratch = Scratch {
+            catalog: self.catalog.clone(),
+            topics: BTreeMap::new(),
+        };
+        self.check_statements(&statements, &mut scratch, &mut errors, 0);
+        errors.sort_by_key(|d| d.labels.first().map(|l| (l.span.source, l.span.start)));
+        (id, statements, errors)
+    }
+
+    /// Compiles statements against a scratch catalog that follows what they declare, drop
+    /// and run (RUN SCRIPT), collecting every error.
+    fn check_statements(
+        &mut self,
+        statements: &[Statement],
+        scratch: &mut Scratch,
+        errors: &mut Vec<Diagnostic>,
+        depth: usize,
+    ) {
+        for stmt in statements {
+            let planned = {
+                let cluster = &self.cluster;
+                let topics = &scratch.topics;
+                let lookup = |t: &str| {
+                    cluster
+                        .partition_count(t)
+                        .or_else(|| topics.get(t).copied())
+                };
+                Compiler {
+                    catalog: &scratch.catalog,
+                    sources: &self.sources,
+                    topic_partitions: &lookup,
+                }
+                .compile(stmt)
             };
-            let compiler = Compiler {
-                catalog: &scratch,
-                sources: &self.sources,
-                topic_partitions: &lookup,
-            };
-            match compiler.compile(stmt) {
+            match planned {
                 Ok(Planned::CreateSource {
                     def, skip: false, ..
                 }) => {
-                    declared_topics
+                    scratch
+                        .topics
                         .entry(def.topic.clone())
                         .or_insert(def.partitions);
-                    scratch.insert(def);
+                    scratch.catalog.insert(def);
                 }
+                Ok(Planned::Drop { name, .. }) => {
+                    scratch.catalog.remove(&name);
+                }
+                Ok(Planned::RunScript { path, span }) => match std::fs::read_to_string(&path) {
+                    // Too deep is reported when the script runs.
+                    Ok(text) if depth < 16 => {
+                        let id = self.sources.add(path.display().to_string(), text.clone());
+                        let (inner, mut parse_errors) = crate::syntax::parse(id, &text);
+                        errors.append(&mut parse_errors);
+                        self.check_statements(&inner, scratch, errors, depth + 1);
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push(
+                        Diagnostic::new(
+                            Code::FileError,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                        .label(span, "this script")
+                        .help("the path is relative to the directory of the file that runs it"),
+                    ),
+                },
                 Ok(_) => {}
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        errors.sort_by_key(|d| d.labels.first().map(|l| (l.span.source, l.span.start)));
-        (id, statements, errors)
     }
 
     /// Checks a whole text, then runs its statements in order; nothing runs if any
@@ -170,14 +221,94 @@ impl Session {
                 Ok(())
             }
             Planned::Inspect(kind) => self.inspect(&kind, out),
+            Planned::Drop {
+                name,
+                skip,
+                delete_topic,
+            } => self.drop(&name, skip, delete_topic, out),
+            Planned::RunScript {
+                path,
+                span: path_span,
+            } => self.run_script(&path, path_span, out),
         };
         result.map_err(|d| {
             // Runtime errors without a location point at the statement.
-            vec![if d.labels.is_empty() {
+            let mut all = vec![if d.labels.is_empty() {
                 d.label(span, "while running this statement")
             } else {
                 d
-            }]
+            }];
+            all.append(&mut self.deferred);
+            all
+        })
+    }
+
+    fn drop(
+        &mut self,
+        name: &str,
+        skip: bool,
+        delete_topic: bool,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        if skip {
+            out.status(&format!("{name} does not exist"));
+            return Ok(());
+        }
+        let def = self
+            .catalog
+            .remove(name)
+            .ok_or_else(|| Diagnostic::internal("dropped source vanished"))?;
+        if delete_topic {
+            self.cluster.delete_topic(&def.topic).map_err(|e| {
+                Diagnostic::new(
+                    Code::TopicError,
+                    format!("cannot delete topic '{}': {e}", def.topic),
+                )
+            })?;
+        }
+        out.status(&format!(
+            "Source {name} (topic: {}) was dropped{}",
+            def.topic,
+            if delete_topic {
+                " and its topic deleted"
+            } else {
+                ""
+            }
+        ));
+        Ok(())
+    }
+
+    fn run_script(
+        &mut self,
+        path: &std::path::Path,
+        span: crate::syntax::span::Span,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        const SCRIPT_DEPTH_MAX: usize = 16;
+        if self.script_depth >= SCRIPT_DEPTH_MAX {
+            return Err(Diagnostic::new(
+                Code::FileError,
+                format!("scripts nest deeper than {SCRIPT_DEPTH_MAX} levels"),
+            )
+            .label(span, "one script too many")
+            .help("a script probably runs itself, directly or through another"));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(
+                Code::FileError,
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .label(span, "this script")
+            .help("the path is relative to the directory of the file that runs it")
+        })?;
+        self.script_depth += 1;
+        let result = self.run_text(&path.display().to_string(), &text, out);
+        self.script_depth -= 1;
+        result.map_err(|mut errors| {
+            // The first error is returned; the others are reported with it.
+            let first = errors.remove(0);
+            self.deferred.extend(errors);
+            first
         })
     }
 
