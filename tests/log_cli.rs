@@ -98,7 +98,7 @@ fn a_data_dir_keeps_the_log_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let script = dir.path().join("write.ksql");
-    std::fs::write(&script, "CREATE STREAM s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=2);\nINSERT INTO s (k, n) VALUES ('a', 1);\nINSERT INTO s (k, n) VALUES ('b', 2);\n").unwrap();
+    std::fs::write(&script, "CREATE STREAM IF NOT EXISTS s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=2);\nINSERT INTO s (k, n) VALUES ('a', 1);\nINSERT INTO s (k, n) VALUES ('b', 2);\n").unwrap();
     assert_eq!(
         common::kql(&["run", script.to_str().unwrap(), "--data-dir", d]).code,
         0
@@ -116,6 +116,9 @@ fn a_data_dir_keeps_the_log_across_runs() {
     let total: u64 = out
         .stdout
         .lines()
+        .skip_while(|l| !l.starts_with("s:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split("offsets ").nth(1))
         .map(|r| {
             r.split(' ')
@@ -146,6 +149,46 @@ fn a_line_that_is_not_a_record_is_an_error_with_its_line_number() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("-:2: no \"value\" field"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn streams_declared_in_one_run_are_there_in_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let first = dir.path().join("first.ksql");
+    std::fs::write(&first, "CREATE STREAM s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=2);\nCREATE STREAM gone (k VARCHAR KEY) WITH (kafka_topic='gone');\nINSERT INTO s (k, n) VALUES ('a', 1);\nDROP STREAM gone;\n").unwrap();
+    let out = common::kql(&["run", first.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // the second file declares nothing: S comes from the command topic, GONE stays dropped
+    let second = dir.path().join("second.ksql");
+    std::fs::write(&second, "SELECT k, n FROM s EMIT CHANGES;\nSHOW STREAMS;\n").unwrap();
+    let out = common::kql(&[
+        "run",
+        second.to_str().unwrap(),
+        "--data-dir",
+        d,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Restored 3 statement(s)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stdout,
+        "{\"K\":\"a\",\"N\":1}\n{\"Stream Name\":\"S\",\"Kafka Topic\":\"s\",\"Key Format\":\"KAFKA\",\"Value Format\":\"JSON\"}\n"
+    );
+    // declaring it again is the usual error, as in ksqlDB
+    let out = common::kql(&["run", first.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("[KQL0103] Error: a stream named S already exists"),
         "{}",
         out.stderr
     );

@@ -24,6 +24,10 @@ use crate::syntax::span::SourceId;
 /// a script wants all of its data (ksqlDB's CLI defaults to latest).
 pub const PROPERTIES: &[(&str, &str)] = &[("auto.offset.reset", "earliest")];
 
+/// The internal topic that records the statements that changed the catalog, replayed
+/// when a later session opens the same data directory (ksqlDB's command topic).
+pub const COMMAND_TOPIC: &str = "_kql_commands";
+
 /// What a check has declared so far: the catalog as it will be, and topics to be created.
 struct Scratch {
     catalog: Catalog,
@@ -39,6 +43,8 @@ pub struct Session {
     script_depth: usize,
     /// Errors of a nested script beyond the first, reported with it.
     deferred: Vec<Diagnostic>,
+    /// Set while replaying the command topic, so replayed statements are not recorded again.
+    restoring: bool,
 }
 
 impl Session {
@@ -59,7 +65,93 @@ impl Session {
             runtime,
             script_depth: 0,
             deferred: Vec::new(),
+            restoring: false,
         }
+    }
+
+    /// Replays the command topic of a durable log: the streams and tables declared by
+    /// earlier sessions come back. Statements that no longer compile are reported.
+    pub fn restore(&mut self, out: &mut dyn Output) {
+        if self.cluster.dir().is_none() || self.cluster.partition_count(COMMAND_TOPIC).is_none() {
+            return;
+        }
+        let Ok((start, end, _)) = self.cluster.offsets(COMMAND_TOPIC, 0) else {
+            return;
+        };
+        let records = self
+            .cluster
+            .fetch(COMMAND_TOPIC, 0, start, (end - start) as usize)
+            .unwrap_or_default();
+        self.restoring = true;
+        let mut restored = 0;
+        for r in records {
+            let Some(text) = r
+                .value
+                .as_ref()
+                .and_then(|v| std::str::from_utf8(v).ok().map(str::to_string))
+            else {
+                continue;
+            };
+            let id = self.sources.add(
+                format!("<{COMMAND_TOPIC} offset {}>", r.offset),
+                text.clone(),
+            );
+            let (statements, errors) = crate::syntax::parse(id, &text);
+            let mut failed = !errors.is_empty();
+            for stmt in &statements {
+                failed |= self.execute(stmt, &mut super::output::Discard).is_err();
+            }
+            if failed {
+                out.warning(&format!("could not restore: {}", text.trim()));
+            } else {
+                restored += 1;
+            }
+        }
+        self.restoring = false;
+        if restored > 0 {
+            out.status(&format!(
+                "Restored {restored} statement(s) from the data directory"
+            ));
+        }
+    }
+
+    /// Appends a statement that changed the catalog to the command topic (durable logs only).
+    fn record(&mut self, stmt: &Statement) -> Result<(), Diagnostic> {
+        if self.restoring || self.cluster.dir().is_none() {
+            return Ok(());
+        }
+        if self.cluster.partition_count(COMMAND_TOPIC).is_none() {
+            self.cluster
+                .create_topic(COMMAND_TOPIC, TopicConfig::default())
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::TopicError,
+                        format!("cannot create the command topic: {e}"),
+                    )
+                })?;
+        }
+        let text = self
+            .sources
+            .text(stmt.span.source)
+            .get(stmt.span.start..stmt.span.end)
+            .unwrap_or("")
+            .to_string();
+        let record = ProducerRecord {
+            key: None,
+            value: Some(Bytes::from(text.into_bytes())),
+            timestamp_ms: None,
+            partition: Some(0),
+            headers: Vec::new(),
+        };
+        self.cluster
+            .produce(COMMAND_TOPIC, record, Acks::All)
+            .map_err(|e| {
+                Diagnostic::new(
+                    Code::TopicError,
+                    format!("cannot record the statement in the command topic: {e}"),
+                )
+            })?;
+        Ok(())
     }
 
     /// Parses and checks a whole text without running it: every error of every statement.
@@ -178,6 +270,11 @@ impl Session {
         // statements, as Kafka's runs in the background.
         let _ = self.cluster.enforce_retention(now_ms());
         let span = stmt.span;
+        // Statements that change the catalog are recorded for later sessions.
+        let changes_catalog = matches!(
+            &planned,
+            Planned::CreateSource { skip: false, .. } | Planned::Drop { skip: false, .. }
+        );
         let result = match planned {
             Planned::CreateSource {
                 def,
@@ -231,6 +328,13 @@ impl Session {
                 span: path_span,
             } => self.run_script(&path, path_span, out),
         };
+        let result = result.and_then(|()| {
+            if changes_catalog {
+                self.record(stmt)
+            } else {
+                Ok(())
+            }
+        });
         result.map_err(|d| {
             // Runtime errors without a location point at the statement.
             let mut all = vec![if d.labels.is_empty() {
