@@ -73,6 +73,9 @@ pub enum Command {
         /// Partitions of the topic if it does not exist yet
         #[arg(long, default_value_t = 1)]
         partitions: u32,
+        /// Print {"partition","offset"} on stdout for each record once it is acknowledged
+        #[arg(long)]
+        print_offsets: bool,
     },
     /// Unit-test a pipeline with ksqlDB's test-runner files: feed input records one at a time
     #[command(
@@ -121,7 +124,15 @@ pub fn main() -> ExitCode {
             file,
             data_dir,
             partitions,
-        }) => log::produce(&cli, topic, file, data_dir.as_deref(), *partitions),
+            print_offsets,
+        }) => log::produce(
+            &cli,
+            topic,
+            file,
+            data_dir.as_deref(),
+            *partitions,
+            *print_offsets,
+        ),
         Some(Command::Test {
             statements,
             input,

@@ -18,6 +18,7 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     let mut session = Session::new(super::open_cluster(cli, data_dir)?);
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
+    session.restore(&mut printer);
     session
         .run_text(&file.display().to_string(), &text, &mut printer)
         .and_then(|()| session.finish(&mut printer).map_err(|d| vec![d]))

@@ -246,6 +246,7 @@ impl Compiler<'_> {
                 retention_ms: props.retention_ms,
                 retention_bytes: props.retention_bytes,
                 compact: props.compact.unwrap_or(false),
+                segment_bytes: props.segment_bytes,
             },
             key_format,
             value_format: props.value_format.unwrap_or(source.value_format),
