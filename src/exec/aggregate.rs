@@ -404,7 +404,7 @@ pub struct AggregateTask {
     /// Groups by key bytes (+ window start for time windows).
     groups: HashMap<Vec<u8>, Group, FastHash>,
     /// Time windows by (end, group id), to close them in order.
-    closing: BTreeMap<(i64, Vec<u8>), ()>,
+    closing: BTreeMap<i64, Vec<Vec<u8>>>,
     sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>), FastHash>,
     seq: u64,
     key_buf: Vec<u8>,
@@ -558,43 +558,26 @@ impl AggregateTask {
         if spec.window.is_some() {
             self.key_buf.extend_from_slice(&start.to_be_bytes());
         }
-        if !self.groups.contains_key(self.key_buf.as_slice()) {
+        let seq = self.seq;
+        // One hash lookup for a known group; an insert then a lookup for a new one.
+        if let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) {
+            apply(spec, group, args, seq, t, partition, offset, out);
+        } else {
             let id = self.key_buf.clone();
             if spec.window.is_some() {
-                self.closing.insert((end, id.clone()), ());
+                self.closing.entry(end).or_default().push(id.clone());
             }
-            self.groups.insert(
-                id,
-                Group {
-                    key: key.to_vec(),
-                    start,
-                    end,
-                    accs: spec.calls.iter().map(init).collect(),
-                    time_ms: t,
-                    offset,
-                },
-            );
-        }
-        let group = self.groups.get_mut(self.key_buf.as_slice()).unwrap();
-        self.key_buf.truncate(klen);
-        for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
-            add(acc, call, v.clone(), self.seq);
-        }
-        group.time_ms = group.time_ms.max(t);
-        group.offset = offset;
-        if spec.emit == EmitKind::Changes {
-            let window = spec.window.as_ref().map(|_| (group.start, group.end));
-            emit(
-                spec,
-                &group.key,
-                window,
-                &group.accs,
-                t,
-                partition,
+            let group = self.groups.entry(id).or_insert(Group {
+                key: key.to_vec(),
+                start,
+                end,
+                accs: spec.calls.iter().map(init).collect(),
+                time_ms: t,
                 offset,
-                out,
-            );
+            });
+            apply(spec, group, args, seq, t, partition, offset, out);
         }
+        self.key_buf.truncate(klen);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -706,23 +689,30 @@ impl AggregateTask {
         let Some(w) = &spec.window else { return };
         let grace = w.grace_ms;
         let now = self.stream_time_ms;
-        while let Some(((end, _), _)) = self.closing.first_key_value() {
+        while let Some((end, _)) = self.closing.first_key_value() {
             if !all && end.saturating_add(grace) > now {
                 break;
             }
-            let ((_, id), _) = self.closing.pop_first().unwrap();
-            if let Some(g) = self.groups.remove(&id) {
-                if emit_rows {
-                    emit(
-                        spec,
-                        &g.key,
-                        Some((g.start, g.end)),
-                        &g.accs,
-                        g.time_ms,
-                        partition,
-                        offset.max(g.offset),
-                        out,
-                    );
+            let (_, mut ids) = self.closing.pop_first().expect("just seen");
+            // windows closing together are emitted in key order: deterministic output
+            ids.sort_unstable();
+            for id in ids {
+                let Some(g) = self.groups.remove(&id) else {
+                    continue;
+                };
+                {
+                    if emit_rows {
+                        emit(
+                            spec,
+                            &g.key,
+                            Some((g.start, g.end)),
+                            &g.accs,
+                            g.time_ms,
+                            partition,
+                            offset.max(g.offset),
+                            out,
+                        );
+                    }
                 }
             }
         }
@@ -760,6 +750,38 @@ impl AggregateTask {
     /// How many groups (windows, sessions) the task holds.
     pub fn size(&self) -> usize {
         self.groups.len() + self.sessions.values().map(|(_, l)| l.len()).sum::<usize>()
+    }
+}
+
+/// Adds a row's arguments to a group and emits the update (EMIT CHANGES).
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    spec: &AggregateSpec,
+    group: &mut Group,
+    args: &[Value],
+    seq: u64,
+    t: i64,
+    partition: u32,
+    offset: u64,
+    out: &mut Vec<Emitted>,
+) {
+    for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
+        add(acc, call, v.clone(), seq);
+    }
+    group.time_ms = group.time_ms.max(t);
+    group.offset = offset;
+    if spec.emit == EmitKind::Changes {
+        let window = spec.window.as_ref().map(|_| (group.start, group.end));
+        emit(
+            spec,
+            &group.key,
+            window,
+            &group.accs,
+            t,
+            partition,
+            offset,
+            out,
+        );
     }
 }
 
