@@ -218,3 +218,24 @@ fn piped_statements_run_line_by_line_without_escape_codes() {
     // An error along the way makes the exit code 1, as for `kql run`.
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn kql_run_piped_shows_no_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = format!("{CREATE}\n");
+    for i in 0..2000 {
+        script.push_str(&format!(
+            "INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES ({i}, 's-{i}', 20.0);\n"
+        ));
+    }
+    script.push_str("SELECT sensor FROM sensor_readings WHERE temp > 25 EMIT CHANGES;\n");
+    std::fs::write(dir.path().join("s.ksql"), script).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .args(["run", "s.ksql"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "(no rows)\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Stream created\n");
+}

@@ -4,6 +4,7 @@
 mod check;
 mod explain;
 mod print;
+mod progress;
 mod repl;
 mod run;
 

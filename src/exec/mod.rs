@@ -9,5 +9,5 @@ pub mod pipeline;
 pub mod query;
 pub mod session;
 
-pub use output::{Captured, Output, ResultColumn};
+pub use output::{Captured, Output, Progress, ResultColumn};
 pub use session::Session;

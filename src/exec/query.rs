@@ -14,6 +14,7 @@ use std::sync::Arc;
 use kql_runtime::Cluster;
 use tokio::sync::mpsc;
 
+use super::output::Progress;
 use super::pipeline::{BadRecord, OutputRow, StatelessPipeline};
 
 /// How many records a task fetches at once, and how many batches may wait in a channel.
@@ -55,6 +56,7 @@ pub fn run_bounded(
     cluster: &Cluster,
     pipeline: Arc<StatelessPipeline>,
     ranges: Vec<PartitionRange>,
+    progress: &Arc<Progress>,
     mut emit: impl FnMut(&OutputRow) -> bool,
 ) -> Result<QueryStats, String> {
     let cancel = Arc::new(AtomicBool::new(false));
@@ -63,7 +65,9 @@ pub fn run_bounded(
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         receivers.push(rx);
         let (cluster, pipeline, cancel) = (cluster.clone(), pipeline.clone(), cancel.clone());
-        runtime.spawn(async move { run_task(cluster, pipeline, range, cancel, tx).await });
+        let progress = progress.clone();
+        runtime
+            .spawn(async move { run_task(cluster, pipeline, range, cancel, progress, tx).await });
     }
     let mut stats = QueryStats::default();
     let mut buffers: Vec<VecDeque<OutputRow>> = receivers.iter().map(|_| VecDeque::new()).collect();
@@ -121,6 +125,7 @@ async fn run_task(
     pipeline: Arc<StatelessPipeline>,
     range: PartitionRange,
     cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
     tx: mpsc::Sender<TaskMessage>,
 ) {
     let mut offset = range.start;
@@ -150,6 +155,12 @@ async fn run_task(
             &mut batch_bad,
         );
         bad_count += batch_bad.len() as u64;
+        progress
+            .records_read
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        progress
+            .bad_records
+            .fetch_add(batch_bad.len() as u64, Ordering::Relaxed);
         let room = BAD_RECORD_SAMPLES.saturating_sub(bad.len());
         bad.extend(batch_bad.into_iter().take(room));
         if !out.is_empty() && tx.send(TaskMessage::Rows(out)).await.is_err() {

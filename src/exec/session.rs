@@ -10,7 +10,7 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
-use super::output::{listing, Output, ResultColumn};
+use super::output::{listing, Output, Progress, ResultColumn};
 use super::pipeline::StatelessPipeline;
 use super::query::{run_bounded, PartitionRange};
 use crate::data::{SqlType, Value};
@@ -298,14 +298,29 @@ impl Session {
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
         let pipeline = Arc::new(StatelessPipeline::new(plan));
-        let stats = run_bounded(&self.runtime, &self.cluster, pipeline, ranges, |row| {
-            if emitted >= limit || out.cancelled() {
-                return false;
-            }
-            out.row(&row.values);
-            emitted += 1;
-            emitted < limit
-        })
+        let progress = Arc::new(Progress {
+            total_records: ranges.iter().map(|r| r.end - r.start).sum(),
+            ..Progress::default()
+        });
+        out.progress(&progress);
+        let stats = run_bounded(
+            &self.runtime,
+            &self.cluster,
+            pipeline,
+            ranges,
+            &progress,
+            |row| {
+                if emitted >= limit || out.cancelled() {
+                    return false;
+                }
+                out.row(&row.values);
+                emitted += 1;
+                progress
+                    .rows
+                    .store(emitted, std::sync::atomic::Ordering::Relaxed);
+                emitted < limit
+            },
+        )
         .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")))?;
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {
