@@ -41,6 +41,11 @@ codes! {
     WrongArgumentCount = 202, "wrong number of arguments";
     WrongArgumentType = 203, "wrong argument type";
     InvalidLiteral = 204, "invalid literal";
+    NotCoPartitioned = 401, "sources not co-partitioned";
+    JoinNotOnKey = 402, "join not on the table's primary key";
+    JoinKeyType = 403, "join keys of different types";
+    InvalidJoin = 404, "join not possible between these sources";
+    JoinCondition = 405, "join condition not an equality of the two sides";
     UnknownProperty = 501, "unknown property";
     MissingProperty = 502, "missing property";
     InvalidPropertyValue = 503, "invalid property value";

@@ -1,42 +1,28 @@
-//! The cluster: the set of topics and the entry point of the library. Cheap to clone and
-//! shared between tasks.
+//! The cluster: brokers, topics and the entry point of the library. Cheap to clone and
+//! shared between tasks. Each partition's replicas live on brokers 1..=N; stopping a
+//! broker moves leadership to an in-sync follower and re-replicates onto a healthy broker.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod failover;
+
 use crate::error::LogError;
-use crate::partition::Partition;
+use crate::group::GroupCoordinator;
+use crate::limits::{BROKERS_MAX, PARTITIONS_MAX, TOPIC_NAME_BYTES_MAX};
+use crate::log::PartitionLog;
+use crate::metadata::{self, ClusterMeta, PartitionMeta, TopicMeta};
 use crate::partitioner::{partition_for_key, RoundRobin};
 use crate::record::{ProducerRecord, Record, RecordMetadata};
+use crate::replica::PartitionState;
+use crate::retention::{self, CleanReport};
+use crate::settings::Settings;
+use crate::view::RecordBatch;
 
-/// How many replicas must have a record before `produce` returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Acks {
-    /// Return at once.
-    None,
-    /// Return when the leader has it.
-    Leader,
-    /// Return when every in-sync replica has it.
-    #[default]
-    All,
-}
-
-/// A topic's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicConfig {
-    pub partitions: u32,
-    pub replicas: u32,
-}
-
-impl Default for TopicConfig {
-    fn default() -> Self {
-        TopicConfig {
-            partitions: 1,
-            replicas: 1,
-        }
-    }
-}
+pub use crate::replica::Acks;
+pub use crate::settings::TopicConfig;
 
 /// What `describe_topic` tells about a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,62 +35,244 @@ pub struct TopicInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
     pub partition: u32,
+    /// The broker leading the partition; None while every in-sync replica is stopped.
+    pub leader: Option<u32>,
+    /// Brokers holding a replica, in preference order.
+    pub replicas: Vec<u32>,
+    /// In-sync replicas.
+    pub isr: Vec<u32>,
     pub log_start_offset: u64,
     pub log_end_offset: u64,
     pub high_watermark: u64,
     pub size_bytes: u64,
 }
 
-struct Topic {
-    config: TopicConfig,
-    partitions: Vec<RwLock<Partition>>,
+/// What `brokers` tells about one broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    pub id: u32,
+    pub alive: bool,
+    pub leader_count: u32,
+    pub replica_count: u32,
+}
+
+pub(crate) struct Topic {
+    pub(crate) config: TopicConfig,
+    pub(crate) partitions: Vec<RwLock<PartitionState>>,
     round_robin: RoundRobin,
 }
 
-/// An embedded cluster. Clones share the same topics.
+/// An embedded cluster. Clones share the same brokers and topics.
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    dir: Option<PathBuf>,
+    /// Holds an exclusive lock on `dir/.lock` while the cluster is open.
+    _lock: Option<std::fs::File>,
+    settings: Settings,
     brokers: u32,
+    alive: RwLock<Vec<bool>>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serialises topic creation and deletion, broker stops and starts, metadata writes.
+    admin: Mutex<()>,
+    pub(crate) groups: GroupCoordinator,
 }
 
 impl Cluster {
     /// A cluster of `brokers` brokers that keeps its log in memory.
     pub fn in_memory(brokers: u32) -> Cluster {
+        Cluster::in_memory_with(brokers, Settings::default())
+    }
+
+    /// An in-memory cluster with explicit log settings (segment size and age).
+    pub fn in_memory_with(brokers: u32, settings: Settings) -> Cluster {
+        Cluster::new(None, None, brokers, settings)
+    }
+
+    fn new(
+        dir: Option<PathBuf>,
+        lock: Option<std::fs::File>,
+        brokers: u32,
+        settings: Settings,
+    ) -> Cluster {
+        let brokers = brokers.clamp(1, BROKERS_MAX);
         Cluster {
             inner: Arc::new(Inner {
-                brokers: brokers.max(1),
+                dir,
+                _lock: lock,
+                settings,
+                brokers,
+                alive: RwLock::new(vec![true; brokers as usize]),
                 topics: RwLock::new(BTreeMap::new()),
+                admin: Mutex::new(()),
+                groups: GroupCoordinator::default(),
             }),
         }
+    }
+
+    /// A durable cluster in `dir`: every replica's log is a directory of segment files
+    /// under `dir/broker-{id}/{topic}-{partition}`, topics' configs and assignments are in
+    /// `dir/cluster.json`. Reopening finds everything again, recovers each log's last
+    /// segment, and rebuilds committed consumer offsets from `__consumer_offsets`.
+    /// The broker count is the larger of `brokers` and the count the directory was made with.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        brokers: u32,
+        settings: Settings,
+    ) -> Result<Cluster, LogError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let lock = metadata::lock_dir(&dir)?;
+        let meta = metadata::load(&dir)?.unwrap_or_default();
+        metadata::validate(&meta, brokers.max(meta.brokers).clamp(1, BROKERS_MAX))?;
+        let c = Cluster::new(
+            Some(dir.clone()),
+            Some(lock),
+            brokers.max(meta.brokers),
+            settings,
+        );
+        let now = now_ms();
+        {
+            let mut topics = c.inner.topics.write().unwrap();
+            for (name, tm) in &meta.topics {
+                let mut parts = Vec::with_capacity(tm.partitions.len());
+                for (p, pm) in tm.partitions.iter().enumerate() {
+                    let mut st = PartitionState {
+                        topic: name.clone(),
+                        partition: p as u32,
+                        replicas: pm.replicas.clone(),
+                        leader: pm.leader,
+                        isr: pm.isr.clone(),
+                        leader_epoch: pm.leader_epoch,
+                        high_watermark: 0,
+                        logs: BTreeMap::new(),
+                    };
+                    for &b in &pm.replicas {
+                        let log = c.new_log(b, name, p as u32, &tm.config, 0, now)?;
+                        st.logs.insert(b, log);
+                    }
+                    failover::elect_longest_isr_member(&mut st);
+                    parts.push(RwLock::new(st));
+                }
+                topics.insert(
+                    name.clone(),
+                    Arc::new(Topic {
+                        config: tm.config.clone(),
+                        partitions: parts,
+                        round_robin: RoundRobin::default(),
+                    }),
+                );
+            }
+        }
+        metadata::remove_stray_logs(&dir, &meta)?;
+        {
+            let _admin = c.inner.admin.lock().unwrap();
+            c.heal_all(now)?;
+            c.save_meta()?;
+        }
+        c.inner.groups.rebuild(&c)?;
+        Ok(c)
     }
 
     pub fn broker_count(&self) -> u32 {
         self.inner.brokers
     }
 
-    pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<(), LogError> {
-        if config.partitions == 0 {
-            return Err(LogError::InvalidPartitions(0));
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The directory of a durable cluster.
+    pub fn dir(&self) -> Option<&Path> {
+        self.inner.dir.as_deref()
+    }
+
+    fn alive(&self) -> Vec<bool> {
+        self.inner.alive.read().unwrap().clone()
+    }
+
+    fn live_brokers(&self) -> Vec<u32> {
+        self.alive()
+            .iter()
+            .enumerate()
+            .filter(|(_, &a)| a)
+            .map(|(i, _)| i as u32 + 1)
+            .collect()
+    }
+
+    fn new_log(
+        &self,
+        broker: u32,
+        topic: &str,
+        partition: u32,
+        config: &TopicConfig,
+        base_offset: u64,
+        now: i64,
+    ) -> Result<PartitionLog, LogError> {
+        let settings = config.log_settings(&self.inner.settings);
+        match &self.inner.dir {
+            None => Ok(PartitionLog::in_memory(settings, base_offset, now)),
+            Some(d) => PartitionLog::open(
+                &d.join(format!("broker-{broker}"))
+                    .join(format!("{topic}-{partition}")),
+                settings,
+                base_offset,
+                now,
+            ),
         }
-        if config.replicas == 0 || config.replicas > self.inner.brokers {
+    }
+
+    pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<(), LogError> {
+        validate_topic_name(name)?;
+        if config.partitions == 0 || config.partitions > PARTITIONS_MAX {
+            return Err(LogError::InvalidPartitions(config.partitions));
+        }
+        let _admin = self.inner.admin.lock().unwrap();
+        let live = self.live_brokers();
+        if config.replicas == 0 || config.replicas as usize > live.len() {
             return Err(LogError::InvalidReplicationFactor {
                 replicas: config.replicas,
-                brokers: self.inner.brokers,
+                brokers: live.len() as u32,
             });
         }
-        let mut topics = self.inner.topics.write().unwrap();
-        if topics.contains_key(name) {
+        if config.min_insync_replicas == 0 || config.min_insync_replicas > config.replicas {
+            return Err(LogError::InvalidConfig(format!(
+                "min_insync_replicas must be between 1 and the replication factor {} (got {})",
+                config.replicas, config.min_insync_replicas
+            )));
+        }
+        if self.inner.topics.read().unwrap().contains_key(name) {
             return Err(LogError::TopicExists(name.to_string()));
         }
-        let partitions = (0..config.partitions)
-            .map(|_| RwLock::new(Partition::default()))
-            .collect();
-        topics.insert(
+        let now = now_ms();
+        let n = live.len();
+        let mut partitions = Vec::with_capacity(config.partitions as usize);
+        for p in 0..config.partitions {
+            // Kafka's round-robin placement: partition p starts at the p-th live broker.
+            let replicas: Vec<u32> = (0..config.replicas as usize)
+                .map(|k| live[(p as usize + k) % n])
+                .collect();
+            let mut logs = BTreeMap::new();
+            for &b in &replicas {
+                let mut log = self.new_log(b, name, p, &config, 0, now)?;
+                log.reset(0, now)?; // a leftover directory of an old topic is not reused
+                logs.insert(b, log);
+            }
+            partitions.push(RwLock::new(PartitionState {
+                topic: name.to_string(),
+                partition: p,
+                leader: Some(replicas[0]),
+                isr: replicas.clone(),
+                replicas,
+                leader_epoch: 0,
+                high_watermark: 0,
+                logs,
+            }));
+        }
+        self.inner.topics.write().unwrap().insert(
             name.to_string(),
             Arc::new(Topic {
                 config,
@@ -112,17 +280,38 @@ impl Cluster {
                 round_robin: RoundRobin::default(),
             }),
         );
-        Ok(())
+        self.save_meta()
     }
 
     pub fn delete_topic(&self, name: &str) -> Result<(), LogError> {
-        match self.inner.topics.write().unwrap().remove(name) {
-            Some(_) => Ok(()),
-            None => Err(LogError::UnknownTopic(name.to_string())),
+        let _admin = self.inner.admin.lock().unwrap();
+        let t = self
+            .inner
+            .topics
+            .write()
+            .unwrap()
+            .remove(name)
+            .ok_or_else(|| LogError::UnknownTopic(name.to_string()))?;
+        for p in &t.partitions {
+            let logs = std::mem::take(&mut p.write().unwrap().logs);
+            for (_, log) in logs {
+                log.delete()?;
+            }
         }
+        self.save_meta()
     }
 
+    /// User topics, in name order (internal topics such as `__consumer_offsets` are left
+    /// out, as `kafka-topics --list` does without `--include-internal`).
     pub fn topic_names(&self) -> Vec<String> {
+        self.all_topic_names()
+            .into_iter()
+            .filter(|n| !n.starts_with("__"))
+            .collect()
+    }
+
+    /// Every topic, internal ones included.
+    pub fn all_topic_names(&self) -> Vec<String> {
         self.inner.topics.read().unwrap().keys().cloned().collect()
     }
 
@@ -131,7 +320,7 @@ impl Cluster {
         self.topic(name).ok().map(|t| t.config.partitions)
     }
 
-    fn topic(&self, name: &str) -> Result<Arc<Topic>, LogError> {
+    pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>, LogError> {
         self.inner
             .topics
             .read()
@@ -146,16 +335,16 @@ impl Cluster {
         &self,
         topic: &str,
         record: ProducerRecord,
-        _acks: Acks,
+        acks: Acks,
     ) -> Result<RecordMetadata, LogError> {
         let t = self.topic(topic)?;
         let partition = choose_partition(topic, &t, &record)?;
         let now = now_ms();
         let timestamp_ms = record.timestamp_ms.unwrap_or(now);
-        let offset = t.partitions[partition as usize]
+        let offset = partition_slot(topic, &t, partition)?
             .write()
             .unwrap()
-            .append(std::iter::once(record), now);
+            .produce(vec![record], acks, t.config.min_insync_replicas, now)?;
         Ok(RecordMetadata {
             partition,
             offset,
@@ -170,12 +359,15 @@ impl Cluster {
         topic: &str,
         partition: u32,
         records: Vec<ProducerRecord>,
-        _acks: Acks,
+        acks: Acks,
     ) -> Result<u64, LogError> {
         let t = self.topic(topic)?;
         let p = partition_slot(topic, &t, partition)?;
-        let first = p.write().unwrap().append(records, now_ms());
-        Ok(first)
+        let mut st = p.write().unwrap();
+        if records.is_empty() {
+            return Ok(st.offsets().2);
+        }
+        st.produce(records, acks, t.config.min_insync_replicas, now_ms())
     }
 
     /// The partition the default partitioner would choose for `key`.
@@ -187,8 +379,10 @@ impl Cluster {
         })
     }
 
-    /// Up to `max_records` committed records of one partition from `offset` on (cloned:
-    /// keys and values are reference-counted, so this copies no payload).
+    /// Up to `max_records` committed records of one partition from `offset` on, never past
+    /// the high watermark (keys and values are slices of the read buffer: no payload copy).
+    /// An offset past the log end reads nothing; one below the log start is
+    /// `OffsetOutOfRange`. With compaction, offsets may have gaps.
     pub fn fetch(
         &self,
         topic: &str,
@@ -197,17 +391,52 @@ impl Cluster {
         max_records: usize,
     ) -> Result<Vec<Record>, LogError> {
         let t = self.topic(topic)?;
-        let p = partition_slot(topic, &t, partition)?.read().unwrap();
-        let records = p.read(offset, max_records).to_vec();
-        Ok(records)
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        if offset > st.offsets().2 {
+            return Ok(Vec::new());
+        }
+        st.fetch(offset, max_records)
+    }
+
+    /// The fast read path: committed records from `offset` on as whole batches whose
+    /// records (`RecordBatch::iter`) borrow keys and values from the batch buffer, with no
+    /// allocation or reference count per record. Batches are whole, so about
+    /// `max_records` come back (at least one batch when any record is in range); records
+    /// below `offset` and at or above the high watermark are not iterated. Same errors as
+    /// `fetch`.
+    pub fn fetch_batches(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max_records: usize,
+    ) -> Result<Vec<RecordBatch>, LogError> {
+        let t = self.topic(topic)?;
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        if offset > st.offsets().2 {
+            return Ok(Vec::new());
+        }
+        st.fetch_batches(offset, max_records)
     }
 
     /// Log start, high watermark and log end of one partition.
     pub fn offsets(&self, topic: &str, partition: u32) -> Result<(u64, u64, u64), LogError> {
         let t = self.topic(topic)?;
-        let p = partition_slot(topic, &t, partition)?.read().unwrap();
-        let offsets = (p.log_start_offset(), p.high_watermark(), p.log_end_offset());
-        Ok(offsets)
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        Ok(st.offsets())
+    }
+
+    /// The first committed offset of a partition whose record timestamp is at or after
+    /// `timestamp_ms` (Kafka's `offsetsForTimes`); None if every record is older.
+    pub fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp_ms: i64,
+    ) -> Result<Option<u64>, LogError> {
+        let t = self.topic(topic)?;
+        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        st.offset_for_timestamp(timestamp_ms)
     }
 
     pub fn describe_topic(&self, name: &str) -> Result<TopicInfo, LogError> {
@@ -215,15 +444,18 @@ impl Cluster {
         let partitions = t
             .partitions
             .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let p = p.read().unwrap();
+            .map(|p| {
+                let st = p.read().unwrap();
+                let (start, hw, end) = st.offsets();
                 PartitionInfo {
-                    partition: i as u32,
-                    log_start_offset: p.log_start_offset(),
-                    log_end_offset: p.log_end_offset(),
-                    high_watermark: p.high_watermark(),
-                    size_bytes: p.size_bytes(),
+                    partition: st.partition,
+                    leader: st.leader,
+                    replicas: st.replicas.clone(),
+                    isr: st.isr.clone(),
+                    log_start_offset: start,
+                    log_end_offset: end,
+                    high_watermark: hw,
+                    size_bytes: st.size_bytes(),
                 }
             })
             .collect();
@@ -232,6 +464,157 @@ impl Cluster {
             config: t.config.clone(),
             partitions,
         })
+    }
+
+    /// Every broker with whether it runs and how many leaders and replicas it holds.
+    pub fn brokers(&self) -> Vec<BrokerInfo> {
+        let alive = self.alive();
+        let mut out: Vec<BrokerInfo> = (1..=self.inner.brokers)
+            .map(|id| BrokerInfo {
+                id,
+                alive: alive[id as usize - 1],
+                leader_count: 0,
+                replica_count: 0,
+            })
+            .collect();
+        for t in self.all_topics() {
+            for p in &t.partitions {
+                let st = p.read().unwrap();
+                if let Some(l) = st.leader {
+                    out[l as usize - 1].leader_count += 1;
+                }
+                for &r in &st.replicas {
+                    out[r as usize - 1].replica_count += 1;
+                }
+            }
+        }
+        out
+    }
+
+    fn all_topics(&self) -> Vec<Arc<Topic>> {
+        self.inner
+            .topics
+            .read()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn check_broker(&self, id: u32) -> Result<(), LogError> {
+        if id == 0 || id > self.inner.brokers {
+            return Err(LogError::UnknownBroker {
+                broker: id,
+                brokers: self.inner.brokers,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stops broker `id`. Returns once every partition it led has a new leader (an in-sync
+    /// follower, if one runs) and its replicas have been re-created and caught up on healthy
+    /// brokers that did not hold the partition, where there is one.
+    pub fn stop_broker(&self, id: u32) -> Result<(), LogError> {
+        self.check_broker(id)?;
+        let _admin = self.inner.admin.lock().unwrap();
+        self.inner.alive.write().unwrap()[id as usize - 1] = false;
+        self.heal_all(now_ms())?;
+        self.save_meta()
+    }
+
+    /// Starts broker `id` again. Its replicas catch up from their leaders and rejoin the
+    /// ISR; partitions that were offline get a leader if this broker was in their ISR.
+    pub fn start_broker(&self, id: u32) -> Result<(), LogError> {
+        self.check_broker(id)?;
+        let _admin = self.inner.admin.lock().unwrap();
+        self.inner.alive.write().unwrap()[id as usize - 1] = true;
+        self.heal_all(now_ms())?;
+        self.save_meta()
+    }
+
+    /// Runs retention (delete policy) or compaction (compact policy) on every replica of
+    /// every partition, as of `now_ms`. Only segments below the high watermark are touched.
+    pub fn enforce_retention(&self, now_ms: i64) -> Result<CleanReport, LogError> {
+        let mut report = CleanReport::default();
+        for t in self.all_topics() {
+            for p in &t.partitions {
+                let mut st = p.write().unwrap();
+                let hw = st.offsets().1;
+                for log in st.logs.values_mut() {
+                    report += retention::clean(log, &t.config, hw, now_ms)?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes pending index entries and fsyncs every log (unless the policy is `Never`).
+    pub fn flush(&self) -> Result<(), LogError> {
+        let now = now_ms();
+        for t in self.all_topics() {
+            for p in &t.partitions {
+                for log in p.write().unwrap().logs.values_mut() {
+                    log.flush(now)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn save_meta(&self) -> Result<(), LogError> {
+        let Some(dir) = &self.inner.dir else {
+            return Ok(());
+        };
+        let mut meta = ClusterMeta {
+            brokers: self.inner.brokers,
+            topics: BTreeMap::new(),
+        };
+        for (name, t) in self.inner.topics.read().unwrap().iter() {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let st = p.read().unwrap();
+                    PartitionMeta {
+                        replicas: st.replicas.clone(),
+                        leader: st.leader,
+                        isr: st.isr.clone(),
+                        leader_epoch: st.leader_epoch,
+                        high_watermark: st.high_watermark,
+                    }
+                })
+                .collect();
+            meta.topics.insert(
+                name.clone(),
+                TopicMeta {
+                    config: t.config.clone(),
+                    partitions,
+                },
+            );
+        }
+        metadata::save(dir, &meta)
+    }
+
+    pub(crate) fn coordinator(&self) -> &GroupCoordinator {
+        &self.inner.groups
+    }
+}
+
+pub(crate) fn validate_topic_name(name: &str) -> Result<(), LogError> {
+    let ok = !name.is_empty()
+        && name.len() <= TOPIC_NAME_BYTES_MAX
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(LogError::InvalidConfig(format!(
+            "invalid topic name '{name}': use 1 to {TOPIC_NAME_BYTES_MAX} characters from \
+             [a-zA-Z0-9._-], as Kafka does"
+        )))
     }
 }
 
@@ -244,7 +627,11 @@ fn choose_partition(name: &str, t: &Topic, record: &ProducerRecord) -> Result<u3
     }
 }
 
-fn partition_slot<'a>(name: &str, t: &'a Topic, p: u32) -> Result<&'a RwLock<Partition>, LogError> {
+fn partition_slot<'a>(
+    name: &str,
+    t: &'a Topic,
+    p: u32,
+) -> Result<&'a RwLock<PartitionState>, LogError> {
     t.partitions
         .get(p as usize)
         .ok_or_else(|| LogError::UnknownPartition {
@@ -254,72 +641,9 @@ fn partition_slot<'a>(name: &str, t: &'a Topic, p: u32) -> Result<&'a RwLock<Par
         })
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-
-    #[test]
-    fn keyed_records_land_where_kafka_puts_them_and_offsets_are_dense() {
-        let c = Cluster::in_memory(1);
-        c.create_topic(
-            "t",
-            TopicConfig {
-                partitions: 3,
-                replicas: 1,
-            },
-        )
-        .unwrap();
-        let mut offsets = Vec::new();
-        for _ in 0..3 {
-            let m = c
-                .produce(
-                    "t",
-                    ProducerRecord::new(
-                        Some(Bytes::from_static(b"foobar")),
-                        Some(Bytes::from_static(b"v")),
-                    ),
-                    Acks::All,
-                )
-                .unwrap();
-            assert_eq!(m.partition, 1357151166 % 3);
-            offsets.push(m.offset);
-        }
-        assert_eq!(offsets, vec![0, 1, 2]);
-        let got = c.fetch("t", m_partition(), 1, 10).unwrap();
-        assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![1, 2]);
-    }
-
-    fn m_partition() -> u32 {
-        1357151166 % 3
-    }
-
-    #[test]
-    fn unknown_topic_and_bad_replication_are_errors() {
-        let c = Cluster::in_memory(3);
-        assert_eq!(
-            c.create_topic(
-                "t",
-                TopicConfig {
-                    partitions: 1,
-                    replicas: 4
-                }
-            ),
-            Err(LogError::InvalidReplicationFactor {
-                replicas: 4,
-                brokers: 3
-            })
-        );
-        assert!(matches!(
-            c.fetch("nope", 0, 0, 1),
-            Err(LogError::UnknownTopic(_))
-        ));
-    }
 }

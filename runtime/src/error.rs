@@ -15,7 +15,7 @@ pub enum LogError {
         partition: u32,
         partitions: u32,
     },
-    #[error("a topic needs at least one partition (got {0})")]
+    #[error("a topic needs 1 to 10000 partitions (got {0})")]
     InvalidPartitions(u32),
     #[error("replication factor {replicas} is larger than the {brokers} live broker(s)")]
     InvalidReplicationFactor { replicas: u32, brokers: u32 },
@@ -27,4 +27,47 @@ pub enum LogError {
         log_start: u64,
         log_end: u64,
     },
+    #[error("acks=all on {topic}-{partition} needs {min_insync} in-sync replica(s) but only {isr} are in sync (NotEnoughReplicas)")]
+    NotEnoughReplicas {
+        topic: String,
+        partition: u32,
+        isr: u32,
+        min_insync: u32,
+    },
+    #[error(
+        "{topic}-{partition} has no live leader: every in-sync replica is on a stopped broker"
+    )]
+    LeaderNotAvailable { topic: String, partition: u32 },
+    #[error("broker {broker} does not exist (the cluster has brokers 1..={brokers})")]
+    UnknownBroker { broker: u32, brokers: u32 },
+    #[error("a record of {bytes} bytes is larger than the limit of {max} bytes")]
+    RecordTooLarge { bytes: usize, max: usize },
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    #[error("corrupt log data: {0}")]
+    Corrupt(String),
+    #[error("I/O error: {0}")]
+    Io(String),
+    #[error("consumer group '{group}' has no committed offset for {topic}-{partition} and auto.offset.reset is 'none'")]
+    NoOffsetForPartition {
+        group: String,
+        topic: String,
+        partition: u32,
+    },
+    #[error("consumer group '{group}' has no member '{member}' (it left or was never joined)")]
+    UnknownMember { group: String, member: String },
+    #[error("commit failed: group '{group}' rebalanced (member generation {member_generation}, group generation {group_generation}); poll again and retry")]
+    CommitFailed {
+        group: String,
+        member_generation: u64,
+        group_generation: u64,
+    },
+    #[error("consumer group '{0}' does not exist")]
+    UnknownGroup(String),
+}
+
+impl From<std::io::Error> for LogError {
+    fn from(e: std::io::Error) -> Self {
+        LogError::Io(e.to_string())
+    }
 }

@@ -1,16 +1,36 @@
 //! kql-runtime: an embedded log with Apache Kafka's model (topics, partitions, records with
-//! key, value and timestamp, offsets, Kafka's partitioner). It knows nothing of the kql
-//! language and can be used on its own as a library.
+//! key, value and timestamp, offsets, Kafka's partitioner), kept in segment files on disk
+//! or in memory, replicated across in-process brokers, with retention, compaction and
+//! consumer groups. It knows nothing of the kql language and can be used on its own.
 //!
-//! Entry point: [`Cluster`]. Create topics, produce records (one or a batch), fetch from a
-//! partition at an offset.
+//! Entry point: [`Cluster`] (`Cluster::in_memory(brokers)` or
+//! `Cluster::open(dir, brokers, settings)`). Create topics, produce records (one or a
+//! batch), fetch from a partition at an offset, or consume in a group with [`Consumer`].
 
+pub mod batch;
 pub mod cluster;
+pub mod consumer;
 pub mod error;
-pub mod partition;
+pub mod group;
+pub mod index;
+pub mod limits;
+pub mod log;
+pub mod metadata;
+pub mod offsets;
 pub mod partitioner;
 pub mod record;
+pub mod replica;
+pub mod retention;
+pub mod segment;
+pub mod settings;
+pub mod view;
 
-pub use cluster::{Acks, Cluster, TopicConfig, TopicInfo};
+pub use cluster::{BrokerInfo, Cluster, PartitionInfo, TopicInfo};
+pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::LogError;
+pub use group::{GroupInfo, GroupPartitionInfo, MemberInfo};
 pub use record::{Header, ProducerRecord, Record, RecordMetadata};
+pub use replica::Acks;
+pub use retention::CleanReport;
+pub use settings::{CleanupPolicy, FsyncPolicy, Settings, TopicConfig};
+pub use view::{RecordBatch, RecordIter, RecordView};

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod log;
 mod print;
 mod progress;
 mod repl;
@@ -58,6 +59,27 @@ pub enum Command {
     /// Print the logical and physical plans of the queries of a file
     #[command(after_help = "Example:\n  kql explain queries/temp_alerts.ksql")]
     Explain { file: PathBuf },
+    /// Append JSON-lines records {"key","value","timestamp","partition","headers"} to a topic
+    #[command(
+        after_help = "Examples:\n  kql produce readings data.jsonl --data-dir ./log\n  echo '{\"key\":\"s-1\",\"value\":{\"temp\":21.5}}' | kql produce readings - --data-dir ./log"
+    )]
+    Produce {
+        topic: String,
+        /// A JSON-lines file, or - for stdin
+        #[arg(default_value = "-")]
+        file: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Partitions of the topic if it does not exist yet
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
+    },
+    /// List topics with partitions, replicas and offsets
+    #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
+    Topics {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +101,13 @@ pub fn main() -> ExitCode {
         }) => run::run(&cli, file, data_dir.as_deref(), *follow),
         Some(Command::Check { files }) => check::run(files),
         Some(Command::Explain { file }) => explain::run(&cli, file),
+        Some(Command::Produce {
+            topic,
+            file,
+            data_dir,
+            partitions,
+        }) => log::produce(&cli, topic, file, data_dir.as_deref(), *partitions),
+        Some(Command::Topics { data_dir }) => log::topics(&cli, data_dir.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,6 +138,22 @@ impl Failure {
 
 pub fn color_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The embedded cluster: durable in `data_dir`, else in memory.
+pub fn open_cluster(
+    cli: &Cli,
+    data_dir: Option<&std::path::Path>,
+) -> Result<kql_runtime::Cluster, Failure> {
+    match data_dir {
+        None => Ok(kql_runtime::Cluster::in_memory(cli.brokers)),
+        Some(dir) => kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()).map_err(|e| {
+            Failure::plain(
+                Diagnostic::new(crate::diagnostic::Code::TopicError, format!("cannot open the log in {}: {e}", dir.display()))
+                    .help("another kql may be using this directory, or it is not a kql data directory"),
+            )
+        }),
+    }
 }
 
 /// Reads a file, or a diagnostic that says why not.

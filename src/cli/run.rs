@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use kql_runtime::Cluster;
-
 use super::print::Printer;
 use super::{read_file, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
@@ -11,16 +9,13 @@ use crate::exec::Session;
 
 pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Result<(), Failure> {
     let text = read_file(file)?;
-    if data_dir.is_some() || follow {
+    if follow {
         return Err(Failure::plain(Diagnostic::new(
             Code::Unsupported,
-            format!(
-                "--{} is not supported by this version of kql yet",
-                if follow { "follow" } else { "data-dir" }
-            ),
+            "--follow is not supported by this version of kql yet",
         )));
     }
-    let mut session = Session::new(Cluster::in_memory(cli.brokers));
+    let mut session = Session::new(super::open_cluster(cli, data_dir)?);
     let stdout = std::io::stdout().lock();
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     // A progress bar on stderr while a long input is read, when stderr is a terminal.

@@ -11,8 +11,8 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::output::{listing, Output, Progress, ResultColumn};
-use super::pipeline::StatelessPipeline;
-use super::query::{run_bounded, PartitionRange};
+use super::physical::{self, StartAt};
+use super::query::run_bounded;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::ColumnRole;
@@ -188,10 +188,7 @@ impl Session {
         match self.cluster.partition_count(&def.topic) {
             Some(real) => def.partitions = real,
             None => {
-                let config = TopicConfig {
-                    partitions: def.partitions,
-                    replicas: def.replicas,
-                };
+                let config = topic_config(&def);
                 self.cluster.create_topic(&def.topic, config).map_err(|e| {
                     let mut d = Diagnostic::new(
                         Code::TopicError,
@@ -260,32 +257,10 @@ impl Session {
     }
 
     fn run_query(&mut self, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
-        let source = plan.root.sources()[0];
-        let reset = self
-            .properties
-            .get("auto.offset.reset")
-            .map(String::as_str)
-            .unwrap_or("earliest");
-        let mut ranges = Vec::new();
-        for p in 0..source.partitions {
-            let (log_start, high_watermark, _) =
-                self.cluster.offsets(&source.topic, p).map_err(|e| {
-                    Diagnostic::new(
-                        Code::TopicError,
-                        format!("cannot read topic '{}': {e}", source.topic),
-                    )
-                })?;
-            let start = if reset == "latest" {
-                high_watermark
-            } else {
-                log_start
-            };
-            ranges.push(PartitionRange {
-                partition: p,
-                start,
-                end: high_watermark,
-            });
-        }
+        let start =
+            StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
+        let (tasks, internal_topics) =
+            physical::tasks_and_topics(&self.runtime, &self.cluster, plan, start)?;
         let columns: Vec<ResultColumn> = plan
             .columns
             .iter()
@@ -297,39 +272,52 @@ impl Session {
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let pipeline = Arc::new(StatelessPipeline::new(plan));
+        // What the query will read, for a progress display.
+        let total_records = plan
+            .root
+            .sources()
+            .iter()
+            .filter_map(|s| physical::ranges(&self.cluster, &s.topic, start).ok())
+            .flatten()
+            .map(|r| r.end - r.start)
+            .sum();
         let progress = Arc::new(Progress {
-            total_records: ranges.iter().map(|r| r.end - r.start).sum(),
+            total_records,
             ..Progress::default()
         });
         out.progress(&progress);
-        let stats = run_bounded(
-            &self.runtime,
-            &self.cluster,
-            pipeline,
-            ranges,
-            &progress,
-            |row| {
-                if emitted >= limit || out.cancelled() {
-                    return false;
-                }
-                out.row(&row.values);
-                emitted += 1;
-                progress
-                    .rows
-                    .store(emitted, std::sync::atomic::Ordering::Relaxed);
-                emitted < limit
-            },
-        )
-        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")))?;
+        let stats = run_bounded(&self.runtime, tasks, &progress, |row| {
+            if emitted >= limit || out.cancelled() {
+                return false;
+            }
+            out.row(&row.values);
+            emitted += 1;
+            progress
+                .rows
+                .store(emitted, std::sync::atomic::Ordering::Relaxed);
+            emitted < limit
+        })
+        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));
+        // A transient query's internal topics go with it.
+        for t in internal_topics {
+            let _ = self.cluster.delete_topic(&t);
+        }
+        let stats = stats?;
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {
             out.status(&format!("Limit Reached ({emitted} rows)"));
         }
         if stats.bad_records > 0 {
+            let names: Vec<&str> = plan
+                .root
+                .sources()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
             let mut msg = format!(
                 "skipped {} bad record(s) of {} that could not be read:",
-                stats.bad_records, source.name
+                stats.bad_records,
+                names.join(", ")
             );
             for b in &stats.bad_samples {
                 msg.push_str(&format!(
@@ -385,35 +373,13 @@ impl Session {
                 Ok(())
             }
             StatementKind::Describe(Describe::Topic { name, .. }) => {
-                let info = self.cluster.describe_topic(name).map_err(|e| {
-                    Diagnostic::new(Code::TopicError, e.to_string())
-                        .help("SHOW TOPICS lists the topics")
-                })?;
-                let rows = info
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            Value::Int(p.partition as i32),
-                            Value::Bigint(p.log_start_offset as i64),
-                            Value::Bigint(p.log_end_offset as i64),
-                            Value::Bigint(p.high_watermark as i64),
-                            Value::Bigint(p.size_bytes as i64),
-                        ]
-                    })
-                    .collect();
-                listing(
-                    out,
-                    &[
-                        "Partition",
-                        "Log start",
-                        "Log end",
-                        "High watermark",
-                        "Bytes",
-                    ],
-                    rows,
-                );
-                Ok(())
+                super::inspect::describe_topic(&self.cluster, name, out)
+            }
+            StatementKind::Describe(Describe::ConsumerGroup { name, .. }) => {
+                super::inspect::describe_group(&self.cluster, name, out)
+            }
+            StatementKind::Broker(b) => {
+                super::inspect::broker_control(&self.cluster, b.broker, b.start, out)
             }
             _ => Err(Diagnostic::new(
                 Code::Unsupported,
@@ -450,29 +416,9 @@ impl Session {
                     rows,
                 );
             }
-            ShowWhat::Topics => {
-                let mut rows = Vec::new();
-                for t in self.cluster.topic_names() {
-                    if let Ok(info) = self.cluster.describe_topic(&t) {
-                        let records: u64 = info
-                            .partitions
-                            .iter()
-                            .map(|p| p.log_end_offset - p.log_start_offset)
-                            .sum();
-                        rows.push(vec![
-                            Value::string(&t),
-                            Value::Int(info.config.partitions as i32),
-                            Value::Int(info.config.replicas as i32),
-                            Value::Bigint(records as i64),
-                        ]);
-                    }
-                }
-                listing(
-                    out,
-                    &["Kafka Topic", "Partitions", "Replicas", "Records"],
-                    rows,
-                );
-            }
+            ShowWhat::Brokers => super::inspect::show_brokers(&self.cluster, out),
+            ShowWhat::ConsumerGroups => super::inspect::show_groups(&self.cluster, out),
+            ShowWhat::Topics => super::inspect::show_topics(&self.cluster, out),
             ShowWhat::Properties => {
                 let rows = self
                     .properties
@@ -493,21 +439,30 @@ impl Session {
 }
 
 fn explain(plan: &QueryPlan, out: &mut dyn Output) {
-    let source = plan.root.sources()[0];
     let mut text = String::from("Logical plan:\n");
     for line in plan.explain_logical().lines() {
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str("Physical plan:\n");
-    text.push_str(&format!(
-        "  {} task(s), one per partition of topic '{}'; each fetches records in batches of up to {}, decodes {} and runs the operators above on the whole batch\n",
-        source.partitions,
-        source.topic,
-        super::query::FETCH_BATCH_RECORDS,
-        source.value_format.name()
-    ));
-    text.push_str("  output: rows of all tasks merged by event time (then partition, offset)\n");
+    text.push_str(&physical::explain(&plan.root));
     out.text(&text);
+}
+
+/// The log's settings for the topic of a declaration.
+pub fn topic_config(def: &SourceDef) -> TopicConfig {
+    let t = &def.topic_settings;
+    TopicConfig {
+        partitions: def.partitions,
+        replicas: def.replicas,
+        retention_ms: t.retention_ms,
+        retention_bytes: t.retention_bytes.map(|b| b as u64),
+        cleanup_policy: if t.compact {
+            kql_runtime::CleanupPolicy::Compact
+        } else {
+            kql_runtime::CleanupPolicy::Delete
+        },
+        ..TopicConfig::default()
+    }
 }
 
 fn capitalise(s: &str) -> String {

@@ -38,6 +38,15 @@ impl Format {
     }
 }
 
+/// Settings of the topic a CREATE makes (a topic that exists keeps its own).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TopicSettings {
+    pub retention_ms: Option<i64>,
+    pub retention_bytes: Option<i64>,
+    /// `cleanup_policy='compact'`; tables default to it, streams to delete.
+    pub compact: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceDef {
     pub name: String,
@@ -47,6 +56,7 @@ pub struct SourceDef {
     pub topic: String,
     pub partitions: u32,
     pub replicas: u32,
+    pub topic_settings: TopicSettings,
     pub key_format: Format,
     pub value_format: Format,
     /// Index (into `columns`) of the column that gives event time, instead of ROWTIME.

@@ -11,7 +11,7 @@ use crate::syntax::span::Span;
 
 use super::catalog::{did_you_mean, Catalog, Column, ColumnRole, Format, SourceDef};
 use super::expr::{expect_boolean, resolve_type, Binder, TypedExpr};
-use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan};
 use super::properties;
 use super::schema::{Schema, PSEUDO_COLUMNS};
 
@@ -82,9 +82,10 @@ impl Compiler<'_> {
                 self.lookup(name)?;
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }
-            StatementKind::Show(_) | StatementKind::Describe(_) | StatementKind::Print(_) => {
-                Ok(Planned::Inspect(stmt.kind.clone()))
-            }
+            StatementKind::Show(_)
+            | StatementKind::Describe(_)
+            | StatementKind::Print(_)
+            | StatementKind::Broker(_) => Ok(Planned::Inspect(stmt.kind.clone())),
             StatementKind::CreateAsSelect(_) => Err(one(unsupported(
                 stmt.span,
                 "CREATE ... AS SELECT (persistent queries)",
@@ -97,11 +98,10 @@ impl Compiler<'_> {
             StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
             StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
             StatementKind::RunScript(_) => Err(one(unsupported(stmt.span, "RUN SCRIPT"))),
-            StatementKind::Broker(_) => Err(one(unsupported(stmt.span, "STOP/START BROKER"))),
         }
     }
 
-    fn text(&self, span: Span) -> String {
+    pub(super) fn text(&self, span: Span) -> String {
         let t = self.sources.text(span.source);
         t.get(span.start..span.end).unwrap_or("").to_string()
     }
@@ -345,6 +345,11 @@ impl Compiler<'_> {
             topic,
             partitions,
             replicas: props.replicas.map_or(1, |(r, _)| r),
+            topic_settings: super::catalog::TopicSettings {
+                retention_ms: props.retention_ms,
+                retention_bytes: props.retention_bytes,
+                compact: props.compact.unwrap_or(c.kind != SourceKind::Stream),
+            },
             key_format,
             value_format: props.value_format.unwrap_or(Format::Json),
             timestamp_column,
@@ -467,11 +472,8 @@ impl Compiler<'_> {
     }
 
     pub fn query(&self, q: &ast::Query) -> Result<QueryPlan> {
-        let def = self.lookup(&q.from.name)?;
+        let from = self.from_clause(q)?;
         let mut errors = Vec::new();
-        for j in &q.joins {
-            errors.push(unsupported(j.span, "joins"));
-        }
         if let Some(w) = &q.window {
             errors.push(unsupported(w.span, "windows"));
         }
@@ -494,8 +496,8 @@ impl Compiler<'_> {
             }
             Some(e) => e.kind,
             None => {
-                if def.kind == SourceKind::Stream {
-                    errors.push(Diagnostic::new(Code::Unsupported, format!("a query on the stream {} must say EMIT CHANGES", def.name))
+                if from.kind == SourceKind::Stream {
+                    errors.push(Diagnostic::new(Code::Unsupported, format!("a query on the stream {} must say EMIT CHANGES", q.from.name.name))
                         .label(q.span, "no EMIT clause")
                         .help("add EMIT CHANGES before the end: a query over a stream runs as a push query"));
                 } else {
@@ -504,20 +506,8 @@ impl Compiler<'_> {
                 EmitKind::Changes
             }
         };
-        let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
-        let schema = Schema::of_source(def, alias);
-        let source = Source {
-            name: def.name.clone(),
-            topic: def.topic.clone(),
-            partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
-            key_format: def.key_format,
-            value_format: def.value_format,
-            timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
-            schema: schema.clone(),
-            key_count: def.key_columns().count(),
-            span: q.from.name.span,
-        };
-        let mut plan = LogicalPlan::Source(source);
+        let schema = from.schema;
+        let mut plan = from.plan;
         if let Some(f) = &q.filter {
             let binder = Binder {
                 schema: &schema,
@@ -545,7 +535,7 @@ impl Compiler<'_> {
         let mut generated = 0;
         for item in &q.select {
             match item {
-                SelectItem::Star(_) => items.extend(star_items(&schema, None)),
+                SelectItem::Star(_) => items.extend(star_items(&schema, None, from.prefixed)),
                 SelectItem::QualifiedStar(q) => {
                     if !schema.fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
                         errors.push(
@@ -556,7 +546,7 @@ impl Compiler<'_> {
                             .label(q.span, "not in FROM"),
                         );
                     }
-                    items.extend(star_items(&schema, Some(&q.name)));
+                    items.extend(star_items(&schema, Some(&q.name), from.prefixed));
                 }
                 SelectItem::Expr { expr, alias } => match binder.bind(expr) {
                     Ok(bound) => {
@@ -620,14 +610,19 @@ fn i_span(_: usize) -> Span {
     Span::default()
 }
 
-fn star_items(schema: &Schema, qualifier: Option<&str>) -> Vec<ProjectItem> {
+/// The columns of `SELECT *` (or `q.*`); in a join they are named `SOURCE_COLUMN`.
+fn star_items(schema: &Schema, qualifier: Option<&str>, prefixed: bool) -> Vec<ProjectItem> {
     schema
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| !f.pseudo && qualifier.is_none_or(|q| f.qualifiers.iter().any(|x| x == q)))
         .map(|(i, f)| ProjectItem {
-            name: f.name.clone(),
+            name: if prefixed {
+                super::join::prefixed_name(f.qualifiers.last().unwrap(), &f.name)
+            } else {
+                f.name.clone()
+            },
             expr: TypedExpr {
                 kind: super::expr::TExpr::Column(i),
                 ty: f.ty.clone(),

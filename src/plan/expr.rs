@@ -157,7 +157,12 @@ impl<'a> Binder<'a> {
         let span = e.span;
         match &e.kind {
             ExprKind::Literal(l) => literal(l, span),
-            ExprKind::Column { qualifier, name } => self.column(qualifier.as_ref(), name),
+            ExprKind::Column { qualifier, name } => {
+                self.column(qualifier.as_ref(), name).map(|mut c| {
+                    c.span = span; // the whole `q.name`
+                    c
+                })
+            }
             ExprKind::Unary { op, expr } => {
                 let inner = self.bind(expr)?;
                 match op {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::data::SqlType;
-use crate::syntax::ast::EmitKind;
+use crate::syntax::ast::{EmitKind, JoinType, SourceKind};
 use crate::syntax::span::Span;
 
 use super::catalog::Format;
@@ -16,6 +16,73 @@ pub enum LogicalPlan {
     Source(Source),
     Filter(Filter),
     Project(Project),
+    Repartition(Repartition),
+    Join(Join),
+    GlobalTableJoin(GlobalTableJoin),
+}
+
+/// Re-keys rows by an expression through an internal topic, so that rows with equal keys
+/// land on the same partition (what a join or GROUP BY on a non-key column needs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repartition {
+    pub input: Box<LogicalPlan>,
+    pub key: TypedExpr,
+    /// The key as written, for EXPLAIN.
+    pub key_text: String,
+    pub partitions: u32,
+    /// The internal topic's name (prefixed with the query id when the query runs).
+    pub topic: String,
+    pub key_format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    StreamTable,
+    StreamStream,
+    TableTable,
+    StreamGlobalTable,
+}
+
+impl JoinKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            JoinKind::StreamTable => "stream-table",
+            JoinKind::StreamStream => "stream-stream",
+            JoinKind::TableTable => "table-table",
+            JoinKind::StreamGlobalTable => "stream-global table",
+        }
+    }
+}
+
+/// `left JOIN right ON left_key = right_key`, both inputs co-partitioned by their keys:
+/// task i joins partition i of both sides. Output rows are the left row's fields followed
+/// by the right row's (NULLs for a LEFT join without a match).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub join_type: JoinType,
+    pub left: Box<LogicalPlan>,
+    pub right: Box<LogicalPlan>,
+    pub left_key: TypedExpr,
+    pub right_key: TypedExpr,
+    /// The keys as written, for EXPLAIN.
+    pub key_texts: (String, String),
+    /// Stream-stream joins: (before ms, after ms, grace ms).
+    pub within: Option<(i64, i64, Option<i64>)>,
+    pub span: Span,
+}
+
+/// `stream JOIN global_table ON lookup = table.pk`: the table is read in full before the
+/// query starts and shared by every task (a broadcast); `lookup` may be any expression of
+/// the stream, and the stream keeps its own partitioning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalTableJoin {
+    pub left: Box<LogicalPlan>,
+    pub right: Box<LogicalPlan>,
+    pub join_type: JoinType,
+    pub lookup: TypedExpr,
+    pub lookup_text: String,
+    pub span: Span,
 }
 
 /// `FROM name`: read every partition of the source's topic.
@@ -30,6 +97,7 @@ pub struct Source {
     pub schema: Schema,
     /// How many of the schema's columns (after the pseudo-columns) are key columns.
     pub key_count: usize,
+    pub kind: SourceKind,
     /// Row position of the column that gives event time (else ROWTIME).
     pub timestamp_column: Option<usize>,
     pub span: Span,
@@ -74,19 +142,26 @@ pub struct QueryPlan {
 }
 
 impl LogicalPlan {
-    pub fn input(&self) -> Option<&LogicalPlan> {
+    pub fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Source(_) => None,
-            LogicalPlan::Filter(f) => Some(&f.input),
-            LogicalPlan::Project(p) => Some(&p.input),
+            LogicalPlan::Source(_) => vec![],
+            LogicalPlan::Filter(f) => vec![&f.input],
+            LogicalPlan::Project(p) => vec![&p.input],
+            LogicalPlan::Repartition(r) => vec![&r.input],
+            LogicalPlan::Join(j) => vec![&j.left, &j.right],
+            LogicalPlan::GlobalTableJoin(j) => vec![&j.left, &j.right],
         }
     }
 
-    /// The sources the plan reads (leaves).
+    /// The sources the plan reads (leaves), left to right.
     pub fn sources(&self) -> Vec<&Source> {
         match self {
             LogicalPlan::Source(s) => vec![s],
-            other => other.input().map(|i| i.sources()).unwrap_or_default(),
+            other => other
+                .inputs()
+                .into_iter()
+                .flat_map(|i| i.sources())
+                .collect(),
         }
     }
 
@@ -106,6 +181,34 @@ impl LogicalPlan {
                 }
             ),
             LogicalPlan::Filter(f) => format!("Filter {}", f.text),
+            LogicalPlan::Repartition(r) => format!(
+                "Repartition by {} into {} partition{} (internal topic '{}')",
+                r.key_text,
+                r.partitions,
+                if r.partitions == 1 { "" } else { "s" },
+                r.topic
+            ),
+            LogicalPlan::Join(j) => format!(
+                "{} {} join on {} = {}{}",
+                join_type_name(j.join_type),
+                j.kind.describe(),
+                j.key_texts.0,
+                j.key_texts.1,
+                match j.within {
+                    Some((b, a, g)) => format!(
+                        " within {} before, {} after{}",
+                        ms(b),
+                        ms(a),
+                        g.map_or(String::new(), |g| format!(", grace {}", ms(g)))
+                    ),
+                    None => " (co-partitioned: task i joins partition i of both sides)".to_string(),
+                }
+            ),
+            LogicalPlan::GlobalTableJoin(j) => format!(
+                "{} stream-global table join on {} (broadcast: the whole table is shared by every task; no co-partitioning needed)",
+                join_type_name(j.join_type),
+                j.lookup_text
+            ),
             LogicalPlan::Project(p) => {
                 let items: Vec<String> = p
                     .items
@@ -127,14 +230,32 @@ impl LogicalPlan {
 impl QueryPlan {
     /// The logical plan as an indented tree, root first.
     pub fn explain_logical(&self) -> String {
-        let mut out = String::new();
-        let mut node = Some(&self.root);
-        let mut depth = 0;
-        while let Some(n) = node {
+        fn walk(n: &LogicalPlan, depth: usize, out: &mut String) {
             let _ = writeln!(out, "{}{}", "  ".repeat(depth), n.describe());
-            node = n.input();
-            depth += 1;
+            for i in n.inputs() {
+                walk(i, depth + 1, out);
+            }
         }
+        let mut out = String::new();
+        walk(&self.root, 0, &mut out);
         out
+    }
+}
+
+fn join_type_name(t: JoinType) -> &'static str {
+    match t {
+        JoinType::Inner => "Inner",
+        JoinType::Left => "Left",
+        JoinType::Right => "Right",
+        JoinType::Full => "Full outer",
+    }
+}
+
+fn ms(v: i64) -> String {
+    match v {
+        v if v % 3_600_000 == 0 && v > 0 => format!("{} h", v / 3_600_000),
+        v if v % 60_000 == 0 && v > 0 => format!("{} min", v / 60_000),
+        v if v % 1000 == 0 => format!("{} s", v / 1000),
+        v => format!("{v} ms"),
     }
 }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod compile;
 pub mod expr;
 pub mod functions;
+pub mod join;
 pub mod logical;
 pub mod properties;
 pub mod schema;

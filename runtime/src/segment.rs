@@ -1,0 +1,388 @@
+//! One segment of a partition log: batches in offset order, in a `{base_offset:020}.log`
+//! file with a `.index` (relative offset -> file position, one entry per batch) and a
+//! `.timeindex` (batch max timestamp, relative offset), or in memory as a list of batches.
+//! Opening a segment checks its indexes against the log and rebuilds them when they
+//! disagree; `recover` scans the log and truncates at the first invalid batch.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use crate::batch::{self, BatchHeader, HEADER_BYTES};
+use crate::error::LogError;
+pub use crate::index::BatchLoc;
+use crate::index::{locs_from_indexes, push_entries, scan};
+
+enum Store {
+    Memory(Vec<Bytes>),
+    File(Files),
+}
+
+struct Files {
+    log: File,
+    index: File,
+    timeindex: File,
+    log_path: PathBuf,
+    /// Index entries not yet written: indexes are rebuilt on recovery, so they are written
+    /// at sync, roll and close rather than once per batch.
+    index_pending: Vec<u8>,
+    time_pending: Vec<u8>,
+}
+
+pub struct Segment {
+    base_offset: u64,
+    next_offset: u64,
+    size_bytes: u64,
+    locs: Vec<BatchLoc>,
+    created_ms: i64,
+    store: Store,
+}
+
+pub fn file_stem(base_offset: u64) -> String {
+    format!("{base_offset:020}")
+}
+
+fn paths(dir: &Path, base_offset: u64) -> (PathBuf, PathBuf, PathBuf) {
+    let s = file_stem(base_offset);
+    (
+        dir.join(format!("{s}.log")),
+        dir.join(format!("{s}.index")),
+        dir.join(format!("{s}.timeindex")),
+    )
+}
+
+impl Segment {
+    pub fn in_memory(base_offset: u64, now_ms: i64) -> Segment {
+        Segment {
+            base_offset,
+            next_offset: base_offset,
+            size_bytes: 0,
+            locs: Vec::new(),
+            created_ms: now_ms,
+            store: Store::Memory(Vec::new()),
+        }
+    }
+
+    /// Creates a new, empty segment's files in `dir`.
+    pub fn create(dir: &Path, base_offset: u64, now_ms: i64) -> Result<Segment, LogError> {
+        let (l, i, t) = paths(dir, base_offset);
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .read(true)
+                .write(true)
+                .open(p)
+        };
+        let files = Files {
+            log: open(&l)?,
+            index: open(&i)?,
+            timeindex: open(&t)?,
+            log_path: l,
+            index_pending: Vec::new(),
+            time_pending: Vec::new(),
+        };
+        Ok(Segment {
+            base_offset,
+            next_offset: base_offset,
+            size_bytes: 0,
+            locs: Vec::new(),
+            created_ms: now_ms,
+            store: Store::File(files),
+        })
+    }
+
+    /// Opens an existing segment. With `recover`, the whole log is scanned and cut at the
+    /// first batch whose length or CRC is wrong; without, the indexes are trusted when they
+    /// agree with the log's size and last batch. Either way indexes that disagree are
+    /// rewritten. Returns the segment and how many bytes recovery cut off.
+    pub fn open(
+        dir: &Path,
+        base_offset: u64,
+        recover: bool,
+        now_ms: i64,
+    ) -> Result<(Segment, u64), LogError> {
+        let (l, i, t) = paths(dir, base_offset);
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(p)
+        };
+        let log = open(&l)?;
+        let index = open(&i)?;
+        let timeindex = open(&t)?;
+        let file_len = log.metadata()?.len();
+        let from_index = if recover {
+            None
+        } else {
+            locs_from_indexes(&log, &index, &timeindex, base_offset, file_len)
+        };
+        let (locs, valid_len, indexes_ok) = match from_index {
+            Some(locs) => (locs, file_len, true),
+            None => {
+                let locs = scan(&log, base_offset, file_len)?;
+                let valid = locs.last().map_or(0, |b| b.pos + b.len as u64);
+                let ok = locs_from_indexes(&log, &index, &timeindex, base_offset, valid)
+                    .is_some_and(|from_idx| from_idx == locs);
+                (locs, valid, ok)
+            }
+        };
+        let cut = file_len - valid_len;
+        if cut > 0 {
+            log.set_len(valid_len)?;
+            log.sync_all()?;
+        }
+        let mut seg = Segment {
+            base_offset,
+            next_offset: locs.last().map_or(base_offset, |b| b.next_offset),
+            size_bytes: valid_len,
+            locs,
+            created_ms: now_ms,
+            store: Store::File(Files {
+                log,
+                index,
+                timeindex,
+                log_path: l,
+                index_pending: Vec::new(),
+                time_pending: Vec::new(),
+            }),
+        };
+        if !indexes_ok {
+            seg.rewrite_indexes()?;
+        }
+        Ok((seg, cut))
+    }
+
+    pub fn base_offset(&self) -> u64 {
+        self.base_offset
+    }
+    /// One past the last offset this segment holds (its base offset when empty).
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
+    }
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+    pub fn is_empty(&self) -> bool {
+        self.locs.is_empty()
+    }
+    pub fn locs(&self) -> &[BatchLoc] {
+        &self.locs
+    }
+    pub fn max_timestamp(&self) -> Option<i64> {
+        self.locs.iter().map(|b| b.max_timestamp).max()
+    }
+
+    /// Appends one encoded, checked batch whose base offset is at least `next_offset`.
+    pub fn append(&mut self, batch: &Bytes, h: &BatchHeader) -> Result<(), LogError> {
+        assert!(h.base_offset >= self.next_offset, "offsets increase");
+        assert_eq!(h.total_bytes, batch.len());
+        let loc = BatchLoc {
+            base_offset: h.base_offset,
+            next_offset: h.next_offset(),
+            pos: self.size_bytes,
+            len: batch.len() as u32,
+            max_timestamp: h.max_timestamp,
+        };
+        match &mut self.store {
+            Store::Memory(v) => v.push(batch.clone()),
+            Store::File(f) => {
+                f.log.write_all_at(batch, loc.pos)?;
+                push_entries(
+                    &mut f.index_pending,
+                    &mut f.time_pending,
+                    self.base_offset,
+                    &loc,
+                );
+            }
+        }
+        self.size_bytes += batch.len() as u64;
+        self.next_offset = loc.next_offset;
+        self.locs.push(loc);
+        Ok(())
+    }
+
+    /// Writes pending index entries and, with `fsync`, forces the files to disk.
+    pub fn flush(&mut self, fsync: bool) -> Result<(), LogError> {
+        if let Store::File(f) = &mut self.store {
+            if !f.index_pending.is_empty() {
+                let at = f.index.metadata()?.len();
+                f.index.write_all_at(&f.index_pending, at)?;
+                f.index_pending.clear();
+                let at = f.timeindex.metadata()?.len();
+                f.timeindex.write_all_at(&f.time_pending, at)?;
+                f.time_pending.clear();
+            }
+            if fsync {
+                f.log.sync_data()?;
+                f.index.sync_data()?;
+                f.timeindex.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Only the log file to disk (the hot path of fsync=always; indexes are rebuildable).
+    pub fn sync_log(&mut self) -> Result<(), LogError> {
+        if let Store::File(f) = &mut self.store {
+            f.log.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// The encoded batches that hold offsets at or after `from`, starting with the one
+    /// holding `from`, at most about `max_bytes` and no more batches than it takes to hold
+    /// `max_records` (always at least one batch if any).
+    pub fn read_batches(
+        &self,
+        from: u64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<Vec<Bytes>, LogError> {
+        let start = self.locs.partition_point(|b| b.next_offset <= from);
+        if start >= self.locs.len() {
+            return Ok(Vec::new());
+        }
+        let mut end = start + 1;
+        let mut bytes = self.locs[start].len as usize;
+        let mut records =
+            (self.locs[start].next_offset - from.max(self.locs[start].base_offset)) as usize;
+        while end < self.locs.len()
+            && records < max_records
+            && bytes + self.locs[end].len as usize <= max_bytes
+        {
+            bytes += self.locs[end].len as usize;
+            records += (self.locs[end].next_offset - self.locs[end].base_offset) as usize;
+            end += 1;
+        }
+        match &self.store {
+            Store::Memory(v) => Ok(v[start..end].to_vec()),
+            Store::File(f) => {
+                let pos = self.locs[start].pos;
+                let buf = Bytes::from(read_at_uninit(&f.log, bytes, pos)?);
+                self.locs[start..end]
+                    .iter()
+                    .map(|b| {
+                        let at = (b.pos - pos) as usize;
+                        let slice = buf.slice(at..at + b.len as usize);
+                        // The other side of the index: the batch is where it says.
+                        let h = batch::parse_header(&slice).map_err(LogError::Corrupt)?;
+                        if h.base_offset != b.base_offset || h.total_bytes != slice.len() {
+                            return Err(LogError::Corrupt(format!(
+                                "{}: index says offset {} at byte {}, found offset {}",
+                                f.log_path.display(),
+                                b.base_offset,
+                                b.pos,
+                                h.base_offset
+                            )));
+                        }
+                        Ok(slice)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The header of the `i`th batch.
+    pub fn header(&self, i: usize) -> Result<BatchHeader, LogError> {
+        let loc = self.locs[i];
+        let h = match &self.store {
+            Store::Memory(v) => batch::parse_header(&v[i]),
+            Store::File(f) => {
+                let mut buf = [0u8; HEADER_BYTES];
+                f.log.read_exact_at(&mut buf, loc.pos)?;
+                batch::parse_header(&buf)
+            }
+        };
+        h.map_err(LogError::Corrupt)
+    }
+
+    /// Drops the batches from the `i`th on.
+    pub fn truncate_batches(&mut self, i: usize) -> Result<(), LogError> {
+        if i >= self.locs.len() {
+            return Ok(());
+        }
+        let pos = self.locs[i].pos;
+        self.locs.truncate(i);
+        self.size_bytes = pos;
+        self.next_offset = self.locs.last().map_or(self.base_offset, |b| b.next_offset);
+        match &mut self.store {
+            Store::Memory(v) => v.truncate(i),
+            Store::File(f) => {
+                f.log.set_len(pos)?;
+                self.rewrite_indexes()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rewrite_indexes(&mut self) -> Result<(), LogError> {
+        let base = self.base_offset;
+        if let Store::File(f) = &mut self.store {
+            f.index_pending.clear();
+            f.time_pending.clear();
+            for loc in &self.locs {
+                push_entries(&mut f.index_pending, &mut f.time_pending, base, loc);
+            }
+            f.index.set_len(0)?;
+            f.timeindex.set_len(0)?;
+        }
+        self.flush(false)
+    }
+
+    /// Deletes the segment's files (the segment must not be used afterwards).
+    pub fn delete_files(&mut self) -> Result<(), LogError> {
+        if let Store::File(f) = &self.store {
+            let dir = f.log_path.parent().unwrap_or(Path::new("."));
+            let (l, i, t) = paths(dir, self.base_offset);
+            for p in [l, i, t] {
+                match std::fs::remove_file(&p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `len` bytes at `pos` into a fresh buffer without zeroing it first (the read path
+/// would otherwise write every byte twice).
+fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let mut v: Vec<u8> = Vec::with_capacity(len);
+    while v.len() < len {
+        let done = v.len();
+        // SAFETY: pread writes at most `len - done` bytes into the vector's spare capacity
+        // through a raw pointer; only the bytes it reports written are exposed by set_len.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                v.as_mut_ptr().add(done) as *mut libc::c_void,
+                len - done,
+                (pos + done as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        // SAFETY: the first `done + n` bytes are initialised (by earlier reads and this one).
+        unsafe { v.set_len(done + n as usize) };
+    }
+    Ok(v)
+}

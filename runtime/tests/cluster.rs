@@ -1,0 +1,390 @@
+//! The cluster through its public API: placement, produce and fetch, durability across
+//! reopen, acks and min.insync.replicas, broker stop/start with re-replication.
+
+use bytes::Bytes;
+use kql_runtime::*;
+
+fn rec(k: &str, v: &str) -> ProducerRecord {
+    ProducerRecord::new(
+        Some(Bytes::from(k.to_string())),
+        Some(Bytes::from(v.to_string())),
+    )
+}
+
+fn values(c: &Cluster, t: &str, p: u32) -> Vec<String> {
+    c.fetch(t, p, c.offsets(t, p).unwrap().0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap())
+        .collect()
+}
+
+#[test]
+fn keyed_records_land_where_kafka_puts_them_and_offsets_are_dense() {
+    let c = Cluster::in_memory(1);
+    let cfg = TopicConfig {
+        partitions: 3,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let mut offsets = Vec::new();
+    for _ in 0..3 {
+        let m = c.produce("t", rec("foobar", "v"), Acks::All).unwrap();
+        assert_eq!(m.partition, 1357151166 % 3);
+        offsets.push(m.offset);
+    }
+    assert_eq!(offsets, vec![0, 1, 2]);
+    let got = c.fetch("t", 1357151166 % 3, 1, 10).unwrap();
+    assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![1, 2]);
+    assert!(c.fetch("t", 0, 99, 10).unwrap().is_empty());
+}
+
+#[test]
+fn bad_requests_are_errors_with_clear_messages() {
+    let c = Cluster::in_memory(3);
+    let e = c
+        .create_topic(
+            "t",
+            TopicConfig {
+                replicas: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        e,
+        LogError::InvalidReplicationFactor {
+            replicas: 4,
+            brokers: 3
+        }
+    );
+    assert!(e.to_string().contains('4') && e.to_string().contains('3'));
+    assert!(matches!(
+        c.fetch("nope", 0, 0, 1),
+        Err(LogError::UnknownTopic(_))
+    ));
+    assert!(c.create_topic("a/b", TopicConfig::default()).is_err());
+    assert!(matches!(
+        c.stop_broker(9),
+        Err(LogError::UnknownBroker { broker: 9, .. })
+    ));
+}
+
+#[test]
+fn a_durable_cluster_finds_topics_and_records_after_reopen() {
+    let d = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        segment_bytes: 256,
+        ..Settings::default()
+    };
+    {
+        let c = Cluster::open(d.path(), 3, settings.clone()).unwrap();
+        let cfg = TopicConfig {
+            partitions: 2,
+            replicas: 2,
+            retention_ms: Some(1000),
+            ..Default::default()
+        };
+        c.create_topic("orders", cfg).unwrap();
+        for i in 0..50 {
+            let r = rec("k", &format!("v{i}"));
+            c.produce_batch("orders", 1, vec![r], Acks::All).unwrap();
+        }
+    }
+    let c = Cluster::open(d.path(), 3, settings).unwrap();
+    assert_eq!(c.topic_names(), vec!["orders".to_string()]);
+    let info = c.describe_topic("orders").unwrap();
+    assert_eq!(info.config.retention_ms, Some(1000));
+    assert_eq!(info.partitions[1].log_end_offset, 50);
+    assert_eq!(info.partitions[1].high_watermark, 50);
+    assert_eq!(info.partitions[1].replicas, vec![2, 3]);
+    assert_eq!(values(&c, "orders", 1)[49], "v49");
+}
+
+#[test]
+fn placement_is_round_robin_and_brokers_report_counts() {
+    let c = Cluster::in_memory(3);
+    let cfg = TopicConfig {
+        partitions: 3,
+        replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let info = c.describe_topic("t").unwrap();
+    let reps: Vec<Vec<u32>> = info.partitions.iter().map(|p| p.replicas.clone()).collect();
+    assert_eq!(reps, vec![vec![1, 2], vec![2, 3], vec![3, 1]]);
+    let leaders: Vec<Option<u32>> = info.partitions.iter().map(|p| p.leader).collect();
+    assert_eq!(leaders, vec![Some(1), Some(2), Some(3)]);
+    for b in c.brokers() {
+        assert_eq!((b.alive, b.leader_count, b.replica_count), (true, 1, 2));
+    }
+}
+
+#[test]
+fn a_stopped_leader_hands_over_and_its_replica_moves_to_a_healthy_broker() {
+    let c = Cluster::in_memory(3);
+    let cfg = TopicConfig {
+        replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    for i in 0..10 {
+        c.produce("t", rec("k", &format!("v{i}")), Acks::All)
+            .unwrap();
+    }
+    c.stop_broker(1).unwrap();
+    let p = &c.describe_topic("t").unwrap().partitions[0];
+    assert_eq!(p.leader, Some(2));
+    assert_eq!(p.replicas, vec![3, 2]);
+    assert_eq!(p.isr, vec![2, 3]);
+    assert_eq!(p.high_watermark, 10);
+    // Broker 3 has the data: stop 2 and 3 leads with all ten records.
+    c.stop_broker(2).unwrap();
+    let p = &c.describe_topic("t").unwrap().partitions[0];
+    assert_eq!(p.leader, Some(3));
+    assert_eq!(values(&c, "t", 0).len(), 10);
+    let b = c.brokers();
+    assert_eq!((b[0].alive, b[1].alive, b[2].alive), (false, false, true));
+    assert_eq!(b[2].leader_count, 1);
+}
+
+#[test]
+fn min_insync_replicas_is_honoured_and_a_restarted_broker_rejoins() {
+    let c = Cluster::in_memory(2);
+    let cfg = TopicConfig {
+        replicas: 2,
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    c.produce("t", rec("k", "a"), Acks::All).unwrap();
+    c.stop_broker(2).unwrap();
+    let e = c.produce("t", rec("k", "b"), Acks::All).unwrap_err();
+    assert!(matches!(
+        e,
+        LogError::NotEnoughReplicas {
+            isr: 1,
+            min_insync: 2,
+            ..
+        }
+    ));
+    assert!(e.to_string().contains("NotEnoughReplicas"));
+    // acks=1 still works with one replica in sync.
+    c.produce("t", rec("k", "c"), Acks::Leader).unwrap();
+    c.start_broker(2).unwrap();
+    let p = &c.describe_topic("t").unwrap().partitions[0];
+    assert_eq!(p.isr, vec![1, 2]);
+    c.produce("t", rec("k", "d"), Acks::All).unwrap();
+    c.stop_broker(1).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["a", "c", "d"]);
+}
+
+#[test]
+fn a_partition_with_no_live_in_sync_replica_is_offline_until_one_returns() {
+    let c = Cluster::in_memory(1);
+    c.create_topic("t", TopicConfig::default()).unwrap();
+    c.produce("t", rec("k", "a"), Acks::All).unwrap();
+    c.stop_broker(1).unwrap();
+    assert!(matches!(
+        c.produce("t", rec("k", "b"), Acks::All),
+        Err(LogError::LeaderNotAvailable { .. })
+    ));
+    c.start_broker(1).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["a"]);
+}
+
+#[test]
+fn retention_moves_the_log_start_on_every_replica() {
+    let c = Cluster::in_memory_with(
+        2,
+        Settings {
+            segment_bytes: 200,
+            ..Settings::default()
+        },
+    );
+    let cfg = TopicConfig {
+        replicas: 2,
+        retention_bytes: Some(400),
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    for i in 0..40 {
+        let r = rec("k", &format!("value-{i}")).with_timestamp(i);
+        c.produce("t", r, Acks::All).unwrap();
+    }
+    let report = c.enforce_retention(1_000).unwrap();
+    assert!(report.segments_deleted > 0);
+    let (start, hw, end) = c.offsets("t", 0).unwrap();
+    assert!(start > 0 && hw == 40 && end == 40);
+    assert!(c.describe_topic("t").unwrap().partitions[0].size_bytes <= 600);
+    assert!(matches!(
+        c.fetch("t", 0, 0, 1),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    // Failover after retention: the follower's log starts where the leader's does.
+    c.stop_broker(1).unwrap();
+    assert_eq!(c.offsets("t", 0).unwrap().0, start);
+}
+
+#[test]
+fn a_compacted_topic_keeps_the_latest_value_per_key_on_every_replica() {
+    let c = Cluster::in_memory_with(
+        2,
+        Settings {
+            segment_bytes: 150,
+            ..Settings::default()
+        },
+    );
+    let cfg = TopicConfig {
+        replicas: 2,
+        cleanup_policy: CleanupPolicy::Compact,
+        delete_retention_ms: 100,
+        ..Default::default()
+    };
+    c.create_topic("table", cfg).unwrap();
+    for i in 0..30 {
+        let r = rec(&format!("k{}", i % 3), &format!("v{i}")).with_timestamp(i);
+        c.produce("table", r, Acks::All).unwrap();
+    }
+    let tomb = ProducerRecord::new(Some(Bytes::from("k0")), None).with_timestamp(30);
+    c.produce("table", tomb, Acks::All).unwrap();
+    for i in 0..10 {
+        let r = rec("pad", &format!("p{i}")).with_timestamp(40 + i);
+        c.produce("table", r, Acks::All).unwrap();
+    }
+    let report = c.enforce_retention(1_000).unwrap();
+    assert!(report.records_compacted_away > 0);
+    let latest = |c: &Cluster| -> Vec<(String, Option<String>)> {
+        c.fetch("table", 0, 0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.key.as_deref() != Some(&b"pad"[..]))
+            .map(|r| {
+                let s = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+                (s(r.key.unwrap()), r.value.map(s))
+            })
+            .collect()
+    };
+    let want = vec![
+        ("k1".to_string(), Some("v28".to_string())),
+        ("k2".to_string(), Some("v29".to_string())),
+    ];
+    assert_eq!(latest(&c), want, "k0's old tombstone is gone too");
+    c.stop_broker(1).unwrap();
+    assert_eq!(latest(&c), want, "the follower compacted the same way");
+}
+
+#[test]
+fn the_cluster_is_shared_between_threads() {
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    fn assert_movable<T: Send + 'static>() {}
+    assert_shareable::<Cluster>();
+    assert_movable::<Consumer>();
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 3, Settings::default()).unwrap();
+    let cfg = TopicConfig {
+        partitions: 4,
+        replicas: 3,
+        min_insync_replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let r = rec(&format!("w{w}-{i}"), "v");
+                    c.produce("t", r, Acks::All).unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                for p in 0..4 {
+                    let got = c.fetch("t", p, 0, usize::MAX).unwrap();
+                    let (start, hw, end) = c.offsets("t", p).unwrap();
+                    assert!(start <= hw && hw <= end);
+                    // Fetched before the HW was read, and the HW only grows.
+                    assert!(got.len() as u64 <= hw);
+                    assert!(got.iter().enumerate().all(|(i, r)| r.offset == i as u64));
+                }
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    c.stop_broker(2).unwrap();
+    let total: u64 = (0..4).map(|p| c.offsets("t", p).unwrap().1).sum();
+    assert_eq!(total, 800);
+}
+
+#[test]
+fn a_directory_is_opened_by_one_cluster_at_a_time() {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 1, Settings::default()).unwrap();
+    let e = Cluster::open(d.path(), 1, Settings::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("in use"), "{e}");
+    drop(c);
+    Cluster::open(d.path(), 1, Settings::default()).unwrap();
+}
+
+#[test]
+fn a_broken_metadata_file_is_an_error_not_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let c = Cluster::open(d.path(), 2, Settings::default()).unwrap();
+        let cfg = TopicConfig {
+            replicas: 2,
+            ..Default::default()
+        };
+        c.create_topic("t", cfg).unwrap();
+    }
+    let p = d.path().join("cluster.json");
+    let good = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(
+        &p,
+        good.replace("\"replicas\": [\n", "\"replicas\": [\n        9,\n"),
+    )
+    .unwrap();
+    let e = Cluster::open(d.path(), 2, Settings::default())
+        .err()
+        .unwrap();
+    assert!(matches!(e, LogError::Corrupt(_)), "{e}");
+    std::fs::write(&p, "{ not json").unwrap();
+    let e = Cluster::open(d.path(), 2, Settings::default())
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("cluster.json"), "{e}");
+}
+
+#[test]
+fn fetch_batches_reads_what_fetch_reads_without_a_copy_per_record() {
+    let c = Cluster::in_memory(1);
+    c.create_topic("t", TopicConfig::default()).unwrap();
+    for i in 0..5 {
+        let rs = (0..10).map(|j| rec("k", &format!("v{i}-{j}"))).collect();
+        c.produce_batch("t", 0, rs, Acks::All).unwrap();
+    }
+    let batches = c.fetch_batches("t", 0, 15, 20).unwrap();
+    let views: Vec<Record> = batches
+        .iter()
+        .flat_map(|b| {
+            b.iter()
+                .map(|v| b.to_record(&v.unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Whole batches until at least 20 records from 15: [10, 20) gives 5, [20, 30) 10,
+    // [30, 40) 10.
+    assert_eq!(batches.len(), 3);
+    assert_eq!(views, c.fetch("t", 0, 15, 25).unwrap());
+    assert!(c.fetch_batches("t", 0, 99, 10).unwrap().is_empty());
+}

@@ -1,0 +1,127 @@
+//! Reading records of a source into rows: key and value decoded into their row positions
+//! (only the columns a query uses), pseudo-columns set, event time taken from ROWTIME or the
+//! source's timestamp column. A decoder writes at an offset of the row, so the two sides of
+//! a join decode into one row.
+
+use kql_runtime::Record;
+
+use super::format::{key, DecodeError, ValueDecoder};
+use crate::data::{SqlType, Value};
+use crate::plan::catalog::Format;
+use crate::plan::logical::Source;
+use crate::plan::schema::{PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROWTIME};
+
+#[derive(Debug, Clone)]
+pub struct SourceDecoder {
+    pub topic: String,
+    /// Where this source's fields start in the row.
+    base: usize,
+    key_format: Format,
+    key_columns: Vec<(String, SqlType, usize)>,
+    values: ValueDecoder,
+    has_value_columns: bool,
+    timestamp_column: Option<usize>,
+    timestamp_name: String,
+}
+
+impl SourceDecoder {
+    /// `used`: row positions (relative to the source) that the query reads.
+    pub fn new(source: &Source, base: usize, used: &[usize]) -> SourceDecoder {
+        let n_pseudo = PSEUDO_COLUMNS.len();
+        let mut key_columns = Vec::new();
+        let mut value_columns = Vec::new();
+        for (pos, f) in source.schema.fields.iter().enumerate().skip(n_pseudo) {
+            let col = (f.name.clone(), f.ty.clone(), base + pos);
+            let wanted = used.contains(&pos) || source.timestamp_column == Some(pos);
+            if pos < n_pseudo + source.key_count {
+                if wanted {
+                    key_columns.push(col);
+                }
+            } else if wanted || source.value_format == Format::Delimited {
+                // DELIMITED fields are positional: decode them all
+                value_columns.push(col);
+            }
+        }
+        SourceDecoder {
+            topic: source.topic.clone(),
+            base,
+            key_format: source.key_format,
+            key_columns,
+            has_value_columns: source.schema.fields.len() > n_pseudo + source.key_count,
+            values: ValueDecoder::new(source.value_format, value_columns),
+            timestamp_column: source.timestamp_column,
+            timestamp_name: source
+                .timestamp_column
+                .map_or_else(String::new, |i| source.schema.fields[i].name.clone()),
+        }
+    }
+
+    /// A decoder for rows re-keyed into an internal topic: every non-pseudo field is in
+    /// the JSON value; the record's key is only for partitioning.
+    pub fn internal(source: &Source, base: usize) -> SourceDecoder {
+        let n_pseudo = PSEUDO_COLUMNS.len();
+        let value_columns = source
+            .schema
+            .fields
+            .iter()
+            .enumerate()
+            .skip(n_pseudo)
+            .map(|(pos, f)| (f.name.clone(), f.ty.clone(), base + pos))
+            .collect();
+        SourceDecoder {
+            topic: String::new(),
+            base,
+            key_format: Format::Kafka,
+            key_columns: Vec::new(),
+            has_value_columns: true,
+            values: ValueDecoder::new(Format::Json, value_columns),
+            timestamp_column: None,
+            timestamp_name: String::new(),
+        }
+    }
+
+    /// Fills this source's part of the row; returns the record's event time, or None for a
+    /// record to skip (a tombstone on a source with value columns).
+    pub fn decode(
+        &self,
+        partition: u32,
+        r: &Record,
+        row: &mut [Value],
+    ) -> Result<Option<i64>, DecodeError> {
+        row[self.base + ROWTIME] = Value::Bigint(r.timestamp_ms);
+        row[self.base + ROWPARTITION] = Value::Int(partition as i32);
+        row[self.base + ROWOFFSET] = Value::Bigint(r.offset as i64);
+        if let Some(k) = &r.key {
+            key::decode_key(self.key_format, k, &self.key_columns, row)?;
+        }
+        match &r.value {
+            Some(v) => self.values.decode(v, row)?,
+            None if self.has_value_columns => return Ok(None),
+            None => {}
+        }
+        let event_time_ms = match self.timestamp_column {
+            None => r.timestamp_ms,
+            Some(pos) => match &row[self.base + pos] {
+                Value::Bigint(ms) | Value::Timestamp(ms) => *ms,
+                Value::Null => {
+                    return Err(DecodeError(format!(
+                        "the timestamp column {} is missing",
+                        self.timestamp_name
+                    )))
+                }
+                other => {
+                    return Err(DecodeError(format!(
+                        "the timestamp column {} holds {other}, not a time",
+                        self.timestamp_name
+                    )))
+                }
+            },
+        };
+        Ok(Some(event_time_ms))
+    }
+
+    /// Is this a tombstone (a record without a value)?
+    pub fn is_tombstone(r: &Record) -> bool {
+        r.value.is_none()
+    }
+}

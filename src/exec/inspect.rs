@@ -1,0 +1,241 @@
+//! Statements that show the log: brokers, topics (per partition: leader, replicas, ISR,
+//! offsets, bytes, so key skew is visible), consumer groups (committed offsets and lag),
+//! and the broker faults that make replication observable.
+
+use kql_runtime::Cluster;
+
+use super::output::{listing, Output};
+use crate::data::Value;
+use crate::diagnostic::{Code, Diagnostic};
+
+fn ids(v: &[u32]) -> Value {
+    Value::string(
+        &v.iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+fn log_error(e: kql_runtime::LogError) -> Diagnostic {
+    Diagnostic::new(Code::TopicError, e.to_string())
+}
+
+pub fn show_brokers(cluster: &Cluster, out: &mut dyn Output) {
+    let rows = cluster
+        .brokers()
+        .into_iter()
+        .map(|b| {
+            vec![
+                Value::Int(b.id as i32),
+                Value::string(if b.alive { "up" } else { "stopped" }),
+                Value::Int(b.leader_count as i32),
+                Value::Int(b.replica_count as i32),
+            ]
+        })
+        .collect();
+    listing(out, &["Broker", "State", "Leaders", "Replicas"], rows);
+}
+
+pub fn show_topics(cluster: &Cluster, out: &mut dyn Output) {
+    let mut rows = Vec::new();
+    for t in cluster.topic_names() {
+        if let Ok(info) = cluster.describe_topic(&t) {
+            let records: u64 = info
+                .partitions
+                .iter()
+                .map(|p| p.log_end_offset - p.log_start_offset)
+                .sum();
+            rows.push(vec![
+                Value::string(&t),
+                Value::Int(info.config.partitions as i32),
+                Value::Int(info.config.replicas as i32),
+                Value::Bigint(records as i64),
+            ]);
+        }
+    }
+    listing(
+        out,
+        &["Kafka Topic", "Partitions", "Replicas", "Records"],
+        rows,
+    );
+}
+
+pub fn describe_topic(
+    cluster: &Cluster,
+    name: &str,
+    out: &mut dyn Output,
+) -> Result<(), Diagnostic> {
+    let info = cluster.describe_topic(name).map_err(|e| {
+        let mut d = log_error(e);
+        if let Some(s) = crate::plan::catalog::did_you_mean(
+            name,
+            cluster.topic_names().iter().map(|s| s.as_str()),
+        ) {
+            d = d.help(format!(
+                "did you mean '{s}'? (topic names are case-sensitive)"
+            ));
+        } else {
+            d = d.help("SHOW TOPICS lists the topics");
+        }
+        d
+    })?;
+    let rows = info
+        .partitions
+        .iter()
+        .map(|p| {
+            vec![
+                Value::Int(p.partition as i32),
+                p.leader
+                    .map_or(Value::string("none"), |l| Value::Int(l as i32)),
+                ids(&p.replicas),
+                ids(&p.isr),
+                Value::Bigint(p.log_start_offset as i64),
+                Value::Bigint(p.log_end_offset as i64),
+                Value::Bigint(p.high_watermark as i64),
+                Value::Bigint(p.size_bytes as i64),
+            ]
+        })
+        .collect();
+    listing(
+        out,
+        &[
+            "Partition",
+            "Leader",
+            "Replicas",
+            "ISR",
+            "Log start",
+            "Log end",
+            "High watermark",
+            "Bytes",
+        ],
+        rows,
+    );
+    Ok(())
+}
+
+pub fn show_groups(cluster: &Cluster, out: &mut dyn Output) {
+    let rows = cluster
+        .groups()
+        .into_iter()
+        .filter_map(|g| cluster.describe_group(&g).ok())
+        .map(|g| {
+            let lag: u64 = g.partitions.iter().filter_map(|p| p.lag).sum();
+            vec![
+                Value::string(&g.group),
+                Value::Int(g.members.len() as i32),
+                Value::Bigint(g.generation as i64),
+                Value::Bigint(lag as i64),
+            ]
+        })
+        .collect();
+    listing(out, &["Group", "Members", "Generation", "Lag"], rows);
+}
+
+pub fn describe_group(
+    cluster: &Cluster,
+    name: &str,
+    out: &mut dyn Output,
+) -> Result<(), Diagnostic> {
+    if !cluster.groups().iter().any(|g| g == name) {
+        return Err(Diagnostic::new(
+            Code::TopicError,
+            format!("there is no consumer group named '{name}'"),
+        )
+        .help("SHOW CONSUMER GROUPS lists the groups"));
+    }
+    let g = cluster.describe_group(name).map_err(log_error)?;
+    out.status(&format!(
+        "Group {}: generation {}, {} member(s)",
+        g.group,
+        g.generation,
+        g.members.len()
+    ));
+    let rows = g
+        .partitions
+        .iter()
+        .map(|p| {
+            vec![
+                Value::string(&p.topic),
+                Value::Int(p.partition as i32),
+                p.committed.map_or(Value::Null, |c| Value::Bigint(c as i64)),
+                Value::Bigint(p.log_end_offset as i64),
+                p.lag.map_or(Value::Null, |l| Value::Bigint(l as i64)),
+                p.owner.as_deref().map_or(Value::Null, Value::string),
+            ]
+        })
+        .collect();
+    listing(
+        out,
+        &[
+            "Topic",
+            "Partition",
+            "Committed",
+            "Log end",
+            "Lag",
+            "Member",
+        ],
+        rows,
+    );
+    Ok(())
+}
+
+/// `STOP BROKER n` / `START BROKER n`: return once leadership has moved and
+/// re-replication has caught up; say what moved.
+pub fn broker_control(
+    cluster: &Cluster,
+    broker: u32,
+    start: bool,
+    out: &mut dyn Output,
+) -> Result<(), Diagnostic> {
+    let before = leaders(cluster);
+    let result = if start {
+        cluster.start_broker(broker)
+    } else {
+        cluster.stop_broker(broker)
+    };
+    result.map_err(|e| {
+        log_error(e).help(format!(
+            "the brokers are 1 to {}; SHOW BROKERS lists them",
+            cluster.broker_count()
+        ))
+    })?;
+    let after = leaders(cluster);
+    let moved: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b.1 != a.1)
+        .map(|(b, a)| {
+            format!(
+                "{} leader {} -> {}",
+                b.0,
+                show_leader(b.1),
+                show_leader(a.1)
+            )
+        })
+        .collect();
+    out.status(&format!(
+        "Broker {broker} {}",
+        if start { "started" } else { "stopped" }
+    ));
+    for m in moved {
+        out.status(&format!("  {m}"));
+    }
+    Ok(())
+}
+
+fn show_leader(l: Option<u32>) -> String {
+    l.map_or("none".into(), |l| l.to_string())
+}
+
+fn leaders(cluster: &Cluster) -> Vec<(String, Option<u32>)> {
+    let mut out = Vec::new();
+    for t in cluster.topic_names() {
+        if let Ok(info) = cluster.describe_topic(&t) {
+            for p in info.partitions {
+                out.push((format!("{t}-{}", p.partition), p.leader));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! Joins to a GLOBAL TABLE: before any task starts, the table is read from the earliest
+//! offset of every partition into one store (dashmap) shared by all tasks; each stream
+//! record looks up any expression of its columns. The stream keeps its own partitioning.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use kql_runtime::Cluster;
+
+use super::input::Input;
+use super::{fill, key_bytes, part, relative};
+use crate::data::{SqlType, Value};
+use crate::diagnostic::Diagnostic;
+use crate::exec::decode::SourceDecoder;
+use crate::exec::physical::{ranges, StartAt};
+use crate::exec::pipeline::Operators;
+use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::plan::catalog::Format;
+use crate::plan::expr::TypedExpr;
+use crate::plan::logical::Source;
+use crate::syntax::ast::JoinType;
+
+pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>>>;
+
+/// Reads every partition of the table from the beginning into a shared store.
+pub fn bootstrap(
+    cluster: &Cluster,
+    table: &Source,
+    base: usize,
+    used: &[usize],
+) -> Result<GlobalStore, Diagnostic> {
+    let store: GlobalStore = Arc::new(DashMap::new());
+    let width = base + table.schema.len();
+    let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
+    for range in ranges(cluster, &table.topic, StartAt::Earliest)? {
+        let mut input = Input::new(
+            PartitionReader::new(cluster.clone(), table.topic.clone(), range),
+            decoder.clone(),
+            width,
+        );
+        while input
+            .peek()
+            .map_err(|e| Diagnostic::new(crate::diagnostic::Code::TopicError, e))?
+            .is_some()
+        {
+            let (_, record) = input.take().expect("peeked");
+            let Some(k) = record.key else { continue };
+            if record.value.is_some() {
+                store.insert(k, part(&input.row, (base, table.schema.len())));
+            } else {
+                store.remove(&k);
+            }
+        }
+    }
+    Ok(store)
+}
+
+pub struct GlobalJoinTask {
+    stream: Input,
+    store: GlobalStore,
+    lookup: TypedExpr,
+    join_type: JoinType,
+    ops: Operators,
+    key_format: Format,
+    right: (usize, usize),
+}
+
+impl GlobalJoinTask {
+    /// `right`: where the table's fields sit in the row (start, length).
+    pub fn new(
+        stream: Input,
+        store: GlobalStore,
+        lookup: TypedExpr,
+        join_type: JoinType,
+        ops: Operators,
+        key_format: Format,
+        right: (usize, usize),
+    ) -> GlobalJoinTask {
+        GlobalJoinTask {
+            stream,
+            store,
+            lookup,
+            join_type,
+            ops,
+            key_format,
+            right,
+        }
+    }
+}
+
+impl Task for GlobalJoinTask {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+        for _ in 0..FETCH_BATCH_RECORDS {
+            if self.stream.peek()?.is_none() {
+                return Ok(false);
+            }
+            let (event_time, record) = self.stream.take().expect("peeked");
+            if record.value.is_none() {
+                continue;
+            }
+            let partition = self.stream.partition();
+            let row = &mut self.stream.row;
+            let v = crate::exec::eval::eval(&self.lookup, row);
+            let ty = if self.lookup.ty == SqlType::Null {
+                SqlType::String
+            } else {
+                self.lookup.ty.clone()
+            };
+            let found = key_bytes(self.key_format, &ty, &v).and_then(|k| self.store.get(&k));
+            if found.is_none() && self.join_type == JoinType::Inner {
+                continue;
+            }
+            fill(
+                row,
+                self.right,
+                found.as_ref().map(|r| r.value().as_slice()),
+            );
+            drop(found);
+            self.ops
+                .apply(row, event_time, partition, record.offset, out);
+        }
+        Ok(true)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        std::mem::take(&mut self.stream.stats)
+    }
+}

@@ -1,0 +1,97 @@
+//! One input of a task: a partition read in batches, each record decoded into this input's
+//! part of a row before it is handed out, so a task with several inputs can always take
+//! the record with the smallest event time (Kafka Streams' choice). Bad records are
+//! skipped and counted here.
+
+use std::collections::VecDeque;
+
+use kql_runtime::Record;
+
+use crate::data::Value;
+use crate::exec::decode::SourceDecoder;
+use crate::exec::format::DecodeError;
+use crate::exec::task::{BadRecord, PartitionReader, TaskStats};
+
+pub struct Input {
+    reader: PartitionReader,
+    decoder: SourceDecoder,
+    batch: VecDeque<Record>,
+    /// The head record, decoded: (event time, record).
+    head: Option<(i64, Record)>,
+    /// A full-width row whose part for this input holds the head's fields.
+    pub row: Vec<Value>,
+    pub stats: TaskStats,
+    exhausted: bool,
+}
+
+impl Input {
+    pub fn new(reader: PartitionReader, decoder: SourceDecoder, row_width: usize) -> Input {
+        Input {
+            reader,
+            decoder,
+            batch: VecDeque::new(),
+            head: None,
+            row: vec![Value::Null; row_width],
+            stats: TaskStats::default(),
+            exhausted: false,
+        }
+    }
+
+    pub fn partition(&self) -> u32 {
+        self.reader.range.partition
+    }
+
+    /// The event time of the head record, decoding it if needed; None at the end.
+    pub fn peek(&mut self) -> Result<Option<i64>, String> {
+        loop {
+            if let Some((t, _)) = &self.head {
+                return Ok(Some(*t));
+            }
+            let Some(r) = self.next_record()? else {
+                return Ok(None);
+            };
+            self.row.iter_mut().for_each(|v| *v = Value::Null);
+            match self.decoder.decode(self.partition(), &r, &mut self.row) {
+                // A tombstone decodes to None for a stream; tables see it with `is_delete`.
+                Ok(Some(t)) => self.head = Some((t, r)),
+                Ok(None) => self.head = Some((r.timestamp_ms, r)),
+                Err(DecodeError(reason)) => self.stats.add_bad(vec![BadRecord {
+                    topic: self.decoder.topic.clone(),
+                    partition: self.partition(),
+                    offset: r.offset,
+                    reason,
+                }]),
+            }
+        }
+    }
+
+    /// Takes the head record (call after `peek` returned Some); its fields are in `row`.
+    pub fn take(&mut self) -> Option<(i64, Record)> {
+        self.head.take()
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, String> {
+        if self.batch.is_empty() && !self.exhausted {
+            match self.reader.next_batch()? {
+                Some(records) => {
+                    self.stats.records_read += records.len() as u64;
+                    self.batch.extend(records);
+                }
+                None => self.exhausted = true,
+            }
+        }
+        Ok(self.batch.pop_front())
+    }
+}
+
+/// Which of two inputs holds the record to process next: the smaller event time; on a
+/// tie the second (the table side of a stream-table join), so a table row is in place
+/// before a stream record with the same timestamp looks it up.
+pub fn pick(a: Option<i64>, b: Option<i64>) -> Option<bool> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        (Some(x), Some(y)) => Some(x < y),
+    }
+}

@@ -1,0 +1,279 @@
+//! Joins at run time. Co-partitioned joins run one task per partition that reads partition
+//! i of both sides in timestamp order (`input.rs`); a side not keyed by its join expression
+//! is first copied, re-keyed, into an internal topic (`repartition.rs`). A GLOBAL TABLE is
+//! read in full before the query starts into one store shared by every task (`global.rs`).
+
+mod global;
+mod input;
+mod repartition;
+mod stream_stream;
+mod stream_table;
+mod table_table;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use kql_runtime::Cluster;
+
+use super::decode::SourceDecoder;
+use super::format::key::encode_key;
+use super::physical::{ranges, StartAt};
+use super::pipeline::Operators;
+use super::task::{PartitionRange, PartitionReader, Task};
+use crate::data::{SqlType, Value};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::plan::catalog::Format;
+use crate::plan::expr::TypedExpr;
+use crate::plan::logical::{Join, JoinKind, LogicalPlan, Source};
+use crate::plan::QueryPlan;
+
+pub use input::Input;
+
+/// Tasks of a join query, and the internal topics made for it (removed when it ends).
+pub struct JoinTasks {
+    pub tasks: Vec<Box<dyn Task>>,
+    pub internal_topics: Vec<String>,
+}
+
+static TRANSIENT_QUERIES: AtomicU64 = AtomicU64::new(1);
+
+/// One side of a join: the topic its task reads (the source's, or the internal topic it
+/// was repartitioned into), how to decode it, and where its fields sit in the joined row.
+struct SideInput {
+    source: Source,
+    topic: String,
+    decoder: SourceDecoder,
+    base: usize,
+}
+
+impl SideInput {
+    fn len(&self) -> usize {
+        self.source.schema.len()
+    }
+
+    fn input(&self, cluster: &Cluster, range: PartitionRange, width: usize) -> Input {
+        Input::new(
+            PartitionReader::new(cluster.clone(), self.topic.clone(), range),
+            self.decoder.clone(),
+            width,
+        )
+    }
+}
+
+pub fn tasks(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    start: StartAt,
+) -> Result<JoinTasks, Diagnostic> {
+    let (ops, input) = Operators::split(plan);
+    let mut used = ops.columns();
+    let query_id = TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed);
+    let mut internal_topics = Vec::new();
+    match input {
+        LogicalPlan::GlobalTableJoin(g) => {
+            g.lookup.columns(&mut used);
+            let (LogicalPlan::Source(left), LogicalPlan::Source(right)) = (&*g.left, &*g.right)
+            else {
+                return Err(multi_way());
+            };
+            let width = left.schema.len() + right.schema.len();
+            let store = global::bootstrap(cluster, right, left.schema.len(), &used)?;
+            let decoder = SourceDecoder::new(left, 0, &relative(&used, 0, left.schema.len()));
+            let tasks = ranges(cluster, &left.topic, start)?
+                .into_iter()
+                .map(|range| {
+                    let input = Input::new(
+                        PartitionReader::new(cluster.clone(), left.topic.clone(), range),
+                        decoder.clone(),
+                        width,
+                    );
+                    Box::new(global::GlobalJoinTask::new(
+                        input,
+                        store.clone(),
+                        g.lookup.clone(),
+                        g.join_type,
+                        ops.clone(),
+                        right.key_format,
+                        (left.schema.len(), right.schema.len()),
+                    )) as Box<dyn Task>
+                })
+                .collect();
+            Ok(JoinTasks {
+                tasks,
+                internal_topics,
+            })
+        }
+        LogicalPlan::Join(j) => {
+            j.left_key.columns(&mut used);
+            j.right_key.columns(&mut used);
+            let left = side(
+                runtime,
+                cluster,
+                &j.left,
+                0,
+                &used,
+                start,
+                query_id,
+                &mut internal_topics,
+            )?;
+            let right = side(
+                runtime,
+                cluster,
+                &j.right,
+                left.len(),
+                &used,
+                StartAt::Earliest,
+                query_id,
+                &mut internal_topics,
+            )?;
+            let width = left.len() + right.len();
+            let partitions = cluster.partition_count(&left.topic).unwrap_or(1);
+            let left_ranges = ranges(cluster, &left.topic, start)?;
+            // Tables are read from the beginning: their state is every row so far.
+            let right_ranges = ranges(
+                cluster,
+                &right.topic,
+                if j.kind == JoinKind::StreamStream {
+                    start
+                } else {
+                    StartAt::Earliest
+                },
+            )?;
+            let mut tasks: Vec<Box<dyn Task>> = Vec::new();
+            for p in 0..partitions as usize {
+                let (l, r) = (
+                    left.input(cluster, left_ranges[p], width),
+                    right.input(cluster, right_ranges[p], width),
+                );
+                let spec = JoinSpec::new(j, &left, &right, ops.clone());
+                tasks.push(match j.kind {
+                    JoinKind::StreamTable => {
+                        Box::new(stream_table::StreamTableTask::new(l, r, spec))
+                    }
+                    JoinKind::TableTable => Box::new(table_table::TableTableTask::new(l, r, spec)),
+                    JoinKind::StreamStream => {
+                        Box::new(stream_stream::StreamStreamTask::new(l, r, spec))
+                    }
+                    JoinKind::StreamGlobalTable => {
+                        return Err(Diagnostic::internal(
+                            "a global join planned as a co-partitioned join",
+                        ))
+                    }
+                });
+            }
+            Ok(JoinTasks {
+                tasks,
+                internal_topics,
+            })
+        }
+        _ => Err(Diagnostic::internal(
+            "join tasks asked for a plan without a join",
+        )),
+    }
+}
+
+fn multi_way() -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, "a query with more than one join compiles (see EXPLAIN) but does not run in this version of kql yet")
+        .help("join two sources per query: CREATE STREAM AS SELECT the first join, then join its result")
+}
+
+/// Positions of `used` inside [base, base + len), relative to base.
+fn relative(used: &[usize], base: usize, len: usize) -> Vec<usize> {
+    used.iter()
+        .filter(|&&u| u >= base && u < base + len)
+        .map(|u| u - base)
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn side(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &LogicalPlan,
+    base: usize,
+    used: &[usize],
+    start: StartAt,
+    query_id: u64,
+    internal_topics: &mut Vec<String>,
+) -> Result<SideInput, Diagnostic> {
+    match plan {
+        LogicalPlan::Source(s) => Ok(SideInput {
+            source: s.clone(),
+            topic: s.topic.clone(),
+            decoder: SourceDecoder::new(s, base, &relative(used, base, s.schema.len())),
+            base,
+        }),
+        LogicalPlan::Repartition(r) => {
+            let LogicalPlan::Source(s) = &*r.input else {
+                return Err(multi_way());
+            };
+            let topic = format!("_kql_transient_{query_id}_{}", r.topic);
+            repartition::run(runtime, cluster, r, s, base, &topic, start)?;
+            internal_topics.push(topic.clone());
+            Ok(SideInput {
+                source: s.clone(),
+                topic,
+                decoder: SourceDecoder::internal(s, base),
+                base,
+            })
+        }
+        _ => Err(multi_way()),
+    }
+}
+
+/// What every co-partitioned join task needs to know.
+#[derive(Clone)]
+pub(super) struct JoinSpec {
+    pub join_type: crate::syntax::ast::JoinType,
+    pub left_key: TypedExpr,
+    pub right_key: TypedExpr,
+    pub key_format: Format,
+    pub key_type: SqlType,
+    pub left: (usize, usize),
+    pub right: (usize, usize),
+    pub within: Option<(i64, i64, Option<i64>)>,
+    pub ops: Operators,
+}
+
+impl JoinSpec {
+    fn new(j: &Join, left: &SideInput, right: &SideInput, ops: Operators) -> JoinSpec {
+        JoinSpec {
+            join_type: j.join_type,
+            left_key: j.left_key.clone(),
+            right_key: j.right_key.clone(),
+            key_format: right.source.key_format,
+            key_type: j.right_key.ty.clone(),
+            left: (left.base, left.len()),
+            right: (right.base, right.len()),
+            within: j.within,
+            ops,
+        }
+    }
+
+    /// The key of a row as bytes in the join's key format (None for a NULL key, which
+    /// never matches).
+    pub fn key_bytes(&self, key: &TypedExpr, row: &[Value]) -> Option<Bytes> {
+        let v = crate::exec::eval::eval(key, row);
+        key_bytes(self.key_format, &self.key_type, &v)
+    }
+}
+
+pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes> {
+    encode_key(format, &[("", ty, v)]).map(Bytes::from)
+}
+
+/// Copies a side's fields out of a row.
+pub(super) fn part(row: &[Value], (base, len): (usize, usize)) -> Vec<Value> {
+    row[base..base + len].to_vec()
+}
+
+/// Writes a side's fields (or NULLs) into a row.
+pub(super) fn fill(row: &mut [Value], (base, len): (usize, usize), values: Option<&[Value]>) {
+    match values {
+        Some(v) => row[base..base + len].clone_from_slice(v),
+        None => row[base..base + len]
+            .iter_mut()
+            .for_each(|x| *x = Value::Null),
+    }
+}

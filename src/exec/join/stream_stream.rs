@@ -1,0 +1,218 @@
+//! Stream-stream join task (WITHIN before, after, GRACE): each side's records are buffered
+//! by key; a record joins the other side's buffered records whose time is within the
+//! window (left time L matches right time R when L - before <= R <= L + after). When stream
+//! time passes a record's window end plus grace, it leaves the buffer, and if it never
+//! matched, a LEFT or FULL join emits it with NULLs for the other side. At the end of a
+//! bounded run every buffered record's window closes.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::input::{pick, Input};
+use super::{fill, part, JoinSpec};
+use crate::data::Value;
+use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::syntax::ast::JoinType;
+
+/// ksqlDB's grace for stream-stream joins without GRACE PERIOD: 24 hours.
+const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
+
+struct Buffered {
+    time: i64,
+    offset: u64,
+    fields: Vec<Value>,
+    matched: bool,
+}
+
+pub struct StreamStreamTask {
+    left: Input,
+    right: Input,
+    spec: JoinSpec,
+    left_buf: HashMap<Bytes, Vec<Buffered>>,
+    right_buf: HashMap<Bytes, Vec<Buffered>>,
+    stream_time: i64,
+    row: Vec<Value>,
+    closed: bool,
+}
+
+impl StreamStreamTask {
+    pub fn new(left: Input, right: Input, spec: JoinSpec) -> StreamStreamTask {
+        let width = left.row.len();
+        StreamStreamTask {
+            left,
+            right,
+            spec,
+            left_buf: HashMap::new(),
+            right_buf: HashMap::new(),
+            stream_time: i64::MIN,
+            row: vec![Value::Null; width],
+            closed: false,
+        }
+    }
+
+    fn window(&self) -> (i64, i64, i64) {
+        let (before, after, grace) = self.spec.within.unwrap_or((0, 0, None));
+        (before, after, grace.unwrap_or(DEFAULT_GRACE_MS))
+    }
+
+    fn emit_unmatched(
+        &mut self,
+        from_left: bool,
+        b: &Buffered,
+        partition: u32,
+        out: &mut Vec<OutputRow>,
+    ) {
+        let wanted = match self.spec.join_type {
+            JoinType::Inner => false,
+            JoinType::Left => from_left,
+            JoinType::Right => !from_left,
+            JoinType::Full => true,
+        };
+        if !wanted || b.matched {
+            return;
+        }
+        let (mine, other) = if from_left {
+            (self.spec.left, self.spec.right)
+        } else {
+            (self.spec.right, self.spec.left)
+        };
+        fill(&mut self.row, mine, Some(&b.fields));
+        fill(&mut self.row, other, None);
+        self.spec
+            .ops
+            .apply(&self.row, b.time, partition, b.offset, out);
+    }
+
+    /// Removes records whose window has closed (all of them when `all`), emitting the
+    /// unmatched ones of both sides in time order.
+    fn expire(&mut self, all: bool, out: &mut Vec<OutputRow>) {
+        let (before, after, grace) = self.window();
+        let partition = self.left.partition();
+        let mut closed: Vec<(bool, Buffered)> = Vec::new();
+        for from_left in [true, false] {
+            let span = if from_left { after } else { before };
+            let buf = std::mem::take(if from_left {
+                &mut self.left_buf
+            } else {
+                &mut self.right_buf
+            });
+            let mut kept = HashMap::new();
+            for (k, records) in buf {
+                let (gone, stay): (Vec<Buffered>, Vec<Buffered>) =
+                    records.into_iter().partition(|b| {
+                        all || self.stream_time > b.time.saturating_add(span).saturating_add(grace)
+                    });
+                closed.extend(gone.into_iter().map(|b| (from_left, b)));
+                if !stay.is_empty() {
+                    kept.insert(k, stay);
+                }
+            }
+            *(if from_left {
+                &mut self.left_buf
+            } else {
+                &mut self.right_buf
+            }) = kept;
+        }
+        closed.sort_by_key(|(_, b)| (b.time, b.offset));
+        for (from_left, b) in &closed {
+            self.emit_unmatched(*from_left, b, partition, out);
+        }
+    }
+}
+
+impl Task for StreamStreamTask {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+        if self.closed {
+            return Ok(false);
+        }
+        let (before, after, _) = self.window();
+        for _ in 0..FETCH_BATCH_RECORDS {
+            let (lt, rt) = (self.left.peek()?, self.right.peek()?);
+            // On equal times the left record goes first.
+            let from_left = match (lt, rt) {
+                (Some(a), Some(b)) => a <= b,
+                _ => match pick(lt, rt) {
+                    Some(x) => x,
+                    None => {
+                        self.expire(true, out);
+                        self.closed = true;
+                        return Ok(false);
+                    }
+                },
+            };
+            let input = if from_left {
+                &mut self.left
+            } else {
+                &mut self.right
+            };
+            let (time, record) = input.take().expect("peeked");
+            if record.value.is_none() {
+                continue;
+            }
+            self.stream_time = self.stream_time.max(time);
+            let (mine, other_range) = if from_left {
+                (self.spec.left, self.spec.right)
+            } else {
+                (self.spec.right, self.spec.left)
+            };
+            let key_expr = if from_left {
+                &self.spec.left_key
+            } else {
+                &self.spec.right_key
+            };
+            let Some(key) = self.spec.key_bytes(key_expr, &input.row) else {
+                continue;
+            };
+            let fields = part(&input.row, mine);
+            let partition = input.partition();
+            let mut matched = false;
+            let others = if from_left {
+                self.right_buf.get_mut(&key)
+            } else {
+                self.left_buf.get_mut(&key)
+            };
+            if let Some(others) = others {
+                for o in others.iter_mut() {
+                    let (l, r) = if from_left {
+                        (time, o.time)
+                    } else {
+                        (o.time, time)
+                    };
+                    if l - before <= r && r <= l + after {
+                        matched = true;
+                        o.matched = true;
+                        fill(&mut self.row, mine, Some(&fields));
+                        fill(&mut self.row, other_range, Some(&o.fields));
+                        self.spec.ops.apply(
+                            &self.row,
+                            time.max(o.time),
+                            partition,
+                            record.offset,
+                            out,
+                        );
+                    }
+                }
+            }
+            let buf = if from_left {
+                &mut self.left_buf
+            } else {
+                &mut self.right_buf
+            };
+            buf.entry(key).or_default().push(Buffered {
+                time,
+                offset: record.offset,
+                fields,
+                matched,
+            });
+        }
+        self.expire(false, out);
+        Ok(true)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        let mut s = std::mem::take(&mut self.left.stats);
+        s.merge(std::mem::take(&mut self.right.stats));
+        s
+    }
+}

@@ -1,0 +1,81 @@
+//! Stream-table join task: the table's partition is materialized in a hash map keyed by
+//! its key bytes; each stream record looks up its key. Table updates change state only;
+//! stream records produce output. Both are taken in timestamp order.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::input::{pick, Input};
+use super::{fill, part, JoinSpec};
+use crate::data::Value;
+use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::syntax::ast::JoinType;
+
+pub struct StreamTableTask {
+    stream: Input,
+    table: Input,
+    spec: JoinSpec,
+    state: HashMap<Bytes, Vec<Value>>,
+}
+
+impl StreamTableTask {
+    pub fn new(stream: Input, table: Input, spec: JoinSpec) -> StreamTableTask {
+        StreamTableTask {
+            stream,
+            table,
+            spec,
+            state: HashMap::new(),
+        }
+    }
+}
+
+impl Task for StreamTableTask {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+        for _ in 0..FETCH_BATCH_RECORDS {
+            let (ts, tt) = (self.stream.peek()?, self.table.peek()?);
+            match pick(ts, tt) {
+                None => return Ok(false),
+                Some(false) => {
+                    let (_, record) = self.table.take().expect("peeked");
+                    let key = record.key.clone();
+                    match (key, record.value.is_some()) {
+                        (Some(k), true) => {
+                            self.state.insert(k, part(&self.table.row, self.spec.right));
+                        }
+                        (Some(k), false) => {
+                            self.state.remove(&k);
+                        }
+                        (None, _) => {} // a table row without a key cannot be looked up
+                    }
+                }
+                Some(true) => {
+                    let (event_time, record) = self.stream.take().expect("peeked");
+                    if record.value.is_none() {
+                        continue;
+                    }
+                    let partition = self.stream.partition();
+                    let row = &mut self.stream.row;
+                    let found = self
+                        .spec
+                        .key_bytes(&self.spec.left_key, row)
+                        .and_then(|k| self.state.get(&k));
+                    if found.is_none() && self.spec.join_type == JoinType::Inner {
+                        continue;
+                    }
+                    fill(row, self.spec.right, found.map(|v| v.as_slice()));
+                    self.spec
+                        .ops
+                        .apply(row, event_time, partition, record.offset, out);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        let mut s = std::mem::take(&mut self.stream.stats);
+        s.merge(std::mem::take(&mut self.table.stats));
+        s
+    }
+}

@@ -1,0 +1,83 @@
+//! Table-table join task: both tables' partitions are materialized; an update (or delete)
+//! to either side emits the joined row for its key when the join type says the key is in
+//! the result (inner: both sides; left: the left side; full: either side).
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::input::{pick, Input};
+use super::{fill, part, JoinSpec};
+use crate::data::Value;
+use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::syntax::ast::JoinType;
+
+pub struct TableTableTask {
+    left: Input,
+    right: Input,
+    spec: JoinSpec,
+    left_state: HashMap<Bytes, Vec<Value>>,
+    right_state: HashMap<Bytes, Vec<Value>>,
+    row: Vec<Value>,
+}
+
+impl TableTableTask {
+    pub fn new(left: Input, right: Input, spec: JoinSpec) -> TableTableTask {
+        let width = left.row.len();
+        TableTableTask {
+            left,
+            right,
+            spec,
+            left_state: HashMap::new(),
+            right_state: HashMap::new(),
+            row: vec![Value::Null; width],
+        }
+    }
+}
+
+impl Task for TableTableTask {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+        for _ in 0..FETCH_BATCH_RECORDS {
+            let (lt, rt) = (self.left.peek()?, self.right.peek()?);
+            let Some(from_left) = pick(lt, rt) else {
+                return Ok(false);
+            };
+            let (input, state, range) = if from_left {
+                (&mut self.left, &mut self.left_state, self.spec.left)
+            } else {
+                (&mut self.right, &mut self.right_state, self.spec.right)
+            };
+            let (event_time, record) = input.take().expect("peeked");
+            let Some(key) = record.key.clone() else {
+                continue;
+            };
+            if record.value.is_some() {
+                state.insert(key.clone(), part(&input.row, range));
+            } else {
+                state.remove(&key);
+            }
+            let partition = input.partition();
+            let (l, r) = (self.left_state.get(&key), self.right_state.get(&key));
+            let emit = match self.spec.join_type {
+                JoinType::Inner => l.is_some() && r.is_some(),
+                JoinType::Left => l.is_some(),
+                JoinType::Right => r.is_some(),
+                JoinType::Full => l.is_some() || r.is_some(),
+            };
+            if emit {
+                fill(&mut self.row, self.spec.left, l.map(|v| v.as_slice()));
+                fill(&mut self.row, self.spec.right, r.map(|v| v.as_slice()));
+                self.spec
+                    .ops
+                    .apply(&self.row, event_time, partition, record.offset, out);
+            }
+        }
+        Ok(true)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        let mut s = std::mem::take(&mut self.left.stats);
+        s.merge(std::mem::take(&mut self.right.stats));
+        s
+    }
+}

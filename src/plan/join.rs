@@ -1,0 +1,535 @@
+//! FROM with joins: the kind of each join (stream-table, stream-stream, table-table,
+//! stream-global table), its ON condition, and the distribution each join requires of its
+//! inputs. One pass (`require_co_partitioned`) checks that requirement: an input not keyed
+//! by its join expression gets a Repartition node over an internal topic; inputs whose
+//! partition counts differ are an error that points at the join and at both declarations.
+//! Joins to a GLOBAL TABLE require nothing: the table is broadcast to every task.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{self, BinaryOp, ExprKind, JoinType, SourceKind};
+use crate::syntax::span::Span;
+
+use super::catalog::{Format, SourceDef};
+use super::compile::Compiler;
+use super::expr::{Binder, TExpr, TypedExpr};
+use super::logical::{GlobalTableJoin, Join, JoinKind, LogicalPlan, Repartition, Source};
+use super::schema::{Schema, PSEUDO_COLUMNS};
+
+type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
+
+/// One side of a join as the planner sees it.
+struct Side<'a> {
+    def: &'a SourceDef,
+    /// The name used in messages and in `SELECT *` prefixes: the alias, else the source.
+    name: String,
+    plan: LogicalPlan,
+    /// Row position where this side's fields start in the joined row.
+    offset: usize,
+}
+
+/// The result of the FROM clause: the plan, its row layout, and whether it is a stream.
+pub struct From {
+    pub plan: LogicalPlan,
+    pub schema: Schema,
+    pub kind: SourceKind,
+    /// Whether `SELECT *` should prefix column names with their source (joins).
+    pub prefixed: bool,
+}
+
+impl Compiler<'_> {
+    pub(super) fn from_clause(&self, q: &ast::Query) -> Result<From> {
+        let def = self.lookup(&q.from.name)?;
+        let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
+        let mut schema = Schema::of_source(def, alias);
+        let mut left = Side {
+            def,
+            name: alias.unwrap_or(&def.name).to_string(),
+            plan: LogicalPlan::Source(self.source_node(def, &schema, q.from.name.span)),
+            offset: 0,
+        };
+        let mut kind = def.kind;
+        if kind == SourceKind::GlobalTable {
+            return Err(vec![Diagnostic::new(Code::InvalidJoin, format!("{} is a GLOBAL TABLE, which can only be joined to", def.name))
+                .label(q.from.name.span, "global table in FROM")
+                .help("read a global table by joining a stream to it: SELECT ... FROM stream s JOIN global_table g ON s.col = g.pk EMIT CHANGES")]);
+        }
+        for j in &q.joins {
+            let right_def = self.lookup(&j.right.name)?;
+            let right_alias = j.right.alias.as_ref().map(|a| a.name.as_str());
+            let right_schema = Schema::of_source(right_def, right_alias);
+            if right_schema.fields.iter().any(|f| {
+                schema
+                    .fields
+                    .iter()
+                    .any(|g| g.qualifiers.iter().any(|q| f.qualifiers.contains(q)))
+            }) {
+                return Err(vec![Diagnostic::new(
+                    Code::DuplicateSource,
+                    format!(
+                        "{} appears twice in this query",
+                        right_alias.unwrap_or(&right_def.name)
+                    ),
+                )
+                .label(j.right.name.span, "second use")
+                .help("give each use its own alias: FROM s a JOIN s b ...")]);
+            }
+            let right = Side {
+                def: right_def,
+                name: right_alias.unwrap_or(&right_def.name).to_string(),
+                plan: LogicalPlan::Source(self.source_node(
+                    right_def,
+                    &right_schema,
+                    j.right.name.span,
+                )),
+                offset: schema.len(),
+            };
+            let mut joined = schema.clone();
+            joined.fields.extend(right_schema.fields.iter().cloned());
+            let (plan, out_kind) = self.join(left, right, j, &joined, kind)?;
+            kind = out_kind;
+            schema = joined;
+            left = Side {
+                def,
+                name: String::new(),
+                plan,
+                offset: 0,
+            };
+        }
+        Ok(From {
+            plan: left.plan,
+            schema,
+            kind,
+            prefixed: !q.joins.is_empty(),
+        })
+    }
+
+    pub(super) fn source_node(&self, def: &SourceDef, schema: &Schema, span: Span) -> Source {
+        Source {
+            name: def.name.clone(),
+            topic: def.topic.clone(),
+            partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
+            key_format: def.key_format,
+            value_format: def.value_format,
+            timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
+            schema: schema.clone(),
+            key_count: def.key_columns().count(),
+            kind: def.kind,
+            span,
+        }
+    }
+
+    fn join(
+        &self,
+        left: Side,
+        right: Side,
+        j: &ast::Join,
+        schema: &Schema,
+        left_kind: SourceKind,
+    ) -> Result<(LogicalPlan, SourceKind)> {
+        use SourceKind::*;
+        let right_kind = right.def.kind;
+        let kind = match (left_kind, right_kind) {
+            (Stream, Table) => JoinKind::StreamTable,
+            (Stream, Stream) => JoinKind::StreamStream,
+            (Table, Table) => JoinKind::TableTable,
+            (Stream, GlobalTable) => JoinKind::StreamGlobalTable,
+            (Table, Stream) => {
+                return Err(vec![Diagnostic::new(
+                    Code::InvalidJoin,
+                    "a stream joins a table with the stream on the left",
+                )
+                .label(j.right.name.span, "stream on the right")
+                .help(format!(
+                    "swap the sides: FROM {} JOIN <table> ...",
+                    right.def.name
+                ))])
+            }
+            (Table, GlobalTable) | (GlobalTable, _) => {
+                return Err(vec![Diagnostic::new(
+                    Code::InvalidJoin,
+                    "only a stream can be joined to a GLOBAL TABLE",
+                )
+                .label(j.right.name.span, "global table joined to a table")
+                .help(
+                    "declare the table as a normal TABLE to join two tables on their primary keys",
+                )])
+            }
+        };
+        let type_ok = match kind {
+            JoinKind::StreamTable | JoinKind::StreamGlobalTable => {
+                matches!(j.join_type, JoinType::Inner | JoinType::Left)
+            }
+            _ => true,
+        };
+        if !type_ok {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidJoin,
+                format!("a {} join can be INNER or LEFT", kind.describe()),
+            )
+            .label(j.span, "unsupported join type")
+            .help(
+                "only stream-stream and table-table joins can be FULL OUTER, as in ksqlDB",
+            )]);
+        }
+        match (&j.within, kind) {
+            (None, JoinKind::StreamStream) => {
+                return Err(vec![Diagnostic::new(
+                    Code::InvalidJoin,
+                    "a stream-stream join needs a WITHIN window",
+                )
+                .label(j.span, "no WITHIN")
+                .help(format!(
+                    "say how far apart matching records may be: ... JOIN {} WITHIN 1 HOUR ON ...",
+                    right.def.name
+                ))])
+            }
+            (Some(w), k) if k != JoinKind::StreamStream => {
+                return Err(vec![Diagnostic::new(
+                Code::InvalidJoin,
+                format!(
+                    "WITHIN is for stream-stream joins, not {} joins",
+                    k.describe()
+                ),
+            )
+            .label(w.before.span.to(w.after.span), "WITHIN here")
+            .help(
+                "remove WITHIN: a table holds the latest row of each key, so there is no window",
+            )])
+            }
+            _ => {}
+        }
+        let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
+        let needs_right_pk = matches!(
+            kind,
+            JoinKind::StreamTable | JoinKind::TableTable | JoinKind::StreamGlobalTable
+        );
+        let pk = |d: &SourceDef| {
+            d.key_columns()
+                .next()
+                .map(|(i, c)| (i + PSEUDO_COLUMNS.len(), c.name.clone(), c.ty.clone()))
+        };
+        if needs_right_pk {
+            let (pk_pos, pk_name, _) = pk(right.def)
+                .ok_or_else(|| vec![Diagnostic::internal("a table without a primary key")])?;
+            if right_key.kind != TExpr::Column(right.offset + pk_pos) {
+                return Err(vec![Diagnostic::new(
+                    Code::JoinNotOnKey,
+                    format!(
+                        "a join to the {} {} must be on its PRIMARY KEY {pk_name}",
+                        right.def.kind.describe(),
+                        right.def.name
+                    ),
+                )
+                .label(
+                    right_key.span,
+                    format!("not the primary key of {}", right.def.name),
+                )
+                .label(
+                    right.def.declared_at,
+                    format!(
+                        "{} is declared here with PRIMARY KEY {pk_name}",
+                        right.def.name
+                    ),
+                )
+                .help(format!(
+                    "join ON ... = {}.{pk_name}; a table is looked up by its key only",
+                    right.name
+                ))]);
+            }
+        }
+        if kind == JoinKind::TableTable {
+            let (pk_pos, pk_name, _) = pk(left.def)
+                .ok_or_else(|| vec![Diagnostic::internal("a table without a primary key")])?;
+            if left_key.kind != TExpr::Column(left.offset + pk_pos) {
+                return Err(vec![Diagnostic::new(Code::JoinNotOnKey, format!("a table-table join must be on the PRIMARY KEY of both tables; {} is keyed by {pk_name}", left.def.name))
+                    .label(left_key.span, format!("not the primary key of {}", left.def.name))
+                    .help(format!("join ON {}.{pk_name} = ...", left.name))]);
+            }
+        }
+        if left_key.ty != right_key.ty {
+            return Err(vec![Diagnostic::new(Code::JoinKeyType, format!("the join keys have different types: {} and {}", left_key.ty, right_key.ty))
+                .label(left_key.span, format!("this is {}", left_key.ty))
+                .label(right_key.span, format!("this is {}", right_key.ty))
+                .help(format!(
+                    "CAST the {} side so both keys are {}: keys of different types serialize to different bytes, so equal values would land on different partitions",
+                    if needs_right_pk { "stream" } else { "left" },
+                    right_key.ty
+                ))]);
+        }
+        let join_span = j.on.span;
+        if kind == JoinKind::StreamGlobalTable {
+            // A broadcast: no distribution requirement on either side.
+            let lookup_text = self.text(left_key.span);
+            let node = GlobalTableJoin {
+                left: Box::new(left.plan),
+                right: Box::new(right.plan),
+                join_type: j.join_type,
+                lookup: left_key,
+                lookup_text,
+                span: join_span,
+            };
+            return Ok((LogicalPlan::GlobalTableJoin(node), SourceKind::Stream));
+        }
+        if left.def.key_format != right.def.key_format && !needs_repartition(&left, &left_key) {
+            return Err(vec![Diagnostic::new(Code::NotCoPartitioned, format!("{} and {} serialize their keys differently ({} and {})", left.def.name, right.def.name, left.def.key_format.name(), right.def.key_format.name()))
+                .label(join_span, "joined here")
+                .label(left.def.declared_at, format!("key_format {}", left.def.key_format.name()))
+                .label(right.def.declared_at, format!("key_format {}", right.def.key_format.name()))
+                .help("declare both with the same key_format: the same key must be the same bytes on both topics")]);
+        }
+        let (left_plan, right_plan) =
+            require_co_partitioned(self, left, right, &left_key, &right_key, kind, j)?;
+        let within = j
+            .within
+            .as_ref()
+            .map(|w| (w.before.millis, w.after.millis, w.grace.map(|g| g.millis)));
+        let key_texts = (self.text(left_key.span), self.text(right_key.span));
+        let node = Join {
+            kind,
+            join_type: j.join_type,
+            left: Box::new(left_plan),
+            right: Box::new(right_plan),
+            left_key,
+            right_key,
+            key_texts,
+            within,
+            span: join_span,
+        };
+        let out_kind = if kind == JoinKind::TableTable {
+            SourceKind::Table
+        } else {
+            SourceKind::Stream
+        };
+        Ok((LogicalPlan::Join(node), out_kind))
+    }
+
+    /// `ON a = b`, with `a` on the left side and `b` on the right (either order written).
+    fn join_condition(
+        &self,
+        left: &Side,
+        right: &Side,
+        j: &ast::Join,
+        schema: &Schema,
+    ) -> Result<(TypedExpr, TypedExpr)> {
+        let ExprKind::Binary {
+            op: BinaryOp::Eq,
+            left: a,
+            right: b,
+        } = &j.on.kind
+        else {
+            return Err(vec![Diagnostic::new(
+                Code::JoinCondition,
+                "a join condition is an equality between the two sides",
+            )
+            .label(j.on.span, "not of the form a = b")
+            .help(format!(
+                "write ON {}.col = {}.key",
+                left.name_or(&left.def.name),
+                right.name
+            ))]);
+        };
+        let binder = Binder {
+            schema,
+            context: "the join condition",
+        };
+        let (x, y) = (
+            binder.bind(a).map_err(|d| vec![d])?,
+            binder.bind(b).map_err(|d| vec![d])?,
+        );
+        let side_of = |e: &TypedExpr| -> Option<bool> {
+            let mut cols = Vec::new();
+            e.columns(&mut cols);
+            let is_right = |c: &usize| *c >= right.offset;
+            if cols.is_empty() {
+                None
+            } else if cols.iter().all(is_right) {
+                Some(true)
+            } else if cols.iter().all(|c| !is_right(c)) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        match (side_of(&x), side_of(&y)) {
+            (Some(false), Some(true)) => Ok((x, y)),
+            (Some(true), Some(false)) => Ok((y, x)),
+            _ => Err(vec![Diagnostic::new(
+                Code::JoinCondition,
+                "each side of the join condition must use the columns of one source",
+            )
+            .label(
+                j.on.span,
+                format!(
+                    "should compare a column of {} with a column of {}",
+                    left.name_or(&left.def.name),
+                    right.name
+                ),
+            )
+            .help(format!(
+                "write ON {}.col = {}.key",
+                left.name_or(&left.def.name),
+                right.name
+            ))]),
+        }
+    }
+}
+
+impl Side<'_> {
+    fn name_or<'b>(&'b self, fallback: &'b str) -> &'b str {
+        if self.name.is_empty() {
+            fallback
+        } else {
+            &self.name
+        }
+    }
+}
+
+/// Is this side not keyed by its join expression (so it must be repartitioned)?
+fn needs_repartition(side: &Side, key: &TypedExpr) -> bool {
+    let key_pos: Vec<usize> = side
+        .def
+        .key_columns()
+        .map(|(i, _)| side.offset + i + PSEUDO_COLUMNS.len())
+        .collect();
+    !(key_pos.len() == 1 && key.kind == TExpr::Column(key_pos[0]))
+        || !matches!(side.plan, LogicalPlan::Source(_))
+}
+
+/// The co-partitioning pass for one join: both inputs keyed by their join expression, with
+/// the same number of partitions.
+fn require_co_partitioned(
+    c: &Compiler,
+    left: Side,
+    right: Side,
+    left_key: &TypedExpr,
+    right_key: &TypedExpr,
+    kind: JoinKind,
+    j: &ast::Join,
+) -> Result<(LogicalPlan, LogicalPlan)> {
+    let real = |d: &SourceDef| (c.topic_partitions)(&d.topic).unwrap_or(d.partitions);
+    let (lp, rp) = (
+        partitions_of(&left.plan).unwrap_or_else(|| real(left.def)),
+        real(right.def),
+    );
+    let repartition_left = needs_repartition(&left, left_key);
+    let repartition_right = kind == JoinKind::StreamStream && needs_repartition(&right, right_key);
+    if !repartition_left && !repartition_right && lp != rp {
+        return Err(vec![co_partition_error(c, &left, &right, lp, rp, kind, j)]);
+    }
+    // A side that is repartitioned anyway gets the other side's count, so they match.
+    let left_plan = if repartition_left {
+        repartition(
+            c,
+            left.plan,
+            left_key.clone(),
+            if repartition_right { lp } else { rp },
+            &left.def.name,
+            left.def.key_format,
+        )
+    } else {
+        left.plan
+    };
+    let right_plan = if repartition_right {
+        repartition(
+            c,
+            right.plan,
+            right_key.clone(),
+            lp,
+            &right.def.name,
+            right.def.key_format,
+        )
+    } else {
+        right.plan
+    };
+    Ok((left_plan, right_plan))
+}
+
+fn partitions_of(plan: &LogicalPlan) -> Option<u32> {
+    match plan {
+        LogicalPlan::Source(s) => Some(s.partitions),
+        LogicalPlan::Repartition(r) => Some(r.partitions),
+        _ => None,
+    }
+}
+
+fn repartition(
+    c: &Compiler,
+    input: LogicalPlan,
+    key: TypedExpr,
+    partitions: u32,
+    source: &str,
+    key_format: Format,
+) -> LogicalPlan {
+    LogicalPlan::Repartition(Repartition {
+        input: Box::new(input),
+        key_text: c.text(key.span),
+        key,
+        partitions,
+        topic: format!("{source}-repartition"),
+        key_format,
+    })
+}
+
+fn co_partition_error(
+    c: &Compiler,
+    left: &Side,
+    right: &Side,
+    lp: u32,
+    rp: u32,
+    kind: JoinKind,
+    j: &ast::Join,
+) -> Diagnostic {
+    let count_label = |side: &Side, n: u32| -> (Span, String) {
+        let d = side.def;
+        let declared = d.partitions_at.map(|s| c.text(s));
+        let span = d.partitions_at.unwrap_or(d.declared_at);
+        let msg = match declared {
+            Some(text) if !text.contains(&n.to_string()) => format!(
+                "{} declares {text}, but its topic '{}' has {n} partitions in the log",
+                d.name, d.topic
+            ),
+            Some(_) => format!(
+                "{}'s topic '{}' has {n} partition{}",
+                d.name,
+                d.topic,
+                if n == 1 { "" } else { "s" }
+            ),
+            None => format!(
+                "{}'s topic '{}' has {n} partition{} (the default)",
+                d.name,
+                d.topic,
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        (span, msg)
+    };
+    let (ls, lm) = count_label(left, lp);
+    let (rs, rm) = count_label(right, rp);
+    let help = match kind {
+        JoinKind::StreamTable | JoinKind::StreamStream => {
+            let key = left.def.key_columns().next().map_or("key".to_string(), |(_, k)| k.name.clone());
+            format!(
+                "copy the stream into a topic with {rp} partitions and join that instead:\n  CREATE STREAM {l}_BY_{key} WITH (partitions={rp}) AS SELECT * FROM {l} PARTITION BY {key};",
+                l = left.def.name
+            )
+        }
+        _ => format!(
+            "copy one table into a topic with {rp} partitions and join that instead:\n  CREATE TABLE {l}_{rp} WITH (partitions={rp}) AS SELECT * FROM {l};",
+            l = left.def.name
+        ),
+    };
+    Diagnostic::new(
+        Code::NotCoPartitioned,
+        format!("cannot join {} ({lp} partitions) with {} ({rp} partitions): a {} join needs both topics co-partitioned", left.def.name, right.def.name, kind.describe()),
+    )
+    .label(j.on.span, "joined here: partition i of one side meets partition i of the other")
+    .label(ls, lm)
+    .label(rs, rm)
+    .help(help)
+    .note("co-partitioned means the same number of partitions, the same key type and key format, and the same partitioner, so a key is on the same partition of both topics")
+}
+
+/// What `SELECT *` names a column of a join: `ALIAS_COLUMN`, as ksqlDB does.
+pub fn prefixed_name(qualifier: &str, column: &str) -> String {
+    format!("{qualifier}_{column}")
+}
