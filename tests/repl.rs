@@ -239,3 +239,27 @@ fn kql_run_piped_shows_no_progress() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "(no rows)\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "Stream created\n");
 }
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["check", "--help"],
+        vec!["explain", "--help"],
+        vec!["produce", "--help"],
+        vec!["topics", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+        assert!(
+            text.contains("  kql "),
+            "{args:?} shows no command line:\n{text}"
+        );
+    }
+}
