@@ -2,7 +2,7 @@
 //! the REPL capture them. Results (rows, listings) and status lines are kept apart so that
 //! `--format json` can put only results on stdout.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
 use crate::data::{SqlType, Value};
@@ -48,6 +48,9 @@ pub struct Progress {
     pub bad_records: AtomicU64,
     /// Records dropped because their window had closed.
     pub late_records: AtomicU64,
+    /// Set by the caller (Ctrl-C) to stop the query's tasks at their next batch, even when
+    /// no rows come for `Output::cancelled` to be asked.
+    pub cancel: AtomicBool,
 }
 
 /// Collects everything, for tests.

@@ -91,7 +91,7 @@ async fn drive(
     // The task's counters are taken after every batch, for the progress shown while it runs.
     let mut stats = TaskStats::default();
     loop {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) || progress.cancel.load(Ordering::Relaxed) {
             return;
         }
         let mut out = Vec::new();

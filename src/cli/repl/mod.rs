@@ -24,7 +24,7 @@ use crate::diagnostic::{render, Code, Diagnostic};
 use crate::exec::Session;
 use crate::syntax::split::split_statements;
 use lexer::{tokens, Kind};
-use output::ReplOutput;
+use output::{ReplOutput, Running};
 
 /// What Tab can offer, refreshed from the session after every entry.
 #[derive(Debug, Clone, Default)]
@@ -48,12 +48,16 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
     let mut shell = Shell::new(cli, interactive);
     let running = shell.running.clone();
     let cancel = shell.cancel.clone();
+    let query = shell.query.clone();
     // Ctrl-C while a statement runs cancels it (the query polls `Output::cancelled`); while
     // the line editor reads, reedline sees it as a key and clears the line. With piped
     // input and nothing running, it ends kql as it would any command.
     let _ = ctrlc::set_handler(move || {
         if running.load(Ordering::SeqCst) {
             cancel.store(true, Ordering::SeqCst);
+            if let Some(p) = query.lock().ok().and_then(|q| q.clone()) {
+                p.cancel.store(true, Ordering::SeqCst);
+            }
         } else if !interactive {
             std::process::exit(130);
         }
@@ -87,6 +91,8 @@ struct Shell {
     interactive: bool,
     cancel: Arc<AtomicBool>,
     running: Arc<AtomicBool>,
+    /// The query running now, if any.
+    query: Running,
     names: Arc<Mutex<Names>>,
     entry: usize,
     failed: bool,
@@ -112,6 +118,7 @@ impl Shell {
             interactive,
             cancel: Arc::new(AtomicBool::new(false)),
             running: Arc::new(AtomicBool::new(false)),
+            query: Running::default(),
             names: Arc::new(Mutex::new(Names {
                 functions,
                 ..Names::default()
@@ -217,13 +224,14 @@ impl Shell {
     }
 
     fn run(&mut self, name: &str, text: &str) {
-        let mut out = ReplOutput::new(self.format, self.cancel.clone());
+        let mut out = ReplOutput::new(self.format, self.cancel.clone(), self.query.clone());
         self.cancel.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
         let result = self.session.run_text(name, text, &mut out);
         self.running.store(false, Ordering::SeqCst);
-        self.cancel.store(false, Ordering::SeqCst);
-        if out.take_stopped() {
+        let interrupted = self.cancel.swap(false, Ordering::SeqCst);
+        let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
+        if out.take_stopped() || (interrupted && had_query) {
             eprintln!("Query cancelled after {} row(s).", out.rows);
         }
         if let Err(d) = result {

@@ -6,13 +6,16 @@
 use std::cell::Cell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cli::print::Printer;
 use crate::cli::OutputFormat;
 use crate::data::Value;
-use crate::exec::{Output, ResultColumn};
+use crate::exec::{Output, Progress, ResultColumn};
+
+/// The running query's counters, where the Ctrl-C handler can reach them.
+pub type Running = Arc<Mutex<Option<Arc<Progress>>>>;
 
 /// Rows gathered before a table is drawn, and how long the first rows may wait.
 const FIRST_ROWS: usize = 50;
@@ -23,6 +26,7 @@ pub struct ReplOutput {
     cancel: Arc<AtomicBool>,
     /// Set when `cancelled` said yes: the query stopped because of Ctrl-C.
     stopped: Cell<bool>,
+    running: Running,
     json: Printer<std::io::Stdout>,
     table: Option<StreamTable>,
     /// Rows of the current result.
@@ -37,10 +41,11 @@ struct StreamTable {
 }
 
 impl ReplOutput {
-    pub fn new(format: OutputFormat, cancel: Arc<AtomicBool>) -> ReplOutput {
+    pub fn new(format: OutputFormat, cancel: Arc<AtomicBool>, running: Running) -> ReplOutput {
         ReplOutput {
             format,
             cancel,
+            running,
             stopped: Cell::new(false),
             json: Printer::new(OutputFormat::Json, std::io::stdout()),
             table: None,
@@ -141,6 +146,12 @@ impl Output for ReplOutput {
     fn warning(&mut self, message: &str) {
         let _ = std::io::stdout().flush();
         eprintln!("warning: {message}");
+    }
+
+    fn progress(&mut self, progress: &Arc<Progress>) {
+        if let Ok(mut slot) = self.running.lock() {
+            *slot = Some(progress.clone());
+        }
     }
 
     fn cancelled(&self) -> bool {
