@@ -263,3 +263,42 @@ fn every_command_has_help_with_examples() {
         );
     }
 }
+
+#[test]
+fn scripts_run_by_the_shell_may_switch_output_and_nest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("outer.ksql"),
+        format!("-- the outer script\n{CREATE}\nRUN SCRIPT 'inner.ksql';\nSET 'output'='json';\nSELECT * FROM sensor_readings EMIT CHANGES;\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("inner.ksql"),
+        "INSERT INTO sensor_readings (sensor, temp) VALUES ('s-9', 9.5);\n\n\nSELECT nope FROM sensor_readings EMIT CHANGES;\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .env("KQL_HISTORY", "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"RUN SCRIPT 'outer.ksql';\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // inner.ksql has an error, so none of it ran: no row.
+    assert_eq!(stdout, "", "{stderr}");
+    assert!(stderr.contains("Output format is now json."), "{stderr}");
+    // The error points at its own line of inner.ksql.
+    assert!(stderr.contains("inner.ksql:4:8"), "{stderr}");
+    assert!(stderr.contains(" 4 │ SELECT nope FROM"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -373,3 +373,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod highlight_tests {
+    use super::*;
+
+    #[test]
+    fn keywords_strings_numbers_and_comments_are_styled() {
+        let line = "select name, 'it''s' FROM s WHERE x > 2.5 -- note";
+        let styled = KqlHighlighter.highlight(line, 0);
+        let style = |text: &str| {
+            styled
+                .buffer
+                .iter()
+                .find(|(_, t)| t == text)
+                .map(|(s, _)| *s)
+                .unwrap_or_else(|| panic!("{text} is not a token"))
+        };
+        assert_eq!(style("select"), style_of(Kind::Word, "SELECT"));
+        assert_eq!(style("FROM").foreground, Some(Color::Blue));
+        assert_eq!(style("name"), Style::new());
+        assert_eq!(style("'it''s'").foreground, Some(Color::Green));
+        assert_eq!(style("2.5").foreground, Some(Color::Purple));
+        assert_eq!(style("-- note").foreground, Some(Color::DarkGray));
+        // Nothing is lost or added.
+        let joined: String = styled.buffer.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(joined, line);
+    }
+}

@@ -204,23 +204,30 @@ impl Shell {
         }
         self.entry += 1;
         let name = format!("<input {}>", self.entry);
+        self.statements(&name, text, 0);
+        self.refresh_names();
+        Flow::Continue
+    }
+
+    /// Runs a text's statements: all at once (checked first, as `kql run` does) unless some
+    /// are the shell's own, then one at a time in order.
+    fn statements(&mut self, name: &str, text: &str, depth: usize) {
         let pieces = split_statements(text);
         let intercepted: Vec<Option<ShellStatement>> = pieces
             .iter()
             .map(|&(s, e)| shell_statement(&text[s..e]))
             .collect();
         if intercepted.iter().all(Option::is_none) {
-            self.run(&name, text);
-        } else {
-            for (&(s, e), shell) in pieces.iter().zip(intercepted) {
-                match shell {
-                    Some(st) => self.shell_statement(st),
-                    None => self.run(&name, &text[s..e]),
-                }
+            self.run(name, text);
+            return;
+        }
+        for (&(s, e), shell) in pieces.iter().zip(intercepted) {
+            match shell {
+                Some(st) => self.shell_statement(st, depth),
+                // Blanked up to the statement, so diagnostics show the text's own lines.
+                None => self.run(name, &blank_before(text, s, e)),
             }
         }
-        self.refresh_names();
-        Flow::Continue
     }
 
     fn run(&mut self, name: &str, text: &str) {
@@ -248,7 +255,7 @@ impl Shell {
         );
     }
 
-    fn shell_statement(&mut self, st: ShellStatement) {
+    fn shell_statement(&mut self, st: ShellStatement, depth: usize) {
         match st {
             ShellStatement::Output(Some(value)) => match value.to_ascii_lowercase().as_str() {
                 "json" => self.set_format(OutputFormat::Json),
@@ -261,8 +268,16 @@ impl Shell {
             },
             ShellStatement::Output(None) => self.set_format(self.default_format),
             ShellStatement::RunScript(path) => {
+                if depth >= MAX_SCRIPT_DEPTH {
+                    self.report(&[Diagnostic::new(
+                        Code::Unsupported,
+                        format!("RUN SCRIPT '{path}' is nested more than {MAX_SCRIPT_DEPTH} deep"),
+                    )
+                    .help("does a script run itself?")]);
+                    return;
+                }
                 match std::fs::read_to_string(&path) {
-                    Ok(text) => self.run(&path, &text),
+                    Ok(text) => self.statements(&path, &text, depth + 1),
                     Err(e) => self.report(&[Diagnostic::new(
                         Code::FileError,
                         format!("cannot read {path}: {e}"),
@@ -305,6 +320,24 @@ impl Shell {
         names.topics = self.session.cluster.topic_names();
         names.topics.sort();
     }
+}
+
+/// How deep RUN SCRIPT may nest (a script that runs itself stops there).
+const MAX_SCRIPT_DEPTH: usize = 16;
+
+/// `text[start..end]` with everything before it blanked (newlines kept), so that spans
+/// and line numbers stay those of the whole text.
+fn blank_before(text: &str, start: usize, end: usize) -> String {
+    // Byte for byte: spans are byte offsets.
+    let mut s: String = text[..start]
+        .chars()
+        .flat_map(|c| {
+            let blank = if c == '\n' { '\n' } else { ' ' };
+            std::iter::repeat(blank).take(c.len_utf8())
+        })
+        .collect();
+    s.push_str(&text[start..end]);
+    s
 }
 
 /// `KQL_HISTORY` if set (empty: no history file), else `~/.kql_history`.
@@ -394,6 +427,16 @@ mod tests {
         assert!(is_complete("help"));
         assert!(is_complete("exit"));
         assert!(is_complete(""));
+    }
+
+    #[test]
+    fn blanking_keeps_byte_offsets_and_lines() {
+        let text = "-- 25 °C\nSET 'output'='json';\nSELECT x;";
+        let start = text.find("SELECT").unwrap();
+        let b = blank_before(text, start, text.len());
+        assert_eq!(b.len(), text.len());
+        assert_eq!(&b[start..], "SELECT x;");
+        assert_eq!(b.lines().count(), 3);
     }
 
     #[test]

@@ -174,7 +174,7 @@ fn width(s: &str) -> usize {
 fn rule(widths: &[usize], c: char) -> String {
     let mut s = String::from("+");
     for w in widths {
-        s.extend(std::iter::repeat_n(c, w + 2));
+        s.extend(std::iter::repeat(c).take(w + 2));
         s.push('+');
     }
     s.push('\n');
@@ -211,11 +211,11 @@ impl StreamTable {
             let pad = w.saturating_sub(width(c));
             s.push(' ');
             if align_numbers && col.ty.is_numeric() {
-                s.extend(std::iter::repeat_n(' ', pad));
+                s.extend(std::iter::repeat(' ').take(pad));
                 s.push_str(c);
             } else {
                 s.push_str(c);
-                s.extend(std::iter::repeat_n(' ', pad));
+                s.extend(std::iter::repeat(' ').take(pad));
             }
             s.push_str(" |");
         }
