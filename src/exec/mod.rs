@@ -14,5 +14,5 @@ pub mod query;
 pub mod session;
 pub mod task;
 
-pub use output::{Captured, Output, ResultColumn};
+pub use output::{Captured, Output, Progress, ResultColumn};
 pub use session::Session;
