@@ -42,6 +42,11 @@ pub enum Planned {
     Explain(QueryPlan),
     /// Statements the executor carries out as written (SHOW, DESCRIBE, PRINT, ...).
     Inspect(StatementKind),
+    /// CREATE STREAM|TABLE ... AS SELECT, INSERT INTO ... SELECT (see `persistent.rs`).
+    Persistent(Box<super::persistent::PersistentPlan>),
+    Connector(super::persistent::ConnectorPlan),
+    /// TERMINATE id (None: ALL).
+    Terminate(Option<ast::Ident>),
     Drop {
         name: String,
         /// The source did not exist and IF EXISTS was given.
@@ -84,6 +89,14 @@ impl Compiler<'_> {
             StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),
             StatementKind::Explain(ast::Explain::Statement(inner)) => match &inner.kind {
                 StatementKind::Select(q) => Ok(Planned::Explain(self.query(q)?)),
+                StatementKind::CreateAsSelect(_) | StatementKind::InsertSelect(_) => {
+                    match self.compile(inner)? {
+                        Planned::Persistent(p) => Ok(Planned::Explain(p.query)),
+                        _ => Err(one(Diagnostic::internal(
+                            "a persistent statement without a plan",
+                        ))),
+                    }
+                }
                 _ => Err(one(unsupported(
                     inner.span,
                     "EXPLAIN of persistent queries",
@@ -97,17 +110,15 @@ impl Compiler<'_> {
             | StatementKind::Describe(_)
             | StatementKind::Print(_)
             | StatementKind::Broker(_) => Ok(Planned::Inspect(stmt.kind.clone())),
-            StatementKind::CreateAsSelect(_) => Err(one(unsupported(
-                stmt.span,
-                "CREATE ... AS SELECT (persistent queries)",
-            ))),
-            StatementKind::CreateConnector(_) => Err(one(unsupported(stmt.span, "connectors"))),
-            StatementKind::InsertSelect(_) => {
-                Err(one(unsupported(stmt.span, "INSERT INTO ... SELECT")))
-            }
+            StatementKind::CreateAsSelect(c) => self.create_as_select(c, stmt.span),
+            StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
+            StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
             StatementKind::Drop(d) => self.drop(d),
             StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
-            StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
+            StatementKind::Terminate(t) => Ok(Planned::Terminate(match t {
+                ast::Terminate::All => None,
+                ast::Terminate::Query(id) => Some(id.clone()),
+            })),
             StatementKind::RunScript(r) => Ok(Planned::RunScript {
                 path: self.script_path(&r.path, r.path_span),
                 span: r.path_span,
@@ -115,7 +126,7 @@ impl Compiler<'_> {
         }
     }
 
-    pub(super) fn text(&self, span: Span) -> String {
+    pub(crate) fn text(&self, span: Span) -> String {
         let t = self.sources.text(span.source);
         t.get(span.start..span.end).unwrap_or("").to_string()
     }
@@ -540,6 +551,9 @@ impl Compiler<'_> {
     }
 
     pub fn query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        if super::aggregate::is_aggregate(q) {
+            return self.aggregate_query(q);
+        }
         let from = self.from_clause(q)?;
         let mut errors = Vec::new();
         if let Some(w) = &q.window {
@@ -554,11 +568,12 @@ impl Compiler<'_> {
         let emit = match q.emit {
             Some(e) if e.kind == EmitKind::Final => {
                 errors.push(
-                    Diagnostic::new(Code::Unsupported, "EMIT FINAL needs a windowed aggregation")
-                        .label(e.span, "EMIT FINAL without a WINDOW")
-                        .help(
-                            "use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) and GROUP BY",
-                        ),
+                    Diagnostic::new(
+                        Code::EmitFinalWithoutWindow,
+                        "EMIT FINAL needs a windowed aggregation",
+                    )
+                    .label(e.span, "EMIT FINAL without a WINDOW")
+                    .help("use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) and GROUP BY"),
                 );
                 EmitKind::Final
             }
