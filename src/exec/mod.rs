@@ -13,6 +13,7 @@ pub mod output;
 pub mod persistent;
 pub mod physical;
 pub mod pipeline;
+pub mod pull;
 pub mod query;
 mod running;
 pub mod session;
