@@ -59,6 +59,7 @@ codes! {
     InsertMismatch = 505, "INSERT columns and values do not match";
     WrongSourceKind = 506, "a stream where a table is named, or the reverse";
     SinkKindMismatch = 507, "stream or table of the wrong kind for the query";
+    SourceInUse = 508, "a running query uses the stream or table";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     Unsupported = 801, "not supported yet";

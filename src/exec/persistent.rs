@@ -727,6 +727,8 @@ pub struct Running {
     pub sink_topic: String,
     pub text: String,
     pub windowed: bool,
+    /// The streams and tables it reads.
+    pub inputs: Vec<String>,
     stages: Vec<Stage>,
     sink: Arc<SinkWriter>,
     pub stats: Stats,
@@ -793,6 +795,13 @@ impl Registry {
             sink_topic: plan.sink.topic.clone(),
             text: plan.text.clone(),
             windowed: plan.window.is_some(),
+            inputs: plan
+                .query
+                .root
+                .sources()
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
             stages,
             sink: Arc::new(SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window)),
             stats: Stats::default(),
@@ -844,11 +853,11 @@ impl Registry {
         Ok(ids)
     }
 
-    /// Queries writing to a sink (for DROP).
-    pub fn writers_of(&self, sink: &str) -> Vec<String> {
+    /// Queries that write or read a stream or table (DROP refuses while there are any).
+    pub fn users_of(&self, name: &str) -> Vec<String> {
         self.queries
             .iter()
-            .filter(|q| q.sink_name == sink)
+            .filter(|q| q.sink_name == name || q.inputs.iter().any(|i| i == name))
             .map(|q| q.id.clone())
             .collect()
     }

@@ -345,7 +345,21 @@ impl Session {
                 name,
                 skip,
                 delete_topic,
-            } => self.drop(&name, skip, delete_topic, out),
+            } => match self.registry.users_of(&name) {
+                ids if !ids.is_empty() && !skip => Err(Diagnostic::new(
+                    Code::SourceInUse,
+                    format!("cannot drop {name}: running queries use it"),
+                )
+                .label(span, "drop of a source in use")
+                .help(format!(
+                    "terminate them first: {}",
+                    ids.iter()
+                        .map(|i| format!("TERMINATE {i};"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))),
+                _ => self.drop(&name, skip, delete_topic, out),
+            },
             Planned::RunScript {
                 path,
                 span: path_span,
