@@ -5,6 +5,7 @@ mod check;
 mod explain;
 mod log;
 mod print;
+mod progress;
 mod repl;
 mod run;
 mod test;
@@ -18,13 +19,39 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::diagnostic::{render, Diagnostic};
 use crate::sources::Sources;
 
+const LONG_ABOUT: &str = "\
+Stream processing in ksqlDB's SQL dialect, on an embedded Kafka-like log, in one binary.
+
+Without a command, kql opens an interactive shell: statements end with ';' and may span
+lines; Tab completes keywords, streams, tables, columns and topics; Ctrl-C cancels a running
+query; Ctrl-D leaves. History is kept in ~/.kql_history (or the file KQL_HISTORY names).
+Type 'help' in the shell for every statement with an example. With piped input the shell
+runs the statements line by line, with no prompts, and exits 1 if any failed.";
+
+const EXAMPLES: &str = "\
+Examples:
+  kql                                        # the interactive shell
+  kql --format json                          # the shell, printing rows as JSON lines
+  echo 'SHOW TOPICS;' | kql                  # statements from a pipe
+  kql run queries/temp_alerts.ksql           # run a file to the end of its input
+  kql run queries/temp_alerts.ksql --format json > alerts.jsonl
+  kql check queries/*.ksql                   # compile only, print diagnostics
+  kql explain queries/temp_alerts.ksql       # the logical and physical plans
+
+Environment:
+  KQL_HISTORY   the shell's history file (empty: keep no history)
+  NO_COLOR      no colours in the shell and in diagnostics
+  NO_PROGRESS   no progress bar in `kql run`, even on a terminal
+
+Exit status: 0 on success, 1 on a compile or runtime error (the diagnostic is on stderr).";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "kql",
     version,
     about = "Stream processing in ksqlDB's SQL dialect, on an embedded Kafka-like log, in one binary",
-    long_about = "Stream processing in ksqlDB's SQL dialect, on an embedded Kafka-like log, in one binary.\n\nWithout a command, kql opens an interactive shell.",
-    after_help = "Examples:\n  kql run queries/temp_alerts.ksql\n  kql run queries/temp_alerts.ksql --format json\n  kql check queries/*.ksql\n  kql explain queries/temp_alerts.ksql"
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,8 +67,20 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run every statement of a .ksql file in order, to the end of its input
-    #[command(after_help = "Example:\n  kql run queries/temp_alerts.ksql --format json")]
+    #[command(
+        long_about = "Run every statement of a .ksql file in order, to the end of its input.\n\n\
+            Nothing runs if any statement has an error: every diagnostic is printed instead.\n\
+            Queries print their rows (tables, or JSON lines with --format json, where status\n\
+            lines go to stderr). On a terminal, a query reading a long input shows a progress\n\
+            bar on stderr (records read, records/s, rows, late and bad records); piped or\n\
+            redirected stderr gets none.",
+        after_help = "Examples:\n  \
+            kql run queries/temp_alerts.ksql\n  \
+            kql run queries/temp_alerts.ksql --format json | jq .TEMP\n  \
+            kql run queries/temp_alerts.ksql --brokers 5"
+    )]
     Run {
+        /// The .ksql file
         file: PathBuf,
         /// Keep the log in this directory across runs (default: in memory, nothing left on disk)
         #[arg(long)]
@@ -51,14 +90,30 @@ pub enum Command {
         follow: bool,
     },
     /// Compile files without running them and print every diagnostic
-    #[command(after_help = "Example:\n  kql check queries/*.ksql")]
+    #[command(
+        long_about = "Compile files without running them and print every diagnostic, with its code\n\
+            (KQL0001...), the lines it points at and a help line. Exits 1 if any file has an error.",
+        after_help = "Examples:\n  \
+            kql check queries/temp_alerts.ksql\n  \
+            kql check queries/*.ksql"
+    )]
     Check {
+        /// The .ksql files
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Print the logical and physical plans of the queries of a file
-    #[command(after_help = "Example:\n  kql explain queries/temp_alerts.ksql")]
-    Explain { file: PathBuf },
+    #[command(
+        long_about = "Print the logical and physical plans of the queries of a file: the operators,\n\
+            the tasks (one per input partition), repartition and broadcast steps.",
+        after_help = "Examples:\n  \
+            kql explain queries/temp_alerts.ksql\n  \
+            kql explain queries/temp_alerts.ksql --brokers 1"
+    )]
+    Explain {
+        /// The .ksql file
+        file: PathBuf,
+    },
     /// Append JSON-lines records {"key","value","timestamp","partition","headers"} to a topic
     #[command(
         after_help = "Examples:\n  kql produce readings data.jsonl --data-dir ./log\n  echo '{\"key\":\"s-1\",\"value\":{\"temp\":21.5}}' | kql produce readings - --data-dir ./log"

@@ -17,7 +17,9 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     }
     let mut session = Session::new(super::open_cluster(cli, data_dir)?);
     let stdout = std::io::stdout().lock();
-    let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
+    let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
+    // A progress bar on stderr while a long input is read, when stderr is a terminal.
+    let mut printer = super::progress::WithProgress::new(printer);
     session.restore(&mut printer);
     session
         .run_text(&file.display().to_string(), &text, &mut printer)

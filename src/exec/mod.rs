@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod connector;
 pub mod decode;
+pub mod durable;
 pub mod eval;
 pub mod format;
 pub mod functions;
@@ -13,12 +14,13 @@ pub mod output;
 pub mod persistent;
 pub mod physical;
 pub mod pipeline;
+pub mod pull;
 pub mod query;
 mod running;
 pub mod session;
 pub mod task;
 pub mod time;
 
-pub use output::{Captured, Output, ResultColumn};
+pub use output::{Captured, Output, Progress, ResultColumn};
 pub use running::key_json as running_key_json;
 pub use session::Session;

@@ -2,6 +2,9 @@
 //! the REPL capture them. Results (rows, listings) and status lines are kept apart so that
 //! `--format json` can put only results on stdout.
 
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
 use crate::data::{SqlType, Value};
 
 /// A column of a result.
@@ -32,6 +35,27 @@ pub trait Output {
     fn cancelled(&self) -> bool {
         false
     }
+    /// A query starts: its counters, which its tasks update as they go (a terminal shows
+    /// them as a progress bar).
+    fn progress(&mut self, _progress: &Arc<Progress>) {}
+}
+
+/// How far a running query has got. Its tasks add to the counters after every batch.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Records the query reads in all: from its start offsets to the end offsets fixed
+    /// when it started (0 when unbounded).
+    pub total_records: u64,
+    pub records_read: AtomicU64,
+    /// Rows the query has emitted.
+    pub rows: AtomicU64,
+    /// Records skipped because they could not be read.
+    pub bad_records: AtomicU64,
+    /// Records dropped because their window had closed.
+    pub late_records: AtomicU64,
+    /// Set by the caller (Ctrl-C) to stop the query's tasks at their next batch, even when
+    /// no rows come for `Output::cancelled` to be asked.
+    pub cancel: AtomicBool,
 }
 
 /// Collects everything, for tests.

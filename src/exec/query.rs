@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::output::Progress;
 use super::task::{OutputRow, Task, TaskStats};
 
 /// How many batches may wait in a task's channel.
@@ -26,6 +27,7 @@ enum TaskMessage {
 pub fn run_bounded(
     runtime: &tokio::runtime::Runtime,
     tasks: Vec<Box<dyn Task>>,
+    progress: &Arc<Progress>,
     mut emit: impl FnMut(&OutputRow) -> bool,
 ) -> Result<TaskStats, String> {
     let cancel = Arc::new(AtomicBool::new(false));
@@ -34,7 +36,8 @@ pub fn run_bounded(
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         receivers.push(rx);
         let cancel = cancel.clone();
-        runtime.spawn(async move { drive(task, cancel, tx).await });
+        let progress = progress.clone();
+        runtime.spawn(async move { drive(task, cancel, progress, tx).await });
     }
     let mut stats = TaskStats::default();
     let mut buffers: Vec<VecDeque<OutputRow>> = receivers.iter().map(|_| VecDeque::new()).collect();
@@ -79,14 +82,29 @@ pub fn run_bounded(
     }
 }
 
-async fn drive(mut task: Box<dyn Task>, cancel: Arc<AtomicBool>, tx: mpsc::Sender<TaskMessage>) {
+async fn drive(
+    mut task: Box<dyn Task>,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+    tx: mpsc::Sender<TaskMessage>,
+) {
+    // The task's counters are taken after every batch, for the progress shown while it runs.
+    let mut stats = TaskStats::default();
     loop {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) || progress.cancel.load(Ordering::Relaxed) {
             return;
         }
         let mut out = Vec::new();
         match task.next_batch(&mut out) {
             Ok(more) => {
+                let batch = task.stats();
+                progress
+                    .records_read
+                    .fetch_add(batch.records_read, Ordering::Relaxed);
+                progress
+                    .bad_records
+                    .fetch_add(batch.bad_records, Ordering::Relaxed);
+                stats.merge(batch);
                 if !out.is_empty() && tx.send(TaskMessage::Rows(out)).await.is_err() {
                     return; // the reader stopped (LIMIT)
                 }
@@ -100,5 +118,6 @@ async fn drive(mut task: Box<dyn Task>, cancel: Arc<AtomicBool>, tx: mpsc::Sende
             }
         }
     }
-    let _ = tx.send(TaskMessage::Done(task.stats())).await;
+    stats.merge(task.stats());
+    let _ = tx.send(TaskMessage::Done(stats)).await;
 }

@@ -3,13 +3,14 @@
 //! through it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
-use super::output::{listing, Output, ResultColumn};
+use super::output::{listing, Output, Progress, ResultColumn};
 use super::physical::{self, StartAt};
 use super::query::run_bounded;
 use crate::data::{SqlType, Value};
@@ -281,9 +282,13 @@ impl Session {
         let _ = self.cluster.enforce_retention(now_ms());
         let span = stmt.span;
         // Statements that change the catalog are recorded for later sessions.
+        // Persistent queries and their termination too, so a durable log restarts them.
         let changes_catalog = matches!(
             &planned,
-            Planned::CreateSource { skip: false, .. } | Planned::Drop { skip: false, .. }
+            Planned::CreateSource { skip: false, .. }
+                | Planned::Drop { skip: false, .. }
+                | Planned::Persistent(_)
+                | Planned::Terminate(_)
         );
         let result = match planned {
             Planned::CreateSource {
@@ -323,6 +328,15 @@ impl Session {
                 Ok(())
             }
             Planned::Query(plan) => self.run_any_query(&plan, out),
+            Planned::Pull(plan) => (|| {
+                self.catch_up()?;
+                let windowed = plan
+                    .root
+                    .sources()
+                    .iter()
+                    .any(|s| self.registry.windowed_topics.contains_key(&s.topic));
+                super::pull::run(&self.cluster, &plan, windowed, out)
+            })(),
             Planned::Persistent(p) => self.start_persistent(*p, out),
             Planned::Connector(c) => self.create_connector(c, out),
             Planned::Terminate(id) => self.terminate(id.as_ref(), out),
@@ -541,12 +555,29 @@ impl Session {
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let stats = run_bounded(&self.runtime, tasks, |row| {
+        // What the query will read, for a progress display.
+        let total_records = plan
+            .root
+            .sources()
+            .iter()
+            .filter_map(|s| physical::ranges(&self.cluster, &s.topic, start).ok())
+            .flatten()
+            .map(|r| r.end - r.start)
+            .sum();
+        let progress = Arc::new(Progress {
+            total_records,
+            ..Progress::default()
+        });
+        out.progress(&progress);
+        let stats = run_bounded(&self.runtime, tasks, &progress, |row| {
             if emitted >= limit || out.cancelled() {
                 return false;
             }
             out.row(&row.values);
             emitted += 1;
+            progress
+                .rows
+                .store(emitted, std::sync::atomic::Ordering::Relaxed);
             emitted < limit
         })
         .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));

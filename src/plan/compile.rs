@@ -39,6 +39,8 @@ pub enum Planned {
         name: String,
     },
     Query(QueryPlan),
+    /// A query on a table without EMIT: answered from the table's current state, then ends.
+    Pull(QueryPlan),
     Explain(QueryPlan),
     /// Statements the executor carries out as written (SHOW, DESCRIBE, PRINT, ...).
     Inspect(StatementKind),
@@ -86,6 +88,7 @@ impl Compiler<'_> {
             StatementKind::Unset(u) => Ok(Planned::Unset {
                 name: u.name.clone(),
             }),
+            StatementKind::Select(q) if self.is_pull(q) => Ok(Planned::Pull(self.pull_query(q)?)),
             StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),
             StatementKind::Explain(ast::Explain::Statement(inner)) => match &inner.kind {
                 StatementKind::Select(q) => Ok(Planned::Explain(self.query(q)?)),
@@ -550,6 +553,42 @@ impl Compiler<'_> {
         })
     }
 
+    /// A SELECT without EMIT on a table (not a stream: that is an error of `query`).
+    fn is_pull(&self, q: &ast::Query) -> bool {
+        q.emit.is_none()
+            && self
+                .catalog
+                .get(&q.from.name.name)
+                .is_some_and(|d| d.kind != SourceKind::Stream)
+    }
+
+    /// `SELECT ... FROM table [WHERE ...] [LIMIT n];`: the latest row of each key, filtered
+    /// and projected. Joins and aggregations are not pull queries.
+    fn pull_query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let mut errors = Vec::new();
+        if let Some(j) = q.joins.first() {
+            errors.push(pull_unsupported(j.span, "a join"));
+        }
+        if let Some(w) = &q.window {
+            errors.push(pull_unsupported(w.span, "a WINDOW"));
+        }
+        if let Some(g) = q.group_by.first() {
+            errors.push(pull_unsupported(g.span, "GROUP BY"));
+        }
+        if let Some(p) = q.partition_by.first() {
+            errors.push(pull_unsupported(p.span, "PARTITION BY"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut with_emit = q.clone();
+        with_emit.emit = Some(ast::Emit {
+            kind: EmitKind::Changes,
+            span: q.span,
+        });
+        self.query(&with_emit)
+    }
+
     pub fn query(&self, q: &ast::Query) -> Result<QueryPlan> {
         if super::aggregate::is_aggregate(q) {
             return self.aggregate_query(q);
@@ -714,6 +753,12 @@ fn star_items(schema: &Schema, qualifier: Option<&str>, prefixed: bool) -> Vec<P
             text: f.name.clone(),
         })
         .collect()
+}
+
+fn pull_unsupported(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, format!("a pull query (a query on a table without EMIT) cannot have {what}"))
+        .label(span, "not in a pull query")
+        .help("add EMIT CHANGES to run it as a push query, or CREATE TABLE ... AS SELECT it and query that table")
 }
 
 fn kind_keyword(k: SourceKind) -> &'static str {

@@ -1,0 +1,458 @@
+//! The interactive shell. On a terminal it is a line editor (reedline) with history, tab
+//! completion, highlighting and multi-line statements; with piped input it reads lines,
+//! prints no prompts and no escape codes, and runs each statement once its `;` has come.
+//!
+//! The shell handles a few things itself before the session sees them: `help`, `exit`,
+//! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), and `RUN SCRIPT 'file'`
+//! (the planner does not run scripts: the shell reads the file and runs its text).
+
+mod editor;
+mod help;
+mod lexer;
+mod output;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kql_runtime::Cluster;
+use reedline::Signal;
+
+use super::{color_stderr, Cli, Failure, OutputFormat};
+use crate::diagnostic::{render, Code, Diagnostic};
+use crate::exec::Session;
+use crate::syntax::split::split_statements;
+use lexer::{tokens, Kind};
+use output::{ReplOutput, Running};
+
+/// What Tab can offer, refreshed from the session after every entry.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    /// Streams and tables with their column names.
+    pub sources: Vec<(String, Vec<String>)>,
+    pub topics: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+const PSEUDO_COLUMNS: &[&str] = &[
+    "ROWTIME",
+    "ROWPARTITION",
+    "ROWOFFSET",
+    "WINDOWSTART",
+    "WINDOWEND",
+];
+
+pub fn run(cli: &Cli) -> Result<(), Failure> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let mut shell = Shell::new(cli, interactive);
+    let running = shell.running.clone();
+    let cancel = shell.cancel.clone();
+    let query = shell.query.clone();
+    // Ctrl-C while a statement runs cancels it (the query polls `Output::cancelled`); while
+    // the line editor reads, reedline sees it as a key and clears the line. With piped
+    // input and nothing running, it ends kql as it would any command.
+    let _ = ctrlc::set_handler(move || {
+        if running.load(Ordering::SeqCst) {
+            cancel.store(true, Ordering::SeqCst);
+            if let Some(p) = query.lock().ok().and_then(|q| q.clone()) {
+                p.cancel.store(true, Ordering::SeqCst);
+            }
+        } else if !interactive {
+            std::process::exit(130);
+        }
+    });
+    if interactive {
+        shell.interactive();
+        Ok(())
+    } else {
+        shell.piped();
+        if shell.failed {
+            // Each error was reported as it happened; the exit code says there was one.
+            Err(Failure {
+                diagnostics: Vec::new(),
+                sources: Default::default(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    Exit,
+}
+
+struct Shell {
+    session: Session,
+    default_format: OutputFormat,
+    format: OutputFormat,
+    interactive: bool,
+    cancel: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
+    /// The query running now, if any.
+    query: Running,
+    names: Arc<Mutex<Names>>,
+    entry: usize,
+    failed: bool,
+}
+
+impl Shell {
+    fn new(cli: &Cli, interactive: bool) -> Shell {
+        let mut functions: Vec<String> = crate::plan::functions::FUNCTIONS
+            .iter()
+            .map(|s| s.name.to_string())
+            .chain(
+                crate::plan::functions::AGGREGATES
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
+            .collect();
+        functions.sort();
+        functions.dedup();
+        let shell = Shell {
+            session: Session::new(Cluster::in_memory(cli.brokers)),
+            default_format: cli.format,
+            format: cli.format,
+            interactive,
+            cancel: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicBool::new(false)),
+            query: Running::default(),
+            names: Arc::new(Mutex::new(Names {
+                functions,
+                ..Names::default()
+            })),
+            entry: 0,
+            failed: false,
+        };
+        shell.refresh_names();
+        shell
+    }
+
+    fn interactive(&mut self) {
+        let color = std::env::var_os("NO_COLOR").is_none();
+        let mut editor = editor::build(self.names.clone(), history_path(), color);
+        let prompt = editor::KqlPrompt;
+        println!(
+            "kql {}: ksqlDB's SQL on an embedded log. Type 'help' for the statements, Ctrl-D to leave.",
+            env!("CARGO_PKG_VERSION")
+        );
+        loop {
+            match editor.read_line(&prompt) {
+                Ok(Signal::Success(text)) => {
+                    let flow = self.entry(&text);
+                    let _ = editor.sync_history();
+                    if let Flow::Exit = flow {
+                        break;
+                    }
+                }
+                Ok(Signal::CtrlD) => break,
+                Ok(_) => {} // Ctrl-C on the line: reedline has cleared it
+                Err(e) => {
+                    eprintln!("error: the line editor failed: {e}");
+                    break;
+                }
+            }
+        }
+        let _ = editor.sync_history();
+    }
+
+    fn piped(&mut self) {
+        let stdin = std::io::stdin();
+        let mut pending = String::new();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            pending.push_str(&line);
+            pending.push('\n');
+            if is_complete(&pending) {
+                let text = std::mem::take(&mut pending);
+                if let Flow::Exit = self.entry(&text) {
+                    return;
+                }
+            }
+        }
+        // A last statement without its `;` still runs.
+        if !pending.trim().is_empty() {
+            self.entry(&pending);
+        }
+    }
+
+    /// One entry: a shell command, or statements for the session.
+    fn entry(&mut self, text: &str) -> Flow {
+        let command = text
+            .trim()
+            .trim_end_matches(';')
+            .trim()
+            .to_ascii_lowercase();
+        match command.as_str() {
+            "" => return Flow::Continue,
+            "exit" | "quit" => return Flow::Exit,
+            "help" | "?" => {
+                print!("{}", help::text());
+                let _ = std::io::stdout().flush();
+                return Flow::Continue;
+            }
+            "clear" => {
+                if self.interactive {
+                    print!("\x1b[2J\x1b[H");
+                    let _ = std::io::stdout().flush();
+                }
+                return Flow::Continue;
+            }
+            _ => {}
+        }
+        self.entry += 1;
+        let name = format!("<input {}>", self.entry);
+        self.statements(&name, text, 0);
+        self.refresh_names();
+        Flow::Continue
+    }
+
+    /// Runs a text's statements: all at once (checked first, as `kql run` does) unless some
+    /// are the shell's own, then one at a time in order.
+    fn statements(&mut self, name: &str, text: &str, depth: usize) {
+        let pieces = split_statements(text);
+        let intercepted: Vec<Option<ShellStatement>> = pieces
+            .iter()
+            .map(|&(s, e)| shell_statement(&text[s..e]))
+            .collect();
+        if intercepted.iter().all(Option::is_none) {
+            self.run(name, text);
+            return;
+        }
+        for (&(s, e), shell) in pieces.iter().zip(intercepted) {
+            match shell {
+                Some(st) => self.shell_statement(st, depth),
+                // Blanked up to the statement, so diagnostics show the text's own lines.
+                None => self.run(name, &blank_before(text, s, e)),
+            }
+        }
+    }
+
+    fn run(&mut self, name: &str, text: &str) {
+        let mut out = ReplOutput::new(self.format, self.cancel.clone(), self.query.clone());
+        self.cancel.store(false, Ordering::SeqCst);
+        self.running.store(true, Ordering::SeqCst);
+        let result = self.session.run_text(name, text, &mut out);
+        self.running.store(false, Ordering::SeqCst);
+        let interrupted = self.cancel.swap(false, Ordering::SeqCst);
+        let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
+        if out.take_stopped() || (interrupted && had_query) {
+            eprintln!("Query cancelled after {} row(s).", out.rows);
+        }
+        if let Err(d) = result {
+            self.report(&d);
+        }
+    }
+
+    fn report(&mut self, diagnostics: &[Diagnostic]) {
+        self.failed = true;
+        let _ = std::io::stdout().flush();
+        eprint!(
+            "{}",
+            render(diagnostics, &self.session.sources, color_stderr())
+        );
+    }
+
+    fn shell_statement(&mut self, st: ShellStatement, depth: usize) {
+        match st {
+            ShellStatement::Output(Some(value)) => match value.to_ascii_lowercase().as_str() {
+                "json" => self.set_format(OutputFormat::Json),
+                "table" => self.set_format(OutputFormat::Table),
+                _ => self.report(&[Diagnostic::new(
+                    Code::InvalidPropertyValue,
+                    format!("'output' is 'table' or 'json', not '{value}'"),
+                )
+                .help("SET 'output'='json'; prints rows as JSON lines, SET 'output'='table'; as tables")]),
+            },
+            ShellStatement::Output(None) => self.set_format(self.default_format),
+            ShellStatement::RunScript(path) => {
+                if depth >= MAX_SCRIPT_DEPTH {
+                    self.report(&[Diagnostic::new(
+                        Code::Unsupported,
+                        format!("RUN SCRIPT '{path}' is nested more than {MAX_SCRIPT_DEPTH} deep"),
+                    )
+                    .help("does a script run itself?")]);
+                    return;
+                }
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => self.statements(&path, &text, depth + 1),
+                    Err(e) => self.report(&[Diagnostic::new(
+                        Code::FileError,
+                        format!("cannot read {path}: {e}"),
+                    )
+                    .help("the path is relative to the directory kql was started in")]),
+                }
+            }
+        }
+    }
+
+    fn set_format(&mut self, format: OutputFormat) {
+        self.format = format;
+        eprintln!(
+            "Output format is now {}.",
+            match format {
+                OutputFormat::Table => "table",
+                OutputFormat::Json => "json",
+            }
+        );
+    }
+
+    fn refresh_names(&self) {
+        let Ok(mut names) = self.names.lock() else {
+            return;
+        };
+        names.sources = self
+            .session
+            .catalog
+            .sources()
+            .map(|d| {
+                let cols = d
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .chain(PSEUDO_COLUMNS.iter().map(|s| s.to_string()))
+                    .collect();
+                (d.name.clone(), cols)
+            })
+            .collect();
+        names.topics = self.session.cluster.topic_names();
+        names.topics.sort();
+    }
+}
+
+/// How deep RUN SCRIPT may nest (a script that runs itself stops there).
+const MAX_SCRIPT_DEPTH: usize = 16;
+
+/// `text[start..end]` with everything before it blanked (newlines kept), so that spans
+/// and line numbers stay those of the whole text.
+fn blank_before(text: &str, start: usize, end: usize) -> String {
+    // Byte for byte: spans are byte offsets.
+    let mut s: String = text[..start]
+        .chars()
+        .flat_map(|c| {
+            let blank = if c == '\n' { '\n' } else { ' ' };
+            std::iter::repeat(blank).take(c.len_utf8())
+        })
+        .collect();
+    s.push_str(&text[start..end]);
+    s
+}
+
+/// `KQL_HISTORY` if set (empty: no history file), else `~/.kql_history`.
+fn history_path() -> Option<PathBuf> {
+    match std::env::var_os("KQL_HISTORY") {
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(PathBuf::from(p)),
+        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kql_history")),
+    }
+}
+
+/// Statements the shell carries out itself.
+#[derive(Debug, PartialEq)]
+enum ShellStatement {
+    /// `SET 'output'='json'` (Some) or `UNSET 'output'` (None).
+    Output(Option<String>),
+    RunScript(String),
+}
+
+fn shell_statement(text: &str) -> Option<ShellStatement> {
+    let toks: Vec<(Kind, &str)> = tokens(text)
+        .into_iter()
+        .filter(|t| !matches!(t.kind, Kind::Space | Kind::Comment))
+        .map(|t| (t.kind, &text[t.start..t.end]))
+        .filter(|&(k, s)| !(k == Kind::Punct && s == ";"))
+        .collect();
+    let word = |i: usize, w: &str| {
+        toks.get(i)
+            .is_some_and(|&(k, s)| k == Kind::Word && s.eq_ignore_ascii_case(w))
+    };
+    let string = |i: usize| match toks.get(i) {
+        Some(&(Kind::Str, s)) if s.len() >= 2 && s.ends_with('\'') => {
+            Some(s[1..s.len() - 1].replace("''", "'"))
+        }
+        _ => None,
+    };
+    let is_output = |i: usize| string(i).is_some_and(|s| s.eq_ignore_ascii_case("output"));
+    if toks.len() == 4 && word(0, "SET") && is_output(1) && toks[2].1 == "=" {
+        return string(3).map(|v| ShellStatement::Output(Some(v)));
+    }
+    if toks.len() == 2 && word(0, "UNSET") && is_output(1) {
+        return Some(ShellStatement::Output(None));
+    }
+    if toks.len() == 3 && word(0, "RUN") && word(1, "SCRIPT") {
+        return string(2).map(ShellStatement::RunScript);
+    }
+    None
+}
+
+/// Whether an entry is ready to run: it ends with a top-level `;` (not inside a string or
+/// a comment), is a shell command, or holds nothing but comments.
+pub fn is_complete(text: &str) -> bool {
+    let t = text.trim();
+    let command = t.trim_end_matches(';').trim().to_ascii_lowercase();
+    if t.is_empty() || matches!(command.as_str(), "exit" | "quit" | "help" | "?" | "clear") {
+        return true;
+    }
+    if let Some(last) = tokens(text).last() {
+        let s = &text[last.start..last.end];
+        let open = match last.kind {
+            Kind::Comment => s.starts_with("/*") && !(s.len() >= 4 && s.ends_with("*/")),
+            Kind::Str => !lexer::closed_string(s),
+            Kind::Quoted => s.len() < 2 || !s.ends_with('`'),
+            _ => false,
+        };
+        if open {
+            return false;
+        }
+    }
+    match split_statements(text).last() {
+        None => true,
+        Some(&(_, end)) => text[..end].trim_end().ends_with(';'),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_entries() {
+        assert!(is_complete("SHOW STREAMS;"));
+        assert!(is_complete("SELECT *\nFROM s\nEMIT CHANGES;  -- done\n"));
+        assert!(!is_complete("SELECT *\nFROM s"));
+        assert!(!is_complete("INSERT INTO s VALUES ('a;"));
+        assert!(!is_complete("/* a comment; "));
+        assert!(is_complete("help"));
+        assert!(is_complete("exit"));
+        assert!(is_complete(""));
+    }
+
+    #[test]
+    fn blanking_keeps_byte_offsets_and_lines() {
+        let text = "-- 25 °C\nSET 'output'='json';\nSELECT x;";
+        let start = text.find("SELECT").unwrap();
+        let b = blank_before(text, start, text.len());
+        assert_eq!(b.len(), text.len());
+        assert_eq!(&b[start..], "SELECT x;");
+        assert_eq!(b.lines().count(), 3);
+    }
+
+    #[test]
+    fn shell_statements() {
+        assert_eq!(
+            shell_statement("SET 'output' = 'json';"),
+            Some(ShellStatement::Output(Some("json".into())))
+        );
+        assert_eq!(
+            shell_statement("unset 'OUTPUT'"),
+            Some(ShellStatement::Output(None))
+        );
+        assert_eq!(
+            shell_statement("RUN SCRIPT 'a''b.ksql';"),
+            Some(ShellStatement::RunScript("a'b.ksql".into()))
+        );
+        assert_eq!(shell_statement("SET 'auto.offset.reset'='latest';"), None);
+    }
+}

@@ -1,0 +1,232 @@
+//! Where the shell's results go. Tables are streamed: the header and the first rows are
+//! printed once a few rows have come (or a moment has passed), with column widths taken
+//! from them, and every later row is printed as it arrives, so a long push query shows
+//! its rows while it runs and Ctrl-C can stop it. JSON lines go through the CLI printer.
+
+use std::cell::Cell;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cli::print::Printer;
+use crate::cli::OutputFormat;
+use crate::data::Value;
+use crate::exec::{Output, Progress, ResultColumn};
+
+/// The running query's counters, where the Ctrl-C handler can reach them.
+pub type Running = Arc<Mutex<Option<Arc<Progress>>>>;
+
+/// Rows gathered before a table is drawn, and how long the first rows may wait.
+const FIRST_ROWS: usize = 50;
+const FIRST_ROWS_WAIT: Duration = Duration::from_millis(200);
+
+pub struct ReplOutput {
+    format: OutputFormat,
+    cancel: Arc<AtomicBool>,
+    /// Set when `cancelled` said yes: the query stopped because of Ctrl-C.
+    stopped: Cell<bool>,
+    running: Running,
+    json: Printer<std::io::Stdout>,
+    table: Option<StreamTable>,
+    /// Rows of the current result.
+    pub rows: u64,
+}
+
+struct StreamTable {
+    columns: Vec<ResultColumn>,
+    widths: Option<Vec<usize>>,
+    pending: Vec<Vec<String>>,
+    started: Instant,
+}
+
+impl ReplOutput {
+    pub fn new(format: OutputFormat, cancel: Arc<AtomicBool>, running: Running) -> ReplOutput {
+        ReplOutput {
+            format,
+            cancel,
+            running,
+            stopped: Cell::new(false),
+            json: Printer::new(OutputFormat::Json, std::io::stdout()),
+            table: None,
+            rows: 0,
+        }
+    }
+
+    /// Whether a query was stopped by Ctrl-C since the last call.
+    pub fn take_stopped(&self) -> bool {
+        self.stopped.replace(false)
+    }
+}
+
+impl Output for ReplOutput {
+    fn begin(&mut self, columns: &[ResultColumn]) {
+        self.rows = 0;
+        match self.format {
+            OutputFormat::Json => self.json.begin(columns),
+            OutputFormat::Table => {
+                self.table = Some(StreamTable {
+                    columns: columns.to_vec(),
+                    widths: None,
+                    pending: Vec::new(),
+                    started: Instant::now(),
+                })
+            }
+        }
+    }
+
+    fn row(&mut self, values: &[Value]) {
+        self.rows += 1;
+        match self.format {
+            OutputFormat::Json => self.json.row(values),
+            OutputFormat::Table => {
+                let Some(t) = &mut self.table else { return };
+                let cells: Vec<String> = values.iter().map(cell_text).collect();
+                let mut out = std::io::stdout().lock();
+                match &t.widths {
+                    Some(widths) => {
+                        let _ = out.write_all(t.line(widths, &cells).as_bytes());
+                    }
+                    None => {
+                        t.pending.push(cells);
+                        if t.pending.len() >= FIRST_ROWS || t.started.elapsed() >= FIRST_ROWS_WAIT {
+                            let _ = out.write_all(t.head().as_bytes());
+                        }
+                    }
+                }
+                let _ = out.flush();
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        match self.format {
+            OutputFormat::Json => self.json.end(),
+            OutputFormat::Table => {
+                let Some(mut t) = self.table.take() else {
+                    return;
+                };
+                let mut text = String::new();
+                if t.widths.is_none() {
+                    if t.pending.is_empty() {
+                        text.push_str("(no rows)\n");
+                    } else {
+                        text.push_str(&t.head());
+                    }
+                }
+                if let Some(w) = &t.widths {
+                    text.push_str(&rule(w, '-'));
+                }
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+        }
+    }
+
+    fn record(&mut self, json: &str, text: &str) {
+        match self.format {
+            OutputFormat::Json => self.json.record(json, text),
+            OutputFormat::Table => self.text(text),
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        match self.format {
+            OutputFormat::Json => self.json.text(text),
+            OutputFormat::Table => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                if !text.ends_with('\n') {
+                    let _ = out.write_all(b"\n");
+                }
+                let _ = out.flush();
+            }
+        }
+    }
+
+    fn status(&mut self, message: &str) {
+        let _ = std::io::stdout().flush();
+        eprintln!("{message}");
+    }
+
+    fn warning(&mut self, message: &str) {
+        let _ = std::io::stdout().flush();
+        eprintln!("warning: {message}");
+    }
+
+    fn progress(&mut self, progress: &Arc<Progress>) {
+        if let Ok(mut slot) = self.running.lock() {
+            *slot = Some(progress.clone());
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        let yes = self.cancel.load(Ordering::Relaxed);
+        if yes {
+            self.stopped.set(true);
+        }
+        yes
+    }
+}
+
+fn cell_text(v: &Value) -> String {
+    v.to_string().replace(['\n', '\r'], " ")
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn rule(widths: &[usize], c: char) -> String {
+    let mut s = String::from("+");
+    for w in widths {
+        s.extend(std::iter::repeat(c).take(w + 2));
+        s.push('+');
+    }
+    s.push('\n');
+    s
+}
+
+impl StreamTable {
+    /// Fixes the widths from the header and the rows so far, and draws them.
+    fn head(&mut self) -> String {
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| width(&c.name)).collect();
+        for r in &self.pending {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(width(c));
+            }
+        }
+        let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        let mut s = rule(&widths, '-');
+        s.push_str(&self.cells(&widths, &names, false));
+        s.push_str(&rule(&widths, '='));
+        for r in std::mem::take(&mut self.pending) {
+            s.push_str(&self.line(&widths, &r));
+        }
+        self.widths = Some(widths);
+        s
+    }
+
+    fn line(&self, widths: &[usize], cells: &[String]) -> String {
+        self.cells(widths, cells, true)
+    }
+
+    fn cells(&self, widths: &[usize], cells: &[String], align_numbers: bool) -> String {
+        let mut s = String::from("|");
+        for ((w, c), col) in widths.iter().zip(cells).zip(&self.columns) {
+            let pad = w.saturating_sub(width(c));
+            s.push(' ');
+            if align_numbers && col.ty.is_numeric() {
+                s.extend(std::iter::repeat(' ').take(pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.extend(std::iter::repeat(' ').take(pad));
+            }
+            s.push_str(" |");
+        }
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,304 @@
+//! The interactive shell, driven as a person would: the real binary in a pseudo-terminal,
+//! keys typed, and the screen read back after each step. Plus piped input, which must work
+//! line by line with no escape codes.
+
+mod repl_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use repl_support::Term;
+
+const CREATE: &str = "CREATE STREAM sensor_readings (sensor VARCHAR KEY, temp DOUBLE) WITH (kafka_topic='readings', partitions=2, value_format='JSON');";
+
+#[test]
+fn a_session_at_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    // Enough rows that a query over them is still printing when Ctrl-C comes.
+    let mut script = String::from(
+        "CREATE STREAM big (id INT KEY, name VARCHAR) WITH (kafka_topic='big', partitions=2, value_format='JSON');\n",
+    );
+    for i in 0..6000 {
+        script.push_str(&format!(
+            "INSERT INTO big (id, name) VALUES ({i}, 'a row long enough to fill the terminal quickly {i}');\n"
+        ));
+    }
+    std::fs::write(dir.path().join("big.ksql"), script).unwrap();
+
+    let mut t = Term::start(dir.path(), &history);
+    t.expect("Type 'help'");
+    t.ready();
+
+    // DDL and inserts.
+    t.line(CREATE);
+    t.expect("Stream created");
+    t.ready();
+    t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-1', 21.5);");
+    t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-2', 26.5);");
+    t.ready();
+
+    // A statement over several lines: the prompt says it is incomplete until the `;`.
+    t.line("SELECT sensor, temp");
+    t.wait("the continuation prompt", |s| {
+        s.lines().last() == Some("   >")
+    });
+    t.line("FROM sensor_readings");
+    t.line("WHERE temp > 25");
+    t.line("EMIT CHANGES;");
+    let screen = t.expect("| s-2    | 26.5 |");
+    assert!(screen.contains("kql> SELECT sensor, temp\n   > FROM sensor_readings\n   > WHERE temp > 25\n   > EMIT CHANGES;"), "{screen}");
+    assert!(screen.contains("| SENSOR | TEMP |"), "{screen}");
+    assert!(
+        !screen.contains("s-1 "),
+        "the WHERE keeps s-1 out:\n{screen}"
+    );
+    t.ready();
+
+    // Tab completes a stream name from the live session.
+    t.send("DESCRIBE sens");
+    t.send("\t");
+    t.expect("kql> DESCRIBE SENSOR_READINGS");
+    t.send(";\r");
+    t.expect("Topic: readings (2 partitions)");
+    t.ready();
+
+    // An error is reported with ariadne against what was typed, and the shell goes on.
+    t.line("SELECT sensor, tmp FROM sensor_readings EMIT CHANGES;");
+    let screen = t.expect("unknown column");
+    assert!(
+        screen.contains("[KQL0102] Error: column TMP is not in SENSOR_READINGS"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" 1 │ SELECT sensor, tmp FROM sensor_readings EMIT CHANGES;"),
+        "{screen}"
+    );
+    assert!(screen.contains("Help: did you mean TEMP?"), "{screen}");
+    t.ready();
+
+    // The output switch, handled by the shell.
+    t.line("SET 'output'='json';");
+    t.expect("Output format is now json.");
+    t.line("SELECT * FROM sensor_readings WHERE temp > 25 EMIT CHANGES;");
+    t.expect(r#"{"SENSOR":"s-2","TEMP":26.5}"#);
+    t.line("UNSET 'output';");
+    t.expect("Output format is now table.");
+    t.ready();
+
+    // A long push query, cancelled with Ctrl-C: the shell stays.
+    t.line("RUN SCRIPT 'big.ksql';");
+    t.expect("Stream created");
+    t.ready();
+    t.line("SELECT * FROM big EMIT CHANGES;");
+    t.wait("the first rows", |s| s.contains("| a row long enough"));
+    t.send("\x03");
+    let screen = t.wait("the cancellation", |s| s.contains("Query cancelled after"));
+    let rows: u64 = screen
+        .split("Query cancelled after ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a row count");
+    assert!(rows < 6000, "the query stopped early, after {rows} rows");
+    t.ready();
+    t.line("SHOW STREAMS;");
+    t.expect("| BIG ");
+
+    // Ctrl-D leaves.
+    t.ready();
+    t.send("\x04");
+    assert_eq!(t.exit_code(), 0);
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(kept.contains("SHOW STREAMS;"), "history file:\n{kept}");
+}
+
+#[test]
+fn history_is_kept_across_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("history");
+    let mut t = Term::start(dir.path(), &history);
+    t.ready();
+    t.line("SHOW TOPICS;");
+    t.expect("(no rows)");
+    t.ready();
+    t.send("\x04");
+    assert_eq!(t.exit_code(), 0);
+
+    let mut t = Term::start(dir.path(), &history);
+    t.ready();
+    t.send("\x1b[A"); // Up
+    t.expect("kql> SHOW TOPICS;");
+    t.send("\r");
+    t.wait("the listing again", |s| s.matches("(no rows)").count() == 1);
+    t.ready();
+    t.line("exit");
+    assert_eq!(t.exit_code(), 0);
+}
+
+#[test]
+fn help_lists_statements_with_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Term::start(dir.path(), &dir.path().join("h"));
+    t.ready();
+    t.line("help");
+    let screen = t.expect("exit, quit, Ctrl-D");
+    assert!(
+        screen.contains("CREATE STREAM readings (sensor VARCHAR KEY"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("PRINT 'readings' FROM BEGINNING LIMIT 5;"),
+        "{screen}"
+    );
+    t.ready();
+    t.send("\x04");
+    assert_eq!(t.exit_code(), 0);
+}
+
+#[test]
+fn piped_statements_run_line_by_line_without_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("more.ksql"),
+        "INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES (2000, 's-3', 30.0);\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .env("KQL_HISTORY", dir.path().join("history"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!(
+        "{CREATE}\n\
+         INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES (1000, 's-1', 21.5);\n\
+         RUN SCRIPT 'more.ksql';\n\
+         SELECT sensor,\n  temp\nFROM sensor_readings\nEMIT CHANGES;\n\
+         SET 'output'='json';\n\
+         SELECT sensor FROM sensor_readings WHERE temp > 25 EMIT CHANGES;\n\
+         SELECT nope FROM sensor_readings EMIT CHANGES;\n\
+         SHOW STREAMS;\n"
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout}{stderr}"
+    );
+    assert!(!stdout.contains("kql>"), "no prompts when piped:\n{stdout}");
+    assert_eq!(
+        stdout,
+        "+--------+------+\n\
+         | SENSOR | TEMP |\n\
+         +========+======+\n\
+         | s-1    | 21.5 |\n\
+         | s-3    | 30.0 |\n\
+         +--------+------+\n\
+         {\"SENSOR\":\"s-3\"}\n\
+         {\"Stream Name\":\"SENSOR_READINGS\",\"Kafka Topic\":\"readings\",\"Key Format\":\"KAFKA\",\"Value Format\":\"JSON\"}\n"
+    );
+    assert!(
+        stderr.starts_with("Stream created\nOutput format is now json.\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[KQL0102] Error: column NOPE is not in SENSOR_READINGS"),
+        "{stderr}"
+    );
+    // An error along the way makes the exit code 1, as for `kql run`.
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn kql_run_piped_shows_no_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = format!("{CREATE}\n");
+    for i in 0..2000 {
+        script.push_str(&format!(
+            "INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES ({i}, 's-{i}', 20.0);\n"
+        ));
+    }
+    script.push_str("SELECT sensor FROM sensor_readings WHERE temp > 25 EMIT CHANGES;\n");
+    std::fs::write(dir.path().join("s.ksql"), script).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .args(["run", "s.ksql"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "(no rows)\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Stream created\n");
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["check", "--help"],
+        vec!["explain", "--help"],
+        vec!["produce", "--help"],
+        vec!["topics", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+        assert!(
+            text.contains("  kql "),
+            "{args:?} shows no command line:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn scripts_run_by_the_shell_may_switch_output_and_nest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("outer.ksql"),
+        format!("-- the outer script\n{CREATE}\nRUN SCRIPT 'inner.ksql';\nSET 'output'='json';\nSELECT * FROM sensor_readings EMIT CHANGES;\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("inner.ksql"),
+        "INSERT INTO sensor_readings (sensor, temp) VALUES ('s-9', 9.5);\n\n\nSELECT nope FROM sensor_readings EMIT CHANGES;\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .env("KQL_HISTORY", "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"RUN SCRIPT 'outer.ksql';\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // inner.ksql has an error, so none of it ran: no row.
+    assert_eq!(stdout, "", "{stderr}");
+    assert!(stderr.contains("Output format is now json."), "{stderr}");
+    // The error points at its own line of inner.ksql.
+    assert!(stderr.contains("inner.ksql:4:8"), "{stderr}");
+    assert!(stderr.contains(" 4 │ SELECT nope FROM"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+}
