@@ -392,14 +392,12 @@ fn run_stage(
     stats: &mut Stats,
 ) -> Result<Vec<Vec<Emitted>>, String> {
     if let StageKind::Joined(plan) = &*stage.kind {
-        let rows = run_joined(runtime, cluster, plan, &mut stage.written, stats)?;
-        return match output {
-            Output::Sink(s) => {
-                stats.records_written += s.write(cluster, &rows)?;
-                Ok(Vec::new())
-            }
-            Output::Collect => Ok(vec![rows]),
+        let sink = match output {
+            Output::Sink(s) => Some(&***s),
+            Output::Collect => None,
         };
+        let rows = run_joined(runtime, cluster, plan, &mut stage.written, sink, stats)?;
+        return Ok(vec![rows]);
     }
     let mut handles = Vec::new();
     for slot in stage.tasks.drain(..) {
@@ -455,8 +453,13 @@ fn run_joined(
     cluster: &Cluster,
     plan: &QueryPlan,
     written: &mut BTreeMap<u32, u64>,
+    sink: Option<&SinkWriter>,
     stats: &mut Stats,
 ) -> Result<Vec<Emitted>, String> {
+    // With a sink, rows are written in batches as they come (constant memory).
+    const WRITE_BATCH_ROWS: usize = 4096;
+    let mut write_error = None;
+    let mut written_rows = 0u64;
     let (tasks, internal) =
         super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
             .map_err(|d| d.message)?;
@@ -478,10 +481,31 @@ fn run_joined(
                     window: None,
                     tombstone: false,
                 });
+                if let Some(s) = sink.filter(|_| rows.len() >= WRITE_BATCH_ROWS) {
+                    match s.write(cluster, &rows) {
+                        Ok(n) => written_rows += n,
+                        Err(e) => {
+                            write_error = Some(e);
+                            return false;
+                        }
+                    }
+                    rows.clear();
+                }
             }
             true
         },
     );
+    if let (Some(s), None) = (sink, &write_error) {
+        match s.write(cluster, &rows) {
+            Ok(n) => written_rows += n,
+            Err(e) => write_error = Some(e),
+        }
+        rows.clear();
+    }
+    stats.records_written += written_rows;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
     for t in internal {
         let _ = cluster.delete_topic(&t);
     }
