@@ -392,14 +392,23 @@ fn run_stage(
     stats: &mut Stats,
 ) -> Result<Vec<Vec<Emitted>>, String> {
     if let StageKind::Joined(plan) = &*stage.kind {
-        let rows = run_joined(runtime, cluster, plan, &mut stage.written, stats)?;
-        return match output {
-            Output::Sink(s) => {
-                stats.records_written += s.write(cluster, &rows)?;
-                Ok(Vec::new())
-            }
-            Output::Collect => Ok(vec![rows]),
+        let sink = match output {
+            Output::Sink(s) => Some(&**s),
+            Output::Collect => None,
         };
+        let rows = run_joined(
+            runtime,
+            cluster,
+            plan,
+            &mut stage.written,
+            stats,
+            sink.map(|s| &**s),
+        )?;
+        return Ok(if sink.is_some() {
+            Vec::new()
+        } else {
+            vec![rows]
+        });
     }
     let mut handles = Vec::new();
     for slot in stage.tasks.drain(..) {
@@ -456,12 +465,18 @@ fn run_joined(
     plan: &QueryPlan,
     written: &mut BTreeMap<u32, u64>,
     stats: &mut Stats,
+    sink: Option<&SinkWriter>,
 ) -> Result<Vec<Emitted>, String> {
+    // With a sink, rows are written as they come, a chunk at a time, so a join's memory
+    // does not grow with its output.
+    const SINK_CHUNK_ROWS: usize = 8192;
     let (tasks, internal) =
         super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
             .map_err(|d| d.message)?;
     let mut rows = Vec::new();
     let mut seen = written.clone();
+    let mut written_rows = 0u64;
+    let mut write_error = None;
     let result = super::query::run_bounded(
         runtime,
         tasks,
@@ -474,14 +489,35 @@ fn run_joined(
                     event_time_ms: r.event_time_ms,
                     partition: r.partition,
                     offset: r.offset,
-                    values: r.values.clone(),
+                    values: r.values,
                     window: None,
                     tombstone: false,
                 });
+                if let Some(s) = sink.filter(|_| rows.len() >= SINK_CHUNK_ROWS) {
+                    match s.write(cluster, &rows) {
+                        Ok(n) => written_rows += n,
+                        Err(e) => {
+                            write_error = Some(e);
+                            return false;
+                        }
+                    }
+                    rows.clear();
+                }
             }
             true
         },
     );
+    if let (Some(s), None) = (sink, &write_error) {
+        match s.write(cluster, &rows) {
+            Ok(n) => written_rows += n,
+            Err(e) => write_error = Some(e),
+        }
+        rows.clear();
+    }
+    stats.records_written += written_rows;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
     for t in internal {
         let _ = cluster.delete_topic(&t);
     }
