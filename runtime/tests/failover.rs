@@ -1,5 +1,6 @@
-//! Failover property test: random produces (acks=all), broker stops and starts, and (for a
-//! durable cluster) reopens. No acknowledged record is ever lost, the high watermark never
+//! Failover property test: random produces (acks all, leader or none; min.insync.replicas
+//! 2), broker stops and starts, and (for a durable cluster) reopens. No acknowledged record
+//! is ever lost and a refused one is never written, the high watermark never
 //! passes the log end, and every live partition's ISR holds its leader.
 
 use bytes::Bytes;
@@ -8,6 +9,7 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
+    /// Produce to partition `k % 2` with acks chosen by `k / 2 % 3`.
     Produce(u8),
     Stop(u32),
     Start(u32),
@@ -56,6 +58,7 @@ fn run(ops: Vec<Op>, durable: bool) {
     let cfg = TopicConfig {
         partitions: 2,
         replicas: 2,
+        min_insync_replicas: 2,
         ..Default::default()
     };
     c.create_topic("t", cfg).unwrap();
@@ -68,12 +71,15 @@ fn run(ops: Vec<Op>, durable: bool) {
                 let p = (k % 2) as u32;
                 let v = Bytes::from(format!("v{n}"));
                 let r = ProducerRecord::new(None, Some(v.clone()));
-                match c.produce_batch("t", p, vec![r], Acks::All) {
+                let acks = [Acks::All, Acks::Leader, Acks::None][(k / 2 % 3) as usize];
+                match c.produce_batch("t", p, vec![r], acks) {
                     Ok(o) => {
                         assert_eq!(o, acked[p as usize].len() as u64);
                         acked[p as usize].push(v);
                     }
                     Err(LogError::LeaderNotAvailable { .. }) => {}
+                    // min.insync.replicas = 2 refuses acks=all, appending nothing.
+                    Err(LogError::NotEnoughReplicas { .. }) => assert_eq!(acks, Acks::All),
                     Err(e) => panic!("unexpected {e}"),
                 }
             }
