@@ -40,7 +40,9 @@ pub fn build(names: Arc<Mutex<Names>>, history: Option<PathBuf>, color: bool) ->
         KeyCode::Enter,
         ReedlineEvent::Edit(vec![reedline::EditCommand::InsertNewline]),
     );
-    let menu = ColumnarMenu::default().with_name("completion_menu");
+    let menu = ColumnarMenu::default()
+        .with_name("completion_menu")
+        .with_marker("> ");
     let mut editor = Reedline::create()
         .with_edit_mode(Box::new(Emacs::new(keybindings)))
         .with_validator(Box::new(StatementValidator))
