@@ -51,6 +51,7 @@ codes! {
     InvalidPropertyValue = 503, "invalid property value";
     InvalidKey = 504, "invalid key column";
     InsertMismatch = 505, "INSERT columns and values do not match";
+    WrongSourceKind = 506, "a stream where a table is named, or the reverse";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     Unsupported = 801, "not supported yet";
@@ -126,6 +127,21 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> Str
     out
 }
 
+/// A label's range inside its text: clamped to the text and to char boundaries, so a span
+/// that is off (a bug elsewhere) still renders instead of panicking.
+fn clamp(span: &Span, sources: &Sources) -> std::ops::Range<usize> {
+    let text = sources.text(span.source);
+    let fit = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (start, end) = (fit(span.start), fit(span.end));
+    start.min(end)..end
+}
+
 fn render_one(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     use ariadne::{Color, Config, IndexType, Label as ALabel, Report, ReportKind};
 
@@ -153,7 +169,7 @@ fn render_one(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     .with_code(d.code.id())
     .with_message(&d.message);
     for (i, l) in d.labels.iter().enumerate() {
-        let mut label = ALabel::new((name(&l.span), l.span.start..l.span.end))
+        let mut label = ALabel::new((name(&l.span), clamp(&l.span, sources)))
             .with_message(&l.message)
             .with_order(i as i32);
         if color {

@@ -45,9 +45,8 @@ fn every_code_has_an_example_file() {
         .iter()
         .map(|f| common::stem(f))
         .collect();
-    // Internal errors cannot be caused on purpose; FileError is covered by
-    // `a_runtime_error_is_a_diagnostic_not_a_panic`.
-    let elsewhere = [Code::Internal, Code::FileError];
+    // Internal errors cannot be caused on purpose.
+    let elsewhere = [Code::Internal];
     for code in Code::ALL.iter().filter(|c| !elsewhere.contains(c)) {
         assert!(
             files.iter().any(|f| f.starts_with(&code.id())),

@@ -78,3 +78,71 @@ fn the_main_example_runs_and_prints_a_table() {
     // status lines go to stderr, never between the rows
     assert!(out.stderr.contains("Stream created"));
 }
+
+#[test]
+fn every_example_in_queries_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut examples: Vec<_> = std::fs::read_dir(root.join("queries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ksql"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 5);
+    for ex in examples {
+        let out = common::kql(&["run", ex.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{} failed:\n{}", ex.display(), out.stderr);
+        assert!(
+            !out.stderr.contains("warning"),
+            "{}:\n{}",
+            ex.display(),
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn retention_moves_the_log_start_and_hides_expired_records() {
+    let out = common::kql(&["run", "queries/retention.ksql", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let partition: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+    let log_start = partition["Log start"].as_i64().unwrap();
+    assert!(log_start > 0, "no segment was deleted: {partition}");
+    assert_eq!(partition["Log end"], 6);
+    // the query reads from the new log start: exactly the records that remain
+    let rows = out.stdout.lines().skip(1).count() as i64;
+    assert_eq!(rows, 6 - log_start);
+}
+
+#[test]
+fn failover_keeps_every_record_and_restores_the_replication_factor() {
+    let out = common::kql(&["run", "queries/failover.ksql", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // after STOP BROKER 1 (the second DESCRIBE TOPIC), no replica or leader is on broker 1,
+    // and every partition has 2 replicas, both in sync
+    let after_stop: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.get("Partition").is_some())
+        .skip(3)
+        .take(3)
+        .collect();
+    for p in &after_stop {
+        let replicas = p["Replicas"].as_str().unwrap();
+        assert_eq!(replicas.split(',').count(), 2, "{p}");
+        assert!(!replicas.split(',').any(|b| b == "1"), "{p}");
+        assert_eq!(p["ISR"].as_str().unwrap().split(',').count(), 2, "{p}");
+        assert_ne!(p["Leader"], 1);
+    }
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.get("ID").and_then(|v| v.as_str()))
+        .collect();
+    assert_eq!(ids.len(), 4, "{}", out.stdout);
+    assert!(out.stderr.contains("Broker 1 stopped"));
+}

@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, file: &Path) -> Result<(), Failure> {
         let explained = match &stmt.kind {
             StatementKind::CreateSource(_) => {
                 session
-                    .execute(&stmt, &mut Quiet)
+                    .execute(&stmt, &mut crate::exec::output::Discard)
                     .map_err(|d| fail(&session, d))?;
                 continue;
             }
@@ -49,16 +49,4 @@ pub fn run(cli: &Cli, file: &Path) -> Result<(), Failure> {
             .map_err(|d| fail(&session, d))?;
     }
     Ok(())
-}
-
-/// Swallows status lines.
-struct Quiet;
-
-impl crate::exec::Output for Quiet {
-    fn begin(&mut self, _: &[crate::exec::ResultColumn]) {}
-    fn row(&mut self, _: &[crate::data::Value]) {}
-    fn end(&mut self) {}
-    fn text(&mut self, _: &str) {}
-    fn status(&mut self, _: &str) {}
-    fn warning(&mut self, _: &str) {}
 }

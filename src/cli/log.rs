@@ -18,6 +18,7 @@ pub fn produce(
     file: &str,
     data_dir: Option<&Path>,
     partitions: u32,
+    print_offsets: bool,
 ) -> Result<(), Failure> {
     let cluster = open_cluster(cli, data_dir)?;
     if cluster.partition_count(topic).is_none() {
@@ -64,12 +65,21 @@ pub fn produce(
                 r#"each line is a JSON object such as {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000}; only "value" is required"#,
             ))
         })?;
-        cluster.produce(topic, record, Acks::All).map_err(|e| {
+        let meta = cluster.produce(topic, record, Acks::All).map_err(|e| {
             Failure::plain(Diagnostic::new(
                 Code::TopicError,
                 format!("cannot write to '{topic}': {e}"),
             ))
         })?;
+        if print_offsets {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{{\"partition\":{},\"offset\":{}}}",
+                meta.partition, meta.offset
+            );
+            let _ = out.flush();
+        }
         count += 1;
     }
     cluster

@@ -127,6 +127,9 @@ pub enum Command {
         /// Partitions of the topic if it does not exist yet
         #[arg(long, default_value_t = 1)]
         partitions: u32,
+        /// Print {"partition","offset"} on stdout for each record once it is acknowledged
+        #[arg(long)]
+        print_offsets: bool,
     },
     /// List topics with partitions, replicas and offsets
     #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
@@ -160,7 +163,15 @@ pub fn main() -> ExitCode {
             file,
             data_dir,
             partitions,
-        }) => log::produce(&cli, topic, file, data_dir.as_deref(), *partitions),
+            print_offsets,
+        }) => log::produce(
+            &cli,
+            topic,
+            file,
+            data_dir.as_deref(),
+            *partitions,
+            *print_offsets,
+        ),
         Some(Command::Topics { data_dir }) => log::topics(&cli, data_dir.as_deref()),
     };
     match result {

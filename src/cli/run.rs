@@ -20,6 +20,7 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     // A progress bar on stderr while a long input is read, when stderr is a terminal.
     let mut printer = super::progress::WithProgress::new(printer);
+    session.restore(&mut printer);
     session
         .run_text(&file.display().to_string(), &text, &mut printer)
         .map_err(|diagnostics| Failure {

@@ -39,7 +39,11 @@ pub fn show_brokers(cluster: &Cluster, out: &mut dyn Output) {
 
 pub fn show_topics(cluster: &Cluster, out: &mut dyn Output) {
     let mut rows = Vec::new();
-    for t in cluster.topic_names() {
+    for t in cluster
+        .topic_names()
+        .into_iter()
+        .filter(|t| t != super::session::COMMAND_TOPIC)
+    {
         if let Ok(info) = cluster.describe_topic(&t) {
             let records: u64 = info
                 .partitions

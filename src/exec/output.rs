@@ -83,6 +83,18 @@ impl Output for Captured {
     }
 }
 
+/// Throws everything away (replays, plans of declarations).
+pub struct Discard;
+
+impl Output for Discard {
+    fn begin(&mut self, _: &[ResultColumn]) {}
+    fn row(&mut self, _: &[Value]) {}
+    fn end(&mut self) {}
+    fn text(&mut self, _: &str) {}
+    fn status(&mut self, _: &str) {}
+    fn warning(&mut self, _: &str) {}
+}
+
 /// A result made of text cells (SHOW, DESCRIBE), sent through the same channel as rows.
 pub fn listing(out: &mut dyn Output, headers: &[&str], rows: Vec<Vec<Value>>) {
     let columns: Vec<ResultColumn> = headers

@@ -25,12 +25,27 @@ use crate::syntax::span::SourceId;
 /// a script wants all of its data (ksqlDB's CLI defaults to latest).
 pub const PROPERTIES: &[(&str, &str)] = &[("auto.offset.reset", "earliest")];
 
+/// The internal topic that records the statements that changed the catalog, replayed
+/// when a later session opens the same data directory (ksqlDB's command topic).
+pub const COMMAND_TOPIC: &str = "_kql_commands";
+
+/// What a check has declared so far: the catalog as it will be, and topics to be created.
+struct Scratch {
+    catalog: Catalog,
+    topics: BTreeMap<String, u32>,
+}
+
 pub struct Session {
     pub cluster: Cluster,
     pub catalog: Catalog,
     pub sources: Sources,
     pub properties: BTreeMap<String, String>,
     runtime: tokio::runtime::Runtime,
+    script_depth: usize,
+    /// Errors of a nested script beyond the first, reported with it.
+    deferred: Vec<Diagnostic>,
+    /// Set while replaying the command topic, so replayed statements are not recorded again.
+    restoring: bool,
 }
 
 impl Session {
@@ -49,7 +64,95 @@ impl Session {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             runtime,
+            script_depth: 0,
+            deferred: Vec::new(),
+            restoring: false,
         }
+    }
+
+    /// Replays the command topic of a durable log: the streams and tables declared by
+    /// earlier sessions come back. Statements that no longer compile are reported.
+    pub fn restore(&mut self, out: &mut dyn Output) {
+        if self.cluster.dir().is_none() || self.cluster.partition_count(COMMAND_TOPIC).is_none() {
+            return;
+        }
+        let Ok((start, end, _)) = self.cluster.offsets(COMMAND_TOPIC, 0) else {
+            return;
+        };
+        let records = self
+            .cluster
+            .fetch(COMMAND_TOPIC, 0, start, (end - start) as usize)
+            .unwrap_or_default();
+        self.restoring = true;
+        let mut restored = 0;
+        for r in records {
+            let Some(text) = r
+                .value
+                .as_ref()
+                .and_then(|v| std::str::from_utf8(v).ok().map(str::to_string))
+            else {
+                continue;
+            };
+            let id = self.sources.add(
+                format!("<{COMMAND_TOPIC} offset {}>", r.offset),
+                text.clone(),
+            );
+            let (statements, errors) = crate::syntax::parse(id, &text);
+            let mut failed = !errors.is_empty();
+            for stmt in &statements {
+                failed |= self.execute(stmt, &mut super::output::Discard).is_err();
+            }
+            if failed {
+                out.warning(&format!("could not restore: {}", text.trim()));
+            } else {
+                restored += 1;
+            }
+        }
+        self.restoring = false;
+        if restored > 0 {
+            out.status(&format!(
+                "Restored {restored} statement(s) from the data directory"
+            ));
+        }
+    }
+
+    /// Appends a statement that changed the catalog to the command topic (durable logs only).
+    fn record(&mut self, stmt: &Statement) -> Result<(), Diagnostic> {
+        if self.restoring || self.cluster.dir().is_none() {
+            return Ok(());
+        }
+        if self.cluster.partition_count(COMMAND_TOPIC).is_none() {
+            self.cluster
+                .create_topic(COMMAND_TOPIC, TopicConfig::default())
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::TopicError,
+                        format!("cannot create the command topic: {e}"),
+                    )
+                })?;
+        }
+        let text = self
+            .sources
+            .text(stmt.span.source)
+            .get(stmt.span.start..stmt.span.end)
+            .unwrap_or("")
+            .to_string();
+        let record = ProducerRecord {
+            key: None,
+            value: Some(Bytes::from(text.into_bytes())),
+            timestamp_ms: None,
+            partition: Some(0),
+            headers: Vec::new(),
+        };
+        self.cluster
+            .produce(COMMAND_TOPIC, record, Acks::All)
+            .map_err(|e| {
+                Diagnostic::new(
+                    Code::TopicError,
+                    format!("cannot record the statement in the command topic: {e}"),
+                )
+            })?;
+        Ok(())
     }
 
     /// Parses and checks a whole text without running it: every error of every statement.
@@ -57,35 +160,75 @@ impl Session {
     pub fn check(&mut self, name: &str, text: &str) -> (SourceId, Vec<Statement>, Vec<Diagnostic>) {
         let id = self.sources.add(name, text);
         let (statements, mut errors) = crate::syntax::parse(id, text);
-        let mut scratch = self.catalog.clone();
-        let mut declared_topics: BTreeMap<String, u32> = BTreeMap::new();
-        for stmt in &statements {
-            let cluster = &self.cluster;
-            let lookup = |t: &str| {
-                cluster
-                    .partition_count(t)
-                    .or_else(|| declared_topics.get(t).copied())
+        let mut scratch = Scratch {
+            catalog: self.catalog.clone(),
+            topics: BTreeMap::new(),
+        };
+        self.check_statements(&statements, &mut scratch, &mut errors, 0);
+        errors.sort_by_key(|d| d.labels.first().map(|l| (l.span.source, l.span.start)));
+        (id, statements, errors)
+    }
+
+    /// Compiles statements against a scratch catalog that follows what they declare, drop
+    /// and run (RUN SCRIPT), collecting every error.
+    fn check_statements(
+        &mut self,
+        statements: &[Statement],
+        scratch: &mut Scratch,
+        errors: &mut Vec<Diagnostic>,
+        depth: usize,
+    ) {
+        for stmt in statements {
+            let planned = {
+                let cluster = &self.cluster;
+                let topics = &scratch.topics;
+                let lookup = |t: &str| {
+                    cluster
+                        .partition_count(t)
+                        .or_else(|| topics.get(t).copied())
+                };
+                Compiler {
+                    catalog: &scratch.catalog,
+                    sources: &self.sources,
+                    topic_partitions: &lookup,
+                }
+                .compile(stmt)
             };
-            let compiler = Compiler {
-                catalog: &scratch,
-                sources: &self.sources,
-                topic_partitions: &lookup,
-            };
-            match compiler.compile(stmt) {
+            match planned {
                 Ok(Planned::CreateSource {
                     def, skip: false, ..
                 }) => {
-                    declared_topics
+                    scratch
+                        .topics
                         .entry(def.topic.clone())
                         .or_insert(def.partitions);
-                    scratch.insert(def);
+                    scratch.catalog.insert(def);
                 }
+                Ok(Planned::Drop { name, .. }) => {
+                    scratch.catalog.remove(&name);
+                }
+                Ok(Planned::RunScript { path, span }) => match std::fs::read_to_string(&path) {
+                    // Too deep is reported when the script runs.
+                    Ok(text) if depth < 16 => {
+                        let id = self.sources.add(path.display().to_string(), text.clone());
+                        let (inner, mut parse_errors) = crate::syntax::parse(id, &text);
+                        errors.append(&mut parse_errors);
+                        self.check_statements(&inner, scratch, errors, depth + 1);
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push(
+                        Diagnostic::new(
+                            Code::FileError,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                        .label(span, "this script")
+                        .help("the path is relative to the directory of the file that runs it"),
+                    ),
+                },
                 Ok(_) => {}
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        errors.sort_by_key(|d| d.labels.first().map(|l| (l.span.source, l.span.start)));
-        (id, statements, errors)
     }
 
     /// Checks a whole text, then runs its statements in order; nothing runs if any
@@ -124,7 +267,15 @@ impl Session {
         out: &mut dyn Output,
     ) -> Result<(), Vec<Diagnostic>> {
         let planned = self.compile(stmt)?;
+        // The log cleaner (retention and compaction of closed segments) runs between
+        // statements, as Kafka's runs in the background.
+        let _ = self.cluster.enforce_retention(now_ms());
         let span = stmt.span;
+        // Statements that change the catalog are recorded for later sessions.
+        let changes_catalog = matches!(
+            &planned,
+            Planned::CreateSource { skip: false, .. } | Planned::Drop { skip: false, .. }
+        );
         let result = match planned {
             Planned::CreateSource {
                 def,
@@ -168,14 +319,101 @@ impl Session {
                 Ok(())
             }
             Planned::Inspect(kind) => self.inspect(&kind, out),
+            Planned::Drop {
+                name,
+                skip,
+                delete_topic,
+            } => self.drop(&name, skip, delete_topic, out),
+            Planned::RunScript {
+                path,
+                span: path_span,
+            } => self.run_script(&path, path_span, out),
         };
+        let result = result.and_then(|()| {
+            if changes_catalog {
+                self.record(stmt)
+            } else {
+                Ok(())
+            }
+        });
         result.map_err(|d| {
             // Runtime errors without a location point at the statement.
-            vec![if d.labels.is_empty() {
+            let mut all = vec![if d.labels.is_empty() {
                 d.label(span, "while running this statement")
             } else {
                 d
-            }]
+            }];
+            all.append(&mut self.deferred);
+            all
+        })
+    }
+
+    fn drop(
+        &mut self,
+        name: &str,
+        skip: bool,
+        delete_topic: bool,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        if skip {
+            out.status(&format!("{name} does not exist"));
+            return Ok(());
+        }
+        let def = self
+            .catalog
+            .remove(name)
+            .ok_or_else(|| Diagnostic::internal("dropped source vanished"))?;
+        if delete_topic {
+            self.cluster.delete_topic(&def.topic).map_err(|e| {
+                Diagnostic::new(
+                    Code::TopicError,
+                    format!("cannot delete topic '{}': {e}", def.topic),
+                )
+            })?;
+        }
+        out.status(&format!(
+            "Source {name} (topic: {}) was dropped{}",
+            def.topic,
+            if delete_topic {
+                " and its topic deleted"
+            } else {
+                ""
+            }
+        ));
+        Ok(())
+    }
+
+    fn run_script(
+        &mut self,
+        path: &std::path::Path,
+        span: crate::syntax::span::Span,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        const SCRIPT_DEPTH_MAX: usize = 16;
+        if self.script_depth >= SCRIPT_DEPTH_MAX {
+            return Err(Diagnostic::new(
+                Code::FileError,
+                format!("scripts nest deeper than {SCRIPT_DEPTH_MAX} levels"),
+            )
+            .label(span, "one script too many")
+            .help("a script probably runs itself, directly or through another"));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(
+                Code::FileError,
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .label(span, "this script")
+            .help("the path is relative to the directory of the file that runs it")
+        })?;
+        self.script_depth += 1;
+        let result = self.run_text(&path.display().to_string(), &text, out);
+        self.script_depth -= 1;
+        result.map_err(|mut errors| {
+            // The first error is returned; the others are reported with it.
+            let first = errors.remove(0);
+            self.deferred.extend(errors);
+            first
         })
     }
 
@@ -456,6 +694,7 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         replicas: def.replicas,
         retention_ms: t.retention_ms,
         retention_bytes: t.retention_bytes.map(|b| b as u64),
+        segment_bytes: t.segment_bytes.map(|b| b as u64),
         cleanup_policy: if t.compact {
             kql_runtime::CleanupPolicy::Compact
         } else {
@@ -463,6 +702,12 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         },
         ..TopicConfig::default()
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn capitalise(s: &str) -> String {

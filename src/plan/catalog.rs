@@ -45,6 +45,8 @@ pub struct TopicSettings {
     pub retention_bytes: Option<i64>,
     /// `cleanup_policy='compact'`; tables default to it, streams to delete.
     pub compact: bool,
+    /// Segment size of this topic (small values make retention visible in examples).
+    pub segment_bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -42,6 +42,17 @@ pub enum Planned {
     Explain(QueryPlan),
     /// Statements the executor carries out as written (SHOW, DESCRIBE, PRINT, ...).
     Inspect(StatementKind),
+    Drop {
+        name: String,
+        /// The source did not exist and IF EXISTS was given.
+        skip: bool,
+        delete_topic: bool,
+    },
+    /// A file to run, resolved against the directory of the text that names it.
+    RunScript {
+        path: std::path::PathBuf,
+        span: Span,
+    },
 }
 
 /// Compiles statements against a catalog. `topic_partitions` tells the real partition count
@@ -94,10 +105,13 @@ impl Compiler<'_> {
             StatementKind::InsertSelect(_) => {
                 Err(one(unsupported(stmt.span, "INSERT INTO ... SELECT")))
             }
-            StatementKind::Drop(_) => Err(one(unsupported(stmt.span, "DROP"))),
+            StatementKind::Drop(d) => self.drop(d),
             StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
             StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
-            StatementKind::RunScript(_) => Err(one(unsupported(stmt.span, "RUN SCRIPT"))),
+            StatementKind::RunScript(r) => Ok(Planned::RunScript {
+                path: self.script_path(&r.path, r.path_span),
+                span: r.path_span,
+            }),
         }
     }
 
@@ -136,6 +150,59 @@ impl Compiler<'_> {
             }
             one(d)
         })
+    }
+
+    fn drop(&self, d: &ast::Drop) -> Result<Planned> {
+        if d.kind == ast::DropKind::Connector {
+            return Err(one(unsupported(d.name.span, "DROP CONNECTOR")));
+        }
+        let Some(def) = self.catalog.get(&d.name.name) else {
+            if d.if_exists {
+                return Ok(Planned::Drop {
+                    name: d.name.name.clone(),
+                    skip: true,
+                    delete_topic: false,
+                });
+            }
+            return Err(self.lookup(&d.name).err().unwrap_or_default());
+        };
+        let is_table = def.kind != SourceKind::Stream;
+        if is_table != (d.kind == ast::DropKind::Table) {
+            return Err(one(Diagnostic::new(
+                Code::WrongSourceKind,
+                format!(
+                    "{} is a {}, not a {}",
+                    def.name,
+                    def.kind.describe(),
+                    if is_table { "stream" } else { "table" }
+                ),
+            )
+            .label(d.name.span, format!("a {}", def.kind.describe()))
+            .label(def.declared_at, "declared here")
+            .help(format!(
+                "DROP {} {};",
+                if is_table { "TABLE" } else { "STREAM" },
+                def.name
+            ))));
+        }
+        Ok(Planned::Drop {
+            name: def.name.clone(),
+            skip: false,
+            delete_topic: d.delete_topic,
+        })
+    }
+
+    /// A script's path: relative to the directory of the file being run (or as given).
+    fn script_path(&self, path: &str, at: Span) -> std::path::PathBuf {
+        let p = std::path::Path::new(path);
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        let current = self.sources.name(at.source).to_string();
+        match std::path::Path::new(&current).parent() {
+            Some(dir) if std::path::Path::new(&current).exists() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
     }
 
     fn create_source(&self, c: &ast::CreateSource, span: Span) -> Result<Planned> {
@@ -349,6 +416,7 @@ impl Compiler<'_> {
                 retention_ms: props.retention_ms,
                 retention_bytes: props.retention_bytes,
                 compact: props.compact.unwrap_or(c.kind != SourceKind::Stream),
+                segment_bytes: props.segment_bytes,
             },
             key_format,
             value_format: props.value_format.unwrap_or(Format::Json),

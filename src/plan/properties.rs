@@ -17,6 +17,7 @@ pub const KNOWN: &[&str] = &[
     "timestamp_format",
     "retention_ms",
     "retention_bytes",
+    "segment_bytes",
     "cleanup_policy",
     "value_delimiter",
 ];
@@ -32,6 +33,7 @@ pub struct SourceProperties {
     pub timestamp_format: Option<String>,
     pub retention_ms: Option<i64>,
     pub retention_bytes: Option<i64>,
+    pub segment_bytes: Option<i64>,
     pub compact: Option<bool>,
 }
 
@@ -84,6 +86,7 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
         "timestamp_format" => out.timestamp_format = Some(string(p)?),
         "retention_ms" => out.retention_ms = Some(positive(p)? as i64),
         "retention_bytes" => out.retention_bytes = Some(positive(p)? as i64),
+        "segment_bytes" => out.segment_bytes = Some(positive(p)? as i64),
         "cleanup_policy" => {
             out.compact = Some(match string(p)?.to_ascii_lowercase().as_str() {
                 "compact" => true,

@@ -14,16 +14,16 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
         InputLocation::Span((s, _)) => s,
     };
     let found = token_at(text, pos);
-    let span = Span::new(
-        ctx.source,
-        ctx.offset + pos,
-        ctx.offset
-            + pos
-            + found
-                .len()
-                .max(1)
-                .min(text.len().saturating_sub(pos).max(1)),
-    );
+    // The offending token, or one character (none at the very end of the text).
+    let width = if found.is_empty() {
+        text[pos.min(text.len())..]
+            .chars()
+            .next()
+            .map_or(0, char::len_utf8)
+    } else {
+        found.len()
+    };
+    let span = Span::new(ctx.source, ctx.offset + pos, ctx.offset + pos + width);
     let expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
         ErrorVariant::CustomError { message } => vec![message.clone()],

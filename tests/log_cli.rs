@@ -1,0 +1,195 @@
+//! The log through the command line: `kql produce`, `kql topics`, `--data-dir` across
+//! runs, and bad records skipped and reported with topic, partition and offset.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn produce(data_dir: &str, topic: &str, lines: &str, partitions: &str) -> common::RunOutput {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args([
+            "produce",
+            topic,
+            "-",
+            "--data-dir",
+            data_dir,
+            "--partitions",
+            partitions,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    common::RunOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+#[test]
+fn bad_records_are_skipped_counted_and_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let lines = concat!(
+        r#"{"key":"s-1","value":{"temp":21.5},"timestamp":1000}"#,
+        "\n",
+        r#"{"key":"s-1","value":{"temp":"hot"},"timestamp":2000}"#,
+        "\n",
+        r#"{"key":"s-1","value":"{not json","timestamp":3000}"#,
+        "\n",
+        r#"{"key":"s-1","value":{"temp":"30.5"},"timestamp":4000}"#,
+        "\n",
+    );
+    let out = produce(d, "readings", lines, "1");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Produced 4 record(s) to 'readings'"),
+        "{}",
+        out.stderr
+    );
+    let script = dir.path().join("q.ksql");
+    std::fs::write(&script, "CREATE STREAM readings (sensor VARCHAR KEY, temp DOUBLE) WITH (kafka_topic='readings');\nSELECT sensor, temp FROM readings EMIT CHANGES;\n").unwrap();
+    let out = common::kql(&[
+        "run",
+        script.to_str().unwrap(),
+        "--data-dir",
+        d,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // a number in a string is accepted for a DOUBLE column, as ksqlDB does
+    assert_eq!(
+        out.stdout,
+        "{\"SENSOR\":\"s-1\",\"TEMP\":21.5}\n{\"SENSOR\":\"s-1\",\"TEMP\":30.5}\n"
+    );
+    assert!(
+        out.stderr.contains("skipped 2 bad record(s) of READINGS"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "topic 'readings' partition 0 offset 1: field TEMP: expected DOUBLE, found \"hot\""
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("topic 'readings' partition 0 offset 2: value is not valid JSON"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_data_dir_keeps_the_log_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let script = dir.path().join("write.ksql");
+    std::fs::write(&script, "CREATE STREAM IF NOT EXISTS s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=2);\nINSERT INTO s (k, n) VALUES ('a', 1);\nINSERT INTO s (k, n) VALUES ('b', 2);\n").unwrap();
+    assert_eq!(
+        common::kql(&["run", script.to_str().unwrap(), "--data-dir", d]).code,
+        0
+    );
+    assert_eq!(
+        common::kql(&["run", script.to_str().unwrap(), "--data-dir", d]).code,
+        0
+    );
+    let out = common::kql(&["topics", "--data-dir", d]);
+    assert!(
+        out.stdout.contains("s: 2 partition(s), 1 replica(s)"),
+        "{}",
+        out.stdout
+    );
+    let total: u64 = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("s:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split("offsets ").nth(1))
+        .map(|r| {
+            r.split(' ')
+                .next()
+                .unwrap()
+                .split("..")
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 4, "two runs of two inserts:\n{}", out.stdout);
+    // without --data-dir nothing is left behind and nothing is read back
+    let out = common::kql(&["topics"]);
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn a_line_that_is_not_a_record_is_an_error_with_its_line_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = produce(
+        dir.path().to_str().unwrap(),
+        "t",
+        "{\"value\":1}\n{\"key\":\"k\"}\n",
+        "1",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("-:2: no \"value\" field"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn streams_declared_in_one_run_are_there_in_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let first = dir.path().join("first.ksql");
+    std::fs::write(&first, "CREATE STREAM s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=2);\nCREATE STREAM gone (k VARCHAR KEY) WITH (kafka_topic='gone');\nINSERT INTO s (k, n) VALUES ('a', 1);\nDROP STREAM gone;\n").unwrap();
+    let out = common::kql(&["run", first.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // the second file declares nothing: S comes from the command topic, GONE stays dropped
+    let second = dir.path().join("second.ksql");
+    std::fs::write(&second, "SELECT k, n FROM s EMIT CHANGES;\nSHOW STREAMS;\n").unwrap();
+    let out = common::kql(&[
+        "run",
+        second.to_str().unwrap(),
+        "--data-dir",
+        d,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Restored 3 statement(s)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stdout,
+        "{\"K\":\"a\",\"N\":1}\n{\"Stream Name\":\"S\",\"Kafka Topic\":\"s\",\"Key Format\":\"KAFKA\",\"Value Format\":\"JSON\"}\n"
+    );
+    // declaring it again is the usual error, as in ksqlDB
+    let out = common::kql(&["run", first.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("[KQL0103] Error: a stream named S already exists"),
+        "{}",
+        out.stderr
+    );
+}
