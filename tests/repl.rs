@@ -302,3 +302,34 @@ fn scripts_run_by_the_shell_may_switch_output_and_nest() {
     assert!(stderr.contains(" 4 │ SELECT nope FROM"), "{stderr}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_shell_over_a_data_dir_finds_its_streams_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("log");
+    let shell = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .arg("--data-dir")
+            .arg(&data)
+            .env("KQL_HISTORY", "")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    shell(&format!(
+        "{CREATE}\nINSERT INTO sensor_readings (sensor, temp) VALUES ('s-1', 21.5);\n"
+    ));
+    let again = shell("SELECT * FROM sensor_readings EMIT CHANGES;\n");
+    assert!(again.contains("| s-1    | 21.5 |"), "{again}");
+}

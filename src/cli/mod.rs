@@ -31,6 +31,7 @@ const EXAMPLES: &str = "\
 Examples:
   kql                                        # the interactive shell
   kql --format json                          # the shell, printing rows as JSON lines
+  kql --data-dir ./log                       # the shell over a durable log
   echo 'SHOW TOPICS;' | kql                  # statements from a pipe
   kql run queries/temp_alerts.ksql           # run a file to the end of its input
   kql run queries/temp_alerts.ksql --format json > alerts.jsonl
@@ -61,6 +62,10 @@ pub struct Cli {
     /// Number of brokers of the embedded cluster (ids 1..N)
     #[arg(long, default_value_t = 3, global = true)]
     pub brokers: u32,
+    /// The shell's log directory: streams, tables and topics kept there are there again
+    /// next time (default: in memory)
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub shell_data_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -45,7 +45,15 @@ const PSEUDO_COLUMNS: &[&str] = &[
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let mut shell = Shell::new(cli, interactive);
+    let cluster = super::open_cluster(cli, cli.shell_data_dir.as_deref())?;
+    let mut shell = Shell::new(cli, cluster, interactive);
+    // A durable log brings back the streams and tables declared in it.
+    shell.session.restore(&mut ReplOutput::new(
+        cli.format,
+        shell.cancel.clone(),
+        shell.query.clone(),
+    ));
+    shell.refresh_names();
     let running = shell.running.clone();
     let cancel = shell.cancel.clone();
     let query = shell.query.clone();
@@ -99,7 +107,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(cli: &Cli, interactive: bool) -> Shell {
+    fn new(cli: &Cli, cluster: Cluster, interactive: bool) -> Shell {
         let mut functions: Vec<String> = crate::plan::functions::FUNCTIONS
             .iter()
             .map(|s| s.name.to_string())
@@ -112,7 +120,7 @@ impl Shell {
         functions.sort();
         functions.dedup();
         let shell = Shell {
-            session: Session::new(Cluster::in_memory(cli.brokers)),
+            session: Session::new(cluster),
             default_format: cli.format,
             format: cli.format,
             interactive,
