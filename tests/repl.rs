@@ -333,3 +333,41 @@ fn a_shell_over_a_data_dir_finds_its_streams_again() {
     let again = shell("SELECT * FROM sensor_readings EMIT CHANGES;\n");
     assert!(again.contains("| s-1    | 21.5 |"), "{again}");
 }
+
+#[test]
+fn kql_run_on_a_terminal_shows_progress_then_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = format!("{CREATE}\n");
+    for i in 0..4000 {
+        script.push_str(&format!(
+            "INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES ({i}, 'sensor number {i} of a long run', 20.0);\n"
+        ));
+    }
+    script.push_str("SELECT * FROM sensor_readings EMIT CHANGES;\n");
+    std::fs::write(dir.path().join("s.ksql"), script).unwrap();
+    let mut t = Term::command(
+        dir.path(),
+        &["run", "s.ksql", "--format", "json"],
+        &[("KQL_PROGRESS_AFTER_MS", "0")],
+    );
+    // Once rows come, not reading for a moment holds the query up (the terminal's buffer
+    // fills), as a slow terminal would: long enough for the bar to be drawn.
+    t.expect(r#"{"SENSOR":"#);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(t.exit_code(), 0);
+    let transcript = String::from_utf8_lossy(&t.transcript);
+    assert!(
+        transcript.contains("records read"),
+        "no progress bar in:\n{}",
+        &transcript[transcript.len().saturating_sub(2000)..]
+    );
+    let screen = t.screen();
+    assert!(
+        !screen.contains("records read"),
+        "the bar was not cleared:\n{screen}"
+    );
+    assert!(
+        screen.ends_with(r#"{"SENSOR":"sensor number 3999 of a long run","TEMP":20.0}"#),
+        "{screen}"
+    );
+}

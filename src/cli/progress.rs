@@ -14,8 +14,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::data::Value;
 use crate::exec::{Output, Progress, ResultColumn};
 
-/// A query shows a bar once it has run this long.
+/// A query shows a bar once it has run this long (`KQL_PROGRESS_AFTER_MS` changes it, for
+/// tests).
 const SHOW_AFTER: Duration = Duration::from_millis(500);
+
+fn show_after() -> Duration {
+    std::env::var("KQL_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(SHOW_AFTER, Duration::from_millis)
+}
 const TICK: Duration = Duration::from_millis(100);
 
 pub struct WithProgress<O: Output> {
@@ -129,12 +137,13 @@ impl<O: Output> Output for WithProgress<O> {
                 .name("kql-progress".into())
                 .spawn(move || {
                     let started = Instant::now();
+                    let show_after = show_after();
                     let mut shown = false;
                     while !stop.load(Ordering::SeqCst) {
                         std::thread::sleep(TICK);
                         bar.set_position(progress.records_read.load(Ordering::Relaxed));
                         bar.set_message(describe(&progress, started.elapsed()));
-                        if !shown && started.elapsed() >= SHOW_AFTER {
+                        if !shown && started.elapsed() >= show_after {
                             bar.set_draw_target(ProgressDrawTarget::stderr());
                             shown = true;
                         }

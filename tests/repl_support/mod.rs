@@ -22,16 +22,26 @@ pub struct Term {
     parser: vt100::Parser,
     /// The tail of the last read, in case a query was cut between two reads.
     carry: Vec<u8>,
+    /// Every byte kql wrote, escape codes and all.
+    pub transcript: Vec<u8>,
 }
 
 impl Term {
-    /// Starts `kql` in `dir` with its history in `history`.
+    /// Starts the shell in `dir` with its history in `history`.
     pub fn start(dir: &Path, history: &Path) -> Term {
+        Term::command(dir, &[], &[("KQL_HISTORY", history.to_str().unwrap())])
+    }
+
+    /// Starts `kql args...` in `dir`.
+    pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Term {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kql"));
         cmd.current_dir(dir)
-            .env("KQL_HISTORY", history)
+            .args(args)
             .env("TERM", "xterm-256color")
             .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let mut session = Session::spawn(cmd).expect("kql starts in a pty");
         session
             .get_process_mut()
@@ -45,6 +55,7 @@ impl Term {
                 0,
             ),
             carry: Vec::new(),
+            transcript: Vec::new(),
         }
     }
 
@@ -63,6 +74,7 @@ impl Term {
     }
 
     fn feed(&mut self, bytes: &[u8]) {
+        self.transcript.extend_from_slice(bytes);
         const DSR: &[u8] = b"\x1b[6n";
         let mut data = std::mem::take(&mut self.carry);
         data.extend_from_slice(bytes);
