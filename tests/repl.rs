@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The interactive shell, driven as a person would: the real binary in a pseudo-terminal,
 //! keys typed, and the screen read back after each step. Plus piped input, which must work
 //! line by line with no escape codes.
@@ -35,6 +36,7 @@ fn a_session_at_the_terminal() {
     t.expect("Stream created");
     t.ready();
     t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-1', 21.5);");
+    t.ready();
     t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-2', 26.5);");
     t.ready();
 
@@ -80,8 +82,10 @@ fn a_session_at_the_terminal() {
     // The output switch, handled by the shell.
     t.line("SET 'output'='json';");
     t.expect("Output format is now json.");
+    t.ready();
     t.line("SELECT * FROM sensor_readings WHERE temp > 25 EMIT CHANGES;");
     t.expect(r#"{"SENSOR":"s-2","TEMP":26.5}"#);
+    t.ready();
     t.line("UNSET 'output';");
     t.expect("Output format is now table.");
     t.ready();
@@ -104,6 +108,17 @@ fn a_session_at_the_terminal() {
     t.ready();
     t.line("SHOW STREAMS;");
     t.expect("| BIG ");
+    t.ready();
+
+    // LIMIT ends a push query by itself.
+    t.line("SELECT id FROM big EMIT CHANGES LIMIT 3;");
+    let screen = t.expect("Limit Reached (3 rows)");
+    let table = screen.rsplit("LIMIT 3;").next().unwrap();
+    assert_eq!(
+        table.matches("\n|").count(),
+        4,
+        "a header and 3 rows:\n{table}"
+    );
 
     // Ctrl-D leaves.
     t.ready();

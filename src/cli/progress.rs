@@ -126,7 +126,7 @@ impl<O: Output> Output for WithProgress<O> {
             ProgressDrawTarget::hidden(),
         );
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} records read, {msg}",
+            "{spinner} [{elapsed_precise}] {bar:24} {human_pos}/{human_len} records read, {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);

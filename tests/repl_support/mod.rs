@@ -24,6 +24,8 @@ pub struct Term {
     carry: Vec<u8>,
     /// Every byte kql wrote, escape codes and all.
     pub transcript: Vec<u8>,
+    /// Where the transcript was when a key was last sent.
+    mark: usize,
 }
 
 impl Term {
@@ -56,6 +58,7 @@ impl Term {
             ),
             carry: Vec::new(),
             transcript: Vec::new(),
+            mark: 0,
         }
     }
 
@@ -132,19 +135,40 @@ impl Term {
         self.wait(&format!("{text:?}"), |s| s.contains(text))
     }
 
-    /// Waits until the last line of the screen is the prompt `kql> ` (ready for input).
+    /// Waits until the shell reads a new entry: since the last key sent, the line editor
+    /// has started again (it asks where the cursor is first) and shows the prompt `kql> `.
     pub fn ready(&mut self) -> String {
-        self.wait("the prompt", |s| s.lines().last() == Some("kql>"))
+        let deadline = Instant::now() + STEP;
+        loop {
+            let got = self.pump();
+            let started = self.transcript[self.mark..]
+                .windows(4)
+                .any(|w| w == b"\x1b[6n");
+            let screen = self.screen();
+            if started && screen.lines().last() == Some("kql>") {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for the prompt; the screen shows:\n{screen}");
+            }
+            if !got {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     pub fn send(&mut self, keys: &str) {
+        self.pump();
+        self.mark = self.transcript.len();
         self.session.write_all(keys.as_bytes()).unwrap();
         self.session.flush().unwrap();
     }
 
-    /// Types a line and Enter.
+    /// Types a line, waits until the editor shows it, and presses Enter.
     pub fn line(&mut self, text: &str) {
         self.send(text);
+        let last = text.lines().last().unwrap_or("").to_string();
+        self.wait(&format!("the echo of {last:?}"), |s| s.contains(&last));
         self.send("\r");
     }
 
@@ -154,7 +178,19 @@ impl Term {
         loop {
             self.pump();
             match self.session.get_process().status() {
-                Ok(WaitStatus::Exited(_, code)) => return code,
+                Ok(WaitStatus::Exited(_, code)) => {
+                    // What it wrote last may still be in the pty.
+                    let mut quiet = 0;
+                    while quiet < 5 {
+                        if self.pump() {
+                            quiet = 0;
+                        } else {
+                            quiet += 1;
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                    }
+                    return code;
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => {}
                 Ok(other) => panic!("kql ended with {other:?}"),
             }
