@@ -337,13 +337,14 @@ const MAX_SCRIPT_DEPTH: usize = 16;
 /// and line numbers stay those of the whole text.
 fn blank_before(text: &str, start: usize, end: usize) -> String {
     // Byte for byte: spans are byte offsets.
-    let mut s: String = text[..start]
-        .chars()
-        .flat_map(|c| {
-            let blank = if c == '\n' { '\n' } else { ' ' };
-            std::iter::repeat(blank).take(c.len_utf8())
-        })
-        .collect();
+    let mut s = String::with_capacity(end);
+    for c in text[..start].chars() {
+        if c == '\n' {
+            s.push('\n');
+        } else {
+            s.push_str(&" ".repeat(c.len_utf8()));
+        }
+    }
     s.push_str(&text[start..end]);
     s
 }

@@ -194,7 +194,7 @@ fn width(s: &str) -> usize {
 fn rule(widths: &[usize], c: char) -> String {
     let mut s = String::from("+");
     for w in widths {
-        s.extend(std::iter::repeat(c).take(w + 2));
+        s.push_str(&c.to_string().repeat(w + 2));
         s.push('+');
     }
     s.push('\n');
@@ -240,11 +240,11 @@ impl StreamTable {
             let pad = w.saturating_sub(width(c));
             s.push(' ');
             if align_numbers && col.ty.is_numeric() {
-                s.extend(std::iter::repeat(' ').take(pad));
+                s.push_str(&" ".repeat(pad));
                 s.push_str(c);
             } else {
                 s.push_str(c);
-                s.extend(std::iter::repeat(' ').take(pad));
+                s.push_str(&" ".repeat(pad));
             }
             s.push_str(" |");
         }
