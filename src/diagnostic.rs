@@ -37,10 +37,16 @@ codes! {
     DuplicateColumn = 104, "duplicate column";
     AmbiguousColumn = 105, "ambiguous column";
     UnknownFunction = 106, "unknown function";
+    UnknownQuery = 107, "unknown query id";
     TypeMismatch = 201, "type mismatch";
     WrongArgumentCount = 202, "wrong number of arguments";
     WrongArgumentType = 203, "wrong argument type";
     InvalidLiteral = 204, "invalid literal";
+    InvalidWindow = 301, "invalid window";
+    RetentionTooShort = 302, "window retention shorter than size plus grace";
+    NotGrouped = 303, "column neither grouped nor aggregated";
+    EmitFinalWithoutWindow = 304, "EMIT FINAL without a window";
+    BadTimestampFormat = 305, "invalid timestamp_format";
     NotCoPartitioned = 401, "sources not co-partitioned";
     JoinNotOnKey = 402, "join not on the table's primary key";
     JoinKeyType = 403, "join keys of different types";
@@ -52,6 +58,8 @@ codes! {
     InvalidKey = 504, "invalid key column";
     InsertMismatch = 505, "INSERT columns and values do not match";
     WrongSourceKind = 506, "a stream where a table is named, or the reverse";
+    SinkKindMismatch = 507, "stream or table of the wrong kind for the query";
+    SourceInUse = 508, "a running query uses the stream or table";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     Unsupported = 801, "not supported yet";

@@ -8,6 +8,7 @@ mod print;
 mod progress;
 mod repl;
 mod run;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -136,6 +137,21 @@ pub enum Command {
         #[arg(long)]
         print_offsets: bool,
     },
+    /// Unit-test a pipeline with ksqlDB's test-runner files: feed input records one at a time
+    #[command(
+        after_help = "Example:\n  kql test -s pipeline.ksql -i input.json -o expected.json\n\nFiles: input {\"inputs\":[{\"topic\",\"key\",\"value\",\"timestamp\"}]},\nexpected {\"outputs\":[{\"topic\",\"key\",\"value\",\"timestamp\",\"window\"}]}.\nWithout -o, prints every record written to a topic the input does not write to."
+    )]
+    Test {
+        /// The statements (.ksql)
+        #[arg(short = 's', long = "sql-file")]
+        statements: PathBuf,
+        /// The input records (JSON)
+        #[arg(short = 'i', long = "input-file")]
+        input: PathBuf,
+        /// The expected output records (JSON)
+        #[arg(short = 'o', long = "output-file")]
+        output: Option<PathBuf>,
+    },
     /// List topics with partitions, replicas and offsets
     #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
     Topics {
@@ -177,6 +193,11 @@ pub fn main() -> ExitCode {
             *partitions,
             *print_offsets,
         ),
+        Some(Command::Test {
+            statements,
+            input,
+            output,
+        }) => test::run(statements, input, output.as_deref()),
         Some(Command::Topics { data_dir }) => log::topics(&cli, data_dir.as_deref()),
     };
     match result {

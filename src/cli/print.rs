@@ -110,6 +110,15 @@ impl<W: Write> Output for Printer<W> {
         let _ = self.out.flush();
     }
 
+    fn record(&mut self, json: &str, text: &str) {
+        let line = match self.format {
+            OutputFormat::Json => json,
+            OutputFormat::Table => text,
+        };
+        let _ = self.out.write_all(line.as_bytes());
+        let _ = self.out.write_all(b"\n");
+    }
+
     fn status(&mut self, message: &str) {
         let _ = self.out.flush();
         eprintln!("{message}");

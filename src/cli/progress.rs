@@ -102,6 +102,11 @@ impl<O: Output> Output for WithProgress<O> {
         self.quiet(tty, |o| o.text(text))
     }
 
+    fn record(&mut self, json: &str, text: &str) {
+        let tty = self.stdout_is_terminal;
+        self.quiet(tty, |o| o.record(json, text))
+    }
+
     fn status(&mut self, message: &str) {
         self.quiet(true, |o| o.status(message))
     }

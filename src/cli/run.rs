@@ -23,6 +23,7 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     session.restore(&mut printer);
     session
         .run_text(&file.display().to_string(), &text, &mut printer)
+        .and_then(|()| session.finish(&mut printer).map_err(|d| vec![d]))
         .map_err(|diagnostics| Failure {
             diagnostics,
             sources: session.sources.clone(),

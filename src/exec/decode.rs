@@ -22,6 +22,8 @@ pub struct SourceDecoder {
     has_value_columns: bool,
     timestamp_column: Option<usize>,
     timestamp_name: String,
+    /// Parses a STRING timestamp column.
+    timestamp_format: Option<std::sync::Arc<super::time::TimestampFormat>>,
 }
 
 impl SourceDecoder {
@@ -53,6 +55,10 @@ impl SourceDecoder {
             timestamp_name: source
                 .timestamp_column
                 .map_or_else(String::new, |i| source.schema.fields[i].name.clone()),
+            timestamp_format: source
+                .timestamp_format
+                .as_deref()
+                .map(|f| std::sync::Arc::new(super::time::TimestampFormat::new(f))),
         }
     }
 
@@ -77,6 +83,7 @@ impl SourceDecoder {
             values: ValueDecoder::new(Format::Json, value_columns),
             timestamp_column: None,
             timestamp_name: String::new(),
+            timestamp_format: None,
         }
     }
 
@@ -103,6 +110,16 @@ impl SourceDecoder {
             None => r.timestamp_ms,
             Some(pos) => match &row[self.base + pos] {
                 Value::Bigint(ms) | Value::Timestamp(ms) => *ms,
+                Value::String(text) if self.timestamp_format.is_some() => {
+                    let format = self.timestamp_format.as_ref().expect("checked");
+                    format.parse(text).ok_or_else(|| {
+                        DecodeError(format!(
+                            "the timestamp column {} holds '{text}', which does not match timestamp_format '{}'",
+                            self.timestamp_name,
+                            format.pattern()
+                        ))
+                    })?
+                }
                 Value::Null => {
                     return Err(DecodeError(format!(
                         "the timestamp column {} is missing",

@@ -1,6 +1,8 @@
 //! The executor: plans run as tasks over the log. One task per input partition, records in
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
+pub mod aggregate;
+pub mod connector;
 pub mod decode;
 pub mod eval;
 pub mod format;
@@ -8,11 +10,16 @@ pub mod functions;
 pub mod inspect;
 pub mod join;
 pub mod output;
+pub mod persistent;
 pub mod physical;
 pub mod pipeline;
+pub mod pull;
 pub mod query;
+mod running;
 pub mod session;
 pub mod task;
+pub mod time;
 
 pub use output::{Captured, Output, Progress, ResultColumn};
+pub use running::key_json as running_key_json;
 pub use session::Session;

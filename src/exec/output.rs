@@ -26,6 +26,11 @@ pub trait Output {
     fn status(&mut self, message: &str);
     /// Something the user should notice (skipped records, a fallback).
     fn warning(&mut self, message: &str);
+    /// A record PRINT shows: as a JSON object (`--format json`) or as a line of text.
+    fn record(&mut self, json: &str, text: &str) {
+        let _ = json;
+        self.text(&format!("{text}\n"));
+    }
     /// Polled while a query runs: true stops it (Ctrl-C in the REPL).
     fn cancelled(&self) -> bool {
         false

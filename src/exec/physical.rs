@@ -196,6 +196,25 @@ fn describe(plan: &LogicalPlan, lines: &mut Vec<String>) {
                 _ => lines.push("each task buffers both streams' records within the join window, keyed by the join key".to_string()),
             }
         }
+        LogicalPlan::Aggregate(a) => {
+            if a.repartition {
+                let src = a.input.sources();
+                lines.push(format!(
+                    "first, one task per partition of '{}' writes each row keyed by {} to the internal topic '_confluent-ksql-default_query_<query id>-Aggregate-GroupBy-repartition'; the aggregation's tasks read that topic",
+                    src.first().map_or("?", |s| s.topic.as_str()),
+                    a.keys.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            lines.push(format!(
+                "each task keeps its groups{} in a hash map of its own (no sharing between tasks); {}",
+                if a.window.is_some() { " (one per key and window)" } else { "" },
+                match (a.emit, &a.window) {
+                    (crate::syntax::ast::EmitKind::Final, _) => "a window is emitted once, when stream time passes its end plus grace",
+                    (_, Some(_)) => "every update is emitted; closed windows are dropped from the map",
+                    _ => "every update is emitted",
+                }
+            ));
+        }
         LogicalPlan::GlobalTableJoin(j) => lines.push(format!(
             "global table {} is read in full from every partition before the query starts into one store shared by all tasks (broadcast)",
             j.right.sources().first().map_or("?", |s| s.name.as_str())

@@ -40,12 +40,14 @@ pub struct Session {
     pub catalog: Catalog,
     pub sources: Sources,
     pub properties: BTreeMap<String, String>,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     script_depth: usize,
     /// Errors of a nested script beyond the first, reported with it.
     deferred: Vec<Diagnostic>,
     /// Set while replaying the command topic, so replayed statements are not recorded again.
     restoring: bool,
+    /// Persistent queries and connectors (see `running.rs`).
+    pub registry: super::persistent::Registry,
 }
 
 impl Session {
@@ -67,6 +69,7 @@ impl Session {
             script_depth: 0,
             deferred: Vec::new(),
             restoring: false,
+            registry: Default::default(),
         }
     }
 
@@ -204,6 +207,13 @@ impl Session {
                         .or_insert(def.partitions);
                     scratch.catalog.insert(def);
                 }
+                Ok(Planned::Persistent(p)) => {
+                    scratch
+                        .topics
+                        .entry(p.sink.topic.clone())
+                        .or_insert(p.sink.partitions);
+                    scratch.catalog.insert(p.sink.clone());
+                }
                 Ok(Planned::Drop { name, .. }) => {
                     scratch.catalog.remove(&name);
                 }
@@ -313,7 +323,19 @@ impl Session {
                 out.status(&format!("Successfully unset local property '{name}'."));
                 Ok(())
             }
-            Planned::Query(plan) => self.run_query(&plan, out),
+            Planned::Query(plan) => self.run_any_query(&plan, out),
+            Planned::Pull(plan) => (|| {
+                self.catch_up()?;
+                let windowed = plan
+                    .root
+                    .sources()
+                    .iter()
+                    .any(|s| self.registry.windowed_topics.contains_key(&s.topic));
+                super::pull::run(&self.cluster, &plan, windowed, out)
+            })(),
+            Planned::Persistent(p) => self.start_persistent(*p, out),
+            Planned::Connector(c) => self.create_connector(c, out),
+            Planned::Terminate(id) => self.terminate(id.as_ref(), out),
             Planned::Explain(plan) => {
                 explain(&plan, out);
                 Ok(())
@@ -323,7 +345,21 @@ impl Session {
                 name,
                 skip,
                 delete_topic,
-            } => self.drop(&name, skip, delete_topic, out),
+            } => match self.registry.users_of(&name) {
+                ids if !ids.is_empty() && !skip => Err(Diagnostic::new(
+                    Code::SourceInUse,
+                    format!("cannot drop {name}: running queries use it"),
+                )
+                .label(span, "drop of a source in use")
+                .help(format!(
+                    "terminate them first: {}",
+                    ids.iter()
+                        .map(|i| format!("TERMINATE {i};"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))),
+                _ => self.drop(&name, skip, delete_topic, out),
+            },
             Planned::RunScript {
                 path,
                 span: path_span,
@@ -442,6 +478,7 @@ impl Session {
                 })?;
             }
         }
+        self.registry.command_seq += 1;
         let verb = if or_replace && self.catalog.get(&def.name).is_some() {
             "replaced"
         } else {
@@ -494,7 +531,11 @@ impl Session {
         Ok(())
     }
 
-    fn run_query(&mut self, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
+    pub(crate) fn run_query(
+        &mut self,
+        plan: &QueryPlan,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
         let start =
             StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
         let (tasks, internal_topics) =
@@ -576,6 +617,7 @@ impl Session {
 
     fn inspect(&mut self, kind: &StatementKind, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match kind {
+            StatementKind::Print(p) => self.print(p, out),
             StatementKind::Show(s) => self.show(s.what, out),
             StatementKind::Describe(Describe::Source { name, .. }) => {
                 let def = self
@@ -654,6 +696,8 @@ impl Session {
                     rows,
                 );
             }
+            ShowWhat::Queries => self.show_queries(out),
+            ShowWhat::Connectors => self.show_connectors(out),
             ShowWhat::Brokers => super::inspect::show_brokers(&self.cluster, out),
             ShowWhat::ConsumerGroups => super::inspect::show_groups(&self.cluster, out),
             ShowWhat::Topics => super::inspect::show_topics(&self.cluster, out),
@@ -664,12 +708,6 @@ impl Session {
                     .map(|(k, v)| vec![Value::string(k), Value::string(v)])
                     .collect();
                 listing(out, &["Property", "Value"], rows);
-            }
-            _ => {
-                return Err(Diagnostic::new(
-                    Code::Unsupported,
-                    "this SHOW is not supported by this version of kql yet",
-                ))
             }
         }
         Ok(())

@@ -39,9 +39,16 @@ pub enum Planned {
         name: String,
     },
     Query(QueryPlan),
+    /// A query on a table without EMIT: answered from the table's current state, then ends.
+    Pull(QueryPlan),
     Explain(QueryPlan),
     /// Statements the executor carries out as written (SHOW, DESCRIBE, PRINT, ...).
     Inspect(StatementKind),
+    /// CREATE STREAM|TABLE ... AS SELECT, INSERT INTO ... SELECT (see `persistent.rs`).
+    Persistent(Box<super::persistent::PersistentPlan>),
+    Connector(super::persistent::ConnectorPlan),
+    /// TERMINATE id (None: ALL).
+    Terminate(Option<ast::Ident>),
     Drop {
         name: String,
         /// The source did not exist and IF EXISTS was given.
@@ -81,9 +88,18 @@ impl Compiler<'_> {
             StatementKind::Unset(u) => Ok(Planned::Unset {
                 name: u.name.clone(),
             }),
+            StatementKind::Select(q) if self.is_pull(q) => Ok(Planned::Pull(self.pull_query(q)?)),
             StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),
             StatementKind::Explain(ast::Explain::Statement(inner)) => match &inner.kind {
                 StatementKind::Select(q) => Ok(Planned::Explain(self.query(q)?)),
+                StatementKind::CreateAsSelect(_) | StatementKind::InsertSelect(_) => {
+                    match self.compile(inner)? {
+                        Planned::Persistent(p) => Ok(Planned::Explain(p.query)),
+                        _ => Err(one(Diagnostic::internal(
+                            "a persistent statement without a plan",
+                        ))),
+                    }
+                }
                 _ => Err(one(unsupported(
                     inner.span,
                     "EXPLAIN of persistent queries",
@@ -97,17 +113,15 @@ impl Compiler<'_> {
             | StatementKind::Describe(_)
             | StatementKind::Print(_)
             | StatementKind::Broker(_) => Ok(Planned::Inspect(stmt.kind.clone())),
-            StatementKind::CreateAsSelect(_) => Err(one(unsupported(
-                stmt.span,
-                "CREATE ... AS SELECT (persistent queries)",
-            ))),
-            StatementKind::CreateConnector(_) => Err(one(unsupported(stmt.span, "connectors"))),
-            StatementKind::InsertSelect(_) => {
-                Err(one(unsupported(stmt.span, "INSERT INTO ... SELECT")))
-            }
+            StatementKind::CreateAsSelect(c) => self.create_as_select(c, stmt.span),
+            StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
+            StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
             StatementKind::Drop(d) => self.drop(d),
             StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
-            StatementKind::Terminate(_) => Err(one(unsupported(stmt.span, "TERMINATE"))),
+            StatementKind::Terminate(t) => Ok(Planned::Terminate(match t {
+                ast::Terminate::All => None,
+                ast::Terminate::Query(id) => Some(id.clone()),
+            })),
             StatementKind::RunScript(r) => Ok(Planned::RunScript {
                 path: self.script_path(&r.path, r.path_span),
                 span: r.path_span,
@@ -115,7 +129,7 @@ impl Compiler<'_> {
         }
     }
 
-    pub(super) fn text(&self, span: Span) -> String {
+    pub(crate) fn text(&self, span: Span) -> String {
         let t = self.sources.text(span.source);
         t.get(span.start..span.end).unwrap_or("").to_string()
     }
@@ -539,7 +553,46 @@ impl Compiler<'_> {
         })
     }
 
+    /// A SELECT without EMIT on a table (not a stream: that is an error of `query`).
+    fn is_pull(&self, q: &ast::Query) -> bool {
+        q.emit.is_none()
+            && self
+                .catalog
+                .get(&q.from.name.name)
+                .is_some_and(|d| d.kind != SourceKind::Stream)
+    }
+
+    /// `SELECT ... FROM table [WHERE ...] [LIMIT n];`: the latest row of each key, filtered
+    /// and projected. Joins and aggregations are not pull queries.
+    fn pull_query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let mut errors = Vec::new();
+        if let Some(j) = q.joins.first() {
+            errors.push(pull_unsupported(j.span, "a join"));
+        }
+        if let Some(w) = &q.window {
+            errors.push(pull_unsupported(w.span, "a WINDOW"));
+        }
+        if let Some(g) = q.group_by.first() {
+            errors.push(pull_unsupported(g.span, "GROUP BY"));
+        }
+        if let Some(p) = q.partition_by.first() {
+            errors.push(pull_unsupported(p.span, "PARTITION BY"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut with_emit = q.clone();
+        with_emit.emit = Some(ast::Emit {
+            kind: EmitKind::Changes,
+            span: q.span,
+        });
+        self.query(&with_emit)
+    }
+
     pub fn query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        if super::aggregate::is_aggregate(q) {
+            return self.aggregate_query(q);
+        }
         let from = self.from_clause(q)?;
         let mut errors = Vec::new();
         if let Some(w) = &q.window {
@@ -554,11 +607,12 @@ impl Compiler<'_> {
         let emit = match q.emit {
             Some(e) if e.kind == EmitKind::Final => {
                 errors.push(
-                    Diagnostic::new(Code::Unsupported, "EMIT FINAL needs a windowed aggregation")
-                        .label(e.span, "EMIT FINAL without a WINDOW")
-                        .help(
-                            "use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) and GROUP BY",
-                        ),
+                    Diagnostic::new(
+                        Code::EmitFinalWithoutWindow,
+                        "EMIT FINAL needs a windowed aggregation",
+                    )
+                    .label(e.span, "EMIT FINAL without a WINDOW")
+                    .help("use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) and GROUP BY"),
                 );
                 EmitKind::Final
             }
@@ -699,6 +753,12 @@ fn star_items(schema: &Schema, qualifier: Option<&str>, prefixed: bool) -> Vec<P
             text: f.name.clone(),
         })
         .collect()
+}
+
+fn pull_unsupported(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, format!("a pull query (a query on a table without EMIT) cannot have {what}"))
+        .label(span, "not in a pull query")
+        .help("add EMIT CHANGES to run it as a push query, or CREATE TABLE ... AS SELECT it and query that table")
 }
 
 fn kind_keyword(k: SourceKind) -> &'static str {

@@ -19,6 +19,8 @@ pub enum LogicalPlan {
     Repartition(Repartition),
     Join(Join),
     GlobalTableJoin(GlobalTableJoin),
+    /// GROUP BY and windows (see `aggregate.rs`).
+    Aggregate(super::aggregate::Aggregate),
 }
 
 /// Re-keys rows by an expression through an internal topic, so that rows with equal keys
@@ -100,6 +102,8 @@ pub struct Source {
     pub kind: SourceKind,
     /// Row position of the column that gives event time (else ROWTIME).
     pub timestamp_column: Option<usize>,
+    /// How a STRING timestamp column is parsed (Java DateTimeFormatter letters).
+    pub timestamp_format: Option<String>,
     pub span: Span,
 }
 
@@ -150,6 +154,7 @@ impl LogicalPlan {
             LogicalPlan::Repartition(r) => vec![&r.input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
             LogicalPlan::GlobalTableJoin(j) => vec![&j.left, &j.right],
+            LogicalPlan::Aggregate(a) => vec![&a.input],
         }
     }
 
@@ -181,6 +186,7 @@ impl LogicalPlan {
                 }
             ),
             LogicalPlan::Filter(f) => format!("Filter {}", f.text),
+            LogicalPlan::Aggregate(a) => a.describe(),
             LogicalPlan::Repartition(r) => format!(
                 "Repartition by {} into {} partition{} (internal topic '{}')",
                 r.key_text,

@@ -1,14 +1,17 @@
 //! AST to typed logical plan: the catalog of streams and tables, name resolution, type
 //! checking, and the plan the executor runs. Knows nothing of the log or of tokio.
 
+pub mod aggregate;
 pub mod catalog;
 pub mod compile;
 pub mod expr;
 pub mod functions;
 pub mod join;
 pub mod logical;
+pub mod persistent;
 pub mod properties;
 pub mod schema;
+pub mod window;
 
 pub use catalog::{Catalog, SourceDef};
 pub use compile::{Compiler, Planned};

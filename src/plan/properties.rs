@@ -83,7 +83,18 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
             out.key_format = Some(f);
         }
         "timestamp" => out.timestamp = Some((string(p)?.to_ascii_uppercase(), span)),
-        "timestamp_format" => out.timestamp_format = Some(string(p)?),
+        "timestamp_format" => {
+            let f = string(p)?;
+            super::window::check_timestamp_format(&f).map_err(|why| {
+                Diagnostic::new(
+                    Code::BadTimestampFormat,
+                    format!("timestamp_format '{f}' is not a pattern kql can read: {why}"),
+                )
+                .label(span, "invalid pattern")
+                .help("use Java DateTimeFormatter letters: yyyy MM dd HH mm ss SSS, 'T' for literals, X for a zone offset, e.g. 'yyyy-MM-dd''T''HH:mm:ss'")
+            })?;
+            out.timestamp_format = Some(f)
+        }
         "retention_ms" => out.retention_ms = Some(positive(p)? as i64),
         "retention_bytes" => out.retention_bytes = Some(positive(p)? as i64),
         "segment_bytes" => out.segment_bytes = Some(positive(p)? as i64),

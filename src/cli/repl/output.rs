@@ -129,6 +129,13 @@ impl Output for ReplOutput {
         }
     }
 
+    fn record(&mut self, json: &str, text: &str) {
+        match self.format {
+            OutputFormat::Json => self.json.record(json, text),
+            OutputFormat::Table => self.text(text),
+        }
+    }
+
     fn text(&mut self, text: &str) {
         match self.format {
             OutputFormat::Json => self.json.text(text),

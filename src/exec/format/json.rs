@@ -18,6 +18,9 @@ pub fn decode_object(
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
+    if super::json_fast::decode_flat(bytes, columns, row).is_some() {
+        return Ok(());
+    }
     let parsed: Json = serde_json::from_slice(bytes)
         .map_err(|e| DecodeError(format!("value is not valid JSON: {e}")))?;
     let Json::Object(map) = parsed else {

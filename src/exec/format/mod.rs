@@ -3,6 +3,7 @@
 
 pub mod delimited;
 pub mod json;
+pub mod json_fast;
 pub mod key;
 
 use bytes::Bytes;

@@ -1,0 +1,789 @@
+//! The stateful operator: GROUP BY with optional TUMBLING, HOPPING or SESSION windows.
+//! One `AggregateTask` per input partition holds that partition's groups in plain hash maps
+//! (no sharing between tasks, so no locks); `AggregateSpec` is the immutable part shared by
+//! the tasks of a query.
+//!
+//! Time follows Kafka Streams: stream time is the largest event time the task has seen
+//! (updated with each record before it is placed); a time window accepts a record while
+//! `end + grace > stream time` and closes once `stream time >= end + grace`; a session
+//! accepts while `end + grace >= stream time`. Late records are dropped and counted, one
+//! count per window they miss.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use kql_runtime::Record;
+
+use super::decode::SourceDecoder;
+use super::eval::{eval, is_true};
+use super::format::DecodeError;
+use super::task::BadRecord;
+use crate::data::{SqlType, Value};
+use crate::plan::aggregate::{AggCall, AggFunc, Aggregate};
+use crate::plan::expr::TypedExpr;
+use crate::plan::logical::{LogicalPlan, Source};
+use crate::plan::window::{WindowDef, WindowType};
+use crate::syntax::ast::EmitKind;
+
+/// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit).
+pub const COLLECT_VALUES_MAX: usize = 1000;
+
+/// A row an operator emits, with where it came from (for ordering and the sink record).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    pub event_time_ms: i64,
+    pub partition: u32,
+    pub offset: u64,
+    /// The query's output columns.
+    pub values: Vec<Value>,
+    /// `[start, end)` of a time window, `[start, end]` of a session.
+    pub window: Option<(i64, i64)>,
+    /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
+    pub tombstone: bool,
+}
+
+/// Decodes and filters the records of an aggregation's input (a source, maybe filtered,
+/// or a repartition topic).
+#[derive(Debug)]
+pub struct InputScanner {
+    pub topic: String,
+    decoder: SourceDecoder,
+    width: usize,
+    filter: Option<TypedExpr>,
+}
+
+impl InputScanner {
+    /// For `Filter?(Source)`; `used` are the row positions read above it.
+    pub fn new(node: &LogicalPlan, used: &[usize]) -> Option<InputScanner> {
+        let (filter, source) = match node {
+            LogicalPlan::Filter(f) => match &*f.input {
+                LogicalPlan::Source(s) => (Some(f.predicate.clone()), s),
+                _ => return None,
+            },
+            LogicalPlan::Source(s) => (None, s),
+            _ => return None,
+        };
+        let mut used = used.to_vec();
+        if let Some(f) = &filter {
+            f.columns(&mut used);
+        }
+        Some(InputScanner {
+            topic: source.topic.clone(),
+            decoder: SourceDecoder::new(source, 0, &used),
+            width: source.schema.len(),
+            filter,
+        })
+    }
+
+    /// Rows re-keyed into an internal topic: every column is in the JSON value.
+    pub fn internal(source: &Source, topic: &str) -> InputScanner {
+        let mut decoder = SourceDecoder::internal(source, 0);
+        decoder.topic = topic.to_string();
+        InputScanner {
+            topic: topic.to_string(),
+            decoder,
+            width: source.schema.len(),
+            filter: None,
+        }
+    }
+
+    /// Decodes and filters a batch of one partition; `f` gets each row that passes, with
+    /// its event time and record. Bad records are appended to `bad`.
+    pub fn scan(
+        &self,
+        partition: u32,
+        records: &[Record],
+        row: &mut Vec<Value>,
+        bad: &mut Vec<BadRecord>,
+        mut f: impl FnMut(&[Value], i64, &Record),
+    ) {
+        for r in records {
+            row.clear();
+            row.resize(self.width, Value::Null);
+            match self.decoder.decode(partition, r, row) {
+                Ok(Some(t)) => {
+                    if self.filter.as_ref().is_some_and(|p| !is_true(p, row)) {
+                        continue;
+                    }
+                    f(row, t, r);
+                }
+                Ok(None) => {}
+                Err(DecodeError(reason)) => bad.push(BadRecord {
+                    topic: self.topic.clone(),
+                    partition,
+                    offset: r.offset,
+                    reason,
+                }),
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct AggregateSpec {
+    pub input: InputScanner,
+    keys: Vec<TypedExpr>,
+    calls: Vec<AggCall>,
+    window: Option<WindowDef>,
+    emit: EmitKind,
+    having: Option<TypedExpr>,
+    project: Vec<TypedExpr>,
+}
+
+impl AggregateSpec {
+    /// `having` and `project` are bound against the aggregate's output row.
+    pub fn new(
+        agg: &Aggregate,
+        input: InputScanner,
+        having: Option<TypedExpr>,
+        project: Vec<TypedExpr>,
+    ) -> AggregateSpec {
+        AggregateSpec {
+            input,
+            keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
+            calls: agg.calls.clone(),
+            window: agg.window.clone(),
+            emit: agg.emit,
+            having,
+            project,
+        }
+    }
+
+    /// Row positions of the input the aggregation reads.
+    pub fn used_columns(agg: &Aggregate) -> Vec<usize> {
+        let mut used = Vec::new();
+        for k in &agg.keys {
+            k.expr.columns(&mut used);
+        }
+        for c in &agg.calls {
+            if let Some(a) = &c.arg {
+                a.columns(&mut used);
+            }
+        }
+        used
+    }
+}
+
+/// One accumulator.
+#[derive(Debug, Clone)]
+enum Acc {
+    Count(i64),
+    Distinct(HashSet<Vec<u8>>),
+    Sum(Value),
+    Avg(f64, i64),
+    Min(Value),
+    Max(Value),
+    /// (sequence, value): the latest or earliest by arrival.
+    ByOffset(u64, Value),
+    List(Vec<Value>),
+    TopK(Vec<Value>),
+}
+
+fn init(call: &AggCall) -> Acc {
+    match call.func {
+        AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
+        AggFunc::CountDistinct => Acc::Distinct(HashSet::new()),
+        AggFunc::Sum => Acc::Sum(match call.ty {
+            SqlType::Int => Value::Int(0),
+            SqlType::Bigint => Value::Bigint(0),
+            SqlType::Decimal { .. } => Value::Decimal(Default::default()),
+            _ => Value::Double(0.0),
+        }),
+        AggFunc::Avg => Acc::Avg(0.0, 0),
+        AggFunc::Min => Acc::Min(Value::Null),
+        AggFunc::Max => Acc::Max(Value::Null),
+        AggFunc::LatestByOffset | AggFunc::EarliestByOffset => Acc::ByOffset(0, Value::Null),
+        AggFunc::CollectList | AggFunc::CollectSet => Acc::List(Vec::new()),
+        AggFunc::TopK => Acc::TopK(Vec::new()),
+    }
+}
+
+fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
+    match (acc, call.func) {
+        (Acc::Count(n), AggFunc::CountStar) => *n += 1,
+        (Acc::Count(n), _) => *n += !v.is_null() as i64,
+        (Acc::Distinct(set), _) => {
+            if !v.is_null() {
+                let mut b = Vec::new();
+                value_bytes(&v, &mut b);
+                set.insert(b);
+            }
+        }
+        (Acc::Sum(s), _) => {
+            if !v.is_null() {
+                *s = sum(s, &v);
+            }
+        }
+        (Acc::Avg(s, n), _) => {
+            if let Some(x) = v.as_f64() {
+                *s += x;
+                *n += 1;
+            }
+        }
+        (Acc::Min(m), _) => {
+            if !v.is_null() && (m.is_null() || v.sql_cmp(m) == Some(std::cmp::Ordering::Less)) {
+                *m = v;
+            }
+        }
+        (Acc::Max(m), _) => {
+            if !v.is_null() && (m.is_null() || v.sql_cmp(m) == Some(std::cmp::Ordering::Greater)) {
+                *m = v;
+            }
+        }
+        (Acc::ByOffset(s, x), AggFunc::LatestByOffset) => {
+            // ksqlDB ignores NULLs by default
+            if !v.is_null() && seq >= *s {
+                *s = seq;
+                *x = v;
+            }
+        }
+        (Acc::ByOffset(s, x), _) => {
+            if !v.is_null() && (x.is_null() || seq < *s) {
+                *s = seq;
+                *x = v;
+            }
+        }
+        (Acc::List(items), f) => {
+            if items.len() < COLLECT_VALUES_MAX
+                && (f == AggFunc::CollectList || !items.contains(&v))
+                && !(f == AggFunc::CollectSet && v.is_null())
+            {
+                items.push(v);
+            }
+        }
+        (Acc::TopK(items), _) => {
+            if !v.is_null() {
+                let pos = items
+                    .iter()
+                    .position(|x| v.sql_cmp(x) == Some(std::cmp::Ordering::Greater))
+                    .unwrap_or(items.len());
+                if pos < call.k {
+                    items.insert(pos, v);
+                    items.truncate(call.k);
+                }
+            }
+        }
+    }
+}
+
+/// Session merges: combine two accumulators of the same call.
+fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
+    match (into, from) {
+        (Acc::Count(a), Acc::Count(b)) => *a += b,
+        (Acc::Distinct(a), Acc::Distinct(b)) => a.extend(b),
+        (Acc::Sum(a), Acc::Sum(b)) => *a = sum(a, &b),
+        (Acc::Avg(s, n), Acc::Avg(s2, n2)) => {
+            *s += s2;
+            *n += n2
+        }
+        (into @ (Acc::Min(_) | Acc::Max(_)), Acc::Min(b) | Acc::Max(b)) => add(into, call, b, 0),
+        (Acc::ByOffset(s, x), Acc::ByOffset(s2, x2)) => {
+            let take = match call.func {
+                AggFunc::LatestByOffset => !x2.is_null() && s2 >= *s,
+                _ => !x2.is_null() && (x.is_null() || s2 < *s),
+            };
+            if take {
+                *s = s2;
+                *x = x2;
+            }
+        }
+        (into @ Acc::List(_), Acc::List(b)) | (into @ Acc::TopK(_), Acc::TopK(b)) => {
+            for v in b {
+                add(into, call, v, 0);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn result(acc: &Acc) -> Value {
+    match acc {
+        Acc::Count(n) => Value::Bigint(*n),
+        Acc::Distinct(s) => Value::Bigint(s.len() as i64),
+        Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::ByOffset(_, v) => v.clone(),
+        Acc::Avg(_, 0) => Value::Null,
+        Acc::Avg(s, n) => Value::Double(s / *n as f64),
+        Acc::List(items) | Acc::TopK(items) => Value::Array(Arc::new(items.clone())),
+    }
+}
+
+fn sum(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_add(*y)),
+        (Value::Bigint(x), Value::Bigint(y)) => Value::Bigint(x.wrapping_add(*y)),
+        (Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(x + y),
+        (x, y) => Value::Double(x.as_f64().unwrap_or(0.0) + y.as_f64().unwrap_or(0.0)),
+    }
+}
+
+/// Bytes that identify a value (for hashing group keys and distinct values).
+pub fn value_bytes(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.push(0),
+        Value::String(s) => {
+            out.push(1);
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Bigint(i) | Value::Timestamp(i) => {
+            out.push(3);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Double(d) => {
+            out.push(4);
+            out.extend_from_slice(&d.to_bits().to_le_bytes());
+        }
+        Value::Boolean(b) => out.extend_from_slice(&[5, *b as u8]),
+        other => {
+            let s = other.to_string();
+            out.push(6);
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    key: Vec<Value>,
+    start: i64,
+    end: i64,
+    accs: Vec<Acc>,
+    /// Event time of the last update (the output record's timestamp).
+    time_ms: i64,
+    /// Where the last update came from (to order output).
+    offset: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    start: i64,
+    end: i64,
+    accs: Vec<Acc>,
+    time_ms: i64,
+    offset: u64,
+}
+
+/// The state of one task: its partition's groups.
+#[derive(Debug, Default)]
+pub struct AggregateTask {
+    pub stream_time_ms: i64,
+    pub late_records: u64,
+    /// Groups by key bytes (+ window start for time windows).
+    groups: HashMap<Vec<u8>, Group>,
+    /// Time windows by (end, group id), to close them in order.
+    closing: BTreeMap<(i64, Vec<u8>), ()>,
+    sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>)>,
+    seq: u64,
+    key_buf: Vec<u8>,
+    row: Vec<Value>,
+}
+
+impl AggregateTask {
+    pub fn new() -> AggregateTask {
+        AggregateTask {
+            stream_time_ms: i64::MIN,
+            ..Default::default()
+        }
+    }
+
+    /// Processes a batch of records of one partition.
+    pub fn process(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        records: &[Record],
+        bad: &mut Vec<BadRecord>,
+        out: &mut Vec<Emitted>,
+    ) {
+        let mut row = std::mem::take(&mut self.row);
+        spec.input
+            .scan(partition, records, &mut row, bad, |row, t, r| {
+                self.add_row(spec, partition, row, t, r.offset, out)
+            });
+        self.row = row;
+    }
+
+    fn add_row(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        row: &[Value],
+        t: i64,
+        offset: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        self.seq += 1;
+        self.stream_time_ms = self.stream_time_ms.max(t);
+        let key: Vec<Value> = spec.keys.iter().map(|k| eval(k, row)).collect();
+        if key.iter().any(Value::is_null) {
+            // ksqlDB drops rows whose grouping key is NULL
+            return;
+        }
+        self.key_buf.clear();
+        for k in &key {
+            value_bytes(k, &mut self.key_buf);
+        }
+        let args: Vec<Value> = spec
+            .calls
+            .iter()
+            .map(|c| c.arg.as_ref().map_or(Value::Null, |a| eval(a, row)))
+            .collect();
+        match spec.window.as_ref().map(|w| (w.kind, w.grace_ms)) {
+            None => self.update(
+                spec,
+                partition,
+                key,
+                i64::MIN,
+                i64::MIN,
+                &args,
+                t,
+                offset,
+                out,
+            ),
+            Some((WindowType::Tumbling { size_ms }, grace)) => {
+                let start = t - t.rem_euclid(size_ms);
+                self.update_window(
+                    spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
+                );
+            }
+            Some((
+                WindowType::Hopping {
+                    size_ms,
+                    advance_ms,
+                },
+                grace,
+            )) => {
+                let mut start = ((t - size_ms + advance_ms).max(0) / advance_ms) * advance_ms;
+                while start <= t {
+                    if start + size_ms > t {
+                        self.update_window(
+                            spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
+                        );
+                    }
+                    start += advance_ms;
+                }
+            }
+            Some((WindowType::Session { gap_ms }, grace)) => {
+                self.update_session(spec, partition, key, gap_ms, grace, &args, t, offset, out)
+            }
+        }
+        if spec.emit == EmitKind::Final {
+            self.close(spec, partition, offset, false, out);
+        } else if spec.window.is_some() {
+            // closed windows can no longer change: forget them
+            self.purge(spec);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_window(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        key: &[Value],
+        start: i64,
+        size_ms: i64,
+        grace_ms: i64,
+        args: &[Value],
+        t: i64,
+        offset: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        let end = start + size_ms;
+        if end + grace_ms <= self.stream_time_ms {
+            self.late_records += 1;
+            return;
+        }
+        self.update(
+            spec,
+            partition,
+            key.to_vec(),
+            start,
+            end,
+            args,
+            t,
+            offset,
+            out,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        key: Vec<Value>,
+        start: i64,
+        end: i64,
+        args: &[Value],
+        t: i64,
+        offset: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        let klen = self.key_buf.len();
+        if spec.window.is_some() {
+            self.key_buf.extend_from_slice(&start.to_be_bytes());
+        }
+        if !self.groups.contains_key(self.key_buf.as_slice()) {
+            let id = self.key_buf.clone();
+            if spec.window.is_some() {
+                self.closing.insert((end, id.clone()), ());
+            }
+            self.groups.insert(
+                id,
+                Group {
+                    key,
+                    start,
+                    end,
+                    accs: spec.calls.iter().map(init).collect(),
+                    time_ms: t,
+                    offset,
+                },
+            );
+        }
+        let group = self.groups.get_mut(self.key_buf.as_slice()).unwrap();
+        self.key_buf.truncate(klen);
+        for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
+            add(acc, call, v.clone(), self.seq);
+        }
+        group.time_ms = group.time_ms.max(t);
+        group.offset = offset;
+        if spec.emit == EmitKind::Changes {
+            let window = spec.window.as_ref().map(|_| (group.start, group.end));
+            emit(
+                spec,
+                &group.key,
+                window,
+                &group.accs,
+                t,
+                partition,
+                offset,
+                out,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_session(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        key: Vec<Value>,
+        gap_ms: i64,
+        grace_ms: i64,
+        args: &[Value],
+        t: i64,
+        offset: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        let stream_time = self.stream_time_ms;
+        let (_, sessions) = self
+            .sessions
+            .entry(self.key_buf.clone())
+            .or_insert_with(|| (key.clone(), Vec::new()));
+        let mut merged = Session {
+            start: t,
+            end: t,
+            accs: spec.calls.iter().map(init).collect(),
+            time_ms: t,
+            offset,
+        };
+        let mut old = Vec::new();
+        let mut i = 0;
+        while i < sessions.len() {
+            let s = &sessions[i];
+            if s.end >= t - gap_ms && s.start <= t + gap_ms {
+                old.push(sessions.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        for s in &old {
+            merged.start = merged.start.min(s.start);
+            merged.end = merged.end.max(s.end);
+            merged.time_ms = merged.time_ms.max(s.time_ms);
+        }
+        if merged.end + grace_ms < stream_time {
+            self.late_records += 1;
+            sessions.extend(old);
+            sessions.sort_by_key(|s| s.start);
+            return;
+        }
+        for s in old.iter_mut() {
+            for ((into, from), call) in merged
+                .accs
+                .iter_mut()
+                .zip(std::mem::take(&mut s.accs))
+                .zip(&spec.calls)
+            {
+                merge(into, from, call);
+            }
+        }
+        for (acc, (call, v)) in merged.accs.iter_mut().zip(spec.calls.iter().zip(args)) {
+            add(acc, call, v.clone(), self.seq);
+        }
+        if spec.emit == EmitKind::Changes {
+            for s in &old {
+                emit_tombstone(spec, &key, (s.start, s.end), t, partition, offset, out);
+            }
+            emit(
+                spec,
+                &key,
+                Some((merged.start, merged.end)),
+                &merged.accs,
+                t,
+                partition,
+                offset,
+                out,
+            );
+        }
+        let pos = sessions.partition_point(|s| s.start < merged.start);
+        sessions.insert(pos, merged);
+    }
+
+    /// Removes closed time windows and sessions (EMIT CHANGES: they were already emitted).
+    fn purge(&mut self, spec: &AggregateSpec) {
+        let mut sink = Vec::new();
+        self.close_inner(spec, 0, 0, false, false, &mut sink);
+    }
+
+    /// Emits and removes the windows that have closed (all of them when `all`).
+    pub fn close(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        offset: u64,
+        all: bool,
+        out: &mut Vec<Emitted>,
+    ) {
+        let emit_final = spec.emit == EmitKind::Final;
+        self.close_inner(spec, partition, offset, all, emit_final, out);
+    }
+
+    fn close_inner(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        offset: u64,
+        all: bool,
+        emit_rows: bool,
+        out: &mut Vec<Emitted>,
+    ) {
+        let Some(w) = &spec.window else { return };
+        let grace = w.grace_ms;
+        let now = self.stream_time_ms;
+        while let Some(((end, _), _)) = self.closing.first_key_value() {
+            if !all && end.saturating_add(grace) > now {
+                break;
+            }
+            let ((_, id), _) = self.closing.pop_first().unwrap();
+            if let Some(g) = self.groups.remove(&id) {
+                if emit_rows {
+                    emit(
+                        spec,
+                        &g.key,
+                        Some((g.start, g.end)),
+                        &g.accs,
+                        g.time_ms,
+                        partition,
+                        offset.max(g.offset),
+                        out,
+                    );
+                }
+            }
+        }
+        if matches!(w.kind, WindowType::Session { .. }) && !self.sessions.is_empty() {
+            // Sessions close in order of end, then key, for a deterministic output.
+            let mut closed: Vec<(i64, Vec<u8>, Vec<Value>, Session)> = Vec::new();
+            self.sessions.retain(|id, (key, list)| {
+                list.retain(|s| {
+                    let done = all || s.end.saturating_add(grace) < now;
+                    if done {
+                        closed.push((s.end, id.clone(), key.clone(), s.clone()));
+                    }
+                    !done
+                });
+                !list.is_empty()
+            });
+            if emit_rows {
+                closed.sort_by(|a, b| (a.0, &a.1, a.3.start).cmp(&(b.0, &b.1, b.3.start)));
+                for (_, _, key, s) in closed {
+                    emit(
+                        spec,
+                        &key,
+                        Some((s.start, s.end)),
+                        &s.accs,
+                        s.time_ms,
+                        partition,
+                        offset.max(s.offset),
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
+    /// How many groups (windows, sessions) the task holds.
+    pub fn size(&self) -> usize {
+        self.groups.len() + self.sessions.values().map(|(_, l)| l.len()).sum::<usize>()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    spec: &AggregateSpec,
+    key: &[Value],
+    window: Option<(i64, i64)>,
+    accs: &[Acc],
+    t: i64,
+    partition: u32,
+    offset: u64,
+    out: &mut Vec<Emitted>,
+) {
+    let mut row: Vec<Value> = key.to_vec();
+    if let Some((s, e)) = window {
+        row.push(Value::Bigint(s));
+        row.push(Value::Bigint(e));
+    }
+    row.extend(accs.iter().map(result));
+    let tombstone = spec.having.as_ref().is_some_and(|h| !is_true(h, &row));
+    if tombstone && spec.emit == EmitKind::Final {
+        return;
+    }
+    out.push(Emitted {
+        event_time_ms: t,
+        partition,
+        offset,
+        values: spec.project.iter().map(|e| eval(e, &row)).collect(),
+        window,
+        tombstone,
+    });
+}
+
+fn emit_tombstone(
+    spec: &AggregateSpec,
+    key: &[Value],
+    window: (i64, i64),
+    t: i64,
+    partition: u32,
+    offset: u64,
+    out: &mut Vec<Emitted>,
+) {
+    let mut row: Vec<Value> = key.to_vec();
+    row.push(Value::Bigint(window.0));
+    row.push(Value::Bigint(window.1));
+    row.extend(spec.calls.iter().map(|_| Value::Null));
+    out.push(Emitted {
+        event_time_ms: t,
+        partition,
+        offset,
+        values: spec.project.iter().map(|e| eval(e, &row)).collect(),
+        window: Some(window),
+        tombstone: true,
+    });
+}

@@ -1,0 +1,915 @@
+//! Running queries made of stages: persistent queries (CREATE ... AS SELECT, INSERT INTO
+//! ... SELECT) that write a sink topic, and transient aggregating SELECTs.
+//!
+//! A query is one or two stages. Each stage reads one topic with one task per partition;
+//! a task owns its offset and its state (an `AggregateTask`), runs on tokio over batches
+//! of records, and writes its output itself, grouped by sink partition, with one
+//! `produce_batch` per partition and batch. A GROUP BY on something other than the input's
+//! key has a first stage that re-keys rows into an internal repartition topic.
+//!
+//! Bounded runs: `catch_up` runs every task from its offset to the partition's high
+//! watermark at that moment and keeps the offsets and state, so records appended later are
+//! processed by the next catch-up. `close` (the end of the run) closes every open window.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
+
+use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
+use super::eval::eval;
+use super::format::{encode_value, key::encode_key};
+use super::physical::StartAt;
+use super::pipeline::StatelessPipeline;
+use super::task::{BadRecord, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS};
+use crate::data::{SqlType, Value};
+use crate::plan::catalog::{ColumnRole, Format, SourceDef};
+use crate::plan::expr::TypedExpr;
+use crate::plan::logical::{LogicalPlan, Source};
+use crate::plan::persistent::{PersistentKind, PersistentPlan};
+use crate::plan::window::WindowType;
+use crate::plan::QueryPlan;
+
+/// What the tasks of a stage do to their records.
+#[derive(Debug)]
+pub enum StageKind {
+    /// Filter and project (CREATE STREAM ... AS SELECT without GROUP BY).
+    Stateless(StatelessPipeline),
+    /// Joins: the executor's join tasks, rebuilt over the whole input at each catch-up;
+    /// rows of records already processed are not written again.
+    Joined(QueryPlan),
+    /// Re-key rows by the GROUP BY expressions into an internal topic.
+    Repartition {
+        pipeline: InputScanner,
+        keys: Vec<TypedExpr>,
+        /// Columns written to the internal topic: (name, type, row position).
+        columns: Vec<(String, SqlType, usize)>,
+        topic: String,
+    },
+    Aggregate(AggregateSpec),
+}
+
+#[derive(Debug)]
+struct TaskSlot {
+    partition: u32,
+    offset: u64,
+    agg: Option<AggregateTask>,
+}
+
+#[derive(Debug)]
+pub struct Stage {
+    kind: Arc<StageKind>,
+    input_topic: String,
+    tasks: Vec<TaskSlot>,
+    /// Joined stages: the last offset written, per partition.
+    written: BTreeMap<u32, u64>,
+}
+
+/// Counters of a query, reported at the end of a run.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub records_read: u64,
+    pub records_written: u64,
+    pub bad_records: u64,
+    pub bad_samples: Vec<BadRecord>,
+    pub late_records: u64,
+}
+
+impl Stats {
+    fn add_bad(&mut self, bad: Vec<BadRecord>) {
+        self.bad_records += bad.len() as u64;
+        let room = BAD_RECORD_SAMPLES.saturating_sub(self.bad_samples.len());
+        self.bad_samples.extend(bad.into_iter().take(room));
+    }
+
+    /// The warning about skipped records, if any.
+    pub fn bad_report(&self, what: &str) -> Option<String> {
+        if self.bad_records == 0 {
+            return None;
+        }
+        let mut msg = format!(
+            "{what} skipped {} bad record(s) that could not be read:",
+            self.bad_records
+        );
+        for b in &self.bad_samples {
+            msg.push_str(&format!(
+                "\n  topic '{}' partition {} offset {}: {}",
+                b.topic, b.partition, b.offset, b.reason
+            ));
+        }
+        if self.bad_records > self.bad_samples.len() as u64 {
+            msg.push_str(&format!(
+                "\n  ... and {} more",
+                self.bad_records - self.bad_samples.len() as u64
+            ));
+        }
+        Some(msg)
+    }
+}
+
+/// Where a query's rows go.
+#[derive(Debug)]
+pub struct SinkWriter {
+    pub topic: String,
+    key_format: Format,
+    value_format: Format,
+    key_cols: Vec<(String, SqlType, usize)>,
+    value_cols: Vec<(String, SqlType, usize)>,
+    window: Option<WindowType>,
+}
+
+impl SinkWriter {
+    pub fn new(def: &SourceDef, sink_columns: &[usize], window: Option<WindowType>) -> SinkWriter {
+        let mut key_cols = Vec::new();
+        let mut value_cols = Vec::new();
+        for (c, &i) in def.columns.iter().zip(sink_columns) {
+            let col = (c.name.clone(), c.ty.clone(), i);
+            match c.role {
+                ColumnRole::Key => key_cols.push(col),
+                ColumnRole::Value => value_cols.push(col),
+            }
+        }
+        SinkWriter {
+            topic: def.topic.clone(),
+            key_format: def.key_format,
+            value_format: def.value_format,
+            key_cols,
+            value_cols,
+            window,
+        }
+    }
+
+    /// Appends rows to the sink topic: one produce_batch per partition.
+    pub fn write(&self, cluster: &Cluster, rows: &[Emitted]) -> Result<u64, String> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let n = cluster
+            .partition_count(&self.topic)
+            .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
+        let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
+        let mut buf = Vec::new();
+        for r in rows {
+            fn cols<'a>(
+                spec: &'a [(String, SqlType, usize)],
+                values: &'a [Value],
+            ) -> Vec<(&'a str, &'a SqlType, &'a Value)> {
+                spec.iter()
+                    .map(|(n, t, i)| (n.as_str(), t, &values[*i]))
+                    .collect()
+            }
+            let inner = encode_key(self.key_format, &cols(&self.key_cols, &r.values));
+            let p = cluster
+                .partition_for(&self.topic, inner.as_deref())
+                .map_err(|e| e.to_string())?;
+            let key = inner.map(|mut k| {
+                if let (Some(w), Some((start, end))) = (self.window, r.window) {
+                    window_key_suffix(w, start, end, &mut k);
+                }
+                Bytes::from(k)
+            });
+            let value = if r.tombstone {
+                None
+            } else {
+                buf.clear();
+                encode_value(
+                    self.value_format,
+                    &cols(&self.value_cols, &r.values),
+                    &mut buf,
+                );
+                Some(Bytes::copy_from_slice(&buf))
+            };
+            by_partition[p as usize].push(ProducerRecord {
+                key,
+                value,
+                timestamp_ms: Some(r.event_time_ms),
+                partition: None,
+                headers: Vec::new(),
+            });
+        }
+        for (p, records) in by_partition.into_iter().enumerate() {
+            if !records.is_empty() {
+                cluster
+                    .produce_batch(&self.topic, p as u32, records, Acks::All)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(rows.len() as u64)
+    }
+}
+
+/// Kafka Streams' windowed key layout: the key, then the window start (time windows), or
+/// the end and then the start (sessions), as 8-byte big-endian milliseconds.
+pub fn window_key_suffix(w: WindowType, start: i64, end: i64, key: &mut Vec<u8>) {
+    match w {
+        WindowType::Session { .. } => {
+            key.extend_from_slice(&end.to_be_bytes());
+            key.extend_from_slice(&start.to_be_bytes());
+        }
+        _ => key.extend_from_slice(&start.to_be_bytes()),
+    }
+}
+
+/// Splits a windowed key into the key and its window.
+pub fn split_window_key(w: WindowType, key: &[u8]) -> Option<(&[u8], i64, i64)> {
+    let n = key.len();
+    let long = |b: &[u8]| i64::from_be_bytes(b.try_into().unwrap());
+    match w {
+        WindowType::Session { .. } if n >= 16 => Some((
+            &key[..n - 16],
+            long(&key[n - 8..]),
+            long(&key[n - 16..n - 8]),
+        )),
+        WindowType::Tumbling { size_ms } | WindowType::Hopping { size_ms, .. } if n >= 8 => {
+            let start = long(&key[n - 8..]);
+            Some((&key[..n - 8], start, start + size_ms))
+        }
+        _ => None,
+    }
+}
+
+/// Where the output of the last stage goes.
+enum Output<'a> {
+    Sink(&'a Arc<SinkWriter>),
+    Collect,
+}
+
+/// Builds the stages of a plan. `internal_topic` names the repartition topic (created
+/// here when needed).
+pub fn build_stages(
+    plan: &QueryPlan,
+    cluster: &Cluster,
+    internal_topic: &str,
+) -> Result<Vec<Stage>, String> {
+    let LogicalPlan::Project(p) = &plan.root else {
+        return Err("a query plan must end in a projection".into());
+    };
+    let project: Vec<TypedExpr> = p.items.iter().map(|i| i.expr.clone()).collect();
+    let (having, agg) = match &*p.input {
+        LogicalPlan::Filter(f) => match &*f.input {
+            LogicalPlan::Aggregate(a) => (Some(f.predicate.clone()), Some(a)),
+            _ => (None, None),
+        },
+        LogicalPlan::Aggregate(a) => (None, Some(a)),
+        _ => (None, None),
+    };
+    let source: Source = plan.root.sources()[0].clone();
+    let tasks = |topic: &str| -> Result<Vec<TaskSlot>, String> {
+        let n = cluster
+            .partition_count(topic)
+            .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
+        (0..n)
+            .map(|p| {
+                let (start, _, _) = cluster.offsets(topic, p).map_err(|e| e.to_string())?;
+                Ok(TaskSlot {
+                    partition: p,
+                    offset: start,
+                    agg: None,
+                })
+            })
+            .collect()
+    };
+    let stage = |kind: StageKind, topic: &str, slots: Vec<TaskSlot>| Stage {
+        kind: Arc::new(kind),
+        input_topic: topic.to_string(),
+        tasks: slots,
+        written: BTreeMap::new(),
+    };
+    let Some(agg) = agg else {
+        return Ok(vec![match StatelessPipeline::new(plan) {
+            Some(pipeline) => stage(
+                StageKind::Stateless(pipeline),
+                &source.topic,
+                tasks(&source.topic)?,
+            ),
+            None => stage(StageKind::Joined(plan.clone()), &source.topic, Vec::new()),
+        }]);
+    };
+    let used = AggregateSpec::used_columns(agg);
+    let with_agg_state = |mut t: Vec<TaskSlot>| {
+        for slot in &mut t {
+            slot.agg = Some(AggregateTask::new());
+        }
+        t
+    };
+    let scanner = InputScanner::new(&agg.input, &used).ok_or_else(|| {
+        "aggregating a join is not supported by this version of kql yet".to_string()
+    })?;
+    if !agg.repartition {
+        let spec = AggregateSpec::new(agg, scanner, having, project);
+        return Ok(vec![stage(
+            StageKind::Aggregate(spec),
+            &source.topic,
+            with_agg_state(tasks(&source.topic)?),
+        )]);
+    }
+    let columns = source
+        .schema
+        .fields
+        .iter()
+        .enumerate()
+        .skip(crate::plan::schema::PSEUDO_COLUMNS.len())
+        .map(|(i, f)| (f.name.clone(), f.ty.clone(), i))
+        .collect();
+    if cluster.partition_count(internal_topic).is_none() {
+        cluster
+            .create_topic(
+                internal_topic,
+                TopicConfig {
+                    partitions: source.partitions,
+                    replicas: 1,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let first = stage(
+        StageKind::Repartition {
+            pipeline: scanner,
+            keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
+            columns,
+            topic: internal_topic.to_string(),
+        },
+        &source.topic,
+        tasks(&source.topic)?,
+    );
+    let input = InputScanner::internal(&source, internal_topic);
+    let second = stage(
+        StageKind::Aggregate(AggregateSpec::new(agg, input, having, project)),
+        internal_topic,
+        with_agg_state(tasks(internal_topic)?),
+    );
+    Ok(vec![first, second])
+}
+
+struct TaskResult {
+    slot: TaskSlot,
+    rows: Vec<Emitted>,
+    rekeyed: Vec<Rekeyed>,
+    stats: Stats,
+    error: Option<String>,
+}
+
+/// Runs every task of a stage to the current end of its partition (and, with `close`,
+/// closes its open windows). Rows go to the sink or are collected per task.
+fn run_stage(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    stage: &mut Stage,
+    output: &Output,
+    close: bool,
+    stats: &mut Stats,
+) -> Result<Vec<Vec<Emitted>>, String> {
+    if let StageKind::Joined(plan) = &*stage.kind {
+        let rows = run_joined(runtime, cluster, plan, &mut stage.written, stats)?;
+        return match output {
+            Output::Sink(s) => {
+                stats.records_written += s.write(cluster, &rows)?;
+                Ok(Vec::new())
+            }
+            Output::Collect => Ok(vec![rows]),
+        };
+    }
+    let mut handles = Vec::new();
+    for slot in stage.tasks.drain(..) {
+        let (_, end, _) = cluster
+            .offsets(&stage.input_topic, slot.partition)
+            .map_err(|e| e.to_string())?;
+        let kind = stage.kind.clone();
+        let cluster = cluster.clone();
+        let topic = stage.input_topic.clone();
+        let sink = match output {
+            Output::Sink(s) => Some(Arc::clone(s)),
+            Output::Collect => None,
+        };
+        handles.push(runtime.spawn(async move {
+            run_task(&cluster, &kind, &topic, slot, end, sink.as_deref(), close)
+        }));
+    }
+    let mut collected = Vec::new();
+    let mut rekeyed = Vec::new();
+    let mut error = None;
+    for h in handles {
+        let r = runtime
+            .block_on(h)
+            .map_err(|e| format!("a task failed: {e}"))?;
+        stats.records_read += r.stats.records_read;
+        stats.records_written += r.stats.records_written;
+        stats.late_records += r.stats.late_records;
+        stats.bad_records += r.stats.bad_records;
+        let room = BAD_RECORD_SAMPLES.saturating_sub(stats.bad_samples.len());
+        stats
+            .bad_samples
+            .extend(r.stats.bad_samples.into_iter().take(room));
+        stage.tasks.push(r.slot);
+        collected.push(r.rows);
+        rekeyed.push(r.rekeyed);
+        if r.error.is_some() {
+            error = r.error;
+        }
+    }
+    if let (None, StageKind::Repartition { topic, .. }) = (&error, &*stage.kind) {
+        write_rekeyed(cluster, topic, rekeyed)?;
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(collected),
+    }
+}
+
+/// Runs the join tasks over their whole inputs and keeps the rows of records not seen
+/// by an earlier catch-up.
+fn run_joined(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    written: &mut BTreeMap<u32, u64>,
+    stats: &mut Stats,
+) -> Result<Vec<Emitted>, String> {
+    let (tasks, internal) =
+        super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
+            .map_err(|d| d.message)?;
+    let mut rows = Vec::new();
+    let mut seen = written.clone();
+    let result = super::query::run_bounded(
+        runtime,
+        tasks,
+        &std::sync::Arc::new(super::output::Progress::default()),
+        |r| {
+            if written.get(&r.partition).is_none_or(|w| r.offset > *w) {
+                let s = seen.entry(r.partition).or_insert(r.offset);
+                *s = (*s).max(r.offset);
+                rows.push(Emitted {
+                    event_time_ms: r.event_time_ms,
+                    partition: r.partition,
+                    offset: r.offset,
+                    values: r.values.clone(),
+                    window: None,
+                    tombstone: false,
+                });
+            }
+            true
+        },
+    );
+    for t in internal {
+        let _ = cluster.delete_topic(&t);
+    }
+    let task_stats = result?;
+    *written = seen;
+    stats.records_read += task_stats.records_read;
+    stats.bad_records += task_stats.bad_records;
+    stats.bad_samples.extend(task_stats.bad_samples);
+    stats.bad_samples.truncate(BAD_RECORD_SAMPLES);
+    Ok(rows)
+}
+
+fn run_task(
+    cluster: &Cluster,
+    kind: &StageKind,
+    topic: &str,
+    mut slot: TaskSlot,
+    end: u64,
+    sink: Option<&SinkWriter>,
+    close: bool,
+) -> TaskResult {
+    let mut stats = Stats::default();
+    let mut collected = Vec::new();
+    let mut row = Vec::new();
+    let mut out: Vec<Emitted> = Vec::new();
+    let mut plain = Vec::new();
+    let mut bad = Vec::new();
+    let mut rekeyed = Vec::new();
+    let mut error = None;
+    let late_before = slot.agg.as_ref().map_or(0, |a| a.late_records);
+    let flush = |out: &mut Vec<Emitted>, collected: &mut Vec<Emitted>, stats: &mut Stats| {
+        match sink {
+            Some(s) => match s.write(cluster, out) {
+                Ok(n) => stats.records_written += n,
+                Err(e) => return Err(e),
+            },
+            None => collected.append(out),
+        }
+        out.clear();
+        Ok(())
+    };
+    while slot.offset < end {
+        let want = ((end - slot.offset) as usize).min(FETCH_BATCH_RECORDS);
+        let records = match cluster.fetch(topic, slot.partition, slot.offset, want) {
+            Ok(r) => r,
+            Err(e) => {
+                error = Some(e.to_string());
+                break;
+            }
+        };
+        let Some(last) = records.last() else { break };
+        slot.offset = last.offset + 1;
+        stats.records_read += records.len() as u64;
+        match kind {
+            StageKind::Stateless(p) => {
+                plain.clear();
+                p.process(slot.partition, &records, &mut row, &mut plain, &mut bad);
+                out.extend(plain.drain(..).map(|r| Emitted {
+                    event_time_ms: r.event_time_ms,
+                    partition: r.partition,
+                    offset: r.offset,
+                    values: r.values,
+                    window: None,
+                    tombstone: false,
+                }));
+            }
+            StageKind::Repartition {
+                pipeline,
+                keys,
+                columns,
+                topic: internal,
+            } => {
+                if let Err(e) = repartition(
+                    cluster,
+                    pipeline,
+                    keys,
+                    columns,
+                    internal,
+                    slot.partition,
+                    &records,
+                    &mut row,
+                    &mut bad,
+                    &mut rekeyed,
+                ) {
+                    error = Some(e);
+                    break;
+                }
+            }
+            StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
+            StageKind::Aggregate(spec) => {
+                let task = slot.agg.as_mut().expect("aggregate tasks have state");
+                task.process(spec, slot.partition, &records, &mut bad, &mut out);
+            }
+        }
+        stats.add_bad(std::mem::take(&mut bad));
+        if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
+            error = Some(e);
+            break;
+        }
+    }
+    if close && error.is_none() {
+        if let (StageKind::Aggregate(spec), Some(task)) = (kind, slot.agg.as_mut()) {
+            task.close(spec, slot.partition, slot.offset, true, &mut out);
+            if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
+                error = Some(e);
+            }
+        }
+    }
+    stats.late_records = slot.agg.as_ref().map_or(0, |a| a.late_records) - late_before;
+    TaskResult {
+        slot,
+        rows: collected,
+        rekeyed,
+        stats,
+        error,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn repartition(
+    cluster: &Cluster,
+    pipeline: &InputScanner,
+    keys: &[TypedExpr],
+    columns: &[(String, SqlType, usize)],
+    internal: &str,
+    partition: u32,
+    records: &[kql_runtime::Record],
+    row: &mut Vec<Value>,
+    bad: &mut Vec<BadRecord>,
+    out: &mut Vec<Rekeyed>,
+) -> Result<(), String> {
+    let mut failure = None;
+    pipeline.scan(partition, records, row, bad, |row, t, r| {
+        let key_values: Vec<Value> = keys.iter().map(|k| eval(k, row)).collect();
+        let key_cols: Vec<(&str, &SqlType, &Value)> = key_values
+            .iter()
+            .zip(keys)
+            .map(|(v, k)| ("KEY", &k.ty, v))
+            .collect();
+        let key = encode_key(Format::Json, &key_cols);
+        let p = match cluster.partition_for(internal, key.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                failure = Some(e.to_string());
+                return;
+            }
+        };
+        let mut value = Vec::new();
+        let cols: Vec<(&str, &SqlType, &Value)> = columns
+            .iter()
+            .map(|(n, t, i)| (n.as_str(), t, &row[*i]))
+            .collect();
+        encode_value(Format::Json, &cols, &mut value);
+        out.push(Rekeyed {
+            order: (t, partition, r.offset),
+            target: p,
+            record: ProducerRecord {
+                key: key.map(Bytes::from),
+                value: Some(Bytes::from(value)),
+                timestamp_ms: Some(t),
+                partition: None,
+                headers: Vec::new(),
+            },
+        });
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A row re-keyed for the repartition topic, with its place in event-time order.
+#[derive(Debug)]
+struct Rekeyed {
+    order: (i64, u32, u64),
+    target: u32,
+    record: ProducerRecord,
+}
+
+/// Appends the tasks' re-keyed rows to the repartition topic in one deterministic order
+/// (merged by event time, each task's order kept), so the aggregation downstream sees the
+/// same sequence however the tasks were scheduled.
+fn write_rekeyed(cluster: &Cluster, topic: &str, tasks: Vec<Vec<Rekeyed>>) -> Result<(), String> {
+    let n = cluster.partition_count(topic).unwrap_or(1);
+    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
+    let mut queues: Vec<VecDeque<Rekeyed>> = tasks.into_iter().map(VecDeque::from).collect();
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.order, i)))
+            .min();
+        let Some((_, i)) = next else { break };
+        let r = queues[i].pop_front().expect("the head was just seen");
+        by_partition[r.target as usize].push(r.record);
+    }
+    for (p, records) in by_partition.into_iter().enumerate() {
+        if !records.is_empty() {
+            cluster
+                .produce_batch(topic, p as u32, records, Acks::All)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A transient aggregating query over a bounded input: runs to the end, closes its windows
+/// (the input is over) and returns the rows merged by event time across tasks.
+pub fn run_transient(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    internal_topic: &str,
+    start_at_end: bool,
+) -> Result<(Vec<Emitted>, Stats), String> {
+    let mut stages = build_stages(plan, cluster, internal_topic)?;
+    if start_at_end {
+        let topic = stages[0].input_topic.clone();
+        for slot in &mut stages[0].tasks {
+            let (_, hw, _) = cluster
+                .offsets(&topic, slot.partition)
+                .map_err(|e| e.to_string())?;
+            slot.offset = hw;
+        }
+    }
+    let mut stats = Stats::default();
+    let last = stages.len() - 1;
+    let mut rows = Vec::new();
+    for (i, stage) in stages.iter_mut().enumerate() {
+        let collected = run_stage(
+            runtime,
+            cluster,
+            stage,
+            &Output::Collect,
+            i == last,
+            &mut stats,
+        )?;
+        if i == last {
+            rows = merge(collected);
+        }
+    }
+    if stages.len() > 1 {
+        let _ = cluster.delete_topic(internal_topic);
+    }
+    Ok((rows, stats))
+}
+
+/// Merges the tasks' rows as Kafka Streams picks across partitions: smallest event time
+/// first, each task's own order kept.
+fn merge(tasks: Vec<Vec<Emitted>>) -> Vec<Emitted> {
+    let mut queues: Vec<VecDeque<Emitted>> = tasks.into_iter().map(VecDeque::from).collect();
+    let mut out = Vec::new();
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| {
+                q.front()
+                    .map(|r| ((r.event_time_ms, r.partition, r.offset), i))
+            })
+            .min();
+        let Some((_, i)) = next else { break };
+        out.push(queues[i].pop_front().unwrap());
+    }
+    out
+}
+
+/// A running persistent query.
+#[derive(Debug)]
+pub struct Running {
+    pub id: String,
+    pub sink_name: String,
+    pub sink_topic: String,
+    pub text: String,
+    pub windowed: bool,
+    /// The streams and tables it reads.
+    pub inputs: Vec<String>,
+    stages: Vec<Stage>,
+    sink: Arc<SinkWriter>,
+    pub stats: Stats,
+    pub internal_topic: Option<String>,
+}
+
+/// A FileStreamSink connector: appends a topic's values to a file, one per line.
+#[derive(Debug)]
+pub struct FileSink {
+    pub name: String,
+    pub topic: String,
+    pub file: std::path::PathBuf,
+    offsets: Vec<u64>,
+}
+
+/// The persistent queries and connectors of a session.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub queries: Vec<Running>,
+    pub sinks: Vec<FileSink>,
+    /// (name, type, class, topic) of every connector created, for SHOW CONNECTORS.
+    pub connectors: Vec<(String, String, String, String)>,
+    /// Windowed sink topics, so that PRINT can show their windows.
+    pub windowed_topics: BTreeMap<String, WindowType>,
+    /// ksqlDB numbers queries by the position of their statement among the commands.
+    pub command_seq: u64,
+}
+
+impl Registry {
+    pub fn start(
+        &mut self,
+        plan: &PersistentPlan,
+        cluster: &Cluster,
+        from_end: bool,
+    ) -> Result<String, String> {
+        let id = match plan.kind {
+            PersistentKind::Insert => format!("INSERTQUERY_{}", self.command_seq),
+            k => format!(
+                "{}_{}_{}",
+                k.prefix(),
+                plan.sink.name.to_ascii_uppercase(),
+                self.command_seq
+            ),
+        };
+        self.command_seq += 1;
+        let internal = format!("_confluent-ksql-default_query_{id}-Aggregate-GroupBy-repartition");
+        let mut stages = build_stages(&plan.query, cluster, &internal)?;
+        if from_end {
+            let topic = stages[0].input_topic.clone();
+            for slot in &mut stages[0].tasks {
+                slot.offset = cluster
+                    .offsets(&topic, slot.partition)
+                    .map_err(|e| e.to_string())?
+                    .1;
+            }
+        }
+        let internal_topic = (stages.len() > 1).then_some(internal);
+        if let Some(w) = plan.window {
+            self.windowed_topics.insert(plan.sink.topic.clone(), w);
+        }
+        self.queries.push(Running {
+            id: id.clone(),
+            sink_name: plan.sink.name.clone(),
+            sink_topic: plan.sink.topic.clone(),
+            text: plan.text.clone(),
+            windowed: plan.window.is_some(),
+            inputs: plan
+                .query
+                .root
+                .sources()
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+            stages,
+            sink: Arc::new(SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window)),
+            stats: Stats::default(),
+            internal_topic,
+        });
+        Ok(id)
+    }
+
+    /// Runs every query (in the order they started, so a query reading another's sink sees
+    /// its output) to the current end of its inputs; `close` closes every open window.
+    pub fn catch_up(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        cluster: &Cluster,
+        close: bool,
+    ) -> Result<(), String> {
+        for q in &mut self.queries {
+            let last = q.stages.len() - 1;
+            for (i, stage) in q.stages.iter_mut().enumerate() {
+                let output = Output::Sink(&q.sink);
+                run_stage(
+                    runtime,
+                    cluster,
+                    stage,
+                    &output,
+                    close && i == last,
+                    &mut q.stats,
+                )
+                .map_err(|e| format!("query {} failed: {e}", q.id))?;
+            }
+        }
+        for s in &mut self.sinks {
+            s.catch_up(cluster)?;
+        }
+        Ok(())
+    }
+
+    pub fn terminate(&mut self, id: Option<&str>) -> Result<Vec<String>, String> {
+        let ids: Vec<String> = match id {
+            None => self.queries.iter().map(|q| q.id.clone()).collect(),
+            Some(id) => {
+                if !self.queries.iter().any(|q| q.id == id) {
+                    return Err(id.to_string());
+                }
+                vec![id.to_string()]
+            }
+        };
+        self.queries.retain(|q| !ids.contains(&q.id));
+        Ok(ids)
+    }
+
+    /// Queries that write or read a stream or table (DROP refuses while there are any).
+    pub fn users_of(&self, name: &str) -> Vec<String> {
+        self.queries
+            .iter()
+            .filter(|q| q.sink_name == name || q.inputs.iter().any(|i| i == name))
+            .map(|q| q.id.clone())
+            .collect()
+    }
+}
+
+impl FileSink {
+    pub fn new(
+        name: &str,
+        topic: &str,
+        file: std::path::PathBuf,
+        cluster: &Cluster,
+    ) -> Result<FileSink, String> {
+        let n = cluster
+            .partition_count(topic)
+            .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
+        std::fs::write(&file, b"").map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        Ok(FileSink {
+            name: name.to_string(),
+            topic: topic.to_string(),
+            file,
+            offsets: vec![0; n as usize],
+        })
+    }
+
+    /// Appends the records added since the last call, partition by partition.
+    pub fn catch_up(&mut self, cluster: &Cluster) -> Result<(), String> {
+        use std::io::Write;
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.file)
+            .map_err(|e| format!("cannot write {}: {e}", self.file.display()))?;
+        let mut w = std::io::BufWriter::new(f);
+        for (p, offset) in self.offsets.iter_mut().enumerate() {
+            let (start, end, _) = cluster
+                .offsets(&self.topic, p as u32)
+                .map_err(|e| e.to_string())?;
+            *offset = (*offset).max(start);
+            while *offset < end {
+                let records = cluster
+                    .fetch(&self.topic, p as u32, *offset, FETCH_BATCH_RECORDS)
+                    .map_err(|e| e.to_string())?;
+                let Some(last) = records.last() else { break };
+                *offset = last.offset + 1;
+                for r in &records {
+                    if let Some(v) = &r.value {
+                        w.write_all(v)
+                            .and_then(|_| w.write_all(b"\n"))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+        }
+        w.flush().map_err(|e| e.to_string())
+    }
+}

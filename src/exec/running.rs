@@ -1,0 +1,408 @@
+//! The session's side of persistent work: starting and terminating persistent queries,
+//! connectors, catching queries up before a reading statement, PRINT, and the end of a
+//! bounded run (every open window closes; late and bad records are reported).
+
+use super::format::key::decode_kafka;
+use super::output::{listing, Output, ResultColumn};
+use super::persistent::{run_transient, split_window_key, FileSink};
+use super::session::Session;
+use crate::data::Value;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::plan::catalog::{ColumnRole, Format};
+use crate::plan::logical::LogicalPlan;
+use crate::plan::persistent::{ConnectorPlan, PersistentKind, PersistentPlan};
+use crate::plan::QueryPlan;
+use crate::syntax::ast::{self, ConnectorKind};
+
+fn failed(e: String) -> Diagnostic {
+    Diagnostic::new(Code::TopicError, e)
+}
+
+fn is_aggregating(plan: &QueryPlan) -> bool {
+    let mut node = Some(&plan.root);
+    while let Some(n) = node {
+        if matches!(n, LogicalPlan::Aggregate(_)) {
+            return true;
+        }
+        node = n.inputs().first().copied();
+    }
+    false
+}
+
+impl Session {
+    fn offset_reset_latest(&self) -> bool {
+        self.properties
+            .get("auto.offset.reset")
+            .is_some_and(|v| v == "latest")
+    }
+
+    /// Every persistent query catches up with its inputs (before a reading statement).
+    pub fn catch_up(&mut self) -> Result<(), Diagnostic> {
+        self.registry
+            .catch_up(&self.runtime, &self.cluster, false)
+            .map_err(failed)
+    }
+
+    /// The end of a bounded run: queries catch up, every open window closes, and what
+    /// was skipped is reported.
+    pub fn finish(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
+        self.registry
+            .catch_up(&self.runtime, &self.cluster, true)
+            .map_err(failed)?;
+        for q in &self.registry.queries {
+            if q.stats.late_records > 0 {
+                out.warning(&format!(
+                    "query {} dropped {} late record(s): they arrived after their window closed (window end + grace period <= stream time)",
+                    q.id, q.stats.late_records
+                ));
+            }
+            if let Some(msg) = q.stats.bad_report(&format!("query {}", q.id)) {
+                out.warning(&msg);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn run_any_query(
+        &mut self,
+        plan: &QueryPlan,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        self.catch_up()?;
+        if !is_aggregating(plan) {
+            return self.run_query(plan, out);
+        }
+        let source = plan.root.sources()[0].clone();
+        let internal = format!(
+            "_kql_transient_{}-repartition",
+            self.cluster.topic_names().len()
+        );
+        let (rows, stats) = run_transient(
+            &self.runtime,
+            &self.cluster,
+            plan,
+            &internal,
+            self.offset_reset_latest(),
+        )
+        .map_err(|e| failed(format!("the query failed: {e}")))?;
+        let columns: Vec<ResultColumn> = plan
+            .columns
+            .iter()
+            .map(|c| ResultColumn {
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+            })
+            .collect();
+        out.begin(&columns);
+        let limit = plan.limit.unwrap_or(u64::MAX);
+        let mut emitted = 0;
+        for r in rows.iter().filter(|r| !r.tombstone) {
+            if emitted >= limit || out.cancelled() {
+                break;
+            }
+            out.row(&r.values);
+            emitted += 1;
+        }
+        out.end();
+        if plan.limit.is_some_and(|l| emitted >= l) {
+            out.status(&format!("Limit Reached ({emitted} rows)"));
+        }
+        if stats.late_records > 0 {
+            out.warning(&format!(
+                "dropped {} late record(s) of {}: they arrived after their window closed",
+                stats.late_records, source.name
+            ));
+        }
+        if let Some(msg) = stats.bad_report(&format!("the query over {}", source.name)) {
+            out.warning(&msg);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn start_persistent(
+        &mut self,
+        mut p: PersistentPlan,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        if p.kind != PersistentKind::Insert {
+            match self.cluster.partition_count(&p.sink.topic) {
+                Some(real) => p.sink.partitions = real,
+                None => {
+                    let config = super::session::topic_config(&p.sink);
+                    self.cluster
+                        .create_topic(&p.sink.topic, config)
+                        .map_err(|e| {
+                            let mut d = Diagnostic::new(
+                                Code::TopicError,
+                                format!("cannot create topic '{}': {e}", p.sink.topic),
+                            );
+                            if let Some(s) = p.sink.partitions_at {
+                                d = d.label(s, "declared here");
+                            }
+                            d.help("start kql with more --brokers, or lower replicas")
+                        })?;
+                }
+            }
+        }
+        let id = self
+            .registry
+            .start(&p, &self.cluster, self.offset_reset_latest())
+            .map_err(failed)?;
+        if p.kind != PersistentKind::Insert {
+            self.catalog.insert(p.sink.clone());
+        }
+        out.status(&format!("Created query with ID {id}"));
+        Ok(())
+    }
+
+    pub(crate) fn create_connector(
+        &mut self,
+        c: ConnectorPlan,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        let file_error = |e: String| {
+            Diagnostic::new(Code::FileError, e)
+                .help("the connector's 'file' is relative to the .ksql file")
+        };
+        match c.kind {
+            ConnectorKind::Source => {
+                let n = super::connector::load_file(
+                    &self.cluster,
+                    &c.file,
+                    &c.topic,
+                    c.key_field.as_deref(),
+                )
+                .map_err(file_error)?;
+                out.status(&format!(
+                    "Created connector {} ({n} records from {} into '{}')",
+                    c.name,
+                    c.file.display(),
+                    c.topic
+                ));
+            }
+            ConnectorKind::Sink => {
+                self.catch_up()?;
+                let mut sink = FileSink::new(&c.name, &c.topic, c.file.clone(), &self.cluster)
+                    .map_err(file_error)?;
+                sink.catch_up(&self.cluster).map_err(file_error)?;
+                self.registry.sinks.push(sink);
+                out.status(&format!("Created connector {}", c.name));
+            }
+        }
+        self.registry.connectors.push((
+            c.name.clone(),
+            match c.kind {
+                ConnectorKind::Source => "SOURCE".into(),
+                ConnectorKind::Sink => "SINK".into(),
+            },
+            c.class.clone(),
+            c.topic.clone(),
+        ));
+        Ok(())
+    }
+
+    pub(crate) fn terminate(
+        &mut self,
+        id: Option<&ast::Ident>,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        // What a query read before TERMINATE is processed: it ran until now.
+        self.catch_up()?;
+        let wanted = id.map(|i| i.name.to_ascii_uppercase());
+        match self.registry.terminate(wanted.as_deref()) {
+            Ok(ids) => {
+                for i in ids {
+                    out.status(&format!("Query {i} terminated."));
+                }
+                Ok(())
+            }
+            Err(unknown) => {
+                let ids: Vec<String> = self.registry.queries.iter().map(|q| q.id.clone()).collect();
+                let d = Diagnostic::new(
+                    Code::UnknownQuery,
+                    format!("there is no running query {unknown}"),
+                )
+                .label(id.unwrap().span, "unknown query id");
+                Err(if ids.is_empty() {
+                    d.help("no persistent query is running; SHOW QUERIES lists them")
+                } else {
+                    d.help(format!("the running queries are: {}", ids.join(", ")))
+                })
+            }
+        }
+    }
+
+    pub(crate) fn show_queries(&mut self, out: &mut dyn Output) {
+        let rows = self
+            .registry
+            .queries
+            .iter()
+            .map(|q| {
+                vec![
+                    Value::string(&q.id),
+                    Value::string("PERSISTENT"),
+                    Value::string("RUNNING"),
+                    Value::string(&q.sink_name),
+                    Value::string(&q.sink_topic),
+                    Value::string(&q.text),
+                ]
+            })
+            .collect();
+        listing(
+            out,
+            &[
+                "Query ID",
+                "Query Type",
+                "Status",
+                "Sink Name",
+                "Sink Kafka Topic",
+                "Query String",
+            ],
+            rows,
+        );
+    }
+
+    pub(crate) fn show_connectors(&mut self, out: &mut dyn Output) {
+        let rows = self
+            .registry
+            .connectors
+            .iter()
+            .map(|(n, t, c, topic)| {
+                vec![
+                    Value::string(n),
+                    Value::string(t),
+                    Value::string(c),
+                    Value::string(topic),
+                ]
+            })
+            .collect();
+        listing(out, &["Connector Name", "Type", "Class", "Topic"], rows);
+    }
+
+    /// `PRINT 'topic' [FROM BEGINNING] [LIMIT n]`: the topic's records, merged across
+    /// partitions by timestamp. Without FROM BEGINNING it starts where
+    /// `auto.offset.reset` says (kql's default: earliest).
+    pub(crate) fn print(&mut self, p: &ast::Print, out: &mut dyn Output) -> Result<(), Diagnostic> {
+        self.catch_up()?;
+        let Some(n) = self.cluster.partition_count(&p.topic) else {
+            return Err(Diagnostic::new(
+                Code::TopicError,
+                format!("topic '{}' does not exist", p.topic),
+            )
+            .label(p.topic_span, "unknown topic")
+            .help("SHOW TOPICS lists the topics; topic names are case-sensitive"));
+        };
+        let from_start = p.from_beginning || !self.offset_reset_latest();
+        let mut per_partition = Vec::new();
+        for part in 0..n {
+            let (start, end, _) = self
+                .cluster
+                .offsets(&p.topic, part)
+                .map_err(|e| failed(e.to_string()))?;
+            let mut offset = if from_start { start } else { end };
+            let mut records = std::collections::VecDeque::new();
+            while offset < end {
+                let batch = self
+                    .cluster
+                    .fetch(&p.topic, part, offset, 4096)
+                    .map_err(|e| failed(e.to_string()))?;
+                let Some(last) = batch.last() else { break };
+                offset = last.offset + 1;
+                records.extend(batch);
+            }
+            per_partition.push(records);
+        }
+        // Partitions merged by timestamp, each in offset order.
+        let mut records = Vec::new();
+        loop {
+            let next = per_partition
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|r| (r.timestamp_ms, i)))
+                .min();
+            let Some((_, i)) = next else { break };
+            records.push((i as u32, per_partition[i].pop_front().unwrap()));
+        }
+        let def = self.catalog.sources().find(|d| d.topic == p.topic).cloned();
+        let window = self.registry.windowed_topics.get(&p.topic).copied();
+        let limit = p.limit.unwrap_or(u64::MAX) as usize;
+        for (part, r) in records.into_iter().take(limit) {
+            let mut key_bytes = r.key.as_deref();
+            let mut win = None;
+            if let (Some(w), Some(k)) = (window, key_bytes) {
+                if let Some((inner, s, e)) = split_window_key(w, k) {
+                    key_bytes = Some(inner);
+                    win = Some((s, e));
+                }
+            }
+            let key_json = match key_bytes {
+                None => "null".to_string(),
+                Some(k) => key_json(def.as_ref(), k),
+            };
+            let value_json = match &r.value {
+                None => "null".to_string(),
+                // A JSON object or array is shown as written (its fields in column order).
+                Some(v) => match serde_json::from_slice::<serde_json::Value>(v) {
+                    Ok(j) if j.is_object() || j.is_array() => {
+                        String::from_utf8_lossy(v.trim_ascii()).into_owned()
+                    }
+                    _ => serde_json::Value::String(String::from_utf8_lossy(v).into_owned())
+                        .to_string(),
+                },
+            };
+            let mut json = format!(
+                "{{\"topic\":{},\"partition\":{part},\"offset\":{},\"timestamp\":{},\"key\":{key_json},\"value\":{value_json}",
+                serde_json::Value::String(p.topic.clone()),
+                r.offset,
+                r.timestamp_ms
+            );
+            if let Some((s, e)) = win {
+                json.push_str(&format!(",\"window\":{{\"start\":{s},\"end\":{e}}}"));
+            }
+            json.push('}');
+            let mut text = format!(
+                "rowtime: {}, key: {}",
+                crate::data::value::format_timestamp(r.timestamp_ms),
+                key_json
+            );
+            if let Some((s, e)) = win {
+                text.push_str(&format!(
+                    " [{} - {}]",
+                    crate::data::value::format_timestamp(s),
+                    crate::data::value::format_timestamp(e)
+                ));
+            }
+            text.push_str(&format!(", value: {value_json}, partition: {part}"));
+            out.record(&json, &text);
+        }
+        Ok(())
+    }
+}
+
+/// A key as JSON: decoded with the key type of the stream or table on the topic, else as
+/// text.
+pub fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
+    let bytes = bytes::Bytes::copy_from_slice(k);
+    if let Some(d) = def {
+        let keys: Vec<_> = d
+            .columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Key)
+            .collect();
+        if let [col] = keys.as_slice() {
+            if d.key_format == Format::Kafka {
+                if let Ok(v) = decode_kafka(&bytes, &col.ty) {
+                    let mut out = Vec::new();
+                    super::format::json::write_value(&v, &col.ty, &mut out);
+                    return String::from_utf8_lossy(&out).into_owned();
+                }
+            }
+        }
+        if d.key_format == Format::Json {
+            if let Ok(j) = serde_json::from_slice::<serde_json::Value>(k) {
+                return j.to_string();
+            }
+        }
+    }
+    serde_json::Value::String(String::from_utf8_lossy(k).into_owned()).to_string()
+}

@@ -1,0 +1,784 @@
+//! GROUP BY, windows and aggregate functions: a query with any of them becomes
+//! `Project <- [Filter (HAVING)] <- Aggregate <- [Repartition] <- [Filter (WHERE)] <- Source`.
+//!
+//! The SELECT list and HAVING are rewritten before they are bound: each aggregate call is
+//! bound against the input row and replaced by a reference to its slot in the aggregate's
+//! output row, and each expression that is a GROUP BY expression becomes a reference to its
+//! key slot. What is left must only read key slots, WINDOWSTART/WINDOWEND and aggregate
+//! slots; any other column is an error that says to group by it or aggregate it.
+//!
+//! Invariant: the aggregate's output row is `keys..., [WINDOWSTART, WINDOWEND], aggs...`.
+
+use crate::data::SqlType;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{self, EmitKind, ExprKind, Literal, SelectItem, SourceKind};
+use crate::syntax::span::Span;
+
+use super::compile::Compiler;
+use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
+use super::functions;
+use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use super::schema::{Field, Schema, PSEUDO_COLUMNS};
+use super::window::{self, WindowDef};
+
+/// `GROUP BY keys [WINDOW w]`: folds the rows of each key (and window) with the aggregate
+/// functions; emits every update (EMIT CHANGES) or each window once it closes (EMIT FINAL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub input: Box<LogicalPlan>,
+    pub keys: Vec<GroupKey>,
+    pub window: Option<WindowDef>,
+    pub calls: Vec<AggCall>,
+    pub emit: EmitKind,
+    /// The output row layout (see the module's invariant).
+    pub schema: Schema,
+    /// GROUP BY something other than the input's key: rows are first re-keyed through an
+    /// internal topic so that each key's rows meet in one task.
+    pub repartition: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupKey {
+    pub name: String,
+    pub expr: TypedExpr,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    LatestByOffset,
+    EarliestByOffset,
+    CollectList,
+    CollectSet,
+    TopK,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    /// The argument, bound against the input row (None for COUNT(*)).
+    pub arg: Option<TypedExpr>,
+    /// TOPK's k.
+    pub k: usize,
+    pub ty: SqlType,
+    pub text: String,
+}
+
+impl Aggregate {
+    pub fn window_slots(&self) -> Option<(usize, usize)> {
+        self.window
+            .as_ref()
+            .map(|_| (self.keys.len(), self.keys.len() + 1))
+    }
+
+    pub fn first_agg_slot(&self) -> usize {
+        self.keys.len() + if self.window.is_some() { 2 } else { 0 }
+    }
+
+    pub fn describe(&self) -> String {
+        let keys: Vec<&str> = self.keys.iter().map(|k| k.text.as_str()).collect();
+        let calls: Vec<&str> = self.calls.iter().map(|c| c.text.as_str()).collect();
+        let mut s = format!(
+            "Aggregate by {} computing {}",
+            keys.join(", "),
+            calls.join(", ")
+        );
+        if self.repartition {
+            s.push_str(&format!(
+                " after a repartition by {} (the input is not keyed by it: rows go through an internal topic)",
+                keys.join(", ")
+            ));
+        }
+        if let Some(w) = &self.window {
+            s.push_str(&format!(", {}", w.describe()));
+        }
+        s.push_str(match self.emit {
+            EmitKind::Changes => ", emit changes",
+            EmitKind::Final => ", emit final",
+        });
+        s
+    }
+}
+
+/// Does the query aggregate (GROUP BY, WINDOW, or an aggregate function in SELECT)?
+pub fn is_aggregate(q: &ast::Query) -> bool {
+    !q.group_by.is_empty()
+        || q.window.is_some()
+        || q.select.iter().any(|i| match i {
+            SelectItem::Expr { expr, .. } => has_aggregate(expr),
+            _ => false,
+        })
+}
+
+fn has_aggregate(e: &ast::Expr) -> bool {
+    let mut found = false;
+    walk(e, &mut |x| {
+        if let ExprKind::Function { name, .. } = &x.kind {
+            found |= functions::AGGREGATES.contains(&name.name.as_str());
+        }
+    });
+    found
+}
+
+fn walk(e: &ast::Expr, f: &mut impl FnMut(&ast::Expr)) {
+    f(e);
+    let mut children: Vec<&ast::Expr> = Vec::new();
+    match &e.kind {
+        ExprKind::Literal(_) | ExprKind::Column { .. } => {}
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::IsNull { expr, .. }
+        | ExprKind::Field { expr, .. } => children.push(expr),
+        ExprKind::Binary { left, right, .. } => children.extend([&**left, &**right]),
+        ExprKind::Function { args, .. } | ExprKind::Array(args) => children.extend(args),
+        ExprKind::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            children.extend(operand.as_deref());
+            for (a, b) in whens {
+                children.extend([a, b]);
+            }
+            children.extend(otherwise.as_deref());
+        }
+        ExprKind::Like { expr, pattern, .. } => children.extend([&**expr, &**pattern]),
+        ExprKind::InList { expr, list, .. } => {
+            children.push(expr);
+            children.extend(list);
+        }
+        ExprKind::Between {
+            expr, low, high, ..
+        } => children.extend([&**expr, &**low, &**high]),
+        ExprKind::Subscript { expr, index } => children.extend([&**expr, &**index]),
+        ExprKind::Map(entries) => {
+            for (a, b) in entries {
+                children.extend([a, b]);
+            }
+        }
+        ExprKind::Struct(fields) => children.extend(fields.iter().map(|(_, e)| e)),
+    }
+    for c in children {
+        walk(c, f);
+    }
+}
+
+/// Rewrites an expression bottom-up: `f` may replace a node (then its children are not
+/// visited).
+fn rewrite(
+    e: &mut ast::Expr,
+    f: &mut impl FnMut(&mut ast::Expr) -> std::result::Result<bool, Diagnostic>,
+) -> std::result::Result<(), Diagnostic> {
+    if f(e)? {
+        return Ok(());
+    }
+    let mut go = |x: &mut ast::Expr| rewrite(x, f);
+    match &mut e.kind {
+        ExprKind::Literal(_) | ExprKind::Column { .. } => Ok(()),
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::IsNull { expr, .. }
+        | ExprKind::Field { expr, .. } => go(expr),
+        ExprKind::Binary { left, right, .. } => {
+            go(left)?;
+            go(right)
+        }
+        ExprKind::Function { args, .. } | ExprKind::Array(args) => args.iter_mut().try_for_each(go),
+        ExprKind::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            if let Some(o) = operand {
+                go(o)?;
+            }
+            for (a, b) in whens {
+                go(a)?;
+                go(b)?;
+            }
+            if let Some(o) = otherwise {
+                go(o)?;
+            }
+            Ok(())
+        }
+        ExprKind::Like { expr, pattern, .. } => {
+            go(expr)?;
+            go(pattern)
+        }
+        ExprKind::InList { expr, list, .. } => {
+            go(expr)?;
+            list.iter_mut().try_for_each(go)
+        }
+        ExprKind::Between {
+            expr, low, high, ..
+        } => {
+            go(expr)?;
+            go(low)?;
+            go(high)
+        }
+        ExprKind::Subscript { expr, index } => {
+            go(expr)?;
+            go(index)
+        }
+        ExprKind::Map(entries) => {
+            for (a, b) in entries {
+                go(a)?;
+                go(b)?;
+            }
+            Ok(())
+        }
+        ExprKind::Struct(fields) => fields.iter_mut().try_for_each(|(_, x)| go(x)),
+    }
+}
+
+/// Expression text normalised for matching SELECT expressions to GROUP BY expressions.
+fn normalise(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(|c| c.to_uppercase())
+        .collect()
+}
+
+fn slot_ref(name: &str, span: Span) -> ast::Expr {
+    ast::Expr {
+        kind: ExprKind::Column {
+            qualifier: None,
+            name: ast::Ident {
+                name: name.to_string(),
+                quoted: true,
+                span,
+            },
+        },
+        span,
+    }
+}
+
+type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
+
+/// Plans an aggregating query; `source` and `plan` are the query's input (FROM and WHERE).
+pub fn plan(
+    c: &Compiler,
+    q: &ast::Query,
+    source: Source,
+    input: LogicalPlan,
+    source_kind: SourceKind,
+) -> Result<QueryPlan> {
+    let mut errors = Vec::new();
+    let schema = source.schema.clone();
+    if source_kind != SourceKind::Stream {
+        errors.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                "aggregating a table is not supported by this version of kql yet",
+            )
+            .label(source.span, "a table")
+            .help("aggregate the stream the table is built from"),
+        );
+    }
+    for j in &q.joins {
+        errors.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                "joins in an aggregating query are not supported by this version of kql yet",
+            )
+            .label(j.span, "join")
+            .help("create the joined stream first with CREATE STREAM ... AS SELECT, then aggregate it"),
+        );
+    }
+    if let Some(p) = q.partition_by.first() {
+        errors.push(
+            Diagnostic::new(Code::Unsupported, "PARTITION BY with GROUP BY")
+                .label(p.span, "the GROUP BY keys already decide the partitioning")
+                .help("remove PARTITION BY"),
+        );
+    }
+    let window = match &q.window {
+        Some(w) => match window::plan(w) {
+            Ok(w) => Some(w),
+            Err(d) => {
+                errors.push(d);
+                None
+            }
+        },
+        None => None,
+    };
+    let emit = q.emit.map_or(EmitKind::Changes, |e| e.kind);
+    if let Some(e) = q.emit {
+        if e.kind == EmitKind::Final && q.window.is_none() {
+            errors.push(
+                Diagnostic::new(
+                    Code::EmitFinalWithoutWindow,
+                    "EMIT FINAL needs a windowed aggregation",
+                )
+                .label(e.span, "EMIT FINAL without a WINDOW")
+                .help("use EMIT CHANGES, or add WINDOW TUMBLING (SIZE 1 MINUTE) before WHERE"),
+            );
+        }
+    }
+    if q.group_by.is_empty() {
+        let span = q.window.as_ref().map_or(q.span, |w| w.span);
+        errors.push(
+            Diagnostic::new(Code::NotGrouped, "an aggregation needs GROUP BY")
+                .label(span, "aggregating without GROUP BY")
+                .help("add GROUP BY with the columns that identify a group, e.g. GROUP BY sensor"),
+        );
+    }
+    // Keys, bound against the input row.
+    let binder = Binder {
+        schema: &schema,
+        context: "GROUP BY",
+    };
+    let mut keys = Vec::new();
+    for (i, g) in q.group_by.iter().enumerate() {
+        match binder.bind(g) {
+            Ok(expr) => {
+                let name = match &g.kind {
+                    ExprKind::Column { name, .. } => name.name.clone(),
+                    _ => format!("KSQL_COL_{i}"),
+                };
+                keys.push(GroupKey {
+                    name,
+                    expr,
+                    text: c.text(g.span),
+                });
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // The output row's schema, filled in as aggregate calls are found.
+    let qualifiers: Vec<String> = schema
+        .fields
+        .iter()
+        .find(|f| !f.pseudo)
+        .map_or_else(Vec::new, |f| f.qualifiers.clone());
+    let mut out_fields: Vec<Field> = keys
+        .iter()
+        .map(|k| Field {
+            qualifiers: qualifiers.clone(),
+            name: k.name.clone(),
+            ty: k.expr.ty.clone(),
+            pseudo: false,
+        })
+        .collect();
+    if window.is_some() {
+        for n in ["WINDOWSTART", "WINDOWEND"] {
+            out_fields.push(Field {
+                qualifiers: qualifiers.clone(),
+                name: n.to_string(),
+                ty: SqlType::Bigint,
+                pseudo: true,
+            });
+        }
+    }
+    let mut calls: Vec<AggCall> = Vec::new();
+    let key_texts: Vec<String> = keys.iter().map(|k| normalise(&k.text)).collect();
+    let mut rewrite_expr =
+        |e: &ast::Expr, context: &'static str| -> std::result::Result<ast::Expr, Diagnostic> {
+            let mut e = e.clone();
+            rewrite(&mut e, &mut |x| {
+                let text = normalise(&c.text(x.span));
+                if let Some(i) = key_texts.iter().position(|k| *k == text) {
+                    // A bare column keeps its name (and so its output name).
+                    if !matches!(x.kind, ExprKind::Column { .. }) {
+                        *x = slot_ref(&keys[i].name, x.span);
+                    }
+                    return Ok(true);
+                }
+                let ExprKind::Function {
+                    name,
+                    args,
+                    distinct,
+                    star,
+                } = &x.kind
+                else {
+                    return Ok(false);
+                };
+                if !functions::AGGREGATES.contains(&name.name.as_str()) {
+                    return Ok(false);
+                }
+                let call = bind_call(
+                    &binder_for(&schema, context),
+                    name,
+                    args,
+                    *distinct,
+                    *star,
+                    x.span,
+                    c.text(x.span),
+                )?;
+                let slot = match calls.iter().position(|k| normalise(&k.text) == text) {
+                    Some(i) => i,
+                    None => {
+                        calls.push(call);
+                        calls.len() - 1
+                    }
+                };
+                *x = slot_ref(&format!("$AGG{slot}"), x.span);
+                Ok(true)
+            })?;
+            Ok(e)
+        };
+    let mut rewritten: Vec<(ast::Expr, Option<ast::Ident>, String)> = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Expr { expr, alias } => match rewrite_expr(expr, "the SELECT list") {
+                Ok(r) => rewritten.push((r, alias.clone(), c.text(expr.span))),
+                Err(d) => errors.push(d),
+            },
+            SelectItem::Star(span) | SelectItem::QualifiedStar(ast::Ident { span, .. }) => errors.push(
+                Diagnostic::new(Code::NotGrouped, "SELECT * cannot be used with GROUP BY")
+                    .label(*span, "every column would have to be grouped or aggregated")
+                    .help("list the GROUP BY columns and the aggregates, e.g. SELECT sensor, COUNT(*) AS n"),
+            ),
+        }
+    }
+    let having = match &q.having {
+        Some(h) => match rewrite_expr(h, "HAVING") {
+            Ok(r) => Some((r, c.text(h.span))),
+            Err(d) => {
+                errors.push(d);
+                None
+            }
+        },
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for (i, call) in calls.iter().enumerate() {
+        out_fields.push(Field {
+            qualifiers: qualifiers.clone(),
+            name: format!("$AGG{i}"),
+            ty: call.ty.clone(),
+            pseudo: true,
+        });
+    }
+    let out_schema = Schema { fields: out_fields };
+    // Anything still reading an input column that is not a key is an error.
+    let check_grouped = |e: &ast::Expr, errors: &mut Vec<Diagnostic>| {
+        walk(e, &mut |x| {
+            if let ExprKind::Column { name, .. } = &x.kind {
+                let known = out_schema.fields.iter().any(|f| f.name == name.name);
+                let input_col = schema.fields.iter().any(|f| f.name == name.name);
+                if !known && input_col {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::NotGrouped,
+                            format!(
+                                "column {} is neither in GROUP BY nor inside an aggregate",
+                                name.name
+                            ),
+                        )
+                        .label(name.span, "not grouped")
+                        .help(format!(
+                            "add it to GROUP BY, or aggregate it, e.g. LATEST_BY_OFFSET({})",
+                            name.name
+                        )),
+                    );
+                }
+            }
+        });
+    };
+    for (e, _, _) in &rewritten {
+        check_grouped(e, &mut errors);
+    }
+    if let Some((h, _)) = &having {
+        check_grouped(h, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Repartition unless the keys are exactly the input's key columns.
+    let n_pseudo = PSEUDO_COLUMNS.len();
+    let keyed_by_source = keys.len() == source.key_count
+        && keys
+            .iter()
+            .enumerate()
+            .all(|(i, k)| k.expr.kind == TExpr::Column(n_pseudo + i));
+    let mut plan = LogicalPlan::Aggregate(Aggregate {
+        input: Box::new(input),
+        keys,
+        window,
+        calls,
+        emit,
+        schema: out_schema.clone(),
+        repartition: !keyed_by_source,
+    });
+    let out_binder = Binder {
+        schema: &out_schema,
+        context: "the SELECT list",
+    };
+    if let Some((h, text)) = having {
+        match out_binder
+            .bind(&h)
+            .and_then(|p| expect_boolean(&p, "HAVING").map(|_| p))
+        {
+            Ok(predicate) => {
+                plan = LogicalPlan::Filter(Filter {
+                    input: Box::new(plan),
+                    predicate,
+                    text,
+                })
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    let mut items: Vec<ProjectItem> = Vec::new();
+    let mut generated = 0;
+    for (e, alias, text) in rewritten {
+        match out_binder.bind(&e) {
+            Ok(bound) => {
+                let name = match (&alias, &e.kind) {
+                    (Some(a), _) => a.name.clone(),
+                    (None, ExprKind::Column { name, .. }) if !name.name.starts_with('$') => {
+                        name.name.clone()
+                    }
+                    _ => {
+                        generated += 1;
+                        format!("KSQL_COL_{}", generated - 1)
+                    }
+                };
+                if items.iter().any(|i| i.name == name) {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::DuplicateColumn,
+                            format!("the output has two columns named {name}"),
+                        )
+                        .label(e.span, "second column with this name")
+                        .help(format!("give one of them another name: {text} AS {name}_2")),
+                    );
+                }
+                items.push(ProjectItem {
+                    name,
+                    expr: bound,
+                    text,
+                });
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let columns = items
+        .iter()
+        .map(|i| OutputColumn {
+            name: i.name.clone(),
+            ty: i.expr.ty.clone(),
+        })
+        .collect();
+    Ok(QueryPlan {
+        root: LogicalPlan::Project(Project {
+            input: Box::new(plan),
+            items,
+        }),
+        columns,
+        emit,
+        limit: q.limit,
+    })
+}
+
+fn binder_for<'a>(schema: &'a Schema, context: &'static str) -> Binder<'a> {
+    Binder { schema, context }
+}
+
+fn bind_call(
+    binder: &Binder,
+    name: &ast::Ident,
+    args: &[ast::Expr],
+    distinct: bool,
+    star: bool,
+    span: Span,
+    text: String,
+) -> std::result::Result<AggCall, Diagnostic> {
+    let n = name.name.as_str();
+    let arity = |want: usize, example: &str| -> std::result::Result<(), Diagnostic> {
+        if args.len() != want || star {
+            Err(Diagnostic::new(
+                Code::WrongArgumentCount,
+                format!(
+                    "{n} takes {want} argument(s), but {} were given",
+                    if star { 0 } else { args.len() }
+                ),
+            )
+            .label(span, "wrong number of arguments")
+            .help(format!("for example: {example}")))
+        } else {
+            Ok(())
+        }
+    };
+    if n == "COUNT" && star {
+        return Ok(AggCall {
+            func: AggFunc::CountStar,
+            arg: None,
+            k: 0,
+            ty: SqlType::Bigint,
+            text,
+        });
+    }
+    let example = match n {
+        "TOPK" => "TOPK(temp, 3)",
+        "COUNT" => "COUNT(*) or COUNT(sensor)",
+        _ => "SUM(temp)",
+    };
+    if n == "TOPK" {
+        arity(2, example)?;
+    } else {
+        arity(1, example)?;
+    }
+    let arg = binder.bind(&args[0])?;
+    let aty = arg.ty.clone();
+    let wrong = |what: &str| {
+        Diagnostic::new(
+            Code::WrongArgumentType,
+            format!("{n} needs {what}, not {aty}"),
+        )
+        .label(arg.span, format!("this is {aty}"))
+        .help(format!("for example: {example}"))
+    };
+    let (func, ty) = match n {
+        "COUNT" if distinct => (AggFunc::CountDistinct, SqlType::Bigint),
+        "COUNT" => (AggFunc::Count, SqlType::Bigint),
+        "SUM" => {
+            if !aty.is_numeric() {
+                return Err(wrong("a number"));
+            }
+            (AggFunc::Sum, aty.clone())
+        }
+        "AVG" => {
+            if !aty.is_numeric() {
+                return Err(wrong("a number"));
+            }
+            (AggFunc::Avg, SqlType::Double)
+        }
+        "MIN" | "MAX" => {
+            if !(aty.is_numeric()
+                || matches!(
+                    aty,
+                    SqlType::String | SqlType::Timestamp | SqlType::Date | SqlType::Time
+                ))
+            {
+                return Err(wrong("a number, a string or a time"));
+            }
+            (
+                if n == "MIN" {
+                    AggFunc::Min
+                } else {
+                    AggFunc::Max
+                },
+                aty.clone(),
+            )
+        }
+        "LATEST_BY_OFFSET" => (AggFunc::LatestByOffset, aty.clone()),
+        "EARLIEST_BY_OFFSET" => (AggFunc::EarliestByOffset, aty.clone()),
+        "COLLECT_LIST" => (AggFunc::CollectList, SqlType::Array(Box::new(aty.clone()))),
+        "COLLECT_SET" => (AggFunc::CollectSet, SqlType::Array(Box::new(aty.clone()))),
+        "TOPK" => {
+            if !(aty.is_numeric() || aty == SqlType::String) {
+                return Err(wrong("a number or a string"));
+            }
+            (AggFunc::TopK, SqlType::Array(Box::new(aty.clone())))
+        }
+        _ => return Err(Diagnostic::internal(format!("unknown aggregate {n}"))),
+    };
+    let k = if func == AggFunc::TopK {
+        match &args[1].kind {
+            ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => *k as usize,
+            _ => {
+                return Err(Diagnostic::new(
+                    Code::WrongArgumentType,
+                    "TOPK's second argument is how many values to keep",
+                )
+                .label(args[1].span, "expected a whole number from 1 to 1000")
+                .help("for example: TOPK(temp, 3)"))
+            }
+        }
+    } else {
+        0
+    };
+    if distinct && func != AggFunc::CountDistinct {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            format!("{n}(DISTINCT ...) is not supported"),
+        )
+        .label(span, "DISTINCT here")
+        .help("only COUNT(DISTINCT x) takes DISTINCT; COLLECT_SET gives the distinct values"));
+    }
+    Ok(AggCall {
+        func,
+        arg: Some(arg),
+        k,
+        ty,
+        text,
+    })
+}
+
+impl Compiler<'_> {
+    /// A query with GROUP BY, WINDOW or aggregates: FROM and WHERE as in any query, then
+    /// the aggregation (see `plan`).
+    pub fn aggregate_query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let def = self.lookup(&q.from.name)?;
+        if q.emit.is_none() {
+            return Err(vec![Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "a query on the stream {} must say EMIT CHANGES or EMIT FINAL",
+                    def.name
+                ),
+            )
+            .label(q.span, "no EMIT clause")
+            .help(
+                "add EMIT CHANGES (every update) or EMIT FINAL (each window once, when it closes)",
+            )]);
+        }
+        let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
+        let schema = Schema::of_source(def, alias);
+        let source = Source {
+            name: def.name.clone(),
+            topic: def.topic.clone(),
+            partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
+            key_format: def.key_format,
+            value_format: def.value_format,
+            timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
+            timestamp_format: def.timestamp_format.clone(),
+            schema: schema.clone(),
+            key_count: def.key_columns().count(),
+            kind: def.kind,
+            span: q.from.name.span,
+        };
+        let mut input = LogicalPlan::Source(source.clone());
+        if let Some(f) = &q.filter {
+            if has_aggregate(f) {
+                return Err(vec![Diagnostic::new(
+                    Code::NotGrouped,
+                    "WHERE is applied before aggregation, so it cannot use an aggregate",
+                )
+                .label(f.span, "aggregate in WHERE")
+                .help("move the condition to HAVING")]);
+            }
+            let binder = Binder {
+                schema: &schema,
+                context: "WHERE",
+            };
+            let predicate = binder
+                .bind(f)
+                .and_then(|p| expect_boolean(&p, "WHERE").map(|_| p))
+                .map_err(|d| vec![d])?;
+            input = LogicalPlan::Filter(Filter {
+                input: Box::new(input),
+                predicate,
+                text: self.text(f.span),
+            });
+        }
+        plan(self, q, source, input, def.kind)
+    }
+}

@@ -1,0 +1,422 @@
+//! Statements that start long-running work: `CREATE STREAM|TABLE ... AS SELECT`,
+//! `INSERT INTO ... SELECT` (persistent queries writing a sink topic), connectors, and
+//! TERMINATE. The sink of a CREATE ... AS SELECT is a new catalog entry whose key columns
+//! are the selected key columns of the query (ksqlDB's rule) and whose value columns are
+//! the rest.
+
+use std::path::PathBuf;
+
+use crate::data::SqlType;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{self, ConnectorKind, EmitKind, ExprKind, Literal, SourceKind};
+use crate::syntax::span::Span;
+
+use super::catalog::{Column, ColumnRole, Format, SourceDef};
+use super::compile::Compiler;
+use super::expr::TExpr;
+use super::logical::{LogicalPlan, QueryPlan};
+use super::properties;
+use super::schema::PSEUDO_COLUMNS;
+use super::window::WindowType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersistentKind {
+    CreateStream,
+    CreateTable,
+    Insert,
+}
+
+impl PersistentKind {
+    /// ksqlDB's query id prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            PersistentKind::CreateStream => "CSAS",
+            PersistentKind::CreateTable => "CTAS",
+            PersistentKind::Insert => "INSERTQUERY",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PersistentPlan {
+    pub kind: PersistentKind,
+    /// The sink: a new definition (CREATE) or the target (INSERT).
+    pub sink: SourceDef,
+    pub query: QueryPlan,
+    /// For each column of the sink (key columns first), the query output column it takes.
+    pub sink_columns: Vec<usize>,
+    /// The window of a windowed aggregation: its sink's keys are windowed.
+    pub window: Option<WindowType>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectorPlan {
+    pub name: String,
+    pub kind: ConnectorKind,
+    pub class: String,
+    pub file: PathBuf,
+    pub topic: String,
+    /// JSON field that gives each record's key (kql's short form of ValueToKey).
+    pub key_field: Option<String>,
+}
+
+type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
+
+/// The output columns of a query that are key columns: references to the input's key
+/// columns (or to the GROUP BY keys of an aggregation).
+fn key_outputs(plan: &QueryPlan) -> Vec<usize> {
+    let LogicalPlan::Project(p) = &plan.root else {
+        return Vec::new();
+    };
+    let mut node = &*p.input;
+    let key_range = loop {
+        match node {
+            LogicalPlan::Aggregate(a) => break 0..a.keys.len(),
+            LogicalPlan::Source(s) => {
+                break PSEUDO_COLUMNS.len()..PSEUDO_COLUMNS.len() + s.key_count
+            }
+            other => match other.inputs().first().copied() {
+                Some(i) => node = i,
+                None => return Vec::new(),
+            },
+        }
+    };
+    let mut seen = Vec::new();
+    p.items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item.expr.kind {
+            TExpr::Column(c) if key_range.contains(&c) && !seen.contains(&c) => {
+                seen.push(c);
+                Some(i)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The window of an aggregating plan.
+pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
+    let mut node = Some(&plan.root);
+    while let Some(n) = node {
+        if let LogicalPlan::Aggregate(a) = n {
+            return a.window.as_ref().map(|w| w.kind);
+        }
+        node = n.inputs().first().copied();
+    }
+    None
+}
+
+fn is_aggregating(plan: &QueryPlan) -> bool {
+    let mut node = Some(&plan.root);
+    while let Some(n) = node {
+        if matches!(n, LogicalPlan::Aggregate(_)) {
+            return true;
+        }
+        node = n.inputs().first().copied();
+    }
+    false
+}
+
+impl Compiler<'_> {
+    /// A persistent query's SELECT: EMIT may be left out (it means EMIT CHANGES).
+    fn persistent_query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let mut q = q.clone();
+        if q.emit.is_none() {
+            q.emit = Some(ast::Emit {
+                kind: EmitKind::Changes,
+                span: q.span,
+            });
+        }
+        if let Some(l) = q.limit {
+            let _ = l;
+            return Err(vec![Diagnostic::new(
+                Code::Unsupported,
+                "a persistent query cannot have a LIMIT",
+            )
+            .label(q.span, "query with LIMIT")
+            .help("remove LIMIT; it is for queries that print their rows")]);
+        }
+        self.query(&q)
+    }
+
+    pub fn create_as_select(&self, c: &ast::CreateAsSelect, span: Span) -> Result<super::Planned> {
+        let mut errors = Vec::new();
+        if let Some(prev) = self.catalog.get(&c.name.name) {
+            if !c.or_replace && !c.if_not_exists {
+                errors.push(
+                    Diagnostic::new(
+                        Code::DuplicateSource,
+                        format!(
+                            "a {} named {} already exists",
+                            prev.kind.describe(),
+                            prev.name
+                        ),
+                    )
+                    .label(c.name.span, "declared again here")
+                    .label(prev.declared_at, "first declared here")
+                    .help("choose another name, or use INSERT INTO to add to it"),
+                );
+            }
+        }
+        let props = properties::parse(&c.properties).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Default::default()
+        });
+        let query = match self.persistent_query(&c.query) {
+            Ok(q) => q,
+            Err(mut e) => {
+                errors.append(&mut e);
+                return Err(errors);
+            }
+        };
+        let source = query.root.sources()[0].clone();
+        let source_def = self.catalog.get(&source.name);
+        let aggregating = is_aggregating(&query);
+        if c.kind == SourceKind::Stream && aggregating {
+            errors.push(
+                Diagnostic::new(
+                    Code::SinkKindMismatch,
+                    "an aggregation gives a table, not a stream",
+                )
+                .label(c.name.span, "declared as a stream")
+                .help("write CREATE TABLE ... AS SELECT for a GROUP BY query"),
+            );
+        }
+        if c.kind == SourceKind::Table
+            && !aggregating
+            && source_def.is_some_and(|d| d.kind == SourceKind::Stream)
+        {
+            errors.push(
+                Diagnostic::new(
+                    Code::SinkKindMismatch,
+                    "a table built from a stream needs GROUP BY",
+                )
+                .label(c.name.span, "declared as a table")
+                .help("aggregate with GROUP BY, or write CREATE STREAM ... AS SELECT"),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let keys = key_outputs(&query);
+        let mut sink_columns: Vec<usize> = keys.clone();
+        sink_columns.extend((0..query.columns.len()).filter(|i| !keys.contains(i)));
+        let columns: Vec<Column> = sink_columns
+            .iter()
+            .map(|&i| Column {
+                name: query.columns[i].name.clone(),
+                ty: query.columns[i].ty.clone(),
+                role: if keys.contains(&i) {
+                    ColumnRole::Key
+                } else {
+                    ColumnRole::Value
+                },
+            })
+            .collect();
+        let key_format = props.key_format.unwrap_or(if keys.len() > 1 {
+            Format::Json
+        } else {
+            source.key_format
+        });
+        let topic = props
+            .kafka_topic
+            .as_ref()
+            .map_or_else(|| c.name.name.to_ascii_uppercase(), |(t, _)| t.clone());
+        let (partitions, partitions_at) = match ((self.topic_partitions)(&topic), props.partitions)
+        {
+            (Some(real), p) => (real, p.map(|(_, s)| s)),
+            (None, Some((n, s))) => (n, Some(s)),
+            (None, None) => (source.partitions, None),
+        };
+        let kind = match c.kind {
+            SourceKind::Stream => PersistentKind::CreateStream,
+            _ => PersistentKind::CreateTable,
+        };
+        let sink = SourceDef {
+            name: c.name.name.clone(),
+            kind: c.kind,
+            columns,
+            topic,
+            partitions,
+            replicas: props.replicas.map_or(1, |(r, _)| r),
+            // Sinks keep every update (PRINT shows them) unless compaction is asked for.
+            topic_settings: super::catalog::TopicSettings {
+                retention_ms: props.retention_ms,
+                retention_bytes: props.retention_bytes,
+                compact: props.compact.unwrap_or(false),
+                segment_bytes: props.segment_bytes,
+            },
+            key_format,
+            value_format: props.value_format.unwrap_or(source.value_format),
+            timestamp_column: None,
+            timestamp_format: None,
+            declared_at: span,
+            partitions_at,
+        };
+        Ok(super::Planned::Persistent(Box::new(PersistentPlan {
+            kind,
+            window: plan_window(&query),
+            sink,
+            query,
+            sink_columns,
+            text: self.text(span),
+        })))
+    }
+
+    pub fn insert_select(&self, i: &ast::InsertSelect, span: Span) -> Result<super::Planned> {
+        let target = self.lookup(&i.target)?.clone();
+        if target.kind != SourceKind::Stream {
+            return Err(vec![Diagnostic::new(
+                Code::SinkKindMismatch,
+                format!(
+                    "INSERT INTO ... SELECT writes a stream; {} is a {}",
+                    target.name,
+                    target.kind.describe()
+                ),
+            )
+            .label(i.target.span, "not a stream")
+            .help(
+                "insert into a stream, or create a table with CREATE TABLE ... AS SELECT",
+            )]);
+        }
+        let query = self.persistent_query(&i.query)?;
+        let mut sink_columns = Vec::new();
+        let mut errors = Vec::new();
+        for col in &target.columns {
+            match query.columns.iter().position(|c| c.name == col.name) {
+                Some(p) if query.columns[p].ty.assignable_to(&col.ty) => sink_columns.push(p),
+                Some(p) => errors.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        format!(
+                            "column {} of {} is {}, but the query gives {}",
+                            col.name, target.name, col.ty, query.columns[p].ty
+                        ),
+                    )
+                    .label(i.query.span, "the query")
+                    .label(target.declared_at, "the target is declared here")
+                    .help(format!("CAST it: CAST(... AS {}) AS {}", col.ty, col.name)),
+                ),
+                None => errors.push(
+                    Diagnostic::new(
+                        Code::InsertMismatch,
+                        format!("the query has no column {} for {}", col.name, target.name),
+                    )
+                    .label(i.query.span, "the query")
+                    .label(target.declared_at, "the target is declared here")
+                    .help(format!(
+                        "select a column named {}: ... AS {}",
+                        col.name, col.name
+                    )),
+                ),
+            }
+        }
+        if query.columns.len() != target.columns.len() && errors.is_empty() {
+            errors.push(
+                Diagnostic::new(
+                    Code::InsertMismatch,
+                    format!(
+                        "the query gives {} columns; {} has {}",
+                        query.columns.len(),
+                        target.name,
+                        target.columns.len()
+                    ),
+                )
+                .label(i.query.span, "the query")
+                .help("select exactly the target's columns"),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(super::Planned::Persistent(Box::new(PersistentPlan {
+            kind: PersistentKind::Insert,
+            window: plan_window(&query),
+            sink: target,
+            query,
+            sink_columns,
+            text: self.text(span),
+        })))
+    }
+
+    pub fn connector(&self, c: &ast::CreateConnector, span: Span) -> Result<super::Planned> {
+        let mut props = std::collections::BTreeMap::new();
+        let mut errors = Vec::new();
+        for p in &c.properties {
+            match &p.value.kind {
+                ExprKind::Literal(Literal::String(s)) => {
+                    props.insert(p.name.to_ascii_lowercase(), (s.clone(), p.value.span));
+                }
+                ExprKind::Literal(Literal::Integer(i)) => {
+                    props.insert(p.name.to_ascii_lowercase(), (i.to_string(), p.value.span));
+                }
+                _ => errors.push(
+                    Diagnostic::new(
+                        Code::InvalidPropertyValue,
+                        format!("{} takes a string", p.name),
+                    )
+                    .label(p.value.span, "expected a 'string'"),
+                ),
+            }
+        }
+        let (want_class, topic_prop) = match c.kind {
+            ConnectorKind::Source => ("FileStreamSource", "topic"),
+            ConnectorKind::Sink => ("FileStreamSink", "topics"),
+        };
+        let mut get = |name: &str, example: &str| -> Option<(String, Span)> {
+            let v = props.get(name).cloned();
+            if v.is_none() {
+                errors.push(
+                    Diagnostic::new(
+                        Code::MissingProperty,
+                        format!("the connector needs '{name}'"),
+                    )
+                    .label(c.name.span, format!("no '{name}'"))
+                    .help(format!("add '{name}'='{example}' to its WITH clause")),
+                );
+            }
+            v
+        };
+        let class = get("connector.class", want_class);
+        let file = get("file", "data/input.jsonl");
+        let topic = get(topic_prop, "topic_name");
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let (class, class_span) = class.unwrap();
+        let short = class.rsplit('.').next().unwrap_or(&class).to_string();
+        if short != want_class {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidPropertyValue,
+                format!("connector class '{class}' is not available"),
+            )
+            .label(class_span, "unknown connector class")
+            .help(format!(
+                "kql has Kafka Connect's file connectors: 'connector.class'='{want_class}'"
+            ))]);
+        }
+        let base = std::path::Path::new(self.sources.name(span.source))
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let file = base.join(file.unwrap().0);
+        Ok(super::Planned::Connector(ConnectorPlan {
+            name: c.name.name.clone(),
+            kind: c.kind,
+            class: short,
+            file,
+            topic: topic.unwrap().0,
+            key_field: props.get("key").map(|(k, _)| k.clone()),
+        }))
+    }
+}
+
+/// Types a KAFKA key can hold.
+pub fn kafka_key_type(ty: &SqlType) -> bool {
+    matches!(
+        ty,
+        SqlType::String | SqlType::Int | SqlType::Bigint | SqlType::Double | SqlType::Bytes
+    )
+}

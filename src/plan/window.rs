@@ -1,0 +1,195 @@
+//! Windows: TUMBLING, HOPPING and SESSION, with their grace period and retention, checked.
+//!
+//! Grace: a record is accepted while `window end + grace > stream time` (Kafka Streams'
+//! rule); a window closes (EMIT FINAL emits it) once `stream time >= window end + grace`.
+//! Without GRACE PERIOD ksqlDB uses 24 hours, and so does kql (`DEFAULT_GRACE_MS`).
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{self, WindowKind};
+
+/// ksqlDB's grace period when a window does not give one.
+pub const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
+/// Limit on the windows one record may fall into (HOPPING size / advance).
+pub const HOPS_PER_RECORD_MAX: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowType {
+    Tumbling { size_ms: i64 },
+    Hopping { size_ms: i64, advance_ms: i64 },
+    Session { gap_ms: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowDef {
+    pub kind: WindowType,
+    pub grace_ms: i64,
+    /// Whether the grace period was written (else the default).
+    pub grace_given: bool,
+    pub retention_ms: Option<i64>,
+}
+
+impl WindowType {
+    /// The size of a time window (None for sessions, whose size varies).
+    pub fn size_ms(&self) -> Option<i64> {
+        match self {
+            WindowType::Tumbling { size_ms } | WindowType::Hopping { size_ms, .. } => {
+                Some(*size_ms)
+            }
+            WindowType::Session { .. } => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            WindowType::Tumbling { .. } => "TUMBLING",
+            WindowType::Hopping { .. } => "HOPPING",
+            WindowType::Session { .. } => "SESSION",
+        }
+    }
+}
+
+impl WindowDef {
+    pub fn describe(&self) -> String {
+        let kind = match self.kind {
+            WindowType::Tumbling { size_ms } => format!("tumbling window of {}", duration(size_ms)),
+            WindowType::Hopping {
+                size_ms,
+                advance_ms,
+            } => format!(
+                "hopping window of {} advancing by {}",
+                duration(size_ms),
+                duration(advance_ms)
+            ),
+            WindowType::Session { gap_ms } => format!("session window, gap {}", duration(gap_ms)),
+        };
+        format!(
+            "{kind}, grace {}{}",
+            duration(self.grace_ms),
+            if self.grace_given { "" } else { " (default)" }
+        )
+    }
+}
+
+/// `1 MINUTE` style, for plans and messages.
+pub fn duration(ms: i64) -> String {
+    for (unit, n) in [
+        ("DAY", 86_400_000),
+        ("HOUR", 3_600_000),
+        ("MINUTE", 60_000),
+        ("SECOND", 1000),
+    ] {
+        if ms >= n && ms % n == 0 {
+            let k = ms / n;
+            return format!("{k} {unit}{}", if k == 1 { "" } else { "S" });
+        }
+    }
+    format!("{ms} MILLISECONDS")
+}
+
+pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
+    let positive = |d: &ast::Duration, what: &str| {
+        if d.millis <= 0 {
+            Err(Diagnostic::new(
+                Code::InvalidWindow,
+                format!("a window's {what} must be positive"),
+            )
+            .label(d.span, "zero")
+            .help("give a duration such as 1 MINUTE"))
+        } else {
+            Ok(d.millis)
+        }
+    };
+    let kind = match &w.kind {
+        WindowKind::Tumbling { size } => WindowType::Tumbling {
+            size_ms: positive(size, "size")?,
+        },
+        WindowKind::Hopping { size, advance } => {
+            let size_ms = positive(size, "size")?;
+            let advance_ms = positive(advance, "advance")?;
+            if advance_ms > size_ms {
+                return Err(Diagnostic::new(
+                    Code::InvalidWindow,
+                    "a hopping window cannot advance by more than its size",
+                )
+                .label(advance.span, format!("advance {}", duration(advance_ms)))
+                .label(size.span, format!("size {}", duration(size_ms)))
+                .help("records between windows would be lost; make ADVANCE BY at most SIZE (equal is a tumbling window)"));
+            }
+            if size_ms / advance_ms > HOPS_PER_RECORD_MAX {
+                return Err(Diagnostic::new(
+                    Code::InvalidWindow,
+                    format!(
+                        "each record would fall into {} windows; the limit is {HOPS_PER_RECORD_MAX}",
+                        size_ms / advance_ms
+                    ),
+                )
+                .label(advance.span, "advance too small for this size")
+                .help("advance by a larger step"));
+            }
+            WindowType::Hopping {
+                size_ms,
+                advance_ms,
+            }
+        }
+        WindowKind::Session { gap } => WindowType::Session {
+            gap_ms: positive(gap, "inactivity gap")?,
+        },
+    };
+    let grace_ms = w.grace.map_or(DEFAULT_GRACE_MS, |g| g.millis.max(0));
+    if let Some(r) = &w.retention {
+        let need = kind.size_ms().unwrap_or(0) + grace_ms;
+        if r.millis < need {
+            let mut d = Diagnostic::new(
+                Code::RetentionTooShort,
+                format!(
+                    "the retention ({}) is shorter than the window size plus its grace period ({})",
+                    duration(r.millis),
+                    duration(need)
+                ),
+            )
+            .label(r.span, "too short");
+            if let Some(g) = &w.grace {
+                d = d.label(g.span, "grace period");
+            }
+            return Err(d.help(format!(
+                "a window must be kept until it closes: RETENTION {} or more{}",
+                duration(need),
+                if w.grace.is_none() {
+                    " (the grace period defaults to 24 HOURS; give a shorter GRACE PERIOD)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    Ok(WindowDef {
+        kind,
+        grace_ms,
+        grace_given: w.grace.is_some(),
+        retention_ms: w.retention.map(|r| r.millis),
+    })
+}
+
+/// Checks a `timestamp_format` pattern: the letters kql reads are y M d H h m s S and
+/// X x Z (zone offset); text in single quotes is literal; other letters are rejected.
+pub fn check_timestamp_format(pattern: &str) -> Result<(), String> {
+    let mut quoted = false;
+    let mut fields = 0;
+    for c in pattern.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if !quoted && c.is_ascii_alphabetic() {
+            if !"yMdHhmsSXxZ".contains(c) {
+                return Err(format!("the letter '{c}' is not supported"));
+            }
+            fields += 1;
+        }
+    }
+    if quoted {
+        return Err("a quote is not closed".into());
+    }
+    if fields == 0 {
+        return Err("it has no date or time fields".into());
+    }
+    Ok(())
+}
