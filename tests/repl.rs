@@ -257,24 +257,36 @@ fn kql_run_piped_shows_no_progress() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for args in [
-        vec!["--help"],
-        vec!["run", "--help"],
-        vec!["check", "--help"],
-        vec!["explain", "--help"],
-        vec!["produce", "--help"],
-        vec!["topics", "--help"],
-    ] {
+    let help = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(&args)
+            .args(args)
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let main = help(&["--help"]);
+    // Every command listed, from the list itself, so a new one is checked too.
+    let commands: Vec<String> = main
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(commands.len() >= 5, "{commands:?}");
+    for c in std::iter::once(None).chain(commands.iter().map(Some)) {
+        let text = match c {
+            None => main.clone(),
+            Some(c) => help(&[c, "--help"]),
+        };
+        assert!(text.contains("Example"), "{c:?} has no example:\n{text}");
         assert!(
             text.contains("  kql "),
-            "{args:?} shows no command line:\n{text}"
+            "{c:?} shows no command line:\n{text}"
         );
     }
 }

@@ -38,6 +38,7 @@ Examples:
   kql run queries/temp_alerts.ksql --format json > alerts.jsonl
   kql check queries/*.ksql                   # compile only, print diagnostics
   kql explain queries/temp_alerts.ksql       # the logical and physical plans
+  kql test -s pipeline.ksql -i input.json -o expected.json   # unit-test a pipeline
 
 Environment:
   KQL_HISTORY   the shell's history file (empty: keep no history)
