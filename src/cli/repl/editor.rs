@@ -169,6 +169,16 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
         if last.kind == Kind::Str && last.end == stmt.len() && !closed_string(&stmt[last.start..]) {
             let typed = &stmt[last.start + 1..];
             let start = stmt_start + last.start + 1;
+            // SET 'x / UNSET 'x: property names; elsewhere topics.
+            let first = toks
+                .iter()
+                .find(|t| t.kind == Kind::Word)
+                .map(|t| stmt[t.start..t.end].to_ascii_uppercase());
+            if matches!(first.as_deref(), Some("SET" | "UNSET")) && first_string(&toks, last) {
+                return matching(SESSION_PROPERTIES.iter().copied(), typed)
+                    .map(|p| suggestion(p, start, pos, "property", false))
+                    .collect();
+            }
             return matching(names.topics.iter().map(String::as_str), typed)
                 .map(|t| suggestion(t, start, pos, "topic", false))
                 .collect();
@@ -258,6 +268,12 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             for c in matching(columns.into_iter(), typed) {
                 out.push(suggestion(&quote(c), word_start, pos, "column", true));
             }
+            // Inside WITH (...): the properties of CREATE statements.
+            if words.iter().any(|w| w == "WITH") {
+                for p in matching(crate::plan::properties::KNOWN.iter().copied(), typed) {
+                    out.push(suggestion(p, word_start, pos, "property", false));
+                }
+            }
             for n in matching(source_names(), typed) {
                 out.push(suggestion(&quote(n), word_start, pos, "source", true));
             }
@@ -275,6 +291,14 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
         }
     }
     out
+}
+
+/// The properties `SET` knows, and the shell's own `output`.
+const SESSION_PROPERTIES: &[&str] = &["auto.offset.reset", "output"];
+
+/// Whether `tok` is the first string of the statement (the property name of SET/UNSET).
+fn first_string(toks: &[super::lexer::Token], tok: &super::lexer::Token) -> bool {
+    toks.iter().find(|t| t.kind == Kind::Str) == Some(tok)
 }
 
 fn matching<'a>(
@@ -365,6 +389,16 @@ mod tests {
         assert_eq!(values("PRINT 'al"), vec!["alerts"]);
         assert_eq!(values("PRINT al"), vec!["`alerts`"]);
         assert!(values("PRINT 'alerts' ").is_empty());
+    }
+
+    #[test]
+    fn properties_in_with_and_set() {
+        assert_eq!(
+            values("CREATE STREAM x (a INT) WITH (kafka"),
+            vec!["kafka_topic"]
+        );
+        assert_eq!(values("SET 'out"), vec!["output"]);
+        assert_eq!(values("SET 'auto.offset.reset'='ear"), Vec::<String>::new());
     }
 
     #[test]
