@@ -30,6 +30,8 @@ pub struct WithProgress<O: Output> {
     inner: O,
     enabled: bool,
     stdout_is_terminal: bool,
+    /// Take the bar away for good once rows come (the shell: rows show the progress).
+    until_first_row: bool,
     ticker: Option<Ticker>,
 }
 
@@ -46,8 +48,19 @@ impl<O: Output> WithProgress<O> {
             inner,
             enabled: std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none(),
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            until_first_row: false,
             ticker: None,
         }
+    }
+
+    /// Shows the bar only while a query has printed no row.
+    pub fn until_first_row(mut self) -> WithProgress<O> {
+        self.until_first_row = true;
+        self
+    }
+
+    pub fn inner(&self) -> &O {
+        &self.inner
     }
 
     fn stop(&mut self) {
@@ -88,6 +101,9 @@ impl<O: Output> Output for WithProgress<O> {
     }
 
     fn row(&mut self, values: &[Value]) {
+        if self.until_first_row && self.ticker.is_some() {
+            self.stop();
+        }
         let tty = self.stdout_is_terminal;
         self.quiet(tty, |o| o.row(values))
     }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use kql_runtime::Cluster;
 use reedline::Signal;
 
+use super::progress::WithProgress;
 use super::{color_stderr, Cli, Failure, OutputFormat};
 use crate::diagnostic::{render, Code, Diagnostic};
 use crate::exec::Session;
@@ -239,13 +240,20 @@ impl Shell {
     }
 
     fn run(&mut self, name: &str, text: &str) {
-        let mut out = ReplOutput::new(self.format, self.cancel.clone(), self.query.clone());
+        // A query that reads long without a row to show gets a progress bar on stderr.
+        let mut out = WithProgress::new(ReplOutput::new(
+            self.format,
+            self.cancel.clone(),
+            self.query.clone(),
+        ))
+        .until_first_row();
         self.cancel.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
         let result = self.session.run_text(name, text, &mut out);
         self.running.store(false, Ordering::SeqCst);
         let interrupted = self.cancel.swap(false, Ordering::SeqCst);
         let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
+        let out = out.inner();
         if out.take_stopped() || (interrupted && had_query) {
             eprintln!("Query cancelled after {} row(s).", out.rows);
         }
