@@ -254,8 +254,11 @@ impl Shell {
         let interrupted = self.cancel.swap(false, Ordering::SeqCst);
         let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
         let out = out.inner();
-        if out.take_stopped() || (interrupted && had_query) {
+        let stopped = out.take_stopped();
+        if had_query && (stopped || interrupted) {
             eprintln!("Query cancelled after {} row(s).", out.rows);
+        } else if stopped || interrupted {
+            eprintln!("Cancelled.");
         }
         if let Err(d) = result {
             self.report(&d);
