@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod connector;
 pub mod decode;
+pub mod durable;
 pub mod eval;
 pub mod format;
 pub mod functions;

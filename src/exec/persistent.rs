@@ -51,19 +51,19 @@ pub enum StageKind {
 }
 
 #[derive(Debug)]
-struct TaskSlot {
-    partition: u32,
-    offset: u64,
-    agg: Option<AggregateTask>,
+pub(crate) struct TaskSlot {
+    pub(crate) partition: u32,
+    pub(crate) offset: u64,
+    pub(crate) agg: Option<AggregateTask>,
 }
 
 #[derive(Debug)]
 pub struct Stage {
-    kind: Arc<StageKind>,
-    input_topic: String,
-    tasks: Vec<TaskSlot>,
+    pub(crate) kind: Arc<StageKind>,
+    pub(crate) input_topic: String,
+    pub(crate) tasks: Vec<TaskSlot>,
     /// Joined stages: the last offset written, per partition.
-    written: BTreeMap<u32, u64>,
+    pub(crate) written: BTreeMap<u32, u64>,
 }
 
 /// Counters of a query, reported at the end of a run.
@@ -117,6 +117,10 @@ pub struct SinkWriter {
     key_cols: Vec<(String, SqlType, usize)>,
     value_cols: Vec<(String, SqlType, usize)>,
     window: Option<WindowType>,
+    /// `QUERY_ID:` when rows are tagged with the input row that made them (durable logs).
+    pub(crate) tag_prefix: Option<String>,
+    /// Rows written after the last commit of a query that crashed: not written again.
+    pub(crate) skip: std::collections::HashSet<Bytes>,
 }
 
 impl SinkWriter {
@@ -137,6 +141,8 @@ impl SinkWriter {
             key_cols,
             value_cols,
             window,
+            tag_prefix: None,
+            skip: Default::default(),
         }
     }
 
@@ -150,7 +156,24 @@ impl SinkWriter {
             .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
         let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
         let mut buf = Vec::new();
+        let mut previous: Option<(u32, u64)> = None;
+        let mut index = 0u32;
         for r in rows {
+            // Which input row made this one: the query, its input partition and offset, and
+            // the row's place among the rows of that input record.
+            index = if previous == Some((r.partition, r.offset)) {
+                index + 1
+            } else {
+                0
+            };
+            previous = Some((r.partition, r.offset));
+            let tag = self
+                .tag_prefix
+                .as_ref()
+                .map(|q| super::durable::source_tag(q, r.partition, r.offset, index));
+            if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
+                continue;
+            }
             fn cols<'a>(
                 spec: &'a [(String, SqlType, usize)],
                 values: &'a [Value],
@@ -185,7 +208,14 @@ impl SinkWriter {
                 value,
                 timestamp_ms: Some(r.event_time_ms),
                 partition: None,
-                headers: Vec::new(),
+                headers: tag
+                    .map(|value| {
+                        vec![kql_runtime::Header {
+                            name: super::durable::SOURCE_HEADER.to_string(),
+                            value,
+                        }]
+                    })
+                    .unwrap_or_default(),
             });
         }
         for (p, records) in by_partition.into_iter().enumerate() {
@@ -343,8 +373,8 @@ pub fn build_stages(
     Ok(vec![first, second])
 }
 
-struct TaskResult {
-    slot: TaskSlot,
+pub(crate) struct TaskResult {
+    pub(crate) slot: TaskSlot,
     rows: Vec<Emitted>,
     rekeyed: Vec<Rekeyed>,
     stats: Stats,
@@ -464,7 +494,7 @@ fn run_joined(
     Ok(rows)
 }
 
-fn run_task(
+pub(crate) fn run_task(
     cluster: &Cluster,
     kind: &StageKind,
     topic: &str,
@@ -729,10 +759,12 @@ pub struct Running {
     pub windowed: bool,
     /// The streams and tables it reads.
     pub inputs: Vec<String>,
-    stages: Vec<Stage>,
-    sink: Arc<SinkWriter>,
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) sink: Arc<SinkWriter>,
     pub stats: Stats,
     pub internal_topic: Option<String>,
+    /// The consumer group whose committed offsets are this query's positions (durable logs).
+    pub group: Option<String>,
 }
 
 /// A FileStreamSink connector: appends a topic's values to a file, one per line.
@@ -806,7 +838,12 @@ impl Registry {
             sink: Arc::new(SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window)),
             stats: Stats::default(),
             internal_topic,
+            group: None,
         });
+        if cluster.dir().is_some() {
+            let q = self.queries.last_mut().expect("just pushed");
+            super::durable::restore(cluster, q)?;
+        }
         Ok(id)
     }
 
@@ -831,6 +868,10 @@ impl Registry {
                     &mut q.stats,
                 )
                 .map_err(|e| format!("query {} failed: {e}", q.id))?;
+            }
+            if q.group.is_some() {
+                super::durable::commit(cluster, q, close)
+                    .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
             }
         }
         for s in &mut self.sinks {

@@ -286,9 +286,13 @@ impl Session {
         let _ = self.cluster.enforce_retention(now_ms());
         let span = stmt.span;
         // Statements that change the catalog are recorded for later sessions.
+        // Persistent queries and their termination too, so a durable log restarts them.
         let changes_catalog = matches!(
             &planned,
-            Planned::CreateSource { skip: false, .. } | Planned::Drop { skip: false, .. }
+            Planned::CreateSource { skip: false, .. }
+                | Planned::Drop { skip: false, .. }
+                | Planned::Persistent(_)
+                | Planned::Terminate(_)
         );
         let result = match planned {
             Planned::CreateSource {

@@ -142,6 +142,17 @@ impl Compiler<'_> {
     }
 
     pub fn create_as_select(&self, c: &ast::CreateAsSelect, span: Span) -> Result<super::Planned> {
+        // IF NOT EXISTS on an existing stream or table does nothing, as in ksqlDB (it must
+        // not start a second query into the same sink).
+        if let Some(prev) = self.catalog.get(&c.name.name) {
+            if c.if_not_exists && !c.or_replace {
+                return Ok(super::Planned::CreateSource {
+                    def: prev.clone(),
+                    or_replace: false,
+                    skip: true,
+                });
+            }
+        }
         let mut errors = Vec::new();
         if let Some(prev) = self.catalog.get(&c.name.name) {
             if !c.or_replace && !c.if_not_exists {
