@@ -266,7 +266,8 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             columns.sort_unstable();
             columns.dedup();
             for c in matching(columns.into_iter(), typed) {
-                out.push(suggestion(&quote(c), word_start, pos, "column", true));
+                let note = names.column_notes.get(c).map_or("column", String::as_str);
+                out.push(suggestion(&quote(c), word_start, pos, note, true));
             }
             // Inside WITH (...): the properties of CREATE statements.
             if words.iter().any(|w| w == "WITH") {
@@ -357,6 +358,7 @@ mod tests {
             ],
             topics: vec!["readings".into(), "alerts".into()],
             functions: vec!["TIMESTAMPTOSTRING".into(), "TRIM".into()],
+            column_notes: [("TEMP".to_string(), "DOUBLE in READINGS".to_string())].into(),
         }
     }
 
@@ -365,6 +367,13 @@ mod tests {
             .into_iter()
             .map(|s| s.value)
             .collect()
+    }
+
+    #[test]
+    fn the_menu_says_what_a_column_is() {
+        let s = suggestions(&names(), "SELECT te", 9);
+        assert_eq!(s[0].value, "TEMP");
+        assert_eq!(s[0].description.as_deref(), Some("DOUBLE in READINGS"));
     }
 
     #[test]

@@ -32,6 +32,8 @@ use output::{ReplOutput, Running};
 pub struct Names {
     /// Streams and tables with their column names.
     pub sources: Vec<(String, Vec<String>)>,
+    /// What the completion menu says of a column: `DOUBLE in READINGS`.
+    pub column_notes: std::collections::BTreeMap<String, String>,
     pub topics: Vec<String>,
     pub functions: Vec<String>,
 }
@@ -336,6 +338,16 @@ impl Shell {
                 (d.name.clone(), cols)
             })
             .collect();
+        let mut notes: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for d in self.session.catalog.sources() {
+            for c in &d.columns {
+                notes
+                    .entry(c.name.clone())
+                    .or_default()
+                    .push(format!("{} in {}", c.ty, d.name));
+            }
+        }
+        names.column_notes = notes.into_iter().map(|(k, v)| (k, v.join(", "))).collect();
         names.topics = self.session.cluster.topic_names();
         names.topics.sort();
     }

@@ -259,3 +259,50 @@ impl StreamTable {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> StreamTable {
+        StreamTable {
+            columns: vec![
+                ResultColumn {
+                    name: "ID".into(),
+                    ty: SqlType::Int,
+                },
+                ResultColumn {
+                    name: "NAME".into(),
+                    ty: SqlType::String,
+                },
+            ],
+            widths: None,
+            pending: vec![vec!["7".into(), "a".into()]],
+            started: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_finished_result_fits_its_rows() {
+        let mut t = table();
+        assert_eq!(
+            t.head(false),
+            "+----+------+\n| ID | NAME |\n+====+======+\n|  7 | a    |\n"
+        );
+    }
+
+    #[test]
+    fn a_streamed_result_leaves_room_for_its_types() {
+        let mut t = table();
+        let head = t.head(true);
+        assert!(
+            head.starts_with("+-------------+------+\n| ID          | NAME |\n"),
+            "{head}"
+        );
+        assert_eq!(t.widths, Some(vec![11, 4]));
+        assert_eq!(
+            t.line(&[11, 4], &["12345".into(), "bob".into()]),
+            "|       12345 | bob  |\n"
+        );
+    }
+}
