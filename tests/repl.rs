@@ -157,7 +157,7 @@ fn help_lists_statements_with_examples() {
     let mut t = Term::start(dir.path(), &dir.path().join("h"));
     t.ready();
     t.line("help");
-    let screen = t.expect("exit, quit, Ctrl-D");
+    let screen = t.expect("exit, quit, \\q, Ctrl-D");
     assert!(
         screen.contains("CREATE STREAM readings (sensor VARCHAR KEY"),
         "{screen}"

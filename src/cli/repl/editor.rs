@@ -240,8 +240,10 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             }
         }
         "TOPIC" | "PRINT" => {
+            // As a string: a bare name would be read upper-case.
             for t in matching(names.topics.iter().map(String::as_str), typed) {
-                out.push(suggestion(&quote(t), word_start, pos, "topic", true));
+                let quoted = format!("'{}'", t.replace('\'', "''"));
+                out.push(suggestion(&quoted, word_start, pos, "topic", true));
             }
         }
         _ => {
@@ -396,7 +398,7 @@ mod tests {
     #[test]
     fn topics_in_strings_and_after_print() {
         assert_eq!(values("PRINT 'al"), vec!["alerts"]);
-        assert_eq!(values("PRINT al"), vec!["`alerts`"]);
+        assert_eq!(values("PRINT al"), vec!["'alerts'"]);
         assert!(values("PRINT 'alerts' ").is_empty());
     }
 

@@ -198,7 +198,7 @@ impl Shell {
             .to_ascii_lowercase();
         match command.as_str() {
             "" => return Flow::Continue,
-            "exit" | "quit" => return Flow::Exit,
+            "exit" | "quit" | "\\q" => return Flow::Exit,
             "help" | "?" => {
                 print!("{}", help::text());
                 let _ = std::io::stdout().flush();
@@ -424,7 +424,12 @@ fn shell_statement(text: &str) -> Option<ShellStatement> {
 pub fn is_complete(text: &str) -> bool {
     let t = text.trim();
     let command = t.trim_end_matches(';').trim().to_ascii_lowercase();
-    if t.is_empty() || matches!(command.as_str(), "exit" | "quit" | "help" | "?" | "clear") {
+    if t.is_empty()
+        || matches!(
+            command.as_str(),
+            "exit" | "quit" | "\\q" | "help" | "?" | "clear"
+        )
+    {
         return true;
     }
     if let Some(last) = tokens(text).last() {
