@@ -125,6 +125,8 @@ fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
     (secs, rows)
 }
 
+const REPEAT: usize = 3;
+
 fn main() {
     let file = std::env::args()
         .skip(1)
@@ -145,10 +147,19 @@ fn main() {
         ("W1", W1, "HOT", baseline_w1 as fn(&[u8]) -> u64),
         ("W2", W2, "PER_MINUTE", baseline_w2),
     ] {
-        let t = Instant::now();
-        let base_rows = base(&data);
-        let base_secs = t.elapsed().as_secs_f64();
-        let (secs, rows) = kql(&file, query, sink);
+        // Best of REPEAT: the machine is shared, and the fastest run is the least disturbed.
+        let mut base_secs = f64::MAX;
+        let mut base_rows = 0;
+        let mut secs = f64::MAX;
+        let mut rows = 0;
+        for _ in 0..REPEAT {
+            let t = Instant::now();
+            base_rows = base(&data);
+            base_secs = base_secs.min(t.elapsed().as_secs_f64());
+            let (s, r) = kql(&file, query, sink);
+            secs = secs.min(s);
+            rows = r;
+        }
         let peer = peers.iter().find(|p| p.0 == name).unwrap().1;
         println!(
             "{name:<4} {:>12.2} M {:>12.2} M {:>8.2} {:>10}   {peer}",

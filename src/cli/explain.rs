@@ -37,6 +37,26 @@ pub fn run(cli: &Cli, file: &Path) -> Result<(), Failure> {
                 kind: StatementKind::Explain(Explain::Statement(Box::new(stmt.clone()))),
                 span: stmt.span,
             },
+            // A persistent query is explained, then declared (its sink may be read later);
+            // nothing runs: no statement here reads data.
+            StatementKind::CreateAsSelect(_) | StatementKind::InsertSelect(_) => {
+                let explain = Statement {
+                    kind: StatementKind::Explain(Explain::Statement(Box::new(stmt.clone()))),
+                    span: stmt.span,
+                };
+                let snippet = &text[stmt.span.start..stmt.span.end];
+                eprintln!(
+                    "-- {}",
+                    snippet.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+                session
+                    .execute(&explain, &mut printer)
+                    .map_err(|d| fail(&session, d))?;
+                session
+                    .execute(&stmt, &mut crate::exec::output::Discard)
+                    .map_err(|d| fail(&session, d))?;
+                continue;
+            }
             _ => continue,
         };
         let snippet = &text[stmt.span.start..stmt.span.end];

@@ -28,6 +28,30 @@ use crate::syntax::ast::EmitKind;
 /// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit).
 pub const COLLECT_VALUES_MAX: usize = 1000;
 
+/// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
+/// (FxHash's) instead of SipHash, which is built to resist chosen keys.
+type FastHash = std::hash::BuildHasherDefault<FxHasher>;
+
+#[derive(Default)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A row an operator emits, with where it came from (for ordering and the sink record).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Emitted {
@@ -98,8 +122,12 @@ impl InputScanner {
         mut f: impl FnMut(&[Value], i64, &Record),
     ) {
         for r in records {
-            row.clear();
-            row.resize(self.width, Value::Null);
+            // A successful decode sets every column the query reads; only a missing key
+            // leaves key columns to reset.
+            if row.len() != self.width || r.key.is_none() {
+                row.clear();
+                row.resize(self.width, Value::Null);
+            }
             match self.decoder.decode(partition, r, row) {
                 Ok(Some(t)) => {
                     if self.filter.as_ref().is_some_and(|p| !is_true(p, row)) {
@@ -374,12 +402,14 @@ pub struct AggregateTask {
     pub stream_time_ms: i64,
     pub late_records: u64,
     /// Groups by key bytes (+ window start for time windows).
-    groups: HashMap<Vec<u8>, Group>,
+    groups: HashMap<Vec<u8>, Group, FastHash>,
     /// Time windows by (end, group id), to close them in order.
-    closing: BTreeMap<(i64, Vec<u8>), ()>,
-    sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>)>,
+    closing: BTreeMap<i64, Vec<Vec<u8>>>,
+    sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>), FastHash>,
     seq: u64,
     key_buf: Vec<u8>,
+    key_vals: Vec<Value>,
+    args: Vec<Value>,
     row: Vec<Value>,
 }
 
@@ -419,25 +449,32 @@ impl AggregateTask {
     ) {
         self.seq += 1;
         self.stream_time_ms = self.stream_time_ms.max(t);
-        let key: Vec<Value> = spec.keys.iter().map(|k| eval(k, row)).collect();
+        // Reused buffers: no allocation per record unless a group is new.
+        let mut key = std::mem::take(&mut self.key_vals);
+        let mut args = std::mem::take(&mut self.args);
+        key.clear();
+        key.extend(spec.keys.iter().map(|k| eval(k, row)));
         if key.iter().any(Value::is_null) {
             // ksqlDB drops rows whose grouping key is NULL
+            self.key_vals = key;
+            self.args = args;
             return;
         }
         self.key_buf.clear();
         for k in &key {
             value_bytes(k, &mut self.key_buf);
         }
-        let args: Vec<Value> = spec
-            .calls
-            .iter()
-            .map(|c| c.arg.as_ref().map_or(Value::Null, |a| eval(a, row)))
-            .collect();
+        args.clear();
+        args.extend(
+            spec.calls
+                .iter()
+                .map(|c| c.arg.as_ref().map_or(Value::Null, |a| eval(a, row))),
+        );
         match spec.window.as_ref().map(|w| (w.kind, w.grace_ms)) {
             None => self.update(
                 spec,
                 partition,
-                key,
+                &key,
                 i64::MIN,
                 i64::MIN,
                 &args,
@@ -469,9 +506,11 @@ impl AggregateTask {
                 }
             }
             Some((WindowType::Session { gap_ms }, grace)) => {
-                self.update_session(spec, partition, key, gap_ms, grace, &args, t, offset, out)
+                self.update_session(spec, partition, &key, gap_ms, grace, &args, t, offset, out)
             }
         }
+        self.key_vals = key;
+        self.args = args;
         if spec.emit == EmitKind::Final {
             self.close(spec, partition, offset, false, out);
         } else if spec.window.is_some() {
@@ -499,17 +538,7 @@ impl AggregateTask {
             self.late_records += 1;
             return;
         }
-        self.update(
-            spec,
-            partition,
-            key.to_vec(),
-            start,
-            end,
-            args,
-            t,
-            offset,
-            out,
-        );
+        self.update(spec, partition, key, start, end, args, t, offset, out);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -517,7 +546,7 @@ impl AggregateTask {
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        key: Vec<Value>,
+        key: &[Value],
         start: i64,
         end: i64,
         args: &[Value],
@@ -529,43 +558,26 @@ impl AggregateTask {
         if spec.window.is_some() {
             self.key_buf.extend_from_slice(&start.to_be_bytes());
         }
-        if !self.groups.contains_key(self.key_buf.as_slice()) {
+        let seq = self.seq;
+        // One hash lookup for a known group; an insert then a lookup for a new one.
+        if let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) {
+            apply(spec, group, args, seq, t, partition, offset, out);
+        } else {
             let id = self.key_buf.clone();
             if spec.window.is_some() {
-                self.closing.insert((end, id.clone()), ());
+                self.closing.entry(end).or_default().push(id.clone());
             }
-            self.groups.insert(
-                id,
-                Group {
-                    key,
-                    start,
-                    end,
-                    accs: spec.calls.iter().map(init).collect(),
-                    time_ms: t,
-                    offset,
-                },
-            );
-        }
-        let group = self.groups.get_mut(self.key_buf.as_slice()).unwrap();
-        self.key_buf.truncate(klen);
-        for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
-            add(acc, call, v.clone(), self.seq);
-        }
-        group.time_ms = group.time_ms.max(t);
-        group.offset = offset;
-        if spec.emit == EmitKind::Changes {
-            let window = spec.window.as_ref().map(|_| (group.start, group.end));
-            emit(
-                spec,
-                &group.key,
-                window,
-                &group.accs,
-                t,
-                partition,
+            let group = self.groups.entry(id).or_insert(Group {
+                key: key.to_vec(),
+                start,
+                end,
+                accs: spec.calls.iter().map(init).collect(),
+                time_ms: t,
                 offset,
-                out,
-            );
+            });
+            apply(spec, group, args, seq, t, partition, offset, out);
         }
+        self.key_buf.truncate(klen);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -573,7 +585,7 @@ impl AggregateTask {
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        key: Vec<Value>,
+        key: &[Value],
         gap_ms: i64,
         grace_ms: i64,
         args: &[Value],
@@ -585,7 +597,7 @@ impl AggregateTask {
         let (_, sessions) = self
             .sessions
             .entry(self.key_buf.clone())
-            .or_insert_with(|| (key.clone(), Vec::new()));
+            .or_insert_with(|| (key.to_vec(), Vec::new()));
         let mut merged = Session {
             start: t,
             end: t,
@@ -677,23 +689,30 @@ impl AggregateTask {
         let Some(w) = &spec.window else { return };
         let grace = w.grace_ms;
         let now = self.stream_time_ms;
-        while let Some(((end, _), _)) = self.closing.first_key_value() {
+        while let Some((end, _)) = self.closing.first_key_value() {
             if !all && end.saturating_add(grace) > now {
                 break;
             }
-            let ((_, id), _) = self.closing.pop_first().unwrap();
-            if let Some(g) = self.groups.remove(&id) {
-                if emit_rows {
-                    emit(
-                        spec,
-                        &g.key,
-                        Some((g.start, g.end)),
-                        &g.accs,
-                        g.time_ms,
-                        partition,
-                        offset.max(g.offset),
-                        out,
-                    );
+            let (_, mut ids) = self.closing.pop_first().expect("just seen");
+            // windows closing together are emitted in key order: deterministic output
+            ids.sort_unstable();
+            for id in ids {
+                let Some(g) = self.groups.remove(&id) else {
+                    continue;
+                };
+                {
+                    if emit_rows {
+                        emit(
+                            spec,
+                            &g.key,
+                            Some((g.start, g.end)),
+                            &g.accs,
+                            g.time_ms,
+                            partition,
+                            offset.max(g.offset),
+                            out,
+                        );
+                    }
                 }
             }
         }
@@ -731,6 +750,38 @@ impl AggregateTask {
     /// How many groups (windows, sessions) the task holds.
     pub fn size(&self) -> usize {
         self.groups.len() + self.sessions.values().map(|(_, l)| l.len()).sum::<usize>()
+    }
+}
+
+/// Adds a row's arguments to a group and emits the update (EMIT CHANGES).
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    spec: &AggregateSpec,
+    group: &mut Group,
+    args: &[Value],
+    seq: u64,
+    t: i64,
+    partition: u32,
+    offset: u64,
+    out: &mut Vec<Emitted>,
+) {
+    for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
+        add(acc, call, v.clone(), seq);
+    }
+    group.time_ms = group.time_ms.max(t);
+    group.offset = offset;
+    if spec.emit == EmitKind::Changes {
+        let window = spec.window.as_ref().map(|_| (group.start, group.end));
+        emit(
+            spec,
+            &group.key,
+            window,
+            &group.accs,
+            t,
+            partition,
+            offset,
+            out,
+        );
     }
 }
 

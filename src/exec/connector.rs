@@ -35,29 +35,36 @@ pub fn load_file(
     let n = cluster.partition_count(topic).unwrap_or(1);
     let mut f =
         std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK_BYTES + 4096);
+    // The read buffer is zeroed once; a line cut by a chunk's end is carried over.
+    let mut read_buf = vec![0u8; READ_CHUNK_BYTES];
+    let mut carry: Vec<u8> = Vec::new();
     let mut total = 0u64;
     let mut eof = false;
     let mut rr = 0u32;
     while !eof {
-        let len = buf.len();
-        buf.resize(len + READ_CHUNK_BYTES, 0);
         let got = f
-            .read(&mut buf[len..])
+            .read(&mut read_buf)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        buf.truncate(len + got);
         eof = got == 0;
+        let data = &read_buf[..got];
         let cut = if eof {
-            buf.len()
+            0
         } else {
-            match memrchr(b'\n', &buf) {
+            match memrchr(b'\n', data) {
                 Some(i) => i + 1,
-                None => continue,
+                None => {
+                    carry.extend_from_slice(data);
+                    continue;
+                }
             }
         };
-        // One shared buffer for the chunk; records are slices of it.
-        let chunk = Bytes::copy_from_slice(&buf[..cut]);
-        buf.drain(..cut);
+        // One shared buffer for the chunk (copied once); records are slices of it.
+        let mut whole = Vec::with_capacity(carry.len() + cut);
+        whole.extend_from_slice(&carry);
+        whole.extend_from_slice(&data[..cut]);
+        carry.clear();
+        carry.extend_from_slice(&data[cut..]);
+        let chunk = Bytes::from(whole);
         let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
         let mut start = 0;
         while start < chunk.len() {
@@ -68,7 +75,12 @@ pub fn load_file(
             }
             let line = &chunk[start..line_end];
             if !line.iter().all(u8::is_ascii_whitespace) {
-                let key = key_field.and_then(|k| json_field_text(line, k));
+                let key = key_field.and_then(|k| match json_field_range(line, k)? {
+                    (s, e, false) => Some(chunk.slice(start + s..start + e)),
+                    (s, e, true) => serde_json::from_slice::<String>(&line[s - 1..e + 1])
+                        .ok()
+                        .map(Bytes::from),
+                });
                 let p = match &key {
                     Some(k) => kql_runtime_partition(cluster, topic, k)?,
                     None => {
@@ -77,7 +89,7 @@ pub fn load_file(
                     }
                 };
                 by_partition[p as usize].push(ProducerRecord {
-                    key: key.map(Bytes::from),
+                    key,
                     value: Some(chunk.slice(start..line_end)),
                     timestamp_ms: None,
                     partition: None,
@@ -115,6 +127,19 @@ fn memrchr(b: u8, s: &[u8]) -> Option<usize> {
 /// The text of a top-level field of a flat JSON object: a string's contents (unescaped
 /// when it has escapes), or a number, boolean as written. None when missing or null.
 pub fn json_field_text(line: &[u8], field: &str) -> Option<Vec<u8>> {
+    let (s, e, escaped) = json_field_range(line, field)?;
+    if escaped {
+        serde_json::from_slice::<String>(&line[s - 1..e + 1])
+            .ok()
+            .map(String::into_bytes)
+    } else {
+        Some(line[s..e].to_vec())
+    }
+}
+
+/// Where the text of a top-level field is: (start, end, has escapes); a string's range is
+/// inside its quotes. None when missing or null.
+pub fn json_field_range(line: &[u8], field: &str) -> Option<(usize, usize, bool)> {
     let mut i = line.iter().position(|&c| c == b'{')? + 1;
     loop {
         i = skip_ws(line, i);
@@ -137,18 +162,9 @@ pub fn json_field_text(line: &[u8], field: &str) -> Option<Vec<u8>> {
         if matches {
             let v = &line[vstart..vend];
             return match v.first() {
-                Some(b'"') => {
-                    let inner = &v[1..v.len() - 1];
-                    if inner.contains(&b'\\') {
-                        serde_json::from_slice::<String>(v)
-                            .ok()
-                            .map(String::into_bytes)
-                    } else {
-                        Some(inner.to_vec())
-                    }
-                }
+                Some(b'"') => Some((vstart + 1, vend - 1, v.contains(&b'\\'))),
                 _ if v == b"null" => None,
-                _ => Some(v.to_vec()),
+                _ => Some((vstart, vend, false)),
             };
         }
         i = skip_ws(line, vend);

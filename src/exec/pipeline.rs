@@ -105,8 +105,12 @@ impl StatelessPipeline {
         bad: &mut Vec<BadRecord>,
     ) {
         for r in records {
-            row.clear();
-            row.resize(self.source.schema.len(), Value::Null);
+            // A successful decode sets every column the query reads; only a missing key
+            // leaves key columns to reset.
+            if row.len() != self.source.schema.len() || r.key.is_none() {
+                row.clear();
+                row.resize(self.source.schema.len(), Value::Null);
+            }
             match self.decoder.decode(partition, r, row) {
                 Ok(Some(event_time_ms)) => {
                     self.ops.apply(row, event_time_ms, partition, r.offset, out)
