@@ -2,7 +2,7 @@
 //! completion, highlighting and multi-line statements; with piped input it reads lines,
 //! prints no prompts and no escape codes, and runs each statement once its `;` has come.
 //!
-//! The shell handles a few things itself before the session sees them: `help`, `exit`,
+//! The shell handles a few things itself before the session sees them: `help`, `exit`/`quit`/`\q`,
 //! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), and `RUN SCRIPT 'file'`
 //! (the planner does not run scripts: the shell reads the file and runs its text).
 
