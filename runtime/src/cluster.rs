@@ -295,7 +295,14 @@ impl Cluster {
             .remove(name)
             .ok_or_else(|| LogError::UnknownTopic(name.to_string()))?;
         for p in &t.partitions {
-            let logs = std::mem::take(&mut p.write().unwrap().logs);
+            let mut st = p.write().unwrap();
+            // A produce or fetch that found the topic just before it went sees an offline
+            // partition (LeaderNotAvailable), never a leader without a log.
+            st.leader = None;
+            st.isr.clear();
+            st.replicas.clear();
+            let logs = std::mem::take(&mut st.logs);
+            drop(st);
             for (_, log) in logs {
                 log.delete()?;
             }
