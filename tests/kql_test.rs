@@ -67,3 +67,22 @@ fn without_expected_file_every_output_record_is_printed() {
     .unwrap();
     assert_eq!(out.stdout, expected);
 }
+
+#[test]
+fn a_stream_table_join_sees_the_table_as_of_each_record() {
+    let out = common::kql(&[
+        "test",
+        "-s",
+        "tests/kql_test/enrich.ksql",
+        "-i",
+        "tests/kql_test/enrich.input.json",
+        "-o",
+        "tests/kql_test/enrich.expected.json",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Test passed (3 output records)"),
+        "{}",
+        out.stdout
+    );
+}

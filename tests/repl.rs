@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The interactive shell, driven as a person would: the real binary in a pseudo-terminal,
 //! keys typed, and the screen read back after each step. Plus piped input, which must work
 //! line by line with no escape codes.
@@ -35,6 +36,7 @@ fn a_session_at_the_terminal() {
     t.expect("Stream created");
     t.ready();
     t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-1', 21.5);");
+    t.ready();
     t.line("INSERT INTO sensor_readings (sensor, temp) VALUES ('s-2', 26.5);");
     t.ready();
 
@@ -80,8 +82,10 @@ fn a_session_at_the_terminal() {
     // The output switch, handled by the shell.
     t.line("SET 'output'='json';");
     t.expect("Output format is now json.");
+    t.ready();
     t.line("SELECT * FROM sensor_readings WHERE temp > 25 EMIT CHANGES;");
     t.expect(r#"{"SENSOR":"s-2","TEMP":26.5}"#);
+    t.ready();
     t.line("UNSET 'output';");
     t.expect("Output format is now table.");
     t.ready();
@@ -104,6 +108,17 @@ fn a_session_at_the_terminal() {
     t.ready();
     t.line("SHOW STREAMS;");
     t.expect("| BIG ");
+    t.ready();
+
+    // LIMIT ends a push query by itself.
+    t.line("SELECT id FROM big EMIT CHANGES LIMIT 3;");
+    let screen = t.expect("Limit Reached (3 rows)");
+    let table = screen.rsplit("LIMIT 3;").next().unwrap();
+    assert_eq!(
+        table.matches("\n|").count(),
+        4,
+        "a header and 3 rows:\n{table}"
+    );
 
     // Ctrl-D leaves.
     t.ready();
@@ -142,7 +157,7 @@ fn help_lists_statements_with_examples() {
     let mut t = Term::start(dir.path(), &dir.path().join("h"));
     t.ready();
     t.line("help");
-    let screen = t.expect("exit, quit, Ctrl-D");
+    let screen = t.expect("exit, quit, \\q, Ctrl-D");
     assert!(
         screen.contains("CREATE STREAM readings (sensor VARCHAR KEY"),
         "{screen}"
@@ -242,24 +257,36 @@ fn kql_run_piped_shows_no_progress() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for args in [
-        vec!["--help"],
-        vec!["run", "--help"],
-        vec!["check", "--help"],
-        vec!["explain", "--help"],
-        vec!["produce", "--help"],
-        vec!["topics", "--help"],
-    ] {
+    let help = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(&args)
+            .args(args)
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let main = help(&["--help"]);
+    // Every command listed, from the list itself, so a new one is checked too.
+    let commands: Vec<String> = main
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(commands.len() >= 5, "{commands:?}");
+    for c in std::iter::once(None).chain(commands.iter().map(Some)) {
+        let text = match c {
+            None => main.clone(),
+            Some(c) => help(&[c, "--help"]),
+        };
+        assert!(text.contains("Example"), "{c:?} has no example:\n{text}");
         assert!(
             text.contains("  kql "),
-            "{args:?} shows no command line:\n{text}"
+            "{c:?} shows no command line:\n{text}"
         );
     }
 }
@@ -301,4 +328,73 @@ fn scripts_run_by_the_shell_may_switch_output_and_nest() {
     assert!(stderr.contains("inner.ksql:4:8"), "{stderr}");
     assert!(stderr.contains(" 4 │ SELECT nope FROM"), "{stderr}");
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_shell_over_a_data_dir_finds_its_streams_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("log");
+    let shell = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .arg("--data-dir")
+            .arg(&data)
+            .env("KQL_HISTORY", "")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    shell(&format!(
+        "{CREATE}\nINSERT INTO sensor_readings (sensor, temp) VALUES ('s-1', 21.5);\n"
+    ));
+    let again = shell("SELECT * FROM sensor_readings EMIT CHANGES;\n");
+    assert!(again.contains("| s-1    | 21.5 |"), "{again}");
+}
+
+#[test]
+fn kql_run_on_a_terminal_shows_progress_then_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = format!("{CREATE}\n");
+    for i in 0..4000 {
+        script.push_str(&format!(
+            "INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES ({i}, 'sensor number {i} of a long run', 20.0);\n"
+        ));
+    }
+    script.push_str("SELECT * FROM sensor_readings EMIT CHANGES;\n");
+    std::fs::write(dir.path().join("s.ksql"), script).unwrap();
+    let mut t = Term::command(
+        dir.path(),
+        &["run", "s.ksql", "--format", "json"],
+        &[("KQL_PROGRESS_AFTER_MS", "0")],
+    );
+    // Once rows come, not reading for a moment holds the query up (the terminal's buffer
+    // fills), as a slow terminal would: long enough for the bar to be drawn.
+    t.expect(r#"{"SENSOR":"#);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(t.exit_code(), 0);
+    let transcript = String::from_utf8_lossy(&t.transcript);
+    assert!(
+        transcript.contains("records read"),
+        "no progress bar in:\n{}",
+        &transcript[transcript.len().saturating_sub(2000)..]
+    );
+    let screen = t.screen();
+    assert!(
+        !screen.contains("records read"),
+        "the bar was not cleared:\n{screen}"
+    );
+    assert!(
+        screen.ends_with(r#"{"SENSOR":"sensor number 3999 of a long run","TEMP":20.0}"#),
+        "{screen}"
+    );
 }

@@ -180,12 +180,17 @@ fn main() {
         ),
     ];
     let only = std::env::var("KQL_BENCH_ONLY").unwrap_or_default();
+    // Best of `runs` for each side (the machine is shared): KQL_BENCH_RUNS, default 3.
+    let runs: usize = std::env::var("KQL_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let mut keep = None;
     for (name, fsync, acks, rf, count) in cases {
         if !only.is_empty() && !name.contains(&only) {
             continue;
         }
-        // Best of three for both sides: the machine is shared.
         // Alternate the two so both see the same page-cache and writeback state.
         let (mut el, bytes, d) = append(count, fsync, acks, rf);
         let chunk = (bytes / rf as u64 / (count as u64 / BATCH as u64)) as usize;
@@ -193,7 +198,7 @@ fn main() {
         drop(d);
         let mut raw = raw_write(&data, rf, chunk, fsync);
         let mut d = None;
-        for _ in 0..2 {
+        for _ in 1..runs {
             let (e, _, d2) = append(count, fsync, acks, rf);
             el = el.min(e);
             d = Some(d2);
@@ -228,7 +233,7 @@ fn main() {
     let _ = raw_read(&log);
     let (mut raw, bytes) = raw_read(&log);
     let mut el = Duration::MAX;
-    for _ in 0..3 {
+    for _ in 0..runs {
         raw = raw.min(raw_read(&log).0);
         let t = Instant::now();
         let mut at = 0;
@@ -246,7 +251,7 @@ fn main() {
     report("read fetch(1000)", bytes, el, raw);
     // The batch-view read path: no allocation or reference count per record.
     let mut el = Duration::MAX;
-    for _ in 0..3 {
+    for _ in 0..runs {
         let t = Instant::now();
         let mut at = 0;
         let mut seen = 0usize;

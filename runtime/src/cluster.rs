@@ -79,6 +79,7 @@ struct Inner {
     /// Serialises topic creation and deletion, broker stops and starts, metadata writes.
     admin: Mutex<()>,
     pub(crate) groups: GroupCoordinator,
+    maintenance_error: Mutex<Option<LogError>>,
 }
 
 impl Cluster {
@@ -109,6 +110,7 @@ impl Cluster {
                 topics: RwLock::new(BTreeMap::new()),
                 admin: Mutex::new(()),
                 groups: GroupCoordinator::default(),
+                maintenance_error: Mutex::new(None),
             }),
         }
     }
@@ -293,7 +295,14 @@ impl Cluster {
             .remove(name)
             .ok_or_else(|| LogError::UnknownTopic(name.to_string()))?;
         for p in &t.partitions {
-            let logs = std::mem::take(&mut p.write().unwrap().logs);
+            let mut st = p.write().unwrap();
+            // A produce or fetch that found the topic just before it went sees an offline
+            // partition (LeaderNotAvailable), never a leader without a log.
+            st.leader = None;
+            st.isr.clear();
+            st.replicas.clear();
+            let logs = std::mem::take(&mut st.logs);
+            drop(st);
             for (_, log) in logs {
                 log.delete()?;
             }
@@ -546,6 +555,37 @@ impl Cluster {
             }
         }
         Ok(report)
+    }
+
+    /// Starts a thread that runs `enforce_retention` and, with `FsyncPolicy::EveryMs`,
+    /// `flush`, every `every`; it ends by itself once every clone of the cluster is
+    /// dropped. Errors of a pass are kept for `maintenance_error` and the next pass runs
+    /// anyway. Without it, retention runs only when `enforce_retention` is called.
+    pub fn spawn_maintenance(
+        &self,
+        every: std::time::Duration,
+    ) -> Result<std::thread::JoinHandle<()>, LogError> {
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("kql-log-maintenance".into())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                let Some(inner) = weak.upgrade() else { return };
+                let c = Cluster { inner };
+                let mut r = c.enforce_retention(now_ms()).map(|_| ());
+                if matches!(c.settings().fsync, crate::settings::FsyncPolicy::EveryMs(_)) {
+                    r = r.and_then(|_| c.flush());
+                }
+                if let Err(e) = r {
+                    *c.inner.maintenance_error.lock().unwrap() = Some(e);
+                }
+            })
+            .map_err(|e| LogError::Io(format!("cannot start the maintenance thread: {e}")))
+    }
+
+    /// The error of the latest failed maintenance pass, if any (and clears it).
+    pub fn maintenance_error(&self) -> Option<LogError> {
+        self.inner.maintenance_error.lock().unwrap().take()
     }
 
     /// Writes pending index entries and fsyncs every log (unless the policy is `Never`).

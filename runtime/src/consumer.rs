@@ -207,6 +207,12 @@ impl Consumer {
             }
             let tp = self.assignment[(self.next_partition + i) % n].clone();
             let mut pos = self.positions[&tp];
+            // The high watermark before the fetch: the fetch sees at least this far.
+            let hw_before = match self.cluster.offsets(&tp.0, tp.1) {
+                Ok((_, hw, _)) => hw,
+                Err(LogError::LeaderNotAvailable { .. }) => continue,
+                Err(e) => return Err(e),
+            };
             let records = match self.cluster.fetch(&tp.0, tp.1, pos, max - out.len()) {
                 // An offline partition (no live in-sync replica) has nothing to give now.
                 Err(LogError::LeaderNotAvailable { .. }) => continue,
@@ -220,10 +226,10 @@ impl Consumer {
             match records.last() {
                 Some(last) => pos = last.offset + 1,
                 None => {
-                    // Nothing between the position and the high watermark (compaction
-                    // may have removed it): skip to the high watermark.
-                    let (_, hw, _) = self.cluster.offsets(&tp.0, tp.1)?;
-                    pos = pos.max(hw);
+                    // Nothing between the position and the high watermark as it was before
+                    // the fetch (compaction may have removed it): skip there. Not to the
+                    // high watermark now, which may have moved past records since.
+                    pos = pos.max(hw_before);
                 }
             }
             self.positions.insert(tp.clone(), pos);

@@ -35,22 +35,21 @@ pub fn clean(
     hw: u64,
     now_ms: i64,
 ) -> Result<CleanReport, LogError> {
-    match config.cleanup_policy {
-        CleanupPolicy::Delete => Ok(CleanReport {
-            segments_deleted: delete_old_segments(
-                log,
-                config.retention_ms,
-                config.retention_bytes,
-                hw,
-                now_ms,
-            )?,
-            records_compacted_away: 0,
-        }),
-        CleanupPolicy::Compact => Ok(CleanReport {
-            segments_deleted: 0,
-            records_compacted_away: compact(log, config.delete_retention_ms, hw, now_ms)?,
-        }),
+    let mut report = CleanReport::default();
+    if matches!(
+        config.cleanup_policy,
+        CleanupPolicy::Compact | CleanupPolicy::CompactDelete
+    ) {
+        report.records_compacted_away = compact(log, config.delete_retention_ms, hw, now_ms)?;
     }
+    if matches!(
+        config.cleanup_policy,
+        CleanupPolicy::Delete | CleanupPolicy::CompactDelete
+    ) {
+        report.segments_deleted =
+            delete_old_segments(log, config.retention_ms, config.retention_bytes, hw, now_ms)?;
+    }
+    Ok(report)
 }
 
 /// Deletes closed segments from the oldest on while one is expired by time or the log is
@@ -229,6 +228,24 @@ mod tests {
             1,
             "the active segment is never deleted"
         );
+    }
+
+    #[test]
+    fn compact_delete_compacts_then_applies_retention() {
+        let mut log = PartitionLog::in_memory(tiny(), 0, 0);
+        for i in 0..30 {
+            let k = format!("k{}", i % 2);
+            log.append_records(vec![kv(&k, Some("v"), i)], 0, 0)
+                .unwrap();
+        }
+        let config = TopicConfig {
+            cleanup_policy: CleanupPolicy::CompactDelete,
+            retention_ms: Some(10),
+            ..TopicConfig::default()
+        };
+        let r = clean(&mut log, &config, 30, 100).unwrap();
+        assert!(r.records_compacted_away > 0 && r.segments_deleted > 0);
+        assert!(log.log_start_offset() > 0);
     }
 
     #[test]

@@ -48,12 +48,14 @@ impl Settings {
     }
 }
 
-/// `delete` drops old segments by retention; `compact` keeps the latest value per key.
+/// `delete` drops old segments by retention; `compact` keeps the latest value per key;
+/// `compact,delete` (windowed tables' changelogs) does both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum CleanupPolicy {
     #[default]
     Delete,
     Compact,
+    CompactDelete,
 }
 
 /// A topic's settings. Build with `TopicConfig { partitions: 3, ..Default::default() }`.

@@ -388,3 +388,34 @@ fn fetch_batches_reads_what_fetch_reads_without_a_copy_per_record() {
     assert_eq!(views, c.fetch("t", 0, 15, 25).unwrap());
     assert!(c.fetch_batches("t", 0, 99, 10).unwrap().is_empty());
 }
+
+#[test]
+fn the_maintenance_thread_applies_retention_and_ends_with_the_cluster() {
+    let c = Cluster::in_memory_with(
+        1,
+        Settings {
+            segment_bytes: 150,
+            ..Settings::default()
+        },
+    );
+    let cfg = TopicConfig {
+        retention_bytes: Some(300),
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    for i in 0..40 {
+        let r = rec("k", &format!("value-{i}"));
+        c.produce("t", r, Acks::All).unwrap();
+    }
+    let handle = c
+        .spawn_maintenance(std::time::Duration::from_millis(5))
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.offsets("t", 0).unwrap().0 == 0 {
+        assert!(std::time::Instant::now() < deadline, "retention never ran");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(c.maintenance_error().is_none());
+    drop(c);
+    handle.join().unwrap();
+}

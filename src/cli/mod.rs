@@ -32,11 +32,13 @@ const EXAMPLES: &str = "\
 Examples:
   kql                                        # the interactive shell
   kql --format json                          # the shell, printing rows as JSON lines
+  kql --data-dir ./log                       # the shell over a durable log
   echo 'SHOW TOPICS;' | kql                  # statements from a pipe
   kql run queries/temp_alerts.ksql           # run a file to the end of its input
   kql run queries/temp_alerts.ksql --format json > alerts.jsonl
   kql check queries/*.ksql                   # compile only, print diagnostics
   kql explain queries/temp_alerts.ksql       # the logical and physical plans
+  kql test -s pipeline.ksql -i input.json -o expected.json   # unit-test a pipeline
 
 Environment:
   KQL_HISTORY   the shell's history file (empty: keep no history)
@@ -62,6 +64,10 @@ pub struct Cli {
     /// Number of brokers of the embedded cluster (ids 1..N)
     #[arg(long, default_value_t = 3, global = true)]
     pub brokers: u32,
+    /// The shell's log directory: streams, tables and topics kept there are there again
+    /// next time (default: in memory)
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub shell_data_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -14,14 +14,24 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::data::Value;
 use crate::exec::{Output, Progress, ResultColumn};
 
-/// A query shows a bar once it has run this long.
+/// A query shows a bar once it has run this long (`KQL_PROGRESS_AFTER_MS` changes it, for
+/// tests).
 const SHOW_AFTER: Duration = Duration::from_millis(500);
+
+fn show_after() -> Duration {
+    std::env::var("KQL_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(SHOW_AFTER, Duration::from_millis)
+}
 const TICK: Duration = Duration::from_millis(100);
 
 pub struct WithProgress<O: Output> {
     inner: O,
     enabled: bool,
     stdout_is_terminal: bool,
+    /// Take the bar away for good once rows come (the shell: rows show the progress).
+    until_first_row: bool,
     ticker: Option<Ticker>,
 }
 
@@ -38,8 +48,19 @@ impl<O: Output> WithProgress<O> {
             inner,
             enabled: std::io::stderr().is_terminal() && std::env::var_os("NO_PROGRESS").is_none(),
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            until_first_row: false,
             ticker: None,
         }
+    }
+
+    /// Shows the bar only while a query has printed no row.
+    pub fn until_first_row(mut self) -> WithProgress<O> {
+        self.until_first_row = true;
+        self
+    }
+
+    pub fn inner(&self) -> &O {
+        &self.inner
     }
 
     fn stop(&mut self) {
@@ -80,6 +101,9 @@ impl<O: Output> Output for WithProgress<O> {
     }
 
     fn row(&mut self, values: &[Value]) {
+        if self.until_first_row && self.ticker.is_some() {
+            self.stop();
+        }
         let tty = self.stdout_is_terminal;
         self.quiet(tty, |o| o.row(values))
     }
@@ -123,7 +147,7 @@ impl<O: Output> Output for WithProgress<O> {
             ProgressDrawTarget::hidden(),
         );
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} records read, {msg}",
+            "{spinner} [{elapsed_precise}] {bar:24} {human_pos}/{human_len} records read, {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
@@ -134,12 +158,13 @@ impl<O: Output> Output for WithProgress<O> {
                 .name("kql-progress".into())
                 .spawn(move || {
                     let started = Instant::now();
+                    let show_after = show_after();
                     let mut shown = false;
                     while !stop.load(Ordering::SeqCst) {
                         std::thread::sleep(TICK);
                         bar.set_position(progress.records_read.load(Ordering::Relaxed));
                         bar.set_message(describe(&progress, started.elapsed()));
-                        if !shown && started.elapsed() >= SHOW_AFTER {
+                        if !shown && started.elapsed() >= show_after {
                             bar.set_draw_target(ProgressDrawTarget::stderr());
                             shown = true;
                         }

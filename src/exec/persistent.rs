@@ -419,11 +419,22 @@ fn run_stage(
 ) -> Result<Vec<Vec<Emitted>>, String> {
     if let StageKind::Joined(plan) = &*stage.kind {
         let sink = match output {
-            Output::Sink(s) => Some(&***s),
+            Output::Sink(s) => Some(&**s),
             Output::Collect => None,
         };
-        let rows = run_joined(runtime, cluster, plan, &mut stage.written, sink, stats)?;
-        return Ok(vec![rows]);
+        let rows = run_joined(
+            runtime,
+            cluster,
+            plan,
+            &mut stage.written,
+            stats,
+            sink.map(|s| &**s),
+        )?;
+        return Ok(if sink.is_some() {
+            Vec::new()
+        } else {
+            vec![rows]
+        });
     }
     // Records for a topic (the sink, or the repartition topic) are encoded by the tasks in
     // parallel and appended here, merged by event time: the same order however the tasks
@@ -503,18 +514,19 @@ fn run_joined(
     cluster: &Cluster,
     plan: &QueryPlan,
     written: &mut BTreeMap<u32, u64>,
-    sink: Option<&SinkWriter>,
     stats: &mut Stats,
+    sink: Option<&SinkWriter>,
 ) -> Result<Vec<Emitted>, String> {
-    // With a sink, rows are written in batches as they come (constant memory).
-    const WRITE_BATCH_ROWS: usize = 4096;
-    let mut write_error = None;
-    let mut written_rows = 0u64;
+    // With a sink, rows are written as they come, a chunk at a time, so a join's memory
+    // does not grow with its output.
+    const SINK_CHUNK_ROWS: usize = 8192;
     let (tasks, internal) =
         super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
             .map_err(|d| d.message)?;
     let mut rows = Vec::new();
     let mut seen = written.clone();
+    let mut written_rows = 0u64;
+    let mut write_error = None;
     let result = super::query::run_bounded(
         runtime,
         tasks,
@@ -527,11 +539,11 @@ fn run_joined(
                     event_time_ms: r.event_time_ms,
                     partition: r.partition,
                     offset: r.offset,
-                    values: r.values.clone(),
+                    values: r.values,
                     window: None,
                     tombstone: false,
                 });
-                if let Some(s) = sink.filter(|_| rows.len() >= WRITE_BATCH_ROWS) {
+                if let Some(s) = sink.filter(|_| rows.len() >= SINK_CHUNK_ROWS) {
                     match s.write(cluster, &rows) {
                         Ok(n) => written_rows += n,
                         Err(e) => {

@@ -28,7 +28,7 @@ pub fn run_bounded(
     runtime: &tokio::runtime::Runtime,
     tasks: Vec<Box<dyn Task>>,
     progress: &Arc<Progress>,
-    mut emit: impl FnMut(&OutputRow) -> bool,
+    mut emit: impl FnMut(OutputRow) -> bool,
 ) -> Result<TaskStats, String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut receivers = Vec::new();
@@ -71,7 +71,7 @@ pub fn run_bounded(
             .min();
         let Some((_, i)) = next else { break };
         let row = buffers[i].pop_front().expect("the head was just seen");
-        if !emit(&row) {
+        if !emit(row) {
             break;
         }
     }

@@ -254,6 +254,10 @@ impl Session {
             return Err(errors);
         }
         for stmt in &statements {
+            // Ctrl-C in the shell stops the rest of a script, not only a query.
+            if out.cancelled() {
+                break;
+            }
             self.execute(stmt, out)?;
         }
         Ok(())

@@ -22,16 +22,28 @@ pub struct Term {
     parser: vt100::Parser,
     /// The tail of the last read, in case a query was cut between two reads.
     carry: Vec<u8>,
+    /// Every byte kql wrote, escape codes and all.
+    pub transcript: Vec<u8>,
+    /// Where the transcript was when a key was last sent.
+    mark: usize,
 }
 
 impl Term {
-    /// Starts `kql` in `dir` with its history in `history`.
+    /// Starts the shell in `dir` with its history in `history`.
     pub fn start(dir: &Path, history: &Path) -> Term {
+        Term::command(dir, &[], &[("KQL_HISTORY", history.to_str().unwrap())])
+    }
+
+    /// Starts `kql args...` in `dir`.
+    pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Term {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kql"));
         cmd.current_dir(dir)
-            .env("KQL_HISTORY", history)
+            .args(args)
             .env("TERM", "xterm-256color")
             .env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let mut session = Session::spawn(cmd).expect("kql starts in a pty");
         session
             .get_process_mut()
@@ -45,6 +57,8 @@ impl Term {
                 0,
             ),
             carry: Vec::new(),
+            transcript: Vec::new(),
+            mark: 0,
         }
     }
 
@@ -63,6 +77,7 @@ impl Term {
     }
 
     fn feed(&mut self, bytes: &[u8]) {
+        self.transcript.extend_from_slice(bytes);
         const DSR: &[u8] = b"\x1b[6n";
         let mut data = std::mem::take(&mut self.carry);
         data.extend_from_slice(bytes);
@@ -120,19 +135,40 @@ impl Term {
         self.wait(&format!("{text:?}"), |s| s.contains(text))
     }
 
-    /// Waits until the last line of the screen is the prompt `kql> ` (ready for input).
+    /// Waits until the shell reads a new entry: since the last key sent, the line editor
+    /// has started again (it asks where the cursor is first) and shows the prompt `kql> `.
     pub fn ready(&mut self) -> String {
-        self.wait("the prompt", |s| s.lines().last() == Some("kql>"))
+        let deadline = Instant::now() + STEP;
+        loop {
+            let got = self.pump();
+            let started = self.transcript[self.mark..]
+                .windows(4)
+                .any(|w| w == b"\x1b[6n");
+            let screen = self.screen();
+            if started && screen.lines().last() == Some("kql>") {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for the prompt; the screen shows:\n{screen}");
+            }
+            if !got {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     pub fn send(&mut self, keys: &str) {
+        self.pump();
+        self.mark = self.transcript.len();
         self.session.write_all(keys.as_bytes()).unwrap();
         self.session.flush().unwrap();
     }
 
-    /// Types a line and Enter.
+    /// Types a line, waits until the editor shows it, and presses Enter.
     pub fn line(&mut self, text: &str) {
         self.send(text);
+        let last = text.lines().last().unwrap_or("").to_string();
+        self.wait(&format!("the echo of {last:?}"), |s| s.contains(&last));
         self.send("\r");
     }
 
@@ -142,7 +178,19 @@ impl Term {
         loop {
             self.pump();
             match self.session.get_process().status() {
-                Ok(WaitStatus::Exited(_, code)) => return code,
+                Ok(WaitStatus::Exited(_, code)) => {
+                    // What it wrote last may still be in the pty.
+                    let mut quiet = 0;
+                    while quiet < 5 {
+                        if self.pump() {
+                            quiet = 0;
+                        } else {
+                            quiet += 1;
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                    }
+                    return code;
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => {}
                 Ok(other) => panic!("kql ended with {other:?}"),
             }

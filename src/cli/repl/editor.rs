@@ -40,7 +40,9 @@ pub fn build(names: Arc<Mutex<Names>>, history: Option<PathBuf>, color: bool) ->
         KeyCode::Enter,
         ReedlineEvent::Edit(vec![reedline::EditCommand::InsertNewline]),
     );
-    let menu = ColumnarMenu::default().with_name("completion_menu");
+    let menu = ColumnarMenu::default()
+        .with_name("completion_menu")
+        .with_marker("> ");
     let mut editor = Reedline::create()
         .with_edit_mode(Box::new(Emacs::new(keybindings)))
         .with_validator(Box::new(StatementValidator))
@@ -167,6 +169,16 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
         if last.kind == Kind::Str && last.end == stmt.len() && !closed_string(&stmt[last.start..]) {
             let typed = &stmt[last.start + 1..];
             let start = stmt_start + last.start + 1;
+            // SET 'x / UNSET 'x: property names; elsewhere topics.
+            let first = toks
+                .iter()
+                .find(|t| t.kind == Kind::Word)
+                .map(|t| stmt[t.start..t.end].to_ascii_uppercase());
+            if matches!(first.as_deref(), Some("SET" | "UNSET")) && first_string(&toks, last) {
+                return matching(SESSION_PROPERTIES.iter().copied(), typed)
+                    .map(|p| suggestion(p, start, pos, "property", false))
+                    .collect();
+            }
             return matching(names.topics.iter().map(String::as_str), typed)
                 .map(|t| suggestion(t, start, pos, "topic", false))
                 .collect();
@@ -228,8 +240,10 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             }
         }
         "TOPIC" | "PRINT" => {
+            // As a string: a bare name would be read upper-case.
             for t in matching(names.topics.iter().map(String::as_str), typed) {
-                out.push(suggestion(&quote(t), word_start, pos, "topic", true));
+                let quoted = format!("'{}'", t.replace('\'', "''"));
+                out.push(suggestion(&quoted, word_start, pos, "topic", true));
             }
         }
         _ => {
@@ -254,7 +268,14 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             columns.sort_unstable();
             columns.dedup();
             for c in matching(columns.into_iter(), typed) {
-                out.push(suggestion(&quote(c), word_start, pos, "column", true));
+                let note = names.column_notes.get(c).map_or("column", String::as_str);
+                out.push(suggestion(&quote(c), word_start, pos, note, true));
+            }
+            // Inside WITH (...): the properties of CREATE statements.
+            if words.iter().any(|w| w == "WITH") {
+                for p in matching(crate::plan::properties::KNOWN.iter().copied(), typed) {
+                    out.push(suggestion(p, word_start, pos, "property", false));
+                }
             }
             for n in matching(source_names(), typed) {
                 out.push(suggestion(&quote(n), word_start, pos, "source", true));
@@ -273,6 +294,14 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
         }
     }
     out
+}
+
+/// The properties `SET` knows, and the shell's own `output`.
+const SESSION_PROPERTIES: &[&str] = &["auto.offset.reset", "output"];
+
+/// Whether `tok` is the first string of the statement (the property name of SET/UNSET).
+fn first_string(toks: &[super::lexer::Token], tok: &super::lexer::Token) -> bool {
+    toks.iter().find(|t| t.kind == Kind::Str) == Some(tok)
 }
 
 fn matching<'a>(
@@ -331,6 +360,7 @@ mod tests {
             ],
             topics: vec!["readings".into(), "alerts".into()],
             functions: vec!["TIMESTAMPTOSTRING".into(), "TRIM".into()],
+            column_notes: [("TEMP".to_string(), "DOUBLE in READINGS".to_string())].into(),
         }
     }
 
@@ -339,6 +369,13 @@ mod tests {
             .into_iter()
             .map(|s| s.value)
             .collect()
+    }
+
+    #[test]
+    fn the_menu_says_what_a_column_is() {
+        let s = suggestions(&names(), "SELECT te", 9);
+        assert_eq!(s[0].value, "TEMP");
+        assert_eq!(s[0].description.as_deref(), Some("DOUBLE in READINGS"));
     }
 
     #[test]
@@ -361,8 +398,18 @@ mod tests {
     #[test]
     fn topics_in_strings_and_after_print() {
         assert_eq!(values("PRINT 'al"), vec!["alerts"]);
-        assert_eq!(values("PRINT al"), vec!["`alerts`"]);
+        assert_eq!(values("PRINT al"), vec!["'alerts'"]);
         assert!(values("PRINT 'alerts' ").is_empty());
+    }
+
+    #[test]
+    fn properties_in_with_and_set() {
+        assert_eq!(
+            values("CREATE STREAM x (a INT) WITH (kafka"),
+            vec!["kafka_topic"]
+        );
+        assert_eq!(values("SET 'out"), vec!["output"]);
+        assert_eq!(values("SET 'auto.offset.reset'='ear"), Vec::<String>::new());
     }
 
     #[test]

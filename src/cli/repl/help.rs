@@ -65,7 +65,7 @@ pub fn text() -> String {
          \x20 SET 'output'='json';      rows as JSON lines ('table' for aligned tables; UNSET 'output' for the default)\n\
          \x20 RUN SCRIPT 'file.ksql';   run every statement of a file (read by the shell)\n\
          \x20 clear                     clear the screen\n\
-         \x20 exit, quit, Ctrl-D        leave\n\
+         \x20 exit, quit, \\q, Ctrl-D    leave\n\
          \nKeys: Tab completes keywords, streams, tables, columns and topics; Up/Down and Ctrl-R search\n\
          the history; Ctrl-C clears the line, or cancels a running query; Alt-Enter adds a line.\n\
          Not every statement above is supported by this version of kql yet: one that is not says so.\n",

@@ -97,7 +97,7 @@ pub fn tokens(text: &str) -> Vec<Token> {
 
 /// Whether a string token ends with its closing quote.
 pub fn closed_string(s: &str) -> bool {
-    s.len() >= 2 && s.ends_with('\'') && s[1..s.len() - 1].matches('\'').count() % 2 == 0
+    s.len() >= 2 && s.ends_with('\'') && s[1..s.len() - 1].matches('\'').count() & 1 == 0
 }
 
 pub fn is_word_byte(b: u8) -> bool {

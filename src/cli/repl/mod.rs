@@ -2,7 +2,7 @@
 //! completion, highlighting and multi-line statements; with piped input it reads lines,
 //! prints no prompts and no escape codes, and runs each statement once its `;` has come.
 //!
-//! The shell handles a few things itself before the session sees them: `help`, `exit`,
+//! The shell handles a few things itself before the session sees them: `help`, `exit`/`quit`/`\q`,
 //! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), and `RUN SCRIPT 'file'`
 //! (the planner does not run scripts: the shell reads the file and runs its text).
 
@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use kql_runtime::Cluster;
 use reedline::Signal;
 
+use super::progress::WithProgress;
 use super::{color_stderr, Cli, Failure, OutputFormat};
 use crate::diagnostic::{render, Code, Diagnostic};
 use crate::exec::Session;
@@ -31,6 +32,8 @@ use output::{ReplOutput, Running};
 pub struct Names {
     /// Streams and tables with their column names.
     pub sources: Vec<(String, Vec<String>)>,
+    /// What the completion menu says of a column: `DOUBLE in READINGS`.
+    pub column_notes: std::collections::BTreeMap<String, String>,
     pub topics: Vec<String>,
     pub functions: Vec<String>,
 }
@@ -45,7 +48,15 @@ const PSEUDO_COLUMNS: &[&str] = &[
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let mut shell = Shell::new(cli, interactive);
+    let cluster = super::open_cluster(cli, cli.shell_data_dir.as_deref())?;
+    let mut shell = Shell::new(cli, cluster, interactive);
+    // A durable log brings back the streams and tables declared in it.
+    shell.session.restore(&mut ReplOutput::new(
+        cli.format,
+        shell.cancel.clone(),
+        shell.query.clone(),
+    ));
+    shell.refresh_names();
     let running = shell.running.clone();
     let cancel = shell.cancel.clone();
     let query = shell.query.clone();
@@ -99,7 +110,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(cli: &Cli, interactive: bool) -> Shell {
+    fn new(cli: &Cli, cluster: Cluster, interactive: bool) -> Shell {
         let mut functions: Vec<String> = crate::plan::functions::FUNCTIONS
             .iter()
             .map(|s| s.name.to_string())
@@ -112,7 +123,7 @@ impl Shell {
         functions.sort();
         functions.dedup();
         let shell = Shell {
-            session: Session::new(Cluster::in_memory(cli.brokers)),
+            session: Session::new(cluster),
             default_format: cli.format,
             format: cli.format,
             interactive,
@@ -187,7 +198,7 @@ impl Shell {
             .to_ascii_lowercase();
         match command.as_str() {
             "" => return Flow::Continue,
-            "exit" | "quit" => return Flow::Exit,
+            "exit" | "quit" | "\\q" => return Flow::Exit,
             "help" | "?" => {
                 print!("{}", help::text());
                 let _ = std::io::stdout().flush();
@@ -231,15 +242,25 @@ impl Shell {
     }
 
     fn run(&mut self, name: &str, text: &str) {
-        let mut out = ReplOutput::new(self.format, self.cancel.clone(), self.query.clone());
+        // A query that reads long without a row to show gets a progress bar on stderr.
+        let mut out = WithProgress::new(ReplOutput::new(
+            self.format,
+            self.cancel.clone(),
+            self.query.clone(),
+        ))
+        .until_first_row();
         self.cancel.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
         let result = self.session.run_text(name, text, &mut out);
         self.running.store(false, Ordering::SeqCst);
         let interrupted = self.cancel.swap(false, Ordering::SeqCst);
         let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
-        if out.take_stopped() || (interrupted && had_query) {
+        let out = out.inner();
+        let stopped = out.take_stopped();
+        if had_query && (stopped || interrupted) {
             eprintln!("Query cancelled after {} row(s).", out.rows);
+        } else if stopped || interrupted {
+            eprintln!("Cancelled.");
         }
         if let Err(d) = result {
             self.report(&d);
@@ -317,6 +338,16 @@ impl Shell {
                 (d.name.clone(), cols)
             })
             .collect();
+        let mut notes: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for d in self.session.catalog.sources() {
+            for c in &d.columns {
+                notes
+                    .entry(c.name.clone())
+                    .or_default()
+                    .push(format!("{} in {}", c.ty, d.name));
+            }
+        }
+        names.column_notes = notes.into_iter().map(|(k, v)| (k, v.join(", "))).collect();
         names.topics = self.session.cluster.topic_names();
         names.topics.sort();
     }
@@ -329,13 +360,14 @@ const MAX_SCRIPT_DEPTH: usize = 16;
 /// and line numbers stay those of the whole text.
 fn blank_before(text: &str, start: usize, end: usize) -> String {
     // Byte for byte: spans are byte offsets.
-    let mut s: String = text[..start]
-        .chars()
-        .flat_map(|c| {
-            let blank = if c == '\n' { '\n' } else { ' ' };
-            std::iter::repeat(blank).take(c.len_utf8())
-        })
-        .collect();
+    let mut s = String::with_capacity(end);
+    for c in text[..start].chars() {
+        if c == '\n' {
+            s.push('\n');
+        } else {
+            s.push_str(&" ".repeat(c.len_utf8()));
+        }
+    }
     s.push_str(&text[start..end]);
     s
 }
@@ -392,7 +424,12 @@ fn shell_statement(text: &str) -> Option<ShellStatement> {
 pub fn is_complete(text: &str) -> bool {
     let t = text.trim();
     let command = t.trim_end_matches(';').trim().to_ascii_lowercase();
-    if t.is_empty() || matches!(command.as_str(), "exit" | "quit" | "help" | "?" | "clear") {
+    if t.is_empty()
+        || matches!(
+            command.as_str(),
+            "exit" | "quit" | "\\q" | "help" | "?" | "clear"
+        )
+    {
         return true;
     }
     if let Some(last) = tokens(text).last() {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::print::Printer;
 use crate::cli::OutputFormat;
-use crate::data::Value;
+use crate::data::{SqlType, Value};
 use crate::exec::{Output, Progress, ResultColumn};
 
 /// The running query's counters, where the Ctrl-C handler can reach them.
@@ -83,14 +83,19 @@ impl Output for ReplOutput {
                 let Some(t) = &mut self.table else { return };
                 let cells: Vec<String> = values.iter().map(cell_text).collect();
                 let mut out = std::io::stdout().lock();
-                match &t.widths {
-                    Some(widths) => {
-                        let _ = out.write_all(t.line(widths, &cells).as_bytes());
+                match t.widths.take() {
+                    Some(mut widths) => {
+                        // A wider value than the first rows had widens its column from here on.
+                        for (w, c) in widths.iter_mut().zip(&cells) {
+                            *w = (*w).max(width(c));
+                        }
+                        let _ = out.write_all(t.line(&widths, &cells).as_bytes());
+                        t.widths = Some(widths);
                     }
                     None => {
                         t.pending.push(cells);
                         if t.pending.len() >= FIRST_ROWS || t.started.elapsed() >= FIRST_ROWS_WAIT {
-                            let _ = out.write_all(t.head().as_bytes());
+                            let _ = out.write_all(t.head(true).as_bytes());
                         }
                     }
                 }
@@ -111,7 +116,7 @@ impl Output for ReplOutput {
                     if t.pending.is_empty() {
                         text.push_str("(no rows)\n");
                     } else {
-                        text.push_str(&t.head());
+                        text.push_str(&t.head(false));
                     }
                 }
                 if let Some(w) = &t.widths {
@@ -174,6 +179,21 @@ fn cell_text(v: &Value) -> String {
     v.to_string().replace(['\n', '\r'], " ")
 }
 
+/// How wide values of a type usually print.
+fn typical_width(ty: &SqlType) -> usize {
+    match ty {
+        SqlType::Boolean => 5,
+        SqlType::Int => 11,
+        SqlType::Bigint => 13,
+        SqlType::Double => 10,
+        SqlType::Decimal { precision, .. } => *precision as usize + 2,
+        SqlType::Timestamp => 23,
+        SqlType::Date => 10,
+        SqlType::Time => 8,
+        _ => 0,
+    }
+}
+
 fn width(s: &str) -> usize {
     s.chars().count()
 }
@@ -181,7 +201,7 @@ fn width(s: &str) -> usize {
 fn rule(widths: &[usize], c: char) -> String {
     let mut s = String::from("+");
     for w in widths {
-        s.extend(std::iter::repeat(c).take(w + 2));
+        s.push_str(&c.to_string().repeat(w + 2));
         s.push('+');
     }
     s.push('\n');
@@ -189,9 +209,18 @@ fn rule(widths: &[usize], c: char) -> String {
 }
 
 impl StreamTable {
-    /// Fixes the widths from the header and the rows so far, and draws them.
-    fn head(&mut self) -> String {
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| width(&c.name)).collect();
+    /// Fixes the widths from the header and the rows so far, and draws them. While rows are
+    /// still to come (`streaming`), each column is at least as wide as its type usually
+    /// needs, so later rows stay aligned.
+    fn head(&mut self, streaming: bool) -> String {
+        let mut widths: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let typical = if streaming { typical_width(&c.ty) } else { 0 };
+                width(&c.name).max(typical)
+            })
+            .collect();
         for r in &self.pending {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(width(c));
@@ -218,15 +247,62 @@ impl StreamTable {
             let pad = w.saturating_sub(width(c));
             s.push(' ');
             if align_numbers && col.ty.is_numeric() {
-                s.extend(std::iter::repeat(' ').take(pad));
+                s.push_str(&" ".repeat(pad));
                 s.push_str(c);
             } else {
                 s.push_str(c);
-                s.extend(std::iter::repeat(' ').take(pad));
+                s.push_str(&" ".repeat(pad));
             }
             s.push_str(" |");
         }
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> StreamTable {
+        StreamTable {
+            columns: vec![
+                ResultColumn {
+                    name: "ID".into(),
+                    ty: SqlType::Int,
+                },
+                ResultColumn {
+                    name: "NAME".into(),
+                    ty: SqlType::String,
+                },
+            ],
+            widths: None,
+            pending: vec![vec!["7".into(), "a".into()]],
+            started: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_finished_result_fits_its_rows() {
+        let mut t = table();
+        assert_eq!(
+            t.head(false),
+            "+----+------+\n| ID | NAME |\n+====+======+\n|  7 | a    |\n"
+        );
+    }
+
+    #[test]
+    fn a_streamed_result_leaves_room_for_its_types() {
+        let mut t = table();
+        let head = t.head(true);
+        assert!(
+            head.starts_with("+-------------+------+\n| ID          | NAME |\n"),
+            "{head}"
+        );
+        assert_eq!(t.widths, Some(vec![11, 4]));
+        assert_eq!(
+            t.line(&[11, 4], &["12345".into(), "bob".into()]),
+            "|       12345 | bob  |\n"
+        );
     }
 }
