@@ -307,6 +307,7 @@ impl Compiler<'_> {
             _ => PersistentKind::CreateTable,
         };
         let sink = SourceDef {
+            window: plan_window(&query),
             name: c.name.name.clone(),
             kind: c.kind,
             columns,
