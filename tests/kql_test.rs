@@ -80,5 +80,9 @@ fn a_stream_table_join_sees_the_table_as_of_each_record() {
         "tests/kql_test/enrich.expected.json",
     ]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("Test passed (3 output records)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Test passed (3 output records)"),
+        "{}",
+        out.stdout
+    );
 }
