@@ -77,6 +77,12 @@ impl SqlType {
         match (self, target) {
             (a, b) if a.is_numeric() && b.is_numeric() => a.numeric_rank() <= b.numeric_rank(),
             (SqlType::Array(a), SqlType::Array(b)) => a.assignable_to(b),
+            (SqlType::Struct(a), SqlType::Struct(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|((na, ta), (nb, tb))| na == nb && ta.assignable_to(tb))
+            }
             (SqlType::Map(ka, va), SqlType::Map(kb, vb)) => {
                 ka.assignable_to(kb) && va.assignable_to(vb)
             }

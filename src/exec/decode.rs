@@ -166,6 +166,9 @@ impl SourceDecoder {
                 }
             },
         };
+        // As in ksqlDB, ROWTIME is the record's event time: its timestamp column when the
+        // source has one.
+        row[self.base + ROWTIME] = Value::Bigint(event_time_ms);
         Ok(Some(event_time_ms))
     }
 

@@ -516,9 +516,13 @@ impl Session {
         let key = encode_key(target.key_format, &cols(ColumnRole::Key)).map(Bytes::from);
         let mut value = Vec::new();
         encode_value(target.value_format, &cols(ColumnRole::Value), &mut value);
-        let timestamp_ms = match rowtime.map(|e| eval(e, &[])) {
-            Some(Value::Bigint(ms)) => Some(ms),
-            Some(Value::Int(ms)) => Some(ms as i64),
+        // Without ROWTIME, a stream with a timestamp column stamps the record with it, as
+        // ksqlDB does; otherwise the record gets the current time.
+        let from_column = target.timestamp_column.map(|i| &row[i]);
+        let timestamp_ms = match (rowtime.map(|e| eval(e, &[])), from_column) {
+            (Some(Value::Bigint(ms)), _) => Some(ms),
+            (Some(Value::Int(ms)), _) => Some(ms as i64),
+            (_, Some(Value::Bigint(ms) | Value::Timestamp(ms))) => Some(*ms),
             _ => None,
         };
         let record = ProducerRecord {

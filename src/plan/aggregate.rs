@@ -584,6 +584,7 @@ pub fn plan(
         columns,
         emit,
         limit: q.limit,
+        partition_by: Vec::new(),
     })
 }
 

@@ -602,9 +602,6 @@ impl Compiler<'_> {
         if let Some(g) = q.group_by.first() {
             errors.push(unsupported(g.span, "GROUP BY"));
         }
-        if let Some(p) = q.partition_by.first() {
-            errors.push(unsupported(p.span, "PARTITION BY"));
-        }
         let emit = match q.emit {
             Some(e) if e.kind == EmitKind::Final => {
                 errors.push(
@@ -706,6 +703,7 @@ impl Compiler<'_> {
                 },
             }
         }
+        let partition_by = self.partition_by(q, &schema, &items, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -725,7 +723,53 @@ impl Compiler<'_> {
             columns,
             emit,
             limit: q.limit,
+            partition_by,
         })
+    }
+
+    /// `PARTITION BY e, ...`: the output columns that become the rows' key (and so decide
+    /// their partition in a sink), as ksqlDB does. Each expression must be in the SELECT
+    /// list, where it names the key column.
+    fn partition_by(
+        &self,
+        q: &ast::Query,
+        schema: &Schema,
+        items: &[ProjectItem],
+        errors: &mut Vec<Diagnostic>,
+    ) -> Vec<usize> {
+        let binder = Binder {
+            schema,
+            context: "PARTITION BY",
+        };
+        let mut keys = Vec::new();
+        for e in &q.partition_by {
+            let bound = match binder.bind(e) {
+                Ok(b) => b,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            match items.iter().position(|i| i.expr.kind == bound.kind) {
+                Some(i) if !keys.contains(&i) => keys.push(i),
+                Some(_) => {}
+                None => errors.push(
+                    Diagnostic::new(
+                        Code::InvalidKey,
+                        format!(
+                            "PARTITION BY {} is not in the SELECT list",
+                            self.text(e.span)
+                        ),
+                    )
+                    .label(e.span, "the new key")
+                    .help(format!(
+                        "select it, so it becomes the key column: SELECT {}, ... or SELECT *",
+                        self.text(e.span)
+                    )),
+                ),
+            }
+        }
+        keys
     }
 }
 
@@ -773,7 +817,7 @@ fn kind_keyword(k: SourceKind) -> &'static str {
 fn unsupported(span: Span, what: &str) -> Diagnostic {
     Diagnostic::new(
         Code::Unsupported,
-        format!("{what} are not supported by this version of kql yet"),
+        format!("{what}: not supported by this version of kql yet"),
     )
     .label(span, "not supported yet")
     .help("see docs/language.md for what kql runs today")

@@ -36,6 +36,7 @@ pub enum Func {
     StringToTimestamp,
     FromUnixtime,
     ArrayLength,
+    GeoDistance,
 }
 
 /// What a function accepts, checked against the argument types.
@@ -144,6 +145,13 @@ pub const FUNCTIONS: &[Signature] = &[
         1,
         1,
         "ARRAY_LENGTH(tags)",
+    ),
+    sig(
+        Func::GeoDistance,
+        "GEO_DISTANCE",
+        4,
+        5,
+        "GEO_DISTANCE(lat, lon, 37.41, -122.11, 'KM')",
     ),
 ];
 
@@ -311,6 +319,15 @@ pub fn check(func: Func, args: &[SqlType]) -> Result<SqlType, (usize, String)> {
         Func::FromUnixtime => {
             integer(0)?;
             Ok(T::Timestamp)
+        }
+        Func::GeoDistance => {
+            for i in 0..4 {
+                numeric(i)?;
+            }
+            if args.len() == 5 {
+                string(4)?;
+            }
+            Ok(T::Double)
         }
         Func::ArrayLength => match &args[0] {
             T::Array(_) | T::Null => Ok(T::Int),

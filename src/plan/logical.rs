@@ -145,6 +145,8 @@ pub struct QueryPlan {
     pub columns: Vec<OutputColumn>,
     pub emit: EmitKind,
     pub limit: Option<u64>,
+    /// `PARTITION BY`: the output columns that are the rows' new key.
+    pub partition_by: Vec<usize>,
 }
 
 impl LogicalPlan {
@@ -245,7 +247,19 @@ impl QueryPlan {
             }
         }
         let mut out = String::new();
-        walk(&self.root, 0, &mut out);
+        if !self.partition_by.is_empty() {
+            let keys: Vec<&str> = self
+                .partition_by
+                .iter()
+                .map(|i| self.columns[*i].name.as_str())
+                .collect();
+            out.push_str(&format!(
+                "Partition by {} (the rows' new key)\n",
+                keys.join(", ")
+            ));
+        }
+        let depth = usize::from(!self.partition_by.is_empty());
+        walk(&self.root, depth, &mut out);
         out
     }
 }

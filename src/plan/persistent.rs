@@ -66,6 +66,9 @@ type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 /// The output columns of a query that are key columns: references to the input's key
 /// columns (or to the GROUP BY keys of an aggregation).
 fn key_outputs(plan: &QueryPlan) -> Vec<usize> {
+    if !plan.partition_by.is_empty() {
+        return plan.partition_by.clone();
+    }
     let LogicalPlan::Project(p) = &plan.root else {
         return Vec::new();
     };
