@@ -166,7 +166,17 @@ impl SinkWriter {
         rows: &[Emitted],
         encoded: &mut Vec<Encoded>,
     ) -> Result<(), String> {
+        fn fill<'a>(
+            out: &mut Vec<(&'a str, &'a SqlType, &'a Value)>,
+            spec: &'a [(String, SqlType, usize)],
+            values: &'a [Value],
+        ) {
+            out.clear();
+            out.extend(spec.iter().map(|(n, t, i)| (n.as_str(), t, &values[*i])));
+        }
         let mut buf = Vec::new();
+        let mut key_cols = Vec::with_capacity(self.key_cols.len());
+        let mut value_cols = Vec::with_capacity(self.value_cols.len());
         let mut previous: Option<(u32, u64)> = None;
         let mut index = 0u32;
         for r in rows {
@@ -185,15 +195,9 @@ impl SinkWriter {
             if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
                 continue;
             }
-            fn cols<'a>(
-                spec: &'a [(String, SqlType, usize)],
-                values: &'a [Value],
-            ) -> Vec<(&'a str, &'a SqlType, &'a Value)> {
-                spec.iter()
-                    .map(|(n, t, i)| (n.as_str(), t, &values[*i]))
-                    .collect()
-            }
-            let inner = encode_key(self.key_format, &cols(&self.key_cols, &r.values));
+            // (name, type, value) lists in reused buffers: no allocation per row
+            fill(&mut key_cols, &self.key_cols, &r.values);
+            let inner = encode_key(self.key_format, &key_cols);
             let p = cluster
                 .partition_for(&self.topic, inner.as_deref())
                 .map_err(|e| e.to_string())?;
@@ -207,11 +211,8 @@ impl SinkWriter {
                 None
             } else {
                 buf.clear();
-                encode_value(
-                    self.value_format,
-                    &cols(&self.value_cols, &r.values),
-                    &mut buf,
-                );
+                fill(&mut value_cols, &self.value_cols, &r.values);
+                encode_value(self.value_format, &value_cols, &mut buf);
                 Some(Bytes::copy_from_slice(&buf))
             };
             encoded.push(Encoded {
