@@ -904,6 +904,8 @@ pub struct Running {
     pub sink_topic: String,
     pub text: String,
     pub windowed: bool,
+    /// Its plan, for `EXPLAIN <query id>`.
+    pub plan: QueryPlan,
     /// The streams and tables it reads.
     pub inputs: Vec<String>,
     pub(crate) stages: Vec<Stage>,
@@ -973,6 +975,7 @@ impl Registry {
             sink_name: plan.sink.name.clone(),
             sink_topic: plan.sink.topic.clone(),
             text: plan.text.clone(),
+            plan: plan.query.clone(),
             windowed: plan.window.is_some(),
             inputs: plan
                 .query

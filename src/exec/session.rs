@@ -630,6 +630,26 @@ impl Session {
     fn inspect(&mut self, kind: &StatementKind, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match kind {
             StatementKind::Print(p) => self.print(p, out),
+            StatementKind::Explain(crate::syntax::ast::Explain::QueryId(id)) => {
+                let wanted = id.name.to_ascii_uppercase();
+                match self.registry.queries.iter().find(|q| q.id == wanted) {
+                    Some(q) => {
+                        let plan = q.plan.clone();
+                        out.status(&format!(
+                            "Query {}: writes {} (topic '{}')",
+                            q.id, q.sink_name, q.sink_topic
+                        ));
+                        explain(&plan, out);
+                        Ok(())
+                    }
+                    None => Err(Diagnostic::new(
+                        Code::UnknownQuery,
+                        format!("there is no running query {wanted}"),
+                    )
+                    .label(id.span, "unknown query id")
+                    .help("SHOW QUERIES lists the running queries")),
+                }
+            }
             StatementKind::Show(s) => self.show(s.what, out),
             StatementKind::Describe(Describe::Source { name, extended }) => {
                 if *extended {
