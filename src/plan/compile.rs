@@ -117,7 +117,10 @@ impl Compiler<'_> {
             StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
             StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
             StatementKind::Drop(d) => self.drop(d),
-            StatementKind::Explain(_) => Err(one(unsupported(stmt.span, "EXPLAIN of a query id"))),
+            // A running query's plan: the executor knows its statement.
+            StatementKind::Explain(ast::Explain::QueryId(_)) => {
+                Ok(Planned::Inspect(stmt.kind.clone()))
+            }
             StatementKind::Terminate(t) => Ok(Planned::Terminate(match t {
                 ast::Terminate::All => None,
                 ast::Terminate::Query(id) => Some(id.clone()),
