@@ -68,3 +68,16 @@ fn a_runtime_error_is_a_diagnostic_not_a_panic() {
         out.stderr
     );
 }
+
+#[test]
+fn command_line_mistakes_exit_with_1_and_help_exits_with_0() {
+    let out = common::kql(&["run"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("required arguments were not provided"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(common::kql(&["frobnicate"]).code, 1);
+    assert_eq!(common::kql(&["--help"]).code, 0);
+}

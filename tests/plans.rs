@@ -12,3 +12,21 @@ fn plans_are_stable_and_readable() {
         });
     }
 }
+
+#[test]
+fn explain_of_a_query_id_shows_the_running_querys_plans() {
+    let out = common::kql(&["run", "tests/plans/by_id/explain_query_id.ksql"]);
+    assert_eq!(
+        out.code, 1,
+        "the second EXPLAIN names no query:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Help: did you mean CSAS_BIG_1?"),
+        "{}",
+        out.stderr
+    );
+    insta::with_settings!({snapshot_path => "plans/by_id", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("explain_query_id", out.stdout);
+    });
+}

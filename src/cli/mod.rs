@@ -170,7 +170,15 @@ pub enum OutputFormat {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A mistake on the command line is a user's error like any other: exit code 1.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let result = match &cli.command {
         None => repl::run(&cli),
         Some(Command::Run {
@@ -256,7 +264,11 @@ pub fn read_file(path: &std::path::Path) -> Result<String, Failure> {
                 crate::diagnostic::Code::FileError,
                 format!("cannot read {}: {e}", path.display()),
             )
-            .help("check the path; it is relative to the current directory"),
+            .help(if e.kind() == std::io::ErrorKind::InvalidData {
+                "kql reads .ksql files as UTF-8 text"
+            } else {
+                "check the path; it is relative to the current directory"
+            }),
         )
     })
 }

@@ -838,3 +838,6 @@ fn emit_tombstone(
         tombstone: true,
     });
 }
+
+/// The task's state as bytes, for its changelog.
+mod snapshot;

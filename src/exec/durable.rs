@@ -5,10 +5,16 @@
 //! input partition, the end offsets of its sink topic at that moment, and (in a second
 //! group, `<group>-closed`) the positions at which a bounded run closed its windows.
 //!
+//! Stateful tasks (aggregations) also write their state to a compacted changelog topic at
+//! each commit: the state in chunks under a new generation, then a manifest naming the
+//! generation, its chunk count and the input offset the state reflects, then tombstones for
+//! the previous generation. A crash before the manifest leaves the previous generation
+//! whole, so the state read back always matches an input offset.
+//!
 //! When the query's statement is replayed from the command topic, each task resumes at
-//! its committed position. Stateful tasks rebuild their state by replaying their input
-//! from the log start up to that position without emitting (the input topics are the
-//! state's changelog: records are only appended, so the replay is exact). Rows written to
+//! its committed position; a stateful task reads its latest snapshot (time proportional to
+//! the state, not to the input) and, when there is none, rebuilds its state by replaying
+//! its input up to its committed position without emitting. Rows written to
 //! the sink after the last commit (a crash between a write and its commit) carry a header
 //! naming the input row that made them; those rows are not written again. Output is
 //! therefore exactly once for queries whose rows are a function of their input, with the
@@ -19,8 +25,21 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use kql_runtime::Cluster;
 
-use super::aggregate::Emitted;
+use super::aggregate::{AggregateTask, Emitted};
 use super::persistent::{run_task, Running, StageKind};
+
+/// The size of a snapshot chunk (well under the log's batch limit).
+const CHUNK_BYTES: usize = 1 << 20;
+const MANIFEST_KEY: &[u8] = b"manifest";
+
+/// The changelog topic of a query's aggregation state (ksqlDB's name for it).
+pub fn changelog_topic(query_id: &str) -> String {
+    format!("_confluent-ksql-default_query_{query_id}-Aggregate-Materialize-changelog")
+}
+
+fn chunk_key(generation: u64, chunk: u32) -> Bytes {
+    Bytes::from(format!("snapshot:{generation}:{chunk}"))
+}
 
 /// The header of a sink record that names the input row that produced it.
 pub const SOURCE_HEADER: &str = "kql.src";
@@ -84,9 +103,16 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
     let group = group_of(&q.id);
     q.group = Some(group.clone());
     let prefix = q.id.clone();
-    if cluster.groups().iter().any(|g| *g == group) {
-        for stage in &mut q.stages {
-            restore_stage(cluster, &group, stage)?;
+    let changelog = changelog_topic(&q.id);
+    let has_changelog = cluster.partition_count(&changelog).is_some();
+    if cluster.groups().iter().any(|g| *g == group) || has_changelog {
+        for (i, stage) in q.stages.iter_mut().enumerate() {
+            let snapshots = if has_changelog {
+                restore_snapshots(cluster, &changelog, i, stage, &mut q.snapshots)
+            } else {
+                Vec::new()
+            };
+            restore_stage(cluster, &group, stage, &snapshots)?;
         }
     }
     // Even a query that never committed may have written rows before a crash.
@@ -98,10 +124,41 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
     Ok(())
 }
 
+/// Puts the latest snapshot's state and position into each stateful task of a stage; the
+/// partitions restored this way (a damaged or missing snapshot falls back to replay).
+fn restore_snapshots(
+    cluster: &Cluster,
+    changelog: &str,
+    stage_index: usize,
+    stage: &mut super::persistent::Stage,
+    generations: &mut std::collections::BTreeMap<(usize, u32), (u64, u32)>,
+) -> Vec<u32> {
+    if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
+        return Vec::new();
+    }
+    let mut restored = Vec::new();
+    for slot in &mut stage.tasks {
+        let Ok(Some((generation, chunks, offset, state))) =
+            read_snapshot(cluster, changelog, slot.partition)
+        else {
+            continue;
+        };
+        let Ok(task) = AggregateTask::from_snapshot(&state) else {
+            continue;
+        };
+        slot.agg = Some(task);
+        slot.offset = offset;
+        generations.insert((stage_index, slot.partition), (generation, chunks));
+        restored.push(slot.partition);
+    }
+    restored
+}
+
 fn restore_stage(
     cluster: &Cluster,
     group: &str,
     stage: &mut super::persistent::Stage,
+    from_snapshot: &[u32],
 ) -> Result<(), String> {
     let topic = stage.input_topic.clone();
     if let StageKind::Joined(_) = &*stage.kind {
@@ -118,6 +175,10 @@ fn restore_stage(
     let kind = stage.kind.clone();
     let mut restored = Vec::new();
     for mut slot in std::mem::take(&mut stage.tasks) {
+        if from_snapshot.contains(&slot.partition) {
+            restored.push(slot);
+            continue;
+        }
         let Some(committed) = cluster.committed_offset(group, &topic, slot.partition) else {
             restored.push(slot);
             continue;
@@ -182,4 +243,145 @@ fn written_since_commit(
         }
     }
     Ok(tags)
+}
+
+/// Writes every stateful task's state to the changelog (before the offsets are committed).
+pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
+    if q.group.is_none() {
+        return Ok(());
+    }
+    let topic = changelog_topic(&q.id);
+    for (i, stage) in q.stages.iter().enumerate() {
+        if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
+            continue;
+        }
+        if cluster.partition_count(&topic).is_none() {
+            let partitions = cluster.partition_count(&stage.input_topic).unwrap_or(1);
+            let config = kql_runtime::TopicConfig {
+                partitions,
+                cleanup_policy: kql_runtime::CleanupPolicy::Compact,
+                ..Default::default()
+            };
+            cluster
+                .create_topic(&topic, config)
+                .map_err(|e| e.to_string())?;
+        }
+        for slot in &stage.tasks {
+            let Some(agg) = &slot.agg else { continue };
+            let previous = q.snapshots.get(&(i, slot.partition)).copied();
+            let generation = previous.map_or(1, |(g, _)| g + 1);
+            let state = agg.snapshot();
+            let chunks = write_snapshot(
+                cluster,
+                &topic,
+                slot.partition,
+                generation,
+                slot.offset,
+                &state,
+                previous,
+            )?;
+            q.snapshots
+                .insert((i, slot.partition), (generation, chunks));
+        }
+    }
+    Ok(())
+}
+
+fn write_snapshot(
+    cluster: &Cluster,
+    topic: &str,
+    partition: u32,
+    generation: u64,
+    offset: u64,
+    state: &[u8],
+    previous: Option<(u64, u32)>,
+) -> Result<u32, String> {
+    use kql_runtime::{Acks, ProducerRecord};
+    let record = |key: Bytes, value: Option<Bytes>| ProducerRecord {
+        key: Some(key),
+        value,
+        timestamp_ms: None,
+        partition: Some(partition),
+        headers: Vec::new(),
+    };
+    let mut records: Vec<ProducerRecord> = state
+        .chunks(CHUNK_BYTES)
+        .enumerate()
+        .map(|(i, c)| {
+            record(
+                chunk_key(generation, i as u32),
+                Some(Bytes::copy_from_slice(c)),
+            )
+        })
+        .collect();
+    let chunks = records.len() as u32;
+    let manifest =
+        format!("{{\"generation\":{generation},\"chunks\":{chunks},\"offset\":{offset}}}");
+    records.push(record(
+        Bytes::from_static(MANIFEST_KEY),
+        Some(Bytes::from(manifest)),
+    ));
+    cluster
+        .produce_batch(topic, partition, records, Acks::All)
+        .map_err(|e| e.to_string())?;
+    // Only once the manifest is in: the previous generation's chunks can go.
+    if let Some((g, n)) = previous {
+        let tombstones = (0..n).map(|c| record(chunk_key(g, c), None)).collect();
+        cluster
+            .produce_batch(topic, partition, tombstones, Acks::All)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(chunks)
+}
+
+/// A complete snapshot read back: its generation, chunk count, the input offset it
+/// reflects, and the state's bytes.
+type Snapshot = (u64, u32, u64, Vec<u8>);
+
+/// The latest complete snapshot of a task, if any.
+fn read_snapshot(
+    cluster: &Cluster,
+    topic: &str,
+    partition: u32,
+) -> Result<Option<Snapshot>, String> {
+    let (start, end, _) = cluster
+        .offsets(topic, partition)
+        .map_err(|e| e.to_string())?;
+    let mut latest: std::collections::HashMap<Bytes, Option<Bytes>> =
+        std::collections::HashMap::new();
+    let mut offset = start;
+    while offset < end {
+        let records = cluster
+            .fetch(topic, partition, offset, 4096)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = records.last() else { break };
+        offset = last.offset + 1;
+        for r in records {
+            if let Some(k) = r.key {
+                latest.insert(k, r.value);
+            }
+        }
+    }
+    let Some(Some(manifest)) = latest.get(MANIFEST_KEY) else {
+        return Ok(None);
+    };
+    let m: serde_json::Value =
+        serde_json::from_slice(manifest).map_err(|e| format!("a damaged manifest: {e}"))?;
+    let field = |n: &str| {
+        m[n].as_u64()
+            .ok_or_else(|| format!("the manifest has no {n}"))
+    };
+    let (generation, chunks, input_offset) = (
+        field("generation")?,
+        field("chunks")? as u32,
+        field("offset")?,
+    );
+    let mut state = Vec::new();
+    for c in 0..chunks {
+        match latest.get(&chunk_key(generation, c)) {
+            Some(Some(bytes)) => state.extend_from_slice(bytes),
+            _ => return Err(format!("chunk {c} of snapshot {generation} is missing")),
+        }
+    }
+    Ok(Some((generation, chunks, input_offset, state)))
 }

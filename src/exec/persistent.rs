@@ -914,6 +914,9 @@ pub struct Running {
     pub internal_topic: Option<String>,
     /// The consumer group whose committed offsets are this query's positions (durable logs).
     pub group: Option<String>,
+    /// The last state snapshot of each stateful task in its changelog: (stage, partition)
+    /// to (generation, chunks).
+    pub(crate) snapshots: BTreeMap<(usize, u32), (u64, u32)>,
 }
 
 /// A FileStreamSink connector: appends a topic's values to a file, one per line.
@@ -989,6 +992,7 @@ impl Registry {
             stats: Stats::default(),
             internal_topic,
             group: None,
+            snapshots: BTreeMap::new(),
         });
         if cluster.dir().is_some() {
             let q = self.queries.last_mut().expect("just pushed");
@@ -1020,6 +1024,8 @@ impl Registry {
                 .map_err(|e| format!("query {} failed: {e}", q.id))?;
             }
             if q.group.is_some() {
+                super::durable::snapshot(cluster, q)
+                    .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
                 super::durable::commit(cluster, q, close)
                     .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
             }

@@ -629,27 +629,10 @@ impl Session {
 
     fn inspect(&mut self, kind: &StatementKind, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match kind {
-            StatementKind::Print(p) => self.print(p, out),
             StatementKind::Explain(crate::syntax::ast::Explain::QueryId(id)) => {
-                let wanted = id.name.to_ascii_uppercase();
-                match self.registry.queries.iter().find(|q| q.id == wanted) {
-                    Some(q) => {
-                        let plan = q.plan.clone();
-                        out.status(&format!(
-                            "Query {}: writes {} (topic '{}')",
-                            q.id, q.sink_name, q.sink_topic
-                        ));
-                        explain(&plan, out);
-                        Ok(())
-                    }
-                    None => Err(Diagnostic::new(
-                        Code::UnknownQuery,
-                        format!("there is no running query {wanted}"),
-                    )
-                    .label(id.span, "unknown query id")
-                    .help("SHOW QUERIES lists the running queries")),
-                }
+                self.explain_query_id(id, out)
             }
+            StatementKind::Print(p) => self.print(p, out),
             StatementKind::Show(s) => self.show(s.what, out),
             StatementKind::Describe(Describe::Source { name, extended }) => {
                 if *extended {
@@ -750,6 +733,78 @@ impl Session {
             }
         }
         Ok(())
+    }
+}
+
+impl Session {
+    /// `EXPLAIN <query id>`: the plans of a running persistent query, compiled again from
+    /// its statement against the current catalog.
+    fn explain_query_id(
+        &mut self,
+        id: &crate::syntax::ast::Ident,
+        out: &mut dyn Output,
+    ) -> Result<(), Diagnostic> {
+        let Some(text) = self
+            .registry
+            .queries
+            .iter()
+            .find(|q| q.id.eq_ignore_ascii_case(&id.name))
+            .map(|q| q.text.clone())
+        else {
+            let ids: Vec<String> = self.registry.queries.iter().map(|q| q.id.clone()).collect();
+            let mut d = Diagnostic::new(
+                Code::UnknownSource,
+                format!("there is no running query {}", id.name),
+            )
+            .label(id.span, "unknown query id");
+            d = match crate::diagnostic::did_you_mean(&id.name, ids.iter().map(|s| s.as_str())) {
+                Some(s) => d.help(format!("did you mean {s}?")),
+                None if ids.is_empty() => {
+                    d.help("no persistent query is running; SHOW QUERIES lists them")
+                }
+                None => d.help(format!("the running queries are: {}", ids.join(", "))),
+            };
+            return Err(d);
+        };
+        let source = self
+            .sources
+            .add(format!("<query {}>", id.name), text.clone());
+        let stmt = crate::syntax::parse_statement(source, &text, 0)?;
+        let StatementKind::CreateAsSelect(c) = &stmt.kind else {
+            let StatementKind::InsertSelect(i) = &stmt.kind else {
+                return Err(Diagnostic::internal(format!(
+                    "query {} has no SELECT",
+                    id.name
+                )));
+            };
+            let plan = self.compile_query(&i.query)?;
+            out.text(&format!("Query {}: {}\n", id.name, text.trim()));
+            explain(&plan, out);
+            return Ok(());
+        };
+        let plan = self.compile_query(&c.query)?;
+        out.text(&format!("Query {}: {}\n", id.name, text.trim()));
+        explain(&plan, out);
+        Ok(())
+    }
+
+    fn compile_query(&self, q: &crate::syntax::ast::Query) -> Result<QueryPlan, Diagnostic> {
+        let cluster = &self.cluster;
+        let lookup = |t: &str| cluster.partition_count(t);
+        let mut q = q.clone();
+        if q.emit.is_none() {
+            q.emit = Some(crate::syntax::ast::Emit {
+                kind: crate::syntax::ast::EmitKind::Changes,
+                span: q.span,
+            });
+        }
+        Compiler {
+            catalog: &self.catalog,
+            sources: &self.sources,
+            topic_partitions: &lookup,
+        }
+        .query(&q)
+        .map_err(|mut e| e.remove(0))
     }
 }
 

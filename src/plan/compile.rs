@@ -117,7 +117,7 @@ impl Compiler<'_> {
             StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
             StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
             StatementKind::Drop(d) => self.drop(d),
-            // EXPLAIN <query id>: the session knows its running queries
+            // A running query's plan: the executor knows its statement.
             StatementKind::Explain(ast::Explain::QueryId(_)) => {
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }

@@ -132,6 +132,17 @@ fn describe_rule(r: Rule) -> String {
         Rule::alias => "an alias".into(),
         Rule::select_item | Rule::select_items | Rule::star => "a column or expression".into(),
         Rule::property => "a property such as kafka_topic='t'".into(),
+        Rule::show => "SHOW".into(),
+        Rule::broker_control => "STOP BROKER or START BROKER".into(),
+        Rule::emit_kind => "CHANGES or FINAL".into(),
+        Rule::show_what => {
+            "STREAMS, TABLES, TOPICS, QUERIES, CONNECTORS, CONSUMER GROUPS, BROKERS or PROPERTIES"
+                .into()
+        }
+        Rule::source_kind => "STREAM, TABLE or GLOBAL TABLE".into(),
+        Rule::window_kind => "TUMBLING, HOPPING or SESSION".into(),
+        Rule::connector_kind => "SOURCE or SINK".into(),
+        Rule::drop_kind => "STREAM, TABLE or CONNECTOR".into(),
         // keywords are upper-case rules
         _ if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
             name.trim_end_matches("_KW").to_string()
@@ -203,6 +214,38 @@ const RESERVED: &[&str] = &[
 
 fn hint(text: &str, pos: usize, found: &str, expected: &[String]) -> Option<String> {
     let upper = found.to_ascii_uppercase();
+    // A misspelled keyword: the closest of the words expected here.
+    if found.chars().all(|c| c.is_ascii_alphabetic()) && found.len() > 2 {
+        const STATEMENTS: &[&str] = &[
+            "SELECT",
+            "CREATE",
+            "INSERT",
+            "DROP",
+            "SHOW",
+            "LIST",
+            "DESCRIBE",
+            "EXPLAIN",
+            "PRINT",
+            "SET",
+            "UNSET",
+            "TERMINATE",
+            "RUN",
+            "STOP",
+            "START",
+        ];
+        let statement = expected.iter().any(|e| e == "a statement");
+        let words: Vec<&str> = expected
+            .iter()
+            .flat_map(|e| e.split([',', ' ']))
+            .chain(STATEMENTS.iter().copied().filter(|_| statement))
+            .filter(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_uppercase()) && *w != "OR")
+            .collect();
+        if let Some(w) = crate::diagnostic::did_you_mean(&upper, words.iter().copied()) {
+            if w != upper {
+                return Some(format!("did you mean {w}?"));
+            }
+        }
+    }
     if text[..pos].trim_end().ends_with(',')
         && (RESERVED.contains(&upper.as_str()) || found.is_empty())
     {

@@ -5,6 +5,7 @@ pub mod ast;
 mod build;
 mod errors;
 mod expr;
+mod limits;
 pub mod span;
 pub mod split;
 
@@ -39,8 +40,10 @@ pub fn parse_statement(
     offset: usize,
 ) -> Result<Statement, Diagnostic> {
     let ctx = build::Ctx { source, offset };
+    limits::check_nesting(&ctx, text)?;
     match KqlParser::parse(Rule::statement_only, text) {
         Ok(mut pairs) => {
+            limits::check_operators(&ctx, pairs.clone())?;
             let top = pairs.next().expect("statement_only always yields one pair");
             build::statement(&ctx, top)
         }
