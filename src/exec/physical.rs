@@ -133,10 +133,7 @@ pub fn explain(plan: &LogicalPlan) -> String {
     let mut lines = Vec::new();
     describe(plan, &mut lines);
     let tasks = task_count(plan);
-    let inputs: Vec<String> = partitioned_sources(plan)
-        .iter()
-        .map(|s| format!("'{}'", repartitioned_topic(plan, s)))
-        .collect();
+    let inputs: Vec<String> = task_inputs(plan).iter().map(|t| format!("'{t}'")).collect();
     let mut out = format!(
         "  {tasks} task{}; task i reads partition i of {}\n",
         if tasks == 1 { "" } else { "s" },
@@ -152,23 +149,27 @@ pub fn explain(plan: &LogicalPlan) -> String {
     out
 }
 
-/// The topic a task reads for a source: the internal topic when it is repartitioned.
-fn repartitioned_topic(plan: &LogicalPlan, source: &Source) -> String {
-    fn find<'a>(plan: &'a LogicalPlan, source: &Source) -> Option<&'a str> {
-        match plan {
-            LogicalPlan::Repartition(r)
-                if r.input.sources().iter().any(|s| s.topic == source.topic) =>
-            {
-                Some(&r.topic)
-            }
-            other => other.inputs().into_iter().find_map(|i| find(i, source)),
-        }
+/// The topics the tasks of the outermost join (or scan) read partition by partition: a
+/// repartitioned input is read from its internal topic, a broadcast table not at all.
+fn task_inputs(plan: &LogicalPlan) -> Vec<&str> {
+    match plan {
+        LogicalPlan::Source(s) => vec![&s.topic],
+        LogicalPlan::Repartition(r) => vec![&r.topic],
+        LogicalPlan::GlobalTableJoin(j) => task_inputs(&j.left),
+        LogicalPlan::Join(j) => task_inputs(&j.left)
+            .into_iter()
+            .chain(task_inputs(&j.right))
+            .collect(),
+        other => other.inputs().into_iter().flat_map(task_inputs).collect(),
     }
-    find(plan, source).unwrap_or(&source.topic).to_string()
 }
 
 fn describe(plan: &LogicalPlan, lines: &mut Vec<String>) {
     match plan {
+        LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => lines.push(format!(
+            "before that, the rows of the inner join are written keyed by {} to the internal topic '{}' ({} partitions)",
+            r.key_text, r.topic, r.partitions
+        )),
         LogicalPlan::Repartition(r) => {
             let src = r.input.sources();
             lines.push(format!(

@@ -414,6 +414,12 @@ fn require_co_partitioned(
         real(right.def),
     );
     let repartition_left = needs_repartition(&left, left_key);
+    // The rows of a join of joins are named after the source they meet next.
+    let left_name = if matches!(left.plan, LogicalPlan::Source(_)) {
+        left.def.name.clone()
+    } else {
+        format!("JOIN-{}", right.def.name)
+    };
     let repartition_right = kind == JoinKind::StreamStream && needs_repartition(&right, right_key);
     if !repartition_left && !repartition_right && lp != rp {
         return Err(vec![co_partition_error(c, &left, &right, lp, rp, kind, j)]);
@@ -425,7 +431,8 @@ fn require_co_partitioned(
             left.plan,
             left_key.clone(),
             if repartition_right { lp } else { rp },
-            &left.def.name,
+            // The rows of a join of joins are named after the source they meet next.
+            &left_name,
             left.def.key_format,
         )
     } else {

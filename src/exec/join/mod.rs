@@ -5,6 +5,7 @@
 
 mod global;
 mod input;
+mod materialize;
 mod repartition;
 mod stream_stream;
 mod stream_table;
@@ -44,6 +45,9 @@ struct SideInput {
     topic: String,
     decoder: SourceDecoder,
     base: usize,
+    /// An internal topic made for this query: read from its beginning, whatever the
+    /// query's start (its records are exactly the query's input).
+    internal: bool,
 }
 
 impl SideInput {
@@ -73,21 +77,30 @@ pub fn tasks(
     match input {
         LogicalPlan::GlobalTableJoin(g) => {
             g.lookup.columns(&mut used);
-            let (LogicalPlan::Source(left), LogicalPlan::Source(right)) = (&*g.left, &*g.right)
-            else {
+            let LogicalPlan::Source(right) = &*g.right else {
                 return Err(multi_way());
             };
-            let width = left.schema.len() + right.schema.len();
-            let store = global::bootstrap(cluster, right, left.schema.len(), &used)?;
-            let decoder = SourceDecoder::new(left, 0, &relative(&used, 0, left.schema.len()));
-            let tasks = ranges(cluster, &left.topic, start)?
+            let left = side(
+                runtime,
+                cluster,
+                &g.left,
+                0,
+                &used,
+                start,
+                query_id,
+                &mut internal_topics,
+            )?;
+            let width = left.len() + right.schema.len();
+            let store = global::bootstrap(cluster, right, left.len(), &used)?;
+            let left_start = if left.internal {
+                StartAt::Earliest
+            } else {
+                start
+            };
+            let tasks = ranges(cluster, &left.topic, left_start)?
                 .into_iter()
                 .map(|range| {
-                    let input = Input::new(
-                        PartitionReader::new(cluster.clone(), left.topic.clone(), range),
-                        decoder.clone(),
-                        width,
-                    );
+                    let input = left.input(cluster, range, width);
                     Box::new(global::GlobalJoinTask::new(
                         input,
                         store.clone(),
@@ -95,7 +108,7 @@ pub fn tasks(
                         g.join_type,
                         ops.clone(),
                         right.key_format,
-                        (left.schema.len(), right.schema.len()),
+                        (left.len(), right.schema.len()),
                     )) as Box<dyn Task>
                 })
                 .collect();
@@ -129,7 +142,15 @@ pub fn tasks(
             )?;
             let width = left.len() + right.len();
             let partitions = cluster.partition_count(&left.topic).unwrap_or(1);
-            let left_ranges = ranges(cluster, &left.topic, start)?;
+            let left_ranges = ranges(
+                cluster,
+                &left.topic,
+                if left.internal {
+                    StartAt::Earliest
+                } else {
+                    start
+                },
+            )?;
             // Tables are read from the beginning: their state is every row so far.
             let right_ranges = ranges(
                 cluster,
@@ -203,7 +224,57 @@ fn side(
             topic: s.topic.clone(),
             decoder: SourceDecoder::new(s, base, &relative(used, base, s.schema.len())),
             base,
+            internal: false,
         }),
+        // A join of joins: the inner join's rows go through an internal topic, keyed by the
+        // outer join's key when the planner asked for a repartition.
+        LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => {
+            let topic = format!(
+                "_kql_transient_{query_id}_join_{}-repartition",
+                internal_topics.len()
+            );
+            let key = (&r.key, r.key_format);
+            let source = materialize::run(
+                runtime,
+                cluster,
+                &r.input,
+                Some(key),
+                r.partitions,
+                &topic,
+                start,
+                internal_topics,
+            )?;
+            internal_topics.push(topic.clone());
+            Ok(SideInput {
+                decoder: SourceDecoder::internal(&source, base),
+                source,
+                topic,
+                base,
+                internal: true,
+            })
+        }
+        LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
+            let topic = format!("_kql_transient_{query_id}_join_{}", internal_topics.len());
+            let partitions = super::physical::task_count(plan);
+            let source = materialize::run(
+                runtime,
+                cluster,
+                plan,
+                None,
+                partitions,
+                &topic,
+                start,
+                internal_topics,
+            )?;
+            internal_topics.push(topic.clone());
+            Ok(SideInput {
+                decoder: SourceDecoder::internal(&source, base),
+                source,
+                topic,
+                base,
+                internal: true,
+            })
+        }
         LogicalPlan::Repartition(r) => {
             let LogicalPlan::Source(s) = &*r.input else {
                 return Err(multi_way());
@@ -216,6 +287,7 @@ fn side(
                 topic,
                 decoder: SourceDecoder::internal(s, base),
                 base,
+                internal: true,
             })
         }
         _ => Err(multi_way()),
