@@ -50,7 +50,7 @@ pub fn load_file(
             }
             Ok(())
         });
-        let read = read_chunks(cluster, f, file, topic, key_field, n, &tx);
+        let read = read_chunks(f, file, key_field, n, &tx);
         drop(tx);
         let appended = appender
             .join()
@@ -62,10 +62,8 @@ pub fn load_file(
 /// Reads the file in chunks, splits lines, keys and partitions them, and sends each
 /// chunk's records, by partition, to the appender.
 fn read_chunks(
-    cluster: &Cluster,
     mut f: std::fs::File,
     file: &Path,
-    topic: &str,
     key_field: Option<&str>,
     n: u32,
     tx: &std::sync::mpsc::SyncSender<Vec<Vec<ProducerRecord>>>,
@@ -117,7 +115,7 @@ fn read_chunks(
                         .map(Bytes::from),
                 });
                 let p = match &key {
-                    Some(k) => kql_runtime_partition(cluster, topic, k)?,
+                    Some(k) => super::partitioner::partition_for_key(k, n),
                     None => {
                         rr = (rr + 1) % n;
                         rr
@@ -139,12 +137,6 @@ fn read_chunks(
         }
     }
     Ok(total)
-}
-
-fn kql_runtime_partition(cluster: &Cluster, topic: &str, key: &[u8]) -> Result<u32, String> {
-    cluster
-        .partition_for(topic, Some(key))
-        .map_err(|e| e.to_string())
 }
 
 fn memchr(b: u8, s: &[u8]) -> Option<usize> {

@@ -174,6 +174,9 @@ impl SinkWriter {
             out.clear();
             out.extend(spec.iter().map(|(n, t, i)| (n.as_str(), t, &values[*i])));
         }
+        let partitions = cluster
+            .partition_count(&self.topic)
+            .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
         let mut buf = Vec::new();
         let mut key_cols = Vec::with_capacity(self.key_cols.len());
         let mut value_cols = Vec::with_capacity(self.value_cols.len());
@@ -198,9 +201,12 @@ impl SinkWriter {
             // (name, type, value) lists in reused buffers: no allocation per row
             fill(&mut key_cols, &self.key_cols, &r.values);
             let inner = encode_key(self.key_format, &key_cols);
-            let p = cluster
-                .partition_for(&self.topic, inner.as_deref())
-                .map_err(|e| e.to_string())?;
+            let p = match inner.as_deref() {
+                Some(k) => super::partitioner::partition_for_key(k, partitions),
+                None => cluster
+                    .partition_for(&self.topic, None)
+                    .map_err(|e| e.to_string())?,
+            };
             let key = inner.map(|mut k| {
                 if let (Some(w), Some((start, end))) = (self.window, r.window) {
                     window_key_suffix(w, start, end, &mut k);
