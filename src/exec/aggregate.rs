@@ -641,11 +641,11 @@ impl AggregateTask {
         }
         if spec.emit == EmitKind::Changes {
             for s in &old {
-                emit_tombstone(spec, &key, (s.start, s.end), t, partition, offset, out);
+                emit_tombstone(spec, key, (s.start, s.end), t, partition, offset, out);
             }
             emit(
                 spec,
-                &key,
+                key,
                 Some((merged.start, merged.end)),
                 &merged.accs,
                 t,

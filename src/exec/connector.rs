@@ -33,8 +33,43 @@ pub fn load_file(
             .map_err(|e| e.to_string())?;
     }
     let n = cluster.partition_count(topic).unwrap_or(1);
-    let mut f =
+    let f =
         std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // Reading and parsing one chunk overlaps with appending the previous one to the log.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<ProducerRecord>>>(2);
+        let appender = scope.spawn(move || -> Result<(), String> {
+            for by_partition in rx {
+                for (p, records) in by_partition.into_iter().enumerate() {
+                    if !records.is_empty() {
+                        cluster
+                            .produce_batch(topic, p as u32, records, Acks::All)
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        let read = read_chunks(cluster, f, file, topic, key_field, n, &tx);
+        drop(tx);
+        let appended = appender
+            .join()
+            .unwrap_or_else(|_| Err("the connector's writer stopped".to_string()));
+        appended.and(read)
+    })
+}
+
+/// Reads the file in chunks, splits lines, keys and partitions them, and sends each
+/// chunk's records, by partition, to the appender.
+fn read_chunks(
+    cluster: &Cluster,
+    mut f: std::fs::File,
+    file: &Path,
+    topic: &str,
+    key_field: Option<&str>,
+    n: u32,
+    tx: &std::sync::mpsc::SyncSender<Vec<Vec<ProducerRecord>>>,
+) -> Result<u64, String> {
     // The read buffer is zeroed once; a line cut by a chunk's end is carried over.
     let mut read_buf = vec![0u8; READ_CHUNK_BYTES];
     let mut carry: Vec<u8> = Vec::new();
@@ -99,12 +134,8 @@ pub fn load_file(
             }
             start = end + 1;
         }
-        for (p, records) in by_partition.into_iter().enumerate() {
-            if !records.is_empty() {
-                cluster
-                    .produce_batch(topic, p as u32, records, Acks::All)
-                    .map_err(|e| e.to_string())?;
-            }
+        if tx.send(by_partition).is_err() {
+            break; // the appender failed; its error is reported
         }
     }
     Ok(total)

@@ -10,6 +10,7 @@ use crate::data::{SqlType, Value};
 use crate::plan::catalog::Format;
 use crate::plan::logical::Source;
 use crate::plan::schema::{PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROWTIME};
+use crate::plan::window::WindowType;
 
 #[derive(Debug, Clone)]
 pub struct SourceDecoder {
@@ -24,6 +25,8 @@ pub struct SourceDecoder {
     timestamp_name: String,
     /// Parses a STRING timestamp column.
     timestamp_format: Option<std::sync::Arc<super::time::TimestampFormat>>,
+    /// A windowed table: the window kind, and the row slots of WINDOWSTART and WINDOWEND.
+    window: Option<(WindowType, Option<(usize, usize)>)>,
 }
 
 impl SourceDecoder {
@@ -33,6 +36,9 @@ impl SourceDecoder {
         let mut key_columns = Vec::new();
         let mut value_columns = Vec::new();
         for (pos, f) in source.schema.fields.iter().enumerate().skip(n_pseudo) {
+            if f.pseudo {
+                continue; // WINDOWSTART/WINDOWEND of a windowed table come from the key
+            }
             let col = (f.name.clone(), f.ty.clone(), base + pos);
             let wanted = used.contains(&pos) || source.timestamp_column == Some(pos);
             if pos < n_pseudo + source.key_count {
@@ -44,7 +50,18 @@ impl SourceDecoder {
                 value_columns.push(col);
             }
         }
+        let slot = |name: &str| {
+            source
+                .schema
+                .fields
+                .iter()
+                .position(|f| f.pseudo && f.name == name)
+        };
+        let window = source
+            .window
+            .map(|w| (w, slot("WINDOWSTART").zip(slot("WINDOWEND"))));
         SourceDecoder {
+            window,
             topic: source.topic.clone(),
             base,
             key_format: source.key_format,
@@ -75,6 +92,7 @@ impl SourceDecoder {
             .map(|(pos, f)| (f.name.clone(), f.ty.clone(), base + pos))
             .collect();
         SourceDecoder {
+            window: None,
             topic: String::new(),
             base,
             key_format: Format::Kafka,
@@ -99,7 +117,21 @@ impl SourceDecoder {
         row[self.base + ROWPARTITION] = Value::Int(partition as i32);
         row[self.base + ROWOFFSET] = Value::Bigint(r.offset as i64);
         if let Some(k) = &r.key {
-            key::decode_key(self.key_format, k, &self.key_columns, row)?;
+            match &self.window {
+                None => key::decode_key(self.key_format, k, &self.key_columns, row)?,
+                Some((w, slots)) => {
+                    let (inner, start, end) = crate::exec::persistent::split_window_key(*w, k)
+                        .ok_or_else(|| {
+                            DecodeError("the key is too short to hold a window".into())
+                        })?;
+                    let inner = k.slice_ref(inner);
+                    key::decode_key(self.key_format, &inner, &self.key_columns, row)?;
+                    if let Some((s, e)) = slots {
+                        row[self.base + s] = Value::Bigint(start);
+                        row[self.base + e] = Value::Bigint(end);
+                    }
+                }
+            }
         }
         match &r.value {
             Some(v) => self.values.decode(v, row)?,

@@ -151,11 +151,32 @@ impl SinkWriter {
         if rows.is_empty() {
             return Ok(0);
         }
-        let n = cluster
-            .partition_count(&self.topic)
-            .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
-        let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
+        let mut encoded = Vec::with_capacity(rows.len());
+        self.encode(cluster, rows, &mut encoded)?;
+        let n = encoded.len() as u64;
+        append(cluster, &self.topic, encoded)?;
+        Ok(n)
+    }
+
+    /// The sink records of rows, each with its target partition and its place in
+    /// event-time order.
+    pub fn encode(
+        &self,
+        cluster: &Cluster,
+        rows: &[Emitted],
+        encoded: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
+        fn fill<'a>(
+            out: &mut Vec<(&'a str, &'a SqlType, &'a Value)>,
+            spec: &'a [(String, SqlType, usize)],
+            values: &'a [Value],
+        ) {
+            out.clear();
+            out.extend(spec.iter().map(|(n, t, i)| (n.as_str(), t, &values[*i])));
+        }
         let mut buf = Vec::new();
+        let mut key_cols = Vec::with_capacity(self.key_cols.len());
+        let mut value_cols = Vec::with_capacity(self.value_cols.len());
         let mut previous: Option<(u32, u64)> = None;
         let mut index = 0u32;
         for r in rows {
@@ -174,15 +195,9 @@ impl SinkWriter {
             if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
                 continue;
             }
-            fn cols<'a>(
-                spec: &'a [(String, SqlType, usize)],
-                values: &'a [Value],
-            ) -> Vec<(&'a str, &'a SqlType, &'a Value)> {
-                spec.iter()
-                    .map(|(n, t, i)| (n.as_str(), t, &values[*i]))
-                    .collect()
-            }
-            let inner = encode_key(self.key_format, &cols(&self.key_cols, &r.values));
+            // (name, type, value) lists in reused buffers: no allocation per row
+            fill(&mut key_cols, &self.key_cols, &r.values);
+            let inner = encode_key(self.key_format, &key_cols);
             let p = cluster
                 .partition_for(&self.topic, inner.as_deref())
                 .map_err(|e| e.to_string())?;
@@ -196,37 +211,50 @@ impl SinkWriter {
                 None
             } else {
                 buf.clear();
-                encode_value(
-                    self.value_format,
-                    &cols(&self.value_cols, &r.values),
-                    &mut buf,
-                );
+                fill(&mut value_cols, &self.value_cols, &r.values);
+                encode_value(self.value_format, &value_cols, &mut buf);
                 Some(Bytes::copy_from_slice(&buf))
             };
-            by_partition[p as usize].push(ProducerRecord {
-                key,
-                value,
-                timestamp_ms: Some(r.event_time_ms),
-                partition: None,
-                headers: tag
-                    .map(|value| {
-                        vec![kql_runtime::Header {
-                            name: super::durable::SOURCE_HEADER.to_string(),
-                            value,
-                        }]
-                    })
-                    .unwrap_or_default(),
+            encoded.push(Encoded {
+                order: (r.event_time_ms, r.partition, r.offset),
+                target: p,
+                record: ProducerRecord {
+                    key,
+                    value,
+                    timestamp_ms: Some(r.event_time_ms),
+                    partition: None,
+                    headers: tag
+                        .map(|value| {
+                            vec![kql_runtime::Header {
+                                name: super::durable::SOURCE_HEADER.to_string(),
+                                value,
+                            }]
+                        })
+                        .unwrap_or_default(),
+                },
             });
         }
-        for (p, records) in by_partition.into_iter().enumerate() {
-            if !records.is_empty() {
-                cluster
-                    .produce_batch(&self.topic, p as u32, records, Acks::All)
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        Ok(rows.len() as u64)
+        Ok(())
     }
+}
+
+/// Appends encoded records in their order: one produce_batch per partition.
+fn append(cluster: &Cluster, topic: &str, encoded: Vec<Encoded>) -> Result<(), String> {
+    let n = cluster
+        .partition_count(topic)
+        .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
+    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
+    for e in encoded {
+        by_partition[e.target as usize].push(e.record);
+    }
+    for (p, records) in by_partition.into_iter().enumerate() {
+        if !records.is_empty() {
+            cluster
+                .produce_batch(topic, p as u32, records, Acks::All)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// Kafka Streams' windowed key layout: the key, then the window start (time windows), or
@@ -376,7 +404,6 @@ pub fn build_stages(
 pub(crate) struct TaskResult {
     pub(crate) slot: TaskSlot,
     rows: Vec<Emitted>,
-    rekeyed: Vec<Rekeyed>,
     stats: Stats,
     error: Option<String>,
 }
@@ -410,7 +437,17 @@ fn run_stage(
             vec![rows]
         });
     }
+    // Records for a topic (the sink, or the repartition topic) are encoded by the tasks in
+    // parallel and appended here, merged by event time: the same order however the tasks
+    // were scheduled. Tasks run on tokio's blocking pool, so one waiting on a full channel
+    // never holds up another.
+    let target = match (&*stage.kind, output) {
+        (StageKind::Repartition { topic, .. }, _) => Some(topic.clone()),
+        (_, Output::Sink(s)) => Some(s.topic.clone()),
+        _ => None,
+    };
     let mut handles = Vec::new();
+    let mut receivers = Vec::new();
     for slot in stage.tasks.drain(..) {
         let (_, end, _) = cluster
             .offsets(&stage.input_topic, slot.partition)
@@ -422,13 +459,31 @@ fn run_stage(
             Output::Sink(s) => Some(Arc::clone(s)),
             Output::Collect => None,
         };
-        handles.push(runtime.spawn(async move {
-            run_task(&cluster, &kind, &topic, slot, end, sink.as_deref(), close)
+        let tx = target.as_ref().map(|_| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(MERGE_CHANNEL_BATCHES);
+            receivers.push(rx);
+            tx
+        });
+        handles.push(runtime.spawn_blocking(move || {
+            run_task_to(
+                &cluster,
+                &kind,
+                &topic,
+                slot,
+                end,
+                sink.as_deref(),
+                close,
+                tx,
+            )
         }));
     }
-    let mut collected = Vec::new();
-    let mut rekeyed = Vec::new();
     let mut error = None;
+    if let Some(topic) = &target {
+        if let Err(e) = merge_append(cluster, topic, receivers) {
+            error = Some(e);
+        }
+    }
+    let mut collected = Vec::new();
     for h in handles {
         let r = runtime
             .block_on(h)
@@ -443,13 +498,9 @@ fn run_stage(
             .extend(r.stats.bad_samples.into_iter().take(room));
         stage.tasks.push(r.slot);
         collected.push(r.rows);
-        rekeyed.push(r.rekeyed);
         if r.error.is_some() {
             error = r.error;
         }
-    }
-    if let (None, StageKind::Repartition { topic, .. }) = (&error, &*stage.kind) {
-        write_rekeyed(cluster, topic, rekeyed)?;
     }
     match error {
         Some(e) => Err(e),
@@ -534,10 +585,29 @@ pub(crate) fn run_task(
     cluster: &Cluster,
     kind: &StageKind,
     topic: &str,
+    slot: TaskSlot,
+    end: u64,
+    sink: Option<&SinkWriter>,
+    close: bool,
+) -> TaskResult {
+    run_task_to(cluster, kind, topic, slot, end, sink, close, None)
+}
+
+/// How many batches of encoded records a task may have waiting for the merge.
+const MERGE_CHANNEL_BATCHES: usize = 4;
+
+/// Runs a task; with `merge`, its sink (or repartition) records are encoded and sent there
+/// instead of appended by the task.
+#[allow(clippy::too_many_arguments)]
+fn run_task_to(
+    cluster: &Cluster,
+    kind: &StageKind,
+    topic: &str,
     mut slot: TaskSlot,
     end: u64,
     sink: Option<&SinkWriter>,
     close: bool,
+    merge: Option<std::sync::mpsc::SyncSender<Vec<Encoded>>>,
 ) -> TaskResult {
     let mut stats = Stats::default();
     let mut collected = Vec::new();
@@ -548,13 +618,24 @@ pub(crate) fn run_task(
     let mut rekeyed = Vec::new();
     let mut error = None;
     let late_before = slot.agg.as_ref().map_or(0, |a| a.late_records);
+    let send = |batch: Vec<Encoded>| -> Result<(), String> {
+        match &merge {
+            Some(tx) if !batch.is_empty() => tx
+                .send(batch)
+                .map_err(|_| "the query stopped while a task was writing".to_string()),
+            _ => Ok(()),
+        }
+    };
     let flush = |out: &mut Vec<Emitted>, collected: &mut Vec<Emitted>, stats: &mut Stats| {
-        match sink {
-            Some(s) => match s.write(cluster, out) {
-                Ok(n) => stats.records_written += n,
-                Err(e) => return Err(e),
-            },
-            None => collected.append(out),
+        match (sink, &merge) {
+            (Some(s), Some(_)) => {
+                let mut batch = Vec::with_capacity(out.len());
+                s.encode(cluster, out, &mut batch)?;
+                stats.records_written += batch.len() as u64;
+                send(batch)?;
+            }
+            (Some(s), None) => stats.records_written += s.write(cluster, out)?,
+            (None, _) => collected.append(out),
         }
         out.clear();
         Ok(())
@@ -605,6 +686,11 @@ pub(crate) fn run_task(
                     error = Some(e);
                     break;
                 }
+                // Without a merge (a replay that rebuilds state), nothing is appended.
+                if let Err(e) = send(std::mem::take(&mut rekeyed)) {
+                    error = Some(e);
+                    break;
+                }
             }
             StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
             StageKind::Aggregate(spec) => {
@@ -630,7 +716,6 @@ pub(crate) fn run_task(
     TaskResult {
         slot,
         rows: collected,
-        rekeyed,
         stats,
         error,
     }
@@ -647,7 +732,7 @@ fn repartition(
     records: &[kql_runtime::Record],
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
-    out: &mut Vec<Rekeyed>,
+    out: &mut Vec<Encoded>,
 ) -> Result<(), String> {
     let mut failure = None;
     pipeline.scan(partition, records, row, bad, |row, t, r| {
@@ -671,7 +756,7 @@ fn repartition(
             .map(|(n, t, i)| (n.as_str(), t, &row[*i]))
             .collect();
         encode_value(Format::Json, &cols, &mut value);
-        out.push(Rekeyed {
+        out.push(Encoded {
             order: (t, partition, r.offset),
             target: p,
             record: ProducerRecord {
@@ -689,22 +774,48 @@ fn repartition(
     }
 }
 
-/// A row re-keyed for the repartition topic, with its place in event-time order.
+/// A record to append (to a sink or repartition topic), with its target partition and the
+/// place of the row that made it in event-time order.
 #[derive(Debug)]
-struct Rekeyed {
+pub struct Encoded {
     order: (i64, u32, u64),
     target: u32,
     record: ProducerRecord,
 }
 
-/// Appends the tasks' re-keyed rows to the repartition topic in one deterministic order
-/// (merged by event time, each task's order kept), so the aggregation downstream sees the
-/// same sequence however the tasks were scheduled.
-fn write_rekeyed(cluster: &Cluster, topic: &str, tasks: Vec<Vec<Rekeyed>>) -> Result<(), String> {
-    let n = cluster.partition_count(topic).unwrap_or(1);
+/// Appends the tasks' records to a topic in one deterministic order: merged by event time
+/// (then input partition and offset), each task's own order kept. Returns when every task
+/// has finished sending.
+fn merge_append(
+    cluster: &Cluster,
+    topic: &str,
+    receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
+) -> Result<(), String> {
+    const APPEND_BATCH_RECORDS: usize = 4096;
+    let n = cluster
+        .partition_count(topic)
+        .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
     let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
-    let mut queues: Vec<VecDeque<Rekeyed>> = tasks.into_iter().map(VecDeque::from).collect();
+    let mut queues: Vec<VecDeque<Encoded>> = receivers.iter().map(|_| VecDeque::new()).collect();
+    let mut done = vec![false; receivers.len()];
+    let flush = |p: usize, records: &mut Vec<ProducerRecord>| -> Result<(), String> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        cluster
+            .produce_batch(topic, p as u32, std::mem::take(records), Acks::All)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
     loop {
+        for (i, rx) in receivers.iter().enumerate() {
+            while queues[i].is_empty() && !done[i] {
+                match rx.recv() {
+                    Ok(batch) => queues[i].extend(batch),
+                    Err(_) => done[i] = true,
+                }
+            }
+        }
         let next = queues
             .iter()
             .enumerate()
@@ -712,14 +823,14 @@ fn write_rekeyed(cluster: &Cluster, topic: &str, tasks: Vec<Vec<Rekeyed>>) -> Re
             .min();
         let Some((_, i)) = next else { break };
         let r = queues[i].pop_front().expect("the head was just seen");
-        by_partition[r.target as usize].push(r.record);
-    }
-    for (p, records) in by_partition.into_iter().enumerate() {
-        if !records.is_empty() {
-            cluster
-                .produce_batch(topic, p as u32, records, Acks::All)
-                .map_err(|e| e.to_string())?;
+        let p = r.target as usize;
+        by_partition[p].push(r.record);
+        if by_partition[p].len() >= APPEND_BATCH_RECORDS {
+            flush(p, &mut by_partition[p])?;
         }
+    }
+    for (p, records) in by_partition.iter_mut().enumerate() {
+        flush(p, records)?;
     }
     Ok(())
 }
@@ -793,6 +904,8 @@ pub struct Running {
     pub sink_topic: String,
     pub text: String,
     pub windowed: bool,
+    /// Its plan, for `EXPLAIN <query id>`.
+    pub plan: QueryPlan,
     /// The streams and tables it reads.
     pub inputs: Vec<String>,
     pub(crate) stages: Vec<Stage>,
@@ -865,6 +978,7 @@ impl Registry {
             sink_name: plan.sink.name.clone(),
             sink_topic: plan.sink.topic.clone(),
             text: plan.text.clone(),
+            plan: plan.query.clone(),
             windowed: plan.window.is_some(),
             inputs: plan
                 .query

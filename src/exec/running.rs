@@ -262,6 +262,44 @@ impl Session {
         );
     }
 
+    /// DESCRIBE EXTENDED: the queries that write or read a stream or table, with their
+    /// counters (records read and written, late records dropped, bad records skipped).
+    pub(crate) fn describe_queries(&self, name: &str, out: &mut dyn Output) {
+        let rows = self
+            .registry
+            .queries
+            .iter()
+            .filter_map(|q| {
+                let role = match (q.sink_name == name, q.inputs.iter().any(|i| i == name)) {
+                    (true, true) => "reads and writes",
+                    (true, false) => "writes",
+                    (false, true) => "reads",
+                    (false, false) => return None,
+                };
+                Some(vec![
+                    Value::string(&q.id),
+                    Value::string(role),
+                    Value::Bigint(q.stats.records_read as i64),
+                    Value::Bigint(q.stats.records_written as i64),
+                    Value::Bigint(q.stats.late_records as i64),
+                    Value::Bigint(q.stats.bad_records as i64),
+                ])
+            })
+            .collect();
+        listing(
+            out,
+            &[
+                "Query ID",
+                "Role",
+                "Records read",
+                "Records written",
+                "Late dropped",
+                "Bad records",
+            ],
+            rows,
+        );
+    }
+
     pub(crate) fn show_connectors(&mut self, out: &mut dyn Output) {
         let rows = self
             .registry

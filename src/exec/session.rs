@@ -634,7 +634,11 @@ impl Session {
             }
             StatementKind::Print(p) => self.print(p, out),
             StatementKind::Show(s) => self.show(s.what, out),
-            StatementKind::Describe(Describe::Source { name, .. }) => {
+            StatementKind::Describe(Describe::Source { name, extended }) => {
+                if *extended {
+                    // the statistics are those of queries caught up with their inputs
+                    self.catch_up()?;
+                }
                 let def = self
                     .catalog
                     .get(&name.name)
@@ -665,6 +669,9 @@ impl Session {
                     def.value_format.name()
                 ));
                 listing(out, &["Field", "Type"], rows);
+                if *extended {
+                    self.describe_queries(&name.name, out);
+                }
                 Ok(())
             }
             StatementKind::Describe(Describe::Topic { name, .. }) => {

@@ -70,7 +70,7 @@ impl TimestampFormat {
         for p in &self.parts {
             match p {
                 Part::Literal(l) => {
-                    if !text[i..].starts_with(l.as_str()) {
+                    if !text.get(i..)?.starts_with(l.as_str()) {
                         return None;
                     }
                     i += l.len();
@@ -85,7 +85,7 @@ impl TimestampFormat {
                         width
                     };
                     let end = (i + width).min(b.len());
-                    let digits = &text[i..end];
+                    let digits = text.get(i..end)?;
                     if digits.is_empty() || !digits.bytes().all(|x| x.is_ascii_digit()) {
                         return None;
                     }
@@ -106,7 +106,7 @@ impl TimestampFormat {
                     }
                 }
                 Part::Zone => {
-                    let rest = &text[i..];
+                    let rest = text.get(i..)?;
                     if let Some(r) = rest.strip_prefix('Z') {
                         i = text.len() - r.len();
                     } else if rest.len() >= 3 && (rest.starts_with('+') || rest.starts_with('-')) {
@@ -144,6 +144,9 @@ mod tests {
         assert_eq!(f.parse("2023-11-14 22:13:20"), Some(1_700_000_000_000));
         assert_eq!(f.parse("2023-11-14 22:13"), None);
         let f = TimestampFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSSX");
+        // text that is not ASCII is a mismatch, not a panic
+        assert_eq!(f.parse("2023-11-14T22:13:2é.500Z"), None);
+        assert_eq!(f.parse("2023-11-14T22:13:20.500+0é"), None);
         assert_eq!(f.parse("2023-11-14T22:13:20.500Z"), Some(1_700_000_000_500));
         assert_eq!(
             f.parse("2023-11-14T23:13:20.500+01:00"),

@@ -751,6 +751,7 @@ impl Compiler<'_> {
             value_format: def.value_format,
             timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
             timestamp_format: def.timestamp_format.clone(),
+            window: def.window,
             schema: schema.clone(),
             key_count: def.key_columns().count(),
             kind: def.kind,

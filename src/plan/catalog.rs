@@ -67,6 +67,9 @@ pub struct SourceDef {
     /// The whole CREATE statement, and the part that says where the partition count comes from.
     pub declared_at: Span,
     pub partitions_at: Option<Span>,
+    /// A windowed table (made by a windowed aggregation): its keys carry the window, and
+    /// its rows have WINDOWSTART and WINDOWEND.
+    pub window: Option<super::window::WindowType>,
 }
 
 impl SourceDef {

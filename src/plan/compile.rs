@@ -423,6 +423,7 @@ impl Compiler<'_> {
             (None, None) => (1, None),
         };
         let def = SourceDef {
+            window: None,
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

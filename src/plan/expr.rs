@@ -78,6 +78,17 @@ impl TypedExpr {
             return self;
         }
         let span = self.span;
+        // Widening a numeric literal is done once here, not for every row
+        // (`temp > 30` compares with 30.0).
+        let folded = match (&self.kind, ty) {
+            (TExpr::Literal(Value::Int(i)), SqlType::Bigint) => Some(Value::Bigint(*i as i64)),
+            (TExpr::Literal(Value::Int(i)), SqlType::Double) => Some(Value::Double(*i as f64)),
+            (TExpr::Literal(Value::Bigint(i)), SqlType::Double) => Some(Value::Double(*i as f64)),
+            _ => None,
+        };
+        if let Some(v) = folded {
+            return TypedExpr::new(TExpr::Literal(v), ty.clone(), span);
+        }
         TypedExpr::new(TExpr::Cast(Box::new(self)), ty.clone(), span)
     }
 

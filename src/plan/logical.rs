@@ -104,6 +104,8 @@ pub struct Source {
     pub timestamp_column: Option<usize>,
     /// How a STRING timestamp column is parsed (Java DateTimeFormatter letters).
     pub timestamp_format: Option<String>,
+    /// A windowed table: keys carry the window; the schema ends with WINDOWSTART, WINDOWEND.
+    pub window: Option<super::window::WindowType>,
     pub span: Span,
 }
 

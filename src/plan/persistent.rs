@@ -99,6 +99,51 @@ fn key_outputs(plan: &QueryPlan) -> Vec<usize> {
         .collect()
 }
 
+/// `... PARTITION BY expr` of a persistent query: the query without it, with the
+/// expression selected (unless a column of that name already is), and the key column's
+/// name (the column's name, or KSQL_COL_0 for an expression, as ksqlDB names it).
+fn partition_by(q: &ast::Query) -> std::result::Result<(ast::Query, Option<String>), Diagnostic> {
+    if q.partition_by.is_empty() || super::aggregate::is_aggregate(q) {
+        return Ok((q.clone(), None));
+    }
+    if q.partition_by.len() > 1 {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            "PARTITION BY several expressions is not supported by this version of kql yet",
+        )
+        .label(q.partition_by[1].span, "second expression")
+        .help("partition by one column or expression"));
+    }
+    let e = &q.partition_by[0];
+    let name = match &e.kind {
+        ExprKind::Column { name, .. } => name.name.clone(),
+        _ => "KSQL_COL_0".to_string(),
+    };
+    let mut q = q.clone();
+    q.partition_by.clear();
+    let selected = q.select.iter().any(|item| match item {
+        ast::SelectItem::Star(_) | ast::SelectItem::QualifiedStar(_) => {
+            matches!(e.kind, ExprKind::Column { .. })
+        }
+        ast::SelectItem::Expr { expr, alias } => match (alias, &expr.kind) {
+            (Some(a), _) => a.name == name,
+            (None, ExprKind::Column { name: n, .. }) => n.name == name,
+            _ => false,
+        },
+    });
+    if !selected {
+        q.select.push(ast::SelectItem::Expr {
+            expr: e.clone(),
+            alias: Some(ast::Ident {
+                name: name.clone(),
+                quoted: true,
+                span: e.span,
+            }),
+        });
+    }
+    Ok((q, Some(name)))
+}
+
 /// The window of an aggregating plan.
 pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
     let mut node = Some(&plan.root);
@@ -178,7 +223,14 @@ impl Compiler<'_> {
             errors.append(&mut e);
             Default::default()
         });
-        let query = match self.persistent_query(&c.query) {
+        let (query_ast, partition_key) = match partition_by(&c.query) {
+            Ok(x) => x,
+            Err(d) => {
+                errors.push(d);
+                return Err(errors);
+            }
+        };
+        let query = match self.persistent_query(&query_ast) {
             Ok(q) => q,
             Err(mut e) => {
                 errors.append(&mut e);
@@ -214,7 +266,16 @@ impl Compiler<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let keys = key_outputs(&query);
+        // PARTITION BY: its column is the key (the old key, if selected, is a value column).
+        let keys = match &partition_key {
+            Some(name) => query
+                .columns
+                .iter()
+                .position(|c| &c.name == name)
+                .into_iter()
+                .collect(),
+            None => key_outputs(&query),
+        };
         let mut sink_columns: Vec<usize> = keys.clone();
         sink_columns.extend((0..query.columns.len()).filter(|i| !keys.contains(i)));
         let columns: Vec<Column> = sink_columns
@@ -229,10 +290,10 @@ impl Compiler<'_> {
                 },
             })
             .collect();
-        let key_format = props.key_format.unwrap_or(if keys.len() > 1 {
-            Format::Json
-        } else {
-            source.key_format
+        let key_format = props.key_format.unwrap_or(match keys.as_slice() {
+            [k] if !kafka_key_type(&query.columns[*k].ty) => Format::Json,
+            [_] | [] => source.key_format,
+            _ => Format::Json,
         });
         let topic = props
             .kafka_topic
@@ -249,6 +310,7 @@ impl Compiler<'_> {
             _ => PersistentKind::CreateTable,
         };
         let sink = SourceDef {
+            window: plan_window(&query),
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

@@ -51,6 +51,19 @@ impl Schema {
             ty: c.ty.clone(),
             pseudo: false,
         }));
+        // A windowed table's rows also have their window (filled from the key).
+        if def.window.is_some() {
+            for n in ["WINDOWSTART", "WINDOWEND"] {
+                if !def.columns.iter().any(|c| c.name == n) {
+                    fields.push(Field {
+                        qualifiers: qualifiers.clone(),
+                        name: n.to_string(),
+                        ty: SqlType::Bigint,
+                        pseudo: true,
+                    });
+                }
+            }
+        }
         Schema { fields }
     }
 

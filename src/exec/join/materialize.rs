@@ -174,6 +174,7 @@ pub fn run(
         key_count: 0,
         timestamp_column: None,
         timestamp_format: None,
+        window: None,
         kind: SourceKind::Stream,
         span: Span::default(),
     })
