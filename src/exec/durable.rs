@@ -131,7 +131,7 @@ fn restore_snapshots(
     changelog: &str,
     stage_index: usize,
     stage: &mut super::persistent::Stage,
-    generations: &mut std::collections::BTreeMap<(usize, u32), (u64, u32)>,
+    generations: &mut std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>,
 ) -> Vec<u32> {
     if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
         return Vec::new();
@@ -148,7 +148,7 @@ fn restore_snapshots(
         };
         slot.agg = Some(task);
         slot.offset = offset;
-        generations.insert((stage_index, slot.partition), (generation, chunks));
+        generations.insert((stage_index, slot.partition), (generation, chunks, offset));
         restored.push(slot.partition);
     }
     restored
@@ -269,7 +269,11 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
         for slot in &stage.tasks {
             let Some(agg) = &slot.agg else { continue };
             let previous = q.snapshots.get(&(i, slot.partition)).copied();
-            let generation = previous.map_or(1, |(g, _)| g + 1);
+            // Nothing read since the last snapshot: the state has not changed.
+            if previous.is_some_and(|(_, _, at)| at == slot.offset) {
+                continue;
+            }
+            let generation = previous.map_or(1, |(g, _, _)| g + 1);
             let state = agg.snapshot();
             let chunks = write_snapshot(
                 cluster,
@@ -278,10 +282,10 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
                 generation,
                 slot.offset,
                 &state,
-                previous,
+                previous.map(|(g, n, _)| (g, n)),
             )?;
             q.snapshots
-                .insert((i, slot.partition), (generation, chunks));
+                .insert((i, slot.partition), (generation, chunks, slot.offset));
         }
     }
     Ok(())

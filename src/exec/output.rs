@@ -88,6 +88,17 @@ impl Output for Captured {
     }
 }
 
+/// The columns of a query's result.
+pub fn result_columns(plan: &crate::plan::QueryPlan) -> Vec<ResultColumn> {
+    plan.columns
+        .iter()
+        .map(|c| ResultColumn {
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        })
+        .collect()
+}
+
 /// Throws everything away (replays, plans of declarations).
 pub struct Discard;
 

@@ -921,8 +921,8 @@ pub struct Running {
     /// The consumer group whose committed offsets are this query's positions (durable logs).
     pub group: Option<String>,
     /// The last state snapshot of each stateful task in its changelog: (stage, partition)
-    /// to (generation, chunks).
-    pub(crate) snapshots: BTreeMap<(usize, u32), (u64, u32)>,
+    /// to (generation, chunks, input offset).
+    pub(crate) snapshots: BTreeMap<(usize, u32), (u64, u32, u64)>,
 }
 
 /// A FileStreamSink connector: appends a topic's values to a file, one per line.

@@ -11,7 +11,7 @@ use kql_runtime::Cluster;
 
 use super::decode::SourceDecoder;
 use super::join::Input;
-use super::output::{Output, ResultColumn};
+use super::output::Output;
 use super::physical::{ranges, StartAt};
 use super::pipeline::Operators;
 use super::task::{OutputRow, PartitionReader};
@@ -73,14 +73,7 @@ pub fn run(
         );
     }
     rows.sort_by_key(|(p, o, _, _)| (*p, *o));
-    let columns: Vec<ResultColumn> = plan
-        .columns
-        .iter()
-        .map(|c| ResultColumn {
-            name: c.name.clone(),
-            ty: c.ty.clone(),
-        })
-        .collect();
+    let columns = super::output::result_columns(plan);
     out.begin(&columns);
     let mut produced: Vec<OutputRow> = Vec::new();
     let limit = plan.limit.unwrap_or(u64::MAX) as usize;

@@ -3,7 +3,7 @@
 //! bounded run (every open window closes; late and bad records are reported).
 
 use super::format::key::decode_kafka;
-use super::output::{listing, Output, ResultColumn};
+use super::output::{listing, Output};
 use super::persistent::{run_transient, split_window_key, FileSink};
 use super::session::Session;
 use crate::data::Value;
@@ -85,14 +85,7 @@ impl Session {
             self.offset_reset_latest(),
         )
         .map_err(|e| failed(format!("the query failed: {e}")))?;
-        let columns: Vec<ResultColumn> = plan
-            .columns
-            .iter()
-            .map(|c| ResultColumn {
-                name: c.name.clone(),
-                ty: c.ty.clone(),
-            })
-            .collect();
+        let columns = super::output::result_columns(plan);
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0;

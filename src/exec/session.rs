@@ -10,7 +10,7 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
-use super::output::{listing, Output, Progress, ResultColumn};
+use super::output::{listing, Output, Progress};
 use super::physical::{self, StartAt};
 use super::query::run_bounded;
 use crate::data::{SqlType, Value};
@@ -552,14 +552,7 @@ impl Session {
             StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
         let (tasks, internal_topics) =
             physical::tasks_and_topics(&self.runtime, &self.cluster, plan, start)?;
-        let columns: Vec<ResultColumn> = plan
-            .columns
-            .iter()
-            .map(|c| ResultColumn {
-                name: c.name.clone(),
-                ty: c.ty.clone(),
-            })
-            .collect();
+        let columns = super::output::result_columns(plan);
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;

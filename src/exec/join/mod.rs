@@ -233,25 +233,17 @@ fn side(
                 "_kql_transient_{query_id}_join_{}-repartition",
                 internal_topics.len()
             );
-            let key = (&r.key, r.key_format);
             let source = materialize::run(
                 runtime,
                 cluster,
                 &r.input,
-                Some(key),
+                Some((&r.key, r.key_format)),
                 r.partitions,
                 &topic,
                 start,
                 internal_topics,
             )?;
-            internal_topics.push(topic.clone());
-            Ok(SideInput {
-                decoder: SourceDecoder::internal(&source, base),
-                source,
-                topic,
-                base,
-                internal: true,
-            })
+            Ok(materialized(source, topic, base, internal_topics))
         }
         LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
             let topic = format!("_kql_transient_{query_id}_join_{}", internal_topics.len());
@@ -266,14 +258,7 @@ fn side(
                 start,
                 internal_topics,
             )?;
-            internal_topics.push(topic.clone());
-            Ok(SideInput {
-                decoder: SourceDecoder::internal(&source, base),
-                source,
-                topic,
-                base,
-                internal: true,
-            })
+            Ok(materialized(source, topic, base, internal_topics))
         }
         LogicalPlan::Repartition(r) => {
             let LogicalPlan::Source(s) = &*r.input else {
@@ -291,6 +276,23 @@ fn side(
             })
         }
         _ => Err(multi_way()),
+    }
+}
+
+/// The side that reads an inner join's rows from the internal topic they were written to.
+fn materialized(
+    source: Source,
+    topic: String,
+    base: usize,
+    internal_topics: &mut Vec<String>,
+) -> SideInput {
+    internal_topics.push(topic.clone());
+    SideInput {
+        decoder: SourceDecoder::internal(&source, base),
+        source,
+        topic,
+        base,
+        internal: true,
     }
 }
 
