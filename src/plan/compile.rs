@@ -242,12 +242,11 @@ impl Compiler<'_> {
                 );
             }
         }
-        let mut props_failed = false;
-        let props = properties::parse(&c.properties).unwrap_or_else(|mut e| {
-            props_failed = true;
-            errors.append(&mut e);
-            Default::default()
-        });
+        let (props, mut prop_errors) = properties::parse(&c.properties);
+        errors.append(&mut prop_errors);
+        // A timestamp_format that was given (even one reported as invalid) makes a STRING
+        // timestamp column acceptable, so its error is not followed by another.
+        let format_given = c.properties.iter().any(|p| p.name == "timestamp_format");
         let key_format = props.key_format.unwrap_or(Format::Kafka);
         let mut columns: Vec<Column> = Vec::new();
         let mut key_spans = Vec::new();
@@ -385,8 +384,7 @@ impl Compiler<'_> {
             Some((name, tspan)) => match columns.iter().position(|c| &c.name == name) {
                 Some(i)
                     if matches!(columns[i].ty, SqlType::Bigint | SqlType::Timestamp)
-                        || (columns[i].ty == SqlType::String
-                            && props.timestamp_format.is_some()) =>
+                        || (columns[i].ty == SqlType::String && format_given) =>
                 {
                     Some(i)
                 }

@@ -219,10 +219,8 @@ impl Compiler<'_> {
                 );
             }
         }
-        let props = properties::parse(&c.properties).unwrap_or_else(|mut e| {
-            errors.append(&mut e);
-            Default::default()
-        });
+        let (props, mut prop_errors) = properties::parse(&c.properties);
+        errors.append(&mut prop_errors);
         let (query_ast, partition_key) = match partition_by(&c.query) {
             Ok(x) => x,
             Err(d) => {

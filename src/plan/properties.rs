@@ -39,7 +39,9 @@ pub struct SourceProperties {
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-pub fn parse(props: &[Property]) -> std::result::Result<SourceProperties, Vec<Diagnostic>> {
+/// The properties that are valid, and an error for each one that is not (so a bad
+/// property never hides a good one, which would cause follow-on errors).
+pub fn parse(props: &[Property]) -> (SourceProperties, Vec<Diagnostic>) {
     let mut out = SourceProperties::default();
     let mut errors = Vec::new();
     for p in props {
@@ -47,11 +49,7 @@ pub fn parse(props: &[Property]) -> std::result::Result<SourceProperties, Vec<Di
             errors.push(d);
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
