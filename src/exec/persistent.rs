@@ -64,6 +64,9 @@ pub struct Stage {
     pub(crate) tasks: Vec<TaskSlot>,
     /// Joined stages: the last offset written, per partition.
     pub(crate) written: BTreeMap<u32, u64>,
+    /// Counters a caller shows while the stage runs (a transient query in a terminal), and
+    /// the flag that cancels it (Ctrl-C).
+    pub(crate) progress: Option<Arc<super::output::Progress>>,
 }
 
 /// Counters of a query, reported at the end of a run.
@@ -339,6 +342,7 @@ pub fn build_stages(
         input_topic: topic.to_string(),
         tasks: slots,
         written: BTreeMap::new(),
+        progress: None,
     };
     let Some(agg) = agg else {
         return Ok(vec![match StatelessPipeline::new(plan) {
@@ -461,6 +465,7 @@ fn run_stage(
         let kind = stage.kind.clone();
         let cluster = cluster.clone();
         let topic = stage.input_topic.clone();
+        let progress = stage.progress.clone();
         let sink = match output {
             Output::Sink(s) => Some(Arc::clone(s)),
             Output::Collect => None,
@@ -480,6 +485,7 @@ fn run_stage(
                 sink.as_deref(),
                 close,
                 tx,
+                progress.as_deref(),
             )
         }));
     }
@@ -596,7 +602,7 @@ pub(crate) fn run_task(
     sink: Option<&SinkWriter>,
     close: bool,
 ) -> TaskResult {
-    run_task_to(cluster, kind, topic, slot, end, sink, close, None)
+    run_task_to(cluster, kind, topic, slot, end, sink, close, None, None)
 }
 
 /// How many batches of encoded records a task may have waiting for the merge.
@@ -614,6 +620,7 @@ fn run_task_to(
     sink: Option<&SinkWriter>,
     close: bool,
     merge: Option<std::sync::mpsc::SyncSender<Vec<Encoded>>>,
+    progress: Option<&super::output::Progress>,
 ) -> TaskResult {
     let mut stats = Stats::default();
     let mut collected = Vec::new();
@@ -658,6 +665,13 @@ fn run_task_to(
         let Some(last) = records.last() else { break };
         slot.offset = last.offset + 1;
         stats.records_read += records.len() as u64;
+        if let Some(p) = progress {
+            p.records_read
+                .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            if p.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                break; // Ctrl-C: what was read so far is the result
+            }
+        }
         match kind {
             StageKind::Stateless(p) => {
                 plain.clear();
@@ -849,8 +863,12 @@ pub fn run_transient(
     plan: &QueryPlan,
     internal_topic: &str,
     start_at_end: bool,
+    progress: Option<Arc<super::output::Progress>>,
 ) -> Result<(Vec<Emitted>, Stats), String> {
     let mut stages = build_stages(plan, cluster, internal_topic)?;
+    for s in &mut stages {
+        s.progress = progress.clone();
+    }
     if start_at_end {
         let topic = stages[0].input_topic.clone();
         for slot in &mut stages[0].tasks {

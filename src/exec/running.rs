@@ -77,14 +77,33 @@ impl Session {
             "_kql_transient_{}-repartition",
             self.cluster.topic_names().len()
         );
+        // What the query will read, for a progress display (and Ctrl-C).
+        let start = if self.offset_reset_latest() {
+            super::physical::StartAt::Latest
+        } else {
+            super::physical::StartAt::Earliest
+        };
+        let total_records = super::physical::ranges(&self.cluster, &source.topic, start)
+            .map_or(0, |r| r.iter().map(|r| r.end - r.start).sum());
+        let progress = std::sync::Arc::new(super::output::Progress {
+            total_records,
+            ..Default::default()
+        });
+        out.progress(&progress);
         let (rows, stats) = run_transient(
             &self.runtime,
             &self.cluster,
             plan,
             &internal,
             self.offset_reset_latest(),
+            Some(progress.clone()),
         )
         .map_err(|e| failed(format!("the query failed: {e}")))?;
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            progress.late_records.store(stats.late_records, Relaxed);
+            progress.bad_records.store(stats.bad_records, Relaxed);
+        }
         let columns = super::output::result_columns(plan);
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
@@ -95,6 +114,9 @@ impl Session {
             }
             out.row(&r.values);
             emitted += 1;
+            progress
+                .rows
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {
