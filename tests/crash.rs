@@ -312,3 +312,69 @@ fn a_killed_join_resumes_without_gap_or_duplicate() {
         assert_eq!(ids, expected, "round {round}: rows missing");
     }
 }
+
+/// An aggregation that repartitions (GROUP BY a value column) writes an internal topic
+/// before it aggregates: records written there after the last commit are not written
+/// again after a kill, so no record is counted twice.
+#[test]
+fn a_killed_repartitioning_aggregation_counts_every_record_once() {
+    const EVENTS: u64 = 40_000;
+    for (round, delay_ms) in [80u64, 250].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: String = (0..EVENTS)
+            .map(|i| format!("{{\"k\":\"k{}\",\"g\":\"g{}\"}}\n", i % 11, i % 3))
+            .collect();
+        std::fs::write(dir.path().join("events.jsonl"), lines).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let setup = write(
+            "setup.ksql",
+            "CREATE STREAM events (k VARCHAR KEY, g VARCHAR) WITH (kafka_topic='events', partitions=2);\n\
+             CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n",
+        );
+        let ctas = "CREATE TABLE {IF} per_g AS SELECT g, COUNT(*) AS c FROM events GROUP BY g EMIT CHANGES;\n";
+        let first = write("ctas.ksql", &ctas.replace("{IF}", ""));
+        let check = write(
+            "check.ksql",
+            &(ctas.replace("{IF}", "IF NOT EXISTS") + "SELECT g, c FROM per_g;\n"),
+        );
+        let data = dir.path().join("log");
+        let data = data.to_str().unwrap();
+        assert_eq!(common::kql(&["run", &setup, "--data-dir", data]).code, 0);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["run", &first, "--data-dir", data])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let out = common::kql(&["run", &check, "--data-dir", data, "--format", "json"]);
+        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
+        let mut got: Vec<(String, u64)> = out
+            .stdout
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["G"].as_str().unwrap().to_string(),
+                    v["C"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        let expected: Vec<(String, u64)> = (0..3u64)
+            .map(|g| {
+                (
+                    format!("g{g}"),
+                    (0..EVENTS).filter(|i| i % 3 == g).count() as u64,
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "round {round} (kill after {delay_ms} ms)");
+    }
+}

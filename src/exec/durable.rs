@@ -87,12 +87,18 @@ pub fn commit(cluster: &Cluster, q: &Running, closed: bool) -> Result<(), String
             }
         }
     }
-    let partitions = cluster.partition_count(&q.sink_topic).unwrap_or(0);
-    for p in 0..partitions {
-        let (_, end, _) = cluster.offsets(&q.sink_topic, p).map_err(e)?;
-        cluster
-            .commit_offset(group, &q.sink_topic, p, end)
-            .map_err(e)?;
+    // The ends of the topics the query writes: its sink, and the internal topic of a
+    // repartition stage; what lies past them at a restart was written after this commit.
+    let mut written_topics = vec![q.sink_topic.clone()];
+    written_topics.extend(q.stages.iter().filter_map(|st| match &*st.kind {
+        StageKind::Repartition { topic, .. } => Some(topic.clone()),
+        _ => None,
+    }));
+    for topic in &written_topics {
+        for p in 0..cluster.partition_count(topic).unwrap_or(0) {
+            let (_, end, _) = cluster.offsets(topic, p).map_err(e)?;
+            cluster.commit_offset(group, topic, p, end).map_err(e)?;
+        }
     }
     Ok(())
 }
@@ -117,6 +123,13 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
     }
     // Even a query that never committed may have written rows before a crash.
     let skip = written_since_commit(cluster, &group, &q.sink_topic, &prefix)?;
+    for stage in &mut q.stages {
+        if let StageKind::Repartition { topic, .. } = &*stage.kind {
+            let topic = topic.clone();
+            stage.skip =
+                std::sync::Arc::new(written_since_commit(cluster, &group, &topic, &topic)?);
+        }
+    }
     let sink = std::sync::Arc::get_mut(&mut q.sink)
         .ok_or("the sink writer is shared before the query starts")?;
     sink.tag_prefix = Some(prefix);

@@ -67,6 +67,9 @@ pub struct Stage {
     /// Counters a caller shows while the stage runs (a transient query in a terminal), and
     /// the flag that cancels it (Ctrl-C).
     pub(crate) progress: Option<Arc<super::output::Progress>>,
+    /// A repartition stage of a query that crashed: its records already in the internal
+    /// topic (tags of `kql.src` headers), not to be written again.
+    pub(crate) skip: Arc<std::collections::HashSet<Bytes>>,
 }
 
 /// Counters of a query, reported at the end of a run.
@@ -343,6 +346,7 @@ pub fn build_stages(
         tasks: slots,
         written: BTreeMap::new(),
         progress: None,
+        skip: Default::default(),
     };
     let Some(agg) = agg else {
         return Ok(vec![match StatelessPipeline::new(plan) {
@@ -466,6 +470,7 @@ fn run_stage(
         let cluster = cluster.clone();
         let topic = stage.input_topic.clone();
         let progress = stage.progress.clone();
+        let skip = stage.skip.clone();
         let sink = match output {
             Output::Sink(s) => Some(Arc::clone(s)),
             Output::Collect => None,
@@ -486,6 +491,7 @@ fn run_stage(
                 close,
                 tx,
                 progress.as_deref(),
+                &skip,
             )
         }));
     }
@@ -602,7 +608,18 @@ pub(crate) fn run_task(
     sink: Option<&SinkWriter>,
     close: bool,
 ) -> TaskResult {
-    run_task_to(cluster, kind, topic, slot, end, sink, close, None, None)
+    run_task_to(
+        cluster,
+        kind,
+        topic,
+        slot,
+        end,
+        sink,
+        close,
+        None,
+        None,
+        &Default::default(),
+    )
 }
 
 /// How many batches of encoded records a task may have waiting for the merge.
@@ -621,6 +638,7 @@ fn run_task_to(
     close: bool,
     merge: Option<std::sync::mpsc::SyncSender<Vec<Encoded>>>,
     progress: Option<&super::output::Progress>,
+    skip: &std::collections::HashSet<Bytes>,
 ) -> TaskResult {
     let mut stats = Stats::default();
     let mut collected = Vec::new();
@@ -702,6 +720,7 @@ fn run_task_to(
                     &mut row,
                     &mut bad,
                     &mut rekeyed,
+                    skip,
                 ) {
                     error = Some(e);
                     break;
@@ -753,9 +772,16 @@ fn repartition(
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
     out: &mut Vec<Encoded>,
+    skip: &std::collections::HashSet<Bytes>,
 ) -> Result<(), String> {
     let mut failure = None;
     pipeline.scan(partition, records, row, bad, |row, t, r| {
+        // The input row this record comes from, so a restart after a crash does not write
+        // it twice (the internal topic's name makes the tag the query's own).
+        let tag = super::durable::source_tag(internal, partition, r.offset, 0);
+        if skip.contains(&tag) {
+            return;
+        }
         let key_values: Vec<Value> = keys.iter().map(|k| eval(k, row)).collect();
         let key_cols: Vec<(&str, &SqlType, &Value)> = key_values
             .iter()
@@ -784,7 +810,10 @@ fn repartition(
                 value: Some(Bytes::from(value)),
                 timestamp_ms: Some(t),
                 partition: None,
-                headers: Vec::new(),
+                headers: vec![kql_runtime::Header {
+                    name: super::durable::SOURCE_HEADER.to_string(),
+                    value: tag,
+                }],
             },
         });
     });
