@@ -111,7 +111,7 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
     let prefix = q.id.clone();
     let changelog = changelog_topic(&q.id);
     let has_changelog = cluster.partition_count(&changelog).is_some();
-    if cluster.groups().iter().any(|g| *g == group) || has_changelog {
+    if cluster.groups().contains(&group) || has_changelog {
         for (i, stage) in q.stages.iter_mut().enumerate() {
             let snapshots = if has_changelog {
                 restore_snapshots(cluster, &changelog, i, stage, &mut q.snapshots)

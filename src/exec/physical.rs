@@ -62,6 +62,9 @@ pub fn ranges(
         .collect()
 }
 
+/// A query's tasks, and the internal topics made for it.
+pub type TasksAndTopics = (Vec<Box<dyn Task>>, Vec<String>);
+
 /// The tasks that run a query's plan, and the internal topics made for it (to remove
 /// when a transient query ends).
 pub fn tasks_and_topics(
@@ -69,7 +72,7 @@ pub fn tasks_and_topics(
     cluster: &Cluster,
     plan: &QueryPlan,
     start: StartAt,
-) -> Result<(Vec<Box<dyn Task>>, Vec<String>), Diagnostic> {
+) -> Result<TasksAndTopics, Diagnostic> {
     let (_, input) = Operators::split(plan);
     if matches!(
         input,

@@ -595,7 +595,7 @@ impl Compiler<'_> {
         if super::aggregate::is_aggregate(q) {
             return self.aggregate_query(q);
         }
-        let from = self.from_clause(q)?;
+        let from = self.plan_from_clause(q)?;
         let mut errors = Vec::new();
         if let Some(w) = &q.window {
             errors.push(unsupported(w.span, "windows"));

@@ -37,7 +37,7 @@ pub struct From {
 }
 
 impl Compiler<'_> {
-    pub(super) fn from_clause(&self, q: &ast::Query) -> Result<From> {
+    pub(super) fn plan_from_clause(&self, q: &ast::Query) -> Result<From> {
         let def = self.lookup(&q.from.name)?;
         let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
         let mut schema = Schema::of_source(def, alias);
@@ -393,7 +393,8 @@ fn needs_repartition(side: &Side, key: &TypedExpr) -> bool {
         .key_columns()
         .map(|(i, _)| side.offset + i + PSEUDO_COLUMNS.len())
         .collect();
-    !(key_pos.len() == 1 && key.kind == TExpr::Column(key_pos[0]))
+    key_pos.len() != 1
+        || key.kind != TExpr::Column(key_pos[0])
         || !matches!(side.plan, LogicalPlan::Source(_))
 }
 
