@@ -1,11 +1,11 @@
 //! The join workloads W3 (stream-table join) and W4 (global-table broadcast join) of
-//! `/work/shared/bench`, run end to end through kql (files -> source connectors ->
+//! the shared benchmark workloads (`shared/bench/` beside the repository), run end to end through kql (files -> source connectors ->
 //! partitioned log -> persistent join query -> sink topic), next to hand-written
 //! single-threaded serde_json programs doing the same work on the same files, measured in
 //! the same run. Figures are ratios to that baseline, with the peers' figures beside.
 //!
-//!     rustc -O /work/shared/bench/gen.rs -o /tmp/gen && /tmp/gen /tmp/bench 1000000 readings_1m
-//!     cargo bench --bench joins -- /tmp/bench/readings_1m.jsonl
+//!     rustc -O ../shared/bench/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
+//!     cargo bench --bench joins -- "$DIR/readings_1m.jsonl"
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -126,7 +126,7 @@ fn main() {
     let file = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| "/tmp/bench/readings_1m.jsonl".to_string());
+        .unwrap_or_else(|| "readings_1m.jsonl".to_string());
     let repeat: usize = std::env::var("KQL_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())

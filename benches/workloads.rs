@@ -1,12 +1,12 @@
 //! The benchmark workloads W1 (filter/project CREATE STREAM AS SELECT) and W2 (tumbling
-//! window COUNT/AVG/MAX, EMIT FINAL) of `/work/shared/bench`, run end to end through kql
+//! window COUNT/AVG/MAX, EMIT FINAL) of the shared benchmark workloads (`shared/bench/` beside the repository), run end to end through kql
 //! (file -> source connector -> partitioned log -> persistent query -> sink topic), next to
 //! a hand-written single-threaded serde_json program doing the same work on the same file,
 //! measured in the same run. Figures are reported as a ratio to that baseline, with the
 //! peers' figures from the shared README beside them.
 //!
-//!     rustc -O /work/shared/bench/gen.rs -o /tmp/gen && /tmp/gen /tmp/bench 1000000 readings_1m
-//!     cargo bench --bench workloads -- /tmp/bench/readings_1m.jsonl
+//!     rustc -O ../shared/bench/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
+//!     cargo bench --bench workloads -- "$DIR/readings_1m.jsonl"
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -131,7 +131,7 @@ fn main() {
     let file = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| "/tmp/bench/readings_1m.jsonl".to_string());
+        .unwrap_or_else(|| "readings_1m.jsonl".to_string());
     let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e} (see the module docs)"));
     let events = data.iter().filter(|&&b| b == b'\n').count() as f64;
     println!("{} events from {file}", events as u64);
