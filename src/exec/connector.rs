@@ -115,7 +115,7 @@ fn read_chunks(
                         .map(Bytes::from),
                 });
                 let p = match &key {
-                    Some(k) => super::partitioner::partition_for_key(k, n),
+                    Some(k) => kql_runtime::partitioner::partition_for_key(k, n.max(1)),
                     None => {
                         rr = (rr + 1) % n;
                         rr

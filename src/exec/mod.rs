@@ -11,7 +11,6 @@ pub mod functions;
 pub mod inspect;
 pub mod join;
 pub mod output;
-pub mod partitioner;
 pub mod persistent;
 pub mod physical;
 pub mod pipeline;

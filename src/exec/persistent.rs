@@ -208,7 +208,7 @@ impl SinkWriter {
             fill(&mut key_cols, &self.key_cols, &r.values);
             let inner = encode_key(self.key_format, &key_cols);
             let p = match inner.as_deref() {
-                Some(k) => super::partitioner::partition_for_key(k, partitions),
+                Some(k) => kql_runtime::partitioner::partition_for_key(k, partitions.max(1)),
                 None => cluster
                     .partition_for(&self.topic, None)
                     .map_err(|e| e.to_string())?,
