@@ -103,39 +103,45 @@ fn records_acknowledged_before_a_sigkill_survive_it() {
     assert_eq!(out.stdout, "{\"K\":\"k-0\",\"N\":0}\n");
 }
 
-/// A persistent query is killed (SIGKILL) at a different moment in each round; the next
-/// run on the same data directory restores it from the command topic and its committed
-/// offsets. Whatever the moment, the sink ends with every expected row exactly once.
-#[test]
-fn a_persistent_query_killed_at_any_moment_resumes_without_gap_or_duplicate() {
-    const EVENTS: u64 = 60_000;
-    for (round, delay_ms) in [30u64, 120, 250].into_iter().enumerate() {
-        let dir = tempfile::tempdir().unwrap();
-        let lines: String = (0..EVENTS)
-            .map(|i| format!("{{\"id\":{i},\"n\":{}}}\n", i % 7))
-            .collect();
-        std::fs::write(dir.path().join("events.jsonl"), lines).unwrap();
-        let write = |name: &str, text: &str| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            p.to_str().unwrap().to_string()
-        };
-        let setup = write(
-            "setup.ksql",
-            "CREATE STREAM events (id BIGINT, n INT) WITH (kafka_topic='events', partitions=2);\n\
-             CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events');\n",
-        );
-        let csas = write(
-            "csas.ksql",
-            "CREATE STREAM odd AS SELECT id, n FROM events WHERE n % 2 = 1;\n",
-        );
-        let check = write("check.ksql", "CREATE STREAM IF NOT EXISTS odd AS SELECT id, n FROM events WHERE n % 2 = 1;\nSELECT id FROM odd EMIT CHANGES;\n");
-        let data = dir.path().join("log");
-        let data = data.to_str().unwrap();
-        assert_eq!(common::kql(&["run", &setup, "--data-dir", data]).code, 0);
+/// A data directory and the files of one kill scenario.
+struct Scenario {
+    dir: tempfile::TempDir,
+}
 
+impl Scenario {
+    fn new() -> Scenario {
+        Scenario {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Writes a file of the scenario and returns its path.
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("log").to_str().unwrap().to_string()
+    }
+
+    /// `kql run SCRIPT --data-dir` (JSON rows on stdout).
+    fn run(&self, script: &str) -> common::RunOutput {
+        common::kql(&[
+            "run",
+            script,
+            "--data-dir",
+            &self.data_dir(),
+            "--format",
+            "json",
+        ])
+    }
+
+    /// Starts `kql run SCRIPT` on the data directory and kills it (SIGKILL) after `delay_ms`.
+    fn run_killed_after(&self, script: &str, delay_ms: u64) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["run", &csas, "--data-dir", data])
+            .args(["run", script, "--data-dir", &self.data_dir()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -143,33 +149,64 @@ fn a_persistent_query_killed_at_any_moment_resumes_without_gap_or_duplicate() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         child.wait().unwrap();
+    }
+}
 
-        let out = common::kql(&["run", &check, "--data-dir", data, "--format", "json"]);
-        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
-        let mut ids: Vec<u64> = out
-            .stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["ID"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
-        let written = ids.len();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(
-            ids.len(),
-            written,
-            "round {round} (kill after {delay_ms} ms): duplicates in the sink"
+/// One field of every JSON row of an output, as numbers or strings.
+fn column(out: &common::RunOutput, name: &str) -> Vec<serde_json::Value> {
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()[name].clone())
+        .collect()
+}
+
+/// Sorted ids, after checking that none appears twice.
+fn ids_once(out: &common::RunOutput, what: &str) -> Vec<u64> {
+    let mut ids: Vec<u64> = column(out, "ID")
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let written = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), written, "{what}: duplicates in the sink");
+    ids
+}
+
+/// A persistent query is killed (SIGKILL) at a different moment in each round; the next
+/// run on the same data directory restores it from the command topic and its committed
+/// offsets. Whatever the moment, the sink ends with every expected row exactly once.
+#[test]
+fn a_persistent_query_killed_at_any_moment_resumes_without_gap_or_duplicate() {
+    const EVENTS: u64 = 60_000;
+    for delay_ms in [30u64, 120, 250] {
+        let s = Scenario::new();
+        s.file(
+            "events.jsonl",
+            &(0..EVENTS)
+                .map(|i| format!("{{\"id\":{i},\"n\":{}}}\n", i % 7))
+                .collect::<String>(),
         );
+        let setup = s.file(
+            "setup.ksql",
+            "CREATE STREAM events (id BIGINT, n INT) WITH (kafka_topic='events', partitions=2);\n\
+             CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events');\n",
+        );
+        let query = "CREATE STREAM {IF} odd AS SELECT id, n FROM events WHERE n % 2 = 1;\n";
+        let csas = s.file("csas.ksql", &query.replace("{IF}", ""));
+        let check = s.file(
+            "check.ksql",
+            &(query.replace("{IF}", "IF NOT EXISTS") + "SELECT id FROM odd EMIT CHANGES;\n"),
+        );
+        assert_eq!(s.run(&setup).code, 0);
+        s.run_killed_after(&csas, delay_ms);
+        let out = s.run(&check);
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
         let expected: Vec<u64> = (0..EVENTS).filter(|i| (i % 7) % 2 == 1).collect();
         assert_eq!(
-            ids.len(),
-            expected.len(),
-            "round {round} (kill after {delay_ms} ms): rows missing"
+            ids_once(&out, &format!("kill after {delay_ms} ms")),
+            expected
         );
-        assert_eq!(ids, expected);
     }
 }
 
@@ -179,60 +216,38 @@ fn a_persistent_query_killed_at_any_moment_resumes_without_gap_or_duplicate() {
 #[test]
 fn a_killed_aggregation_restores_its_state_and_counts_every_record_once() {
     const EVENTS: u64 = 60_000;
-    for (round, delay_ms) in [40u64, 150, 300].into_iter().enumerate() {
-        let dir = tempfile::tempdir().unwrap();
-        let lines: String = (0..EVENTS)
-            .map(|i| format!("{{\"k\":\"k{}\",\"n\":{i}}}\n", i % 7))
-            .collect();
-        std::fs::write(dir.path().join("events.jsonl"), lines).unwrap();
-        let write = |name: &str, text: &str| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            p.to_str().unwrap().to_string()
-        };
-        let setup = write(
+    for delay_ms in [40u64, 150, 300] {
+        let s = Scenario::new();
+        s.file(
+            "events.jsonl",
+            &(0..EVENTS)
+                .map(|i| format!("{{\"k\":\"k{}\",\"n\":{i}}}\n", i % 7))
+                .collect::<String>(),
+        );
+        let setup = s.file(
             "setup.ksql",
             "CREATE STREAM events (k VARCHAR KEY, n BIGINT) WITH (kafka_topic='events', partitions=2);\n\
              CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n",
         );
-        let ctas = write("ctas.ksql", "CREATE TABLE counts AS SELECT k, COUNT(*) AS c, SUM(n) AS total FROM events GROUP BY k EMIT CHANGES;\n");
-        let check = write("check.ksql", "SELECT k, c, total FROM counts;\n");
-        let data = dir.path().join("log");
-        let data = data.to_str().unwrap();
-        assert_eq!(common::kql(&["run", &setup, "--data-dir", data]).code, 0);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["run", &ctas, "--data-dir", data])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        child.wait().unwrap();
-        // The first restart may find the query not yet declared (killed before its
-        // statement was recorded): declare it then.
-        let out = common::kql(&["run", &check, "--data-dir", data, "--format", "json"]);
-        let out = if out.code != 0 {
-            assert!(
-                out.stderr.contains("COUNTS"),
-                "round {round}: {}",
-                out.stderr
-            );
-            assert_eq!(common::kql(&["run", &ctas, "--data-dir", data]).code, 0);
-            common::kql(&["run", &check, "--data-dir", data, "--format", "json"])
-        } else {
-            out
-        };
-        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
-        let mut got: Vec<(String, u64, u64)> = out
-            .stdout
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let query = "CREATE TABLE {IF} counts AS SELECT k, COUNT(*) AS c, SUM(n) AS total FROM events GROUP BY k EMIT CHANGES;\n";
+        let ctas = s.file("ctas.ksql", &query.replace("{IF}", ""));
+        let check = s.file(
+            "check.ksql",
+            &(query.replace("{IF}", "IF NOT EXISTS") + "SELECT k, c, total FROM counts;\n"),
+        );
+        assert_eq!(s.run(&setup).code, 0);
+        s.run_killed_after(&ctas, delay_ms);
+        let out = s.run(&check);
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
+        let mut got: Vec<(String, u64, u64)> = column(&out, "K")
+            .iter()
+            .zip(column(&out, "C"))
+            .zip(column(&out, "TOTAL"))
+            .map(|((k, c), t)| {
                 (
-                    v["K"].as_str().unwrap().to_string(),
-                    v["C"].as_u64().unwrap(),
-                    v["TOTAL"].as_u64().unwrap(),
+                    k.as_str().unwrap().to_string(),
+                    c.as_u64().unwrap(),
+                    t.as_u64().unwrap(),
                 )
             })
             .collect();
@@ -243,7 +258,7 @@ fn a_killed_aggregation_restores_its_state_and_counts_every_record_once() {
                 (format!("k{k}"), ns.len() as u64, ns.iter().sum())
             })
             .collect();
-        assert_eq!(got, expected, "round {round} (kill after {delay_ms} ms)");
+        assert_eq!(got, expected, "kill after {delay_ms} ms");
     }
 }
 
@@ -253,63 +268,42 @@ fn a_killed_aggregation_restores_its_state_and_counts_every_record_once() {
 #[test]
 fn a_killed_join_resumes_without_gap_or_duplicate() {
     const EVENTS: u64 = 40_000;
-    for (round, delay_ms) in [60u64, 200].into_iter().enumerate() {
-        let dir = tempfile::tempdir().unwrap();
-        let events: String = (0..EVENTS)
-            .map(|i| format!("{{\"id\":{i},\"k\":\"k{}\"}}\n", i % 5))
-            .collect();
-        let table: String = (0..4)
-            .map(|k| format!("{{\"k\":\"k{k}\",\"label\":\"L{k}\"}}\n"))
-            .collect();
-        std::fs::write(dir.path().join("events.jsonl"), events).unwrap();
-        std::fs::write(dir.path().join("labels.jsonl"), table).unwrap();
-        let write = |name: &str, text: &str| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            p.to_str().unwrap().to_string()
-        };
-        let setup = write(
+    for delay_ms in [60u64, 200] {
+        let s = Scenario::new();
+        s.file(
+            "events.jsonl",
+            &(0..EVENTS)
+                .map(|i| format!("{{\"id\":{i},\"k\":\"k{}\"}}\n", i % 5))
+                .collect::<String>(),
+        );
+        s.file(
+            "labels.jsonl",
+            &(0..4)
+                .map(|k| format!("{{\"k\":\"k{k}\",\"label\":\"L{k}\"}}\n"))
+                .collect::<String>(),
+        );
+        let setup = s.file(
             "setup.ksql",
             "CREATE STREAM events (k VARCHAR KEY, id BIGINT) WITH (kafka_topic='events', partitions=2);\n\
              CREATE TABLE labels (k VARCHAR PRIMARY KEY, label VARCHAR) WITH (kafka_topic='labels', partitions=2);\n\
              CREATE SOURCE CONNECTOR l WITH ('connector.class'='FileStreamSource', 'file'='labels.jsonl', 'topic'='labels', 'key'='k');\n\
              CREATE SOURCE CONNECTOR e WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n",
         );
-        let join = "CREATE STREAM {IF} labelled AS SELECT e.k, e.id, l.label FROM events e JOIN labels l ON e.k = l.k;\n";
-        let csas = write("csas.ksql", &join.replace("{IF}", ""));
-        let check = write(
+        let query = "CREATE STREAM {IF} labelled AS SELECT e.k, e.id, l.label FROM events e JOIN labels l ON e.k = l.k;\n";
+        let csas = s.file("csas.ksql", &query.replace("{IF}", ""));
+        let check = s.file(
             "check.ksql",
-            &(join.replace("{IF}", "IF NOT EXISTS") + "SELECT id FROM labelled EMIT CHANGES;\n"),
+            &(query.replace("{IF}", "IF NOT EXISTS") + "SELECT id FROM labelled EMIT CHANGES;\n"),
         );
-        let data = dir.path().join("log");
-        let data = data.to_str().unwrap();
-        assert_eq!(common::kql(&["run", &setup, "--data-dir", data]).code, 0);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["run", &csas, "--data-dir", data])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        child.wait().unwrap();
-        let out = common::kql(&["run", &check, "--data-dir", data, "--format", "json"]);
-        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
-        let mut ids: Vec<u64> = out
-            .stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["ID"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
-        let written = ids.len();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), written, "round {round}: duplicates in the sink");
+        assert_eq!(s.run(&setup).code, 0);
+        s.run_killed_after(&csas, delay_ms);
+        let out = s.run(&check);
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
         let expected: Vec<u64> = (0..EVENTS).filter(|i| i % 5 != 4).collect();
-        assert_eq!(ids, expected, "round {round}: rows missing");
+        assert_eq!(
+            ids_once(&out, &format!("kill after {delay_ms} ms")),
+            expected
+        );
     }
 }
 
@@ -319,52 +313,33 @@ fn a_killed_join_resumes_without_gap_or_duplicate() {
 #[test]
 fn a_killed_repartitioning_aggregation_counts_every_record_once() {
     const EVENTS: u64 = 40_000;
-    for (round, delay_ms) in [80u64, 250].into_iter().enumerate() {
-        let dir = tempfile::tempdir().unwrap();
-        let lines: String = (0..EVENTS)
-            .map(|i| format!("{{\"k\":\"k{}\",\"g\":\"g{}\"}}\n", i % 11, i % 3))
-            .collect();
-        std::fs::write(dir.path().join("events.jsonl"), lines).unwrap();
-        let write = |name: &str, text: &str| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            p.to_str().unwrap().to_string()
-        };
-        let setup = write(
+    for delay_ms in [80u64, 250] {
+        let s = Scenario::new();
+        s.file(
+            "events.jsonl",
+            &(0..EVENTS)
+                .map(|i| format!("{{\"k\":\"k{}\",\"g\":\"g{}\"}}\n", i % 11, i % 3))
+                .collect::<String>(),
+        );
+        let setup = s.file(
             "setup.ksql",
             "CREATE STREAM events (k VARCHAR KEY, g VARCHAR) WITH (kafka_topic='events', partitions=2);\n\
              CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n",
         );
-        let ctas = "CREATE TABLE {IF} per_g AS SELECT g, COUNT(*) AS c FROM events GROUP BY g EMIT CHANGES;\n";
-        let first = write("ctas.ksql", &ctas.replace("{IF}", ""));
-        let check = write(
+        let query = "CREATE TABLE {IF} per_g AS SELECT g, COUNT(*) AS c FROM events GROUP BY g EMIT CHANGES;\n";
+        let ctas = s.file("ctas.ksql", &query.replace("{IF}", ""));
+        let check = s.file(
             "check.ksql",
-            &(ctas.replace("{IF}", "IF NOT EXISTS") + "SELECT g, c FROM per_g;\n"),
+            &(query.replace("{IF}", "IF NOT EXISTS") + "SELECT g, c FROM per_g;\n"),
         );
-        let data = dir.path().join("log");
-        let data = data.to_str().unwrap();
-        assert_eq!(common::kql(&["run", &setup, "--data-dir", data]).code, 0);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["run", &first, "--data-dir", data])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        child.wait().unwrap();
-        let out = common::kql(&["run", &check, "--data-dir", data, "--format", "json"]);
-        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
-        let mut got: Vec<(String, u64)> = out
-            .stdout
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                (
-                    v["G"].as_str().unwrap().to_string(),
-                    v["C"].as_u64().unwrap(),
-                )
-            })
+        assert_eq!(s.run(&setup).code, 0);
+        s.run_killed_after(&ctas, delay_ms);
+        let out = s.run(&check);
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
+        let mut got: Vec<(String, u64)> = column(&out, "G")
+            .iter()
+            .zip(column(&out, "C"))
+            .map(|(g, c)| (g.as_str().unwrap().to_string(), c.as_u64().unwrap()))
             .collect();
         got.sort();
         let expected: Vec<(String, u64)> = (0..3u64)
@@ -375,6 +350,6 @@ fn a_killed_repartitioning_aggregation_counts_every_record_once() {
                 )
             })
             .collect();
-        assert_eq!(got, expected, "round {round} (kill after {delay_ms} ms)");
+        assert_eq!(got, expected, "kill after {delay_ms} ms");
     }
 }
