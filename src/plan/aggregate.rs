@@ -743,20 +743,7 @@ impl Compiler<'_> {
         }
         let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
         let schema = Schema::of_source(def, alias);
-        let source = Source {
-            name: def.name.clone(),
-            topic: def.topic.clone(),
-            partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
-            key_format: def.key_format,
-            value_format: def.value_format,
-            timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
-            timestamp_format: def.timestamp_format.clone(),
-            window: def.window,
-            schema: schema.clone(),
-            key_count: def.key_columns().count(),
-            kind: def.kind,
-            span: q.from.name.span,
-        };
+        let source = self.source_node(def, &schema, q.from.name.span);
         let mut input = LogicalPlan::Source(source.clone());
         if let Some(f) = &q.filter {
             if has_aggregate(f) {

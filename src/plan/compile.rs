@@ -428,12 +428,7 @@ impl Compiler<'_> {
             topic,
             partitions,
             replicas: props.replicas.map_or(1, |(r, _)| r),
-            topic_settings: super::catalog::TopicSettings {
-                retention_ms: props.retention_ms,
-                retention_bytes: props.retention_bytes,
-                compact: props.compact.unwrap_or(c.kind != SourceKind::Stream),
-                segment_bytes: props.segment_bytes,
-            },
+            topic_settings: props.topic_settings(c.kind != SourceKind::Stream),
             key_format,
             value_format: props.value_format.unwrap_or(Format::Json),
             timestamp_column,

@@ -316,12 +316,7 @@ impl Compiler<'_> {
             partitions,
             replicas: props.replicas.map_or(1, |(r, _)| r),
             // Sinks keep every update (PRINT shows them) unless compaction is asked for.
-            topic_settings: super::catalog::TopicSettings {
-                retention_ms: props.retention_ms,
-                retention_bytes: props.retention_bytes,
-                compact: props.compact.unwrap_or(false),
-                segment_bytes: props.segment_bytes,
-            },
+            topic_settings: props.topic_settings(false),
             key_format,
             value_format: props.value_format.unwrap_or(source.value_format),
             timestamp_column: None,

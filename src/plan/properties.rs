@@ -39,6 +39,19 @@ pub struct SourceProperties {
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
+impl SourceProperties {
+    /// The settings of the topic a statement creates; `compact_default` applies when
+    /// `cleanup_policy` is not given.
+    pub fn topic_settings(&self, compact_default: bool) -> super::catalog::TopicSettings {
+        super::catalog::TopicSettings {
+            retention_ms: self.retention_ms,
+            retention_bytes: self.retention_bytes,
+            compact: self.compact.unwrap_or(compact_default),
+            segment_bytes: self.segment_bytes,
+        }
+    }
+}
+
 /// The properties that are valid, and an error for each one that is not (so a bad
 /// property never hides a good one, which would cause follow-on errors).
 pub fn parse(props: &[Property]) -> (SourceProperties, Vec<Diagnostic>) {
