@@ -18,6 +18,7 @@ pub mod pull;
 pub mod query;
 mod running;
 pub mod session;
+pub(crate) mod state_codec;
 pub mod task;
 pub mod time;
 

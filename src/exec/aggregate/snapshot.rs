@@ -1,100 +1,20 @@
 //! An aggregation task's state as bytes, for its changelog (`exec/durable.rs`): groups with
-//! their accumulators, open sessions, windows waiting to close, stream time and counters.
-//! A compact binary layout: little-endian numbers, length-prefixed sequences, a tag byte
-//! per value. Reading checks every length, so a damaged snapshot is an error, not a panic.
+//! their accumulators, open sessions, windows waiting to close, stream time and counters,
+//! in the layout of `exec/state_codec.rs`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use super::{Acc, AggregateTask, Group, Session};
-use crate::data::Value;
+use crate::exec::state_codec::{Reader, Result, Writer};
 
 const VERSION: u8 = 1;
 
-struct Writer(Vec<u8>);
+trait WriteAcc {
+    fn acc(&mut self, a: &Acc);
+    fn accs(&mut self, accs: &[Acc]);
+}
 
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u32(&mut self, v: usize) {
-        self.0.extend_from_slice(&(v as u32).to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn i64(&mut self, v: i64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.u32(b.len());
-        self.0.extend_from_slice(b);
-    }
-    fn values(&mut self, vs: &[Value]) {
-        self.u32(vs.len());
-        vs.iter().for_each(|v| self.value(v));
-    }
-    fn value(&mut self, v: &Value) {
-        match v {
-            Value::Null => self.u8(0),
-            Value::Boolean(b) => {
-                self.u8(1);
-                self.u8(*b as u8)
-            }
-            Value::Int(i) => {
-                self.u8(2);
-                self.i64(*i as i64)
-            }
-            Value::Bigint(i) => {
-                self.u8(3);
-                self.i64(*i)
-            }
-            Value::Double(d) => {
-                self.u8(4);
-                self.u64(d.to_bits())
-            }
-            Value::Decimal(d) => {
-                self.u8(5);
-                self.0.extend_from_slice(&d.serialize())
-            }
-            Value::String(s) => {
-                self.u8(6);
-                self.bytes(s.as_bytes())
-            }
-            Value::Bytes(b) => {
-                self.u8(7);
-                self.bytes(b)
-            }
-            Value::Timestamp(t) => {
-                self.u8(8);
-                self.i64(*t)
-            }
-            Value::Date(d) => {
-                self.u8(9);
-                self.i64(*d as i64)
-            }
-            Value::Time(t) => {
-                self.u8(10);
-                self.i64(*t as i64)
-            }
-            Value::Array(items) => {
-                self.u8(11);
-                self.values(items)
-            }
-            Value::Map(entries) => {
-                self.u8(12);
-                self.u32(entries.len());
-                for (k, v) in entries.iter() {
-                    self.value(k);
-                    self.value(v);
-                }
-            }
-            Value::Struct(fields) => {
-                self.u8(13);
-                self.values(fields)
-            }
-        }
-    }
+impl WriteAcc for Writer {
     fn acc(&mut self, a: &Acc) {
         match a {
             Acc::Count(n) => {
@@ -144,82 +64,12 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+trait ReadAcc {
+    fn acc(&mut self) -> Result<Acc>;
+    fn accs(&mut self) -> Result<Vec<Acc>>;
 }
 
-type Result<T> = std::result::Result<T, String>;
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or("the snapshot is truncated")?;
-        let s = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<usize> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()) as usize)
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
-    }
-    fn i64(&mut self) -> Result<i64> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap()))
-    }
-    fn bytes(&mut self) -> Result<Vec<u8>> {
-        let n = self.u32()?;
-        Ok(self.take(n)?.to_vec())
-    }
-    /// A count of items that each take at least one byte: never more than what is left.
-    fn count(&mut self) -> Result<usize> {
-        let n = self.u32()?;
-        if n > self.bytes.len() - self.at {
-            return Err("the snapshot is damaged (a count past its end)".into());
-        }
-        Ok(n)
-    }
-    fn values(&mut self) -> Result<Vec<Value>> {
-        let n = self.count()?;
-        (0..n).map(|_| self.value()).collect()
-    }
-    fn value(&mut self) -> Result<Value> {
-        Ok(match self.u8()? {
-            0 => Value::Null,
-            1 => Value::Boolean(self.u8()? != 0),
-            2 => Value::Int(self.i64()? as i32),
-            3 => Value::Bigint(self.i64()?),
-            4 => Value::Double(f64::from_bits(self.u64()?)),
-            5 => Value::Decimal(rust_decimal::Decimal::deserialize(
-                self.take(16)?.try_into().unwrap(),
-            )),
-            6 => Value::String(Arc::from(
-                String::from_utf8(self.bytes()?).map_err(|_| "a string is not UTF-8")?,
-            )),
-            7 => Value::Bytes(bytes::Bytes::from(self.bytes()?)),
-            8 => Value::Timestamp(self.i64()?),
-            9 => Value::Date(self.i64()? as i32),
-            10 => Value::Time(self.i64()? as i32),
-            11 => Value::Array(Arc::new(self.values()?)),
-            12 => {
-                let n = self.count()?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    entries.push((self.value()?, self.value()?));
-                }
-                Value::Map(Arc::new(entries))
-            }
-            13 => Value::Struct(Arc::new(self.values()?)),
-            t => return Err(format!("unknown value tag {t} in the snapshot")),
-        })
-    }
+impl ReadAcc for Reader<'_> {
     fn acc(&mut self) -> Result<Acc> {
         Ok(match self.u8()? {
             0 => Acc::Count(self.i64()?),
@@ -289,7 +139,7 @@ impl AggregateTask {
 
     /// A task whose state is a snapshot's.
     pub(crate) fn from_snapshot(bytes: &[u8]) -> Result<AggregateTask> {
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = Reader::new(bytes);
         if r.u8()? != VERSION {
             return Err("the snapshot was written by another version of kql".into());
         }
@@ -331,7 +181,7 @@ impl AggregateTask {
             }
             t.sessions.insert(k, (key, sessions));
         }
-        if r.at != bytes.len() {
+        if !r.at_end() {
             return Err("the snapshot has bytes after its end".into());
         }
         Ok(t)
@@ -340,7 +190,10 @@ impl AggregateTask {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::data::Value;
 
     fn sample() -> AggregateTask {
         let mut t = AggregateTask::new();
