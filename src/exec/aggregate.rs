@@ -66,6 +66,20 @@ pub struct Emitted {
     pub tombstone: bool,
 }
 
+impl From<super::task::OutputRow> for Emitted {
+    /// A row of a stateless or join operator: no window, never a deletion.
+    fn from(r: super::task::OutputRow) -> Emitted {
+        Emitted {
+            event_time_ms: r.event_time_ms,
+            partition: r.partition,
+            offset: r.offset,
+            values: r.values,
+            window: None,
+            tombstone: false,
+        }
+    }
+}
+
 /// Decodes and filters the records of an aggregation's input (a source, maybe filtered,
 /// or a repartition topic).
 #[derive(Debug)]

@@ -37,6 +37,12 @@ pub fn changelog_topic(query_id: &str) -> String {
     format!("_confluent-ksql-default_query_{query_id}-Aggregate-Materialize-changelog")
 }
 
+/// The changelog topic of a query's join state: one snapshot of the whole join (every
+/// task's state and every input position), in partition 0.
+pub fn join_changelog_topic(query_id: &str) -> String {
+    format!("_confluent-ksql-default_query_{query_id}-Join-changelog")
+}
+
 fn chunk_key(generation: u64, chunk: u32) -> Bytes {
     Bytes::from(format!("snapshot:{generation}:{chunk}"))
 }
@@ -52,6 +58,38 @@ fn closed_group(group: &str) -> String {
     format!("{group}-closed")
 }
 
+/// Tags the rows of a batch: which input record made each row, and its place among the
+/// rows of that record (rows of one record come one after another).
+#[derive(Default)]
+pub struct Tagger {
+    previous: Option<(u32, u64)>,
+    index: u32,
+}
+
+impl Tagger {
+    /// The tag of the next row, with `prefix` naming the query or the internal topic.
+    pub fn tag(&mut self, prefix: &str, partition: u32, offset: u64) -> Bytes {
+        self.index = if self.previous == Some((partition, offset)) {
+            self.index + 1
+        } else {
+            0
+        };
+        self.previous = Some((partition, offset));
+        source_tag(prefix, partition, offset, self.index)
+    }
+}
+
+/// The headers of a record written with a tag (none without).
+pub fn tag_headers(tag: Option<Bytes>) -> Vec<kql_runtime::Header> {
+    tag.map(|value| {
+        vec![kql_runtime::Header {
+            name: SOURCE_HEADER.to_string(),
+            value,
+        }]
+    })
+    .unwrap_or_default()
+}
+
 /// `QUERY:partition:offset:index`: the query, the input row, and the row's place among
 /// the rows that input record produced.
 pub fn source_tag(query: &str, partition: u32, offset: u64, index: u32) -> Bytes {
@@ -59,16 +97,17 @@ pub fn source_tag(query: &str, partition: u32, offset: u64, index: u32) -> Bytes
 }
 
 /// Commits the query's positions (after its rows are in the sink).
-pub fn commit(cluster: &Cluster, q: &Running, closed: bool) -> Result<(), String> {
+pub fn commit(cluster: &Cluster, q: &mut Running, closed: bool) -> Result<(), String> {
     let Some(group) = &q.group else { return Ok(()) };
     let e = |e: kql_runtime::LogError| e.to_string();
-    for stage in &q.stages {
-        if let StageKind::Joined(_) = &*stage.kind {
-            for (p, last) in &stage.written {
-                cluster
-                    .commit_offset(group, &stage.input_topic, *p, last + 1)
-                    .map_err(e)?;
+    let mut written_topics = vec![q.sink_topic.clone()];
+    for stage in &mut q.stages {
+        if let Some(join) = &mut stage.join {
+            // The join's own positions are in its snapshot; these show its lag.
+            for (topic, p, next) in join.positions() {
+                cluster.commit_offset(group, &topic, p, next).map_err(e)?;
             }
+            written_topics.extend(join.written_topics());
             continue;
         }
         for slot in &stage.tasks {
@@ -87,9 +126,8 @@ pub fn commit(cluster: &Cluster, q: &Running, closed: bool) -> Result<(), String
             }
         }
     }
-    // The ends of the topics the query writes: its sink, and the internal topic of a
-    // repartition stage; what lies past them at a restart was written after this commit.
-    let mut written_topics = vec![q.sink_topic.clone()];
+    // The ends of the topics the query writes: its sink, and its internal topics; what
+    // lies past them at a restart was written after this commit.
     written_topics.extend(q.stages.iter().filter_map(|st| match &*st.kind {
         StageKind::Repartition { topic, .. } => Some(topic.clone()),
         _ => None,
@@ -111,6 +149,7 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
     let prefix = q.id.clone();
     let changelog = changelog_topic(&q.id);
     let has_changelog = cluster.partition_count(&changelog).is_some();
+    restore_join(cluster, q)?;
     if cluster.groups().contains(&group) || has_changelog {
         for (i, stage) in q.stages.iter_mut().enumerate() {
             let snapshots = if has_changelog {
@@ -175,15 +214,7 @@ fn restore_stage(
 ) -> Result<(), String> {
     let topic = stage.input_topic.clone();
     if let StageKind::Joined(_) = &*stage.kind {
-        let partitions = cluster.partition_count(&topic).unwrap_or(0);
-        for p in 0..partitions {
-            if let Some(c) = cluster.committed_offset(group, &topic, p) {
-                if c > 0 {
-                    stage.written.insert(p, c - 1);
-                }
-            }
-        }
-        return Ok(());
+        return Ok(()); // see restore_join
     }
     let kind = stage.kind.clone();
     let mut restored = Vec::new();
@@ -220,6 +251,43 @@ fn restore_stage(
         restored.push(slot);
     }
     stage.tasks = restored;
+    Ok(())
+}
+
+/// Puts a join's latest snapshot back (its state and positions), and tells its feeders
+/// which records of their internal topics were written after the last commit. Without a
+/// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
+/// rows it wrote before are not written again (the sink's skip set).
+fn restore_join(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
+    let group = group_of(&q.id);
+    let changelog = join_changelog_topic(&q.id);
+    for (i, stage) in q.stages.iter_mut().enumerate() {
+        let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+            continue;
+        };
+        if cluster.partition_count(&changelog).is_some() {
+            if let Ok(Some((generation, chunks, at, state))) = read_snapshot(cluster, &changelog, 0)
+            {
+                let mut r = crate::exec::state_codec::Reader::new(&state);
+                if join.load(&mut r).is_ok() && r.at_end() {
+                    q.snapshots.insert((i, 0), (generation, chunks, at));
+                } else {
+                    let naming = crate::exec::join::Naming::persistent(&q.id, true);
+                    *join = crate::exec::join::build(
+                        cluster,
+                        plan,
+                        crate::exec::physical::StartAt::Earliest,
+                        &naming,
+                    )
+                    .map_err(|d| d.message)?;
+                }
+            }
+        }
+        for topic in join.written_topics() {
+            let tags = written_since_commit(cluster, &group, &topic, &topic)?;
+            join.skip_written(&topic, tags);
+        }
+    }
     Ok(())
 }
 
@@ -264,7 +332,17 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
         return Ok(());
     }
     let topic = changelog_topic(&q.id);
-    for (i, stage) in q.stages.iter().enumerate() {
+    for (i, stage) in q.stages.iter_mut().enumerate() {
+        if let Some(join) = &mut stage.join {
+            snapshot_join(
+                cluster,
+                &join_changelog_topic(&q.id),
+                i,
+                join,
+                &mut q.snapshots,
+            )?;
+            continue;
+        }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
             continue;
         }
@@ -301,6 +379,46 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
                 .insert((i, slot.partition), (generation, chunks, slot.offset));
         }
     }
+    Ok(())
+}
+
+/// Writes a join's whole state when it has read anything since its last snapshot.
+fn snapshot_join(
+    cluster: &Cluster,
+    topic: &str,
+    stage: usize,
+    join: &mut crate::exec::join::LiveJoin,
+    snapshots: &mut std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>,
+) -> Result<(), String> {
+    // Positions only grow, so their sum changes whenever anything was read.
+    let progress: u64 = join.positions().iter().map(|(_, _, o)| *o).sum();
+    let previous = snapshots.get(&(stage, 0)).copied();
+    if previous.is_some_and(|(_, _, at)| at == progress) {
+        return Ok(());
+    }
+    if cluster.partition_count(topic).is_none() {
+        let config = kql_runtime::TopicConfig {
+            partitions: 1,
+            cleanup_policy: kql_runtime::CleanupPolicy::Compact,
+            ..Default::default()
+        };
+        cluster
+            .create_topic(topic, config)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut w = crate::exec::state_codec::Writer(Vec::new());
+    join.save(&mut w);
+    let generation = previous.map_or(1, |(g, _, _)| g + 1);
+    let chunks = write_snapshot(
+        cluster,
+        topic,
+        0,
+        generation,
+        progress,
+        &w.0,
+        previous.map(|(g, n, _)| (g, n)),
+    )?;
+    snapshots.insert((stage, 0), (generation, chunks, progress));
     Ok(())
 }
 

@@ -36,8 +36,8 @@ use crate::plan::QueryPlan;
 pub enum StageKind {
     /// Filter and project (CREATE STREAM ... AS SELECT without GROUP BY).
     Stateless(StatelessPipeline),
-    /// Joins: the executor's join tasks, rebuilt over the whole input at each catch-up;
-    /// rows of records already processed are not written again.
+    /// Joins: the executor's join tasks, which keep their state and positions between
+    /// catch-ups (`Stage::join`).
     Joined(QueryPlan),
     /// Re-key rows by the GROUP BY expressions into an internal topic.
     Repartition {
@@ -62,8 +62,8 @@ pub struct Stage {
     pub(crate) kind: Arc<StageKind>,
     pub(crate) input_topic: String,
     pub(crate) tasks: Vec<TaskSlot>,
-    /// Joined stages: the last offset written, per partition.
-    pub(crate) written: BTreeMap<u32, u64>,
+    /// A joined stage's running join.
+    pub(crate) join: Option<super::join::LiveJoin>,
     /// Counters a caller shows while the stage runs (a transient query in a terminal), and
     /// the flag that cancels it (Ctrl-C).
     pub(crate) progress: Option<Arc<super::output::Progress>>,
@@ -186,21 +186,14 @@ impl SinkWriter {
         let mut buf = Vec::new();
         let mut key_cols = Vec::with_capacity(self.key_cols.len());
         let mut value_cols = Vec::with_capacity(self.value_cols.len());
-        let mut previous: Option<(u32, u64)> = None;
-        let mut index = 0u32;
+        let mut tagger = super::durable::Tagger::default();
         for r in rows {
             // Which input row made this one: the query, its input partition and offset, and
             // the row's place among the rows of that input record.
-            index = if previous == Some((r.partition, r.offset)) {
-                index + 1
-            } else {
-                0
-            };
-            previous = Some((r.partition, r.offset));
             let tag = self
                 .tag_prefix
                 .as_ref()
-                .map(|q| super::durable::source_tag(q, r.partition, r.offset, index));
+                .map(|q| tagger.tag(q, r.partition, r.offset));
             if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
                 continue;
             }
@@ -235,18 +228,27 @@ impl SinkWriter {
                     value,
                     timestamp_ms: Some(r.event_time_ms),
                     partition: None,
-                    headers: tag
-                        .map(|value| {
-                            vec![kql_runtime::Header {
-                                name: super::durable::SOURCE_HEADER.to_string(),
-                                value,
-                            }]
-                        })
-                        .unwrap_or_default(),
+                    headers: super::durable::tag_headers(tag),
                 },
             });
         }
         Ok(())
+    }
+}
+
+impl super::join::live::RowEncoder for SinkWriter {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn encode(
+        &self,
+        cluster: &Cluster,
+        rows: Vec<super::task::OutputRow>,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
+        let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
+        SinkWriter::encode(self, cluster, &rows, out)
     }
 }
 
@@ -344,7 +346,7 @@ pub fn build_stages(
         kind: Arc::new(kind),
         input_topic: topic.to_string(),
         tasks: slots,
-        written: BTreeMap::new(),
+        join: None,
         progress: None,
         skip: Default::default(),
     };
@@ -432,24 +434,20 @@ fn run_stage(
     close: bool,
     stats: &mut Stats,
 ) -> Result<Vec<Vec<Emitted>>, String> {
-    if let StageKind::Joined(plan) = &*stage.kind {
-        let sink = match output {
-            Output::Sink(s) => Some(&**s),
-            Output::Collect => None,
+    if let StageKind::Joined(_) = &*stage.kind {
+        let (Some(join), Output::Sink(sink)) = (stage.join.as_mut(), output) else {
+            return Err("a join runs only as a persistent query with a sink".into());
         };
-        let rows = run_joined(
-            runtime,
-            cluster,
-            plan,
-            &mut stage.written,
-            stats,
-            sink.map(|s| &**s),
-        )?;
-        return Ok(if sink.is_some() {
-            Vec::new()
-        } else {
-            vec![rows]
-        });
+        let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
+        let run = join.run(runtime, cluster, close, sink)?;
+        stats.records_read += run.stats.records_read;
+        stats.records_written += run.rows_written;
+        stats.bad_records += run.stats.bad_records;
+        let room = BAD_RECORD_SAMPLES.saturating_sub(stats.bad_samples.len());
+        stats
+            .bad_samples
+            .extend(run.stats.bad_samples.into_iter().take(room));
+        return Ok(Vec::new());
     }
     // Records for a topic (the sink, or the repartition topic) are encoded by the tasks in
     // parallel and appended here, merged by event time: the same order however the tasks
@@ -526,79 +524,6 @@ fn run_stage(
     }
 }
 
-/// Runs the join tasks over their whole inputs and keeps the rows of records not seen
-/// by an earlier catch-up.
-fn run_joined(
-    runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
-    plan: &QueryPlan,
-    written: &mut BTreeMap<u32, u64>,
-    stats: &mut Stats,
-    sink: Option<&SinkWriter>,
-) -> Result<Vec<Emitted>, String> {
-    // With a sink, rows are written as they come, a chunk at a time, so a join's memory
-    // does not grow with its output.
-    const SINK_CHUNK_ROWS: usize = 8192;
-    let (tasks, internal) =
-        super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
-            .map_err(|d| d.message)?;
-    let mut rows = Vec::new();
-    let mut seen = written.clone();
-    let mut written_rows = 0u64;
-    let mut write_error = None;
-    let result = super::query::run_bounded(
-        runtime,
-        tasks,
-        &std::sync::Arc::new(super::output::Progress::default()),
-        |r| {
-            if written.get(&r.partition).is_none_or(|w| r.offset > *w) {
-                let s = seen.entry(r.partition).or_insert(r.offset);
-                *s = (*s).max(r.offset);
-                rows.push(Emitted {
-                    event_time_ms: r.event_time_ms,
-                    partition: r.partition,
-                    offset: r.offset,
-                    values: r.values,
-                    window: None,
-                    tombstone: false,
-                });
-                if let Some(s) = sink.filter(|_| rows.len() >= SINK_CHUNK_ROWS) {
-                    match s.write(cluster, &rows) {
-                        Ok(n) => written_rows += n,
-                        Err(e) => {
-                            write_error = Some(e);
-                            return false;
-                        }
-                    }
-                    rows.clear();
-                }
-            }
-            true
-        },
-    );
-    if let (Some(s), None) = (sink, &write_error) {
-        match s.write(cluster, &rows) {
-            Ok(n) => written_rows += n,
-            Err(e) => write_error = Some(e),
-        }
-        rows.clear();
-    }
-    stats.records_written += written_rows;
-    if let Some(e) = write_error {
-        return Err(e);
-    }
-    for t in internal {
-        let _ = cluster.delete_topic(&t);
-    }
-    let task_stats = result?;
-    *written = seen;
-    stats.records_read += task_stats.records_read;
-    stats.bad_records += task_stats.bad_records;
-    stats.bad_samples.extend(task_stats.bad_samples);
-    stats.bad_samples.truncate(BAD_RECORD_SAMPLES);
-    Ok(rows)
-}
-
 pub(crate) fn run_task(
     cluster: &Cluster,
     kind: &StageKind,
@@ -623,7 +548,7 @@ pub(crate) fn run_task(
 }
 
 /// How many batches of encoded records a task may have waiting for the merge.
-const MERGE_CHANNEL_BATCHES: usize = 4;
+pub(crate) const MERGE_CHANNEL_BATCHES: usize = 4;
 
 /// Runs a task; with `merge`, its sink (or repartition) records are encoded and sent there
 /// instead of appended by the task.
@@ -694,14 +619,7 @@ fn run_task_to(
             StageKind::Stateless(p) => {
                 plain.clear();
                 p.process(slot.partition, &records, &mut row, &mut plain, &mut bad);
-                out.extend(plain.drain(..).map(|r| Emitted {
-                    event_time_ms: r.event_time_ms,
-                    partition: r.partition,
-                    offset: r.offset,
-                    values: r.values,
-                    window: None,
-                    tombstone: false,
-                }));
+                out.extend(plain.drain(..).map(Emitted::from));
             }
             StageKind::Repartition {
                 pipeline,
@@ -810,10 +728,7 @@ fn repartition(
                 value: Some(Bytes::from(value)),
                 timestamp_ms: Some(t),
                 partition: None,
-                headers: vec![kql_runtime::Header {
-                    name: super::durable::SOURCE_HEADER.to_string(),
-                    value: tag,
-                }],
+                headers: super::durable::tag_headers(Some(tag)),
             },
         });
     });
@@ -827,15 +742,15 @@ fn repartition(
 /// place of the row that made it in event-time order.
 #[derive(Debug)]
 pub struct Encoded {
-    order: (i64, u32, u64),
-    target: u32,
-    record: ProducerRecord,
+    pub(crate) order: (i64, u32, u64),
+    pub(crate) target: u32,
+    pub(crate) record: ProducerRecord,
 }
 
 /// Appends the tasks' records to a topic in one deterministic order: merged by event time
 /// (then input partition and offset), each task's own order kept. Returns when every task
 /// has finished sending.
-fn merge_append(
+pub(crate) fn merge_append(
     cluster: &Cluster,
     topic: &str,
     receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
@@ -1020,6 +935,19 @@ impl Registry {
                     .offsets(&topic, slot.partition)
                     .map_err(|e| e.to_string())?
                     .1;
+            }
+        }
+        for stage in &mut stages {
+            if let StageKind::Joined(query) = &*stage.kind {
+                let naming = super::join::Naming::persistent(&id, cluster.dir().is_some());
+                let start = if from_end {
+                    StartAt::Latest
+                } else {
+                    StartAt::Earliest
+                };
+                stage.join = Some(
+                    super::join::build(cluster, query, start, &naming).map_err(|d| d.message)?,
+                );
             }
         }
         let internal_topic = (stages.len() > 1).then_some(internal);

@@ -85,6 +85,27 @@ impl PartitionReader {
         }
     }
 
+    /// The offset of the next record to read.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
+    /// Lets the reader go on to `end` (records appended since the range was fixed).
+    pub fn extend_to(&mut self, end: u64) {
+        self.range.end = self.range.end.max(end);
+    }
+
+    /// Moves the reader to `offset` (a position restored from a snapshot).
+    pub fn seek(&mut self, offset: u64) {
+        self.next = offset;
+        self.range.start = offset;
+        self.range.end = self.range.end.max(offset);
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
     /// The next batch, or None at the end of the range.
     pub fn next_batch(&mut self) -> Result<Option<Vec<Record>>, String> {
         if self.next >= self.range.end {

@@ -1,6 +1,7 @@
 //! Joins to a GLOBAL TABLE: before any task starts, the table is read from the earliest
 //! offset of every partition into one store (dashmap) shared by all tasks; each stream
 //! record looks up any expression of its columns. The stream keeps its own partitioning.
+//! A persistent query applies the table's new records before each catch-up of its tasks.
 
 use std::sync::Arc;
 
@@ -9,12 +10,14 @@ use dashmap::DashMap;
 use kql_runtime::Cluster;
 
 use super::input::Input;
+use super::live::Resumable;
 use super::{fill, key_bytes, part, relative};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::decode::SourceDecoder;
 use crate::exec::physical::{ranges, StartAt};
 use crate::exec::pipeline::Operators;
+use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;
@@ -23,37 +26,59 @@ use crate::syntax::ast::JoinType;
 
 pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>>>;
 
-/// Reads every partition of the table from the beginning into a shared store.
-pub fn bootstrap(
-    cluster: &Cluster,
-    table: &Source,
-    base: usize,
-    used: &[usize],
-) -> Result<GlobalStore, Diagnostic> {
-    let store: GlobalStore = Arc::new(DashMap::new());
-    let width = base + table.schema.len();
-    let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
-    for range in ranges(cluster, &table.topic, StartAt::Earliest)? {
-        let mut input = Input::new(
-            PartitionReader::new(cluster.clone(), table.topic.clone(), range),
-            decoder.clone(),
-            width,
-        );
-        while input
-            .peek()
-            .map_err(|e| Diagnostic::new(crate::diagnostic::Code::TopicError, e))?
-            .is_some()
-        {
-            let (_, record) = input.take().expect("peeked");
-            let Some(k) = record.key else { continue };
-            if record.value.is_some() {
-                store.insert(k, part(&input.row, (base, table.schema.len())));
-            } else {
-                store.remove(&k);
-            }
-        }
+/// The global table's store and where its reader is in each partition of the table's
+/// topic: created empty, filled from the earliest offsets by the first `refresh`, and kept
+/// current by the next ones (a persistent query refreshes at each catch-up).
+pub struct GlobalFeed {
+    inputs: Vec<Input>,
+    fields: (usize, usize),
+    pub store: GlobalStore,
+}
+
+impl GlobalFeed {
+    pub fn new(
+        cluster: &Cluster,
+        table: &Source,
+        base: usize,
+        used: &[usize],
+    ) -> Result<GlobalFeed, Diagnostic> {
+        let width = base + table.schema.len();
+        let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
+        let inputs = ranges(cluster, &table.topic, StartAt::Earliest)?
+            .into_iter()
+            .map(|range| {
+                Input::new(
+                    PartitionReader::new(cluster.clone(), table.topic.clone(), range),
+                    decoder.clone(),
+                    width,
+                )
+            })
+            .collect();
+        Ok(GlobalFeed {
+            inputs,
+            fields: (base, table.schema.len()),
+            store: Arc::new(DashMap::new()),
+        })
     }
-    Ok(store)
+
+    /// Applies the table's records appended since the last refresh.
+    pub fn refresh(&mut self, cluster: &Cluster) -> Result<TaskStats, String> {
+        let mut stats = TaskStats::default();
+        for input in &mut self.inputs {
+            input.resume(cluster)?;
+            while input.peek()?.is_some() {
+                let (_, record) = input.take().expect("peeked");
+                let Some(k) = record.key else { continue };
+                if record.value.is_some() {
+                    self.store.insert(k, part(&input.row, self.fields));
+                } else {
+                    self.store.remove(&k);
+                }
+            }
+            stats.merge(std::mem::take(&mut input.stats));
+        }
+        Ok(stats)
+    }
 }
 
 pub struct GlobalJoinTask {
@@ -125,5 +150,18 @@ impl Task for GlobalJoinTask {
 
     fn stats(&mut self) -> TaskStats {
         std::mem::take(&mut self.stream.stats)
+    }
+}
+
+impl Resumable for GlobalJoinTask {
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.stream]
+    }
+
+    // The state is the global table's store, read again from the table's topic.
+    fn save(&self, _: &mut Writer) {}
+
+    fn load(&mut self, _: &mut Reader) -> Result<(), String> {
+        Ok(())
     }
 }

@@ -65,6 +65,36 @@ impl Input {
         }
     }
 
+    /// The offset of the first record not yet taken.
+    pub fn position(&self) -> u64 {
+        match (&self.head, self.batch.front()) {
+            (Some((_, r)), _) | (None, Some(r)) => r.offset,
+            (None, None) => self.reader.position(),
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        self.reader.topic()
+    }
+
+    /// Goes on to the partition's high watermark: records appended since the last run.
+    pub fn resume(&mut self, cluster: &kql_runtime::Cluster) -> Result<(), String> {
+        let (_, end, _) = cluster
+            .offsets(self.reader.topic(), self.partition())
+            .map_err(|e| e.to_string())?;
+        self.reader.extend_to(end);
+        self.exhausted = false;
+        Ok(())
+    }
+
+    /// Starts again at `offset` (a restored position); nothing read is kept.
+    pub fn seek(&mut self, offset: u64) {
+        self.batch.clear();
+        self.head = None;
+        self.reader.seek(offset);
+        self.exhausted = false;
+    }
+
     /// Takes the head record (call after `peek` returned Some); its fields are in `row`.
     pub fn take(&mut self) -> Option<(i64, Record)> {
         self.head.take()

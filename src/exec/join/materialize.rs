@@ -1,22 +1,25 @@
-//! A join of joins: the inner join runs to its end (through the same tasks as any join)
-//! and its rows are written to an internal topic, each row's fields a JSON object
+//! A join of joins: the inner join runs (through the same tasks as any join, before the
+//! outer join's tasks at each run) and its rows are written to an internal topic, each row's fields a JSON object
 //! `{"C0": .., "C1": ..}` (positions, since two sources may share column names). Rows are
 //! keyed by the outer join's key when given, so the partitioner co-partitions them with
 //! the outer join's other side; otherwise each stays on its task's partition. The outer
 //! join then reads the topic as a source whose row is the inner join's row.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
+use kql_runtime::{Cluster, ProducerRecord};
 
-use super::key_bytes;
+use super::live::{LiveJoin, RowEncoder};
+use super::{key_bytes, Naming};
 use crate::data::{SqlType, Value};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
+use crate::exec::durable::{tag_headers, Tagger};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
-use crate::exec::output::Progress;
+use crate::exec::persistent::Encoded;
 use crate::exec::physical::StartAt;
+use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};
 use crate::plan::logical::{LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
@@ -24,26 +27,89 @@ use crate::plan::schema::{Field, Schema};
 use crate::syntax::ast::{EmitKind, SourceKind};
 use crate::syntax::span::Span;
 
-/// Rows written to the internal topic at once.
-const WRITE_ROWS: usize = 8192;
+/// Encodes the inner join's rows as records of the internal topic.
+pub struct InnerWriter {
+    topic: String,
+    names: Vec<String>,
+    types: Vec<SqlType>,
+    key: Option<(TypedExpr, Format)>,
+    partitions: u32,
+    tagged: bool,
+    /// Records written after the last commit of a query that crashed: not written again.
+    pub(super) skip: HashSet<Bytes>,
+}
 
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    runtime: &tokio::runtime::Runtime,
+impl RowEncoder for InnerWriter {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn encode(
+        &self,
+        cluster: &Cluster,
+        rows: Vec<OutputRow>,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
+        let mut value = Vec::new();
+        let mut tagger = Tagger::default();
+        for row in rows {
+            let tag = self
+                .tagged
+                .then(|| tagger.tag(&self.topic, row.partition, row.offset));
+            if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
+                continue;
+            }
+            let key = self.key.as_ref().and_then(|(expr, format)| {
+                let v: Value = eval(expr, &row.values);
+                let ty = if expr.ty == SqlType::Null {
+                    SqlType::String
+                } else {
+                    expr.ty.clone()
+                };
+                key_bytes(*format, &ty, &v)
+            });
+            let target = match &key {
+                Some(k) => cluster
+                    .partition_for(&self.topic, Some(k))
+                    .map_err(|e| e.to_string())?,
+                None => row.partition % self.partitions,
+            };
+            value.clear();
+            let cols: Vec<(&str, &SqlType, &Value)> = self
+                .names
+                .iter()
+                .zip(&self.types)
+                .zip(&row.values)
+                .map(|((n, t), v)| (n.as_str(), t, v))
+                .collect();
+            encode_object(&cols, &mut value);
+            out.push(Encoded {
+                order: (row.event_time_ms, row.partition, row.offset),
+                target,
+                record: ProducerRecord {
+                    key,
+                    value: Some(Bytes::copy_from_slice(&value)),
+                    timestamp_ms: Some(row.event_time_ms),
+                    partition: None,
+                    headers: tag_headers(tag),
+                },
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The inner join of a join of joins, built to write its rows to `topic` (created here,
+/// kept when it exists); returns it, its writer, and the source the outer join reads.
+pub fn build(
     cluster: &Cluster,
     inner: &LogicalPlan,
     key: Option<(&TypedExpr, Format)>,
     partitions: u32,
     topic: &str,
     start: StartAt,
-    internal_topics: &mut Vec<String>,
-) -> Result<Source, Diagnostic> {
-    let fail = |e: String| {
-        Diagnostic::new(
-            Code::TopicError,
-            format!("the inner join of this query failed: {e}"),
-        )
-    };
+    naming: &Naming,
+) -> Result<(LiveJoin, InnerWriter, Source), Diagnostic> {
     let fields: Vec<Field> = inner
         .sources()
         .iter()
@@ -81,77 +147,17 @@ pub fn run(
         limit: None,
         partition_by: Vec::new(),
     };
-    let (tasks, topics) = crate::exec::physical::tasks_and_topics(runtime, cluster, &plan, start)?;
-    internal_topics.extend(topics);
-    cluster
-        .create_topic(
-            topic,
-            TopicConfig {
-                partitions,
-                ..TopicConfig::default()
-            },
-        )
-        .map_err(|e| fail(e.to_string()))?;
-    let types: Vec<SqlType> = fields.iter().map(|f| f.ty.clone()).collect();
-    let mut pending: Vec<Vec<ProducerRecord>> = vec![Vec::new(); partitions as usize];
-    let mut waiting = 0usize;
-    let mut error = None;
-    let mut value = Vec::new();
-    let flush = |pending: &mut Vec<Vec<ProducerRecord>>| -> Result<(), String> {
-        for (p, batch) in pending.iter_mut().enumerate() {
-            if !batch.is_empty() {
-                cluster
-                    .produce_batch(topic, p as u32, std::mem::take(batch), Acks::All)
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        Ok(())
+    let join = super::build(cluster, &plan, start, naming)?;
+    super::create_internal_topic(cluster, topic, partitions)?;
+    let writer = InnerWriter {
+        topic: topic.to_string(),
+        names: names.clone(),
+        types: fields.iter().map(|f| f.ty.clone()).collect(),
+        key: key.map(|(e, f)| (e.clone(), f)),
+        partitions,
+        tagged: naming.durable,
+        skip: HashSet::new(),
     };
-    let result =
-        crate::exec::query::run_bounded(runtime, tasks, &Arc::new(Progress::default()), |row| {
-            let key = key.and_then(|(expr, format)| {
-                let v: Value = eval(expr, &row.values);
-                let ty = if expr.ty == SqlType::Null {
-                    SqlType::String
-                } else {
-                    expr.ty.clone()
-                };
-                key_bytes(format, &ty, &v)
-            });
-            let partition = match &key {
-                Some(k) => cluster.partition_for(topic, Some(k)).unwrap_or(0),
-                None => row.partition % partitions,
-            };
-            value.clear();
-            let cols: Vec<(&str, &SqlType, &Value)> = names
-                .iter()
-                .zip(&types)
-                .zip(&row.values)
-                .map(|((n, t), v)| (n.as_str(), t, v))
-                .collect();
-            encode_object(&cols, &mut value);
-            pending[partition as usize].push(ProducerRecord {
-                key,
-                value: Some(Bytes::copy_from_slice(&value)),
-                timestamp_ms: Some(row.event_time_ms),
-                partition: None,
-                headers: Vec::new(),
-            });
-            waiting += 1;
-            if waiting >= WRITE_ROWS {
-                waiting = 0;
-                if let Err(e) = flush(&mut pending) {
-                    error = Some(e);
-                    return false;
-                }
-            }
-            true
-        });
-    result.map_err(fail)?;
-    if let Some(e) = error {
-        return Err(fail(e));
-    }
-    flush(&mut pending).map_err(fail)?;
     let schema = Schema {
         fields: fields
             .iter()
@@ -164,7 +170,7 @@ pub fn run(
             })
             .collect(),
     };
-    Ok(Source {
+    let source = Source {
         name: "JOIN".into(),
         topic: topic.to_string(),
         partitions,
@@ -177,5 +183,6 @@ pub fn run(
         window: None,
         kind: SourceKind::Stream,
         span: Span::default(),
-    })
+    };
+    Ok((join, writer, source))
 }

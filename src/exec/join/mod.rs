@@ -5,6 +5,7 @@
 
 mod global;
 mod input;
+pub mod live;
 mod materialize;
 mod repartition;
 mod stream_stream;
@@ -29,6 +30,8 @@ use crate::plan::logical::{Join, JoinKind, LogicalPlan, Source};
 use crate::plan::QueryPlan;
 
 pub use input::Input;
+use live::Feeder;
+pub use live::LiveJoin;
 
 /// Tasks of a join query, and the internal topics made for it (removed when it ends).
 pub struct JoinTasks {
@@ -37,6 +40,59 @@ pub struct JoinTasks {
 }
 
 static TRANSIENT_QUERIES: AtomicU64 = AtomicU64::new(1);
+
+/// How a join names its internal topics, and whether what it writes there is tagged for
+/// exactly-once restarts (a persistent query on a durable log).
+pub struct Naming {
+    prefix: String,
+    durable: bool,
+}
+
+impl Naming {
+    /// A transient query's: numbered, removed when the query ends.
+    pub fn transient() -> Naming {
+        Naming {
+            prefix: format!(
+                "_kql_transient_{}",
+                TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed)
+            ),
+            durable: false,
+        }
+    }
+
+    /// A persistent query's, named after its id as ksqlDB names internal topics.
+    pub fn persistent(query_id: &str, durable: bool) -> Naming {
+        Naming {
+            prefix: format!("_confluent-ksql-default_query_{query_id}"),
+            durable,
+        }
+    }
+
+    fn topic(&self, what: &str) -> String {
+        format!("{}-{what}", self.prefix)
+    }
+}
+
+/// Creates an internal topic, or keeps it when it exists (a restarted query's).
+fn create_internal_topic(
+    cluster: &Cluster,
+    topic: &str,
+    partitions: u32,
+) -> Result<(), Diagnostic> {
+    if cluster.partition_count(topic).is_some() {
+        return Ok(());
+    }
+    let config = kql_runtime::TopicConfig {
+        partitions,
+        ..kql_runtime::TopicConfig::default()
+    };
+    cluster.create_topic(topic, config).map_err(|e| {
+        Diagnostic::new(
+            Code::TopicError,
+            format!("cannot create the internal topic '{topic}': {e}"),
+        )
+    })
+}
 
 /// One side of a join: the topic its task reads (the source's, or the internal topic it
 /// was repartitioned into), how to decode it, and where its fields sit in the joined row.
@@ -62,113 +118,107 @@ impl SideInput {
             width,
         )
     }
+
+    fn start(&self, start: StartAt) -> StartAt {
+        if self.internal {
+            StartAt::Earliest
+        } else {
+            start
+        }
+    }
 }
 
+/// The tasks of a transient join query, its feeders run.
 pub fn tasks(
     runtime: &tokio::runtime::Runtime,
     cluster: &Cluster,
     plan: &QueryPlan,
     start: StartAt,
 ) -> Result<JoinTasks, Diagnostic> {
+    let join = build(cluster, plan, start, &Naming::transient())?;
+    let internal = join.internal_topics.clone();
+    match join.into_tasks(runtime, cluster) {
+        Ok((tasks, internal_topics)) => Ok(JoinTasks {
+            tasks,
+            internal_topics,
+        }),
+        Err(e) => {
+            for t in internal {
+                let _ = cluster.delete_topic(&t);
+            }
+            Err(Diagnostic::new(Code::TopicError, e))
+        }
+    }
+}
+
+/// Builds a join query's tasks and feeders (which have not run yet).
+pub fn build(
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    start: StartAt,
+    naming: &Naming,
+) -> Result<LiveJoin, Diagnostic> {
     let (ops, input) = Operators::split(plan);
     let mut used = ops.columns();
-    let query_id = TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed);
-    let mut internal_topics = Vec::new();
+    let mut join = LiveJoin {
+        feeders: Vec::new(),
+        global: None,
+        tasks: Vec::new(),
+        internal_topics: Vec::new(),
+    };
     match input {
         LogicalPlan::GlobalTableJoin(g) => {
             g.lookup.columns(&mut used);
             let LogicalPlan::Source(right) = &*g.right else {
                 return Err(multi_way());
             };
-            let left = side(
-                runtime,
-                cluster,
-                &g.left,
-                0,
-                &used,
-                start,
-                query_id,
-                &mut internal_topics,
-            )?;
+            let left = side(cluster, &g.left, 0, &used, start, naming, &mut join)?;
             let width = left.len() + right.schema.len();
-            let store = global::bootstrap(cluster, right, left.len(), &used)?;
-            let left_start = if left.internal {
-                StartAt::Earliest
-            } else {
-                start
-            };
-            let tasks = ranges(cluster, &left.topic, left_start)?
-                .into_iter()
-                .map(|range| {
-                    let input = left.input(cluster, range, width);
-                    Box::new(global::GlobalJoinTask::new(
-                        input,
-                        store.clone(),
-                        g.lookup.clone(),
-                        g.join_type,
-                        ops.clone(),
-                        right.key_format,
-                        (left.len(), right.schema.len()),
-                    )) as Box<dyn Task>
-                })
-                .collect();
-            Ok(JoinTasks {
-                tasks,
-                internal_topics,
-            })
+            let feed = global::GlobalFeed::new(cluster, right, left.len(), &used)?;
+            for range in ranges(cluster, &left.topic, left.start(start))? {
+                let input = left.input(cluster, range, width);
+                join.tasks.push(Box::new(global::GlobalJoinTask::new(
+                    input,
+                    feed.store.clone(),
+                    g.lookup.clone(),
+                    g.join_type,
+                    ops.clone(),
+                    right.key_format,
+                    (left.len(), right.schema.len()),
+                )));
+            }
+            join.global = Some(feed);
+            Ok(join)
         }
         LogicalPlan::Join(j) => {
             j.left_key.columns(&mut used);
             j.right_key.columns(&mut used);
-            let left = side(
-                runtime,
-                cluster,
-                &j.left,
-                0,
-                &used,
-                start,
-                query_id,
-                &mut internal_topics,
-            )?;
+            let left = side(cluster, &j.left, 0, &used, start, naming, &mut join)?;
+            // Tables are read from the beginning: their state is every row so far.
+            let right_start = if j.kind == JoinKind::StreamStream {
+                start
+            } else {
+                StartAt::Earliest
+            };
             let right = side(
-                runtime,
                 cluster,
                 &j.right,
                 left.len(),
                 &used,
-                StartAt::Earliest,
-                query_id,
-                &mut internal_topics,
+                right_start,
+                naming,
+                &mut join,
             )?;
             let width = left.len() + right.len();
-            let partitions = cluster.partition_count(&left.topic).unwrap_or(1);
-            let left_ranges = ranges(
-                cluster,
-                &left.topic,
-                if left.internal {
-                    StartAt::Earliest
-                } else {
-                    start
-                },
-            )?;
-            // Tables are read from the beginning: their state is every row so far.
-            let right_ranges = ranges(
-                cluster,
-                &right.topic,
-                if j.kind == JoinKind::StreamStream {
-                    start
-                } else {
-                    StartAt::Earliest
-                },
-            )?;
-            let mut tasks: Vec<Box<dyn Task>> = Vec::new();
-            for p in 0..partitions as usize {
+            let left_ranges = ranges(cluster, &left.topic, left.start(start))?;
+            let right_ranges = ranges(cluster, &right.topic, right.start(right_start))?;
+            for (l, r) in left_ranges.into_iter().zip(right_ranges) {
                 let (l, r) = (
-                    left.input(cluster, left_ranges[p], width),
-                    right.input(cluster, right_ranges[p], width),
+                    left.input(cluster, l, width),
+                    right.input(cluster, r, width),
                 );
                 let spec = JoinSpec::new(j, &left, &right, ops.clone());
-                tasks.push(match j.kind {
+                join.tasks.push(match j.kind {
                     JoinKind::StreamTable => {
                         Box::new(stream_table::StreamTableTask::new(l, r, spec))
                     }
@@ -183,10 +233,7 @@ pub fn tasks(
                     }
                 });
             }
-            Ok(JoinTasks {
-                tasks,
-                internal_topics,
-            })
+            Ok(join)
         }
         _ => Err(Diagnostic::internal(
             "join tasks asked for a plan without a join",
@@ -207,16 +254,30 @@ fn relative(used: &[usize], base: usize, len: usize) -> Vec<usize> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Rows made by a record of a join's right side carry its offset with this bit set, so a
+/// row's (partition, offset) names one input record even when both sides emit rows (the
+/// sink's exactly-once tags need that). Offsets never come near 2^63; the rows' order is
+/// unchanged, as rows of one partition come from one task, which keeps its own order.
+const RIGHT_SIDE: u64 = 1 << 63;
+
+pub(super) fn side_offset(from_left: bool, offset: u64) -> u64 {
+    if from_left {
+        offset
+    } else {
+        offset | RIGHT_SIDE
+    }
+}
+
+/// One side of a join; a side that must be re-keyed, or that is itself a join, gets a
+/// feeder writing an internal topic, which the side then reads.
 fn side(
-    runtime: &tokio::runtime::Runtime,
     cluster: &Cluster,
     plan: &LogicalPlan,
     base: usize,
     used: &[usize],
     start: StartAt,
-    query_id: u64,
-    internal_topics: &mut Vec<String>,
+    naming: &Naming,
+    join: &mut LiveJoin,
 ) -> Result<SideInput, Diagnostic> {
     match plan {
         LogicalPlan::Source(s) => Ok(SideInput {
@@ -229,44 +290,41 @@ fn side(
         // A join of joins: the inner join's rows go through an internal topic, keyed by the
         // outer join's key when the planner asked for a repartition.
         LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => {
-            let topic = format!(
-                "_kql_transient_{query_id}_join_{}-repartition",
-                internal_topics.len()
-            );
-            let source = materialize::run(
-                runtime,
+            let topic = naming.topic(&format!("Join-{}-repartition", join.feeders.len()));
+            let (inner, writer, source) = materialize::build(
                 cluster,
                 &r.input,
                 Some((&r.key, r.key_format)),
                 r.partitions,
                 &topic,
                 start,
-                internal_topics,
+                naming,
             )?;
-            Ok(materialized(source, topic, base, internal_topics))
+            Ok(inner_side(inner, writer, source, topic, base, join))
         }
         LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
-            let topic = format!("_kql_transient_{query_id}_join_{}", internal_topics.len());
+            let topic = naming.topic(&format!("Join-{}", join.feeders.len()));
             let partitions = super::physical::task_count(plan);
-            let source = materialize::run(
-                runtime,
-                cluster,
-                plan,
-                None,
-                partitions,
-                &topic,
-                start,
-                internal_topics,
-            )?;
-            Ok(materialized(source, topic, base, internal_topics))
+            let (inner, writer, source) =
+                materialize::build(cluster, plan, None, partitions, &topic, start, naming)?;
+            Ok(inner_side(inner, writer, source, topic, base, join))
         }
         LogicalPlan::Repartition(r) => {
             let LogicalPlan::Source(s) = &*r.input else {
                 return Err(multi_way());
             };
-            let topic = format!("_kql_transient_{query_id}_{}", r.topic);
-            repartition::run(runtime, cluster, r, s, base, &topic, start)?;
-            internal_topics.push(topic.clone());
+            let topic = naming.topic(&r.topic);
+            let feed = repartition::RepartitionFeed::new(
+                cluster,
+                r,
+                s,
+                base,
+                &topic,
+                start,
+                naming.durable,
+            )?;
+            join.internal_topics.push(topic.clone());
+            join.feeders.push(Feeder::Repartition(Box::new(feed)));
             Ok(SideInput {
                 source: s.clone(),
                 topic,
@@ -279,14 +337,22 @@ fn side(
     }
 }
 
-/// The side that reads an inner join's rows from the internal topic they were written to.
-fn materialized(
+/// The side that reads an inner join's rows from the internal topic they are written to.
+fn inner_side(
+    inner: LiveJoin,
+    writer: materialize::InnerWriter,
     source: Source,
     topic: String,
     base: usize,
-    internal_topics: &mut Vec<String>,
+    join: &mut LiveJoin,
 ) -> SideInput {
-    internal_topics.push(topic.clone());
+    join.internal_topics
+        .extend(inner.internal_topics.iter().cloned());
+    join.internal_topics.push(topic.clone());
+    join.feeders.push(Feeder::Inner {
+        join: Box::new(inner),
+        writer: std::sync::Arc::new(writer),
+    });
     SideInput {
         decoder: SourceDecoder::internal(&source, base),
         source,

@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::input::{pick, Input};
-use super::{fill, part, JoinSpec};
+use super::live::Resumable;
+use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
+use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
@@ -33,6 +35,10 @@ pub struct StreamStreamTask {
     right_buf: HashMap<Bytes, Vec<Buffered>>,
     stream_time: i64,
     row: Vec<Value>,
+    /// Whether the end of the inputs closes every window (the end of a bounded run) or
+    /// only pauses the task until more records arrive (a persistent query between
+    /// catch-ups).
+    close_at_end: bool,
     closed: bool,
 }
 
@@ -47,6 +53,7 @@ impl StreamStreamTask {
             right_buf: HashMap::new(),
             stream_time: i64::MIN,
             row: vec![Value::Null; width],
+            close_at_end: true,
             closed: false,
         }
     }
@@ -79,9 +86,13 @@ impl StreamStreamTask {
         };
         fill(&mut self.row, mine, Some(&b.fields));
         fill(&mut self.row, other, None);
-        self.spec
-            .ops
-            .apply(&self.row, b.time, partition, b.offset, out);
+        self.spec.ops.apply(
+            &self.row,
+            b.time,
+            partition,
+            side_offset(from_left, b.offset),
+            out,
+        );
     }
 
     /// Removes records whose window has closed (all of them when `all`), emitting the
@@ -135,8 +146,8 @@ impl Task for StreamStreamTask {
                 _ => match pick(lt, rt) {
                     Some(x) => x,
                     None => {
-                        self.expire(true, out);
-                        self.closed = true;
+                        self.expire(self.close_at_end, out);
+                        self.closed = self.close_at_end;
                         return Ok(false);
                     }
                 },
@@ -188,7 +199,7 @@ impl Task for StreamStreamTask {
                             &self.row,
                             time.max(o.time),
                             partition,
-                            record.offset,
+                            side_offset(from_left, record.offset),
                             out,
                         );
                     }
@@ -214,5 +225,58 @@ impl Task for StreamStreamTask {
         let mut s = std::mem::take(&mut self.left.stats);
         s.merge(std::mem::take(&mut self.right.stats));
         s
+    }
+}
+
+impl Resumable for StreamStreamTask {
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.left, &mut self.right]
+    }
+
+    fn close_at_end(&mut self, close: bool) {
+        self.close_at_end = close;
+    }
+
+    fn save(&self, w: &mut Writer) {
+        w.i64(self.stream_time);
+        for buf in [&self.left_buf, &self.right_buf] {
+            w.u32(buf.len());
+            for (key, records) in buf {
+                w.bytes(key);
+                w.u32(records.len());
+                for b in records {
+                    w.i64(b.time);
+                    w.u64(b.offset);
+                    w.values(&b.fields);
+                    w.u8(b.matched as u8);
+                }
+            }
+        }
+    }
+
+    fn load(&mut self, r: &mut Reader) -> Result<(), String> {
+        self.stream_time = r.i64()?;
+        for left in [true, false] {
+            let mut buf = HashMap::new();
+            for _ in 0..r.count()? {
+                let key = Bytes::from(r.bytes()?);
+                let mut records = Vec::new();
+                for _ in 0..r.count()? {
+                    records.push(Buffered {
+                        time: r.i64()?,
+                        offset: r.u64()?,
+                        fields: r.values()?,
+                        matched: r.u8()? != 0,
+                    });
+                }
+                buf.insert(key, records);
+            }
+            *(if left {
+                &mut self.left_buf
+            } else {
+                &mut self.right_buf
+            }) = buf;
+        }
+        Ok(())
     }
 }

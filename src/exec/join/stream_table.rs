@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::input::{pick, Input};
+use super::live::{load_rows, save_rows, Resumable};
 use super::{fill, part, JoinSpec};
 use crate::data::Value;
+use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
@@ -77,5 +79,20 @@ impl Task for StreamTableTask {
         let mut s = std::mem::take(&mut self.stream.stats);
         s.merge(std::mem::take(&mut self.table.stats));
         s
+    }
+}
+
+impl Resumable for StreamTableTask {
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.stream, &mut self.table]
+    }
+
+    fn save(&self, w: &mut Writer) {
+        save_rows(w, &self.state);
+    }
+
+    fn load(&mut self, r: &mut Reader) -> Result<(), String> {
+        self.state = load_rows(r)?;
+        Ok(())
     }
 }

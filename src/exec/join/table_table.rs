@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::input::{pick, Input};
-use super::{fill, part, JoinSpec};
+use super::live::{load_rows, save_rows, Resumable};
+use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
+use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
@@ -67,9 +69,10 @@ impl Task for TableTableTask {
             if emit {
                 fill(&mut self.row, self.spec.left, l.map(|v| v.as_slice()));
                 fill(&mut self.row, self.spec.right, r.map(|v| v.as_slice()));
+                let offset = side_offset(from_left, record.offset);
                 self.spec
                     .ops
-                    .apply(&self.row, event_time, partition, record.offset, out);
+                    .apply(&self.row, event_time, partition, offset, out);
             }
         }
         Ok(true)
@@ -79,5 +82,22 @@ impl Task for TableTableTask {
         let mut s = std::mem::take(&mut self.left.stats);
         s.merge(std::mem::take(&mut self.right.stats));
         s
+    }
+}
+
+impl Resumable for TableTableTask {
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.left, &mut self.right]
+    }
+
+    fn save(&self, w: &mut Writer) {
+        save_rows(w, &self.left_state);
+        save_rows(w, &self.right_state);
+    }
+
+    fn load(&mut self, r: &mut Reader) -> Result<(), String> {
+        self.left_state = load_rows(r)?;
+        self.right_state = load_rows(r)?;
+        Ok(())
     }
 }

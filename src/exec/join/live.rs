@@ -1,0 +1,321 @@
+//! A join that keeps running. A persistent query builds its join once; between catch-ups
+//! every task keeps its state (table rows, window buffers) and its position in each input,
+//! and the next catch-up goes on from there. A catch-up runs, in order: the feeders (sides
+//! re-keyed into internal topics, inner joins written to internal topics), the global
+//! table's new records, then the tasks in parallel, their rows merged by event time into
+//! the output topic. For a restart the whole join (every position and every task's state)
+//! is saved as one snapshot, so positions and state always agree.
+//!
+//! A transient query builds the same join, runs its feeders once and hands its tasks to
+//! `query::run_bounded`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kql_runtime::Cluster;
+
+use super::global::GlobalFeed;
+use super::input::Input;
+use super::materialize::InnerWriter;
+use super::repartition::RepartitionFeed;
+use crate::data::Value;
+use crate::exec::persistent::{merge_append, Encoded, MERGE_CHANNEL_BATCHES};
+use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::task::{OutputRow, Task, TaskStats};
+
+/// A join task that outlives one run: it stops at the end of its inputs, goes on when they
+/// grow, and saves its state for a changelog.
+pub(crate) trait Resumable: Task {
+    /// The task's inputs, to resume them and to save and restore their positions.
+    fn inputs(&mut self) -> Vec<&mut Input>;
+    /// Whether reaching the end of the inputs closes every window (the end of a bounded
+    /// run) or only pauses the task (a persistent query between catch-ups).
+    fn close_at_end(&mut self, _close: bool) {}
+    fn save(&self, w: &mut Writer);
+    fn load(&mut self, r: &mut Reader) -> Result<(), String>;
+}
+
+/// Where a join's rows go: records of one topic.
+pub(crate) trait RowEncoder: Send + Sync {
+    fn topic(&self) -> &str;
+    fn encode(
+        &self,
+        cluster: &Cluster,
+        rows: Vec<OutputRow>,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String>;
+}
+
+/// Something written to an internal topic before the join's tasks read it.
+pub(super) enum Feeder {
+    Repartition(Box<RepartitionFeed>),
+    Inner {
+        join: Box<LiveJoin>,
+        writer: Arc<InnerWriter>,
+    },
+}
+
+pub struct LiveJoin {
+    pub(super) feeders: Vec<Feeder>,
+    pub(super) global: Option<GlobalFeed>,
+    pub(super) tasks: Vec<Box<dyn Resumable>>,
+    /// Internal topics made for this join (a transient query removes them at its end).
+    pub internal_topics: Vec<String>,
+}
+
+impl std::fmt::Debug for LiveJoin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveJoin")
+            .field("feeders", &self.feeders.len())
+            .field("tasks", &self.tasks.len())
+            .field("internal_topics", &self.internal_topics)
+            .finish()
+    }
+}
+
+/// What a catch-up read and wrote.
+#[derive(Debug, Default)]
+pub struct JoinRun {
+    pub stats: TaskStats,
+    pub rows_written: u64,
+}
+
+impl LiveJoin {
+    /// Runs the feeders and reads the global table: what must be there before the tasks
+    /// start.
+    fn feed(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        cluster: &Cluster,
+        close: bool,
+    ) -> Result<TaskStats, String> {
+        let mut stats = TaskStats::default();
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) => stats.merge(r.run(cluster)?),
+                Feeder::Inner { join, writer } => {
+                    let inner: Arc<dyn RowEncoder> = writer.clone();
+                    stats.merge(join.run(runtime, cluster, close, inner)?.stats);
+                }
+            }
+        }
+        if let Some(g) = &mut self.global {
+            stats.merge(g.refresh(cluster)?);
+        }
+        Ok(stats)
+    }
+
+    /// Everything before the tasks, then the tasks themselves, for a bounded run.
+    pub fn into_tasks(
+        mut self,
+        runtime: &tokio::runtime::Runtime,
+        cluster: &Cluster,
+    ) -> Result<crate::exec::physical::TasksAndTopics, String> {
+        self.feed(runtime, cluster, true)?;
+        let mut tasks = Vec::with_capacity(self.tasks.len());
+        for mut t in self.tasks {
+            // Internal topics were empty when the tasks were built.
+            for input in t.inputs() {
+                input.resume(cluster)?;
+            }
+            tasks.push(t as Box<dyn Task>);
+        }
+        Ok((tasks, self.internal_topics))
+    }
+
+    /// Runs the join to the current end of its inputs, its rows appended to `output`;
+    /// with `close`, every open window closes at the end.
+    pub(crate) fn run(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        cluster: &Cluster,
+        close: bool,
+        output: Arc<dyn RowEncoder>,
+    ) -> Result<JoinRun, String> {
+        let mut run = JoinRun {
+            stats: self.feed(runtime, cluster, close)?,
+            rows_written: 0,
+        };
+        let mut handles = Vec::new();
+        let mut receivers = Vec::new();
+        for mut task in self.tasks.drain(..) {
+            for input in task.inputs() {
+                input.resume(cluster)?;
+            }
+            task.close_at_end(close);
+            let (tx, rx) = std::sync::mpsc::sync_channel(MERGE_CHANNEL_BATCHES);
+            receivers.push(rx);
+            let cluster = cluster.clone();
+            let output = output.clone();
+            handles.push(runtime.spawn_blocking(move || {
+                let mut stats = TaskStats::default();
+                let mut written = 0u64;
+                let result = (|| {
+                    loop {
+                        let mut rows = Vec::new();
+                        let more = task.next_batch(&mut rows)?;
+                        stats.merge(task.stats());
+                        if !rows.is_empty() {
+                            // One batch holds every row of the records it read, so a
+                            // record's rows are numbered in one piece (their sink tags).
+                            let mut encoded = Vec::with_capacity(rows.len());
+                            output.encode(&cluster, rows, &mut encoded)?;
+                            written += encoded.len() as u64;
+                            tx.send(encoded).map_err(|_| {
+                                "the query stopped while a task was writing".to_string()
+                            })?;
+                        }
+                        if !more {
+                            return Ok(());
+                        }
+                    }
+                })();
+                (task, stats, written, result)
+            }));
+        }
+        let merged = merge_append(cluster, output.topic(), receivers);
+        let mut failure = merged.err();
+        for h in handles {
+            let (task, stats, written, result) = runtime
+                .block_on(h)
+                .map_err(|e| format!("a join task failed: {e}"))?;
+            self.tasks.push(task);
+            run.stats.merge(stats);
+            run.rows_written += written;
+            if let Err(e) = result {
+                failure = Some(e);
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(run),
+        }
+    }
+
+    /// Every position and every task's state.
+    pub(crate) fn save(&mut self, w: &mut Writer) {
+        w.u32(self.feeders.len());
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) => save_positions(w, r.inputs.iter_mut().collect()),
+                Feeder::Inner { join, .. } => join.save(w),
+            }
+        }
+        w.u32(self.tasks.len());
+        for t in &mut self.tasks {
+            save_positions(w, t.inputs());
+            t.save(w);
+        }
+    }
+
+    /// Puts back what `save` wrote (for the same query plan).
+    pub(crate) fn load(&mut self, r: &mut Reader) -> Result<(), String> {
+        let mismatch = || "the snapshot is of another join".to_string();
+        if r.count()? != self.feeders.len() {
+            return Err(mismatch());
+        }
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(feed) => load_positions(r, feed.inputs.iter_mut().collect())?,
+                Feeder::Inner { join, .. } => join.load(r)?,
+            }
+        }
+        if r.count()? != self.tasks.len() {
+            return Err(mismatch());
+        }
+        for t in &mut self.tasks {
+            load_positions(r, t.inputs())?;
+            t.load(r)?;
+        }
+        Ok(())
+    }
+
+    /// Where every input of every task and feeder is: (topic, partition, next offset).
+    pub fn positions(&mut self) -> Vec<(String, u32, u64)> {
+        let mut out = Vec::new();
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) => out.extend(r.inputs.iter().map(position)),
+                Feeder::Inner { join, .. } => out.extend(join.positions()),
+            }
+        }
+        for t in &mut self.tasks {
+            out.extend(t.inputs().into_iter().map(|i| position(i)));
+        }
+        out
+    }
+
+    /// The internal topics this join writes, and the tag prefix of their records.
+    pub fn written_topics(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.feeders {
+            match f {
+                Feeder::Repartition(r) => out.push(r.topic.clone()),
+                Feeder::Inner { join, writer } => {
+                    out.extend(join.written_topics());
+                    out.push(writer.topic().to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// Records of an internal topic written after the last commit of a query that
+    /// crashed (their tags): not written again.
+    pub fn skip_written(&mut self, topic: &str, tags: std::collections::HashSet<Bytes>) {
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) if r.topic == topic => r.skip = tags.clone(),
+                Feeder::Repartition(_) => {}
+                Feeder::Inner { join, writer } => {
+                    if writer.topic() == topic {
+                        if let Some(w) = Arc::get_mut(writer) {
+                            w.skip = tags.clone();
+                        }
+                    }
+                    join.skip_written(topic, tags.clone());
+                }
+            }
+        }
+    }
+}
+
+fn position(i: &Input) -> (String, u32, u64) {
+    (i.topic().to_string(), i.partition(), i.position())
+}
+
+fn save_positions(w: &mut Writer, inputs: Vec<&mut Input>) {
+    w.u32(inputs.len());
+    for i in inputs {
+        w.u64(i.position());
+    }
+}
+
+fn load_positions(r: &mut Reader, inputs: Vec<&mut Input>) -> Result<(), String> {
+    if r.count()? != inputs.len() {
+        return Err("the snapshot is of another join".into());
+    }
+    for i in inputs {
+        i.seek(r.u64()?);
+    }
+    Ok(())
+}
+
+/// A table's rows by key, in a snapshot.
+pub(super) fn save_rows(w: &mut Writer, rows: &HashMap<Bytes, Vec<Value>>) {
+    w.u32(rows.len());
+    for (k, v) in rows {
+        w.bytes(k);
+        w.values(v);
+    }
+}
+
+pub(super) fn load_rows(r: &mut Reader) -> Result<HashMap<Bytes, Vec<Value>>, String> {
+    let n = r.count()?;
+    let mut rows = HashMap::with_capacity(n);
+    for _ in 0..n {
+        rows.insert(Bytes::from(r.bytes()?), r.values()?);
+    }
+    Ok(rows)
+}
