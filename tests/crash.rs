@@ -138,8 +138,9 @@ impl Scenario {
         ])
     }
 
-    /// Starts `kql run SCRIPT` on the data directory and kills it (SIGKILL) after `delay_ms`.
-    fn run_killed_after(&self, script: &str, delay_ms: u64) {
+    /// Starts `kql run SCRIPT` on the data directory and kills it (SIGKILL) after
+    /// `delay_ms`; false when it had ended before.
+    fn run_killed_after(&self, script: &str, delay_ms: u64) -> bool {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
             .args(["run", script, "--data-dir", &self.data_dir()])
             .stdout(Stdio::null())
@@ -147,8 +148,10 @@ impl Scenario {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let ended = child.try_wait().unwrap().is_some();
         let _ = child.kill();
         child.wait().unwrap();
+        !ended
     }
 }
 
@@ -304,6 +307,135 @@ fn a_killed_join_resumes_without_gap_or_duplicate() {
             ids_once(&out, &format!("kill after {delay_ms} ms")),
             expected
         );
+    }
+}
+
+/// The end offset of partition 0 of a topic in a scenario's data directory.
+fn log_end(s: &Scenario, topic: &str) -> u64 {
+    let out = common::kql(&["topics", "--data-dir", &s.data_dir()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut lines = out.stdout.lines();
+    lines.find(|l| l.starts_with(&format!("{topic}:")));
+    let partition = lines.next().unwrap_or_default();
+    partition
+        .split("..")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A persistent stream-stream LEFT JOIN fed in chunks, with a catch-up (and so a snapshot
+/// of its window buffers and a commit) after each, killed at several moments. The next run
+/// loads what the killed one had not, and every order then appears once: matched with its
+/// shipment, or, once stream time has passed its window, without one.
+#[test]
+fn a_killed_stream_stream_join_restores_its_windows() {
+    const CHUNKS: u64 = 8;
+    const PER_CHUNK: u64 = 5_000;
+    const N: u64 = CHUNKS * PER_CHUNK;
+    let order = |i: u64| format!("{{\"k\":\"k{i}\",\"id\":{i},\"ts\":{}}}\n", i * 10);
+    let shipment = |i: u64| format!("{{\"k\":\"k{i}\",\"sid\":{i},\"ts\":{}}}\n", i * 10 + 5);
+    let shipped: Vec<u64> = (0..N).filter(|i| i % 3 != 0).collect();
+    let connector = |name: &str, file: &str, topic: &str| {
+        format!("CREATE SOURCE CONNECTOR {name} WITH ('connector.class'='FileStreamSource', 'file'='{file}', 'topic'='{topic}', 'key'='k');\n")
+    };
+    for delay_ms in [120u64, 300, 600] {
+        let s = Scenario::new();
+        let mut csas = String::from(
+            "CREATE STREAM orders (k VARCHAR KEY, id BIGINT, ts BIGINT) WITH (kafka_topic='orders', partitions=1, timestamp='ts');\n\
+             CREATE STREAM shipments (k VARCHAR KEY, sid BIGINT, ts BIGINT) WITH (kafka_topic='shipments', partitions=1, timestamp='ts');\n",
+        );
+        let query = "CREATE STREAM {IF} shipped AS SELECT o.k, o.id, s.sid FROM orders o LEFT JOIN shipments s WITHIN 1 SECOND GRACE PERIOD 0 SECONDS ON o.k = s.k;\n";
+        csas.push_str(&query.replace("{IF}", ""));
+        for c in 0..CHUNKS {
+            let ids = c * PER_CHUNK..(c + 1) * PER_CHUNK;
+            s.file(
+                &format!("orders{c}.jsonl"),
+                &ids.clone().map(order).collect::<String>(),
+            );
+            s.file(
+                &format!("shipments{c}.jsonl"),
+                &ids.filter(|i| i % 3 != 0).map(shipment).collect::<String>(),
+            );
+            csas.push_str(&connector(
+                &format!("o{c}"),
+                &format!("orders{c}.jsonl"),
+                "orders",
+            ));
+            csas.push_str(&connector(
+                &format!("s{c}"),
+                &format!("shipments{c}.jsonl"),
+                "shipments",
+            ));
+            csas.push_str("PRINT 'shipments' FROM BEGINNING LIMIT 1;\n");
+        }
+        let csas = s.file("csas.ksql", &csas);
+        let killed = s.run_killed_after(&csas, delay_ms);
+        // The records the killed run appended are a prefix of each input: add the rest.
+        let (orders_in, shipments_in) = (log_end(&s, "orders"), log_end(&s, "shipments"));
+        s.file(
+            "orders_rest.jsonl",
+            &(orders_in..N).map(order).collect::<String>(),
+        );
+        s.file(
+            "shipments_rest.jsonl",
+            &shipped[shipments_in as usize..]
+                .iter()
+                .map(|&i| shipment(i))
+                .collect::<String>(),
+        );
+        let mut check = query.replace("{IF}", "IF NOT EXISTS");
+        check.push_str(&connector("o_rest", "orders_rest.jsonl", "orders"));
+        check.push_str(&connector("s_rest", "shipments_rest.jsonl", "shipments"));
+        check.push_str("DESCRIBE shipped EXTENDED;\nSELECT id, sid FROM shipped EMIT CHANGES;\n");
+        let mut out = s.run(&s.file("check.ksql", &check));
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let stats = lines.iter().filter(|l| l.contains("\"Records read\""));
+        let rows = lines.iter().filter(|l| l.starts_with("{\"ID\""));
+        // Once a catch-up has ended (the second chunk is in), the restarted query starts from
+        // its snapshot, not from the beginning of its inputs.
+        let read = stats
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find_map(|v| v["Records read"].as_u64())
+            .expect("DESCRIBE EXTENDED lists the query");
+        if orders_in >= 2 * PER_CHUNK {
+            assert!(
+                read < N + shipped.len() as u64,
+                "kill after {delay_ms} ms: the restarted join read all {read} input records again"
+            );
+        }
+        out.stdout = rows.map(|l| format!("{l}\n")).collect();
+        let ids = ids_once(&out, &format!("kill after {delay_ms} ms"));
+        // Stream time is the last shipment's; an unmatched order's window closes when stream
+        // time passes its time plus one second, or when a run ends (a run not killed).
+        let stream_time = shipped.last().unwrap() * 10 + 5;
+        let expected: Vec<u64> = (0..N)
+            .filter(|i| !killed || i % 3 != 0 || i * 10 + 1000 < stream_time)
+            .collect();
+        let missing: Vec<&u64> = expected
+            .iter()
+            .filter(|i| ids.binary_search(i).is_err())
+            .collect();
+        let extra: Vec<&u64> = ids
+            .iter()
+            .filter(|i| expected.binary_search(i).is_err())
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "kill after {delay_ms} ms ({orders_in} orders and {shipments_in} shipments before the kill): missing {:?}, unexpected {:?}",
+            &missing[..missing.len().min(20)],
+            &extra[..extra.len().min(20)]
+        );
+        for (id, sid) in column(&out, "ID").iter().zip(column(&out, "SID")) {
+            let id = id.as_u64().unwrap();
+            if id % 3 == 0 {
+                assert!(sid.is_null(), "order {id} has no shipment");
+            } else {
+                assert_eq!(sid.as_u64(), Some(id), "order {id}");
+            }
+        }
     }
 }
 
