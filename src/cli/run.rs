@@ -21,11 +21,13 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     // A progress bar on stderr while a long input is read, when stderr is a terminal.
     let mut printer = super::progress::WithProgress::new(printer);
     session.restore(&mut printer);
-    session
+    let result = session
         .run_text(&file.display().to_string(), &text, &mut printer)
         .and_then(|()| session.finish(&mut printer).map_err(|d| vec![d]))
         .map_err(|diagnostics| Failure {
             diagnostics,
             sources: session.sources.clone(),
-        })
+        });
+    session.registry.leak_state_at_exit();
+    result
 }

@@ -11,7 +11,7 @@ use kql_runtime::Cluster;
 
 use super::input::Input;
 use super::live::Resumable;
-use super::{fill, key_bytes, part, relative};
+use super::{fill, key_bytes, owned_key, part, relative};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::decode::SourceDecoder;
@@ -70,7 +70,8 @@ impl GlobalFeed {
                 let (_, record) = input.take().expect("peeked");
                 let Some(k) = record.key else { continue };
                 if record.value.is_some() {
-                    self.store.insert(k, part(&input.row, self.fields));
+                    self.store
+                        .insert(owned_key(&k), part(&input.row, self.fields));
                 } else {
                     self.store.remove(&k);
                 }

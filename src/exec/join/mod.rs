@@ -403,6 +403,12 @@ pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes
     encode_key(format, &[("", ty, v)]).map(Bytes::from)
 }
 
+/// A record's key, copied to be kept in state: the record's own key is a slice of the
+/// buffer its batch was read into, and keeping it would keep that whole buffer alive.
+pub(super) fn owned_key(key: &[u8]) -> Bytes {
+    Bytes::copy_from_slice(key)
+}
+
 /// Copies a side's fields out of a row.
 pub(super) fn part(row: &[Value], (base, len): (usize, usize)) -> Vec<Value> {
     row[base..base + len].to_vec()

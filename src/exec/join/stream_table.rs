@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::input::{pick, Input};
 use super::live::{load_rows, save_rows, Resumable};
-use super::{fill, part, JoinSpec};
+use super::{fill, owned_key, part, JoinSpec};
 use crate::data::Value;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
@@ -43,7 +43,8 @@ impl Task for StreamTableTask {
                     let key = record.key.clone();
                     match (key, record.value.is_some()) {
                         (Some(k), true) => {
-                            self.state.insert(k, part(&self.table.row, self.spec.right));
+                            self.state
+                                .insert(owned_key(&k), part(&self.table.row, self.spec.right));
                         }
                         (Some(k), false) => {
                             self.state.remove(&k);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::input::{pick, Input};
 use super::live::{load_rows, save_rows, Resumable};
-use super::{fill, part, side_offset, JoinSpec};
+use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
@@ -54,7 +54,7 @@ impl Task for TableTableTask {
                 continue;
             };
             if record.value.is_some() {
-                state.insert(key.clone(), part(&input.row, range));
+                state.insert(owned_key(&key), part(&input.row, range));
             } else {
                 state.remove(&key);
             }
