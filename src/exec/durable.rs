@@ -6,7 +6,7 @@
 //! group, `<group>-closed`) the positions at which a bounded run closed its windows.
 //!
 //! Stateful tasks (aggregations) also write their state to a compacted changelog topic at
-//! each commit: the state in chunks under a new generation, then a manifest naming the
+//! each commit (a join writes itself whole, all tasks and positions, as one snapshot): the state in chunks under a new generation, then a manifest naming the
 //! generation, its chunk count and the input offset the state reflects, then tombstones for
 //! the previous generation. A crash before the manifest leaves the previous generation
 //! whole, so the state read back always matches an input offset.
