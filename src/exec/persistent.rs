@@ -780,12 +780,9 @@ pub(crate) fn merge_append(
                 }
             }
         }
-        let next = queues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, q)| q.front().map(|r| (r.order, i)))
-            .min();
-        let Some((_, i)) = next else { break };
+        let Some(i) = super::merge::next_head(&queues, |r| r.order) else {
+            break;
+        };
         let r = queues[i].pop_front().expect("the head was just seen");
         let p = r.target as usize;
         by_partition[p].push(r.record);
@@ -850,15 +847,11 @@ fn merge(tasks: Vec<Vec<Emitted>>) -> Vec<Emitted> {
     let mut queues: Vec<VecDeque<Emitted>> = tasks.into_iter().map(VecDeque::from).collect();
     let mut out = Vec::new();
     loop {
-        let next = queues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, q)| {
-                q.front()
-                    .map(|r| ((r.event_time_ms, r.partition, r.offset), i))
-            })
-            .min();
-        let Some((_, i)) = next else { break };
+        let Some(i) =
+            super::merge::next_head(&queues, |r| (r.event_time_ms, r.partition, r.offset))
+        else {
+            break;
+        };
         out.push(queues[i].pop_front().unwrap());
     }
     out

@@ -61,15 +61,11 @@ pub fn run_bounded(
                 }
             }
         }
-        let next = buffers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, b)| {
-                b.front()
-                    .map(|r| ((r.event_time_ms, r.partition, r.offset), i))
-            })
-            .min();
-        let Some((_, i)) = next else { break };
+        let Some(i) =
+            super::merge::next_head(&buffers, |r| (r.event_time_ms, r.partition, r.offset))
+        else {
+            break;
+        };
         let row = buffers[i].pop_front().expect("the head was just seen");
         if !emit(row) {
             break;
