@@ -94,23 +94,14 @@ impl Stats {
         if self.bad_records == 0 {
             return None;
         }
-        let mut msg = format!(
-            "{what} skipped {} bad record(s) that could not be read:",
-            self.bad_records
-        );
-        for b in &self.bad_samples {
-            msg.push_str(&format!(
-                "\n  topic '{}' partition {} offset {}: {}",
-                b.topic, b.partition, b.offset, b.reason
-            ));
-        }
-        if self.bad_records > self.bad_samples.len() as u64 {
-            msg.push_str(&format!(
-                "\n  ... and {} more",
-                self.bad_records - self.bad_samples.len() as u64
-            ));
-        }
-        Some(msg)
+        Some(super::task::bad_records_message(
+            format!(
+                "{what} skipped {} bad record(s) that could not be read:",
+                self.bad_records
+            ),
+            self.bad_records,
+            &self.bad_samples,
+        ))
     }
 }
 

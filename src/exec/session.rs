@@ -598,23 +598,15 @@ impl Session {
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect();
-            let mut msg = format!(
-                "skipped {} bad record(s) of {} that could not be read:",
+            let msg = super::task::bad_records_message(
+                format!(
+                    "skipped {} bad record(s) of {} that could not be read:",
+                    stats.bad_records,
+                    names.join(", ")
+                ),
                 stats.bad_records,
-                names.join(", ")
+                &stats.bad_samples,
             );
-            for b in &stats.bad_samples {
-                msg.push_str(&format!(
-                    "\n  topic '{}' partition {} offset {}: {}",
-                    b.topic, b.partition, b.offset, b.reason
-                ));
-            }
-            if stats.bad_records > stats.bad_samples.len() as u64 {
-                msg.push_str(&format!(
-                    "\n  ... and {} more",
-                    stats.bad_records - stats.bad_samples.len() as u64
-                ));
-            }
             out.warning(&msg);
         }
         Ok(())

@@ -29,6 +29,25 @@ pub struct BadRecord {
     pub reason: String,
 }
 
+/// The warning about skipped records: `head`, then where the first ones were, then how
+/// many more there were.
+pub fn bad_records_message(head: String, total: u64, samples: &[BadRecord]) -> String {
+    let mut msg = head;
+    for b in samples {
+        msg.push_str(&format!(
+            "\n  topic '{}' partition {} offset {}: {}",
+            b.topic, b.partition, b.offset, b.reason
+        ));
+    }
+    if total > samples.len() as u64 {
+        msg.push_str(&format!(
+            "\n  ... and {} more",
+            total - samples.len() as u64
+        ));
+    }
+    msg
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct TaskStats {
     pub records_read: u64,
