@@ -22,7 +22,9 @@ use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::physical::StartAt;
 use super::pipeline::StatelessPipeline;
-use super::task::{BadRecord, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS};
+use super::task::{
+    BadRecord, PartitionRange, PartitionReader, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS,
+};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
@@ -671,29 +673,29 @@ fn run_task_to(
         out.clear();
         Ok(())
     };
-    while slot.offset < end {
-        let want = ((end - slot.offset) as usize).min(FETCH_BATCH_RECORDS);
-        let records = match cluster.fetch(topic, slot.partition, slot.offset, want) {
-            Ok(r) => r,
+    let range = PartitionRange {
+        partition: slot.partition,
+        start: slot.offset,
+        end,
+    };
+    let mut reader = PartitionReader::new(cluster.clone(), topic.to_string(), range);
+    loop {
+        if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
+            break; // Ctrl-C: what was read so far is the result
+        }
+        let read_before = reader.records_read();
+        let records = match reader.next_batch() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
             Err(e) => {
-                error = Some(e.to_string());
+                error = Some(e);
                 break;
             }
         };
-        let Some(last) = records.last() else { break };
-        slot.offset = last.offset + 1;
-        stats.records_read += records.len() as u64;
-        if let Some(p) = progress {
-            p.records_read
-                .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            if p.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                break; // Ctrl-C: what was read so far is the result
-            }
-        }
-        match kind {
+        let processed = match kind {
             StageKind::Stateless(p) => {
                 plain.clear();
-                p.process(slot.partition, &records, &mut row, &mut plain, &mut bad);
+                let r = p.process(slot.partition, records, &mut row, &mut plain, &mut bad);
                 out.extend(plain.drain(..).map(|r| Emitted {
                     event_time_ms: r.event_time_ms,
                     partition: r.partition,
@@ -702,40 +704,46 @@ fn run_task_to(
                     window: None,
                     tombstone: false,
                 }));
+                r
             }
             StageKind::Repartition {
                 pipeline,
                 keys,
                 columns,
                 topic: internal,
-            } => {
-                if let Err(e) = repartition(
-                    cluster,
-                    pipeline,
-                    keys,
-                    columns,
-                    internal,
-                    slot.partition,
-                    &records,
-                    &mut row,
-                    &mut bad,
-                    &mut rekeyed,
-                    skip,
-                ) {
-                    error = Some(e);
-                    break;
-                }
-                // Without a merge (a replay that rebuilds state), nothing is appended.
-                if let Err(e) = send(std::mem::take(&mut rekeyed)) {
-                    error = Some(e);
-                    break;
-                }
-            }
+            } => repartition(
+                cluster,
+                pipeline,
+                keys,
+                columns,
+                internal,
+                slot.partition,
+                records,
+                &mut row,
+                &mut bad,
+                &mut rekeyed,
+                skip,
+            )
+            // Without a merge (a replay that rebuilds state), nothing is appended.
+            .and_then(|()| send(std::mem::take(&mut rekeyed))),
             StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
             StageKind::Aggregate(spec) => {
                 let task = slot.agg.as_mut().expect("aggregate tasks have state");
-                task.process(spec, slot.partition, &records, &mut bad, &mut out);
+                task.process(spec, slot.partition, records, &mut bad, &mut out)
             }
+        };
+        let read = reader.records_read() - read_before;
+        stats.records_read += read;
+        if let Some(p) = progress {
+            p.records_read
+                .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Err(e) = processed.and_then(|()| {
+            slot.offset = reader.position()?;
+            Ok(())
+        }) {
+            error = Some(e);
+            break;
         }
         stats.add_bad(std::mem::take(&mut bad));
         if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
@@ -761,21 +769,21 @@ fn run_task_to(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn repartition(
+fn repartition<'a>(
     cluster: &Cluster,
     pipeline: &InputScanner,
     keys: &[TypedExpr],
     columns: &[(String, SqlType, usize)],
     internal: &str,
     partition: u32,
-    records: &[kql_runtime::Record],
+    records: impl IntoIterator<Item = Result<kql_runtime::RecordView<'a>, String>>,
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
     out: &mut Vec<Encoded>,
     skip: &std::collections::HashSet<Bytes>,
 ) -> Result<(), String> {
     let mut failure = None;
-    pipeline.scan(partition, records, row, bad, |row, t, r| {
+    let scanned = pipeline.scan(partition, records, row, bad, |row, t, r| {
         // The input row this record comes from, so a restart after a crash does not write
         // it twice (the internal topic's name makes the tag the query's own).
         let tag = super::durable::source_tag(internal, partition, r.offset, 0);
@@ -819,7 +827,7 @@ fn repartition(
     });
     match failure {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => scanned,
     }
 }
 

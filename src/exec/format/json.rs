@@ -14,7 +14,7 @@ use crate::data::{SqlType, Value};
 use crate::exec::eval::parse_timestamp;
 
 pub fn decode_object(
-    bytes: &Bytes,
+    bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {

@@ -46,7 +46,7 @@ pub fn bootstrap(
         {
             let (_, record) = input.take().expect("peeked");
             let Some(k) = record.key else { continue };
-            if record.value.is_some() {
+            if !record.tombstone {
                 store.insert(k, part(&input.row, (base, table.schema.len())));
             } else {
                 store.remove(&k);
@@ -96,7 +96,7 @@ impl Task for GlobalJoinTask {
                 return Ok(false);
             }
             let (event_time, record) = self.stream.take().expect("peeked");
-            if record.value.is_none() {
+            if record.tombstone {
                 continue;
             }
             let partition = self.stream.partition();

@@ -55,7 +55,7 @@ pub fn run(
         let mut pending: Vec<Vec<ProducerRecord>> = vec![Vec::new(); r.partitions as usize];
         while let Some(event_time) = input.peek().map_err(err)? {
             let (_, record) = input.take().expect("peeked");
-            if record.value.is_none() {
+            if record.tombstone {
                 continue;
             }
             let row = &input.row;

@@ -39,7 +39,7 @@ impl Task for StreamTableTask {
                 Some(false) => {
                     let (_, record) = self.table.take().expect("peeked");
                     let key = record.key.clone();
-                    match (key, record.value.is_some()) {
+                    match (key, !record.tombstone) {
                         (Some(k), true) => {
                             self.state.insert(k, part(&self.table.row, self.spec.right));
                         }
@@ -51,7 +51,7 @@ impl Task for StreamTableTask {
                 }
                 Some(true) => {
                     let (event_time, record) = self.stream.take().expect("peeked");
-                    if record.value.is_none() {
+                    if record.tombstone {
                         continue;
                     }
                     let partition = self.stream.partition();
