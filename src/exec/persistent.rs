@@ -19,7 +19,8 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
 use super::eval::eval;
-use super::format::{encode_value, key::encode_key};
+use super::format::encode_value;
+use super::format::key::{encode_key, encode_key_into};
 use super::physical::StartAt;
 use super::pipeline::StatelessPipeline;
 use super::task::{
@@ -185,7 +186,11 @@ impl SinkWriter {
         let partitions = cluster
             .partition_count(&self.topic)
             .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
-        let mut buf = Vec::new();
+        // Every key and value of these rows goes into one buffer, which the records then
+        // share as slices: one allocation per call, not two per row.
+        let mut buf = Vec::with_capacity(rows.len() * 64);
+        let mut spans = Vec::with_capacity(rows.len());
+        let first = encoded.len();
         let mut key_cols = Vec::with_capacity(self.key_cols.len());
         let mut value_cols = Vec::with_capacity(self.value_cols.len());
         let mut previous: Option<(u32, u64)> = None;
@@ -208,33 +213,32 @@ impl SinkWriter {
             }
             // (name, type, value) lists in reused buffers: no allocation per row
             fill(&mut key_cols, &self.key_cols, &r.values);
-            let inner = encode_key(self.key_format, &key_cols);
-            let p = match inner.as_deref() {
-                Some(k) => kql_runtime::partitioner::partition_for_key(k, partitions.max(1)),
-                None => cluster
-                    .partition_for(&self.topic, None)
-                    .map_err(|e| e.to_string())?,
-            };
-            let key = inner.map(|mut k| {
-                if let (Some(w), Some((start, end))) = (self.window, r.window) {
-                    window_key_suffix(w, start, end, &mut k);
-                }
-                Bytes::from(k)
-            });
-            let value = if r.tombstone {
-                None
+            let start = buf.len();
+            let has_key = encode_key_into(self.key_format, &key_cols, &mut buf);
+            let p = if has_key {
+                kql_runtime::partitioner::partition_for_key(&buf[start..], partitions.max(1))
             } else {
-                buf.clear();
+                cluster
+                    .partition_for(&self.topic, None)
+                    .map_err(|e| e.to_string())?
+            };
+            if let (true, Some(w), Some((ws, we))) = (has_key, self.window, r.window) {
+                window_key_suffix(w, ws, we, &mut buf);
+            }
+            let key = has_key.then_some(start..buf.len());
+            let value = (!r.tombstone).then(|| {
+                let start = buf.len();
                 fill(&mut value_cols, &self.value_cols, &r.values);
                 encode_value(self.value_format, &value_cols, &mut buf);
-                Some(Bytes::copy_from_slice(&buf))
-            };
+                start..buf.len()
+            });
+            spans.push((key, value));
             encoded.push(Encoded {
                 order: (r.event_time_ms, r.partition, r.offset),
                 target: p,
                 record: ProducerRecord {
-                    key,
-                    value,
+                    key: None,
+                    value: None,
                     timestamp_ms: Some(r.event_time_ms),
                     partition: None,
                     headers: tag
@@ -247,6 +251,11 @@ impl SinkWriter {
                         .unwrap_or_default(),
                 },
             });
+        }
+        let buf = Bytes::from(buf);
+        for (e, (key, value)) in encoded[first..].iter_mut().zip(spans) {
+            e.record.key = key.map(|k| buf.slice(k));
+            e.record.value = value.map(|v| buf.slice(v));
         }
         Ok(())
     }

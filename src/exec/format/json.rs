@@ -192,7 +192,7 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
         }
         Value::Double(d) => {
             if d.is_finite() {
-                let _ = write!(out, "{}", crate::data::value::format_double(*d));
+                crate::data::value::push_double(*d, out);
             } else {
                 out.extend_from_slice(b"null");
             }

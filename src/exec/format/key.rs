@@ -52,20 +52,30 @@ pub fn encode_key(
     format: crate::plan::catalog::Format,
     columns: &[(&str, &SqlType, &Value)],
 ) -> Option<Vec<u8>> {
-    if columns.is_empty() || columns.iter().all(|(_, _, v)| v.is_null()) {
-        return None;
-    }
     let mut out = Vec::new();
+    encode_key_into(format, columns, &mut out).then_some(out)
+}
+
+/// `encode_key` appended to `out` (no allocation of its own); false, and nothing
+/// appended, when there is no key.
+pub fn encode_key_into(
+    format: crate::plan::catalog::Format,
+    columns: &[(&str, &SqlType, &Value)],
+    out: &mut Vec<u8>,
+) -> bool {
+    if columns.is_empty() || columns.iter().all(|(_, _, v)| v.is_null()) {
+        return false;
+    }
     match format {
         crate::plan::catalog::Format::Json if columns.len() > 1 => {
-            super::json::encode_object(columns, &mut out)
+            super::json::encode_object(columns, out)
         }
         crate::plan::catalog::Format::Json => {
-            super::json::write_value(columns[0].2, columns[0].1, &mut out)
+            super::json::write_value(columns[0].2, columns[0].1, out)
         }
-        _ => encode_kafka(columns[0].2, &mut out),
+        _ => encode_kafka(columns[0].2, out),
     }
-    Some(out)
+    true
 }
 
 /// Decodes key bytes into the key columns' row positions.
