@@ -448,14 +448,7 @@ fn run_stage(
             Output::Sink(s) => Some(&**s),
             Output::Collect => None,
         };
-        let rows = run_joined(
-            runtime,
-            cluster,
-            plan,
-            &mut stage.written,
-            stats,
-            sink.map(|s| &**s),
-        )?;
+        let rows = run_joined(runtime, cluster, plan, &mut stage.written, stats, sink)?;
         return Ok(if sink.is_some() {
             Vec::new()
         } else {
@@ -545,7 +538,7 @@ fn run_joined(
     plan: &QueryPlan,
     written: &mut BTreeMap<u32, u64>,
     stats: &mut Stats,
-    sink: Option<&SinkWriter>,
+    sink: Option<&Arc<SinkWriter>>,
 ) -> Result<Vec<Emitted>, String> {
     // With a sink, rows are written as they come, a chunk at a time, so a join's memory
     // does not grow with its output.
@@ -553,46 +546,78 @@ fn run_joined(
     let (tasks, internal) =
         super::physical::tasks_and_topics(runtime, cluster, plan, StartAt::Earliest)
             .map_err(|d| d.message)?;
-    let mut rows = Vec::new();
-    let mut seen = written.clone();
-    let mut written_rows = 0u64;
-    let mut write_error = None;
-    let result = super::query::run_bounded(
-        runtime,
-        tasks,
-        &std::sync::Arc::new(super::output::Progress::default()),
-        |r| {
-            if written.get(&r.partition).is_none_or(|w| r.offset > *w) {
-                let s = seen.entry(r.partition).or_insert(r.offset);
-                *s = (*s).max(r.offset);
-                rows.push(Emitted {
+    // Each task keeps the rows of records not written before and encodes its sink records
+    // on its own thread (a sink's encoding is most of a join's serial work otherwise); this
+    // thread merges them by event time and appends them.
+    let seen = Arc::new(std::sync::Mutex::new(written.clone()));
+    let prepare = {
+        let (before, seen) = (Arc::new(written.clone()), seen.clone());
+        let (sink, cluster) = (sink.cloned(), cluster.clone());
+        move |out: Vec<super::task::OutputRow>| -> Result<Vec<Joined>, String> {
+            let rows: Vec<Emitted> = out
+                .into_iter()
+                .filter(|r| before.get(&r.partition).is_none_or(|w| r.offset > *w))
+                .map(|r| Emitted {
                     event_time_ms: r.event_time_ms,
                     partition: r.partition,
                     offset: r.offset,
                     values: r.values,
                     window: None,
                     tombstone: false,
-                });
-                if let Some(s) = sink.filter(|_| rows.len() >= SINK_CHUNK_ROWS) {
-                    match s.write(cluster, &rows) {
-                        Ok(n) => written_rows += n,
-                        Err(e) => {
+                })
+                .collect();
+            {
+                let mut seen = seen.lock().expect("no task panics holding it");
+                for r in &rows {
+                    let s = seen.entry(r.partition).or_insert(r.offset);
+                    *s = (*s).max(r.offset);
+                }
+            }
+            match &sink {
+                Some(s) => {
+                    let mut encoded = Vec::with_capacity(rows.len());
+                    s.encode(&cluster, &rows, &mut encoded)?;
+                    Ok(encoded.into_iter().map(Joined::Record).collect())
+                }
+                None => Ok(rows.into_iter().map(Joined::Row).collect()),
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    let mut chunk = Vec::new();
+    let mut written_rows = 0u64;
+    let mut write_error = None;
+    let mut write = |chunk: &mut Vec<Encoded>| {
+        let n = chunk.len() as u64;
+        let topic = &sink.expect("records only with a sink").topic;
+        append(cluster, topic, std::mem::take(chunk)).map(|()| written_rows += n)
+    };
+    let result = super::query::run_prepared(
+        runtime,
+        tasks,
+        &std::sync::Arc::new(super::output::Progress::default()),
+        prepare,
+        Joined::order,
+        |item| {
+            match item {
+                Joined::Row(r) => rows.push(r),
+                Joined::Record(e) => {
+                    chunk.push(e);
+                    if chunk.len() >= SINK_CHUNK_ROWS {
+                        if let Err(e) = write(&mut chunk) {
                             write_error = Some(e);
                             return false;
                         }
                     }
-                    rows.clear();
                 }
             }
             true
         },
     );
-    if let (Some(s), None) = (sink, &write_error) {
-        match s.write(cluster, &rows) {
-            Ok(n) => written_rows += n,
-            Err(e) => write_error = Some(e),
+    if write_error.is_none() && !chunk.is_empty() {
+        if let Err(e) = write(&mut chunk) {
+            write_error = Some(e);
         }
-        rows.clear();
     }
     stats.records_written += written_rows;
     if let Some(e) = write_error {
@@ -602,12 +627,27 @@ fn run_joined(
         let _ = cluster.delete_topic(&t);
     }
     let task_stats = result?;
-    *written = seen;
+    *written = std::mem::take(&mut *seen.lock().expect("no task panics holding it"));
     stats.records_read += task_stats.records_read;
     stats.bad_records += task_stats.bad_records;
     stats.bad_samples.extend(task_stats.bad_samples);
     stats.bad_samples.truncate(BAD_RECORD_SAMPLES);
     Ok(rows)
+}
+
+/// What a join task hands to the merge: its rows, or with a sink their encoded records.
+enum Joined {
+    Row(Emitted),
+    Record(Encoded),
+}
+
+impl Joined {
+    fn order(&self) -> (i64, u32, u64) {
+        match self {
+            Joined::Row(r) => (r.event_time_ms, r.partition, r.offset),
+            Joined::Record(e) => e.order,
+        }
+    }
 }
 
 pub(crate) fn run_task(

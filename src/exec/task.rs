@@ -20,6 +20,13 @@ pub struct OutputRow {
     pub values: Vec<Value>,
 }
 
+impl OutputRow {
+    /// Where the row goes in a merge across tasks: event time, then partition and offset.
+    pub fn order(&self) -> (i64, u32, u64) {
+        (self.event_time_ms, self.partition, self.offset)
+    }
+}
+
 /// A record that could not be processed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadRecord {
