@@ -149,7 +149,9 @@ fn main() {
     );
     println!("{:<4} {:>14} {:>14} {:>8} {:>18}   peers (10M events, same machine): Flink / Bytewax / Pathway", "", "baseline ev/s", "kql ev/s", "ratio", "rows kql/baseline");
     type Baseline = fn(&[u8], &[u8]) -> u64;
-    let cases: [(&str, &str, &str, Baseline, &[u8], &str); 2] = [
+    /// Name, query, sink topic, baseline, the table's file, the peers' figures.
+    type Case<'a> = (&'a str, &'a str, &'a str, Baseline, &'a [u8], &'a str);
+    let cases: [Case; 2] = [
         (
             "W3",
             W3,

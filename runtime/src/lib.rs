@@ -33,4 +33,4 @@ pub use record::{Header, ProducerRecord, Record, RecordMetadata};
 pub use replica::Acks;
 pub use retention::CleanReport;
 pub use settings::{CleanupPolicy, FsyncPolicy, Settings, TopicConfig};
-pub use view::{RecordBatch, RecordIter, RecordView};
+pub use view::{RecordBatch, RecordCursor, RecordIter, RecordView, Run};

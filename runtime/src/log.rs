@@ -276,12 +276,20 @@ impl PartitionLog {
         let mut at = from.max(self.log_start_offset());
         let mut records = 0usize;
         while records < max_records && at < to {
-            let batches = self.read_batches(at, FETCH_READ_BYTES_MAX, max_records - records)?;
+            let (batches, in_memory) =
+                self.read_batches_from(at, FETCH_READ_BYTES_MAX, max_records - records)?;
             if batches.is_empty() {
                 break;
             }
             for b in batches {
-                let v = RecordBatch::new(b, from, to)?;
+                // A batch of an in-memory segment is the very buffer whose CRC this process
+                // computed (or checked, for a follower's copy) before appending it: checking
+                // it again on every read cannot find anything (see docs/runtime.md).
+                let v = if in_memory {
+                    RecordBatch::trusted(b, from, to)?
+                } else {
+                    RecordBatch::new(b, from, to)?
+                };
                 let (lo, hi) = (v.base_offset().max(at), v.next_offset().min(to));
                 if lo >= to {
                     return Ok(out);
@@ -305,6 +313,16 @@ impl PartitionLog {
         max_bytes: usize,
         max_records: usize,
     ) -> Result<Vec<Bytes>, LogError> {
+        Ok(self.read_batches_from(from, max_bytes, max_records)?.0)
+    }
+
+    /// `read_batches`, and whether they come from an in-memory segment.
+    fn read_batches_from(
+        &self,
+        from: u64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<(Vec<Bytes>, bool), LogError> {
         let i = self
             .segments
             .partition_point(|s| s.base_offset() <= from)
@@ -312,10 +330,10 @@ impl PartitionLog {
         for s in &self.segments[i..] {
             let v = s.read_batches(from, max_bytes, max_records)?;
             if !v.is_empty() {
-                return Ok(v);
+                return Ok((v, s.is_in_memory()));
             }
         }
-        Ok(Vec::new())
+        Ok((Vec::new(), false))
     }
 
     /// The first offset whose record timestamp is at or after `ts` (Kafka's

@@ -174,6 +174,10 @@ impl Segment {
     pub fn is_empty(&self) -> bool {
         self.locs.is_empty()
     }
+    /// Are the batches held in memory (never written to a file and read back)?
+    pub fn is_in_memory(&self) -> bool {
+        matches!(self.store, Store::Memory(_))
+    }
     pub fn locs(&self) -> &[BatchLoc] {
         &self.locs
     }

@@ -1,7 +1,8 @@
 //! Zero-copy batch views for hot read paths: a `RecordBatch` owns one checked batch buffer
 //! and iterates `RecordView`s that borrow keys, values and headers from it, with no
 //! allocation or reference count per record (unlike `fetch`, which builds a `Record` with
-//! `Bytes` slices for each).
+//! `Bytes` slices for each). A `RecordCursor` keeps a reader's place in batches it read
+//! ahead, for readers that take records one at a time or in runs.
 
 use bytes::Bytes;
 
@@ -34,6 +35,22 @@ impl RecordBatch {
     /// Checks the CRC (the structure is checked as the records are iterated).
     pub(crate) fn new(buf: Bytes, from: u64, to: u64) -> Result<RecordBatch, LogError> {
         let header = batch::check(&buf).map_err(LogError::Corrupt)?;
+        RecordBatch::with_header(buf, header, from, to)
+    }
+
+    /// A batch whose CRC was computed or checked by this process on the very bytes of
+    /// `buf` (an in-memory segment's batch, see docs/runtime.md): only the header is read.
+    pub(crate) fn trusted(buf: Bytes, from: u64, to: u64) -> Result<RecordBatch, LogError> {
+        let header = batch::parse_header(&buf).map_err(LogError::Corrupt)?;
+        RecordBatch::with_header(buf, header, from, to)
+    }
+
+    fn with_header(
+        buf: Bytes,
+        header: BatchHeader,
+        from: u64,
+        to: u64,
+    ) -> Result<RecordBatch, LogError> {
         if header.total_bytes != buf.len() {
             return Err(LogError::Corrupt(
                 "batch length disagrees with buffer".into(),
@@ -56,14 +73,29 @@ impl RecordBatch {
         self.header.next_offset()
     }
 
+    /// Leaves out the records at or after `to` (a reader that must stop before the high
+    /// watermark).
+    pub fn limit(&mut self, to: u64) {
+        self.to = self.to.min(to);
+    }
+
+    /// An owned `Bytes` for a slice of a view of this batch (a key to keep), sharing the
+    /// batch's buffer; a copy if `s` is not inside it.
+    pub fn owned(&self, s: &[u8]) -> Bytes {
+        if contains(&self.buf, s) {
+            self.buf.slice_ref(s)
+        } else {
+            Bytes::copy_from_slice(s)
+        }
+    }
+
     /// The records of the batch inside the requested range, in offset order. A record
     /// whose lengths run past the batch (a batch that passed its CRC yet is malformed: a
     /// hand-made file) is a `Corrupt` error, and ends the iteration.
     pub fn iter(&self) -> RecordIter<'_> {
         RecordIter {
             batch: self,
-            pos: HEADER_BYTES,
-            left: self.header.record_count,
+            at: Place::start(self),
         }
     }
 
@@ -89,15 +121,35 @@ impl RecordBatch {
 /// Iterator over the records of a `RecordBatch` (see `RecordBatch::iter`).
 pub struct RecordIter<'a> {
     batch: &'a RecordBatch,
-    pos: usize,
-    left: u32,
+    at: Place,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
     type Item = Result<RecordView<'a>, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.batch;
+        self.at.next_in(self.batch)
+    }
+}
+
+/// A place in one batch: the byte position of the next record and how many records of the
+/// batch are left from there.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    pos: usize,
+    left: u32,
+}
+
+impl Place {
+    fn start(b: &RecordBatch) -> Place {
+        Place {
+            pos: HEADER_BYTES,
+            left: b.header.record_count,
+        }
+    }
+
+    /// The next record of `b` in its range, moving past it; None at the end of the range.
+    fn next_in<'a>(&mut self, b: &'a RecordBatch) -> Option<Result<RecordView<'a>, LogError>> {
         while self.left > 0 {
             self.left -= 1;
             let Some(v) = next_record(&b.buf, &mut self.pos, b.header.base_offset) else {
@@ -117,6 +169,164 @@ impl<'a> Iterator for RecordIter<'a> {
         }
         None
     }
+
+    /// Is the next record of `b` in its range? Skips records below it; reads only the
+    /// offset of the record it stops at.
+    fn ready_in(&mut self, b: &RecordBatch) -> Result<bool, LogError> {
+        while self.left > 0 {
+            let Some(delta) = u32_at(&b.buf, self.pos) else {
+                self.left = 0;
+                return Err(LogError::Corrupt(format!(
+                    "batch at offset {} is malformed",
+                    b.header.base_offset
+                )));
+            };
+            let offset = b.header.base_offset + delta as u64;
+            if offset >= b.to {
+                self.left = 0;
+                return Ok(false);
+            }
+            if offset >= b.from {
+                return Ok(true);
+            }
+            // Below the range: move past this one record.
+            self.left -= 1;
+            if next_record(&b.buf, &mut self.pos, b.header.base_offset).is_none() {
+                self.left = 0;
+                return Err(LogError::Corrupt(format!(
+                    "batch at offset {} is malformed",
+                    b.header.base_offset
+                )));
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Batches read ahead and a reader's place in them: records are taken one at a time
+/// (`next`) or in runs (`take`), borrowed from the batches, with no allocation or
+/// reference count per record.
+#[derive(Debug, Default)]
+pub struct RecordCursor {
+    batches: Vec<RecordBatch>,
+    /// The batch the place is in, and the place.
+    batch: usize,
+    at: Option<Place>,
+    taken: u64,
+}
+
+impl RecordCursor {
+    /// A cursor at the first record of `batches` (each limited to its range).
+    pub fn new(batches: Vec<RecordBatch>) -> RecordCursor {
+        let at = batches.first().map(Place::start);
+        RecordCursor {
+            batches,
+            batch: 0,
+            at,
+            taken: 0,
+        }
+    }
+
+    /// Is there a record left? Moves past finished batches and records below a batch's
+    /// range; a malformed batch is a `Corrupt` error.
+    pub fn has_next(&mut self) -> Result<bool, LogError> {
+        while let (Some(b), Some(at)) = (self.batches.get(self.batch), self.at.as_mut()) {
+            if at.ready_in(b)? {
+                return Ok(true);
+            }
+            self.batch += 1;
+            self.at = self.batches.get(self.batch).map(Place::start);
+        }
+        Ok(false)
+    }
+
+    /// The next record, if any, with the batch it is in (to keep slices of it with
+    /// `RecordBatch::owned`).
+    pub fn next_record(&mut self) -> Option<Result<(RecordView<'_>, &RecordBatch), LogError>> {
+        self.take(1).next_in_batch()
+    }
+
+    /// The next `n` records at most, taken as they are iterated (a run dropped before its
+    /// end leaves the rest in the cursor).
+    pub fn take(&mut self, n: usize) -> Run<'_> {
+        Run {
+            batches: &self.batches,
+            batch: &mut self.batch,
+            at: &mut self.at,
+            taken: &mut self.taken,
+            left: n,
+        }
+    }
+
+    /// The offset of the next record, if there is one (see `has_next`).
+    pub fn peek_offset(&mut self) -> Result<Option<u64>, LogError> {
+        if !self.has_next()? {
+            return Ok(None);
+        }
+        let (b, at) = (
+            &self.batches[self.batch],
+            self.at.expect("has a next record"),
+        );
+        Ok(u32_at(&b.buf, at.pos).map(|d| b.header.base_offset + d as u64))
+    }
+
+    /// How many records were taken since the cursor was made.
+    pub fn taken(&self) -> u64 {
+        self.taken
+    }
+
+    /// The batches the cursor reads.
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+}
+
+/// A run of records of a `RecordCursor` (see `RecordCursor::take`).
+pub struct Run<'a> {
+    batches: &'a [RecordBatch],
+    batch: &'a mut usize,
+    at: &'a mut Option<Place>,
+    taken: &'a mut u64,
+    left: usize,
+}
+
+impl<'a> Iterator for Run<'a> {
+    type Item = Result<RecordView<'a>, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_in_batch().map(|r| r.map(|(v, _)| v))
+    }
+}
+
+impl<'a> Run<'a> {
+    /// The next record and its batch.
+    pub fn next_in_batch(&mut self) -> Option<Result<(RecordView<'a>, &'a RecordBatch), LogError>> {
+        if self.left == 0 {
+            return None;
+        }
+        let batches = self.batches;
+        loop {
+            let b = batches.get(*self.batch)?;
+            let at = self.at.as_mut()?;
+            match at.next_in(b) {
+                Some(r) => {
+                    self.left -= 1;
+                    *self.taken += 1;
+                    return Some(r.map(|v| (v, b)));
+                }
+                None => {
+                    *self.batch += 1;
+                    *self.at = batches.get(*self.batch).map(Place::start);
+                }
+            }
+        }
+    }
+}
+
+fn contains(buf: &[u8], s: &[u8]) -> bool {
+    let (start, end) = (buf.as_ptr() as usize, buf.as_ptr() as usize + buf.len());
+    let p = s.as_ptr() as usize;
+    p >= start && p + s.len() <= end
 }
 
 impl<'a> RecordView<'a> {

@@ -419,3 +419,56 @@ fn the_maintenance_thread_applies_retention_and_ends_with_the_cluster() {
     drop(c);
     handle.join().unwrap();
 }
+
+#[test]
+fn fetch_batches_checks_the_crc_of_batches_read_from_files() {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 1, Settings::default()).unwrap();
+    c.create_topic("t", TopicConfig::default()).unwrap();
+    let rs = (0..10).map(|j| rec("k", &format!("value-{j}"))).collect();
+    c.produce_batch("t", 0, rs, Acks::All).unwrap();
+    assert_eq!(
+        c.fetch_batches("t", 0, 0, 10).unwrap()[0].iter().count(),
+        10
+    );
+    // A byte of a value changes on disk under the open cluster (bit rot, another writer).
+    let log = d.path().join("broker-1/t-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0x20;
+    std::fs::write(&log, &bytes).unwrap();
+    let e = c.fetch_batches("t", 0, 0, 10).unwrap_err();
+    assert!(matches!(e, LogError::Corrupt(_)), "{e}");
+}
+
+#[test]
+fn a_cursor_takes_records_in_runs_across_batches_within_the_range() {
+    let c = Cluster::in_memory(1);
+    c.create_topic("t", TopicConfig::default()).unwrap();
+    for i in 0..4 {
+        let rs = (0..10)
+            .map(|j| rec("k", &format!("{}", i * 10 + j)))
+            .collect();
+        c.produce_batch("t", 0, rs, Acks::All).unwrap();
+    }
+    // From 5 (inside the first batch) to 33 (inside the last).
+    let mut batches = c.fetch_batches("t", 0, 5, 100).unwrap();
+    for b in &mut batches {
+        b.limit(33);
+    }
+    let mut cursor = RecordCursor::new(batches);
+    assert_eq!(cursor.peek_offset().unwrap(), Some(5));
+    let value = |v: RecordView| String::from_utf8(v.value.unwrap().to_vec()).unwrap();
+    let run: Vec<String> = cursor.take(7).map(|v| value(v.unwrap())).collect();
+    assert_eq!(run, (5..12).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(cursor.peek_offset().unwrap(), Some(12));
+    let (v, batch) = cursor.next_record().unwrap().unwrap();
+    assert_eq!((v.offset, batch.base_offset()), (12, 10));
+    let key = batch.owned(v.key.unwrap());
+    assert_eq!(&key[..], b"k");
+    let rest: Vec<u64> = cursor.take(100).map(|v| v.unwrap().offset).collect();
+    assert_eq!(rest, (13..33).collect::<Vec<_>>());
+    assert!(!cursor.has_next().unwrap());
+    assert!(cursor.next_record().is_none());
+    assert_eq!(cursor.taken(), 28);
+}

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use kql_runtime::Record;
+use kql_runtime::RecordView;
 
 use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
@@ -126,16 +126,18 @@ impl InputScanner {
     }
 
     /// Decodes and filters a batch of one partition; `f` gets each row that passes, with
-    /// its event time and record. Bad records are appended to `bad`.
-    pub fn scan(
+    /// its event time and record. Bad records are appended to `bad`; a batch the log
+    /// cannot read is an error.
+    pub fn scan<'a>(
         &self,
         partition: u32,
-        records: &[Record],
+        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
         row: &mut Vec<Value>,
         bad: &mut Vec<BadRecord>,
-        mut f: impl FnMut(&[Value], i64, &Record),
-    ) {
+        mut f: impl FnMut(&[Value], i64, &RecordView),
+    ) -> Result<(), String> {
         for r in records {
+            let r = &r?;
             // A successful decode sets every column the query reads; only a missing key
             // leaves key columns to reset.
             if row.len() != self.width || r.key.is_none() {
@@ -158,6 +160,7 @@ impl InputScanner {
                 }),
             }
         }
+        Ok(())
     }
 }
 
@@ -436,20 +439,22 @@ impl AggregateTask {
     }
 
     /// Processes a batch of records of one partition.
-    pub fn process(
+    pub fn process<'a>(
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        records: &[Record],
+        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
         bad: &mut Vec<BadRecord>,
         out: &mut Vec<Emitted>,
-    ) {
+    ) -> Result<(), String> {
         let mut row = std::mem::take(&mut self.row);
-        spec.input
+        let result = spec
+            .input
             .scan(partition, records, &mut row, bad, |row, t, r| {
                 self.add_row(spec, partition, row, t, r.offset, out)
             });
         self.row = row;
+        result
     }
 
     fn add_row(

@@ -3,7 +3,7 @@
 //! source's timestamp column. A decoder writes at an offset of the row, so the two sides of
 //! a join decode into one row.
 
-use kql_runtime::Record;
+use kql_runtime::RecordView;
 
 use super::format::{key, DecodeError, ValueDecoder};
 use crate::data::{SqlType, Value};
@@ -110,13 +110,13 @@ impl SourceDecoder {
     pub fn decode(
         &self,
         partition: u32,
-        r: &Record,
+        r: &RecordView,
         row: &mut [Value],
     ) -> Result<Option<i64>, DecodeError> {
         row[self.base + ROWTIME] = Value::Bigint(r.timestamp_ms);
         row[self.base + ROWPARTITION] = Value::Int(partition as i32);
         row[self.base + ROWOFFSET] = Value::Bigint(r.offset as i64);
-        if let Some(k) = &r.key {
+        if let Some(k) = r.key {
             match &self.window {
                 None => key::decode_key(self.key_format, k, &self.key_columns, row)?,
                 Some((w, slots)) => {
@@ -124,8 +124,7 @@ impl SourceDecoder {
                         .ok_or_else(|| {
                             DecodeError("the key is too short to hold a window".into())
                         })?;
-                    let inner = k.slice_ref(inner);
-                    key::decode_key(self.key_format, &inner, &self.key_columns, row)?;
+                    key::decode_key(self.key_format, inner, &self.key_columns, row)?;
                     if let Some((s, e)) = slots {
                         row[self.base + s] = Value::Bigint(start);
                         row[self.base + e] = Value::Bigint(end);
@@ -133,7 +132,7 @@ impl SourceDecoder {
                 }
             }
         }
-        match &r.value {
+        match r.value {
             Some(v) => self.values.decode(v, row)?,
             None if self.has_value_columns => return Ok(None),
             None => {}
@@ -170,10 +169,5 @@ impl SourceDecoder {
         // source has one.
         row[self.base + ROWTIME] = Value::Bigint(event_time_ms);
         Ok(Some(event_time_ms))
-    }
-
-    /// Is this a tombstone (a record without a value)?
-    pub fn is_tombstone(r: &Record) -> bool {
-        r.value.is_none()
     }
 }

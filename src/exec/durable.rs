@@ -104,7 +104,7 @@ pub fn commit(cluster: &Cluster, q: &mut Running, closed: bool) -> Result<(), St
     for stage in &mut q.stages {
         if let Some(join) = &mut stage.join {
             // The join's own positions are in its snapshot; these show its lag.
-            for (topic, p, next) in join.positions() {
+            for (topic, p, next) in join.positions()? {
                 cluster.commit_offset(group, &topic, p, next).map_err(e)?;
             }
             written_topics.extend(join.written_topics());
@@ -391,7 +391,7 @@ fn snapshot_join(
     snapshots: &mut std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>,
 ) -> Result<(), String> {
     // Positions only grow, so their sum changes whenever anything was read.
-    let progress: u64 = join.positions().iter().map(|(_, _, o)| *o).sum();
+    let progress: u64 = join.positions()?.iter().map(|(_, _, o)| *o).sum();
     let previous = snapshots.get(&(stage, 0)).copied();
     if previous.is_some_and(|(_, _, at)| at == progress) {
         return Ok(());
@@ -407,7 +407,7 @@ fn snapshot_join(
             .map_err(|e| e.to_string())?;
     }
     let mut w = crate::exec::state_codec::Writer(Vec::new());
-    join.save(&mut w);
+    join.save(&mut w)?;
     let generation = previous.map_or(1, |(g, _, _)| g + 1);
     let chunks = write_snapshot(
         cluster,

@@ -19,10 +19,13 @@ use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
 use super::eval::eval;
-use super::format::{encode_value, key::encode_key};
+use super::format::encode_value;
+use super::format::key::{encode_key, encode_key_into};
 use super::physical::StartAt;
 use super::pipeline::StatelessPipeline;
-use super::task::{BadRecord, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS};
+use super::task::{
+    BadRecord, PartitionRange, PartitionReader, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS,
+};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
@@ -174,7 +177,11 @@ impl SinkWriter {
         let partitions = cluster
             .partition_count(&self.topic)
             .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
-        let mut buf = Vec::new();
+        // Every key and value of these rows goes into one buffer, which the records then
+        // share as slices: one allocation per call, not two per row.
+        let mut buf = Vec::with_capacity(rows.len() * 64);
+        let mut spans = Vec::with_capacity(rows.len());
+        let first = encoded.len();
         let mut key_cols = Vec::with_capacity(self.key_cols.len());
         let mut value_cols = Vec::with_capacity(self.value_cols.len());
         let mut tagger = super::durable::Tagger::default();
@@ -190,38 +197,42 @@ impl SinkWriter {
             }
             // (name, type, value) lists in reused buffers: no allocation per row
             fill(&mut key_cols, &self.key_cols, &r.values);
-            let inner = encode_key(self.key_format, &key_cols);
-            let p = match inner.as_deref() {
-                Some(k) => kql_runtime::partitioner::partition_for_key(k, partitions.max(1)),
-                None => cluster
-                    .partition_for(&self.topic, None)
-                    .map_err(|e| e.to_string())?,
-            };
-            let key = inner.map(|mut k| {
-                if let (Some(w), Some((start, end))) = (self.window, r.window) {
-                    window_key_suffix(w, start, end, &mut k);
-                }
-                Bytes::from(k)
-            });
-            let value = if r.tombstone {
-                None
+            let start = buf.len();
+            let has_key = encode_key_into(self.key_format, &key_cols, &mut buf);
+            let p = if has_key {
+                kql_runtime::partitioner::partition_for_key(&buf[start..], partitions.max(1))
             } else {
-                buf.clear();
+                cluster
+                    .partition_for(&self.topic, None)
+                    .map_err(|e| e.to_string())?
+            };
+            if let (true, Some(w), Some((ws, we))) = (has_key, self.window, r.window) {
+                window_key_suffix(w, ws, we, &mut buf);
+            }
+            let key = has_key.then_some(start..buf.len());
+            let value = (!r.tombstone).then(|| {
+                let start = buf.len();
                 fill(&mut value_cols, &self.value_cols, &r.values);
                 encode_value(self.value_format, &value_cols, &mut buf);
-                Some(Bytes::copy_from_slice(&buf))
-            };
+                start..buf.len()
+            });
+            spans.push((key, value));
             encoded.push(Encoded {
                 order: (r.event_time_ms, r.partition, r.offset),
                 target: p,
                 record: ProducerRecord {
-                    key,
-                    value,
+                    key: None,
+                    value: None,
                     timestamp_ms: Some(r.event_time_ms),
                     partition: None,
                     headers: super::durable::tag_headers(tag),
                 },
             });
+        }
+        let buf = Bytes::from(buf);
+        for (e, (key, value)) in encoded[first..].iter_mut().zip(spans) {
+            e.record.key = key.map(|k| buf.slice(k));
+            e.record.value = value.map(|v| buf.slice(v));
         }
         Ok(())
     }
@@ -587,64 +598,70 @@ fn run_task_to(
         out.clear();
         Ok(())
     };
-    while slot.offset < end {
-        let want = ((end - slot.offset) as usize).min(FETCH_BATCH_RECORDS);
-        let records = match cluster.fetch(topic, slot.partition, slot.offset, want) {
-            Ok(r) => r,
+    let range = PartitionRange {
+        partition: slot.partition,
+        start: slot.offset,
+        end,
+    };
+    let mut reader = PartitionReader::new(cluster.clone(), topic.to_string(), range);
+    loop {
+        if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
+            break; // Ctrl-C: what was read so far is the result
+        }
+        let read_before = reader.records_read();
+        let records = match reader.next_batch() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
             Err(e) => {
-                error = Some(e.to_string());
+                error = Some(e);
                 break;
             }
         };
-        let Some(last) = records.last() else { break };
-        slot.offset = last.offset + 1;
-        stats.records_read += records.len() as u64;
-        if let Some(p) = progress {
-            p.records_read
-                .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            if p.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                break; // Ctrl-C: what was read so far is the result
-            }
-        }
-        match kind {
+        let processed = match kind {
             StageKind::Stateless(p) => {
                 plain.clear();
-                p.process(slot.partition, &records, &mut row, &mut plain, &mut bad);
+                let r = p.process(slot.partition, records, &mut row, &mut plain, &mut bad);
                 out.extend(plain.drain(..).map(Emitted::from));
+                r
             }
             StageKind::Repartition {
                 pipeline,
                 keys,
                 columns,
                 topic: internal,
-            } => {
-                if let Err(e) = repartition(
-                    cluster,
-                    pipeline,
-                    keys,
-                    columns,
-                    internal,
-                    slot.partition,
-                    &records,
-                    &mut row,
-                    &mut bad,
-                    &mut rekeyed,
-                    skip,
-                ) {
-                    error = Some(e);
-                    break;
-                }
-                // Without a merge (a replay that rebuilds state), nothing is appended.
-                if let Err(e) = send(std::mem::take(&mut rekeyed)) {
-                    error = Some(e);
-                    break;
-                }
-            }
+            } => repartition(
+                cluster,
+                pipeline,
+                keys,
+                columns,
+                internal,
+                slot.partition,
+                records,
+                &mut row,
+                &mut bad,
+                &mut rekeyed,
+                skip,
+            )
+            // Without a merge (a replay that rebuilds state), nothing is appended.
+            .and_then(|()| send(std::mem::take(&mut rekeyed))),
             StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
             StageKind::Aggregate(spec) => {
                 let task = slot.agg.as_mut().expect("aggregate tasks have state");
-                task.process(spec, slot.partition, &records, &mut bad, &mut out);
+                task.process(spec, slot.partition, records, &mut bad, &mut out)
             }
+        };
+        let read = reader.records_read() - read_before;
+        stats.records_read += read;
+        if let Some(p) = progress {
+            p.records_read
+                .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Err(e) = processed.and_then(|()| {
+            slot.offset = reader.position()?;
+            Ok(())
+        }) {
+            error = Some(e);
+            break;
         }
         stats.add_bad(std::mem::take(&mut bad));
         if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
@@ -670,21 +687,21 @@ fn run_task_to(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn repartition(
+fn repartition<'a>(
     cluster: &Cluster,
     pipeline: &InputScanner,
     keys: &[TypedExpr],
     columns: &[(String, SqlType, usize)],
     internal: &str,
     partition: u32,
-    records: &[kql_runtime::Record],
+    records: impl IntoIterator<Item = Result<kql_runtime::RecordView<'a>, String>>,
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
     out: &mut Vec<Encoded>,
     skip: &std::collections::HashSet<Bytes>,
 ) -> Result<(), String> {
     let mut failure = None;
-    pipeline.scan(partition, records, row, bad, |row, t, r| {
+    let scanned = pipeline.scan(partition, records, row, bad, |row, t, r| {
         // The input row this record comes from, so a restart after a crash does not write
         // it twice (the internal topic's name makes the tag the query's own).
         let tag = super::durable::source_tag(internal, partition, r.offset, 0);
@@ -725,7 +742,7 @@ fn repartition(
     });
     match failure {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => scanned,
     }
 }
 
@@ -837,13 +854,10 @@ pub fn run_transient(
 fn merge(tasks: Vec<Vec<Emitted>>) -> Vec<Emitted> {
     let mut queues: Vec<VecDeque<Emitted>> = tasks.into_iter().map(VecDeque::from).collect();
     let mut out = Vec::new();
-    loop {
-        let Some(i) =
-            super::merge::next_head(&queues, |r| (r.event_time_ms, r.partition, r.offset))
-        else {
-            break;
-        };
-        out.push(queues[i].pop_front().unwrap());
+    while let Some(i) =
+        super::merge::next_head(&queues, |r| (r.event_time_ms, r.partition, r.offset))
+    {
+        out.push(queues[i].pop_front().expect("the head was just seen"));
     }
     out
 }

@@ -1,6 +1,6 @@
 //! Stateless queries: a task decodes each record of its partition, filters and projects.
 
-use kql_runtime::{Cluster, Record};
+use kql_runtime::{Cluster, RecordView};
 
 use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
@@ -95,16 +95,18 @@ impl StatelessPipeline {
         })
     }
 
-    /// Processes a batch of records of one partition, appending output rows and bad records.
-    pub fn process(
+    /// Processes a batch of records of one partition, appending output rows and bad
+    /// records; a batch the log cannot read is an error.
+    pub fn process<'a>(
         &self,
         partition: u32,
-        records: &[Record],
+        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
         row: &mut Vec<Value>,
         out: &mut Vec<OutputRow>,
         bad: &mut Vec<BadRecord>,
-    ) {
+    ) -> Result<(), String> {
         for r in records {
+            let r = &r?;
             // A successful decode sets every column the query reads; only a missing key
             // leaves key columns to reset.
             if row.len() != self.source.schema.len() || r.key.is_none() {
@@ -124,6 +126,7 @@ impl StatelessPipeline {
                 }),
             }
         }
+        Ok(())
     }
 
     /// One task per partition range.
@@ -155,20 +158,18 @@ struct StatelessTask {
 
 impl Task for StatelessTask {
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+        let partition = self.reader.range.partition;
+        let before = self.reader.records_read();
         let Some(records) = self.reader.next_batch()? else {
             return Ok(false);
         };
-        self.stats.records_read += records.len() as u64;
         let mut bad = Vec::new();
-        self.pipeline.process(
-            self.reader.range.partition,
-            &records,
-            &mut self.row,
-            out,
-            &mut bad,
-        );
+        let result = self
+            .pipeline
+            .process(partition, records, &mut self.row, out, &mut bad);
+        self.stats.records_read += self.reader.records_read() - before;
         self.stats.add_bad(bad);
-        Ok(true)
+        result.map(|()| true)
     }
 
     fn stats(&mut self) -> TaskStats {

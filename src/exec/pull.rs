@@ -59,7 +59,7 @@ pub fn run(
             .is_some()
         {
             let (time, record) = input.take().expect("peeked");
-            if record.value.is_some() {
+            if !record.tombstone {
                 latest.insert(record.key.clone(), (record.offset, time, input.row.clone()));
             } else {
                 latest.remove(&record.key);

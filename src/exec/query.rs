@@ -16,8 +16,8 @@ use super::task::{OutputRow, Task, TaskStats};
 /// How many batches may wait in a task's channel.
 const CHANNEL_BATCHES: usize = 4;
 
-enum TaskMessage {
-    Rows(Vec<OutputRow>),
+enum TaskMessage<T> {
+    Rows(Vec<T>),
     Done(TaskStats),
     Failed(String),
 }
@@ -28,7 +28,21 @@ pub fn run_bounded(
     runtime: &tokio::runtime::Runtime,
     tasks: Vec<Box<dyn Task>>,
     progress: &Arc<Progress>,
-    mut emit: impl FnMut(OutputRow) -> bool,
+    emit: impl FnMut(OutputRow) -> bool,
+) -> Result<TaskStats, String> {
+    run_prepared(runtime, tasks, progress, Ok, |r| r.order(), emit)
+}
+
+/// `run_bounded` where each task first turns its batches of rows into items on its own
+/// thread (`prepare`: a sink's encoded records, say), so that work runs in parallel; the
+/// items are merged by `order`, which must be their rows' order.
+pub fn run_prepared<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    tasks: Vec<Box<dyn Task>>,
+    progress: &Arc<Progress>,
+    prepare: impl Fn(Vec<OutputRow>) -> Result<Vec<T>, String> + Clone + Send + 'static,
+    order: impl Fn(&T) -> (i64, u32, u64),
+    mut emit: impl FnMut(T) -> bool,
 ) -> Result<TaskStats, String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut receivers = Vec::new();
@@ -37,10 +51,11 @@ pub fn run_bounded(
         receivers.push(rx);
         let cancel = cancel.clone();
         let progress = progress.clone();
-        runtime.spawn(async move { drive(task, cancel, progress, tx).await });
+        let prepare = prepare.clone();
+        runtime.spawn(async move { drive(task, cancel, progress, prepare, tx).await });
     }
     let mut stats = TaskStats::default();
-    let mut buffers: Vec<VecDeque<OutputRow>> = receivers.iter().map(|_| VecDeque::new()).collect();
+    let mut buffers: Vec<VecDeque<T>> = receivers.iter().map(|_| VecDeque::new()).collect();
     let mut done = vec![false; receivers.len()];
     let mut failure = None;
     loop {
@@ -61,9 +76,7 @@ pub fn run_bounded(
                 }
             }
         }
-        let Some(i) =
-            super::merge::next_head(&buffers, |r| (r.event_time_ms, r.partition, r.offset))
-        else {
+        let Some(i) = super::merge::next_head(&buffers, |r| order(r)) else {
             break;
         };
         let row = buffers[i].pop_front().expect("the head was just seen");
@@ -78,11 +91,12 @@ pub fn run_bounded(
     }
 }
 
-async fn drive(
+async fn drive<T>(
     mut task: Box<dyn Task>,
     cancel: Arc<AtomicBool>,
     progress: Arc<Progress>,
-    tx: mpsc::Sender<TaskMessage>,
+    prepare: impl Fn(Vec<OutputRow>) -> Result<Vec<T>, String>,
+    tx: mpsc::Sender<TaskMessage<T>>,
 ) {
     // The task's counters are taken after every batch, for the progress shown while it runs.
     let mut stats = TaskStats::default();
@@ -101,8 +115,15 @@ async fn drive(
                     .bad_records
                     .fetch_add(batch.bad_records, Ordering::Relaxed);
                 stats.merge(batch);
-                if !out.is_empty() && tx.send(TaskMessage::Rows(out)).await.is_err() {
-                    return; // the reader stopped (LIMIT)
+                if !out.is_empty() {
+                    let message = match prepare(out) {
+                        Ok(items) => TaskMessage::Rows(items),
+                        Err(e) => TaskMessage::Failed(e),
+                    };
+                    let failed = matches!(message, TaskMessage::Failed(_));
+                    if tx.send(message).await.is_err() || failed {
+                        return; // the reader stopped (LIMIT), or this task failed
+                    }
                 }
                 if !more {
                     break;

@@ -346,40 +346,47 @@ impl Session {
             .help("SHOW TOPICS lists the topics; topic names are case-sensitive"));
         };
         let from_start = p.from_beginning || !self.offset_reset_latest();
-        let mut per_partition = Vec::new();
+        // Each partition is read a fetch at a time, only when the merge has taken all its
+        // fetched records: memory stays one fetch per partition, however long the topic and
+        // whatever the LIMIT (reading whole topics first held every record of the sink).
+        let mut partitions = Vec::new();
         for part in 0..n {
             let (start, end, _) = self
                 .cluster
                 .offsets(&p.topic, part)
                 .map_err(|e| failed(e.to_string()))?;
-            let mut offset = if from_start { start } else { end };
-            let mut records = std::collections::VecDeque::new();
-            while offset < end {
-                let batch = self
-                    .cluster
-                    .fetch(&p.topic, part, offset, 4096)
-                    .map_err(|e| failed(e.to_string()))?;
-                let Some(last) = batch.last() else { break };
-                offset = last.offset + 1;
-                records.extend(batch);
-            }
-            per_partition.push(records);
+            let next = if from_start { start } else { end };
+            partitions.push((next, end, std::collections::VecDeque::new()));
         }
-        // Partitions merged by timestamp, each in offset order.
-        let mut records = Vec::new();
-        loop {
-            let next = per_partition
+        let cluster = self.cluster.clone();
+        let mut next_record = || -> Result<Option<(u32, kql_runtime::Record)>, Diagnostic> {
+            for (part, (next, end, queue)) in partitions.iter_mut().enumerate() {
+                if queue.is_empty() && *next < *end {
+                    let batch = cluster
+                        .fetch(&p.topic, part as u32, *next, 4096)
+                        .map_err(|e| failed(e.to_string()))?;
+                    match batch.last() {
+                        Some(last) => *next = last.offset + 1,
+                        None => *next = *end,
+                    }
+                    queue.extend(batch);
+                }
+            }
+            // Partitions merged by timestamp, each in offset order.
+            let head = partitions
                 .iter()
                 .enumerate()
-                .filter_map(|(i, q)| q.front().map(|r| (r.timestamp_ms, i)))
+                .filter_map(|(i, (_, _, q))| q.front().map(|r| (r.timestamp_ms, i)))
                 .min();
-            let Some((_, i)) = next else { break };
-            records.push((i as u32, per_partition[i].pop_front().unwrap()));
-        }
+            Ok(head.map(|(_, i)| (i as u32, partitions[i].2.pop_front().expect("a head"))))
+        };
         let def = self.catalog.sources().find(|d| d.topic == p.topic).cloned();
         let window = self.registry.windowed_topics.get(&p.topic).copied();
         let limit = p.limit.unwrap_or(u64::MAX) as usize;
-        for (part, r) in records.into_iter().take(limit) {
+        for _ in 0..limit {
+            let Some((part, r)) = next_record()? else {
+                break;
+            };
             let mut key_bytes = r.key.as_deref();
             let mut win = None;
             if let (Some(w), Some(k)) = (window, key_bytes) {
@@ -458,4 +465,51 @@ pub fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
         }
     }
     serde_json::Value::String(String::from_utf8_lossy(k).into_owned()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
+
+    use crate::exec::{Captured, Session};
+
+    /// PRINT reads partitions a fetch at a time; the merge across fetches keeps timestamp
+    /// order and stops at the LIMIT.
+    #[test]
+    fn print_merges_partitions_across_fetches() {
+        let cluster = Cluster::in_memory(1);
+        let config = TopicConfig {
+            partitions: 2,
+            ..Default::default()
+        };
+        cluster.create_topic("t", config).unwrap();
+        for p in 0..2u32 {
+            let records = (0..10_000i64)
+                .map(|i| {
+                    let value = Bytes::from(format!("{{\"I\":{i}}}"));
+                    ProducerRecord::new(None, Some(value)).with_timestamp(2 * i + p as i64)
+                })
+                .collect();
+            cluster.produce_batch("t", p, records, Acks::All).unwrap();
+        }
+        let mut session = Session::new(cluster);
+        let mut out = Captured::default();
+        session
+            .run_text(
+                "print.ksql",
+                "PRINT 't' FROM BEGINNING LIMIT 15000;",
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(out.texts.len(), 15_000);
+        for (n, line) in out.texts.iter().enumerate() {
+            let i = n / 2;
+            let p = n % 2;
+            assert!(
+                line.ends_with(&format!("value: {{\"I\":{i}}}, partition: {p}\n")),
+                "{n}: {line}"
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! partition of each of its inputs. `query::run_bounded` runs tasks on tokio and merges
 //! their rows; each kind of query (stateless, joins, aggregations) is a `Task`.
 
-use kql_runtime::{Cluster, Record};
+use kql_runtime::{Cluster, RecordBatch, RecordCursor, RecordView, Run};
 
 use crate::data::Value;
 
@@ -18,6 +18,13 @@ pub struct OutputRow {
     pub partition: u32,
     pub offset: u64,
     pub values: Vec<Value>,
+}
+
+impl OutputRow {
+    /// Where the row goes in a merge across tasks: event time, then partition and offset.
+    pub fn order(&self) -> (i64, u32, u64) {
+        (self.event_time_ms, self.partition, self.offset)
+    }
 }
 
 /// A record that could not be processed.
@@ -86,12 +93,19 @@ pub struct PartitionRange {
     pub end: u64,
 }
 
-/// Reads a partition range in batches.
+/// Reads a partition range: whole batches fetched from the log (`Cluster::fetch_batches`)
+/// and handed out as views borrowed from them, one record at a time (`next_record`) or in
+/// runs of at most `FETCH_BATCH_RECORDS` (`next_batch`); no allocation or reference count
+/// per record. The range can grow (`extend_to`) and reading goes on from where it stopped.
 pub struct PartitionReader {
     cluster: Cluster,
     topic: String,
     pub range: PartitionRange,
+    /// The offset the next fetch starts at.
     next: u64,
+    cursor: RecordCursor,
+    /// Records taken from earlier cursors.
+    taken_before: u64,
 }
 
 impl PartitionReader {
@@ -101,21 +115,21 @@ impl PartitionReader {
             topic,
             next: range.start,
             range,
+            cursor: RecordCursor::default(),
+            taken_before: 0,
         }
     }
 
-    /// The offset of the next record to read.
-    pub fn position(&self) -> u64 {
-        self.next
-    }
-
-    /// Lets the reader go on to `end` (records appended since the range was fixed).
+    /// Reads on to `end` (more records arrived since the range was set).
     pub fn extend_to(&mut self, end: u64) {
         self.range.end = self.range.end.max(end);
     }
 
-    /// Moves the reader to `offset` (a position restored from a snapshot).
+    /// Moves the reader to `offset` (a position restored from a snapshot); what was
+    /// fetched ahead is dropped.
     pub fn seek(&mut self, offset: u64) {
+        self.taken_before += self.cursor.taken();
+        self.cursor = RecordCursor::default();
         self.next = offset;
         self.range.start = offset;
         self.range.end = self.range.end.max(offset);
@@ -125,25 +139,136 @@ impl PartitionReader {
         &self.topic
     }
 
-    /// The next batch, or None at the end of the range.
-    pub fn next_batch(&mut self) -> Result<Option<Vec<Record>>, String> {
-        if self.next >= self.range.end {
+    /// Is there a record left in the range? Fetches when the read-ahead is used up.
+    fn ready(&mut self) -> Result<bool, String> {
+        loop {
+            if self.cursor.has_next().map_err(|e| e.to_string())? {
+                return Ok(true);
+            }
+            if self.next >= self.range.end {
+                return Ok(false);
+            }
+            let mut batches = self
+                .cluster
+                .fetch_batches(
+                    &self.topic,
+                    self.range.partition,
+                    self.next,
+                    FETCH_BATCH_RECORDS,
+                )
+                .map_err(|e| e.to_string())?;
+            let Some(last) = batches.last() else {
+                self.next = self.range.end;
+                return Ok(false);
+            };
+            // Records past the range are left for a later `extend_to`.
+            self.next = last.next_offset().min(self.range.end);
+            for b in &mut batches {
+                b.limit(self.range.end);
+            }
+            self.taken_before += self.cursor.taken();
+            self.cursor = RecordCursor::new(batches);
+        }
+    }
+
+    /// The next record of the range with its batch, or None at the end of the range.
+    pub fn next_record(&mut self) -> Result<Option<(RecordView<'_>, &RecordBatch)>, String> {
+        if !self.ready()? {
             return Ok(None);
         }
-        let want = ((self.range.end - self.next) as usize).min(FETCH_BATCH_RECORDS);
-        let records = self
-            .cluster
-            .fetch(&self.topic, self.range.partition, self.next, want)
-            .map_err(|e| e.to_string())?;
-        match records.last() {
-            Some(last) => {
-                self.next = last.offset + 1;
-                Ok(Some(records))
-            }
-            None => {
-                self.next = self.range.end;
-                Ok(None)
-            }
+        match self.cursor.next_record() {
+            Some(r) => r.map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
         }
+    }
+
+    /// The next run of records (at most `FETCH_BATCH_RECORDS`), or None at the end of the
+    /// range. Records are taken as the run is iterated.
+    pub fn next_batch(&mut self) -> Result<Option<Records<'_>>, String> {
+        if !self.ready()? {
+            return Ok(None);
+        }
+        Ok(Some(Records(self.cursor.take(FETCH_BATCH_RECORDS))))
+    }
+
+    /// Where reading would go on: the offset of the next record, or of the next fetch.
+    pub fn position(&mut self) -> Result<u64, String> {
+        let next = self.cursor.peek_offset().map_err(|e| e.to_string())?;
+        Ok(next.unwrap_or(self.next))
+    }
+
+    /// How many records were handed out so far.
+    pub fn records_read(&self) -> u64 {
+        self.taken_before + self.cursor.taken()
+    }
+}
+
+/// A run of records of a `PartitionReader` (see `PartitionReader::next_batch`).
+pub struct Records<'a>(Run<'a>);
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<RecordView<'a>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|r| r.map_err(|e| e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use kql_runtime::{Acks, ProducerRecord, TopicConfig};
+
+    use super::*;
+
+    fn cluster_with(batches: &[u64]) -> Cluster {
+        let cluster = Cluster::in_memory(1);
+        cluster.create_topic("t", TopicConfig::default()).unwrap();
+        let mut next = 0;
+        for &n in batches {
+            let records = (next..next + n)
+                .map(|i| ProducerRecord::new(None, Some(Bytes::from(i.to_string()))))
+                .collect();
+            cluster.produce_batch("t", 0, records, Acks::All).unwrap();
+            next += n;
+        }
+        cluster
+    }
+
+    fn value(v: &RecordView) -> u64 {
+        std::str::from_utf8(v.value.unwrap())
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn runs_cover_the_range_exactly_and_reading_goes_on_after_extend_to() {
+        // A batch larger than a run, starting and ending inside batches.
+        let cluster = cluster_with(&[10, 3 * FETCH_BATCH_RECORDS as u64, 7, 5]);
+        let total = 10 + 3 * FETCH_BATCH_RECORDS as u64 + 12;
+        let range = PartitionRange {
+            partition: 0,
+            start: 4,
+            end: total - 8,
+        };
+        let mut reader = PartitionReader::new(cluster, "t".into(), range);
+        let mut seen = Vec::new();
+        while let Some(run) = reader.next_batch().unwrap() {
+            let run: Vec<u64> = run.map(|v| value(&v.unwrap())).collect();
+            assert!(!run.is_empty() && run.len() <= FETCH_BATCH_RECORDS);
+            seen.extend(run);
+            let at = reader.position().unwrap();
+            assert_eq!(at, seen.last().unwrap() + 1);
+        }
+        assert_eq!(seen, (4..total - 8).collect::<Vec<_>>());
+        assert_eq!(reader.records_read(), total - 12);
+        reader.extend_to(total);
+        let mut rest = Vec::new();
+        while let Some((v, _)) = reader.next_record().unwrap() {
+            rest.push(value(&v));
+        }
+        assert_eq!(rest, (total - 8..total).collect::<Vec<_>>());
+        assert_eq!(reader.position().unwrap(), total);
     }
 }

@@ -1,14 +1,12 @@
 //! The DELIMITED format: one comma-separated line per value, columns in declared order,
 //! double quotes around fields that hold a comma or a quote (RFC 4180 style).
 
-use bytes::Bytes;
-
 use super::DecodeError;
 use crate::data::{SqlType, Value};
 use crate::exec::eval::{parse_as, to_text};
 
 pub fn decode(
-    bytes: &Bytes,
+    bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
@@ -97,7 +95,7 @@ mod tests {
             ("B".to_string(), SqlType::Int, 1),
         ];
         let mut row = vec![Value::Null; 2];
-        decode(&Bytes::from(out), &cols, &mut row).unwrap();
+        decode(&out, &cols, &mut row).unwrap();
         assert_eq!(row, vec![Value::string("x,y"), Value::Int(3)]);
     }
 }

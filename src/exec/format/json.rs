@@ -14,7 +14,7 @@ use crate::data::{SqlType, Value};
 use crate::exec::eval::parse_timestamp;
 
 pub fn decode_object(
-    bytes: &Bytes,
+    bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
@@ -192,7 +192,7 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
         }
         Value::Double(d) => {
             if d.is_finite() {
-                let _ = write!(out, "{}", crate::data::value::format_double(*d));
+                crate::data::value::push_double(*d, out);
             } else {
                 out.extend_from_slice(b"null");
             }

@@ -19,10 +19,10 @@ pub fn encode_kafka(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
-pub fn decode_kafka(bytes: &Bytes, ty: &SqlType) -> Result<Value, DecodeError> {
+pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
     let fixed = |n: usize| -> Result<&[u8], DecodeError> {
         if bytes.len() == n {
-            Ok(&bytes[..])
+            Ok(bytes)
         } else {
             Err(DecodeError(format!(
                 "a {ty} key has {n} bytes, this one has {}",
@@ -38,7 +38,7 @@ pub fn decode_kafka(bytes: &Bytes, ty: &SqlType) -> Result<Value, DecodeError> {
         SqlType::Int => Value::Int(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         SqlType::Bigint => Value::Bigint(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         SqlType::Double => Value::Double(f64::from_be_bytes(fixed(8)?.try_into().unwrap())),
-        SqlType::Bytes => Value::Bytes(bytes.clone()),
+        SqlType::Bytes => Value::Bytes(Bytes::copy_from_slice(bytes)),
         other => {
             return Err(DecodeError(format!(
                 "the KAFKA format cannot hold a {other} key"
@@ -52,26 +52,36 @@ pub fn encode_key(
     format: crate::plan::catalog::Format,
     columns: &[(&str, &SqlType, &Value)],
 ) -> Option<Vec<u8>> {
-    if columns.is_empty() || columns.iter().all(|(_, _, v)| v.is_null()) {
-        return None;
-    }
     let mut out = Vec::new();
+    encode_key_into(format, columns, &mut out).then_some(out)
+}
+
+/// `encode_key` appended to `out` (no allocation of its own); false, and nothing
+/// appended, when there is no key.
+pub fn encode_key_into(
+    format: crate::plan::catalog::Format,
+    columns: &[(&str, &SqlType, &Value)],
+    out: &mut Vec<u8>,
+) -> bool {
+    if columns.is_empty() || columns.iter().all(|(_, _, v)| v.is_null()) {
+        return false;
+    }
     match format {
         crate::plan::catalog::Format::Json if columns.len() > 1 => {
-            super::json::encode_object(columns, &mut out)
+            super::json::encode_object(columns, out)
         }
         crate::plan::catalog::Format::Json => {
-            super::json::write_value(columns[0].2, columns[0].1, &mut out)
+            super::json::write_value(columns[0].2, columns[0].1, out)
         }
-        _ => encode_kafka(columns[0].2, &mut out),
+        _ => encode_kafka(columns[0].2, out),
     }
-    Some(out)
+    true
 }
 
 /// Decodes key bytes into the key columns' row positions.
 pub fn decode_key(
     format: crate::plan::catalog::Format,
-    bytes: &Bytes,
+    bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {

@@ -6,8 +6,6 @@ pub mod json;
 pub mod json_fast;
 pub mod key;
 
-use bytes::Bytes;
-
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::Format;
 
@@ -28,7 +26,7 @@ impl ValueDecoder {
         ValueDecoder { format, columns }
     }
 
-    pub fn decode(&self, bytes: &Bytes, row: &mut [Value]) -> Result<(), DecodeError> {
+    pub fn decode(&self, bytes: &[u8], row: &mut [Value]) -> Result<(), DecodeError> {
         match self.format {
             Format::Json => json::decode_object(bytes, &self.columns, row),
             Format::Delimited => delimited::decode(bytes, &self.columns, row),

@@ -69,7 +69,7 @@ impl GlobalFeed {
             while input.peek()?.is_some() {
                 let (_, record) = input.take().expect("peeked");
                 let Some(k) = record.key else { continue };
-                if record.value.is_some() {
+                if !record.tombstone {
                     self.store
                         .insert(owned_key(&k), part(&input.row, self.fields));
                 } else {
@@ -122,7 +122,7 @@ impl Task for GlobalJoinTask {
                 return Ok(false);
             }
             let (event_time, record) = self.stream.take().expect("peeked");
-            if record.value.is_none() {
+            if record.tombstone {
                 continue;
             }
             let partition = self.stream.partition();

@@ -3,9 +3,7 @@
 //! the record with the smallest event time (Kafka Streams' choice). Bad records are
 //! skipped and counted here.
 
-use std::collections::VecDeque;
-
-use kql_runtime::Record;
+use bytes::Bytes;
 
 use crate::data::Value;
 use crate::exec::decode::SourceDecoder;
@@ -15,13 +13,21 @@ use crate::exec::task::{BadRecord, PartitionReader, TaskStats};
 pub struct Input {
     reader: PartitionReader,
     decoder: SourceDecoder,
-    batch: VecDeque<Record>,
-    /// The head record, decoded: (event time, record).
-    head: Option<(i64, Record)>,
+    /// The head record, decoded: (event time, what a task needs of the record).
+    head: Option<(i64, Head)>,
     /// A full-width row whose part for this input holds the head's fields.
     pub row: Vec<Value>,
     pub stats: TaskStats,
-    exhausted: bool,
+}
+
+/// What a task needs of a record once its fields are in the row.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub offset: u64,
+    /// The record's key (a slice of the fetched batch, no copy).
+    pub key: Option<Bytes>,
+    /// A record without a value: a delete, for a table.
+    pub tombstone: bool,
 }
 
 impl Input {
@@ -29,11 +35,9 @@ impl Input {
         Input {
             reader,
             decoder,
-            batch: VecDeque::new(),
             head: None,
             row: vec![Value::Null; row_width],
             stats: TaskStats::default(),
-            exhausted: false,
         }
     }
 
@@ -47,17 +51,24 @@ impl Input {
             if let Some((t, _)) = &self.head {
                 return Ok(Some(*t));
             }
-            let Some(r) = self.next_record()? else {
+            let partition = self.reader.range.partition;
+            let Some((r, batch)) = self.reader.next_record()? else {
                 return Ok(None);
             };
+            self.stats.records_read += 1;
             self.row.iter_mut().for_each(|v| *v = Value::Null);
-            match self.decoder.decode(self.partition(), &r, &mut self.row) {
-                // A tombstone decodes to None for a stream; tables see it with `is_delete`.
-                Ok(Some(t)) => self.head = Some((t, r)),
-                Ok(None) => self.head = Some((r.timestamp_ms, r)),
+            let head = |r: &kql_runtime::RecordView| Head {
+                offset: r.offset,
+                key: r.key.map(|k| batch.owned(k)),
+                tombstone: r.value.is_none(),
+            };
+            match self.decoder.decode(partition, &r, &mut self.row) {
+                // A tombstone decodes to None for a stream; tables see it with `tombstone`.
+                Ok(Some(t)) => self.head = Some((t, head(&r))),
+                Ok(None) => self.head = Some((r.timestamp_ms, head(&r))),
                 Err(DecodeError(reason)) => self.stats.add_bad(vec![BadRecord {
                     topic: self.decoder.topic.clone(),
-                    partition: self.partition(),
+                    partition,
                     offset: r.offset,
                     reason,
                 }]),
@@ -66,10 +77,10 @@ impl Input {
     }
 
     /// The offset of the first record not yet taken.
-    pub fn position(&self) -> u64 {
-        match (&self.head, self.batch.front()) {
-            (Some((_, r)), _) | (None, Some(r)) => r.offset,
-            (None, None) => self.reader.position(),
+    pub fn position(&mut self) -> Result<u64, String> {
+        match &self.head {
+            Some((_, h)) => Ok(h.offset),
+            None => self.reader.position(),
         }
     }
 
@@ -83,34 +94,18 @@ impl Input {
             .offsets(self.reader.topic(), self.partition())
             .map_err(|e| e.to_string())?;
         self.reader.extend_to(end);
-        self.exhausted = false;
         Ok(())
     }
 
     /// Starts again at `offset` (a restored position); nothing read is kept.
     pub fn seek(&mut self, offset: u64) {
-        self.batch.clear();
         self.head = None;
         self.reader.seek(offset);
-        self.exhausted = false;
     }
 
     /// Takes the head record (call after `peek` returned Some); its fields are in `row`.
-    pub fn take(&mut self) -> Option<(i64, Record)> {
+    pub fn take(&mut self) -> Option<(i64, Head)> {
         self.head.take()
-    }
-
-    fn next_record(&mut self) -> Result<Option<Record>, String> {
-        if self.batch.is_empty() && !self.exhausted {
-            match self.reader.next_batch()? {
-                Some(records) => {
-                    self.stats.records_read += records.len() as u64;
-                    self.batch.extend(records);
-                }
-                None => self.exhausted = true,
-            }
-        }
-        Ok(self.batch.pop_front())
     }
 }
 

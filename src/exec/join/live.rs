@@ -194,19 +194,20 @@ impl LiveJoin {
     }
 
     /// Every position and every task's state.
-    pub(crate) fn save(&mut self, w: &mut Writer) {
+    pub(crate) fn save(&mut self, w: &mut Writer) -> Result<(), String> {
         w.u32(self.feeders.len());
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) => save_positions(w, r.inputs.iter_mut().collect()),
-                Feeder::Inner { join, .. } => join.save(w),
+                Feeder::Repartition(r) => save_positions(w, r.inputs.iter_mut().collect())?,
+                Feeder::Inner { join, .. } => join.save(w)?,
             }
         }
         w.u32(self.tasks.len());
         for t in &mut self.tasks {
-            save_positions(w, t.inputs());
+            save_positions(w, t.inputs())?;
             t.save(w);
         }
+        Ok(())
     }
 
     /// Puts back what `save` wrote (for the same query plan).
@@ -232,18 +233,24 @@ impl LiveJoin {
     }
 
     /// Where every input of every task and feeder is: (topic, partition, next offset).
-    pub fn positions(&mut self) -> Vec<(String, u32, u64)> {
+    pub fn positions(&mut self) -> Result<Vec<(String, u32, u64)>, String> {
         let mut out = Vec::new();
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) => out.extend(r.inputs.iter().map(position)),
-                Feeder::Inner { join, .. } => out.extend(join.positions()),
+                Feeder::Repartition(r) => {
+                    for i in &mut r.inputs {
+                        out.push(position(i)?);
+                    }
+                }
+                Feeder::Inner { join, .. } => out.extend(join.positions()?),
             }
         }
         for t in &mut self.tasks {
-            out.extend(t.inputs().into_iter().map(|i| position(i)));
+            for i in t.inputs() {
+                out.push(position(i)?);
+            }
         }
-        out
+        Ok(out)
     }
 
     /// The internal topics this join writes, and the tag prefix of their records.
@@ -281,15 +288,16 @@ impl LiveJoin {
     }
 }
 
-fn position(i: &Input) -> (String, u32, u64) {
-    (i.topic().to_string(), i.partition(), i.position())
+fn position(i: &mut Input) -> Result<(String, u32, u64), String> {
+    Ok((i.topic().to_string(), i.partition(), i.position()?))
 }
 
-fn save_positions(w: &mut Writer, inputs: Vec<&mut Input>) {
+fn save_positions(w: &mut Writer, inputs: Vec<&mut Input>) -> Result<(), String> {
     w.u32(inputs.len());
     for i in inputs {
-        w.u64(i.position());
+        w.u64(i.position()?);
     }
+    Ok(())
 }
 
 fn load_positions(r: &mut Reader, inputs: Vec<&mut Input>) -> Result<(), String> {

@@ -105,7 +105,7 @@ impl RepartitionFeed {
             let partition = input.partition();
             while let Some(event_time) = input.peek().map_err(fail)? {
                 let (_, record) = input.take().expect("peeked");
-                if record.value.is_none() {
+                if record.tombstone {
                     continue;
                 }
                 let tag = self

@@ -158,7 +158,7 @@ impl Task for StreamStreamTask {
                 &mut self.right
             };
             let (time, record) = input.take().expect("peeked");
-            if record.value.is_none() {
+            if record.tombstone {
                 continue;
             }
             self.stream_time = self.stream_time.max(time);

@@ -41,7 +41,7 @@ impl Task for StreamTableTask {
                 Some(false) => {
                     let (_, record) = self.table.take().expect("peeked");
                     let key = record.key.clone();
-                    match (key, record.value.is_some()) {
+                    match (key, !record.tombstone) {
                         (Some(k), true) => {
                             self.state
                                 .insert(owned_key(&k), part(&self.table.row, self.spec.right));
@@ -54,7 +54,7 @@ impl Task for StreamTableTask {
                 }
                 Some(true) => {
                     let (event_time, record) = self.stream.take().expect("peeked");
-                    if record.value.is_none() {
+                    if record.tombstone {
                         continue;
                     }
                     let partition = self.stream.partition();

@@ -53,7 +53,7 @@ impl Task for TableTableTask {
             let Some(key) = record.key.clone() else {
                 continue;
             };
-            if record.value.is_some() {
+            if !record.tombstone {
                 state.insert(owned_key(&key), part(&input.row, range));
             } else {
                 state.remove(&key);
