@@ -86,3 +86,22 @@ fn a_stream_table_join_sees_the_table_as_of_each_record() {
         out.stdout
     );
 }
+
+#[test]
+fn a_stream_stream_left_join_emits_a_miss_only_when_its_window_has_passed() {
+    let out = common::kql(&[
+        "test",
+        "-s",
+        "tests/kql_test/shipments.ksql",
+        "-i",
+        "tests/kql_test/shipments.input.json",
+        "-o",
+        "tests/kql_test/shipments.expected.json",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Test passed (2 output records)"),
+        "{}",
+        out.stdout
+    );
+}
