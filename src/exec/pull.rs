@@ -2,7 +2,9 @@
 //! state and ends. The state is built by reading every partition of the table's topic
 //! from its log start to its high watermark, keeping the latest row of each key (a
 //! tombstone deletes it), as the table's materialization in ksqlDB holds it. Rows come out
-//! in partition order, then by the offset of their latest update.
+//! in partition order, then by the offset of their latest update. A windowed table's key
+//! includes its window, so it has a row per key and window: the windows its topic still
+//! holds (the topic's retention), with WINDOWSTART and WINDOWEND to filter on.
 
 use std::collections::HashMap;
 
@@ -23,7 +25,6 @@ use crate::plan::QueryPlan;
 pub fn run(
     cluster: &Cluster,
     plan: &QueryPlan,
-    windowed: bool,
     out: &mut dyn Output,
 ) -> Result<(), Diagnostic> {
     let (ops, input) = Operators::split(plan);
@@ -32,16 +33,6 @@ pub fn run(
             "a pull query over something other than a table",
         ));
     };
-    if windowed {
-        return Err(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "pull queries on the windowed table {} are not supported yet",
-                source.name
-            ),
-        )
-        .help("add EMIT CHANGES to see its rows as a push query"));
-    }
     let decoder = SourceDecoder::new(source, 0, &ops.columns());
     let width = source.schema.len();
     let mut rows: Vec<(u32, u64, i64, Vec<Value>)> = Vec::new();

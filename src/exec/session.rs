@@ -334,12 +334,7 @@ impl Session {
             Planned::Query(plan) => self.run_any_query(&plan, out),
             Planned::Pull(plan) => (|| {
                 self.catch_up()?;
-                let windowed = plan
-                    .root
-                    .sources()
-                    .iter()
-                    .any(|s| self.registry.windowed_topics.contains_key(&s.topic));
-                super::pull::run(&self.cluster, &plan, windowed, out)
+                super::pull::run(&self.cluster, &plan, out)
             })(),
             Planned::Persistent(p) => self.start_persistent(*p, out),
             Planned::Connector(c) => self.create_connector(c, out),
