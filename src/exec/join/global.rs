@@ -9,10 +9,12 @@ use dashmap::DashMap;
 use kql_runtime::Cluster;
 
 use super::input::Input;
-use super::{fill, key_bytes, part, relative};
+use super::{fill_used, part, relative, used_fields};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
+use crate::exec::aggregate::FastHash;
 use crate::exec::decode::SourceDecoder;
+use crate::exec::format::key::encode_key_into;
 use crate::exec::physical::{ranges, StartAt};
 use crate::exec::pipeline::Operators;
 use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
@@ -21,7 +23,8 @@ use crate::plan::expr::TypedExpr;
 use crate::plan::logical::Source;
 use crate::syntax::ast::JoinType;
 
-pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>>>;
+/// Keys are the table's own record keys: hashed with the aggregation's fast hash.
+pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>, FastHash>>;
 
 /// Reads every partition of the table from the beginning into a shared store.
 pub fn bootstrap(
@@ -30,7 +33,7 @@ pub fn bootstrap(
     base: usize,
     used: &[usize],
 ) -> Result<GlobalStore, Diagnostic> {
-    let store: GlobalStore = Arc::new(DashMap::new());
+    let store: GlobalStore = Arc::new(DashMap::with_hasher(FastHash::default()));
     let width = base + table.schema.len();
     let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
     for range in ranges(cluster, &table.topic, StartAt::Earliest)? {
@@ -64,6 +67,11 @@ pub struct GlobalJoinTask {
     ops: Operators,
     key_format: Format,
     right: (usize, usize),
+    /// The lookup's key type, and a buffer for the key bytes of each record.
+    key_type: SqlType,
+    key: Vec<u8>,
+    /// Row positions of the table's columns that the operators read.
+    right_used: Vec<usize>,
 }
 
 impl GlobalJoinTask {
@@ -77,7 +85,14 @@ impl GlobalJoinTask {
         key_format: Format,
         right: (usize, usize),
     ) -> GlobalJoinTask {
+        let key_type = if lookup.ty == SqlType::Null {
+            SqlType::String
+        } else {
+            lookup.ty.clone()
+        };
+        let right_used = used_fields(&ops, right);
         GlobalJoinTask {
+            right_used,
             stream,
             store,
             lookup,
@@ -85,6 +100,8 @@ impl GlobalJoinTask {
             ops,
             key_format,
             right,
+            key_type,
+            key: Vec::new(),
         }
     }
 }
@@ -102,20 +119,18 @@ impl Task for GlobalJoinTask {
             let partition = self.stream.partition();
             let row = &mut self.stream.row;
             let v = crate::exec::eval::eval(&self.lookup, row);
-            let ty = if self.lookup.ty == SqlType::Null {
-                SqlType::String
-            } else {
-                self.lookup.ty.clone()
-            };
-            let found = key_bytes(self.key_format, &ty, &v).and_then(|k| self.store.get(&k));
+            self.key.clear();
+            let found =
+                encode_key_into(self.key_format, &[("", &self.key_type, &v)], &mut self.key)
+                    .then(|| self.store.get(&self.key[..]))
+                    .flatten();
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
             }
-            fill(
-                row,
-                self.right,
-                found.as_ref().map(|r| r.value().as_slice()),
-            );
+            // Only the table's columns the query reads: each copy of a shared value is a
+            // reference count both tasks touch.
+            let table = found.as_ref().map(|r| r.value().as_slice());
+            fill_used(row, self.right.0, &self.right_used, table);
             drop(found);
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
