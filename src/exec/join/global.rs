@@ -1,11 +1,11 @@
 //! Joins to a GLOBAL TABLE: before any task starts, the table is read from the earliest
-//! offset of every partition into one store (dashmap) shared by all tasks; each stream
+//! offset of every partition into one read-only store shared by all tasks; each stream
 //! record looks up any expression of its columns. The stream keeps its own partitioning.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use dashmap::DashMap;
 use kql_runtime::Cluster;
 
 use super::input::Input;
@@ -23,8 +23,10 @@ use crate::plan::expr::TypedExpr;
 use crate::plan::logical::Source;
 use crate::syntax::ast::JoinType;
 
-/// Keys are the table's own record keys: hashed with the aggregation's fast hash.
-pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>, FastHash>>;
+/// The table's rows by key, read-only once built: tasks look rows up without a lock (a
+/// lock shared by every task costs a contended atomic per lookup). Keys are the table's
+/// own record keys: hashed with the aggregation's fast hash.
+pub type GlobalStore = Arc<HashMap<Bytes, Vec<Value>, FastHash>>;
 
 /// Reads every partition of the table from the beginning into a shared store.
 pub fn bootstrap(
@@ -33,7 +35,7 @@ pub fn bootstrap(
     base: usize,
     used: &[usize],
 ) -> Result<GlobalStore, Diagnostic> {
-    let store: GlobalStore = Arc::new(DashMap::with_hasher(FastHash::default()));
+    let mut store = HashMap::with_hasher(FastHash::default());
     let width = base + table.schema.len();
     let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
     for range in ranges(cluster, &table.topic, StartAt::Earliest)? {
@@ -56,7 +58,7 @@ pub fn bootstrap(
             }
         }
     }
-    Ok(store)
+    Ok(Arc::new(store))
 }
 
 pub struct GlobalJoinTask {
@@ -129,9 +131,12 @@ impl Task for GlobalJoinTask {
             }
             // Only the table's columns the query reads: each copy of a shared value is a
             // reference count both tasks touch.
-            let table = found.as_ref().map(|r| r.value().as_slice());
-            fill_used(row, self.right.0, &self.right_used, table);
-            drop(found);
+            fill_used(
+                row,
+                self.right.0,
+                &self.right_used,
+                found.map(Vec::as_slice),
+            );
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
         }
