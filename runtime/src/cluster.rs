@@ -15,7 +15,7 @@ use crate::limits::{BROKERS_MAX, PARTITIONS_MAX, TOPIC_NAME_BYTES_MAX};
 use crate::log::PartitionLog;
 use crate::metadata::{self, ClusterMeta, PartitionMeta, TopicMeta};
 use crate::partitioner::{partition_for_key, RoundRobin};
-use crate::record::{ProducerRecord, Record, RecordMetadata};
+use crate::record::{ProducerRecord, ProducerRef, Record, RecordMetadata};
 use crate::replica::PartitionState;
 use crate::retention::{self, CleanReport};
 use crate::settings::Settings;
@@ -370,13 +370,26 @@ impl Cluster {
         records: Vec<ProducerRecord>,
         acks: Acks,
     ) -> Result<u64, LogError> {
+        let refs: Vec<ProducerRef> = records.iter().map(ProducerRef::from).collect();
+        self.produce_refs(topic, partition, &refs, acks)
+    }
+
+    /// `produce_batch` of records borrowed from the caller's buffers: the log copies keys
+    /// and values into its batch, with no `Bytes` per record.
+    pub fn produce_refs(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[ProducerRef],
+        acks: Acks,
+    ) -> Result<u64, LogError> {
         let t = self.topic(topic)?;
         let p = partition_slot(topic, &t, partition)?;
         let mut st = p.write().unwrap();
         if records.is_empty() {
             return Ok(st.offsets().2);
         }
-        st.produce(records, acks, t.config.min_insync_replicas, now_ms())
+        st.produce_refs(records, acks, t.config.min_insync_replicas, now_ms())
     }
 
     /// The partition the default partitioner would choose for `key`.

@@ -29,7 +29,7 @@ pub use cluster::{BrokerInfo, Cluster, PartitionInfo, TopicInfo};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::LogError;
 pub use group::{GroupInfo, GroupPartitionInfo, MemberInfo};
-pub use record::{Header, ProducerRecord, Record, RecordMetadata};
+pub use record::{Header, ProducerRecord, ProducerRef, Record, RecordMetadata};
 pub use replica::Acks;
 pub use retention::CleanReport;
 pub use settings::{CleanupPolicy, FsyncPolicy, Settings, TopicConfig};

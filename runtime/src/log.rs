@@ -9,7 +9,7 @@ use bytes::Bytes;
 use crate::batch::{self, BatchHeader, RecordRef};
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RECORD_BYTES_MAX};
-use crate::record::{ProducerRecord, Record};
+use crate::record::{ProducerRecord, ProducerRef, Record};
 use crate::segment::Segment;
 use crate::settings::{FsyncPolicy, Settings};
 use crate::view::RecordBatch;
@@ -115,6 +115,17 @@ impl PartitionLog {
         leader_epoch: u32,
         now_ms: i64,
     ) -> Result<(u64, Vec<Bytes>), LogError> {
+        let refs: Vec<ProducerRef> = records.iter().map(ProducerRef::from).collect();
+        self.append_refs(&refs, leader_epoch, now_ms)
+    }
+
+    /// `append_records` of borrowed records.
+    pub fn append_refs(
+        &mut self,
+        records: &[ProducerRef],
+        leader_epoch: u32,
+        now_ms: i64,
+    ) -> Result<(u64, Vec<Bytes>), LogError> {
         let first = self.log_end_offset();
         let refs: Vec<RecordRef> = records
             .iter()
@@ -122,9 +133,9 @@ impl PartitionLog {
             .map(|(i, r)| RecordRef {
                 offset: first + i as u64,
                 timestamp_ms: r.timestamp_ms.unwrap_or(now_ms),
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: &r.headers,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
             })
             .collect();
         // Size everything before appending anything: a too-large record fails the call

@@ -46,6 +46,27 @@ impl ProducerRecord {
     }
 }
 
+/// A record to produce, borrowed from the caller's buffers (`Cluster::produce_refs`): no
+/// `Bytes` per key and value; the log copies them into its batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProducerRef<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp_ms: Option<i64>,
+    pub headers: &'a [Header],
+}
+
+impl<'a> From<&'a ProducerRecord> for ProducerRef<'a> {
+    fn from(r: &'a ProducerRecord) -> Self {
+        ProducerRef {
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            timestamp_ms: r.timestamp_ms,
+            headers: &r.headers,
+        }
+    }
+}
+
 /// Where an appended record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordMetadata {

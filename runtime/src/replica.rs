@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::error::LogError;
 use crate::limits::FETCH_READ_BYTES_MAX;
 use crate::log::PartitionLog;
-use crate::record::{ProducerRecord, Record};
+use crate::record::{ProducerRecord, ProducerRef, Record};
 use crate::view::RecordBatch;
 
 /// How many replicas must have a record before `produce` returns.
@@ -81,13 +81,25 @@ impl PartitionState {
         min_insync: u32,
         now_ms: i64,
     ) -> Result<u64, LogError> {
+        let refs: Vec<ProducerRef> = records.iter().map(ProducerRef::from).collect();
+        self.produce_refs(&refs, acks, min_insync, now_ms)
+    }
+
+    /// `produce` of borrowed records.
+    pub fn produce_refs(
+        &mut self,
+        records: &[ProducerRef],
+        acks: Acks,
+        min_insync: u32,
+        now_ms: i64,
+    ) -> Result<u64, LogError> {
         let leader = self.leader.ok_or_else(|| self.no_leader())?;
         if acks == Acks::All && (self.isr.len() as u32) < min_insync {
             return Err(self.not_enough(min_insync));
         }
         let epoch = self.leader_epoch;
         let log = self.logs.get_mut(&leader).expect("the leader holds a log");
-        let (first, batches) = log.append_records(records, epoch, now_ms)?;
+        let (first, batches) = log.append_refs(records, epoch, now_ms)?;
         let mut failed = Vec::new();
         let followers: Vec<u32> = self.isr.iter().copied().filter(|&b| b != leader).collect();
         for f in followers {

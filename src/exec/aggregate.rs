@@ -30,7 +30,7 @@ pub const COLLECT_VALUES_MAX: usize = 1000;
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
 /// (FxHash's) instead of SipHash, which is built to resist chosen keys.
-type FastHash = std::hash::BuildHasherDefault<FxHasher>;
+pub type FastHash = std::hash::BuildHasherDefault<FxHasher>;
 
 #[derive(Default)]
 pub struct FxHasher(u64);

@@ -1,17 +1,71 @@
 //! FileStreamSource: reads a file of lines (JSON objects or DELIMITED text) to its end into
 //! a topic. The file is read in large chunks; records are grouped by partition and appended
-//! with one `produce_batch` per partition and chunk. With `'key'='field'` each record's key
-//! is that field of the JSON line, as KAFKA bytes of its text (strings unquoted, numbers as
-//! written); otherwise keys are null and records go round-robin.
+//! with one `produce_refs` per partition and chunk, borrowing keys and values from the
+//! chunk's buffer. With `'key'='field'` each record's key is that field of the JSON line,
+//! as KAFKA bytes of its text (strings unquoted, numbers as written); otherwise keys are
+//! null and records go round-robin.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
-use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
+use kql_runtime::{Acks, Cluster, ProducerRef, TopicConfig};
 
 /// Bytes read from the file at a time.
 pub const READ_CHUNK_BYTES: usize = 8 << 20;
+
+/// Chunk buffers in use at once: one being read, the others waiting for or in the append.
+const CHUNK_BUFFERS: usize = 3;
+
+/// A chunk of the file and its records by partition, as ranges of its buffers.
+struct Chunk {
+    /// The chunk's bytes: `buf[..len]`; the buffer is zeroed once and reused.
+    buf: Vec<u8>,
+    len: usize,
+    /// Keys that had escapes, unescaped (rare): `Key::Unescaped` ranges are in here.
+    unescaped: Vec<u8>,
+    by_partition: Vec<Vec<Line>>,
+}
+
+#[derive(Debug, Clone)]
+enum Key {
+    None,
+    InLine(Range<usize>),
+    Unescaped(Range<usize>),
+}
+
+#[derive(Debug, Clone)]
+struct Line {
+    key: Key,
+    value: Range<usize>,
+}
+
+impl Chunk {
+    fn new(partitions: u32) -> Chunk {
+        Chunk {
+            buf: vec![0u8; READ_CHUNK_BYTES],
+            len: 0,
+            unescaped: Vec::new(),
+            by_partition: (0..partitions).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    fn records(&self, lines: &[Line]) -> Vec<ProducerRef<'_>> {
+        lines
+            .iter()
+            .map(|l| ProducerRef {
+                key: match &l.key {
+                    Key::None => None,
+                    Key::InLine(r) => Some(&self.buf[r.clone()]),
+                    Key::Unescaped(r) => Some(&self.unescaped[r.clone()]),
+                },
+                value: Some(&self.buf[l.value.clone()]),
+                timestamp_ms: None,
+                headers: &[],
+            })
+            .collect()
+    }
+}
 
 /// Reads `file` into `topic`; returns how many records were written.
 pub fn load_file(
@@ -35,22 +89,25 @@ pub fn load_file(
     let n = cluster.partition_count(topic).unwrap_or(1);
     let f =
         std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    // Reading and parsing one chunk overlaps with appending the previous one to the log.
+    // Reading and parsing one chunk overlaps with appending the previous one to the log;
+    // appended chunks come back for the next reads (no new buffer, no page faults).
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<ProducerRecord>>>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(CHUNK_BUFFERS - 1);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
         let appender = scope.spawn(move || -> Result<(), String> {
-            for by_partition in rx {
-                for (p, records) in by_partition.into_iter().enumerate() {
-                    if !records.is_empty() {
+            for chunk in rx {
+                for (p, lines) in chunk.by_partition.iter().enumerate() {
+                    if !lines.is_empty() {
                         cluster
-                            .produce_batch(topic, p as u32, records, Acks::All)
+                            .produce_refs(topic, p as u32, &chunk.records(lines), Acks::All)
                             .map_err(|e| e.to_string())?;
                     }
                 }
+                let _ = back_tx.send(chunk);
             }
             Ok(())
         });
-        let read = read_chunks(f, file, key_field, n, &tx);
+        let read = read_chunks(f, file, key_field, n, &tx, &back_rx);
         drop(tx);
         let appended = appender
             .join()
@@ -60,91 +117,112 @@ pub fn load_file(
 }
 
 /// Reads the file in chunks, splits lines, keys and partitions them, and sends each
-/// chunk's records, by partition, to the appender.
+/// chunk, with its records by partition, to the appender.
 fn read_chunks(
     mut f: std::fs::File,
     file: &Path,
     key_field: Option<&str>,
     n: u32,
-    tx: &std::sync::mpsc::SyncSender<Vec<Vec<ProducerRecord>>>,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+    back: &std::sync::mpsc::Receiver<Chunk>,
 ) -> Result<u64, String> {
-    // The read buffer is zeroed once; a line cut by a chunk's end is carried over.
-    let mut read_buf = vec![0u8; READ_CHUNK_BYTES];
+    // A line cut by a chunk's end is carried over to the next chunk.
     let mut carry: Vec<u8> = Vec::new();
     let mut total = 0u64;
-    let mut eof = false;
+    let mut made = 0;
     let mut rr = 0u32;
-    while !eof {
+    let mut spare = None;
+    loop {
+        let mut chunk = match spare.take().map_or_else(|| back.try_recv(), Ok) {
+            Ok(c) => c,
+            Err(_) if made < CHUNK_BUFFERS => {
+                made += 1;
+                Chunk::new(n)
+            }
+            Err(_) => match back.recv() {
+                Ok(c) => c,
+                Err(_) => break, // the appender failed; its error is reported
+            },
+        };
+        if chunk.buf.len() < carry.len() + READ_CHUNK_BYTES {
+            // A line longer than a chunk.
+            chunk.buf.resize(carry.len() + READ_CHUNK_BYTES, 0);
+        }
+        chunk.buf[..carry.len()].copy_from_slice(&carry);
         let got = f
-            .read(&mut read_buf)
+            .read(&mut chunk.buf[carry.len()..])
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        eof = got == 0;
-        let data = &read_buf[..got];
+        let eof = got == 0;
+        let filled = carry.len() + got;
         let cut = if eof {
-            0
+            filled
         } else {
-            match memrchr(b'\n', data) {
-                Some(i) => i + 1,
+            match memchr::memrchr(b'\n', &chunk.buf[carry.len()..filled]) {
+                Some(i) => carry.len() + i + 1,
                 None => {
-                    carry.extend_from_slice(data);
+                    carry = chunk.buf[..filled].to_vec();
+                    spare = Some(chunk);
                     continue;
                 }
             }
         };
-        // One shared buffer for the chunk (copied once); records are slices of it.
-        let mut whole = Vec::with_capacity(carry.len() + cut);
-        whole.extend_from_slice(&carry);
-        whole.extend_from_slice(&data[..cut]);
         carry.clear();
-        carry.extend_from_slice(&data[cut..]);
-        let chunk = Bytes::from(whole);
-        let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
-        let mut start = 0;
-        while start < chunk.len() {
-            let end = memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
-            let mut line_end = end;
-            if line_end > start && chunk[line_end - 1] == b'\r' {
-                line_end -= 1;
-            }
-            let line = &chunk[start..line_end];
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                let key = key_field.and_then(|k| match json_field_range(line, k)? {
-                    (s, e, false) => Some(chunk.slice(start + s..start + e)),
-                    (s, e, true) => serde_json::from_slice::<String>(&line[s - 1..e + 1])
-                        .ok()
-                        .map(Bytes::from),
-                });
-                let p = match &key {
-                    Some(k) => kql_runtime::partitioner::partition_for_key(k, n.max(1)),
-                    None => {
-                        rr = (rr + 1) % n;
-                        rr
-                    }
-                };
-                by_partition[p as usize].push(ProducerRecord {
-                    key,
-                    value: Some(chunk.slice(start..line_end)),
-                    timestamp_ms: None,
-                    partition: None,
-                    headers: Vec::new(),
-                });
-                total += 1;
-            }
-            start = end + 1;
-        }
-        if tx.send(by_partition).is_err() {
-            break; // the appender failed; its error is reported
+        carry.extend_from_slice(&chunk.buf[cut..filled]);
+        chunk.len = cut;
+        chunk.unescaped.clear();
+        chunk.by_partition.iter_mut().for_each(Vec::clear);
+        total += split_lines(&mut chunk, key_field, n, &mut rr);
+        if tx.send(chunk).is_err() || eof {
+            break; // at the end, or the appender failed (its error is reported)
         }
     }
     Ok(total)
 }
 
-fn memchr(b: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&x| x == b)
-}
-
-fn memrchr(b: u8, s: &[u8]) -> Option<usize> {
-    s.iter().rposition(|&x| x == b)
+/// Splits a chunk into lines, with their keys and partitions; returns how many.
+fn split_lines(chunk: &mut Chunk, key_field: Option<&str>, n: u32, rr: &mut u32) -> u64 {
+    let data = &chunk.buf[..chunk.len];
+    let mut lines = 0;
+    let mut start = 0;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let mut line_end = end;
+        if line_end > start && data[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
+        let line = &data[start..line_end];
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            let key = match key_field.and_then(|k| json_field_range(line, k)) {
+                None => Key::None,
+                Some((s, e, false)) => Key::InLine(start + s..start + e),
+                Some((s, e, true)) => match serde_json::from_slice::<String>(&line[s - 1..e + 1]) {
+                    Ok(k) => {
+                        let at = chunk.unescaped.len();
+                        chunk.unescaped.extend_from_slice(k.as_bytes());
+                        Key::Unescaped(at..chunk.unescaped.len())
+                    }
+                    Err(_) => Key::None,
+                },
+            };
+            let p = match &key {
+                Key::None => {
+                    *rr = (*rr + 1) % n;
+                    *rr
+                }
+                Key::InLine(r) => kql_runtime::partitioner::partition_for_key(&data[r.clone()], n),
+                Key::Unescaped(r) => {
+                    kql_runtime::partitioner::partition_for_key(&chunk.unescaped[r.clone()], n)
+                }
+            };
+            chunk.by_partition[p as usize].push(Line {
+                key,
+                value: start..line_end,
+            });
+            lines += 1;
+        }
+        start = end + 1;
+    }
+    lines
 }
 
 /// The text of a top-level field of a flat JSON object: a string's contents (unescaped
@@ -259,6 +337,72 @@ pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loads_every_line_across_chunks_with_its_key_and_partition() {
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        for i in 0..300_000 {
+            let line = format!("{{\"k\":\"key-{i}\",\"v\":{i}}}");
+            text.push_str(&line);
+            text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            expected.push((format!("key-{i}"), line));
+            if i == 1000 {
+                // A line of nearly a chunk (it straddles two), a blank line, a key with an escape.
+                let long = format!(
+                    "{{\"k\":\"long\",\"pad\":\"{}\"}}",
+                    "x".repeat(READ_CHUNK_BYTES - 4096)
+                );
+                text.push_str(&long);
+                text.push_str("\n  \n");
+                expected.push(("long".into(), long));
+                let escaped = r#"{"k":"a\"b","v":0}"#.to_string();
+                text.push_str(&escaped);
+                text.push('\n');
+                expected.push(("a\"b".into(), escaped));
+            }
+        }
+        text.push_str(r#"{"v":"no key, no newline"}"#);
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("lines.jsonl");
+        std::fs::write(&file, &text).unwrap();
+        let cluster = Cluster::in_memory(1);
+        let config = TopicConfig {
+            partitions: 3,
+            ..Default::default()
+        };
+        cluster.create_topic("t", config).unwrap();
+        let n = load_file(&cluster, &file, "t", Some("k")).unwrap();
+        assert_eq!(n as usize, expected.len() + 1);
+        let mut got = std::collections::HashMap::new();
+        let mut keyless = Vec::new();
+        for p in 0..3 {
+            let end = cluster.offsets("t", p).unwrap().1;
+            let mut at = 0;
+            while at < end {
+                for r in cluster.fetch("t", p, at, 100_000).unwrap() {
+                    at = r.offset + 1;
+                    let value = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
+                    match r.key {
+                        Some(k) => {
+                            let k = String::from_utf8(k.to_vec()).unwrap();
+                            assert_eq!(
+                                kql_runtime::partitioner::partition_for_key(k.as_bytes(), 3),
+                                p
+                            );
+                            assert!(got.insert(k, value).is_none());
+                        }
+                        None => keyless.push(value),
+                    }
+                }
+            }
+        }
+        assert_eq!(keyless, vec![r#"{"v":"no key, no newline"}"#.to_string()]);
+        assert_eq!(got.len(), expected.len());
+        for (k, line) in expected {
+            assert_eq!(got.get(&k), Some(&line), "{k}");
+        }
+    }
 
     #[test]
     fn finds_fields_of_flat_objects() {

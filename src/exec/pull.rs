@@ -22,11 +22,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::logical::LogicalPlan;
 use crate::plan::QueryPlan;
 
-pub fn run(
-    cluster: &Cluster,
-    plan: &QueryPlan,
-    out: &mut dyn Output,
-) -> Result<(), Diagnostic> {
+pub fn run(cluster: &Cluster, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
     let (ops, input) = Operators::split(plan);
     let LogicalPlan::Source(source) = input else {
         return Err(Diagnostic::internal(

@@ -169,6 +169,14 @@ pub fn encode_object(columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
 }
 
 pub fn write_string(s: &str, out: &mut Vec<u8>) {
+    // Most strings need no escape (serde_json escapes '"', '\\' and control characters).
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires
     serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
 }
@@ -178,11 +186,9 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Bigint(i) | Value::Timestamp(i) => {
-            let _ = write!(out, "{i}");
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes())
         }
         Value::Date(d) => {
             let _ = write!(out, "{d}");
@@ -250,6 +256,31 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_and_integers_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "city-2",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1}\u{7f}",
+            "é ✓ 😀",
+        ] {
+            let mut out = Vec::new();
+            write_string(text, &mut out);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+        for i in [0, -1, i64::MIN, i64::MAX, 1699999998112] {
+            let mut out = Vec::new();
+            write_value(&Value::Bigint(i), &SqlType::Bigint, &mut out);
+            assert_eq!(out, i.to_string().into_bytes());
+        }
+        let mut out = Vec::new();
+        write_value(&Value::Int(i32::MIN), &SqlType::Int, &mut out);
+        assert_eq!(out, i32::MIN.to_string().into_bytes());
+    }
 
     #[test]
     fn decodes_fields_case_insensitively_and_missing_as_null() {

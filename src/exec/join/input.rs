@@ -56,7 +56,11 @@ impl Input {
                 return Ok(None);
             };
             self.stats.records_read += 1;
-            self.row.iter_mut().for_each(|v| *v = Value::Null);
+            // A decode sets every field of this input that the query reads; only a record
+            // without a key leaves the key's fields as they were.
+            if r.key.is_none() {
+                self.row.iter_mut().for_each(|v| *v = Value::Null);
+            }
             let head = |r: &kql_runtime::RecordView| Head {
                 offset: r.offset,
                 key: r.key.map(|k| batch.owned(k)),

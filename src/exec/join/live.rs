@@ -311,7 +311,7 @@ fn load_positions(r: &mut Reader, inputs: Vec<&mut Input>) -> Result<(), String>
 }
 
 /// A table's rows by key, in a snapshot.
-pub(super) fn save_rows(w: &mut Writer, rows: &HashMap<Bytes, Vec<Value>>) {
+pub(super) fn save_rows<S>(w: &mut Writer, rows: &HashMap<Bytes, Vec<Value>, S>) {
     w.u32(rows.len());
     for (k, v) in rows {
         w.bytes(k);
@@ -319,9 +319,11 @@ pub(super) fn save_rows(w: &mut Writer, rows: &HashMap<Bytes, Vec<Value>>) {
     }
 }
 
-pub(super) fn load_rows(r: &mut Reader) -> Result<HashMap<Bytes, Vec<Value>>, String> {
+pub(super) fn load_rows<S: std::hash::BuildHasher + Default>(
+    r: &mut Reader,
+) -> Result<HashMap<Bytes, Vec<Value>, S>, String> {
     let n = r.count()?;
-    let mut rows = HashMap::with_capacity(n);
+    let mut rows = HashMap::with_capacity_and_hasher(n, S::default());
     for _ in 0..n {
         rows.insert(Bytes::from(r.bytes()?), r.values()?);
     }

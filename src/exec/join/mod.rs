@@ -18,7 +18,7 @@ use bytes::Bytes;
 use kql_runtime::Cluster;
 
 use super::decode::SourceDecoder;
-use super::format::key::encode_key;
+use super::format::key::{encode_key, encode_key_into};
 use super::physical::{ranges, StartAt};
 use super::pipeline::Operators;
 use super::task::{PartitionRange, PartitionReader, Task};
@@ -396,6 +396,33 @@ impl JoinSpec {
     pub fn key_bytes(&self, key: &TypedExpr, row: &[Value]) -> Option<Bytes> {
         let v = crate::exec::eval::eval(key, row);
         key_bytes(self.key_format, &self.key_type, &v)
+    }
+
+    /// `key_bytes` into a reused buffer (no allocation); false for a NULL key.
+    pub fn key_into(&self, key: &TypedExpr, row: &[Value], out: &mut Vec<u8>) -> bool {
+        let v = crate::exec::eval::eval(key, row);
+        out.clear();
+        encode_key_into(self.key_format, &[("", &self.key_type, &v)], out)
+    }
+}
+
+/// Row positions of a side's fields (start, length) that the operators read.
+pub(super) fn used_fields(ops: &Operators, (base, len): (usize, usize)) -> Vec<usize> {
+    let mut used: Vec<usize> = ops
+        .columns()
+        .into_iter()
+        .filter(|&c| c >= base && c < base + len)
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    used
+}
+
+/// `fill` of only the positions `used` of the side starting at `base`: each copy of a
+/// shared value is a reference count, which other tasks may touch too.
+pub(super) fn fill_used(row: &mut [Value], base: usize, used: &[usize], values: Option<&[Value]>) {
+    for &i in used {
+        row[i] = values.map_or(Value::Null, |v| v[i - base].clone());
     }
 }
 

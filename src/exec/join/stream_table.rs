@@ -8,8 +8,9 @@ use bytes::Bytes;
 
 use super::input::{pick, Input};
 use super::live::{load_rows, save_rows, Resumable};
-use super::{fill, owned_key, part, JoinSpec};
+use super::{fill_used, owned_key, part, used_fields, JoinSpec};
 use crate::data::Value;
+use crate::exec::aggregate::FastHash;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
@@ -18,16 +19,22 @@ pub struct StreamTableTask {
     stream: Input,
     table: Input,
     spec: JoinSpec,
-    state: HashMap<Bytes, Vec<Value>>,
+    /// Keys are the table's own record keys: the aggregation's fast hash.
+    state: HashMap<Bytes, Vec<Value>, FastHash>,
+    /// The table's fields the operators read, and a buffer for each stream record's key.
+    right_used: Vec<usize>,
+    key: Vec<u8>,
 }
 
 impl StreamTableTask {
     pub fn new(stream: Input, table: Input, spec: JoinSpec) -> StreamTableTask {
         StreamTableTask {
+            right_used: used_fields(&spec.ops, spec.right),
             stream,
             table,
             spec,
-            state: HashMap::new(),
+            state: HashMap::default(),
+            key: Vec::new(),
         }
     }
 }
@@ -61,12 +68,14 @@ impl Task for StreamTableTask {
                     let row = &mut self.stream.row;
                     let found = self
                         .spec
-                        .key_bytes(&self.spec.left_key, row)
-                        .and_then(|k| self.state.get(&k));
+                        .key_into(&self.spec.left_key, row, &mut self.key)
+                        .then(|| self.state.get(&self.key[..]))
+                        .flatten();
                     if found.is_none() && self.spec.join_type == JoinType::Inner {
                         continue;
                     }
-                    fill(row, self.spec.right, found.map(|v| v.as_slice()));
+                    let right = found.map(|v| v.as_slice());
+                    fill_used(row, self.spec.right.0, &self.right_used, right);
                     self.spec
                         .ops
                         .apply(row, event_time, partition, record.offset, out);
