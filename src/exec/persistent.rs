@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
+use kql_runtime::{Acks, Cluster, ProducerRecord, ProducerRef, TopicConfig};
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
 use super::eval::eval;
@@ -259,14 +259,15 @@ fn append(cluster: &Cluster, topic: &str, encoded: Vec<Encoded>) -> Result<(), S
     let n = cluster
         .partition_count(topic)
         .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
-    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
-    for e in encoded {
-        by_partition[e.target as usize].push(e.record);
+    // Borrowed: the records are not moved again, only copied into the log's batches.
+    let mut by_partition: Vec<Vec<ProducerRef>> = (0..n).map(|_| Vec::new()).collect();
+    for e in &encoded {
+        by_partition[e.target as usize].push(ProducerRef::from(&e.record));
     }
-    for (p, records) in by_partition.into_iter().enumerate() {
+    for (p, records) in by_partition.iter().enumerate() {
         if !records.is_empty() {
             cluster
-                .produce_batch(topic, p as u32, records, Acks::All)
+                .produce_refs(topic, p as u32, records, Acks::All)
                 .map_err(|e| e.to_string())?;
         }
     }
