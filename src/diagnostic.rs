@@ -47,6 +47,7 @@ codes! {
     NotGrouped = 303, "column neither grouped nor aggregated";
     EmitFinalWithoutWindow = 304, "EMIT FINAL without a window";
     BadTimestampFormat = 305, "invalid timestamp_format";
+    NotOnTable = 306, "aggregation not possible on a table";
     NotCoPartitioned = 401, "sources not co-partitioned";
     JoinNotOnKey = 402, "join not on the table's primary key";
     JoinKeyType = 403, "join keys of different types";

@@ -136,8 +136,54 @@ impl InputScanner {
         bad: &mut Vec<BadRecord>,
         mut f: impl FnMut(&[Value], i64, &RecordView),
     ) -> Result<(), String> {
+        self.scan_changes(partition, records, row, bad, false, |r, row, t| {
+            if let Some(row) = row {
+                f(row, t, r)
+            }
+        })
+    }
+
+    /// Like `scan`, for a table read directly: `f` gets every record with a key, with its
+    /// key bytes (the table row's identity) and what became of the row.
+    pub fn scan_table<'a>(
+        &self,
+        partition: u32,
+        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        row: &mut Vec<Value>,
+        bad: &mut Vec<BadRecord>,
+        mut f: impl FnMut(&[u8], TableChange, i64, &RecordView),
+    ) -> Result<(), String> {
+        self.scan_changes(partition, records, row, bad, true, |r, row, t| {
+            let change = match row {
+                Some(row) => TableChange::Upsert(row),
+                None => TableChange::Delete,
+            };
+            f(r.key.expect("keyless records are skipped"), change, t, r)
+        })
+    }
+
+    /// `f` gets each record's row when it passes WHERE; with `table`, also None for a
+    /// tombstone or a row WHERE rejects (and records without a key are skipped).
+    fn scan_changes<'a>(
+        &self,
+        partition: u32,
+        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        row: &mut Vec<Value>,
+        bad: &mut Vec<BadRecord>,
+        table: bool,
+        mut f: impl FnMut(&RecordView, Option<&[Value]>, i64),
+    ) -> Result<(), String> {
         for r in records {
             let r = &r?;
+            if table {
+                if r.key.is_none() {
+                    continue;
+                }
+                if r.value.is_none() {
+                    f(r, None, r.timestamp_ms);
+                    continue;
+                }
+            }
             // A successful decode sets every column the query reads; only a missing key
             // leaves key columns to reset.
             if row.len() != self.width || r.key.is_none() {
@@ -147,9 +193,12 @@ impl InputScanner {
             match self.decoder.decode(partition, r, row) {
                 Ok(Some(t)) => {
                     if self.filter.as_ref().is_some_and(|p| !is_true(p, row)) {
+                        if table {
+                            f(r, None, t);
+                        }
                         continue;
                     }
-                    f(row, t, r);
+                    f(r, Some(row), t);
                 }
                 Ok(None) => {}
                 Err(DecodeError(reason)) => bad.push(BadRecord {
@@ -164,6 +213,45 @@ impl InputScanner {
     }
 }
 
+/// A change of a table row, as `InputScanner::scan_table` reports it.
+pub enum TableChange<'r> {
+    /// The row's new values (it passed WHERE).
+    Upsert(&'r [Value]),
+    /// A tombstone, or a new value that WHERE rejects: the row no longer counts.
+    Delete,
+}
+
+/// The header that marks a record of a repartition topic as a retraction: the row's
+/// previous values, to take out of their group. Its value says what follows.
+pub const RETRACT_HEADER: &str = "kql.retract";
+/// The row moved to another group, or is gone: the group's new state is emitted.
+pub const RETRACT_MOVED: &[u8] = b"moved";
+/// The next record adds the row's new values to the same group: the group is emitted once,
+/// after that addition.
+pub const RETRACT_REPLACED: &[u8] = b"replaced";
+
+/// Where an aggregation's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A stream, or a repartition topic fed by one: every row adds.
+    Stream,
+    /// A table read directly (GROUP BY its key): the task keeps each table row's
+    /// previous values and retracts them when the row changes.
+    Table,
+    /// A repartition topic fed by a table: records with `RETRACT_HEADER` retract.
+    Retractions,
+}
+
+/// Adds or takes out a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Add,
+    /// With `emit`, the group's new state (or its deletion) is emitted.
+    Retract {
+        emit: bool,
+    },
+}
+
 #[derive(Debug)]
 pub struct AggregateSpec {
     pub input: InputScanner,
@@ -173,6 +261,7 @@ pub struct AggregateSpec {
     emit: EmitKind,
     having: Option<TypedExpr>,
     project: Vec<TypedExpr>,
+    pub input_kind: InputKind,
 }
 
 impl AggregateSpec {
@@ -191,6 +280,13 @@ impl AggregateSpec {
             emit: agg.emit,
             having,
             project,
+            input_kind: if agg.table && !agg.repartition {
+                InputKind::Table
+            } else if agg.table {
+                InputKind::Retractions
+            } else {
+                InputKind::Stream
+            },
         }
     }
 
@@ -311,6 +407,37 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
     }
 }
 
+/// Takes a row's value back out (only calls that `AggFunc::undoable` allows on a table).
+fn sub(acc: &mut Acc, call: &AggCall, v: Value) {
+    match (acc, call.func) {
+        (Acc::Count(n), AggFunc::CountStar) => *n -= 1,
+        (Acc::Count(n), _) => *n -= !v.is_null() as i64,
+        (Acc::Sum(s), _) if !v.is_null() => *s = difference(s, &v),
+        (Acc::Avg(s, n), _) => {
+            if let Some(x) = v.as_f64() {
+                *n -= 1;
+                // back to an exact 0 when the last value leaves, not a rounding residue
+                *s = if *n == 0 { 0.0 } else { *s - x };
+            }
+        }
+        (Acc::List(items), AggFunc::CollectList) => {
+            if let Some(i) = items.iter().position(|x| *x == v) {
+                items.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn difference(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_sub(*y)),
+        (Value::Bigint(x), Value::Bigint(y)) => Value::Bigint(x.wrapping_sub(*y)),
+        (Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(x - y),
+        (x, y) => Value::Double(x.as_f64().unwrap_or(0.0) - y.as_f64().unwrap_or(0.0)),
+    }
+}
+
 /// Session merges: combine two accumulators of the same call.
 fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
     match (into, from) {
@@ -402,6 +529,8 @@ struct Group {
     time_ms: i64,
     /// Where the last update came from (to order output).
     offset: u64,
+    /// Rows in the group (a table's group is deleted when its last row leaves).
+    rows: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -423,6 +552,10 @@ pub struct AggregateTask {
     /// Time windows by (end, group id), to close them in order.
     closing: BTreeMap<i64, Vec<Vec<u8>>>,
     sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>), FastHash>,
+    /// A table input's rows that count, by record key: the values to retract when the row
+    /// changes. Kept by the task that reads the table (this one when it groups by the
+    /// table's key, else the repartition stage's).
+    pub(crate) table: HashMap<Vec<u8>, Vec<Value>, FastHash>,
     seq: u64,
     key_buf: Vec<u8>,
     key_vals: Vec<Value>,
@@ -448,15 +581,58 @@ impl AggregateTask {
         out: &mut Vec<Emitted>,
     ) -> Result<(), String> {
         let mut row = std::mem::take(&mut self.row);
-        let result = spec
-            .input
-            .scan(partition, records, &mut row, bad, |row, t, r| {
-                self.add_row(spec, partition, row, t, r.offset, out)
-            });
+        let result = match spec.input_kind {
+            InputKind::Stream => spec
+                .input
+                .scan(partition, records, &mut row, bad, |row, t, r| {
+                    self.add_row(spec, partition, row, t, r.offset, Sign::Add, out)
+                }),
+            InputKind::Retractions => {
+                spec.input
+                    .scan(partition, records, &mut row, bad, |row, t, r| {
+                        let sign = match r.headers().find(|(n, _)| *n == RETRACT_HEADER.as_bytes())
+                        {
+                            Some((_, v)) => Sign::Retract {
+                                emit: v != RETRACT_REPLACED,
+                            },
+                            None => Sign::Add,
+                        };
+                        self.add_row(spec, partition, row, t, r.offset, sign, out)
+                    })
+            }
+            InputKind::Table => {
+                spec.input
+                    .scan_table(partition, records, &mut row, bad, |key, change, t, r| {
+                        // Grouped by the table's key: the old and the new values are in
+                        // the same group, which is emitted once.
+                        let new = match change {
+                            TableChange::Upsert(row) => Some(row),
+                            TableChange::Delete => None,
+                        };
+                        if let Some(old) = self.table.remove(key) {
+                            let emit = new.is_none();
+                            self.add_row(
+                                spec,
+                                partition,
+                                &old,
+                                t,
+                                r.offset,
+                                Sign::Retract { emit },
+                                out,
+                            );
+                        }
+                        if let Some(row) = new {
+                            self.add_row(spec, partition, row, t, r.offset, Sign::Add, out);
+                            self.table.insert(key.to_vec(), row.to_vec());
+                        }
+                    })
+            }
+        };
         self.row = row;
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_row(
         &mut self,
         spec: &AggregateSpec,
@@ -464,6 +640,7 @@ impl AggregateTask {
         row: &[Value],
         t: i64,
         offset: u64,
+        sign: Sign,
         out: &mut Vec<Emitted>,
     ) {
         self.seq += 1;
@@ -489,6 +666,13 @@ impl AggregateTask {
                 .iter()
                 .map(|c| c.arg.as_ref().map_or(Value::Null, |a| eval(a, row))),
         );
+        if let Sign::Retract { emit } = sign {
+            // tables are never windowed
+            self.retract(spec, partition, &args, emit, t, offset, out);
+            self.key_vals = key;
+            self.args = args;
+            return;
+        }
         match spec.window.as_ref().map(|w| (w.kind, w.grace_ms)) {
             None => self.update(
                 spec,
@@ -535,6 +719,53 @@ impl AggregateTask {
         } else if spec.window.is_some() {
             // closed windows can no longer change: forget them
             self.purge(spec);
+        }
+    }
+
+    /// Takes a table row's previous values out of their group (keyed by `key_buf`); a
+    /// group left without rows is deleted (a tombstone when `emit`).
+    #[allow(clippy::too_many_arguments)]
+    fn retract(
+        &mut self,
+        spec: &AggregateSpec,
+        partition: u32,
+        args: &[Value],
+        emit_update: bool,
+        t: i64,
+        offset: u64,
+        out: &mut Vec<Emitted>,
+    ) {
+        let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) else {
+            return;
+        };
+        for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
+            sub(acc, call, v.clone());
+        }
+        group.rows -= 1;
+        group.time_ms = group.time_ms.max(t);
+        group.offset = offset;
+        if !emit_update {
+            return;
+        }
+        if group.rows <= 0 {
+            let group = self
+                .groups
+                .remove(self.key_buf.as_slice())
+                .expect("just seen");
+            if spec.emit == EmitKind::Changes {
+                emit_tombstone(spec, &group.key, None, t, partition, offset, out);
+            }
+        } else if spec.emit == EmitKind::Changes {
+            emit(
+                spec,
+                &group.key,
+                None,
+                &group.accs,
+                t,
+                partition,
+                offset,
+                out,
+            );
         }
     }
 
@@ -593,6 +824,7 @@ impl AggregateTask {
                 accs: spec.calls.iter().map(init).collect(),
                 time_ms: t,
                 offset,
+                rows: 0,
             });
             apply(spec, group, args, seq, t, partition, offset, out);
         }
@@ -660,7 +892,7 @@ impl AggregateTask {
         }
         if spec.emit == EmitKind::Changes {
             for s in &old {
-                emit_tombstone(spec, key, (s.start, s.end), t, partition, offset, out);
+                emit_tombstone(spec, key, Some((s.start, s.end)), t, partition, offset, out);
             }
             emit(
                 spec,
@@ -787,6 +1019,7 @@ fn apply(
     for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
         add(acc, call, v.clone(), seq);
     }
+    group.rows += 1;
     group.time_ms = group.time_ms.max(t);
     group.offset = offset;
     if spec.emit == EmitKind::Changes {
@@ -835,25 +1068,29 @@ fn emit(
     });
 }
 
+/// A deletion (a session merged away, a table group whose last row left): its key, no
+/// value.
 fn emit_tombstone(
     spec: &AggregateSpec,
     key: &[Value],
-    window: (i64, i64),
+    window: Option<(i64, i64)>,
     t: i64,
     partition: u32,
     offset: u64,
     out: &mut Vec<Emitted>,
 ) {
     let mut row: Vec<Value> = key.to_vec();
-    row.push(Value::Bigint(window.0));
-    row.push(Value::Bigint(window.1));
+    if let Some((start, end)) = window {
+        row.push(Value::Bigint(start));
+        row.push(Value::Bigint(end));
+    }
     row.extend(spec.calls.iter().map(|_| Value::Null));
     out.push(Emitted {
         event_time_ms: t,
         partition,
         offset,
         values: spec.project.iter().map(|e| eval(e, &row)).collect(),
-        window: Some(window),
+        window,
         tombstone: true,
     });
 }

@@ -49,6 +49,9 @@ pub enum StageKind {
         /// Columns written to the internal topic: (name, type, row position).
         columns: Vec<(String, SqlType, usize)>,
         topic: String,
+        /// The input is a table: each task keeps its rows (in its `AggregateTask`'s
+        /// `table`) and writes a retraction of a row's previous values before its new ones.
+        table: bool,
     },
     Aggregate(AggregateSpec),
 }
@@ -401,15 +404,22 @@ pub fn build_stages(
             )
             .map_err(|e| e.to_string())?;
     }
+    let first_tasks = tasks(&source.topic)?;
     let first = stage(
         StageKind::Repartition {
             pipeline: scanner,
             keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
             columns,
             topic: internal_topic.to_string(),
+            table: agg.table,
         },
         &source.topic,
-        tasks(&source.topic)?,
+        // a table's rows are state: a restart rebuilds them by replaying the input
+        if agg.table {
+            with_agg_state(first_tasks)
+        } else {
+            first_tasks
+        },
     );
     let input = InputScanner::internal(&source, internal_topic);
     let second = stage(
@@ -630,18 +640,24 @@ fn run_task_to(
                 keys,
                 columns,
                 topic: internal,
+                table,
             } => repartition(
                 cluster,
-                pipeline,
-                keys,
-                columns,
-                internal,
+                Rekey {
+                    pipeline,
+                    keys,
+                    columns,
+                    internal,
+                    skip,
+                },
+                table
+                    .then(|| slot.agg.as_mut().map(|a| &mut a.table))
+                    .flatten(),
                 slot.partition,
                 records,
                 &mut row,
                 &mut bad,
                 &mut rekeyed,
-                skip,
             )
             // Without a merge (a replay that rebuilds state), nothing is appended.
             .and_then(|()| send(std::mem::take(&mut rekeyed))),
@@ -687,60 +703,149 @@ fn run_task_to(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn repartition<'a>(
-    cluster: &Cluster,
-    pipeline: &InputScanner,
-    keys: &[TypedExpr],
-    columns: &[(String, SqlType, usize)],
-    internal: &str,
-    partition: u32,
-    records: impl IntoIterator<Item = Result<kql_runtime::RecordView<'a>, String>>,
-    row: &mut Vec<Value>,
-    bad: &mut Vec<BadRecord>,
-    out: &mut Vec<Encoded>,
-    skip: &std::collections::HashSet<Bytes>,
-) -> Result<(), String> {
-    let mut failure = None;
-    let scanned = pipeline.scan(partition, records, row, bad, |row, t, r| {
+/// What a repartition stage writes, and where.
+struct Rekey<'s> {
+    pipeline: &'s InputScanner,
+    keys: &'s [TypedExpr],
+    columns: &'s [(String, SqlType, usize)],
+    internal: &'s str,
+    /// Records already in the internal topic (a restart after a crash).
+    skip: &'s std::collections::HashSet<Bytes>,
+}
+
+impl Rekey<'_> {
+    /// The GROUP BY key of a row, None when a part of it is NULL (the row is dropped).
+    fn key_of(&self, row: &[Value]) -> Option<Vec<Value>> {
+        let values: Vec<Value> = self.keys.iter().map(|k| eval(k, row)).collect();
+        (!values.iter().any(Value::is_null)).then_some(values)
+    }
+
+    /// Encodes a row re-keyed by `key_values`; `index` numbers the records of one input
+    /// record, `retract` marks a retraction.
+    #[allow(clippy::too_many_arguments)]
+    fn encode(
+        &self,
+        cluster: &Cluster,
+        key_values: &[Value],
+        row: &[Value],
+        t: i64,
+        partition: u32,
+        offset: u64,
+        index: u32,
+        retract: Option<&'static [u8]>,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
         // The input row this record comes from, so a restart after a crash does not write
         // it twice (the internal topic's name makes the tag the query's own).
-        let tag = super::durable::source_tag(internal, partition, r.offset, 0);
-        if skip.contains(&tag) {
-            return;
+        let tag = super::durable::source_tag(self.internal, partition, offset, index);
+        if self.skip.contains(&tag) {
+            return Ok(());
         }
-        let key_values: Vec<Value> = keys.iter().map(|k| eval(k, row)).collect();
         let key_cols: Vec<(&str, &SqlType, &Value)> = key_values
             .iter()
-            .zip(keys)
+            .zip(self.keys)
             .map(|(v, k)| ("KEY", &k.ty, v))
             .collect();
         let key = encode_key(Format::Json, &key_cols);
-        let p = match cluster.partition_for(internal, key.as_deref()) {
-            Ok(p) => p,
-            Err(e) => {
-                failure = Some(e.to_string());
-                return;
-            }
-        };
+        let p = cluster
+            .partition_for(self.internal, key.as_deref())
+            .map_err(|e| e.to_string())?;
         let mut value = Vec::new();
-        let cols: Vec<(&str, &SqlType, &Value)> = columns
+        let cols: Vec<(&str, &SqlType, &Value)> = self
+            .columns
             .iter()
             .map(|(n, t, i)| (n.as_str(), t, &row[*i]))
             .collect();
         encode_value(Format::Json, &cols, &mut value);
+        let mut headers = super::durable::tag_headers(Some(tag));
+        if let Some(how) = retract {
+            headers.push(kql_runtime::Header {
+                name: super::aggregate::RETRACT_HEADER.to_string(),
+                value: Bytes::from_static(how),
+            });
+        }
         out.push(Encoded {
-            order: (t, partition, r.offset),
+            order: (t, partition, offset),
             target: p,
             record: ProducerRecord {
                 key: key.map(Bytes::from),
                 value: Some(Bytes::from(value)),
                 timestamp_ms: Some(t),
                 partition: None,
-                headers: super::durable::tag_headers(Some(tag)),
+                headers,
             },
         });
-    });
+        Ok(())
+    }
+}
+
+/// Re-keys a batch into the internal topic. With `table` (the rows of a table input, by
+/// record key), a changed row is written as a retraction of its previous values, then its
+/// new values; a deleted one as a retraction only.
+#[allow(clippy::too_many_arguments)]
+fn repartition<'a>(
+    cluster: &Cluster,
+    rekey: Rekey,
+    table: Option<&mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::aggregate::FastHash>>,
+    partition: u32,
+    records: impl IntoIterator<Item = Result<kql_runtime::RecordView<'a>, String>>,
+    row: &mut Vec<Value>,
+    bad: &mut Vec<BadRecord>,
+    out: &mut Vec<Encoded>,
+) -> Result<(), String> {
+    use super::aggregate::{TableChange, RETRACT_MOVED, RETRACT_REPLACED};
+    let mut failure = None;
+    let scanned = match table {
+        None => rekey
+            .pipeline
+            .scan(partition, records, row, bad, |row, t, r| {
+                // (a NULL key is written too: the aggregate stage drops the row)
+                let key: Vec<Value> = rekey.keys.iter().map(|k| eval(k, row)).collect();
+                if let Err(e) =
+                    rekey.encode(cluster, &key, row, t, partition, r.offset, 0, None, out)
+                {
+                    failure = Some(e);
+                }
+            }),
+        Some(rows) => rekey
+            .pipeline
+            .scan_table(partition, records, row, bad, |k, change, t, r| {
+                let new = match change {
+                    TableChange::Upsert(row) => rekey.key_of(row).map(|key| (key, row)),
+                    TableChange::Delete => None,
+                };
+                let mut index = 0;
+                let mut result = Ok(());
+                if let Some(old) = rows.remove(k) {
+                    let old_key = rekey.key_of(&old).expect("only rows with a key are kept");
+                    let how = match &new {
+                        Some((key, _)) if *key == old_key => RETRACT_REPLACED,
+                        _ => RETRACT_MOVED,
+                    };
+                    result = rekey.encode(
+                        cluster,
+                        &old_key,
+                        &old,
+                        t,
+                        partition,
+                        r.offset,
+                        0,
+                        Some(how),
+                        out,
+                    );
+                    index = 1;
+                }
+                if let Some((key, row)) = new {
+                    result = result.and_then(|()| {
+                        rekey.encode(cluster, &key, row, t, partition, r.offset, index, None, out)
+                    });
+                    rows.insert(k.to_vec(), row.to_vec());
+                }
+                if let Err(e) = result {
+                    failure = Some(e);
+                }
+            }),
+    };
     match failure {
         Some(e) => Err(e),
         None => scanned,

@@ -209,6 +209,13 @@ fn describe(plan: &LogicalPlan, lines: &mut Vec<String>) {
                     a.keys.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             }
+            if a.table {
+                lines.push(format!(
+                    "each {} keeps the rows of its table partition, and takes a row's previous values out of their group when it changes or is deleted{}",
+                    if a.repartition { "repartitioning task" } else { "aggregation task" },
+                    if a.repartition { " (a retraction record, header kql.retract, before the new values)" } else { "" }
+                ));
+            }
             lines.push(format!(
                 "each task keeps its groups{} in a hash map of its own (no sharing between tasks); {}",
                 if a.window.is_some() { " (one per key and window)" } else { "" },

@@ -35,6 +35,9 @@ pub struct Aggregate {
     /// GROUP BY something other than the input's key: rows are first re-keyed through an
     /// internal topic so that each key's rows meet in one task.
     pub repartition: bool,
+    /// The input is a table: each change of a table row first retracts the row's previous
+    /// contribution from its group (ksqlDB's KTable aggregation), so every call can be undone.
+    pub table: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,20 @@ pub enum AggFunc {
     CollectList,
     CollectSet,
     TopK,
+}
+
+impl AggFunc {
+    /// Can a row's contribution be taken back out (needed to aggregate a table)?
+    pub fn undoable(self) -> bool {
+        matches!(
+            self,
+            AggFunc::CountStar
+                | AggFunc::Count
+                | AggFunc::Sum
+                | AggFunc::Avg
+                | AggFunc::CollectList
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +112,9 @@ impl Aggregate {
                 " after a repartition by {} (the input is not keyed by it: rows go through an internal topic)",
                 keys.join(", ")
             ));
+        }
+        if self.table {
+            s.push_str(", retracting a table row's previous values when it changes");
         }
         if let Some(w) = &self.window {
             s.push_str(&format!(", {}", w.describe()));
@@ -272,15 +292,18 @@ pub fn plan(
 ) -> Result<QueryPlan> {
     let mut errors = Vec::new();
     let schema = source.schema.clone();
-    if source_kind != SourceKind::Stream {
-        errors.push(
-            Diagnostic::new(
-                Code::Unsupported,
-                "aggregating a table is not supported by this version of kql yet",
-            )
-            .label(source.span, "a table")
-            .help("aggregate the stream the table is built from"),
-        );
+    let table = source_kind != SourceKind::Stream;
+    if table {
+        if let Some(w) = &q.window {
+            errors.push(
+                Diagnostic::new(Code::NotOnTable, "a table source cannot be windowed")
+                    .label(w.span, "WINDOW on a table")
+                    .label(source.span, "a table")
+                    .help(
+                        "remove the WINDOW clause, or aggregate the stream the table is built from",
+                    ),
+            );
+        }
     }
     for j in &q.joins {
         errors.push(
@@ -300,6 +323,7 @@ pub fn plan(
         );
     }
     let window = match &q.window {
+        Some(_) if table => None,
         Some(w) => match window::plan(w) {
             Ok(w) => Some(w),
             Err(d) => {
@@ -381,6 +405,8 @@ pub fn plan(
         }
     }
     let mut calls: Vec<AggCall> = Vec::new();
+    // Calls that cannot be undone, which a table's changes would need: (name, span).
+    let mut not_undoable: Vec<(String, Span)> = Vec::new();
     let key_texts: Vec<String> = keys.iter().map(|k| normalise(&k.text)).collect();
     let mut rewrite_expr =
         |e: &ast::Expr, context: &'static str| -> std::result::Result<ast::Expr, Diagnostic> {
@@ -418,6 +444,9 @@ pub fn plan(
                 let slot = match calls.iter().position(|k| normalise(&k.text) == text) {
                     Some(i) => i,
                     None => {
+                        if table && !call.func.undoable() {
+                            not_undoable.push((name.name.clone(), x.span));
+                        }
                         calls.push(call);
                         calls.len() - 1
                     }
@@ -451,6 +480,29 @@ pub fn plan(
         },
         None => None,
     };
+    if !not_undoable.is_empty() {
+        let mut names: Vec<&str> = Vec::new();
+        for (n, _) in &not_undoable {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+        let mut d = Diagnostic::new(
+            Code::NotOnTable,
+            format!(
+                "The aggregation function(s) {} cannot be applied to a table source, only to a stream source.",
+                names.join(", ")
+            ),
+        );
+        for (_, span) in &not_undoable {
+            d = d.label(*span, "cannot be undone when a table row changes");
+        }
+        errors.push(
+            d.label(source.span, "a table").help(
+                "on a table use COUNT, SUM, AVG or COLLECT_LIST, or aggregate the stream the table is built from",
+            ),
+        );
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -512,6 +564,7 @@ pub fn plan(
         emit,
         schema: out_schema.clone(),
         repartition: !keyed_by_source,
+        table,
     });
     let out_binder = Binder {
         schema: &out_schema,

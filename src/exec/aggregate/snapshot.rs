@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use super::{Acc, AggregateTask, Group, Session};
 use crate::exec::state_codec::{Reader, Result, Writer};
 
-const VERSION: u8 = 1;
+/// 2: groups count their rows, and a table input's rows are kept.
+const VERSION: u8 = 2;
 
 trait WriteAcc {
     fn acc(&mut self, a: &Acc);
@@ -114,6 +115,7 @@ impl AggregateTask {
             w.accs(&g.accs);
             w.i64(g.time_ms);
             w.u64(g.offset);
+            w.i64(g.rows);
         }
         w.u32(self.closing.len());
         for (end, keys) in &self.closing {
@@ -134,13 +136,20 @@ impl AggregateTask {
                 w.u64(s.offset);
             }
         }
+        w.u32(self.table.len());
+        for (k, row) in &self.table {
+            w.bytes(k);
+            w.values(row);
+        }
         w.0
     }
 
     /// A task whose state is a snapshot's.
     pub(crate) fn from_snapshot(bytes: &[u8]) -> Result<AggregateTask> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        // version 1 (before table aggregation) had no row counts and no table rows
+        if version != VERSION && version != 1 {
             return Err("the snapshot was written by another version of kql".into());
         }
         let mut t = AggregateTask::new();
@@ -156,6 +165,7 @@ impl AggregateTask {
                 accs: r.accs()?,
                 time_ms: r.i64()?,
                 offset: r.u64()?,
+                rows: if version == 1 { 0 } else { r.i64()? },
             };
             t.groups.insert(k, g);
         }
@@ -180,6 +190,12 @@ impl AggregateTask {
                 });
             }
             t.sessions.insert(k, (key, sessions));
+        }
+        if version != 1 {
+            for _ in 0..r.count()? {
+                let k = r.bytes()?;
+                t.table.insert(k, r.values()?);
+            }
         }
         if !r.at_end() {
             return Err("the snapshot has bytes after its end".into());
@@ -227,9 +243,12 @@ mod tests {
                 accs: accs.clone(),
                 time_ms: 59_000,
                 offset: 11,
+                rows: 2,
             },
         );
         t.closing.insert(60_000, vec![b"s-1".to_vec()]);
+        t.table
+            .insert(b"row-1".to_vec(), vec![Value::string("s-1"), Value::Int(3)]);
         t.sessions.insert(
             b"s-2".to_vec(),
             (
@@ -257,6 +276,7 @@ mod tests {
         assert_eq!(format!("{:?}", back.groups), format!("{:?}", t.groups));
         assert_eq!(back.closing, t.closing);
         assert_eq!(format!("{:?}", back.sessions), format!("{:?}", t.sessions));
+        assert_eq!(back.table, t.table);
         // one entry per map and set, so the encoding is deterministic here
         assert_eq!(back.snapshot(), t.snapshot());
     }
