@@ -114,11 +114,7 @@ impl GlobalJoinTask {
         key_format: Format,
         right: (usize, usize),
     ) -> GlobalJoinTask {
-        let key_type = if lookup.ty == SqlType::Null {
-            SqlType::String
-        } else {
-            lookup.ty.clone()
-        };
+        let key_type = super::key_type(&lookup);
         let right_used = used_fields(&ops, right);
         GlobalJoinTask {
             right_used,

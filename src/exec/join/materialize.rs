@@ -32,7 +32,8 @@ pub struct InnerWriter {
     topic: String,
     names: Vec<String>,
     types: Vec<SqlType>,
-    key: Option<(TypedExpr, Format)>,
+    /// The outer join's key, its encoded type, and its format.
+    key: Option<(TypedExpr, SqlType, Format)>,
     partitions: u32,
     tagged: bool,
     /// Records written after the last commit of a query that crashed: not written again.
@@ -59,15 +60,10 @@ impl RowEncoder for InnerWriter {
             if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
                 continue;
             }
-            let key = self.key.as_ref().and_then(|(expr, format)| {
-                let v: Value = eval(expr, &row.values);
-                let ty = if expr.ty == SqlType::Null {
-                    SqlType::String
-                } else {
-                    expr.ty.clone()
-                };
-                key_bytes(*format, &ty, &v)
-            });
+            let key = self
+                .key
+                .as_ref()
+                .and_then(|(expr, ty, format)| key_bytes(*format, ty, &eval(expr, &row.values)));
             let target = match &key {
                 Some(k) => cluster
                     .partition_for(&self.topic, Some(k))
@@ -153,7 +149,7 @@ pub fn build(
         topic: topic.to_string(),
         names: names.clone(),
         types: fields.iter().map(|f| f.ty.clone()).collect(),
-        key: key.map(|(e, f)| (e.clone(), f)),
+        key: key.map(|(e, f)| (e.clone(), super::key_type(e), f)),
         partitions,
         tagged: naming.durable,
         skip: HashSet::new(),

@@ -426,6 +426,15 @@ pub(super) fn fill_used(row: &mut [Value], base: usize, used: &[usize], values: 
     }
 }
 
+/// The type a key expression's values are encoded as: a NULL literal's as STRING.
+pub(super) fn key_type(expr: &TypedExpr) -> SqlType {
+    if expr.ty == SqlType::Null {
+        SqlType::String
+    } else {
+        expr.ty.clone()
+    }
+}
+
 pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes> {
     encode_key(format, &[("", ty, v)]).map(Bytes::from)
 }

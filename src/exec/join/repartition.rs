@@ -80,11 +80,7 @@ impl RepartitionFeed {
         };
         let r = &self.repartition;
         let base = self.base;
-        let key_type = if r.key.ty == SqlType::Null {
-            SqlType::String
-        } else {
-            r.key.ty.clone()
-        };
+        let key_type = super::key_type(&r.key);
         let fields = &self.source.schema.fields[PSEUDO_COLUMNS.len()..];
         let mut stats = TaskStats::default();
         let mut value = Vec::new();
