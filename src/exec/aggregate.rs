@@ -1048,12 +1048,7 @@ fn emit(
     offset: u64,
     out: &mut Vec<Emitted>,
 ) {
-    let mut row: Vec<Value> = key.to_vec();
-    if let Some((s, e)) = window {
-        row.push(Value::Bigint(s));
-        row.push(Value::Bigint(e));
-    }
-    row.extend(accs.iter().map(result));
+    let row = output_row(key, window, accs.iter().map(result));
     let tombstone = spec.having.as_ref().is_some_and(|h| !is_true(h, &row));
     if tombstone && spec.emit == EmitKind::Final {
         return;
@@ -1068,6 +1063,21 @@ fn emit(
     });
 }
 
+/// The aggregate's row before projection: keys, the window's bounds, then the results.
+fn output_row(
+    key: &[Value],
+    window: Option<(i64, i64)>,
+    results: impl Iterator<Item = Value>,
+) -> Vec<Value> {
+    let mut row: Vec<Value> = key.to_vec();
+    if let Some((start, end)) = window {
+        row.push(Value::Bigint(start));
+        row.push(Value::Bigint(end));
+    }
+    row.extend(results);
+    row
+}
+
 /// A deletion (a session merged away, a table group whose last row left): its key, no
 /// value.
 fn emit_tombstone(
@@ -1079,12 +1089,7 @@ fn emit_tombstone(
     offset: u64,
     out: &mut Vec<Emitted>,
 ) {
-    let mut row: Vec<Value> = key.to_vec();
-    if let Some((start, end)) = window {
-        row.push(Value::Bigint(start));
-        row.push(Value::Bigint(end));
-    }
-    row.extend(spec.calls.iter().map(|_| Value::Null));
+    let row = output_row(key, window, spec.calls.iter().map(|_| Value::Null));
     out.push(Emitted {
         event_time_ms: t,
         partition,
