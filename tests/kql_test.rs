@@ -4,36 +4,38 @@
 
 mod common;
 
+/// `kql test` on the example `NAME` (`NAME.ksql` and `NAME.input.json`), against the
+/// expected file `expected` (`EXPECTED.expected.json`) when given.
+fn kql_test(name: &str, expected: Option<&str>) -> common::RunOutput {
+    let dir = "tests/kql_test";
+    let (script, input) = (
+        format!("{dir}/{name}.ksql"),
+        format!("{dir}/{name}.input.json"),
+    );
+    let mut args = vec!["test", "-s", &script, "-i", &input];
+    let output = expected.map(|e| format!("{dir}/{e}.expected.json"));
+    if let Some(o) = &output {
+        args.extend(["-o", o]);
+    }
+    common::kql(&args)
+}
+
+/// The example passes against its own expected file, with `records` output records.
+fn passes(name: &str, records: usize) {
+    let out = kql_test(name, Some(name));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let passed = format!("Test passed ({records} output records)");
+    assert!(out.stdout.contains(&passed), "{}", out.stdout);
+}
+
 #[test]
 fn a_matching_expected_file_passes() {
-    let out = common::kql(&[
-        "test",
-        "-s",
-        "tests/kql_test/per_minute.ksql",
-        "-i",
-        "tests/kql_test/per_minute.input.json",
-        "-o",
-        "tests/kql_test/per_minute.expected.json",
-    ]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("Test passed (5 output records)"),
-        "{}",
-        out.stdout
-    );
+    passes("per_minute", 5);
 }
 
 #[test]
 fn a_different_output_fails_with_a_readable_diff() {
-    let out = common::kql(&[
-        "test",
-        "-s",
-        "tests/kql_test/per_minute.ksql",
-        "-i",
-        "tests/kql_test/per_minute.input.json",
-        "-o",
-        "tests/kql_test/failing.expected.json",
-    ]);
+    let out = kql_test("per_minute", Some("failing"));
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for line in [
         "Test failed:",
@@ -52,13 +54,7 @@ fn a_different_output_fails_with_a_readable_diff() {
 
 #[test]
 fn without_expected_file_every_output_record_is_printed() {
-    let out = common::kql(&[
-        "test",
-        "-s",
-        "tests/kql_test/per_minute.ksql",
-        "-i",
-        "tests/kql_test/per_minute.input.json",
-    ]);
+    let out = kql_test("per_minute", None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let expected = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -70,38 +66,10 @@ fn without_expected_file_every_output_record_is_printed() {
 
 #[test]
 fn a_stream_table_join_sees_the_table_as_of_each_record() {
-    let out = common::kql(&[
-        "test",
-        "-s",
-        "tests/kql_test/enrich.ksql",
-        "-i",
-        "tests/kql_test/enrich.input.json",
-        "-o",
-        "tests/kql_test/enrich.expected.json",
-    ]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("Test passed (3 output records)"),
-        "{}",
-        out.stdout
-    );
+    passes("enrich", 3);
 }
 
 #[test]
 fn a_stream_stream_left_join_emits_a_miss_only_when_its_window_has_passed() {
-    let out = common::kql(&[
-        "test",
-        "-s",
-        "tests/kql_test/shipments.ksql",
-        "-i",
-        "tests/kql_test/shipments.input.json",
-        "-o",
-        "tests/kql_test/shipments.expected.json",
-    ]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("Test passed (2 output records)"),
-        "{}",
-        out.stdout
-    );
+    passes("shipments", 2);
 }
