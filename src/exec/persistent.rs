@@ -23,9 +23,7 @@ use super::format::encode_value;
 use super::format::key::{encode_key, encode_key_into};
 use super::physical::StartAt;
 use super::pipeline::StatelessPipeline;
-use super::task::{
-    BadRecord, PartitionRange, PartitionReader, BAD_RECORD_SAMPLES, FETCH_BATCH_RECORDS,
-};
+use super::task::{BadRecord, PartitionRange, PartitionReader, FETCH_BATCH_RECORDS};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
@@ -91,8 +89,15 @@ pub struct Stats {
 impl Stats {
     fn add_bad(&mut self, bad: Vec<BadRecord>) {
         self.bad_records += bad.len() as u64;
-        let room = BAD_RECORD_SAMPLES.saturating_sub(self.bad_samples.len());
-        self.bad_samples.extend(bad.into_iter().take(room));
+        super::task::keep_samples(&mut self.bad_samples, bad);
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.records_read += other.records_read;
+        self.records_written += other.records_written;
+        self.late_records += other.late_records;
+        self.bad_records += other.bad_records;
+        super::task::keep_samples(&mut self.bad_samples, other.bad_samples);
     }
 
     /// The warning about skipped records, if any.
@@ -453,13 +458,13 @@ fn run_stage(
         };
         let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
         let run = join.run(runtime, cluster, close, sink)?;
-        stats.records_read += run.stats.records_read;
-        stats.records_written += run.rows_written;
-        stats.bad_records += run.stats.bad_records;
-        let room = BAD_RECORD_SAMPLES.saturating_sub(stats.bad_samples.len());
-        stats
-            .bad_samples
-            .extend(run.stats.bad_samples.into_iter().take(room));
+        stats.merge(Stats {
+            records_read: run.stats.records_read,
+            records_written: run.rows_written,
+            bad_records: run.stats.bad_records,
+            bad_samples: run.stats.bad_samples,
+            late_records: 0,
+        });
         return Ok(Vec::new());
     }
     // Records for a topic (the sink, or the repartition topic) are encoded by the tasks in
@@ -517,14 +522,7 @@ fn run_stage(
         let r = runtime
             .block_on(h)
             .map_err(|e| format!("a task failed: {e}"))?;
-        stats.records_read += r.stats.records_read;
-        stats.records_written += r.stats.records_written;
-        stats.late_records += r.stats.late_records;
-        stats.bad_records += r.stats.bad_records;
-        let room = BAD_RECORD_SAMPLES.saturating_sub(stats.bad_samples.len());
-        stats
-            .bad_samples
-            .extend(r.stats.bad_samples.into_iter().take(room));
+        stats.merge(r.stats);
         stage.tasks.push(r.slot);
         collected.push(r.rows);
         if r.error.is_some() {

@@ -62,19 +62,23 @@ pub struct TaskStats {
     pub bad_samples: Vec<BadRecord>,
 }
 
+/// Adds bad records to the kept details, up to `BAD_RECORD_SAMPLES` (the count is kept
+/// apart).
+pub fn keep_samples(samples: &mut Vec<BadRecord>, more: Vec<BadRecord>) {
+    let room = BAD_RECORD_SAMPLES.saturating_sub(samples.len());
+    samples.extend(more.into_iter().take(room));
+}
+
 impl TaskStats {
     pub fn add_bad(&mut self, bad: Vec<BadRecord>) {
         self.bad_records += bad.len() as u64;
-        let room = BAD_RECORD_SAMPLES.saturating_sub(self.bad_samples.len());
-        self.bad_samples.extend(bad.into_iter().take(room));
+        keep_samples(&mut self.bad_samples, bad);
     }
 
     pub fn merge(&mut self, other: TaskStats) {
         self.records_read += other.records_read;
         self.bad_records += other.bad_records;
-        let room = BAD_RECORD_SAMPLES.saturating_sub(self.bad_samples.len());
-        self.bad_samples
-            .extend(other.bad_samples.into_iter().take(room));
+        keep_samples(&mut self.bad_samples, other.bad_samples);
     }
 }
 
