@@ -283,10 +283,7 @@ fn restore_join(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
                 }
             }
         }
-        for topic in join.written_topics() {
-            let tags = written_since_commit(cluster, &group, &topic, &topic)?;
-            join.skip_written(&topic, tags);
-        }
+        join.skip_written(&mut |topic| written_since_commit(cluster, &group, topic, topic))?;
     }
     Ok(())
 }

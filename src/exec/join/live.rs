@@ -9,7 +9,7 @@
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
 //! `query::run_bounded`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -268,23 +268,25 @@ impl LiveJoin {
         out
     }
 
-    /// Records of an internal topic written after the last commit of a query that
-    /// crashed (their tags): not written again.
-    pub fn skip_written(&mut self, topic: &str, tags: std::collections::HashSet<Bytes>) {
+    /// Gives each feeder the tags of the records of its internal topic written after the
+    /// last commit of a query that crashed (`written(topic)`): not written again.
+    pub fn skip_written(
+        &mut self,
+        written: &mut dyn FnMut(&str) -> Result<HashSet<Bytes>, String>,
+    ) -> Result<(), String> {
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) if r.topic == topic => r.skip = tags.clone(),
-                Feeder::Repartition(_) => {}
+                Feeder::Repartition(r) => r.skip = written(&r.topic)?,
                 Feeder::Inner { join, writer } => {
-                    if writer.topic() == topic {
-                        if let Some(w) = Arc::get_mut(writer) {
-                            w.skip = tags.clone();
-                        }
-                    }
-                    join.skip_written(topic, tags.clone());
+                    join.skip_written(written)?;
+                    let tags = written(writer.topic())?;
+                    Arc::get_mut(writer)
+                        .ok_or("a join's writer is shared before the join runs")?
+                        .skip = tags;
                 }
             }
         }
+        Ok(())
     }
 }
 
