@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use kql_runtime::RecordView;
+use crate::exec::log::LogRecord;
 
 use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
@@ -131,10 +131,10 @@ impl InputScanner {
     pub fn scan<'a>(
         &self,
         partition: u32,
-        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         row: &mut Vec<Value>,
         bad: &mut Vec<BadRecord>,
-        mut f: impl FnMut(&[Value], i64, &RecordView),
+        mut f: impl FnMut(&[Value], i64, &LogRecord),
     ) -> Result<(), String> {
         self.scan_changes(partition, records, row, bad, false, |r, row, t| {
             if let Some(row) = row {
@@ -148,10 +148,10 @@ impl InputScanner {
     pub fn scan_table<'a>(
         &self,
         partition: u32,
-        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         row: &mut Vec<Value>,
         bad: &mut Vec<BadRecord>,
-        mut f: impl FnMut(&[u8], TableChange, i64, &RecordView),
+        mut f: impl FnMut(&[u8], TableChange, i64, &LogRecord),
     ) -> Result<(), String> {
         self.scan_changes(partition, records, row, bad, true, |r, row, t| {
             let change = match row {
@@ -167,11 +167,11 @@ impl InputScanner {
     fn scan_changes<'a>(
         &self,
         partition: u32,
-        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         row: &mut Vec<Value>,
         bad: &mut Vec<BadRecord>,
         table: bool,
-        mut f: impl FnMut(&RecordView, Option<&[Value]>, i64),
+        mut f: impl FnMut(&LogRecord, Option<&[Value]>, i64),
     ) -> Result<(), String> {
         for r in records {
             let r = &r?;
@@ -576,7 +576,7 @@ impl AggregateTask {
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         bad: &mut Vec<BadRecord>,
         out: &mut Vec<Emitted>,
     ) -> Result<(), String> {

@@ -3,7 +3,7 @@
 //! source's timestamp column. A decoder writes at an offset of the row, so the two sides of
 //! a join decode into one row.
 
-use kql_runtime::RecordView;
+use crate::exec::log::LogRecord;
 
 use super::format::{key, DecodeError, ValueDecoder};
 use crate::data::{SqlType, Value};
@@ -110,7 +110,7 @@ impl SourceDecoder {
     pub fn decode(
         &self,
         partition: u32,
-        r: &RecordView,
+        r: &LogRecord,
         row: &mut [Value],
     ) -> Result<Option<i64>, DecodeError> {
         row[self.base + ROWTIME] = Value::Bigint(r.timestamp_ms);

@@ -10,6 +10,7 @@ pub mod format;
 pub mod functions;
 pub mod inspect;
 pub mod join;
+pub mod log;
 pub(crate) mod merge;
 pub mod output;
 pub mod persistent;

@@ -612,7 +612,7 @@ fn run_task_to(
         start: slot.offset,
         end,
     };
-    let mut reader = PartitionReader::new(cluster.clone(), topic.to_string(), range);
+    let mut reader = PartitionReader::new(std::sync::Arc::new(cluster.clone()), topic.to_string(), range);
     loop {
         if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
             break; // Ctrl-C: what was read so far is the result
@@ -786,7 +786,7 @@ fn repartition<'a>(
     rekey: Rekey,
     table: Option<&mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::aggregate::FastHash>>,
     partition: u32,
-    records: impl IntoIterator<Item = Result<kql_runtime::RecordView<'a>, String>>,
+    records: impl IntoIterator<Item = Result<crate::exec::log::LogRecord<'a>, String>>,
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
     out: &mut Vec<Encoded>,

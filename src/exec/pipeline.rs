@@ -1,6 +1,8 @@
 //! Stateless queries: a task decodes each record of its partition, filters and projects.
 
-use kql_runtime::{Cluster, RecordView};
+use kql_runtime::Cluster;
+
+use super::log::LogRecord;
 
 use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
@@ -100,7 +102,7 @@ impl StatelessPipeline {
     pub fn process<'a>(
         &self,
         partition: u32,
-        records: impl IntoIterator<Item = Result<RecordView<'a>, String>>,
+        records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         row: &mut Vec<Value>,
         out: &mut Vec<OutputRow>,
         bad: &mut Vec<BadRecord>,
@@ -140,7 +142,7 @@ impl StatelessPipeline {
             .map(|range| {
                 Box::new(StatelessTask {
                     pipeline: self.clone(),
-                    reader: PartitionReader::new(cluster.clone(), self.source.topic.clone(), range),
+                    reader: PartitionReader::new(std::sync::Arc::new(cluster.clone()), self.source.topic.clone(), range),
                     row: Vec::new(),
                     stats: TaskStats::default(),
                 }) as Box<dyn Task>

@@ -35,7 +35,7 @@ pub fn run(cluster: &Cluster, plan: &QueryPlan, out: &mut dyn Output) -> Result<
     let mut bad = 0u64;
     for range in ranges(cluster, &source.topic, StartAt::Earliest)? {
         let mut input = Input::new(
-            PartitionReader::new(cluster.clone(), source.topic.clone(), range),
+            PartitionReader::new(std::sync::Arc::new(cluster.clone()), source.topic.clone(), range),
             decoder.clone(),
             width,
         );

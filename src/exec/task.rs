@@ -2,7 +2,7 @@
 //! partition of each of its inputs. `query::run_bounded` runs tasks on tokio and merges
 //! their rows; each kind of query (stateless, joins, aggregations) is a `Task`.
 
-use kql_runtime::{Cluster, RecordBatch, RecordCursor, RecordView, Run};
+use super::log::{Fetched, LogHandle, LogRecord, Run};
 
 use crate::data::Value;
 
@@ -97,29 +97,29 @@ pub struct PartitionRange {
     pub end: u64,
 }
 
-/// Reads a partition range: whole batches fetched from the log (`Cluster::fetch_batches`)
-/// and handed out as views borrowed from them, one record at a time (`next_record`) or in
-/// runs of at most `FETCH_BATCH_RECORDS` (`next_batch`); no allocation or reference count
-/// per record. The range can grow (`extend_to`) and reading goes on from where it stopped.
+/// Reads a partition range: records fetched from the log (`Fetch::fetch`) and handed out
+/// as views borrowed from them, one record at a time (`next_record`) or in runs of at most
+/// `FETCH_BATCH_RECORDS` (`next_batch`); no allocation or reference count per record. The
+/// range can grow (`extend_to`) and reading goes on from where it stopped.
 pub struct PartitionReader {
-    cluster: Cluster,
+    log: LogHandle,
     topic: String,
     pub range: PartitionRange,
     /// The offset the next fetch starts at.
     next: u64,
-    cursor: RecordCursor,
-    /// Records taken from earlier cursors.
+    cursor: Fetched,
+    /// Records taken from earlier fetches.
     taken_before: u64,
 }
 
 impl PartitionReader {
-    pub fn new(cluster: Cluster, topic: String, range: PartitionRange) -> PartitionReader {
+    pub fn new(log: LogHandle, topic: String, range: PartitionRange) -> PartitionReader {
         PartitionReader {
-            cluster,
+            log,
             topic,
             next: range.start,
             range,
-            cursor: RecordCursor::default(),
+            cursor: Fetched::default(),
             taken_before: 0,
         }
     }
@@ -133,7 +133,7 @@ impl PartitionReader {
     /// fetched ahead is dropped.
     pub fn seek(&mut self, offset: u64) {
         self.taken_before += self.cursor.taken();
-        self.cursor = RecordCursor::default();
+        self.cursor = Fetched::default();
         self.next = offset;
         self.range.start = offset;
         self.range.end = self.range.end.max(offset);
@@ -152,31 +152,29 @@ impl PartitionReader {
             if self.next >= self.range.end {
                 return Ok(false);
             }
-            let mut batches = self
-                .cluster
-                .fetch_batches(
+            let fetched = self
+                .log
+                .fetch(
                     &self.topic,
                     self.range.partition,
                     self.next,
+                    self.range.end,
                     FETCH_BATCH_RECORDS,
                 )
                 .map_err(|e| e.to_string())?;
-            let Some(last) = batches.last() else {
+            let Some(resume_at) = fetched.resume_at() else {
                 self.next = self.range.end;
                 return Ok(false);
             };
             // Records past the range are left for a later `extend_to`.
-            self.next = last.next_offset().min(self.range.end);
-            for b in &mut batches {
-                b.limit(self.range.end);
-            }
+            self.next = resume_at;
             self.taken_before += self.cursor.taken();
-            self.cursor = RecordCursor::new(batches);
+            self.cursor = fetched;
         }
     }
 
-    /// The next record of the range with its batch, or None at the end of the range.
-    pub fn next_record(&mut self) -> Result<Option<(RecordView<'_>, &RecordBatch)>, String> {
+    /// The next record of the range, or None at the end of the range.
+    pub fn next_record(&mut self) -> Result<Option<LogRecord<'_>>, String> {
         if !self.ready()? {
             return Ok(None);
         }
@@ -211,7 +209,7 @@ impl PartitionReader {
 pub struct Records<'a>(Run<'a>);
 
 impl<'a> Iterator for Records<'a> {
-    type Item = Result<RecordView<'a>, String>;
+    type Item = Result<LogRecord<'a>, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|r| r.map_err(|e| e.to_string()))
@@ -221,25 +219,30 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use kql_runtime::{Acks, ProducerRecord, TopicConfig};
+    use kql_runtime::Cluster;
 
+    use super::super::log::{Acks, MemoryLog, ProducerRecord, ProducerRef, TopicConfig};
     use super::*;
 
-    fn cluster_with(batches: &[u64]) -> Cluster {
-        let cluster = Cluster::in_memory(1);
-        cluster.create_topic("t", TopicConfig::default()).unwrap();
-        let mut next = 0;
-        for &n in batches {
-            let records = (next..next + n)
-                .map(|i| ProducerRecord::new(None, Some(Bytes::from(i.to_string()))))
-                .collect();
-            cluster.produce_batch("t", 0, records, Acks::All).unwrap();
-            next += n;
+    /// The embedded log and the in-memory one, each with `batches` appends to topic "t".
+    fn logs_with(batches: &[u64]) -> Vec<LogHandle> {
+        let logs: Vec<LogHandle> = vec![std::sync::Arc::new(Cluster::in_memory(1)), MemoryLog::handle()];
+        for log in &logs {
+            log.create_topic("t", TopicConfig::default()).unwrap();
+            let mut next = 0;
+            for &n in batches {
+                let records: Vec<ProducerRecord> = (next..next + n)
+                    .map(|i| ProducerRecord::new(None, Some(Bytes::from(i.to_string()))))
+                    .collect();
+                let refs: Vec<ProducerRef> = records.iter().map(ProducerRef::from).collect();
+                log.produce_batch("t", 0, &refs, Acks::All).unwrap();
+                next += n;
+            }
         }
-        cluster
+        logs
     }
 
-    fn value(v: &RecordView) -> u64 {
+    fn value(v: &LogRecord) -> u64 {
         std::str::from_utf8(v.value.unwrap())
             .unwrap()
             .parse()
@@ -249,14 +252,19 @@ mod tests {
     #[test]
     fn runs_cover_the_range_exactly_and_reading_goes_on_after_extend_to() {
         // A batch larger than a run, starting and ending inside batches.
-        let cluster = cluster_with(&[10, 3 * FETCH_BATCH_RECORDS as u64, 7, 5]);
+        for log in logs_with(&[10, 3 * FETCH_BATCH_RECORDS as u64, 7, 5]) {
+            reads_the_range_and_more(log);
+        }
+    }
+
+    fn reads_the_range_and_more(log: LogHandle) {
         let total = 10 + 3 * FETCH_BATCH_RECORDS as u64 + 12;
         let range = PartitionRange {
             partition: 0,
             start: 4,
             end: total - 8,
         };
-        let mut reader = PartitionReader::new(cluster, "t".into(), range);
+        let mut reader = PartitionReader::new(log, "t".into(), range);
         let mut seen = Vec::new();
         while let Some(run) = reader.next_batch().unwrap() {
             let run: Vec<u64> = run.map(|v| value(&v.unwrap())).collect();
@@ -269,7 +277,7 @@ mod tests {
         assert_eq!(reader.records_read(), total - 12);
         reader.extend_to(total);
         let mut rest = Vec::new();
-        while let Some((v, _)) = reader.next_record().unwrap() {
+        while let Some(v) = reader.next_record().unwrap() {
             rest.push(value(&v));
         }
         assert_eq!(rest, (total - 8..total).collect::<Vec<_>>());

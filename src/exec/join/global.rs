@@ -54,7 +54,7 @@ impl GlobalFeed {
             .into_iter()
             .map(|range| {
                 Input::new(
-                    PartitionReader::new(cluster.clone(), table.topic.clone(), range),
+                    PartitionReader::new(std::sync::Arc::new(cluster.clone()), table.topic.clone(), range),
                     decoder.clone(),
                     width,
                 )

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::data::Value;
 use crate::exec::decode::SourceDecoder;
+use crate::exec::log::LogRecord;
 use crate::exec::format::DecodeError;
 use crate::exec::task::{BadRecord, PartitionReader, TaskStats};
 
@@ -52,7 +53,7 @@ impl Input {
                 return Ok(Some(*t));
             }
             let partition = self.reader.range.partition;
-            let Some((r, batch)) = self.reader.next_record()? else {
+            let Some(r) = self.reader.next_record()? else {
                 return Ok(None);
             };
             self.stats.records_read += 1;
@@ -61,9 +62,9 @@ impl Input {
             if r.key.is_none() {
                 self.row.iter_mut().for_each(|v| *v = Value::Null);
             }
-            let head = |r: &kql_runtime::RecordView| Head {
+            let head = |r: &LogRecord| Head {
                 offset: r.offset,
-                key: r.key.map(|k| batch.owned(k)),
+                key: r.key.map(|k| r.keep(k)),
                 tombstone: r.value.is_none(),
             };
             match self.decoder.decode(partition, &r, &mut self.row) {

@@ -113,7 +113,7 @@ impl SideInput {
 
     fn input(&self, cluster: &Cluster, range: PartitionRange, width: usize) -> Input {
         Input::new(
-            PartitionReader::new(cluster.clone(), self.topic.clone(), range),
+            PartitionReader::new(std::sync::Arc::new(cluster.clone()), self.topic.clone(), range),
             self.decoder.clone(),
             width,
         )

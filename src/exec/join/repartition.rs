@@ -53,7 +53,7 @@ impl RepartitionFeed {
             .into_iter()
             .map(|range| {
                 Input::new(
-                    PartitionReader::new(cluster.clone(), source.topic.clone(), range),
+                    PartitionReader::new(std::sync::Arc::new(cluster.clone()), source.topic.clone(), range),
                     decoder.clone(),
                     width,
                 )

@@ -1,0 +1,161 @@
+//! The log interface: everything the executor does to a log, split by concern as Kafka's
+//! clients split it (topics, produce, fetch, consumer-group offsets), plus the capabilities
+//! only the embedded log has (`EmbeddedLog`: brokers, retention, a data directory).
+//!
+//! `embedded.rs` adapts the embedded `kql_runtime` cluster to it; `memory.rs` is a log over
+//! plain `Vec`s for operator tests. Every other module of the executor reaches a log only
+//! through a `LogHandle` (or `&dyn Log`), and reads records only as `LogRecord` views of a
+//! `Fetched` (records.rs), which assume no batch layout.
+//!
+//! The interface is synchronous, as the operators are: see ARCHITECTURE.md.
+
+use std::path::Path;
+use std::sync::Arc;
+
+mod embedded;
+pub mod memory;
+mod records;
+
+pub use kql_runtime::{
+    Acks, BrokerInfo, CleanReport, CleanupPolicy, GroupInfo, Header, LogError, PartitionInfo,
+    ProducerRecord, ProducerRef, Record, RecordMetadata, TopicConfig, TopicInfo,
+};
+pub use memory::MemoryLog;
+pub use records::{Fetched, Headers, LogRecord, Run};
+
+/// A shared log: cheap to clone, usable from any task.
+pub type LogHandle = Arc<dyn Log>;
+
+/// Where a partition's records are: `log_start <= high_watermark <= log_end`. Records
+/// below the high watermark are committed (readable); the rest wait for replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    pub log_start: u64,
+    pub high_watermark: u64,
+    pub log_end: u64,
+}
+
+impl Offsets {
+    /// Panics when the order does not hold: a log that reports it is broken.
+    pub fn new(log_start: u64, high_watermark: u64, log_end: u64) -> Offsets {
+        assert!(
+            log_start <= high_watermark && high_watermark <= log_end,
+            "log offsets out of order: start {log_start}, high watermark {high_watermark}, end {log_end}"
+        );
+        Offsets {
+            log_start,
+            high_watermark,
+            log_end,
+        }
+    }
+}
+
+/// Topics: create, delete, list, describe, and their real partition counts.
+pub trait Topics {
+    fn create_topic(&self, name: &str, config: TopicConfig) -> Result<(), LogError>;
+    fn delete_topic(&self, name: &str) -> Result<(), LogError>;
+    /// User topics in name order (internal ones, named `__...`, left out).
+    fn topic_names(&self) -> Vec<String>;
+    /// The real partition count of a topic; None if it does not exist.
+    fn partition_count(&self, name: &str) -> Option<u32>;
+    fn describe_topic(&self, name: &str) -> Result<TopicInfo, LogError>;
+}
+
+/// Appending records.
+pub trait Produce {
+    /// Appends records to one partition in order, acknowledged as `acks` says; returns the
+    /// offset of the first (the log end when `records` is empty).
+    fn produce_batch(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[ProducerRef],
+        acks: Acks,
+    ) -> Result<u64, LogError>;
+    /// Appends one record to the partition it names, or the one Kafka's partitioner picks.
+    fn produce(
+        &self,
+        topic: &str,
+        record: ProducerRecord,
+        acks: Acks,
+    ) -> Result<RecordMetadata, LogError>;
+    /// The partition Kafka's default partitioner picks for `key`.
+    fn partition_for(&self, topic: &str, key: Option<&[u8]>) -> Result<u32, LogError>;
+}
+
+/// Reading records and positions.
+pub trait Fetch {
+    /// About `max_records` committed records of a partition from offset `from` on, none at
+    /// or after `until`. An offset past the log end reads nothing; one below the log start
+    /// is `OffsetOutOfRange`. With compaction, offsets may have gaps.
+    fn fetch(
+        &self,
+        topic: &str,
+        partition: u32,
+        from: u64,
+        until: u64,
+        max_records: usize,
+    ) -> Result<Fetched, LogError>;
+    fn offsets(&self, topic: &str, partition: u32) -> Result<Offsets, LogError>;
+    /// The first committed offset whose timestamp is at or after `timestamp_ms` (Kafka's
+    /// `offsetsForTimes`); None if every record is older.
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp_ms: i64,
+    ) -> Result<Option<u64>, LogError>;
+}
+
+/// Consumer groups' committed offsets.
+pub trait GroupOffsets {
+    fn commit_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Result<(), LogError>;
+    fn committed_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Option<u64>, LogError>;
+    /// Groups with members or committed offsets.
+    fn group_names(&self) -> Vec<String>;
+    fn describe_group(&self, group: &str) -> Result<GroupInfo, LogError>;
+}
+
+/// A log the executor can run on.
+pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
+    /// Does what is appended outlive the process (so queries save and restore state)?
+    fn is_durable(&self) -> bool;
+    /// The embedded log's own capabilities, if this is the embedded log.
+    fn embedded(&self) -> Option<&dyn EmbeddedLog> {
+        None
+    }
+}
+
+/// What only the embedded log can do.
+pub trait EmbeddedLog {
+    /// The directory of a durable log.
+    fn data_dir(&self) -> Option<&Path>;
+    fn broker_count(&self) -> u32;
+    fn brokers(&self) -> Vec<BrokerInfo>;
+    fn stop_broker(&self, id: u32) -> Result<(), LogError>;
+    fn start_broker(&self, id: u32) -> Result<(), LogError>;
+    /// Runs retention and compaction as of `now_ms`.
+    fn enforce_retention(&self, now_ms: i64) -> Result<CleanReport, LogError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "out of order")]
+    fn offsets_refuse_a_high_watermark_past_the_log_end() {
+        Offsets::new(0, 5, 4);
+    }
+}
