@@ -1,5 +1,5 @@
-//! The on-disk (and in-memory) record batch: a fixed header with a CRC-32C over everything
-//! after the CRC field, then the records. Encoding checks the CRC it wrote; decoding checks
+//! The on-disk (and in-memory) record batch: a fixed header with a CRC-32C over every other
+//! byte of the batch, then the records. Encoding checks the CRC it wrote; decoding checks
 //! it again and hands out `Bytes` slices of the one buffer (no per-record payload copy).
 //!
 //! Layout (big-endian):
@@ -7,8 +7,8 @@
 //! ```text
 //!  0 base_offset        u64
 //!  8 batch_len          u32   bytes after this field
-//! 12 crc                u32   CRC-32C of bytes [16..]
-//! 16 magic              u8    = 1
+//! 12 crc                u32   CRC-32C of bytes [0..12] then [16..] (magic 2)
+//! 16 magic              u8    = 2 (1: the first format, whose CRC covered [16..] only)
 //! 17 leader_epoch       u32
 //! 21 last_offset_delta  u32
 //! 25 first_timestamp    i64
@@ -20,6 +20,11 @@
 //! ```
 //!
 //! Offsets inside a batch are increasing but need not be dense (compaction removes records).
+//! Unlike Kafka's v2 batch, the base offset and length are under the CRC too: offsets are
+//! assigned before a batch is encoded and never rewritten in place, so nothing needs them
+//! outside it, and a flipped bit there is caught like any other. Magic 1 batches (written
+//! before this) are still read: their CRC starts at byte 16, and their base offsets are
+//! checked only as a sequence (see `index::scan`).
 
 use bytes::Bytes;
 
@@ -30,7 +35,9 @@ use crate::record::{Header, Record};
 pub const HEADER_BYTES: usize = 45;
 const LEN_END: usize = 12;
 const CRC_END: usize = 16;
-const MAGIC: u8 = 1;
+const MAGIC: u8 = 2;
+/// The first format: CRC over bytes [16..] only. Read, never written.
+const MAGIC_V1: u8 = 1;
 
 /// What the fixed header says about a batch, read without decoding the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +142,7 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
         }
     }
     assert_eq!(buf.len(), total);
-    let crc = crc32c::crc32c(&buf[CRC_END..]);
+    let crc = batch_crc(&buf, MAGIC);
     buf[LEN_END..CRC_END].copy_from_slice(&crc.to_be_bytes());
     let out = Bytes::from(buf);
     // The other side of the boundary: what we hand to storage must read back.
@@ -167,10 +174,10 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
     if !(HEADER_BYTES..=BATCH_BYTES_MAX).contains(&total) {
         return Err(format!("batch length {total} out of range"));
     }
-    if buf[16] != MAGIC {
+    if buf[16] != MAGIC && buf[16] != MAGIC_V1 {
         return Err(format!("unknown batch magic {}", buf[16]));
     }
-    Ok(BatchHeader {
+    let h = BatchHeader {
         base_offset: u64_at(buf, 0),
         total_bytes: total,
         crc: u32_at(buf, 12),
@@ -179,7 +186,28 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
         first_timestamp: u64_at(buf, 25) as i64,
         max_timestamp: u64_at(buf, 33) as i64,
         record_count: u32_at(buf, 41),
-    })
+    };
+    // What the header says must be possible, so no later arithmetic overflows: at least
+    // one record, no more records than offsets, the last offset representable.
+    if h.record_count == 0 || h.record_count as u64 > h.last_offset_delta as u64 + 1 {
+        return Err(format!(
+            "batch of {} record(s) spanning {} offset(s)",
+            h.record_count,
+            h.last_offset_delta as u64 + 1
+        ));
+    }
+    if h.base_offset > u64::MAX / 2 {
+        return Err(format!("batch base offset {} out of range", h.base_offset));
+    }
+    Ok(h)
+}
+
+/// The CRC-32C a batch of this magic carries (`buf` holds exactly one batch).
+fn batch_crc(buf: &[u8], magic: u8) -> u32 {
+    if magic == MAGIC_V1 {
+        return crc32c::crc32c(&buf[CRC_END..]);
+    }
+    crc32c::crc32c_append(crc32c::crc32c(&buf[..LEN_END]), &buf[CRC_END..])
 }
 
 /// Checks that `buf` starts with a whole batch whose CRC is right; returns its header.
@@ -192,11 +220,14 @@ pub fn check(buf: &[u8]) -> Result<BatchHeader, String> {
             h.total_bytes
         ));
     }
-    let crc = crc32c::crc32c(&buf[CRC_END..h.total_bytes]);
+    let crc = batch_crc(&buf[..h.total_bytes], buf[16]);
     if crc != h.crc {
         return Err(format!(
-            "CRC mismatch at offset {} (stored {:08x}, computed {crc:08x})",
-            h.base_offset, h.crc
+            "checksum mismatch in the batch that says it holds offsets {}..={} (stored \
+             {:08x}, computed {crc:08x})",
+            h.base_offset,
+            h.last_offset(),
+            h.crc
         ));
     }
     Ok(h)
@@ -214,7 +245,13 @@ pub fn decode_into(
 ) -> Result<BatchHeader, LogError> {
     let h = check(batch).map_err(LogError::Corrupt)?;
     let end = h.total_bytes;
-    let corrupt = || LogError::Corrupt(format!("batch at offset {} is malformed", h.base_offset));
+    let corrupt = || {
+        LogError::Corrupt(format!(
+            "batch of offsets {}..={} is malformed",
+            h.base_offset,
+            h.last_offset()
+        ))
+    };
     let mut pos = HEADER_BYTES;
     for _ in 0..h.record_count {
         if out.len() >= max || pos + 16 > end {
@@ -352,8 +389,33 @@ mod tests {
         let mut m = b.to_vec();
         let last = m.len() - 1;
         m[last] ^= 1;
-        assert!(check(&m).unwrap_err().contains("CRC"));
+        assert!(check(&m).unwrap_err().contains("checksum mismatch"));
         assert!(decode(&Bytes::from(m)).is_err());
         assert!(check(&b[..b.len() - 1]).unwrap_err().contains("truncated"));
+    }
+
+    #[test]
+    fn every_bit_of_a_batch_is_under_its_checksum() {
+        let b = encode(
+            &[rec(7, Some(b"k"), Some(b"v")), rec(9, None, Some(b"w"))],
+            2,
+        );
+        for byte in 0..b.len() {
+            for bit in 0..8 {
+                let mut m = b.to_vec();
+                m[byte] ^= 1 << bit;
+                assert!(check(&m).is_err(), "flip of bit {bit} of byte {byte} passed");
+            }
+        }
+    }
+
+    #[test]
+    fn a_first_format_batch_is_still_read() {
+        let rs = vec![rec(3, Some(b"k"), Some(b"v"))];
+        let mut m = encode(&rs, 0).to_vec();
+        m[16] = MAGIC_V1;
+        let crc = crc32c::crc32c(&m[CRC_END..]);
+        m[LEN_END..CRC_END].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(decode(&Bytes::from(m)).unwrap(), rs);
     }
 }

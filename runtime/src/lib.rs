@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod cluster;
 pub mod consumer;
+pub mod damage;
 pub mod error;
 pub mod group;
 pub mod index;

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, RecordRef};
+use crate::damage::{Damage, DamageAction};
 use crate::error::LogError;
 use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RECORD_BYTES_MAX};
 use crate::record::{ProducerRecord, ProducerRef, Record};
-use crate::segment::Segment;
+use crate::segment::{file_stem, Segment};
 use crate::settings::{FsyncPolicy, Settings};
 use crate::view::RecordBatch;
 
@@ -22,6 +23,8 @@ pub struct PartitionLog {
     last_sync_ms: i64,
     /// Bytes recovery cut off the last segment when this log was opened.
     pub recovered_bytes_cut: u64,
+    /// What opening the log found damaged (the cluster takes these to report them).
+    pub damage: Vec<Damage>,
 }
 
 impl PartitionLog {
@@ -32,11 +35,13 @@ impl PartitionLog {
             settings,
             last_sync_ms: now_ms,
             recovered_bytes_cut: 0,
+            damage: Vec::new(),
         }
     }
 
     /// Opens the log in `dir` (creating it, empty from `base_offset`, if it has no
-    /// segment). The last segment is recovered: cut at the first invalid batch.
+    /// segment). Every segment is checked (`Segment::open`); what was found damaged is in
+    /// `damage`, and only a torn tail of the last segment is cut.
     pub fn open(
         dir: &Path,
         settings: Settings,
@@ -46,14 +51,20 @@ impl PartitionLog {
         std::fs::create_dir_all(dir)?;
         let mut bases = segment_bases(dir)?;
         bases.sort_unstable();
+        bases.dedup();
         let mut segments = Vec::with_capacity(bases.len().max(1));
-        let mut cut = 0;
+        let mut damage = Vec::new();
         for (i, &b) in bases.iter().enumerate() {
-            let last = i + 1 == bases.len();
-            let (seg, c) = Segment::open(dir, b, last, now_ms)?;
-            cut += c;
+            let next_base = bases.get(i + 1).copied();
+            let (seg, d) = Segment::open(dir, b, next_base.is_none(), next_base, now_ms)?;
+            damage.extend(d);
             segments.push(seg);
         }
+        let cut = damage
+            .iter()
+            .filter(|d| d.action == DamageAction::CutTornTail)
+            .map(|d| d.byte_len)
+            .sum();
         if segments.is_empty() {
             segments.push(Segment::create(dir, base_offset, now_ms)?);
             if settings.fsync != FsyncPolicy::Never {
@@ -70,17 +81,62 @@ impl PartitionLog {
             settings,
             last_sync_ms: now_ms,
             recovered_bytes_cut: cut,
+            damage,
         };
-        log.check_invariants();
+        log.check_sequence()?;
         Ok(log)
     }
 
-    fn check_invariants(&self) {
-        assert!(!self.segments.is_empty());
+    /// Segments follow each other (the scan bounds each sealed segment by the next one's
+    /// base offset, so this holds for any file content; checked rather than assumed).
+    fn check_sequence(&self) -> Result<(), LogError> {
         for w in self.segments.windows(2) {
-            assert!(w[0].base_offset() < w[1].base_offset());
-            assert!(w[0].next_offset() <= w[1].base_offset());
+            if w[0].base_offset() >= w[1].base_offset() || w[0].next_offset() > w[1].base_offset()
+            {
+                return Err(LogError::Corrupt(format!(
+                    "{}: segment {} ends at offset {}, after the next segment's base offset {}",
+                    self.name(),
+                    file_stem(w[0].base_offset()),
+                    w[0].next_offset(),
+                    w[1].base_offset()
+                )));
+            }
         }
+        Ok(())
+    }
+
+    /// How errors name this log: its directory (`broker-N/topic-partition`), or "memory".
+    pub fn name(&self) -> String {
+        match &self.dir {
+            Some(d) => {
+                let part = d.file_name().map(|n| n.to_string_lossy().into_owned());
+                let broker = d
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned());
+                match (broker, part) {
+                    (Some(b), Some(p)) => format!("{b}/{p}"),
+                    _ => d.display().to_string(),
+                }
+            }
+            None => "in-memory log".to_string(),
+        }
+    }
+
+    /// A corruption found reading the batch that starts at `base`, located: the log, the
+    /// segment file and the byte position.
+    fn locate(&self, base: u64, e: LogError) -> LogError {
+        let LogError::Corrupt(msg) = e else { return e };
+        let (s, j) = self.batch_index(base);
+        let at = match (s.file(), s.locs().get(j)) {
+            (Some(f), Some(loc)) => format!(
+                ", {} byte {}",
+                f.file_name().unwrap_or_default().to_string_lossy(),
+                loc.pos
+            ),
+            _ => String::new(),
+        };
+        LogError::Corrupt(format!("{}{at}: {msg}", self.name()))
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -265,7 +321,9 @@ impl PartitionLog {
                 break;
             }
             for b in &batches {
-                let h = batch::decode_into(b, at, to, max, &mut out)?;
+                let base = batch::parse_header(b).map_or(at, |h| h.base_offset);
+                let h = batch::decode_into(b, at, to, max, &mut out)
+                    .map_err(|e| self.locate(base, e))?;
                 at = at.max(h.next_offset());
                 if out.len() >= max || at >= to {
                     break;
@@ -296,11 +354,13 @@ impl PartitionLog {
                 // A batch of an in-memory segment is the very buffer whose CRC this process
                 // computed (or checked, for a follower's copy) before appending it: checking
                 // it again on every read cannot find anything (see docs/runtime.md).
+                let base = batch::parse_header(&b).map_or(at, |h| h.base_offset);
                 let v = if in_memory {
-                    RecordBatch::trusted(b, from, to)?
+                    RecordBatch::trusted(b, from, to)
                 } else {
-                    RecordBatch::new(b, from, to)?
-                };
+                    RecordBatch::new(b, from, to)
+                }
+                .map_err(|e| self.locate(base, e))?;
                 let (lo, hi) = (v.base_offset().max(at), v.next_offset().min(to));
                 if lo >= to {
                     return Ok(out);
@@ -365,14 +425,20 @@ impl PartitionLog {
         Ok(None)
     }
 
-    /// The header of the batch whose base offset is exactly `base`, if there is one.
-    pub fn batch_at(&self, base: u64) -> Result<Option<BatchHeader>, LogError> {
+    /// The segment that would hold a batch starting at `base`, and the index in it of the
+    /// first batch starting at or after `base`.
+    fn batch_index(&self, base: u64) -> (&Segment, usize) {
         let i = self
             .segments
             .partition_point(|s| s.base_offset() <= base)
             .saturating_sub(1);
         let s = &self.segments[i];
-        let j = s.locs().partition_point(|b| b.base_offset < base);
+        (s, s.locs().partition_point(|b| b.base_offset < base))
+    }
+
+    /// The header of the batch whose base offset is exactly `base`, if there is one.
+    pub fn batch_at(&self, base: u64) -> Result<Option<BatchHeader>, LogError> {
+        let (s, j) = self.batch_index(base);
         if j < s.locs().len() && s.locs()[j].base_offset == base {
             return s.header(j).map(Some);
         }
@@ -645,5 +711,121 @@ mod tests {
         assert_eq!(log.log_end_offset(), 7);
         log.append_records(vec![pr("x")], 1, 0).unwrap();
         assert_eq!(log.read(6, 100, 100).unwrap().len(), 2);
+    }
+
+    /// A log of 20 one-record batches over several segments, closed; the path of its
+    /// first segment's log file.
+    fn written(d: &Path) -> PathBuf {
+        let mut log = PartitionLog::open(d, small(), 0, 0).unwrap();
+        for i in 0..20 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+        }
+        assert!(log.segment_count() > 2);
+        d.join(format!("{}.log", file_stem(0)))
+    }
+
+    fn offsets(log: &PartitionLog) -> Vec<u64> {
+        log.read(0, 100, 100).unwrap().iter().map(|r| r.offset).collect()
+    }
+
+    #[test]
+    fn a_flipped_base_offset_in_a_sealed_segment_is_reported_and_nothing_is_cut() {
+        let d = tempfile::tempdir().unwrap();
+        let p = written(d.path());
+        let mut bytes = std::fs::read(&p).unwrap();
+        let len = bytes.len();
+        bytes[7] ^= 0x10; // the first batch's base offset
+        std::fs::write(&p, &bytes).unwrap();
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), len as u64);
+        assert_eq!(log.damage.len(), 1, "{:?}", log.damage);
+        let dmg = &log.damage[0];
+        assert_eq!((dmg.byte_pos, dmg.first_offset, dmg.end_offset), (0, 0, Some(1)));
+        assert_eq!(dmg.action, DamageAction::Skipped);
+        assert!(dmg.reason.contains("checksum"), "{}", dmg.reason);
+        assert_eq!(offsets(&log), (1..20).collect::<Vec<_>>());
+        assert_eq!(log.log_end_offset(), 20);
+    }
+
+    #[test]
+    fn damage_in_the_middle_of_the_active_segment_keeps_the_batches_after_it() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        for i in 0..5 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+        }
+        let second = log.segments[0].locs()[1];
+        drop(log);
+        let p = d.path().join(format!("{}.log", file_stem(0)));
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes[second.pos as usize + 9] ^= 0x01; // its length
+        std::fs::write(&p, &bytes).unwrap();
+        let log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
+        assert_eq!(offsets(&log), vec![0, 2, 3, 4]);
+        assert_eq!(log.damage.len(), 1);
+        assert_eq!(log.damage[0].offset_range(), "1..2");
+        assert_eq!(log.recovered_bytes_cut, 0);
+    }
+
+    #[test]
+    fn a_flip_in_the_last_batch_is_a_reported_cut_not_a_panic() {
+        let d = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        for i in 0..20 {
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+        }
+        let last = *log.segments.last().unwrap().locs().last().unwrap();
+        let p = log.segments.last().unwrap().file().unwrap().to_path_buf();
+        drop(log);
+        let mut bytes = std::fs::read(&p).unwrap();
+        bytes[last.pos as usize + 7] ^= 0x80; // its base offset
+        std::fs::write(&p, &bytes).unwrap();
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        assert_eq!(log.log_end_offset(), 19);
+        assert_eq!(log.damage.len(), 1);
+        assert_eq!(log.damage[0].action, DamageAction::CutTornTail);
+        assert_eq!(log.damage[0].offset_range(), "19..");
+    }
+
+    #[test]
+    fn a_sealed_segment_cut_at_a_batch_boundary_is_reported_from_its_index() {
+        let d = tempfile::tempdir().unwrap();
+        let p = written(d.path());
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        let first = log.segments[0].locs().to_vec();
+        let next_base = log.segments[1].base_offset();
+        drop(log);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(first[1].pos)
+            .unwrap();
+        let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
+        assert_eq!(log.damage.len(), 1, "{:?}", log.damage);
+        assert_eq!(log.damage[0].action, DamageAction::Missing);
+        assert_eq!(log.damage[0].offset_range(), format!("1..{next_base}"));
+    }
+
+    #[test]
+    fn errors_name_the_log_file_and_byte() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("broker-2").join("orders-3");
+        let mut log = PartitionLog::open(&dir, Settings::default(), 0, 0).unwrap();
+        log.append_records(vec![pr("a")], 0, 0).unwrap();
+        log.append_records(vec![pr("b")], 0, 0).unwrap();
+        let second = log.segments[0].locs()[1];
+        log.flush(0).unwrap();
+        let p = dir.join(format!("{}.log", file_stem(0)));
+        let mut bytes = std::fs::read(&p).unwrap();
+        let at = bytes.len() - 1;
+        bytes[at] ^= 1;
+        std::fs::write(&p, &bytes).unwrap(); // under the open log
+        let e = log.read(0, 2, 10).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("broker-2/orders-3, 00000000000000000000.log byte {}", second.pos)),
+            "{e}"
+        );
+        assert!(e.contains("offsets 1..=1"), "{e}");
     }
 }

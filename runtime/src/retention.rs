@@ -176,7 +176,8 @@ fn rewrite_segment(
         std::fs::rename(aside.join(&name), dir.join(&name))?;
     }
     std::fs::remove_dir(&aside)?;
-    let (s, _) = Segment::open(&dir, base, false, now_ms)?;
+    let next_base = log.segments.get(i + 1).map(|s| s.base_offset());
+    let (s, _) = Segment::open(&dir, base, next_base.is_none(), next_base, now_ms)?;
     Ok(s)
 }
 

@@ -1,8 +1,8 @@
 //! One segment of a partition log: batches in offset order, in a `{base_offset:020}.log`
 //! file with a `.index` (relative offset -> file position, one entry per batch) and a
 //! `.timeindex` (batch max timestamp, relative offset), or in memory as a list of batches.
-//! Opening a segment checks its indexes against the log and rebuilds them when they
-//! disagree; `recover` scans the log and truncates at the first invalid batch.
+//! Opening a segment checks every batch of its log, reports the regions that hold no valid
+//! batch, cuts only a torn tail of the active segment, and rebuilds indexes that disagree.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
+use crate::damage::{Damage, DamageAction};
 use crate::error::LogError;
 pub use crate::index::BatchLoc;
-use crate::index::{locs_from_indexes, push_entries, scan};
+use crate::index::{index_bytes, index_lists_missing_batch, push_entries, scan};
 
 enum Store {
     Memory(Vec<Bytes>),
@@ -42,6 +43,10 @@ pub struct Segment {
 
 pub fn file_stem(base_offset: u64) -> String {
     format!("{base_offset:020}")
+}
+
+fn first_difference(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 fn paths(dir: &Path, base_offset: u64) -> (PathBuf, PathBuf, PathBuf) {
@@ -94,16 +99,19 @@ impl Segment {
         })
     }
 
-    /// Opens an existing segment. With `recover`, the whole log is scanned and cut at the
-    /// first batch whose length or CRC is wrong; without, the indexes are trusted when they
-    /// agree with the log's size and last batch. Either way indexes that disagree are
-    /// rewritten. Returns the segment and how many bytes recovery cut off.
+    /// Opens an existing segment and checks every batch of its log (`index::scan`): CRC,
+    /// length, offsets in sequence and, for a sealed segment, below `end_bound` (the next
+    /// segment's base offset). A region that holds no valid batch is reported, never
+    /// silently dropped; the file is cut only at the end of the active segment (a torn
+    /// write), as Kafka's recovery does; a sealed segment is never cut. The indexes are
+    /// derived from the scan and rewritten when they disagree.
     pub fn open(
         dir: &Path,
         base_offset: u64,
-        recover: bool,
+        active: bool,
+        end_bound: Option<u64>,
         now_ms: i64,
-    ) -> Result<(Segment, u64), LogError> {
+    ) -> Result<(Segment, Vec<Damage>), LogError> {
         let (l, i, t) = paths(dir, base_offset);
         let open = |p: &Path| {
             OpenOptions::new()
@@ -117,30 +125,69 @@ impl Segment {
         let index = open(&i)?;
         let timeindex = open(&t)?;
         let file_len = log.metadata()?.len();
-        let from_index = if recover {
-            None
-        } else {
-            locs_from_indexes(&log, &index, &timeindex, base_offset, file_len)
-        };
-        let (locs, valid_len, indexes_ok) = match from_index {
-            Some(locs) => (locs, file_len, true),
-            None => {
-                let locs = scan(&log, base_offset, file_len)?;
-                let valid = locs.last().map_or(0, |b| b.pos + b.len as u64);
-                let ok = locs_from_indexes(&log, &index, &timeindex, base_offset, valid)
-                    .is_some_and(|from_idx| from_idx == locs);
-                (locs, valid, ok)
-            }
-        };
-        let cut = file_len - valid_len;
-        if cut > 0 {
-            log.set_len(valid_len)?;
+        let bound = if active { None } else { end_bound };
+        let (locs, bad) = scan(&log, base_offset, file_len, bound)?;
+        let old_index = std::fs::read(&i)?;
+        let old_time = std::fs::read(&t)?;
+        let tail_is_bad = bad.last().is_some_and(|r| r.pos + r.len == file_len);
+        let mut damage: Vec<Damage> = bad
+            .iter()
+            .map(|r| {
+                let cut = active && r.pos + r.len == file_len;
+                Damage {
+                    file: l.clone(),
+                    byte_pos: r.pos,
+                    byte_len: r.len,
+                    first_offset: r.first_offset,
+                    end_offset: r.end_offset,
+                    reason: r.reason.clone(),
+                    action: if cut {
+                        DamageAction::CutTornTail
+                    } else {
+                        DamageAction::Skipped
+                    },
+                }
+            })
+            .collect();
+        let next_offset = locs.last().map_or(base_offset, |b| b.next_offset);
+        if !tail_is_bad && index_lists_missing_batch(&old_index, base_offset, &locs) {
+            damage.push(Damage {
+                file: l.clone(),
+                byte_pos: file_len,
+                byte_len: 0,
+                first_offset: next_offset,
+                end_offset: bound,
+                reason: "the file ends where its index lists another batch (it was truncated)"
+                    .into(),
+                action: DamageAction::Missing,
+            });
+        }
+        let mut size_bytes = file_len;
+        if active && tail_is_bad {
+            size_bytes = bad.last().map_or(file_len, |r| r.pos);
+            log.set_len(size_bytes)?;
             log.sync_all()?;
+        }
+        let (want_index, want_time) = index_bytes(base_offset, &locs);
+        let indexes_ok = old_index == want_index && old_time == want_time;
+        // Indexes are written after the log, so after a crash they may lack the last
+        // entries: that is expected. Anything else means the index files were damaged.
+        let lagging = want_index.starts_with(&old_index) && want_time.starts_with(&old_time);
+        if !indexes_ok && !lagging && damage.is_empty() {
+            damage.push(Damage {
+                file: i.clone(),
+                byte_pos: first_difference(&old_index, &want_index) as u64,
+                byte_len: 0,
+                first_offset: base_offset,
+                end_offset: Some(base_offset),
+                reason: "the index files disagree with the log".into(),
+                action: DamageAction::IndexRebuilt,
+            });
         }
         let mut seg = Segment {
             base_offset,
-            next_offset: locs.last().map_or(base_offset, |b| b.next_offset),
-            size_bytes: valid_len,
+            next_offset,
+            size_bytes,
             locs,
             created_ms: now_ms,
             store: Store::File(Files {
@@ -155,7 +202,15 @@ impl Segment {
         if !indexes_ok {
             seg.rewrite_indexes()?;
         }
-        Ok((seg, cut))
+        Ok((seg, damage))
+    }
+
+    /// The segment's log file (None in memory).
+    pub fn file(&self) -> Option<&Path> {
+        match &self.store {
+            Store::File(f) => Some(&f.log_path),
+            Store::Memory(_) => None,
+        }
     }
 
     pub fn base_offset(&self) -> u64 {
@@ -187,8 +242,15 @@ impl Segment {
 
     /// Appends one encoded, checked batch whose base offset is at least `next_offset`.
     pub fn append(&mut self, batch: &Bytes, h: &BatchHeader) -> Result<(), LogError> {
-        assert!(h.base_offset >= self.next_offset, "offsets increase");
-        assert_eq!(h.total_bytes, batch.len());
+        if h.base_offset < self.next_offset || h.total_bytes != batch.len() {
+            return Err(LogError::Corrupt(format!(
+                "batch of offsets {}..={} ({} bytes) does not follow offset {}",
+                h.base_offset,
+                h.last_offset(),
+                batch.len(),
+                self.next_offset
+            )));
+        }
         let loc = BatchLoc {
             base_offset: h.base_offset,
             next_offset: h.next_offset(),
@@ -259,9 +321,11 @@ impl Segment {
         let mut bytes = self.locs[start].len as usize;
         let mut records =
             (self.locs[start].next_offset - from.max(self.locs[start].base_offset)) as usize;
+        // One read of adjacent batches: it stops before a skipped (damaged) region.
         while end < self.locs.len()
             && records < max_records
             && bytes + self.locs[end].len as usize <= max_bytes
+            && self.locs[end].pos == self.locs[end - 1].pos + self.locs[end - 1].len as u64
         {
             bytes += self.locs[end].len as usize;
             records += (self.locs[end].next_offset - self.locs[end].base_offset) as usize;
@@ -309,12 +373,15 @@ impl Segment {
         h.map_err(LogError::Corrupt)
     }
 
-    /// Drops the batches from the `i`th on.
+    /// Drops the batches from the `i`th on, and any damaged bytes after the batches kept.
     pub fn truncate_batches(&mut self, i: usize) -> Result<(), LogError> {
-        if i >= self.locs.len() {
+        let i = i.min(self.locs.len());
+        let pos = i
+            .checked_sub(1)
+            .map_or(0, |k| self.locs[k].pos + self.locs[k].len as u64);
+        if i == self.locs.len() && pos == self.size_bytes {
             return Ok(());
         }
-        let pos = self.locs[i].pos;
         self.locs.truncate(i);
         self.size_bytes = pos;
         self.next_offset = self.locs.last().map_or(self.base_offset, |b| b.next_offset);

@@ -421,7 +421,7 @@ mod tests {
         let mut forged = buf.to_vec();
         let key_len_at = HEADER_BYTES + 12;
         forged[key_len_at..key_len_at + 4].copy_from_slice(&1_000_000i32.to_be_bytes());
-        let crc = crc32c::crc32c(&forged[16..]);
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&forged[..12]), &forged[16..]);
         forged[12..16].copy_from_slice(&crc.to_be_bytes());
         let b = RecordBatch::new(Bytes::from(forged), 0, 100).unwrap();
         assert!(matches!(b.iter().next(), Some(Err(LogError::Corrupt(_)))));
