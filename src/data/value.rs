@@ -227,6 +227,33 @@ pub fn base64(b: &[u8]) -> String {
     out
 }
 
+/// ISO-8601 `yyyy-MM-dd[THH:mm[:ss[.SSS]]]`, UTC, to epoch milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = match s.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut d = date.split('-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: u32 = d.next()?.parse().ok()?;
+    let day: u32 = d.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, m, day) * 86_400_000;
+    if let Some(t) = time {
+        let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
+        let mut parts = hms.split(':');
+        let h: i64 = parts.next()?.parse().ok()?;
+        let mi: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let sec: i64 = parts.next().unwrap_or("0").parse().ok()?;
+        let frac = format!("{:0<3}", &frac[..frac.len().min(3)]);
+        ms += h * 3_600_000 + mi * 60_000 + sec * 1000 + frac.parse::<i64>().ok()?;
+    }
+    Some(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 
-use super::functions::call;
-use crate::data::value::{days_from_civil, format_double};
+use crate::data::value::{format_double, parse_timestamp};
 use crate::data::{SqlType, Value};
+use crate::functions::{Args, FunctionDef};
 use crate::plan::expr::{ArithOp, CmpOp, TExpr, TypedExpr};
 
 pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
@@ -58,10 +58,7 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
             (Value::String(x), Value::String(y)) => Value::String(Arc::from(format!("{x}{y}"))),
             _ => Value::Null,
         },
-        TExpr::Call(f, args) => {
-            let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
-            call(*f, &vals, &e.ty)
-        }
+        TExpr::Call { func, args, types } => call(func, args, types, &e.ty, row),
         TExpr::Case { whens, otherwise } => {
             for (w, t) in whens {
                 if let Value::Boolean(true) = eval(w, row) {
@@ -141,6 +138,34 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
         TExpr::MakeStruct(fields) => {
             Value::Struct(Arc::new(fields.iter().map(|f| eval(f, row)).collect()))
         }
+    }
+}
+
+/// Arguments of up to this many are evaluated into an array on the stack, so a call
+/// allocates nothing unless its function does.
+const INLINE_ARGS: usize = 4;
+
+fn call(
+    func: &FunctionDef,
+    args: &[TypedExpr],
+    types: &[SqlType],
+    ty: &SqlType,
+    row: &[Value],
+) -> Value {
+    if args.len() <= INLINE_ARGS {
+        let mut values: [Value; INLINE_ARGS] = Default::default();
+        for (slot, a) in values.iter_mut().zip(args) {
+            *slot = eval(a, row);
+        }
+        let values = &values[..args.len()];
+        func.call(&Args { values, types, ty })
+    } else {
+        let values: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
+        func.call(&Args {
+            values: &values,
+            types,
+            ty,
+        })
     }
 }
 
@@ -319,33 +344,6 @@ pub fn parse_as(s: &str, ty: &SqlType) -> Value {
         }),
         _ => Value::Null,
     }
-}
-
-/// ISO-8601 `yyyy-MM-dd[THH:mm[:ss[.SSS]]]`, UTC, to epoch milliseconds.
-pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('Z');
-    let (date, time) = match s.split_once(['T', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let mut d = date.split('-');
-    let y: i64 = d.next()?.parse().ok()?;
-    let m: u32 = d.next()?.parse().ok()?;
-    let day: u32 = d.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut ms = days_from_civil(y, m, day) * 86_400_000;
-    if let Some(t) = time {
-        let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
-        let mut parts = hms.split(':');
-        let h: i64 = parts.next()?.parse().ok()?;
-        let mi: i64 = parts.next().unwrap_or("0").parse().ok()?;
-        let sec: i64 = parts.next().unwrap_or("0").parse().ok()?;
-        let frac = format!("{:0<3}", &frac[..frac.len().min(3)]);
-        ms += h * 3_600_000 + mi * 60_000 + sec * 1000 + frac.parse::<i64>().ok()?;
-    }
-    Some(ms)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ pub mod decode;
 pub mod durable;
 pub mod eval;
 pub mod format;
-pub mod functions;
 pub mod inspect;
 pub mod join;
 pub mod log;

@@ -16,7 +16,7 @@ use crate::syntax::span::Span;
 
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
-use super::functions;
+use crate::functions;
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
 use super::schema::{Field, Schema, PSEUDO_COLUMNS};
 use super::window::{self, WindowDef};
@@ -141,7 +141,7 @@ fn has_aggregate(e: &ast::Expr) -> bool {
     let mut found = false;
     walk(e, &mut |x| {
         if let ExprKind::Function { name, .. } = &x.kind {
-            found |= functions::AGGREGATES.contains(&name.name.as_str());
+            found |= functions::is_aggregate(&name.name);
         }
     });
     found
@@ -429,7 +429,7 @@ pub fn plan(
                 else {
                     return Ok(false);
                 };
-                if !functions::AGGREGATES.contains(&name.name.as_str()) {
+                if !functions::is_aggregate(&name.name) {
                     return Ok(false);
                 }
                 let call = bind_call(

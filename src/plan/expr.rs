@@ -3,10 +3,11 @@
 
 use rust_decimal::Decimal;
 
-use super::functions::{self, Func};
 use super::schema::Schema;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::functions::rules::unify;
+use crate::functions::{self, FunctionDef};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, Literal, UnaryOp};
 use crate::syntax::span::Span;
 
@@ -49,7 +50,12 @@ pub enum TExpr {
     /// Both operands have the result type.
     Arith(ArithOp, Box<TypedExpr>, Box<TypedExpr>),
     Concat(Box<TypedExpr>, Box<TypedExpr>),
-    Call(Func, Vec<TypedExpr>),
+    /// A scalar function of the registry, with its arguments and their types.
+    Call {
+        func: &'static FunctionDef,
+        args: Vec<TypedExpr>,
+        types: Vec<SqlType>,
+    },
     Case {
         whens: Vec<(TypedExpr, TypedExpr)>,
         otherwise: Option<Box<TypedExpr>>,
@@ -128,7 +134,7 @@ impl TypedExpr {
                 go(b);
                 go(c)
             }
-            TExpr::Call(_, args) | TExpr::MakeArray(args) | TExpr::MakeStruct(args) => {
+            TExpr::Call { args, .. } | TExpr::MakeArray(args) | TExpr::MakeStruct(args) => {
                 args.iter().for_each(go)
             }
             TExpr::InList(a, list, _) => {
@@ -290,7 +296,7 @@ impl<'a> Binder<'a> {
                 let mut ty = v.ty.clone();
                 for item in list {
                     let b = self.bind(item)?;
-                    ty = functions::unify(&ty, &b.ty).ok_or_else(|| mismatch_compare(&v, &b))?;
+                    ty = unify(&ty, &b.ty).ok_or_else(|| mismatch_compare(&v, &b))?;
                     items.push(b);
                 }
                 let items = items.into_iter().map(|i| i.cast_to(&ty)).collect();
@@ -307,9 +313,8 @@ impl<'a> Binder<'a> {
                 negated,
             } => {
                 let (v, lo, hi) = (self.bind(expr)?, self.bind(low)?, self.bind(high)?);
-                let ty =
-                    functions::unify(&v.ty, &lo.ty).ok_or_else(|| mismatch_compare(&v, &lo))?;
-                let ty = functions::unify(&ty, &hi.ty).ok_or_else(|| mismatch_compare(&v, &hi))?;
+                let ty = unify(&v.ty, &lo.ty).ok_or_else(|| mismatch_compare(&v, &lo))?;
+                let ty = unify(&ty, &hi.ty).ok_or_else(|| mismatch_compare(&v, &hi))?;
                 Ok(TypedExpr::new(
                     TExpr::Between(
                         Box::new(v.cast_to(&ty)),
@@ -377,7 +382,7 @@ impl<'a> Binder<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 let mut ty = SqlType::Null;
                 for b in &bound {
-                    ty = functions::unify(&ty, &b.ty).ok_or_else(|| {
+                    ty = unify(&ty, &b.ty).ok_or_else(|| {
                         Diagnostic::new(
                             Code::TypeMismatch,
                             "the elements of an array must have one type",
@@ -400,11 +405,11 @@ impl<'a> Binder<'a> {
                 let (mut kt, mut vt) = (SqlType::Null, SqlType::Null);
                 for (k, v) in entries {
                     let (k, v) = (self.bind(k)?, self.bind(v)?);
-                    kt = functions::unify(&kt, &k.ty).ok_or_else(|| {
+                    kt = unify(&kt, &k.ty).ok_or_else(|| {
                         Diagnostic::new(Code::TypeMismatch, "map keys must have one type")
                             .label(k.span, format!("this is {}", k.ty))
                     })?;
-                    vt = functions::unify(&vt, &v.ty).ok_or_else(|| {
+                    vt = unify(&vt, &v.ty).ok_or_else(|| {
                         Diagnostic::new(Code::TypeMismatch, "map values must have one type")
                             .label(v.span, format!("this is {}", v.ty))
                     })?;
@@ -538,16 +543,12 @@ impl<'a> Binder<'a> {
         star: bool,
         span: Span,
     ) -> Result<TypedExpr> {
-        if functions::AGGREGATES.contains(&name.name.as_str()) {
+        if functions::is_aggregate(&name.name) {
             return Err(Diagnostic::new(Code::Unsupported, format!("{} is an aggregate function, which needs GROUP BY", name.name))
                 .label(name.span, format!("aggregate used in {}", self.context))
                 .help("aggregate over a GROUP BY, e.g. SELECT sensor, COUNT(*) FROM readings GROUP BY sensor EMIT CHANGES;"));
         }
-        let Some(sig) = functions::lookup(&name.name) else {
-            let names = functions::FUNCTIONS
-                .iter()
-                .map(|s| s.name)
-                .chain(functions::AGGREGATES.iter().copied());
+        let Some(def) = functions::lookup(&name.name) else {
             let mut d = Diagnostic::new(
                 Code::UnknownFunction,
                 format!("there is no function named {}", name.name),
@@ -557,54 +558,69 @@ impl<'a> Binder<'a> {
                 .iter()
                 .find(|(a, _)| *a == name.name)
                 .map(|(_, f)| *f);
+            let names = functions::all().map(|f| f.name);
             if let Some(s) = alias.or_else(|| super::catalog::did_you_mean(&name.name, names)) {
                 d = d.help(format!("did you mean {s}?"));
             }
             return Err(d);
         };
-        if star || args.len() < sig.min_args || args.len() > sig.max_args {
-            let wanted = match (sig.min_args, sig.max_args) {
-                (a, b) if a == b => format!("{a}"),
-                (a, usize::MAX) => format!("at least {a}"),
-                (a, b) => format!("{a} to {b}"),
-            };
+        if star || args.len() < def.min_args || args.len() > def.max_args {
             return Err(Diagnostic::new(
                 Code::WrongArgumentCount,
                 format!(
-                    "{} takes {wanted} argument(s), but {} were given",
-                    sig.name,
+                    "{} takes {} argument(s), but {} were given",
+                    def.name,
+                    def.arity_text(),
                     if star { 0 } else { args.len() }
                 ),
             )
             .label(span, "wrong number of arguments")
-            .help(format!("for example: {}", sig.example)));
+            .help(def.usage()));
         }
         let bound = args
             .iter()
             .map(|a| self.bind(a))
             .collect::<Result<Vec<_>>>()?;
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty.clone()).collect();
-        match functions::check(sig.func, &types) {
+        match (def.returns)(&types) {
             Ok(ty) => {
-                // Variadic functions over one type get their arguments widened to it.
-                let bound = if matches!(sig.func, Func::Coalesce | Func::Ifnull) {
-                    bound.into_iter().map(|b| b.cast_to(&ty)).collect()
+                // Functions over one type get their arguments widened to it.
+                let (bound, types) = if def.widen_args {
+                    let bound: Vec<TypedExpr> = bound.into_iter().map(|b| b.cast_to(&ty)).collect();
+                    let types = bound.iter().map(|b| b.ty.clone()).collect();
+                    (bound, types)
                 } else {
-                    bound
+                    (bound, types)
                 };
-                Ok(TypedExpr::new(TExpr::Call(sig.func, bound), ty, span))
+                Ok(TypedExpr::new(
+                    TExpr::Call {
+                        func: def,
+                        args: bound,
+                        types,
+                    },
+                    ty,
+                    span,
+                ))
             }
-            Err((i, wanted)) => Err(Diagnostic::new(
-                Code::WrongArgumentType,
-                format!(
-                    "argument {} of {} must be {wanted}, not {}",
-                    i + 1,
-                    sig.name,
-                    types[i]
-                ),
-            )
-            .label(bound[i].span, format!("this is {}", types[i]))
-            .help(format!("for example: {}", sig.example))),
+            Err((i, wanted)) => {
+                let i = i.min(bound.len().saturating_sub(1));
+                let shown = types
+                    .get(i)
+                    .map_or("nothing".to_string(), |t| t.to_string());
+                let mut d = Diagnostic::new(
+                    Code::WrongArgumentType,
+                    format!(
+                        "argument {} of {} must be {wanted}, not {shown}",
+                        i + 1,
+                        def.name
+                    ),
+                );
+                d = match bound.get(i) {
+                    Some(b) => d.label(b.span, format!("this is {shown}")),
+                    None => d.label(span, "here"),
+                };
+                Err(d.help(def.usage()))
+            }
         }
     }
 
@@ -628,7 +644,7 @@ impl<'a> Binder<'a> {
                 }
             };
             let then = self.bind(t)?;
-            ty = functions::unify(&ty, &then.ty).ok_or_else(|| {
+            ty = unify(&ty, &then.ty).ok_or_else(|| {
                 Diagnostic::new(
                     Code::TypeMismatch,
                     "the branches of CASE must have one type",
@@ -643,7 +659,7 @@ impl<'a> Binder<'a> {
         let otherwise = match otherwise {
             Some(o) => {
                 let b = self.bind(o)?;
-                ty = functions::unify(&ty, &b.ty).ok_or_else(|| {
+                ty = unify(&ty, &b.ty).ok_or_else(|| {
                     Diagnostic::new(
                         Code::TypeMismatch,
                         "the branches of CASE must have one type",
@@ -809,7 +825,7 @@ fn comparable(a: &SqlType, b: &SqlType) -> Option<SqlType> {
         (SqlType::Timestamp, SqlType::Bigint | SqlType::Int)
         | (SqlType::Bigint | SqlType::Int, SqlType::Timestamp) => Some(SqlType::Timestamp),
         (SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_), _) if a == b => Some(a.clone()),
-        _ => functions::unify(a, b),
+        _ => unify(a, b),
     }
 }
 

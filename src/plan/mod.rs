@@ -5,7 +5,6 @@ pub mod aggregate;
 pub mod catalog;
 pub mod compile;
 pub mod expr;
-pub mod functions;
 pub mod join;
 pub mod logical;
 pub mod persistent;

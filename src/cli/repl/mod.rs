@@ -111,14 +111,8 @@ struct Shell {
 
 impl Shell {
     fn new(cli: &Cli, cluster: Cluster, interactive: bool) -> Shell {
-        let mut functions: Vec<String> = crate::plan::functions::FUNCTIONS
-            .iter()
-            .map(|s| s.name.to_string())
-            .chain(
-                crate::plan::functions::AGGREGATES
-                    .iter()
-                    .map(|s| s.to_string()),
-            )
+        let mut functions: Vec<String> = crate::functions::all()
+            .map(|f| f.name.to_string())
             .collect();
         functions.sort();
         functions.dedup();

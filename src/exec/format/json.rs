@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::DecodeError;
 use crate::data::value::base64;
 use crate::data::{SqlType, Value};
-use crate::exec::eval::parse_timestamp;
+use crate::data::value::parse_timestamp;
 
 pub fn decode_object(
     bytes: &[u8],
