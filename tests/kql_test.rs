@@ -73,3 +73,18 @@ fn a_stream_table_join_sees_the_table_as_of_each_record() {
 fn a_stream_stream_left_join_emits_a_miss_only_when_its_window_has_passed() {
     passes("shipments", 2);
 }
+
+#[test]
+fn a_record_that_does_not_match_its_schema_is_skipped_with_a_warning() {
+    // The query reads only the key, yet the record with "x" in its DOUBLE column is bad.
+    passes("bad_record", 2);
+    let out = kql_test("bad_record", Some("bad_record"));
+    assert!(
+        out.stderr.contains("warning: query CSAS_SENSORS_1 skipped 1 bad record(s)")
+            && out.stderr.contains(
+                "topic 'readings' partition 0 offset 1: field TEMP: expected DOUBLE, found \"x\""
+            ),
+        "{}",
+        out.stderr
+    );
+}

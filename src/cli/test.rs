@@ -69,6 +69,8 @@ pub fn run(statements: &Path, input: &Path, expected: Option<&Path>) -> Result<(
         session.catch_up().map_err(|d| fail(&session, vec![d]))?;
         collector.collect(&session, &input_topics);
     }
+    // Windows stay open (see above), but what the queries skipped is reported.
+    session.report_skipped(&mut quiet);
     for w in quiet.warnings {
         eprintln!("warning: {w}");
     }

@@ -130,22 +130,39 @@ impl fmt::Display for Value {
     }
 }
 
-/// Doubles print as Java does for the common cases: always with a decimal point.
+/// Doubles print as Java's `Double.toString` (and so ksqlDB) prints them: always with a
+/// decimal point, `1.0E308` style from 1e7 up and below 1e-3, `Infinity` and `NaN`.
 pub fn format_double(d: f64) -> String {
     let mut out = Vec::with_capacity(24);
     push_double(d, &mut out);
     String::from_utf8(out).expect("digits are ASCII")
 }
 
-/// `format_double` appended to `out`, without an allocation. Values from 1e-4 up to 1e10
-/// (a sink's usual doubles) take their shortest round-trip digits from zmij, at a fraction
-/// of the cost of `std::fmt`, whose digits they match there (`{d}`, and `{d:.1}` for whole
-/// numbers; a test compares them). From about 1e11, where 17 digits can be needed, zmij's
-/// last digit can differ from std's, so other values go through `std::fmt`.
+/// `format_double` appended to `out`, without an allocation on the common path. Values from
+/// 1e-3 up to 1e7 (a sink's usual doubles) take their shortest round-trip digits from zmij,
+/// at a fraction of the cost of `std::fmt`, whose digits they match there (`{d}`, and
+/// `{d:.1}` for whole numbers; a test compares them).
 pub fn push_double(d: f64, out: &mut Vec<u8>) {
     use std::io::Write as _;
+    if !d.is_finite() {
+        out.extend_from_slice(non_finite_name(d).as_bytes());
+        return;
+    }
     let a = d.abs();
-    if d.is_finite() && (1e-4..1e10).contains(&a) {
+    if a != 0.0 && !(1e-3..1e7).contains(&a) {
+        // Java's computerized scientific notation: one digit, a point, at least one more
+        // digit, then E and the exponent.
+        let text = format!("{d:e}");
+        let (mantissa, exponent) = text.split_once('e').expect("{:e} has an exponent");
+        out.extend_from_slice(mantissa.as_bytes());
+        if !mantissa.contains('.') {
+            out.extend_from_slice(b".0");
+        }
+        out.push(b'E');
+        out.extend_from_slice(exponent.as_bytes());
+        return;
+    }
+    if a != 0.0 {
         let mut buf = zmij::Buffer::new();
         let text = buf.format_finite(d);
         if !text.contains('e') {
@@ -156,11 +173,22 @@ pub fn push_double(d: f64, out: &mut Vec<u8>) {
             return;
         }
     }
-    let _ = if d.is_finite() && d == d.trunc() && a < 1e15 {
+    let _ = if d == d.trunc() {
         write!(out, "{d:.1}")
     } else {
         write!(out, "{d}")
     };
+}
+
+/// How Java names a double that is not a number: `Infinity`, `-Infinity`, `NaN`.
+pub fn non_finite_name(d: f64) -> &'static str {
+    if d.is_nan() {
+        "NaN"
+    } else if d > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
 }
 
 /// ISO-8601 in UTC with milliseconds: `2023-11-14T22:13:20.000`.
@@ -258,12 +286,37 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
-    /// What `format_double` printed before zmij: `std::fmt` only.
+    /// Java's `Double.toString` spelled with `std::fmt` only (no zmij).
     fn std_double(d: f64) -> String {
-        if d.is_finite() && d == d.trunc() && d.abs() < 1e15 {
+        let a = d.abs();
+        if a != 0.0 && !(1e-3..1e7).contains(&a) {
+            let text = format!("{d:e}");
+            let (m, e) = text.split_once('e').unwrap();
+            let point = if m.contains('.') { "" } else { ".0" };
+            format!("{m}{point}E{e}")
+        } else if d == d.trunc() {
             format!("{d:.1}")
         } else {
             format!("{d}")
+        }
+    }
+
+    #[test]
+    fn doubles_print_as_java_prints_them() {
+        for (d, java) in [
+            (1e308, "1.0E308"),
+            (1e7, "1.0E7"),
+            (12345678.9, "1.23456789E7"),
+            (9999999.0, "9999999.0"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (-2.5e-5, "-2.5E-5"),
+            (0.0, "0.0"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(format_double(d), java, "{d:e}");
         }
     }
 

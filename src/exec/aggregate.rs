@@ -91,8 +91,8 @@ pub struct InputScanner {
 }
 
 impl InputScanner {
-    /// For `Filter?(Source)`; `used` are the row positions read above it.
-    pub fn new(node: &LogicalPlan, used: &[usize]) -> Option<InputScanner> {
+    /// For `Filter?(Source)`.
+    pub fn new(node: &LogicalPlan) -> Option<InputScanner> {
         let (filter, source) = match node {
             LogicalPlan::Filter(f) => match &*f.input {
                 LogicalPlan::Source(s) => (Some(f.predicate.clone()), s),
@@ -101,13 +101,9 @@ impl InputScanner {
             LogicalPlan::Source(s) => (None, s),
             _ => return None,
         };
-        let mut used = used.to_vec();
-        if let Some(f) = &filter {
-            f.columns(&mut used);
-        }
         Some(InputScanner {
             topic: source.topic.clone(),
-            decoder: SourceDecoder::new(source, 0, &used),
+            decoder: SourceDecoder::new(source, 0),
             width: source.schema.len(),
             filter,
         })
@@ -288,20 +284,6 @@ impl AggregateSpec {
                 InputKind::Stream
             },
         }
-    }
-
-    /// Row positions of the input the aggregation reads.
-    pub fn used_columns(agg: &Aggregate) -> Vec<usize> {
-        let mut used = Vec::new();
-        for k in &agg.keys {
-            k.expr.columns(&mut used);
-        }
-        for c in &agg.calls {
-            if let Some(a) = &c.arg {
-                a.columns(&mut used);
-            }
-        }
-        used
     }
 }
 

@@ -1,6 +1,8 @@
-//! Reading records of a source into rows: key and value decoded into their row positions
-//! (only the columns a query uses), pseudo-columns set, event time taken from ROWTIME or the
-//! source's timestamp column. A decoder writes at an offset of the row, so the two sides of
+//! Reading records of a source into rows: key and value decoded into their row positions,
+//! pseudo-columns set, event time taken from ROWTIME or the source's timestamp column.
+//! Every declared column is decoded, whatever the query reads: a record that does not match
+//! its declared schema is bad for every query (as in ksqlDB), so `SELECT sensor` and
+//! `SELECT *` and `COUNT(*)` skip the same records. A decoder writes at an offset of the row, so the two sides of
 //! a join decode into one row.
 
 use crate::exec::log::LogRecord;
@@ -30,8 +32,8 @@ pub struct SourceDecoder {
 }
 
 impl SourceDecoder {
-    /// `used`: row positions (relative to the source) that the query reads.
-    pub fn new(source: &Source, base: usize, used: &[usize]) -> SourceDecoder {
+    /// `base`: where the source's fields start in the row.
+    pub fn new(source: &Source, base: usize) -> SourceDecoder {
         let n_pseudo = PSEUDO_COLUMNS.len();
         let mut key_columns = Vec::new();
         let mut value_columns = Vec::new();
@@ -40,13 +42,9 @@ impl SourceDecoder {
                 continue; // WINDOWSTART/WINDOWEND of a windowed table come from the key
             }
             let col = (f.name.clone(), f.ty.clone(), base + pos);
-            let wanted = used.contains(&pos) || source.timestamp_column == Some(pos);
             if pos < n_pseudo + source.key_count {
-                if wanted {
-                    key_columns.push(col);
-                }
-            } else if wanted || source.value_format == Format::Delimited {
-                // DELIMITED fields are positional: decode them all
+                key_columns.push(col);
+            } else {
                 value_columns.push(col);
             }
         }

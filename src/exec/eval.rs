@@ -330,7 +330,12 @@ pub fn parse_as(s: &str, ty: &SqlType) -> Value {
         T::String => Value::string(s),
         T::Int => s.parse().map_or(Value::Null, Value::Int),
         T::Bigint => s.parse().map_or(Value::Null, Value::Bigint),
-        T::Double => s.parse().map_or(Value::Null, Value::Double),
+        // "Infinity" and "NaN" as Java spells them, but a number out of range is no DOUBLE
+        T::Double => match s.parse::<f64>() {
+            Ok(d) if d.is_finite() || s.to_ascii_lowercase().contains("inf") => Value::Double(d),
+            Ok(d) if d.is_nan() => Value::Double(d),
+            _ => Value::Null,
+        },
         T::Decimal { scale, .. } => crate::plan::expr::parse_decimal(s)
             .map_or(Value::Null, |d| Value::Decimal(d.round_dp(*scale))),
         T::Boolean => match s.to_ascii_lowercase().as_str() {

@@ -371,14 +371,13 @@ pub fn build_stages(
             None => stage(StageKind::Joined(plan.clone()), &source.topic, Vec::new()),
         }]);
     };
-    let used = AggregateSpec::used_columns(agg);
     let with_agg_state = |mut t: Vec<TaskSlot>| {
         for slot in &mut t {
             slot.agg = Some(AggregateTask::new());
         }
         t
     };
-    let scanner = InputScanner::new(&agg.input, &used).ok_or_else(|| {
+    let scanner = InputScanner::new(&agg.input).ok_or_else(|| {
         "aggregating a join is not supported by this version of kql yet".to_string()
     })?;
     if !agg.repartition {

@@ -89,7 +89,7 @@ impl StatelessPipeline {
         let LogicalPlan::Source(source) = input else {
             return None;
         };
-        let decoder = SourceDecoder::new(source, 0, &ops.columns());
+        let decoder = SourceDecoder::new(source, 0);
         Some(StatelessPipeline {
             source: source.clone(),
             decoder,

@@ -29,7 +29,7 @@ pub fn run(cluster: &Cluster, plan: &QueryPlan, out: &mut dyn Output) -> Result<
             "a pull query over something other than a table",
         ));
     };
-    let decoder = SourceDecoder::new(source, 0, &ops.columns());
+    let decoder = SourceDecoder::new(source, 0);
     let width = source.schema.len();
     let mut rows: Vec<(u32, u64, i64, Vec<Value>)> = Vec::new();
     let mut bad = 0u64;

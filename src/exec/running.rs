@@ -49,6 +49,12 @@ impl Session {
         self.registry
             .catch_up(&self.runtime, &self.cluster, true)
             .map_err(failed)?;
+        self.report_skipped(out);
+        Ok(())
+    }
+
+    /// Warns of the records each persistent query skipped so far: late ones, bad ones.
+    pub fn report_skipped(&self, out: &mut dyn Output) {
         for q in &self.registry.queries {
             if q.stats.late_records > 0 {
                 out.warning(&format!(
@@ -60,7 +66,6 @@ impl Session {
                 out.warning(&msg);
             }
         }
-        Ok(())
     }
 
     pub(crate) fn run_any_query(

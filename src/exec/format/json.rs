@@ -21,8 +21,13 @@ pub fn decode_object(
     if super::json_fast::decode_flat(bytes, columns, row).is_some() {
         return Ok(());
     }
-    let parsed: Json = serde_json::from_slice(bytes)
-        .map_err(|e| DecodeError(format!("value is not valid JSON: {e}")))?;
+    let parsed: Json = serde_json::from_slice(bytes).map_err(|e| {
+        if e.to_string().starts_with("number out of range") {
+            DecodeError(format!("a number is out of DOUBLE's range ({e})"))
+        } else {
+            DecodeError(format!("value is not valid JSON: {e}"))
+        }
+    })?;
     let Json::Object(map) = parsed else {
         return Err(DecodeError(format!(
             "value is not a JSON object: {}",
@@ -200,7 +205,8 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
             if d.is_finite() {
                 crate::data::value::push_double(*d, out);
             } else {
-                out.extend_from_slice(b"null");
+                // JSON has no infinity: written as a string, as Jackson (ksqlDB) writes it
+                write_string(crate::data::value::non_finite_name(*d), out);
             }
         }
         Value::Decimal(d) => {

@@ -69,7 +69,12 @@ fn convert(v: &[u8], ty: &SqlType) -> Option<Value> {
             }
             Some(Value::String(Arc::from(inner)))
         }
-        SqlType::Double if is_number(v) => text.parse().ok().map(Value::Double),
+        // out of range (1e400): the general decoder reports the bad record
+        SqlType::Double if is_number(v) => text
+            .parse()
+            .ok()
+            .filter(|d: &f64| d.is_finite())
+            .map(Value::Double),
         SqlType::Bigint if is_integer(v) => text.parse().ok().map(Value::Bigint),
         SqlType::Int if is_integer(v) => text.parse().ok().map(Value::Int),
         SqlType::Boolean => match v {

@@ -11,7 +11,7 @@ use kql_runtime::Cluster;
 
 use super::input::Input;
 use super::live::Resumable;
-use super::{fill_used, owned_key, part, relative, used_fields};
+use super::{fill_used, owned_key, part, used_fields};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::aggregate::FastHash;
@@ -46,10 +46,9 @@ impl GlobalFeed {
         cluster: &Cluster,
         table: &Source,
         base: usize,
-        used: &[usize],
     ) -> Result<GlobalFeed, Diagnostic> {
         let width = base + table.schema.len();
-        let decoder = SourceDecoder::new(table, base, &relative(used, base, table.schema.len()));
+        let decoder = SourceDecoder::new(table, base);
         let inputs = ranges(cluster, &table.topic, StartAt::Earliest)?
             .into_iter()
             .map(|range| {

@@ -159,7 +159,6 @@ pub fn build(
     naming: &Naming,
 ) -> Result<LiveJoin, Diagnostic> {
     let (ops, input) = Operators::split(plan);
-    let mut used = ops.columns();
     let mut join = LiveJoin {
         feeders: Vec::new(),
         global: None,
@@ -168,13 +167,12 @@ pub fn build(
     };
     match input {
         LogicalPlan::GlobalTableJoin(g) => {
-            g.lookup.columns(&mut used);
             let LogicalPlan::Source(right) = &*g.right else {
                 return Err(multi_way());
             };
-            let left = side(cluster, &g.left, 0, &used, start, naming, &mut join)?;
+            let left = side(cluster, &g.left, 0, start, naming, &mut join)?;
             let width = left.len() + right.schema.len();
-            let feed = global::GlobalFeed::new(cluster, right, left.len(), &used)?;
+            let feed = global::GlobalFeed::new(cluster, right, left.len())?;
             for range in ranges(cluster, &left.topic, left.start(start))? {
                 let input = left.input(cluster, range, width);
                 join.tasks.push(Box::new(global::GlobalJoinTask::new(
@@ -191,9 +189,7 @@ pub fn build(
             Ok(join)
         }
         LogicalPlan::Join(j) => {
-            j.left_key.columns(&mut used);
-            j.right_key.columns(&mut used);
-            let left = side(cluster, &j.left, 0, &used, start, naming, &mut join)?;
+            let left = side(cluster, &j.left, 0, start, naming, &mut join)?;
             // Tables are read from the beginning: their state is every row so far.
             let right_start = if j.kind == JoinKind::StreamStream {
                 start
@@ -204,7 +200,6 @@ pub fn build(
                 cluster,
                 &j.right,
                 left.len(),
-                &used,
                 right_start,
                 naming,
                 &mut join,
@@ -246,14 +241,6 @@ fn multi_way() -> Diagnostic {
         .help("join two sources per query: CREATE STREAM AS SELECT the first join, then join its result")
 }
 
-/// Positions of `used` inside [base, base + len), relative to base.
-fn relative(used: &[usize], base: usize, len: usize) -> Vec<usize> {
-    used.iter()
-        .filter(|&&u| u >= base && u < base + len)
-        .map(|u| u - base)
-        .collect()
-}
-
 /// Rows made by a record of a join's right side carry its offset with this bit set, so a
 /// row's (partition, offset) names one input record even when both sides emit rows (the
 /// sink's exactly-once tags need that). Offsets never come near 2^63; the rows' order is
@@ -274,7 +261,6 @@ fn side(
     cluster: &Cluster,
     plan: &LogicalPlan,
     base: usize,
-    used: &[usize],
     start: StartAt,
     naming: &Naming,
     join: &mut LiveJoin,
@@ -283,7 +269,7 @@ fn side(
         LogicalPlan::Source(s) => Ok(SideInput {
             source: s.clone(),
             topic: s.topic.clone(),
-            decoder: SourceDecoder::new(s, base, &relative(used, base, s.schema.len())),
+            decoder: SourceDecoder::new(s, base),
             base,
             internal: false,
         }),

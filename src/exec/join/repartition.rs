@@ -46,8 +46,7 @@ impl RepartitionFeed {
         tagged: bool,
     ) -> Result<RepartitionFeed, Diagnostic> {
         super::create_internal_topic(cluster, topic, r.partitions)?;
-        let all: Vec<usize> = (0..source.schema.len()).collect();
-        let decoder = SourceDecoder::new(source, base, &all);
+        let decoder = SourceDecoder::new(source, base);
         let width = base + source.schema.len();
         let inputs = ranges(cluster, &source.topic, start)?
             .into_iter()
