@@ -128,6 +128,12 @@ impl Diagnostic {
 }
 
 /// The name closest to `wanted` among `candidates`, if one is close enough to be a typo.
+/// `1 partition`, `3 partitions`: a count with its noun in the right number.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 pub fn did_you_mean<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,

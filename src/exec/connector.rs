@@ -2,14 +2,37 @@
 //! a topic. The file is read in large chunks; records are grouped by partition and appended
 //! with one `produce_refs` per partition and chunk, borrowing keys and values from the
 //! chunk's buffer. With `'key'='field'` each record's key is that field of the JSON line,
-//! as KAFKA bytes of its text (strings unquoted, numbers as written); otherwise keys are
-//! null and records go round-robin.
+//! written as the key format and type declared on the topic write it (an INT key 1234 is
+//! the 4 bytes a Java producer writes, and lands on the partition it would choose; a
+//! STRING key is its text); otherwise keys are null and records go round-robin. With
+//! `'timestamp.field'='field'` a record's timestamp is that field (epoch milliseconds or
+//! ISO-8601 text); otherwise it is the time of loading, as Kafka Connect stamps records.
 
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
 use kql_runtime::{Acks, Cluster, ProducerRef, TopicConfig};
+
+use crate::data::SqlType;
+use crate::plan::catalog::Format;
+
+/// Which fields of a line give the record's key and timestamp, and how the key is written.
+#[derive(Debug, Clone, Default)]
+pub struct LineFields<'a> {
+    pub key: Option<&'a str>,
+    /// The declared key format and type (None: the field's text as it is).
+    pub key_type: Option<(Format, SqlType)>,
+    pub timestamp: Option<&'a str>,
+}
+
+/// What a load wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Loaded {
+    pub records: u64,
+    /// Records whose timestamp field was missing or not a time: stamped with the load time.
+    pub untimed: u64,
+}
 
 /// Bytes read from the file at a time.
 pub const READ_CHUNK_BYTES: usize = 8 << 20;
@@ -22,7 +45,8 @@ struct Chunk {
     /// The chunk's bytes: `buf[..len]`; the buffer is zeroed once and reused.
     buf: Vec<u8>,
     len: usize,
-    /// Keys that had escapes, unescaped (rare): `Key::Unescaped` ranges are in here.
+    /// Keys rewritten from their text (unescaped, or typed as the key format writes them):
+    /// `Key::Unescaped` ranges are in here.
     unescaped: Vec<u8>,
     by_partition: Vec<Vec<Line>>,
 }
@@ -38,6 +62,7 @@ enum Key {
 struct Line {
     key: Key,
     value: Range<usize>,
+    timestamp_ms: Option<i64>,
 }
 
 impl Chunk {
@@ -60,20 +85,20 @@ impl Chunk {
                     Key::Unescaped(r) => Some(&self.unescaped[r.clone()]),
                 },
                 value: Some(&self.buf[l.value.clone()]),
-                timestamp_ms: None,
+                timestamp_ms: l.timestamp_ms,
                 headers: &[],
             })
             .collect()
     }
 }
 
-/// Reads `file` into `topic`; returns how many records were written.
+/// Reads `file` into `topic`; says how many records were written.
 pub fn load_file(
     cluster: &Cluster,
     file: &Path,
     topic: &str,
-    key_field: Option<&str>,
-) -> Result<u64, String> {
+    fields: &LineFields,
+) -> Result<Loaded, String> {
     if cluster.partition_count(topic).is_none() {
         cluster
             .create_topic(
@@ -107,7 +132,7 @@ pub fn load_file(
             }
             Ok(())
         });
-        let read = read_chunks(f, file, key_field, n, &tx, &back_rx);
+        let read = read_chunks(f, file, fields, n, &tx, &back_rx);
         drop(tx);
         let appended = appender
             .join()
@@ -121,14 +146,14 @@ pub fn load_file(
 fn read_chunks(
     mut f: std::fs::File,
     file: &Path,
-    key_field: Option<&str>,
+    fields: &LineFields,
     n: u32,
     tx: &std::sync::mpsc::SyncSender<Chunk>,
     back: &std::sync::mpsc::Receiver<Chunk>,
-) -> Result<u64, String> {
+) -> Result<Loaded, String> {
     // A line cut by a chunk's end is carried over to the next chunk.
     let mut carry: Vec<u8> = Vec::new();
-    let mut total = 0u64;
+    let mut total = Loaded::default();
     let mut made = 0;
     let mut rr = 0u32;
     let mut spare = None;
@@ -171,7 +196,7 @@ fn read_chunks(
         chunk.len = cut;
         chunk.unescaped.clear();
         chunk.by_partition.iter_mut().for_each(Vec::clear);
-        total += split_lines(&mut chunk, key_field, n, &mut rr);
+        split_lines(&mut chunk, fields, n, &mut rr, &mut total);
         if tx.send(chunk).is_err() || eof {
             break; // at the end, or the appender failed (its error is reported)
         }
@@ -179,10 +204,9 @@ fn read_chunks(
     Ok(total)
 }
 
-/// Splits a chunk into lines, with their keys and partitions; returns how many.
-fn split_lines(chunk: &mut Chunk, key_field: Option<&str>, n: u32, rr: &mut u32) -> u64 {
+/// Splits a chunk into lines, with their keys, timestamps and partitions; counts them.
+fn split_lines(chunk: &mut Chunk, fields: &LineFields, n: u32, rr: &mut u32, total: &mut Loaded) {
     let data = &chunk.buf[..chunk.len];
-    let mut lines = 0;
     let mut start = 0;
     while start < data.len() {
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
@@ -192,18 +216,22 @@ fn split_lines(chunk: &mut Chunk, key_field: Option<&str>, n: u32, rr: &mut u32)
         }
         let line = &data[start..line_end];
         if !line.iter().all(u8::is_ascii_whitespace) {
-            let key = match key_field.and_then(|k| json_field_range(line, k)) {
+            let key = match fields.key.and_then(|k| json_field_range(line, k)) {
                 None => Key::None,
-                Some((s, e, false)) => Key::InLine(start + s..start + e),
-                Some((s, e, true)) => match serde_json::from_slice::<String>(&line[s - 1..e + 1]) {
-                    Ok(k) => {
-                        let at = chunk.unescaped.len();
-                        chunk.unescaped.extend_from_slice(k.as_bytes());
-                        Key::Unescaped(at..chunk.unescaped.len())
+                Some(range) => {
+                    let at = chunk.unescaped.len();
+                    match typed_key(line, range, &fields.key_type, &mut chunk.unescaped) {
+                        None => Key::None,
+                        Some(true) => Key::Unescaped(at..chunk.unescaped.len()),
+                        Some(false) => Key::InLine(start + range.0..start + range.1),
                     }
-                    Err(_) => Key::None,
-                },
+                }
             };
+            let timestamp_ms = fields.timestamp.and_then(|f| {
+                let ts = field_timestamp(line, f);
+                total.untimed += ts.is_none() as u64;
+                ts
+            });
             let p = match &key {
                 Key::None => {
                     *rr = (*rr + 1) % n;
@@ -217,12 +245,60 @@ fn split_lines(chunk: &mut Chunk, key_field: Option<&str>, n: u32, rr: &mut u32)
             chunk.by_partition[p as usize].push(Line {
                 key,
                 value: start..line_end,
+                timestamp_ms,
             });
-            lines += 1;
+            total.records += 1;
         }
         start = end + 1;
     }
-    lines
+}
+
+/// The key bytes for a field of `line` at `(start, end, escaped)` (a string's range is
+/// inside its quotes): written into `out` (Some(true)), the field's text as it is
+/// (Some(false)), or None when an escaped string cannot be read. A text that is not a
+/// number of the key's type is kept as text: queries then report it as a bad record.
+fn typed_key(
+    line: &[u8],
+    (start, end, escaped): (usize, usize, bool),
+    key_type: &Option<(Format, SqlType)>,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
+    let quoted = start > 0 && line[start - 1] == b'"' && line.get(end) == Some(&b'"');
+    let text = &line[start..end];
+    let number = || std::str::from_utf8(text).ok().map(str::trim);
+    match key_type {
+        // JSON text: a string keeps its quotes (and escapes)
+        Some((Format::Json, _)) if quoted => out.extend_from_slice(&line[start - 1..end + 1]),
+        Some((Format::Json, _)) => return Some(false),
+        Some((_, SqlType::Int)) if !quoted => match number()?.parse::<i32>() {
+            Ok(i) => out.extend_from_slice(&i.to_be_bytes()),
+            Err(_) => return Some(false),
+        },
+        Some((_, SqlType::Bigint)) if !quoted => match number()?.parse::<i64>() {
+            Ok(i) => out.extend_from_slice(&i.to_be_bytes()),
+            Err(_) => return Some(false),
+        },
+        Some((_, SqlType::Double)) if !quoted => match number()?.parse::<f64>() {
+            Ok(d) => out.extend_from_slice(&d.to_be_bytes()),
+            Err(_) => return Some(false),
+        },
+        _ if escaped => {
+            let k = serde_json::from_slice::<String>(&line[start - 1..end + 1]).ok()?;
+            out.extend_from_slice(k.as_bytes());
+        }
+        _ => return Some(false),
+    }
+    Some(true)
+}
+
+/// A line's timestamp field: epoch milliseconds, or ISO-8601 text; None when missing or
+/// not a time.
+fn field_timestamp(line: &[u8], field: &str) -> Option<i64> {
+    let text = json_field_text(line, field)?;
+    let text = std::str::from_utf8(&text).ok()?;
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| crate::exec::eval::parse_timestamp(text))
 }
 
 /// The text of a top-level field of a flat JSON object: a string's contents (unescaped
@@ -372,7 +448,11 @@ mod tests {
             ..Default::default()
         };
         cluster.create_topic("t", config).unwrap();
-        let n = load_file(&cluster, &file, "t", Some("k")).unwrap();
+        let fields = LineFields {
+            key: Some("k"),
+            ..LineFields::default()
+        };
+        let n = load_file(&cluster, &file, "t", &fields).unwrap().records;
         assert_eq!(n as usize, expected.len() + 1);
         let mut got = std::collections::HashMap::new();
         let mut keyless = Vec::new();

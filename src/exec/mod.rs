@@ -9,6 +9,7 @@ pub mod eval;
 pub mod format;
 pub mod inspect;
 pub mod join;
+mod join_times;
 pub mod log;
 pub(crate) mod merge;
 pub mod output;

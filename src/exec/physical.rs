@@ -170,18 +170,18 @@ fn task_inputs(plan: &LogicalPlan) -> Vec<&str> {
 fn describe(plan: &LogicalPlan, lines: &mut Vec<String>) {
     match plan {
         LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => lines.push(format!(
-            "before that, the rows of the inner join are written keyed by {} to the internal topic '{}' ({} partitions)",
-            r.key_text, r.topic, r.partitions
+            "before that, the rows of the inner join are written keyed by {} to the internal topic '{}' ({})",
+            r.key_text, r.topic, crate::diagnostic::count(r.partitions, "partition")
         )),
         LogicalPlan::Repartition(r) => {
             let src = r.input.sources();
             lines.push(format!(
-                "before the join, {} task(s) read '{}' and write each row keyed by {} to the internal topic '{}' ({} partitions)",
+                "before the join, {} task(s) read '{}' and write each row keyed by {} to the internal topic '{}' ({})",
                 task_count(&r.input),
                 src.first().map_or("?", |s| s.topic.as_str()),
                 r.key_text,
                 r.topic,
-                r.partitions
+                crate::diagnostic::count(r.partitions, "partition")
             ));
         }
         LogicalPlan::Join(j) => {

@@ -30,6 +30,13 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
 }
 
 impl Session {
+    /// Says when a join's table side is entirely later than its stream side.
+    pub(crate) fn warn_join_times(&self, plan: &crate::plan::logical::LogicalPlan, out: &mut dyn Output) {
+        for w in super::join_times::table_later_than_stream(&self.cluster, plan) {
+            out.warning(&w);
+        }
+    }
+
     fn offset_reset_latest(&self) -> bool {
         self.properties
             .get("auto.offset.reset")
@@ -186,19 +193,29 @@ impl Session {
         };
         match c.kind {
             ConnectorKind::Source => {
-                let n = super::connector::load_file(
-                    &self.cluster,
-                    &c.file,
-                    &c.topic,
-                    c.key_field.as_deref(),
-                )
-                .map_err(file_error)?;
+                let fields = super::connector::LineFields {
+                    key: c.key_field.as_deref(),
+                    key_type: c.key_type.clone(),
+                    timestamp: c.timestamp_field.as_deref(),
+                };
+                let loaded =
+                    super::connector::load_file(&self.cluster, &c.file, &c.topic, &fields)
+                        .map_err(file_error)?;
                 out.status(&format!(
-                    "Created connector {} ({n} records from {} into '{}')",
+                    "Created connector {} ({} records from {} into '{}')",
                     c.name,
+                    loaded.records,
                     c.file.display(),
                     c.topic
                 ));
+                if loaded.untimed > 0 {
+                    out.warning(&format!(
+                        "connector {}: {} record(s) had no time in their '{}' field (epoch milliseconds or ISO-8601 text) and were stamped with the current time",
+                        c.name,
+                        loaded.untimed,
+                        c.timestamp_field.as_deref().unwrap_or_default()
+                    ));
+                }
             }
             ConnectorKind::Sink => {
                 self.catch_up()?;

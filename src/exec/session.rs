@@ -331,12 +331,18 @@ impl Session {
                 out.status(&format!("Successfully unset local property '{name}'."));
                 Ok(())
             }
-            Planned::Query(plan) => self.run_any_query(&plan, out),
+            Planned::Query(plan) => {
+                self.warn_join_times(&plan.root, out);
+                self.run_any_query(&plan, out)
+            }
             Planned::Pull(plan) => (|| {
                 self.catch_up()?;
                 super::pull::run(&self.cluster, &plan, out)
             })(),
-            Planned::Persistent(p) => self.start_persistent(*p, out),
+            Planned::Persistent(p) => {
+                self.warn_join_times(&p.query.root, out);
+                self.start_persistent(*p, out)
+            }
             Planned::Connector(c) => self.create_connector(c, out),
             Planned::Terminate(id) => self.terminate(id.as_ref(), out),
             Planned::Explain(plan) => {
@@ -633,18 +639,27 @@ impl Session {
                             {
                                 format!("{} (key)", c.ty)
                             }
-                            ColumnRole::Key => format!("{} (primary key)", c.ty),
+                            ColumnRole::Key => match &def.window {
+                                Some(w) => format!("{} (primary key) (window type: {})", c.ty, w.name()),
+                                None => format!("{} (primary key)", c.ty),
+                            },
                             ColumnRole::Value => c.ty.to_string(),
                         };
                         vec![Value::string(&c.name), Value::string(&ty)]
                     })
                     .collect();
+                let window = def.window.as_ref().map_or_else(String::new, |w| {
+                    format!(
+                        "  Window: {} (every key is per window; rows show WINDOWSTART, WINDOWEND)",
+                        w.describe()
+                    )
+                });
                 out.status(&format!(
-                    "Name: {}  Type: {}  Topic: {} ({} partitions)  Key format: {}  Value format: {}",
+                    "Name: {}  Type: {}  Topic: {} ({})  Key format: {}  Value format: {}{window}",
                     def.name,
                     def.kind.describe().to_uppercase(),
                     def.topic,
-                    def.partitions,
+                    crate::diagnostic::count(def.partitions, "partition"),
                     def.key_format.name(),
                     def.value_format.name()
                 ));

@@ -648,10 +648,14 @@ impl Compiler<'_> {
             context: "the SELECT list",
         };
         let mut items: Vec<ProjectItem> = Vec::new();
+        let key_count =
+            |name: &str| self.catalog.get(name).map_or(0, |d| d.key_columns().count());
         let mut generated = 0;
         for item in &q.select {
             match item {
-                SelectItem::Star(_) => items.extend(star_items(&schema, None, from.prefixed)),
+                SelectItem::Star(_) => {
+                    items.extend(star_items(&schema, None, from.prefixed, &key_count))
+                }
                 SelectItem::QualifiedStar(q) => {
                     if !schema.fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
                         errors.push(
@@ -662,7 +666,7 @@ impl Compiler<'_> {
                             .label(q.span, "not in FROM"),
                         );
                     }
-                    items.extend(star_items(&schema, Some(&q.name), from.prefixed));
+                    items.extend(star_items(&schema, Some(&q.name), from.prefixed, &key_count));
                 }
                 SelectItem::Expr { expr, alias } => match binder.bind(expr) {
                     Ok(bound) => {
@@ -774,26 +778,51 @@ fn i_span(_: usize) -> Span {
 }
 
 /// The columns of `SELECT *` (or `q.*`); in a join they are named `SOURCE_COLUMN`.
-fn star_items(schema: &Schema, qualifier: Option<&str>, prefixed: bool) -> Vec<ProjectItem> {
-    schema
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !f.pseudo && qualifier.is_none_or(|q| f.qualifiers.iter().any(|x| x == q)))
-        .map(|(i, f)| ProjectItem {
-            name: if prefixed {
-                super::join::prefixed_name(f.qualifiers.last().unwrap(), &f.name)
-            } else {
-                f.name.clone()
-            },
-            expr: TypedExpr {
-                kind: super::expr::TExpr::Column(i),
-                ty: f.ty.clone(),
-                span: Span::default(),
-            },
-            text: f.name.clone(),
-        })
-        .collect()
+/// The columns `SELECT *` (or `q.*`) names: each source's key columns, then its window
+/// bounds when it is a windowed table (as ksqlDB shows them, so rows of different windows
+/// can be told apart), then its value columns. `key_count` gives a source's key columns.
+fn star_items(
+    schema: &Schema,
+    qualifier: Option<&str>,
+    prefixed: bool,
+    key_count: &dyn Fn(&str) -> usize,
+) -> Vec<ProjectItem> {
+    let item = |i: usize, f: &super::schema::Field| ProjectItem {
+        name: if prefixed {
+            super::join::prefixed_name(f.qualifiers.last().unwrap(), &f.name)
+        } else {
+            f.name.clone()
+        },
+        expr: TypedExpr {
+            kind: super::expr::TExpr::Column(i),
+            ty: f.ty.clone(),
+            span: Span::default(),
+        },
+        text: f.name.clone(),
+    };
+    let is_window_bound =
+        |f: &super::schema::Field| f.pseudo && matches!(f.name.as_str(), "WINDOWSTART" | "WINDOWEND");
+    let mut items = Vec::new();
+    // Each source's fields start at its ROWTIME.
+    let starts: Vec<usize> = (0..schema.fields.len())
+        .filter(|&i| schema.fields[i].pseudo && schema.fields[i].name == "ROWTIME")
+        .chain([schema.fields.len()])
+        .collect();
+    for w in starts.windows(2) {
+        let fields = &schema.fields[w[0]..w[1]];
+        let Some(first) = fields.first() else { continue };
+        if !qualifier.is_none_or(|q| first.qualifiers.iter().any(|x| x == q)) {
+            continue;
+        }
+        let keys = key_count(&first.qualifiers[0]);
+        let columns: Vec<usize> = (w[0]..w[1]).filter(|&i| !schema.fields[i].pseudo).collect();
+        let bounds = (w[0]..w[1]).filter(|&i| is_window_bound(&schema.fields[i]));
+        let (key_cols, value_cols) = columns.split_at(keys.min(columns.len()));
+        for i in key_cols.iter().copied().chain(bounds).chain(value_cols.iter().copied()) {
+            items.push(item(i, &schema.fields[i]));
+        }
+    }
+    items
 }
 
 fn pull_unsupported(span: Span, what: &str) -> Diagnostic {

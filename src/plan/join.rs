@@ -530,7 +530,7 @@ fn co_partition_error(
     };
     Diagnostic::new(
         Code::NotCoPartitioned,
-        format!("cannot join {} ({lp} partitions) with {} ({rp} partitions): a {} join needs both topics co-partitioned", left.def.name, right.def.name, kind.describe()),
+        format!("cannot join {} ({}) with {} ({}): a {} join needs both topics co-partitioned", left.def.name, crate::diagnostic::count(lp, "partition"), right.def.name, crate::diagnostic::count(rp, "partition"), kind.describe()),
     )
     .label(j.on.span, "joined here: partition i of one side meets partition i of the other")
     .label(ls, lm)

@@ -59,6 +59,13 @@ pub struct ConnectorPlan {
     pub topic: String,
     /// JSON field that gives each record's key (kql's short form of ValueToKey).
     pub key_field: Option<String>,
+    /// How that key is written: the key format and type of the stream or table declared
+    /// on the topic, so an INT key is 4 bytes as a Java producer writes it (None: no
+    /// declaration, the field's text).
+    pub key_type: Option<(Format, SqlType)>,
+    /// JSON field that gives each record's timestamp (epoch ms, or ISO-8601 text);
+    /// without it a record is stamped with the time it is loaded.
+    pub timestamp_field: Option<String>,
 }
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
@@ -471,13 +478,22 @@ impl Compiler<'_> {
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
         let file = base.join(file.unwrap().0);
+        let topic = topic.unwrap().0;
+        let key_type = self.catalog.sources().find(|d| d.topic == topic).and_then(|d| {
+            match d.key_columns().map(|(_, c)| c).collect::<Vec<_>>().as_slice() {
+                [c] => Some((d.key_format, c.ty.clone())),
+                _ => None,
+            }
+        });
         Ok(super::Planned::Connector(ConnectorPlan {
             name: c.name.name.clone(),
             kind: c.kind,
             class: short,
             file,
-            topic: topic.unwrap().0,
+            topic,
             key_field: props.get("key").map(|(k, _)| k.clone()),
+            key_type,
+            timestamp_field: props.get("timestamp.field").map(|(k, _)| k.clone()),
         }))
     }
 }

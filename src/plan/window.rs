@@ -46,6 +46,22 @@ impl WindowType {
             WindowType::Session { .. } => "SESSION",
         }
     }
+
+    /// As written in a WINDOW clause: `TUMBLING (SIZE 1 MINUTE)`.
+    pub fn describe(&self) -> String {
+        match *self {
+            WindowType::Tumbling { size_ms } => format!("TUMBLING (SIZE {})", duration(size_ms)),
+            WindowType::Hopping {
+                size_ms,
+                advance_ms,
+            } => format!(
+                "HOPPING (SIZE {}, ADVANCE BY {})",
+                duration(size_ms),
+                duration(advance_ms)
+            ),
+            WindowType::Session { gap_ms } => format!("SESSION ({})", duration(gap_ms)),
+        }
+    }
 }
 
 impl WindowDef {
