@@ -298,7 +298,7 @@ fn field_timestamp(line: &[u8], field: &str) -> Option<i64> {
     let text = std::str::from_utf8(&text).ok()?;
     text.parse::<i64>()
         .ok()
-        .or_else(|| crate::exec::eval::parse_timestamp(text))
+        .or_else(|| crate::data::value::parse_timestamp(text))
 }
 
 /// The text of a top-level field of a flat JSON object: a string's contents (unescaped
