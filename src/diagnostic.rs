@@ -63,6 +63,7 @@ codes! {
     SourceInUse = 508, "a running query uses the stream or table";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
+    KafkaCluster = 603, "Kafka cluster unreachable or refusing the client";
     Unsupported = 801, "not supported yet";
     Internal = 901, "internal error";
 }

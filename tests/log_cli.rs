@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 fn produce(data_dir: &str, topic: &str, lines: &str, partitions: &str) -> common::RunOutput {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-        .args([
+    common::kql_with_input(
+        &[
             "produce",
             topic,
             "-",
@@ -16,24 +13,9 @@ fn produce(data_dir: &str, topic: &str, lines: &str, partitions: &str) -> common
             data_dir,
             "--partitions",
             partitions,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    common::RunOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
+        ],
+        lines,
+    )
 }
 
 /// `kql run SCRIPT --data-dir DIR --format json`.

@@ -64,6 +64,20 @@ pub enum LogError {
     },
     #[error("consumer group '{0}' does not exist")]
     UnknownGroup(String),
+    // The errors below come from an external Kafka cluster (the executor's Kafka backend).
+    #[error("no Kafka broker answered at {servers} within {timeout_ms} ms{detail}")]
+    Unreachable {
+        servers: String,
+        timeout_ms: u64,
+        /// What the client saw last (", last error: ..."), or empty.
+        detail: String,
+    },
+    #[error("the Kafka cluster refused the client's credentials: {0}")]
+    AuthenticationFailed(String),
+    #[error("not authorized by the Kafka cluster's ACLs: {0}")]
+    NotAuthorized(String),
+    #[error("Kafka client: {0}")]
+    Client(String),
 }
 
 impl From<std::io::Error> for LogError {

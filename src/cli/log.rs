@@ -7,8 +7,9 @@ use bytes::Bytes;
 use kql_runtime::{Acks, Header, ProducerRecord, TopicConfig};
 use serde_json::Value as Json;
 
-use super::{open_cluster, Cli, Failure};
+use super::{connect_kafka, kafka_settings, open_cluster, refuse_data_dir_on_kafka, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::exec::log::Log;
 
 /// Appends JSON-lines records to a topic (created with `partitions` if missing). A line
 /// that is not a record is reported with its line number; nothing after it is written.
@@ -20,22 +21,39 @@ pub fn produce(
     partitions: u32,
     print_offsets: bool,
 ) -> Result<(), Failure> {
+    if let Some(settings) = kafka_settings(cli)? {
+        refuse_data_dir_on_kafka(data_dir)?;
+        let log = connect_kafka(settings)?;
+        return write_records(&log, topic, file, partitions, print_offsets);
+    }
     let cluster = open_cluster(cli, data_dir)?;
-    if cluster.partition_count(topic).is_none() {
-        cluster
-            .create_topic(
-                topic,
-                TopicConfig {
-                    partitions,
-                    ..TopicConfig::default()
-                },
-            )
-            .map_err(|e| {
-                Failure::plain(Diagnostic::new(
-                    Code::TopicError,
-                    format!("cannot create topic '{topic}': {e}"),
-                ))
-            })?;
+    write_records(&cluster, topic, file, partitions, print_offsets)?;
+    cluster
+        .flush()
+        .map_err(|e| Failure::plain(Diagnostic::new(Code::TopicError, e.to_string())))
+}
+
+fn write_records(
+    log: &dyn Log,
+    topic: &str,
+    file: &str,
+    partitions: u32,
+    print_offsets: bool,
+) -> Result<(), Failure> {
+    if log.partition_count(topic).is_none() {
+        log.create_topic(
+            topic,
+            TopicConfig {
+                partitions,
+                ..TopicConfig::default()
+            },
+        )
+        .map_err(|e| {
+            Failure::plain(Diagnostic::new(
+                Code::TopicError,
+                format!("cannot create topic '{topic}': {e}"),
+            ))
+        })?;
         eprintln!("Created topic '{topic}' with {partitions} partition(s)");
     }
     let reader: Box<dyn BufRead> = if file == "-" {
@@ -65,7 +83,7 @@ pub fn produce(
                 r#"each line is a JSON object such as {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000}; only "value" is required"#,
             ))
         })?;
-        let meta = cluster.produce(topic, record, Acks::All).map_err(|e| {
+        let meta = log.produce(topic, record, Acks::All).map_err(|e| {
             Failure::plain(Diagnostic::new(
                 Code::TopicError,
                 format!("cannot write to '{topic}': {e}"),
@@ -82,9 +100,6 @@ pub fn produce(
         }
         count += 1;
     }
-    cluster
-        .flush()
-        .map_err(|e| Failure::plain(Diagnostic::new(Code::TopicError, e.to_string())))?;
     eprintln!("Produced {count} record(s) to '{topic}'");
     Ok(())
 }
@@ -139,10 +154,19 @@ fn parse_record(line: &str) -> Result<ProducerRecord, String> {
 }
 
 pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
-    let cluster = open_cluster(cli, data_dir)?;
+    if let Some(settings) = kafka_settings(cli)? {
+        refuse_data_dir_on_kafka(data_dir)?;
+        list_topics(&connect_kafka(settings)?);
+        return Ok(());
+    }
+    list_topics(&open_cluster(cli, data_dir)?);
+    Ok(())
+}
+
+fn list_topics(log: &dyn Log) {
     let mut out = std::io::stdout().lock();
-    for t in cluster.topic_names() {
-        let Ok(info) = cluster.describe_topic(&t) else {
+    for t in log.topic_names() {
+        let Ok(info) = log.describe_topic(&t) else {
             continue;
         };
         let _ = writeln!(
@@ -163,5 +187,4 @@ pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
             );
         }
     }
-    Ok(())
 }

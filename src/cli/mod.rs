@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::diagnostic::{render, Diagnostic};
+use crate::kafka::{KafkaLog, KafkaSettings};
 use crate::sources::Sources;
 
 const LONG_ABOUT: &str = "\
@@ -39,6 +40,7 @@ Examples:
   kql check queries/*.ksql                   # compile only, print diagnostics
   kql explain queries/temp_alerts.ksql       # the logical and physical plans
   kql test -s pipeline.ksql -i input.json -o expected.json   # unit-test a pipeline
+  kql topics --bootstrap-servers 127.0.0.1:9092              # topics of a Kafka cluster
 
 Environment:
   KQL_HISTORY   the shell's history file (empty: keep no history)
@@ -68,6 +70,15 @@ pub struct Cli {
     /// next time (default: in memory)
     #[arg(long = "data-dir", value_name = "DIR")]
     pub shell_data_dir: Option<PathBuf>,
+    /// Run on an Apache Kafka cluster instead of the embedded log
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]", global = true)]
+    pub bootstrap_servers: Option<String>,
+    /// Kafka client properties (a Java-style .properties file), e.g. security settings
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub client_config: Option<PathBuf>,
+    /// On Kafka: the application's name, prefix of its consumer groups and internal topics
+    #[arg(long, value_name = "ID", global = true)]
+    pub application_id: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +249,59 @@ impl Failure {
 
 pub fn color_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The Kafka cluster's settings when the command line names one (`--bootstrap-servers`,
+/// or a `--config` file with `bootstrap.servers`); None for the embedded log.
+pub fn kafka_settings(cli: &Cli) -> Result<Option<KafkaSettings>, Failure> {
+    if cli.bootstrap_servers.is_none() && cli.client_config.is_none() {
+        if cli.application_id.is_some() {
+            return Err(kafka_failure_with(
+                "--application-id names an application on Kafka, and no Kafka cluster is given",
+                "add --bootstrap-servers HOST:PORT",
+            ));
+        }
+        return Ok(None);
+    }
+    let mut settings = KafkaSettings::new(cli.bootstrap_servers.as_deref().unwrap_or(""));
+    if let Some(file) = &cli.client_config {
+        settings
+            .load_properties_file(file)
+            .map_err(|e| kafka_failure(&e.to_string()))?;
+    }
+    if let Some(id) = &cli.application_id {
+        settings.application_id = id.clone();
+    }
+    Ok(Some(settings))
+}
+
+/// Connects to the Kafka cluster of `settings`.
+pub fn connect_kafka(settings: KafkaSettings) -> Result<KafkaLog, Failure> {
+    KafkaLog::connect(settings).map_err(|e| kafka_failure(&e.to_string()))
+}
+
+fn kafka_failure(message: &str) -> Failure {
+    kafka_failure_with(message, "check --bootstrap-servers (HOST:PORT of a broker's listener) and the client properties of --config")
+}
+
+fn kafka_failure_with(message: &str, help: &str) -> Failure {
+    Failure::plain(
+        Diagnostic::new(crate::diagnostic::Code::KafkaCluster, message.to_string()).help(help),
+    )
+}
+
+/// `--data-dir` is for the embedded log: with a Kafka cluster it would be ignored.
+pub fn refuse_data_dir_on_kafka(data_dir: Option<&std::path::Path>) -> Result<(), Failure> {
+    match data_dir {
+        Some(dir) => Err(kafka_failure_with(
+            &format!(
+                "--data-dir {} is for the embedded log; on Kafka (--bootstrap-servers) the cluster keeps the data",
+                dir.display()
+            ),
+            "leave out --data-dir, or --bootstrap-servers to use the embedded log",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The embedded cluster: durable in `data_dir`, else in memory.

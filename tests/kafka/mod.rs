@@ -17,6 +17,21 @@ pub fn three_nodes() -> String {
     bootstrap("KQL_TEST_KAFKA3")
 }
 
+/// A topic or group name no earlier run against the same cluster has used.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// A loopback address where no broker listens: a port the OS handed out, then let go.
+pub fn address_nobody_listens_on() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
 fn bootstrap(var: &str) -> String {
     let servers = std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run the tests with scripts/test, which starts Apache Kafka (scripts/kafka-up), or export it by hand")
@@ -26,7 +41,9 @@ fn bootstrap(var: &str) -> String {
             .parse()
             .unwrap_or_else(|e| panic!("{var}: '{address}' is not HOST:PORT ({e})"));
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap_or_else(|e| {
-            panic!("{var}: no Kafka broker answers at {address} ({e}); is scripts/kafka-up running?")
+            panic!(
+                "{var}: no Kafka broker answers at {address} ({e}); is scripts/kafka-up running?"
+            )
         });
     }
     servers

@@ -1,0 +1,159 @@
+//! The Kafka backend of the executor's log interface: topics, records and consumer-group
+//! offsets on an external Apache Kafka cluster, through librdkafka (the `rdkafka` crate).
+//! Nothing above the log interface knows which log it runs on; this module is the only one
+//! that names rdkafka.
+//!
+//! One `KafkaLog` holds: an admin client (topics, configs), a consumer without a group for
+//! metadata and watermarks, one producer per acks level (`produce.rs`), one assigned
+//! consumer per partition being read (`fetch.rs`), and one consumer per group whose offsets
+//! are committed or read (`groups.rs`). Every call is synchronous and bounded by the
+//! settings' timeout: an unreachable cluster is an error naming its address, never a hang.
+
+mod context;
+mod errors;
+mod fetch;
+mod groups;
+mod produce;
+pub mod settings;
+mod topics;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use kql_runtime::LogError;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, FromClientConfigAndContext, RDKafkaLogLevel};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, KafkaResult};
+
+use crate::exec::log::Log;
+use context::Context;
+use errors::Failed;
+pub use settings::KafkaSettings;
+
+pub struct KafkaLog {
+    settings: KafkaSettings,
+    context: Context,
+    admin: AdminClient<Context>,
+    /// A consumer without a group: metadata, watermarks, offsets by time.
+    meta: BaseConsumer<Context>,
+    producers: produce::Producers,
+    readers: fetch::Readers,
+    groups: groups::GroupClients,
+    /// Partition counts seen in metadata (topics do not shrink; creation and deletion
+    /// through this log update it).
+    partition_counts: Mutex<HashMap<String, u32>>,
+    /// Where the next record without a key goes, per the round-robin partitioner.
+    round_robin: AtomicU32,
+}
+
+impl KafkaLog {
+    /// Connects to the cluster and checks that it answers within the timeout.
+    pub fn connect(settings: KafkaSettings) -> Result<KafkaLog, LogError> {
+        if settings.bootstrap_servers.trim().is_empty() {
+            return Err(LogError::InvalidConfig(
+                "no Kafka bootstrap servers: give --bootstrap-servers HOST:PORT".into(),
+            ));
+        }
+        let context = Context::default();
+        let meta = create(
+            &settings,
+            context.clone(),
+            &[("enable.auto.commit", "false")],
+        )?;
+        let admin = create(&settings, context.clone(), &[])?;
+        let log = KafkaLog {
+            producers: produce::Producers::default(),
+            readers: fetch::Readers::default(),
+            groups: groups::GroupClients::default(),
+            partition_counts: Mutex::new(HashMap::new()),
+            round_robin: AtomicU32::new(0),
+            settings,
+            context,
+            admin,
+            meta,
+        };
+        log.meta
+            .fetch_metadata(None, log.settings.timeout)
+            .map_err(|e| log.failed().error(&e, "the cluster's metadata"))?;
+        Ok(log)
+    }
+
+    pub fn settings(&self) -> &KafkaSettings {
+        &self.settings
+    }
+
+    fn failed(&self) -> Failed<'_> {
+        // librdkafka queues its log lines (a refused connection, a failed handshake) until
+        // a poll serves them to the context, which keeps the last one for the message.
+        let _ = self.meta.poll(Duration::ZERO);
+        Failed {
+            servers: &self.settings.bootstrap_servers,
+            timeout_ms: self.settings.timeout_ms(),
+            last_error: &self.context.last_error,
+        }
+    }
+
+    /// Runs a request again while the cluster answers that it is not ready yet (a new
+    /// topic's leader still being elected, a group coordinator still loading), up to the
+    /// timeout.
+    fn retrying<T>(&self, mut request: impl FnMut() -> KafkaResult<T>) -> KafkaResult<T> {
+        let deadline = Instant::now() + self.settings.timeout;
+        loop {
+            match request() {
+                Err(e) if errors::is_transient(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// A new client of this log's cluster with its settings and `overrides`.
+    fn client<T: FromClientConfigAndContext<Context>>(
+        &self,
+        overrides: &[(&str, &str)],
+    ) -> Result<T, LogError> {
+        create(&self.settings, self.context.clone(), overrides)
+    }
+}
+
+impl Log for KafkaLog {
+    fn is_durable(&self) -> bool {
+        true
+    }
+}
+
+/// Creates a librdkafka client: the user's properties, then kql's `overrides` (which the
+/// client's role needs, such as no automatic commits).
+fn create<C: ClientContext, T: FromClientConfigAndContext<C>>(
+    settings: &KafkaSettings,
+    context: C,
+    overrides: &[(&str, &str)],
+) -> Result<T, LogError> {
+    let mut config = ClientConfig::new();
+    // Warnings reach the context, which keeps the last one for error messages.
+    config.set_log_level(RDKafkaLogLevel::Warning);
+    config
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("client.id", &settings.application_id)
+        .set("socket.timeout.ms", settings.timeout_ms().to_string());
+    for (k, v) in &settings.properties {
+        config.set(k, v);
+    }
+    for (k, v) in overrides {
+        config.set(*k, *v);
+    }
+    config.create_with_context(context).map_err(|e| match e {
+        KafkaError::ClientConfig(_, why, key, value) => {
+            LogError::InvalidConfig(format!("Kafka client property '{key}'='{value}': {why}"))
+        }
+        KafkaError::ClientCreation(why) => {
+            LogError::InvalidConfig(format!("Kafka client properties: {why}"))
+        }
+        other => LogError::Client(other.to_string()),
+    })
+}
