@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod failover;
+mod repair;
+
+pub use repair::StorageReport;
 
 use crate::error::LogError;
 use crate::group::GroupCoordinator;
@@ -80,6 +83,8 @@ struct Inner {
     admin: Mutex<()>,
     pub(crate) groups: GroupCoordinator,
     maintenance_error: Mutex<Option<LogError>>,
+    /// Damage found on open and reads that fell back to another replica (`repair.rs`).
+    reports: Mutex<Vec<StorageReport>>,
 }
 
 impl Cluster {
@@ -111,6 +116,7 @@ impl Cluster {
                 admin: Mutex::new(()),
                 groups: GroupCoordinator::default(),
                 maintenance_error: Mutex::new(None),
+                reports: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -156,7 +162,7 @@ impl Cluster {
                         let log = c.new_log(b, name, p as u32, &tm.config, 0, now)?;
                         st.logs.insert(b, log);
                     }
-                    failover::elect_longest_isr_member(&mut st);
+                    c.repair_on_open(&mut st)?;
                     parts.push(RwLock::new(st));
                 }
                 topics.insert(
@@ -417,7 +423,9 @@ impl Cluster {
         if offset > st.offsets().2 {
             return Ok(Vec::new());
         }
-        st.fetch(offset, max_records)
+        st.fetch(offset, max_records).or_else(|e| {
+            self.read_elsewhere(&st, e, |b| st.fetch_from(b, offset, max_records))
+        })
     }
 
     /// The fast read path: committed records from `offset` on as whole batches whose
@@ -438,7 +446,9 @@ impl Cluster {
         if offset > st.offsets().2 {
             return Ok(Vec::new());
         }
-        st.fetch_batches(offset, max_records)
+        st.fetch_batches(offset, max_records).or_else(|e| {
+            self.read_elsewhere(&st, e, |b| st.fetch_batches_from(b, offset, max_records))
+        })
     }
 
     /// Log start, high watermark and log end of one partition.

@@ -42,6 +42,29 @@ pub struct BadRegion {
     /// the region runs to the end of the file and no bound is known.
     pub end_offset: Option<u64>,
     pub reason: String,
+    /// Is it where a batch starts that ends past the end of the file (an incomplete write)?
+    pub incomplete: bool,
+}
+
+/// Why the bytes at a position are not a valid batch.
+struct Invalid {
+    reason: String,
+    incomplete: bool,
+}
+
+impl Invalid {
+    fn bad(reason: String) -> Result<BatchLoc, Invalid> {
+        Err(Invalid {
+            reason,
+            incomplete: false,
+        })
+    }
+    fn cut_short(reason: String) -> Result<BatchLoc, Invalid> {
+        Err(Invalid {
+            reason,
+            incomplete: true,
+        })
+    }
 }
 
 /// Reads every batch of a log file in order, checking each one's length and CRC, that its
@@ -68,7 +91,7 @@ pub fn scan(
                 pos += loc.len as u64;
                 locs.push(loc);
             }
-            Err(reason) => {
+            Err(invalid) => {
                 let mut resync = None;
                 for q in pos + 1..file_len.saturating_sub(HEADER_BYTES as u64 - 1) {
                     if let Ok(loc) = r.batch_at(q, next, end_bound)? {
@@ -85,7 +108,8 @@ pub fn scan(
                     len,
                     first_offset: next,
                     end_offset: end,
-                    reason,
+                    reason: invalid.reason,
+                    incomplete: invalid.incomplete,
                 });
                 pos += len;
             }
@@ -135,36 +159,36 @@ impl<'a> Reader<'a> {
         pos: u64,
         next: u64,
         end_bound: Option<u64>,
-    ) -> Result<Result<BatchLoc, String>, LogError> {
+    ) -> Result<Result<BatchLoc, Invalid>, LogError> {
         if pos + HEADER_BYTES as u64 > self.file_len {
-            return Ok(Err(format!(
+            return Ok(Invalid::cut_short(format!(
                 "truncated batch header ({} of {HEADER_BYTES} bytes before the end of the file)",
                 self.file_len - pos
             )));
         }
         let h = match batch::parse_header(self.get(pos, HEADER_BYTES)?) {
             Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Invalid::bad(e)),
         };
         if pos + h.total_bytes as u64 > self.file_len {
-            return Ok(Err(format!(
+            return Ok(Invalid::cut_short(format!(
                 "truncated batch ({} of {} bytes before the end of the file)",
                 self.file_len - pos,
                 h.total_bytes
             )));
         }
         if let Err(e) = batch::check(self.get(pos, h.total_bytes)?) {
-            return Ok(Err(e));
+            return Ok(Invalid::bad(e));
         }
         if h.base_offset < next {
-            return Ok(Err(format!(
+            return Ok(Invalid::bad(format!(
                 "batch of offsets {}..={} is out of sequence (the previous one ended before {next})",
                 h.base_offset,
                 h.last_offset()
             )));
         }
         if end_bound.is_some_and(|b| h.next_offset() > b) {
-            return Ok(Err(format!(
+            return Ok(Invalid::bad(format!(
                 "batch of offsets {}..={} runs past the next segment's base offset {}",
                 h.base_offset,
                 h.last_offset(),

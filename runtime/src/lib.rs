@@ -26,7 +26,7 @@ pub mod segment;
 pub mod settings;
 pub mod view;
 
-pub use cluster::{BrokerInfo, Cluster, PartitionInfo, TopicInfo};
+pub use cluster::{BrokerInfo, Cluster, PartitionInfo, StorageReport, TopicInfo};
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 pub use error::LogError;
 pub use group::{GroupInfo, GroupPartitionInfo, MemberInfo};

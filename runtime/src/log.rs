@@ -768,7 +768,7 @@ mod tests {
     }
 
     #[test]
-    fn a_flip_in_the_last_batch_is_a_reported_cut_not_a_panic() {
+    fn a_flip_in_the_last_batch_is_reported_and_kept_not_a_panic() {
         let d = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
         for i in 0..20 {
@@ -783,8 +783,10 @@ mod tests {
         let log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
         assert_eq!(log.log_end_offset(), 19);
         assert_eq!(log.damage.len(), 1);
-        assert_eq!(log.damage[0].action, DamageAction::CutTornTail);
+        // A whole batch that fails its checksum is not a torn write: kept, reported.
+        assert_eq!(log.damage[0].action, DamageAction::Skipped);
         assert_eq!(log.damage[0].offset_range(), "19..");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
     }
 
     #[test]

@@ -151,17 +151,18 @@ impl PartitionState {
 
     /// Committed records from `offset` on, never past the high watermark.
     pub fn fetch(&self, offset: u64, max_records: usize) -> Result<Vec<Record>, LogError> {
-        let (_, log) = self.leader_log()?;
-        let (start, hw, end) = self.offsets();
-        if offset < start || offset > end {
-            return Err(LogError::OffsetOutOfRange {
-                topic: self.topic.clone(),
-                partition: self.partition,
-                offset,
-                log_start: start,
-                log_end: end,
-            });
-        }
+        let (leader, _) = self.leader_log()?;
+        self.fetch_from(leader, offset, max_records)
+    }
+
+    /// `fetch` from the replica on `broker` (an in-sync one, when the leader's is damaged).
+    pub fn fetch_from(
+        &self,
+        broker: u32,
+        offset: u64,
+        max_records: usize,
+    ) -> Result<Vec<Record>, LogError> {
+        let (log, hw) = self.readable(broker, offset, true)?;
         log.read(offset, hw, max_records)
     }
 
@@ -171,9 +172,32 @@ impl PartitionState {
         offset: u64,
         max_records: usize,
     ) -> Result<Vec<RecordBatch>, LogError> {
-        let (_, log) = self.leader_log()?;
+        let (leader, _) = self.leader_log()?;
+        self.fetch_batches_from(leader, offset, max_records)
+    }
+
+    /// `fetch_batches` from the replica on `broker`.
+    pub fn fetch_batches_from(
+        &self,
+        broker: u32,
+        offset: u64,
+        max_records: usize,
+    ) -> Result<Vec<RecordBatch>, LogError> {
+        let (log, hw) = self.readable(broker, offset, false)?;
+        log.read_views(offset, hw, max_records)
+    }
+
+    /// The log of `broker` and the high watermark, if `offset` may be read (not below the
+    /// log start; with `to_end`, not past the log end either).
+    fn readable(
+        &self,
+        broker: u32,
+        offset: u64,
+        to_end: bool,
+    ) -> Result<(&PartitionLog, u64), LogError> {
+        let log = self.logs.get(&broker).ok_or_else(|| self.no_leader())?;
         let (start, hw, end) = self.offsets();
-        if offset < start {
+        if offset < start || (to_end && offset > end) {
             return Err(LogError::OffsetOutOfRange {
                 topic: self.topic.clone(),
                 partition: self.partition,
@@ -182,7 +206,7 @@ impl PartitionState {
                 log_end: end,
             });
         }
-        log.read_views(offset, hw, max_records)
+        Ok((log, hw))
     }
 
     /// The first committed offset with a timestamp at or after `ts`.

@@ -14,7 +14,7 @@ use crate::batch::{self, BatchHeader, HEADER_BYTES};
 use crate::damage::{Damage, DamageAction};
 use crate::error::LogError;
 pub use crate::index::BatchLoc;
-use crate::index::{index_bytes, index_lists_missing_batch, push_entries, scan};
+use crate::index::{index_bytes, index_lists_missing_batch, push_entries, scan, BadRegion};
 
 enum Store {
     Memory(Vec<Bytes>),
@@ -43,6 +43,21 @@ pub struct Segment {
 
 pub fn file_stem(base_offset: u64) -> String {
     format!("{base_offset:020}")
+}
+
+/// Are the `len` bytes at `pos` all zero?
+fn zeros(file: &File, pos: u64, len: u64) -> Result<bool, LogError> {
+    let mut buf = vec![0u8; len.min(1 << 20) as usize];
+    let mut at = pos;
+    while at < pos + len {
+        let n = ((pos + len - at) as usize).min(buf.len());
+        file.read_exact_at(&mut buf[..n], at)?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> usize {
@@ -130,10 +145,20 @@ impl Segment {
         let old_index = std::fs::read(&i)?;
         let old_time = std::fs::read(&t)?;
         let tail_is_bad = bad.last().is_some_and(|r| r.pos + r.len == file_len);
+        // Only an incomplete write at the end of the active segment is cut (what a crash
+        // leaves, or zeros a file system left after a power loss); a whole batch that fails
+        // its checksum there is damage, kept like any other so that it is reported again
+        // until a replica replaces it.
+        let torn = |r: &BadRegion| {
+            active
+                && r.pos + r.len == file_len
+                && (r.incomplete || zeros(&log, r.pos, r.len).unwrap_or(false))
+        };
+        let cut_tail = bad.last().is_some_and(torn);
         let mut damage: Vec<Damage> = bad
             .iter()
             .map(|r| {
-                let cut = active && r.pos + r.len == file_len;
+                let cut = torn(r);
                 Damage {
                     file: l.clone(),
                     byte_pos: r.pos,
@@ -163,7 +188,7 @@ impl Segment {
             });
         }
         let mut size_bytes = file_len;
-        if active && tail_is_bad {
+        if cut_tail {
             size_bytes = bad.last().map_or(file_len, |r| r.pos);
             log.set_len(size_bytes)?;
             log.sync_all()?;

@@ -472,3 +472,123 @@ fn a_cursor_takes_records_in_runs_across_batches_within_the_range() {
     assert!(cursor.next_record().is_none());
     assert_eq!(cursor.taken(), 28);
 }
+
+/// One flipped bit in a replica's batch header. The damaged replica
+/// does not lead, is rebuilt from an intact one, and nothing is lost on any replica.
+#[test]
+fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
+    let d = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        segment_bytes: 300,
+        ..Settings::default()
+    };
+    {
+        let c = Cluster::open(d.path(), 3, settings.clone()).unwrap();
+        let cfg = TopicConfig {
+            replicas: 3,
+            ..Default::default()
+        };
+        c.create_topic("t", cfg).unwrap();
+        for i in 0..40 {
+            c.produce("t", rec("k", &format!("v{i}")), Acks::All).unwrap();
+        }
+    }
+    let leader = 1; // partition 0's first replica
+    let seg = d.path().join(format!("broker-{leader}/t-0/00000000000000000000.log"));
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[6] ^= 0x04; // the first batch's base offset
+    std::fs::write(&seg, &bytes).unwrap();
+    let c = Cluster::open(d.path(), 3, settings).unwrap();
+    let info = c.describe_topic("t").unwrap();
+    assert_ne!(info.partitions[0].leader, Some(leader));
+    assert_eq!(info.partitions[0].isr.len(), 3);
+    let want: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
+    assert_eq!(values(&c, "t", 0), want);
+    let reports = c.storage_reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let r = reports[0].to_string();
+    assert!(!reports[0].lost);
+    assert!(
+        r.starts_with("topic 't' partition 0 (broker 1): broker-1/t-0/00000000000000000000.log bytes 0.."),
+        "{r}"
+    );
+    assert!(r.contains("offsets 0..1: checksum mismatch"), "{r}");
+    assert!(r.contains("copied again from the intact replica"), "{r}");
+    // The rebuilt replica holds the data again: stop the others and read from it.
+    c.stop_broker(2).unwrap();
+    c.stop_broker(3).unwrap();
+    assert_eq!(c.describe_topic("t").unwrap().partitions[0].leader, Some(1));
+    assert_eq!(values(&c, "t", 0), want);
+}
+
+/// Damage that appears under an open cluster: the read is served by an in-sync replica.
+#[test]
+fn a_read_that_meets_damage_falls_back_to_an_intact_replica() {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 2, Settings::default()).unwrap();
+    let cfg = TopicConfig {
+        replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let rs = (0..10).map(|j| rec("k", &format!("value-{j}"))).collect();
+    c.produce_batch("t", 0, rs, Acks::All).unwrap();
+    let leader = c.describe_topic("t").unwrap().partitions[0].leader.unwrap();
+    let log = d.path().join(format!("broker-{leader}/t-0/00000000000000000000.log"));
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0x20;
+    std::fs::write(&log, &bytes).unwrap();
+    assert_eq!(values(&c, "t", 0).len(), 10);
+    assert_eq!(c.fetch_batches("t", 0, 0, 10).unwrap()[0].iter().count(), 10);
+    let r = c.storage_reports()[0].to_string();
+    assert!(r.contains("read from the in-sync replica on broker"), "{r}");
+    assert!(r.contains("00000000000000000000.log byte 0"), "{r}");
+}
+
+/// A one-broker data directory with topic `name` holding one record "v".
+fn one_record(name: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 1, Settings::default()).unwrap();
+    c.create_topic(name, TopicConfig::default()).unwrap();
+    c.produce(name, rec("k", "v"), Acks::All).unwrap();
+    d
+}
+
+#[test]
+fn a_missing_metadata_file_refuses_to_open_and_deletes_nothing() {
+    let d = one_record("t");
+    std::fs::remove_file(d.path().join("cluster.json")).unwrap();
+    let e = Cluster::open(d.path(), 1, Settings::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("cluster.json is missing"), "{e}");
+    assert!(e.contains("broker-1/t-0"), "{e}");
+    assert!(d.path().join("broker-1/t-0/00000000000000000000.log").exists());
+}
+
+#[test]
+fn a_metadata_file_that_fails_its_checksum_is_refused() {
+    let d = one_record("orders");
+    let p = d.path().join("cluster.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    // One flipped bit renames the topic: its replica would look like a stray.
+    std::fs::write(&p, text.replace("\"orders\"", "\"ordars\"")).unwrap();
+    let e = Cluster::open(d.path(), 1, Settings::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("cluster.json fails its checksum"), "{e}");
+    assert!(d.path().join("broker-1/orders-0").exists());
+}
+
+#[test]
+fn a_metadata_file_of_the_first_format_is_still_read() {
+    let d = one_record("t");
+    let p = d.path().join("cluster.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    std::fs::write(&p, serde_json::to_vec_pretty(&v["cluster"]).unwrap()).unwrap();
+    let c = Cluster::open(d.path(), 1, Settings::default()).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["v".to_string()]);
+}

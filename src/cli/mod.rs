@@ -311,12 +311,19 @@ pub fn open_cluster(
 ) -> Result<kql_runtime::Cluster, Failure> {
     match data_dir {
         None => Ok(kql_runtime::Cluster::in_memory(cli.brokers)),
-        Some(dir) => kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()).map_err(|e| {
-            Failure::plain(
-                Diagnostic::new(crate::diagnostic::Code::TopicError, format!("cannot open the log in {}: {e}", dir.display()))
-                    .help("another kql may be using this directory, or it is not a kql data directory"),
-            )
-        }),
+        Some(dir) => {
+            let cluster = kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()).map_err(|e| {
+                Failure::plain(
+                    Diagnostic::new(crate::diagnostic::Code::TopicError, format!("cannot open the log in {}: {e}", dir.display()))
+                        .help("another kql may be using this directory, or it is not a kql data directory"),
+                )
+            })?;
+            // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
+            for r in cluster.storage_reports() {
+                eprintln!("warning: {r}");
+            }
+            Ok(cluster)
+        }
     }
 }
 

@@ -20,7 +20,10 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     // A progress bar on stderr while a long input is read, when stderr is a terminal.
     let mut printer = super::progress::WithProgress::new(printer);
-    session.restore(&mut printer);
+    session.restore(&mut printer).map_err(|d| Failure {
+        diagnostics: vec![d],
+        sources: session.sources.clone(),
+    })?;
     let result = session
         .run_text(&file.display().to_string(), &text, &mut printer)
         .and_then(|()| session.finish(&mut printer).map_err(|d| vec![d]))

@@ -118,6 +118,46 @@ pub fn describe_topic(
     Ok(())
 }
 
+/// DESCRIBE TOPIC ... EXTENDED: every damaged region of the topic's replicas found since
+/// the data directory was opened, and what was done (rebuilt from a replica, skipped, cut).
+pub fn storage_reports(cluster: &Cluster, name: &str, out: &mut dyn Output) {
+    let rows: Vec<Vec<Value>> = cluster
+        .storage_reports()
+        .into_iter()
+        .filter(|r| r.topic == name)
+        .map(|r| {
+            vec![
+                Value::Int(r.partition as i32),
+                Value::Int(r.broker as i32),
+                Value::string(&r.file),
+                Value::string(&format!("{}..{}", r.byte_pos, r.byte_pos + r.byte_len)),
+                Value::string(&r.offsets),
+                Value::string(&r.problem),
+                Value::string(&r.action),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.status(&format!(
+            "Storage of topic '{name}': no damage found since the data directory was opened"
+        ));
+        return;
+    }
+    listing(
+        out,
+        &[
+            "Partition",
+            "Broker",
+            "File",
+            "Bytes",
+            "Offsets",
+            "Problem",
+            "Action",
+        ],
+        rows,
+    );
+}
+
 pub fn show_groups(cluster: &Cluster, out: &mut dyn Output) {
     let rows = cluster
         .groups()

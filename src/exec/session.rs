@@ -74,18 +74,44 @@ impl Session {
     }
 
     /// Replays the command topic of a durable log: the streams and tables declared by
-    /// earlier sessions come back. Statements that no longer compile are reported.
-    pub fn restore(&mut self, out: &mut dyn Output) {
+    /// earlier sessions come back. Statements that no longer compile are reported. A
+    /// command topic that lost records (damage found on open) or cannot be read is an
+    /// error: replaying part of it would forget streams and tables without a word.
+    pub fn restore(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
         if self.cluster.dir().is_none() || self.cluster.partition_count(COMMAND_TOPIC).is_none() {
-            return;
+            return Ok(());
         }
-        let Ok((start, end, _)) = self.cluster.offsets(COMMAND_TOPIC, 0) else {
-            return;
+        let damaged = |what: String| {
+            Diagnostic::new(
+                Code::TopicError,
+                format!(
+                    "the catalog log '{COMMAND_TOPIC}' of the data directory is damaged ({what}); \
+                     kql will not open it with part of its streams and tables forgotten"
+                ),
+            )
+            .help(format!(
+                "restore the data directory from a backup; or, to keep the topics' data and \
+                 declare the streams and tables again, move the broker-*/{COMMAND_TOPIC}-0 \
+                 directories out of it"
+            ))
         };
+        if let Some(r) = self
+            .cluster
+            .storage_reports()
+            .into_iter()
+            // A torn tail is the statement a crash interrupted (warned about on open).
+            .find(|r| r.topic == COMMAND_TOPIC && r.lost && !r.torn_tail)
+        {
+            return Err(damaged(r.to_string()));
+        }
+        let (start, end, _) = self
+            .cluster
+            .offsets(COMMAND_TOPIC, 0)
+            .map_err(|e| damaged(e.to_string()))?;
         let records = self
             .cluster
             .fetch(COMMAND_TOPIC, 0, start, (end - start) as usize)
-            .unwrap_or_default();
+            .map_err(|e| damaged(e.to_string()))?;
         self.restoring = true;
         let mut restored = 0;
         for r in records {
@@ -117,6 +143,7 @@ impl Session {
                 "Restored {restored} statement(s) from the data directory"
             ));
         }
+        Ok(())
     }
 
     /// Appends a statement that changed the catalog to the command topic (durable logs only).
@@ -669,8 +696,12 @@ impl Session {
                 }
                 Ok(())
             }
-            StatementKind::Describe(Describe::Topic { name, .. }) => {
-                super::inspect::describe_topic(&self.cluster, name, out)
+            StatementKind::Describe(Describe::Topic { name, extended, .. }) => {
+                super::inspect::describe_topic(&self.cluster, name, out)?;
+                if *extended {
+                    super::inspect::storage_reports(&self.cluster, name, out);
+                }
+                Ok(())
             }
             StatementKind::Describe(Describe::ConsumerGroup { name, .. }) => {
                 super::inspect::describe_group(&self.cluster, name, out)

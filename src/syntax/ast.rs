@@ -197,7 +197,12 @@ pub struct Show {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Describe {
     Source { name: Ident, extended: bool },
-    Topic { name: String, span: Span },
+    Topic {
+        name: String,
+        span: Span,
+        /// With EXTENDED: also the storage reports (damage found and repaired).
+        extended: bool,
+    },
     ConsumerGroup { name: String, span: Span },
 }
 

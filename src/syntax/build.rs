@@ -388,8 +388,13 @@ fn describe(ctx: &Ctx, pair: Pair<Rule>) -> Describe {
     let inner = children(pair).next().unwrap();
     match inner.as_rule() {
         Rule::describe_topic => {
+            let extended = has_keyword(&inner, Rule::EXTENDED);
             let (name, span) = topic_name(ctx, children(inner).next().unwrap());
-            Describe::Topic { name, span }
+            Describe::Topic {
+                name,
+                span,
+                extended,
+            }
         }
         Rule::describe_group => {
             let (name, span) = topic_name(ctx, children(inner).next().unwrap());

@@ -98,9 +98,11 @@ impl Cluster {
     }
 }
 
-/// On open: the ISR member with the longest log leads (an acknowledged record is on every
-/// ISR member, and a leader that lost an unsynced tail must not cut its followers').
-pub(super) fn elect_longest_isr_member(st: &mut PartitionState) {
+/// On open: an intact ISR member leads over a damaged one, then the one with the longest
+/// log (an acknowledged record is on every ISR member, and a leader that lost an unsynced
+/// tail must not cut its followers'). A damaged replica that looks longest, because its
+/// damage hid nothing at the end, still yields to an intact one.
+pub(super) fn elect_on_open(st: &mut PartitionState, intact: &dyn Fn(u32) -> bool) {
     let candidates: Vec<u32> = if st.isr.is_empty() {
         st.replicas.clone()
     } else {
@@ -110,7 +112,7 @@ pub(super) fn elect_longest_isr_member(st: &mut PartitionState) {
         .iter()
         .copied()
         .filter(|b| st.logs.contains_key(b))
-        .max_by_key(|b| (st.logs[b].log_end_offset(), Some(*b) == st.leader));
+        .max_by_key(|&b| (intact(b), st.logs[&b].log_end_offset(), Some(b) == st.leader));
     if best != st.leader {
         st.leader_epoch += 1;
     }

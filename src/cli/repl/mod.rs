@@ -51,11 +51,14 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
     let cluster = super::open_cluster(cli, cli.shell_data_dir.as_deref())?;
     let mut shell = Shell::new(cli, cluster, interactive);
     // A durable log brings back the streams and tables declared in it.
-    shell.session.restore(&mut ReplOutput::new(
-        cli.format,
-        shell.cancel.clone(),
-        shell.query.clone(),
-    ));
+    shell
+        .session
+        .restore(&mut ReplOutput::new(
+            cli.format,
+            shell.cancel.clone(),
+            shell.query.clone(),
+        ))
+        .map_err(Failure::plain)?;
     shell.refresh_names();
     let running = shell.running.clone();
     let cancel = shell.cancel.clone();

@@ -1,0 +1,99 @@
+//! A damaged data directory through the command line: damage is reported on stderr and in
+//! DESCRIBE TOPIC ... EXTENDED, and a damaged catalog or missing metadata stops kql with a
+//! message naming the file, deleting nothing.
+
+mod common;
+
+use std::path::Path;
+
+fn write_script(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A data directory with a stream `s` over topic `s` holding three rows.
+fn populated() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let script = write_script(
+        dir.path(),
+        "write.ksql",
+        "CREATE STREAM s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', partitions=1);\n\
+         INSERT INTO s (k, n) VALUES ('a', 1);\n\
+         INSERT INTO s (k, n) VALUES ('b', 2);\n\
+         INSERT INTO s (k, n) VALUES ('c', 3);\n",
+    );
+    let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    dir
+}
+
+fn flip(file: &Path, at: usize) {
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[at] ^= 0x01;
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[test]
+fn a_damaged_catalog_log_stops_kql_instead_of_forgetting_streams() {
+    let dir = populated();
+    let data = dir.path().join("data");
+    let log = data.join("broker-1/_kql_commands-0/00000000000000000000.log");
+    let len = std::fs::metadata(&log).unwrap().len() as usize;
+    flip(&log, len / 3);
+    let script = write_script(dir.path(), "show.ksql", "SHOW STREAMS;\n");
+    let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("the catalog log '_kql_commands' of the data directory is damaged"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("broker-1/_kql_commands-0/00000000000000000000.log"),
+        "{}",
+        out.stderr
+    );
+    assert!(log.exists());
+}
+
+#[test]
+fn a_missing_metadata_file_stops_kql_and_deletes_nothing() {
+    let dir = populated();
+    let data = dir.path().join("data");
+    std::fs::remove_file(data.join("cluster.json")).unwrap();
+    let out = common::kql(&["topics", "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("cluster.json is missing"), "{}", out.stderr);
+    assert!(data.join("broker-1/s-0/00000000000000000000.log").exists());
+}
+
+#[test]
+fn a_cut_torn_tail_is_reported_on_stderr_and_by_describe_topic_extended() {
+    let dir = populated();
+    let data = dir.path().join("data");
+    let log = data.join("broker-1/s-0/00000000000000000000.log");
+    let len = std::fs::metadata(&log).unwrap().len();
+    // The first 20 bytes of a batch at the end, as a write torn by a crash leaves it.
+    let torn = 20;
+    let bytes = std::fs::read(&log).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, &bytes[..torn]).unwrap();
+    drop(f);
+    let script = write_script(dir.path(), "describe.ksql", "DESCRIBE TOPIC s EXTENDED;\n");
+    let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warning = format!(
+        "warning: topic 's' partition 0 (broker 1): broker-1/s-0/00000000000000000000.log bytes {len}..{}, offsets 3..:",
+        len + torn as u64
+    );
+    assert!(out.stderr.contains(&warning), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cut 20 byte(s) of an incomplete write"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("incomplete write"), "{}", out.stdout);
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), len);
+}
