@@ -4,7 +4,9 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use super::rules::{integer, numeric, numeric_result, string};
+use std::cmp::Ordering;
+
+use super::rules::{common, integer, numeric, numeric_result, string};
 use super::{scalar, ArgError, Args, Category, FunctionDef};
 use crate::data::{SqlType, Value};
 
@@ -27,9 +29,19 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "ROUND(x [, digits])",
         (1, 2),
         round_type,
-        round,
-        "rounded half up; ROUND of a DOUBLE without digits is a BIGINT",
+        |a| round(a, Cut::HalfUp),
+        "rounded half up (towards +infinity) to digits places, which may be negative; ROUND of a DOUBLE without digits is a BIGINT",
         "ROUND(21.456, 1) = 21.5",
+    ),
+    scalar(
+        "TRUNC",
+        C,
+        "TRUNC(x [, digits])",
+        (1, 2),
+        round_type,
+        |a| round(a, Cut::TowardZero),
+        "cut towards zero at digits places, which may be negative; TRUNC of a DOUBLE without digits is a BIGINT",
+        "TRUNC(12345.67, -3) = 12000.0",
     ),
     scalar(
         "FLOOR",
@@ -123,6 +135,147 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     ),
 ];
 
+macro_rules! unary_double {
+    ($name:literal, $f:expr, $doc:literal, $example:literal) => {
+        scalar(
+            $name,
+            C,
+            concat!($name, "(x)"),
+            (1, 1),
+            to_double,
+            |a| unary(a, $f),
+            $doc,
+            $example,
+        )
+    };
+}
+
+pub const TRIGONOMETRY: &[FunctionDef] = &[
+    unary_double!("SIN", f64::sin, "the sine of x radians", "SIN(0) = 0.0"),
+    unary_double!("COS", f64::cos, "the cosine of x radians", "COS(0) = 1.0"),
+    unary_double!("TAN", f64::tan, "the tangent of x radians", "TAN(0) = 0.0"),
+    unary_double!(
+        "COT",
+        |x: f64| 1.0 / x.tan(),
+        "the cotangent of x radians",
+        "COT(1) = 0.6420926159343306"
+    ),
+    unary_double!(
+        "ASIN",
+        f64::asin,
+        "the arc sine, in radians (NaN outside [-1, 1])",
+        "ASIN(1) = 1.5707963267948966"
+    ),
+    unary_double!(
+        "ACOS",
+        f64::acos,
+        "the arc cosine, in radians (NaN outside [-1, 1])",
+        "ACOS(1) = 0.0"
+    ),
+    unary_double!(
+        "ATAN",
+        f64::atan,
+        "the arc tangent, in radians",
+        "ATAN(0) = 0.0"
+    ),
+    unary_double!("SINH", f64::sinh, "the hyperbolic sine", "SINH(0) = 0.0"),
+    unary_double!("COSH", f64::cosh, "the hyperbolic cosine", "COSH(0) = 1.0"),
+    unary_double!("TANH", f64::tanh, "the hyperbolic tangent", "TANH(0) = 0.0"),
+    unary_double!(
+        "DEGREES",
+        f64::to_degrees,
+        "radians to degrees",
+        "DEGREES(PI()) = 180.0"
+    ),
+    unary_double!(
+        "RADIANS",
+        f64::to_radians,
+        "degrees to radians",
+        "RADIANS(180) = 3.141592653589793"
+    ),
+    unary_double!("CBRT", f64::cbrt, "the cube root", "CBRT(-8) = -2.0"),
+    scalar(
+        "ATAN2",
+        C,
+        "ATAN2(y, x)",
+        (2, 2),
+        to_double,
+        |a| Value::Double(a.f64(0).atan2(a.f64(1))),
+        "the angle of the point (x, y), in radians",
+        "ATAN2(1, 1) = 0.7853981633974483",
+    ),
+    scalar(
+        "PI",
+        C,
+        "PI()",
+        (0, 0),
+        |_| Ok(SqlType::Double),
+        |_| Value::Double(std::f64::consts::PI),
+        "the number pi",
+        "PI() = 3.141592653589793",
+    ),
+    scalar(
+        "LOG",
+        C,
+        "LOG([base,] x)",
+        (1, 2),
+        to_double,
+        log,
+        "the logarithm of x, base 10 or the given base",
+        "LOG(100) = 2.0",
+    ),
+    scalar(
+        "GREATEST",
+        C,
+        "GREATEST(a, b, ...)",
+        (1, usize::MAX),
+        |t| common(t, 0),
+        |a| extreme(a, Ordering::Greater),
+        "the largest argument that is not NULL",
+        "GREATEST(1, 5, NULL) = 5",
+    )
+    .handles_nulls()
+    .widening(),
+    scalar(
+        "LEAST",
+        C,
+        "LEAST(a, b, ...)",
+        (1, usize::MAX),
+        |t| common(t, 0),
+        |a| extreme(a, Ordering::Less),
+        "the smallest argument that is not NULL",
+        "LEAST(1, 5, NULL) = 1",
+    )
+    .handles_nulls()
+    .widening(),
+];
+
+fn log(a: &Args) -> Value {
+    let (base, x) = if a.len() == 2 {
+        (a.f64(0), a.f64(1))
+    } else {
+        (10.0, a.f64(0))
+    };
+    if base <= 0.0 || base == 1.0 {
+        return Value::Double(f64::NAN);
+    }
+    Value::Double(if base == 10.0 {
+        x.log10()
+    } else {
+        x.ln() / base.ln()
+    })
+}
+
+fn extreme(a: &Args, wanted: Ordering) -> Value {
+    let mut best: Option<&Value> = None;
+    for v in a.values.iter().filter(|v| !v.is_null()) {
+        if best.is_none_or(|b| v.sql_cmp(b) == Some(wanted)) {
+            best = Some(v);
+        }
+    }
+    best.cloned().unwrap_or(Value::Null)
+}
+
 fn same_number(args: &[SqlType]) -> Result<SqlType, ArgError> {
     numeric(args, 0)?;
     Ok(numeric_result(&args[0]))
@@ -146,6 +299,10 @@ fn round_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
     }
     Ok(match &args[0] {
         SqlType::Double | SqlType::Null => SqlType::Bigint,
+        SqlType::Decimal { precision, scale } => SqlType::Decimal {
+            precision: (precision - scale + 1).max(1),
+            scale: 0,
+        },
         t => t.clone(),
     })
 }
@@ -179,24 +336,81 @@ fn sign(a: &Args) -> Value {
     })
 }
 
-fn round(a: &Args) -> Value {
+/// How ROUND and TRUNC cut a number.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Half-way goes up (towards +infinity), as ksqlDB's ROUND does for both signs.
+    HalfUp,
+    TowardZero,
+}
+
+fn round(a: &Args, cut: Cut) -> Value {
     let digits = a.values.get(1).and_then(Value::as_i64);
     match (a.get(0), digits) {
-        (v @ (Value::Int(_) | Value::Bigint(_)), _) => v.clone(),
-        (Value::Decimal(d), n) => Value::Decimal(d.round_dp_with_strategy(
-            n.unwrap_or(0).max(0) as u32,
-            rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-        )),
-        (Value::Double(d), None) => Value::Bigint(round_half_up(*d, 0) as i64),
-        (Value::Double(d), Some(n)) => Value::Double(round_half_up(*d, n)),
+        (v @ (Value::Int(_) | Value::Bigint(_)), None) => v.clone(),
+        (Value::Int(i), Some(n)) => cut_decimal(Decimal::from(*i), n, cut)
+            .to_i32()
+            .map_or(Value::Null, Value::Int),
+        (Value::Bigint(i), Some(n)) => cut_decimal(Decimal::from(*i), n, cut)
+            .to_i64()
+            .map_or(Value::Null, Value::Bigint),
+        (Value::Decimal(d), n) => {
+            let scale = match a.ty {
+                SqlType::Decimal { scale, .. } => *scale,
+                _ => d.scale(),
+            };
+            let mut r = cut_decimal(*d, n.unwrap_or(0), cut);
+            r.rescale(scale);
+            Value::Decimal(r)
+        }
+        (Value::Double(d), n) => {
+            let r = cut_double(*d, n.unwrap_or(0), cut);
+            match n {
+                None if r.is_finite() => Value::Bigint(r as i64),
+                None => Value::Null,
+                Some(_) => Value::Double(r),
+            }
+        }
         _ => Value::Null,
     }
 }
 
-/// Java's Math.round semantics (half up), at `n` decimal places.
-fn round_half_up(d: f64, n: i64) -> f64 {
-    let factor = 10f64.powi(n as i32);
-    (d * factor + 0.5).floor() / factor
+/// Cuts a decimal at `digits` places (negative: left of the point).
+fn cut_decimal(d: Decimal, digits: i64, cut: Cut) -> Decimal {
+    use rust_decimal::RoundingStrategy as R;
+    let strategy = match cut {
+        Cut::HalfUp if d.is_sign_negative() => R::MidpointTowardZero,
+        Cut::HalfUp => R::MidpointAwayFromZero,
+        Cut::TowardZero => R::ToZero,
+    };
+    if digits >= 0 {
+        return d.round_dp_with_strategy(digits.min(28) as u32, strategy);
+    }
+    let Some(factor) = Decimal::from_i128_with_scale(1, 0).checked_mul(Decimal::from(
+        10i64
+            .checked_pow((-digits).min(18) as u32)
+            .unwrap_or(i64::MAX),
+    )) else {
+        return Decimal::ZERO;
+    };
+    d.checked_div(factor)
+        .map(|q| q.round_dp_with_strategy(0, strategy) * factor)
+        .unwrap_or(Decimal::ZERO)
+}
+
+/// Cuts a double as a decimal of its shortest digits (as Java's BigDecimal.valueOf does),
+/// so that ROUND(1.005, 2) is 1.01; doubles beyond a decimal's range use float math.
+fn cut_double(d: f64, digits: i64, cut: Cut) -> f64 {
+    if let Ok(x) = format!("{d}").parse::<Decimal>() {
+        if let Some(r) = cut_decimal(x, digits, cut).to_f64() {
+            return r;
+        }
+    }
+    let factor = 10f64.powi(digits as i32);
+    match cut {
+        Cut::HalfUp => (d * factor + 0.5).floor() / factor,
+        Cut::TowardZero => (d * factor).trunc() / factor,
+    }
 }
 
 fn map_num(v: &Value, f: fn(f64) -> f64, d: fn(&Decimal) -> Decimal) -> Value {
@@ -216,13 +430,25 @@ fn unary(a: &Args, f: fn(f64) -> f64) -> Value {
 }
 
 fn random_f64() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A pseudo-random number (splitmix64 over a shared counter seeded by the clock).
+pub(crate) fn random_u64() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    static STATE: AtomicU64 = AtomicU64::new(0);
     let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    if x == 0 {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+        STATE.fetch_add(seed, Ordering::Relaxed);
+        x = seed;
+    }
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 31;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+    x ^ (x >> 31)
 }
 
 /// Great-circle distance (haversine), in km unless the unit says miles.
@@ -279,6 +505,56 @@ mod tests {
             call("ROUND", &[Value::Double(21.456), Value::Int(1)]),
             Value::Double(21.5)
         );
+    }
+
+    #[test]
+    fn round_and_trunc_take_negative_digits() {
+        assert_eq!(
+            call("ROUND", &[Value::Double(1.005), Value::Int(2)]),
+            Value::Double(1.01)
+        );
+        assert_eq!(
+            call("ROUND", &[Value::Double(-2.55), Value::Int(1)]),
+            Value::Double(-2.5)
+        );
+        assert_eq!(
+            call("TRUNC", &[Value::Double(12345.67), Value::Int(-3)]),
+            Value::Double(12000.0)
+        );
+        assert_eq!(call("TRUNC", &[Value::Double(-1.7)]), Value::Bigint(-1));
+        assert_eq!(
+            call("ROUND", &[Value::Int(1234), Value::Int(-2)]),
+            Value::Int(1200)
+        );
+    }
+
+    #[test]
+    fn trigonometry_and_logs() {
+        assert_eq!(call("CBRT", &[Value::Int(-8)]), Value::Double(-2.0));
+        assert_eq!(call("LOG", &[Value::Int(100)]), Value::Double(2.0));
+        assert_eq!(
+            call("LOG", &[Value::Int(2), Value::Int(8)]),
+            Value::Double(3.0)
+        );
+        assert!(double(call("LOG", &[Value::Int(1), Value::Int(8)])).is_nan());
+        assert_eq!(
+            call("DEGREES", &[Value::Double(std::f64::consts::PI)]),
+            Value::Double(180.0)
+        );
+        assert_eq!(
+            call("COT", &[Value::Double(0.0)]),
+            Value::Double(f64::INFINITY)
+        );
+    }
+
+    #[test]
+    fn greatest_and_least_skip_nulls() {
+        assert_eq!(
+            call("GREATEST", &[Value::Int(1), Value::Null, Value::Int(5)]),
+            Value::Int(5)
+        );
+        assert_eq!(call("LEAST", &[s("b"), s("a")]), s("a"));
+        assert_eq!(call("GREATEST", &[Value::Null, Value::Null]), Value::Null);
     }
 
     #[test]

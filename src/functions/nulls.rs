@@ -42,6 +42,17 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "NULLIF('', '') IS NULL",
     )
     .handles_nulls(),
+    scalar(
+        "AS_VALUE",
+        C,
+        "AS_VALUE(column)",
+        (1, 1),
+        |t| Ok(t[0].clone()),
+        |a| a.get(0).clone(),
+        "a copy of a (key) column, to store it in the value as well",
+        "AS_VALUE(id)",
+    )
+    .handles_nulls(),
 ];
 
 fn coalesce(a: &Args) -> Value {

@@ -124,8 +124,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     scalar(
         "INSTR",
         C,
-        "INSTR(s, substring)",
-        (2, 2),
+        "INSTR(s, substring [, position [, occurrence]])",
+        (2, 4),
         instr_type,
         instr,
         "the position of the first occurrence, 0 if none",
@@ -176,6 +176,7 @@ fn substring_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
 fn instr_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
     string(args, 0)?;
     string(args, 1)?;
+    (2..args.len()).try_for_each(|i| integer(args, i))?;
     Ok(SqlType::Int)
 }
 
@@ -227,16 +228,38 @@ fn substring(a: &Args) -> Value {
     text(chars[from..to].iter().collect())
 }
 
+/// The 1-based position of the n-th occurrence, searching forwards from `position`, or
+/// backwards from the end when it is negative; 0 when there is none.
 fn instr(a: &Args) -> Value {
-    let s = a.str(0);
-    Value::Int(
-        s.find(a.str(1))
-            .map_or(0, |i| s[..i].chars().count() as i32 + 1),
-    )
+    let hay: Vec<char> = a.str(0).chars().collect();
+    let needle: Vec<char> = a.str(1).chars().collect();
+    let position = if a.len() > 2 { a.int(2) } else { 1 };
+    let occurrence = if a.len() > 3 { a.int(3) } else { 1 };
+    if occurrence < 1 || position == 0 {
+        return Value::Int(0);
+    }
+    let n = hay.len() as i64;
+    let at = |i: i64| hay[i as usize..].starts_with(&needle);
+    let found = if position > 0 {
+        (position - 1..=n - needle.len() as i64)
+            .filter(|&i| at(i))
+            .nth(occurrence as usize - 1)
+    } else {
+        let last = (n + position).min(n - needle.len() as i64);
+        (0..=last)
+            .rev()
+            .filter(|&i| at(i))
+            .nth(occurrence as usize - 1)
+    };
+    Value::Int(found.map_or(0, |i| i as i32 + 1))
 }
 
 fn pad(a: &Args, left: bool) -> Value {
-    let (input, len, fill) = (a.str(0), a.int(1).max(0) as usize, a.str(2));
+    let (input, len, fill) = (a.str(0), a.int(1), a.str(2));
+    if len < 0 {
+        return Value::Null;
+    }
+    let len = len as usize;
     let chars: Vec<char> = input.chars().collect();
     if chars.len() >= len {
         return text(chars[..len].iter().collect());
@@ -273,6 +296,35 @@ mod tests {
             s("abc")
         );
         assert_eq!(call("INSTR", &[s("hello"), s("l")]), Value::Int(3));
+        // ksqlDB's documented examples
+        let corp = || s("CORPORATE FLOOR");
+        assert_eq!(call("INSTR", &[corp(), s("OR")]), Value::Int(2));
+        assert_eq!(
+            call("INSTR", &[corp(), s("OR"), Value::Int(3)]),
+            Value::Int(5)
+        );
+        assert_eq!(
+            call("INSTR", &[corp(), s("OR"), Value::Int(3), Value::Int(2)]),
+            Value::Int(14)
+        );
+        assert_eq!(
+            call("INSTR", &[corp(), s("OR"), Value::Int(-3)]),
+            Value::Int(5)
+        );
+        assert_eq!(
+            call("INSTR", &[corp(), s("OR"), Value::Int(-3), Value::Int(2)]),
+            Value::Int(2)
+        );
+        assert_eq!(call("INSTR", &[corp(), s("MISSING")]), Value::Int(0));
+        assert_eq!(
+            call("LPAD", &[s("Foo"), Value::Int(7), s("Bar")]),
+            s("BarBFoo")
+        );
+        assert_eq!(call("RPAD", &[s(""), Value::Int(2), s("Bar")]), s("Ba"));
+        assert_eq!(
+            call("LPAD", &[s("Foo"), Value::Int(-1), s("Bar")]),
+            Value::Null
+        );
         assert_eq!(call("UCASE", &[Value::Null]), Value::Null);
     }
 }
