@@ -514,7 +514,7 @@ pub fn plan(
             pseudo: true,
         });
     }
-    let out_schema = Schema { fields: out_fields };
+    let out_schema = Schema::new(out_fields);
     // Anything still reading an input column that is not a key is an error.
     let check_grouped = |e: &ast::Expr, errors: &mut Vec<Diagnostic>| {
         walk(e, &mut |x| {

@@ -86,13 +86,6 @@ impl SourceDef {
             .enumerate()
             .filter(|(_, c)| c.role == ColumnRole::Value)
     }
-
-    pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
-        self.columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.name == name)
-    }
 }
 
 /// Streams and tables by name (names are stored as shown: upper-case unless quoted).

@@ -1,6 +1,8 @@
 //! Statements to plans: checks names and types against the catalog and produces what the
 //! executor runs. Errors are collected per statement, not stopped at the first.
 
+use std::collections::HashMap;
+
 use crate::data::SqlType;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::sources::Sources;
@@ -250,6 +252,11 @@ impl Compiler<'_> {
         let key_format = props.key_format.unwrap_or(Format::Kafka);
         let mut columns: Vec<Column> = Vec::new();
         let mut key_spans = Vec::new();
+        // The first declaration of each name, so a repeated name is found without a scan.
+        let mut first_declared: HashMap<&str, &ast::ColumnDef> = HashMap::new();
+        for col in &c.columns {
+            first_declared.entry(col.name.name.as_str()).or_insert(col);
+        }
         for col in &c.columns {
             if PSEUDO_COLUMNS.iter().any(|(n, _)| *n == col.name.name)
                 || matches!(col.name.name.as_str(), "WINDOWSTART" | "WINDOWEND")
@@ -267,12 +274,8 @@ impl Compiler<'_> {
                 );
                 continue;
             }
-            if let Some(first) = c
-                .columns
-                .iter()
-                .find(|o| o.name.name == col.name.name && !std::ptr::eq(*o, col))
-            {
-                if first.span.start < col.span.start {
+            if let Some(first) = first_declared.get(col.name.name.as_str()) {
+                if !std::ptr::eq(*first, col) {
                     errors.push(
                         Diagnostic::new(
                             Code::DuplicateColumn,
@@ -455,10 +458,14 @@ impl Compiler<'_> {
         let mut errors = Vec::new();
         match &i.columns {
             Some(cols) => {
+                let mut column_at: HashMap<&str, usize> = HashMap::new();
+                for (idx, c) in target.columns.iter().enumerate() {
+                    column_at.entry(c.name.as_str()).or_insert(idx);
+                }
                 for c in cols {
                     if c.name == "ROWTIME" {
                         slots.push((None, c.span));
-                    } else if let Some((idx, _)) = target.column(&c.name) {
+                    } else if let Some(&idx) = column_at.get(c.name.as_str()) {
                         slots.push((Some(idx), c.span));
                     } else {
                         let mut d = Diagnostic::new(
@@ -650,8 +657,16 @@ impl Compiler<'_> {
         let mut items: Vec<ProjectItem> = Vec::new();
         let key_count =
             |name: &str| self.catalog.get(name).map_or(0, |d| d.key_columns().count());
+        // Where each output name first appears in `items`, so a repeated name is found
+        // without scanning (a SELECT list may be very long).
+        let mut item_names: HashMap<String, usize> = HashMap::new();
+        let mut named_items = 0;
         let mut generated = 0;
         for item in &q.select {
+            for (i, it) in items.iter().enumerate().skip(named_items) {
+                item_names.entry(it.name.clone()).or_insert(i);
+            }
+            named_items = items.len();
             match item {
                 SelectItem::Star(_) => {
                     items.extend(star_items(&schema, None, from.prefixed, &key_count))
@@ -679,7 +694,7 @@ impl Compiler<'_> {
                                 format!("KSQL_COL_{}", generated - 1)
                             }
                         };
-                        if let Some(dup) = items.iter().find(|i| i.name == name) {
+                        if let Some(dup) = item_names.get(&name).map(|&i| &items[i]) {
                             errors.push(
                                 Diagnostic::new(
                                     Code::DuplicateColumn,

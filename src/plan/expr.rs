@@ -444,7 +444,11 @@ impl<'a> Binder<'a> {
 
     fn column(&self, qualifier: Option<&ast::Ident>, name: &ast::Ident) -> Result<TypedExpr> {
         let fields = &self.schema.fields;
+        let mut matches = self.schema.positions_of(&name.name);
         if let Some(q) = qualifier {
+            matches.retain(|&i| fields[i].qualifiers.contains(&q.name));
+        }
+        if let (Some(q), []) = (qualifier, matches.as_slice()) {
             if !fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
                 let mut quals: Vec<&str> = fields
                     .iter()
@@ -462,14 +466,6 @@ impl<'a> Binder<'a> {
                 return Err(d);
             }
         }
-        let matches: Vec<usize> = fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                f.name == name.name && qualifier.is_none_or(|q| f.qualifiers.contains(&q.name))
-            })
-            .map(|(i, _)| i)
-            .collect();
         match matches.as_slice() {
             [i] => Ok(TypedExpr::new(
                 TExpr::Column(*i),

@@ -1,6 +1,9 @@
 //! What a query sees: the columns of a row, with the source they come from. Source rows are
 //! laid out as ROWTIME, ROWPARTITION, ROWOFFSET, then the source's key and value columns.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::data::SqlType;
 use crate::plan::catalog::SourceDef;
 
@@ -27,6 +30,32 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schema {
     pub fields: Vec<Field>,
+    /// Field positions by name, built on the first lookup, so that binding the columns of
+    /// a very wide row is linear, not quadratic.
+    names: NameIndex,
+}
+
+/// Positions of the fields of each name. Built once; a clone starts empty (the clone's
+/// fields may be extended), and a stale index (fields added after it was built) is not used.
+#[derive(Default)]
+struct NameIndex(OnceLock<(usize, HashMap<String, Vec<usize>>)>);
+
+impl Clone for NameIndex {
+    fn clone(&self) -> Self {
+        NameIndex::default()
+    }
+}
+
+impl PartialEq for NameIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true // a cache: schemas are equal when their fields are
+    }
+}
+
+impl std::fmt::Debug for NameIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameIndex")
+    }
 }
 
 impl Schema {
@@ -64,7 +93,31 @@ impl Schema {
                 }
             }
         }
-        Schema { fields }
+        Schema::new(fields)
+    }
+
+    pub fn new(fields: Vec<Field>) -> Schema {
+        Schema {
+            fields,
+            names: NameIndex::default(),
+        }
+    }
+
+    /// The positions of the fields named `name`, in order.
+    pub fn positions_of(&self, name: &str) -> Vec<usize> {
+        let (len, index) = self.names.0.get_or_init(|| {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, f) in self.fields.iter().enumerate() {
+                index.entry(f.name.clone()).or_default().push(i);
+            }
+            (self.fields.len(), index)
+        });
+        if *len == self.fields.len() {
+            index.get(name).cloned().unwrap_or_default()
+        } else {
+            let named = self.fields.iter().enumerate().filter(|(_, f)| f.name == name);
+            named.map(|(i, _)| i).collect()
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -43,7 +43,7 @@ pub fn parse_statement(
     limits::check_nesting(&ctx, text)?;
     match KqlParser::parse(Rule::statement_only, text) {
         Ok(mut pairs) => {
-            limits::check_operators(&ctx, pairs.clone())?;
+            limits::check_tree(&ctx, pairs.clone())?;
             let top = pairs.next().expect("statement_only always yields one pair");
             build::statement(&ctx, top)
         }

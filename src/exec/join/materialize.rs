@@ -154,8 +154,8 @@ pub fn build(
         tagged: naming.durable,
         skip: HashSet::new(),
     };
-    let schema = Schema {
-        fields: fields
+    let schema = Schema::new(
+        fields
             .iter()
             .zip(&names)
             .map(|(f, n)| Field {
@@ -165,7 +165,7 @@ pub fn build(
                 pseudo: f.pseudo,
             })
             .collect(),
-    };
+    );
     let source = Source {
         name: "JOIN".into(),
         topic: topic.to_string(),
