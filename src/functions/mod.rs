@@ -15,6 +15,7 @@ mod string;
 mod testing;
 mod text;
 mod time;
+mod url;
 
 use crate::data::{SqlType, Value};
 
@@ -35,6 +36,7 @@ pub enum Category {
     DateTime,
     Collections,
     Json,
+    Url,
     Aggregate,
 }
 
@@ -47,6 +49,7 @@ impl Category {
             Category::DateTime => "Dates and times",
             Category::Collections => "Arrays and maps",
             Category::Json => "JSON",
+            Category::Url => "URLs",
             Category::Aggregate => "Aggregates",
         }
     }
@@ -219,6 +222,7 @@ const TABLES: &[&[FunctionDef]] = &[
     time::FUNCTIONS,
     collections::FUNCTIONS,
     json::FUNCTIONS,
+    url::FUNCTIONS,
     aggregate::FUNCTIONS,
 ];
 
