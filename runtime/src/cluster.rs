@@ -17,6 +17,7 @@ use crate::group::GroupCoordinator;
 use crate::limits::{BROKERS_MAX, PARTITIONS_MAX, TOPIC_NAME_BYTES_MAX};
 use crate::log::PartitionLog;
 use crate::metadata::{self, ClusterMeta, PartitionMeta, TopicMeta};
+use crate::open_files;
 use crate::partitioner::{partition_for_key, RoundRobin};
 use crate::record::{ProducerRecord, ProducerRef, Record, RecordMetadata};
 use crate::replica::PartitionState;
@@ -136,6 +137,13 @@ impl Cluster {
         let lock = metadata::lock_dir(&dir)?;
         let meta = metadata::load(&dir)?.unwrap_or_default();
         metadata::validate(&meta, brokers.max(meta.brokers).clamp(1, BROKERS_MAX))?;
+        let replicas: usize = meta
+            .topics
+            .values()
+            .flat_map(|t| &t.partitions)
+            .map(|p| p.replicas.len())
+            .sum();
+        open_files::check(replicas as u64, &format!("opening {}", dir.display()))?;
         let c = Cluster::new(
             Some(dir.clone()),
             Some(lock),
@@ -224,13 +232,36 @@ impl Cluster {
         match &self.inner.dir {
             None => Ok(PartitionLog::in_memory(settings, base_offset, now)),
             Some(d) => PartitionLog::open(
-                &d.join(format!("broker-{broker}"))
-                    .join(format!("{topic}-{partition}")),
+                &self.replica_dir(d, broker, topic, partition),
                 settings,
                 base_offset,
                 now,
             ),
         }
+    }
+
+    fn replica_dir(&self, dir: &Path, broker: u32, topic: &str, partition: u32) -> PathBuf {
+        dir.join(format!("broker-{broker}"))
+            .join(format!("{topic}-{partition}"))
+    }
+
+    /// `new_log` of a new topic: a leftover directory of an old topic of the same name
+    /// is removed first, not reused.
+    fn fresh_log(
+        &self,
+        broker: u32,
+        topic: &str,
+        partition: u32,
+        config: &TopicConfig,
+        now: i64,
+    ) -> Result<PartitionLog, LogError> {
+        if let Some(d) = &self.inner.dir {
+            match std::fs::remove_dir_all(self.replica_dir(d, broker, topic, partition)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        self.new_log(broker, topic, partition, config, 0, now)
     }
 
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<(), LogError> {
@@ -255,6 +286,10 @@ impl Cluster {
         if self.inner.topics.read().unwrap().contains_key(name) {
             return Err(LogError::TopicExists(name.to_string()));
         }
+        if self.inner.dir.is_some() {
+            let files = config.partitions as u64 * config.replicas as u64;
+            open_files::check(files, &format!("topic '{name}'"))?;
+        }
         let now = now_ms();
         let n = live.len();
         let mut partitions = Vec::with_capacity(config.partitions as usize);
@@ -265,9 +300,19 @@ impl Cluster {
                 .collect();
             let mut logs = BTreeMap::new();
             for &b in &replicas {
-                let mut log = self.new_log(b, name, p, &config, 0, now)?;
-                log.reset(0, now)?; // a leftover directory of an old topic is not reused
-                logs.insert(b, log);
+                match self.fresh_log(b, name, p, &config, now) {
+                    Ok(log) => logs.insert(b, log),
+                    Err(e) => {
+                        // Nothing of a topic that could not be created stays behind.
+                        let made = partitions.into_iter().map(|p: RwLock<PartitionState>| {
+                            p.into_inner().unwrap().logs
+                        });
+                        for (_, log) in made.chain([logs]).flatten() {
+                            let _ = log.delete();
+                        }
+                        return Err(e);
+                    }
+                };
             }
             partitions.push(RwLock::new(PartitionState {
                 topic: name.to_string(),

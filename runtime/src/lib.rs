@@ -18,6 +18,7 @@ pub mod limits;
 pub mod log;
 pub mod metadata;
 pub mod offsets;
+pub mod open_files;
 pub mod partitioner;
 pub mod record;
 pub mod replica;

@@ -21,15 +21,59 @@ enum Store {
     File(Files),
 }
 
+/// A segment in files. Only the log file stays open: the indexes are opened when entries
+/// are written (at sync, roll and close), so a segment holds one file descriptor, and a
+/// data directory of thousands of partitions stays within the open file limit.
 struct Files {
     log: File,
-    index: File,
-    timeindex: File,
     log_path: PathBuf,
+    index_path: PathBuf,
+    time_path: PathBuf,
     /// Index entries not yet written: indexes are rebuilt on recovery, so they are written
     /// at sync, roll and close rather than once per batch.
     index_pending: Vec<u8>,
     time_pending: Vec<u8>,
+    /// Entries written since the indexes were last synced.
+    index_unsynced: bool,
+}
+
+impl Files {
+    fn new(log: File, log_path: PathBuf, index_path: PathBuf, time_path: PathBuf) -> Files {
+        Files {
+            log,
+            log_path,
+            index_path,
+            time_path,
+            index_pending: Vec::new(),
+            time_pending: Vec::new(),
+            index_unsynced: false,
+        }
+    }
+}
+
+/// Appends `bytes` to the file at `path` (created if missing; emptied first with
+/// `replace`), and syncs it with `fsync`.
+fn write_index(path: &Path, bytes: &[u8], replace: bool, fsync: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(!replace)
+        .write(true)
+        .truncate(replace)
+        .open(path)?;
+    f.write_all(bytes)?;
+    if fsync {
+        f.sync_data()?;
+    }
+    Ok(())
+}
+
+/// A file's bytes, or none if it does not exist.
+fn read_or_empty(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        r => r,
+    }
 }
 
 pub struct Segment {
@@ -96,14 +140,10 @@ impl Segment {
                 .write(true)
                 .open(p)
         };
-        let files = Files {
-            log: open(&l)?,
-            index: open(&i)?,
-            timeindex: open(&t)?,
-            log_path: l,
-            index_pending: Vec::new(),
-            time_pending: Vec::new(),
-        };
+        let log = open(&l)?;
+        write_index(&i, &[], true, false)?;
+        write_index(&t, &[], true, false)?;
+        let files = Files::new(log, l, i, t);
         Ok(Segment {
             base_offset,
             next_offset: base_offset,
@@ -137,13 +177,11 @@ impl Segment {
                 .open(p)
         };
         let log = open(&l)?;
-        let index = open(&i)?;
-        let timeindex = open(&t)?;
         let file_len = log.metadata()?.len();
         let bound = if active { None } else { end_bound };
         let (locs, bad) = scan(&log, base_offset, file_len, bound)?;
-        let old_index = std::fs::read(&i)?;
-        let old_time = std::fs::read(&t)?;
+        let old_index = read_or_empty(&i)?;
+        let old_time = read_or_empty(&t)?;
         let tail_is_bad = bad.last().is_some_and(|r| r.pos + r.len == file_len);
         // Only an incomplete write at the end of the active segment is cut (what a crash
         // leaves, or zeros a file system left after a power loss); a whole batch that fails
@@ -215,14 +253,7 @@ impl Segment {
             size_bytes,
             locs,
             created_ms: now_ms,
-            store: Store::File(Files {
-                log,
-                index,
-                timeindex,
-                log_path: l,
-                index_pending: Vec::new(),
-                time_pending: Vec::new(),
-            }),
+            store: Store::File(Files::new(log, l, i.clone(), t)),
         };
         if !indexes_ok {
             seg.rewrite_indexes()?;
@@ -304,18 +335,15 @@ impl Segment {
     /// Writes pending index entries and, with `fsync`, forces the files to disk.
     pub fn flush(&mut self, fsync: bool) -> Result<(), LogError> {
         if let Store::File(f) = &mut self.store {
-            if !f.index_pending.is_empty() {
-                let at = f.index.metadata()?.len();
-                f.index.write_all_at(&f.index_pending, at)?;
+            if !f.index_pending.is_empty() || (fsync && f.index_unsynced) {
+                write_index(&f.index_path, &f.index_pending, false, fsync)?;
                 f.index_pending.clear();
-                let at = f.timeindex.metadata()?.len();
-                f.timeindex.write_all_at(&f.time_pending, at)?;
+                write_index(&f.time_path, &f.time_pending, false, fsync)?;
                 f.time_pending.clear();
+                f.index_unsynced = !fsync;
             }
             if fsync {
                 f.log.sync_data()?;
-                f.index.sync_data()?;
-                f.timeindex.sync_data()?;
             }
         }
         Ok(())
@@ -428,10 +456,13 @@ impl Segment {
             for loc in &self.locs {
                 push_entries(&mut f.index_pending, &mut f.time_pending, base, loc);
             }
-            f.index.set_len(0)?;
-            f.timeindex.set_len(0)?;
+            write_index(&f.index_path, &f.index_pending, true, false)?;
+            f.index_pending.clear();
+            write_index(&f.time_path, &f.time_pending, true, false)?;
+            f.time_pending.clear();
+            f.index_unsynced = true;
         }
-        self.flush(false)
+        Ok(())
     }
 
     /// Deletes the segment's files (the segment must not be used afterwards).
