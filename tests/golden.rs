@@ -91,6 +91,18 @@ fn every_example_in_queries_runs() {
     assert!(examples.len() >= 5);
     for ex in examples {
         let out = common::kql(&["run", ex.to_str().unwrap()]);
+        // An example whose last statement fails on purpose says so in a comment
+        // (`-- expected error: TEXT`); it must fail with that text, and only there.
+        let text = std::fs::read_to_string(&ex).unwrap();
+        let expected_error = text
+            .lines()
+            .find_map(|l| l.strip_prefix("-- expected error: "));
+        if let Some(error) = expected_error {
+            assert_eq!(out.code, 1, "{} should fail:\n{}", ex.display(), out.stderr);
+            assert!(out.stderr.contains(error), "{}:\n{}", ex.display(), out.stderr);
+            assert_eq!(out.stderr.matches("Error:").count(), 1, "{}", out.stderr);
+            continue;
+        }
         assert_eq!(out.code, 0, "{} failed:\n{}", ex.display(), out.stderr);
         assert!(
             !out.stderr.contains("warning"),
@@ -99,6 +111,32 @@ fn every_example_in_queries_runs() {
             out.stderr
         );
     }
+}
+
+#[test]
+fn acks_1_loses_a_record_acks_0_hears_no_error_and_acks_all_is_refused() {
+    let out = common::kql(&["run", "queries/acks.ksql", "--format", "json"]);
+    let ids: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("{\"ID\":\""))
+        .map(|l| &l[..3])
+        .collect();
+    // p-2 (acks=1, leader stopped before a read) and p-4 (acks=0, no leader) are gone.
+    assert_eq!(ids, ["p-1", "p-1", "p-3", "p-1", "p-3"], "{}", out.stdout);
+    assert!(out.stderr.contains("1 record only on the leader"), "{}", out.stderr);
+    assert!(out.stderr.contains("payments-0: leader 1 -> 2, ISR [1, 2, 3] -> [2, 3]"));
+    assert!(out.stderr.contains("(NOT_ENOUGH_REPLICAS)"), "{}", out.stderr);
+}
+
+#[test]
+fn stopping_a_stopped_broker_says_so() {
+    let file = std::env::temp_dir().join(format!("kql-brokers-{}.ksql", std::process::id()));
+    std::fs::write(&file, "STOP BROKER 2;\nSTOP BROKER 2;\nSTART BROKER 2;\nSTART BROKER 2;\n").unwrap();
+    let out = common::kql(&["run", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Broker 2 stopped\nBroker 2 is already stopped: nothing changed\nBroker 2 started\nBroker 2 is already running: nothing changed"), "{}", out.stderr);
 }
 
 #[test]
@@ -124,7 +162,7 @@ fn failover_keeps_every_record_and_restores_the_replication_factor() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // after STOP BROKER 1 (the second DESCRIBE TOPIC), no replica or leader is on broker 1,
+    // after STOP BROKER 2 (the second DESCRIBE TOPIC), no replica or leader is on broker 2,
     // and every partition has 2 replicas, both in sync
     let after_stop: Vec<&serde_json::Value> = lines
         .iter()
@@ -135,14 +173,21 @@ fn failover_keeps_every_record_and_restores_the_replication_factor() {
     for p in &after_stop {
         let replicas = p["Replicas"].as_str().unwrap();
         assert_eq!(replicas.split(',').count(), 2, "{p}");
-        assert!(!replicas.split(',').any(|b| b == "1"), "{p}");
+        assert!(!replicas.split(',').any(|b| b == "2"), "{p}");
         assert_eq!(p["ISR"].as_str().unwrap().split(',').count(), 2, "{p}");
-        assert_ne!(p["Leader"], 1);
+        assert_ne!(p["Leader"], 2);
     }
+    // the stopped broker led partition 1, which holds two of the payments
+    assert_eq!(after_stop[1]["Log end"], 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("payments-1: leader 2 -> 3"),
+        "{}",
+        out.stderr
+    );
     let ids: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.get("ID").and_then(|v| v.as_str()))
         .collect();
     assert_eq!(ids.len(), 4, "{}", out.stdout);
-    assert!(out.stderr.contains("Broker 1 stopped"));
+    assert!(out.stderr.contains("Broker 2 stopped"));
 }

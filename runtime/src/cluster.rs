@@ -464,7 +464,9 @@ impl Cluster {
         max_records: usize,
     ) -> Result<Vec<Record>, LogError> {
         let t = self.topic(topic)?;
-        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        let slot = partition_slot(topic, &t, partition)?;
+        followers_fetch(slot);
+        let st = slot.read().unwrap();
         if offset > st.offsets().2 {
             return Ok(Vec::new());
         }
@@ -487,7 +489,9 @@ impl Cluster {
         max_records: usize,
     ) -> Result<Vec<RecordBatch>, LogError> {
         let t = self.topic(topic)?;
-        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        let slot = partition_slot(topic, &t, partition)?;
+        followers_fetch(slot);
+        let st = slot.read().unwrap();
         if offset > st.offsets().2 {
             return Ok(Vec::new());
         }
@@ -496,10 +500,13 @@ impl Cluster {
         })
     }
 
-    /// Log start, high watermark and log end of one partition.
+    /// Log start, high watermark and log end of one partition (a consumer's question:
+    /// the followers fetch first, see `followers_fetch`).
     pub fn offsets(&self, topic: &str, partition: u32) -> Result<(u64, u64, u64), LogError> {
         let t = self.topic(topic)?;
-        let st = partition_slot(topic, &t, partition)?.read().unwrap();
+        let slot = partition_slot(topic, &t, partition)?;
+        followers_fetch(slot);
+        let st = slot.read().unwrap();
         Ok(st.offsets())
     }
 
@@ -732,6 +739,16 @@ fn choose_partition(name: &str, t: &Topic, record: &ProducerRecord) -> Result<u3
         (Some(p), _) => partition_slot(name, t, p).map(|_| p),
         (None, Some(k)) => Ok(partition_for_key(k, n)),
         (None, None) => Ok(t.round_robin.next(n)),
+    }
+}
+
+/// Followers copy records written with acks=1 or 0 when a consumer next reads the
+/// partition (Kafka's followers fetch continuously; here they fetch when someone looks),
+/// so a leader stopped before that read loses them. A read lock decides; only a lagging
+/// partition takes the write lock.
+fn followers_fetch(slot: &RwLock<PartitionState>) {
+    if slot.read().unwrap().lagging() {
+        slot.write().unwrap().replicate(now_ms());
     }
 }
 

@@ -27,7 +27,7 @@ pub enum LogError {
         log_start: u64,
         log_end: u64,
     },
-    #[error("acks=all on {topic}-{partition} needs {min_insync} in-sync replica(s) but only {isr} are in sync (NotEnoughReplicas)")]
+    #[error("acks=all on {topic}-{partition} needs {min_insync} in-sync replica(s) but only {isr} in sync (NOT_ENOUGH_REPLICAS)")]
     NotEnoughReplicas {
         topic: String,
         partition: u32,

@@ -1,7 +1,11 @@
 //! One partition across brokers: its replica assignment, leader, in-sync replica set
-//! (ISR), high watermark, and each replica's log. Followers copy the leader's encoded
-//! batches synchronously (in-process), so the high watermark is the smallest log end of
-//! the ISR and a consumer never reads past it.
+//! (ISR), high watermark, and each replica's log. With acks=all, followers copy the
+//! leader's encoded batches before `produce` returns (in-process), so an acknowledged
+//! record is on every ISR member. With acks=1 or 0 only the leader has the record when
+//! `produce` returns; followers copy it on their next fetch (`replicate`: the cluster
+//! runs it before a consumer reads the partition), so a leader that dies first takes the
+//! record with it. The high watermark is the smallest log end of the ISR: a consumer
+//! never reads past it.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +18,11 @@ use crate::view::RecordBatch;
 /// How many replicas must have a record before `produce` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Acks {
-    /// Return at once (in-process, the record is still appended before the call returns).
+    /// acks=0: the producer does not wait for any answer. In-process the leader still
+    /// appends before the call returns, but a caller with acks=0 must ignore the result
+    /// (errors included), as a Kafka producer never hears of them; followers copy later.
     None,
-    /// Return when the leader has it.
+    /// acks=1: return when the leader has it; followers copy it later (see the module).
     Leader,
     /// Return when every in-sync replica has it, and refuse while fewer than
     /// `min_insync_replicas` are in sync.
@@ -100,6 +106,10 @@ impl PartitionState {
         let epoch = self.leader_epoch;
         let log = self.logs.get_mut(&leader).expect("the leader holds a log");
         let (first, batches) = log.append_refs(records, epoch, now_ms)?;
+        if acks != Acks::All {
+            // Only the leader has it: the followers copy it on their next fetch.
+            return Ok(first);
+        }
         let mut failed = Vec::new();
         let followers: Vec<u32> = self.isr.iter().copied().filter(|&b| b != leader).collect();
         for f in followers {
@@ -122,6 +132,28 @@ impl PartitionState {
             return Err(self.not_enough(min_insync));
         }
         Ok(first)
+    }
+
+    /// Whether an in-sync follower lacks some of the leader's records (written with
+    /// acks=1 or 0 and not fetched yet).
+    pub fn lagging(&self) -> bool {
+        self.leader_log()
+            .is_ok_and(|(_, l)| self.high_watermark < l.log_end_offset())
+    }
+
+    /// The followers' fetch: every in-sync follower copies what it lacks from the leader
+    /// (one that cannot leaves the ISR), and the high watermark moves.
+    pub fn replicate(&mut self, now_ms: i64) {
+        let Some(leader) = self.leader else { return };
+        let followers: Vec<u32> = self.isr.iter().copied().filter(|&b| b != leader).collect();
+        let mut failed = Vec::new();
+        for f in followers {
+            if self.catch_up(f, now_ms).is_err() {
+                failed.push(f);
+            }
+        }
+        self.isr.retain(|b| !failed.contains(b));
+        self.update_high_watermark();
     }
 
     fn not_enough(&self, min_insync: u32) -> LogError {

@@ -168,7 +168,7 @@ fn min_insync_replicas_is_honoured_and_a_restarted_broker_rejoins() {
             ..
         }
     ));
-    assert!(e.to_string().contains("NotEnoughReplicas"));
+    assert!(e.to_string().contains("NOT_ENOUGH_REPLICAS"));
     // acks=1 still works with one replica in sync.
     c.produce("t", rec("k", "c"), Acks::Leader).unwrap();
     c.start_broker(2).unwrap();
@@ -177,6 +177,34 @@ fn min_insync_replicas_is_honoured_and_a_restarted_broker_rejoins() {
     c.produce("t", rec("k", "d"), Acks::All).unwrap();
     c.stop_broker(1).unwrap();
     assert_eq!(values(&c, "t", 0), vec!["a", "c", "d"]);
+}
+
+#[test]
+fn acks_1_loses_a_record_whose_leader_stops_before_a_follower_copies_it() {
+    let c = Cluster::in_memory(2);
+    let cfg = TopicConfig {
+        replicas: 2,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    let leader = c.describe_topic("t").unwrap().partitions[0].leader.unwrap();
+    c.produce("t", rec("k", "all"), Acks::All).unwrap();
+    // Read by a consumer: the follower fetched it first, so it survives the leader.
+    c.produce("t", rec("k", "one-read"), Acks::Leader).unwrap();
+    let p = &c.describe_topic("t").unwrap().partitions[0];
+    assert_eq!((p.high_watermark, p.log_end_offset), (1, 2), "only the leader has it");
+    assert_eq!(values(&c, "t", 0), vec!["all", "one-read"]);
+    // Not read before the leader stops: only the leader had it.
+    c.produce("t", rec("k", "one-lost"), Acks::Leader).unwrap();
+    c.produce("t", rec("k", "zero-lost"), Acks::None).unwrap();
+    c.stop_broker(leader).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["all", "one-read"]);
+    // The old leader comes back, is cut to the new leader's log, and stays in step.
+    c.start_broker(leader).unwrap();
+    c.stop_broker(3 - leader).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["all", "one-read"]);
+    c.produce("t", rec("k", "after"), Acks::All).unwrap();
+    assert_eq!(values(&c, "t", 0), vec!["all", "one-read", "after"]);
 }
 
 #[test]

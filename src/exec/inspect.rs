@@ -115,6 +115,29 @@ pub fn describe_topic(
         ],
         rows,
     );
+    let min_isr = info.config.min_insync_replicas;
+    out.status(&format!(
+        "Topic {}: {}, replication factor {}, min.insync.replicas {min_isr}",
+        info.name,
+        crate::diagnostic::count(info.partitions.len() as u64, "partition"),
+        info.config.replicas
+    ));
+    for p in &info.partitions {
+        if p.leader.is_some() && (p.isr.len() as u32) < min_isr {
+            out.status(&format!(
+                "  partition {}: {} in sync, fewer than min.insync.replicas {min_isr}: writes with acks=all are refused (NOT_ENOUGH_REPLICAS), acks=1 and 0 are taken",
+                p.partition,
+                p.isr.len()
+            ));
+        }
+        if p.log_end_offset > p.high_watermark {
+            out.status(&format!(
+                "  partition {}: {} only on the leader (written with acks=1 or 0; followers copy them when a consumer next reads, and they are lost if the leader stops first)",
+                p.partition,
+                crate::diagnostic::count(p.log_end_offset - p.high_watermark, "record")
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -232,7 +255,19 @@ pub fn broker_control(
     start: bool,
     out: &mut dyn Output,
 ) -> Result<(), Diagnostic> {
-    let before = leaders(cluster);
+    let running = cluster
+        .brokers()
+        .iter()
+        .find(|b| b.id == broker)
+        .map(|b| b.alive);
+    if running == Some(start) {
+        out.status(&format!(
+            "Broker {broker} is already {}: nothing changed",
+            if start { "running" } else { "stopped" }
+        ));
+        return Ok(());
+    }
+    let before = placements(cluster);
     let result = if start {
         cluster.start_broker(broker)
     } else {
@@ -244,42 +279,61 @@ pub fn broker_control(
             cluster.broker_count()
         ))
     })?;
-    let after = leaders(cluster);
-    let moved: Vec<String> = before
-        .iter()
-        .zip(&after)
-        .filter(|(b, a)| b.1 != a.1)
-        .map(|(b, a)| {
-            format!(
-                "{} leader {} -> {}",
-                b.0,
-                show_leader(b.1),
-                show_leader(a.1)
-            )
-        })
-        .collect();
+    let after = placements(cluster);
     out.status(&format!(
         "Broker {broker} {}",
         if start { "started" } else { "stopped" }
     ));
-    for m in moved {
-        out.status(&format!("  {m}"));
+    for (b, a) in before.iter().zip(&after) {
+        let mut changes = Vec::new();
+        if b.leader != a.leader {
+            changes.push(format!(
+                "leader {} -> {}",
+                show_leader(b.leader),
+                show_leader(a.leader)
+            ));
+        }
+        if b.replicas != a.replicas {
+            changes.push(format!("replicas {:?} -> {:?}", b.replicas, a.replicas));
+        }
+        if b.isr != a.isr {
+            changes.push(format!("ISR {:?} -> {:?}", b.isr, a.isr));
+        }
+        if !changes.is_empty() {
+            out.status(&format!("  {}: {}", b.name, changes.join(", ")));
+        }
     }
     Ok(())
+}
+
+/// Where a partition is: for the changes STOP/START BROKER makes.
+struct Placement {
+    name: String,
+    leader: Option<u32>,
+    replicas: Vec<u32>,
+    isr: Vec<u32>,
+}
+
+fn placements(cluster: &Cluster) -> Vec<Placement> {
+    let mut out = Vec::new();
+    for t in cluster.topic_names() {
+        if let Ok(info) = cluster.describe_topic(&t) {
+            for p in info.partitions {
+                let mut isr = p.isr.clone();
+                isr.sort_unstable();
+                out.push(Placement {
+                    name: format!("{t}-{}", p.partition),
+                    leader: p.leader,
+                    replicas: p.replicas,
+                    isr,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn show_leader(l: Option<u32>) -> String {
     l.map_or("none".into(), |l| l.to_string())
 }
 
-fn leaders(cluster: &Cluster) -> Vec<(String, Option<u32>)> {
-    let mut out = Vec::new();
-    for t in cluster.topic_names() {
-        if let Ok(info) = cluster.describe_topic(&t) {
-            for p in info.partitions {
-                out.push((format!("{t}-{}", p.partition), p.leader));
-            }
-        }
-    }
-    out
-}

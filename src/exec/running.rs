@@ -37,6 +37,15 @@ impl Session {
         }
     }
 
+    /// The session's `acks` for the records INSERT VALUES writes.
+    pub(crate) fn acks(&self) -> kql_runtime::Acks {
+        match self.properties.get("acks").map(String::as_str) {
+            Some("0") => kql_runtime::Acks::None,
+            Some("1") => kql_runtime::Acks::Leader,
+            _ => kql_runtime::Acks::All,
+        }
+    }
+
     fn offset_reset_latest(&self) -> bool {
         self.properties
             .get("auto.offset.reset")

@@ -21,9 +21,14 @@ use crate::sources::Sources;
 use crate::syntax::ast::{Describe, ShowWhat, Statement, StatementKind};
 use crate::syntax::span::SourceId;
 
-/// Session properties and their defaults. kql's `auto.offset.reset` default is earliest:
-/// a script wants all of its data (ksqlDB's CLI defaults to latest).
-pub const PROPERTIES: &[(&str, &str)] = &[("auto.offset.reset", "earliest")];
+/// Session properties and their defaults (`plan::session_properties`). kql's
+/// `auto.offset.reset` default is earliest: a script wants all of its data (ksqlDB's CLI
+/// defaults to latest).
+fn default_properties() -> impl Iterator<Item = (&'static str, &'static str)> {
+    crate::plan::session_properties::SESSION_PROPERTIES
+        .iter()
+        .map(|p| (p.0, p.1))
+}
 
 /// The internal topic that records the statements that changed the catalog, replayed
 /// when a later session opens the same data directory (ksqlDB's command topic).
@@ -61,8 +66,7 @@ impl Session {
             cluster,
             catalog: Catalog::default(),
             sources: Sources::default(),
-            properties: PROPERTIES
-                .iter()
+            properties: default_properties()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             runtime,
@@ -351,7 +355,7 @@ impl Session {
                 Ok(())
             }
             Planned::Unset { name } => {
-                match PROPERTIES.iter().find(|(k, _)| *k == name) {
+                match default_properties().find(|(k, _)| *k == name) {
                     Some((_, default)) => self.properties.insert(name.clone(), default.to_string()),
                     None => self.properties.remove(&name),
                 };
@@ -560,15 +564,18 @@ impl Session {
             partition: None,
             headers: Vec::new(),
         };
-        self.cluster
-            .produce(&target.topic, record, Acks::All)
-            .map_err(|e| {
-                Diagnostic::new(
-                    Code::TopicError,
-                    format!("cannot write to topic '{}': {e}", target.topic),
-                )
-            })?;
-        Ok(())
+        let acks = self.acks();
+        match self.cluster.produce(&target.topic, record, acks) {
+            // A producer with acks=0 waits for no answer, so it never hears of an error:
+            // the record is simply not there (a Kafka producer behaves the same).
+            Err(_) if acks == Acks::None => Ok(()),
+            Err(e) => Err(Diagnostic::new(
+                Code::TopicError,
+                format!("cannot write to topic '{}': {e}", target.topic),
+            )
+            .help(write_help(&e))),
+            Ok(_) => Ok(()),
+        }
     }
 
     pub(crate) fn run_query(
@@ -853,12 +860,22 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         retention_ms: t.retention_ms,
         retention_bytes: t.retention_bytes.map(|b| b as u64),
         segment_bytes: t.segment_bytes.map(|b| b as u64),
+        min_insync_replicas: t.min_insync_replicas.unwrap_or(1),
         cleanup_policy: if t.compact {
             kql_runtime::CleanupPolicy::Compact
         } else {
             kql_runtime::CleanupPolicy::Delete
         },
         ..TopicConfig::default()
+    }
+}
+
+/// What a user can do about a refused write.
+fn write_help(e: &kql_runtime::LogError) -> String {
+    match e {
+        kql_runtime::LogError::NotEnoughReplicas { .. } => "START BROKER the stopped brokers holding the partition (DESCRIBE TOPIC shows its ISR), or SET 'acks'='1' to accept a write only the leader has".into(),
+        kql_runtime::LogError::LeaderNotAvailable { .. } => "START BROKER one of the partition's in-sync replicas (DESCRIBE TOPIC shows them)".into(),
+        _ => "DESCRIBE TOPIC shows the partitions, their leaders and in-sync replicas".into(),
     }
 }
 

@@ -47,6 +47,8 @@ pub struct TopicSettings {
     pub compact: bool,
     /// Segment size of this topic (small values make retention visible in examples).
     pub segment_bytes: Option<i64>,
+    /// Writes with acks=all are refused while fewer replicas are in sync (default 1).
+    pub min_insync_replicas: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -83,12 +83,12 @@ impl Compiler<'_> {
         match &stmt.kind {
             StatementKind::CreateSource(c) => self.create_source(c, stmt.span),
             StatementKind::InsertValues(i) => self.insert_values(i),
-            StatementKind::Set(s) => Ok(Planned::Set {
-                name: s.name.clone(),
-                value: s.value.clone(),
-            }),
+            StatementKind::Set(s) => {
+                let (name, value) = super::session_properties::check_set(s).map_err(one)?;
+                Ok(Planned::Set { name, value })
+            }
             StatementKind::Unset(u) => Ok(Planned::Unset {
-                name: u.name.clone(),
+                name: super::session_properties::check_unset(u).map_err(one)?,
             }),
             StatementKind::Select(q) if self.is_pull(q) => Ok(Planned::Pull(self.pull_query(q)?)),
             StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),

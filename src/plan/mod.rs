@@ -10,6 +10,7 @@ pub mod logical;
 pub mod persistent;
 pub mod properties;
 pub mod schema;
+pub mod session_properties;
 pub mod window;
 
 pub use catalog::{Catalog, SourceDef};

@@ -20,6 +20,7 @@ pub const KNOWN: &[&str] = &[
     "segment_bytes",
     "cleanup_policy",
     "value_delimiter",
+    "min_insync_replicas",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,7 @@ pub struct SourceProperties {
     pub retention_bytes: Option<i64>,
     pub segment_bytes: Option<i64>,
     pub compact: Option<bool>,
+    pub min_insync_replicas: Option<(u32, Span)>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -48,6 +50,7 @@ impl SourceProperties {
             retention_bytes: self.retention_bytes,
             compact: self.compact.unwrap_or(compact_default),
             segment_bytes: self.segment_bytes,
+            min_insync_replicas: self.min_insync_replicas.map(|(n, _)| n),
         }
     }
 }
@@ -61,6 +64,18 @@ pub fn parse(props: &[Property]) -> (SourceProperties, Vec<Diagnostic>) {
         if let Err(d) = apply(&mut out, p) {
             errors.push(d);
         }
+    }
+    let replicas = out.replicas.map_or(1, |(r, _)| r);
+    if let Some((min, span)) = out.min_insync_replicas.filter(|(m, _)| *m > replicas) {
+        let mut d = Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("min_insync_replicas={min} is more than the topic's {replicas} replica(s): no write with acks=all could ever succeed"),
+        )
+        .label(span, "more than the replicas");
+        if let Some((_, r)) = out.replicas {
+            d = d.label(r, "the replicas");
+        }
+        errors.push(d.help(format!("give the topic at least {min} replicas (replicas={min}), or lower min_insync_replicas")));
     }
     (out, errors)
 }
@@ -109,6 +124,7 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
         "retention_ms" => out.retention_ms = Some(positive(p)? as i64),
         "retention_bytes" => out.retention_bytes = Some(positive(p)? as i64),
         "segment_bytes" => out.segment_bytes = Some(positive(p)? as i64),
+        "min_insync_replicas" => out.min_insync_replicas = Some((positive(p)?, span)),
         "cleanup_policy" => {
             out.compact = Some(match string(p)?.to_ascii_lowercase().as_str() {
                 "compact" => true,

@@ -175,7 +175,8 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
                 .find(|t| t.kind == Kind::Word)
                 .map(|t| stmt[t.start..t.end].to_ascii_uppercase());
             if matches!(first.as_deref(), Some("SET" | "UNSET")) && first_string(&toks, last) {
-                return matching(SESSION_PROPERTIES.iter().copied(), typed)
+                let names = crate::plan::session_properties::SESSION_PROPERTIES.iter().map(|p| p.0);
+                return matching(names.chain(["output"]), typed)
                     .map(|p| suggestion(p, start, pos, "property", false))
                     .collect();
             }
@@ -295,9 +296,6 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
     }
     out
 }
-
-/// The properties `SET` knows, and the shell's own `output`.
-const SESSION_PROPERTIES: &[&str] = &["auto.offset.reset", "output"];
 
 /// Whether `tok` is the first string of the statement (the property name of SET/UNSET).
 fn first_string(toks: &[super::lexer::Token], tok: &super::lexer::Token) -> bool {

@@ -1,0 +1,88 @@
+//! The properties `SET` and `UNSET` change, with the values each takes. An unknown name is
+//! an error with a did-you-mean (a misspelled `auto.offset.rest` would otherwise be
+//! accepted and do nothing); a topic setting named as a session property points to WITH.
+
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::syntax::ast::{SetProperty, UnsetProperty};
+
+/// Name, default, accepted values (lower case), what it does.
+pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "auto.offset.reset",
+        "earliest",
+        &["earliest", "latest"],
+        "where a query starts reading a topic it has no committed offset for",
+    ),
+    (
+        "acks",
+        "all",
+        &["0", "1", "all", "-1"],
+        "how many replicas must have a record INSERT writes before it returns",
+    ),
+];
+
+/// Topic settings people try to SET: (name, the WITH property to use instead).
+const TOPIC_SETTINGS: &[(&str, &str)] = &[
+    ("min.insync.replicas", "min_insync_replicas"),
+    ("retention.ms", "retention_ms"),
+    ("retention.bytes", "retention_bytes"),
+    ("segment.bytes", "segment_bytes"),
+    ("cleanup.policy", "cleanup_policy"),
+];
+
+/// Checks `SET 'name'='value'`; returns the name and value as stored (value lower case).
+pub fn check_set(s: &SetProperty) -> Result<(String, String), Diagnostic> {
+    let (name, _, values, _) = known(&s.name, s.name_span)?;
+    let value = s.value.trim().to_ascii_lowercase();
+    if !values.contains(&value.as_str()) {
+        return Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("'{}' is not a value of '{name}'", s.value),
+        )
+        .label(s.value_span, "not accepted")
+        .help(format!("'{name}' takes {}", quoted(values))));
+    }
+    Ok((name.to_string(), value))
+}
+
+/// Checks `UNSET 'name'`.
+pub fn check_unset(u: &UnsetProperty) -> Result<String, Diagnostic> {
+    known(&u.name, u.name_span).map(|(name, ..)| name.to_string())
+}
+
+fn known(
+    name: &str,
+    span: crate::syntax::span::Span,
+) -> Result<&'static (&'static str, &'static str, &'static [&'static str], &'static str), Diagnostic>
+{
+    let lower = name.to_ascii_lowercase();
+    if let Some(p) = SESSION_PROPERTIES.iter().find(|p| p.0 == lower) {
+        return Ok(p);
+    }
+    let d = Diagnostic::new(
+        Code::UnknownProperty,
+        format!("'{name}' is not a property kql can SET"),
+    )
+    .label(span, "unknown property");
+    if let Some((_, with)) = TOPIC_SETTINGS.iter().find(|(t, _)| *t == lower) {
+        return Err(d.help(format!(
+            "'{name}' is a topic's setting: give it when the topic is made, CREATE STREAM ... WITH ({with}=...)"
+        )));
+    }
+    let names = SESSION_PROPERTIES.iter().map(|p| p.0);
+    Err(match did_you_mean(name, names.clone()) {
+        Some(s) => d.help(format!("did you mean '{s}'?")),
+        None => d.help(format!(
+            "the properties are {}",
+            quoted(&names.collect::<Vec<_>>())
+        )),
+    })
+}
+
+fn quoted(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
