@@ -9,7 +9,7 @@
 //! accepts while `end + grace >= stream time`. Late records are dropped and counted, one
 //! count per window they miss.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::exec::log::LogRecord;
@@ -534,6 +534,9 @@ pub struct AggregateTask {
     /// Time windows by (end, group id), to close them in order.
     closing: BTreeMap<i64, Vec<Vec<u8>>>,
     sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>), FastHash>,
+    /// Every session of `sessions` as (end, group id, start): the order they close and
+    /// are emitted in, so closing takes the first entries instead of scanning every key.
+    session_ends: BTreeSet<(i64, Vec<u8>, i64)>,
     /// A table input's rows that count, by record key: the values to retract when the row
     /// changes. Kept by the task that reads the table (this one when it groups by the
     /// table's key, else the repartition stage's).
@@ -827,9 +830,10 @@ impl AggregateTask {
         out: &mut Vec<Emitted>,
     ) {
         let stream_time = self.stream_time_ms;
+        let id = &self.key_buf;
         let (_, sessions) = self
             .sessions
-            .entry(self.key_buf.clone())
+            .entry(id.clone())
             .or_insert_with(|| (key.to_vec(), Vec::new()));
         let mut merged = Session {
             start: t,
@@ -843,6 +847,7 @@ impl AggregateTask {
         while i < sessions.len() {
             let s = &sessions[i];
             if s.end >= t - gap_ms && s.start <= t + gap_ms {
+                self.session_ends.remove(&(s.end, id.clone(), s.start));
                 old.push(sessions.remove(i));
             } else {
                 i += 1;
@@ -855,6 +860,9 @@ impl AggregateTask {
         }
         if merged.end + grace_ms < stream_time {
             self.late_records += 1;
+            for s in &old {
+                self.session_ends.insert((s.end, id.clone(), s.start));
+            }
             sessions.extend(old);
             sessions.sort_by_key(|s| s.start);
             return;
@@ -887,6 +895,8 @@ impl AggregateTask {
                 out,
             );
         }
+        self.session_ends
+            .insert((merged.end, id.clone(), merged.start));
         let pos = sessions.partition_point(|s| s.start < merged.start);
         sessions.insert(pos, merged);
     }
@@ -949,33 +959,33 @@ impl AggregateTask {
                 }
             }
         }
-        if matches!(w.kind, WindowType::Session { .. }) && !self.sessions.is_empty() {
-            // Sessions close in order of end, then key, for a deterministic output.
-            let mut closed: Vec<(i64, Vec<u8>, Vec<Value>, Session)> = Vec::new();
-            self.sessions.retain(|id, (key, list)| {
-                list.retain(|s| {
-                    let done = all || s.end.saturating_add(grace) < now;
-                    if done {
-                        closed.push((s.end, id.clone(), key.clone(), s.clone()));
-                    }
-                    !done
-                });
-                !list.is_empty()
-            });
+        // Sessions close in order of end, then key, then start: the index's order.
+        while let Some((end, _, _)) = self.session_ends.first() {
+            if !all && end.saturating_add(grace) >= now {
+                break;
+            }
+            let (_, id, start) = self.session_ends.pop_first().expect("just seen");
+            let Some((key, list)) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let Some(i) = list.iter().position(|s| s.start == start) else {
+                continue;
+            };
+            let s = list.remove(i);
             if emit_rows {
-                closed.sort_by(|a, b| (a.0, &a.1, a.3.start).cmp(&(b.0, &b.1, b.3.start)));
-                for (_, _, key, s) in closed {
-                    emit(
-                        spec,
-                        &key,
-                        Some((s.start, s.end)),
-                        &s.accs,
-                        s.time_ms,
-                        partition,
-                        offset.max(s.offset),
-                        out,
-                    );
-                }
+                emit(
+                    spec,
+                    key,
+                    Some((s.start, s.end)),
+                    &s.accs,
+                    s.time_ms,
+                    partition,
+                    offset.max(s.offset),
+                    out,
+                );
+            }
+            if list.is_empty() {
+                self.sessions.remove(&id);
             }
         }
     }

@@ -189,6 +189,9 @@ impl AggregateTask {
                     offset: r.u64()?,
                 });
             }
+            for s in &sessions {
+                t.session_ends.insert((s.end, k.clone(), s.start));
+            }
             t.sessions.insert(k, (key, sessions));
         }
         if version != 1 {

@@ -1,0 +1,73 @@
+//! Session windows close through an index by window end: the work per record does not grow
+//! with the number of keys that have open sessions.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kql::data::Value;
+use kql::exec::{Captured, Session};
+use kql_runtime::{Acks, Cluster, ProducerRecord};
+
+/// Two records for each of `keys` keys, 10 ms apart, so every session stays open to the
+/// end; returns how long the query took and the count of each key's one session.
+fn run(keys: usize) -> (Duration, Vec<i64>) {
+    let mut session = Session::new(Cluster::in_memory(1));
+    let mut out = Captured::default();
+    session
+        .run_text(
+            "setup.ksql",
+            "CREATE STREAM events (k VARCHAR KEY, v BIGINT, ts BIGINT) \
+             WITH (kafka_topic='events', partitions=1, value_format='JSON', timestamp='ts');",
+            &mut out,
+        )
+        .unwrap();
+    for i in 0..2 * keys {
+        let ts = 1_700_000_000_000i64 + 10 * i as i64;
+        let record = ProducerRecord {
+            key: Some(Bytes::from(format!("key-{}", i % keys))),
+            value: Some(Bytes::from(format!("{{\"V\":{i},\"TS\":{ts}}}"))),
+            timestamp_ms: Some(ts),
+            partition: None,
+            headers: Vec::new(),
+        };
+        session.cluster.produce("events", record, Acks::All).unwrap();
+    }
+    let mut out = Captured::default();
+    let started = Instant::now();
+    session
+        .run_text(
+            "sessions.ksql",
+            "SELECT k, COUNT(*) AS n FROM events WINDOW SESSION (1 HOUR) GROUP BY k EMIT FINAL;",
+            &mut out,
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let took = started.elapsed();
+    let (_, rows) = out.results.last().expect("the query printed a result");
+    let counts = rows
+        .iter()
+        .map(|r| match r.last() {
+            Some(Value::Bigint(n)) => *n,
+            other => panic!("count {other:?}"),
+        })
+        .collect();
+    (took, counts)
+}
+
+/// Four times the keys take well under sixteen times as long (closing by scanning every
+/// key's sessions for each record took sixteen). Best of two runs of each size.
+#[test]
+fn session_windows_close_in_time_linear_in_the_number_of_keys() {
+    let (small, large) = (2_000, 8_000);
+    let best = |keys: usize| {
+        let (a, counts) = run(keys);
+        assert_eq!(counts.len(), keys, "one session per key");
+        assert!(counts.iter().all(|&n| n == 2), "both records of each key in its session");
+        a.min(run(keys).0)
+    };
+    let (t_small, t_large) = (best(small), best(large));
+    let ratio = t_large.as_secs_f64() / t_small.as_secs_f64();
+    assert!(
+        ratio < 8.0,
+        "4x the keys took {ratio:.1}x as long ({t_small:?} -> {t_large:?}): not linear"
+    );
+}
