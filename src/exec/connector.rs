@@ -7,6 +7,13 @@
 //! STRING key is its text); otherwise keys are null and records go round-robin. With
 //! `'timestamp.field'='field'` a record's timestamp is that field (epoch milliseconds or
 //! ISO-8601 text); otherwise it is the time of loading, as Kafka Connect stamps records.
+//!
+//! Memory is bounded whatever the file holds: a line longer than `LINE_BYTES_MAX` stops the
+//! connector with its file and line number (it could not be one record of the log), so at
+//! most a line and a chunk are buffered per chunk. A file that is not a regular file (a
+//! device such as /dev/zero, a pipe, a socket) may never end: at most
+//! `STREAM_BYTES_MAX` bytes are read from it per run, then the connector stops with an
+//! error. A regular file is read to the end it has when the connector reaches it.
 
 use std::io::Read;
 use std::ops::Range;
@@ -16,6 +23,39 @@ use kql_runtime::{Acks, Cluster, ProducerRef, TopicConfig};
 
 use crate::data::SqlType;
 use crate::plan::catalog::Format;
+
+/// The longest line, key included: one record of the log (less room for its framing).
+pub const LINE_BYTES_MAX: usize = kql_runtime::limits::RECORD_BYTES_MAX - 1024;
+
+/// The most bytes read in one run from a file that is not a regular file.
+pub const STREAM_BYTES_MAX: u64 = 256 << 20;
+
+/// Why a source connector stopped, and what to do about it.
+#[derive(Debug)]
+pub struct SourceError {
+    pub message: String,
+    pub help: &'static str,
+}
+
+impl SourceError {
+    fn file(message: String) -> SourceError {
+        SourceError {
+            message,
+            help: "the connector's 'file' is relative to the .ksql file",
+        }
+    }
+
+    fn too_long(file: &Path, line: u64, loaded: u64) -> SourceError {
+        SourceError {
+            message: format!(
+                "{}:{line}: a line longer than {LINE_BYTES_MAX} bytes, the longest record; \
+                 the connector stopped there ({loaded} records before it were loaded)",
+                file.display()
+            ),
+            help: "split the line, or check that the file is text with one record per line",
+        }
+    }
+}
 
 /// Which fields of a line give the record's key and timestamp, and how the key is written.
 #[derive(Debug, Clone, Default)]
@@ -98,7 +138,18 @@ pub fn load_file(
     file: &Path,
     topic: &str,
     fields: &LineFields,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, SourceError> {
+    load_file_bounded(cluster, file, topic, fields, STREAM_BYTES_MAX)
+}
+
+/// `load_file`, reading at most `stream_bytes_max` bytes if `file` is not a regular file.
+fn load_file_bounded(
+    cluster: &Cluster,
+    file: &Path,
+    topic: &str,
+    fields: &LineFields,
+    stream_bytes_max: u64,
+) -> Result<Loaded, SourceError> {
     if cluster.partition_count(topic).is_none() {
         cluster
             .create_topic(
@@ -109,11 +160,14 @@ pub fn load_file(
                     ..Default::default()
                 },
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SourceError::file(e.to_string()))?;
     }
     let n = cluster.partition_count(topic).unwrap_or(1);
-    let f =
-        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let cannot_read =
+        |e: std::io::Error| SourceError::file(format!("cannot read {}: {e}", file.display()));
+    let f = std::fs::File::open(file).map_err(cannot_read)?;
+    let regular = f.metadata().map_err(cannot_read)?.file_type().is_file();
+    let bytes_max = if regular { u64::MAX } else { stream_bytes_max };
     // Reading and parsing one chunk overlaps with appending the previous one to the log;
     // appended chunks come back for the next reads (no new buffer, no page faults).
     std::thread::scope(|scope| {
@@ -132,12 +186,12 @@ pub fn load_file(
             }
             Ok(())
         });
-        let read = read_chunks(f, file, fields, n, &tx, &back_rx);
+        let read = read_chunks(f, file, fields, n, bytes_max, &tx, &back_rx);
         drop(tx);
         let appended = appender
             .join()
             .unwrap_or_else(|_| Err("the connector's writer stopped".to_string()));
-        appended.and(read)
+        appended.map_err(SourceError::file).and(read)
     })
 }
 
@@ -148,12 +202,16 @@ fn read_chunks(
     file: &Path,
     fields: &LineFields,
     n: u32,
+    bytes_max: u64,
     tx: &std::sync::mpsc::SyncSender<Chunk>,
     back: &std::sync::mpsc::Receiver<Chunk>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, SourceError> {
     // A line cut by a chunk's end is carried over to the next chunk.
     let mut carry: Vec<u8> = Vec::new();
     let mut total = Loaded::default();
+    // Lines (blank ones too) before the current chunk, for messages.
+    let mut lines_before = 0u64;
+    let mut bytes_read = 0u64;
     let mut made = 0;
     let mut rr = 0u32;
     let mut spare = None;
@@ -174,9 +232,22 @@ fn read_chunks(
             chunk.buf.resize(carry.len() + READ_CHUNK_BYTES, 0);
         }
         chunk.buf[..carry.len()].copy_from_slice(&carry);
+        let room = (bytes_max - bytes_read).min(READ_CHUNK_BYTES as u64) as usize;
         let got = f
-            .read(&mut chunk.buf[carry.len()..])
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            .read(&mut chunk.buf[carry.len()..carry.len() + room])
+            .map_err(|e| SourceError::file(format!("cannot read {}: {e}", file.display())))?;
+        bytes_read += got as u64;
+        if got == 0 && room == 0 {
+            return Err(SourceError {
+                message: format!(
+                    "{} is not a regular file and may never end: the connector stopped after \
+                     {bytes_max} bytes ({} records were loaded)",
+                    file.display(),
+                    total.records
+                ),
+                help: "copy what it produces into a file and read that file",
+            });
+        }
         let eof = got == 0;
         let filled = carry.len() + got;
         let cut = if eof {
@@ -184,6 +255,9 @@ fn read_chunks(
         } else {
             match memchr::memrchr(b'\n', &chunk.buf[carry.len()..filled]) {
                 Some(i) => carry.len() + i + 1,
+                None if filled > LINE_BYTES_MAX => {
+                    return Err(SourceError::too_long(file, lines_before + 1, total.records));
+                }
                 None => {
                     carry = chunk.buf[..filled].to_vec();
                     spare = Some(chunk);
@@ -196,7 +270,12 @@ fn read_chunks(
         chunk.len = cut;
         chunk.unescaped.clear();
         chunk.by_partition.iter_mut().for_each(Vec::clear);
-        split_lines(&mut chunk, fields, n, &mut rr, &mut total);
+        let split = split_lines(&mut chunk, fields, n, &mut rr, &mut total, &mut lines_before);
+        if let Err(line) = split {
+            // The records before it, in this chunk too, are loaded.
+            let _ = tx.send(chunk);
+            return Err(SourceError::too_long(file, line, total.records));
+        }
         if tx.send(chunk).is_err() || eof {
             break; // at the end, or the appender failed (its error is reported)
         }
@@ -205,11 +284,21 @@ fn read_chunks(
 }
 
 /// Splits a chunk into lines, with their keys, timestamps and partitions; counts them.
-fn split_lines(chunk: &mut Chunk, fields: &LineFields, n: u32, rr: &mut u32, total: &mut Loaded) {
+/// `line_number` counts every line (blank ones too); a line longer than `LINE_BYTES_MAX`
+/// with its key is an error carrying its number, and the lines before it stay in `chunk`.
+fn split_lines(
+    chunk: &mut Chunk,
+    fields: &LineFields,
+    n: u32,
+    rr: &mut u32,
+    total: &mut Loaded,
+    line_number: &mut u64,
+) -> Result<(), u64> {
     let data = &chunk.buf[..chunk.len];
     let mut start = 0;
     while start < data.len() {
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        *line_number += 1;
         let mut line_end = end;
         if line_end > start && data[line_end - 1] == b'\r' {
             line_end -= 1;
@@ -242,6 +331,13 @@ fn split_lines(chunk: &mut Chunk, fields: &LineFields, n: u32, rr: &mut u32, tot
                     kql_runtime::partitioner::partition_for_key(&chunk.unescaped[r.clone()], n)
                 }
             };
+            let key_len = match &key {
+                Key::None => 0,
+                Key::InLine(r) | Key::Unescaped(r) => r.len(),
+            };
+            if line.len() + key_len > LINE_BYTES_MAX {
+                return Err(*line_number);
+            }
             chunk.by_partition[p as usize].push(Line {
                 key,
                 value: start..line_end,
@@ -251,6 +347,7 @@ fn split_lines(chunk: &mut Chunk, fields: &LineFields, n: u32, rr: &mut u32, tot
         }
         start = end + 1;
     }
+    Ok(())
 }
 
 /// The key bytes for a field of `line` at `(start, end, escaped)` (a string's range is
@@ -498,5 +595,54 @@ mod tests {
         assert_eq!(json_field_text(line, "nope"), None);
         let line = br#"{ "a" : {"x":[1,2]}, "k" : "q\"x" }"#;
         assert_eq!(json_field_text(line, "k").as_deref(), Some(&b"q\"x"[..]));
+    }
+
+    fn records_in(cluster: &Cluster, topic: &str) -> u64 {
+        cluster.offsets(topic, 0).unwrap().1
+    }
+
+    #[test]
+    fn a_line_over_the_limit_stops_the_connector_with_its_file_and_line_number() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("long.jsonl");
+        let mut text = String::from("{\"v\":1}\n\n{\"v\":2}\n");
+        text.push_str(&"x".repeat(LINE_BYTES_MAX + 1));
+        text.push_str("\n{\"v\":3}\n");
+        std::fs::write(&file, &text).unwrap();
+        let cluster = Cluster::in_memory(1);
+        let e = load_file(&cluster, &file, "t", &LineFields::default()).unwrap_err();
+        assert!(e.message.starts_with(&format!("{}:4: a line longer than", file.display())), "{}", e.message);
+        assert!(e.message.contains("2 records before it were loaded"), "{}", e.message);
+        assert_eq!(records_in(&cluster, "t"), 2);
+    }
+
+    #[test]
+    fn a_line_without_end_stops_at_the_limit_not_at_the_end_of_memory() {
+        // /dev/zero is one endless line: read up to the line limit, then stop.
+        let cluster = Cluster::in_memory(1);
+        let e = load_file(&cluster, Path::new("/dev/zero"), "t", &LineFields::default())
+            .unwrap_err();
+        assert!(e.message.starts_with("/dev/zero:1: a line longer than"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_file_that_is_not_regular_is_read_up_to_a_bound() {
+        // /dev/urandom has newlines and no end: it stops after the bound.
+        let cluster = Cluster::in_memory(1);
+        let bound = 1 << 20;
+        let e = load_file_bounded(
+            &cluster,
+            Path::new("/dev/urandom"),
+            "t",
+            &LineFields::default(),
+            bound,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("/dev/urandom is not a regular file and may never end"),
+            "{}",
+            e.message
+        );
+        assert!(records_in(&cluster, "t") > 0);
     }
 }

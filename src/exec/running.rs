@@ -209,7 +209,7 @@ impl Session {
                 };
                 let loaded =
                     super::connector::load_file(&self.cluster, &c.file, &c.topic, &fields)
-                        .map_err(file_error)?;
+                        .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
                 out.status(&format!(
                     "Created connector {} ({} records from {} into '{}')",
                     c.name,
