@@ -142,6 +142,23 @@ fn a_line_that_is_not_a_record_is_an_error_with_its_line_number() {
 }
 
 #[test]
+fn a_partition_beyond_32_bits_is_an_error_not_partition_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = produce(
+        dir.path().to_str().unwrap(),
+        "t",
+        "{\"value\":1,\"partition\":4294967296}\n",
+        "2",
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("-:1: \"partition\" is not a partition number"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn streams_declared_in_one_run_are_there_in_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

@@ -10,7 +10,8 @@ use kql_runtime::{Acks, Cluster, ProducerRecord};
 
 /// Two records for each of `keys` keys, 10 ms apart, so every session stays open to the
 /// end; returns how long the query took and the count of each key's one session.
-fn run(keys: usize) -> (Duration, Vec<i64>) {
+/// A session with the stream `events` (one partition, event time from `ts`).
+fn events_session() -> Session {
     let mut session = Session::new(Cluster::in_memory(1));
     let mut out = Captured::default();
     session
@@ -21,16 +22,24 @@ fn run(keys: usize) -> (Duration, Vec<i64>) {
             &mut out,
         )
         .unwrap();
+    session
+}
+
+fn produce(session: &Session, key: &str, ts: i64) {
+    let record = ProducerRecord {
+        key: Some(Bytes::from(key.to_string())),
+        value: Some(Bytes::from(format!("{{\"V\":1,\"TS\":{ts}}}"))),
+        timestamp_ms: Some(ts),
+        partition: None,
+        headers: Vec::new(),
+    };
+    session.cluster.produce("events", record, Acks::All).unwrap();
+}
+
+fn run(keys: usize) -> (Duration, Vec<i64>) {
+    let mut session = events_session();
     for i in 0..2 * keys {
-        let ts = 1_700_000_000_000i64 + 10 * i as i64;
-        let record = ProducerRecord {
-            key: Some(Bytes::from(format!("key-{}", i % keys))),
-            value: Some(Bytes::from(format!("{{\"V\":{i},\"TS\":{ts}}}"))),
-            timestamp_ms: Some(ts),
-            partition: None,
-            headers: Vec::new(),
-        };
-        session.cluster.produce("events", record, Acks::All).unwrap();
+        produce(&session, &format!("key-{}", i % keys), 1_700_000_000_000 + 10 * i as i64);
     }
     let mut out = Captured::default();
     let started = Instant::now();
@@ -70,4 +79,36 @@ fn session_windows_close_in_time_linear_in_the_number_of_keys() {
         ratio < 8.0,
         "4x the keys took {ratio:.1}x as long ({t_small:?} -> {t_large:?}): not linear"
     );
+}
+
+/// Windows of records near the largest timestamp: their end would pass i64::MAX. It is
+/// held there, so the records count (not dropped as late, no overflow).
+#[test]
+fn windows_near_the_largest_timestamp_accept_their_records() {
+    for window in [
+        "TUMBLING (SIZE 1 HOUR)",
+        "HOPPING (SIZE 1 HOUR, ADVANCE BY 30 MINUTES)",
+        "SESSION (1 HOUR)",
+    ] {
+        let mut session = events_session();
+        for ts in [i64::MAX - 10, i64::MAX - 5] {
+            produce(&session, "k", ts);
+        }
+        let mut out = Captured::default();
+        let sql = format!("SELECT k, COUNT(*) AS n FROM events WINDOW {window} GROUP BY k EMIT FINAL;");
+        session
+            .run_text("max.ksql", &sql, &mut out)
+            .unwrap_or_else(|d| panic!("{window}: {d:?}"));
+        let (_, rows) = out.results.last().expect("the query printed a result");
+        let counts: Vec<&Value> = rows.iter().filter_map(|r| r.last()).collect();
+        assert!(
+            counts.contains(&&Value::Bigint(2)),
+            "{window}: both records in one window: {rows:?}"
+        );
+        assert!(
+            !out.warnings.iter().any(|w| w.contains("late")),
+            "{window}: {:?}",
+            out.warnings
+        );
+    }
 }

@@ -130,7 +130,8 @@ fn parse_record(line: &str) -> Result<ProducerRecord, String> {
         None | Some(Json::Null) => None,
         Some(p) => Some(
             p.as_u64()
-                .ok_or("\"partition\" is not a partition number")? as u32,
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or("\"partition\" is not a partition number (0 to 4294967295)")?,
         ),
     };
     let headers = match m.get("headers") {

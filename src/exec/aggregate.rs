@@ -683,14 +683,17 @@ impl AggregateTask {
                 },
                 grace,
             )) => {
-                let mut start = ((t - size_ms + advance_ms).max(0) / advance_ms) * advance_ms;
+                // Saturating: an event time near the ends of i64 has windows, not overflows.
+                let first = t.saturating_sub(size_ms).saturating_add(advance_ms).max(0);
+                let mut start = first / advance_ms * advance_ms;
                 while start <= t {
-                    if start + size_ms > t {
+                    if start.saturating_add(size_ms) > t {
                         self.update_window(
                             spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
                         );
                     }
-                    start += advance_ms;
+                    let Some(next) = start.checked_add(advance_ms) else { break };
+                    start = next;
                 }
             }
             Some((WindowType::Session { gap_ms }, grace)) => {
@@ -768,8 +771,9 @@ impl AggregateTask {
         offset: u64,
         out: &mut Vec<Emitted>,
     ) {
-        let end = start + size_ms;
-        if end + grace_ms <= self.stream_time_ms {
+        // A window ending past the largest time ends at it (it closes at the end of input).
+        let end = start.saturating_add(size_ms);
+        if end.saturating_add(grace_ms) <= self.stream_time_ms {
             self.late_records += 1;
             return;
         }
@@ -846,7 +850,7 @@ impl AggregateTask {
         let mut i = 0;
         while i < sessions.len() {
             let s = &sessions[i];
-            if s.end >= t - gap_ms && s.start <= t + gap_ms {
+            if s.end >= t.saturating_sub(gap_ms) && s.start <= t.saturating_add(gap_ms) {
                 self.session_ends.remove(&(s.end, id.clone(), s.start));
                 old.push(sessions.remove(i));
             } else {
@@ -858,7 +862,7 @@ impl AggregateTask {
             merged.end = merged.end.max(s.end);
             merged.time_ms = merged.time_ms.max(s.time_ms);
         }
-        if merged.end + grace_ms < stream_time {
+        if merged.end.saturating_add(grace_ms) < stream_time {
             self.late_records += 1;
             for s in &old {
                 self.session_ends.insert((s.end, id.clone(), s.start));

@@ -306,7 +306,7 @@ pub fn split_window_key(w: WindowType, key: &[u8]) -> Option<(&[u8], i64, i64)> 
         )),
         WindowType::Tumbling { size_ms } | WindowType::Hopping { size_ms, .. } if n >= 8 => {
             let start = long(&key[n - 8..]);
-            Some((&key[..n - 8], start, start + size_ms))
+            Some((&key[..n - 8], start, start.saturating_add(size_ms)))
         }
         _ => None,
     }

@@ -153,7 +153,7 @@ pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
     };
     let grace_ms = w.grace.map_or(DEFAULT_GRACE_MS, |g| g.millis.max(0));
     if let Some(r) = &w.retention {
-        let need = kind.size_ms().unwrap_or(0) + grace_ms;
+        let need = kind.size_ms().unwrap_or(0).saturating_add(grace_ms);
         if r.millis < need {
             let mut d = Diagnostic::new(
                 Code::RetentionTooShort,

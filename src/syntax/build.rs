@@ -122,7 +122,7 @@ pub(crate) fn statement(ctx: &Ctx, top: Pair<Rule>) -> Result<Statement> {
             let n = children(pair).next().unwrap();
             StatementKind::Broker(BrokerControl {
                 start,
-                broker: integer_u64(ctx, &n)? as u32,
+                broker: integer_in(ctx, &n, "a broker id")?,
             })
         }
         Rule::select_query => StatementKind::Select(Box::new(query(ctx, pair)?)),
@@ -278,8 +278,8 @@ pub(crate) fn data_type(ctx: &Ctx, pair: Pair<Rule>) -> Result<TypeExpr> {
         }
         Rule::decimal_type => {
             let mut it = children(inner);
-            let precision = integer_u64(ctx, &it.next().unwrap())? as u32;
-            let scale = integer_u64(ctx, &it.next().unwrap())? as u32;
+            let precision = integer_in(ctx, &it.next().unwrap(), "a precision")?;
+            let scale = integer_in(ctx, &it.next().unwrap(), "a scale")?;
             TypeKind::Decimal { precision, scale }
         }
         r => return Err(Diagnostic::internal(format!("unexpected type rule {r:?}"))),
@@ -451,6 +451,35 @@ pub(crate) fn integer_u64(ctx: &Ctx, pair: &Pair<Rule>) -> Result<u64> {
         )
         .label(ctx.span(pair), "does not fit in 64 bits")
     })
+}
+
+/// An integer literal that must fit in `T` (a u32 broker id, an i64 duration): a larger
+/// one is an error, never wrapped around.
+pub(crate) fn integer_in<T>(ctx: &Ctx, pair: &Pair<Rule>, what: &str) -> Result<T>
+where
+    T: TryFrom<u64> + Bounded,
+{
+    let n = integer_u64(ctx, pair)?;
+    T::try_from(n).map_err(|_| {
+        Diagnostic::new(
+            Code::InvalidLiteral,
+            format!("the number {} is too large for {what}", pair.as_str()),
+        )
+        .label(ctx.span(pair), format!("at most {}", T::MAX_TEXT))
+    })
+}
+
+/// The largest value of an integer type, as text for messages.
+pub(crate) trait Bounded {
+    const MAX_TEXT: &'static str;
+}
+
+impl Bounded for u32 {
+    const MAX_TEXT: &'static str = "4294967295";
+}
+
+impl Bounded for i64 {
+    const MAX_TEXT: &'static str = "9223372036854775807";
 }
 
 pub(crate) fn expr_list(ctx: &Ctx, pair: Pair<Rule>) -> Result<Vec<Expr>> {
@@ -631,7 +660,7 @@ pub(crate) fn duration(ctx: &Ctx, pair: Pair<Rule>) -> Result<Duration> {
     let span = ctx.span(&pair);
     let mut it = children(pair);
     let n_pair = it.next().unwrap();
-    let n = integer_u64(ctx, &n_pair)? as i64;
+    let n: i64 = integer_in(ctx, &n_pair, "a duration")?;
     let unit = it.next().unwrap().as_str().to_ascii_uppercase();
     let factor: i64 = match unit.trim_end_matches('S') {
         "MILLISECOND" => 1,

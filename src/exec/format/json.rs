@@ -94,8 +94,8 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
         (T::String, other) => Value::String(Arc::from(other.to_string())),
         (T::Timestamp, Json::Number(n)) => Value::Timestamp(n.as_i64().ok_or_else(wrong)?),
         (T::Timestamp, Json::String(s)) => Value::Timestamp(parse_timestamp(s).ok_or_else(wrong)?),
-        (T::Date, Json::Number(n)) => Value::Date(n.as_i64().ok_or_else(wrong)? as i32),
-        (T::Time, Json::Number(n)) => Value::Time(n.as_i64().ok_or_else(wrong)? as i32),
+        (T::Date, Json::Number(n)) => Value::Date(days_or_ms(n).ok_or_else(wrong)?),
+        (T::Time, Json::Number(n)) => Value::Time(days_or_ms(n).ok_or_else(wrong)?),
         (T::Bytes, Json::String(s)) => Value::Bytes(Bytes::from(unbase64(s).ok_or_else(wrong)?)),
         (T::Array(inner), Json::Array(items)) => Value::Array(Arc::new(
             items
@@ -257,6 +257,12 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
             encode_object(&cols, out);
         }
     }
+}
+
+
+/// A DATE (days) or TIME (milliseconds) number: whole and within INT's range.
+fn days_or_ms(n: &serde_json::Number) -> Option<i32> {
+    n.as_i64().and_then(|v| i32::try_from(v).ok())
 }
 
 #[cfg(test)]
