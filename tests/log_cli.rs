@@ -4,31 +4,10 @@
 mod common;
 
 fn produce(data_dir: &str, topic: &str, lines: &str, partitions: &str) -> common::RunOutput {
-    common::kql_with_input(
-        &[
-            "produce",
-            topic,
-            "-",
-            "--data-dir",
-            data_dir,
-            "--partitions",
-            partitions,
-        ],
-        lines,
-    )
+    common::produce(data_dir, topic, lines, &["--partitions", partitions])
 }
 
-/// `kql run SCRIPT --data-dir DIR --format json`.
-fn run_json(script: &std::path::Path, data_dir: &str) -> common::RunOutput {
-    common::kql(&[
-        "run",
-        script.to_str().unwrap(),
-        "--data-dir",
-        data_dir,
-        "--format",
-        "json",
-    ])
-}
+use common::run_json;
 
 #[test]
 fn bad_records_are_skipped_counted_and_located() {

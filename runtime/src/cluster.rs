@@ -5,16 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod failover;
 mod repair;
 
 pub use repair::StorageReport;
 
+use crate::appends::AppendSignal;
 use crate::error::LogError;
 use crate::group::GroupCoordinator;
 use crate::limits::{BROKERS_MAX, PARTITIONS_MAX, TOPIC_NAME_BYTES_MAX};
+use crate::local::LocalServer;
 use crate::log::PartitionLog;
 use crate::metadata::{self, ClusterMeta, PartitionMeta, TopicMeta};
 use crate::open_files;
@@ -72,7 +74,7 @@ pub struct Cluster {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     dir: Option<PathBuf>,
     /// Holds an exclusive lock on `dir/.lock` while the cluster is open.
     _lock: Option<std::fs::File>,
@@ -86,6 +88,10 @@ struct Inner {
     maintenance_error: Mutex<Option<LogError>>,
     /// Damage found on open and reads that fell back to another replica (`repair.rs`).
     reports: Mutex<Vec<StorageReport>>,
+    /// Raised after each append batch: live readers wait on it.
+    appends: AppendSignal,
+    /// Serves other processes on the data directory's socket (`serve_local`).
+    local: Mutex<Option<LocalServer>>,
 }
 
 impl Cluster {
@@ -118,6 +124,8 @@ impl Cluster {
                 groups: GroupCoordinator::default(),
                 maintenance_error: Mutex::new(None),
                 reports: Mutex::new(Vec::new()),
+                appends: AppendSignal::default(),
+                local: Mutex::new(None),
             }),
         }
     }
@@ -404,7 +412,9 @@ impl Cluster {
         let offset = partition_slot(topic, &t, partition)?
             .write()
             .unwrap()
-            .produce(vec![record], acks, t.config.min_insync_replicas, now)?;
+            .produce(vec![record], acks, t.config.min_insync_replicas, now);
+        self.inner.appends.raise();
+        let offset = offset?;
         Ok(RecordMetadata {
             partition,
             offset,
@@ -440,7 +450,88 @@ impl Cluster {
         if records.is_empty() {
             return Ok(st.offsets().2);
         }
-        st.produce_refs(records, acks, t.config.min_insync_replicas, now_ms())
+        let first = st.produce_refs(records, acks, t.config.min_insync_replicas, now_ms());
+        drop(st);
+        // Raised even when the append failed part-way: some records may have landed.
+        self.inner.appends.raise();
+        first
+    }
+
+    /// Appends records to a topic, each to the partition it names or the partitioner
+    /// chooses, as one batch per partition (in the records' order within each partition);
+    /// returns each record's place, in the records' order.
+    pub fn produce_many(
+        &self,
+        topic: &str,
+        records: &[ProducerRecord],
+        acks: Acks,
+    ) -> Result<Vec<RecordMetadata>, LogError> {
+        let t = self.topic(topic)?;
+        let now = now_ms();
+        let mut by_partition: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        let mut placed = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let p = choose_partition(topic, &t, r)?;
+            by_partition.entry(p).or_default().push(i);
+            placed.push(RecordMetadata {
+                partition: p,
+                offset: 0,
+                timestamp_ms: r.timestamp_ms.unwrap_or(now),
+            });
+        }
+        for (p, indexes) in by_partition {
+            let refs: Vec<ProducerRef> = indexes
+                .iter()
+                .map(|&i| ProducerRef::from(&records[i]))
+                .collect();
+            let first = self.produce_refs(topic, p, &refs, acks)?;
+            for (k, &i) in indexes.iter().enumerate() {
+                placed[i].offset = first + k as u64;
+            }
+        }
+        Ok(placed)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Cluster {
+        Cluster { inner }
+    }
+
+    /// Serves other processes on the data directory's socket (`local`): they create
+    /// topics, append and describe through this cluster while it is open. In memory:
+    /// nothing to serve. Serving stops when the cluster closes.
+    pub fn serve_local(&self) -> Result<(), LogError> {
+        let Some(dir) = self.dir() else {
+            return Ok(());
+        };
+        let mut local = self.inner.local.lock().unwrap();
+        if local.is_none() {
+            *local = Some(LocalServer::start(dir, Arc::downgrade(&self.inner))?);
+        }
+        Ok(())
+    }
+
+    /// Stops serving other processes and removes the socket (a process about to exit
+    /// while clones of its cluster are still held).
+    pub fn stop_serving(&self) {
+        self.inner.local.lock().unwrap().take();
+    }
+
+    /// How many append batches the cluster has taken so far; pass it to
+    /// `wait_for_appends` to sleep until the next one.
+    pub fn append_count(&self) -> u64 {
+        self.inner.appends.count()
+    }
+
+    /// Blocks until an append batch after the one counted `seen` (to any topic), a
+    /// `wake_waiters`, or `timeout`; returns the new count. Callers then look at the
+    /// high watermarks they care about.
+    pub fn wait_for_appends(&self, seen: u64, timeout: Duration) -> u64 {
+        self.inner.appends.wait(seen, timeout)
+    }
+
+    /// Wakes every `wait_for_appends` now (a reader asked to stop).
+    pub fn wake_waiters(&self) {
+        self.inner.appends.raise();
     }
 
     /// The partition the default partitioner would choose for `key`.
@@ -470,9 +561,8 @@ impl Cluster {
         if offset > st.offsets().2 {
             return Ok(Vec::new());
         }
-        st.fetch(offset, max_records).or_else(|e| {
-            self.read_elsewhere(&st, e, |b| st.fetch_from(b, offset, max_records))
-        })
+        st.fetch(offset, max_records)
+            .or_else(|e| self.read_elsewhere(&st, e, |b| st.fetch_from(b, offset, max_records)))
     }
 
     /// The fast read path: committed records from `offset` on as whole batches whose

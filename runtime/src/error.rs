@@ -48,6 +48,10 @@ pub enum LogError {
     Corrupt(String),
     #[error("I/O error: {0}")]
     Io(String),
+    #[error("{0} is in use by another open cluster (close it first)")]
+    DirectoryInUse(String),
+    #[error("the process that owns the data directory answered: {0}")]
+    Remote(String),
     #[error("consumer group '{group}' has no committed offset for {topic}-{partition} and auto.offset.reset is 'none'")]
     NoOffsetForPartition {
         group: String,

@@ -7,6 +7,7 @@
 //! `Cluster::open(dir, brokers, settings)`). Create topics, produce records (one or a
 //! batch), fetch from a partition at an offset, or consume in a group with [`Consumer`].
 
+mod appends;
 pub mod batch;
 pub mod cluster;
 pub mod consumer;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod group;
 pub mod index;
 pub mod limits;
+pub mod local;
 pub mod log;
 pub mod metadata;
 pub mod offsets;

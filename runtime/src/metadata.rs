@@ -195,10 +195,7 @@ pub fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
     // SAFETY: flock on a file descriptor we own, with no pointers involved.
     let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if r != 0 {
-        return Err(LogError::Io(format!(
-            "{} is in use by another open cluster (close it first)",
-            dir.display()
-        )));
+        return Err(LogError::DirectoryInUse(dir.display().to_string()));
     }
     Ok(f)
 }

@@ -1,18 +1,110 @@
 //! `kql produce` and `kql topics`: the log without the language.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
-use kql_runtime::{Acks, Header, ProducerRecord, TopicConfig};
+use kql_runtime::local::{self, LocalClient, Opened, TopicSummary};
+use kql_runtime::{
+    Acks, Cluster, Header, LogError, ProducerRecord, RecordMetadata, Settings, TopicConfig,
+};
 use serde_json::Value as Json;
 
-use super::{connect_kafka, kafka_settings, open_cluster, refuse_data_dir_on_kafka, Cli, Failure};
+use super::{cannot_open, connect_kafka, kafka_settings, refuse_data_dir_on_kafka, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::exec::log::Log;
 
+/// How long `kql produce` and `kql topics` wait for the process holding a data directory
+/// to serve it (it may be starting), or for a dead holder's lock to go.
+const OWNER_WAIT: Duration = Duration::from_secs(10);
+/// Records sent in one request at most (fewer when the input has no more lines ready).
+const PRODUCE_BATCH_RECORDS: usize = 1000;
+
+/// The log `kql produce` and `kql topics` work on: the embedded one opened here, or held
+/// by another kql process (a `kql run --follow`, a shell) and reached through its socket,
+/// or a Kafka cluster.
+enum LogAccess {
+    Owner(Cluster),
+    Client(LocalClient),
+    Kafka(Box<dyn Log>),
+}
+
+impl LogAccess {
+    fn open(cli: &Cli, data_dir: Option<&Path>) -> Result<LogAccess, Failure> {
+        if let Some(settings) = kafka_settings(cli)? {
+            refuse_data_dir_on_kafka(data_dir)?;
+            return Ok(LogAccess::Kafka(Box::new(connect_kafka(settings)?)));
+        }
+        let Some(dir) = data_dir else {
+            return Ok(LogAccess::Owner(Cluster::in_memory(cli.brokers)));
+        };
+        match local::open_or_connect(dir, cli.brokers, Settings::default(), OWNER_WAIT) {
+            Ok(Opened::Owner(c)) => Ok(LogAccess::Owner(c)),
+            Ok(Opened::Client(c)) => Ok(LogAccess::Client(c)),
+            Err(e) => Err(cannot_open(dir, e)),
+        }
+    }
+
+    fn ensure_topic(&mut self, topic: &str, config: TopicConfig) -> Result<bool, LogError> {
+        match self {
+            LogAccess::Owner(c) => match c.partition_count(topic) {
+                Some(_) => Ok(false),
+                None => c.create_topic(topic, config).map(|()| true),
+            },
+            LogAccess::Client(c) => c.ensure_topic(topic, config),
+            LogAccess::Kafka(log) => match log.partition_count(topic) {
+                Some(_) => Ok(false),
+                None => log.create_topic(topic, config).map(|()| true),
+            },
+        }
+    }
+
+    fn produce(
+        &mut self,
+        topic: &str,
+        records: &[ProducerRecord],
+    ) -> Result<Vec<RecordMetadata>, LogError> {
+        match self {
+            LogAccess::Owner(c) => c.produce_many(topic, records, Acks::All),
+            LogAccess::Client(c) => c.produce(topic, records),
+            LogAccess::Kafka(log) => records
+                .iter()
+                .map(|r| log.produce(topic, r.clone(), Acks::All))
+                .collect(),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), LogError> {
+        match self {
+            LogAccess::Owner(c) => c.flush(),
+            // the owner flushes its own log; Kafka acknowledged each record
+            LogAccess::Client(_) | LogAccess::Kafka(_) => Ok(()),
+        }
+    }
+
+    fn topics(&mut self) -> Result<Vec<TopicSummary>, LogError> {
+        match self {
+            LogAccess::Owner(c) => Ok(local::topic_summaries(c)),
+            LogAccess::Client(c) => c.describe_topics(),
+            LogAccess::Kafka(log) => Ok(log
+                .topic_names()
+                .iter()
+                .filter_map(|t| log.describe_topic(t).ok())
+                .map(|info| local::summary_of(&info))
+                .collect()),
+        }
+    }
+}
+
+fn topic_error(what: String) -> Failure {
+    Failure::plain(Diagnostic::new(Code::TopicError, what))
+}
+
 /// Appends JSON-lines records to a topic (created with `partitions` if missing). A line
 /// that is not a record is reported with its line number; nothing after it is written.
+/// Records go in batches: a batch is sent when it is full or when no more input is ready,
+/// so lines typed or piped one at a time are appended at once.
 pub fn produce(
     cli: &Cli,
     topic: &str,
@@ -21,85 +113,83 @@ pub fn produce(
     partitions: u32,
     print_offsets: bool,
 ) -> Result<(), Failure> {
-    if let Some(settings) = kafka_settings(cli)? {
-        refuse_data_dir_on_kafka(data_dir)?;
-        let log = connect_kafka(settings)?;
-        return write_records(&log, topic, file, partitions, print_offsets);
-    }
-    let cluster = open_cluster(cli, data_dir)?;
-    write_records(&cluster, topic, file, partitions, print_offsets)?;
-    cluster
-        .flush()
-        .map_err(|e| Failure::plain(Diagnostic::new(Code::TopicError, e.to_string())))
-}
-
-fn write_records(
-    log: &dyn Log,
-    topic: &str,
-    file: &str,
-    partitions: u32,
-    print_offsets: bool,
-) -> Result<(), Failure> {
-    if log.partition_count(topic).is_none() {
-        log.create_topic(
-            topic,
-            TopicConfig {
-                partitions,
-                ..TopicConfig::default()
-            },
-        )
-        .map_err(|e| {
-            Failure::plain(Diagnostic::new(
-                Code::TopicError,
-                format!("cannot create topic '{topic}': {e}"),
-            ))
-        })?;
+    let mut log = LogAccess::open(cli, data_dir)?;
+    let config = TopicConfig {
+        partitions,
+        ..TopicConfig::default()
+    };
+    let created = log
+        .ensure_topic(topic, config)
+        .map_err(|e| topic_error(format!("cannot create topic '{topic}': {e}")))?;
+    if created {
         eprintln!("Created topic '{topic}' with {partitions} partition(s)");
     }
-    let reader: Box<dyn BufRead> = if file == "-" {
-        Box::new(std::io::stdin().lock())
+    let input: Box<dyn Read> = if file == "-" {
+        Box::new(std::io::stdin())
     } else {
-        let f = std::fs::File::open(file).map_err(|e| {
+        Box::new(std::fs::File::open(file).map_err(|e| {
             Failure::plain(Diagnostic::new(
                 Code::FileError,
                 format!("cannot read {file}: {e}"),
             ))
-        })?;
-        Box::new(std::io::BufReader::new(f))
+        })?)
     };
+    let mut reader = BufReader::new(input);
+    let mut batch = Vec::new();
     let mut count = 0u64;
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| {
-            Failure::plain(Diagnostic::new(
-                Code::FileError,
-                format!("cannot read {file}: {e}"),
-            ))
-        })?;
-        if line.trim().is_empty() {
-            continue;
+    let mut line_no = 0usize;
+    let mut line = String::new();
+    let mut send = |log: &mut LogAccess, batch: &mut Vec<ProducerRecord>| {
+        if batch.is_empty() {
+            return Ok(());
         }
-        let record = parse_record(&line).map_err(|why| {
-            Failure::plain(Diagnostic::new(Code::FileError, format!("{file}:{}: {why}", i + 1)).help(
-                r#"each line is a JSON object such as {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000}; only "value" is required"#,
-            ))
-        })?;
-        let meta = log.produce(topic, record, Acks::All).map_err(|e| {
-            Failure::plain(Diagnostic::new(
-                Code::TopicError,
-                format!("cannot write to '{topic}': {e}"),
-            ))
-        })?;
+        let placed = log
+            .produce(topic, batch)
+            .map_err(|e| topic_error(format!("cannot write to '{topic}': {e}")))?;
         if print_offsets {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "{{\"partition\":{},\"offset\":{}}}",
-                meta.partition, meta.offset
-            );
+            for meta in &placed {
+                let _ = writeln!(
+                    out,
+                    "{{\"partition\":{},\"offset\":{}}}",
+                    meta.partition, meta.offset
+                );
+            }
             let _ = out.flush();
         }
-        count += 1;
+        count += placed.len() as u64;
+        batch.clear();
+        Ok::<(), Failure>(())
+    };
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(|e| {
+            Failure::plain(Diagnostic::new(
+                Code::FileError,
+                format!("cannot read {file}: {e}"),
+            ))
+        })?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if !line.trim().is_empty() {
+            match parse_record(&line) {
+                Ok(record) => batch.push(record),
+                Err(why) => {
+                    send(&mut log, &mut batch)?;
+                    return Err(Failure::plain(Diagnostic::new(Code::FileError, format!("{file}:{line_no}: {why}")).help(
+                        r#"each line is a JSON object such as {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000}; only "value" is required"#,
+                    )));
+                }
+            }
+        }
+        if batch.len() >= PRODUCE_BATCH_RECORDS || reader.buffer().is_empty() {
+            send(&mut log, &mut batch)?;
+        }
     }
+    send(&mut log, &mut batch)?;
+    log.flush().map_err(|e| topic_error(e.to_string()))?;
     eprintln!("Produced {count} record(s) to '{topic}'");
     Ok(())
 }
@@ -155,27 +245,17 @@ fn parse_record(line: &str) -> Result<ProducerRecord, String> {
 }
 
 pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
-    if let Some(settings) = kafka_settings(cli)? {
-        refuse_data_dir_on_kafka(data_dir)?;
-        list_topics(&connect_kafka(settings)?);
-        return Ok(());
-    }
-    list_topics(&open_cluster(cli, data_dir)?);
-    Ok(())
-}
-
-fn list_topics(log: &dyn Log) {
+    let topics = LogAccess::open(cli, data_dir)?
+        .topics()
+        .map_err(|e| topic_error(e.to_string()))?;
     let mut out = std::io::stdout().lock();
-    for t in log.topic_names() {
-        let Ok(info) = log.describe_topic(&t) else {
-            continue;
-        };
+    for t in topics {
         let _ = writeln!(
             out,
-            "{t}: {} partition(s), {} replica(s)",
-            info.config.partitions, info.config.replicas
+            "{}: {} partition(s), {} replica(s)",
+            t.name, t.config.partitions, t.config.replicas
         );
-        for p in &info.partitions {
+        for p in &t.partitions {
             let _ = writeln!(
                 out,
                 "  partition {}: offsets {}..{} (high watermark {}), {} bytes, leader {}",
@@ -188,4 +268,5 @@ fn list_topics(log: &dyn Log) {
             );
         }
     }
+    Ok(())
 }

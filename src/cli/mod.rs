@@ -304,27 +304,56 @@ pub fn refuse_data_dir_on_kafka(data_dir: Option<&std::path::Path>) -> Result<()
     }
 }
 
-/// The embedded cluster: durable in `data_dir`, else in memory.
+/// The embedded cluster: durable in `data_dir` (and serving other processes on it, see
+/// `kql_runtime::local`), else in memory.
 pub fn open_cluster(
     cli: &Cli,
     data_dir: Option<&std::path::Path>,
 ) -> Result<kql_runtime::Cluster, Failure> {
-    match data_dir {
-        None => Ok(kql_runtime::Cluster::in_memory(cli.brokers)),
-        Some(dir) => {
-            let cluster = kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()).map_err(|e| {
-                Failure::plain(
-                    Diagnostic::new(crate::diagnostic::Code::TopicError, format!("cannot open the log in {}: {e}", dir.display()))
-                        .help("another kql may be using this directory, or it is not a kql data directory"),
-                )
-            })?;
-            // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
-            for r in cluster.storage_reports() {
-                eprintln!("warning: {r}");
+    let Some(dir) = data_dir else {
+        return Ok(kql_runtime::Cluster::in_memory(cli.brokers));
+    };
+    // A short-lived holder (a `kql produce`) is waited for.
+    let deadline = std::time::Instant::now() + OPEN_WAIT;
+    loop {
+        match kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()) {
+            Err(kql_runtime::LogError::DirectoryInUse(_))
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            Ok(cluster)
+            opened => {
+                let cluster = opened
+                    .and_then(|c| c.serve_local().map(|()| c))
+                    .map_err(|e| cannot_open(dir, e))?;
+                // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
+                for r in cluster.storage_reports() {
+                    eprintln!("warning: {r}");
+                }
+                return Ok(cluster);
+            }
         }
     }
+}
+
+/// How long `kql run` and the shell wait for another process to let go of a data directory.
+const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Why a data directory could not be opened, with what to do about it.
+pub fn cannot_open(dir: &std::path::Path, e: kql_runtime::LogError) -> Failure {
+    let help = match e {
+        kql_runtime::LogError::DirectoryInUse(_) => {
+            "another kql holds this directory: stop it first (`kql produce` and `kql topics` work beside it)"
+        }
+        _ => "it may not be a kql data directory",
+    };
+    Failure::plain(
+        Diagnostic::new(
+            crate::diagnostic::Code::TopicError,
+            format!("cannot open the log in {}: {e}", dir.display()),
+        )
+        .help(help),
+    )
 }
 
 /// Reads a file, or a diagnostic that says why not.

@@ -15,6 +15,8 @@ pub struct Printer<W: Write> {
     out: W,
     columns: Vec<ResultColumn>,
     rows: Vec<Vec<Value>>,
+    /// Rows of the current result already printed (a live query prints in bursts).
+    printed: bool,
     buf: Vec<u8>,
 }
 
@@ -28,11 +30,13 @@ impl<W: Write> Printer<W> {
             out,
             columns: Vec::new(),
             rows: Vec::new(),
+            printed: false,
             buf: Vec::new(),
         }
     }
 
     fn flush_table(&mut self) {
+        self.printed = true;
         let mut table = Table::new();
         table
             .load_preset(presets::ASCII_FULL_CONDENSED)
@@ -56,6 +60,7 @@ impl<W: Write> Output for Printer<W> {
     fn begin(&mut self, columns: &[ResultColumn]) {
         self.columns = columns.to_vec();
         self.rows.clear();
+        self.printed = false;
     }
 
     fn row(&mut self, values: &[Value]) {
@@ -83,11 +88,18 @@ impl<W: Write> Output for Printer<W> {
 
     fn end(&mut self) {
         if self.format == OutputFormat::Table {
-            if self.rows.is_empty() {
-                let _ = writeln!(self.out, "(no rows)");
-            } else {
+            if !self.rows.is_empty() {
                 self.flush_table();
+            } else if !self.printed {
+                let _ = writeln!(self.out, "(no rows)");
             }
+        }
+        let _ = self.out.flush();
+    }
+
+    fn flush_rows(&mut self) {
+        if self.format == OutputFormat::Table && !self.rows.is_empty() {
+            self.flush_table();
         }
         let _ = self.out.flush();
     }

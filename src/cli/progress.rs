@@ -113,6 +113,11 @@ impl<O: Output> Output for WithProgress<O> {
         self.inner.end()
     }
 
+    fn flush_rows(&mut self) {
+        let tty = self.stdout_is_terminal;
+        self.quiet(tty, |o| o.flush_rows())
+    }
+
     fn text(&mut self, text: &str) {
         let tty = self.stdout_is_terminal;
         self.quiet(tty, |o| o.text(text))

@@ -1,21 +1,20 @@
-//! `kql run FILE`: every statement in order, to the end of the input.
+//! `kql run FILE`: every statement in order, to the end of the input; with `--follow`,
+//! persistent queries and push queries keep running as records arrive, until Ctrl-C.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::print::Printer;
 use super::{read_file, Cli, Failure};
-use crate::diagnostic::{Code, Diagnostic};
-use crate::exec::Session;
+use crate::exec::{Output, Session};
 
 pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Result<(), Failure> {
     let text = read_file(file)?;
-    if follow {
-        return Err(Failure::plain(Diagnostic::new(
-            Code::Unsupported,
-            "--follow is not supported by this version of kql yet",
-        )));
-    }
     let mut session = Session::new(super::open_cluster(cli, data_dir)?);
+    if follow {
+        session.go_live(stop_on_ctrl_c(&session)?);
+    }
     let stdout = std::io::stdout().lock();
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     // A progress bar on stderr while a long input is read, when stderr is a terminal.
@@ -26,11 +25,66 @@ pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Res
     })?;
     let result = session
         .run_text(&file.display().to_string(), &text, &mut printer)
-        .and_then(|()| session.finish(&mut printer).map_err(|d| vec![d]))
+        .and_then(|()| {
+            if follow {
+                follow_until_stopped(&mut session, &mut printer)
+            } else {
+                session.finish(&mut printer)
+            }
+            .map_err(|d| vec![d])
+        })
         .map_err(|diagnostics| Failure {
             diagnostics,
             sources: session.sources.clone(),
         });
     session.registry.leak_state_at_exit();
+    session.cluster.stop_serving();
     result
+}
+
+/// The stop request of a live run: the first Ctrl-C stops it cleanly (queries commit
+/// their state and offsets); a second one exits at once (nothing acknowledged is lost:
+/// the queries go on from their last commit next time).
+fn stop_on_ctrl_c(session: &Session) -> Result<Arc<AtomicBool>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, cluster) = (stop.clone(), session.cluster.clone());
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        cluster.wake_waiters();
+    })
+    .map_err(|e| {
+        Failure::plain(crate::diagnostic::Diagnostic::new(
+            crate::diagnostic::Code::Internal,
+            format!("cannot catch Ctrl-C: {e}"),
+        ))
+    })?;
+    Ok(stop)
+}
+
+/// After the file: persistent queries keep running until Ctrl-C, then commit. A file
+/// without persistent queries has nothing left to follow once its statements are done.
+fn follow_until_stopped(
+    session: &mut Session,
+    out: &mut dyn Output,
+) -> Result<(), crate::diagnostic::Diagnostic> {
+    if session.registry.queries.is_empty() {
+        return Ok(());
+    }
+    if !session.stop_requested() {
+        out.status(&format!(
+            "Following {} persistent quer{} (Ctrl-C stops)",
+            session.registry.queries.len(),
+            if session.registry.queries.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ));
+    }
+    session.follow()?;
+    session.report_skipped(out);
+    out.status("Stopped: state and offsets committed");
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod connector;
 pub mod decode;
 pub mod durable;
 pub mod eval;
+pub mod follow;
 pub mod format;
 pub mod inspect;
 pub mod join;

@@ -20,6 +20,9 @@ pub trait Output {
     fn row(&mut self, values: &[Value]);
     /// The result is complete.
     fn end(&mut self);
+    /// A live query has shown every row there is for now and waits for more: rows held
+    /// back (to align a table) are shown now.
+    fn flush_rows(&mut self) {}
     /// A block of preformatted text that is a result (EXPLAIN).
     fn text(&mut self, text: &str);
     /// A status line ("Stream created").

@@ -611,7 +611,11 @@ fn run_task_to(
         start: slot.offset,
         end,
     };
-    let mut reader = PartitionReader::new(std::sync::Arc::new(cluster.clone()), topic.to_string(), range);
+    let mut reader = PartitionReader::new(
+        std::sync::Arc::new(cluster.clone()),
+        topic.to_string(),
+        range,
+    );
     loop {
         if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
             break; // Ctrl-C: what was read so far is the result
@@ -917,6 +921,24 @@ pub fn run_transient(
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
 ) -> Result<(Vec<Emitted>, Stats), String> {
+    let mut stages = transient_stages(cluster, plan, internal_topic, start_at_end, progress)?;
+    let mut stats = Stats::default();
+    let rows = run_collect(runtime, cluster, &mut stages, true, &mut stats);
+    if stages.len() > 1 {
+        let _ = cluster.delete_topic(internal_topic);
+    }
+    Ok((rows?, stats))
+}
+
+/// The stages of a transient query, starting at its inputs' beginning or, with
+/// `start_at_end`, at their high watermarks.
+pub(crate) fn transient_stages(
+    cluster: &Cluster,
+    plan: &QueryPlan,
+    internal_topic: &str,
+    start_at_end: bool,
+    progress: Option<Arc<super::output::Progress>>,
+) -> Result<Vec<Stage>, String> {
     let mut stages = build_stages(plan, cluster, internal_topic)?;
     for s in &mut stages {
         s.progress = progress.clone();
@@ -930,7 +952,27 @@ pub fn run_transient(
             slot.offset = hw;
         }
     }
-    let mut stats = Stats::default();
+    Ok(stages)
+}
+
+/// Is this a stage that a transient query can run (not a join, which runs only with a
+/// sink)?
+pub(crate) fn collectable(stages: &[Stage]) -> bool {
+    !stages
+        .iter()
+        .any(|s| matches!(&*s.kind, StageKind::Joined(_)))
+}
+
+/// Runs a transient query's stages to the current end of their inputs; the rows of the
+/// last stage, merged across its tasks. With `close`, open windows close. Called again,
+/// the stages go on from where they stopped, with their state.
+pub(crate) fn run_collect(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    stages: &mut [Stage],
+    close: bool,
+    stats: &mut Stats,
+) -> Result<Vec<Emitted>, String> {
     let last = stages.len() - 1;
     let mut rows = Vec::new();
     for (i, stage) in stages.iter_mut().enumerate() {
@@ -939,17 +981,14 @@ pub fn run_transient(
             cluster,
             stage,
             &Output::Collect,
-            i == last,
-            &mut stats,
+            close && i == last,
+            stats,
         )?;
         if i == last {
             rows = merge(collected);
         }
     }
-    if stages.len() > 1 {
-        let _ = cluster.delete_topic(internal_topic);
-    }
-    Ok((rows, stats))
+    Ok(rows)
 }
 
 /// Merges the tasks' rows as Kafka Streams picks across partitions: smallest event time
@@ -1085,14 +1124,31 @@ impl Registry {
 
     /// Runs every query (in the order they started, so a query reading another's sink sees
     /// its output) to the current end of its inputs; `close` closes every open window.
+    /// Every query reads its inputs to their current end and commits (state, then
+    /// offsets); with `close`, open windows close (the input is over).
     pub fn catch_up(
         &mut self,
         runtime: &tokio::runtime::Runtime,
         cluster: &Cluster,
         close: bool,
     ) -> Result<(), String> {
+        self.advance(runtime, cluster, close)?;
+        self.commit(cluster, close)
+    }
+
+    /// Every query reads its inputs to their current end, without committing (a live run
+    /// commits at intervals); sink connectors write what arrived. Returns how many input
+    /// records were read.
+    pub fn advance(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        cluster: &Cluster,
+        close: bool,
+    ) -> Result<u64, String> {
+        let mut read = 0;
         for q in &mut self.queries {
             let last = q.stages.len() - 1;
+            let before = q.stats.records_read;
             for (i, stage) in q.stages.iter_mut().enumerate() {
                 let output = Output::Sink(&q.sink);
                 run_stage(
@@ -1105,15 +1161,23 @@ impl Registry {
                 )
                 .map_err(|e| format!("query {} failed: {e}", q.id))?;
             }
+            read += q.stats.records_read - before;
+        }
+        for s in &mut self.sinks {
+            s.catch_up(cluster)?;
+        }
+        Ok(read)
+    }
+
+    /// Every durable query saves its state, then the offsets that state reflects.
+    pub fn commit(&mut self, cluster: &Cluster, close: bool) -> Result<(), String> {
+        for q in &mut self.queries {
             if q.group.is_some() {
                 super::durable::snapshot(cluster, q)
                     .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
                 super::durable::commit(cluster, q, close)
                     .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
             }
-        }
-        for s in &mut self.sinks {
-            s.catch_up(cluster)?;
         }
         Ok(())
     }

@@ -31,7 +31,11 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
 
 impl Session {
     /// Says when a join's table side is entirely later than its stream side.
-    pub(crate) fn warn_join_times(&self, plan: &crate::plan::logical::LogicalPlan, out: &mut dyn Output) {
+    pub(crate) fn warn_join_times(
+        &self,
+        plan: &crate::plan::logical::LogicalPlan,
+        out: &mut dyn Output,
+    ) {
         for w in super::join_times::table_later_than_stream(&self.cluster, plan) {
             out.warning(&w);
         }
@@ -90,14 +94,20 @@ impl Session {
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
         self.catch_up()?;
-        if !is_aggregating(plan) {
-            return self.run_query(plan, out);
-        }
-        let source = plan.root.sources()[0].clone();
         let internal = format!(
             "_kql_transient_{}-repartition",
             self.cluster.topic_names().len()
         );
+        if self.is_live() {
+            if self.run_live_query(plan, &internal, self.offset_reset_latest(), out)? {
+                return Ok(());
+            }
+            out.warning("a push query over a join stops at the end of its input in this version of kql; CREATE STREAM ... AS SELECT runs a join continuously");
+        }
+        if !is_aggregating(plan) {
+            return self.run_query(plan, out);
+        }
+        let source = plan.root.sources()[0].clone();
         // What the query will read, for a progress display (and Ctrl-C).
         let start = if self.offset_reset_latest() {
             super::physical::StartAt::Latest

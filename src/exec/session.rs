@@ -53,6 +53,10 @@ pub struct Session {
     restoring: bool,
     /// Persistent queries and connectors (see `running.rs`).
     pub registry: super::persistent::Registry,
+    /// Set when the session is live (`follow.rs`): the stop request of its push queries
+    /// and of `follow`, and the pace of its live loops.
+    pub(crate) live_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    pub(crate) pulse: Option<super::follow::Pulse>,
 }
 
 impl Session {
@@ -74,6 +78,8 @@ impl Session {
             deferred: Vec::new(),
             restoring: false,
             registry: Default::default(),
+            live_stop: None,
+            pulse: None,
         }
     }
 
@@ -285,8 +291,9 @@ impl Session {
             return Err(errors);
         }
         for stmt in &statements {
-            // Ctrl-C in the shell stops the rest of a script, not only a query.
-            if out.cancelled() {
+            // Ctrl-C in the shell stops the rest of a script, not only a query; a live
+            // run's stop request stops the rest of its file.
+            if out.cancelled() || self.stop_requested() {
                 break;
             }
             self.execute(stmt, out)?;
@@ -674,7 +681,9 @@ impl Session {
                                 format!("{} (key)", c.ty)
                             }
                             ColumnRole::Key => match &def.window {
-                                Some(w) => format!("{} (primary key) (window type: {})", c.ty, w.name()),
+                                Some(w) => {
+                                    format!("{} (primary key) (window type: {})", c.ty, w.name())
+                                }
                                 None => format!("{} (primary key)", c.ty),
                             },
                             ColumnRole::Value => c.ty.to_string(),

@@ -70,3 +70,22 @@ pub fn corpus(dir: &str) -> Vec<PathBuf> {
 pub fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
+
+/// `kql produce TOPIC - --data-dir DIR [extra...]` with `lines` on its stdin.
+pub fn produce(data_dir: &str, topic: &str, lines: &str, extra: &[&str]) -> RunOutput {
+    let mut args = vec!["produce", topic, "-", "--data-dir", data_dir];
+    args.extend_from_slice(extra);
+    kql_with_input(&args, lines)
+}
+
+/// `kql run SCRIPT --data-dir DIR --format json`.
+pub fn run_json(script: &Path, data_dir: &str) -> RunOutput {
+    kql(&[
+        "run",
+        script.to_str().unwrap(),
+        "--data-dir",
+        data_dir,
+        "--format",
+        "json",
+    ])
+}

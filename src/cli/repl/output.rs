@@ -129,6 +129,20 @@ impl Output for ReplOutput {
         }
     }
 
+    fn flush_rows(&mut self) {
+        match self.format {
+            OutputFormat::Json => self.json.flush_rows(),
+            OutputFormat::Table => {
+                let Some(t) = &mut self.table else { return };
+                if t.widths.is_none() && !t.pending.is_empty() {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(t.head(true).as_bytes());
+                    let _ = out.flush();
+                }
+            }
+        }
+    }
+
     fn record(&mut self, json: &str, text: &str) {
         match self.format {
             OutputFormat::Json => self.json.record(json, text),

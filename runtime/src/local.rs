@@ -1,0 +1,379 @@
+//! Several processes on one data directory. The process that opened the directory (its
+//! lock holder, the owner) serves a small request protocol on the Unix socket
+//! `DIR/kql.sock`: other processes create topics, append records and describe topics
+//! through it, so every write still goes through the one process that owns the log, and
+//! the owner's live readers see the records at once. When the owner dies the kernel
+//! drops its lock; the next process to open the directory recovers it and serves.
+//!
+//! The protocol is one JSON object per line each way: a request, then its answer
+//! (`{"ok": ...}` or `{"error": "..."}`). A connection carries any number of requests.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{Cluster, Inner};
+use crate::error::LogError;
+use crate::record::{Header, ProducerRecord, RecordMetadata};
+use crate::replica::Acks;
+use crate::settings::TopicConfig;
+
+/// The socket's file name inside the data directory.
+pub const SOCKET_FILE: &str = "kql.sock";
+
+pub fn socket_path(dir: &Path) -> PathBuf {
+    dir.join(SOCKET_FILE)
+}
+
+/// Bytes on the wire: text when they are UTF-8 (the usual JSON values), else numbers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Payload {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Payload {
+    fn of(b: &[u8]) -> Payload {
+        match std::str::from_utf8(b) {
+            Ok(s) => Payload::Text(s.to_string()),
+            Err(_) => Payload::Bytes(b.to_vec()),
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Payload::Text(s) => Bytes::from(s.into_bytes()),
+            Payload::Bytes(b) => Bytes::from(b),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WireRecord {
+    key: Option<Payload>,
+    value: Option<Payload>,
+    timestamp_ms: Option<i64>,
+    partition: Option<u32>,
+    headers: Vec<(String, Payload)>,
+}
+
+impl WireRecord {
+    fn of(r: &ProducerRecord) -> WireRecord {
+        WireRecord {
+            key: r.key.as_deref().map(Payload::of),
+            value: r.value.as_deref().map(Payload::of),
+            timestamp_ms: r.timestamp_ms,
+            partition: r.partition,
+            headers: r
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                .collect(),
+        }
+    }
+
+    fn into_record(self) -> ProducerRecord {
+        ProducerRecord {
+            key: self.key.map(Payload::into_bytes),
+            value: self.value.map(Payload::into_bytes),
+            timestamp_ms: self.timestamp_ms,
+            partition: self.partition,
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(name, v)| Header {
+                    name,
+                    value: v.into_bytes(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Request {
+    /// Creates the topic unless it exists; answers whether it was created.
+    EnsureTopic { topic: String, config: TopicConfig },
+    /// Appends with acks=all; answers each record's (partition, offset, timestamp).
+    Produce {
+        topic: String,
+        records: Vec<WireRecord>,
+    },
+    /// Answers every topic's partitions and offsets.
+    DescribeTopics,
+}
+
+/// What `describe_topics` tells about one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionSummary {
+    pub partition: u32,
+    pub leader: Option<u32>,
+    pub log_start_offset: u64,
+    pub log_end_offset: u64,
+    pub high_watermark: u64,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSummary {
+    pub name: String,
+    pub config: TopicConfig,
+    pub partitions: Vec<PartitionSummary>,
+}
+
+/// The owner's side: a thread accepting connections, one thread per connection. It
+/// holds the cluster weakly, so the cluster closes as usual; dropping the server stops it
+/// and removes the socket file.
+pub(crate) struct LocalServer {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+}
+
+impl LocalServer {
+    pub(crate) fn start(dir: &Path, cluster: Weak<Inner>) -> Result<LocalServer, LogError> {
+        let path = socket_path(dir);
+        // Only the lock holder binds, so a socket file left here belongs to a dead owner.
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path)
+            .map_err(|e| LogError::Io(format!("cannot serve {}: {e}", path.display())))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("kql-local-server".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let cluster = cluster.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("kql-local-conn".into())
+                        .spawn(move || serve(conn, cluster));
+                }
+            })
+            .map_err(|e| LogError::Io(e.to_string()))?;
+        Ok(LocalServer { path, stop })
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = UnixStream::connect(&self.path); // wakes the accepting thread
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn serve(conn: UnixStream, cluster: Weak<Inner>) {
+    let Ok(write_half) = conn.try_clone() else {
+        return;
+    };
+    let mut writer = std::io::BufWriter::new(write_half);
+    for line in BufReader::new(conn).lines() {
+        let Ok(line) = line else { return };
+        let Some(inner) = cluster.upgrade() else {
+            return; // the cluster closed
+        };
+        let cluster = Cluster::from_inner(inner);
+        let answer = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => handle(&cluster, request),
+            Err(e) => Err(format!("not a request: {e}")),
+        };
+        let reply = match answer {
+            Ok(v) => serde_json::json!({ "ok": v }),
+            Err(e) => serde_json::json!({ "error": e }),
+        };
+        if writeln!(writer, "{reply}")
+            .and_then(|_| writer.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn handle(cluster: &Cluster, request: Request) -> Result<serde_json::Value, String> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+    match request {
+        Request::EnsureTopic { topic, config } => {
+            if cluster.partition_count(&topic).is_some() {
+                return Ok(serde_json::Value::Bool(false));
+            }
+            match cluster.create_topic(&topic, config) {
+                Ok(()) => Ok(serde_json::Value::Bool(true)),
+                Err(LogError::TopicExists(_)) => Ok(serde_json::Value::Bool(false)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Request::Produce { topic, records } => {
+            let records: Vec<ProducerRecord> =
+                records.into_iter().map(WireRecord::into_record).collect();
+            let placed = cluster
+                .produce_many(&topic, &records, Acks::All)
+                .map_err(|e| e.to_string())?;
+            let placed: Vec<(u32, u64, i64)> = placed
+                .iter()
+                .map(|m| (m.partition, m.offset, m.timestamp_ms))
+                .collect();
+            json(serde_json::to_value(placed))
+        }
+        Request::DescribeTopics => json(serde_json::to_value(topic_summaries(cluster))),
+    }
+}
+
+/// Every user topic with its partitions' offsets (what `describe_topics` answers).
+pub fn topic_summaries(cluster: &Cluster) -> Vec<TopicSummary> {
+    let mut topics = Vec::new();
+    for name in cluster.topic_names() {
+        let Ok(info) = cluster.describe_topic(&name) else {
+            continue; // deleted meanwhile
+        };
+        topics.push(summary_of(&info));
+    }
+    topics
+}
+
+/// What a listing of topics shows of one.
+pub fn summary_of(info: &crate::cluster::TopicInfo) -> TopicSummary {
+    TopicSummary {
+        name: info.name.clone(),
+        config: info.config.clone(),
+        partitions: info
+            .partitions
+            .iter()
+            .map(|p| PartitionSummary {
+                partition: p.partition,
+                leader: p.leader,
+                log_start_offset: p.log_start_offset,
+                log_end_offset: p.log_end_offset,
+                high_watermark: p.high_watermark,
+                size_bytes: p.size_bytes,
+            })
+            .collect(),
+    }
+}
+
+/// A process that does not own the data directory: its requests go to the owner.
+pub struct LocalClient {
+    writer: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl LocalClient {
+    /// Connects to the owner of `dir`; fails when no process serves it.
+    pub fn connect(dir: &Path) -> std::io::Result<LocalClient> {
+        let stream = UnixStream::connect(socket_path(dir))?;
+        Ok(LocalClient {
+            writer: stream.try_clone()?,
+            reader: BufReader::new(stream),
+        })
+    }
+
+    fn call(&mut self, request: &Request) -> Result<serde_json::Value, LogError> {
+        let lost = |e: std::io::Error| {
+            LogError::Remote(format!("the connection to the owner was lost: {e}"))
+        };
+        let mut line = serde_json::to_string(request).map_err(|e| LogError::Io(e.to_string()))?;
+        line.push('\n');
+        self.writer.write_all(line.as_bytes()).map_err(lost)?;
+        let mut answer = String::new();
+        let n = self.reader.read_line(&mut answer).map_err(lost)?;
+        if n == 0 {
+            return Err(LogError::Remote(
+                "the owner closed the connection before answering".into(),
+            ));
+        }
+        let mut v: serde_json::Value =
+            serde_json::from_str(&answer).map_err(|e| LogError::Remote(e.to_string()))?;
+        if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
+            return Err(LogError::Remote(e.to_string()));
+        }
+        Ok(v.get_mut("ok")
+            .map(serde_json::Value::take)
+            .unwrap_or_default())
+    }
+
+    /// Creates `topic` unless it exists; true when this call created it.
+    pub fn ensure_topic(&mut self, topic: &str, config: TopicConfig) -> Result<bool, LogError> {
+        let v = self.call(&Request::EnsureTopic {
+            topic: topic.to_string(),
+            config,
+        })?;
+        Ok(v.as_bool().unwrap_or(false))
+    }
+
+    /// Appends records with acks=all through the owner; each record's place, in order.
+    /// When this returns, the owner has written the records to its log.
+    pub fn produce(
+        &mut self,
+        topic: &str,
+        records: &[ProducerRecord],
+    ) -> Result<Vec<RecordMetadata>, LogError> {
+        let v = self.call(&Request::Produce {
+            topic: topic.to_string(),
+            records: records.iter().map(WireRecord::of).collect(),
+        })?;
+        let placed: Vec<(u32, u64, i64)> =
+            serde_json::from_value(v).map_err(|e| LogError::Remote(e.to_string()))?;
+        Ok(placed
+            .into_iter()
+            .map(|(partition, offset, timestamp_ms)| RecordMetadata {
+                partition,
+                offset,
+                timestamp_ms,
+            })
+            .collect())
+    }
+
+    /// Every user topic with its partitions' offsets.
+    pub fn describe_topics(&mut self) -> Result<Vec<TopicSummary>, LogError> {
+        let v = self.call(&Request::DescribeTopics)?;
+        serde_json::from_value(v).map_err(|e| LogError::Remote(e.to_string()))
+    }
+}
+
+/// A data directory opened by `open_or_connect`: owned by this process (and served to
+/// others), or owned by another process that this one talks to.
+pub enum Opened {
+    Owner(Cluster),
+    Client(LocalClient),
+}
+
+/// Opens `dir` as its owner, serving the others (`Cluster::serve_local`), or, when
+/// another process holds it, connects to that process. An owner that is starting (locked,
+/// not serving yet) or has just died (serving no more) is waited for, up to `wait`: then
+/// the directory is recovered and owned here.
+pub fn open_or_connect(
+    dir: &Path,
+    brokers: u32,
+    settings: crate::settings::Settings,
+    wait: std::time::Duration,
+) -> Result<Opened, LogError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match Cluster::open(dir, brokers, settings.clone()) {
+            Ok(cluster) => {
+                cluster.serve_local()?;
+                return Ok(Opened::Owner(cluster));
+            }
+            Err(LogError::DirectoryInUse(d)) => {
+                if let Ok(client) = LocalClient::connect(dir) {
+                    return Ok(Opened::Client(client));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(LogError::DirectoryInUse(d));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
