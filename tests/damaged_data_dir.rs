@@ -97,3 +97,86 @@ fn a_cut_torn_tail_is_reported_on_stderr_and_by_describe_topic_extended() {
     assert!(out.stdout.contains("incomplete write"), "{}", out.stdout);
     assert_eq!(std::fs::metadata(&log).unwrap().len(), len);
 }
+
+/// Every file of a data directory written by `kql run` (the catalog log, the topic's
+/// segments and indexes, `cluster.json`), one random bit flipped or the file truncated at
+/// a random byte: the next run never forgets the stream without saying so. It lists it,
+/// or it stops with exit code 1 naming what is damaged, or it warns on stderr that the
+/// catalog's last write was cut. `KQL_CORRUPTION_CASES` sets the case count (default 12).
+#[test]
+fn damage_anywhere_never_forgets_a_stream_silently() {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("KQL_CORRUPTION_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        proptest::prelude::any::<usize>(),
+        0u32..1_000_000,
+        0u8..8,
+        proptest::bool::weighted(0.3),
+    );
+    let r = runner.run(&strategy, |(file, at_ppm, bit, truncate)| {
+        let dir = populated();
+        let data = dir.path().join("data");
+        let mut files: Vec<std::path::PathBuf> = walk(&data)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n != ".lock"))
+            .collect();
+        files.sort();
+        let target = &files[file % files.len()];
+        let mut bytes = std::fs::read(target).unwrap();
+        if !bytes.is_empty() {
+            let at = (bytes.len() as u64 * at_ppm as u64 / 1_000_000) as usize;
+            if truncate {
+                bytes.truncate(at);
+            } else {
+                bytes[at] ^= 1 << bit;
+            }
+        }
+        std::fs::write(target, &bytes).unwrap();
+        let script = write_script(dir.path(), "show.ksql", "SHOW STREAMS;\n");
+        let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
+        let listed = out.stdout.contains("| S ");
+        let what = format!("{}: {}{}", target.display(), out.stdout, out.stderr);
+        proptest::prop_assert!(!out.stderr.contains("panicked"), "{}", what);
+        match out.code {
+            0 => proptest::prop_assert!(
+                listed
+                    || out
+                        .stderr
+                        .contains("warning: topic '_kql_commands' partition 0 (broker 1)"),
+                "stream forgotten silently: {}",
+                what
+            ),
+            1 => proptest::prop_assert!(
+                out.stderr.contains("cluster.json") || out.stderr.contains("_kql_commands"),
+                "{}",
+                what
+            ),
+            _ => proptest::prop_assert!(false, "exit code {}: {}", out.code, what),
+        }
+        Ok(())
+    });
+    if let Err(e) = r {
+        panic!("{e}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
