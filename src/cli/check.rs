@@ -7,13 +7,16 @@ use kql_runtime::Cluster;
 use super::{read_file, Failure};
 use crate::exec::Session;
 
-pub fn run(files: &[PathBuf]) -> Result<(), Failure> {
+pub fn run(files: &[PathBuf], sandbox: bool) -> Result<(), Failure> {
     let mut all = Vec::new();
     let mut sources = crate::sources::Sources::default();
     for file in files {
         let text = read_file(file)?;
         // Each file is checked on its own, as `kql run` would run it.
         let mut session = Session::new(Cluster::in_memory(3));
+        if sandbox {
+            session.sandbox = Some(super::sandbox_of(file)?);
+        }
         session.sources = std::mem::take(&mut sources);
         let (_, statements, errors) = session.check(&file.display().to_string(), &text);
         if errors.is_empty() {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diagnostic::{render, Diagnostic};
+use crate::diagnostic::{render, Code, Diagnostic};
 use crate::kafka::{KafkaLog, KafkaSettings};
 use crate::sources::Sources;
 
@@ -105,6 +105,9 @@ pub enum Command {
         /// Keep running and print new results as they arrive
         #[arg(long)]
         follow: bool,
+        /// Connector files and RUN SCRIPT only inside the folder of the .ksql file
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Compile files without running them and print every diagnostic
     #[command(
@@ -118,6 +121,9 @@ pub enum Command {
         /// The .ksql files
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Connector files and RUN SCRIPT only inside the folder of each .ksql file
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Print the logical and physical plans of the queries of a file
     #[command(
@@ -196,8 +202,9 @@ pub fn main() -> ExitCode {
             file,
             data_dir,
             follow,
-        }) => run::run(&cli, file, data_dir.as_deref(), *follow),
-        Some(Command::Check { files }) => check::run(files),
+            sandbox,
+        }) => run::run(&cli, file, data_dir.as_deref(), *follow, *sandbox),
+        Some(Command::Check { files, sandbox }) => check::run(files, *sandbox),
         Some(Command::Explain { file }) => explain::run(&cli, file),
         Some(Command::Produce {
             topic,
@@ -302,6 +309,16 @@ pub fn refuse_data_dir_on_kafka(data_dir: Option<&std::path::Path>) -> Result<()
         )),
         None => Ok(()),
     }
+}
+
+/// `--sandbox`: the folder of the `.ksql` file `file`.
+pub fn sandbox_of(file: &std::path::Path) -> Result<crate::exec::sandbox::Sandbox, Failure> {
+    crate::exec::sandbox::Sandbox::of_file(file).map_err(|e| {
+        Failure::plain(Diagnostic::new(
+            Code::FileError,
+            format!("cannot use the folder of {} as the sandbox: {e}", file.display()),
+        ))
+    })
 }
 
 /// The embedded cluster: durable in `data_dir` (and serving other processes on it, see

@@ -9,9 +9,18 @@ use super::print::Printer;
 use super::{read_file, Cli, Failure};
 use crate::exec::{Output, Session};
 
-pub fn run(cli: &Cli, file: &Path, data_dir: Option<&Path>, follow: bool) -> Result<(), Failure> {
+pub fn run(
+    cli: &Cli,
+    file: &Path,
+    data_dir: Option<&Path>,
+    follow: bool,
+    sandbox: bool,
+) -> Result<(), Failure> {
     let text = read_file(file)?;
     let mut session = Session::new(super::open_cluster(cli, data_dir)?);
+    if sandbox {
+        session.sandbox = Some(super::sandbox_of(file)?);
+    }
     if follow {
         session.go_live(stop_on_ctrl_c(&session)?);
     }

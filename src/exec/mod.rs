@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod pull;
 pub mod query;
 mod running;
+pub mod sandbox;
 pub mod session;
 pub(crate) mod state_codec;
 pub mod task;

@@ -206,6 +206,7 @@ impl Session {
         c: ConnectorPlan,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
+        self.confine(&c.file, c.file_span)?;
         let file_error = |e: String| {
             Diagnostic::new(Code::FileError, e)
                 .help("the connector's 'file' is relative to the .ksql file")

@@ -57,6 +57,8 @@ pub struct Session {
     /// and of `follow`, and the pace of its live loops.
     pub(crate) live_stop: Option<Arc<std::sync::atomic::AtomicBool>>,
     pub(crate) pulse: Option<super::follow::Pulse>,
+    /// With `--sandbox`: the folder connector files and scripts must be in.
+    pub sandbox: Option<super::sandbox::Sandbox>,
 }
 
 impl Session {
@@ -75,6 +77,7 @@ impl Session {
                 .collect(),
             runtime,
             script_depth: 0,
+            sandbox: None,
             deferred: Vec::new(),
             restoring: false,
             registry: Default::default(),
@@ -254,7 +257,14 @@ impl Session {
                 Ok(Planned::Drop { name, .. }) => {
                     scratch.catalog.remove(&name);
                 }
-                Ok(Planned::RunScript { path, span }) => match std::fs::read_to_string(&path) {
+                Ok(Planned::RunScript { path, span }) => match self
+                    .confine(&path, span)
+                    .map_err(|d| {
+                        errors.push(d);
+                        None // reported: the script is not read
+                    })
+                    .and_then(|()| std::fs::read_to_string(&path).map_err(Some))
+                {
                     // Too deep is reported when the script runs.
                     Ok(text) if depth < 16 => {
                         let id = self.sources.add(path.display().to_string(), text.clone());
@@ -262,8 +272,8 @@ impl Session {
                         errors.append(&mut parse_errors);
                         self.check_statements(&inner, scratch, errors, depth + 1);
                     }
-                    Ok(_) => {}
-                    Err(e) => errors.push(
+                    Ok(_) | Err(None) => {}
+                    Err(Some(e)) => errors.push(
                         Diagnostic::new(
                             Code::FileError,
                             format!("cannot read {}: {e}", path.display()),
@@ -466,6 +476,22 @@ impl Session {
         Ok(())
     }
 
+    /// With `--sandbox`, `path` must be inside its folder.
+    pub(crate) fn confine(
+        &self,
+        path: &std::path::Path,
+        span: crate::syntax::span::Span,
+    ) -> Result<(), Diagnostic> {
+        match &self.sandbox {
+            Some(sandbox) => sandbox.check(path).map_err(|why| {
+                Diagnostic::new(Code::FileError, why)
+                    .label(span, "outside the sandbox")
+                    .help("with --sandbox, files must be in the folder of the .ksql file")
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn run_script(
         &mut self,
         path: &std::path::Path,
@@ -481,6 +507,7 @@ impl Session {
             .label(span, "one script too many")
             .help("a script probably runs itself, directly or through another"));
         }
+        self.confine(path, span)?;
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::new(
                 Code::FileError,

@@ -78,6 +78,24 @@ fn one(d: Diagnostic) -> Vec<Diagnostic> {
     vec![d]
 }
 
+/// RUN SCRIPT reads statements: a file that is not a `.ksql` or `.sql` file is refused
+/// before it is read, so no diagnostic ever quotes another kind of file (a key, a password
+/// file) as if it were a statement.
+fn script_extension(path: &std::path::Path, span: Span) -> Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext.eq_ignore_ascii_case("ksql") || ext.eq_ignore_ascii_case("sql") {
+        return Ok(());
+    }
+    Err(one(
+        Diagnostic::new(
+            Code::FileError,
+            format!("RUN SCRIPT runs .ksql or .sql files; {} is not one", path.display()),
+        )
+        .label(span, "not a statement file")
+        .help("name the script file with a .ksql extension"),
+    ))
+}
+
 impl Compiler<'_> {
     pub fn compile(&self, stmt: &Statement) -> Result<Planned> {
         match &stmt.kind {
@@ -127,10 +145,14 @@ impl Compiler<'_> {
                 ast::Terminate::All => None,
                 ast::Terminate::Query(id) => Some(id.clone()),
             })),
-            StatementKind::RunScript(r) => Ok(Planned::RunScript {
-                path: self.script_path(&r.path, r.path_span),
-                span: r.path_span,
-            }),
+            StatementKind::RunScript(r) => {
+                let path = self.script_path(&r.path, r.path_span);
+                script_extension(&path, r.path_span)?;
+                Ok(Planned::RunScript {
+                    path,
+                    span: r.path_span,
+                })
+            }
         }
     }
 

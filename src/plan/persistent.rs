@@ -56,6 +56,8 @@ pub struct ConnectorPlan {
     pub kind: ConnectorKind,
     pub class: String,
     pub file: PathBuf,
+    /// Where the statement gives the file (for errors about it).
+    pub file_span: Span,
     pub topic: String,
     /// JSON field that gives each record's key (kql's short form of ValueToKey).
     pub key_field: Option<String>,
@@ -477,7 +479,8 @@ impl Compiler<'_> {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
-        let file = base.join(file.unwrap().0);
+        let (file, file_span) = file.unwrap();
+        let file = base.join(file);
         let topic = topic.unwrap().0;
         let key_type = self.catalog.sources().find(|d| d.topic == topic).and_then(|d| {
             match d.key_columns().map(|(_, c)| c).collect::<Vec<_>>().as_slice() {
@@ -490,6 +493,7 @@ impl Compiler<'_> {
             kind: c.kind,
             class: short,
             file,
+            file_span,
             topic,
             key_field: props.get("key").map(|(k, _)| k.clone()),
             key_type,

@@ -1,0 +1,68 @@
+//! What a `.ksql` file can read and write: RUN SCRIPT never quotes a file that is not a
+//! script, and with `--sandbox` connector files and scripts stay in the file's folder.
+
+mod common;
+
+use std::path::Path;
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn run_script_of_a_file_that_is_not_a_script_does_not_quote_it() {
+    let d = tempfile::tempdir().unwrap();
+    write(&d.path().join("secret"), "root:TOP-SECRET-HASH:19000:0:99999:7:::\n");
+    let main = d.path().join("main.ksql");
+    write(&main, "RUN SCRIPT 'secret';\nRUN SCRIPT '/etc/shadow';\n");
+    let out = common::kql(&["check", main.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("RUN SCRIPT runs .ksql or .sql files"), "{}", out.stderr);
+    assert!(!out.stderr.contains("TOP-SECRET"), "{}", out.stderr);
+    assert!(!out.stderr.contains("root:"), "{}", out.stderr);
+}
+
+#[test]
+fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("app");
+    std::fs::create_dir(&folder).unwrap();
+    write(&d.path().join("outside.jsonl"), "{\"v\":1}\n");
+    write(&d.path().join("outside.ksql"), "SHOW TOPICS;\n");
+    write(&folder.join("inside.jsonl"), "{\"v\":1}\n");
+    write(&folder.join("inside.ksql"), "SHOW TOPICS;\n");
+    let source = |file: &str| {
+        format!(
+            "CREATE SOURCE CONNECTOR c WITH ('connector.class'='FileStreamSource', \
+             'file'='{file}', 'topic'='t');\n"
+        )
+    };
+    let inside = folder.join("ok.ksql");
+    write(&inside, &(source("inside.jsonl") + "RUN SCRIPT 'inside.ksql';\n"));
+    let out = common::kql(&["run", "--sandbox", inside.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Without --sandbox, paths are the file's business.
+    let outside = folder.join("escape.ksql");
+    write(&outside, &source("../outside.jsonl"));
+    let out = common::kql(&["run", outside.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for (name, text) in [
+        ("connector", source("../outside.jsonl")),
+        ("absolute", source(d.path().join("outside.jsonl").to_str().unwrap())),
+        ("script", "RUN SCRIPT '../outside.ksql';\n".to_string()),
+    ] {
+        write(&outside, &text);
+        let out = common::kql(&["run", "--sandbox", outside.to_str().unwrap()]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("outside.") && out.stderr.contains("the folder --sandbox allows"),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+    // `kql check` reads scripts to check them: confined too.
+    write(&outside, "RUN SCRIPT '../outside.ksql';\n");
+    let out = common::kql(&["check", "--sandbox", outside.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("the folder --sandbox allows"), "{}", out.stderr);
+}
