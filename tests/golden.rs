@@ -130,6 +130,49 @@ fn acks_1_loses_a_record_acks_0_hears_no_error_and_acks_all_is_refused() {
 }
 
 #[test]
+fn a_persistent_query_is_a_consumer_group_whose_commits_print_decoded() {
+    let file = std::env::temp_dir().join(format!("kql-groups-{}.ksql", std::process::id()));
+    std::fs::write(
+        &file,
+        "CREATE STREAM r (sensor VARCHAR KEY, temp DOUBLE) WITH (kafka_topic='r', partitions=2, value_format='JSON');\n\
+         INSERT INTO r (sensor, temp) VALUES ('s1', 1.0);\n\
+         INSERT INTO r (sensor, temp) VALUES ('s2', 2.0);\n\
+         CREATE STREAM hot AS SELECT * FROM r WHERE temp > 1.5;\n\
+         SHOW CONSUMER GROUPS;\n\
+         PRINT '__consumer_offsets' FROM BEGINNING LIMIT 4;\n",
+    )
+    .unwrap();
+    // No --data-dir: the group is there all the same.
+    let out = common::kql(&["run", file.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(r#"{"Group":"kql_query_CSAS_HOT_1","Members":0,"Generation":0,"Lag":0}"#),
+        "{}",
+        out.stdout
+    );
+    // s1 and s2 are both on partition 1 of r: the query's next offset there is 2.
+    assert!(
+        out.stdout.contains(r#""key":{"group":"kql_query_CSAS_HOT_1","topic":"r","partition":1},"value":{"offset":2}"#),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn offset_reset_latest_shows_only_what_comes_after_the_query_starts() {
+    let out = common::kql(&["run", "queries/offset_reset.ksql", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let users: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("{\"USER_ID\":\""))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(users, ["ana", "bo", "cy"], "{}", out.stdout);
+}
+
+#[test]
 fn stopping_a_stopped_broker_says_so() {
     let file = std::env::temp_dir().join(format!("kql-brokers-{}.ksql", std::process::id()));
     std::fs::write(&file, "STOP BROKER 2;\nSTOP BROKER 2;\nSTART BROKER 2;\nSTART BROKER 2;\n").unwrap();

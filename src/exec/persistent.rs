@@ -1020,7 +1020,7 @@ pub struct Running {
     pub(crate) sink: Arc<SinkWriter>,
     pub stats: Stats,
     pub internal_topic: Option<String>,
-    /// The consumer group whose committed offsets are this query's positions (durable logs).
+    /// The consumer group whose committed offsets are this query's positions.
     pub group: Option<String>,
     /// The last state snapshot of each stateful task in its changelog: (stage, partition)
     /// to (generation, chunks, input offset).
@@ -1115,9 +1115,13 @@ impl Registry {
             group: None,
             snapshots: BTreeMap::new(),
         });
+        let q = self.queries.last_mut().expect("just pushed");
         if cluster.dir().is_some() {
-            let q = self.queries.last_mut().expect("just pushed");
             super::durable::restore(cluster, q)?;
+        } else {
+            // Nothing to restore, but its positions are committed all the same, so
+            // SHOW CONSUMER GROUPS and DESCRIBE CONSUMER GROUP show its lag.
+            q.group = Some(super::durable::group_of(&q.id));
         }
         Ok(id)
     }
@@ -1173,8 +1177,11 @@ impl Registry {
     pub fn commit(&mut self, cluster: &Cluster, close: bool) -> Result<(), String> {
         for q in &mut self.queries {
             if q.group.is_some() {
-                super::durable::snapshot(cluster, q)
-                    .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
+                // State snapshots serve a restart, which only a data directory has.
+                if cluster.dir().is_some() {
+                    super::durable::snapshot(cluster, q)
+                        .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
+                }
                 super::durable::commit(cluster, q, close)
                     .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
             }

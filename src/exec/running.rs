@@ -29,6 +29,27 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
     false
 }
 
+/// A `__consumer_offsets` key as Kafka's console consumer shows it: group, topic, partition.
+fn offset_key_json(k: &[u8]) -> String {
+    match kql_runtime::offsets::decode_key(k) {
+        Ok(k) => format!(
+            "{{\"group\":{},\"topic\":{},\"partition\":{}}}",
+            serde_json::Value::String(k.group),
+            serde_json::Value::String(k.topic),
+            k.partition
+        ),
+        Err(e) => serde_json::Value::String(e.to_string()).to_string(),
+    }
+}
+
+/// A `__consumer_offsets` value: the committed offset (the next record to read).
+fn offset_value_json(v: &[u8]) -> String {
+    match kql_runtime::offsets::decode_value(v) {
+        Ok(offset) => format!("{{\"offset\":{offset}}}"),
+        Err(e) => serde_json::Value::String(e.to_string()).to_string(),
+    }
+}
+
 impl Session {
     /// Says when a join's table side is entirely later than its stream side.
     pub(crate) fn warn_join_times(
@@ -437,12 +458,15 @@ impl Session {
                     win = Some((s, e));
                 }
             }
+            let offsets = p.topic == kql_runtime::offsets::TOPIC;
             let key_json = match key_bytes {
                 None => "null".to_string(),
+                Some(k) if offsets => offset_key_json(k),
                 Some(k) => key_json(def.as_ref(), k),
             };
             let value_json = match &r.value {
                 None => "null".to_string(),
+                Some(v) if offsets => offset_value_json(v),
                 // A JSON object or array is shown as written (its fields in column order).
                 Some(v) => match serde_json::from_slice::<serde_json::Value>(v) {
                     Ok(j) if j.is_object() || j.is_array() => {

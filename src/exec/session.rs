@@ -747,6 +747,7 @@ impl Session {
                 Ok(())
             }
             StatementKind::Describe(Describe::ConsumerGroup { name, .. }) => {
+                self.catch_up()?;
                 super::inspect::describe_group(&self.cluster, name, out)
             }
             StatementKind::Broker(b) => {
@@ -790,7 +791,11 @@ impl Session {
             ShowWhat::Queries => self.show_queries(out),
             ShowWhat::Connectors => self.show_connectors(out),
             ShowWhat::Brokers => super::inspect::show_brokers(&self.cluster, out),
-            ShowWhat::ConsumerGroups => super::inspect::show_groups(&self.cluster, out),
+            ShowWhat::ConsumerGroups => {
+                // the groups' positions are those of queries caught up with their inputs
+                self.catch_up()?;
+                super::inspect::show_groups(&self.cluster, out)
+            }
             ShowWhat::Topics => super::inspect::show_topics(&self.cluster, out),
             ShowWhat::Properties => {
                 let rows = self
