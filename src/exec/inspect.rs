@@ -337,3 +337,59 @@ fn show_leader(l: Option<u32>) -> String {
     l.map_or("none".into(), |l| l.to_string())
 }
 
+
+/// `SHOW FUNCTIONS`: every function of the registry, as ksqlDB lists them.
+pub fn show_functions(out: &mut dyn Output) {
+    let rows = crate::functions::all()
+        .map(|f| {
+            vec![
+                Value::string(f.name),
+                Value::string(match f.kind {
+                    crate::functions::Kind::Scalar => "SCALAR",
+                    crate::functions::Kind::Aggregate => "AGGREGATE",
+                }),
+                Value::string(f.category.title()),
+            ]
+        })
+        .collect();
+    listing(out, &["Function Name", "Type", "Category"], rows);
+}
+
+/// `DESCRIBE FUNCTION f` (the planner checked that it exists).
+pub fn describe_function(name: &str, out: &mut dyn Output) {
+    let Some(f) = crate::functions::lookup(name) else {
+        return;
+    };
+    let row = vec![
+        Value::string(f.name),
+        Value::string(f.signature),
+        Value::string(f.doc),
+        Value::string(f.example),
+    ];
+    listing(out, &["Name", "Signature", "Description", "Example"], vec![row]);
+}
+
+/// `SHOW TYPES`: ksqlDB lists the types made with CREATE TYPE; kql has none, so the
+/// built-in types are listed instead, and said so.
+pub fn show_types(out: &mut dyn Output) {
+    out.status("kql has no CREATE TYPE: these are the built-in types");
+    let rows = [
+        ("BOOLEAN", "true or false"),
+        ("INT", "32-bit integer (INTEGER)"),
+        ("BIGINT", "64-bit integer"),
+        ("DOUBLE", "64-bit floating point"),
+        ("DECIMAL(p, s)", "exact number, up to 28 digits"),
+        ("VARCHAR", "text (STRING)"),
+        ("BYTES", "bytes, base64 in JSON"),
+        ("TIMESTAMP", "milliseconds since the epoch, UTC"),
+        ("DATE", "days since the epoch"),
+        ("TIME", "milliseconds since midnight"),
+        ("ARRAY<T>", "list of T"),
+        ("MAP<VARCHAR, T>", "text keys to T"),
+        ("STRUCT<name T, ...>", "named fields"),
+    ]
+    .into_iter()
+    .map(|(t, d)| vec![Value::string(t), Value::string(d)])
+    .collect();
+    listing(out, &["Type", "Description"], rows);
+}

@@ -687,7 +687,33 @@ impl Session {
                 self.explain_query_id(id, out)
             }
             StatementKind::Print(p) => self.print(p, out),
+            StatementKind::Show(s) if s.extended => {
+                // SHOW STREAMS|TABLES EXTENDED: DESCRIBE ... EXTENDED of each
+                let stream = s.what == ShowWhat::Streams;
+                let names: Vec<crate::syntax::ast::Ident> = self
+                    .catalog
+                    .sources()
+                    .filter(|d| (d.kind == crate::syntax::ast::SourceKind::Stream) == stream)
+                    .map(|d| crate::syntax::ast::Ident {
+                        name: d.name.clone(),
+                        quoted: true,
+                        span: d.declared_at,
+                    })
+                    .collect();
+                for name in names {
+                    let describe = StatementKind::Describe(Describe::Source {
+                        name,
+                        extended: true,
+                    });
+                    self.inspect(&describe, out)?;
+                }
+                Ok(())
+            }
             StatementKind::Show(s) => self.show(s.what, out),
+            StatementKind::Describe(Describe::Function { name }) => {
+                super::inspect::describe_function(&name.name, out);
+                Ok(())
+            }
             StatementKind::Describe(Describe::Source { name, extended }) => {
                 if *extended {
                     // the statistics are those of queries caught up with their inputs
@@ -762,6 +788,8 @@ impl Session {
 
     fn show(&mut self, what: ShowWhat, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match what {
+            ShowWhat::Functions => super::inspect::show_functions(out),
+            ShowWhat::Types => super::inspect::show_types(out),
             ShowWhat::Streams | ShowWhat::Tables => {
                 let want_stream = what == ShowWhat::Streams;
                 let rows = self

@@ -129,6 +129,34 @@ impl Compiler<'_> {
                 self.lookup(name)?;
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }
+            StatementKind::Show(show)
+                if show.extended
+                    && !matches!(show.what, ast::ShowWhat::Streams | ast::ShowWhat::Tables) =>
+            {
+                Err(one(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        "EXTENDED is for SHOW STREAMS and SHOW TABLES",
+                    )
+                    .label(stmt.span, "no extended form")
+                    .help("leave EXTENDED out; DESCRIBE TOPIC t EXTENDED or DESCRIBE CONSUMER GROUP g gives the details of one"),
+                ))
+            }
+            StatementKind::Describe(ast::Describe::Function { name }) => {
+                if crate::functions::lookup(&name.name).is_none() {
+                    let names = crate::functions::all().map(|f| f.name);
+                    let d = Diagnostic::new(
+                        Code::UnknownFunction,
+                        format!("there is no function named {}", name.name),
+                    )
+                    .label(name.span, "unknown function");
+                    return Err(one(match crate::diagnostic::did_you_mean(&name.name, names) {
+                        Some(s) => d.help(format!("did you mean {s}? SHOW FUNCTIONS lists them")),
+                        None => d.help("SHOW FUNCTIONS lists the functions"),
+                    }));
+                }
+                Ok(Planned::Inspect(stmt.kind.clone()))
+            }
             StatementKind::Show(_)
             | StatementKind::Describe(_)
             | StatementKind::Print(_)

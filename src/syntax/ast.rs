@@ -187,11 +187,15 @@ pub enum ShowWhat {
     ConsumerGroups,
     Brokers,
     Properties,
+    Functions,
+    Types,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Show {
     pub what: ShowWhat,
+    /// `SHOW STREAMS EXTENDED`: each one described as DESCRIBE ... EXTENDED does.
+    pub extended: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -204,6 +208,8 @@ pub enum Describe {
         extended: bool,
     },
     ConsumerGroup { name: String, span: Span },
+    /// `DESCRIBE FUNCTION name`.
+    Function { name: Ident },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -358,6 +358,7 @@ fn drop_source(ctx: &Ctx, pair: Pair<Rule>) -> Drop {
 }
 
 fn show(pair: Pair<Rule>) -> Show {
+    let extended = has_keyword(&pair, Rule::EXTENDED);
     let what = children(pair).next().unwrap();
     let first = what.into_inner().next().unwrap().as_rule();
     let what = match first {
@@ -368,9 +369,11 @@ fn show(pair: Pair<Rule>) -> Show {
         Rule::CONNECTORS => ShowWhat::Connectors,
         Rule::CONSUMER => ShowWhat::ConsumerGroups,
         Rule::BROKERS => ShowWhat::Brokers,
+        Rule::FUNCTIONS => ShowWhat::Functions,
+        Rule::TYPES => ShowWhat::Types,
         _ => ShowWhat::Properties,
     };
-    Show { what }
+    Show { what, extended }
 }
 
 fn topic_name(ctx: &Ctx, pair: Pair<Rule>) -> (String, Span) {
@@ -400,6 +403,9 @@ fn describe(ctx: &Ctx, pair: Pair<Rule>) -> Describe {
             let (name, span) = topic_name(ctx, children(inner).next().unwrap());
             Describe::ConsumerGroup { name, span }
         }
+        Rule::describe_function => Describe::Function {
+            name: ident(ctx, children(inner).next().unwrap()),
+        },
         _ => {
             let extended = has_keyword(&inner, Rule::EXTENDED);
             let name = ident(ctx, children(inner).next().unwrap());
