@@ -24,6 +24,7 @@ const fn aggregate(
         nulls: Nulls::Handled,
         eval: no_value,
         widen_args: false,
+        time_unit_first: false,
         doc,
         example,
     }

@@ -9,12 +9,13 @@ mod collections;
 mod json;
 mod math;
 mod nulls;
+mod pattern;
 pub mod rules;
 mod string;
 #[cfg(test)]
 mod testing;
 mod text;
-mod time;
+pub mod time;
 mod url;
 
 use crate::data::{SqlType, Value};
@@ -129,6 +130,8 @@ pub struct FunctionDef {
     pub eval: Implementation,
     /// Arguments are widened to the result type before the call (COALESCE's arguments).
     pub widen_args: bool,
+    /// The first argument is a time unit written as a bare word (`DATEADD(DAYS, 1, d)`).
+    pub time_unit_first: bool,
     pub doc: &'static str,
     pub example: &'static str,
 }
@@ -169,12 +172,19 @@ pub(crate) const fn scalar(
         nulls: Nulls::Propagate,
         eval,
         widen_args: false,
+        time_unit_first: false,
         doc,
         example,
     }
 }
 
 impl FunctionDef {
+    /// The same function, its first argument a time unit word.
+    pub(crate) const fn time_unit_first(mut self) -> FunctionDef {
+        self.time_unit_first = true;
+        self
+    }
+
     /// The same function, seeing NULL arguments itself.
     pub(crate) const fn handles_nulls(mut self) -> FunctionDef {
         self.nulls = Nulls::Handled;

@@ -575,7 +575,15 @@ impl<'a> Binder<'a> {
         }
         let bound = args
             .iter()
-            .map(|a| self.bind(a))
+            .enumerate()
+            .map(|(i, a)| match time_unit_word(def, i, a) {
+                Some(unit) => Ok(TypedExpr::new(
+                    TExpr::Literal(Value::string(unit)),
+                    SqlType::String,
+                    a.span,
+                )),
+                None => self.bind(a),
+            })
             .collect::<Result<Vec<_>>>()?;
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty.clone()).collect();
         match (def.returns)(&types) {
@@ -672,6 +680,25 @@ impl<'a> Binder<'a> {
         let whens = out.into_iter().map(|(c, t)| (c, t.cast_to(&ty))).collect();
         Ok(TypedExpr::new(TExpr::Case { whens, otherwise }, ty, span))
     }
+}
+
+/// DATEADD(DAYS, ...) and its siblings name the unit with a bare word, which would
+/// otherwise read as a column.
+fn time_unit_word<'e>(def: &FunctionDef, i: usize, a: &'e ast::Expr) -> Option<&'e str> {
+    let ExprKind::Column {
+        qualifier: None,
+        name,
+    } = &a.kind
+    else {
+        return None;
+    };
+    let word = name.name.as_str();
+    (def.time_unit_first
+        && i == 0
+        && functions::time::TIME_UNITS
+            .iter()
+            .any(|(u, _)| *u == word || u.trim_end_matches('S') == word))
+    .then_some(word)
 }
 
 pub fn expect_boolean(e: &TypedExpr, context: &str) -> Result<()> {
