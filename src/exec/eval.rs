@@ -135,6 +135,8 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
                 .map(|(k, v)| (eval(k, row), eval(v, row)))
                 .collect(),
         )),
+        // A lambda is evaluated by the function it is given to (see `call`).
+        TExpr::Lambda { .. } => Value::Null,
         TExpr::MakeStruct(fields) => {
             Value::Struct(Arc::new(fields.iter().map(|f| eval(f, row)).collect()))
         }
@@ -152,6 +154,18 @@ fn call(
     ty: &SqlType,
     row: &[Value],
 ) -> Value {
+    if let Some(lambda) = &func.lambda {
+        let values: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
+        let apply = |i: usize, params: &[Value]| apply_lambda(&args[i], params, row);
+        return (lambda.eval)(
+            &Args {
+                values: &values,
+                types,
+                ty,
+            },
+            &apply,
+        );
+    }
     if args.len() <= INLINE_ARGS {
         let mut values: [Value; INLINE_ARGS] = Default::default();
         for (slot, a) in values.iter_mut().zip(args) {
@@ -167,6 +181,18 @@ fn call(
             ty,
         })
     }
+}
+
+/// A lambda's body on the row with the parameters after its columns.
+fn apply_lambda(lambda: &TypedExpr, params: &[Value], row: &[Value]) -> Value {
+    let TExpr::Lambda { base, body } = &lambda.kind else {
+        return Value::Null;
+    };
+    let mut scope = Vec::with_capacity(base + params.len());
+    scope.extend_from_slice(&row[..(*base).min(row.len())]);
+    scope.resize(*base, Value::Null);
+    scope.extend_from_slice(params);
+    eval(body, &scope)
 }
 
 /// Is the predicate TRUE for this row? (NULL and FALSE both drop it.)

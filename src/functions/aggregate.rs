@@ -25,6 +25,7 @@ const fn aggregate(
         eval: no_value,
         widen_args: false,
         time_unit_first: false,
+        lambda: None,
         doc,
         example,
     }

@@ -7,6 +7,7 @@
 mod aggregate;
 mod collections;
 mod json;
+mod lambda;
 mod math;
 mod nulls;
 mod pattern;
@@ -38,6 +39,7 @@ pub enum Category {
     Collections,
     Json,
     Url,
+    Lambda,
     Aggregate,
 }
 
@@ -51,6 +53,7 @@ impl Category {
             Category::Collections => "Arrays and maps",
             Category::Json => "JSON",
             Category::Url => "URLs",
+            Category::Lambda => "Lambdas",
             Category::Aggregate => "Aggregates",
         }
     }
@@ -115,6 +118,18 @@ impl<'a> Args<'a> {
 
 pub type Implementation = fn(&Args) -> Value;
 
+/// The code of a function that takes lambdas: the arguments (a lambda's slot holds NULL)
+/// and `apply(i, params)`, the value of the lambda at argument `i` for those parameters.
+pub type LambdaImplementation = fn(&Args, &dyn Fn(usize, &[Value]) -> Value) -> Value;
+
+/// What makes a function take lambdas.
+pub struct LambdaDef {
+    /// The types of every lambda's parameters, from the other arguments' types (a
+    /// lambda's own slot reads NULL).
+    pub params: fn(&[SqlType]) -> Result<Vec<SqlType>, ArgError>,
+    pub eval: LambdaImplementation,
+}
+
 /// One function of the registry.
 pub struct FunctionDef {
     pub name: &'static str,
@@ -132,6 +147,9 @@ pub struct FunctionDef {
     pub widen_args: bool,
     /// The first argument is a time unit written as a bare word (`DATEADD(DAYS, 1, d)`).
     pub time_unit_first: bool,
+    /// Set for the functions that take lambdas (their type rule sees each lambda as the
+    /// type of its body).
+    pub lambda: Option<LambdaDef>,
     pub doc: &'static str,
     pub example: &'static str,
 }
@@ -173,12 +191,20 @@ pub(crate) const fn scalar(
         eval,
         widen_args: false,
         time_unit_first: false,
+        lambda: None,
         doc,
         example,
     }
 }
 
 impl FunctionDef {
+    /// The same function, taking lambdas.
+    pub(crate) const fn with_lambdas(mut self, lambda: LambdaDef) -> FunctionDef {
+        self.lambda = Some(lambda);
+        self.nulls = Nulls::Handled;
+        self
+    }
+
     /// The same function, its first argument a time unit word.
     pub(crate) const fn time_unit_first(mut self) -> FunctionDef {
         self.time_unit_first = true;
@@ -233,6 +259,7 @@ const TABLES: &[&[FunctionDef]] = &[
     collections::FUNCTIONS,
     json::FUNCTIONS,
     url::FUNCTIONS,
+    lambda::FUNCTIONS,
     aggregate::FUNCTIONS,
 ];
 

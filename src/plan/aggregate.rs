@@ -184,6 +184,7 @@ fn walk(e: &ast::Expr, f: &mut impl FnMut(&ast::Expr)) {
             }
         }
         ExprKind::Struct(fields) => children.extend(fields.iter().map(|(_, e)| e)),
+        ExprKind::Lambda { body, .. } => children.push(body),
     }
     for c in children {
         walk(c, f);
@@ -255,6 +256,7 @@ fn rewrite(
             Ok(())
         }
         ExprKind::Struct(fields) => fields.iter_mut().try_for_each(|(_, x)| go(x)),
+        ExprKind::Lambda { body, .. } => go(body),
     }
 }
 

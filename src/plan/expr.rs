@@ -71,6 +71,12 @@ pub enum TExpr {
     MakeArray(Vec<TypedExpr>),
     MakeMap(Vec<(TypedExpr, TypedExpr)>),
     MakeStruct(Vec<TypedExpr>),
+    /// A lambda argument: its parameters are the row positions from `base` on (after the
+    /// columns of the row it is evaluated in); its type is its body's.
+    Lambda {
+        base: usize,
+        body: Box<TypedExpr>,
+    },
 }
 
 impl TypedExpr {
@@ -98,11 +104,17 @@ impl TypedExpr {
         TypedExpr::new(TExpr::Cast(Box::new(self)), ty.clone(), span)
     }
 
-    /// Row positions this expression reads.
+    /// Row positions this expression reads (a lambda's parameters are not row columns).
     pub fn columns(&self, out: &mut Vec<usize>) {
+        let mut params_from = usize::MAX;
+        self.visit(&mut |e| {
+            if let TExpr::Lambda { base, .. } = e.kind {
+                params_from = params_from.min(base);
+            }
+        });
         self.visit(&mut |e| {
             if let TExpr::Column(i) = e.kind {
-                if !out.contains(&i) {
+                if i < params_from && !out.contains(&i) {
                     out.push(i)
                 }
             }
@@ -118,7 +130,8 @@ impl TypedExpr {
             | TExpr::Neg(a)
             | TExpr::Cast(a)
             | TExpr::IsNull(a, _)
-            | TExpr::Field(a, _) => go(a),
+            | TExpr::Field(a, _)
+            | TExpr::Lambda { body: a, .. } => go(a),
             TExpr::And(a, b)
             | TExpr::Or(a, b)
             | TExpr::Compare(_, a, b)
@@ -425,6 +438,12 @@ impl<'a> Binder<'a> {
                     span,
                 ))
             }
+            ExprKind::Lambda { .. } => Err(Diagnostic::new(
+                Code::Unsupported,
+                "a lambda can only be the argument of a function that takes one",
+            )
+            .label(span, "lambda here")
+            .help("for example: TRANSFORM(tags, x => UCASE(x))")),
             ExprKind::Struct(fields) => {
                 let mut types = Vec::new();
                 let mut values = Vec::new();
@@ -576,15 +595,17 @@ impl<'a> Binder<'a> {
         let bound = args
             .iter()
             .enumerate()
-            .map(|(i, a)| match time_unit_word(def, i, a) {
-                Some(unit) => Ok(TypedExpr::new(
+            .map(|(i, a)| match (time_unit_word(def, i, a), &a.kind) {
+                (Some(unit), _) => Ok(Some(TypedExpr::new(
                     TExpr::Literal(Value::string(unit)),
                     SqlType::String,
                     a.span,
-                )),
-                None => self.bind(a),
+                ))),
+                (None, ExprKind::Lambda { .. }) => Ok(None),
+                (None, _) => self.bind(a).map(Some),
             })
             .collect::<Result<Vec<_>>>()?;
+        let bound = self.bind_lambdas(def, args, bound, span)?;
         let types: Vec<SqlType> = bound.iter().map(|b| b.ty.clone()).collect();
         match (def.returns)(&types) {
             Ok(ty) => {
@@ -626,6 +647,130 @@ impl<'a> Binder<'a> {
                 Err(d.help(def.usage()))
             }
         }
+    }
+
+    /// Binds the lambda arguments of a call (`None` in `bound`), once the other arguments
+    /// give their parameters' types.
+    fn bind_lambdas(
+        &self,
+        def: &FunctionDef,
+        args: &[ast::Expr],
+        bound: Vec<Option<TypedExpr>>,
+        span: Span,
+    ) -> Result<Vec<TypedExpr>> {
+        let has_lambda = bound.iter().any(Option::is_none);
+        let Some(lambda) = def.lambda.as_ref() else {
+            if let Some(a) = args
+                .iter()
+                .find(|a| matches!(a.kind, ExprKind::Lambda { .. }))
+            {
+                return Err(Diagnostic::new(
+                    Code::WrongArgumentType,
+                    format!("{} does not take a lambda", def.name),
+                )
+                .label(a.span, "lambda here")
+                .help(def.usage()));
+            }
+            return Ok(bound.into_iter().flatten().collect());
+        };
+        if !has_lambda {
+            return Err(Diagnostic::new(
+                Code::WrongArgumentType,
+                format!("{} needs a lambda", def.name),
+            )
+            .label(span, "no lambda in this call")
+            .help(def.usage()));
+        }
+        let types: Vec<SqlType> = bound
+            .iter()
+            .map(|b| b.as_ref().map_or(SqlType::Null, |b| b.ty.clone()))
+            .collect();
+        let params = (lambda.params)(&types).map_err(|(i, wanted)| {
+            Diagnostic::new(
+                Code::WrongArgumentType,
+                format!(
+                    "argument {} of {} must be {wanted}, not {}",
+                    i + 1,
+                    def.name,
+                    types[i]
+                ),
+            )
+            .label(args[i].span, format!("this is {}", types[i]))
+            .help(def.usage())
+        })?;
+        bound
+            .into_iter()
+            .zip(args)
+            .map(|(b, a)| match (b, &a.kind) {
+                (Some(b), _) => Ok(b),
+                (
+                    None,
+                    ExprKind::Lambda {
+                        params: names,
+                        body,
+                    },
+                ) => self.lambda(def, names, body, &params, a.span),
+                (None, _) => Err(Diagnostic::internal("a lambda slot without a lambda")),
+            })
+            .collect()
+    }
+
+    /// A lambda's body, bound with its parameters as columns after the row's.
+    fn lambda(
+        &self,
+        def: &FunctionDef,
+        names: &[ast::Ident],
+        body: &ast::Expr,
+        types: &[SqlType],
+        span: Span,
+    ) -> Result<TypedExpr> {
+        if names.len() != types.len() {
+            return Err(Diagnostic::new(
+                Code::WrongArgumentCount,
+                format!(
+                    "this lambda of {} must take {} parameter(s), not {}",
+                    def.name,
+                    types.len(),
+                    names.len()
+                ),
+            )
+            .label(span, "wrong number of parameters")
+            .help(def.usage()));
+        }
+        let mut fields = self.schema.fields.clone();
+        // A parameter hides a column of the same name.
+        for f in &mut fields {
+            if names.iter().any(|n| n.name == f.name) {
+                f.name.insert(0, '\u{0}');
+            }
+        }
+        let base = fields.len();
+        let qualifiers = fields
+            .first()
+            .map_or_else(|| vec![def.name.to_string()], |f| f.qualifiers.clone());
+        for (n, t) in names.iter().zip(types) {
+            fields.push(super::schema::Field {
+                qualifiers: qualifiers.clone(),
+                name: n.name.clone(),
+                ty: t.clone(),
+                pseudo: true,
+            });
+        }
+        let schema = Schema::new(fields);
+        let inner = Binder {
+            schema: &schema,
+            context: self.context,
+        };
+        let body = inner.bind(body)?;
+        let ty = body.ty.clone();
+        Ok(TypedExpr::new(
+            TExpr::Lambda {
+                base,
+                body: Box::new(body),
+            },
+            ty,
+            span,
+        ))
     }
 
     fn case(

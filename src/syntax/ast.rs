@@ -468,4 +468,9 @@ pub enum ExprKind {
     Array(Vec<Expr>),
     Map(Vec<(Expr, Expr)>),
     Struct(Vec<(Ident, Expr)>),
+    /// `x => body` or `(a, b) => body`, only as a function's argument.
+    Lambda {
+        params: Vec<Ident>,
+        body: Box<Expr>,
+    },
 }

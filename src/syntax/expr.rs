@@ -130,6 +130,27 @@ fn postfix(ctx: &Ctx, lhs: Expr, op: Pair<Rule>) -> Result<Expr> {
     Ok(Expr { kind, span })
 }
 
+/// A function's arguments, lambdas among them.
+fn arg_list(ctx: &Ctx, pair: Pair<Rule>) -> Result<Vec<Expr>> {
+    children(pair)
+        .map(|p| {
+            if p.as_rule() != Rule::lambda {
+                return expr(ctx, p);
+            }
+            let span = ctx.span(&p);
+            let mut it = children(p);
+            let params = children(it.next().unwrap())
+                .map(|i| ident(ctx, i))
+                .collect();
+            let body = Box::new(expr(ctx, it.next().unwrap())?);
+            Ok(Expr {
+                kind: ExprKind::Lambda { params, body },
+                span,
+            })
+        })
+        .collect()
+}
+
 fn primary(ctx: &Ctx, pair: Pair<Rule>) -> Result<Expr> {
     let span = ctx.span(&pair);
     let kind = match pair.as_rule() {
@@ -153,7 +174,7 @@ fn primary(ctx: &Ctx, pair: Pair<Rule>) -> Result<Expr> {
                 match p.as_rule() {
                     Rule::star => star = true,
                     Rule::distinct => distinct = true,
-                    _ => args = expr_list(ctx, p)?,
+                    _ => args = arg_list(ctx, p)?,
                 }
             }
             ExprKind::Function {

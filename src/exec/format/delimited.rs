@@ -24,7 +24,7 @@ pub fn decode(
         row[*pos] = if f.is_empty() {
             Value::Null
         } else {
-            let v = parse_as(&f, ty);
+            let v = field_value(&f, ty);
             if v.is_null() {
                 return Err(DecodeError(format!(
                     "field {name}: expected {ty}, found '{f}'"
@@ -34,6 +34,29 @@ pub fn decode(
         };
     }
     Ok(())
+}
+
+/// A field's value. Times are numbers in DELIMITED, as ksqlDB writes them: TIMESTAMP in
+/// epoch milliseconds, DATE in days since the epoch, TIME in milliseconds of the day;
+/// text in ISO-8601 is read as well.
+fn field_value(f: &str, ty: &SqlType) -> Value {
+    let number = || f.trim().parse::<i64>().ok();
+    match (ty, number()) {
+        (SqlType::Timestamp, Some(ms)) => Value::Timestamp(ms),
+        (SqlType::Date, Some(days)) => i32::try_from(days).map_or(Value::Null, Value::Date),
+        (SqlType::Time, Some(ms)) => i32::try_from(ms).map_or(Value::Null, Value::Time),
+        _ => parse_as(f, ty),
+    }
+}
+
+/// A field's text (see `field_value`).
+fn field_text(v: &Value) -> String {
+    match v {
+        Value::Timestamp(ms) => ms.to_string(),
+        Value::Date(days) => days.to_string(),
+        Value::Time(ms) => ms.to_string(),
+        other => to_text(other),
+    }
 }
 
 fn split(line: &str) -> Vec<String> {
@@ -64,7 +87,7 @@ pub fn encode(columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
         if v.is_null() {
             continue;
         }
-        let t = to_text(v);
+        let t = field_text(v);
         if t.contains([',', '"', '\n']) {
             out.push(b'"');
             out.extend_from_slice(t.replace('"', "\"\"").as_bytes());
@@ -97,5 +120,30 @@ mod tests {
         let mut row = vec![Value::Null; 2];
         decode(&out, &cols, &mut row).unwrap();
         assert_eq!(row, vec![Value::string("x,y"), Value::Int(3)]);
+    }
+
+    #[test]
+    fn times_are_numbers() {
+        let mut out = Vec::new();
+        encode(
+            &[
+                ("T", &SqlType::Timestamp, &Value::Timestamp(1000)),
+                ("D", &SqlType::Date, &Value::Date(10)),
+                ("H", &SqlType::Time, &Value::Time(60_000)),
+            ],
+            &mut out,
+        );
+        assert_eq!(out, b"1000,10,60000");
+        let cols = vec![
+            ("T".to_string(), SqlType::Timestamp, 0),
+            ("D".to_string(), SqlType::Date, 1),
+            ("H".to_string(), SqlType::Time, 2),
+        ];
+        let mut row = vec![Value::Null; 3];
+        decode(b"1970-01-01T00:00:01,10,60000", &cols, &mut row).unwrap();
+        assert_eq!(
+            row,
+            vec![Value::Timestamp(1000), Value::Date(10), Value::Time(60_000)]
+        );
     }
 }
