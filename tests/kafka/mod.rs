@@ -17,6 +17,20 @@ pub fn three_nodes() -> String {
     bootstrap("KQL_TEST_KAFKA3")
 }
 
+/// The classpath of Kafka's Java client (the jars scripts/kafka-up fetched).
+pub fn java_classpath() -> String {
+    let libs = std::env::var("KQL_KAFKA_LIBS").unwrap_or_else(|_| {
+        panic!("KQL_KAFKA_LIBS is not set: run the tests with scripts/test (scripts/kafka-up fetches Kafka's jars)")
+    });
+    assert!(
+        std::path::Path::new(&libs)
+            .join(format!("kafka-clients-4.1.1.jar"))
+            .exists(),
+        "no kafka-clients jar in {libs}"
+    );
+    format!("{libs}/*")
+}
+
 /// A topic or group name no earlier run against the same cluster has used.
 pub fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
