@@ -13,7 +13,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use kql::exec::{Captured, Session};
-use kql_runtime::Cluster;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -108,16 +107,16 @@ CREATE STREAM located AS SELECT r.sensor, g.city, r.temp FROM readings r
 fn kql(file: &str, dir: &str, query: &str, sink: &str) -> (f64, u64) {
     let text = READINGS.replace("FILE", file) + &query.replace("DIR", dir);
     let start = Instant::now();
-    let mut session = Session::new(Cluster::in_memory(1));
+    let mut session = Session::new(kql::exec::log::in_memory(1));
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
         .unwrap_or_else(|d| panic!("{d:?}"));
     session.finish(&mut out).unwrap();
     let secs = start.elapsed().as_secs_f64();
-    let n = session.cluster.partition_count(sink).unwrap();
+    let n = session.log().partition_count(sink).unwrap();
     let rows = (0..n)
-        .map(|p| session.cluster.offsets(sink, p).unwrap().1)
+        .map(|p| session.log().offsets(sink, p).unwrap().high_watermark)
         .sum();
     (secs, rows)
 }

@@ -13,7 +13,6 @@ use std::io::Write;
 use std::time::Instant;
 
 use kql::exec::{Captured, Session};
-use kql_runtime::Cluster;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -111,16 +110,16 @@ const W2: &str = "CREATE TABLE per_minute AS SELECT sensor, COUNT(*) AS n,
 fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
     let text = COMMON.replace("FILE", file) + query;
     let start = Instant::now();
-    let mut session = Session::new(Cluster::in_memory(1));
+    let mut session = Session::new(kql::exec::log::in_memory(1));
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
         .unwrap_or_else(|d| panic!("{d:?}"));
     session.finish(&mut out).unwrap();
     let secs = start.elapsed().as_secs_f64();
-    let n = session.cluster.partition_count(sink).unwrap();
+    let n = session.log().partition_count(sink).unwrap();
     let rows = (0..n)
-        .map(|p| session.cluster.offsets(sink, p).unwrap().1)
+        .map(|p| session.log().offsets(sink, p).unwrap().high_watermark)
         .sum();
     (secs, rows)
 }

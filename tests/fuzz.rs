@@ -7,7 +7,6 @@
 //! runs a long campaign.
 
 use kql::exec::{Captured, Session};
-use kql_runtime::Cluster;
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
@@ -158,7 +157,7 @@ fn cases() -> u32 {
 
 /// Checks, then runs, the text in a fresh session; any outcome but a panic is fine.
 fn exercise(text: &str) {
-    let mut session = Session::new(Cluster::in_memory(3));
+    let mut session = Session::new(kql::exec::log::in_memory(3));
     let mut out = Captured::default();
     let _ = session.run_text("prelude.ksql", PRELUDE, &mut out);
     let (_, statements, errors) = session.check("fuzz.ksql", text);

@@ -33,7 +33,7 @@ fn produce(session: &Session, key: &str, ts: i64) {
         partition: None,
         headers: Vec::new(),
     };
-    session.cluster.produce("events", record, Acks::All).unwrap();
+    session.log().produce("events", record, Acks::All).unwrap();
 }
 
 fn run(keys: usize) -> (Duration, Vec<i64>) {

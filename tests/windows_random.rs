@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use kql::data::Value;
+use kql::exec::log::{Acks, ProducerRecord};
 use kql::exec::{Captured, Session};
-use kql_runtime::{Acks, Cluster, ProducerRecord};
 
 /// A small deterministic generator (no dependency needed).
 struct Lcg(u64);
@@ -54,7 +54,7 @@ fn generate(session: &Session, n: usize, seed: u64) -> Vec<Event> {
         let value = rng.below(1000) as i64 - 100;
         let json = format!("{{\"V\":{value},\"TS\":{ts}}}");
         let meta = session
-            .cluster
+            .log()
             .produce(
                 "events",
                 ProducerRecord {
@@ -125,7 +125,7 @@ fn run(session: &mut Session, sql: &str) -> Expected {
 }
 
 fn session() -> Session {
-    let mut s = Session::new(Cluster::in_memory(1));
+    let mut s = Session::new(kql::exec::log::in_memory(1));
     let mut out = Captured::default();
     s.run_text(
         "setup.ksql",

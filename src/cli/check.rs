@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use kql_runtime::Cluster;
+use crate::exec::log::in_memory;
 
 use super::{read_file, Failure};
 use crate::exec::Session;
@@ -13,7 +13,7 @@ pub fn run(files: &[PathBuf], sandbox: bool) -> Result<(), Failure> {
     for file in files {
         let text = read_file(file)?;
         // Each file is checked on its own, as `kql run` would run it.
-        let mut session = Session::new(Cluster::in_memory(3));
+        let mut session = Session::new(in_memory(3));
         if sandbox {
             session.sandbox = Some(super::sandbox_of(file)?);
         }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kql_runtime::Cluster;
+use crate::exec::log::in_memory;
 
 use super::print::Printer;
 use super::{read_file, Cli, Failure};
@@ -12,7 +12,7 @@ use crate::syntax::ast::{Explain, Statement, StatementKind};
 
 pub fn run(cli: &Cli, file: &Path) -> Result<(), Failure> {
     let text = read_file(file)?;
-    let mut session = Session::new(Cluster::in_memory(cli.brokers));
+    let mut session = Session::new(in_memory(cli.brokers));
     let (_, statements, errors) = session.check(&file.display().to_string(), &text);
     let fail = |session: &Session, diagnostics| Failure {
         diagnostics,

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use kql_runtime::Cluster;
+
 use super::print::Printer;
 use super::{read_file, Cli, Failure};
 use crate::exec::{Output, Session};
@@ -17,12 +19,13 @@ pub fn run(
     sandbox: bool,
 ) -> Result<(), Failure> {
     let text = read_file(file)?;
-    let mut session = Session::new(super::open_cluster(cli, data_dir)?);
+    let cluster = super::open_cluster(cli, data_dir)?;
+    let mut session = Session::new(cluster.clone());
     if sandbox {
         session.sandbox = Some(super::sandbox_of(file)?);
     }
     if follow {
-        session.go_live(stop_on_ctrl_c(&session)?);
+        session.go_live(stop_on_ctrl_c(&cluster)?);
     }
     let stdout = std::io::stdout().lock();
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
@@ -47,16 +50,16 @@ pub fn run(
             sources: session.sources.clone(),
         });
     session.registry.leak_state_at_exit();
-    session.cluster.stop_serving();
+    cluster.stop_serving();
     result
 }
 
 /// The stop request of a live run: the first Ctrl-C stops it cleanly (queries commit
 /// their state and offsets); a second one exits at once (nothing acknowledged is lost:
 /// the queries go on from their last commit next time).
-fn stop_on_ctrl_c(session: &Session) -> Result<Arc<AtomicBool>, Failure> {
+fn stop_on_ctrl_c(cluster: &Cluster) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
-    let (flag, cluster) = (stop.clone(), session.cluster.clone());
+    let (flag, cluster) = (stop.clone(), cluster.clone());
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);

@@ -8,8 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::exec::log::{in_memory, Acks, Offsets, ProducerRecord, Record};
+use crate::exec::task::read_partition;
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord};
 use serde_json::{json, Value as Json};
 
 use super::{read_file, Failure};
@@ -43,7 +44,7 @@ pub fn run(statements: &Path, input: &Path, expected: Option<&Path>) -> Result<(
     let text = read_file(statements)?;
     let inputs = records(input, "inputs")?;
     let expected = expected.map(|p| records(p, "outputs")).transpose()?;
-    let mut session = Session::new(Cluster::in_memory(1));
+    let mut session = Session::new(in_memory(1));
     let mut quiet = Captured::default();
     let fail = |session: &Session, diagnostics| Failure {
         diagnostics,
@@ -63,7 +64,7 @@ pub fn run(statements: &Path, input: &Path, expected: Option<&Path>) -> Result<(
             .map_err(|e| bad_file(input, format!("input {}: {e}", i + 1)))?;
         let topic = r["topic"].as_str().unwrap_or_default();
         session
-            .cluster
+            .log()
             .produce(topic, record, Acks::All)
             .map_err(|e| bad_file(input, format!("input {}: topic '{topic}': {e}", i + 1)))?;
         session.catch_up().map_err(|d| fail(&session, vec![d]))?;
@@ -165,53 +166,55 @@ struct Collector {
 
 impl Collector {
     fn collect(&mut self, session: &Session, inputs: &BTreeSet<String>) {
-        let mut topics = session.cluster.topic_names();
+        let log = session.log();
+        let mut topics = log.topic_names();
         topics.sort();
         for topic in topics
             .iter()
             .filter(|t| !inputs.contains(*t) && !t.starts_with('_'))
         {
-            let n = session.cluster.partition_count(topic).unwrap_or(0);
+            let n = log.partition_count(topic).unwrap_or(0);
             for p in 0..n {
-                let Ok((_, end, _)) = session.cluster.offsets(topic, p) else {
+                let Ok(Offsets { high_watermark, .. }) = log.offsets(topic, p) else {
                     continue;
                 };
                 let offset = self.offsets.entry((topic.clone(), p)).or_insert(0);
-                while *offset < end {
-                    let Ok(batch) = session.cluster.fetch(topic, p, *offset, 4096) else {
-                        break;
-                    };
-                    let Some(last) = batch.last() else { break };
-                    *offset = last.offset + 1;
-                    for r in &batch {
-                        let j = output_json(session, topic, r);
-                        let value = match &r.value {
-                            Some(v) if serde_json::from_slice::<Json>(v).is_ok() => {
-                                String::from_utf8_lossy(v.trim_ascii()).into_owned()
-                            }
-                            _ => j["value"].to_string(),
-                        };
-                        let mut line = format!(
-                            "{{\"topic\":{},\"key\":{},\"value\":{value},\"timestamp\":{}",
-                            j["topic"], j["key"], j["timestamp"]
-                        );
-                        if let Some(w) = j.get("window") {
-                            line.push_str(&format!(
-                                ",\"window\":{{\"start\":{},\"end\":{},\"type\":{}}}",
-                                w["start"], w["end"], w["type"]
-                            ));
+                let mut read = Vec::new();
+                let Ok(next) = read_partition(log, topic, p, *offset, high_watermark, |r| {
+                    read.push(r.to_record());
+                    Ok(())
+                }) else {
+                    continue;
+                };
+                *offset = next;
+                for r in &read {
+                    let j = output_json(session, topic, r);
+                    let value = match &r.value {
+                        Some(v) if serde_json::from_slice::<Json>(v).is_ok() => {
+                            String::from_utf8_lossy(v.trim_ascii()).into_owned()
                         }
-                        line.push('}');
-                        self.lines.push(line);
-                        self.records.push(j);
+                        _ => j["value"].to_string(),
+                    };
+                    let mut line = format!(
+                        "{{\"topic\":{},\"key\":{},\"value\":{value},\"timestamp\":{}",
+                        j["topic"], j["key"], j["timestamp"]
+                    );
+                    if let Some(w) = j.get("window") {
+                        line.push_str(&format!(
+                            ",\"window\":{{\"start\":{},\"end\":{},\"type\":{}}}",
+                            w["start"], w["end"], w["type"]
+                        ));
                     }
+                    line.push('}');
+                    self.lines.push(line);
+                    self.records.push(j);
                 }
             }
         }
     }
 }
 
-fn output_json(session: &Session, topic: &str, r: &kql_runtime::Record) -> Json {
+fn output_json(session: &Session, topic: &str, r: &Record) -> Json {
     let def = session.catalog.sources().find(|d| d.topic == topic);
     let window = session.registry.windowed_topics.get(topic).copied();
     let mut key = r.key.as_deref();

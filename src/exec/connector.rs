@@ -19,13 +19,13 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
-use kql_runtime::{Acks, Cluster, ProducerRef, TopicConfig};
+use crate::exec::log::{Acks, LogHandle, ProducerRef, TopicConfig};
 
 use crate::data::SqlType;
 use crate::plan::catalog::Format;
 
 /// The longest line, key included: one record of the log (less room for its framing).
-pub const LINE_BYTES_MAX: usize = kql_runtime::limits::RECORD_BYTES_MAX - 1024;
+pub const LINE_BYTES_MAX: usize = crate::exec::log::RECORD_BYTES_MAX - 1024;
 
 /// The most bytes read in one run from a file that is not a regular file.
 pub const STREAM_BYTES_MAX: u64 = 256 << 20;
@@ -134,35 +134,34 @@ impl Chunk {
 
 /// Reads `file` into `topic`; says how many records were written.
 pub fn load_file(
-    cluster: &Cluster,
+    log: &LogHandle,
     file: &Path,
     topic: &str,
     fields: &LineFields,
 ) -> Result<Loaded, SourceError> {
-    load_file_bounded(cluster, file, topic, fields, STREAM_BYTES_MAX)
+    load_file_bounded(log, file, topic, fields, STREAM_BYTES_MAX)
 }
 
 /// `load_file`, reading at most `stream_bytes_max` bytes if `file` is not a regular file.
 fn load_file_bounded(
-    cluster: &Cluster,
+    log: &LogHandle,
     file: &Path,
     topic: &str,
     fields: &LineFields,
     stream_bytes_max: u64,
 ) -> Result<Loaded, SourceError> {
-    if cluster.partition_count(topic).is_none() {
-        cluster
-            .create_topic(
-                topic,
-                TopicConfig {
-                    partitions: 1,
-                    replicas: 1,
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| SourceError::file(e.to_string()))?;
+    if log.partition_count(topic).is_none() {
+        log.create_topic(
+            topic,
+            TopicConfig {
+                partitions: 1,
+                replicas: 1,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| SourceError::file(e.to_string()))?;
     }
-    let n = cluster.partition_count(topic).unwrap_or(1);
+    let n = log.partition_count(topic).unwrap_or(1);
     let cannot_read =
         |e: std::io::Error| SourceError::file(format!("cannot read {}: {e}", file.display()));
     let f = std::fs::File::open(file).map_err(cannot_read)?;
@@ -177,8 +176,7 @@ fn load_file_bounded(
             for chunk in rx {
                 for (p, lines) in chunk.by_partition.iter().enumerate() {
                     if !lines.is_empty() {
-                        cluster
-                            .produce_refs(topic, p as u32, &chunk.records(lines), Acks::All)
+                        log.produce_batch(topic, p as u32, &chunk.records(lines), Acks::All)
                             .map_err(|e| e.to_string())?;
                     }
                 }
@@ -270,7 +268,14 @@ fn read_chunks(
         chunk.len = cut;
         chunk.unescaped.clear();
         chunk.by_partition.iter_mut().for_each(Vec::clear);
-        let split = split_lines(&mut chunk, fields, n, &mut rr, &mut total, &mut lines_before);
+        let split = split_lines(
+            &mut chunk,
+            fields,
+            n,
+            &mut rr,
+            &mut total,
+            &mut lines_before,
+        );
         if let Err(line) = split {
             // The records before it, in this chunk too, are loaded.
             let _ = tx.send(chunk);
@@ -326,9 +331,9 @@ fn split_lines(
                     *rr = (*rr + 1) % n;
                     *rr
                 }
-                Key::InLine(r) => kql_runtime::partitioner::partition_for_key(&data[r.clone()], n),
+                Key::InLine(r) => crate::exec::log::partition_for_key(&data[r.clone()], n),
                 Key::Unescaped(r) => {
-                    kql_runtime::partitioner::partition_for_key(&chunk.unescaped[r.clone()], n)
+                    crate::exec::log::partition_for_key(&chunk.unescaped[r.clone()], n)
                 }
             };
             let key_len = match &key {
@@ -510,6 +515,7 @@ pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::task::read_partition;
 
     #[test]
     fn loads_every_line_across_chunks_with_its_key_and_partition() {
@@ -539,40 +545,35 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join("lines.jsonl");
         std::fs::write(&file, &text).unwrap();
-        let cluster = Cluster::in_memory(1);
+        let log = crate::exec::log::in_memory(1);
         let config = TopicConfig {
             partitions: 3,
             ..Default::default()
         };
-        cluster.create_topic("t", config).unwrap();
+        log.create_topic("t", config).unwrap();
         let fields = LineFields {
             key: Some("k"),
             ..LineFields::default()
         };
-        let n = load_file(&cluster, &file, "t", &fields).unwrap().records;
+        let n = load_file(&log, &file, "t", &fields).unwrap().records;
         assert_eq!(n as usize, expected.len() + 1);
         let mut got = std::collections::HashMap::new();
         let mut keyless = Vec::new();
         for p in 0..3 {
-            let end = cluster.offsets("t", p).unwrap().1;
-            let mut at = 0;
-            while at < end {
-                for r in cluster.fetch("t", p, at, 100_000).unwrap() {
-                    at = r.offset + 1;
-                    let value = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
-                    match r.key {
-                        Some(k) => {
-                            let k = String::from_utf8(k.to_vec()).unwrap();
-                            assert_eq!(
-                                kql_runtime::partitioner::partition_for_key(k.as_bytes(), 3),
-                                p
-                            );
-                            assert!(got.insert(k, value).is_none());
-                        }
-                        None => keyless.push(value),
+            let end = log.offsets("t", p).unwrap().high_watermark;
+            read_partition(&log, "t", p, 0, end, |r| {
+                let value = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
+                match r.key {
+                    Some(k) => {
+                        let k = String::from_utf8(k.to_vec()).unwrap();
+                        assert_eq!(crate::exec::log::partition_for_key(k.as_bytes(), 3), p);
+                        assert!(got.insert(k, value).is_none());
                     }
+                    None => keyless.push(value),
                 }
-            }
+                Ok(())
+            })
+            .unwrap();
         }
         assert_eq!(keyless, vec![r#"{"v":"no key, no newline"}"#.to_string()]);
         assert_eq!(got.len(), expected.len());
@@ -597,8 +598,8 @@ mod tests {
         assert_eq!(json_field_text(line, "k").as_deref(), Some(&b"q\"x"[..]));
     }
 
-    fn records_in(cluster: &Cluster, topic: &str) -> u64 {
-        cluster.offsets(topic, 0).unwrap().1
+    fn records_in(log: &LogHandle, topic: &str) -> u64 {
+        log.offsets(topic, 0).unwrap().high_watermark
     }
 
     #[test]
@@ -609,29 +610,41 @@ mod tests {
         text.push_str(&"x".repeat(LINE_BYTES_MAX + 1));
         text.push_str("\n{\"v\":3}\n");
         std::fs::write(&file, &text).unwrap();
-        let cluster = Cluster::in_memory(1);
-        let e = load_file(&cluster, &file, "t", &LineFields::default()).unwrap_err();
-        assert!(e.message.starts_with(&format!("{}:4: a line longer than", file.display())), "{}", e.message);
-        assert!(e.message.contains("2 records before it were loaded"), "{}", e.message);
-        assert_eq!(records_in(&cluster, "t"), 2);
+        let log = crate::exec::log::in_memory(1);
+        let e = load_file(&log, &file, "t", &LineFields::default()).unwrap_err();
+        assert!(
+            e.message
+                .starts_with(&format!("{}:4: a line longer than", file.display())),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("2 records before it were loaded"),
+            "{}",
+            e.message
+        );
+        assert_eq!(records_in(&log, "t"), 2);
     }
 
     #[test]
     fn a_line_without_end_stops_at_the_limit_not_at_the_end_of_memory() {
         // /dev/zero is one endless line: read up to the line limit, then stop.
-        let cluster = Cluster::in_memory(1);
-        let e = load_file(&cluster, Path::new("/dev/zero"), "t", &LineFields::default())
-            .unwrap_err();
-        assert!(e.message.starts_with("/dev/zero:1: a line longer than"), "{}", e.message);
+        let log = crate::exec::log::in_memory(1);
+        let e = load_file(&log, Path::new("/dev/zero"), "t", &LineFields::default()).unwrap_err();
+        assert!(
+            e.message.starts_with("/dev/zero:1: a line longer than"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn a_file_that_is_not_regular_is_read_up_to_a_bound() {
         // /dev/urandom has newlines and no end: it stops after the bound.
-        let cluster = Cluster::in_memory(1);
+        let log = crate::exec::log::in_memory(1);
         let bound = 1 << 20;
         let e = load_file_bounded(
-            &cluster,
+            &log,
             Path::new("/dev/urandom"),
             "t",
             &LineFields::default(),
@@ -639,10 +652,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.message.starts_with("/dev/urandom is not a regular file and may never end"),
+            e.message
+                .starts_with("/dev/urandom is not a regular file and may never end"),
             "{}",
             e.message
         );
-        assert!(records_in(&cluster, "t") > 0);
+        assert!(records_in(&log, "t") > 0);
     }
 }

@@ -22,11 +22,12 @@
 
 use std::collections::HashSet;
 
+use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
-use kql_runtime::Cluster;
 
 use super::aggregate::{AggregateTask, Emitted};
 use super::persistent::{run_task, Running, StageKind};
+use super::task::read_partition;
 
 /// The size of a snapshot chunk (well under the log's batch limit).
 const CHUNK_BYTES: usize = 1 << 20;
@@ -80,9 +81,9 @@ impl Tagger {
 }
 
 /// The headers of a record written with a tag (none without).
-pub fn tag_headers(tag: Option<Bytes>) -> Vec<kql_runtime::Header> {
+pub fn tag_headers(tag: Option<Bytes>) -> Vec<crate::exec::log::Header> {
     tag.map(|value| {
-        vec![kql_runtime::Header {
+        vec![crate::exec::log::Header {
             name: SOURCE_HEADER.to_string(),
             value,
         }]
@@ -97,32 +98,30 @@ pub fn source_tag(query: &str, partition: u32, offset: u64, index: u32) -> Bytes
 }
 
 /// Commits the query's positions (after its rows are in the sink).
-pub fn commit(cluster: &Cluster, q: &mut Running, closed: bool) -> Result<(), String> {
+pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), String> {
     let Some(group) = &q.group else { return Ok(()) };
-    let e = |e: kql_runtime::LogError| e.to_string();
+    let e = |e: crate::exec::log::LogError| e.to_string();
     let mut written_topics = vec![q.sink_topic.clone()];
     for stage in &mut q.stages {
         if let Some(join) = &mut stage.join {
             // The join's own positions are in its snapshot; these show its lag.
             for (topic, p, next) in join.positions()? {
-                cluster.commit_offset(group, &topic, p, next).map_err(e)?;
+                log.commit_offset(group, &topic, p, next).map_err(e)?;
             }
             written_topics.extend(join.written_topics());
             continue;
         }
         for slot in &stage.tasks {
-            cluster
-                .commit_offset(group, &stage.input_topic, slot.partition, slot.offset)
+            log.commit_offset(group, &stage.input_topic, slot.partition, slot.offset)
                 .map_err(e)?;
             if closed && slot.agg.is_some() {
-                cluster
-                    .commit_offset(
-                        &closed_group(group),
-                        &stage.input_topic,
-                        slot.partition,
-                        slot.offset,
-                    )
-                    .map_err(e)?;
+                log.commit_offset(
+                    &closed_group(group),
+                    &stage.input_topic,
+                    slot.partition,
+                    slot.offset,
+                )
+                .map_err(e)?;
             }
         }
     }
@@ -133,9 +132,12 @@ pub fn commit(cluster: &Cluster, q: &mut Running, closed: bool) -> Result<(), St
         _ => None,
     }));
     for topic in &written_topics {
-        for p in 0..cluster.partition_count(topic).unwrap_or(0) {
-            let (_, end, _) = cluster.offsets(topic, p).map_err(e)?;
-            cluster.commit_offset(group, topic, p, end).map_err(e)?;
+        for p in 0..log.partition_count(topic).unwrap_or(0) {
+            let Offsets {
+                high_watermark: end,
+                ..
+            } = log.offsets(topic, p).map_err(e)?;
+            log.commit_offset(group, topic, p, end).map_err(e)?;
         }
     }
     Ok(())
@@ -143,30 +145,29 @@ pub fn commit(cluster: &Cluster, q: &mut Running, closed: bool) -> Result<(), St
 
 /// Moves a query that ran before to its committed positions, rebuilding state, and tells
 /// its sink which rows it already wrote after the last commit.
-pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
+pub fn restore(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     let group = group_of(&q.id);
     q.group = Some(group.clone());
     let prefix = q.id.clone();
     let changelog = changelog_topic(&q.id);
-    let has_changelog = cluster.partition_count(&changelog).is_some();
-    restore_join(cluster, q)?;
-    if cluster.groups().contains(&group) || has_changelog {
+    let has_changelog = log.partition_count(&changelog).is_some();
+    restore_join(log, q)?;
+    if log.group_names().contains(&group) || has_changelog {
         for (i, stage) in q.stages.iter_mut().enumerate() {
             let snapshots = if has_changelog {
-                restore_snapshots(cluster, &changelog, i, stage, &mut q.snapshots)
+                restore_snapshots(log, &changelog, i, stage, &mut q.snapshots)
             } else {
                 Vec::new()
             };
-            restore_stage(cluster, &group, stage, &snapshots)?;
+            restore_stage(log, &group, stage, &snapshots)?;
         }
     }
     // Even a query that never committed may have written rows before a crash.
-    let skip = written_since_commit(cluster, &group, &q.sink_topic, &prefix)?;
+    let skip = written_since_commit(log, &group, &q.sink_topic, &prefix)?;
     for stage in &mut q.stages {
         if let StageKind::Repartition { topic, .. } = &*stage.kind {
             let topic = topic.clone();
-            stage.skip =
-                std::sync::Arc::new(written_since_commit(cluster, &group, &topic, &topic)?);
+            stage.skip = std::sync::Arc::new(written_since_commit(log, &group, &topic, &topic)?);
         }
     }
     let sink = std::sync::Arc::get_mut(&mut q.sink)
@@ -179,7 +180,7 @@ pub fn restore(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
 /// Puts the latest snapshot's state and position into each stateful task of a stage; the
 /// partitions restored this way (a damaged or missing snapshot falls back to replay).
 fn restore_snapshots(
-    cluster: &Cluster,
+    log: &LogHandle,
     changelog: &str,
     stage_index: usize,
     stage: &mut super::persistent::Stage,
@@ -191,7 +192,7 @@ fn restore_snapshots(
     let mut restored = Vec::new();
     for slot in &mut stage.tasks {
         let Ok(Some((generation, chunks, offset, state))) =
-            read_snapshot(cluster, changelog, slot.partition)
+            read_snapshot(log, changelog, slot.partition)
         else {
             continue;
         };
@@ -207,7 +208,7 @@ fn restore_snapshots(
 }
 
 fn restore_stage(
-    cluster: &Cluster,
+    log: &LogHandle,
     group: &str,
     stage: &mut super::persistent::Stage,
     from_snapshot: &[u32],
@@ -223,7 +224,10 @@ fn restore_stage(
             restored.push(slot);
             continue;
         }
-        let Some(committed) = cluster.committed_offset(group, &topic, slot.partition) else {
+        let committed = log
+            .committed_offset(group, &topic, slot.partition)
+            .map_err(|e| e.to_string())?;
+        let Some(committed) = committed else {
             restored.push(slot);
             continue;
         };
@@ -233,13 +237,15 @@ fn restore_stage(
             continue;
         }
         // Rebuild the state: replay the input up to the committed position, emitting nothing.
-        let (log_start, _, _) = cluster
+        let Offsets { log_start, .. } = log
             .offsets(&topic, slot.partition)
             .map_err(|e| e.to_string())?;
         slot.offset = log_start;
-        let result = run_task(cluster, &kind, &topic, slot, committed, None, false);
+        let result = run_task(log, &kind, &topic, slot, committed, None, false);
         let mut slot = result.slot;
-        let closed_at = cluster.committed_offset(&closed_group(group), &topic, slot.partition);
+        let closed_at = log
+            .committed_offset(&closed_group(group), &topic, slot.partition)
+            .map_err(|e| e.to_string())?;
         if let (Some(at), StageKind::Aggregate(spec), Some(agg)) =
             (closed_at, &*kind, slot.agg.as_mut())
         {
@@ -258,23 +264,22 @@ fn restore_stage(
 /// which records of their internal topics were written after the last commit. Without a
 /// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
 /// rows it wrote before are not written again (the sink's skip set).
-fn restore_join(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
+fn restore_join(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     let group = group_of(&q.id);
     let changelog = join_changelog_topic(&q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
             continue;
         };
-        if cluster.partition_count(&changelog).is_some() {
-            if let Ok(Some((generation, chunks, at, state))) = read_snapshot(cluster, &changelog, 0)
-            {
+        if log.partition_count(&changelog).is_some() {
+            if let Ok(Some((generation, chunks, at, state))) = read_snapshot(log, &changelog, 0) {
                 let mut r = crate::exec::state_codec::Reader::new(&state);
                 if join.load(&mut r).is_ok() && r.at_end() {
                     q.snapshots.insert((i, 0), (generation, chunks, at));
                 } else {
                     let naming = crate::exec::join::Naming::persistent(&q.id, true);
                     *join = crate::exec::join::build(
-                        cluster,
+                        log,
                         plan,
                         crate::exec::physical::StartAt::Earliest,
                         &naming,
@@ -283,75 +288,64 @@ fn restore_join(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
                 }
             }
         }
-        join.skip_written(&mut |topic| written_since_commit(cluster, &group, topic, topic))?;
+        join.skip_written(&mut |topic| written_since_commit(log, &group, topic, topic))?;
     }
     Ok(())
 }
 
 /// Tags of the rows this query wrote to its sink after its last commit.
 fn written_since_commit(
-    cluster: &Cluster,
+    log: &LogHandle,
     group: &str,
     sink: &str,
     query: &str,
 ) -> Result<HashSet<Bytes>, String> {
     let mut tags = HashSet::new();
     let prefix = format!("{query}:");
-    for p in 0..cluster.partition_count(sink).unwrap_or(0) {
-        let (start, end, _) = cluster.offsets(sink, p).map_err(|e| e.to_string())?;
-        let mut offset = cluster
+    for p in 0..log.partition_count(sink).unwrap_or(0) {
+        let Offsets {
+            log_start: start,
+            high_watermark: end,
+            ..
+        } = log.offsets(sink, p).map_err(|e| e.to_string())?;
+        let committed = log
             .committed_offset(group, sink, p)
-            .unwrap_or(start)
-            .max(start);
-        while offset < end {
-            let records = cluster
-                .fetch(sink, p, offset, 4096)
-                .map_err(|e| e.to_string())?;
-            let Some(last) = records.last() else { break };
-            offset = last.offset + 1;
-            for r in records {
-                for h in r
-                    .headers
-                    .iter()
-                    .filter(|h| h.name == SOURCE_HEADER && h.value.starts_with(prefix.as_bytes()))
-                {
-                    tags.insert(h.value.clone());
+            .map_err(|e| e.to_string())?;
+        let from = committed.unwrap_or(start).max(start);
+        read_partition(log, sink, p, from, end, |r| {
+            for (name, value) in r.headers() {
+                if name == SOURCE_HEADER.as_bytes() && value.starts_with(prefix.as_bytes()) {
+                    tags.insert(r.keep(value));
                 }
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(tags)
 }
 
 /// Writes every stateful task's state to the changelog (before the offsets are committed).
-pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
+pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     if q.group.is_none() {
         return Ok(());
     }
     let topic = changelog_topic(&q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         if let Some(join) = &mut stage.join {
-            snapshot_join(
-                cluster,
-                &join_changelog_topic(&q.id),
-                i,
-                join,
-                &mut q.snapshots,
-            )?;
+            snapshot_join(log, &join_changelog_topic(&q.id), i, join, &mut q.snapshots)?;
             continue;
         }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
             continue;
         }
-        if cluster.partition_count(&topic).is_none() {
-            let partitions = cluster.partition_count(&stage.input_topic).unwrap_or(1);
-            let config = kql_runtime::TopicConfig {
+        if log.partition_count(&topic).is_none() {
+            let partitions = log.partition_count(&stage.input_topic).unwrap_or(1);
+            let config = crate::exec::log::TopicConfig {
                 partitions,
-                cleanup_policy: kql_runtime::CleanupPolicy::Compact,
+                cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
                 ..Default::default()
             };
-            cluster
-                .create_topic(&topic, config)
+            log.create_topic(&topic, config)
                 .map_err(|e| e.to_string())?;
         }
         for slot in &stage.tasks {
@@ -364,7 +358,7 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
             let generation = previous.map_or(1, |(g, _, _)| g + 1);
             let state = agg.snapshot();
             let chunks = write_snapshot(
-                cluster,
+                log,
                 &topic,
                 slot.partition,
                 generation,
@@ -381,7 +375,7 @@ pub fn snapshot(cluster: &Cluster, q: &mut Running) -> Result<(), String> {
 
 /// Writes a join's whole state when it has read anything since its last snapshot.
 fn snapshot_join(
-    cluster: &Cluster,
+    log: &LogHandle,
     topic: &str,
     stage: usize,
     join: &mut crate::exec::join::LiveJoin,
@@ -393,21 +387,19 @@ fn snapshot_join(
     if previous.is_some_and(|(_, _, at)| at == progress) {
         return Ok(());
     }
-    if cluster.partition_count(topic).is_none() {
-        let config = kql_runtime::TopicConfig {
+    if log.partition_count(topic).is_none() {
+        let config = crate::exec::log::TopicConfig {
             partitions: 1,
-            cleanup_policy: kql_runtime::CleanupPolicy::Compact,
+            cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
             ..Default::default()
         };
-        cluster
-            .create_topic(topic, config)
-            .map_err(|e| e.to_string())?;
+        log.create_topic(topic, config).map_err(|e| e.to_string())?;
     }
     let mut w = crate::exec::state_codec::Writer(Vec::new());
     join.save(&mut w)?;
     let generation = previous.map_or(1, |(g, _, _)| g + 1);
     let chunks = write_snapshot(
-        cluster,
+        log,
         topic,
         0,
         generation,
@@ -420,7 +412,7 @@ fn snapshot_join(
 }
 
 fn write_snapshot(
-    cluster: &Cluster,
+    log: &LogHandle,
     topic: &str,
     partition: u32,
     generation: u64,
@@ -428,7 +420,7 @@ fn write_snapshot(
     state: &[u8],
     previous: Option<(u64, u32)>,
 ) -> Result<u32, String> {
-    use kql_runtime::{Acks, ProducerRecord};
+    use crate::exec::log::{Acks, ProducerRecord};
     let record = |key: Bytes, value: Option<Bytes>| ProducerRecord {
         key: Some(key),
         value,
@@ -453,14 +445,13 @@ fn write_snapshot(
         Bytes::from_static(MANIFEST_KEY),
         Some(Bytes::from(manifest)),
     ));
-    cluster
-        .produce_batch(topic, partition, records, Acks::All)
+    log.produce_records(topic, partition, &records, Acks::All)
         .map_err(|e| e.to_string())?;
     // Only once the manifest is in: the previous generation's chunks can go.
     if let Some((g, n)) = previous {
-        let tombstones = (0..n).map(|c| record(chunk_key(g, c), None)).collect();
-        cluster
-            .produce_batch(topic, partition, tombstones, Acks::All)
+        let tombstones: Vec<ProducerRecord> =
+            (0..n).map(|c| record(chunk_key(g, c), None)).collect();
+        log.produce_records(topic, partition, &tombstones, Acks::All)
             .map_err(|e| e.to_string())?;
     }
     Ok(chunks)
@@ -471,29 +462,20 @@ fn write_snapshot(
 type Snapshot = (u64, u32, u64, Vec<u8>);
 
 /// The latest complete snapshot of a task, if any.
-fn read_snapshot(
-    cluster: &Cluster,
-    topic: &str,
-    partition: u32,
-) -> Result<Option<Snapshot>, String> {
-    let (start, end, _) = cluster
-        .offsets(topic, partition)
-        .map_err(|e| e.to_string())?;
+fn read_snapshot(log: &LogHandle, topic: &str, partition: u32) -> Result<Option<Snapshot>, String> {
+    let Offsets {
+        log_start: start,
+        high_watermark: end,
+        ..
+    } = log.offsets(topic, partition).map_err(|e| e.to_string())?;
     let mut latest: std::collections::HashMap<Bytes, Option<Bytes>> =
         std::collections::HashMap::new();
-    let mut offset = start;
-    while offset < end {
-        let records = cluster
-            .fetch(topic, partition, offset, 4096)
-            .map_err(|e| e.to_string())?;
-        let Some(last) = records.last() else { break };
-        offset = last.offset + 1;
-        for r in records {
-            if let Some(k) = r.key {
-                latest.insert(k, r.value);
-            }
+    read_partition(log, topic, partition, start, end, |r| {
+        if let Some(k) = r.key {
+            latest.insert(r.keep(k), r.value.map(|v| r.keep(v)));
         }
-    }
+        Ok(())
+    })?;
     let Some(Some(manifest)) = latest.get(MANIFEST_KEY) else {
         return Ok(None);
     };

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kql_runtime::Cluster;
+use crate::exec::log::LogHandle;
 
 use super::output::{Output, Progress};
 use super::persistent::{collectable, run_collect, transient_stages, Stats};
@@ -36,17 +36,17 @@ pub struct Pulse {
 }
 
 impl Pulse {
-    pub fn new(cluster: &Cluster) -> Pulse {
+    pub fn new(log: &LogHandle) -> Pulse {
         Pulse {
-            seen: cluster.append_count(),
+            seen: log.append_count(),
             last_commit: Instant::now(),
             uncommitted: 0,
         }
     }
 
     /// Sleeps until the next append batch (or `WAKE_FALLBACK`).
-    pub fn wait(&mut self, cluster: &Cluster) {
-        self.seen = cluster.wait_for_appends(self.seen, WAKE_FALLBACK);
+    pub fn wait(&mut self, log: &LogHandle) {
+        self.seen = log.wait_for_appends(self.seen, WAKE_FALLBACK);
     }
 
     fn commit_due(&self) -> bool {
@@ -67,7 +67,7 @@ impl Session {
     /// Makes this session live: push queries wait for new rows instead of ending with
     /// their input, until `stop` is set (or their own Ctrl-C, or LIMIT).
     pub fn go_live(&mut self, stop: Arc<AtomicBool>) {
-        self.pulse = Some(Pulse::new(&self.cluster));
+        self.pulse = Some(Pulse::new(&self.log));
         self.live_stop = Some(stop);
     }
 
@@ -86,7 +86,7 @@ impl Session {
     pub fn advance(&mut self) -> Result<u64, Diagnostic> {
         let read = self
             .registry
-            .advance(&self.runtime, &self.cluster, false)
+            .advance(&self.runtime, &self.log, false)
             .map_err(failed)?;
         let due = match &mut self.pulse {
             Some(p) => {
@@ -103,7 +103,7 @@ impl Session {
 
     /// Every persistent query saves its state and offsets now.
     pub fn commit(&mut self) -> Result<(), Diagnostic> {
-        self.registry.commit(&self.cluster, false).map_err(failed)?;
+        self.registry.commit(&self.log, false).map_err(failed)?;
         if let Some(p) = &mut self.pulse {
             p.committed();
         }
@@ -112,9 +112,9 @@ impl Session {
 
     /// Sleeps until records are appended (or `WAKE_FALLBACK`).
     pub fn wait_for_records(&mut self) {
-        let cluster = self.cluster.clone();
+        let log = self.log.clone();
         if let Some(p) = &mut self.pulse {
-            p.wait(&cluster);
+            p.wait(&log);
         } else {
             std::thread::sleep(WAKE_FALLBACK);
         }
@@ -129,7 +129,7 @@ impl Session {
             self.advance()?;
         }
         self.registry
-            .catch_up(&self.runtime, &self.cluster, false)
+            .catch_up(&self.runtime, &self.log, false)
             .map_err(failed)
     }
 
@@ -147,7 +147,7 @@ impl Session {
     ) -> Result<bool, Diagnostic> {
         let progress = Arc::new(Progress::default());
         let mut stages = transient_stages(
-            &self.cluster,
+            &self.log,
             plan,
             internal_topic,
             start_at_end,
@@ -163,11 +163,10 @@ impl Session {
         let mut emitted = 0u64;
         let mut stats = Stats::default();
         let result = loop {
-            let rows =
-                match run_collect(&self.runtime, &self.cluster, &mut stages, false, &mut stats) {
-                    Ok(rows) => rows,
-                    Err(e) => break Err(failed(format!("the query failed: {e}"))),
-                };
+            let rows = match run_collect(&self.runtime, &self.log, &mut stages, false, &mut stats) {
+                Ok(rows) => rows,
+                Err(e) => break Err(failed(format!("the query failed: {e}"))),
+            };
             for r in rows.iter().filter(|r| !r.tombstone) {
                 if emitted >= limit {
                     break;
@@ -189,7 +188,7 @@ impl Session {
             }
         };
         if stages.len() > 1 {
-            let _ = self.cluster.delete_topic(internal_topic);
+            let _ = self.log.delete_topic(internal_topic);
         }
         result?;
         out.end();

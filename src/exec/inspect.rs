@@ -2,7 +2,7 @@
 //! offsets, bytes, so key skew is visible), consumer groups (committed offsets and lag),
 //! and the broker faults that make replication observable.
 
-use kql_runtime::Cluster;
+use crate::exec::log::{EmbeddedLog, LogHandle};
 
 use super::output::{listing, Output};
 use crate::data::Value;
@@ -17,13 +17,23 @@ fn ids(v: &[u32]) -> Value {
     )
 }
 
-fn log_error(e: kql_runtime::LogError) -> Diagnostic {
+fn log_error(e: crate::exec::log::LogError) -> Diagnostic {
     Diagnostic::new(Code::TopicError, e.to_string())
 }
 
-pub fn show_brokers(cluster: &Cluster, out: &mut dyn Output) {
-    let rows = cluster
-        .brokers()
+/// The embedded log's own capabilities, or an error naming the statement that needs them.
+fn embedded<'a>(log: &'a LogHandle, what: &str) -> Result<&'a dyn EmbeddedLog, Diagnostic> {
+    log.embedded().ok_or_else(|| {
+        Diagnostic::new(
+            Code::TopicError,
+            format!("{what} works on kql's embedded log only, not on this log"),
+        )
+    })
+}
+
+pub fn show_brokers(log: &LogHandle, out: &mut dyn Output) {
+    let brokers = log.embedded().map(|e| e.brokers()).unwrap_or_default();
+    let rows = brokers
         .into_iter()
         .map(|b| {
             vec![
@@ -37,14 +47,14 @@ pub fn show_brokers(cluster: &Cluster, out: &mut dyn Output) {
     listing(out, &["Broker", "State", "Leaders", "Replicas"], rows);
 }
 
-pub fn show_topics(cluster: &Cluster, out: &mut dyn Output) {
+pub fn show_topics(log: &LogHandle, out: &mut dyn Output) {
     let mut rows = Vec::new();
-    for t in cluster
+    for t in log
         .topic_names()
         .into_iter()
         .filter(|t| t != super::session::COMMAND_TOPIC)
     {
-        if let Ok(info) = cluster.describe_topic(&t) {
+        if let Ok(info) = log.describe_topic(&t) {
             let records: u64 = info
                 .partitions
                 .iter()
@@ -65,17 +75,12 @@ pub fn show_topics(cluster: &Cluster, out: &mut dyn Output) {
     );
 }
 
-pub fn describe_topic(
-    cluster: &Cluster,
-    name: &str,
-    out: &mut dyn Output,
-) -> Result<(), Diagnostic> {
-    let info = cluster.describe_topic(name).map_err(|e| {
+pub fn describe_topic(log: &LogHandle, name: &str, out: &mut dyn Output) -> Result<(), Diagnostic> {
+    let info = log.describe_topic(name).map_err(|e| {
         let mut d = log_error(e);
-        if let Some(s) = crate::plan::catalog::did_you_mean(
-            name,
-            cluster.topic_names().iter().map(|s| s.as_str()),
-        ) {
+        if let Some(s) =
+            crate::plan::catalog::did_you_mean(name, log.topic_names().iter().map(|s| s.as_str()))
+        {
             d = d.help(format!(
                 "did you mean '{s}'? (topic names are case-sensitive)"
             ));
@@ -143,9 +148,12 @@ pub fn describe_topic(
 
 /// DESCRIBE TOPIC ... EXTENDED: every damaged region of the topic's replicas found since
 /// the data directory was opened, and what was done (rebuilt from a replica, skipped, cut).
-pub fn storage_reports(cluster: &Cluster, name: &str, out: &mut dyn Output) {
-    let rows: Vec<Vec<Value>> = cluster
-        .storage_reports()
+pub fn storage_reports(log: &LogHandle, name: &str, out: &mut dyn Output) {
+    let reports = log
+        .embedded()
+        .map(|e| e.storage_reports())
+        .unwrap_or_default();
+    let rows: Vec<Vec<Value>> = reports
         .into_iter()
         .filter(|r| r.topic == name)
         .map(|r| {
@@ -181,11 +189,11 @@ pub fn storage_reports(cluster: &Cluster, name: &str, out: &mut dyn Output) {
     );
 }
 
-pub fn show_groups(cluster: &Cluster, out: &mut dyn Output) {
-    let rows = cluster
-        .groups()
+pub fn show_groups(log: &LogHandle, out: &mut dyn Output) {
+    let rows = log
+        .group_names()
         .into_iter()
-        .filter_map(|g| cluster.describe_group(&g).ok())
+        .filter_map(|g| log.describe_group(&g).ok())
         .map(|g| {
             let lag: u64 = g.partitions.iter().filter_map(|p| p.lag).sum();
             vec![
@@ -199,19 +207,15 @@ pub fn show_groups(cluster: &Cluster, out: &mut dyn Output) {
     listing(out, &["Group", "Members", "Generation", "Lag"], rows);
 }
 
-pub fn describe_group(
-    cluster: &Cluster,
-    name: &str,
-    out: &mut dyn Output,
-) -> Result<(), Diagnostic> {
-    if !cluster.groups().iter().any(|g| g == name) {
+pub fn describe_group(log: &LogHandle, name: &str, out: &mut dyn Output) -> Result<(), Diagnostic> {
+    if !log.group_names().iter().any(|g| g == name) {
         return Err(Diagnostic::new(
             Code::TopicError,
             format!("there is no consumer group named '{name}'"),
         )
         .help("SHOW CONSUMER GROUPS lists the groups"));
     }
-    let g = cluster.describe_group(name).map_err(log_error)?;
+    let g = log.describe_group(name).map_err(log_error)?;
     out.status(&format!(
         "Group {}: generation {}, {} member(s)",
         g.group,
@@ -250,12 +254,13 @@ pub fn describe_group(
 /// `STOP BROKER n` / `START BROKER n`: return once leadership has moved and
 /// re-replication has caught up; say what moved.
 pub fn broker_control(
-    cluster: &Cluster,
+    log: &LogHandle,
     broker: u32,
     start: bool,
     out: &mut dyn Output,
 ) -> Result<(), Diagnostic> {
-    let running = cluster
+    let brokers = embedded(log, if start { "START BROKER" } else { "STOP BROKER" })?;
+    let running = brokers
         .brokers()
         .iter()
         .find(|b| b.id == broker)
@@ -267,19 +272,19 @@ pub fn broker_control(
         ));
         return Ok(());
     }
-    let before = placements(cluster);
+    let before = placements(log);
     let result = if start {
-        cluster.start_broker(broker)
+        brokers.start_broker(broker)
     } else {
-        cluster.stop_broker(broker)
+        brokers.stop_broker(broker)
     };
     result.map_err(|e| {
         log_error(e).help(format!(
             "the brokers are 1 to {}; SHOW BROKERS lists them",
-            cluster.broker_count()
+            brokers.broker_count()
         ))
     })?;
-    let after = placements(cluster);
+    let after = placements(log);
     out.status(&format!(
         "Broker {broker} {}",
         if start { "started" } else { "stopped" }
@@ -314,10 +319,10 @@ struct Placement {
     isr: Vec<u32>,
 }
 
-fn placements(cluster: &Cluster) -> Vec<Placement> {
+fn placements(log: &LogHandle) -> Vec<Placement> {
     let mut out = Vec::new();
-    for t in cluster.topic_names() {
-        if let Ok(info) = cluster.describe_topic(&t) {
+    for t in log.topic_names() {
+        if let Ok(info) = log.describe_topic(&t) {
             for p in info.partitions {
                 let mut isr = p.isr.clone();
                 isr.sort_unstable();
@@ -336,7 +341,6 @@ fn placements(cluster: &Cluster) -> Vec<Placement> {
 fn show_leader(l: Option<u32>) -> String {
     l.map_or("none".into(), |l| l.to_string())
 }
-
 
 /// `SHOW FUNCTIONS`: every function of the registry, as ksqlDB lists them.
 pub fn show_functions(out: &mut dyn Output) {
@@ -366,7 +370,11 @@ pub fn describe_function(name: &str, out: &mut dyn Output) {
         Value::string(f.doc),
         Value::string(f.example),
     ];
-    listing(out, &["Name", "Signature", "Description", "Example"], vec![row]);
+    listing(
+        out,
+        &["Name", "Signature", "Description", "Example"],
+        vec![row],
+    );
 }
 
 /// `SHOW TYPES`: ksqlDB lists the types made with CREATE TYPE; kql has none, so the

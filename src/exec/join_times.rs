@@ -4,7 +4,7 @@
 //! stream record can find a table row: the join's output is all NULLs (LEFT) or nothing
 //! (INNER). That is correct, but rarely meant, so it is said before the query runs.
 
-use kql_runtime::Cluster;
+use crate::exec::log::{LogHandle, Offsets};
 
 use crate::data::value::format_timestamp;
 use crate::plan::logical::{JoinKind, LogicalPlan, Source};
@@ -12,7 +12,7 @@ use crate::plan::logical::{JoinKind, LogicalPlan, Source};
 /// The warning for each stream-table join of `plan` whose table side is entirely later
 /// than its stream side, judged from the record timestamps in the log (sources with a
 /// timestamp column are not judged: their event time is in the value).
-pub fn table_later_than_stream(cluster: &Cluster, plan: &LogicalPlan) -> Vec<String> {
+pub fn table_later_than_stream(log: &LogHandle, plan: &LogicalPlan) -> Vec<String> {
     let mut warnings = Vec::new();
     if let LogicalPlan::Join(j) = plan {
         let source = |p: &LogicalPlan| match p {
@@ -26,21 +26,21 @@ pub fn table_later_than_stream(cluster: &Cluster, plan: &LogicalPlan) -> Vec<Str
         if let (JoinKind::StreamTable, Some(stream), Some(table)) =
             (j.kind, source(&j.left), source(&j.right))
         {
-            warnings.extend(check(cluster, &stream, &table));
+            warnings.extend(check(log, &stream, &table));
         }
     }
     for input in plan.inputs() {
-        warnings.extend(table_later_than_stream(cluster, input));
+        warnings.extend(table_later_than_stream(log, input));
     }
     warnings
 }
 
-fn check(cluster: &Cluster, stream: &Source, table: &Source) -> Option<String> {
+fn check(log: &LogHandle, stream: &Source, table: &Source) -> Option<String> {
     if stream.timestamp_column.is_some() || table.timestamp_column.is_some() {
         return None;
     }
-    let (_, stream_last) = time_span(cluster, &stream.topic)?;
-    let (table_first, _) = time_span(cluster, &table.topic)?;
+    let (_, stream_last) = time_span(log, &stream.topic)?;
+    let (table_first, _) = time_span(log, &table.topic)?;
     (table_first > stream_last).then(|| {
         format!(
             "every record of table {} (from {}) is later than every record of stream {} (up to {}): \
@@ -58,16 +58,21 @@ fn check(cluster: &Cluster, stream: &Source, table: &Source) -> Option<String> {
 /// The smallest and largest record timestamps of a topic (None when it is empty). Only
 /// the first and last record of each partition are read: timestamps mostly grow along a
 /// partition, and this is a hint, not a proof.
-fn time_span(cluster: &Cluster, topic: &str) -> Option<(i64, i64)> {
+fn time_span(log: &LogHandle, topic: &str) -> Option<(i64, i64)> {
     let mut span: Option<(i64, i64)> = None;
-    for p in 0..cluster.partition_count(topic)? {
-        let (start, end, _) = cluster.offsets(topic, p).ok()?; // log start, high watermark
-        if end <= start {
+    for p in 0..log.partition_count(topic)? {
+        let Offsets {
+            log_start,
+            high_watermark,
+            ..
+        } = log.offsets(topic, p).ok()?;
+        if high_watermark <= log_start {
             continue;
         }
-        for offset in [start, end - 1] {
-            for r in cluster.fetch(topic, p, offset, 1).ok()?.iter().take(1) {
-                let t = r.timestamp_ms;
+        for offset in [log_start, high_watermark - 1] {
+            let mut fetched = log.fetch(topic, p, offset, high_watermark, 1).ok()?;
+            if let Some(r) = fetched.next_record() {
+                let t = r.ok()?.timestamp_ms;
                 span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             }
         }

@@ -14,8 +14,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, TopicConfig};
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord, ProducerRef, TopicConfig};
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
 use super::eval::eval;
@@ -23,7 +23,7 @@ use super::format::encode_value;
 use super::format::key::{encode_key, encode_key_into};
 use super::physical::StartAt;
 use super::pipeline::StatelessPipeline;
-use super::task::{BadRecord, PartitionRange, PartitionReader, FETCH_BATCH_RECORDS};
+use super::task::{read_partition, BadRecord, PartitionRange, PartitionReader};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
@@ -155,14 +155,14 @@ impl SinkWriter {
     }
 
     /// Appends rows to the sink topic: one produce_batch per partition.
-    pub fn write(&self, cluster: &Cluster, rows: &[Emitted]) -> Result<u64, String> {
+    pub fn write(&self, log: &LogHandle, rows: &[Emitted]) -> Result<u64, String> {
         if rows.is_empty() {
             return Ok(0);
         }
         let mut encoded = Vec::with_capacity(rows.len());
-        self.encode(cluster, rows, &mut encoded)?;
+        self.encode(log, rows, &mut encoded)?;
         let n = encoded.len() as u64;
-        append(cluster, &self.topic, encoded)?;
+        append(log, &self.topic, encoded)?;
         Ok(n)
     }
 
@@ -170,7 +170,7 @@ impl SinkWriter {
     /// event-time order.
     pub fn encode(
         &self,
-        cluster: &Cluster,
+        log: &LogHandle,
         rows: &[Emitted],
         encoded: &mut Vec<Encoded>,
     ) -> Result<(), String> {
@@ -182,7 +182,7 @@ impl SinkWriter {
             out.clear();
             out.extend(spec.iter().map(|(n, t, i)| (n.as_str(), t, &values[*i])));
         }
-        let partitions = cluster
+        let partitions = log
             .partition_count(&self.topic)
             .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
         // Every key and value of these rows goes into one buffer, which the records then
@@ -208,10 +208,9 @@ impl SinkWriter {
             let start = buf.len();
             let has_key = encode_key_into(self.key_format, &key_cols, &mut buf);
             let p = if has_key {
-                kql_runtime::partitioner::partition_for_key(&buf[start..], partitions.max(1))
+                crate::exec::log::partition_for_key(&buf[start..], partitions.max(1))
             } else {
-                cluster
-                    .partition_for(&self.topic, None)
+                log.partition_for(&self.topic, None)
                     .map_err(|e| e.to_string())?
             };
             if let (true, Some(w), Some((ws, we))) = (has_key, self.window, r.window) {
@@ -253,18 +252,18 @@ impl super::join::live::RowEncoder for SinkWriter {
 
     fn encode(
         &self,
-        cluster: &Cluster,
+        log: &LogHandle,
         rows: Vec<super::task::OutputRow>,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String> {
         let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
-        SinkWriter::encode(self, cluster, &rows, out)
+        SinkWriter::encode(self, log, &rows, out)
     }
 }
 
 /// Appends encoded records in their order: one produce_batch per partition.
-fn append(cluster: &Cluster, topic: &str, encoded: Vec<Encoded>) -> Result<(), String> {
-    let n = cluster
+fn append(log: &LogHandle, topic: &str, encoded: Vec<Encoded>) -> Result<(), String> {
+    let n = log
         .partition_count(topic)
         .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
     // Borrowed: the records are not moved again, only copied into the log's batches.
@@ -274,8 +273,7 @@ fn append(cluster: &Cluster, topic: &str, encoded: Vec<Encoded>) -> Result<(), S
     }
     for (p, records) in by_partition.iter().enumerate() {
         if !records.is_empty() {
-            cluster
-                .produce_refs(topic, p as u32, records, Acks::All)
+            log.produce_batch(topic, p as u32, records, Acks::All)
                 .map_err(|e| e.to_string())?;
         }
     }
@@ -322,7 +320,7 @@ enum Output<'a> {
 /// here when needed).
 pub fn build_stages(
     plan: &QueryPlan,
-    cluster: &Cluster,
+    log: &LogHandle,
     internal_topic: &str,
 ) -> Result<Vec<Stage>, String> {
     let LogicalPlan::Project(p) = &plan.root else {
@@ -339,12 +337,14 @@ pub fn build_stages(
     };
     let source: Source = plan.root.sources()[0].clone();
     let tasks = |topic: &str| -> Result<Vec<TaskSlot>, String> {
-        let n = cluster
+        let n = log
             .partition_count(topic)
             .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
         (0..n)
             .map(|p| {
-                let (start, _, _) = cluster.offsets(topic, p).map_err(|e| e.to_string())?;
+                let Offsets {
+                    log_start: start, ..
+                } = log.offsets(topic, p).map_err(|e| e.to_string())?;
                 Ok(TaskSlot {
                     partition: p,
                     offset: start,
@@ -396,17 +396,16 @@ pub fn build_stages(
         .skip(crate::plan::schema::PSEUDO_COLUMNS.len())
         .map(|(i, f)| (f.name.clone(), f.ty.clone(), i))
         .collect();
-    if cluster.partition_count(internal_topic).is_none() {
-        cluster
-            .create_topic(
-                internal_topic,
-                TopicConfig {
-                    partitions: source.partitions,
-                    replicas: 1,
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| e.to_string())?;
+    if log.partition_count(internal_topic).is_none() {
+        log.create_topic(
+            internal_topic,
+            TopicConfig {
+                partitions: source.partitions,
+                replicas: 1,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
     }
     let first_tasks = tasks(&source.topic)?;
     let first = stage(
@@ -445,7 +444,7 @@ pub(crate) struct TaskResult {
 /// closes its open windows). Rows go to the sink or are collected per task.
 fn run_stage(
     runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     stage: &mut Stage,
     output: &Output,
     close: bool,
@@ -456,7 +455,7 @@ fn run_stage(
             return Err("a join runs only as a persistent query with a sink".into());
         };
         let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
-        let run = join.run(runtime, cluster, close, sink)?;
+        let run = join.run(runtime, log, close, sink)?;
         stats.merge(Stats {
             records_read: run.stats.records_read,
             records_written: run.rows_written,
@@ -478,11 +477,14 @@ fn run_stage(
     let mut handles = Vec::new();
     let mut receivers = Vec::new();
     for slot in stage.tasks.drain(..) {
-        let (_, end, _) = cluster
+        let Offsets {
+            high_watermark: end,
+            ..
+        } = log
             .offsets(&stage.input_topic, slot.partition)
             .map_err(|e| e.to_string())?;
         let kind = stage.kind.clone();
-        let cluster = cluster.clone();
+        let log = log.clone();
         let topic = stage.input_topic.clone();
         let progress = stage.progress.clone();
         let skip = stage.skip.clone();
@@ -497,7 +499,7 @@ fn run_stage(
         });
         handles.push(runtime.spawn_blocking(move || {
             run_task_to(
-                &cluster,
+                &log,
                 &kind,
                 &topic,
                 slot,
@@ -512,7 +514,7 @@ fn run_stage(
     }
     let mut error = None;
     if let Some(topic) = &target {
-        if let Err(e) = merge_append(cluster, topic, receivers) {
+        if let Err(e) = merge_append(log, topic, receivers) {
             error = Some(e);
         }
     }
@@ -535,7 +537,7 @@ fn run_stage(
 }
 
 pub(crate) fn run_task(
-    cluster: &Cluster,
+    log: &LogHandle,
     kind: &StageKind,
     topic: &str,
     slot: TaskSlot,
@@ -544,7 +546,7 @@ pub(crate) fn run_task(
     close: bool,
 ) -> TaskResult {
     run_task_to(
-        cluster,
+        log,
         kind,
         topic,
         slot,
@@ -564,7 +566,7 @@ pub(crate) const MERGE_CHANNEL_BATCHES: usize = 4;
 /// instead of appended by the task.
 #[allow(clippy::too_many_arguments)]
 fn run_task_to(
-    cluster: &Cluster,
+    log: &LogHandle,
     kind: &StageKind,
     topic: &str,
     mut slot: TaskSlot,
@@ -596,11 +598,11 @@ fn run_task_to(
         match (sink, &merge) {
             (Some(s), Some(_)) => {
                 let mut batch = Vec::with_capacity(out.len());
-                s.encode(cluster, out, &mut batch)?;
+                s.encode(log, out, &mut batch)?;
                 stats.records_written += batch.len() as u64;
                 send(batch)?;
             }
-            (Some(s), None) => stats.records_written += s.write(cluster, out)?,
+            (Some(s), None) => stats.records_written += s.write(log, out)?,
             (None, _) => collected.append(out),
         }
         out.clear();
@@ -611,11 +613,7 @@ fn run_task_to(
         start: slot.offset,
         end,
     };
-    let mut reader = PartitionReader::new(
-        std::sync::Arc::new(cluster.clone()),
-        topic.to_string(),
-        range,
-    );
+    let mut reader = PartitionReader::new(log.clone(), topic.to_string(), range);
     loop {
         if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
             break; // Ctrl-C: what was read so far is the result
@@ -643,7 +641,7 @@ fn run_task_to(
                 topic: internal,
                 table,
             } => repartition(
-                cluster,
+                log,
                 Rekey {
                     pipeline,
                     keys,
@@ -726,7 +724,7 @@ impl Rekey<'_> {
     #[allow(clippy::too_many_arguments)]
     fn encode(
         &self,
-        cluster: &Cluster,
+        log: &LogHandle,
         key_values: &[Value],
         row: &[Value],
         t: i64,
@@ -748,7 +746,7 @@ impl Rekey<'_> {
             .map(|(v, k)| ("KEY", &k.ty, v))
             .collect();
         let key = encode_key(Format::Json, &key_cols);
-        let p = cluster
+        let p = log
             .partition_for(self.internal, key.as_deref())
             .map_err(|e| e.to_string())?;
         let mut value = Vec::new();
@@ -760,7 +758,7 @@ impl Rekey<'_> {
         encode_value(Format::Json, &cols, &mut value);
         let mut headers = super::durable::tag_headers(Some(tag));
         if let Some(how) = retract {
-            headers.push(kql_runtime::Header {
+            headers.push(crate::exec::log::Header {
                 name: super::aggregate::RETRACT_HEADER.to_string(),
                 value: Bytes::from_static(how),
             });
@@ -785,7 +783,7 @@ impl Rekey<'_> {
 /// new values; a deleted one as a retraction only.
 #[allow(clippy::too_many_arguments)]
 fn repartition<'a>(
-    cluster: &Cluster,
+    log: &LogHandle,
     rekey: Rekey,
     table: Option<&mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::aggregate::FastHash>>,
     partition: u32,
@@ -802,9 +800,7 @@ fn repartition<'a>(
             .scan(partition, records, row, bad, |row, t, r| {
                 // (a NULL key is written too: the aggregate stage drops the row)
                 let key: Vec<Value> = rekey.keys.iter().map(|k| eval(k, row)).collect();
-                if let Err(e) =
-                    rekey.encode(cluster, &key, row, t, partition, r.offset, 0, None, out)
-                {
+                if let Err(e) = rekey.encode(log, &key, row, t, partition, r.offset, 0, None, out) {
                     failure = Some(e);
                 }
             }),
@@ -824,7 +820,7 @@ fn repartition<'a>(
                         _ => RETRACT_MOVED,
                     };
                     result = rekey.encode(
-                        cluster,
+                        log,
                         &old_key,
                         &old,
                         t,
@@ -838,7 +834,7 @@ fn repartition<'a>(
                 }
                 if let Some((key, row)) = new {
                     result = result.and_then(|()| {
-                        rekey.encode(cluster, &key, row, t, partition, r.offset, index, None, out)
+                        rekey.encode(log, &key, row, t, partition, r.offset, index, None, out)
                     });
                     rows.insert(k.to_vec(), row.to_vec());
                 }
@@ -866,12 +862,12 @@ pub struct Encoded {
 /// (then input partition and offset), each task's own order kept. Returns when every task
 /// has finished sending.
 pub(crate) fn merge_append(
-    cluster: &Cluster,
+    log: &LogHandle,
     topic: &str,
     receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
 ) -> Result<(), String> {
     const APPEND_BATCH_RECORDS: usize = 4096;
-    let n = cluster
+    let n = log
         .partition_count(topic)
         .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
     let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
@@ -881,9 +877,8 @@ pub(crate) fn merge_append(
         if records.is_empty() {
             return Ok(());
         }
-        cluster
-            .produce_batch(topic, p as u32, std::mem::take(records), Acks::All)
-            .map(|_| ())
+        log.produce_records(topic, p as u32, records, Acks::All)
+            .map(|_| records.clear())
             .map_err(|e| e.to_string())
     };
     loop {
@@ -915,17 +910,17 @@ pub(crate) fn merge_append(
 /// (the input is over) and returns the rows merged by event time across tasks.
 pub fn run_transient(
     runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     internal_topic: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
 ) -> Result<(Vec<Emitted>, Stats), String> {
-    let mut stages = transient_stages(cluster, plan, internal_topic, start_at_end, progress)?;
+    let mut stages = transient_stages(log, plan, internal_topic, start_at_end, progress)?;
     let mut stats = Stats::default();
-    let rows = run_collect(runtime, cluster, &mut stages, true, &mut stats);
+    let rows = run_collect(runtime, log, &mut stages, true, &mut stats);
     if stages.len() > 1 {
-        let _ = cluster.delete_topic(internal_topic);
+        let _ = log.delete_topic(internal_topic);
     }
     Ok((rows?, stats))
 }
@@ -933,20 +928,22 @@ pub fn run_transient(
 /// The stages of a transient query, starting at its inputs' beginning or, with
 /// `start_at_end`, at their high watermarks.
 pub(crate) fn transient_stages(
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     internal_topic: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
 ) -> Result<Vec<Stage>, String> {
-    let mut stages = build_stages(plan, cluster, internal_topic)?;
+    let mut stages = build_stages(plan, log, internal_topic)?;
     for s in &mut stages {
         s.progress = progress.clone();
     }
     if start_at_end {
         let topic = stages[0].input_topic.clone();
         for slot in &mut stages[0].tasks {
-            let (_, hw, _) = cluster
+            let Offsets {
+                high_watermark: hw, ..
+            } = log
                 .offsets(&topic, slot.partition)
                 .map_err(|e| e.to_string())?;
             slot.offset = hw;
@@ -968,7 +965,7 @@ pub(crate) fn collectable(stages: &[Stage]) -> bool {
 /// the stages go on from where they stopped, with their state.
 pub(crate) fn run_collect(
     runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     stages: &mut [Stage],
     close: bool,
     stats: &mut Stats,
@@ -978,7 +975,7 @@ pub(crate) fn run_collect(
     for (i, stage) in stages.iter_mut().enumerate() {
         let collected = run_stage(
             runtime,
-            cluster,
+            log,
             stage,
             &Output::Collect,
             close && i == last,
@@ -1053,7 +1050,7 @@ impl Registry {
     pub fn start(
         &mut self,
         plan: &PersistentPlan,
-        cluster: &Cluster,
+        log: &LogHandle,
         from_end: bool,
     ) -> Result<String, String> {
         let id = match plan.kind {
@@ -1067,27 +1064,26 @@ impl Registry {
         };
         self.command_seq += 1;
         let internal = format!("_confluent-ksql-default_query_{id}-Aggregate-GroupBy-repartition");
-        let mut stages = build_stages(&plan.query, cluster, &internal)?;
+        let mut stages = build_stages(&plan.query, log, &internal)?;
         if from_end {
             let topic = stages[0].input_topic.clone();
             for slot in &mut stages[0].tasks {
-                slot.offset = cluster
+                slot.offset = log
                     .offsets(&topic, slot.partition)
                     .map_err(|e| e.to_string())?
-                    .1;
+                    .high_watermark;
             }
         }
         for stage in &mut stages {
             if let StageKind::Joined(query) = &*stage.kind {
-                let naming = super::join::Naming::persistent(&id, cluster.dir().is_some());
+                let naming = super::join::Naming::persistent(&id, log.is_durable());
                 let start = if from_end {
                     StartAt::Latest
                 } else {
                     StartAt::Earliest
                 };
-                stage.join = Some(
-                    super::join::build(cluster, query, start, &naming).map_err(|d| d.message)?,
-                );
+                stage.join =
+                    Some(super::join::build(log, query, start, &naming).map_err(|d| d.message)?);
             }
         }
         let internal_topic = (stages.len() > 1).then_some(internal);
@@ -1116,8 +1112,8 @@ impl Registry {
             snapshots: BTreeMap::new(),
         });
         let q = self.queries.last_mut().expect("just pushed");
-        if cluster.dir().is_some() {
-            super::durable::restore(cluster, q)?;
+        if log.is_durable() {
+            super::durable::restore(log, q)?;
         } else {
             // Nothing to restore, but its positions are committed all the same, so
             // SHOW CONSUMER GROUPS and DESCRIBE CONSUMER GROUP show its lag.
@@ -1133,11 +1129,11 @@ impl Registry {
     pub fn catch_up(
         &mut self,
         runtime: &tokio::runtime::Runtime,
-        cluster: &Cluster,
+        log: &LogHandle,
         close: bool,
     ) -> Result<(), String> {
-        self.advance(runtime, cluster, close)?;
-        self.commit(cluster, close)
+        self.advance(runtime, log, close)?;
+        self.commit(log, close)
     }
 
     /// Every query reads its inputs to their current end, without committing (a live run
@@ -1146,7 +1142,7 @@ impl Registry {
     pub fn advance(
         &mut self,
         runtime: &tokio::runtime::Runtime,
-        cluster: &Cluster,
+        log: &LogHandle,
         close: bool,
     ) -> Result<u64, String> {
         let mut read = 0;
@@ -1157,7 +1153,7 @@ impl Registry {
                 let output = Output::Sink(&q.sink);
                 run_stage(
                     runtime,
-                    cluster,
+                    log,
                     stage,
                     &output,
                     close && i == last,
@@ -1168,21 +1164,21 @@ impl Registry {
             read += q.stats.records_read - before;
         }
         for s in &mut self.sinks {
-            s.catch_up(cluster)?;
+            s.catch_up(log)?;
         }
         Ok(read)
     }
 
     /// Every durable query saves its state, then the offsets that state reflects.
-    pub fn commit(&mut self, cluster: &Cluster, close: bool) -> Result<(), String> {
+    pub fn commit(&mut self, log: &LogHandle, close: bool) -> Result<(), String> {
         for q in &mut self.queries {
             if q.group.is_some() {
                 // State snapshots serve a restart, which only a data directory has.
-                if cluster.dir().is_some() {
-                    super::durable::snapshot(cluster, q)
+                if log.is_durable() {
+                    super::durable::snapshot(log, q)
                         .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
                 }
-                super::durable::commit(cluster, q, close)
+                super::durable::commit(log, q, close)
                     .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
             }
         }
@@ -1233,9 +1229,9 @@ impl FileSink {
         name: &str,
         topic: &str,
         file: std::path::PathBuf,
-        cluster: &Cluster,
+        log: &LogHandle,
     ) -> Result<FileSink, String> {
-        let n = cluster
+        let n = log
             .partition_count(topic)
             .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
         std::fs::write(&file, b"").map_err(|e| format!("cannot write {}: {e}", file.display()))?;
@@ -1248,7 +1244,7 @@ impl FileSink {
     }
 
     /// Appends the records added since the last call, partition by partition.
-    pub fn catch_up(&mut self, cluster: &Cluster) -> Result<(), String> {
+    pub fn catch_up(&mut self, log: &LogHandle) -> Result<(), String> {
         use std::io::Write;
         let f = std::fs::OpenOptions::new()
             .append(true)
@@ -1256,24 +1252,23 @@ impl FileSink {
             .map_err(|e| format!("cannot write {}: {e}", self.file.display()))?;
         let mut w = std::io::BufWriter::new(f);
         for (p, offset) in self.offsets.iter_mut().enumerate() {
-            let (start, end, _) = cluster
+            let Offsets {
+                log_start: start,
+                high_watermark: end,
+                ..
+            } = log
                 .offsets(&self.topic, p as u32)
                 .map_err(|e| e.to_string())?;
             *offset = (*offset).max(start);
-            while *offset < end {
-                let records = cluster
-                    .fetch(&self.topic, p as u32, *offset, FETCH_BATCH_RECORDS)
-                    .map_err(|e| e.to_string())?;
-                let Some(last) = records.last() else { break };
-                *offset = last.offset + 1;
-                for r in &records {
-                    if let Some(v) = &r.value {
-                        w.write_all(v)
-                            .and_then(|_| w.write_all(b"\n"))
-                            .map_err(|e| e.to_string())?;
-                    }
+            *offset = read_partition(log, &self.topic, p as u32, *offset, end, |r| {
+                match r.value {
+                    Some(v) => w
+                        .write_all(v)
+                        .and_then(|_| w.write_all(b"\n"))
+                        .map_err(|e| e.to_string()),
+                    None => Ok(()),
                 }
-            }
+            })?;
         }
         w.flush().map_err(|e| e.to_string())
     }

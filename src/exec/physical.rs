@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kql_runtime::Cluster;
+use crate::exec::log::{LogHandle, Offsets};
 
 use super::pipeline::{Operators, StatelessPipeline};
 use super::task::{PartitionRange, Task};
@@ -36,18 +36,20 @@ fn topic_error(topic: &str, e: impl std::fmt::Display) -> Diagnostic {
 
 /// The ranges of every partition of a topic: from the start position to the high watermark.
 pub fn ranges(
-    cluster: &Cluster,
+    log: &LogHandle,
     topic: &str,
     start: StartAt,
 ) -> Result<Vec<PartitionRange>, Diagnostic> {
-    let partitions = cluster
+    let partitions = log
         .partition_count(topic)
         .ok_or_else(|| topic_error(topic, "the topic does not exist"))?;
     (0..partitions)
         .map(|p| {
-            let (log_start, high_watermark, _) = cluster
-                .offsets(topic, p)
-                .map_err(|e| topic_error(topic, e))?;
+            let Offsets {
+                log_start,
+                high_watermark,
+                ..
+            } = log.offsets(topic, p).map_err(|e| topic_error(topic, e))?;
             let start = if start == StartAt::Latest {
                 high_watermark
             } else {
@@ -69,7 +71,7 @@ pub type TasksAndTopics = (Vec<Box<dyn Task>>, Vec<String>);
 /// when a transient query ends).
 pub fn tasks_and_topics(
     runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     start: StartAt,
 ) -> Result<TasksAndTopics, Diagnostic> {
@@ -78,16 +80,16 @@ pub fn tasks_and_topics(
         input,
         LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_)
     ) {
-        let j = super::join::tasks(runtime, cluster, plan, start)?;
+        let j = super::join::tasks(runtime, log, plan, start)?;
         return Ok((j.tasks, j.internal_topics));
     }
-    Ok((tasks(runtime, cluster, plan, start)?, Vec::new()))
+    Ok((tasks(runtime, log, plan, start)?, Vec::new()))
 }
 
 /// The tasks that run a query's plan.
 pub fn tasks(
     _runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     start: StartAt,
 ) -> Result<Vec<Box<dyn Task>>, Diagnostic> {
@@ -98,7 +100,7 @@ pub fn tasks(
                 StatelessPipeline::new(plan)
                     .ok_or_else(|| Diagnostic::internal("a source plan that is not stateless"))?,
             );
-            Ok(pipeline.tasks(cluster, ranges(cluster, &source.topic, start)?))
+            Ok(pipeline.tasks(log, ranges(log, &source.topic, start)?))
         }
         _ => Err(Diagnostic::new(
             Code::Unsupported,

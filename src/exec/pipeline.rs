@@ -1,6 +1,6 @@
 //! Stateless queries: a task decodes each record of its partition, filters and projects.
 
-use kql_runtime::Cluster;
+use crate::exec::log::LogHandle;
 
 use super::log::LogRecord;
 
@@ -134,7 +134,7 @@ impl StatelessPipeline {
     /// One task per partition range.
     pub fn tasks(
         self: &std::sync::Arc<Self>,
-        cluster: &Cluster,
+        log: &LogHandle,
         ranges: Vec<super::task::PartitionRange>,
     ) -> Vec<Box<dyn Task>> {
         ranges
@@ -142,7 +142,7 @@ impl StatelessPipeline {
             .map(|range| {
                 Box::new(StatelessTask {
                     pipeline: self.clone(),
-                    reader: PartitionReader::new(std::sync::Arc::new(cluster.clone()), self.source.topic.clone(), range),
+                    reader: PartitionReader::new(log.clone(), self.source.topic.clone(), range),
                     row: Vec::new(),
                     stats: TaskStats::default(),
                 }) as Box<dyn Task>

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
-use kql_runtime::Cluster;
 
 use super::decode::SourceDecoder;
 use super::join::Input;
@@ -22,7 +22,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::logical::LogicalPlan;
 use crate::plan::QueryPlan;
 
-pub fn run(cluster: &Cluster, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
+pub fn run(log: &LogHandle, plan: &QueryPlan, out: &mut dyn Output) -> Result<(), Diagnostic> {
     let (ops, input) = Operators::split(plan);
     let LogicalPlan::Source(source) = input else {
         return Err(Diagnostic::internal(
@@ -33,9 +33,9 @@ pub fn run(cluster: &Cluster, plan: &QueryPlan, out: &mut dyn Output) -> Result<
     let width = source.schema.len();
     let mut rows: Vec<(u32, u64, i64, Vec<Value>)> = Vec::new();
     let mut bad = 0u64;
-    for range in ranges(cluster, &source.topic, StartAt::Earliest)? {
+    for range in ranges(log, &source.topic, StartAt::Earliest)? {
         let mut input = Input::new(
-            PartitionReader::new(std::sync::Arc::new(cluster.clone()), source.topic.clone(), range),
+            PartitionReader::new(log.clone(), source.topic.clone(), range),
             decoder.clone(),
             width,
         );

@@ -8,6 +8,8 @@ use super::persistent::{run_transient, split_window_key, FileSink};
 use super::session::Session;
 use crate::data::Value;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::exec::log::{Offsets, Record};
+use crate::exec::task::{PartitionRange, PartitionReader};
 use crate::plan::catalog::{ColumnRole, Format};
 use crate::plan::logical::LogicalPlan;
 use crate::plan::persistent::{ConnectorPlan, PersistentKind, PersistentPlan};
@@ -31,7 +33,7 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
 
 /// A `__consumer_offsets` key as Kafka's console consumer shows it: group, topic, partition.
 fn offset_key_json(k: &[u8]) -> String {
-    match kql_runtime::offsets::decode_key(k) {
+    match crate::exec::log::offsets_topic::decode_key(k) {
         Ok(k) => format!(
             "{{\"group\":{},\"topic\":{},\"partition\":{}}}",
             serde_json::Value::String(k.group),
@@ -44,7 +46,7 @@ fn offset_key_json(k: &[u8]) -> String {
 
 /// A `__consumer_offsets` value: the committed offset (the next record to read).
 fn offset_value_json(v: &[u8]) -> String {
-    match kql_runtime::offsets::decode_value(v) {
+    match crate::exec::log::offsets_topic::decode_value(v) {
         Ok(offset) => format!("{{\"offset\":{offset}}}"),
         Err(e) => serde_json::Value::String(e.to_string()).to_string(),
     }
@@ -57,17 +59,17 @@ impl Session {
         plan: &crate::plan::logical::LogicalPlan,
         out: &mut dyn Output,
     ) {
-        for w in super::join_times::table_later_than_stream(&self.cluster, plan) {
+        for w in super::join_times::table_later_than_stream(&self.log, plan) {
             out.warning(&w);
         }
     }
 
     /// The session's `acks` for the records INSERT VALUES writes.
-    pub(crate) fn acks(&self) -> kql_runtime::Acks {
+    pub(crate) fn acks(&self) -> crate::exec::log::Acks {
         match self.properties.get("acks").map(String::as_str) {
-            Some("0") => kql_runtime::Acks::None,
-            Some("1") => kql_runtime::Acks::Leader,
-            _ => kql_runtime::Acks::All,
+            Some("0") => crate::exec::log::Acks::None,
+            Some("1") => crate::exec::log::Acks::Leader,
+            _ => crate::exec::log::Acks::All,
         }
     }
 
@@ -80,7 +82,7 @@ impl Session {
     /// Every persistent query catches up with its inputs (before a reading statement).
     pub fn catch_up(&mut self) -> Result<(), Diagnostic> {
         self.registry
-            .catch_up(&self.runtime, &self.cluster, false)
+            .catch_up(&self.runtime, &self.log, false)
             .map_err(failed)
     }
 
@@ -88,7 +90,7 @@ impl Session {
     /// was skipped is reported.
     pub fn finish(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
         self.registry
-            .catch_up(&self.runtime, &self.cluster, true)
+            .catch_up(&self.runtime, &self.log, true)
             .map_err(failed)?;
         self.report_skipped(out);
         Ok(())
@@ -117,7 +119,7 @@ impl Session {
         self.catch_up()?;
         let internal = format!(
             "_kql_transient_{}-repartition",
-            self.cluster.topic_names().len()
+            self.log.topic_names().len()
         );
         if self.is_live() {
             if self.run_live_query(plan, &internal, self.offset_reset_latest(), out)? {
@@ -135,7 +137,7 @@ impl Session {
         } else {
             super::physical::StartAt::Earliest
         };
-        let total_records = super::physical::ranges(&self.cluster, &source.topic, start)
+        let total_records = super::physical::ranges(&self.log, &source.topic, start)
             .map_or(0, |r| r.iter().map(|r| r.end - r.start).sum());
         let progress = std::sync::Arc::new(super::output::Progress {
             total_records,
@@ -144,7 +146,7 @@ impl Session {
         out.progress(&progress);
         let (rows, stats) = run_transient(
             &self.runtime,
-            &self.cluster,
+            &self.log,
             plan,
             &internal,
             self.offset_reset_latest(),
@@ -192,28 +194,26 @@ impl Session {
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
         if p.kind != PersistentKind::Insert {
-            match self.cluster.partition_count(&p.sink.topic) {
+            match self.log.partition_count(&p.sink.topic) {
                 Some(real) => p.sink.partitions = real,
                 None => {
                     let config = super::session::topic_config(&p.sink);
-                    self.cluster
-                        .create_topic(&p.sink.topic, config)
-                        .map_err(|e| {
-                            let mut d = Diagnostic::new(
-                                Code::TopicError,
-                                format!("cannot create topic '{}': {e}", p.sink.topic),
-                            );
-                            if let Some(s) = p.sink.partitions_at {
-                                d = d.label(s, "declared here");
-                            }
-                            d.help("start kql with more --brokers, or lower replicas")
-                        })?;
+                    self.log.create_topic(&p.sink.topic, config).map_err(|e| {
+                        let mut d = Diagnostic::new(
+                            Code::TopicError,
+                            format!("cannot create topic '{}': {e}", p.sink.topic),
+                        );
+                        if let Some(s) = p.sink.partitions_at {
+                            d = d.label(s, "declared here");
+                        }
+                        d.help("start kql with more --brokers, or lower replicas")
+                    })?;
                 }
             }
         }
         let id = self
             .registry
-            .start(&p, &self.cluster, self.offset_reset_latest())
+            .start(&p, &self.log, self.offset_reset_latest())
             .map_err(failed)?;
         if p.kind != PersistentKind::Insert {
             self.catalog.insert(p.sink.clone());
@@ -239,9 +239,8 @@ impl Session {
                     key_type: c.key_type.clone(),
                     timestamp: c.timestamp_field.as_deref(),
                 };
-                let loaded =
-                    super::connector::load_file(&self.cluster, &c.file, &c.topic, &fields)
-                        .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
+                let loaded = super::connector::load_file(&self.log, &c.file, &c.topic, &fields)
+                    .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
                 out.status(&format!(
                     "Created connector {} ({} records from {} into '{}')",
                     c.name,
@@ -260,9 +259,9 @@ impl Session {
             }
             ConnectorKind::Sink => {
                 self.catch_up()?;
-                let mut sink = FileSink::new(&c.name, &c.topic, c.file.clone(), &self.cluster)
+                let mut sink = FileSink::new(&c.name, &c.topic, c.file.clone(), &self.log)
                     .map_err(file_error)?;
-                sink.catch_up(&self.cluster).map_err(file_error)?;
+                sink.catch_up(&self.log).map_err(file_error)?;
                 self.registry.sinks.push(sink);
                 out.status(&format!("Created connector {}", c.name));
             }
@@ -400,7 +399,7 @@ impl Session {
     /// `auto.offset.reset` says (kql's default: earliest).
     pub(crate) fn print(&mut self, p: &ast::Print, out: &mut dyn Output) -> Result<(), Diagnostic> {
         self.catch_up()?;
-        let Some(n) = self.cluster.partition_count(&p.topic) else {
+        let Some(n) = self.log.partition_count(&p.topic) else {
             return Err(Diagnostic::new(
                 Code::TopicError,
                 format!("topic '{}' does not exist", p.topic),
@@ -409,39 +408,44 @@ impl Session {
             .help("SHOW TOPICS lists the topics; topic names are case-sensitive"));
         };
         let from_start = p.from_beginning || !self.offset_reset_latest();
-        // Each partition is read a fetch at a time, only when the merge has taken all its
-        // fetched records: memory stays one fetch per partition, however long the topic and
-        // whatever the LIMIT (reading whole topics first held every record of the sink).
+        // Each partition is read by its own reader, which fetches only when the merge has
+        // taken all its fetched records: memory stays one fetch per partition, however
+        // long the topic and whatever the LIMIT. Each partition's head is kept owned.
         let mut partitions = Vec::new();
         for part in 0..n {
-            let (start, end, _) = self
-                .cluster
+            let Offsets {
+                log_start,
+                high_watermark,
+                ..
+            } = self
+                .log
                 .offsets(&p.topic, part)
                 .map_err(|e| failed(e.to_string()))?;
-            let next = if from_start { start } else { end };
-            partitions.push((next, end, std::collections::VecDeque::new()));
+            let range = PartitionRange {
+                partition: part,
+                start: if from_start {
+                    log_start
+                } else {
+                    high_watermark
+                },
+                end: high_watermark,
+            };
+            let reader = PartitionReader::new(self.log.clone(), p.topic.clone(), range);
+            partitions.push((reader, None::<Record>));
         }
-        let cluster = self.cluster.clone();
-        let mut next_record = || -> Result<Option<(u32, kql_runtime::Record)>, Diagnostic> {
-            for (part, (next, end, queue)) in partitions.iter_mut().enumerate() {
-                if queue.is_empty() && *next < *end {
-                    let batch = cluster
-                        .fetch(&p.topic, part as u32, *next, 4096)
-                        .map_err(|e| failed(e.to_string()))?;
-                    match batch.last() {
-                        Some(last) => *next = last.offset + 1,
-                        None => *next = *end,
-                    }
-                    queue.extend(batch);
+        let mut next_record = || -> Result<Option<(u32, Record)>, Diagnostic> {
+            for (reader, head) in partitions.iter_mut() {
+                if head.is_none() {
+                    *head = reader.next_record().map_err(failed)?.map(|r| r.to_record());
                 }
             }
             // Partitions merged by timestamp, each in offset order.
-            let head = partitions
+            let first = partitions
                 .iter()
                 .enumerate()
-                .filter_map(|(i, (_, _, q))| q.front().map(|r| (r.timestamp_ms, i)))
+                .filter_map(|(i, (_, h))| h.as_ref().map(|r| (r.timestamp_ms, i)))
                 .min();
-            Ok(head.map(|(_, i)| (i as u32, partitions[i].2.pop_front().expect("a head"))))
+            Ok(first.map(|(_, i)| (i as u32, partitions[i].1.take().expect("a head"))))
         };
         let def = self.catalog.sources().find(|d| d.topic == p.topic).cloned();
         let window = self.registry.windowed_topics.get(&p.topic).copied();
@@ -458,7 +462,7 @@ impl Session {
                     win = Some((s, e));
                 }
             }
-            let offsets = p.topic == kql_runtime::offsets::TOPIC;
+            let offsets = p.topic == crate::exec::log::offsets_topic::TOPIC;
             let key_json = match key_bytes {
                 None => "null".to_string(),
                 Some(k) if offsets => offset_key_json(k),
@@ -535,8 +539,8 @@ pub fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::exec::log::{Acks, ProducerRecord, TopicConfig};
     use bytes::Bytes;
-    use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
     use crate::exec::{Captured, Session};
 
@@ -544,22 +548,22 @@ mod tests {
     /// order and stops at the LIMIT.
     #[test]
     fn print_merges_partitions_across_fetches() {
-        let cluster = Cluster::in_memory(1);
+        let log = crate::exec::log::in_memory(1);
         let config = TopicConfig {
             partitions: 2,
             ..Default::default()
         };
-        cluster.create_topic("t", config).unwrap();
+        log.create_topic("t", config).unwrap();
         for p in 0..2u32 {
-            let records = (0..10_000i64)
+            let records: Vec<ProducerRecord> = (0..10_000i64)
                 .map(|i| {
                     let value = Bytes::from(format!("{{\"I\":{i}}}"));
                     ProducerRecord::new(None, Some(value)).with_timestamp(2 * i + p as i64)
                 })
                 .collect();
-            cluster.produce_batch("t", p, records, Acks::All).unwrap();
+            log.produce_records("t", p, &records, Acks::All).unwrap();
         }
-        let mut session = Session::new(cluster);
+        let mut session = Session::new(log);
         let mut out = Captured::default();
         session
             .run_text(

@@ -1,18 +1,19 @@
-//! A session: the catalog, the session properties and the embedded cluster, and the
+//! A session: the catalog, the session properties and the log it runs on, and the
 //! execution of statements in order. `kql run`, `kql check`, the REPL and the tests all go
 //! through it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::exec::log::{Acks, IntoLogHandle, LogHandle, Offsets, ProducerRecord, TopicConfig};
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord, TopicConfig};
 
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::output::{listing, Output, Progress};
 use super::physical::{self, StartAt};
 use super::query::run_bounded;
+use super::task::read_partition;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::ColumnRole;
@@ -41,7 +42,7 @@ struct Scratch {
 }
 
 pub struct Session {
-    pub cluster: Cluster,
+    pub(super) log: LogHandle,
     pub catalog: Catalog,
     pub sources: Sources,
     pub properties: BTreeMap<String, String>,
@@ -62,14 +63,17 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(cluster: Cluster) -> Session {
+    /// A session on `log`: the embedded cluster, a Kafka cluster, the in-memory log, or a
+    /// handle on one.
+    pub fn new(log: impl IntoLogHandle) -> Session {
+        let log = log.into_log_handle();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("kql-task")
             .build()
             .expect("the tokio runtime starts");
         Session {
-            cluster,
+            log,
             catalog: Catalog::default(),
             sources: Sources::default(),
             properties: default_properties()
@@ -86,12 +90,17 @@ impl Session {
         }
     }
 
+    /// The log the session runs on.
+    pub fn log(&self) -> &LogHandle {
+        &self.log
+    }
+
     /// Replays the command topic of a durable log: the streams and tables declared by
     /// earlier sessions come back. Statements that no longer compile are reported. A
     /// command topic that lost records (damage found on open) or cannot be read is an
     /// error: replaying part of it would forget streams and tables without a word.
     pub fn restore(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
-        if self.cluster.dir().is_none() || self.cluster.partition_count(COMMAND_TOPIC).is_none() {
+        if !self.log.is_durable() || self.log.partition_count(COMMAND_TOPIC).is_none() {
             return Ok(());
         }
         let damaged = |what: String| {
@@ -108,23 +117,39 @@ impl Session {
                  directories out of it"
             ))
         };
-        if let Some(r) = self
-            .cluster
-            .storage_reports()
+        let reports = self
+            .log
+            .embedded()
+            .map(|e| e.storage_reports())
+            .unwrap_or_default();
+        if let Some(r) = reports
             .into_iter()
             // A torn tail is the statement a crash interrupted (warned about on open).
             .find(|r| r.topic == COMMAND_TOPIC && r.lost && !r.torn_tail)
         {
             return Err(damaged(r.to_string()));
         }
-        let (start, end, _) = self
-            .cluster
+        let Offsets {
+            log_start,
+            high_watermark,
+            ..
+        } = self
+            .log
             .offsets(COMMAND_TOPIC, 0)
             .map_err(|e| damaged(e.to_string()))?;
-        let records = self
-            .cluster
-            .fetch(COMMAND_TOPIC, 0, start, (end - start) as usize)
-            .map_err(|e| damaged(e.to_string()))?;
+        let mut records = Vec::new();
+        read_partition(
+            &self.log,
+            COMMAND_TOPIC,
+            0,
+            log_start,
+            high_watermark,
+            |r| {
+                records.push(r.to_record());
+                Ok(())
+            },
+        )
+        .map_err(damaged)?;
         self.restoring = true;
         let mut restored = 0;
         for r in records {
@@ -161,11 +186,11 @@ impl Session {
 
     /// Appends a statement that changed the catalog to the command topic (durable logs only).
     fn record(&mut self, stmt: &Statement) -> Result<(), Diagnostic> {
-        if self.restoring || self.cluster.dir().is_none() {
+        if self.restoring || !self.log.is_durable() {
             return Ok(());
         }
-        if self.cluster.partition_count(COMMAND_TOPIC).is_none() {
-            self.cluster
+        if self.log.partition_count(COMMAND_TOPIC).is_none() {
+            self.log
                 .create_topic(COMMAND_TOPIC, TopicConfig::default())
                 .map_err(|e| {
                     Diagnostic::new(
@@ -187,7 +212,7 @@ impl Session {
             partition: Some(0),
             headers: Vec::new(),
         };
-        self.cluster
+        self.log
             .produce(COMMAND_TOPIC, record, Acks::All)
             .map_err(|e| {
                 Diagnostic::new(
@@ -223,13 +248,9 @@ impl Session {
     ) {
         for stmt in statements {
             let planned = {
-                let cluster = &self.cluster;
+                let log = &self.log;
                 let topics = &scratch.topics;
-                let lookup = |t: &str| {
-                    cluster
-                        .partition_count(t)
-                        .or_else(|| topics.get(t).copied())
-                };
+                let lookup = |t: &str| log.partition_count(t).or_else(|| topics.get(t).copied());
                 Compiler {
                     catalog: &scratch.catalog,
                     sources: &self.sources,
@@ -312,8 +333,8 @@ impl Session {
     }
 
     pub fn compile(&self, stmt: &Statement) -> Result<Planned, Vec<Diagnostic>> {
-        let cluster = &self.cluster;
-        let lookup = |t: &str| cluster.partition_count(t);
+        let log = &self.log;
+        let lookup = |t: &str| log.partition_count(t);
         Compiler {
             catalog: &self.catalog,
             sources: &self.sources,
@@ -331,7 +352,9 @@ impl Session {
         let planned = self.compile(stmt)?;
         // The log cleaner (retention and compaction of closed segments) runs between
         // statements, as Kafka's runs in the background.
-        let _ = self.cluster.enforce_retention(now_ms());
+        if let Some(embedded) = self.log.embedded() {
+            let _ = embedded.enforce_retention(now_ms());
+        }
         let span = stmt.span;
         // Statements that change the catalog are recorded for later sessions.
         // Persistent queries and their termination too, so a durable log restarts them.
@@ -385,7 +408,7 @@ impl Session {
             }
             Planned::Pull(plan) => (|| {
                 self.catch_up()?;
-                super::pull::run(&self.cluster, &plan, out)
+                super::pull::run(&self.log, &plan, out)
             })(),
             Planned::Persistent(p) => {
                 self.warn_join_times(&p.query.root, out);
@@ -457,7 +480,7 @@ impl Session {
             .remove(name)
             .ok_or_else(|| Diagnostic::internal("dropped source vanished"))?;
         if delete_topic {
-            self.cluster.delete_topic(&def.topic).map_err(|e| {
+            self.log.delete_topic(&def.topic).map_err(|e| {
                 Diagnostic::new(
                     Code::TopicError,
                     format!("cannot delete topic '{}': {e}", def.topic),
@@ -533,11 +556,11 @@ impl Session {
         or_replace: bool,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
-        match self.cluster.partition_count(&def.topic) {
+        match self.log.partition_count(&def.topic) {
             Some(real) => def.partitions = real,
             None => {
                 let config = topic_config(&def);
-                self.cluster.create_topic(&def.topic, config).map_err(|e| {
+                self.log.create_topic(&def.topic, config).map_err(|e| {
                     let mut d = Diagnostic::new(
                         Code::TopicError,
                         format!("cannot create topic '{}': {e}", def.topic),
@@ -545,10 +568,13 @@ impl Session {
                     if let Some(s) = def.partitions_at {
                         d = d.label(s, "declared here");
                     }
-                    d.help(format!(
-                        "this cluster has {} broker(s); start kql with --brokers N for more",
-                        self.cluster.broker_count()
-                    ))
+                    match self.log.embedded() {
+                        Some(e) => d.help(format!(
+                            "this cluster has {} broker(s); start kql with --brokers N for more",
+                            e.broker_count()
+                        )),
+                        None => d,
+                    }
                 })?;
             }
         }
@@ -599,7 +625,7 @@ impl Session {
             headers: Vec::new(),
         };
         let acks = self.acks();
-        match self.cluster.produce(&target.topic, record, acks) {
+        match self.log.produce(&target.topic, record, acks) {
             // A producer with acks=0 waits for no answer, so it never hears of an error:
             // the record is simply not there (a Kafka producer behaves the same).
             Err(_) if acks == Acks::None => Ok(()),
@@ -620,7 +646,7 @@ impl Session {
         let start =
             StartAt::from_property(self.properties.get("auto.offset.reset").map(String::as_str));
         let (tasks, internal_topics) =
-            physical::tasks_and_topics(&self.runtime, &self.cluster, plan, start)?;
+            physical::tasks_and_topics(&self.runtime, &self.log, plan, start)?;
         let columns = super::output::result_columns(plan);
         out.begin(&columns);
         let limit = plan.limit.unwrap_or(u64::MAX);
@@ -630,7 +656,7 @@ impl Session {
             .root
             .sources()
             .iter()
-            .filter_map(|s| physical::ranges(&self.cluster, &s.topic, start).ok())
+            .filter_map(|s| physical::ranges(&self.log, &s.topic, start).ok())
             .flatten()
             .map(|r| r.end - r.start)
             .sum();
@@ -653,7 +679,7 @@ impl Session {
         .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));
         // A transient query's internal topics go with it.
         for t in internal_topics {
-            let _ = self.cluster.delete_topic(&t);
+            let _ = self.log.delete_topic(&t);
         }
         let stats = stats?;
         out.end();
@@ -766,18 +792,18 @@ impl Session {
                 Ok(())
             }
             StatementKind::Describe(Describe::Topic { name, extended, .. }) => {
-                super::inspect::describe_topic(&self.cluster, name, out)?;
+                super::inspect::describe_topic(&self.log, name, out)?;
                 if *extended {
-                    super::inspect::storage_reports(&self.cluster, name, out);
+                    super::inspect::storage_reports(&self.log, name, out);
                 }
                 Ok(())
             }
             StatementKind::Describe(Describe::ConsumerGroup { name, .. }) => {
                 self.catch_up()?;
-                super::inspect::describe_group(&self.cluster, name, out)
+                super::inspect::describe_group(&self.log, name, out)
             }
             StatementKind::Broker(b) => {
-                super::inspect::broker_control(&self.cluster, b.broker, b.start, out)
+                super::inspect::broker_control(&self.log, b.broker, b.start, out)
             }
             _ => Err(Diagnostic::new(
                 Code::Unsupported,
@@ -818,13 +844,13 @@ impl Session {
             }
             ShowWhat::Queries => self.show_queries(out),
             ShowWhat::Connectors => self.show_connectors(out),
-            ShowWhat::Brokers => super::inspect::show_brokers(&self.cluster, out),
+            ShowWhat::Brokers => super::inspect::show_brokers(&self.log, out),
             ShowWhat::ConsumerGroups => {
                 // the groups' positions are those of queries caught up with their inputs
                 self.catch_up()?;
-                super::inspect::show_groups(&self.cluster, out)
+                super::inspect::show_groups(&self.log, out)
             }
-            ShowWhat::Topics => super::inspect::show_topics(&self.cluster, out),
+            ShowWhat::Topics => super::inspect::show_topics(&self.log, out),
             ShowWhat::Properties => {
                 let rows = self
                     .properties
@@ -891,8 +917,8 @@ impl Session {
     }
 
     fn compile_query(&self, q: &crate::syntax::ast::Query) -> Result<QueryPlan, Diagnostic> {
-        let cluster = &self.cluster;
-        let lookup = |t: &str| cluster.partition_count(t);
+        let log = &self.log;
+        let lookup = |t: &str| log.partition_count(t);
         let mut q = q.clone();
         if q.emit.is_none() {
             q.emit = Some(crate::syntax::ast::Emit {
@@ -931,19 +957,19 @@ pub fn topic_config(def: &SourceDef) -> TopicConfig {
         segment_bytes: t.segment_bytes.map(|b| b as u64),
         min_insync_replicas: t.min_insync_replicas.unwrap_or(1),
         cleanup_policy: if t.compact {
-            kql_runtime::CleanupPolicy::Compact
+            crate::exec::log::CleanupPolicy::Compact
         } else {
-            kql_runtime::CleanupPolicy::Delete
+            crate::exec::log::CleanupPolicy::Delete
         },
         ..TopicConfig::default()
     }
 }
 
 /// What a user can do about a refused write.
-fn write_help(e: &kql_runtime::LogError) -> String {
+fn write_help(e: &crate::exec::log::LogError) -> String {
     match e {
-        kql_runtime::LogError::NotEnoughReplicas { .. } => "START BROKER the stopped brokers holding the partition (DESCRIBE TOPIC shows its ISR), or SET 'acks'='1' to accept a write only the leader has".into(),
-        kql_runtime::LogError::LeaderNotAvailable { .. } => "START BROKER one of the partition's in-sync replicas (DESCRIBE TOPIC shows them)".into(),
+        crate::exec::log::LogError::NotEnoughReplicas { .. } => "START BROKER the stopped brokers holding the partition (DESCRIBE TOPIC shows its ISR), or SET 'acks'='1' to accept a write only the leader has".into(),
+        crate::exec::log::LogError::LeaderNotAvailable { .. } => "START BROKER one of the partition's in-sync replicas (DESCRIBE TOPIC shows them)".into(),
         _ => "DESCRIBE TOPIC shows the partitions, their leaders and in-sync replicas".into(),
     }
 }

@@ -205,6 +205,30 @@ impl PartitionReader {
     }
 }
 
+/// Every committed record of a partition in `[from, until)`, in offset order, handed to
+/// `f`; returns the offset reading goes on from. For reads that keep what they read or read
+/// little (restores, replays, file sinks, test outputs); operators read runs of views with
+/// `PartitionReader::next_batch`.
+pub fn read_partition(
+    log: &LogHandle,
+    topic: &str,
+    partition: u32,
+    from: u64,
+    until: u64,
+    mut f: impl FnMut(&LogRecord) -> Result<(), String>,
+) -> Result<u64, String> {
+    let range = PartitionRange {
+        partition,
+        start: from,
+        end: until,
+    };
+    let mut reader = PartitionReader::new(log.clone(), topic.to_string(), range);
+    while let Some(r) = reader.next_record()? {
+        f(&r)?;
+    }
+    reader.position()
+}
+
 /// A run of records of a `PartitionReader` (see `PartitionReader::next_batch`).
 pub struct Records<'a>(Run<'a>);
 
@@ -219,14 +243,13 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use kql_runtime::Cluster;
 
-    use super::super::log::{Acks, MemoryLog, ProducerRecord, ProducerRef, TopicConfig};
+    use super::super::log::{in_memory, Acks, MemoryLog, ProducerRecord, ProducerRef, TopicConfig};
     use super::*;
 
     /// The embedded log and the in-memory one, each with `batches` appends to topic "t".
     fn logs_with(batches: &[u64]) -> Vec<LogHandle> {
-        let logs: Vec<LogHandle> = vec![std::sync::Arc::new(Cluster::in_memory(1)), MemoryLog::handle()];
+        let logs: Vec<LogHandle> = vec![in_memory(1), MemoryLog::handle()];
         for log in &logs {
             log.create_topic("t", TopicConfig::default()).unwrap();
             let mut next = 0;

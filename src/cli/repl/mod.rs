@@ -345,7 +345,7 @@ impl Shell {
             }
         }
         names.column_notes = notes.into_iter().map(|(k, v)| (k, v.join(", "))).collect();
-        names.topics = self.session.cluster.topic_names();
+        names.topics = self.session.log().topic_names();
         names.topics.sort();
     }
 }

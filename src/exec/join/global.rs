@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
 use dashmap::DashMap;
-use kql_runtime::Cluster;
 
 use super::input::Input;
 use super::live::Resumable;
@@ -42,18 +42,14 @@ pub struct GlobalFeed {
 }
 
 impl GlobalFeed {
-    pub fn new(
-        cluster: &Cluster,
-        table: &Source,
-        base: usize,
-    ) -> Result<GlobalFeed, Diagnostic> {
+    pub fn new(log: &LogHandle, table: &Source, base: usize) -> Result<GlobalFeed, Diagnostic> {
         let width = base + table.schema.len();
         let decoder = SourceDecoder::new(table, base);
-        let inputs = ranges(cluster, &table.topic, StartAt::Earliest)?
+        let inputs = ranges(log, &table.topic, StartAt::Earliest)?
             .into_iter()
             .map(|range| {
                 Input::new(
-                    PartitionReader::new(std::sync::Arc::new(cluster.clone()), table.topic.clone(), range),
+                    PartitionReader::new(log.clone(), table.topic.clone(), range),
                     decoder.clone(),
                     width,
                 )
@@ -67,10 +63,10 @@ impl GlobalFeed {
     }
 
     /// Applies the table's records appended since the last refresh.
-    pub fn refresh(&mut self, cluster: &Cluster) -> Result<TaskStats, String> {
+    pub fn refresh(&mut self, log: &LogHandle) -> Result<TaskStats, String> {
         let mut stats = TaskStats::default();
         for input in &mut self.inputs {
-            input.resume(cluster)?;
+            input.resume(log)?;
             while input.peek()?.is_some() {
                 let (_, record) = input.take().expect("peeked");
                 let Some(k) = record.key else { continue };

@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::data::Value;
 use crate::exec::decode::SourceDecoder;
-use crate::exec::log::LogRecord;
 use crate::exec::format::DecodeError;
+use crate::exec::log::{LogHandle, LogRecord, Offsets};
 use crate::exec::task::{BadRecord, PartitionReader, TaskStats};
 
 pub struct Input {
@@ -94,8 +94,11 @@ impl Input {
     }
 
     /// Goes on to the partition's high watermark: records appended since the last run.
-    pub fn resume(&mut self, cluster: &kql_runtime::Cluster) -> Result<(), String> {
-        let (_, end, _) = cluster
+    pub fn resume(&mut self, log: &LogHandle) -> Result<(), String> {
+        let Offsets {
+            high_watermark: end,
+            ..
+        } = log
             .offsets(self.reader.topic(), self.partition())
             .map_err(|e| e.to_string())?;
         self.reader.extend_to(end);

@@ -12,8 +12,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
-use kql_runtime::Cluster;
 
 use super::global::GlobalFeed;
 use super::input::Input;
@@ -41,7 +41,7 @@ pub(crate) trait RowEncoder: Send + Sync {
     fn topic(&self) -> &str;
     fn encode(
         &self,
-        cluster: &Cluster,
+        log: &LogHandle,
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String>;
@@ -87,21 +87,21 @@ impl LiveJoin {
     fn feed(
         &mut self,
         runtime: &tokio::runtime::Runtime,
-        cluster: &Cluster,
+        log: &LogHandle,
         close: bool,
     ) -> Result<TaskStats, String> {
         let mut stats = TaskStats::default();
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) => stats.merge(r.run(cluster)?),
+                Feeder::Repartition(r) => stats.merge(r.run(log)?),
                 Feeder::Inner { join, writer } => {
                     let inner: Arc<dyn RowEncoder> = writer.clone();
-                    stats.merge(join.run(runtime, cluster, close, inner)?.stats);
+                    stats.merge(join.run(runtime, log, close, inner)?.stats);
                 }
             }
         }
         if let Some(g) = &mut self.global {
-            stats.merge(g.refresh(cluster)?);
+            stats.merge(g.refresh(log)?);
         }
         Ok(stats)
     }
@@ -110,14 +110,14 @@ impl LiveJoin {
     pub fn into_tasks(
         mut self,
         runtime: &tokio::runtime::Runtime,
-        cluster: &Cluster,
+        log: &LogHandle,
     ) -> Result<crate::exec::physical::TasksAndTopics, String> {
-        self.feed(runtime, cluster, true)?;
+        self.feed(runtime, log, true)?;
         let mut tasks = Vec::with_capacity(self.tasks.len());
         for mut t in self.tasks {
             // Internal topics were empty when the tasks were built.
             for input in t.inputs() {
-                input.resume(cluster)?;
+                input.resume(log)?;
             }
             tasks.push(t as Box<dyn Task>);
         }
@@ -129,24 +129,24 @@ impl LiveJoin {
     pub(crate) fn run(
         &mut self,
         runtime: &tokio::runtime::Runtime,
-        cluster: &Cluster,
+        log: &LogHandle,
         close: bool,
         output: Arc<dyn RowEncoder>,
     ) -> Result<JoinRun, String> {
         let mut run = JoinRun {
-            stats: self.feed(runtime, cluster, close)?,
+            stats: self.feed(runtime, log, close)?,
             rows_written: 0,
         };
         let mut handles = Vec::new();
         let mut receivers = Vec::new();
         for mut task in self.tasks.drain(..) {
             for input in task.inputs() {
-                input.resume(cluster)?;
+                input.resume(log)?;
             }
             task.close_at_end(close);
             let (tx, rx) = std::sync::mpsc::sync_channel(MERGE_CHANNEL_BATCHES);
             receivers.push(rx);
-            let cluster = cluster.clone();
+            let log = log.clone();
             let output = output.clone();
             handles.push(runtime.spawn_blocking(move || {
                 let mut stats = TaskStats::default();
@@ -160,7 +160,7 @@ impl LiveJoin {
                             // One batch holds every row of the records it read, so a
                             // record's rows are numbered in one piece (their sink tags).
                             let mut encoded = Vec::with_capacity(rows.len());
-                            output.encode(&cluster, rows, &mut encoded)?;
+                            output.encode(&log, rows, &mut encoded)?;
                             written += encoded.len() as u64;
                             tx.send(encoded).map_err(|_| {
                                 "the query stopped while a task was writing".to_string()
@@ -174,7 +174,7 @@ impl LiveJoin {
                 (task, stats, written, result)
             }));
         }
-        let merged = merge_append(cluster, output.topic(), receivers);
+        let merged = merge_append(log, output.topic(), receivers);
         let mut failure = merged.err();
         for h in handles {
             let (task, stats, written, result) = runtime

@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
+use crate::exec::log::{LogHandle, ProducerRecord};
 use bytes::Bytes;
-use kql_runtime::{Cluster, ProducerRecord};
 
 use super::live::{LiveJoin, RowEncoder};
 use super::{key_bytes, Naming};
@@ -47,7 +47,7 @@ impl RowEncoder for InnerWriter {
 
     fn encode(
         &self,
-        cluster: &Cluster,
+        log: &LogHandle,
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String> {
@@ -65,7 +65,7 @@ impl RowEncoder for InnerWriter {
                 .as_ref()
                 .and_then(|(expr, ty, format)| key_bytes(*format, ty, &eval(expr, &row.values)));
             let target = match &key {
-                Some(k) => cluster
+                Some(k) => log
                     .partition_for(&self.topic, Some(k))
                     .map_err(|e| e.to_string())?,
                 None => row.partition % self.partitions,
@@ -98,7 +98,7 @@ impl RowEncoder for InnerWriter {
 /// The inner join of a join of joins, built to write its rows to `topic` (created here,
 /// kept when it exists); returns it, its writer, and the source the outer join reads.
 pub fn build(
-    cluster: &Cluster,
+    log: &LogHandle,
     inner: &LogicalPlan,
     key: Option<(&TypedExpr, Format)>,
     partitions: u32,
@@ -143,8 +143,8 @@ pub fn build(
         limit: None,
         partition_by: Vec::new(),
     };
-    let join = super::build(cluster, &plan, start, naming)?;
-    super::create_internal_topic(cluster, topic, partitions)?;
+    let join = super::build(log, &plan, start, naming)?;
+    super::create_internal_topic(log, topic, partitions)?;
     let writer = InnerWriter {
         topic: topic.to_string(),
         names: names.clone(),

@@ -14,8 +14,8 @@ mod table_table;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
-use kql_runtime::Cluster;
 
 use super::decode::SourceDecoder;
 use super::format::key::{encode_key, encode_key_into};
@@ -74,19 +74,15 @@ impl Naming {
 }
 
 /// Creates an internal topic, or keeps it when it exists (a restarted query's).
-fn create_internal_topic(
-    cluster: &Cluster,
-    topic: &str,
-    partitions: u32,
-) -> Result<(), Diagnostic> {
-    if cluster.partition_count(topic).is_some() {
+fn create_internal_topic(log: &LogHandle, topic: &str, partitions: u32) -> Result<(), Diagnostic> {
+    if log.partition_count(topic).is_some() {
         return Ok(());
     }
-    let config = kql_runtime::TopicConfig {
+    let config = crate::exec::log::TopicConfig {
         partitions,
-        ..kql_runtime::TopicConfig::default()
+        ..crate::exec::log::TopicConfig::default()
     };
-    cluster.create_topic(topic, config).map_err(|e| {
+    log.create_topic(topic, config).map_err(|e| {
         Diagnostic::new(
             Code::TopicError,
             format!("cannot create the internal topic '{topic}': {e}"),
@@ -111,9 +107,9 @@ impl SideInput {
         self.source.schema.len()
     }
 
-    fn input(&self, cluster: &Cluster, range: PartitionRange, width: usize) -> Input {
+    fn input(&self, log: &LogHandle, range: PartitionRange, width: usize) -> Input {
         Input::new(
-            PartitionReader::new(std::sync::Arc::new(cluster.clone()), self.topic.clone(), range),
+            PartitionReader::new(log.clone(), self.topic.clone(), range),
             self.decoder.clone(),
             width,
         )
@@ -131,20 +127,20 @@ impl SideInput {
 /// The tasks of a transient join query, its feeders run.
 pub fn tasks(
     runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     start: StartAt,
 ) -> Result<JoinTasks, Diagnostic> {
-    let join = build(cluster, plan, start, &Naming::transient())?;
+    let join = build(log, plan, start, &Naming::transient())?;
     let internal = join.internal_topics.clone();
-    match join.into_tasks(runtime, cluster) {
+    match join.into_tasks(runtime, log) {
         Ok((tasks, internal_topics)) => Ok(JoinTasks {
             tasks,
             internal_topics,
         }),
         Err(e) => {
             for t in internal {
-                let _ = cluster.delete_topic(&t);
+                let _ = log.delete_topic(&t);
             }
             Err(Diagnostic::new(Code::TopicError, e))
         }
@@ -153,7 +149,7 @@ pub fn tasks(
 
 /// Builds a join query's tasks and feeders (which have not run yet).
 pub fn build(
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &QueryPlan,
     start: StartAt,
     naming: &Naming,
@@ -170,11 +166,11 @@ pub fn build(
             let LogicalPlan::Source(right) = &*g.right else {
                 return Err(multi_way());
             };
-            let left = side(cluster, &g.left, 0, start, naming, &mut join)?;
+            let left = side(log, &g.left, 0, start, naming, &mut join)?;
             let width = left.len() + right.schema.len();
-            let feed = global::GlobalFeed::new(cluster, right, left.len())?;
-            for range in ranges(cluster, &left.topic, left.start(start))? {
-                let input = left.input(cluster, range, width);
+            let feed = global::GlobalFeed::new(log, right, left.len())?;
+            for range in ranges(log, &left.topic, left.start(start))? {
+                let input = left.input(log, range, width);
                 join.tasks.push(Box::new(global::GlobalJoinTask::new(
                     input,
                     feed.store.clone(),
@@ -189,29 +185,19 @@ pub fn build(
             Ok(join)
         }
         LogicalPlan::Join(j) => {
-            let left = side(cluster, &j.left, 0, start, naming, &mut join)?;
+            let left = side(log, &j.left, 0, start, naming, &mut join)?;
             // Tables are read from the beginning: their state is every row so far.
             let right_start = if j.kind == JoinKind::StreamStream {
                 start
             } else {
                 StartAt::Earliest
             };
-            let right = side(
-                cluster,
-                &j.right,
-                left.len(),
-                right_start,
-                naming,
-                &mut join,
-            )?;
+            let right = side(log, &j.right, left.len(), right_start, naming, &mut join)?;
             let width = left.len() + right.len();
-            let left_ranges = ranges(cluster, &left.topic, left.start(start))?;
-            let right_ranges = ranges(cluster, &right.topic, right.start(right_start))?;
+            let left_ranges = ranges(log, &left.topic, left.start(start))?;
+            let right_ranges = ranges(log, &right.topic, right.start(right_start))?;
             for (l, r) in left_ranges.into_iter().zip(right_ranges) {
-                let (l, r) = (
-                    left.input(cluster, l, width),
-                    right.input(cluster, r, width),
-                );
+                let (l, r) = (left.input(log, l, width), right.input(log, r, width));
                 let spec = JoinSpec::new(j, &left, &right, ops.clone());
                 join.tasks.push(match j.kind {
                     JoinKind::StreamTable => {
@@ -258,7 +244,7 @@ pub(super) fn side_offset(from_left: bool, offset: u64) -> u64 {
 /// One side of a join; a side that must be re-keyed, or that is itself a join, gets a
 /// feeder writing an internal topic, which the side then reads.
 fn side(
-    cluster: &Cluster,
+    log: &LogHandle,
     plan: &LogicalPlan,
     base: usize,
     start: StartAt,
@@ -278,7 +264,7 @@ fn side(
         LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => {
             let topic = naming.topic(&format!("Join-{}-repartition", join.feeders.len()));
             let (inner, writer, source) = materialize::build(
-                cluster,
+                log,
                 &r.input,
                 Some((&r.key, r.key_format)),
                 r.partitions,
@@ -292,7 +278,7 @@ fn side(
             let topic = naming.topic(&format!("Join-{}", join.feeders.len()));
             let partitions = super::physical::task_count(plan);
             let (inner, writer, source) =
-                materialize::build(cluster, plan, None, partitions, &topic, start, naming)?;
+                materialize::build(log, plan, None, partitions, &topic, start, naming)?;
             Ok(inner_side(inner, writer, source, topic, base, join))
         }
         LogicalPlan::Repartition(r) => {
@@ -300,15 +286,8 @@ fn side(
                 return Err(multi_way());
             };
             let topic = naming.topic(&r.topic);
-            let feed = repartition::RepartitionFeed::new(
-                cluster,
-                r,
-                s,
-                base,
-                &topic,
-                start,
-                naming.durable,
-            )?;
+            let feed =
+                repartition::RepartitionFeed::new(log, r, s, base, &topic, start, naming.durable)?;
             join.internal_topics.push(topic.clone());
             join.feeders.push(Feeder::Repartition(Box::new(feed)));
             Ok(SideInput {

@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 
+use crate::exec::log::{Acks, LogHandle, ProducerRecord};
 use bytes::Bytes;
-use kql_runtime::{Acks, Cluster, ProducerRecord};
 
 use super::input::Input;
 use crate::data::{SqlType, Value};
@@ -37,7 +37,7 @@ pub struct RepartitionFeed {
 impl RepartitionFeed {
     /// Creates the internal topic (kept when it exists: a restarted query's).
     pub fn new(
-        cluster: &Cluster,
+        log: &LogHandle,
         r: &Repartition,
         source: &Source,
         base: usize,
@@ -45,14 +45,14 @@ impl RepartitionFeed {
         start: StartAt,
         tagged: bool,
     ) -> Result<RepartitionFeed, Diagnostic> {
-        super::create_internal_topic(cluster, topic, r.partitions)?;
+        super::create_internal_topic(log, topic, r.partitions)?;
         let decoder = SourceDecoder::new(source, base);
         let width = base + source.schema.len();
-        let inputs = ranges(cluster, &source.topic, start)?
+        let inputs = ranges(log, &source.topic, start)?
             .into_iter()
             .map(|range| {
                 Input::new(
-                    PartitionReader::new(std::sync::Arc::new(cluster.clone()), source.topic.clone(), range),
+                    PartitionReader::new(log.clone(), source.topic.clone(), range),
                     decoder.clone(),
                     width,
                 )
@@ -70,7 +70,7 @@ impl RepartitionFeed {
     }
 
     /// Copies the records appended to the source since the last run.
-    pub fn run(&mut self, cluster: &Cluster) -> Result<TaskStats, String> {
+    pub fn run(&mut self, log: &LogHandle) -> Result<TaskStats, String> {
         let fail = |e: String| {
             format!(
                 "repartitioning {} into '{}' failed: {e}",
@@ -88,15 +88,15 @@ impl RepartitionFeed {
         let flush = |pending: &mut Vec<Vec<ProducerRecord>>| -> Result<(), String> {
             for (p, batch) in pending.iter_mut().enumerate() {
                 if !batch.is_empty() {
-                    cluster
-                        .produce_batch(&self.topic, p as u32, std::mem::take(batch), Acks::All)
+                    log.produce_records(&self.topic, p as u32, batch, Acks::All)
+                        .map(|_| batch.clear())
                         .map_err(|e| fail(e.to_string()))?;
                 }
             }
             Ok(())
         };
         for input in &mut self.inputs {
-            input.resume(cluster).map_err(fail)?;
+            input.resume(log).map_err(fail)?;
             let partition = input.partition();
             while let Some(event_time) = input.peek().map_err(fail)? {
                 let (_, record) = input.take().expect("peeked");
@@ -124,7 +124,7 @@ impl RepartitionFeed {
                     })
                     .collect();
                 encode_object(&cols, &mut value);
-                let target = cluster
+                let target = log
                     .partition_for(&self.topic, key.as_deref())
                     .map_err(|e| fail(e.to_string()))?;
                 pending[target as usize].push(ProducerRecord {

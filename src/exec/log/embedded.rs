@@ -83,6 +83,14 @@ impl Fetch for Cluster {
     ) -> Result<Option<u64>, LogError> {
         Cluster::offset_for_timestamp(self, topic, partition, timestamp_ms)
     }
+
+    fn append_count(&self) -> u64 {
+        Cluster::append_count(self)
+    }
+
+    fn wait_for_appends(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        Cluster::wait_for_appends(self, seen, timeout)
+    }
 }
 
 impl GroupOffsets for Cluster {
@@ -148,4 +156,14 @@ impl EmbeddedLog for Cluster {
     fn enforce_retention(&self, now_ms: i64) -> Result<CleanReport, LogError> {
         Cluster::enforce_retention(self, now_ms)
     }
+
+    fn storage_reports(&self) -> Vec<StorageReport> {
+        Cluster::storage_reports(self)
+    }
+}
+
+/// An embedded log of `brokers` brokers kept in memory (tests, and runs without a data
+/// directory).
+pub fn in_memory(brokers: u32) -> LogHandle {
+    std::sync::Arc::new(Cluster::in_memory(brokers))
 }

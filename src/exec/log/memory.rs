@@ -44,14 +44,14 @@ impl MemoryLog {
             .get_mut(topic)
             .ok_or_else(|| LogError::UnknownTopic(topic.to_string()))?;
         let partitions = t.partitions.len() as u32;
-        let p = t
-            .partitions
-            .get_mut(partition as usize)
-            .ok_or_else(|| LogError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-                partitions,
-            })?;
+        let p =
+            t.partitions
+                .get_mut(partition as usize)
+                .ok_or_else(|| LogError::UnknownPartition {
+                    topic: topic.to_string(),
+                    partition,
+                    partitions,
+                })?;
         Ok(f(p))
     }
 }
@@ -93,7 +93,11 @@ impl Topics for MemoryLog {
 
     fn topic_names(&self) -> Vec<String> {
         let topics = self.topics.lock().unwrap();
-        topics.keys().filter(|n| !n.starts_with("__")).cloned().collect()
+        topics
+            .keys()
+            .filter(|n| !n.starts_with("__"))
+            .cloned()
+            .collect()
     }
 
     fn partition_count(&self, name: &str) -> Option<u32> {
@@ -306,7 +310,10 @@ mod tests {
         let mut out = Vec::new();
         while let Some(r) = f.next_record() {
             let r = r.unwrap();
-            out.push((r.offset, String::from_utf8(r.value.unwrap().to_vec()).unwrap()));
+            out.push((
+                r.offset,
+                String::from_utf8(r.value.unwrap().to_vec()).unwrap(),
+            ));
         }
         out
     }
@@ -328,7 +335,10 @@ mod tests {
         assert_eq!(log.partition_count("t"), Some(2));
         let mut f = log.fetch("t", 1, 1, 4, 10).unwrap();
         assert_eq!(f.resume_at(), Some(4));
-        assert_eq!(values(&mut f), vec![(1, "v1".into()), (2, "v2".into()), (3, "v3".into())]);
+        assert_eq!(
+            values(&mut f),
+            vec![(1, "v1".into()), (2, "v2".into()), (3, "v3".into())]
+        );
         let mut f = log.fetch("t", 1, 3, 100, 1).unwrap();
         assert_eq!(values(&mut f), vec![(3, "v3".into())]);
         assert!(log.fetch("t", 2, 0, 1, 1).is_err());

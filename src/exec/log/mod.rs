@@ -16,15 +16,38 @@ mod embedded;
 pub mod memory;
 mod records;
 
+pub use embedded::in_memory;
+/// The largest record the embedded log accepts.
+pub use kql_runtime::limits::RECORD_BYTES_MAX;
+/// The embedded log's `__consumer_offsets` records (PRINT decodes them).
+pub use kql_runtime::offsets as offsets_topic;
+pub use kql_runtime::partitioner::partition_for_key;
 pub use kql_runtime::{
     Acks, BrokerInfo, CleanReport, CleanupPolicy, GroupInfo, Header, LogError, PartitionInfo,
-    ProducerRecord, ProducerRef, Record, RecordMetadata, TopicConfig, TopicInfo,
+    ProducerRecord, ProducerRef, Record, RecordMetadata, StorageReport, TopicConfig, TopicInfo,
 };
 pub use memory::MemoryLog;
 pub use records::{Fetched, Headers, LogRecord, Run};
 
 /// A shared log: cheap to clone, usable from any task.
 pub type LogHandle = Arc<dyn Log>;
+
+/// What a log is handed over as: a `LogHandle`, or any log (wrapped in a new handle).
+pub trait IntoLogHandle {
+    fn into_log_handle(self) -> LogHandle;
+}
+
+impl<L: Log + 'static> IntoLogHandle for L {
+    fn into_log_handle(self) -> LogHandle {
+        Arc::new(self)
+    }
+}
+
+impl IntoLogHandle for LogHandle {
+    fn into_log_handle(self) -> LogHandle {
+        self
+    }
+}
 
 /// Where a partition's records are: `log_start <= high_watermark <= log_end`. Records
 /// below the high watermark are committed (readable); the rest wait for replicas.
@@ -72,6 +95,17 @@ pub trait Produce {
         records: &[ProducerRef],
         acks: Acks,
     ) -> Result<u64, LogError>;
+    /// `produce_batch` of owned records.
+    fn produce_records(
+        &self,
+        topic: &str,
+        partition: u32,
+        records: &[ProducerRecord],
+        acks: Acks,
+    ) -> Result<u64, LogError> {
+        let refs: Vec<ProducerRef> = records.iter().map(ProducerRef::from).collect();
+        self.produce_batch(topic, partition, &refs, acks)
+    }
     /// Appends one record to the partition it names, or the one Kafka's partitioner picks.
     fn produce(
         &self,
@@ -105,6 +139,18 @@ pub trait Fetch {
         partition: u32,
         timestamp_ms: i64,
     ) -> Result<Option<u64>, LogError>;
+    /// A count that grows with every append batch the log takes (to any topic), to pass
+    /// to `wait_for_appends`. A log that cannot see appends says 0.
+    fn append_count(&self) -> u64 {
+        0
+    }
+    /// Blocks until an append batch after the one counted `seen`, or `timeout`; returns
+    /// the new count. Callers then look at the high watermarks they care about. A log that
+    /// cannot signal appends (a remote one) sleeps `timeout`.
+    fn wait_for_appends(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        std::thread::sleep(timeout);
+        seen
+    }
 }
 
 /// Consumer groups' committed offsets.
@@ -147,6 +193,9 @@ pub trait EmbeddedLog {
     fn start_broker(&self, id: u32) -> Result<(), LogError>;
     /// Runs retention and compaction as of `now_ms`.
     fn enforce_retention(&self, now_ms: i64) -> Result<CleanReport, LogError>;
+    /// Every damaged region of the replicas found since the log was opened, and what was
+    /// done about it.
+    fn storage_reports(&self) -> Vec<StorageReport>;
 }
 
 #[cfg(test)]

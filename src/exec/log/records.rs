@@ -209,7 +209,9 @@ impl Fetched {
 
 impl OwnedRecords {
     fn peek(&self) -> Option<&Record> {
-        self.records.get(self.next).filter(|r| r.offset < self.until)
+        self.records
+            .get(self.next)
+            .filter(|r| r.offset < self.until)
     }
 }
 
