@@ -8,6 +8,7 @@ mod print;
 mod progress;
 mod repl;
 mod run;
+mod serve;
 mod test;
 
 use std::io::IsTerminal;
@@ -170,6 +171,28 @@ pub enum Command {
         #[arg(short = 'o', long = "output-file")]
         output: Option<PathBuf>,
     },
+    /// Serve the embedded log to Kafka clients (one port per broker) and run a file's queries
+    #[command(
+        long_about = "Serve the embedded log over the Kafka wire protocol: broker i of --brokers listens on\n\
+            the port i-1 above --listen's (the first is the bootstrap). The file's statements run\n\
+            first; its persistent queries then keep processing what clients produce, and their\n\
+            sink topics are readable by any Kafka client, until Ctrl-C. Listens on loopback unless\n\
+            --listen names another address (there is no authentication).",
+        after_help = "Examples:\n  \
+            kql serve pipeline.ksql --data-dir data/\n  \
+            kcat -b 127.0.0.1:9092 -t readings -P -K: < readings.txt\n  \
+            kcat -b 127.0.0.1:9092 -L"
+    )]
+    Serve {
+        /// A .ksql file whose statements run first (its persistent queries keep running)
+        file: Option<PathBuf>,
+        /// The bootstrap broker's address; broker i listens on the port i-1 above it
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        listen: std::net::SocketAddr,
+        /// Keep the log in this directory across runs (default: in memory)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// List topics with partitions, replicas and offsets
     #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
     Topics {
@@ -226,6 +249,11 @@ pub fn main() -> ExitCode {
             output,
         }) => test::run(statements, input, output.as_deref()),
         Some(Command::Topics { data_dir }) => log::topics(&cli, data_dir.as_deref()),
+        Some(Command::Serve {
+            file,
+            listen,
+            data_dir,
+        }) => serve::run(&cli, file.as_deref(), data_dir.as_deref(), *listen),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
