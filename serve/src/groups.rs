@@ -118,7 +118,8 @@ impl Coordinator {
         if r.protocols.is_empty() {
             return Err(E::InconsistentGroupProtocol.code());
         }
-        let rebalance = Duration::from_millis(r.rebalance_timeout_ms.max(0) as u64).clamp(session, REBALANCE_WAIT_MAX);
+        // At least the session timeout, at most REBALANCE_WAIT_MAX (which may be the shorter).
+        let rebalance = Duration::from_millis(r.rebalance_timeout_ms.max(0) as u64).max(session).min(REBALANCE_WAIT_MAX);
         let (member_id, changed) = {
             let mut groups = self.lock();
             if !groups.contains_key(&r.group) && groups.len() >= GROUPS_MAX {
