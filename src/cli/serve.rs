@@ -46,7 +46,9 @@ pub fn run(cli: &Cli, file: Option<&Path>, data_dir: Option<&Path>, listen: Sock
     let mut session = Session::new(cluster.clone());
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
-    session.restore(&mut printer);
+    session
+        .restore(&mut printer)
+        .map_err(|d| Failure { diagnostics: vec![d], sources: session.sources.clone() })?;
     if let (Some(file), Some(text)) = (file, text) {
         session
             .run_text(&file.display().to_string(), &text, &mut printer)
