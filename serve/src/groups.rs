@@ -174,10 +174,20 @@ impl Coordinator {
                 if let Some(j) = g.joined.remove(&member_id) {
                     return Ok(j);
                 }
-                if !g.members.contains_key(&member_id) {
-                    return Err(E::UnknownMemberId.code());
+                let preparing = g.state == State::PreparingRebalance;
+                match g.members.get_mut(&member_id) {
+                    None => return Err(E::UnknownMemberId.code()),
+                    // A round started while this JoinGroup waited (another member joined
+                    // and cleared the answers): the pending request joins the new round.
+                    Some(m) if preparing && !m.rejoined => {
+                        m.rejoined = true;
+                        m.last_seen = Instant::now();
+                        g.complete_if_all_joined();
+                        continue;
+                    }
+                    Some(_) => {}
                 }
-                if g.state == State::PreparingRebalance && Instant::now() >= g.round_deadline {
+                if preparing && Instant::now() >= g.round_deadline {
                     g.members.retain(|_, m| m.rejoined);
                     g.complete_round();
                     continue;
