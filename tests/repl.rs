@@ -48,13 +48,17 @@ fn a_session_at_the_terminal() {
     t.line("FROM sensor_readings");
     t.line("WHERE temp > 25");
     t.line("EMIT CHANGES;");
-    let screen = t.expect("| s-2    | 26.5 |");
+    // A push query's table is drawn as its rows come (columns as wide as their types need).
+    let screen = t.expect("| s-2    |       26.5 |");
     assert!(screen.contains("kql> SELECT sensor, temp\n   > FROM sensor_readings\n   > WHERE temp > 25\n   > EMIT CHANGES;"), "{screen}");
-    assert!(screen.contains("| SENSOR | TEMP |"), "{screen}");
+    assert!(screen.contains("| SENSOR | TEMP "), "{screen}");
     assert!(
         !screen.contains("s-1 "),
         "the WHERE keeps s-1 out:\n{screen}"
     );
+    // A push query waits for new rows, as in ksqlDB, until Ctrl-C.
+    t.send("\x03");
+    t.expect("Query cancelled after 1 row(s).");
     t.ready();
 
     // Tab completes a stream name from the live session.
@@ -85,6 +89,8 @@ fn a_session_at_the_terminal() {
     t.ready();
     t.line("SELECT * FROM sensor_readings WHERE temp > 25 EMIT CHANGES;");
     t.expect(r#"{"SENSOR":"s-2","TEMP":26.5}"#);
+    t.send("\x03");
+    t.expect("Query cancelled");
     t.ready();
     t.line("UNSET 'output';");
     t.expect("Output format is now table.");
@@ -104,7 +110,8 @@ fn a_session_at_the_terminal() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .expect("a row count");
-    assert!(rows < 6000, "the query stopped early, after {rows} rows");
+    // The query waits after the last row; Ctrl-C stops it wherever it is.
+    assert!(rows <= 6000, "the query stopped after {rows} rows");
     t.ready();
     t.line("SHOW STREAMS;");
     t.expect("| BIG ");
@@ -126,6 +133,70 @@ fn a_session_at_the_terminal() {
     assert_eq!(t.exit_code(), 0);
     let kept = std::fs::read_to_string(&history).unwrap();
     assert!(kept.contains("SHOW STREAMS;"), "history file:\n{kept}");
+}
+
+/// At the terminal a push query keeps waiting: rows appended by another process appear
+/// while it runs, and Ctrl-C stops it. A persistent query started in the shell keeps
+/// running in the background between entries, and SHOW QUERIES shows its counters.
+#[test]
+fn a_push_query_waits_and_persistent_queries_run_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let log = log.to_str().unwrap();
+    let produce = |line: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["produce", "readings", "-", "--data-dir", log])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(line.as_bytes())?;
+                c.wait()
+            })
+            .unwrap();
+        assert!(out.success());
+    };
+    let mut t = Term::command(dir.path(), &["--data-dir", log], &[("KQL_HISTORY", "")]);
+    t.expect("Type 'help'");
+    t.ready();
+    t.line(CREATE);
+    t.expect("Stream created");
+    t.ready();
+    t.line("CREATE STREAM hot AS SELECT sensor, temp FROM sensor_readings WHERE temp > 30;");
+    t.expect("Created query with ID CSAS_HOT_");
+    t.ready();
+
+    // Another process appends while the shell waits at its prompt: the persistent query
+    // reads it in the background (the sink grows with no entry typed).
+    produce("{\"key\":\"s-7\",\"value\":{\"temp\":35.5}}\n");
+    let sink_has_it = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["topics", "--data-dir", log])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split("HOT:")
+            .nth(1)
+            .is_some_and(|t| t.contains("high watermark 1)"))
+    });
+    assert!(sink_has_it, "the background query did not write the sink");
+    t.line("SHOW QUERIES;");
+    let screen = t.expect("Rows Out");
+    assert!(screen.contains("Lag"), "{screen}");
+    t.ready();
+
+    // The push query shows the row there is, then waits for the next one.
+    t.line("SELECT sensor, temp FROM hot EMIT CHANGES;");
+    t.expect("| s-7 ");
+    produce("{\"key\":\"s-8\",\"value\":{\"temp\":41.0}}\n");
+    t.expect("| s-8 ");
+    t.send("\x03");
+    t.expect("Query cancelled after 2 row(s).");
+    t.ready();
+    t.send("\x04");
+    assert_eq!(t.exit_code(), 0);
 }
 
 #[test]

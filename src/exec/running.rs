@@ -309,16 +309,25 @@ impl Session {
         }
     }
 
-    pub(crate) fn show_queries(&mut self, out: &mut dyn Output) {
+    /// SHOW QUERIES: each persistent query with its status, the records it has read and
+    /// written, and its lag (input records not read yet). Queries catch up first, as
+    /// before any reading statement, so the counters do not depend on timing.
+    pub(crate) fn show_queries(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
+        self.catch_up()?;
+        let log = self.log.clone();
         let rows = self
             .registry
             .queries
-            .iter()
+            .iter_mut()
             .map(|q| {
+                let lag = query_lag(&*log, q);
                 vec![
                     Value::string(&q.id),
                     Value::string("PERSISTENT"),
                     Value::string("RUNNING"),
+                    Value::Bigint(q.stats.records_read as i64),
+                    Value::Bigint(q.stats.records_written as i64),
+                    Value::Bigint(lag as i64),
                     Value::string(&q.sink_name),
                     Value::string(&q.sink_topic),
                     Value::string(&q.text),
@@ -331,12 +340,16 @@ impl Session {
                 "Query ID",
                 "Query Type",
                 "Status",
+                "Rows In",
+                "Rows Out",
+                "Lag",
                 "Sink Name",
                 "Sink Kafka Topic",
                 "Query String",
             ],
             rows,
         );
+        Ok(())
     }
 
     /// DESCRIBE EXTENDED: the queries that write or read a stream or table, with their
@@ -511,6 +524,30 @@ impl Session {
 
 /// A key as JSON: decoded with the key type of the stream or table on the topic, else as
 /// text.
+/// Records of a query's inputs it has not read yet: each position against its partition's
+/// high watermark.
+fn query_lag(log: &dyn super::log::Log, q: &mut super::persistent::Running) -> u64 {
+    let mut positions = Vec::new();
+    for stage in &mut q.stages {
+        match &mut stage.join {
+            Some(join) => positions.extend(join.positions().unwrap_or_default()),
+            None => positions.extend(
+                stage
+                    .tasks
+                    .iter()
+                    .map(|t| (stage.input_topic.clone(), t.partition, t.offset)),
+            ),
+        }
+    }
+    positions
+        .iter()
+        .filter_map(|(topic, p, next)| {
+            let offsets = log.offsets(topic, *p).ok()?;
+            Some(offsets.high_watermark.saturating_sub(*next))
+        })
+        .sum()
+}
+
 pub fn key_json(def: Option<&crate::plan::SourceDef>, k: &[u8]) -> String {
     let bytes = bytes::Bytes::copy_from_slice(k);
     if let Some(d) = def {

@@ -842,7 +842,7 @@ impl Session {
                     rows,
                 );
             }
-            ShowWhat::Queries => self.show_queries(out),
+            ShowWhat::Queries => self.show_queries(out)?,
             ShowWhat::Connectors => self.show_connectors(out),
             ShowWhat::Brokers => super::inspect::show_brokers(&self.log, out),
             ShowWhat::ConsumerGroups => {

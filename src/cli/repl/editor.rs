@@ -175,7 +175,9 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
                 .find(|t| t.kind == Kind::Word)
                 .map(|t| stmt[t.start..t.end].to_ascii_uppercase());
             if matches!(first.as_deref(), Some("SET" | "UNSET")) && first_string(&toks, last) {
-                let names = crate::plan::session_properties::SESSION_PROPERTIES.iter().map(|p| p.0);
+                let names = crate::plan::session_properties::SESSION_PROPERTIES
+                    .iter()
+                    .map(|p| p.0);
                 return matching(names.chain(["output"]), typed)
                     .map(|p| suggestion(p, start, pos, "property", false))
                     .collect();

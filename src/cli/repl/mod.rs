@@ -6,6 +6,7 @@
 //! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), and `RUN SCRIPT 'file'`
 //! (the planner does not run scripts: the shell reads the file and runs its text).
 
+mod background;
 mod editor;
 mod help;
 mod lexer;
@@ -52,7 +53,7 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
     let mut shell = Shell::new(cli, cluster, interactive);
     // A durable log brings back the streams and tables declared in it.
     shell
-        .session
+        .session()
         .restore(&mut ReplOutput::new(
             cli.format,
             shell.cancel.clone(),
@@ -77,7 +78,12 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
         }
     });
     if interactive {
+        // At the terminal, push queries wait for new rows (until Ctrl-C or LIMIT) and
+        // persistent queries keep running in the background while the user types.
+        shell.session().go_live(Arc::new(AtomicBool::new(false)));
+        let background = background::start(shell.session.clone());
         shell.interactive();
+        background.stop();
         Ok(())
     } else {
         shell.piped();
@@ -99,7 +105,8 @@ enum Flow {
 }
 
 struct Shell {
-    session: Session,
+    /// Shared with the thread that keeps persistent queries running between entries.
+    session: Arc<Mutex<Session>>,
     default_format: OutputFormat,
     format: OutputFormat,
     interactive: bool,
@@ -120,7 +127,7 @@ impl Shell {
         functions.sort();
         functions.dedup();
         let shell = Shell {
-            session: Session::new(cluster),
+            session: Arc::new(Mutex::new(Session::new(cluster))),
             default_format: cli.format,
             format: cli.format,
             interactive,
@@ -248,7 +255,7 @@ impl Shell {
         .until_first_row();
         self.cancel.store(false, Ordering::SeqCst);
         self.running.store(true, Ordering::SeqCst);
-        let result = self.session.run_text(name, text, &mut out);
+        let result = self.session().run_text(name, text, &mut out);
         self.running.store(false, Ordering::SeqCst);
         let interrupted = self.cancel.swap(false, Ordering::SeqCst);
         let had_query = self.query.lock().ok().and_then(|mut q| q.take()).is_some();
@@ -269,7 +276,7 @@ impl Shell {
         let _ = std::io::stdout().flush();
         eprint!(
             "{}",
-            render(diagnostics, &self.session.sources, color_stderr())
+            render(diagnostics, &self.session().sources, color_stderr())
         );
     }
 
@@ -317,12 +324,17 @@ impl Shell {
         );
     }
 
+    /// The session, while no background catch-up holds it.
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn refresh_names(&self) {
         let Ok(mut names) = self.names.lock() else {
             return;
         };
-        names.sources = self
-            .session
+        let session = self.session();
+        names.sources = session
             .catalog
             .sources()
             .map(|d| {
@@ -336,7 +348,7 @@ impl Shell {
             })
             .collect();
         let mut notes: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for d in self.session.catalog.sources() {
+        for d in session.catalog.sources() {
             for c in &d.columns {
                 notes
                     .entry(c.name.clone())
@@ -345,7 +357,7 @@ impl Shell {
             }
         }
         names.column_notes = notes.into_iter().map(|(k, v)| (k, v.join(", "))).collect();
-        names.topics = self.session.log().topic_names();
+        names.topics = session.log().topic_names();
         names.topics.sort();
     }
 }
