@@ -73,6 +73,18 @@ fn a_data_dir_keeps_the_log_across_runs() {
         common::kql(&["run", script.to_str().unwrap(), "--data-dir", d]).code,
         0
     );
+    // --format json: one object per partition, for scripts
+    let json = common::kql(&["topics", "--data-dir", d, "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let parts: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["topic"] == "s")
+        .collect();
+    assert_eq!(parts.len(), 2, "{}", json.stdout);
+    let ends: u64 = parts.iter().map(|p| p["log_end"].as_u64().unwrap()).sum();
+    assert_eq!(ends, 4, "two runs of two inserts: {}", json.stdout);
     let out = common::kql(&["topics", "--data-dir", d]);
     assert!(
         out.stdout.contains("s: 2 partition(s), 1 replica(s)"),

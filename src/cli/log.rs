@@ -249,6 +249,25 @@ pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
         .topics()
         .map_err(|e| topic_error(e.to_string()))?;
     let mut out = std::io::stdout().lock();
+    if cli.format == super::OutputFormat::Json {
+        // One JSON object per partition, nothing else on stdout.
+        for t in &topics {
+            for p in &t.partitions {
+                let line = serde_json::json!({
+                    "topic": t.name,
+                    "partition": p.partition,
+                    "replicas": t.config.replicas,
+                    "log_start": p.log_start_offset,
+                    "log_end": p.log_end_offset,
+                    "high_watermark": p.high_watermark,
+                    "bytes": p.size_bytes,
+                    "leader": p.leader,
+                });
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        return Ok(());
+    }
     for t in topics {
         let _ = writeln!(
             out,
