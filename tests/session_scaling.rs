@@ -63,7 +63,8 @@ fn run(keys: usize) -> (Duration, Vec<i64>) {
 }
 
 /// Four times the keys take well under sixteen times as long (closing by scanning every
-/// key's sessions for each record took sixteen). Best of two runs of each size.
+/// key's sessions for each record took sixteen; the bound of twelve leaves room for a
+/// busy machine). Best of three runs of each size.
 #[test]
 fn session_windows_close_in_time_linear_in_the_number_of_keys() {
     let (small, large) = (2_000, 8_000);
@@ -71,12 +72,12 @@ fn session_windows_close_in_time_linear_in_the_number_of_keys() {
         let (a, counts) = run(keys);
         assert_eq!(counts.len(), keys, "one session per key");
         assert!(counts.iter().all(|&n| n == 2), "both records of each key in its session");
-        a.min(run(keys).0)
+        a.min(run(keys).0).min(run(keys).0)
     };
     let (t_small, t_large) = (best(small), best(large));
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64();
     assert!(
-        ratio < 8.0,
+        ratio < 12.0,
         "4x the keys took {ratio:.1}x as long ({t_small:?} -> {t_large:?}): not linear"
     );
 }

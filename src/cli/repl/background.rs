@@ -21,7 +21,7 @@ pub fn start(session: Arc<Mutex<Session>>) -> Background {
     let cluster = session
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .cluster
+        .log()
         .clone();
     let thread = {
         let (stop, session) = (stop.clone(), session.clone());
@@ -63,7 +63,7 @@ impl Background {
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         let s = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        s.cluster.wake_waiters();
+        s.log().wake_waiters();
         drop(s);
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -91,6 +91,9 @@ impl Fetch for Cluster {
     fn wait_for_appends(&self, seen: u64, timeout: std::time::Duration) -> u64 {
         Cluster::wait_for_appends(self, seen, timeout)
     }
+    fn wake_waiters(&self) {
+        Cluster::wake_waiters(self)
+    }
 }
 
 impl GroupOffsets for Cluster {

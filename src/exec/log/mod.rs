@@ -151,6 +151,9 @@ pub trait Fetch {
         std::thread::sleep(timeout);
         seen
     }
+    /// Wakes every caller blocked in `wait_for_appends` now (a stop request). A log that
+    /// cannot signal appends has nobody to wake.
+    fn wake_waiters(&self) {}
 }
 
 /// Consumer groups' committed offsets.
