@@ -46,12 +46,14 @@ fn a_damaged_catalog_log_stops_kql_instead_of_forgetting_streams() {
     let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("the catalog log '_kql_commands' of the data directory is damaged"),
+        out.stderr
+            .contains("the catalog log '_kql_commands' of the data directory is damaged"),
         "{}",
         out.stderr
     );
     assert!(
-        out.stderr.contains("broker-1/_kql_commands-0/00000000000000000000.log"),
+        out.stderr
+            .contains("broker-1/_kql_commands-0/00000000000000000000.log"),
         "{}",
         out.stderr
     );
@@ -65,7 +67,11 @@ fn a_missing_metadata_file_stops_kql_and_deletes_nothing() {
     std::fs::remove_file(data.join("cluster.json")).unwrap();
     let out = common::kql(&["topics", "--data-dir", data.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stderr.contains("cluster.json is missing"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cluster.json is missing"),
+        "{}",
+        out.stderr
+    );
     assert!(data.join("broker-1/s-0/00000000000000000000.log").exists());
 }
 

@@ -99,7 +99,12 @@ fn every_example_in_queries_runs() {
             .find_map(|l| l.strip_prefix("-- expected error: "));
         if let Some(error) = expected_error {
             assert_eq!(out.code, 1, "{} should fail:\n{}", ex.display(), out.stderr);
-            assert!(out.stderr.contains(error), "{}:\n{}", ex.display(), out.stderr);
+            assert!(
+                out.stderr.contains(error),
+                "{}:\n{}",
+                ex.display(),
+                out.stderr
+            );
             assert_eq!(out.stderr.matches("Error:").count(), 1, "{}", out.stderr);
             continue;
         }
@@ -124,9 +129,19 @@ fn acks_1_loses_a_record_acks_0_hears_no_error_and_acks_all_is_refused() {
         .collect();
     // p-2 (acks=1, leader stopped before a read) and p-4 (acks=0, no leader) are gone.
     assert_eq!(ids, ["p-1", "p-1", "p-3", "p-1", "p-3"], "{}", out.stdout);
-    assert!(out.stderr.contains("1 record only on the leader"), "{}", out.stderr);
-    assert!(out.stderr.contains("payments-0: leader 1 -> 2, ISR [1, 2, 3] -> [2, 3]"));
-    assert!(out.stderr.contains("(NOT_ENOUGH_REPLICAS)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("1 record only on the leader"),
+        "{}",
+        out.stderr
+    );
+    assert!(out
+        .stderr
+        .contains("payments-0: leader 1 -> 2, ISR [1, 2, 3] -> [2, 3]"));
+    assert!(
+        out.stderr.contains("(NOT_ENOUGH_REPLICAS)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -147,7 +162,8 @@ fn a_persistent_query_is_a_consumer_group_whose_commits_print_decoded() {
     std::fs::remove_file(&file).unwrap();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains(r#"{"Group":"kql_query_CSAS_HOT_1","Members":0,"Generation":0,"Lag":0}"#),
+        out.stdout
+            .contains(r#"{"Group":"kql_query_CSAS_HOT_1","Members":0,"Generation":0,"Lag":0}"#),
         "{}",
         out.stdout
     );
@@ -175,7 +191,11 @@ fn offset_reset_latest_shows_only_what_comes_after_the_query_starts() {
 #[test]
 fn stopping_a_stopped_broker_says_so() {
     let file = std::env::temp_dir().join(format!("kql-brokers-{}.ksql", std::process::id()));
-    std::fs::write(&file, "STOP BROKER 2;\nSTOP BROKER 2;\nSTART BROKER 2;\nSTART BROKER 2;\n").unwrap();
+    std::fs::write(
+        &file,
+        "STOP BROKER 2;\nSTOP BROKER 2;\nSTART BROKER 2;\nSTART BROKER 2;\n",
+    )
+    .unwrap();
     let out = common::kql(&["run", file.to_str().unwrap()]);
     std::fs::remove_file(&file).unwrap();
     assert_eq!(out.code, 0, "{}", out.stderr);

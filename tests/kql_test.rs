@@ -80,7 +80,8 @@ fn a_record_that_does_not_match_its_schema_is_skipped_with_a_warning() {
     passes("bad_record", 2);
     let out = kql_test("bad_record", Some("bad_record"));
     assert!(
-        out.stderr.contains("warning: query CSAS_SENSORS_1 skipped 1 bad record(s)")
+        out.stderr
+            .contains("warning: query CSAS_SENSORS_1 skipped 1 bad record(s)")
             && out.stderr.contains(
                 "topic 'readings' partition 0 offset 1: field TEMP: expected DOUBLE, found \"x\""
             ),

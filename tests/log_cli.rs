@@ -143,7 +143,8 @@ fn a_partition_beyond_32_bits_is_an_error_not_partition_0() {
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("-:1: \"partition\" is not a partition number"),
+        out.stderr
+            .contains("-:1: \"partition\" is not a partition number"),
         "{}",
         out.stderr
     );

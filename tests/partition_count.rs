@@ -57,7 +57,8 @@ fn more_partitions_than_open_files_fail_cleanly_before_creating_anything() {
     let out = run_limited(512, &script(dir.path(), 2000), data.to_str().unwrap());
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
-        out.stderr.contains("topic 's' needs 2000 open files (one per replica's segment)"),
+        out.stderr
+            .contains("topic 's' needs 2000 open files (one per replica's segment)"),
         "{}",
         out.stderr
     );
@@ -71,7 +72,11 @@ fn ten_thousand_partitions_work_on_a_data_directory() {
     let data = dir.path().join("data");
     let out = run_limited(20_000, &script(dir.path(), 10_000), data.to_str().unwrap());
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("\"a\"") || out.stdout.contains(" a "), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"a\"") || out.stdout.contains(" a "),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         replica_dirs(&data),
         10_000 + 1,

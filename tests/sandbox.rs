@@ -12,12 +12,19 @@ fn write(path: &Path, text: &str) {
 #[test]
 fn run_script_of_a_file_that_is_not_a_script_does_not_quote_it() {
     let d = tempfile::tempdir().unwrap();
-    write(&d.path().join("secret"), "root:TOP-SECRET-HASH:19000:0:99999:7:::\n");
+    write(
+        &d.path().join("secret"),
+        "root:TOP-SECRET-HASH:19000:0:99999:7:::\n",
+    );
     let main = d.path().join("main.ksql");
     write(&main, "RUN SCRIPT 'secret';\nRUN SCRIPT '/etc/shadow';\n");
     let out = common::kql(&["check", main.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("RUN SCRIPT runs .ksql or .sql files"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("RUN SCRIPT runs .ksql or .sql files"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("TOP-SECRET"), "{}", out.stderr);
     assert!(!out.stderr.contains("root:"), "{}", out.stderr);
 }
@@ -38,7 +45,10 @@ fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
         )
     };
     let inside = folder.join("ok.ksql");
-    write(&inside, &(source("inside.jsonl") + "RUN SCRIPT 'inside.ksql';\n"));
+    write(
+        &inside,
+        &(source("inside.jsonl") + "RUN SCRIPT 'inside.ksql';\n"),
+    );
     let out = common::kql(&["run", "--sandbox", inside.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     // Without --sandbox, paths are the file's business.
@@ -48,7 +58,10 @@ fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     for (name, text) in [
         ("connector", source("../outside.jsonl")),
-        ("absolute", source(d.path().join("outside.jsonl").to_str().unwrap())),
+        (
+            "absolute",
+            source(d.path().join("outside.jsonl").to_str().unwrap()),
+        ),
         ("script", "RUN SCRIPT '../outside.ksql';\n".to_string()),
     ] {
         write(&outside, &text);
@@ -64,5 +77,9 @@ fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
     write(&outside, "RUN SCRIPT '../outside.ksql';\n");
     let out = common::kql(&["check", "--sandbox", outside.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("the folder --sandbox allows"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the folder --sandbox allows"),
+        "{}",
+        out.stderr
+    );
 }

@@ -13,18 +13,28 @@ use serve_support::*;
 const RECORDS: usize = 40;
 
 #[test]
-fn the_default_idempotent_java_producer_and_a_group_consumer_work_and_keys_land_where_java_puts_them() {
+fn the_default_idempotent_java_producer_and_a_group_consumer_work_and_keys_land_where_java_puts_them(
+) {
     require("javac", &["-version"]);
     let lib = root().join("target/kafka-clients/lib");
     let jars: Vec<_> = std::fs::read_dir(&lib)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "jar")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "jar"))
+                .collect()
+        })
         .unwrap_or_default();
     assert!(
         jars.iter().any(|j| j.file_name().unwrap().to_string_lossy().starts_with("kafka-clients-")),
         "the Java kafka-clients jars are missing from target/kafka-clients/lib: run scripts/clients-up"
     );
     let classes = tempfile::tempdir().unwrap();
-    let classpath = jars.iter().map(|j| j.to_str().unwrap()).collect::<Vec<_>>().join(":");
+    let classpath = jars
+        .iter()
+        .map(|j| j.to_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
     let javac = Command::new("javac")
         .args(["-cp", &classpath, "-d", classes.path().to_str().unwrap()])
         .arg(root().join("tests/serve_clients/KafkaClients.java"))
@@ -57,7 +67,11 @@ fn the_default_idempotent_java_producer_and_a_group_consumer_work_and_keys_land_
         .collect();
     assert_eq!(placed.len(), RECORDS);
     for (key, partition) in &placed {
-        assert_eq!(*partition, partition_for_key(key.as_bytes(), 3), "Java put {key} on {partition}: kql's partitioner agrees");
+        assert_eq!(
+            *partition,
+            partition_for_key(key.as_bytes(), 3),
+            "Java put {key} on {partition}: kql's partitioner agrees"
+        );
     }
     assert!(
         stdout.contains(&format!("consumed {RECORDS} committed {RECORDS}")),

@@ -49,7 +49,9 @@ fn parse_api_versions_v0(r: &[u8]) -> (i32, i16, Vec<(i16, i16, i16)>) {
     let i32_at = |i: usize| i32::from_be_bytes(r[i..i + 4].try_into().unwrap());
     let i16_at = |i: usize| i16::from_be_bytes(r[i..i + 2].try_into().unwrap());
     let n = i32_at(6) as usize;
-    let apis = (0..n).map(|k| (i16_at(10 + 6 * k), i16_at(12 + 6 * k), i16_at(14 + 6 * k))).collect();
+    let apis = (0..n)
+        .map(|k| (i16_at(10 + 6 * k), i16_at(12 + 6 * k), i16_at(14 + 6 * k)))
+        .collect();
     (i32_at(0), i16_at(4), apis)
 }
 
@@ -60,9 +62,15 @@ fn api_versions_lists_the_apis_with_produce_from_version_0() {
     let (correlation, error, apis) = api_versions_v0(&mut s, 7);
     assert_eq!((correlation, error), (7, 0));
     let produce = apis.iter().find(|a| a.0 == 0).expect("Produce is listed");
-    assert_eq!(produce.1, 0, "Produce is advertised from version 0, as Kafka does");
+    assert_eq!(
+        produce.1, 0,
+        "Produce is advertised from version 0, as Kafka does"
+    );
     let fetch = apis.iter().find(|a| a.0 == 1).unwrap();
-    assert!(fetch.2 < 13, "Fetch stops below the versions that need topic ids: {fetch:?}");
+    assert!(
+        fetch.2 < 13,
+        "Fetch stops below the versions that need topic ids: {fetch:?}"
+    );
     for key in [3, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19, 20, 22, 32] {
         assert!(apis.iter().any(|a| a.0 == key), "API {key} is listed");
     }
@@ -73,10 +81,14 @@ fn api_versions_at_a_version_too_new_gets_the_version_0_answer_with_error_35() {
     let served = Served::start(1, &[]);
     let mut s = connect(&served);
     // Version 99 of ApiVersions, with a body the server cannot know the layout of.
-    s.write_all(&request(18, 99, 42, &[0xde, 0xad, 0xbe, 0xef])).unwrap();
+    s.write_all(&request(18, 99, 42, &[0xde, 0xad, 0xbe, 0xef]))
+        .unwrap();
     let (correlation, error, apis) = parse_api_versions_v0(&read_response(&mut s).unwrap());
     assert_eq!((correlation, error), (42, 35), "UNSUPPORTED_VERSION");
-    assert!(apis.iter().any(|a| a.0 == 18 && a.2 >= 3), "our ApiVersions versions are listed: {apis:?}");
+    assert!(
+        apis.iter().any(|a| a.0 == 18 && a.2 >= 3),
+        "our ApiVersions versions are listed: {apis:?}"
+    );
     // The connection stays usable at a version the server speaks.
     assert_eq!(api_versions_v0(&mut s, 43).1, 0);
 }
@@ -88,9 +100,17 @@ fn an_oversized_or_negative_frame_closes_its_connection_only() {
         let mut s = connect(&served);
         s.write_all(&size.to_be_bytes()).unwrap();
         let mut b = [0u8; 1];
-        assert_eq!(s.read(&mut b).unwrap_or(0), 0, "a frame of {size} bytes closes the connection");
+        assert_eq!(
+            s.read(&mut b).unwrap_or(0),
+            0,
+            "a frame of {size} bytes closes the connection"
+        );
     }
-    assert_eq!(api_versions_v0(&mut connect(&served), 1).1, 0, "other clients are served");
+    assert_eq!(
+        api_versions_v0(&mut connect(&served), 1).1,
+        0,
+        "other clients are served"
+    );
 }
 
 #[test]
@@ -139,16 +159,22 @@ fn seeds() -> Vec<Vec<u8>> {
     let batch = [0u8; 70];
     produce.extend_from_slice(&(batch.len() as i32).to_be_bytes());
     produce.extend_from_slice(&batch);
-    let mut fetch = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0, 100, 0, 0, 0, 1, 0, 0x10, 0, 0, 0];
+    let mut fetch = vec![
+        0xff, 0xff, 0xff, 0xff, 0, 0, 0, 100, 0, 0, 0, 1, 0, 0x10, 0, 0, 0,
+    ];
     topic(&mut fetch);
     fetch.extend_from_slice(&1i32.to_be_bytes());
     fetch.extend_from_slice(&[0; 4]);
     fetch.extend_from_slice(&[0; 8]);
     fetch.extend_from_slice(&[0, 0x10, 0, 0]);
-    let mut join = vec![0, 1, b'g', 0, 0, 0x27, 0x10, 0, 0, 0, 8, b'c', b'o', b'n', b's', b'u', b'm', b'e', b'r'];
+    let mut join = vec![
+        0, 1, b'g', 0, 0, 0x27, 0x10, 0, 0, 0, 8, b'c', b'o', b'n', b's', b'u', b'm', b'e', b'r',
+    ];
     join.extend_from_slice(&1i32.to_be_bytes());
     join.extend_from_slice(&[0, 5, b'r', b'a', b'n', b'g', b'e', 0, 0, 0, 0]);
-    let mut commit = vec![0, 1, b'g', 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    let mut commit = vec![
+        0, 1, b'g', 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ];
     topic(&mut commit);
     commit.extend_from_slice(&1i32.to_be_bytes());
     commit.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
@@ -194,14 +220,18 @@ fn a_bounded_fuzz_of_request_frames_never_stops_the_server() {
     let mut served = Served::start(1, &[]);
     let seeds = seeds();
     // KQL_FUZZ_SEED runs another sequence; the default one is the same on every run.
-    let seed = std::env::var("KQL_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let seed = std::env::var("KQL_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut rng = Rng(seed | 1);
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut frames = 0;
     let mut healthy = connect(&served);
     while Instant::now() < deadline {
         let mut s = TcpStream::connect(served.bootstrap()).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         for _ in 0..8 {
             frames += 1;
             if s.write_all(&mutate(&mut rng, &seeds)).is_err() {
@@ -213,12 +243,23 @@ fn a_bounded_fuzz_of_request_frames_never_stops_the_server() {
         let mut sink = [0u8; 4096];
         while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
         if frames % 200 < 8 {
-            assert_eq!(api_versions_v0(&mut healthy, frames).1, 0, "a long-lived connection is still served");
+            assert_eq!(
+                api_versions_v0(&mut healthy, frames).1,
+                0,
+                "a long-lived connection is still served"
+            );
         }
     }
-    assert!(served.is_running(), "the server is still running after {frames} fuzzed frames");
+    assert!(
+        served.is_running(),
+        "the server is still running after {frames} fuzzed frames"
+    );
     assert_eq!(api_versions_v0(&mut connect(&served), 1).1, 0);
-    let panics: Vec<String> = served.stderr_lines().into_iter().filter(|l| l.contains("panicked")).collect();
+    let panics: Vec<String> = served
+        .stderr_lines()
+        .into_iter()
+        .filter(|l| l.contains("panicked"))
+        .collect();
     assert!(panics.is_empty(), "{panics:?}");
     assert!(frames > 500, "only {frames} frames in the time allowed");
 }

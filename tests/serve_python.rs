@@ -14,15 +14,32 @@ use serve_support::*;
 
 const RECORDS: usize = 30;
 
-fn roundtrip(script: &str, module: &str, served: &Served, topic: &str, group: &str) -> serde_json::Value {
+fn roundtrip(
+    script: &str,
+    module: &str,
+    served: &Served,
+    topic: &str,
+    group: &str,
+) -> serde_json::Value {
     require_python_module(module);
     let path = root().join("tests/serve_clients").join(script);
     let out = run(
-        Command::new("python3").args([path.to_str().unwrap(), served.bootstrap(), topic, group, &RECORDS.to_string()]),
+        Command::new("python3").args([
+            path.to_str().unwrap(),
+            served.bootstrap(),
+            topic,
+            group,
+            &RECORDS.to_string(),
+        ]),
         "",
         Duration::from_secs(120),
     );
-    assert!(out.status.success(), "{script} failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).unwrap()
 }
 
@@ -38,10 +55,18 @@ fn assert_kafka_placement(summary: &serde_json::Value) {
 /// The group's committed offsets and the log ends of the partitions it committed for, as
 /// kql's DESCRIBE CONSUMER GROUP shows them; each row's lag is checked on the way.
 fn committed_total(dir: &std::path::Path, data: &std::path::Path, group: &str) -> (i64, i64) {
-    let describe = write_file(dir, "d.ksql", &format!("DESCRIBE CONSUMER GROUP `{group}`;\n"));
+    let describe = write_file(
+        dir,
+        "d.ksql",
+        &format!("DESCRIBE CONSUMER GROUP `{group}`;\n"),
+    );
     let rows = kql_json(&describe, data);
     for r in &rows {
-        let (committed, end, lag) = (r["Committed"].as_i64().unwrap(), r["Log end"].as_i64().unwrap(), r["Lag"].as_i64().unwrap());
+        let (committed, end, lag) = (
+            r["Committed"].as_i64().unwrap(),
+            r["Log end"].as_i64().unwrap(),
+            r["Lag"].as_i64().unwrap(),
+        );
         assert_eq!(lag, end - committed, "{r}");
     }
     let sum = |c: &str| rows.iter().map(|r| r[c].as_i64().unwrap_or(0)).sum();
@@ -53,29 +78,55 @@ fn confluent_kafka_produces_with_acks_all_and_a_group_resumes_from_its_commit() 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let served = Served::start(3, &["--data-dir", data.to_str().unwrap()]);
-    let s = roundtrip("confluent_roundtrip.py", "confluent_kafka", &served, "py-events", "py-group");
-    assert_eq!((s["acked"].as_u64(), s["errors"].as_u64()), (Some(RECORDS as u64), Some(0)));
+    let s = roundtrip(
+        "confluent_roundtrip.py",
+        "confluent_kafka",
+        &served,
+        "py-events",
+        "py-group",
+    );
+    assert_eq!(
+        (s["acked"].as_u64(), s["errors"].as_u64()),
+        (Some(RECORDS as u64), Some(0))
+    );
     assert_eq!(s["first"].as_u64(), Some(RECORDS as u64 / 2));
-    assert_eq!(s["second"].as_u64(), Some(RECORDS as u64 / 2), "the second consumer starts where the first committed: {s}");
+    assert_eq!(
+        s["second"].as_u64(),
+        Some(RECORDS as u64 / 2),
+        "the second consumer starts where the first committed: {s}"
+    );
     assert_eq!(s["extra"].as_u64(), Some(0), "nothing is read twice");
     assert_eq!(s["distinct_keys"].as_u64(), Some(RECORDS as u64));
     assert_kafka_placement(&s);
     drop(served);
     // The first consumer committed half; the second did not commit.
-    assert_eq!(committed_total(dir.path(), &data, "py-group").0, RECORDS as i64 / 2);
+    assert_eq!(
+        committed_total(dir.path(), &data, "py-group").0,
+        RECORDS as i64 / 2
+    );
 }
 
 #[test]
-fn kafka_python_produces_with_acks_all_and_a_group_resumes_from_its_commit_which_survives_a_restart() {
+fn kafka_python_produces_with_acks_all_and_a_group_resumes_from_its_commit_which_survives_a_restart(
+) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let served = Served::start(1, &["--data-dir", data.to_str().unwrap()]);
-    let s = roundtrip("kafka_python_roundtrip.py", "kafka", &served, "kp-events", "kp-group");
+    let s = roundtrip(
+        "kafka_python_roundtrip.py",
+        "kafka",
+        &served,
+        "kp-events",
+        "kp-group",
+    );
     assert_eq!(s["acked"].as_u64(), Some(RECORDS as u64));
     assert_eq!(s["first"].as_u64(), Some(RECORDS as u64 / 2));
     assert_eq!(s["second"].as_u64(), Some(RECORDS as u64 / 2), "{s}");
     assert_eq!(s["distinct"].as_u64(), Some(RECORDS as u64));
     assert_kafka_placement(&s);
     drop(served);
-    assert_eq!(committed_total(dir.path(), &data, "kp-group").0, RECORDS as i64 / 2);
+    assert_eq!(
+        committed_total(dir.path(), &data, "kp-group").0,
+        RECORDS as i64 / 2
+    );
 }

@@ -39,7 +39,11 @@ fn produce(session: &Session, key: &str, ts: i64) {
 fn run(keys: usize) -> (Duration, Vec<i64>) {
     let mut session = events_session();
     for i in 0..2 * keys {
-        produce(&session, &format!("key-{}", i % keys), 1_700_000_000_000 + 10 * i as i64);
+        produce(
+            &session,
+            &format!("key-{}", i % keys),
+            1_700_000_000_000 + 10 * i as i64,
+        );
     }
     let mut out = Captured::default();
     let started = Instant::now();
@@ -71,7 +75,10 @@ fn session_windows_close_in_time_linear_in_the_number_of_keys() {
     let best = |keys: usize| {
         let (a, counts) = run(keys);
         assert_eq!(counts.len(), keys, "one session per key");
-        assert!(counts.iter().all(|&n| n == 2), "both records of each key in its session");
+        assert!(
+            counts.iter().all(|&n| n == 2),
+            "both records of each key in its session"
+        );
         a.min(run(keys).0).min(run(keys).0)
     };
     let (t_small, t_large) = (best(small), best(large));
@@ -96,7 +103,8 @@ fn windows_near_the_largest_timestamp_accept_their_records() {
             produce(&session, "k", ts);
         }
         let mut out = Captured::default();
-        let sql = format!("SELECT k, COUNT(*) AS n FROM events WINDOW {window} GROUP BY k EMIT FINAL;");
+        let sql =
+            format!("SELECT k, COUNT(*) AS n FROM events WINDOW {window} GROUP BY k EMIT FINAL;");
         session
             .run_text("max.ksql", &sql, &mut out)
             .unwrap_or_else(|d| panic!("{window}: {d:?}"));

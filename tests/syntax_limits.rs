@@ -33,17 +33,21 @@ fn repeat(s: &str, n: usize) -> String {
 
 fn nestings() -> Vec<Nesting> {
     vec![
-        Nesting { name: "NOT", statement: |n| select(repeat("NOT ", n) + "TRUE") },
-        Nesting { name: "unary minus", statement: |n| select(repeat("- ", n) + "1") },
+        Nesting {
+            name: "NOT",
+            statement: |n| select(repeat("NOT ", n) + "TRUE"),
+        },
+        Nesting {
+            name: "unary minus",
+            statement: |n| select(repeat("- ", n) + "1"),
+        },
         Nesting {
             name: "NOT after comparisons",
             statement: |n| select("a".to_string() + &repeat(" = NOT a", n)),
         },
         Nesting {
             name: "CASE WHEN without brackets",
-            statement: |n| {
-                select(repeat("CASE WHEN TRUE THEN ", n) + "1" + &repeat(" END", n))
-            },
+            statement: |n| select(repeat("CASE WHEN TRUE THEN ", n) + "1" + &repeat(" END", n)),
         },
         Nesting {
             name: "CASE operand",
@@ -51,7 +55,9 @@ fn nestings() -> Vec<Nesting> {
         },
         Nesting {
             name: "ELSE branch",
-            statement: |n| select(repeat("CASE WHEN TRUE THEN 1 ELSE ", n) + "1" + &repeat(" END", n)),
+            statement: |n| {
+                select(repeat("CASE WHEN TRUE THEN 1 ELSE ", n) + "1" + &repeat(" END", n))
+            },
         },
         Nesting {
             name: "brackets",
@@ -128,7 +134,9 @@ fn nestings() -> Vec<Nesting> {
         Nesting {
             name: "CAST to a nested type",
             statement: |n| {
-                select("CAST(a AS ".to_string() + &repeat("ARRAY<", n) + "INT" + &repeat(">", n) + ")")
+                select(
+                    "CAST(a AS ".to_string() + &repeat("ARRAY<", n) + "INT" + &repeat(">", n) + ")",
+                )
             },
         },
     ]
@@ -170,7 +178,10 @@ fn every_recursive_rule_nested_a_little_still_parses() {
     for nesting in nestings() {
         let shallow = (nesting.statement)(SHALLOW);
         if let Err(report) = parse_report(&shallow) {
-            panic!("{} nested {SHALLOW} deep should parse:\n{report}", nesting.name);
+            panic!(
+                "{} nested {SHALLOW} deep should parse:\n{report}",
+                nesting.name
+            );
         }
     }
 }
@@ -180,7 +191,8 @@ fn every_recursive_rule_nested_a_little_still_parses() {
 #[test]
 fn kql_check_reports_deep_nesting_instead_of_crashing() {
     let dir = tempfile::tempdir().unwrap();
-    let declare = "CREATE STREAM s (a INT) WITH (kafka_topic='t', value_format='json', partitions=1);\n";
+    let declare =
+        "CREATE STREAM s (a INT) WITH (kafka_topic='t', value_format='json', partitions=1);\n";
     let inputs = [
         ("not.ksql", select(repeat("NOT ", DEEP) + "TRUE")),
         ("minus.ksql", select(repeat("- ", DEEP) + "1")),
@@ -193,8 +205,17 @@ fn kql_check_reports_deep_nesting_instead_of_crashing() {
         let path = dir.path().join(name);
         std::fs::write(&path, format!("{declare}{statement}\n")).unwrap();
         let out = common::kql(&["check", path.to_str().unwrap()]);
-        assert_eq!(out.code, 1, "{name}: {}", &out.stderr[..out.stderr.len().min(600)]);
-        assert!(out.stderr.contains(TOO_DEEP), "{name}: {}", &out.stderr[..out.stderr.len().min(600)]);
+        assert_eq!(
+            out.code,
+            1,
+            "{name}: {}",
+            &out.stderr[..out.stderr.len().min(600)]
+        );
+        assert!(
+            out.stderr.contains(TOO_DEEP),
+            "{name}: {}",
+            &out.stderr[..out.stderr.len().min(600)]
+        );
     }
 }
 
@@ -210,7 +231,11 @@ fn wide_file(n: usize) -> String {
         columns.join(", "),
         names.join(", "),
         values.join(", "),
-        names.iter().map(|c| format!("s.{c} + 1 AS x{c}")).collect::<Vec<_>>().join(", "),
+        names
+            .iter()
+            .map(|c| format!("s.{c} + 1 AS x{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 
@@ -219,7 +244,11 @@ fn check_time(text: &str) -> Duration {
     let started = Instant::now();
     let (_, statements, errors) = session.check("wide.ksql", text);
     let took = started.elapsed();
-    assert!(errors.is_empty(), "{}", render(&errors, &session.sources, false));
+    assert!(
+        errors.is_empty(),
+        "{}",
+        render(&errors, &session.sources, false)
+    );
     assert_eq!(statements.len(), 3);
     took
 }

@@ -65,7 +65,9 @@ fn main() {
     }
     let bytes = read_all(d.path());
     let raw = best(5, || read_all(d.path()));
-    let open = best(5, || Cluster::open(d.path(), 1, Settings::default()).unwrap());
+    let open = best(5, || {
+        Cluster::open(d.path(), 1, Settings::default()).unwrap()
+    });
     println!(
         "{n} records, {:.1} MB: open {:.3} s, raw read {:.3} s, open/raw {:.2}",
         bytes as f64 / 1e6,

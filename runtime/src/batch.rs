@@ -404,7 +404,10 @@ mod tests {
             for bit in 0..8 {
                 let mut m = b.to_vec();
                 m[byte] ^= 1 << bit;
-                assert!(check(&m).is_err(), "flip of bit {bit} of byte {byte} passed");
+                assert!(
+                    check(&m).is_err(),
+                    "flip of bit {bit} of byte {byte} passed"
+                );
             }
         }
     }

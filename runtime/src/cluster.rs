@@ -312,9 +312,9 @@ impl Cluster {
                     Ok(log) => logs.insert(b, log),
                     Err(e) => {
                         // Nothing of a topic that could not be created stays behind.
-                        let made = partitions.into_iter().map(|p: RwLock<PartitionState>| {
-                            p.into_inner().unwrap().logs
-                        });
+                        let made = partitions
+                            .into_iter()
+                            .map(|p: RwLock<PartitionState>| p.into_inner().unwrap().logs);
                         for (_, log) in made.chain([logs]).flatten() {
                             let _ = log.delete();
                         }

@@ -91,8 +91,7 @@ impl PartitionLog {
     /// base offset, so this holds for any file content; checked rather than assumed).
     fn check_sequence(&self) -> Result<(), LogError> {
         for w in self.segments.windows(2) {
-            if w[0].base_offset() >= w[1].base_offset() || w[0].next_offset() > w[1].base_offset()
-            {
+            if w[0].base_offset() >= w[1].base_offset() || w[0].next_offset() > w[1].base_offset() {
                 return Err(LogError::Corrupt(format!(
                     "{}: segment {} ends at offset {}, after the next segment's base offset {}",
                     self.name(),
@@ -718,14 +717,19 @@ mod tests {
     fn written(d: &Path) -> PathBuf {
         let mut log = PartitionLog::open(d, small(), 0, 0).unwrap();
         for i in 0..20 {
-            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
         }
         assert!(log.segment_count() > 2);
         d.join(format!("{}.log", file_stem(0)))
     }
 
     fn offsets(log: &PartitionLog) -> Vec<u64> {
-        log.read(0, 100, 100).unwrap().iter().map(|r| r.offset).collect()
+        log.read(0, 100, 100)
+            .unwrap()
+            .iter()
+            .map(|r| r.offset)
+            .collect()
     }
 
     #[test]
@@ -740,7 +744,10 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().len(), len as u64);
         assert_eq!(log.damage.len(), 1, "{:?}", log.damage);
         let dmg = &log.damage[0];
-        assert_eq!((dmg.byte_pos, dmg.first_offset, dmg.end_offset), (0, 0, Some(1)));
+        assert_eq!(
+            (dmg.byte_pos, dmg.first_offset, dmg.end_offset),
+            (0, 0, Some(1))
+        );
         assert_eq!(dmg.action, DamageAction::Skipped);
         assert!(dmg.reason.contains("checksum"), "{}", dmg.reason);
         assert_eq!(offsets(&log), (1..20).collect::<Vec<_>>());
@@ -752,7 +759,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(d.path(), Settings::default(), 0, 0).unwrap();
         for i in 0..5 {
-            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
         }
         let second = log.segments[0].locs()[1];
         drop(log);
@@ -772,7 +780,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut log = PartitionLog::open(d.path(), small(), 0, 0).unwrap();
         for i in 0..20 {
-            log.append_records(vec![pr(&format!("r{i}"))], 0, 0).unwrap();
+            log.append_records(vec![pr(&format!("r{i}"))], 0, 0)
+                .unwrap();
         }
         let last = *log.segments.last().unwrap().locs().last().unwrap();
         let p = log.segments.last().unwrap().file().unwrap().to_path_buf();
@@ -825,7 +834,10 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap(); // under the open log
         let e = log.read(0, 2, 10).unwrap_err().to_string();
         assert!(
-            e.contains(&format!("broker-2/orders-3, 00000000000000000000.log byte {}", second.pos)),
+            e.contains(&format!(
+                "broker-2/orders-3, 00000000000000000000.log byte {}",
+                second.pos
+            )),
             "{e}"
         );
         assert!(e.contains("offsets 1..=1"), "{e}");

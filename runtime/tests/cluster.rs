@@ -192,7 +192,11 @@ fn acks_1_loses_a_record_whose_leader_stops_before_a_follower_copies_it() {
     // Read by a consumer: the follower fetched it first, so it survives the leader.
     c.produce("t", rec("k", "one-read"), Acks::Leader).unwrap();
     let p = &c.describe_topic("t").unwrap().partitions[0];
-    assert_eq!((p.high_watermark, p.log_end_offset), (1, 2), "only the leader has it");
+    assert_eq!(
+        (p.high_watermark, p.log_end_offset),
+        (1, 2),
+        "only the leader has it"
+    );
     assert_eq!(values(&c, "t", 0), vec!["all", "one-read"]);
     // Not read before the leader stops: only the leader had it.
     c.produce("t", rec("k", "one-lost"), Acks::Leader).unwrap();
@@ -518,11 +522,14 @@ fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
         };
         c.create_topic("t", cfg).unwrap();
         for i in 0..40 {
-            c.produce("t", rec("k", &format!("v{i}")), Acks::All).unwrap();
+            c.produce("t", rec("k", &format!("v{i}")), Acks::All)
+                .unwrap();
         }
     }
     let leader = 1; // partition 0's first replica
-    let seg = d.path().join(format!("broker-{leader}/t-0/00000000000000000000.log"));
+    let seg = d
+        .path()
+        .join(format!("broker-{leader}/t-0/00000000000000000000.log"));
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes[6] ^= 0x04; // the first batch's base offset
     std::fs::write(&seg, &bytes).unwrap();
@@ -537,7 +544,9 @@ fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
     let r = reports[0].to_string();
     assert!(!reports[0].lost);
     assert!(
-        r.starts_with("topic 't' partition 0 (broker 1): broker-1/t-0/00000000000000000000.log bytes 0.."),
+        r.starts_with(
+            "topic 't' partition 0 (broker 1): broker-1/t-0/00000000000000000000.log bytes 0.."
+        ),
         "{r}"
     );
     assert!(r.contains("offsets 0..1: checksum mismatch"), "{r}");
@@ -562,13 +571,18 @@ fn a_read_that_meets_damage_falls_back_to_an_intact_replica() {
     let rs = (0..10).map(|j| rec("k", &format!("value-{j}"))).collect();
     c.produce_batch("t", 0, rs, Acks::All).unwrap();
     let leader = c.describe_topic("t").unwrap().partitions[0].leader.unwrap();
-    let log = d.path().join(format!("broker-{leader}/t-0/00000000000000000000.log"));
+    let log = d
+        .path()
+        .join(format!("broker-{leader}/t-0/00000000000000000000.log"));
     let mut bytes = std::fs::read(&log).unwrap();
     let at = bytes.len() - 10;
     bytes[at] ^= 0x20;
     std::fs::write(&log, &bytes).unwrap();
     assert_eq!(values(&c, "t", 0).len(), 10);
-    assert_eq!(c.fetch_batches("t", 0, 0, 10).unwrap()[0].iter().count(), 10);
+    assert_eq!(
+        c.fetch_batches("t", 0, 0, 10).unwrap()[0].iter().count(),
+        10
+    );
     let r = c.storage_reports()[0].to_string();
     assert!(r.contains("read from the in-sync replica on broker"), "{r}");
     assert!(r.contains("00000000000000000000.log byte 0"), "{r}");
@@ -593,7 +607,10 @@ fn a_missing_metadata_file_refuses_to_open_and_deletes_nothing() {
         .to_string();
     assert!(e.contains("cluster.json is missing"), "{e}");
     assert!(e.contains("broker-1/t-0"), "{e}");
-    assert!(d.path().join("broker-1/t-0/00000000000000000000.log").exists());
+    assert!(d
+        .path()
+        .join("broker-1/t-0/00000000000000000000.log")
+        .exists());
 }
 
 #[test]

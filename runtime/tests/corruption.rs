@@ -90,7 +90,10 @@ struct Figures {
 
 /// Parses a report's offset range (`a..b`, or `a..` to the end).
 fn range(r: &StorageReport) -> (u64, u64) {
-    let (a, b) = r.offsets.split_once("..").expect("a lost range has offsets");
+    let (a, b) = r
+        .offsets
+        .split_once("..")
+        .expect("a lost range has offsets");
     (a.parse().unwrap(), b.parse().unwrap_or(u64::MAX))
 }
 
@@ -140,7 +143,11 @@ fn run(c: &Case, fig: &mut Figures) -> Result<(), TestCaseError> {
         Ok(cl) => cl,
         Err(e) => {
             // Only the metadata file may stop an open, and the error names it.
-            prop_assert!(is_meta, "open failed on a damaged {}: {e}", target.display());
+            prop_assert!(
+                is_meta,
+                "open failed on a damaged {}: {e}",
+                target.display()
+            );
             prop_assert!(e.to_string().contains("cluster.json"), "{e}");
             fig.detected += 1;
             fig.refused += 1;
@@ -177,7 +184,13 @@ fn run(c: &Case, fig: &mut Figures) -> Result<(), TestCaseError> {
         let mut seen = vec![false; written[p as usize].len()];
         for r in &got {
             let want = written[p as usize].get(r.offset as usize);
-            prop_assert_eq!(r.value.as_ref(), want, "partition {} offset {}", p, r.offset);
+            prop_assert_eq!(
+                r.value.as_ref(),
+                want,
+                "partition {} offset {}",
+                p,
+                r.offset
+            );
             seen[r.offset as usize] = true;
         }
         for (o, s) in seen.iter().enumerate() {

@@ -34,7 +34,9 @@ pub async fn handle(ctx: &Ctx, mut frame: Bytes) -> Outcome {
         if api == ApiKey::ApiVersions && version > hi {
             return unsupported_api_versions(correlation_id);
         }
-        return Outcome::Close(format!("{api:?} version {version} is not supported ({lo} to {hi})"));
+        return Outcome::Close(format!(
+            "{api:?} version {version} is not supported ({lo} to {hi})"
+        ));
     }
     let header = match RequestHeader::decode(&mut frame, api.request_header_version(version)) {
         Ok(h) => h,
@@ -61,7 +63,9 @@ fn encode(api: ApiKey, version: i16, correlation_id: i32, response: &ResponseKin
         Ok(()) => Outcome::Respond(buf),
         // A response this server built that the codec refuses is a bug of the server;
         // the client sees its connection close, the server goes on.
-        Err(e) => Outcome::Close(format!("cannot encode the {api:?} v{version} response: {e}")),
+        Err(e) => Outcome::Close(format!(
+            "cannot encode the {api:?} v{version} response: {e}"
+        )),
     }
 }
 

@@ -5,9 +5,7 @@ use kql_runtime::LogError;
 
 pub fn code(e: &LogError) -> i16 {
     match e {
-        LogError::UnknownTopic(_) | LogError::UnknownPartition { .. } => {
-            E::UnknownTopicOrPartition
-        }
+        LogError::UnknownTopic(_) | LogError::UnknownPartition { .. } => E::UnknownTopicOrPartition,
         LogError::TopicExists(_) => E::TopicAlreadyExists,
         LogError::InvalidPartitions(_) => E::InvalidPartitions,
         LogError::InvalidReplicationFactor { .. } => E::InvalidReplicationFactor,
@@ -20,9 +18,9 @@ pub fn code(e: &LogError) -> i16 {
         LogError::UnknownMember { .. } => E::UnknownMemberId,
         LogError::CommitFailed { .. } => E::IllegalGeneration,
         LogError::UnknownGroup(_) => E::GroupIdNotFound,
-        LogError::NoOffsetForPartition { .. } | LogError::UnknownBroker { .. } | LogError::Io(_) => {
-            E::UnknownServerError
-        }
+        LogError::NoOffsetForPartition { .. }
+        | LogError::UnknownBroker { .. }
+        | LogError::Io(_) => E::UnknownServerError,
         #[allow(unreachable_patterns)]
         _ => E::UnknownServerError,
     }

@@ -16,7 +16,9 @@ use kafka_protocol::ResponseError as E;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::limits::{GROUPS_MAX, GROUP_MEMBERS_MAX, REBALANCE_WAIT_MAX, SESSION_TIMEOUT_MAX, SESSION_TIMEOUT_MIN};
+use crate::limits::{
+    GROUPS_MAX, GROUP_MEMBERS_MAX, REBALANCE_WAIT_MAX, SESSION_TIMEOUT_MAX, SESSION_TIMEOUT_MIN,
+};
 use crate::state::Shared;
 
 #[derive(Default)]
@@ -119,14 +121,18 @@ impl Coordinator {
             return Err(E::InconsistentGroupProtocol.code());
         }
         // At least the session timeout, at most REBALANCE_WAIT_MAX (which may be the shorter).
-        let rebalance = Duration::from_millis(r.rebalance_timeout_ms.max(0) as u64).max(session).min(REBALANCE_WAIT_MAX);
+        let rebalance = Duration::from_millis(r.rebalance_timeout_ms.max(0) as u64)
+            .max(session)
+            .min(REBALANCE_WAIT_MAX);
         let (member_id, changed) = {
             let mut groups = self.lock();
             if !groups.contains_key(&r.group) && groups.len() >= GROUPS_MAX {
                 return Err(E::CoordinatorNotAvailable.code());
             }
             let g = groups.entry(r.group.clone()).or_insert_with(Group::new);
-            if !g.members.is_empty() && (g.protocol_type != r.protocol_type || !g.shares_protocol(&r.protocols)) {
+            if !g.members.is_empty()
+                && (g.protocol_type != r.protocol_type || !g.shares_protocol(&r.protocols))
+            {
                 return Err(E::InconsistentGroupProtocol.code());
             }
             let member_id = if r.member_id.is_empty() {
@@ -134,7 +140,14 @@ impl Coordinator {
                     return Err(E::GroupMaxSizeReached.code());
                 }
                 let seq = self.next_member.fetch_add(1, Ordering::Relaxed);
-                format!("{}-{seq:08}", if r.client_id.is_empty() { "member" } else { &r.client_id })
+                format!(
+                    "{}-{seq:08}",
+                    if r.client_id.is_empty() {
+                        "member"
+                    } else {
+                        &r.client_id
+                    }
+                )
             } else if g.members.contains_key(&r.member_id) {
                 r.member_id.clone()
             } else {
@@ -194,12 +207,22 @@ impl Coordinator {
                 }
                 g.round_deadline
             };
-            let _ = tokio::time::timeout_at(deadline.min(Instant::now() + Duration::from_millis(500)), woken).await;
+            let _ = tokio::time::timeout_at(
+                deadline.min(Instant::now() + Duration::from_millis(500)),
+                woken,
+            )
+            .await;
         }
     }
 
     /// SyncGroup: the leader's assignments in, each member's assignment out.
-    pub async fn sync(&self, group: &str, generation: i32, member_id: &str, assignments: Vec<(String, Bytes)>) -> Result<Bytes, i16> {
+    pub async fn sync(
+        &self,
+        group: &str,
+        generation: i32,
+        member_id: &str,
+        assignments: Vec<(String, Bytes)>,
+    ) -> Result<Bytes, i16> {
         let (changed, deadline) = {
             let mut groups = self.lock();
             let g = groups.get_mut(group).ok_or(E::UnknownMemberId.code())?;
@@ -252,11 +275,19 @@ impl Coordinator {
     pub fn leave(&self, group: &str, member_ids: &[String]) -> Vec<Result<(), i16>> {
         let mut groups = self.lock();
         let Some(g) = groups.get_mut(group) else {
-            return member_ids.iter().map(|_| Err(E::UnknownMemberId.code())).collect();
+            return member_ids
+                .iter()
+                .map(|_| Err(E::UnknownMemberId.code()))
+                .collect();
         };
         let results = member_ids
             .iter()
-            .map(|m| g.members.remove(m).map(|_| ()).ok_or(E::UnknownMemberId.code()))
+            .map(|m| {
+                g.members
+                    .remove(m)
+                    .map(|_| ())
+                    .ok_or(E::UnknownMemberId.code())
+            })
             .collect();
         g.start_round(None);
         g.complete_if_all_joined();
@@ -289,8 +320,19 @@ impl Coordinator {
                 .members
                 .iter()
                 .map(|(id, m)| {
-                    let metadata = m.protocols.iter().find(|(n, _)| *n == protocol).map(|(_, b)| b.clone()).unwrap_or_default();
-                    (id.clone(), m.client_id.clone(), m.client_host.clone(), metadata, m.assignment.clone())
+                    let metadata = m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default();
+                    (
+                        id.clone(),
+                        m.client_id.clone(),
+                        m.client_host.clone(),
+                        metadata,
+                        m.assignment.clone(),
+                    )
                 })
                 .collect(),
             protocol,
@@ -308,13 +350,17 @@ impl Coordinator {
         for g in groups.values_mut() {
             let before = g.members.len();
             let waiting = g.state == State::PreparingRebalance;
-            g.members.retain(|_, m| (waiting && m.rejoined) || now.duration_since(m.last_seen) < m.session_timeout);
+            g.members.retain(|_, m| {
+                (waiting && m.rejoined) || now.duration_since(m.last_seen) < m.session_timeout
+            });
             if g.members.len() != before {
                 g.start_round(None);
                 g.complete_if_all_joined();
             }
         }
-        groups.retain(|_, g| !(g.members.is_empty() && g.state == State::Empty && g.joined.is_empty()));
+        groups.retain(|_, g| {
+            !(g.members.is_empty() && g.state == State::Empty && g.joined.is_empty())
+        });
     }
 }
 
@@ -343,7 +389,11 @@ impl Group {
     }
 
     fn shares_protocol(&self, protocols: &[(String, Bytes)]) -> bool {
-        protocols.iter().any(|(p, _)| self.members.values().all(|m| m.protocols.iter().any(|(q, _)| q == p)))
+        protocols.iter().any(|(p, _)| {
+            self.members
+                .values()
+                .all(|m| m.protocols.iter().any(|(q, _)| q == p))
+        })
     }
 
     fn check_member(&self, member_id: &str, generation: i32) -> Result<(), i16> {
@@ -365,7 +415,12 @@ impl Group {
             return;
         }
         self.state = State::PreparingRebalance;
-        let wait = self.members.values().map(|m| m.rebalance_timeout).max().unwrap_or(REBALANCE_WAIT_MAX);
+        let wait = self
+            .members
+            .values()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or(REBALANCE_WAIT_MAX);
         self.round_deadline = Instant::now() + wait;
         for (id, m) in self.members.iter_mut() {
             m.rejoined = Some(id.as_str()) == joined;
@@ -388,7 +443,11 @@ impl Group {
             return;
         }
         self.generation += 1;
-        if !self.leader.as_ref().is_some_and(|l| self.members.contains_key(l)) {
+        if !self
+            .leader
+            .as_ref()
+            .is_some_and(|l| self.members.contains_key(l))
+        {
             self.leader = self.members.keys().next().cloned();
         }
         let leader = self.leader.clone().unwrap_or_default();
@@ -396,13 +455,26 @@ impl Group {
             .protocols
             .iter()
             .map(|(p, _)| p)
-            .find(|p| self.members.values().all(|m| m.protocols.iter().any(|(q, _)| q == *p)))
+            .find(|p| {
+                self.members
+                    .values()
+                    .all(|m| m.protocols.iter().any(|(q, _)| q == *p))
+            })
             .cloned()
             .unwrap_or_default();
         let metadata: Vec<(String, Bytes)> = self
             .members
             .iter()
-            .map(|(id, m)| (id.clone(), m.protocols.iter().find(|(p, _)| *p == protocol).map(|(_, b)| b.clone()).unwrap_or_default()))
+            .map(|(id, m)| {
+                (
+                    id.clone(),
+                    m.protocols
+                        .iter()
+                        .find(|(p, _)| *p == protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         self.joined.clear();
         for id in self.members.keys() {
@@ -414,7 +486,11 @@ impl Group {
                     protocol: protocol.clone(),
                     leader: leader.clone(),
                     member_id: id.clone(),
-                    members: if *id == leader { metadata.clone() } else { Vec::new() },
+                    members: if *id == leader {
+                        metadata.clone()
+                    } else {
+                        Vec::new()
+                    },
                 },
             );
         }

@@ -6,8 +6,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record as WireRecord, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType,
+    Compression, Record as WireRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType,
 };
 use kafka_protocol::ResponseError;
 use kql_runtime::{Header, RecordBatch};
@@ -76,7 +76,11 @@ fn check_batches(mut b: &[u8]) -> Result<(), i16> {
         if attributes & (TRANSACTIONAL_BIT | CONTROL_BIT) != 0 {
             return Err(ResponseError::InvalidRecord.code());
         }
-        let count = i32::from_be_bytes(b[RECORD_COUNT_AT..RECORD_COUNT_AT + 4].try_into().unwrap_or_default());
+        let count = i32::from_be_bytes(
+            b[RECORD_COUNT_AT..RECORD_COUNT_AT + 4]
+                .try_into()
+                .unwrap_or_default(),
+        );
         let room = (total - BATCH_HEADER_BYTES) / RECORD_BYTES_MIN;
         if count < 0 || count as usize > room {
             return Err(corrupt);
@@ -101,7 +105,11 @@ pub fn headers_of(r: &WireRecord) -> Vec<Header> {
 /// batch, from its first record, even when the reader asked for an offset inside it (the
 /// client skips what it has, as with Kafka). Stops after the batch that reaches
 /// `bytes_max`; the first batch always goes.
-pub fn encode_fetched(batches: &[RecordBatch], out: &mut BytesMut, bytes_max: usize) -> Result<(), String> {
+pub fn encode_fetched(
+    batches: &[RecordBatch],
+    out: &mut BytesMut,
+    bytes_max: usize,
+) -> Result<(), String> {
     let options = RecordEncodeOptions {
         version: 2,
         compression: Compression::None,
@@ -155,9 +163,15 @@ mod tests {
     fn a_log_batch_goes_out_whole_and_comes_back_with_keys_values_timestamps_headers() {
         let c = Cluster::in_memory(1);
         c.create_topic("t", TopicConfig::default()).unwrap();
-        let mut r1 = ProducerRecord::new(Some(Bytes::from_static(b"k1")), Some(Bytes::from_static(b"v1")));
+        let mut r1 = ProducerRecord::new(
+            Some(Bytes::from_static(b"k1")),
+            Some(Bytes::from_static(b"v1")),
+        );
         r1.timestamp_ms = Some(1000);
-        r1.headers.push(Header { name: "h".into(), value: Bytes::from_static(b"x") });
+        r1.headers.push(Header {
+            name: "h".into(),
+            value: Bytes::from_static(b"x"),
+        });
         let r2 = ProducerRecord::new(None, None).with_timestamp(2000);
         c.produce_batch("t", 0, vec![r1, r2], Acks::Leader).unwrap();
         // Asked from offset 1, inside the batch: the whole batch comes back, from offset 0.
@@ -172,8 +186,17 @@ mod tests {
         assert_eq!(rs[0].key.as_deref(), Some(&b"k1"[..]));
         assert_eq!(rs[0].value.as_deref(), Some(&b"v1"[..]));
         assert_eq!(rs[0].timestamp, 1000);
-        assert_eq!(headers_of(&rs[0]), vec![Header { name: "h".into(), value: Bytes::from_static(b"x") }]);
-        assert_eq!((rs[1].key.clone(), rs[1].value.clone(), rs[1].timestamp), (None, None, 2000));
+        assert_eq!(
+            headers_of(&rs[0]),
+            vec![Header {
+                name: "h".into(),
+                value: Bytes::from_static(b"x")
+            }]
+        );
+        assert_eq!(
+            (rs[1].key.clone(), rs[1].value.clone(), rs[1].timestamp),
+            (None, None, 2000)
+        );
         assert_eq!(decoded[0].base_sequence, -1);
     }
 
@@ -181,14 +204,26 @@ mod tests {
     fn a_batch_claiming_more_records_than_its_bytes_hold_is_corrupt_before_decoding() {
         let c = Cluster::in_memory(1);
         c.create_topic("t", TopicConfig::default()).unwrap();
-        c.produce_batch("t", 0, vec![ProducerRecord::new(None, Some(Bytes::from_static(b"v")))], Acks::Leader).unwrap();
+        c.produce_batch(
+            "t",
+            0,
+            vec![ProducerRecord::new(None, Some(Bytes::from_static(b"v")))],
+            Acks::Leader,
+        )
+        .unwrap();
         let mut out = BytesMut::new();
         encode_fetched(&c.fetch_batches("t", 0, 0, 10).unwrap(), &mut out, 1 << 20).unwrap();
         out[RECORD_COUNT_AT..RECORD_COUNT_AT + 4].copy_from_slice(&i32::MAX.to_be_bytes());
-        assert_eq!(decode_produced(out.freeze()).err(), Some(ResponseError::CorruptMessage.code()));
+        assert_eq!(
+            decode_produced(out.freeze()).err(),
+            Some(ResponseError::CorruptMessage.code())
+        );
         let mut gz = BytesMut::new();
         encode_fetched(&c.fetch_batches("t", 0, 0, 10).unwrap(), &mut gz, 1 << 20).unwrap();
         gz[ATTRIBUTES_AT + 1] |= 1;
-        assert_eq!(decode_produced(gz.freeze()).err(), Some(ResponseError::UnsupportedCompressionType.code()));
+        assert_eq!(
+            decode_produced(gz.freeze()).err(),
+            Some(ResponseError::UnsupportedCompressionType.code())
+        );
     }
 }

@@ -37,7 +37,9 @@ impl Shared {
     }
 
     pub fn broker_addr(&self, id: i32) -> Option<SocketAddr> {
-        usize::try_from(id - 1).ok().and_then(|i| self.brokers.get(i).copied())
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| self.brokers.get(i).copied())
     }
 }
 

@@ -344,7 +344,10 @@ pub fn sandbox_of(file: &std::path::Path) -> Result<crate::exec::sandbox::Sandbo
     crate::exec::sandbox::Sandbox::of_file(file).map_err(|e| {
         Failure::plain(Diagnostic::new(
             Code::FileError,
-            format!("cannot use the folder of {} as the sandbox: {e}", file.display()),
+            format!(
+                "cannot use the folder of {} as the sandbox: {e}",
+                file.display()
+            ),
         ))
     })
 }

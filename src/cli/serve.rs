@@ -16,7 +16,12 @@ use crate::exec::Session;
 /// How often the file's persistent queries catch up with what clients produced.
 const CATCH_UP_INTERVAL: Duration = Duration::from_millis(100);
 
-pub fn run(cli: &Cli, file: Option<&Path>, data_dir: Option<&Path>, listen: SocketAddr) -> Result<(), Failure> {
+pub fn run(
+    cli: &Cli,
+    file: Option<&Path>,
+    data_dir: Option<&Path>,
+    listen: SocketAddr,
+) -> Result<(), Failure> {
     let text = file.map(read_file).transpose()?;
     let cluster = super::open_cluster(cli, data_dir)?;
     if !listen.ip().is_loopback() {
@@ -30,7 +35,12 @@ pub fn run(cli: &Cli, file: Option<&Path>, data_dir: Option<&Path>, listen: Sock
         .thread_name("kql-serve")
         .enable_all()
         .build()
-        .map_err(|e| Failure::plain(Diagnostic::new(Code::Internal, format!("cannot start the server's threads: {e}"))))?;
+        .map_err(|e| {
+            Failure::plain(Diagnostic::new(
+                Code::Internal,
+                format!("cannot start the server's threads: {e}"),
+            ))
+        })?;
     let server = runtime
         .block_on(Server::start(cluster.clone(), ServeConfig { listen }))
         .map_err(|e| {
@@ -40,19 +50,27 @@ pub fn run(cli: &Cli, file: Option<&Path>, data_dir: Option<&Path>, listen: Sock
             )
         })?;
     for (i, addr) in server.addrs().iter().enumerate() {
-        eprintln!("kql serve: broker {} listening on {addr}{}", i + 1, if i == 0 { " (bootstrap)" } else { "" });
+        eprintln!(
+            "kql serve: broker {} listening on {addr}{}",
+            i + 1,
+            if i == 0 { " (bootstrap)" } else { "" }
+        );
     }
     let stop = stop_signal();
     let mut session = Session::new(cluster.clone());
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
-    session
-        .restore(&mut printer)
-        .map_err(|d| Failure { diagnostics: vec![d], sources: session.sources.clone() })?;
+    session.restore(&mut printer).map_err(|d| Failure {
+        diagnostics: vec![d],
+        sources: session.sources.clone(),
+    })?;
     if let (Some(file), Some(text)) = (file, text) {
         session
             .run_text(&file.display().to_string(), &text, &mut printer)
-            .map_err(|diagnostics| Failure { diagnostics, sources: session.sources.clone() })?;
+            .map_err(|diagnostics| Failure {
+                diagnostics,
+                sources: session.sources.clone(),
+            })?;
     }
     eprintln!("kql serve: ready (Ctrl-C stops)");
     // The file's persistent queries follow what clients produce, until Ctrl-C.
@@ -67,9 +85,14 @@ pub fn run(cli: &Cli, file: Option<&Path>, data_dir: Option<&Path>, listen: Sock
     };
     drop(server);
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let flushed = cluster.flush().map_err(|e| Diagnostic::new(Code::TopicError, format!("cannot flush the log: {e}")));
+    let flushed = cluster
+        .flush()
+        .map_err(|e| Diagnostic::new(Code::TopicError, format!("cannot flush the log: {e}")));
     session.registry.leak_state_at_exit();
-    result.and(flushed).map_err(|d| Failure { diagnostics: vec![d], sources: session.sources.clone() })
+    result.and(flushed).map_err(|d| Failure {
+        diagnostics: vec![d],
+        sources: session.sources.clone(),
+    })
 }
 
 /// Ctrl-C as a message.

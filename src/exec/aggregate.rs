@@ -692,7 +692,9 @@ impl AggregateTask {
                             spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
                         );
                     }
-                    let Some(next) = start.checked_add(advance_ms) else { break };
+                    let Some(next) = start.checked_add(advance_ms) else {
+                        break;
+                    };
                     start = next;
                 }
             }

@@ -13,7 +13,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// Confines to `folder`.
     pub fn new(folder: &Path) -> std::io::Result<Sandbox> {
-        let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
         Ok(Sandbox {
             root: folder.canonicalize()?,
         })
@@ -35,7 +39,11 @@ impl Sandbox {
             Ok(p) => Some(p),
             Err(_) => match (path.parent(), path.file_name()) {
                 (Some(dir), Some(name)) => {
-                    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+                    let dir = if dir.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        dir
+                    };
                     dir.canonicalize().ok().map(|d| d.join(name))
                 }
                 _ => None,
@@ -73,7 +81,10 @@ mod tests {
         assert!(s.check(&inner.join("a.jsonl")).is_ok());
         assert!(s.check(&inner.join("new_sink.jsonl")).is_ok());
         let out = s.check(&inner.join("../outside.jsonl")).unwrap_err();
-        assert!(out.contains("outside.jsonl") && out.contains("is outside"), "{out}");
+        assert!(
+            out.contains("outside.jsonl") && out.contains("is outside"),
+            "{out}"
+        );
         assert!(s.check(Path::new("/etc/passwd")).is_err());
         assert!(s.check(&inner.join("../new_outside.jsonl")).is_err());
         assert!(s.check(&inner.join("missing/dir/x.jsonl")).is_err());
@@ -81,7 +92,10 @@ mod tests {
         {
             std::os::unix::fs::symlink(d.path().join("outside.jsonl"), inner.join("link.jsonl"))
                 .unwrap();
-            assert!(s.check(&inner.join("link.jsonl")).is_err(), "a link leading out");
+            assert!(
+                s.check(&inner.join("link.jsonl")).is_err(),
+                "a link leading out"
+            );
         }
     }
 }

@@ -16,10 +16,10 @@ use crate::syntax::span::Span;
 
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
-use crate::functions;
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
 use super::schema::{Field, Schema, PSEUDO_COLUMNS};
 use super::window::{self, WindowDef};
+use crate::functions;
 
 /// `GROUP BY keys [WINDOW w]`: folds the rows of each key (and window) with the aggregate
 /// functions; emits every update (EMIT CHANGES) or each window once it closes (EMIT FINAL).

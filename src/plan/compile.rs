@@ -86,14 +86,15 @@ fn script_extension(path: &std::path::Path, span: Span) -> Result<()> {
     if ext.eq_ignore_ascii_case("ksql") || ext.eq_ignore_ascii_case("sql") {
         return Ok(());
     }
-    Err(one(
-        Diagnostic::new(
-            Code::FileError,
-            format!("RUN SCRIPT runs .ksql or .sql files; {} is not one", path.display()),
-        )
-        .label(span, "not a statement file")
-        .help("name the script file with a .ksql extension"),
-    ))
+    Err(one(Diagnostic::new(
+        Code::FileError,
+        format!(
+            "RUN SCRIPT runs .ksql or .sql files; {} is not one",
+            path.display()
+        ),
+    )
+    .label(span, "not a statement file")
+    .help("name the script file with a .ksql extension")))
 }
 
 impl Compiler<'_> {
@@ -705,8 +706,11 @@ impl Compiler<'_> {
             context: "the SELECT list",
         };
         let mut items: Vec<ProjectItem> = Vec::new();
-        let key_count =
-            |name: &str| self.catalog.get(name).map_or(0, |d| d.key_columns().count());
+        let key_count = |name: &str| {
+            self.catalog
+                .get(name)
+                .map_or(0, |d| d.key_columns().count())
+        };
         // Where each output name first appears in `items`, so a repeated name is found
         // without scanning (a SELECT list may be very long).
         let mut item_names: HashMap<String, usize> = HashMap::new();
@@ -731,7 +735,12 @@ impl Compiler<'_> {
                             .label(q.span, "not in FROM"),
                         );
                     }
-                    items.extend(star_items(&schema, Some(&q.name), from.prefixed, &key_count));
+                    items.extend(star_items(
+                        &schema,
+                        Some(&q.name),
+                        from.prefixed,
+                        &key_count,
+                    ));
                 }
                 SelectItem::Expr { expr, alias } => match binder.bind(expr) {
                     Ok(bound) => {
@@ -865,8 +874,9 @@ fn star_items(
         },
         text: f.name.clone(),
     };
-    let is_window_bound =
-        |f: &super::schema::Field| f.pseudo && matches!(f.name.as_str(), "WINDOWSTART" | "WINDOWEND");
+    let is_window_bound = |f: &super::schema::Field| {
+        f.pseudo && matches!(f.name.as_str(), "WINDOWSTART" | "WINDOWEND")
+    };
     let mut items = Vec::new();
     // Each source's fields start at its ROWTIME.
     let starts: Vec<usize> = (0..schema.fields.len())
@@ -875,7 +885,9 @@ fn star_items(
         .collect();
     for w in starts.windows(2) {
         let fields = &schema.fields[w[0]..w[1]];
-        let Some(first) = fields.first() else { continue };
+        let Some(first) = fields.first() else {
+            continue;
+        };
         if !qualifier.is_none_or(|q| first.qualifiers.iter().any(|x| x == q)) {
             continue;
         }
@@ -883,7 +895,12 @@ fn star_items(
         let columns: Vec<usize> = (w[0]..w[1]).filter(|&i| !schema.fields[i].pseudo).collect();
         let bounds = (w[0]..w[1]).filter(|&i| is_window_bound(&schema.fields[i]));
         let (key_cols, value_cols) = columns.split_at(keys.min(columns.len()));
-        for i in key_cols.iter().copied().chain(bounds).chain(value_cols.iter().copied()) {
+        for i in key_cols
+            .iter()
+            .copied()
+            .chain(bounds)
+            .chain(value_cols.iter().copied())
+        {
             items.push(item(i, &schema.fields[i]));
         }
     }

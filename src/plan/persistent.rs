@@ -482,12 +482,21 @@ impl Compiler<'_> {
         let (file, file_span) = file.unwrap();
         let file = base.join(file);
         let topic = topic.unwrap().0;
-        let key_type = self.catalog.sources().find(|d| d.topic == topic).and_then(|d| {
-            match d.key_columns().map(|(_, c)| c).collect::<Vec<_>>().as_slice() {
-                [c] => Some((d.key_format, c.ty.clone())),
-                _ => None,
-            }
-        });
+        let key_type = self
+            .catalog
+            .sources()
+            .find(|d| d.topic == topic)
+            .and_then(|d| {
+                match d
+                    .key_columns()
+                    .map(|(_, c)| c)
+                    .collect::<Vec<_>>()
+                    .as_slice()
+                {
+                    [c] => Some((d.key_format, c.ty.clone())),
+                    _ => None,
+                }
+            });
         Ok(super::Planned::Connector(ConnectorPlan {
             name: c.name.name.clone(),
             kind: c.kind,

@@ -75,7 +75,9 @@ pub fn parse(props: &[Property]) -> (SourceProperties, Vec<Diagnostic>) {
         if let Some((_, r)) = out.replicas {
             d = d.label(r, "the replicas");
         }
-        errors.push(d.help(format!("give the topic at least {min} replicas (replicas={min}), or lower min_insync_replicas")));
+        errors.push(d.help(format!(
+            "give the topic at least {min} replicas (replicas={min}), or lower min_insync_replicas"
+        )));
     }
     (out, errors)
 }

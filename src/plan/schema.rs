@@ -115,7 +115,11 @@ impl Schema {
         if *len == self.fields.len() {
             index.get(name).cloned().unwrap_or_default()
         } else {
-            let named = self.fields.iter().enumerate().filter(|(_, f)| f.name == name);
+            let named = self
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name == name);
             named.map(|(i, _)| i).collect()
         }
     }

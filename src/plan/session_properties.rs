@@ -53,8 +53,15 @@ pub fn check_unset(u: &UnsetProperty) -> Result<String, Diagnostic> {
 fn known(
     name: &str,
     span: crate::syntax::span::Span,
-) -> Result<&'static (&'static str, &'static str, &'static [&'static str], &'static str), Diagnostic>
-{
+) -> Result<
+    &'static (
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+    ),
+    Diagnostic,
+> {
     let lower = name.to_ascii_lowercase();
     if let Some(p) = SESSION_PROPERTIES.iter().find(|p| p.0 == lower) {
         return Ok(p);

@@ -200,16 +200,24 @@ pub struct Show {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Describe {
-    Source { name: Ident, extended: bool },
+    Source {
+        name: Ident,
+        extended: bool,
+    },
     Topic {
         name: String,
         span: Span,
         /// With EXTENDED: also the storage reports (damage found and repaired).
         extended: bool,
     },
-    ConsumerGroup { name: String, span: Span },
+    ConsumerGroup {
+        name: String,
+        span: Span,
+    },
     /// `DESCRIBE FUNCTION name`.
-    Function { name: Ident },
+    Function {
+        name: Ident,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -23,7 +23,9 @@ pub const OPERATORS_MAX: usize = 1000;
 /// Does the word just before byte `i` (spaces skipped) open a type bracket?
 fn after_type_keyword(text: &str, i: usize) -> bool {
     let before = text[..i].trim_end();
-    ["ARRAY", "MAP", "STRUCT"].iter().any(|k| is_word_at_end(before, k))
+    ["ARRAY", "MAP", "STRUCT"]
+        .iter()
+        .any(|k| is_word_at_end(before, k))
 }
 
 fn is_word_at_end(text: &str, word: &str) -> bool {
@@ -76,7 +78,8 @@ pub(crate) fn check_nesting(ctx: &Ctx, text: &str) -> Result<(), Diagnostic> {
             b')' | b']' => depth = depth.saturating_sub(1),
             b if b.is_ascii_alphabetic() || b == b'_' => {
                 while token_end < bytes.len()
-                    && (bytes[token_end].is_ascii_alphanumeric() || b"_@".contains(&bytes[token_end]))
+                    && (bytes[token_end].is_ascii_alphanumeric()
+                        || b"_@".contains(&bytes[token_end]))
                 {
                     token_end += 1;
                 }

@@ -19,7 +19,13 @@ impl Served {
     /// `kql serve` on free loopback ports with `brokers` brokers, `args` appended.
     pub fn start(brokers: u32, args: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--brokers", &brokers.to_string()])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--brokers",
+                &brokers.to_string(),
+            ])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -39,14 +45,24 @@ impl Served {
                 .recv_timeout(Duration::from_secs(60))
                 .expect("kql serve reports its brokers and 'ready' on stderr");
             if let Some(rest) = line.strip_prefix("kql serve: broker ") {
-                let addr = rest.split(" listening on ").nth(1).unwrap().split(' ').next().unwrap();
+                let addr = rest
+                    .split(" listening on ")
+                    .nth(1)
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap();
                 addrs.push(addr.to_string());
             }
             if line.starts_with("kql serve: ready") {
                 break;
             }
         }
-        Served { child, brokers: addrs, stderr: rx }
+        Served {
+            child,
+            brokers: addrs,
+            stderr: rx,
+        }
     }
 
     pub fn bootstrap(&self) -> &str {
@@ -90,12 +106,19 @@ impl Drop for Served {
 }
 
 fn interrupt(child: &Child) {
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
 }
 
 /// Fails the test, saying how to install the missing client, unless `tool` runs.
 pub fn require(tool: &str, probe: &[&str]) {
-    let ok = Command::new(tool).args(probe).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let ok = Command::new(tool)
+        .args(probe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     assert!(ok, "{tool} is missing or broken: run scripts/clients-up to install the Kafka clients the tests use");
 }
 
@@ -106,7 +129,12 @@ pub fn require_python_module(module: &str) {
 /// Runs a command to its end (at most `timeout`), with stdin from `input`.
 pub fn run(cmd: &mut Command, input: &str, timeout: Duration) -> Output {
     use std::io::Write;
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the client starts");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the client starts");
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_string();
     std::thread::spawn(move || {
@@ -116,7 +144,9 @@ pub fn run(cmd: &mut Command, input: &str, timeout: Duration) -> Output {
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         if rx.recv_timeout(timeout).is_err() {
-            let _ = Command::new("kill").args(["-KILL", &id.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &id.to_string()])
+                .status();
         }
     });
     let out = child.wait_with_output().unwrap();
@@ -136,24 +166,45 @@ pub fn root() -> PathBuf {
 /// `kql run FILE --data-dir DIR --format json`: its stdout lines.
 pub fn kql_json(file: &Path, data_dir: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_kql"))
-        .args(["run", file.to_str().unwrap(), "--format", "json", "--data-dir", data_dir.to_str().unwrap()])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "kql run failed: {}", text(&out.stderr));
-    text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    assert!(
+        out.status.success(),
+        "kql run failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// Runs a command for `duration`, then interrupts it (Ctrl-C: a consumer leaves its group
 /// and commits) and returns what it printed.
 pub fn run_for(cmd: &mut Command, duration: Duration) -> Output {
-    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the client starts");
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the client starts");
     std::thread::sleep(duration);
     interrupt(&child);
     let id = child.id();
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-            let _ = Command::new("kill").args(["-KILL", &id.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &id.to_string()])
+                .status();
         }
     });
     let out = child.wait_with_output().unwrap();

@@ -112,7 +112,13 @@ pub(super) fn elect_on_open(st: &mut PartitionState, intact: &dyn Fn(u32) -> boo
         .iter()
         .copied()
         .filter(|b| st.logs.contains_key(b))
-        .max_by_key(|&b| (intact(b), st.logs[&b].log_end_offset(), Some(b) == st.leader));
+        .max_by_key(|&b| {
+            (
+                intact(b),
+                st.logs[&b].log_end_offset(),
+                Some(b) == st.leader,
+            )
+        });
     if best != st.leader {
         st.leader_epoch += 1;
     }

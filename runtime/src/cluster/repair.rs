@@ -160,7 +160,9 @@ impl Cluster {
         e: LogError,
         read: impl Fn(u32) -> Result<T, LogError>,
     ) -> Result<T, LogError> {
-        let LogError::Corrupt(msg) = e else { return Err(e) };
+        let LogError::Corrupt(msg) = e else {
+            return Err(e);
+        };
         let leader = st.leader.unwrap_or(0);
         for &b in st.isr.iter().filter(|&&b| b != leader) {
             if let Ok(v) = read(b) {

@@ -1,7 +1,9 @@
 //! Topic configurations by their Kafka names (CreateTopics' configs, DescribeConfigs),
 //! and a few broker settings a client may ask about.
 
-use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 use kql_runtime::{CleanupPolicy, TopicConfig};
@@ -19,7 +21,10 @@ const SOURCE_DEFAULT: i8 = 5;
 
 /// Sets one topic configuration from its Kafka name and text value.
 pub fn apply(c: &mut TopicConfig, name: &str, value: &str) -> Result<(), String> {
-    let number = |v: &str| v.parse::<i64>().map_err(|_| format!("{name}: '{v}' is not a number"));
+    let number = |v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| format!("{name}: '{v}' is not a number"))
+    };
     match name {
         "retention.ms" => c.retention_ms = Some(number(value)?).filter(|&v| v >= 0),
         "retention.bytes" => c.retention_bytes = u64::try_from(number(value)?).ok(),
@@ -28,14 +33,24 @@ pub fn apply(c: &mut TopicConfig, name: &str, value: &str) -> Result<(), String>
                 "delete" => CleanupPolicy::Delete,
                 "compact" => CleanupPolicy::Compact,
                 "compact,delete" | "delete,compact" => CleanupPolicy::CompactDelete,
-                v => return Err(format!("cleanup.policy: '{v}' is not delete, compact or compact,delete")),
+                v => {
+                    return Err(format!(
+                        "cleanup.policy: '{v}' is not delete, compact or compact,delete"
+                    ))
+                }
             }
         }
         "delete.retention.ms" => c.delete_retention_ms = number(value)?,
         "min.insync.replicas" => {
-            c.min_insync_replicas = u32::try_from(number(value)?).map_err(|_| "min.insync.replicas must be positive".to_string())?
+            c.min_insync_replicas = u32::try_from(number(value)?)
+                .map_err(|_| "min.insync.replicas must be positive".to_string())?
         }
-        "segment.bytes" => c.segment_bytes = Some(u64::try_from(number(value)?).map_err(|_| "segment.bytes must be positive".to_string())?),
+        "segment.bytes" => {
+            c.segment_bytes = Some(
+                u64::try_from(number(value)?)
+                    .map_err(|_| "segment.bytes must be positive".to_string())?,
+            )
+        }
         "segment.ms" => c.segment_ms = Some(number(value)?),
         _ => return Err(format!("'{name}' is not a topic configuration kql knows")),
     }
@@ -51,13 +66,41 @@ fn topic_entries(c: &TopicConfig) -> Vec<(&'static str, String, bool)> {
         CleanupPolicy::CompactDelete => "compact,delete",
     };
     vec![
-        ("cleanup.policy", policy.to_string(), c.cleanup_policy != d.cleanup_policy),
-        ("retention.ms", c.retention_ms.unwrap_or(-1).to_string(), c.retention_ms.is_some()),
-        ("retention.bytes", c.retention_bytes.map_or(-1, |b| b as i64).to_string(), c.retention_bytes.is_some()),
-        ("delete.retention.ms", c.delete_retention_ms.to_string(), c.delete_retention_ms != d.delete_retention_ms),
-        ("min.insync.replicas", c.min_insync_replicas.to_string(), c.min_insync_replicas != d.min_insync_replicas),
-        ("segment.bytes", c.segment_bytes.map_or(-1, |b| b as i64).to_string(), c.segment_bytes.is_some()),
-        ("segment.ms", c.segment_ms.unwrap_or(-1).to_string(), c.segment_ms.is_some()),
+        (
+            "cleanup.policy",
+            policy.to_string(),
+            c.cleanup_policy != d.cleanup_policy,
+        ),
+        (
+            "retention.ms",
+            c.retention_ms.unwrap_or(-1).to_string(),
+            c.retention_ms.is_some(),
+        ),
+        (
+            "retention.bytes",
+            c.retention_bytes.map_or(-1, |b| b as i64).to_string(),
+            c.retention_bytes.is_some(),
+        ),
+        (
+            "delete.retention.ms",
+            c.delete_retention_ms.to_string(),
+            c.delete_retention_ms != d.delete_retention_ms,
+        ),
+        (
+            "min.insync.replicas",
+            c.min_insync_replicas.to_string(),
+            c.min_insync_replicas != d.min_insync_replicas,
+        ),
+        (
+            "segment.bytes",
+            c.segment_bytes.map_or(-1, |b| b as i64).to_string(),
+            c.segment_bytes.is_some(),
+        ),
+        (
+            "segment.ms",
+            c.segment_ms.unwrap_or(-1).to_string(),
+            c.segment_ms.is_some(),
+        ),
     ]
 }
 
@@ -66,7 +109,11 @@ fn broker_entries(ctx: &Ctx) -> Vec<(&'static str, String, bool)> {
         ("auto.create.topics.enable", "true".into(), false),
         ("num.partitions", "1".into(), false),
         ("default.replication.factor", "1".into(), false),
-        ("message.max.bytes", REQUEST_FRAME_BYTES_MAX.to_string(), false),
+        (
+            "message.max.bytes",
+            REQUEST_FRAME_BYTES_MAX.to_string(),
+            false,
+        ),
         ("broker.id", ctx.broker_id.to_string(), false),
     ]
 }
@@ -78,17 +125,27 @@ pub fn describe(ctx: &Ctx, r: DescribeConfigsRequest) -> DescribeConfigsResponse
         out.resource_type = res.resource_type;
         out.resource_name = res.resource_name.clone();
         let entries = match res.resource_type {
-            RESOURCE_TOPIC => match ctx.shared.cluster.describe_topic(res.resource_name.as_str()) {
+            RESOURCE_TOPIC => match ctx
+                .shared
+                .cluster
+                .describe_topic(res.resource_name.as_str())
+            {
                 Ok(info) => Ok(topic_entries(&info.config)),
                 Err(e) => Err((errors::code(&e), e.to_string())),
             },
             RESOURCE_BROKER => Ok(broker_entries(ctx)),
-            t => Err((ResponseError::InvalidRequest.code(), format!("resource type {t} is not described by kql"))),
+            t => Err((
+                ResponseError::InvalidRequest.code(),
+                format!("resource type {t} is not described by kql"),
+            )),
         };
         match entries {
             Ok(entries) => {
                 for (name, value, set) in entries {
-                    let wanted = res.configuration_keys.as_ref().is_none_or(|ks| ks.iter().any(|k| k.as_str() == name));
+                    let wanted = res
+                        .configuration_keys
+                        .as_ref()
+                        .is_none_or(|ks| ks.iter().any(|k| k.as_str() == name));
                     if !wanted {
                         continue;
                     }

@@ -14,7 +14,9 @@ use tokio::time::Instant;
 
 use super::check_leader;
 use crate::errors;
-use crate::limits::{FETCH_POLL_INTERVAL, FETCH_READ_RECORDS, FETCH_RESPONSE_BYTES_MAX, FETCH_WAIT_MAX};
+use crate::limits::{
+    FETCH_POLL_INTERVAL, FETCH_READ_RECORDS, FETCH_RESPONSE_BYTES_MAX, FETCH_WAIT_MAX,
+};
 use crate::records::encode_fetched;
 use crate::state::Ctx;
 
@@ -76,7 +78,13 @@ fn read(ctx: &Ctx, r: &FetchRequest) -> (FetchResponse, usize, bool) {
 }
 
 /// (high watermark, log start, encoded batches) of one partition from `offset`.
-fn partition(ctx: &Ctx, topic: &str, partition: i32, offset: i64, bytes_max: usize) -> Result<(u64, u64, BytesMut), i16> {
+fn partition(
+    ctx: &Ctx,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    bytes_max: usize,
+) -> Result<(u64, u64, BytesMut), i16> {
     check_leader(ctx, topic, partition)?;
     let cluster = &ctx.shared.cluster;
     let p = partition as u32;
@@ -89,11 +97,20 @@ fn partition(ctx: &Ctx, topic: &str, partition: i32, offset: i64, bytes_max: usi
     if offset == hw || bytes_max == 0 {
         return Ok((hw, start, out));
     }
-    let mut batches = cluster.fetch_batches(topic, p, offset, FETCH_READ_RECORDS).map_err(|e| errors::code(&e))?;
+    let mut batches = cluster
+        .fetch_batches(topic, p, offset, FETCH_READ_RECORDS)
+        .map_err(|e| errors::code(&e))?;
     // The offset is inside the first batch: read it again from its start, whole.
-    if let Some(first) = batches.first().map(|b| b.base_offset()).filter(|&b| b < offset) {
-        batches = cluster.fetch_batches(topic, p, first, FETCH_READ_RECORDS).map_err(|e| errors::code(&e))?;
+    if let Some(first) = batches
+        .first()
+        .map(|b| b.base_offset())
+        .filter(|&b| b < offset)
+    {
+        batches = cluster
+            .fetch_batches(topic, p, first, FETCH_READ_RECORDS)
+            .map_err(|e| errors::code(&e))?;
     }
-    encode_fetched(&batches, &mut out, bytes_max).map_err(|_| ResponseError::CorruptMessage.code())?;
+    encode_fetched(&batches, &mut out, bytes_max)
+        .map_err(|_| ResponseError::CorruptMessage.code())?;
     Ok((hw, start, out))
 }

@@ -17,9 +17,17 @@ use crate::state::Ctx;
 
 const KEY_TYPE_GROUP: i8 = 0;
 
-pub fn find_coordinator(ctx: &Ctx, r: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+pub fn find_coordinator(
+    ctx: &Ctx,
+    r: FindCoordinatorRequest,
+    version: i16,
+) -> FindCoordinatorResponse {
     let cluster = &ctx.shared.cluster;
-    let node = cluster.brokers().iter().find(|b| b.alive).map_or(-1, |b| b.id as i32);
+    let node = cluster
+        .brokers()
+        .iter()
+        .find(|b| b.alive)
+        .map_or(-1, |b| b.id as i32);
     let port = ctx.shared.broker_addr(node).map_or(-1, |a| a.port() as i32);
     let error = if r.key_type != KEY_TYPE_GROUP {
         ResponseError::InvalidRequest.code()
@@ -28,7 +36,9 @@ pub fn find_coordinator(ctx: &Ctx, r: FindCoordinatorRequest, version: i16) -> F
     } else {
         0
     };
-    let message = (r.key_type != KEY_TYPE_GROUP).then(|| text("kql serve coordinates consumer groups only: transactions are not supported"));
+    let message = (r.key_type != KEY_TYPE_GROUP).then(|| {
+        text("kql serve coordinates consumer groups only: transactions are not supported")
+    });
     let mut resp = FindCoordinatorResponse::default();
     if version >= 4 {
         for key in r.coordinator_keys {
@@ -58,9 +68,17 @@ pub async fn join(ctx: &Ctx, r: JoinGroupRequest, client_id: &str) -> JoinGroupR
         client_id: client_id.to_string(),
         client_host: format!("/{}", ctx.peer.ip()),
         session_timeout_ms: r.session_timeout_ms,
-        rebalance_timeout_ms: if r.rebalance_timeout_ms > 0 { r.rebalance_timeout_ms } else { r.session_timeout_ms },
+        rebalance_timeout_ms: if r.rebalance_timeout_ms > 0 {
+            r.rebalance_timeout_ms
+        } else {
+            r.session_timeout_ms
+        },
         protocol_type: r.protocol_type.to_string(),
-        protocols: r.protocols.into_iter().map(|p| (p.name.to_string(), p.metadata)).collect(),
+        protocols: r
+            .protocols
+            .into_iter()
+            .map(|p| (p.name.to_string(), p.metadata))
+            .collect(),
     };
     let mut resp = JoinGroupResponse::default();
     match ctx.shared.groups.join(request).await {
@@ -91,9 +109,23 @@ pub async fn join(ctx: &Ctx, r: JoinGroupRequest, client_id: &str) -> JoinGroupR
 }
 
 pub async fn sync(ctx: &Ctx, r: SyncGroupRequest) -> SyncGroupResponse {
-    let assignments = r.assignments.into_iter().map(|a| (a.member_id.to_string(), a.assignment)).collect();
+    let assignments = r
+        .assignments
+        .into_iter()
+        .map(|a| (a.member_id.to_string(), a.assignment))
+        .collect();
     let mut resp = SyncGroupResponse::default();
-    match ctx.shared.groups.sync(r.group_id.0.as_str(), r.generation_id, r.member_id.as_str(), assignments).await {
+    match ctx
+        .shared
+        .groups
+        .sync(
+            r.group_id.0.as_str(),
+            r.generation_id,
+            r.member_id.as_str(),
+            assignments,
+        )
+        .await
+    {
         Ok(a) => {
             resp.assignment = a;
             resp.protocol_type = r.protocol_type;
@@ -106,7 +138,11 @@ pub async fn sync(ctx: &Ctx, r: SyncGroupRequest) -> SyncGroupResponse {
 
 pub fn heartbeat(ctx: &Ctx, r: HeartbeatRequest) -> HeartbeatResponse {
     let mut resp = HeartbeatResponse::default();
-    if let Err(code) = ctx.shared.groups.heartbeat(r.group_id.0.as_str(), r.generation_id, r.member_id.as_str()) {
+    if let Err(code) =
+        ctx.shared
+            .groups
+            .heartbeat(r.group_id.0.as_str(), r.generation_id, r.member_id.as_str())
+    {
         resp.error_code = code;
     }
     resp
@@ -152,7 +188,12 @@ pub fn list(ctx: &Ctx, r: ListGroupsRequest) -> ListGroupsResponse {
             Some(v) => (v.state.name(), v.protocol_type),
             None => ("Empty", "consumer".to_string()),
         };
-        if !r.states_filter.is_empty() && !r.states_filter.iter().any(|s| s.as_str().eq_ignore_ascii_case(state)) {
+        if !r.states_filter.is_empty()
+            && !r
+                .states_filter
+                .iter()
+                .any(|s| s.as_str().eq_ignore_ascii_case(state))
+        {
             continue;
         }
         let mut g = ListedGroup::default();

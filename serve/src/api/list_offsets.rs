@@ -1,7 +1,9 @@
 //! ListOffsets: -2 is the log start (earliest), -1 the high watermark (latest), a
 //! timestamp the first offset whose record is at or after it (-1 when none is).
 
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
@@ -47,7 +49,10 @@ fn offset(ctx: &Ctx, topic: &str, partition: i32, timestamp: i64) -> Result<(i64
     match timestamp {
         LATEST => Ok((-1, hw as i64)),
         EARLIEST => Ok((-1, start as i64)),
-        t if t >= 0 => match c.offset_for_timestamp(topic, p, t).map_err(|e| errors::code(&e))? {
+        t if t >= 0 => match c
+            .offset_for_timestamp(topic, p, t)
+            .map_err(|e| errors::code(&e))?
+        {
             Some(o) => {
                 let at = c.fetch(topic, p, o, 1).map_err(|e| errors::code(&e))?;
                 Ok((at.first().map_or(-1, |r| r.timestamp_ms), o as i64))

@@ -17,7 +17,12 @@ use crate::state::Ctx;
 pub fn handle(ctx: &Ctx, r: MetadataRequest, version: i16) -> MetadataResponse {
     let cluster = &ctx.shared.cluster;
     let mut resp = MetadataResponse::default();
-    let alive: Vec<u32> = cluster.brokers().iter().filter(|b| b.alive).map(|b| b.id).collect();
+    let alive: Vec<u32> = cluster
+        .brokers()
+        .iter()
+        .filter(|b| b.alive)
+        .map(|b| b.id)
+        .collect();
     for &id in &alive {
         if let Some(addr) = ctx.shared.broker_addr(id as i32) {
             let mut b = MetadataResponseBroker::default();
@@ -31,9 +36,10 @@ pub fn handle(ctx: &Ctx, r: MetadataRequest, version: i16) -> MetadataResponse {
     resp.controller_id = BrokerId(alive.first().map_or(-1, |&id| id as i32));
     // Version 0 asks for every topic with an empty list; later versions with null.
     let names: Vec<String> = match r.topics {
-        Some(ts) if !(version == 0 && ts.is_empty()) => {
-            ts.into_iter().filter_map(|t| t.name.map(|n| n.0.to_string())).collect()
-        }
+        Some(ts) if !(version == 0 && ts.is_empty()) => ts
+            .into_iter()
+            .filter_map(|t| t.name.map(|n| n.0.to_string()))
+            .collect(),
         _ => cluster.all_topic_names(),
     };
     let auto_create = r.allow_auto_topic_creation || version < 4;
@@ -66,7 +72,12 @@ fn topic(ctx: &Ctx, name: &str, auto_create: bool) -> MetadataResponseTopic {
             return t;
         }
     };
-    let alive: Vec<u32> = cluster.brokers().iter().filter(|b| b.alive).map(|b| b.id).collect();
+    let alive: Vec<u32> = cluster
+        .brokers()
+        .iter()
+        .filter(|b| b.alive)
+        .map(|b| b.id)
+        .collect();
     for p in info.partitions {
         let mut mp = MetadataResponsePartition::default();
         mp.partition_index = p.partition as i32;

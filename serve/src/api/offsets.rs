@@ -2,12 +2,17 @@
 //! `__consumer_offsets`, so they survive a restart and kql's DESCRIBE CONSUMER GROUP shows
 //! them with the lag.
 
-use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
-use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
-    OffsetFetchResponseTopics,
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
-use kafka_protocol::messages::{GroupId, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{
+    GroupId, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
+    TopicName,
+};
 use kafka_protocol::ResponseError;
 
 use super::text;
@@ -16,7 +21,11 @@ use crate::state::Ctx;
 
 pub fn commit(ctx: &Ctx, r: OffsetCommitRequest) -> OffsetCommitResponse {
     let group = r.group_id.0.as_str();
-    let allowed = ctx.shared.groups.check_commit(group, r.generation_id_or_member_epoch, r.member_id.as_str());
+    let allowed = ctx.shared.groups.check_commit(
+        group,
+        r.generation_id_or_member_epoch,
+        r.member_id.as_str(),
+    );
     let mut resp = OffsetCommitResponse::default();
     for t in r.topics {
         let mut tr = OffsetCommitResponseTopic::default();
@@ -26,11 +35,18 @@ pub fn commit(ctx: &Ctx, r: OffsetCommitRequest) -> OffsetCommitResponse {
             pr.partition_index = p.partition_index;
             pr.error_code = match allowed {
                 Err(code) => code,
-                Ok(()) if p.committed_offset < 0 || p.partition_index < 0 => ResponseError::InvalidRequest.code(),
+                Ok(()) if p.committed_offset < 0 || p.partition_index < 0 => {
+                    ResponseError::InvalidRequest.code()
+                }
                 Ok(()) => ctx
                     .shared
                     .cluster
-                    .commit_offset(group, t.name.0.as_str(), p.partition_index as u32, p.committed_offset as u64)
+                    .commit_offset(
+                        group,
+                        t.name.0.as_str(),
+                        p.partition_index as u32,
+                        p.committed_offset as u64,
+                    )
                     .map_or_else(|e| errors::code(&e), |()| 0),
             };
             tr.partitions.push(pr);
@@ -52,7 +68,9 @@ fn committed(ctx: &Ctx, group: &str, wanted: Wanted) -> Vec<(TopicName, Vec<(i32
             for p in info.partitions.iter().filter(|p| p.committed.is_some()) {
                 match by_topic.iter_mut().find(|(t, _)| t.0.as_str() == p.topic) {
                     Some((_, ps)) => ps.push(p.partition as i32),
-                    None => by_topic.push((TopicName(text(p.topic.clone())), vec![p.partition as i32])),
+                    None => {
+                        by_topic.push((TopicName(text(p.topic.clone())), vec![p.partition as i32]))
+                    }
                 }
             }
         }
@@ -63,7 +81,13 @@ fn committed(ctx: &Ctx, group: &str, wanted: Wanted) -> Vec<(TopicName, Vec<(i32
         .map(|(t, ps)| {
             let offsets = ps
                 .into_iter()
-                .map(|p| (p, c.committed_offset(group, t.0.as_str(), p.max(0) as u32).map_or(-1, |o| o as i64)))
+                .map(|p| {
+                    (
+                        p,
+                        c.committed_offset(group, t.0.as_str(), p.max(0) as u32)
+                            .map_or(-1, |o| o as i64),
+                    )
+                })
                 .collect();
             (t, offsets)
         })
@@ -74,7 +98,11 @@ pub fn fetch(ctx: &Ctx, r: OffsetFetchRequest, version: i16) -> OffsetFetchRespo
     let mut resp = OffsetFetchResponse::default();
     if version >= 8 {
         for g in r.groups {
-            let wanted = g.topics.map(|ts| ts.into_iter().map(|t| (t.name, t.partition_indexes)).collect());
+            let wanted = g.topics.map(|ts| {
+                ts.into_iter()
+                    .map(|t| (t.name, t.partition_indexes))
+                    .collect()
+            });
             let mut out = OffsetFetchResponseGroup::default();
             out.group_id = g.group_id.clone();
             for (name, offsets) in committed(ctx, g.group_id.0.as_str(), wanted) {
@@ -94,7 +122,11 @@ pub fn fetch(ctx: &Ctx, r: OffsetFetchRequest, version: i16) -> OffsetFetchRespo
         }
         return resp;
     }
-    let wanted = r.topics.map(|ts| ts.into_iter().map(|t| (t.name, t.partition_indexes)).collect());
+    let wanted = r.topics.map(|ts| {
+        ts.into_iter()
+            .map(|t| (t.name, t.partition_indexes))
+            .collect()
+    });
     let GroupId(group) = r.group_id;
     for (name, offsets) in committed(ctx, group.as_str(), wanted) {
         let mut t = OffsetFetchResponseTopic::default();

@@ -52,7 +52,13 @@ pub fn handle(ctx: &Ctx, r: ProduceRequest) -> Option<ProduceResponse> {
 }
 
 /// Appends a partition's batches; the offset of the first record.
-fn append(ctx: &Ctx, topic: &str, partition: i32, records: bytes::Bytes, acks: Acks) -> Result<u64, i16> {
+fn append(
+    ctx: &Ctx,
+    topic: &str,
+    partition: i32,
+    records: bytes::Bytes,
+    acks: Acks,
+) -> Result<u64, i16> {
     check_leader(ctx, topic, partition)?;
     let cluster = &ctx.shared.cluster;
     let producers = &ctx.shared.producers;

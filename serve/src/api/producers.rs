@@ -38,7 +38,14 @@ pub enum Sequenced {
 }
 
 impl Producers {
-    pub fn check(&self, pid: i64, epoch: i16, topic: &str, partition: i32, first: i32) -> Sequenced {
+    pub fn check(
+        &self,
+        pid: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+        first: i32,
+    ) -> Sequenced {
         if pid < 0 {
             return Sequenced::Append;
         }
@@ -54,7 +61,16 @@ impl Producers {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn appended(&self, pid: i64, epoch: i16, topic: &str, partition: i32, first: i32, count: usize, base_offset: u64) {
+    pub fn appended(
+        &self,
+        pid: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+        first: i32,
+        count: usize,
+        base_offset: u64,
+    ) {
         if pid < 0 {
             return;
         }

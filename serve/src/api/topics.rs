@@ -3,7 +3,9 @@
 
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse};
+use kafka_protocol::messages::{
+    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
+};
 use kafka_protocol::ResponseError;
 use kql_runtime::TopicConfig;
 
@@ -25,13 +27,23 @@ pub fn create(ctx: &Ctx, r: CreateTopicsRequest) -> CreateTopicsResponse {
         }
         let mut result: Result<(), (i16, String)> = Ok(());
         if t.num_partitions == 0 || t.num_partitions < -1 {
-            result = Err((ResponseError::InvalidPartitions.code(), format!("{} partitions", t.num_partitions)));
+            result = Err((
+                ResponseError::InvalidPartitions.code(),
+                format!("{} partitions", t.num_partitions),
+            ));
         }
         if t.replication_factor == 0 || t.replication_factor < -1 {
-            result = Err((ResponseError::InvalidReplicationFactor.code(), format!("replication factor {}", t.replication_factor)));
+            result = Err((
+                ResponseError::InvalidReplicationFactor.code(),
+                format!("replication factor {}", t.replication_factor),
+            ));
         }
         if !t.assignments.is_empty() {
-            result = Err((ResponseError::InvalidReplicaAssignment.code(), "kql places replicas itself; give a partition count and a replication factor".into()));
+            result = Err((
+                ResponseError::InvalidReplicaAssignment.code(),
+                "kql places replicas itself; give a partition count and a replication factor"
+                    .into(),
+            ));
         }
         for c in &t.configs {
             if let (Ok(()), Some(v)) = (&result, &c.value) {
@@ -44,7 +56,10 @@ pub fn create(ctx: &Ctx, r: CreateTopicsRequest) -> CreateTopicsResponse {
             if r.validate_only {
                 return Ok(());
             }
-            ctx.shared.cluster.create_topic(t.name.0.as_str(), config.clone()).map_err(|e| (errors::code(&e), e.to_string()))
+            ctx.shared
+                .cluster
+                .create_topic(t.name.0.as_str(), config.clone())
+                .map_err(|e| (errors::code(&e), e.to_string()))
         });
         match result {
             Ok(()) => {

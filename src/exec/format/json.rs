@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 
 use super::DecodeError;
 use crate::data::value::base64;
-use crate::data::{SqlType, Value};
 use crate::data::value::parse_timestamp;
+use crate::data::{SqlType, Value};
 
 pub fn decode_object(
     bytes: &[u8],
@@ -258,7 +258,6 @@ pub fn write_value(v: &Value, ty: &SqlType, out: &mut Vec<u8>) {
         }
     }
 }
-
 
 /// A DATE (days) or TIME (milliseconds) number: whole and within INT's range.
 fn days_or_ms(n: &serde_json::Number) -> Option<i32> {
