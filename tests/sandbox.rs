@@ -83,3 +83,46 @@ fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
         out.stderr
     );
 }
+
+/// `kql serve FILE` is reachable by others: its file is confined without being asked, and
+/// `--no-sandbox` lifts that.
+#[test]
+fn serve_confines_its_file_by_default() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("app");
+    std::fs::create_dir(&folder).unwrap();
+    write(&d.path().join("outside.jsonl"), "{\"v\":1}\n");
+    let file = folder.join("serve.ksql");
+    write(
+        &file,
+        "CREATE SOURCE CONNECTOR c WITH ('connector.class'='FileStreamSource', \
+         'file'='../outside.jsonl', 'topic'='t');\n",
+    );
+    let path = file.to_str().unwrap();
+    let out = common::kql(&["serve", "--listen", "127.0.0.1:0", path]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("outside.jsonl") && out.stderr.contains("kql serve --no-sandbox"),
+        "{}",
+        out.stderr
+    );
+    // With --no-sandbox the file runs and the server becomes ready; Ctrl-C stops it.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-sandbox", path])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let ready = std::io::BufRead::lines(std::io::BufReader::new(err))
+        .map_while(Result::ok)
+        .inspect(|line| assert!(!line.contains("KQL0602"), "{line}"))
+        .any(|line| line.starts_with("kql serve: ready"));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(ready, "kql serve --no-sandbox did not become ready");
+    assert_eq!(status.code(), Some(0));
+}

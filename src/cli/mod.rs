@@ -192,6 +192,10 @@ pub enum Command {
         /// Keep the log in this directory across runs (default: in memory)
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Let the file's connectors and RUN SCRIPT reach paths outside the file's folder
+        /// (a server confines them to it by default)
+        #[arg(long)]
+        no_sandbox: bool,
     },
     /// List topics with partitions, replicas and offsets
     #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
@@ -253,7 +257,14 @@ pub fn main() -> ExitCode {
             file,
             listen,
             data_dir,
-        }) => serve::run(&cli, file.as_deref(), data_dir.as_deref(), *listen),
+            no_sandbox,
+        }) => serve::run(
+            &cli,
+            file.as_deref(),
+            data_dir.as_deref(),
+            *listen,
+            !*no_sandbox,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,7 @@ pub fn run(
     file: Option<&Path>,
     data_dir: Option<&Path>,
     listen: SocketAddr,
+    sandbox: bool,
 ) -> Result<(), Failure> {
     let text = file.map(read_file).transpose()?;
     let cluster = super::open_cluster(cli, data_dir)?;
@@ -58,6 +59,11 @@ pub fn run(
     }
     let stop = stop_signal();
     let mut session = Session::new(cluster.clone());
+    // A server is reachable by others, so its file's connectors and RUN SCRIPT stay inside the
+    // file's folder unless the user lifts that with --no-sandbox.
+    if let (Some(file), true) = (file, sandbox) {
+        session.sandbox = Some(super::sandbox_of(file)?);
+    }
     let stdout = std::io::stdout().lock();
     let mut printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     session.restore(&mut printer).map_err(|d| Failure {

@@ -509,7 +509,7 @@ impl Session {
             Some(sandbox) => sandbox.check(path).map_err(|why| {
                 Diagnostic::new(Code::FileError, why)
                     .label(span, "outside the sandbox")
-                    .help("with --sandbox, files must be in the folder of the .ksql file")
+                    .help("with --sandbox (the default of kql serve), files must be in the folder of the .ksql file; kql serve --no-sandbox lifts it")
             }),
             None => Ok(()),
         }
