@@ -318,7 +318,10 @@ pub fn cast(v: Value, ty: &SqlType) -> Value {
         }
         (Value::Bigint(ms), T::Timestamp) => Value::Timestamp(ms),
         (Value::Timestamp(ms), T::Timestamp) => Value::Timestamp(ms),
-        (Value::Timestamp(ms), T::Date) => Value::Date(ms.div_euclid(86_400_000) as i32),
+        // A timestamp whose day does not fit a DATE is NULL rather than a wrapped date.
+        (Value::Timestamp(ms), T::Date) => {
+            i32::try_from(ms.div_euclid(86_400_000)).map_or(Value::Null, Value::Date)
+        }
         (Value::Timestamp(ms), T::Time) => Value::Time(ms.rem_euclid(86_400_000) as i32),
         (Value::Date(d), T::Timestamp) => Value::Timestamp(d as i64 * 86_400_000),
         (Value::Array(items), T::Array(inner)) => Value::Array(Arc::new(
@@ -370,9 +373,9 @@ pub fn parse_as(s: &str, ty: &SqlType) -> Value {
             _ => Value::Null,
         },
         T::Timestamp => parse_timestamp(s).map_or(Value::Null, Value::Timestamp),
-        T::Date => parse_timestamp(s).map_or(Value::Null, |ms| {
-            Value::Date(ms.div_euclid(86_400_000) as i32)
-        }),
+        T::Date => parse_timestamp(s)
+            .and_then(|ms| i32::try_from(ms.div_euclid(86_400_000)).ok())
+            .map_or(Value::Null, Value::Date),
         _ => Value::Null,
     }
 }
@@ -406,6 +409,22 @@ mod tests {
         assert_eq!(
             parse_timestamp("2023-11-14T22:13:20.000"),
             Some(1_700_000_000_000)
+        );
+    }
+
+    #[test]
+    fn a_timestamp_whose_day_does_not_fit_a_date_casts_to_null() {
+        assert_eq!(
+            cast(Value::Timestamp(86_400_000), &SqlType::Date),
+            Value::Date(1)
+        );
+        assert_eq!(
+            cast(Value::Timestamp(i64::MAX), &SqlType::Date),
+            Value::Null
+        );
+        assert_eq!(
+            cast(Value::Timestamp(i64::MIN), &SqlType::Date),
+            Value::Null
         );
     }
 }

@@ -361,19 +361,63 @@ fn shift(a: &Args, sign: i64) -> Value {
     else {
         return Value::Null;
     };
-    let delta = sign * a.int(1) * unit_ms;
-    match a.get(2) {
-        Value::Timestamp(ms) => Value::Timestamp(ms + delta),
-        Value::Date(d) => Value::Date((*d as i64 * DAY_MS + delta).div_euclid(DAY_MS) as i32),
-        Value::Time(t) => Value::Time((*t as i64 + delta).rem_euclid(DAY_MS) as i32),
-        _ => Value::Null,
-    }
+    // A shift past the range of the type is NULL, as a failing function is, never a wrapped time.
+    let shifted = (|| {
+        let delta = a.int(1).checked_mul(sign)?.checked_mul(*unit_ms)?;
+        Some(match a.get(2) {
+            Value::Timestamp(ms) => Value::Timestamp(ms.checked_add(delta)?),
+            Value::Date(d) => Value::Date(
+                i32::try_from((*d as i64 * DAY_MS).checked_add(delta)?.div_euclid(DAY_MS)).ok()?,
+            ),
+            Value::Time(t) => Value::Time((*t as i64 + delta % DAY_MS).rem_euclid(DAY_MS) as i32),
+            _ => Value::Null,
+        })
+    })();
+    shifted.unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use crate::data::Value;
     use crate::functions::testing::{call, s};
+
+    #[test]
+    fn a_shift_out_of_range_is_null_not_a_wrapped_time() {
+        let ts = Value::Timestamp(i64::MAX - 10);
+        assert_eq!(
+            call(
+                "TIMESTAMPADD",
+                &[s("MILLISECONDS"), Value::Bigint(5), ts.clone()]
+            ),
+            Value::Timestamp(i64::MAX - 5)
+        );
+        assert_eq!(
+            call("TIMESTAMPADD", &[s("MILLISECONDS"), Value::Bigint(11), ts]),
+            Value::Null
+        );
+        assert_eq!(
+            call(
+                "DATEADD",
+                &[s("DAYS"), Value::Bigint(i64::MAX), Value::Date(0)]
+            ),
+            Value::Null
+        );
+        assert_eq!(
+            call(
+                "DATEADD",
+                &[s("DAYS"), Value::Bigint(1 << 40), Value::Date(0)]
+            ),
+            Value::Null
+        );
+        assert_eq!(
+            call("DATEADD", &[s("DAYS"), Value::Bigint(-1), Value::Date(0)]),
+            Value::Date(-1)
+        );
+        assert_eq!(
+            call("TIMEADD", &[s("HOURS"), Value::Bigint(-1), Value::Time(0)]),
+            Value::Time(23 * 3_600_000)
+        );
+    }
 
     #[test]
     fn formats_and_parses_in_java_patterns() {
