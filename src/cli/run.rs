@@ -57,7 +57,7 @@ pub fn run(
 /// The stop request of a live run: the first Ctrl-C stops it cleanly (queries commit
 /// their state and offsets); a second one exits at once (nothing acknowledged is lost:
 /// the queries go on from their last commit next time).
-fn stop_on_ctrl_c(cluster: &Cluster) -> Result<Arc<AtomicBool>, Failure> {
+pub(super) fn stop_on_ctrl_c(cluster: &Cluster) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     let (flag, cluster) = (stop.clone(), cluster.clone());
     ctrlc::set_handler(move || {

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use kql_serve::{ServeConfig, Server};
@@ -12,9 +11,6 @@ use super::print::Printer;
 use super::{read_file, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::exec::Session;
-
-/// How often the file's persistent queries catch up with what clients produced.
-const CATCH_UP_INTERVAL: Duration = Duration::from_millis(100);
 
 pub fn run(
     cli: &Cli,
@@ -57,8 +53,10 @@ pub fn run(
             if i == 0 { " (bootstrap)" } else { "" }
         );
     }
-    let stop = stop_signal();
     let mut session = Session::new(cluster.clone());
+    // Live from the start: the file's persistent queries wake at each append batch, as
+    // under `kql run --follow`, and commit on the same interval.
+    session.go_live(super::run::stop_on_ctrl_c(&cluster)?);
     // A server is reachable by others, so its file's connectors and RUN SCRIPT stay inside the
     // file's folder unless the user lifts that with --no-sandbox.
     if let (Some(file), true) = (file, sandbox) {
@@ -80,15 +78,7 @@ pub fn run(
     }
     eprintln!("kql serve: ready (Ctrl-C stops)");
     // The file's persistent queries follow what clients produce, until Ctrl-C.
-    let result = loop {
-        match stop.recv_timeout(CATCH_UP_INTERVAL) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            _ => break session.catch_up(),
-        }
-        if let Err(d) = session.catch_up() {
-            break Err(d);
-        }
-    };
+    let result = session.follow();
     drop(server);
     runtime.shutdown_timeout(Duration::from_secs(1));
     let flushed = cluster
@@ -99,13 +89,4 @@ pub fn run(
         diagnostics: vec![d],
         sources: session.sources.clone(),
     })
-}
-
-/// Ctrl-C as a message.
-fn stop_signal() -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel();
-    let _ = ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    });
-    rx
 }
