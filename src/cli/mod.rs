@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::diagnostic::{render, Code, Diagnostic};
+use crate::exec::log::LogHandle;
 use crate::kafka::{KafkaLog, KafkaSettings};
 use crate::sources::Sources;
 
@@ -361,6 +362,18 @@ pub fn sandbox_of(file: &std::path::Path) -> Result<crate::exec::sandbox::Sandbo
             ),
         ))
     })
+}
+
+/// The log a command runs on: the Kafka cluster the command line names, else the embedded
+/// cluster (durable in `data_dir`, else in memory).
+pub fn open_log(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<LogHandle, Failure> {
+    match kafka_settings(cli)? {
+        Some(settings) => {
+            refuse_data_dir_on_kafka(data_dir)?;
+            Ok(std::sync::Arc::new(connect_kafka(settings)?))
+        }
+        None => Ok(std::sync::Arc::new(open_cluster(cli, data_dir)?)),
+    }
 }
 
 /// The embedded cluster: durable in `data_dir` (and serving other processes on it, see

@@ -19,6 +19,17 @@ pub fn run(
     sandbox: bool,
 ) -> Result<(), Failure> {
     let text = read_file(file)?;
+    if let Some(settings) = super::kafka_settings(cli)? {
+        super::refuse_data_dir_on_kafka(data_dir)?;
+        if follow {
+            return Err(Failure::plain(crate::diagnostic::Diagnostic::new(
+                crate::diagnostic::Code::Unsupported,
+                "--follow on a Kafka cluster (--bootstrap-servers) is not supported by this version of kql yet",
+            )));
+        }
+        let session = Session::new(super::connect_kafka(settings)?);
+        return run_statements(cli, session, file, &text, false);
+    }
     let cluster = super::open_cluster(cli, data_dir)?;
     let mut session = Session::new(cluster.clone());
     if sandbox {
@@ -27,6 +38,19 @@ pub fn run(
     if follow {
         session.go_live(stop_on_ctrl_c(&cluster)?);
     }
+    let result = run_statements(cli, session, file, &text, follow);
+    cluster.stop_serving();
+    result
+}
+
+/// Runs the file's statements in `session`, then finishes (or, with `follow`, follows).
+fn run_statements(
+    cli: &Cli,
+    mut session: Session,
+    file: &Path,
+    text: &str,
+    follow: bool,
+) -> Result<(), Failure> {
     let stdout = std::io::stdout().lock();
     let printer = Printer::new(cli.format, std::io::BufWriter::new(stdout));
     // A progress bar on stderr while a long input is read, when stderr is a terminal.
@@ -36,7 +60,7 @@ pub fn run(
         sources: session.sources.clone(),
     })?;
     let result = session
-        .run_text(&file.display().to_string(), &text, &mut printer)
+        .run_text(&file.display().to_string(), text, &mut printer)
         .and_then(|()| {
             if follow {
                 follow_until_stopped(&mut session, &mut printer)
@@ -50,7 +74,6 @@ pub fn run(
             sources: session.sources.clone(),
         });
     session.registry.leak_state_at_exit();
-    cluster.stop_serving();
     result
 }
 

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kql_runtime::Cluster;
+use crate::exec::log::LogHandle;
 use reedline::Signal;
 
 use super::progress::WithProgress;
@@ -49,8 +49,8 @@ const PSEUDO_COLUMNS: &[&str] = &[
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let cluster = super::open_cluster(cli, cli.shell_data_dir.as_deref())?;
-    let mut shell = Shell::new(cli, cluster, interactive);
+    let log = super::open_log(cli, cli.shell_data_dir.as_deref())?;
+    let mut shell = Shell::new(cli, log, interactive);
     // A durable log brings back the streams and tables declared in it.
     shell
         .session()
@@ -120,14 +120,14 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(cli: &Cli, cluster: Cluster, interactive: bool) -> Shell {
+    fn new(cli: &Cli, log: LogHandle, interactive: bool) -> Shell {
         let mut functions: Vec<String> = crate::functions::all()
             .map(|f| f.name.to_string())
             .collect();
         functions.sort();
         functions.dedup();
         let shell = Shell {
-            session: Arc::new(Mutex::new(Session::new(cluster))),
+            session: Arc::new(Mutex::new(Session::new(log))),
             default_format: cli.format,
             format: cli.format,
             interactive,
