@@ -385,3 +385,16 @@ fn on_three_brokers_a_topic_has_three_replicas_in_sync_and_min_insync_two() {
     assert_eq!(first, 0);
     assert_eq!(offsets(&log, &name, 2), (0, 1));
 }
+
+#[test]
+fn a_record_timestamp_of_zero_is_refused_rather_than_rewritten_as_now() {
+    let log = connect(&kafka::one_node());
+    let name = topic(&log, "epoch", 1, 1);
+    let mut record = ProducerRecord::new(None, Some(Bytes::from_static(b"v")));
+    record.timestamp_ms = Some(0);
+    match log.produce(&name, record, Acks::All) {
+        Err(LogError::Client(why)) => assert!(why.contains("timestamp of 0"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(offsets(&log, &name, 0), (0, 0), "nothing was written");
+}

@@ -27,6 +27,7 @@ use bytes::Bytes;
 
 use super::aggregate::{AggregateTask, Emitted};
 use super::persistent::{run_task, Running, StageKind};
+use super::naming;
 use super::task::read_partition;
 
 /// The size of a snapshot chunk (well under the log's batch limit).
@@ -34,14 +35,16 @@ const CHUNK_BYTES: usize = 1 << 20;
 const MANIFEST_KEY: &[u8] = b"manifest";
 
 /// The changelog topic of a query's aggregation state (ksqlDB's name for it).
-pub fn changelog_topic(query_id: &str) -> String {
-    format!("_confluent-ksql-default_query_{query_id}-Aggregate-Materialize-changelog")
+pub fn changelog_topic(log: &LogHandle, query_id: &str) -> String {
+    let prefix = naming::query_prefix(log.application_id(), query_id);
+    format!("{prefix}-Aggregate-Materialize-changelog")
 }
 
 /// The changelog topic of a query's join state: one snapshot of the whole join (every
 /// task's state and every input position), in partition 0.
-pub fn join_changelog_topic(query_id: &str) -> String {
-    format!("_confluent-ksql-default_query_{query_id}-Join-changelog")
+pub fn join_changelog_topic(log: &LogHandle, query_id: &str) -> String {
+    let prefix = naming::query_prefix(log.application_id(), query_id);
+    format!("{prefix}-Join-changelog")
 }
 
 fn chunk_key(generation: u64, chunk: u32) -> Bytes {
@@ -51,8 +54,8 @@ fn chunk_key(generation: u64, chunk: u32) -> Bytes {
 /// The header of a sink record that names the input row that produced it.
 pub const SOURCE_HEADER: &str = "kql.src";
 
-pub fn group_of(query_id: &str) -> String {
-    format!("kql_query_{query_id}")
+pub fn group_of(log: &LogHandle, query_id: &str) -> String {
+    naming::query_group(log.application_id(), query_id)
 }
 
 fn closed_group(group: &str) -> String {
@@ -146,10 +149,10 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
 /// Moves a query that ran before to its committed positions, rebuilding state, and tells
 /// its sink which rows it already wrote after the last commit.
 pub fn restore(log: &LogHandle, q: &mut Running) -> Result<(), String> {
-    let group = group_of(&q.id);
+    let group = group_of(log, &q.id);
     q.group = Some(group.clone());
     let prefix = q.id.clone();
-    let changelog = changelog_topic(&q.id);
+    let changelog = changelog_topic(log, &q.id);
     let has_changelog = log.partition_count(&changelog).is_some();
     restore_join(log, q)?;
     if log.group_names().contains(&group) || has_changelog {
@@ -265,8 +268,8 @@ fn restore_stage(
 /// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
 /// rows it wrote before are not written again (the sink's skip set).
 fn restore_join(log: &LogHandle, q: &mut Running) -> Result<(), String> {
-    let group = group_of(&q.id);
-    let changelog = join_changelog_topic(&q.id);
+    let group = group_of(log, &q.id);
+    let changelog = join_changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
             continue;
@@ -277,7 +280,7 @@ fn restore_join(log: &LogHandle, q: &mut Running) -> Result<(), String> {
                 if join.load(&mut r).is_ok() && r.at_end() {
                     q.snapshots.insert((i, 0), (generation, chunks, at));
                 } else {
-                    let naming = crate::exec::join::Naming::persistent(&q.id, true);
+                    let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
                     *join = crate::exec::join::build(
                         log,
                         plan,
@@ -329,10 +332,10 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     if q.group.is_none() {
         return Ok(());
     }
-    let topic = changelog_topic(&q.id);
+    let topic = changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         if let Some(join) = &mut stage.join {
-            snapshot_join(log, &join_changelog_topic(&q.id), i, join, &mut q.snapshots)?;
+            snapshot_join(log, &join_changelog_topic(log, &q.id), i, join, &mut q.snapshots)?;
             continue;
         }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {

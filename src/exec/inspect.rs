@@ -52,7 +52,7 @@ pub fn show_topics(log: &LogHandle, out: &mut dyn Output) {
     for t in log
         .topic_names()
         .into_iter()
-        .filter(|t| t != super::session::COMMAND_TOPIC)
+        .filter(|t| *t != super::naming::command_topic(log.application_id()))
     {
         if let Ok(info) = log.describe_topic(&t) {
             let records: u64 = info

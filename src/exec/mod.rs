@@ -13,6 +13,7 @@ pub mod join;
 mod join_times;
 pub mod log;
 pub(crate) mod merge;
+pub mod naming;
 pub mod output;
 pub mod persistent;
 pub mod physical;

@@ -1063,7 +1063,8 @@ impl Registry {
             ),
         };
         self.command_seq += 1;
-        let internal = format!("_confluent-ksql-default_query_{id}-Aggregate-GroupBy-repartition");
+        let prefix = super::naming::query_prefix(log.application_id(), &id);
+        let internal = format!("{prefix}-Aggregate-GroupBy-repartition");
         let mut stages = build_stages(&plan.query, log, &internal)?;
         if from_end {
             let topic = stages[0].input_topic.clone();
@@ -1076,7 +1077,7 @@ impl Registry {
         }
         for stage in &mut stages {
             if let StageKind::Joined(query) = &*stage.kind {
-                let naming = super::join::Naming::persistent(&id, log.is_durable());
+                let naming = super::join::Naming::persistent(log, &id, log.is_durable());
                 let start = if from_end {
                     StartAt::Latest
                 } else {

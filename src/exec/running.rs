@@ -117,10 +117,11 @@ impl Session {
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
         self.catch_up()?;
-        let internal = format!(
-            "_kql_transient_{}-repartition",
-            self.log.topic_names().len()
+        let prefix = super::naming::transient_prefix(
+            self.log.application_id(),
+            self.log.topic_names().len() as u64,
         );
+        let internal = format!("{prefix}-repartition");
         if self.is_live() {
             if self.run_live_query(plan, &internal, self.offset_reset_latest(), out)? {
                 return Ok(());

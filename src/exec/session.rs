@@ -31,9 +31,6 @@ fn default_properties() -> impl Iterator<Item = (&'static str, &'static str)> {
         .map(|p| (p.0, p.1))
 }
 
-/// The internal topic that records the statements that changed the catalog, replayed
-/// when a later session opens the same data directory (ksqlDB's command topic).
-pub const COMMAND_TOPIC: &str = "_kql_commands";
 
 /// What a check has declared so far: the catalog as it will be, and topics to be created.
 struct Scratch {
@@ -100,20 +97,21 @@ impl Session {
     /// command topic that lost records (damage found on open) or cannot be read is an
     /// error: replaying part of it would forget streams and tables without a word.
     pub fn restore(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
-        if !self.log.is_durable() || self.log.partition_count(COMMAND_TOPIC).is_none() {
+        let command_topic = self.command_topic();
+        if !self.log.is_durable() || self.log.partition_count(&command_topic).is_none() {
             return Ok(());
         }
         let damaged = |what: String| {
             Diagnostic::new(
                 Code::TopicError,
                 format!(
-                    "the catalog log '{COMMAND_TOPIC}' of the data directory is damaged ({what}); \
+                    "the catalog log '{command_topic}' of the data directory is damaged ({what}); \
                      kql will not open it with part of its streams and tables forgotten"
                 ),
             )
             .help(format!(
                 "restore the data directory from a backup; or, to keep the topics' data and \
-                 declare the streams and tables again, move the broker-*/{COMMAND_TOPIC}-0 \
+                 declare the streams and tables again, move the broker-*/{command_topic}-0 \
                  directories out of it"
             ))
         };
@@ -125,7 +123,7 @@ impl Session {
         if let Some(r) = reports
             .into_iter()
             // A torn tail is the statement a crash interrupted (warned about on open).
-            .find(|r| r.topic == COMMAND_TOPIC && r.lost && !r.torn_tail)
+            .find(|r| r.topic == command_topic && r.lost && !r.torn_tail)
         {
             return Err(damaged(r.to_string()));
         }
@@ -135,12 +133,12 @@ impl Session {
             ..
         } = self
             .log
-            .offsets(COMMAND_TOPIC, 0)
+            .offsets(&command_topic, 0)
             .map_err(|e| damaged(e.to_string()))?;
         let mut records = Vec::new();
         read_partition(
             &self.log,
-            COMMAND_TOPIC,
+            &command_topic,
             0,
             log_start,
             high_watermark,
@@ -161,7 +159,7 @@ impl Session {
                 continue;
             };
             let id = self.sources.add(
-                format!("<{COMMAND_TOPIC} offset {}>", r.offset),
+                format!("<{command_topic} offset {}>", r.offset),
                 text.clone(),
             );
             let (statements, errors) = crate::syntax::parse(id, &text);
@@ -177,11 +175,19 @@ impl Session {
         }
         self.restoring = false;
         if restored > 0 {
-            out.status(&format!(
-                "Restored {restored} statement(s) from the data directory"
-            ));
+            let from = match self.log.embedded() {
+                Some(_) => "the data directory".to_string(),
+                None => format!("the command topic '{command_topic}'"),
+            };
+            out.status(&format!("Restored {restored} statement(s) from {from}"));
         }
         Ok(())
+    }
+
+    /// The internal topic that records the statements that changed the catalog, replayed
+    /// when a later session opens the same durable log (ksqlDB's command topic).
+    pub fn command_topic(&self) -> String {
+        super::naming::command_topic(self.log.application_id())
     }
 
     /// Appends a statement that changed the catalog to the command topic (durable logs only).
@@ -189,9 +195,10 @@ impl Session {
         if self.restoring || !self.log.is_durable() {
             return Ok(());
         }
-        if self.log.partition_count(COMMAND_TOPIC).is_none() {
+        let command_topic = self.command_topic();
+        if self.log.partition_count(&command_topic).is_none() {
             self.log
-                .create_topic(COMMAND_TOPIC, TopicConfig::default())
+                .create_topic(&command_topic, TopicConfig::default())
                 .map_err(|e| {
                     Diagnostic::new(
                         Code::TopicError,
@@ -213,7 +220,7 @@ impl Session {
             headers: Vec::new(),
         };
         self.log
-            .produce(COMMAND_TOPIC, record, Acks::All)
+            .produce(&command_topic, record, Acks::All)
             .map_err(|e| {
                 Diagnostic::new(
                     Code::TopicError,

@@ -125,6 +125,10 @@ impl Log for KafkaLog {
     fn is_durable(&self) -> bool {
         true
     }
+
+    fn application_id(&self) -> &str {
+        &self.settings.application_id
+    }
 }
 
 /// Creates a librdkafka client: the user's properties, then kql's `overrides` (which the

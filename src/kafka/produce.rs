@@ -146,6 +146,13 @@ impl KafkaLog {
         if records.is_empty() {
             return Ok(None);
         }
+        if records.iter().any(|r| r.timestamp_ms == Some(0)) {
+            // librdkafka reads a timestamp of 0 as "now": the record would silently get the
+            // time of sending instead of its event time.
+            return Err(LogError::Client(format!(
+                "{topic}-{partition}: a record timestamp of 0 (1970-01-01T00:00:00Z) cannot be written to Kafka through librdkafka, which reads 0 as 'now'; use 1 ms or later"
+            )));
+        }
         let producer = self.producer(acks)?;
         let batch = Arc::new(Batch {
             state: Mutex::new(BatchState {

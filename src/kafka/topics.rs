@@ -65,6 +65,15 @@ impl Topics for KafkaLog {
                 return Err(self.failed().code(code, name));
             }
         }
+        // Kafka deletes a topic asynchronously; until it is gone a topic of the same name
+        // cannot be created.
+        let deadline = Instant::now() + self.settings.timeout;
+        while self.topic_metadata(name)?.is_some() {
+            if Instant::now() > deadline {
+                return Err(self.failed().unreachable());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Ok(())
     }
 

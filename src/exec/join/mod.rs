@@ -50,20 +50,20 @@ pub struct Naming {
 
 impl Naming {
     /// A transient query's: numbered, removed when the query ends.
-    pub fn transient() -> Naming {
+    pub fn transient(log: &LogHandle) -> Naming {
         Naming {
-            prefix: format!(
-                "_kql_transient_{}",
-                TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed)
+            prefix: crate::exec::naming::transient_prefix(
+                log.application_id(),
+                TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed),
             ),
             durable: false,
         }
     }
 
     /// A persistent query's, named after its id as ksqlDB names internal topics.
-    pub fn persistent(query_id: &str, durable: bool) -> Naming {
+    pub fn persistent(log: &LogHandle, query_id: &str, durable: bool) -> Naming {
         Naming {
-            prefix: format!("_confluent-ksql-default_query_{query_id}"),
+            prefix: crate::exec::naming::query_prefix(log.application_id(), query_id),
             durable,
         }
     }
@@ -131,7 +131,7 @@ pub fn tasks(
     plan: &QueryPlan,
     start: StartAt,
 ) -> Result<JoinTasks, Diagnostic> {
-    let join = build(log, plan, start, &Naming::transient())?;
+    let join = build(log, plan, start, &Naming::transient(log))?;
     let internal = join.internal_topics.clone();
     match join.into_tasks(runtime, log) {
         Ok((tasks, internal_topics)) => Ok(JoinTasks {

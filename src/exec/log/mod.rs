@@ -176,8 +176,16 @@ pub trait GroupOffsets {
     fn describe_group(&self, group: &str) -> Result<GroupInfo, LogError>;
 }
 
+/// The application of a log that does not name one (the embedded log).
+pub const DEFAULT_APPLICATION: &str = "default";
+
 /// A log the executor can run on.
 pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
+    /// The application kql runs as on this log: its internal topics and consumer groups
+    /// carry this name (`exec::naming`), so applications sharing a cluster stay apart.
+    fn application_id(&self) -> &str {
+        DEFAULT_APPLICATION
+    }
     /// Does what is appended outlive the process (so queries save and restore state)?
     fn is_durable(&self) -> bool;
     /// The embedded log's own capabilities, if this is the embedded log.
