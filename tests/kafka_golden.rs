@@ -1,7 +1,7 @@
 //! The golden files on Apache Kafka: every `tests/golden/NAME.ksql` run with
 //! `--bootstrap-servers` prints the rows of `NAME.out`, as it does on the embedded log
 //! (tests/golden.rs). Files run one after another; the topics each run created are deleted
-//! before the next, since the files reuse topic names.
+//! before the next, since the files reuse topic names; each run is its own application.
 
 mod common;
 mod kafka;
