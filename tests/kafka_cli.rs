@@ -161,3 +161,78 @@ fn data_dir_and_application_id_are_refused_where_they_mean_nothing() {
         out.stderr
     );
 }
+
+#[test]
+fn an_application_keeps_its_statements_groups_and_internal_topics_under_its_name() {
+    let bootstrap = kafka::one_node();
+    let app = unique("alerts");
+    let topic = unique("temps");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pipeline.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM temps (sensor VARCHAR KEY, temp DOUBLE) \
+             WITH (kafka_topic='{topic}', partitions=2, value_format='JSON');\n\
+             INSERT INTO temps (ROWTIME, sensor, temp) VALUES (1000, 's-1', 21.0);\n\
+             INSERT INTO temps (ROWTIME, sensor, temp) VALUES (2000, 's-1', 27.0);\n\
+             INSERT INTO temps (ROWTIME, sensor, temp) VALUES (3000, 's-2', 30.0);\n\
+             CREATE TABLE maxes AS SELECT sensor, MAX(temp) AS hottest FROM temps GROUP BY sensor EMIT CHANGES;\n\
+             SELECT * FROM maxes;\n"
+        ),
+    )
+    .unwrap();
+    let run = common::kql(&[
+        "run",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--bootstrap-servers",
+        &bootstrap,
+        "--application-id",
+        &app,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut rows: Vec<&str> = run.stdout.lines().collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            r#"{"SENSOR":"s-1","HOTTEST":27.0}"#,
+            r#"{"SENSOR":"s-2","HOTTEST":30.0}"#
+        ]
+    );
+
+    // A shell of the same application finds the stream and table again, and the query's
+    // consumer group and changelog under the application's name.
+    let shell = common::kql_with_input(
+        &["--bootstrap-servers", &bootstrap, "--application-id", &app, "--format", "json"],
+        "SHOW STREAMS;\nSHOW CONSUMER GROUPS;\nSHOW TOPICS;\n",
+    );
+    assert_eq!(shell.code, 0, "{}", shell.stderr);
+    assert!(
+        shell.stderr.contains(&format!(
+            "Restored 2 statement(s) from the command topic '_confluent-ksql-{app}_command_topic'"
+        )),
+        "{}",
+        shell.stderr
+    );
+    assert!(shell.stdout.contains("\"TEMPS\""), "{}", shell.stdout);
+    assert!(shell.stdout.contains(&format!("\"{app}-CTAS_MAXES_1\"")), "{}", shell.stdout);
+    assert!(
+        shell.stdout.contains(&format!(
+            "\"_confluent-ksql-{app}_query_CTAS_MAXES_1-Aggregate-Materialize-changelog\""
+        )),
+        "{}",
+        shell.stdout
+    );
+
+    // Another application on the same cluster sees none of it.
+    let other = common::kql_with_input(
+        &["--bootstrap-servers", &bootstrap, "--application-id", &unique("other"), "--format", "json"],
+        "SHOW STREAMS;\n",
+    );
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(!other.stdout.contains("TEMPS"), "{}", other.stdout);
+    assert!(!other.stderr.contains("Restored"), "{}", other.stderr);
+}

@@ -95,3 +95,66 @@ fn java_producers_keys_land_where_kql_puts_the_same_keys() {
         );
     }
 }
+
+#[test]
+fn kql_joins_a_java_producers_keyed_records_with_a_table_it_loaded() {
+    let bootstrap = kafka::one_node();
+    let orders = kafka::unique("java-orders");
+    let users = kafka::unique("kql-users");
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let config = TopicConfig {
+        partitions: PARTITIONS,
+        ..TopicConfig::default()
+    };
+    log.create_topic(&orders, config).unwrap();
+    // Orders of user-0..user-59, keyed by user, written by Java at the current time.
+    java_producer(&bootstrap, &[(orders.clone(), "string")]);
+
+    // The table kql loads: every third user, timestamped long before the orders.
+    let mut script = format!(
+        "CREATE TABLE users (id VARCHAR PRIMARY KEY, name VARCHAR) \
+         WITH (kafka_topic='{users}', partitions={PARTITIONS}, value_format='JSON');\n\
+         CREATE STREAM orders (id VARCHAR KEY, n INT) \
+         WITH (kafka_topic='{orders}', value_format='JSON');\n"
+    );
+    for i in (0..RECORDS).step_by(3) {
+        script += &format!(
+            "INSERT INTO users (ROWTIME, id, name) VALUES (1000, 'user-{i}', 'name-{i}');\n"
+        );
+    }
+    script += "SELECT o.id, o.n, u.name, o.ROWPARTITION AS p FROM orders o JOIN users u ON o.id = u.id EMIT CHANGES;\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("join.ksql");
+    std::fs::write(&file, script).unwrap();
+    let app = kafka::unique("java-join");
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args(["run", file.to_str().unwrap(), "--format", "json"])
+        .args(["--bootstrap-servers", &bootstrap, "--application-id", &app])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let mut joined: Vec<(usize, String, u32)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                row["N"].as_u64().unwrap() as usize,
+                row["NAME"].as_str().unwrap().to_string(),
+                row["P"].as_u64().unwrap() as u32,
+            )
+        })
+        .collect();
+    joined.sort();
+    let expected: Vec<(usize, String, u32)> = (0..RECORDS)
+        .step_by(3)
+        .map(|i| {
+            let key = kql_key("string", i);
+            let partition = log.partition_for(&orders, Some(&key)).unwrap();
+            (i, format!("name-{i}"), partition)
+        })
+        .collect();
+    assert_eq!(joined, expected);
+}
