@@ -40,6 +40,12 @@ pub fn transient_prefix(app: &str, n: u64) -> String {
     }
 }
 
+/// Is this one of the topics kql names itself (command topic, internal topics), as
+/// opposed to a topic a user declared?
+pub fn is_internal(topic: &str) -> bool {
+    topic.starts_with("_confluent-ksql-") || topic.starts_with("_kql")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +61,11 @@ mod tests {
             "_confluent-ksql-alerts_query_CTAS_T_2"
         );
         assert!(transient_prefix("alerts", 3).starts_with("_confluent-ksql-alerts_transient_"));
+        for app in ["default", "alerts"] {
+            assert!(is_internal(&command_topic(app)));
+            assert!(is_internal(&transient_prefix(app, 1)));
+            assert!(is_internal(&query_prefix(app, "CSAS_X_1")));
+        }
+        assert!(!is_internal("readings"));
     }
 }

@@ -75,8 +75,9 @@ impl Failed<'_> {
     }
 }
 
-/// Errors a cluster gives while it settles (a leader election, a coordinator loading):
-/// the same request succeeds a moment later.
+/// Errors a cluster gives while it settles (a leader election, a coordinator loading, a
+/// broker that died and left the metadata): the same request succeeds a moment later,
+/// against another broker.
 pub fn is_transient(e: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
@@ -87,6 +88,13 @@ pub fn is_transient(e: &KafkaError) -> bool {
                 | C::NotCoordinator
                 | C::CoordinatorLoadInProgress
                 | C::CoordinatorNotAvailable
+                | C::DestroyBroker
+                | C::BrokerTransportFailure
+                | C::RequestTimedOut
+                | C::NetworkException
+                | C::FencedLeaderEpoch
+                | C::UnknownLeaderEpoch
+                | C::NotController
         )
     )
 }

@@ -16,6 +16,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::Context;
+use super::errors::is_transient;
 use super::KafkaLog;
 use crate::exec::log::{Fetch, Fetched, Offsets};
 
@@ -155,6 +156,8 @@ impl KafkaLog {
                     continue;
                 }
                 Some(Ok(m)) => m,
+                // A broker that died: the consumer goes on with the partition's new leader.
+                Some(Err(e)) if is_transient(&e) && Instant::now() < deadline => continue,
                 Some(Err(e)) => {
                     reader.position = None;
                     return Err(self.read_error(&e, topic, partition, from));

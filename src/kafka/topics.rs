@@ -13,6 +13,7 @@ use rdkafka::metadata::MetadataTopic;
 
 use super::KafkaLog;
 use crate::exec::log::{Fetch, Topics};
+use crate::exec::naming;
 
 impl Topics for KafkaLog {
     /// Creates a topic and returns once its partitions have leaders.
@@ -21,10 +22,18 @@ impl Topics for KafkaLog {
             return Err(LogError::InvalidPartitions(config.partitions));
         }
         let settings = topic_settings(&config);
+        // kql's own topics (command topic, changelogs, repartitions) get the cluster's
+        // default replication factor, as Kafka Streams' replication.factor=-1 gives its
+        // internal topics: they must survive a broker as well as the user's topics do.
+        let replicas = if naming::is_internal(name) {
+            -1
+        } else {
+            config.replicas as i32
+        };
         let mut topic = NewTopic::new(
             name,
             config.partitions as i32,
-            TopicReplication::Fixed(config.replicas as i32),
+            TopicReplication::Fixed(replicas),
         );
         for (k, v) in &settings {
             topic = topic.set(k, v);

@@ -28,6 +28,7 @@ public class KeyedProducer {
             default -> throw new IllegalArgumentException(kind);
         });
         try (KafkaProducer<Object, String> producer = new KafkaProducer<>(props)) {
+            java.util.List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
             for (int i = 0; i < count; i++) {
                 Object key = switch (kind) {
                     case "string" -> "user-" + i;
@@ -35,7 +36,11 @@ public class KeyedProducer {
                     case "long" -> (long) i * 1_000_000_007L;
                     default -> i * 0.5;
                 };
-                producer.send(new ProducerRecord<>(topic, key, "{\"N\":" + i + "}")).get();
+                sent.add(producer.send(new ProducerRecord<>(topic, key, "{\"N\":" + i + "}")));
+            }
+            // Every record acknowledged (acks=all), or the exception of the first that was not.
+            for (java.util.concurrent.Future<?> f : sent) {
+                f.get();
             }
         }
     }
