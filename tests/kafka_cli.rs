@@ -236,3 +236,29 @@ fn an_application_keeps_its_statements_groups_and_internal_topics_under_its_name
     assert!(!other.stdout.contains("TEMPS"), "{}", other.stdout);
     assert!(!other.stderr.contains("Restored"), "{}", other.stderr);
 }
+
+#[test]
+fn set_passes_client_properties_to_kafka_and_refuses_unknown_ones() {
+    let bootstrap = kafka::one_node();
+    let topic = unique("compressed");
+    let statements = format!(
+        "SET 'compression.type'='lz4';\n\
+         CREATE STREAM c (id VARCHAR KEY, v INT) WITH (kafka_topic='{topic}', partitions=1, value_format='JSON');\n\
+         INSERT INTO c (ROWTIME, id, v) VALUES (1000, 'a', 1);\n\
+         SELECT id, v FROM c EMIT CHANGES;\n\
+         SET 'no.such.property'='1';\n"
+    );
+    let out = common::kql_with_input(
+        &["--bootstrap-servers", &bootstrap, "--application-id", &unique("set"), "--format", "json"],
+        &statements,
+    );
+    assert!(
+        out.stderr.contains("Successfully changed local property 'compression.type' to 'lz4' (passed to the Kafka client)."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.trim(), r#"{"ID":"a","V":1}"#, "{}", out.stderr);
+    assert!(out.stderr.contains("[KQL0503]"), "{}", out.stderr);
+    assert!(out.stderr.contains("No such configuration property: \"no.such.property\""), "{}", out.stderr);
+    assert_eq!(out.code, 1, "a failed statement in piped input exits 1");
+}

@@ -394,13 +394,18 @@ impl Session {
                 rowtime,
                 values,
             } => self.insert_values(&target, rowtime.as_ref(), &values),
-            Planned::Set { name, value } => {
-                out.status(&format!(
-                    "Successfully changed local property '{name}' to '{value}'."
-                ));
-                self.properties.insert(name, value);
-                Ok(())
-            }
+            Planned::Set { name, value } => match self.log.set_client_property(&name, &value) {
+                Err(e) => Err(Diagnostic::new(Code::InvalidPropertyValue, e.to_string())
+                    .label(span, "this property")),
+                Ok(client) => {
+                    out.status(&format!(
+                        "Successfully changed local property '{name}' to '{value}'{}.",
+                        if client { " (passed to the Kafka client)" } else { "" }
+                    ));
+                    self.properties.insert(name, value);
+                    Ok(())
+                }
+            },
             Planned::Unset { name } => {
                 match default_properties().find(|(k, _)| *k == name) {
                     Some((_, default)) => self.properties.insert(name.clone(), default.to_string()),

@@ -35,6 +35,11 @@ struct Reader {
 }
 
 impl Readers {
+    /// Lets every reader go: the next fetch of a partition makes a new one.
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
     pub fn forget_topic(&self, topic: &str) {
         self.0.lock().unwrap().retain(|(t, _), _| t != topic);
     }

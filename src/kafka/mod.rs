@@ -17,7 +17,7 @@ mod produce;
 pub mod settings;
 mod topics;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -48,7 +48,13 @@ pub struct KafkaLog {
     partition_counts: Mutex<HashMap<String, u32>>,
     /// Where the next record without a key goes, per the round-robin partitioner.
     round_robin: AtomicU32,
+    /// Client properties set with `SET` in the session, over the settings' ones.
+    session_properties: Mutex<BTreeMap<String, String>>,
 }
+
+/// Session properties that are kql's, not the client's: kql positions its readers itself
+/// (`auto.offset.reset`) and passes each write's acks to the producer of that level.
+const KQL_PROPERTIES: &[&str] = &["auto.offset.reset", "acks", "processing.guarantee"];
 
 impl KafkaLog {
     /// Connects to the cluster and checks that it answers within the timeout.
@@ -59,18 +65,21 @@ impl KafkaLog {
             ));
         }
         let context = Context::default();
+        let none = BTreeMap::new();
         let meta = create(
             &settings,
             context.clone(),
+            &none,
             &[("enable.auto.commit", "false")],
         )?;
-        let admin = create(&settings, context.clone(), &[])?;
+        let admin = create(&settings, context.clone(), &none, &[])?;
         let log = KafkaLog {
             producers: produce::Producers::default(),
             readers: fetch::Readers::default(),
             groups: groups::GroupClients::default(),
             partition_counts: Mutex::new(HashMap::new()),
             round_robin: AtomicU32::new(0),
+            session_properties: Mutex::new(BTreeMap::new()),
             settings,
             context,
             admin,
@@ -117,7 +126,8 @@ impl KafkaLog {
         &self,
         overrides: &[(&str, &str)],
     ) -> Result<T, LogError> {
-        create(&self.settings, self.context.clone(), overrides)
+        let session = self.session_properties.lock().unwrap().clone();
+        create(&self.settings, self.context.clone(), &session, overrides)
     }
 }
 
@@ -129,6 +139,35 @@ impl Log for KafkaLog {
     fn application_id(&self) -> &str {
         &self.settings.application_id
     }
+
+    fn set_client_property(&self, name: &str, value: &str) -> Result<bool, LogError> {
+        if settings::JAVA_ONLY.contains(&name)
+            || KQL_PROPERTIES.contains(&name)
+            || name.starts_with("ksql.")
+            || name.starts_with("kql.")
+        {
+            return Ok(false);
+        }
+        if matches!(name, "bootstrap.servers" | "application.id" | "group.id") {
+            return Err(LogError::InvalidConfig(format!(
+                "'{name}' cannot change in a running session: give it on the command line"
+            )));
+        }
+        // librdkafka checks the name and the value when a configuration is built.
+        ClientConfig::new()
+            .set(name, value)
+            .create_native_config()
+            .map_err(|e| LogError::InvalidConfig(format!("Kafka client property: {e}")))?;
+        self.session_properties
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), value.to_string());
+        // Clients made from now on take it; the current ones are let go (a write waits for
+        // its deliveries, so none has records in flight).
+        self.producers.clear();
+        self.readers.clear();
+        Ok(true)
+    }
 }
 
 /// Creates a librdkafka client: the user's properties, then kql's `overrides` (which the
@@ -136,6 +175,7 @@ impl Log for KafkaLog {
 fn create<C: ClientContext, T: FromClientConfigAndContext<C>>(
     settings: &KafkaSettings,
     context: C,
+    session: &BTreeMap<String, String>,
     overrides: &[(&str, &str)],
 ) -> Result<T, LogError> {
     let mut config = ClientConfig::new();
@@ -145,7 +185,7 @@ fn create<C: ClientContext, T: FromClientConfigAndContext<C>>(
         .set("bootstrap.servers", &settings.bootstrap_servers)
         .set("client.id", &settings.application_id)
         .set("socket.timeout.ms", settings.timeout_ms().to_string());
-    for (k, v) in &settings.properties {
+    for (k, v) in settings.properties.iter().chain(session) {
         config.set(k, v);
     }
     for (k, v) in overrides {

@@ -23,6 +23,13 @@ use crate::exec::log::{Fetch, Produce};
 #[derive(Default)]
 pub struct Producers(Mutex<[Option<Arc<ThreadedProducer<Delivery>>>; 3]>);
 
+impl Producers {
+    /// Lets the producers go: the next write makes new ones.
+    pub fn clear(&self) {
+        *self.0.lock().unwrap() = Default::default();
+    }
+}
+
 /// Delivery reports of a producer go to the batch each record belongs to.
 #[derive(Clone)]
 pub struct Delivery {
@@ -242,7 +249,8 @@ impl KafkaLog {
         let context = Delivery {
             last_error: self.context.last_error.clone(),
         };
-        let producer = Arc::new(create(&self.settings, context, &overrides)?);
+        let session = self.session_properties.lock().unwrap().clone();
+        let producer = Arc::new(create(&self.settings, context, &session, &overrides)?);
         producers[slot] = Some(Arc::clone(&producer));
         Ok(producer)
     }

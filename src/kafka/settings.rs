@@ -10,7 +10,7 @@ use kql_runtime::LogError;
 /// Properties of Java's Kafka clients that librdkafka does not have and that mean nothing
 /// to kql (it serializes keys and values itself): dropped from a properties file, so a file
 /// written for a Java application works unchanged.
-const JAVA_ONLY: &[&str] = &[
+pub const JAVA_ONLY: &[&str] = &[
     "key.serializer",
     "value.serializer",
     "key.deserializer",

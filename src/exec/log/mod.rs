@@ -192,6 +192,13 @@ pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
     fn embedded(&self) -> Option<&dyn EmbeddedLog> {
         None
     }
+    /// A session property set with `SET`, for a log whose client takes it
+    /// (`compression.type`, `linger.ms`, ... on Kafka): Ok(true) when the client uses it
+    /// from now on, Ok(false) when it is not the client's, an error when the client
+    /// refuses the value. The embedded log has no client properties.
+    fn set_client_property(&self, _name: &str, _value: &str) -> Result<bool, LogError> {
+        Ok(false)
+    }
 }
 
 /// What only the embedded log can do.
