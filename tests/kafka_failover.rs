@@ -33,8 +33,12 @@ fn broker_pid(node: u32) -> String {
 fn wait_until_in_sync(log: &KafkaLog, topic: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let info = log.describe_topic(topic).unwrap();
-        if info.partitions.iter().all(|p| p.isr.len() == 3) {
+        // A request may time out while the broker starts: ask again.
+        let info = log.describe_topic(topic);
+        if info
+            .as_ref()
+            .is_ok_and(|i| i.partitions.iter().all(|p| p.isr.len() == 3))
+        {
             return;
         }
         assert!(Instant::now() < deadline, "the restarted broker did not catch up: {info:?}");
