@@ -262,6 +262,7 @@ impl Session {
                     catalog: &scratch.catalog,
                     sources: &self.sources,
                     topic_partitions: &lookup,
+                    client_properties: log.client_properties(),
                 }
                 .compile(stmt)
             };
@@ -346,6 +347,7 @@ impl Session {
             catalog: &self.catalog,
             sources: &self.sources,
             topic_partitions: &lookup,
+            client_properties: log.client_properties(),
         }
         .compile(stmt)
     }
@@ -942,6 +944,7 @@ impl Session {
             catalog: &self.catalog,
             sources: &self.sources,
             topic_partitions: &lookup,
+            client_properties: log.client_properties(),
         }
         .query(&q)
         .map_err(|mut e| e.remove(0))

@@ -140,6 +140,10 @@ impl Log for KafkaLog {
         &self.settings.application_id
     }
 
+    fn client_properties(&self) -> bool {
+        true
+    }
+
     fn set_client_property(&self, name: &str, value: &str) -> Result<bool, LogError> {
         if settings::JAVA_ONLY.contains(&name)
             || KQL_PROPERTIES.contains(&name)

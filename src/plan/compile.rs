@@ -70,6 +70,9 @@ pub struct Compiler<'a> {
     pub catalog: &'a Catalog,
     pub sources: &'a Sources,
     pub topic_partitions: &'a dyn Fn(&str) -> Option<u32>,
+    /// Does the log take client properties (Kafka)? Then `SET` of a name that is not
+    /// kql's passes it to the log's client, which checks it.
+    pub client_properties: bool,
 }
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
@@ -103,7 +106,15 @@ impl Compiler<'_> {
             StatementKind::CreateSource(c) => self.create_source(c, stmt.span),
             StatementKind::InsertValues(i) => self.insert_values(i),
             StatementKind::Set(s) => {
-                let (name, value) = super::session_properties::check_set(s).map_err(one)?;
+                let (name, value) = match super::session_properties::check_set(s) {
+                    Err(_)
+                        if self.client_properties
+                            && !super::session_properties::is_kql_name(&s.name) =>
+                    {
+                        (s.name.clone(), s.value.clone())
+                    }
+                    checked => checked.map_err(one)?,
+                };
                 Ok(Planned::Set { name, value })
             }
             StatementKind::Unset(u) => Ok(Planned::Unset {

@@ -45,6 +45,13 @@ pub fn check_set(s: &SetProperty) -> Result<(String, String), Diagnostic> {
     Ok((name.to_string(), value))
 }
 
+/// Is `name` one of kql's session properties or topic settings (as opposed to a Kafka
+/// client property, which a log with a client may take)?
+pub fn is_kql_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SESSION_PROPERTIES.iter().any(|p| p.0 == lower) || TOPIC_SETTINGS.iter().any(|t| t.0 == lower)
+}
+
 /// Checks `UNSET 'name'`.
 pub fn check_unset(u: &UnsetProperty) -> Result<String, Diagnostic> {
     known(&u.name, u.name_span).map(|(name, ..)| name.to_string())

@@ -199,6 +199,10 @@ pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
     fn set_client_property(&self, _name: &str, _value: &str) -> Result<bool, LogError> {
         Ok(false)
     }
+    /// Does `set_client_property` take properties that are not kql's?
+    fn client_properties(&self) -> bool {
+        false
+    }
 }
 
 /// What only the embedded log can do.
