@@ -95,6 +95,8 @@ pub fn is_transient(e: &KafkaError) -> bool {
                 | C::FencedLeaderEpoch
                 | C::UnknownLeaderEpoch
                 | C::NotController
+                // librdkafka's metadata lacks a partition while its leader moves.
+                | C::UnknownPartition
         )
     )
 }
