@@ -206,7 +206,14 @@ fn an_application_keeps_its_statements_groups_and_internal_topics_under_its_name
     // A shell of the same application finds the stream and table again, and the query's
     // consumer group and changelog under the application's name.
     let shell = common::kql_with_input(
-        &["--bootstrap-servers", &bootstrap, "--application-id", &app, "--format", "json"],
+        &[
+            "--bootstrap-servers",
+            &bootstrap,
+            "--application-id",
+            &app,
+            "--format",
+            "json",
+        ],
         "SHOW STREAMS;\nSHOW CONSUMER GROUPS;\nSHOW TOPICS;\n",
     );
     assert_eq!(shell.code, 0, "{}", shell.stderr);
@@ -218,7 +225,11 @@ fn an_application_keeps_its_statements_groups_and_internal_topics_under_its_name
         shell.stderr
     );
     assert!(shell.stdout.contains("\"TEMPS\""), "{}", shell.stdout);
-    assert!(shell.stdout.contains(&format!("\"{app}-CTAS_MAXES_1\"")), "{}", shell.stdout);
+    assert!(
+        shell.stdout.contains(&format!("\"{app}-CTAS_MAXES_1\"")),
+        "{}",
+        shell.stdout
+    );
     assert!(
         shell.stdout.contains(&format!(
             "\"_confluent-ksql-{app}_query_CTAS_MAXES_1-Aggregate-Materialize-changelog\""
@@ -229,7 +240,14 @@ fn an_application_keeps_its_statements_groups_and_internal_topics_under_its_name
 
     // Another application on the same cluster sees none of it.
     let other = common::kql_with_input(
-        &["--bootstrap-servers", &bootstrap, "--application-id", &unique("other"), "--format", "json"],
+        &[
+            "--bootstrap-servers",
+            &bootstrap,
+            "--application-id",
+            &unique("other"),
+            "--format",
+            "json",
+        ],
         "SHOW STREAMS;\n",
     );
     assert_eq!(other.code, 0, "{}", other.stderr);
@@ -249,7 +267,14 @@ fn set_passes_client_properties_to_kafka_and_refuses_unknown_ones() {
          SET 'no.such.property'='1';\n"
     );
     let out = common::kql_with_input(
-        &["--bootstrap-servers", &bootstrap, "--application-id", &unique("set"), "--format", "json"],
+        &[
+            "--bootstrap-servers",
+            &bootstrap,
+            "--application-id",
+            &unique("set"),
+            "--format",
+            "json",
+        ],
         &statements,
     );
     assert!(
@@ -259,6 +284,11 @@ fn set_passes_client_properties_to_kafka_and_refuses_unknown_ones() {
     );
     assert_eq!(out.stdout.trim(), r#"{"ID":"a","V":1}"#, "{}", out.stderr);
     assert!(out.stderr.contains("[KQL0503]"), "{}", out.stderr);
-    assert!(out.stderr.contains("No such configuration property: \"no.such.property\""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("No such configuration property: \"no.such.property\""),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.code, 1, "a failed statement in piped input exits 1");
 }

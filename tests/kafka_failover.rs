@@ -20,13 +20,18 @@ const RECORDS: usize = 20_000;
 
 fn nodes_dir() -> PathBuf {
     PathBuf::from(std::env::var("KQL_TEST_KAFKA3_NODES").unwrap_or_else(|_| {
-        panic!("KQL_TEST_KAFKA3_NODES is not set: run the tests with scripts/test (scripts/kafka-up)")
+        panic!(
+            "KQL_TEST_KAFKA3_NODES is not set: run the tests with scripts/test (scripts/kafka-up)"
+        )
     }))
 }
 
 fn broker_pid(node: u32) -> String {
     let pid_file = nodes_dir().join(format!("node{node}/pid"));
-    std::fs::read_to_string(&pid_file).unwrap().trim().to_string()
+    std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// Every partition of `topic` has 3 in-sync replicas again.
@@ -41,7 +46,10 @@ fn wait_until_in_sync(log: &KafkaLog, topic: &str) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "the restarted broker did not catch up: {info:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the restarted broker did not catch up: {info:?}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -65,14 +73,23 @@ fn a_query_goes_on_when_a_broker_is_killed_and_loses_nothing_acknowledged() {
     // Acknowledged by all in-sync replicas (acks=all): these must all come out.
     let java = Command::new("java")
         .args(["-cp", &kafka::java_classpath()])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/KeyedProducer.java"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/kafka/KeyedProducer.java"
+        ))
         .args([&bootstrap, &RECORDS.to_string(), &format!("{input}:string")])
         .output()
         .unwrap();
-    assert!(java.status.success(), "{}", String::from_utf8_lossy(&java.stderr));
+    assert!(
+        java.status.success(),
+        "{}",
+        String::from_utf8_lossy(&java.stderr)
+    );
 
     // The broker leading partition 0 is the one killed.
-    let victim = log.describe_topic(&input).unwrap().partitions[0].leader.unwrap();
+    let victim = log.describe_topic(&input).unwrap().partitions[0]
+        .leader
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("copy.ksql");
     std::fs::write(
@@ -93,11 +110,17 @@ fn a_query_goes_on_when_a_broker_is_killed_and_loses_nothing_acknowledged() {
         .unwrap();
     // Killed once the query has written part of its output.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while (0..3).map(|p| log.offsets(&output, p).unwrap().log_end).sum::<u64>() == 0 {
+    while (0..3)
+        .map(|p| log.offsets(&output, p).unwrap().log_end)
+        .sum::<u64>()
+        == 0
+    {
         assert!(Instant::now() < deadline, "the query wrote nothing in 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let written_before = (0..3).map(|p| log.offsets(&output, p).unwrap().log_end).sum::<u64>();
+    let written_before = (0..3)
+        .map(|p| log.offsets(&output, p).unwrap().log_end)
+        .sum::<u64>();
     let killed = Command::new("kill")
         .args(["-9", &broker_pid(victim)])
         .status()
@@ -111,20 +134,28 @@ fn a_query_goes_on_when_a_broker_is_killed_and_loses_nothing_acknowledged() {
     assert!(Command::new(&start).status().unwrap().success());
     wait_until_in_sync(&log, &input);
 
-    assert!(out.status.success(), "kql run failed with broker {victim} killed:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "kql run failed with broker {victim} killed:\n{stderr}"
+    );
     // Every input record is in the sink exactly once.
     let mut seen = vec![0u32; RECORDS];
     for p in 0..log.partition_count(&output).unwrap() {
         let end = log.offsets(&output, p).unwrap().log_end;
         let mut fetched = log.fetch(&output, p, 0, end, usize::MAX).unwrap();
         while let Some(r) = fetched.next_record() {
-            let value: serde_json::Value = serde_json::from_slice(r.unwrap().value.unwrap()).unwrap();
+            let value: serde_json::Value =
+                serde_json::from_slice(r.unwrap().value.unwrap()).unwrap();
             seen[value["N"].as_u64().unwrap() as usize] += 1;
         }
     }
     let missing = seen.iter().filter(|c| **c == 0).count();
     let doubled = seen.iter().filter(|c| **c > 1).count();
-    assert_eq!((missing, doubled), (0, 0), "records missing, records written twice");
+    assert_eq!(
+        (missing, doubled),
+        (0, 0),
+        "records missing, records written twice"
+    );
     assert!(
         (written_before as usize) < RECORDS,
         "the broker was killed only after the query had written everything ({written_before})"

@@ -14,13 +14,22 @@ use kql::kafka::{KafkaLog, KafkaSettings};
 
 /// Files whose output cannot be the same on Kafka, and why.
 const EMBEDDED_ONLY: &[(&str, &str)] = &[
-    ("copartition_fix", "ROWTIME 0; DESCRIBE TOPIC shows the embedded log's three brokers"),
+    (
+        "copartition_fix",
+        "ROWTIME 0; DESCRIBE TOPIC shows the embedded log's three brokers",
+    ),
     ("join_multi_way", "ROWTIME 0"),
     ("join_persistent", "ROWTIME 0"),
-    ("join_stream_table", "ROWTIME 0; SHOW TOPICS lists the shared test cluster's topics"),
+    (
+        "join_stream_table",
+        "ROWTIME 0; SHOW TOPICS lists the shared test cluster's topics",
+    ),
     ("partition_by", "ROWTIME 0"),
     ("pull_query", "ROWTIME 0"),
-    ("run_script_and_drop", "SHOW TOPICS lists the shared test cluster's topics"),
+    (
+        "run_script_and_drop",
+        "SHOW TOPICS lists the shared test cluster's topics",
+    ),
     ("window_session", "ROWTIME 0"),
     ("window_session_final", "ROWTIME 0"),
 ];

@@ -26,8 +26,8 @@ use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
 
 use super::aggregate::{AggregateTask, Emitted};
-use super::persistent::{run_task, Running, StageKind};
 use super::naming;
+use super::persistent::{run_task, Running, StageKind};
 use super::task::read_partition;
 
 /// The size of a snapshot chunk (well under the log's batch limit).
@@ -335,7 +335,13 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     let topic = changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         if let Some(join) = &mut stage.join {
-            snapshot_join(log, &join_changelog_topic(log, &q.id), i, join, &mut q.snapshots)?;
+            snapshot_join(
+                log,
+                &join_changelog_topic(log, &q.id),
+                i,
+                join,
+                &mut q.snapshots,
+            )?;
             continue;
         }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {

@@ -54,7 +54,10 @@ mod tests {
     fn the_embedded_log_keeps_its_names_and_an_application_gets_its_own() {
         assert_eq!(command_topic("default"), "_kql_commands");
         assert_eq!(query_group("default", "CSAS_X_1"), "kql_query_CSAS_X_1");
-        assert_eq!(command_topic("alerts"), "_confluent-ksql-alerts_command_topic");
+        assert_eq!(
+            command_topic("alerts"),
+            "_confluent-ksql-alerts_command_topic"
+        );
         assert_eq!(query_group("alerts", "CSAS_X_1"), "alerts-CSAS_X_1");
         assert_eq!(
             query_prefix("alerts", "CTAS_T_2"),

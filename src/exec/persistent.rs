@@ -1118,7 +1118,7 @@ impl Registry {
         } else {
             // Nothing to restore, but its positions are committed all the same, so
             // SHOW CONSUMER GROUPS and DESCRIBE CONSUMER GROUP show its lag.
-            q.group = Some(super::durable::group_of(&q.id));
+            q.group = Some(super::durable::group_of(log, &q.id));
         }
         Ok(id)
     }

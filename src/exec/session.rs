@@ -31,7 +31,6 @@ fn default_properties() -> impl Iterator<Item = (&'static str, &'static str)> {
         .map(|p| (p.0, p.1))
 }
 
-
 /// What a check has declared so far: the catalog as it will be, and topics to be created.
 struct Scratch {
     catalog: Catalog,
@@ -402,7 +401,11 @@ impl Session {
                 Ok(client) => {
                     out.status(&format!(
                         "Successfully changed local property '{name}' to '{value}'{}.",
-                        if client { " (passed to the Kafka client)" } else { "" }
+                        if client {
+                            " (passed to the Kafka client)"
+                        } else {
+                            ""
+                        }
                     ));
                     self.properties.insert(name, value);
                     Ok(())
