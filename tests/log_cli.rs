@@ -26,7 +26,7 @@ fn bad_records_are_skipped_counted_and_located() {
     let out = produce(d, "readings", lines, "1");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("Produced 4 record(s) to 'readings'"),
+        out.stderr.contains("Produced 4 records to 'readings'"),
         "{}",
         out.stderr
     );
@@ -87,7 +87,7 @@ fn a_data_dir_keeps_the_log_across_runs() {
     assert_eq!(ends, 4, "two runs of two inserts: {}", json.stdout);
     let out = common::kql(&["topics", "--data-dir", d]);
     assert!(
-        out.stdout.contains("s: 2 partition(s), 1 replica(s)"),
+        out.stdout.contains("s: 2 partitions, 1 replica"),
         "{}",
         out.stdout
     );

@@ -3,6 +3,7 @@
 //! keys typed, and the screen read back after each step. Plus piped input, which must work
 //! line by line with no escape codes.
 
+mod common;
 mod repl_support;
 
 use std::io::Write;
@@ -303,6 +304,48 @@ fn piped_statements_run_line_by_line_without_escape_codes() {
     );
     // An error along the way makes the exit code 1, as for `kql run`.
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn output_json_and_tabular_switch_the_format_as_in_ksqldb() {
+    let input = format!(
+        "OUTPUT;\n\
+         {CREATE}\n\
+         INSERT INTO sensor_readings (ROWTIME, sensor, temp) VALUES (1000, 's-1', 21.5);\n\
+         OUTPUT JSON;\n\
+         OUTPUT;\n\
+         SELECT sensor, temp FROM sensor_readings EMIT CHANGES;\n\
+         output tabular;\n\
+         SELECT sensor FROM sensor_readings EMIT CHANGES;\n\
+         OUTPUT YAML;\n"
+    );
+    let out = common::kql_with_input(&[], &input);
+    assert_eq!(
+        out.stdout,
+        "Output format: TABULAR\n\
+         Output format: JSON\n\
+         {\"SENSOR\":\"s-1\",\"TEMP\":21.5}\n\
+         +--------+\n\
+         | SENSOR |\n\
+         +========+\n\
+         | s-1    |\n\
+         +--------+\n",
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Output format is now json.\n")
+            && out.stderr.contains("Output format is now table.\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("the output format is TABULAR (or 'table') or JSON, not 'YAML'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 1);
 }
 
 #[test]

@@ -4,13 +4,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
 use kql_runtime::local::{self, LocalClient, Opened, TopicSummary};
-use kql_runtime::{
-    Acks, Cluster, Header, LogError, ProducerRecord, RecordMetadata, Settings, TopicConfig,
-};
-use serde_json::Value as Json;
+use kql_runtime::{Acks, Cluster, LogError, ProducerRecord, RecordMetadata, Settings, TopicConfig};
 
+use super::produce_input::Shape;
 use super::{cannot_open, connect_kafka, kafka_settings, refuse_data_dir_on_kafka, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::exec::log::Log;
@@ -75,6 +72,28 @@ impl LogAccess {
         }
     }
 
+    fn partition_count(&mut self, topic: &str) -> Result<Option<u32>, LogError> {
+        match self {
+            LogAccess::Owner(c) => Ok(c.partition_count(topic)),
+            LogAccess::Client(c) => Ok(c
+                .describe_topics()?
+                .into_iter()
+                .find(|t| t.name == topic)
+                .map(|t| t.config.partitions)),
+            LogAccess::Kafka(log) => Ok(log.partition_count(topic)),
+        }
+    }
+
+    /// Deletes a topic this command created; through another process's socket there is no
+    /// deletion, so a topic created there stays (empty).
+    fn delete_topic(&mut self, topic: &str) -> Result<(), LogError> {
+        match self {
+            LogAccess::Owner(c) => c.delete_topic(topic),
+            LogAccess::Client(_) => Ok(()),
+            LogAccess::Kafka(log) => log.delete_topic(topic),
+        }
+    }
+
     fn flush(&mut self) -> Result<(), LogError> {
         match self {
             LogAccess::Owner(c) => c.flush(),
@@ -101,29 +120,85 @@ fn topic_error(what: String) -> Failure {
     Failure::plain(Diagnostic::new(Code::TopicError, what))
 }
 
+/// What `kql produce` was asked to do, besides where the log is.
+pub struct ProduceArgs<'a> {
+    pub topic: &'a str,
+    pub file: &'a str,
+    pub partitions: u32,
+    pub print_offsets: bool,
+    pub shape: Shape,
+}
+
+/// The topic `kql produce` writes to, created only when the first batch is ready to go,
+/// so that input which fails before anything is written leaves no topic behind.
+struct Target<'a> {
+    topic: &'a str,
+    partitions: u32,
+    /// The topic's partition count once known (it exists, or was created here).
+    existing: Option<u32>,
+    created: bool,
+}
+
+impl Target<'_> {
+    /// A record's explicit partition beyond the topic's partitions, as an error.
+    fn check_partition(&self, r: &ProducerRecord) -> Result<(), String> {
+        let count = self.existing.unwrap_or(self.partitions);
+        match r.partition {
+            Some(p) if p >= count => Err(format!(
+                "\"partition\" is {p}, and topic '{}' has {} (0 to {})",
+                self.topic,
+                crate::diagnostic::count(count, "partition"),
+                count - 1
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn ensure(&mut self, log: &mut LogAccess) -> Result<(), Failure> {
+        if self.existing.is_some() {
+            return Ok(());
+        }
+        let config = TopicConfig {
+            partitions: self.partitions,
+            ..TopicConfig::default()
+        };
+        self.created = log
+            .ensure_topic(self.topic, config)
+            .map_err(|e| topic_error(format!("cannot create topic '{}': {e}", self.topic)))?;
+        if self.created {
+            eprintln!(
+                "Created topic '{}' with {}",
+                self.topic,
+                crate::diagnostic::count(self.partitions, "partition")
+            );
+        }
+        self.existing = Some(self.partitions);
+        Ok(())
+    }
+}
+
 /// Appends JSON-lines records to a topic (created with `partitions` if missing). A line
 /// that is not a record is reported with its line number; nothing after it is written.
 /// Records go in batches: a batch is sent when it is full or when no more input is ready,
-/// so lines typed or piped one at a time are appended at once.
-pub fn produce(
-    cli: &Cli,
-    topic: &str,
-    file: &str,
-    data_dir: Option<&Path>,
-    partitions: u32,
-    print_offsets: bool,
-) -> Result<(), Failure> {
-    let mut log = LogAccess::open(cli, data_dir)?;
-    let config = TopicConfig {
+/// so lines typed or piped one at a time are appended at once. When the first batch cannot
+/// be written, a topic created for it is deleted again.
+pub fn produce(cli: &Cli, data_dir: Option<&Path>, args: ProduceArgs) -> Result<(), Failure> {
+    let ProduceArgs {
+        topic,
+        file,
         partitions,
-        ..TopicConfig::default()
+        print_offsets,
+        mut shape,
+    } = args;
+    let mut log = LogAccess::open(cli, data_dir)?;
+    let mut target = Target {
+        topic,
+        partitions,
+        existing: log
+            .partition_count(topic)
+            .map_err(|e| topic_error(format!("cannot describe topic '{topic}': {e}")))?,
+        created: false,
     };
-    let created = log
-        .ensure_topic(topic, config)
-        .map_err(|e| topic_error(format!("cannot create topic '{topic}': {e}")))?;
-    if created {
-        eprintln!("Created topic '{topic}' with {partitions} partition(s)");
-    }
     let input: Box<dyn Read> = if file == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -139,13 +214,23 @@ pub fn produce(
     let mut count = 0u64;
     let mut line_no = 0usize;
     let mut line = String::new();
-    let mut send = |log: &mut LogAccess, batch: &mut Vec<ProducerRecord>| {
+    let mut send = |log: &mut LogAccess, target: &mut Target, batch: &mut Vec<ProducerRecord>| {
         if batch.is_empty() {
             return Ok(());
         }
-        let placed = log
-            .produce(topic, batch)
-            .map_err(|e| topic_error(format!("cannot write to '{topic}': {e}")))?;
+        target.ensure(log)?;
+        let placed = match log.produce(topic, batch) {
+            Ok(placed) => placed,
+            Err(e) => {
+                if count == 0 && target.created {
+                    // Nothing of the input is in it: the topic is not left behind.
+                    if log.delete_topic(topic).is_ok() {
+                        eprintln!("Deleted topic '{topic}' again: no record could be written");
+                    }
+                }
+                return Err(topic_error(format!("cannot write to '{topic}': {e}")));
+            }
+        };
         if print_offsets {
             let mut out = std::io::stdout().lock();
             for meta in &placed {
@@ -174,75 +259,34 @@ pub fn produce(
         }
         line_no += 1;
         if !line.trim().is_empty() {
-            match parse_record(&line) {
+            let parsed = shape
+                .parse(&line)
+                .and_then(|r| target.check_partition(&r).map(|()| r));
+            match parsed {
                 Ok(record) => batch.push(record),
                 Err(why) => {
-                    send(&mut log, &mut batch)?;
-                    return Err(Failure::plain(Diagnostic::new(Code::FileError, format!("{file}:{line_no}: {why}")).help(
-                        r#"each line is a JSON object such as {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000}; only "value" is required"#,
-                    )));
+                    send(&mut log, &mut target, &mut batch)?;
+                    return Err(Failure::plain(
+                        Diagnostic::new(Code::FileError, format!("{file}:{line_no}: {why}"))
+                            .help(PRODUCE_LINE_HELP),
+                    ));
                 }
             }
         }
         if batch.len() >= PRODUCE_BATCH_RECORDS || reader.buffer().is_empty() {
-            send(&mut log, &mut batch)?;
+            send(&mut log, &mut target, &mut batch)?;
         }
     }
-    send(&mut log, &mut batch)?;
+    send(&mut log, &mut target, &mut batch)?;
     log.flush().map_err(|e| topic_error(e.to_string()))?;
-    eprintln!("Produced {count} record(s) to '{topic}'");
+    eprintln!(
+        "Produced {} to '{topic}'",
+        crate::diagnostic::count(count, "record")
+    );
     Ok(())
 }
 
-/// `{"key","value","timestamp","partition","headers"}`: key and value are written as JSON
-/// text, except strings, which are written as their UTF-8 bytes (Kafka's StringSerializer).
-fn parse_record(line: &str) -> Result<ProducerRecord, String> {
-    let j: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let Json::Object(m) = j else {
-        return Err("not a JSON object".into());
-    };
-    let bytes = |v: &Json| -> Option<Bytes> {
-        match v {
-            Json::Null => None,
-            Json::String(s) => Some(Bytes::from(s.clone().into_bytes())),
-            other => Some(Bytes::from(other.to_string().into_bytes())),
-        }
-    };
-    let value = m.get("value").ok_or("no \"value\" field")?;
-    let timestamp_ms = match m.get("timestamp") {
-        None | Some(Json::Null) => None,
-        Some(t) => Some(
-            t.as_i64()
-                .ok_or("\"timestamp\" is not a whole number of milliseconds")?,
-        ),
-    };
-    let partition = match m.get("partition") {
-        None | Some(Json::Null) => None,
-        Some(p) => Some(
-            p.as_u64()
-                .and_then(|p| u32::try_from(p).ok())
-                .ok_or("\"partition\" is not a partition number (0 to 4294967295)")?,
-        ),
-    };
-    let headers = match m.get("headers") {
-        None | Some(Json::Null) => Vec::new(),
-        Some(Json::Object(h)) => h
-            .iter()
-            .map(|(k, v)| Header {
-                name: k.clone(),
-                value: bytes(v).unwrap_or_default(),
-            })
-            .collect(),
-        Some(_) => return Err("\"headers\" is not an object".into()),
-    };
-    Ok(ProducerRecord {
-        key: m.get("key").and_then(bytes),
-        value: bytes(value),
-        timestamp_ms,
-        partition,
-        headers,
-    })
-}
+const PRODUCE_LINE_HELP: &str = r#"each line is a JSON value such as {"sensor":"s-1","temp":21.5} (--key-field and --timestamp-field take the key and time from its fields), or a record {"key":"s-1","value":{"temp":21.5},"timestamp":1700000000000} where only "value" is required; the first line decides which"#;
 
 pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
     let topics = LogAccess::open(cli, data_dir)?
@@ -271,8 +315,10 @@ pub fn topics(cli: &Cli, data_dir: Option<&Path>) -> Result<(), Failure> {
     for t in topics {
         let _ = writeln!(
             out,
-            "{}: {} partition(s), {} replica(s)",
-            t.name, t.config.partitions, t.config.replicas
+            "{}: {}, {}",
+            t.name,
+            crate::diagnostic::count(t.config.partitions, "partition"),
+            crate::diagnostic::count(t.config.replicas, "replica")
         );
         for p in &t.partitions {
             let _ = writeln!(

@@ -5,6 +5,7 @@ mod check;
 mod explain;
 mod log;
 mod print;
+mod produce_input;
 mod progress;
 mod repl;
 mod run;
@@ -21,6 +22,7 @@ use crate::diagnostic::{render, Code, Diagnostic};
 use crate::exec::log::LogHandle;
 use crate::kafka::{KafkaLog, KafkaSettings};
 use crate::sources::Sources;
+use produce_input::KeyFormat;
 
 const LONG_ABOUT: &str = "\
 Stream processing in ksqlDB's SQL dialect, on an embedded Kafka-like log, in one binary.
@@ -62,10 +64,12 @@ Exit status: 0 on success, 1 on a compile or runtime error (the diagnostic is on
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// How results are printed
+    /// How results are printed: aligned tables, or one JSON object a line (rows of queries,
+    /// records of PRINT, partitions of `kql topics`)
     #[arg(long, value_enum, default_value_t = OutputFormat::Table, global = true)]
     pub format: OutputFormat,
-    /// Number of brokers of the embedded cluster (ids 1..N)
+    /// Number of brokers of the embedded cluster (ids 1..N); STOP BROKER n and replicas
+    /// need more than one
     #[arg(long, default_value_t = 3, global = true)]
     pub brokers: u32,
     /// The shell's log directory: streams, tables and topics kept there are there again
@@ -102,7 +106,7 @@ pub enum Command {
         /// The .ksql file
         file: PathBuf,
         /// Keep the log in this directory across runs (default: in memory, nothing left on disk)
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         /// Keep running and print new results as they arrive
         #[arg(long)]
@@ -139,16 +143,31 @@ pub enum Command {
         /// The .ksql file
         file: PathBuf,
     },
-    /// Append JSON-lines records {"key","value","timestamp","partition","headers"} to a topic
+    /// Append JSON lines to a topic: plain values, or {"key","value","timestamp",...} records
     #[command(
-        after_help = "Examples:\n  kql produce readings data.jsonl --data-dir ./log\n  echo '{\"key\":\"s-1\",\"value\":{\"temp\":21.5}}' | kql produce readings - --data-dir ./log"
+        long_about = "Append JSON lines to a topic, creating it (with --partitions) when it does not exist.\n\n\
+            A line is either a record's value, such as {\"sensor\":\"s-1\",\"temp\":21.5}, or a record\n\
+            {\"key\",\"value\",\"timestamp\",\"partition\",\"headers\"} (only \"value\" required). The first\n\
+            line decides: an object with \"value\" and only those fields is a record, and then every\n\
+            line must be one; anything else makes every line a value. --key-field, --timestamp-field\n\
+            and --values make every line a value. Strings are written as their UTF-8 bytes, other\n\
+            JSON as its text. A line that is not valid stops the command with its line number; the\n\
+            lines before it are written. A topic created for input of which nothing could be written\n\
+            is not left behind.",
+        after_help = "Examples:\n  \
+            kql produce readings data.jsonl --data-dir ./log\n  \
+            echo '{\"sensor\":\"s-1\",\"temp\":21.5,\"ts\":1700000000000}' | kql produce readings --key-field sensor --timestamp-field ts --data-dir ./log\n  \
+            echo '{\"key\":\"s-1\",\"value\":{\"temp\":21.5}}' | kql produce readings - --data-dir ./log"
     )]
     Produce {
+        /// The topic to append to
         topic: String,
         /// A JSON-lines file, or - for stdin
         #[arg(default_value = "-")]
         file: String,
-        #[arg(long)]
+        /// The embedded log's directory (default: in memory, gone when the command ends);
+        /// a running kql that holds it takes the records through its socket
+        #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         /// Partitions of the topic if it does not exist yet
         #[arg(long, default_value_t = 1)]
@@ -156,6 +175,20 @@ pub enum Command {
         /// Print {"partition","offset"} on stdout for each record once it is acknowledged
         #[arg(long)]
         print_offsets: bool,
+        /// Each line is a value: its field FIELD (any case) is the record's key (null or
+        /// missing: no key, so the record goes round-robin)
+        #[arg(long, value_name = "FIELD")]
+        key_field: Option<String>,
+        /// How --key-field's value is written, as ksqlDB's key formats write it
+        #[arg(long, value_enum, default_value_t = KeyFormat::String, requires = "key_field")]
+        key_format: KeyFormat,
+        /// Each line is a value: its field FIELD is the record's timestamp (epoch
+        /// milliseconds or ISO-8601 text); without it, records get the time they are written
+        #[arg(long, value_name = "FIELD")]
+        timestamp_field: Option<String>,
+        /// Each line is a value, even one that looks like a {"key","value"} record
+        #[arg(long)]
+        values: bool,
     },
     /// Unit-test a pipeline with ksqlDB's test-runner files: feed input records one at a time
     #[command(
@@ -191,7 +224,7 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:9092")]
         listen: std::net::SocketAddr,
         /// Keep the log in this directory across runs (default: in memory)
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         /// Let the file's connectors and RUN SCRIPT reach paths outside the file's folder
         /// (a server confines them to it by default)
@@ -199,9 +232,16 @@ pub enum Command {
         no_sandbox: bool,
     },
     /// List topics with partitions, replicas and offsets
-    #[command(after_help = "Example:\n  kql topics --data-dir ./log")]
+    #[command(
+        long_about = "List topics with their partitions, replicas and offsets: for each partition the log\n\
+            start and end offsets, the high watermark, its bytes and its leader. With --format json,\n\
+            one JSON object per partition and nothing else on stdout.",
+        after_help = "Examples:\n  kql topics --data-dir ./log\n  kql topics --data-dir ./log --format json | jq .high_watermark\n  kql topics --bootstrap-servers 127.0.0.1:9092"
+    )]
     Topics {
-        #[arg(long)]
+        /// The embedded log's directory (a running kql that holds it answers through its
+        /// socket); without it, the in-memory log of this command, which is empty
+        #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
 }
@@ -240,13 +280,25 @@ pub fn main() -> ExitCode {
             data_dir,
             partitions,
             print_offsets,
+            key_field,
+            key_format,
+            timestamp_field,
+            values,
         }) => log::produce(
             &cli,
-            topic,
-            file,
             data_dir.as_deref(),
-            *partitions,
-            *print_offsets,
+            log::ProduceArgs {
+                topic,
+                file,
+                partitions: *partitions,
+                print_offsets: *print_offsets,
+                shape: produce_input::Shape::new(
+                    key_field.as_deref(),
+                    timestamp_field.as_deref(),
+                    *key_format,
+                    *values,
+                ),
+            },
         ),
         Some(Command::Test {
             statements,
@@ -443,4 +495,30 @@ pub fn read_file(path: &std::path::Path) -> Result<String, Failure> {
             }),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `kql <command> --help` explains every option and argument it lists.
+    #[test]
+    fn every_option_of_every_command_has_help_text() {
+        let root = super::Cli::command();
+        let mut missing = Vec::new();
+        let commands = std::iter::once(&root).chain(root.get_subcommands());
+        for command in commands {
+            for arg in command.get_arguments() {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("kql {} {}", command.get_name(), arg.get_id()));
+                }
+            }
+            assert!(
+                command.get_about().is_some(),
+                "kql {} has no summary",
+                command.get_name()
+            );
+        }
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
 }

@@ -414,12 +414,8 @@ impl Session {
     pub(crate) fn print(&mut self, p: &ast::Print, out: &mut dyn Output) -> Result<(), Diagnostic> {
         self.catch_up()?;
         let Some(n) = self.log.partition_count(&p.topic) else {
-            return Err(Diagnostic::new(
-                Code::TopicError,
-                format!("topic '{}' does not exist", p.topic),
-            )
-            .label(p.topic_span, "unknown topic")
-            .help("SHOW TOPICS lists the topics; topic names are case-sensitive"));
+            let names = self.log.topic_names();
+            return Err(unknown_topic(p, names.iter().map(String::as_str)));
         };
         let from_start = p.from_beginning || !self.offset_reset_latest();
         // Each partition is read by its own reader, which fetches only when the merge has
@@ -619,5 +615,23 @@ mod tests {
                 "{n}: {line}"
             );
         }
+    }
+}
+
+/// PRINT of a topic that does not exist (found by `kql check`, or when PRINT runs).
+pub(crate) fn unknown_topic<'a>(
+    p: &ast::Print,
+    topics: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::TopicError,
+        format!("topic '{}' does not exist", p.topic),
+    )
+    .label(p.topic_span, "unknown topic");
+    match crate::diagnostic::did_you_mean(&p.topic, topics) {
+        Some(t) => d.help(format!(
+            "did you mean '{t}'? SHOW TOPICS lists the topics; topic names are case-sensitive"
+        )),
+        None => d.help("SHOW TOPICS lists the topics; topic names are case-sensitive"),
     }
 }

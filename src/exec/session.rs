@@ -285,6 +285,23 @@ impl Session {
                 Ok(Planned::Drop { name, .. }) => {
                     scratch.catalog.remove(&name);
                 }
+                Ok(Planned::Connector(c)) => {
+                    scratch.topics.entry(c.topic.clone()).or_insert(1);
+                }
+                // A topic no statement before it creates: an error before anything runs.
+                // Internal topics (named `_...`) are created by the queries that use them.
+                Ok(Planned::Inspect(StatementKind::Print(p)))
+                    if !p.topic.starts_with('_')
+                        && self.log.partition_count(&p.topic).is_none()
+                        && !scratch.topics.contains_key(&p.topic) =>
+                {
+                    let known = self.log.topic_names();
+                    let topics = known.iter().chain(scratch.topics.keys());
+                    errors.push(super::running::unknown_topic(
+                        &p,
+                        topics.map(String::as_str),
+                    ));
+                }
                 Ok(Planned::RunScript { path, span }) => match self
                     .confine(&path, span)
                     .map_err(|d| {

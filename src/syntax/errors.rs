@@ -28,6 +28,9 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
         ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
         ErrorVariant::CustomError { message } => vec![message.clone()],
     };
+    if let Some(d) = missing_semicolon(ctx, text, pos, found, &expected) {
+        return d;
+    }
     let found_text = if found.is_empty() {
         "the end of the statement".to_string()
     } else {
@@ -44,6 +47,54 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
     }
     d
 }
+
+/// A statement that could have ended before `found`, which starts a statement: the `;`
+/// between them is missing. Reported at the end of the statement that lacks it, where the
+/// `;` goes, with the next statement labelled.
+fn missing_semicolon(
+    ctx: &Ctx,
+    text: &str,
+    pos: usize,
+    found: &str,
+    expected: &[String],
+) -> Option<Diagnostic> {
+    let could_end = expected.iter().any(|e| e == "the end of the statement");
+    let upper = found.to_ascii_uppercase();
+    if !could_end || !STATEMENTS.contains(&upper.as_str()) {
+        return None;
+    }
+    let end = text[..pos].trim_end().len();
+    let last = text[..end].chars().next_back().map_or(0, char::len_utf8);
+    let at = |s: usize, e: usize| Span::new(ctx.source, ctx.offset + s, ctx.offset + e);
+    Some(
+        Diagnostic::new(
+            Code::SyntaxError,
+            format!("missing ';' at the end of this statement, before {upper}"),
+        )
+        .label(at(end - last, end), "add ';' here")
+        .label(at(pos, pos + found.len()), "the next statement starts here")
+        .help("every statement ends with ';'"),
+    )
+}
+
+/// Words that begin a statement.
+const STATEMENTS: &[&str] = &[
+    "SELECT",
+    "CREATE",
+    "INSERT",
+    "DROP",
+    "SHOW",
+    "LIST",
+    "DESCRIBE",
+    "EXPLAIN",
+    "PRINT",
+    "SET",
+    "UNSET",
+    "TERMINATE",
+    "RUN",
+    "STOP",
+    "START",
+];
 
 /// The word or symbol at a byte position (empty at the end).
 fn token_at(text: &str, pos: usize) -> &str {
@@ -214,25 +265,13 @@ const RESERVED: &[&str] = &[
 
 fn hint(text: &str, pos: usize, found: &str, expected: &[String]) -> Option<String> {
     let upper = found.to_ascii_uppercase();
+    if upper == "OUTPUT" && expected.iter().any(|e| e == "a statement") {
+        return Some(
+            "OUTPUT JSON; and OUTPUT TABULAR; are commands of the shell (kql without a command); `kql run FILE --format json` prints rows as JSON lines".into(),
+        );
+    }
     // A misspelled keyword: the closest of the words expected here.
     if found.chars().all(|c| c.is_ascii_alphabetic()) && found.len() > 2 {
-        const STATEMENTS: &[&str] = &[
-            "SELECT",
-            "CREATE",
-            "INSERT",
-            "DROP",
-            "SHOW",
-            "LIST",
-            "DESCRIBE",
-            "EXPLAIN",
-            "PRINT",
-            "SET",
-            "UNSET",
-            "TERMINATE",
-            "RUN",
-            "STOP",
-            "START",
-        ];
         let statement = expected.iter().any(|e| e == "a statement");
         let words: Vec<&str> = expected
             .iter()

@@ -3,7 +3,8 @@
 //! prints no prompts and no escape codes, and runs each statement once its `;` has come.
 //!
 //! The shell handles a few things itself before the session sees them: `help`, `exit`/`quit`/`\q`,
-//! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), and `RUN SCRIPT 'file'`
+//! `clear`, `SET 'output'='json'|'table'` (and `UNSET 'output'`), ksqlDB's `OUTPUT JSON;`,
+//! `OUTPUT TABULAR;` and `OUTPUT;` (which says the format), and `RUN SCRIPT 'file'`
 //! (the planner does not run scripts: the shell reads the file and runs its text).
 
 mod background;
@@ -287,10 +288,19 @@ impl Shell {
                 "table" => self.set_format(OutputFormat::Table),
                 _ => self.report(&[Diagnostic::new(
                     Code::InvalidPropertyValue,
-                    format!("'output' is 'table' or 'json', not '{value}'"),
+                    format!("the output format is TABULAR (or 'table') or JSON, not '{value}'"),
                 )
-                .help("SET 'output'='json'; prints rows as JSON lines, SET 'output'='table'; as tables")]),
+                .help("OUTPUT JSON; (or SET 'output'='json';) prints rows as JSON lines, OUTPUT TABULAR; as tables")]),
             },
+            ShellStatement::ShowOutput => {
+                println!(
+                    "Output format: {}",
+                    match self.format {
+                        OutputFormat::Table => "TABULAR",
+                        OutputFormat::Json => "JSON",
+                    }
+                );
+            }
             ShellStatement::Output(None) => self.set_format(self.default_format),
             ShellStatement::RunScript(path) => {
                 if depth >= MAX_SCRIPT_DEPTH {
@@ -393,8 +403,10 @@ fn history_path() -> Option<PathBuf> {
 /// Statements the shell carries out itself.
 #[derive(Debug, PartialEq)]
 enum ShellStatement {
-    /// `SET 'output'='json'` (Some) or `UNSET 'output'` (None).
+    /// `SET 'output'='json'`, `OUTPUT JSON` (Some) or `UNSET 'output'` (None).
     Output(Option<String>),
+    /// `OUTPUT;`: which format rows are printed in.
+    ShowOutput,
     RunScript(String),
 }
 
@@ -421,6 +433,21 @@ fn shell_statement(text: &str) -> Option<ShellStatement> {
     }
     if toks.len() == 2 && word(0, "UNSET") && is_output(1) {
         return Some(ShellStatement::Output(None));
+    }
+    // ksqlDB's CLI: OUTPUT JSON, OUTPUT TABULAR, and OUTPUT alone to ask.
+    if word(0, "OUTPUT") {
+        return match toks.get(1) {
+            None => Some(ShellStatement::ShowOutput),
+            Some(&(Kind::Word, w)) if toks.len() == 2 => {
+                let format = if w.eq_ignore_ascii_case("TABULAR") {
+                    "table"
+                } else {
+                    w
+                };
+                Some(ShellStatement::Output(Some(format.to_string())))
+            }
+            _ => None,
+        };
     }
     if toks.len() == 3 && word(0, "RUN") && word(1, "SCRIPT") {
         return string(2).map(ShellStatement::RunScript);
@@ -500,5 +527,18 @@ mod tests {
             Some(ShellStatement::RunScript("a'b.ksql".into()))
         );
         assert_eq!(shell_statement("SET 'auto.offset.reset'='latest';"), None);
+        assert_eq!(
+            shell_statement("output json;"),
+            Some(ShellStatement::Output(Some("json".into())))
+        );
+        assert_eq!(
+            shell_statement("OUTPUT TABULAR"),
+            Some(ShellStatement::Output(Some("table".into())))
+        );
+        assert_eq!(shell_statement("OUTPUT;"), Some(ShellStatement::ShowOutput));
+        assert_eq!(
+            shell_statement("OUTPUT yaml;"),
+            Some(ShellStatement::Output(Some("yaml".into())))
+        );
     }
 }
