@@ -26,6 +26,7 @@ use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
 
 use super::aggregate::{AggregateTask, Emitted};
+use super::error::{ExecError, ExecResult};
 use super::naming;
 use super::persistent::{run_task, Running, StageKind};
 use super::task::read_partition;
@@ -148,7 +149,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
 
 /// Moves a query that ran before to its committed positions, rebuilding state, and tells
 /// its sink which rows it already wrote after the last commit.
-pub fn restore(log: &LogHandle, q: &mut Running) -> Result<(), String> {
+pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     let group = group_of(log, &q.id);
     q.group = Some(group.clone());
     let prefix = q.id.clone();
@@ -174,7 +175,7 @@ pub fn restore(log: &LogHandle, q: &mut Running) -> Result<(), String> {
         }
     }
     let sink = std::sync::Arc::get_mut(&mut q.sink)
-        .ok_or("the sink writer is shared before the query starts")?;
+        .ok_or_else(|| ExecError::internal("the sink writer is shared before the query starts"))?;
     sink.tag_prefix = Some(prefix);
     sink.skip = skip;
     Ok(())
@@ -267,7 +268,7 @@ fn restore_stage(
 /// which records of their internal topics were written after the last commit. Without a
 /// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
 /// rows it wrote before are not written again (the sink's skip set).
-fn restore_join(log: &LogHandle, q: &mut Running) -> Result<(), String> {
+fn restore_join(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     let group = group_of(log, &q.id);
     let changelog = join_changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
@@ -286,8 +287,7 @@ fn restore_join(log: &LogHandle, q: &mut Running) -> Result<(), String> {
                         plan,
                         crate::exec::physical::StartAt::Earliest,
                         &naming,
-                    )
-                    .map_err(|d| d.message)?;
+                    )?;
                 }
             }
         }

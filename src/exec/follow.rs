@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use crate::exec::log::LogHandle;
 
+use super::error::ExecError;
 use super::output::{Output, Progress};
 use super::persistent::{collectable, run_collect, transient_stages, Stats};
 use super::session::Session;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::plan::QueryPlan;
 
 /// The longest a live loop sleeps without a signal before looking again.
@@ -59,8 +60,9 @@ impl Pulse {
     }
 }
 
-fn failed(e: String) -> Diagnostic {
-    Diagnostic::new(Code::TopicError, e)
+/// A failure of the executor, as the user reads it (its code says whose fault it is).
+fn failed(e: impl Into<ExecError>) -> Diagnostic {
+    Diagnostic::from(e.into())
 }
 
 impl Session {
@@ -165,7 +167,7 @@ impl Session {
         let result = loop {
             let rows = match run_collect(&self.runtime, &self.log, &mut stages, false, &mut stats) {
                 Ok(rows) => rows,
-                Err(e) => break Err(failed(format!("the query failed: {e}"))),
+                Err(e) => break Err(failed(e.context("the query failed"))),
             };
             for r in rows.iter().filter(|r| !r.tombstone) {
                 if emitted >= limit {

@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod connector;
 pub mod decode;
 pub mod durable;
+pub mod error;
 pub mod eval;
 pub mod follow;
 pub mod format;

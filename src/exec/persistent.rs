@@ -18,6 +18,7 @@ use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, To
 use bytes::Bytes;
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
+use super::error::{ExecError, ExecResult};
 use super::eval::eval;
 use super::format::encode_value;
 use super::format::key::{encode_key, encode_key_into};
@@ -437,7 +438,7 @@ pub(crate) struct TaskResult {
     pub(crate) slot: TaskSlot,
     rows: Vec<Emitted>,
     stats: Stats,
-    error: Option<String>,
+    error: Option<ExecError>,
 }
 
 /// Runs every task of a stage to the current end of its partition (and, with `close`,
@@ -449,10 +450,12 @@ fn run_stage(
     output: &Output,
     close: bool,
     stats: &mut Stats,
-) -> Result<Vec<Vec<Emitted>>, String> {
+) -> ExecResult<Vec<Vec<Emitted>>> {
     if let StageKind::Joined(_) = &*stage.kind {
         let (Some(join), Output::Sink(sink)) = (stage.join.as_mut(), output) else {
-            return Err("a join runs only as a persistent query with a sink".into());
+            return Err(ExecError::internal(
+                "a join runs only as a persistent query with a sink",
+            ));
         };
         let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
         let run = join.run(runtime, log, close, sink)?;
@@ -480,9 +483,7 @@ fn run_stage(
         let Offsets {
             high_watermark: end,
             ..
-        } = log
-            .offsets(&stage.input_topic, slot.partition)
-            .map_err(|e| e.to_string())?;
+        } = log.offsets(&stage.input_topic, slot.partition)?;
         let kind = stage.kind.clone();
         let log = log.clone();
         let topic = stage.input_topic.clone();
@@ -520,14 +521,12 @@ fn run_stage(
     }
     let mut collected = Vec::new();
     for h in handles {
-        let r = runtime
-            .block_on(h)
-            .map_err(|e| format!("a task failed: {e}"))?;
+        let r = runtime.block_on(h).map_err(ExecError::task_failed)?;
         stats.merge(r.stats);
         stage.tasks.push(r.slot);
         collected.push(r.rows);
-        if r.error.is_some() {
-            error = r.error;
+        if let Some(e) = r.error {
+            ExecError::keep_first(&mut error, e);
         }
     }
     match error {
@@ -586,15 +585,18 @@ fn run_task_to(
     let mut rekeyed = Vec::new();
     let mut error = None;
     let late_before = slot.agg.as_ref().map_or(0, |a| a.late_records);
-    let send = |batch: Vec<Encoded>| -> Result<(), String> {
+    // A closed channel means the merge stopped on a failure of its own: that is the one
+    // the run reports.
+    let send = |batch: Vec<Encoded>| -> ExecResult<()> {
         match &merge {
-            Some(tx) if !batch.is_empty() => tx
-                .send(batch)
-                .map_err(|_| "the query stopped while a task was writing".to_string()),
+            Some(tx) if !batch.is_empty() => tx.send(batch).map_err(|_| ExecError::Abandoned),
             _ => Ok(()),
         }
     };
-    let flush = |out: &mut Vec<Emitted>, collected: &mut Vec<Emitted>, stats: &mut Stats| {
+    let flush = |out: &mut Vec<Emitted>,
+                 collected: &mut Vec<Emitted>,
+                 stats: &mut Stats|
+     -> ExecResult<()> {
         match (sink, &merge) {
             (Some(s), Some(_)) => {
                 let mut batch = Vec::with_capacity(out.len());
@@ -623,16 +625,16 @@ fn run_task_to(
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
-                error = Some(e);
+                error = Some(ExecError::from(e));
                 break;
             }
         };
-        let processed = match kind {
+        let processed: ExecResult<()> = match kind {
             StageKind::Stateless(p) => {
                 plain.clear();
                 let r = p.process(slot.partition, records, &mut row, &mut plain, &mut bad);
                 out.extend(plain.drain(..).map(Emitted::from));
-                r
+                r.map_err(ExecError::from)
             }
             StageKind::Repartition {
                 pipeline,
@@ -658,12 +660,14 @@ fn run_task_to(
                 &mut bad,
                 &mut rekeyed,
             )
+            .map_err(ExecError::from)
             // Without a merge (a replay that rebuilds state), nothing is appended.
             .and_then(|()| send(std::mem::take(&mut rekeyed))),
             StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
             StageKind::Aggregate(spec) => {
                 let task = slot.agg.as_mut().expect("aggregate tasks have state");
                 task.process(spec, slot.partition, records, &mut bad, &mut out)
+                    .map_err(ExecError::from)
             }
         };
         let read = reader.records_read() - read_before;
@@ -865,7 +869,7 @@ pub(crate) fn merge_append(
     log: &LogHandle,
     topic: &str,
     receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
-) -> Result<(), String> {
+) -> ExecResult<()> {
     const APPEND_BATCH_RECORDS: usize = 4096;
     let n = log
         .partition_count(topic)
@@ -873,13 +877,13 @@ pub(crate) fn merge_append(
     let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
     let mut queues: Vec<VecDeque<Encoded>> = receivers.iter().map(|_| VecDeque::new()).collect();
     let mut done = vec![false; receivers.len()];
-    let flush = |p: usize, records: &mut Vec<ProducerRecord>| -> Result<(), String> {
+    let flush = |p: usize, records: &mut Vec<ProducerRecord>| -> ExecResult<()> {
         if records.is_empty() {
             return Ok(());
         }
         log.produce_records(topic, p as u32, records, Acks::All)
             .map(|_| records.clear())
-            .map_err(|e| e.to_string())
+            .map_err(|e| ExecError::from(e).context(format!("cannot append to '{topic}'")))
     };
     loop {
         for (i, rx) in receivers.iter().enumerate() {
@@ -915,7 +919,7 @@ pub fn run_transient(
     internal_topic: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
-) -> Result<(Vec<Emitted>, Stats), String> {
+) -> ExecResult<(Vec<Emitted>, Stats)> {
     let mut stages = transient_stages(log, plan, internal_topic, start_at_end, progress)?;
     let mut stats = Stats::default();
     let rows = run_collect(runtime, log, &mut stages, true, &mut stats);
@@ -969,7 +973,7 @@ pub(crate) fn run_collect(
     stages: &mut [Stage],
     close: bool,
     stats: &mut Stats,
-) -> Result<Vec<Emitted>, String> {
+) -> ExecResult<Vec<Emitted>> {
     let last = stages.len() - 1;
     let mut rows = Vec::new();
     for (i, stage) in stages.iter_mut().enumerate() {
@@ -1052,7 +1056,7 @@ impl Registry {
         plan: &PersistentPlan,
         log: &LogHandle,
         from_end: bool,
-    ) -> Result<String, String> {
+    ) -> ExecResult<String> {
         let id = match plan.kind {
             PersistentKind::Insert => format!("INSERTQUERY_{}", self.command_seq),
             k => format!(
@@ -1069,10 +1073,7 @@ impl Registry {
         if from_end {
             let topic = stages[0].input_topic.clone();
             for slot in &mut stages[0].tasks {
-                slot.offset = log
-                    .offsets(&topic, slot.partition)
-                    .map_err(|e| e.to_string())?
-                    .high_watermark;
+                slot.offset = log.offsets(&topic, slot.partition)?.high_watermark;
             }
         }
         for stage in &mut stages {
@@ -1083,8 +1084,7 @@ impl Registry {
                 } else {
                     StartAt::Earliest
                 };
-                stage.join =
-                    Some(super::join::build(log, query, start, &naming).map_err(|d| d.message)?);
+                stage.join = Some(super::join::build(log, query, start, &naming)?);
             }
         }
         let internal_topic = (stages.len() > 1).then_some(internal);
@@ -1132,7 +1132,7 @@ impl Registry {
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
         close: bool,
-    ) -> Result<(), String> {
+    ) -> ExecResult<()> {
         self.advance(runtime, log, close)?;
         self.commit(log, close)
     }
@@ -1145,7 +1145,7 @@ impl Registry {
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
         close: bool,
-    ) -> Result<u64, String> {
+    ) -> ExecResult<u64> {
         let mut read = 0;
         for q in &mut self.queries {
             let last = q.stages.len() - 1;
@@ -1160,7 +1160,7 @@ impl Registry {
                     close && i == last,
                     &mut q.stats,
                 )
-                .map_err(|e| format!("query {} failed: {e}", q.id))?;
+                .map_err(|e| e.context(format!("query {} failed", q.id)))?;
             }
             read += q.stats.records_read - before;
         }
@@ -1171,16 +1171,19 @@ impl Registry {
     }
 
     /// Every durable query saves its state, then the offsets that state reflects.
-    pub fn commit(&mut self, log: &LogHandle, close: bool) -> Result<(), String> {
+    pub fn commit(&mut self, log: &LogHandle, close: bool) -> ExecResult<()> {
         for q in &mut self.queries {
             if q.group.is_some() {
                 // State snapshots serve a restart, which only a data directory has.
                 if log.is_durable() {
-                    super::durable::snapshot(log, q)
-                        .map_err(|e| format!("query {}: cannot write its state: {e}", q.id))?;
+                    super::durable::snapshot(log, q).map_err(|e| {
+                        ExecError::from(e)
+                            .context(format!("query {}: cannot write its state", q.id))
+                    })?;
                 }
-                super::durable::commit(log, q, close)
-                    .map_err(|e| format!("query {}: cannot commit its offsets: {e}", q.id))?;
+                super::durable::commit(log, q, close).map_err(|e| {
+                    ExecError::from(e).context(format!("query {}: cannot commit its offsets", q.id))
+                })?;
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! connectors, catching queries up before a reading statement, PRINT, and the end of a
 //! bounded run (every open window closes; late and bad records are reported).
 
+use super::error::ExecError;
 use super::format::key::decode_kafka;
 use super::output::{listing, Output};
 use super::persistent::{run_transient, split_window_key, FileSink};
@@ -16,8 +17,9 @@ use crate::plan::persistent::{ConnectorPlan, PersistentKind, PersistentPlan};
 use crate::plan::QueryPlan;
 use crate::syntax::ast::{self, ConnectorKind};
 
-fn failed(e: String) -> Diagnostic {
-    Diagnostic::new(Code::TopicError, e)
+/// A failure of the executor, as the user reads it (its code says whose fault it is).
+fn failed(e: impl Into<ExecError>) -> Diagnostic {
+    Diagnostic::from(e.into())
 }
 
 fn is_aggregating(plan: &QueryPlan) -> bool {
@@ -153,7 +155,7 @@ impl Session {
             self.offset_reset_latest(),
             Some(progress.clone()),
         )
-        .map_err(|e| failed(format!("the query failed: {e}")))?;
+        .map_err(|e| failed(ExecError::from(e).context("the query failed")))?;
         {
             use std::sync::atomic::Ordering::Relaxed;
             progress.late_records.store(stats.late_records, Relaxed);

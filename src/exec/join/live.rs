@@ -20,6 +20,7 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
+use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::persistent::{merge_append, Encoded, MERGE_CHANNEL_BATCHES};
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
@@ -89,7 +90,7 @@ impl LiveJoin {
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
         close: bool,
-    ) -> Result<TaskStats, String> {
+    ) -> ExecResult<TaskStats> {
         let mut stats = TaskStats::default();
         for f in &mut self.feeders {
             match f {
@@ -111,7 +112,7 @@ impl LiveJoin {
         mut self,
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
-    ) -> Result<crate::exec::physical::TasksAndTopics, String> {
+    ) -> ExecResult<crate::exec::physical::TasksAndTopics> {
         self.feed(runtime, log, true)?;
         let mut tasks = Vec::with_capacity(self.tasks.len());
         for mut t in self.tasks {
@@ -132,7 +133,7 @@ impl LiveJoin {
         log: &LogHandle,
         close: bool,
         output: Arc<dyn RowEncoder>,
-    ) -> Result<JoinRun, String> {
+    ) -> ExecResult<JoinRun> {
         let mut run = JoinRun {
             stats: self.feed(runtime, log, close)?,
             rows_written: 0,
@@ -151,7 +152,7 @@ impl LiveJoin {
             handles.push(runtime.spawn_blocking(move || {
                 let mut stats = TaskStats::default();
                 let mut written = 0u64;
-                let result = (|| {
+                let result = (|| -> ExecResult<()> {
                     loop {
                         let mut rows = Vec::new();
                         let more = task.next_batch(&mut rows)?;
@@ -162,9 +163,8 @@ impl LiveJoin {
                             let mut encoded = Vec::with_capacity(rows.len());
                             output.encode(&log, rows, &mut encoded)?;
                             written += encoded.len() as u64;
-                            tx.send(encoded).map_err(|_| {
-                                "the query stopped while a task was writing".to_string()
-                            })?;
+                            // Closed: the merge stopped on a failure of its own.
+                            tx.send(encoded).map_err(|_| ExecError::Abandoned)?;
                         }
                         if !more {
                             return Ok(());
@@ -177,14 +177,13 @@ impl LiveJoin {
         let merged = merge_append(log, output.topic(), receivers);
         let mut failure = merged.err();
         for h in handles {
-            let (task, stats, written, result) = runtime
-                .block_on(h)
-                .map_err(|e| format!("a join task failed: {e}"))?;
+            let (task, stats, written, result) =
+                runtime.block_on(h).map_err(ExecError::task_failed)?;
             self.tasks.push(task);
             run.stats.merge(stats);
             run.rows_written += written;
             if let Err(e) = result {
-                failure = Some(e);
+                ExecError::keep_first(&mut failure, e);
             }
         }
         match failure {

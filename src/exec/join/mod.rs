@@ -142,7 +142,7 @@ pub fn tasks(
             for t in internal {
                 let _ = log.delete_topic(&t);
             }
-            Err(Diagnostic::new(Code::TopicError, e))
+            Err(Diagnostic::from(e))
         }
     }
 }
