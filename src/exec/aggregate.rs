@@ -25,8 +25,7 @@ use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
-/// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit).
-pub const COLLECT_VALUES_MAX: usize = 1000;
+use super::limits::COLLECT_VALUES_MAX;
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
 /// (FxHash's) instead of SipHash, which is built to resist chosen keys.

@@ -24,11 +24,7 @@ use crate::exec::log::{Acks, LogHandle, ProducerRef, TopicConfig};
 use crate::data::SqlType;
 use crate::plan::catalog::Format;
 
-/// The longest line, key included: one record of the log (less room for its framing).
-pub const LINE_BYTES_MAX: usize = crate::exec::log::RECORD_BYTES_MAX - 1024;
-
-/// The most bytes read in one run from a file that is not a regular file.
-pub const STREAM_BYTES_MAX: u64 = 256 << 20;
+pub use crate::exec::limits::{LINE_BYTES_MAX, STREAM_BYTES_MAX};
 
 /// Why a source connector stopped, and what to do about it.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ pub mod format;
 pub mod inspect;
 pub mod join;
 mod join_times;
+pub mod limits;
 pub mod log;
 pub(crate) mod merge;
 pub mod naming;

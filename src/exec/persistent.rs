@@ -558,8 +558,7 @@ pub(crate) fn run_task(
     )
 }
 
-/// How many batches of encoded records a task may have waiting for the merge.
-pub(crate) const MERGE_CHANNEL_BATCHES: usize = 4;
+use super::limits::MERGE_CHANNEL_BATCHES;
 
 /// Runs a task; with `merge`, its sink (or repartition) records are encoded and sent there
 /// instead of appended by the task.
@@ -870,7 +869,7 @@ pub(crate) fn merge_append(
     topic: &str,
     receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
 ) -> ExecResult<()> {
-    const APPEND_BATCH_RECORDS: usize = 4096;
+    use super::limits::APPEND_BATCH_RECORDS;
     let n = log
         .partition_count(topic)
         .ok_or_else(|| format!("the topic '{topic}' is gone"))?;

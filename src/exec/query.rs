@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::limits::CHANNEL_BATCHES;
 use super::output::Progress;
 use super::task::{OutputRow, Task, TaskStats};
-
-/// How many batches may wait in a task's channel.
-const CHANNEL_BATCHES: usize = 4;
 
 enum TaskMessage<T> {
     Rows(Vec<T>),

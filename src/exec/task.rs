@@ -6,10 +6,9 @@ use super::log::{Fetched, LogHandle, LogRecord, Run};
 
 use crate::data::Value;
 
-/// How many records a task fetches at once.
-pub const FETCH_BATCH_RECORDS: usize = 4096;
-/// How many bad records are kept with their details (all are counted).
-pub const BAD_RECORD_SAMPLES: usize = 10;
+use super::limits::BAD_RECORD_SAMPLES;
+/// (The operators' unit of work, defined with the other bounds.)
+pub use super::limits::FETCH_BATCH_RECORDS;
 
 /// A row a query produced, with where it came from (for ordering and reports).
 #[derive(Debug, Clone, PartialEq)]

@@ -21,7 +21,8 @@ use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
 use crate::exec::error::{ExecError, ExecResult};
-use crate::exec::persistent::{merge_append, Encoded, MERGE_CHANNEL_BATCHES};
+use crate::exec::limits::MERGE_CHANNEL_BATCHES;
+use crate::exec::persistent::{merge_append, Encoded};
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
 

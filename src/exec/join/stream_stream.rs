@@ -15,10 +15,9 @@ use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+/// ksqlDB's grace without GRACE PERIOD (24 hours), for joins as for windows.
+use crate::plan::window::DEFAULT_GRACE_MS;
 use crate::syntax::ast::JoinType;
-
-/// ksqlDB's grace for stream-stream joins without GRACE PERIOD: 24 hours.
-const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
 
 struct Buffered {
     time: i64,

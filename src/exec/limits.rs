@@ -1,0 +1,37 @@
+//! The bounds the executor works within, in one place (the log's own are in the runtime's
+//! `limits.rs`). Each says what happens when it is reached; docs/execution.md lists them
+//! for users.
+
+/// The largest record the log takes (key, value and headers, encoded). A sink row larger
+/// than this stops its query with a topic error (KQL0601) naming the query and topic.
+pub use crate::exec::log::RECORD_BYTES_MAX;
+
+/// How many records a task fetches and processes at once: the unit of work between two
+/// checks for cancellation and of the rows a task hands on.
+pub const FETCH_BATCH_RECORDS: usize = 4096;
+
+/// How many bad records are kept with their details for the report (all are counted).
+pub const BAD_RECORD_SAMPLES: usize = 10;
+
+/// How many batches of rows may wait in a bounded query's channel from a task to the
+/// merge: a task that gets ahead waits, so memory stays bounded by the slowest task.
+pub const CHANNEL_BATCHES: usize = 4;
+
+/// How many batches of encoded records a task may have waiting for the append merge of a
+/// persistent query or join (the same back-pressure).
+pub const MERGE_CHANNEL_BATCHES: usize = 4;
+
+/// Records appended to one partition of a sink or internal topic in one batch.
+pub const APPEND_BATCH_RECORDS: usize = 4096;
+
+/// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit);
+/// further values are left out.
+pub const COLLECT_VALUES_MAX: usize = 1000;
+
+/// The longest line a file source connector takes, key included: one record of the log,
+/// less room for its framing. A longer line stops the connector with its line number.
+pub const LINE_BYTES_MAX: usize = RECORD_BYTES_MAX - 1024;
+
+/// The most bytes a file source connector reads in one run from a file that is not a
+/// regular file (a pipe, a device); then it stops and says so.
+pub const STREAM_BYTES_MAX: u64 = 256 << 20;
