@@ -7,6 +7,9 @@
 //!
 //! The protocol is one JSON object per line each way: a request, then its answer
 //! (`{"ok": ...}` or `{"error": "..."}`). A connection carries any number of requests.
+//! A connection may also be one member of a consumer group: the owner keeps a `Consumer`
+//! for it (join, poll, commit), and the member leaves the group when the connection
+//! closes, so a consumer process that dies is not left holding partitions.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -18,8 +21,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Cluster, Inner};
+use crate::consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 use crate::error::LogError;
-use crate::record::{Header, ProducerRecord, RecordMetadata};
+use crate::record::{Header, ProducerRecord, Record, RecordMetadata};
 use crate::replica::Acks;
 use crate::settings::TopicConfig;
 
@@ -108,6 +112,82 @@ enum Request {
     },
     /// Answers every topic's partitions and offsets.
     DescribeTopics,
+    /// Makes this connection a member of `group`, subscribed to `topic`.
+    Subscribe {
+        group: String,
+        topic: String,
+        /// `earliest` or `latest`: where a partition without a committed offset starts.
+        offset_reset: String,
+    },
+    /// The member's next records, with the generation and assignment they were read in.
+    Poll,
+    /// Commits the member's positions (fails after a rebalance the member has not polled).
+    Commit,
+}
+
+/// What one poll of a group member through the socket gives.
+#[derive(Debug, Clone)]
+pub struct Polled {
+    pub generation: u64,
+    /// The member's partitions in this generation.
+    pub assignment: Vec<(String, u32)>,
+    pub records: Vec<ConsumerRecord>,
+}
+
+/// `Polled` on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+struct WirePolled {
+    generation: u64,
+    assignment: Vec<(String, u32)>,
+    /// (topic, partition, offset, timestamp, key, value)
+    records: Vec<(String, u32, u64, i64, Option<Payload>, Option<Payload>)>,
+}
+
+impl WirePolled {
+    fn of(p: Polled) -> WirePolled {
+        WirePolled {
+            generation: p.generation,
+            assignment: p.assignment,
+            records: p
+                .records
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.topic,
+                        r.partition,
+                        r.record.offset,
+                        r.record.timestamp_ms,
+                        r.record.key.as_deref().map(Payload::of),
+                        r.record.value.as_deref().map(Payload::of),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn into_polled(self) -> Polled {
+        Polled {
+            generation: self.generation,
+            assignment: self.assignment,
+            records: self
+                .records
+                .into_iter()
+                .map(
+                    |(topic, partition, offset, timestamp_ms, key, value)| ConsumerRecord {
+                        topic,
+                        partition,
+                        record: Record {
+                            offset,
+                            timestamp_ms,
+                            key: key.map(Payload::into_bytes),
+                            value: value.map(Payload::into_bytes),
+                            headers: Vec::new(),
+                        },
+                    },
+                )
+                .collect(),
+        }
+    }
 }
 
 /// What `describe_topics` tells about one partition.
@@ -177,6 +257,9 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>) {
         return;
     };
     let mut writer = std::io::BufWriter::new(write_half);
+    // The group member this connection is, if it subscribed; dropped (leaving the group)
+    // when the connection ends.
+    let mut member: Option<Consumer> = None;
     for line in BufReader::new(conn).lines() {
         let Ok(line) = line else { return };
         let Some(inner) = cluster.upgrade() else {
@@ -184,7 +267,7 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>) {
         };
         let cluster = Cluster::from_inner(inner);
         let answer = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => handle(&cluster, request),
+            Ok(request) => handle(&cluster, &mut member, request),
             Err(e) => Err(format!("not a request: {e}")),
         };
         let reply = match answer {
@@ -200,7 +283,11 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>) {
     }
 }
 
-fn handle(cluster: &Cluster, request: Request) -> Result<serde_json::Value, String> {
+fn handle(
+    cluster: &Cluster,
+    member: &mut Option<Consumer>,
+    request: Request,
+) -> Result<serde_json::Value, String> {
     let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
     match request {
         Request::EnsureTopic { topic, config } => {
@@ -226,8 +313,43 @@ fn handle(cluster: &Cluster, request: Request) -> Result<serde_json::Value, Stri
             json(serde_json::to_value(placed))
         }
         Request::DescribeTopics => json(serde_json::to_value(topic_summaries(cluster))),
+        Request::Subscribe {
+            group,
+            topic,
+            offset_reset,
+        } => {
+            if member.is_some() {
+                return Err("this connection is already a member of a group".into());
+            }
+            let config = ConsumerConfig {
+                auto_offset_reset: offset_reset.parse().map_err(|e: LogError| e.to_string())?,
+                ..ConsumerConfig::default()
+            };
+            let consumer =
+                Consumer::join(cluster, &group, &[&topic], config).map_err(|e| e.to_string())?;
+            let id = consumer.member_id().to_string();
+            *member = Some(consumer);
+            Ok(serde_json::Value::String(id))
+        }
+        Request::Poll => {
+            let consumer = member.as_mut().ok_or(NOT_A_MEMBER)?;
+            let records = consumer.poll().map_err(|e| e.to_string())?;
+            let polled = Polled {
+                generation: consumer.generation(),
+                assignment: consumer.assignment().map_err(|e| e.to_string())?,
+                records,
+            };
+            json(serde_json::to_value(WirePolled::of(polled)))
+        }
+        Request::Commit => {
+            let consumer = member.as_mut().ok_or(NOT_A_MEMBER)?;
+            consumer.commit().map_err(|e| e.to_string())?;
+            Ok(serde_json::Value::Null)
+        }
     }
 }
+
+const NOT_A_MEMBER: &str = "this connection is not a member of a group: subscribe first";
 
 /// Every user topic with its partitions' offsets (what `describe_topics` answers).
 pub fn topic_summaries(cluster: &Cluster) -> Vec<TopicSummary> {
@@ -337,6 +459,40 @@ impl LocalClient {
     pub fn describe_topics(&mut self) -> Result<Vec<TopicSummary>, LogError> {
         let v = self.call(&Request::DescribeTopics)?;
         serde_json::from_value(v).map_err(|e| LogError::Remote(e.to_string()))
+    }
+
+    /// Makes this connection a member of `group` reading `topic`; answers the member id.
+    /// The member leaves the group when this client is dropped (the connection closes).
+    pub fn subscribe(
+        &mut self,
+        group: &str,
+        topic: &str,
+        offset_reset: OffsetReset,
+    ) -> Result<String, LogError> {
+        let offset_reset = match offset_reset {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+            OffsetReset::None => "none",
+        };
+        let v = self.call(&Request::Subscribe {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            offset_reset: offset_reset.to_string(),
+        })?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// The member's next records, following any rebalance first.
+    pub fn poll(&mut self) -> Result<Polled, LogError> {
+        let v = self.call(&Request::Poll)?;
+        serde_json::from_value::<WirePolled>(v)
+            .map(WirePolled::into_polled)
+            .map_err(|e| LogError::Remote(e.to_string()))
+    }
+
+    /// Commits the member's positions.
+    pub fn commit(&mut self) -> Result<(), LogError> {
+        self.call(&Request::Commit).map(|_| ())
     }
 }
 

@@ -2,6 +2,7 @@
 //! no command is given. Each command builds a session, runs it, and maps errors to exit 1.
 
 mod check;
+mod consume;
 mod explain;
 mod log;
 mod print;
@@ -190,6 +191,34 @@ pub enum Command {
         #[arg(long)]
         values: bool,
     },
+    /// Read a topic as one member of a consumer group; several share its partitions
+    #[command(
+        long_about = "Read a topic as one member of a consumer group, printing its records as JSON lines\n\
+            {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\"} until Ctrl-C.\n\n\
+            Start several with the same --group on one --data-dir (each in its own terminal): they\n\
+            share the topic's partitions, each printing its assignment on stderr whenever the group\n\
+            rebalances (a member joins or leaves). Positions are committed after every batch, so\n\
+            DESCRIBE CONSUMER GROUP g shows them, and a member that starts later begins where the\n\
+            group left off. The first process to open the directory owns it; the others (and\n\
+            `kql produce`) go through its socket. With more members than partitions, some get none.",
+        after_help = "Examples:\n  \
+            kql produce readings data.jsonl --partitions 2 --key-field sensor --data-dir ./log\n  \
+            kql consume readings --group dashboard --data-dir ./log     # in one terminal\n  \
+            kql consume readings --group dashboard --data-dir ./log     # in another: a rebalance"
+    )]
+    Consume {
+        /// The topic to read
+        topic: String,
+        /// The consumer group this member joins (its committed offsets are the group's)
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+        /// The data directory the topic is in (shared with the producers and queries)
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Where a partition without a committed offset starts: earliest or latest
+        #[arg(long, value_name = "RESET", default_value = "earliest")]
+        offset_reset: kql_runtime::OffsetReset,
+    },
     /// Unit-test a pipeline with ksqlDB's test-runner files: feed input records one at a time
     #[command(
         after_help = "Example:\n  kql test -s pipeline.ksql -i input.json -o expected.json\n\nFiles: input {\"inputs\":[{\"topic\",\"key\",\"value\",\"timestamp\"}]},\nexpected {\"outputs\":[{\"topic\",\"key\",\"value\",\"timestamp\",\"window\"}]}.\nWithout -o, prints every record written to a topic the input does not write to."
@@ -300,6 +329,12 @@ pub fn main() -> ExitCode {
                 ),
             },
         ),
+        Some(Command::Consume {
+            topic,
+            group,
+            data_dir,
+            offset_reset,
+        }) => consume::consume(&cli, topic, group, data_dir.as_deref(), *offset_reset),
         Some(Command::Test {
             statements,
             input,

@@ -1,0 +1,265 @@
+//! `kql consume TOPIC --group G --data-dir DIR`: one member of a consumer group. Several
+//! of them (separate processes on one data directory) share the topic's partitions: the
+//! first to open the directory owns it and the others join through its socket. Each
+//! prints its assignment at every rebalance (on stderr), the records of its partitions as
+//! JSON lines (on stdout), and commits its positions after each batch, so DESCRIBE
+//! CONSUMER GROUP shows them. Ctrl-C commits, leaves the group, and the others rebalance.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kql_runtime::consumer::ConsumerRecord;
+use kql_runtime::local::{self, LocalClient, Opened, Polled};
+use kql_runtime::{Cluster, Consumer, ConsumerConfig, LogError, OffsetReset, Settings};
+
+use super::{cannot_open, Cli, Failure};
+use crate::diagnostic::{Code, Diagnostic};
+
+/// How long an idle member sleeps between polls at most (woken earlier by appends when it
+/// owns the log).
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// How long to wait for a starting owner of the directory, or a dead one's lock.
+const OWNER_WAIT: Duration = Duration::from_secs(10);
+
+/// A group member: in this process when it owns the data directory, else through the
+/// owner's socket (the owner keeps the member's consumer; closing the connection leaves).
+enum Member {
+    Owner {
+        cluster: Cluster,
+        consumer: Consumer,
+    },
+    Client {
+        client: LocalClient,
+        member_id: String,
+    },
+}
+
+impl Member {
+    /// Opens the directory (as its owner, or a client of the owner) and joins the group.
+    fn join(
+        cli: &Cli,
+        dir: &Path,
+        group: &str,
+        topic: &str,
+        reset: OffsetReset,
+    ) -> Result<Member, Failure> {
+        Member::join_log(cli, dir, group, topic, reset).map_err(|e| match e {
+            LogError::DirectoryInUse(_) => cannot_open(dir, e),
+            e => failure(topic, e),
+        })
+    }
+
+    fn join_log(
+        cli: &Cli,
+        dir: &Path,
+        group: &str,
+        topic: &str,
+        reset: OffsetReset,
+    ) -> Result<Member, LogError> {
+        match local::open_or_connect(dir, cli.brokers, Settings::default(), OWNER_WAIT)? {
+            Opened::Owner(cluster) => {
+                let config = ConsumerConfig {
+                    auto_offset_reset: reset,
+                    ..ConsumerConfig::default()
+                };
+                let consumer = Consumer::join(&cluster, group, &[topic], config)?;
+                Ok(Member::Owner { cluster, consumer })
+            }
+            Opened::Client(mut client) => {
+                let member_id = client.subscribe(group, topic, reset)?;
+                Ok(Member::Client { client, member_id })
+            }
+        }
+    }
+
+    fn poll(&mut self) -> Result<Polled, LogError> {
+        match self {
+            Member::Owner { consumer, .. } => {
+                let records = consumer.poll()?;
+                Ok(Polled {
+                    generation: consumer.generation(),
+                    assignment: consumer.assignment()?,
+                    records,
+                })
+            }
+            Member::Client { client, .. } => client.poll(),
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), LogError> {
+        match self {
+            Member::Owner { consumer, .. } => consumer.commit(),
+            Member::Client { client, .. } => client.commit(),
+        }
+    }
+
+    fn member_id(&self) -> &str {
+        match self {
+            Member::Owner { consumer, .. } => consumer.member_id(),
+            Member::Client { member_id, .. } => member_id,
+        }
+    }
+
+    /// Waits for new records: on the append signal when the log is here, else a pause.
+    fn idle(&self, seen: &mut u64) {
+        match self {
+            Member::Owner { cluster, .. } => *seen = cluster.wait_for_appends(*seen, IDLE_POLL),
+            Member::Client { .. } => std::thread::sleep(IDLE_POLL),
+        }
+    }
+}
+
+pub fn consume(
+    cli: &Cli,
+    topic: &str,
+    group: &str,
+    data_dir: Option<&Path>,
+    reset: OffsetReset,
+) -> Result<(), Failure> {
+    if cli.bootstrap_servers.is_some() || cli.client_config.is_some() {
+        return Err(Failure::plain(
+            Diagnostic::new(
+                Code::Unsupported,
+                "kql consume reads a data directory; on a Kafka cluster or `kql serve`, use a Kafka consumer",
+            )
+            .help(format!(
+                "e.g. kcat -b 127.0.0.1:9092 -G {group} {topic} (several share the partitions as these do)"
+            )),
+        ));
+    }
+    let Some(dir) = data_dir else {
+        return Err(Failure::plain(
+            Diagnostic::new(
+                Code::Unsupported,
+                "kql consume needs --data-dir: without it the log is this process's own, and empty",
+            )
+            .help("give the directory the producers and queries use: kql consume TOPIC --group G --data-dir DIR"),
+        ));
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let _ = ctrlc::set_handler(move || stopping.store(true, Ordering::SeqCst));
+    let mut member = Member::join(cli, dir, group, topic, reset)?;
+    let mut generation = None;
+    let mut seen = 0u64;
+    let mut count = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let polled = match member.poll() {
+            Ok(p) => p,
+            // The directory's owner went away: open it again (as owner, or as a client of
+            // the next owner) and rejoin; positions resume from the committed offsets.
+            Err(LogError::Remote(why)) if owner_gone(&why) => {
+                eprintln!("The data directory's owner went away ({why}); joining again");
+                member = Member::join(cli, dir, group, topic, reset)?;
+                generation = None;
+                continue;
+            }
+            Err(e) => return Err(failure(topic, e)),
+        };
+        if generation != Some(polled.generation) {
+            generation = Some(polled.generation);
+            eprintln!("{}", assignment_line(group, topic, &member, &polled));
+        }
+        if polled.records.is_empty() {
+            member.idle(&mut seen);
+            continue;
+        }
+        print_records(&polled.records);
+        count += polled.records.len() as u64;
+        match member.commit() {
+            // A rebalance since the poll: the next poll follows it; the partitions' new
+            // owners start at the last commit (records may be seen twice, never lost).
+            Ok(()) | Err(LogError::CommitFailed { .. }) => {}
+            Err(LogError::Remote(why)) if why.starts_with("commit failed") => {}
+            Err(e) => return Err(failure(topic, e)),
+        }
+    }
+    let _ = member.commit();
+    drop(member); // leaves the group: the others rebalance
+    eprintln!(
+        "Consumed {} from '{topic}'; left group '{group}'",
+        crate::diagnostic::count(count, "record")
+    );
+    Ok(())
+}
+
+/// Whether a socket error says the owner's connection is gone (not that a request failed).
+fn owner_gone(why: &str) -> bool {
+    why.starts_with("the connection to the owner") || why.starts_with("the owner closed")
+}
+
+fn failure(topic: &str, e: LogError) -> Failure {
+    Failure::plain(
+        Diagnostic::new(Code::TopicError, format!("cannot consume '{topic}': {e}"))
+            .help("`kql topics --data-dir DIR` lists the topics"),
+    )
+}
+
+/// `Generation 2: partitions 0, 1 of 'readings' (group 'g')`, or no partition when the
+/// group has more members than the topic has partitions.
+fn assignment_line(group: &str, topic: &str, member: &Member, polled: &Polled) -> String {
+    let mut partitions: Vec<u32> = polled
+        .assignment
+        .iter()
+        .filter(|(t, _)| t == topic)
+        .map(|&(_, p)| p)
+        .collect();
+    partitions.sort_unstable();
+    let who = format!(", member {}", member.member_id());
+    if partitions.is_empty() {
+        return format!(
+            "Generation {}: no partition of '{topic}' (group '{group}'{who}): the group has more members than the topic has partitions",
+            polled.generation
+        );
+    }
+    let list: Vec<String> = partitions.iter().map(u32::to_string).collect();
+    format!(
+        "Generation {}: {} {} of '{topic}' (group '{group}'{who})",
+        polled.generation,
+        if partitions.len() == 1 {
+            "partition"
+        } else {
+            "partitions"
+        },
+        list.join(", ")
+    )
+}
+
+/// One JSON object per record, in PRINT's shape: topic, partition, offset, timestamp, key
+/// and value (JSON when the bytes are JSON, else text).
+fn print_records(records: &[ConsumerRecord]) {
+    let text = |b: &Option<bytes::Bytes>| -> serde_json::Value {
+        match b {
+            None => serde_json::Value::Null,
+            Some(b) => serde_json::from_slice(b)
+                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into())),
+        }
+    };
+    /// The fields in PRINT's order.
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        topic: &'a str,
+        partition: u32,
+        offset: u64,
+        timestamp: i64,
+        key: serde_json::Value,
+        value: serde_json::Value,
+    }
+    let mut out = std::io::stdout().lock();
+    for r in records {
+        let line = Line {
+            topic: &r.topic,
+            partition: r.partition,
+            offset: r.record.offset,
+            timestamp: r.record.timestamp_ms,
+            key: text(&r.record.key),
+            value: text(&r.record.value),
+        };
+        let _ = serde_json::to_writer(&mut out, &line);
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+}
