@@ -14,7 +14,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
@@ -214,7 +214,13 @@ pub struct TopicSummary {
 pub(crate) struct LocalServer {
     path: PathBuf,
     stop: Arc<AtomicBool>,
+    /// Requests being handled or answered now: stopping waits for them, so a request
+    /// the owner carried out (an append) is answered before the process exits.
+    in_flight: Arc<AtomicUsize>,
 }
+
+/// How long stopping waits for requests in flight to be answered.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl LocalServer {
     pub(crate) fn start(dir: &Path, cluster: Weak<Inner>) -> Result<LocalServer, LogError> {
@@ -225,6 +231,8 @@ impl LocalServer {
             .map_err(|e| LogError::Io(format!("cannot serve {}: {e}", path.display())))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let busy = in_flight.clone();
         std::thread::Builder::new()
             .name("kql-local-server".into())
             .spawn(move || {
@@ -234,13 +242,18 @@ impl LocalServer {
                     }
                     let Ok(conn) = conn else { continue };
                     let cluster = cluster.clone();
+                    let busy = busy.clone();
                     let _ = std::thread::Builder::new()
                         .name("kql-local-conn".into())
-                        .spawn(move || serve(conn, cluster));
+                        .spawn(move || serve(conn, cluster, &busy));
                 }
             })
             .map_err(|e| LogError::Io(e.to_string()))?;
-        Ok(LocalServer { path, stop })
+        Ok(LocalServer {
+            path,
+            stop,
+            in_flight,
+        })
     }
 }
 
@@ -249,10 +262,14 @@ impl Drop for LocalServer {
         self.stop.store(true, Ordering::Relaxed);
         let _ = UnixStream::connect(&self.path); // wakes the accepting thread
         let _ = std::fs::remove_file(&self.path);
+        let deadline = std::time::Instant::now() + ANSWER_WAIT;
+        while self.in_flight.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 
-fn serve(conn: UnixStream, cluster: Weak<Inner>) {
+fn serve(conn: UnixStream, cluster: Weak<Inner>, in_flight: &AtomicUsize) {
     let Ok(write_half) = conn.try_clone() else {
         return;
     };
@@ -265,6 +282,8 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>) {
         let Some(inner) = cluster.upgrade() else {
             return; // the cluster closed
         };
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        let _answered = Answered(in_flight);
         let cluster = Cluster::from_inner(inner);
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(request) => handle(&cluster, &mut member, request),
@@ -280,6 +299,15 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>) {
         {
             return;
         }
+    }
+}
+
+/// Counts a request out of flight when its answer is written (or the connection failed).
+struct Answered<'a>(&'a AtomicUsize);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
