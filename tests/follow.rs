@@ -84,6 +84,11 @@ impl Following {
         got
     }
 
+    /// The exit code and stderr of a run that ends by itself (LIMIT).
+    fn child_exit(mut self) -> (i32, String) {
+        self.child.wait_with_output_after_stdout_taken()
+    }
+
     /// Ctrl-C, then the exit code and stderr.
     fn interrupt(mut self) -> (i32, String) {
         let status = Command::new("kill")
@@ -332,4 +337,64 @@ fn records_acknowledged_through_a_following_run_survive_its_sigkill() {
     assert_eq!(got.len(), rows, "a row was written twice");
     let expected: Vec<u64> = (0..readings).filter(|i| i % 2 == 0).collect();
     assert_eq!(got, expected);
+}
+
+/// While a followed run holds the data directory, a second shell and a second run work
+/// through it: the shell inserts and controls brokers, the run's push query sees the
+/// holder's persistent query's output live, and neither runs the holder's query again.
+#[test]
+fn a_second_shell_and_run_work_through_the_process_that_holds_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("log").to_str().unwrap().to_string();
+    let file = dir.path().join("hot.ksql");
+    std::fs::write(&file, declarations()).unwrap();
+    let holder = Following::start(file.to_str().unwrap(), &data_dir);
+
+    let shell = common::kql_with_input(
+        &["--data-dir", &data_dir],
+        "INSERT INTO readings (sensor, temp) VALUES ('s-1', 35.5);\n\
+         INSERT INTO readings (sensor, temp) VALUES ('s-2', 12.0);\n\
+         SHOW QUERIES;\n",
+    );
+    assert_eq!(shell.code, 0, "{}{}", shell.stdout, shell.stderr);
+    let said = format!("{}{}", shell.stdout, shell.stderr);
+    assert!(
+        said.contains("persistent queries run in the process that holds it"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("CSAS_HOT"),
+        "the shell runs no query: {said}"
+    );
+
+    let watch = dir.path().join("watch.ksql");
+    std::fs::write(
+        &watch,
+        "SELECT sensor, temp FROM hot EMIT CHANGES LIMIT 1;\n",
+    )
+    .unwrap();
+    let second = Following::start(watch.to_str().unwrap(), &data_dir);
+    assert_eq!(sensors(&second.expect_rows(1)), ["s-1"]);
+    let (code, stderr) = second.child_exit();
+    assert_eq!(code, 0, "{stderr}");
+
+    let brokers = common::kql_with_input(
+        &["--data-dir", &data_dir],
+        "STOP BROKER 2;\nSHOW BROKERS;\nSTOP BROKER 2;\nSTART BROKER 2;\n",
+    );
+    assert_eq!(brokers.code, 0, "{}{}", brokers.stdout, brokers.stderr);
+    let said = format!("{}{}", brokers.stdout, brokers.stderr);
+    assert!(said.contains("Broker 2 stopped"), "{said}");
+    assert!(said.contains("Broker 2 is already stopped"), "{said}");
+    assert!(said.contains("Broker 2 started"), "{said}");
+
+    let (code, stderr) = holder.interrupt();
+    assert_eq!(code, 0, "{stderr}");
+    // The sink holds the row once: only the holder ran the query.
+    let rows = rows_of(
+        dir.path(),
+        &data_dir,
+        &(declarations() + "SELECT sensor FROM hot EMIT CHANGES;\n"),
+    );
+    assert_eq!(sensors(&rows), ["s-1"]);
 }

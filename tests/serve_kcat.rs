@@ -278,3 +278,80 @@ fn keys_land_where_kafkas_partitioner_puts_them_and_a_query_sees_what_insert_val
         "same rows, same partitions"
     );
 }
+
+/// The leader of each partition of `topic` as kcat's metadata shows it.
+fn leaders(served: &Served, topic: &str) -> Vec<i64> {
+    let out = run(&mut kcat(served, &["-L", "-J", "-t", topic]), "", SECS_10);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    m["topics"][0]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["leader"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_broker_stopped_from_a_shell_on_the_servers_data_directory_moves_leadership_for_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = write_file(
+        dir.path(),
+        "p.ksql",
+        "CREATE STREAM readings (id VARCHAR KEY, temp DOUBLE) \
+         WITH (kafka_topic='readings', partitions=1, replicas=3, value_format='JSON');\n",
+    );
+    let served = Served::start(
+        3,
+        &[file.to_str().unwrap(), "--data-dir", data.to_str().unwrap()],
+    );
+    let before = leaders(&served, "readings")[0];
+    let shell = |input: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["--data-dir", data.to_str().unwrap()])
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(input.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let said = shell(&format!("STOP BROKER {before};\n"));
+    assert!(said.contains(&format!("Broker {before} stopped")), "{said}");
+    let after = leaders(&served, "readings")[0];
+    assert_ne!(after, before, "the leader moved off the stopped broker");
+    // Records still go in and come out through the new leader.
+    let produced = run(
+        &mut kcat(&served, &["-t", "readings", "-P", "-K:"]),
+        "s-1:{\"temp\":20.5}\n",
+        SECS_10,
+    );
+    assert!(produced.status.success(), "{}", text(&produced.stderr));
+    let read = run(
+        &mut kcat(
+            &served,
+            &[
+                "-t",
+                "readings",
+                "-C",
+                "-o",
+                "beginning",
+                "-e",
+                "-f",
+                "%k %s\\n",
+            ],
+        ),
+        "",
+        SECS_10,
+    );
+    assert_eq!(text(&read.stdout), "s-1 {\"temp\":20.5}\n");
+    shell(&format!("START BROKER {before};\n"));
+}

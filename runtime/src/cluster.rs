@@ -31,14 +31,14 @@ pub use crate::replica::Acks;
 pub use crate::settings::TopicConfig;
 
 /// What `describe_topic` tells about a topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicInfo {
     pub name: String,
     pub config: TopicConfig,
     pub partitions: Vec<PartitionInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionInfo {
     pub partition: u32,
     /// The broker leading the partition; None while every in-sync replica is stopped.
@@ -54,7 +54,7 @@ pub struct PartitionInfo {
 }
 
 /// What `brokers` tells about one broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BrokerInfo {
     pub id: u32,
     pub alive: bool,

@@ -3,7 +3,9 @@
 
 use thiserror::Error;
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+// Serialize: the owner of a data directory answers other processes with the error itself
+// (runtime/src/local.rs), so they handle it as they would their own.
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
 pub enum LogError {
     #[error("topic '{0}' does not exist")]
     UnknownTopic(String),

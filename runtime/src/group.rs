@@ -33,7 +33,7 @@ struct Group {
 }
 
 /// What `describe_group` tells about a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupInfo {
     pub group: String,
     pub generation: u64,
@@ -41,7 +41,7 @@ pub struct GroupInfo {
     pub partitions: Vec<GroupPartitionInfo>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemberInfo {
     pub member_id: String,
     pub topics: Vec<String>,
@@ -49,7 +49,7 @@ pub struct MemberInfo {
 }
 
 /// One partition a group consumes or has committed for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupPartitionInfo {
     pub topic: String,
     pub partition: u32,

@@ -20,10 +20,11 @@ use std::sync::{Arc, Weak};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{Cluster, Inner};
+use crate::cluster::{BrokerInfo, Cluster, Inner, TopicInfo};
 use crate::consumer::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset};
 use crate::error::LogError;
-use crate::record::{Header, ProducerRecord, Record, RecordMetadata};
+use crate::group::GroupInfo;
+use crate::record::{Header, ProducerRecord, ProducerRef, Record, RecordMetadata};
 use crate::replica::Acks;
 use crate::settings::TopicConfig;
 
@@ -82,6 +83,20 @@ impl WireRecord {
         }
     }
 
+    fn of_ref(r: &ProducerRef) -> WireRecord {
+        WireRecord {
+            key: r.key.map(Payload::of),
+            value: r.value.map(Payload::of),
+            timestamp_ms: r.timestamp_ms,
+            partition: None,
+            headers: r
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                .collect(),
+        }
+    }
+
     fn into_record(self) -> ProducerRecord {
         ProducerRecord {
             key: self.key.map(Payload::into_bytes),
@@ -104,7 +119,10 @@ impl WireRecord {
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Request {
     /// Creates the topic unless it exists; answers whether it was created.
-    EnsureTopic { topic: String, config: TopicConfig },
+    EnsureTopic {
+        topic: String,
+        config: TopicConfig,
+    },
     /// Appends with acks=all; answers each record's (partition, offset, timestamp).
     Produce {
         topic: String,
@@ -123,6 +141,81 @@ enum Request {
     Poll,
     /// Commits the member's positions (fails after a rebalance the member has not polled).
     Commit,
+    // The rest is the whole log, for a process that runs queries beside the owner (a second
+    // shell, a `kql run`): each request is one method of the owner's `Cluster`.
+    CreateTopic {
+        topic: String,
+        config: TopicConfig,
+    },
+    DeleteTopic {
+        topic: String,
+    },
+    TopicNames,
+    PartitionCount {
+        topic: String,
+    },
+    DescribeTopic {
+        topic: String,
+    },
+    ProduceBatch {
+        topic: String,
+        partition: u32,
+        records: Vec<WireRecord>,
+        acks: Acks,
+    },
+    ProduceOne {
+        topic: String,
+        record: WireRecord,
+        acks: Acks,
+    },
+    PartitionFor {
+        topic: String,
+        key: Option<Payload>,
+    },
+    Fetch {
+        topic: String,
+        partition: u32,
+        from: u64,
+        until: u64,
+        max_records: usize,
+    },
+    Offsets {
+        topic: String,
+        partition: u32,
+    },
+    OffsetForTimestamp {
+        topic: String,
+        partition: u32,
+        timestamp_ms: i64,
+    },
+    AppendCount,
+    /// Answers when an append batch after `seen` happens, or after `timeout_ms`.
+    WaitForAppends {
+        seen: u64,
+        timeout_ms: u64,
+    },
+    CommitOffset {
+        group: String,
+        topic: String,
+        partition: u32,
+        offset: u64,
+    },
+    CommittedOffset {
+        group: String,
+        topic: String,
+        partition: u32,
+    },
+    GroupNames,
+    DescribeGroup {
+        group: String,
+    },
+    Brokers,
+    StopBroker {
+        id: u32,
+    },
+    StartBroker {
+        id: u32,
+    },
 }
 
 /// What one poll of a group member through the socket gives.
@@ -189,6 +282,19 @@ impl WirePolled {
         }
     }
 }
+
+/// A record as a fetch answers it.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireFetched {
+    offset: u64,
+    timestamp_ms: i64,
+    key: Option<Payload>,
+    value: Option<Payload>,
+    headers: Vec<(String, Payload)>,
+}
+
+/// The longest a `WaitForAppends` request may block the owner's connection thread.
+const WAIT_FOR_APPENDS_MAX_MS: u64 = 1_000;
 
 /// What `describe_topics` tells about one partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,11 +393,12 @@ fn serve(conn: UnixStream, cluster: Weak<Inner>, in_flight: &AtomicUsize) {
         let cluster = Cluster::from_inner(inner);
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(request) => handle(&cluster, &mut member, request),
-            Err(e) => Err(format!("not a request: {e}")),
+            Err(e) => Err(LogError::Remote(format!("not a request: {e}"))),
         };
         let reply = match answer {
             Ok(v) => serde_json::json!({ "ok": v }),
-            Err(e) => serde_json::json!({ "error": e }),
+            // The error itself travels, so the caller handles it as its own.
+            Err(e) => serde_json::json!({ "error": e.to_string(), "log_error": e }),
         };
         if writeln!(writer, "{reply}")
             .and_then(|_| writer.flush())
@@ -315,8 +422,10 @@ fn handle(
     cluster: &Cluster,
     member: &mut Option<Consumer>,
     request: Request,
-) -> Result<serde_json::Value, String> {
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+) -> Result<serde_json::Value, LogError> {
+    fn json<T: Serialize>(v: T) -> Result<serde_json::Value, LogError> {
+        serde_json::to_value(v).map_err(|e| LogError::Remote(e.to_string()))
+    }
     match request {
         Request::EnsureTopic { topic, config } => {
             if cluster.partition_count(&topic).is_some() {
@@ -325,53 +434,139 @@ fn handle(
             match cluster.create_topic(&topic, config) {
                 Ok(()) => Ok(serde_json::Value::Bool(true)),
                 Err(LogError::TopicExists(_)) => Ok(serde_json::Value::Bool(false)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
             }
         }
         Request::Produce { topic, records } => {
             let records: Vec<ProducerRecord> =
                 records.into_iter().map(WireRecord::into_record).collect();
-            let placed = cluster
-                .produce_many(&topic, &records, Acks::All)
-                .map_err(|e| e.to_string())?;
+            let placed = cluster.produce_many(&topic, &records, Acks::All)?;
             let placed: Vec<(u32, u64, i64)> = placed
                 .iter()
                 .map(|m| (m.partition, m.offset, m.timestamp_ms))
                 .collect();
-            json(serde_json::to_value(placed))
+            json(placed)
         }
-        Request::DescribeTopics => json(serde_json::to_value(topic_summaries(cluster))),
+        Request::DescribeTopics => json(topic_summaries(cluster)),
+        Request::CreateTopic { topic, config } => json(cluster.create_topic(&topic, config)?),
+        Request::DeleteTopic { topic } => json(cluster.delete_topic(&topic)?),
+        Request::TopicNames => json(cluster.topic_names()),
+        Request::PartitionCount { topic } => json(cluster.partition_count(&topic)),
+        Request::DescribeTopic { topic } => json(cluster.describe_topic(&topic)?),
+        Request::ProduceBatch {
+            topic,
+            partition,
+            records,
+            acks,
+        } => {
+            let records: Vec<ProducerRecord> =
+                records.into_iter().map(WireRecord::into_record).collect();
+            json(cluster.produce_batch(&topic, partition, records, acks)?)
+        }
+        Request::ProduceOne {
+            topic,
+            record,
+            acks,
+        } => {
+            let m = cluster.produce(&topic, record.into_record(), acks)?;
+            json((m.partition, m.offset, m.timestamp_ms))
+        }
+        Request::PartitionFor { topic, key } => {
+            let key = key.map(Payload::into_bytes);
+            json(cluster.partition_for(&topic, key.as_deref())?)
+        }
+        Request::Fetch {
+            topic,
+            partition,
+            from,
+            until,
+            max_records,
+        } => {
+            let records = if from >= until {
+                Vec::new()
+            } else {
+                cluster.fetch(&topic, partition, from, max_records)?
+            };
+            let records: Vec<WireFetched> = records
+                .iter()
+                .take_while(|r| r.offset < until)
+                .map(|r| WireFetched {
+                    offset: r.offset,
+                    timestamp_ms: r.timestamp_ms,
+                    key: r.key.as_deref().map(Payload::of),
+                    value: r.value.as_deref().map(Payload::of),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                        .collect(),
+                })
+                .collect();
+            json(records)
+        }
+        Request::Offsets { topic, partition } => json(cluster.offsets(&topic, partition)?),
+        Request::OffsetForTimestamp {
+            topic,
+            partition,
+            timestamp_ms,
+        } => json(cluster.offset_for_timestamp(&topic, partition, timestamp_ms)?),
+        Request::AppendCount => json(cluster.append_count()),
+        Request::WaitForAppends { seen, timeout_ms } => json(cluster.wait_for_appends(
+            seen,
+            std::time::Duration::from_millis(timeout_ms.min(WAIT_FOR_APPENDS_MAX_MS)),
+        )),
+        Request::CommitOffset {
+            group,
+            topic,
+            partition,
+            offset,
+        } => json(cluster.commit_offset(&group, &topic, partition, offset)?),
+        Request::CommittedOffset {
+            group,
+            topic,
+            partition,
+        } => json(cluster.committed_offset(&group, &topic, partition)),
+        Request::GroupNames => json(cluster.groups()),
+        Request::DescribeGroup { group } => json(cluster.describe_group(&group)?),
+        Request::Brokers => json(cluster.brokers()),
+        Request::StopBroker { id } => json(cluster.stop_broker(id)?),
+        Request::StartBroker { id } => json(cluster.start_broker(id)?),
         Request::Subscribe {
             group,
             topic,
             offset_reset,
         } => {
             if member.is_some() {
-                return Err("this connection is already a member of a group".into());
+                return Err(LogError::Remote(
+                    "this connection is already a member of a group".into(),
+                ));
             }
             let config = ConsumerConfig {
-                auto_offset_reset: offset_reset.parse().map_err(|e: LogError| e.to_string())?,
+                auto_offset_reset: offset_reset.parse()?,
                 ..ConsumerConfig::default()
             };
-            let consumer =
-                Consumer::join(cluster, &group, &[&topic], config).map_err(|e| e.to_string())?;
+            let consumer = Consumer::join(cluster, &group, &[&topic], config)?;
             let id = consumer.member_id().to_string();
             *member = Some(consumer);
             Ok(serde_json::Value::String(id))
         }
         Request::Poll => {
-            let consumer = member.as_mut().ok_or(NOT_A_MEMBER)?;
-            let records = consumer.poll().map_err(|e| e.to_string())?;
+            let consumer = member
+                .as_mut()
+                .ok_or_else(|| LogError::Remote(NOT_A_MEMBER.into()))?;
+            let records = consumer.poll()?;
             let polled = Polled {
                 generation: consumer.generation(),
-                assignment: consumer.assignment().map_err(|e| e.to_string())?,
+                assignment: consumer.assignment()?,
                 records,
             };
-            json(serde_json::to_value(WirePolled::of(polled)))
+            json(WirePolled::of(polled))
         }
         Request::Commit => {
-            let consumer = member.as_mut().ok_or(NOT_A_MEMBER)?;
-            consumer.commit().map_err(|e| e.to_string())?;
+            let consumer = member
+                .as_mut()
+                .ok_or_else(|| LogError::Remote(NOT_A_MEMBER.into()))?;
+            consumer.commit()?;
             Ok(serde_json::Value::Null)
         }
     }
@@ -443,6 +638,11 @@ impl LocalClient {
         }
         let mut v: serde_json::Value =
             serde_json::from_str(&answer).map_err(|e| LogError::Remote(e.to_string()))?;
+        if let Some(e) = v.get_mut("log_error").map(serde_json::Value::take) {
+            if let Ok(e) = serde_json::from_value::<LogError>(e) {
+                return Err(e);
+            }
+        }
         if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
             return Err(LogError::Remote(e.to_string()));
         }
@@ -485,8 +685,209 @@ impl LocalClient {
 
     /// Every user topic with its partitions' offsets.
     pub fn describe_topics(&mut self) -> Result<Vec<TopicSummary>, LogError> {
-        let v = self.call(&Request::DescribeTopics)?;
-        serde_json::from_value(v).map_err(|e| LogError::Remote(e.to_string()))
+        self.call_as(&Request::DescribeTopics)
+    }
+
+    fn call_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+        request: &Request,
+    ) -> Result<T, LogError> {
+        let v = self.call(request)?;
+        serde_json::from_value(v)
+            .map_err(|e| LogError::Remote(format!("an answer not understood: {e}")))
+    }
+
+    pub fn create_topic(&mut self, topic: &str, config: TopicConfig) -> Result<(), LogError> {
+        self.call_as(&Request::CreateTopic {
+            topic: topic.to_string(),
+            config,
+        })
+    }
+
+    pub fn delete_topic(&mut self, topic: &str) -> Result<(), LogError> {
+        self.call_as(&Request::DeleteTopic {
+            topic: topic.to_string(),
+        })
+    }
+
+    pub fn topic_names(&mut self) -> Result<Vec<String>, LogError> {
+        self.call_as(&Request::TopicNames)
+    }
+
+    pub fn partition_count(&mut self, topic: &str) -> Result<Option<u32>, LogError> {
+        self.call_as(&Request::PartitionCount {
+            topic: topic.to_string(),
+        })
+    }
+
+    pub fn describe_topic(&mut self, topic: &str) -> Result<TopicInfo, LogError> {
+        self.call_as(&Request::DescribeTopic {
+            topic: topic.to_string(),
+        })
+    }
+
+    /// Appends records to one partition; the offset of the first.
+    pub fn produce_batch(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        records: &[ProducerRef],
+        acks: Acks,
+    ) -> Result<u64, LogError> {
+        self.call_as(&Request::ProduceBatch {
+            topic: topic.to_string(),
+            partition,
+            records: records.iter().map(WireRecord::of_ref).collect(),
+            acks,
+        })
+    }
+
+    /// Appends one record where it names or the partitioner picks.
+    pub fn produce_one(
+        &mut self,
+        topic: &str,
+        record: &ProducerRecord,
+        acks: Acks,
+    ) -> Result<RecordMetadata, LogError> {
+        let (partition, offset, timestamp_ms) = self.call_as(&Request::ProduceOne {
+            topic: topic.to_string(),
+            record: WireRecord::of(record),
+            acks,
+        })?;
+        Ok(RecordMetadata {
+            partition,
+            offset,
+            timestamp_ms,
+        })
+    }
+
+    pub fn partition_for(&mut self, topic: &str, key: Option<&[u8]>) -> Result<u32, LogError> {
+        self.call_as(&Request::PartitionFor {
+            topic: topic.to_string(),
+            key: key.map(Payload::of),
+        })
+    }
+
+    /// Committed records of a partition from `from` on, none at or after `until`.
+    pub fn fetch(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        from: u64,
+        until: u64,
+        max_records: usize,
+    ) -> Result<Vec<Record>, LogError> {
+        let records: Vec<WireFetched> = self.call_as(&Request::Fetch {
+            topic: topic.to_string(),
+            partition,
+            from,
+            until,
+            max_records,
+        })?;
+        Ok(records
+            .into_iter()
+            .map(|r| Record {
+                offset: r.offset,
+                timestamp_ms: r.timestamp_ms,
+                key: r.key.map(Payload::into_bytes),
+                value: r.value.map(Payload::into_bytes),
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|(name, v)| Header {
+                        name,
+                        value: v.into_bytes(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// Log start, high watermark and log end.
+    pub fn offsets(&mut self, topic: &str, partition: u32) -> Result<(u64, u64, u64), LogError> {
+        self.call_as(&Request::Offsets {
+            topic: topic.to_string(),
+            partition,
+        })
+    }
+
+    pub fn offset_for_timestamp(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        timestamp_ms: i64,
+    ) -> Result<Option<u64>, LogError> {
+        self.call_as(&Request::OffsetForTimestamp {
+            topic: topic.to_string(),
+            partition,
+            timestamp_ms,
+        })
+    }
+
+    pub fn append_count(&mut self) -> Result<u64, LogError> {
+        self.call_as(&Request::AppendCount)
+    }
+
+    /// Blocks until an append batch after `seen` or `timeout` (at most a second).
+    pub fn wait_for_appends(
+        &mut self,
+        seen: u64,
+        timeout: std::time::Duration,
+    ) -> Result<u64, LogError> {
+        self.call_as(&Request::WaitForAppends {
+            seen,
+            timeout_ms: timeout.as_millis().min(u64::MAX as u128) as u64,
+        })
+    }
+
+    pub fn commit_offset(
+        &mut self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Result<(), LogError> {
+        self.call_as(&Request::CommitOffset {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+            offset,
+        })
+    }
+
+    pub fn committed_offset(
+        &mut self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Option<u64>, LogError> {
+        self.call_as(&Request::CommittedOffset {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+        })
+    }
+
+    pub fn group_names(&mut self) -> Result<Vec<String>, LogError> {
+        self.call_as(&Request::GroupNames)
+    }
+
+    pub fn describe_group(&mut self, group: &str) -> Result<GroupInfo, LogError> {
+        self.call_as(&Request::DescribeGroup {
+            group: group.to_string(),
+        })
+    }
+
+    pub fn brokers(&mut self) -> Result<Vec<BrokerInfo>, LogError> {
+        self.call_as(&Request::Brokers)
+    }
+
+    pub fn stop_broker(&mut self, id: u32) -> Result<(), LogError> {
+        self.call_as(&Request::StopBroker { id })
+    }
+
+    pub fn start_broker(&mut self, id: u32) -> Result<(), LogError> {
+        self.call_as(&Request::StartBroker { id })
     }
 
     /// Makes this connection a member of `group` reading `topic`; answers the member id.

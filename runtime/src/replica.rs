@@ -16,7 +16,7 @@ use crate::record::{ProducerRecord, ProducerRef, Record};
 use crate::view::RecordBatch;
 
 /// How many replicas must have a record before `produce` returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Acks {
     /// acks=0: the producer does not wait for any answer. In-process the leader still
     /// appends before the call returns, but a caller with acks=0 must ignore the result

@@ -451,18 +451,6 @@ pub fn sandbox_of(file: &std::path::Path) -> Result<crate::exec::sandbox::Sandbo
     })
 }
 
-/// The log a command runs on: the Kafka cluster the command line names, else the embedded
-/// cluster (durable in `data_dir`, else in memory).
-pub fn open_log(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<LogHandle, Failure> {
-    match kafka_settings(cli)? {
-        Some(settings) => {
-            refuse_data_dir_on_kafka(data_dir)?;
-            Ok(std::sync::Arc::new(connect_kafka(settings)?))
-        }
-        None => Ok(std::sync::Arc::new(open_cluster(cli, data_dir)?)),
-    }
-}
-
 /// The embedded cluster: durable in `data_dir` (and serving other processes on it, see
 /// `kql_runtime::local`), else in memory.
 pub fn open_cluster(
@@ -481,18 +469,96 @@ pub fn open_cluster(
             {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            opened => {
-                let cluster = opened
-                    .and_then(|c| c.serve_local().map(|()| c))
-                    .map_err(|e| cannot_open(dir, e))?;
-                // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
-                for r in cluster.storage_reports() {
-                    eprintln!("warning: {r}");
-                }
-                return Ok(cluster);
+            opened => return owned(dir, opened),
+        }
+    }
+}
+
+/// The log a shell or a run works on: the Kafka cluster the command line names, or the
+/// embedded log, owned by this process (in memory, or a data directory it holds and serves
+/// to others) or a data directory another kql process holds, reached through that process.
+pub enum OpenedLog {
+    Kafka(LogHandle),
+    Owner(kql_runtime::Cluster),
+    Guest(LogHandle),
+}
+
+impl OpenedLog {
+    /// A session on this log; a guest's session leaves the holder's queries to the holder.
+    pub fn session(&self) -> crate::exec::Session {
+        match self {
+            OpenedLog::Kafka(log) => crate::exec::Session::new(log.clone()),
+            OpenedLog::Owner(c) => crate::exec::Session::new(c.clone()),
+            OpenedLog::Guest(log) => {
+                let mut s = crate::exec::Session::new(log.clone());
+                s.guest = true;
+                s
             }
         }
     }
+
+    /// Stops serving the directory to other processes (an owner's last step).
+    pub fn close(&self) {
+        if let OpenedLog::Owner(c) = self {
+            c.stop_serving();
+        }
+    }
+}
+
+/// The log of a shell or a run: Kafka with --bootstrap-servers, else the embedded log.
+pub fn open_log(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<OpenedLog, Failure> {
+    match kafka_settings(cli)? {
+        Some(settings) => {
+            refuse_data_dir_on_kafka(data_dir)?;
+            Ok(OpenedLog::Kafka(std::sync::Arc::new(connect_kafka(
+                settings,
+            )?)))
+        }
+        None => open_embedded(cli, data_dir),
+    }
+}
+
+/// `open_cluster` for a shell or a run: when another kql process holds the data directory
+/// (a `kql run --follow`, a shell, `kql serve`), work through it rather than fail.
+fn open_embedded(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<OpenedLog, Failure> {
+    let Some(dir) = data_dir else {
+        return open_cluster(cli, None).map(OpenedLog::Owner);
+    };
+    // A holder that is starting (not serving yet) or exiting is waited for.
+    let deadline = std::time::Instant::now() + OPEN_WAIT;
+    loop {
+        match kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()) {
+            Err(e @ kql_runtime::LogError::DirectoryInUse(_)) => {
+                if let Ok(remote) = crate::exec::log::RemoteLog::connect(dir) {
+                    eprintln!(
+                        "kql: another kql process holds {}; working through it",
+                        dir.display()
+                    );
+                    return Ok(OpenedLog::Guest(std::sync::Arc::new(remote)));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(cannot_open(dir, e));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            opened => return owned(dir, opened).map(OpenedLog::Owner),
+        }
+    }
+}
+
+/// A data directory this process opened: served to other processes, its damage reported.
+fn owned(
+    dir: &std::path::Path,
+    opened: Result<kql_runtime::Cluster, kql_runtime::LogError>,
+) -> Result<kql_runtime::Cluster, Failure> {
+    let cluster = opened
+        .and_then(|c| c.serve_local().map(|()| c))
+        .map_err(|e| cannot_open(dir, e))?;
+    // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
+    for r in cluster.storage_reports() {
+        eprintln!("warning: {r}");
+    }
+    Ok(cluster)
 }
 
 /// How long `kql run` and the shell wait for another process to let go of a data directory.
@@ -502,7 +568,7 @@ const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 pub fn cannot_open(dir: &std::path::Path, e: kql_runtime::LogError) -> Failure {
     let help = match e {
         kql_runtime::LogError::DirectoryInUse(_) => {
-            "another kql holds this directory: stop it first (`kql produce` and `kql topics` work beside it)"
+            "another kql process holds this directory: stop it first or use another --data-dir (a shell, `kql run`, `kql produce` and `kql topics` work through the process that holds it)"
         }
         _ => "it may not be a kql data directory",
     };

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use kql_runtime::Cluster;
+use crate::exec::log::LogHandle;
 
 use super::print::Printer;
 use super::{read_file, Cli, Failure};
@@ -19,27 +19,22 @@ pub fn run(
     sandbox: bool,
 ) -> Result<(), Failure> {
     let text = read_file(file)?;
-    if let Some(settings) = super::kafka_settings(cli)? {
-        super::refuse_data_dir_on_kafka(data_dir)?;
-        if follow {
-            return Err(Failure::plain(crate::diagnostic::Diagnostic::new(
-                crate::diagnostic::Code::Unsupported,
-                "--follow on a Kafka cluster (--bootstrap-servers) is not supported by this version of kql yet",
-            )));
-        }
-        let session = Session::new(super::connect_kafka(settings)?);
-        return run_statements(cli, session, file, &text, false);
+    let opened = super::open_log(cli, data_dir)?;
+    if follow && matches!(opened, super::OpenedLog::Kafka(_)) {
+        return Err(Failure::plain(crate::diagnostic::Diagnostic::new(
+            crate::diagnostic::Code::Unsupported,
+            "--follow on a Kafka cluster (--bootstrap-servers) is not supported by this version of kql yet",
+        )));
     }
-    let cluster = super::open_cluster(cli, data_dir)?;
-    let mut session = Session::new(cluster.clone());
+    let mut session = opened.session();
     if sandbox {
         session.sandbox = Some(super::sandbox_of(file)?);
     }
     if follow {
-        session.go_live(stop_on_ctrl_c(&cluster)?);
+        session.go_live(stop_on_ctrl_c(session.log())?);
     }
     let result = run_statements(cli, session, file, &text, follow);
-    cluster.stop_serving();
+    opened.close();
     result
 }
 
@@ -80,14 +75,14 @@ fn run_statements(
 /// The stop request of a live run: the first Ctrl-C stops it cleanly (queries commit
 /// their state and offsets); a second one exits at once (nothing acknowledged is lost:
 /// the queries go on from their last commit next time).
-pub(super) fn stop_on_ctrl_c(cluster: &Cluster) -> Result<Arc<AtomicBool>, Failure> {
+pub(super) fn stop_on_ctrl_c(log: &LogHandle) -> Result<Arc<AtomicBool>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
-    let (flag, cluster) = (stop.clone(), cluster.clone());
+    let (flag, log) = (stop.clone(), log.clone());
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        cluster.wake_waiters();
+        log.wake_waiters();
     })
     .map_err(|e| {
         Failure::plain(crate::diagnostic::Diagnostic::new(

@@ -56,7 +56,7 @@ pub fn run(
     let mut session = Session::new(cluster.clone());
     // Live from the start: the file's persistent queries wake at each append batch, as
     // under `kql run --follow`, and commit on the same interval.
-    session.go_live(super::run::stop_on_ctrl_c(&cluster)?);
+    session.go_live(super::run::stop_on_ctrl_c(session.log())?);
     // A server is reachable by others, so its file's connectors and RUN SCRIPT stay inside the
     // file's folder unless the user lifts that with --no-sandbox.
     if let (Some(file), true) = (file, sandbox) {

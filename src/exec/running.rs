@@ -214,6 +214,15 @@ impl Session {
                 }
             }
         }
+        if self.guest && self.restoring() {
+            // The process that holds the data directory runs this query; two would write
+            // its rows twice. Its number is taken, as the holder took it.
+            self.registry.command_seq += 1;
+            if p.kind != PersistentKind::Insert {
+                self.catalog.insert(p.sink.clone());
+            }
+            return Ok(());
+        }
         let id = self
             .registry
             .start(&p, &self.log, self.offset_reset_latest())
@@ -286,6 +295,9 @@ impl Session {
         id: Option<&ast::Ident>,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
+        if self.guest && self.restoring() {
+            return Ok(()); // the holder's query, which this session did not start
+        }
         // What a query read before TERMINATE is processed: it ran until now.
         self.catch_up()?;
         let wanted = id.map(|i| i.name.to_ascii_uppercase());

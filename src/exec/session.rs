@@ -56,6 +56,10 @@ pub struct Session {
     pub(crate) pulse: Option<super::follow::Pulse>,
     /// With `--sandbox`: the folder connector files and scripts must be in.
     pub sandbox: Option<super::sandbox::Sandbox>,
+    /// A session on a data directory another process holds (`log::RemoteLog`): the
+    /// persistent queries it restores are that process's, which runs them, so here they
+    /// only declare their sinks. Queries started in this session run here.
+    pub guest: bool,
 }
 
 impl Session {
@@ -83,12 +87,18 @@ impl Session {
             registry: Default::default(),
             live_stop: None,
             pulse: None,
+            guest: false,
         }
     }
 
     /// The log the session runs on.
     pub fn log(&self) -> &LogHandle {
         &self.log
+    }
+
+    /// Is the session replaying the command topic?
+    pub(crate) fn restoring(&self) -> bool {
+        self.restoring
     }
 
     /// Replays the command topic of a durable log: the streams and tables declared by
@@ -130,10 +140,19 @@ impl Session {
             log_start,
             high_watermark,
             ..
-        } = self
-            .log
-            .offsets(&command_topic, 0)
-            .map_err(|e| damaged(e.to_string()))?;
+        } = self.log.offsets(&command_topic, 0).map_err(|e| match e {
+            // Not damage: the partition is on stopped brokers only.
+            crate::exec::log::LogError::LeaderNotAvailable { .. } => Diagnostic::new(
+                Code::TopicError,
+                format!("cannot read the catalog log: {e}"),
+            )
+            .help(
+                "START BROKER the stopped brokers in the process that holds the data \
+                 directory, or stop that process (the brokers of a directory opened anew \
+                 are all running)",
+            ),
+            e => damaged(e.to_string()),
+        })?;
         let mut records = Vec::new();
         read_partition(
             &self.log,
@@ -175,6 +194,9 @@ impl Session {
         self.restoring = false;
         if restored > 0 {
             let from = match self.log.embedded() {
+                Some(_) if self.guest => "the data directory (its persistent queries run in \
+                                          the process that holds it)"
+                    .to_string(),
                 Some(_) => "the data directory".to_string(),
                 None => format!("the command topic '{command_topic}'"),
             };
@@ -196,8 +218,20 @@ impl Session {
         }
         let command_topic = self.command_topic();
         if self.log.partition_count(&command_topic).is_none() {
+            // On up to three brokers, as Kafka keeps its internal topics: the catalog stays
+            // readable while a broker is stopped.
+            let replicas = self
+                .log
+                .embedded()
+                .map_or(1, |e| e.broker_count().clamp(1, 3));
             self.log
-                .create_topic(&command_topic, TopicConfig::default())
+                .create_topic(
+                    &command_topic,
+                    TopicConfig {
+                        replicas,
+                        ..TopicConfig::default()
+                    },
+                )
                 .map_err(|e| {
                     Diagnostic::new(
                         Code::TopicError,

@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::exec::log::LogHandle;
 use reedline::Signal;
 
 use super::progress::WithProgress;
@@ -50,8 +49,8 @@ const PSEUDO_COLUMNS: &[&str] = &[
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let log = super::open_log(cli, cli.shell_data_dir.as_deref())?;
-    let mut shell = Shell::new(cli, log, interactive);
+    let opened = super::open_log(cli, cli.shell_data_dir.as_deref())?;
+    let mut shell = Shell::new(cli, opened.session(), interactive);
     // A durable log brings back the streams and tables declared in it.
     shell
         .session()
@@ -121,14 +120,14 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(cli: &Cli, log: LogHandle, interactive: bool) -> Shell {
+    fn new(cli: &Cli, session: Session, interactive: bool) -> Shell {
         let mut functions: Vec<String> = crate::functions::all()
             .map(|f| f.name.to_string())
             .collect();
         functions.sort();
         functions.dedup();
         let shell = Shell {
-            session: Arc::new(Mutex::new(Session::new(log))),
+            session: Arc::new(Mutex::new(session)),
             default_format: cli.format,
             format: cli.format,
             interactive,

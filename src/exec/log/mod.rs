@@ -2,8 +2,9 @@
 //! clients split it (topics, produce, fetch, consumer-group offsets), plus the capabilities
 //! only the embedded log has (`EmbeddedLog`: brokers, retention, a data directory).
 //!
-//! `embedded.rs` adapts the embedded `kql_runtime` cluster to it; `memory.rs` is a log over
-//! plain `Vec`s for operator tests. Every other module of the executor reaches a log only
+//! `embedded.rs` adapts the embedded `kql_runtime` cluster to it; `remote.rs` reaches the
+//! embedded log another process holds; `memory.rs` is a log over plain `Vec`s for operator
+//! tests. Every other module of the executor reaches a log only
 //! through a `LogHandle` (or `&dyn Log`), and reads records only as `LogRecord` views of a
 //! `Fetched` (records.rs), which assume no batch layout.
 //!
@@ -15,6 +16,7 @@ use std::sync::Arc;
 mod embedded;
 pub mod memory;
 mod records;
+mod remote;
 
 pub use embedded::in_memory;
 /// The largest record the embedded log accepts.
@@ -28,6 +30,7 @@ pub use kql_runtime::{
 };
 pub use memory::MemoryLog;
 pub use records::{Fetched, Headers, LogRecord, Run};
+pub use remote::RemoteLog;
 
 /// A shared log: cheap to clone, usable from any task.
 pub type LogHandle = Arc<dyn Log>;
