@@ -35,13 +35,30 @@ fn flip(file: &Path, at: usize) {
     std::fs::write(file, bytes).unwrap();
 }
 
+/// The catalog's segment file on every broker that holds a replica of it.
+fn catalog_replicas(data: &Path) -> Vec<std::path::PathBuf> {
+    let mut logs: Vec<_> = (1..=9)
+        .map(|b| {
+            data.join(format!(
+                "broker-{b}/_kql_commands-0/00000000000000000000.log"
+            ))
+        })
+        .filter(|p| p.exists())
+        .collect();
+    logs.sort();
+    logs
+}
+
 #[test]
-fn a_damaged_catalog_log_stops_kql_instead_of_forgetting_streams() {
+fn a_catalog_log_damaged_on_every_replica_stops_kql_instead_of_forgetting_streams() {
     let dir = populated();
     let data = dir.path().join("data");
-    let log = data.join("broker-1/_kql_commands-0/00000000000000000000.log");
-    let len = std::fs::metadata(&log).unwrap().len() as usize;
-    flip(&log, len / 3);
+    let logs = catalog_replicas(&data);
+    assert!(!logs.is_empty());
+    for log in &logs {
+        let len = std::fs::metadata(log).unwrap().len() as usize;
+        flip(log, len / 3);
+    }
     let script = write_script(dir.path(), "show.ksql", "SHOW STREAMS;\n");
     let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -53,11 +70,33 @@ fn a_damaged_catalog_log_stops_kql_instead_of_forgetting_streams() {
     );
     assert!(
         out.stderr
-            .contains("broker-1/_kql_commands-0/00000000000000000000.log"),
+            .contains("_kql_commands-0/00000000000000000000.log"),
         "{}",
         out.stderr
     );
-    assert!(log.exists());
+    assert!(logs.iter().all(|l| l.exists()));
+}
+
+/// The catalog is kept on up to three brokers: one damaged replica is rebuilt from an
+/// intact one, said on stderr, and every stream is still there.
+#[test]
+fn a_catalog_replica_damaged_alone_is_repaired_from_another_and_nothing_is_forgotten() {
+    let dir = populated();
+    let data = dir.path().join("data");
+    let logs = catalog_replicas(&data);
+    assert_eq!(logs.len(), 3, "{logs:?}");
+    let len = std::fs::metadata(&logs[0]).unwrap().len() as usize;
+    flip(&logs[0], len / 3);
+    let script = write_script(dir.path(), "show.ksql", "SHOW STREAMS;\n");
+    let out = common::kql(&["run", &script, "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("| S "), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("_kql_commands")
+            && out.stderr.contains("copied again from the intact replica"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

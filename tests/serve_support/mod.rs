@@ -106,8 +106,10 @@ impl Drop for Served {
 }
 
 fn interrupt(child: &Child) {
+    // Quietly: the server may have exited already (stop, then drop).
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
+        .stderr(Stdio::null())
         .status();
 }
 
