@@ -13,13 +13,14 @@ throughput, lower for time and memory).
     scripts/clients-up                     # kcat and confluent-kafka
     python3 benches/serve_vs_kafka.py --records 500000 --runs 3
 
-Kafka is the 1-node KRaft cluster of scripts/kafka-up (started and stopped here, unless
-KQL_TEST_KAFKA already names a running broker). kql serve runs with --data-dir on a temporary
-folder, so both brokers write their logs to files.
+Kafka is a 1-node KRaft cluster of scripts/kafka-up, started and stopped here in a folder
+of its own; its start-up includes formatting its storage, as a new cluster's does. kql serve
+runs with --data-dir on a temporary folder, so both brokers write their logs to files.
 """
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -130,25 +131,23 @@ class Kql:
 class Kafka:
     """The 1-node cluster of scripts/kafka-up, started here unless one is running."""
 
-    def __init__(self):
-        self.started_here = "KQL_TEST_KAFKA" not in os.environ
+    def __init__(self, run_dir):
+        # A cluster of its own (KQL_KAFKA_RUN_DIR), so the tests' clusters are left alone.
+        self.env = dict(os.environ, KQL_KAFKA_RUN_DIR=run_dir)
         start = time.perf_counter()
-        if self.started_here:
-            subprocess.run([os.path.join(ROOT, "scripts", "kafka-up"), "one"], check=True,
-                           stdout=subprocess.DEVNULL)
-            with open(os.path.join(ROOT, "target", "kafka", "one", "bootstrap")) as f:
-                self.bootstrap = f.read().strip()
-        else:
-            self.bootstrap = os.environ["KQL_TEST_KAFKA"].split(",")[0]
+        subprocess.run([os.path.join(ROOT, "scripts", "kafka-up"), "one"], check=True,
+                       stdout=subprocess.DEVNULL, env=self.env)
+        with open(os.path.join(run_dir, "one", "bootstrap")) as f:
+            self.bootstrap = f.read().strip()
         while not metadata_answers(self.bootstrap):
             pass
-        self.startup = time.perf_counter() - start if self.started_here else None
-        pid_file = os.path.join(ROOT, "target", "kafka", "one", "node1", "pid")
-        self.pid = int(open(pid_file).read()) if os.path.exists(pid_file) else None
+        self.startup = time.perf_counter() - start
+        with open(os.path.join(run_dir, "one", "node1", "pid")) as f:
+            self.pid = int(f.read())
 
     def stop(self):
-        if self.started_here:
-            subprocess.run([os.path.join(ROOT, "scripts", "kafka-down")], stdout=subprocess.DEVNULL)
+        subprocess.run([os.path.join(ROOT, "scripts", "kafka-down")], stdout=subprocess.DEVNULL,
+                       env=self.env)
 
 
 def main():
@@ -166,7 +165,7 @@ def main():
             line = f'{{"sensor":"s-{i % 1000}","seq":{i},"pad":"'
             f.write(line + "x" * max(0, args.size - len(line) - 2) + '"}\n')
 
-    kafka = Kafka()
+    kafka = Kafka(os.path.join(work, "kafka"))
     kql = Kql(args.kql, os.path.join(work, "kql-data"))
     figures = {k: ([], []) for k in ("produce acks=1", "produce acks=all", "consume")}
     try:
@@ -183,10 +182,11 @@ def main():
                 figures["consume"][side].append(
                     args.records / consume(bootstrap, f"bench-{run}-acks-all", args.records))
         kql_rss = rss_bytes(kql.proc.pid)
-        kafka_rss = rss_bytes(kafka.pid) if kafka.pid else None
+        kafka_rss = rss_bytes(kafka.pid)
     finally:
         kql.stop()
         kafka.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
     print(f"{args.records} records of {args.size} bytes, 1 partition, kcat (librdkafka) as the "
           f"client, medians of {args.runs} alternating runs\n")
@@ -195,9 +195,8 @@ def main():
     for name, (k, a) in figures.items():
         km, am = statistics.median(k), statistics.median(a)
         print(f"| {name} (records/s) | {km:,.0f} | {am:,.0f} | {km / am:.2f} |")
-    if kafka.startup is not None:
-        print(f"| start-up to a Metadata answer (s) | {kql.startup:.3f} | {kafka.startup:.3f} "
-              f"| {kql.startup / kafka.startup:.3f} |")
+    print(f"| start-up to a Metadata answer (s) | {kql.startup:.3f} | {kafka.startup:.3f} "
+          f"| {kql.startup / kafka.startup:.3f} |")
     if kafka_rss:
         print(f"| broker RSS after the runs (MB) | {kql_rss / 1e6:.0f} | {kafka_rss / 1e6:.0f} "
               f"| {kql_rss / kafka_rss:.2f} |")
