@@ -79,7 +79,7 @@ fn ten_thousand_partitions_work_on_a_data_directory() {
     );
     assert_eq!(
         replica_dirs(&data),
-        10_000 + 1,
-        "10,000 partitions and the catalog log"
+        10_000 + 3,
+        "10,000 partitions and the catalog log's three replicas"
     );
 }
