@@ -349,6 +349,21 @@ fn a_second_shell_and_run_work_through_the_process_that_holds_the_directory() {
     let file = dir.path().join("hot.ksql");
     std::fs::write(&file, declarations()).unwrap();
     let holder = Following::start(file.to_str().unwrap(), &data_dir);
+    // The holder serves the directory before its file has run: wait for its sink.
+    let deadline = Instant::now() + ROW_WAIT;
+    loop {
+        let shown = common::kql_with_input(&["--data-dir", &data_dir], "SHOW STREAMS;\n");
+        if shown.stdout.contains("HOT") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the holder never declared HOT: {}{}",
+            shown.stdout,
+            shown.stderr
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     let shell = common::kql_with_input(
         &["--data-dir", &data_dir],
