@@ -194,7 +194,9 @@ def main():
     print("|---|---|---|---|")
     for name, (k, a) in figures.items():
         km, am = statistics.median(k), statistics.median(a)
-        print(f"| {name} (records/s) | {km:,.0f} | {am:,.0f} | {km / am:.2f} |")
+        mb = args.size / 1e6  # value bytes per record, in MB
+        print(f"| {name} (records/s, MB/s) | {km:,.0f}, {km * mb:.1f} | {am:,.0f}, {am * mb:.1f} "
+              f"| {km / am:.2f} |")
     print(f"| start-up to a Metadata answer (s) | {kql.startup:.3f} | {kafka.startup:.3f} "
           f"| {kql.startup / kafka.startup:.3f} |")
     if kafka_rss:
