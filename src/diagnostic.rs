@@ -64,6 +64,7 @@ codes! {
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     KafkaCluster = 603, "Kafka cluster unreachable or refusing the client";
+    StateLimit = 604, "a query's state reached its bound";
     Unsupported = 801, "not supported yet";
     Internal = 901, "internal error";
 }

@@ -25,7 +25,9 @@ use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
-use super::limits::COLLECT_VALUES_MAX;
+use super::error::{ExecError, ExecResult};
+use super::limits::{COLLECT_VALUES_MAX, GROUPS_PER_TASK_MAX};
+use crate::diagnostic::{Code, Diagnostic};
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
 /// (FxHash's) instead of SipHash, which is built to resist chosen keys.
@@ -545,6 +547,11 @@ pub struct AggregateTask {
     key_vals: Vec<Value>,
     args: Vec<Value>,
     row: Vec<Value>,
+    /// The most groups this task may hold; None: `limits::GROUPS_PER_TASK_MAX`.
+    pub(crate) groups_max: Option<usize>,
+    /// Set when a record would have opened a group past `groups_max` (the batch then
+    /// fails: one check per batch, none per record).
+    full: bool,
 }
 
 impl AggregateTask {
@@ -563,7 +570,7 @@ impl AggregateTask {
         records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         bad: &mut Vec<BadRecord>,
         out: &mut Vec<Emitted>,
-    ) -> Result<(), String> {
+    ) -> ExecResult<()> {
         let mut row = std::mem::take(&mut self.row);
         let result = match spec.input_kind {
             InputKind::Stream => spec
@@ -613,7 +620,39 @@ impl AggregateTask {
             }
         };
         self.row = row;
-        result
+        if std::mem::take(&mut self.full) {
+            return Err(self.state_full(partition));
+        }
+        Ok(result?)
+    }
+
+    /// Room for one more group? If not, the task is marked full.
+    fn room_for_group(&mut self) -> bool {
+        if self.groups.len() + self.sessions.len() < self.groups_max() {
+            return true;
+        }
+        self.full = true;
+        false
+    }
+
+    fn groups_max(&self) -> usize {
+        self.groups_max.unwrap_or(GROUPS_PER_TASK_MAX)
+    }
+
+    fn state_full(&self, partition: u32) -> ExecError {
+        let d = Diagnostic::new(
+            Code::StateLimit,
+            format!(
+                "the aggregation of partition {partition} holds {} groups, the most one \
+                 task keeps, and a record would open one more",
+                self.groups.len() + self.sessions.len()
+            ),
+        )
+        .help(
+            "fewer distinct keys, shorter windows or grace periods, or more partitions \
+             keep the state smaller",
+        );
+        ExecError::Diagnosed(d)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -802,7 +841,7 @@ impl AggregateTask {
         // One hash lookup for a known group; an insert then a lookup for a new one.
         if let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) {
             apply(spec, group, args, seq, t, partition, offset, out);
-        } else {
+        } else if self.room_for_group() {
             let id = self.key_buf.clone();
             if spec.window.is_some() {
                 self.closing.entry(end).or_default().push(id.clone());
@@ -835,6 +874,13 @@ impl AggregateTask {
         out: &mut Vec<Emitted>,
     ) {
         let stream_time = self.stream_time_ms;
+        // (the lookup only when the state is at its bound: not per record)
+        if self.groups.len() + self.sessions.len() >= self.groups_max()
+            && !self.sessions.contains_key(self.key_buf.as_slice())
+        {
+            self.full = true;
+            return;
+        }
         let id = &self.key_buf;
         let (_, sessions) = self
             .sessions
@@ -1097,5 +1143,7 @@ fn emit_tombstone(
     });
 }
 
+#[cfg(test)]
+mod bounds_tests;
 /// The task's state as bytes, for its changelog.
 mod snapshot;

@@ -24,6 +24,13 @@ pub const MERGE_CHANNEL_BATCHES: usize = 4;
 /// Records appended to one partition of a sink or internal topic in one batch.
 pub const APPEND_BATCH_RECORDS: usize = 4096;
 
+/// The most groups one aggregation task holds (a group per key, and per window of a
+/// windowed aggregation; a key's sessions count once): about 1 to 2 GB of state. A record
+/// that would open one more stops the query with KQL0604 (its state up to that batch is
+/// not committed), instead of growing until the
+/// process dies.
+pub const GROUPS_PER_TASK_MAX: usize = 8_000_000;
+
 /// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit);
 /// further values are left out.
 pub const COLLECT_VALUES_MAX: usize = 1000;

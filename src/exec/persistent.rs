@@ -666,7 +666,6 @@ fn run_task_to(
             StageKind::Aggregate(spec) => {
                 let task = slot.agg.as_mut().expect("aggregate tasks have state");
                 task.process(spec, slot.partition, records, &mut bad, &mut out)
-                    .map_err(ExecError::from)
             }
         };
         let read = reader.records_read() - read_before;
