@@ -381,6 +381,10 @@ fn a_second_shell_and_run_work_through_the_process_that_holds_the_directory() {
         !said.contains("CSAS_HOT"),
         "the shell runs no query: {said}"
     );
+    assert!(
+        said.contains("The queries of the process that holds the data directory run there"),
+        "{said}"
+    );
 
     let watch = dir.path().join("watch.ksql");
     std::fs::write(

@@ -364,6 +364,12 @@ impl Session {
             ],
             rows,
         );
+        if self.guest {
+            out.status(
+                "The queries of the process that holds the data directory run there and are \
+                 not listed here",
+            );
+        }
         Ok(())
     }
 
