@@ -101,7 +101,7 @@ pub(crate) fn check_nesting(ctx: &Ctx, text: &str) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn is_operator(rule: Rule) -> bool {
+pub(super) fn is_operator(rule: Rule) -> bool {
     matches!(
         rule,
         Rule::or_op

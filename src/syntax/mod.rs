@@ -4,6 +4,7 @@
 pub mod ast;
 mod build;
 mod errors;
+pub mod expected;
 mod expr;
 mod limits;
 pub mod span;

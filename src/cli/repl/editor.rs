@@ -253,6 +253,16 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
             if typed.is_empty() {
                 return Vec::new();
             }
+            // What the grammar accepts at the cursor: only those keywords, and names only
+            // where a name or an expression may come (None: the statement is wrong before
+            // the cursor, so everything is offered).
+            let expected = crate::syntax::expected::expected_at_end(&line[stmt_start..word_start]);
+            let names_fit = expected.as_ref().is_none_or(|e| e.names);
+            let keyword_fits = |k: &str| {
+                expected
+                    .as_ref()
+                    .is_none_or(|e| e.keywords.iter().any(|x| x == k))
+            };
             // Columns of the sources this statement names, else of every source.
             let mentioned: Vec<&(String, Vec<String>)> = names
                 .sources
@@ -270,7 +280,7 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
                 .collect();
             columns.sort_unstable();
             columns.dedup();
-            for c in matching(columns.into_iter(), typed) {
+            for c in matching(columns.into_iter(), typed).filter(|_| names_fit) {
                 let note = names.column_notes.get(c).map_or("column", String::as_str);
                 out.push(suggestion(&quote(c), word_start, pos, note, true));
             }
@@ -280,13 +290,17 @@ pub fn suggestions(names: &Names, line: &str, pos: usize) -> Vec<Suggestion> {
                     out.push(suggestion(p, word_start, pos, "property", false));
                 }
             }
-            for n in matching(source_names(), typed) {
+            for n in matching(source_names(), typed).filter(|_| names_fit) {
                 out.push(suggestion(&quote(n), word_start, pos, "source", true));
             }
-            for k in matching(keywords().iter().map(String::as_str), typed) {
+            for k in
+                matching(keywords().iter().map(String::as_str), typed).filter(|k| keyword_fits(k))
+            {
                 out.push(keyword(k));
             }
-            for f in matching(names.functions.iter().map(String::as_str), typed) {
+            for f in
+                matching(names.functions.iter().map(String::as_str), typed).filter(|_| names_fit)
+            {
                 let shown = if lower {
                     f.to_ascii_lowercase()
                 } else {
@@ -386,13 +400,40 @@ mod tests {
 
     #[test]
     fn columns_of_the_mentioned_source_then_keywords() {
+        // Only what the grammar accepts at the cursor: no TERMINATE, LEFT or PARTITION
+        // where an expression must come.
+        assert_eq!(values("SELECT * FROM readings WHERE te"), vec!["TEMP"]);
+        assert_eq!(values("SELECT le"), vec!["LEVEL"]);
         assert_eq!(
-            values("SELECT * FROM readings WHERE te"),
-            vec!["TEMP", "terminate"]
+            values("SELECT * FROM readings WHERE le"),
+            Vec::<String>::new()
         );
-        assert_eq!(values("SELECT le"), vec!["LEVEL", "left"]);
-        assert_eq!(values("SELECT * FROM readings WHERE le"), vec!["left"]);
+        assert_eq!(
+            values("SELECT * FROM readings WHERE part"),
+            Vec::<String>::new()
+        );
         assert!(values("sel").contains(&"select".to_string()));
+    }
+
+    #[test]
+    fn keywords_only_where_the_grammar_accepts_them() {
+        assert_eq!(
+            values("SELECT * FROM readings WHERE temp > 30 part"),
+            vec!["partition"]
+        );
+        assert_eq!(values("SELECT * FROM readings le"), vec!["left"]);
+        assert_eq!(
+            values("SELECT * FROM readings WHERE temp > 30 a"),
+            vec!["and"]
+        );
+        assert_eq!(
+            values("SELECT * FROM readings WHERE n"),
+            vec!["not", "null"]
+        );
+        assert_eq!(
+            values("SELECT sensor, TIMESTAMPTO"),
+            vec!["TIMESTAMPTOSTRING"]
+        );
     }
 
     #[test]
@@ -416,7 +457,7 @@ mod tests {
     fn only_the_current_statement_counts() {
         assert_eq!(
             values("SELECT * FROM alerts; SELECT * FROM readings WHERE te"),
-            vec!["TEMP", "terminate"]
+            vec!["TEMP"]
         );
     }
 }
