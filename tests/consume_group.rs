@@ -100,7 +100,17 @@ impl Member {
             .success();
         assert!(ok);
         let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        (code, self.err.try_iter().collect())
+        // The member has exited: its stderr ends, and with it this iteration.
+        let status = self.err.iter().collect();
+        (code, status)
+    }
+}
+
+/// A failed assertion does not leave the member running.
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
