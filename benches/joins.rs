@@ -107,7 +107,7 @@ CREATE STREAM located AS SELECT r.sensor, g.city, r.temp FROM readings r
 fn kql(file: &str, dir: &str, query: &str, sink: &str) -> (f64, u64) {
     let text = READINGS.replace("FILE", file) + &query.replace("DIR", dir);
     let start = Instant::now();
-    let mut session = Session::new(kql::exec::log::in_memory(1));
+    let mut session = Session::new(bench_log());
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
@@ -119,6 +119,15 @@ fn kql(file: &str, dir: &str, query: &str, sink: &str) -> (f64, u64) {
         .map(|p| session.log().offsets(sink, p).unwrap().high_watermark)
         .sum();
     (secs, rows)
+}
+
+/// The log `kql run` uses without a data directory (spilling older batches to a temporary
+/// file), or with `KQL_BENCH_LOG=memory` one that keeps every record in memory.
+fn bench_log() -> kql::exec::log::LogHandle {
+    match std::env::var("KQL_BENCH_LOG").as_deref() {
+        Ok("memory") => kql::exec::log::in_memory(1),
+        _ => kql::exec::log::spilling(1),
+    }
 }
 
 fn main() {

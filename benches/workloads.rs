@@ -110,7 +110,7 @@ const W2: &str = "CREATE TABLE per_minute AS SELECT sensor, COUNT(*) AS n,
 fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
     let text = COMMON.replace("FILE", file) + query;
     let start = Instant::now();
-    let mut session = Session::new(kql::exec::log::in_memory(1));
+    let mut session = Session::new(bench_log());
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
@@ -125,6 +125,15 @@ fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
 }
 
 const REPEAT: usize = 3;
+
+/// The log `kql run` uses without a data directory (spilling older batches to a temporary
+/// file), or with `KQL_BENCH_LOG=memory` one that keeps every record in memory.
+fn bench_log() -> kql::exec::log::LogHandle {
+    match std::env::var("KQL_BENCH_LOG").as_deref() {
+        Ok("memory") => kql::exec::log::in_memory(1),
+        _ => kql::exec::log::spilling(1),
+    }
+}
 
 fn main() {
     let file = std::env::args()

@@ -25,6 +25,7 @@ use crate::record::{ProducerRecord, ProducerRef, Record, RecordMetadata};
 use crate::replica::PartitionState;
 use crate::retention::{self, CleanReport};
 use crate::settings::Settings;
+use crate::spill::Spill;
 use crate::view::RecordBatch;
 
 pub use crate::replica::Acks;
@@ -76,6 +77,8 @@ pub struct Cluster {
 
 pub(crate) struct Inner {
     dir: Option<PathBuf>,
+    /// An in-memory cluster's spilling of older batches (`spill.rs`).
+    spill: Option<Spill>,
     /// Holds an exclusive lock on `dir/.lock` while the cluster is open.
     _lock: Option<std::fs::File>,
     settings: Settings,
@@ -105,6 +108,17 @@ impl Cluster {
         Cluster::new(None, None, brokers, settings)
     }
 
+    /// An in-memory cluster whose partitions keep only their newest batches in memory
+    /// and spill older ones to unlinked temporary files (`Spill`): memory bounded by
+    /// partitions rather than records, nothing left on disk after the process ends.
+    pub fn in_memory_spilling(brokers: u32, settings: Settings, spill: Spill) -> Cluster {
+        let mut c = Cluster::new(None, None, brokers, settings);
+        Arc::get_mut(&mut c.inner)
+            .expect("a new cluster is not shared")
+            .spill = Some(spill);
+        c
+    }
+
     fn new(
         dir: Option<PathBuf>,
         lock: Option<std::fs::File>,
@@ -115,6 +129,7 @@ impl Cluster {
         Cluster {
             inner: Arc::new(Inner {
                 dir,
+                spill: None,
                 _lock: lock,
                 settings,
                 brokers,
@@ -238,7 +253,12 @@ impl Cluster {
     ) -> Result<PartitionLog, LogError> {
         let settings = config.log_settings(&self.inner.settings);
         match &self.inner.dir {
-            None => Ok(PartitionLog::in_memory(settings, base_offset, now)),
+            None => Ok(match &self.inner.spill {
+                Some(spill) => {
+                    PartitionLog::in_memory_spilling(settings, base_offset, now, spill.clone())
+                }
+                None => PartitionLog::in_memory(settings, base_offset, now),
+            }),
             Some(d) => PartitionLog::open(
                 &self.replica_dir(d, broker, topic, partition),
                 settings,

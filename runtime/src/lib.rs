@@ -27,6 +27,7 @@ pub mod replica;
 pub mod retention;
 pub mod segment;
 pub mod settings;
+pub mod spill;
 pub mod view;
 
 pub use cluster::{BrokerInfo, Cluster, PartitionInfo, StorageReport, TopicInfo};
@@ -37,4 +38,5 @@ pub use record::{Header, ProducerRecord, ProducerRef, Record, RecordMetadata};
 pub use replica::Acks;
 pub use retention::CleanReport;
 pub use settings::{CleanupPolicy, FsyncPolicy, Settings, TopicConfig};
+pub use spill::Spill;
 pub use view::{RecordBatch, RecordCursor, RecordIter, RecordView, Run};

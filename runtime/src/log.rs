@@ -3,6 +3,7 @@
 //! cleaner (`retention.rs`) deletes or compacts closed segments.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -13,6 +14,7 @@ use crate::limits::{BATCH_BYTES_MAX, BATCH_RECORDS_MAX, FETCH_READ_BYTES_MAX, RE
 use crate::record::{ProducerRecord, ProducerRef, Record};
 use crate::segment::{file_stem, Segment};
 use crate::settings::{FsyncPolicy, Settings};
+use crate::spill::{Spill, SpillFile};
 use crate::view::RecordBatch;
 
 pub struct PartitionLog {
@@ -25,6 +27,14 @@ pub struct PartitionLog {
     pub recovered_bytes_cut: u64,
     /// What opening the log found damaged (the cluster takes these to report them).
     pub damage: Vec<Damage>,
+    /// An in-memory log that spills its older batches (`spill.rs`).
+    spill: Option<Spiller>,
+}
+
+struct Spiller {
+    config: Spill,
+    /// Created at the first spill: a partition that stays small never has one.
+    file: Option<Arc<SpillFile>>,
 }
 
 impl PartitionLog {
@@ -36,7 +46,54 @@ impl PartitionLog {
             last_sync_ms: now_ms,
             recovered_bytes_cut: 0,
             damage: Vec::new(),
+            spill: None,
         }
+    }
+
+    /// An in-memory log that keeps `spill.keep_bytes` of its newest batches in memory and
+    /// writes the older ones to a spill file.
+    pub fn in_memory_spilling(
+        settings: Settings,
+        base_offset: u64,
+        now_ms: i64,
+        spill: Spill,
+    ) -> PartitionLog {
+        let mut log = PartitionLog::in_memory(settings, base_offset, now_ms);
+        log.spill = Some(Spiller {
+            config: spill,
+            file: None,
+        });
+        log
+    }
+
+    /// Bytes of batches this log holds in memory (for a log in files, none).
+    pub fn bytes_in_memory(&self) -> u64 {
+        self.segments.iter().map(Segment::ram_bytes).sum()
+    }
+
+    /// Spills the oldest batches in memory while more than `keep_bytes` are. The bytes in
+    /// memory are counted from the segments each time (a sum over a few segments), so
+    /// retention, compaction and truncation need not keep a count up to date.
+    fn spill_excess(&mut self) -> Result<(), LogError> {
+        if self.spill.is_none() {
+            return Ok(());
+        }
+        let mut ram = self.bytes_in_memory();
+        let Some(sp) = &mut self.spill else {
+            return Ok(());
+        };
+        let mut seg = 0;
+        while ram > sp.config.keep_bytes && seg < self.segments.len() {
+            let file = match &sp.file {
+                Some(f) => f.clone(),
+                None => sp.file.insert(SpillFile::create(&sp.config.dir)?).clone(),
+            };
+            match self.segments[seg].spill_oldest(&file)? {
+                0 => seg += 1,
+                n => ram -= n,
+            }
+        }
+        Ok(())
     }
 
     /// Opens the log in `dir` (creating it, empty from `base_offset`, if it has no
@@ -82,6 +139,7 @@ impl PartitionLog {
             last_sync_ms: now_ms,
             recovered_bytes_cut: cut,
             damage,
+            spill: None,
         };
         log.check_sequence()?;
         Ok(log)
@@ -261,6 +319,7 @@ impl PartitionLog {
             }
             _ => {}
         }
+        self.spill_excess()?;
         Ok(h)
     }
 
@@ -398,9 +457,9 @@ impl PartitionLog {
             .partition_point(|s| s.base_offset() <= from)
             .saturating_sub(1);
         for s in &self.segments[i..] {
-            let v = s.read_batches(from, max_bytes, max_records)?;
+            let (v, in_memory) = s.read_batches_held(from, max_bytes, max_records)?;
             if !v.is_empty() {
-                return Ok((v, s.is_in_memory()));
+                return Ok((v, in_memory));
             }
         }
         Ok((Vec::new(), false))

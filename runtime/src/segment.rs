@@ -8,6 +8,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::batch::{self, BatchHeader, HEADER_BYTES};
@@ -15,10 +17,27 @@ use crate::damage::{Damage, DamageAction};
 use crate::error::LogError;
 pub use crate::index::BatchLoc;
 use crate::index::{index_bytes, index_lists_missing_batch, push_entries, scan, BadRegion};
+use crate::spill::SpillFile;
 
 enum Store {
-    Memory(Vec<Bytes>),
+    Memory(MemoryBatches),
     File(Files),
+}
+
+/// The batches of an in-memory segment, the older ones perhaps spilled to the log's spill
+/// file (`spill.rs`): `batches[..ram_from]` may be spilled, the rest are in memory.
+#[derive(Default)]
+struct MemoryBatches {
+    batches: Vec<Held>,
+    spill: Option<Arc<SpillFile>>,
+    ram_from: usize,
+    ram_bytes: u64,
+}
+
+enum Held {
+    Ram(Bytes),
+    /// Written to the spill file at this position (its length is the batch's `BatchLoc`).
+    Spilled(u64),
 }
 
 /// A segment in files. Only the log file stays open: the indexes are opened when entries
@@ -125,7 +144,7 @@ impl Segment {
             size_bytes: 0,
             locs: Vec::new(),
             created_ms: now_ms,
-            store: Store::Memory(Vec::new()),
+            store: Store::Memory(MemoryBatches::default()),
         }
     }
 
@@ -315,7 +334,10 @@ impl Segment {
             max_timestamp: h.max_timestamp,
         };
         match &mut self.store {
-            Store::Memory(v) => v.push(batch.clone()),
+            Store::Memory(m) => {
+                m.batches.push(Held::Ram(batch.clone()));
+                m.ram_bytes += batch.len() as u64;
+            }
             Store::File(f) => {
                 f.log.write_all_at(batch, loc.pos)?;
                 push_entries(
@@ -366,9 +388,20 @@ impl Segment {
         max_bytes: usize,
         max_records: usize,
     ) -> Result<Vec<Bytes>, LogError> {
+        Ok(self.read_batches_held(from, max_bytes, max_records)?.0)
+    }
+
+    /// `read_batches`, and whether every batch came from memory (none from a file, so
+    /// none needs its CRC checked again: docs/runtime.md).
+    pub fn read_batches_held(
+        &self,
+        from: u64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<(Vec<Bytes>, bool), LogError> {
         let start = self.locs.partition_point(|b| b.next_offset <= from);
         if start >= self.locs.len() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), true));
         }
         let mut end = start + 1;
         let mut bytes = self.locs[start].len as usize;
@@ -385,7 +418,7 @@ impl Segment {
             end += 1;
         }
         match &self.store {
-            Store::Memory(v) => Ok(v[start..end].to_vec()),
+            Store::Memory(m) => m.read(&self.locs, start, end),
             Store::File(f) => {
                 let pos = self.locs[start].pos;
                 let buf = Bytes::from(read_at_uninit(&f.log, bytes, pos)?);
@@ -407,7 +440,8 @@ impl Segment {
                         }
                         Ok(slice)
                     })
-                    .collect()
+                    .collect::<Result<_, _>>()
+                    .map(|v| (v, false))
             }
         }
     }
@@ -416,7 +450,12 @@ impl Segment {
     pub fn header(&self, i: usize) -> Result<BatchHeader, LogError> {
         let loc = self.locs[i];
         let h = match &self.store {
-            Store::Memory(v) => batch::parse_header(&v[i]),
+            Store::Memory(m) => match &m.batches[i] {
+                Held::Ram(b) => batch::parse_header(b),
+                Held::Spilled(pos) => {
+                    batch::parse_header(&m.spill_file()?.read(*pos, HEADER_BYTES)?)
+                }
+            },
             Store::File(f) => {
                 let mut buf = [0u8; HEADER_BYTES];
                 f.log.read_exact_at(&mut buf, loc.pos)?;
@@ -435,11 +474,14 @@ impl Segment {
         if i == self.locs.len() && pos == self.size_bytes {
             return Ok(());
         }
+        if let Store::Memory(m) = &mut self.store {
+            m.truncate(&self.locs, i);
+        }
         self.locs.truncate(i);
         self.size_bytes = pos;
         self.next_offset = self.locs.last().map_or(self.base_offset, |b| b.next_offset);
         match &mut self.store {
-            Store::Memory(v) => v.truncate(i),
+            Store::Memory(_) => {}
             Store::File(f) => {
                 f.log.set_len(pos)?;
                 self.rewrite_indexes()?;
@@ -481,9 +523,122 @@ impl Segment {
     }
 }
 
+impl Segment {
+    /// Bytes of this segment's batches held in memory (0 for a segment in files).
+    pub(crate) fn ram_bytes(&self) -> u64 {
+        match &self.store {
+            Store::Memory(m) => m.ram_bytes,
+            Store::File(_) => 0,
+        }
+    }
+
+    /// Writes the oldest batch still in memory to `file` (the partition log's one spill
+    /// file) and drops it from memory; returns its size (0 if no batch is in memory).
+    pub(crate) fn spill_oldest(&mut self, file: &Arc<SpillFile>) -> Result<u64, LogError> {
+        let Store::Memory(m) = &mut self.store else {
+            return Ok(0);
+        };
+        while m.ram_from < m.batches.len() {
+            let i = m.ram_from;
+            m.ram_from += 1;
+            if let Held::Ram(b) = &m.batches[i] {
+                let pos = file.write(b)?;
+                let len = b.len() as u64;
+                m.batches[i] = Held::Spilled(pos);
+                m.spill = Some(file.clone());
+                m.ram_bytes -= len;
+                return Ok(len);
+            }
+        }
+        Ok(0)
+    }
+}
+
+impl MemoryBatches {
+    fn spill_file(&self) -> Result<&SpillFile, LogError> {
+        self.spill
+            .as_deref()
+            .ok_or_else(|| LogError::Corrupt("a spilled batch without its spill file".into()))
+    }
+
+    /// Batches `start..end`; a run of spilled batches is one read (they were spilled in
+    /// order, so they are adjacent in the file unless compaction rewrote the segment).
+    fn read(
+        &self,
+        locs: &[BatchLoc],
+        start: usize,
+        end: usize,
+    ) -> Result<(Vec<Bytes>, bool), LogError> {
+        let mut out = Vec::with_capacity(end - start);
+        let mut i = start;
+        while i < end {
+            match &self.batches[i] {
+                Held::Ram(b) => {
+                    out.push(b.clone());
+                    i += 1;
+                }
+                Held::Spilled(pos) => {
+                    let mut j = i + 1;
+                    let mut len = locs[i].len as u64;
+                    while j < end && matches!(self.batches[j], Held::Spilled(p) if p == pos + len) {
+                        len += locs[j].len as u64;
+                        j += 1;
+                    }
+                    let buf = self.spill_file()?.read(*pos, len as usize)?;
+                    let mut at = 0usize;
+                    for loc in &locs[i..j] {
+                        out.push(buf.slice(at..at + loc.len as usize));
+                        at += loc.len as usize;
+                    }
+                    i = j;
+                }
+            }
+        }
+        let all_in_memory = self.batches[start..end]
+            .iter()
+            .all(|h| matches!(h, Held::Ram(_)));
+        Ok((out, all_in_memory))
+    }
+
+    /// Keeps the first `i` batches (`locs` still lists them all).
+    fn truncate(&mut self, locs: &[BatchLoc], i: usize) {
+        for (h, loc) in self.batches[i.min(self.batches.len())..]
+            .iter()
+            .zip(&locs[i..])
+        {
+            match h {
+                Held::Ram(b) => self.ram_bytes -= b.len() as u64,
+                Held::Spilled(pos) => {
+                    if let Some(f) = &self.spill {
+                        f.release(*pos, loc.len as u64);
+                    }
+                }
+            }
+        }
+        self.batches.truncate(i);
+        self.ram_from = self.ram_from.min(i);
+    }
+}
+
+impl Drop for Segment {
+    /// A dropped segment (deleted by retention, rewritten by compaction, cut by a
+    /// truncation) gives back the spill file's space its batches took.
+    fn drop(&mut self) {
+        if let Store::Memory(m) = &self.store {
+            if let Some(f) = &m.spill {
+                for (h, loc) in m.batches.iter().zip(&self.locs) {
+                    if let Held::Spilled(pos) = h {
+                        f.release(*pos, loc.len as u64);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Reads `len` bytes at `pos` into a fresh buffer without zeroing it first (the read path
 /// would otherwise write every byte twice).
-fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Result<Vec<u8>> {
     use std::os::fd::AsRawFd;
     let mut v: Vec<u8> = Vec::with_capacity(len);
     while v.len() < len {

@@ -452,13 +452,14 @@ pub fn sandbox_of(file: &std::path::Path) -> Result<crate::exec::sandbox::Sandbo
 }
 
 /// The embedded cluster: durable in `data_dir` (and serving other processes on it, see
-/// `kql_runtime::local`), else in memory.
+/// `kql_runtime::local`), else in memory, each partition keeping its newest batches in
+/// memory and spilling older ones to an unlinked temporary file (docs/runtime.md).
 pub fn open_cluster(
     cli: &Cli,
     data_dir: Option<&std::path::Path>,
 ) -> Result<kql_runtime::Cluster, Failure> {
     let Some(dir) = data_dir else {
-        return Ok(kql_runtime::Cluster::in_memory(cli.brokers));
+        return Ok(crate::exec::log::default_cluster(cli.brokers));
     };
     // A short-lived holder (a `kql produce`) is waited for.
     let deadline = std::time::Instant::now() + OPEN_WAIT;

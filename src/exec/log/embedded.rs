@@ -165,8 +165,22 @@ impl EmbeddedLog for Cluster {
     }
 }
 
-/// An embedded log of `brokers` brokers kept in memory (tests, and runs without a data
-/// directory).
+/// An embedded log of `brokers` brokers kept in memory (tests, checks, EXPLAIN).
 pub fn in_memory(brokers: u32) -> LogHandle {
     std::sync::Arc::new(Cluster::in_memory(brokers))
+}
+
+/// The log of a run without a data directory: in memory, each partition spilling its
+/// older batches to an unlinked temporary file (`kql_runtime::Spill`).
+pub fn spilling(brokers: u32) -> LogHandle {
+    std::sync::Arc::new(default_cluster(brokers))
+}
+
+/// The cluster behind `spilling`.
+pub fn default_cluster(brokers: u32) -> Cluster {
+    Cluster::in_memory_spilling(
+        brokers,
+        kql_runtime::Settings::default(),
+        kql_runtime::Spill::in_temp_dir(),
+    )
 }

@@ -18,7 +18,7 @@ pub mod memory;
 mod records;
 mod remote;
 
-pub use embedded::in_memory;
+pub use embedded::{default_cluster, in_memory, spilling};
 /// The largest record the embedded log accepts.
 pub use kql_runtime::limits::RECORD_BYTES_MAX;
 /// The embedded log's `__consumer_offsets` records (PRINT decodes them).
