@@ -124,8 +124,6 @@ fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
     (secs, rows)
 }
 
-const REPEAT: usize = 3;
-
 /// The log `kql run` uses without a data directory (spilling older batches to a temporary
 /// file), or with `KQL_BENCH_LOG=memory` one that keeps every record in memory.
 fn bench_log() -> kql::exec::log::LogHandle {
@@ -140,6 +138,10 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| "readings_1m.jsonl".to_string());
+    let repeat: usize = std::env::var("KQL_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e} (see the module docs)"));
     let events = data.iter().filter(|&&b| b == b'\n').count() as f64;
     println!("{} events from {file}", events as u64);
@@ -155,12 +157,12 @@ fn main() {
         ("W1", W1, "HOT", baseline_w1 as fn(&[u8]) -> u64),
         ("W2", W2, "PER_MINUTE", baseline_w2),
     ] {
-        // Best of REPEAT: the machine is shared, and the fastest run is the least disturbed.
+        // Best of `repeat`: the machine is shared, and the fastest run is the least disturbed.
         let mut base_secs = f64::MAX;
         let mut base_rows = 0;
         let mut secs = f64::MAX;
         let mut rows = 0;
-        for _ in 0..REPEAT {
+        for _ in 0..repeat {
             let t = Instant::now();
             base_rows = base(&data);
             base_secs = base_secs.min(t.elapsed().as_secs_f64());
