@@ -9,10 +9,8 @@ use std::process::Command;
 /// partition keeps in memory.
 const RECORDS: u64 = 150_000;
 
-#[test]
-fn topics_larger_than_memory_are_read_from_the_beginning() {
-    let dir = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+/// Writes `RECORDS` lines of `{"k":..,"n":..,"pad":..}` to `dir/events.jsonl`.
+fn write_events(dir: &std::path::Path) {
     let mut lines = String::new();
     for n in 0..RECORDS {
         lines.push_str(&format!(
@@ -21,7 +19,14 @@ fn topics_larger_than_memory_are_read_from_the_beginning() {
             "x".repeat(64)
         ));
     }
-    std::fs::write(dir.path().join("events.jsonl"), lines).unwrap();
+    std::fs::write(dir.join("events.jsonl"), lines).unwrap();
+}
+
+#[test]
+fn topics_larger_than_memory_are_read_from_the_beginning() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_events(dir.path());
     let script = dir.path().join("q.ksql");
     std::fs::write(
         &script,
@@ -72,5 +77,37 @@ fn topics_larger_than_memory_are_read_from_the_beginning() {
         std::fs::read_dir(tmp.path()).unwrap().count(),
         0,
         "the spill files are gone with the process"
+    );
+}
+
+#[test]
+fn a_temporary_folder_that_cannot_be_written_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_events(dir.path());
+    let script = dir.path().join("load.ksql");
+    std::fs::write(
+        &script,
+        "CREATE STREAM events (k VARCHAR KEY, n BIGINT, pad VARCHAR)
+           WITH (kafka_topic='events', partitions=1, value_format='JSON');
+         CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource',
+           'file'='events.jsonl', 'topic'='events', 'key'='k');\n",
+    )
+    .unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args(["run", script.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("TMPDIR", &missing)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "spills older records to a temporary file in {} (the temporary folder, TMPDIR)",
+            missing.display()
+        )),
+        "{stderr}"
     );
 }

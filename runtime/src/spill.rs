@@ -43,6 +43,18 @@ impl Spill {
 pub(crate) struct SpillFile {
     file: File,
     end: AtomicU64,
+    /// The folder it was created in, for error messages.
+    dir: PathBuf,
+}
+
+/// An I/O error of a spill file, naming its folder: the user's data is not where the
+/// error happened, the temporary folder is.
+fn spill_error(dir: &Path, e: std::io::Error) -> LogError {
+    LogError::Io(format!(
+        "the log without a data directory spills older records to a temporary file in {} \
+         (the temporary folder, TMPDIR), and that failed: {e}",
+        dir.display()
+    ))
 }
 
 impl SpillFile {
@@ -60,14 +72,15 @@ impl SpillFile {
                 .open(&path)
             {
                 Ok(file) => {
-                    std::fs::remove_file(&path)?;
+                    std::fs::remove_file(&path).map_err(|e| spill_error(dir, e))?;
                     return Ok(Arc::new(SpillFile {
                         file,
                         end: AtomicU64::new(0),
+                        dir: dir.to_path_buf(),
                     }));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(spill_error(dir, e)),
             }
         }
     }
@@ -76,15 +89,17 @@ impl SpillFile {
     pub(crate) fn write(&self, batch: &[u8]) -> Result<u64, LogError> {
         // Only the partition's writer (holding the log mutably) appends.
         let pos = self.end.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        self.file.write_all_at(batch, pos)?;
+        self.file
+            .write_all_at(batch, pos)
+            .map_err(|e| spill_error(&self.dir, e))?;
         Ok(pos)
     }
 
     /// The `len` bytes at `pos`.
     pub(crate) fn read(&self, pos: u64, len: usize) -> Result<Bytes, LogError> {
-        Ok(Bytes::from(crate::segment::read_at_uninit(
-            &self.file, len, pos,
-        )?))
+        crate::segment::read_at_uninit(&self.file, len, pos)
+            .map(Bytes::from)
+            .map_err(|e| spill_error(&self.dir, e))
     }
 
     /// Gives the disk space of `len` bytes at `pos` back (batches deleted by retention,
