@@ -351,6 +351,7 @@ pub fn show_functions(out: &mut dyn Output) {
                 Value::string(match f.kind {
                     crate::functions::Kind::Scalar => "SCALAR",
                     crate::functions::Kind::Aggregate => "AGGREGATE",
+                    crate::functions::Kind::Table => "TABLE",
                 }),
                 Value::string(f.category.title()),
             ]

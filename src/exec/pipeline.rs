@@ -18,6 +18,9 @@ use crate::plan::QueryPlan;
 pub struct Operators {
     pub filter: Option<TypedExpr>,
     pub project: Vec<TypedExpr>,
+    /// Table function calls: the projection runs once per element (`Project`'s fields).
+    pub table_functions: Vec<TypedExpr>,
+    pub table_base: usize,
 }
 
 impl Operators {
@@ -26,12 +29,16 @@ impl Operators {
         let mut ops = Operators {
             filter: None,
             project: Vec::new(),
+            table_functions: Vec::new(),
+            table_base: 0,
         };
         let mut node = &plan.root;
         loop {
             match node {
                 LogicalPlan::Project(p) => {
                     ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
+                    ops.table_functions = p.table_functions.clone();
+                    ops.table_base = p.table_base;
                     node = &p.input;
                 }
                 LogicalPlan::Filter(f) => {
@@ -46,8 +53,17 @@ impl Operators {
     /// Row positions the operators read.
     pub fn columns(&self) -> Vec<usize> {
         let mut used = Vec::new();
-        for e in self.filter.iter().chain(self.project.iter()) {
+        for e in self
+            .filter
+            .iter()
+            .chain(&self.project)
+            .chain(&self.table_functions)
+        {
             e.columns(&mut used);
+        }
+        if !self.table_functions.is_empty() {
+            // the table functions' slots are not input columns
+            used.retain(|&i| i < self.table_base);
         }
         used
     }
@@ -65,12 +81,43 @@ impl Operators {
         if self.filter.as_ref().is_some_and(|f| !is_true(f, row)) {
             return;
         }
-        out.push(OutputRow {
-            event_time_ms,
-            partition,
-            offset,
-            values: self.project.iter().map(|e| eval(e, row)).collect(),
-        });
+        let mut emit = |row: &[Value]| {
+            out.push(OutputRow {
+                event_time_ms,
+                partition,
+                offset,
+                values: self.project.iter().map(|e| eval(e, row)).collect(),
+            })
+        };
+        if self.table_functions.is_empty() {
+            emit(row)
+        } else {
+            self.unroll(row, emit)
+        }
+    }
+
+    /// Projects a row once per element of its table functions' lists (as many rows as
+    /// the longest list has elements; a shorter or NULL list gives NULL past its end).
+    fn unroll(&self, row: &[Value], mut emit: impl FnMut(&[Value])) {
+        let lists: Vec<Value> = self.table_functions.iter().map(|e| eval(e, row)).collect();
+        let elements = |v: &Value| match v {
+            Value::Array(items) => items.len(),
+            _ => 0,
+        };
+        let rows = lists.iter().map(elements).max().unwrap_or(0);
+        let mut scope = Vec::with_capacity(self.table_base + lists.len());
+        scope.extend_from_slice(&row[..self.table_base.min(row.len())]);
+        scope.resize(self.table_base, Value::Null);
+        scope.resize(self.table_base + lists.len(), Value::Null);
+        for j in 0..rows {
+            for (k, list) in lists.iter().enumerate() {
+                scope[self.table_base + k] = match list {
+                    Value::Array(items) => items.get(j).cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+            }
+            emit(&scope);
+        }
     }
 }
 

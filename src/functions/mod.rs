@@ -13,6 +13,7 @@ mod nulls;
 mod pattern;
 pub mod rules;
 mod string;
+mod table;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -27,6 +28,9 @@ use crate::data::{SqlType, Value};
 pub enum Kind {
     Scalar,
     Aggregate,
+    /// A table function: one input row gives a row per element of its result
+    /// (`functions/table.rs`); only a SELECT list over a stream may call one.
+    Table,
 }
 
 /// The groups the documentation lists functions under.
@@ -41,6 +45,7 @@ pub enum Category {
     Url,
     Lambda,
     Aggregate,
+    Table,
 }
 
 impl Category {
@@ -55,6 +60,7 @@ impl Category {
             Category::Url => "URLs",
             Category::Lambda => "Lambdas",
             Category::Aggregate => "Aggregates",
+            Category::Table => "Table functions (one row in, several rows out)",
         }
     }
 }
@@ -261,6 +267,7 @@ const TABLES: &[&[FunctionDef]] = &[
     url::FUNCTIONS,
     lambda::FUNCTIONS,
     aggregate::FUNCTIONS,
+    table::FUNCTIONS,
 ];
 
 /// Every registered function, grouped by category.
@@ -276,6 +283,11 @@ pub fn lookup(name: &str) -> Option<&'static FunctionDef> {
 /// Is this (upper-case) name an aggregate function?
 pub fn is_aggregate(name: &str) -> bool {
     lookup(name).is_some_and(|f| f.kind == Kind::Aggregate)
+}
+
+/// Is this (upper-case) name a table function?
+pub fn is_table_function(name: &str) -> bool {
+    lookup(name).is_some_and(|f| f.kind == Kind::Table)
 }
 
 /// Names other SQL dialects use for kql's functions, for a "did you mean".

@@ -147,6 +147,19 @@ fn has_aggregate(e: &ast::Expr) -> bool {
     found
 }
 
+/// Where the first table function call in `e` is.
+fn table_function_call(e: &ast::Expr) -> Option<Span> {
+    let mut found = None;
+    walk(e, &mut |x| {
+        if let ExprKind::Function { name, .. } = &x.kind {
+            if functions::is_table_function(&name.name) {
+                found.get_or_insert(x.span);
+            }
+        }
+    });
+    found
+}
+
 fn walk(e: &ast::Expr, f: &mut impl FnMut(&ast::Expr)) {
     f(e);
     let mut children: Vec<&ast::Expr> = Vec::new();
@@ -635,6 +648,8 @@ pub fn plan(
         root: LogicalPlan::Project(Project {
             input: Box::new(plan),
             items,
+            table_functions: Vec::new(),
+            table_base: 0,
         }),
         columns,
         emit,
@@ -795,6 +810,18 @@ impl Compiler<'_> {
             .help(
                 "add EMIT CHANGES (every update) or EMIT FINAL (each window once, when it closes)",
             )]);
+        }
+        for item in &q.select {
+            if let SelectItem::Expr { expr, .. } = item {
+                if let Some(span) = table_function_call(expr) {
+                    return Err(vec![Diagnostic::new(
+                        Code::Unsupported,
+                        "Table functions cannot be used with aggregations.",
+                    )
+                    .label(span, "table function in an aggregation")
+                    .help("explode in a CREATE STREAM ... AS SELECT first, then aggregate that stream")]);
+                }
+            }
         }
         let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
         let schema = Schema::of_source(def, alias);

@@ -789,6 +789,25 @@ impl Compiler<'_> {
             }
         }
         let partition_by = self.partition_by(q, &schema, &items, &mut errors);
+        let table_functions = match super::table_function::extract(&mut items, schema.len()) {
+            Ok(calls) => calls,
+            Err(d) => {
+                errors.push(d);
+                Vec::new()
+            }
+        };
+        if let Some(call) = table_functions.first() {
+            if from.kind != SourceKind::Stream {
+                errors.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        "Table source is not supported with table functions",
+                    )
+                    .label(call.span, "a table function over a table")
+                    .help("table functions run over streams: read the table's topic as a STREAM"),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -802,6 +821,8 @@ impl Compiler<'_> {
         let root = LogicalPlan::Project(Project {
             input: Box::new(plan),
             items,
+            table_functions,
+            table_base: schema.len(),
         });
         Ok(QueryPlan {
             root,

@@ -79,6 +79,59 @@ pub enum TExpr {
     },
 }
 
+/// Calls `go` on each child of an expression node (`iter` or `iter_mut` for lists), so
+/// `visit` and `rewrite` share one list of the node kinds.
+macro_rules! for_each_child {
+    ($kind:expr, $go:ident, $iter:ident) => {
+        match $kind {
+            TExpr::Literal(_) | TExpr::Column(_) => {}
+            TExpr::Not(a)
+            | TExpr::Neg(a)
+            | TExpr::Cast(a)
+            | TExpr::IsNull(a, _)
+            | TExpr::Field(a, _)
+            | TExpr::Lambda { body: a, .. } => $go(a),
+            TExpr::And(a, b)
+            | TExpr::Or(a, b)
+            | TExpr::Compare(_, a, b)
+            | TExpr::Arith(_, a, b)
+            | TExpr::Concat(a, b)
+            | TExpr::Like(a, b, _)
+            | TExpr::Subscript(a, b) => {
+                $go(a);
+                $go(b)
+            }
+            TExpr::Between(a, b, c, _) => {
+                $go(a);
+                $go(b);
+                $go(c)
+            }
+            TExpr::Call { args, .. } | TExpr::MakeArray(args) | TExpr::MakeStruct(args) => {
+                args.$iter().for_each($go)
+            }
+            TExpr::InList(a, list, _) => {
+                $go(a);
+                list.$iter().for_each($go)
+            }
+            TExpr::Case { whens, otherwise } => {
+                for (w, t) in whens {
+                    $go(w);
+                    $go(t);
+                }
+                if let Some(o) = otherwise {
+                    $go(o)
+                }
+            }
+            TExpr::MakeMap(entries) => {
+                for (k, v) in entries {
+                    $go(k);
+                    $go(v)
+                }
+            }
+        }
+    };
+}
+
 impl TypedExpr {
     fn new(kind: TExpr, ty: SqlType, span: Span) -> TypedExpr {
         TypedExpr { kind, ty, span }
@@ -121,55 +174,20 @@ impl TypedExpr {
         });
     }
 
+    /// Rewrites the tree top-down: `f` returns true when it replaced a node (whose
+    /// children are then not visited).
+    pub fn rewrite(&mut self, f: &mut impl FnMut(&mut TypedExpr) -> bool) {
+        if f(self) {
+            return;
+        }
+        let mut go = |e: &mut TypedExpr| e.rewrite(f);
+        for_each_child!(&mut self.kind, go, iter_mut);
+    }
+
     pub fn visit(&self, f: &mut impl FnMut(&TypedExpr)) {
         f(self);
         let mut go = |e: &TypedExpr| e.visit(f);
-        match &self.kind {
-            TExpr::Literal(_) | TExpr::Column(_) => {}
-            TExpr::Not(a)
-            | TExpr::Neg(a)
-            | TExpr::Cast(a)
-            | TExpr::IsNull(a, _)
-            | TExpr::Field(a, _)
-            | TExpr::Lambda { body: a, .. } => go(a),
-            TExpr::And(a, b)
-            | TExpr::Or(a, b)
-            | TExpr::Compare(_, a, b)
-            | TExpr::Arith(_, a, b)
-            | TExpr::Concat(a, b)
-            | TExpr::Like(a, b, _)
-            | TExpr::Subscript(a, b) => {
-                go(a);
-                go(b)
-            }
-            TExpr::Between(a, b, c, _) => {
-                go(a);
-                go(b);
-                go(c)
-            }
-            TExpr::Call { args, .. } | TExpr::MakeArray(args) | TExpr::MakeStruct(args) => {
-                args.iter().for_each(go)
-            }
-            TExpr::InList(a, list, _) => {
-                go(a);
-                list.iter().for_each(go)
-            }
-            TExpr::Case { whens, otherwise } => {
-                for (w, t) in whens {
-                    go(w);
-                    go(t);
-                }
-                if let Some(o) = otherwise {
-                    go(o)
-                }
-            }
-            TExpr::MakeMap(entries) => {
-                for (k, v) in entries {
-                    go(k);
-                    go(v)
-                }
-            }
-        }
+        for_each_child!(&self.kind, go, iter);
     }
 }
 
@@ -562,6 +580,20 @@ impl<'a> Binder<'a> {
             return Err(Diagnostic::new(Code::Unsupported, format!("{} is an aggregate function, which needs GROUP BY", name.name))
                 .label(name.span, format!("aggregate used in {}", self.context))
                 .help("aggregate over a GROUP BY, e.g. SELECT sensor, COUNT(*) FROM readings GROUP BY sensor EMIT CHANGES;"));
+        }
+        if functions::is_table_function(&name.name) && self.context != "the SELECT list" {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "{} is a table function: only a SELECT list may call it",
+                    name.name
+                ),
+            )
+            .label(
+                name.span,
+                format!("table function used in {}", self.context),
+            )
+            .help("select it, e.g. SELECT id, EXPLODE(items) AS item FROM orders EMIT CHANGES;"));
         }
         let Some(def) = functions::lookup(&name.name) else {
             let mut d = Diagnostic::new(

@@ -123,6 +123,12 @@ pub struct Filter {
 pub struct Project {
     pub input: Box<LogicalPlan>,
     pub items: Vec<ProjectItem>,
+    /// Table function calls (`table_function.rs`): each input row gives one output row per
+    /// element of the longest of their lists; the items read element `k` at row slot
+    /// `table_base + k`.
+    pub table_functions: Vec<TypedExpr>,
+    /// The input row's width: where the table functions' slots start.
+    pub table_base: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,7 +237,15 @@ impl LogicalPlan {
                         }
                     })
                     .collect();
-                format!("Project {}", items.join(", "))
+                let mut s = format!("Project {}", items.join(", "));
+                if !p.table_functions.is_empty() {
+                    s.push_str(&format!(
+                        " (one row per element of {} table function list{})",
+                        if p.table_functions.len() == 1 { "the" } else { "the longest" },
+                        if p.table_functions.len() == 1 { "" } else { "s" }
+                    ));
+                }
+                s
             }
         }
     }

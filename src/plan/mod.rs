@@ -11,6 +11,7 @@ pub mod persistent;
 pub mod properties;
 pub mod schema;
 pub mod session_properties;
+pub mod table_function;
 pub mod window;
 
 pub use catalog::{Catalog, SourceDef};

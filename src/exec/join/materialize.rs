@@ -137,6 +137,8 @@ pub fn build(
         root: LogicalPlan::Project(Project {
             input: Box::new(inner.clone()),
             items,
+            table_functions: Vec::new(),
+            table_base: 0,
         }),
         columns,
         emit: EmitKind::Changes,
