@@ -301,6 +301,15 @@ enum Acc {
     ByOffset(u64, Value),
     List(Vec<Value>),
     TopK(Vec<Value>),
+    /// EARLIEST/LATEST_BY_OFFSET's n-value and NULL-keeping forms: (sequence, value),
+    /// oldest first, at most n (1 for the single-value form).
+    Offsets(Vec<(u64, Value)>),
+    /// How many rows had each value (HISTOGRAM, ATTR), in order of first appearance.
+    Counts(Vec<(Value, i64)>),
+    /// Count, mean and sum of squared deviations (Welford's), for STDDEV_SAMP.
+    Moments(i64, f64, f64),
+    /// Count and the sums of x, y, x², y², xy, for CORRELATION.
+    Sums(i64, [f64; 5]),
 }
 
 fn init(call: &AggCall) -> Acc {
@@ -316,9 +325,27 @@ fn init(call: &AggCall) -> Acc {
         AggFunc::Avg => Acc::Avg(0.0, 0),
         AggFunc::Min => Acc::Min(Value::Null),
         AggFunc::Max => Acc::Max(Value::Null),
-        AggFunc::LatestByOffset | AggFunc::EarliestByOffset => Acc::ByOffset(0, Value::Null),
+        AggFunc::LatestByOffset | AggFunc::EarliestByOffset if call.k == 0 && call.ignore_nulls => {
+            Acc::ByOffset(0, Value::Null)
+        }
+        AggFunc::LatestByOffset | AggFunc::EarliestByOffset => Acc::Offsets(Vec::new()),
         AggFunc::CollectList | AggFunc::CollectSet => Acc::List(Vec::new()),
-        AggFunc::TopK => Acc::TopK(Vec::new()),
+        AggFunc::TopK | AggFunc::TopKDistinct => Acc::TopK(Vec::new()),
+        AggFunc::Histogram | AggFunc::Attr => Acc::Counts(Vec::new()),
+        AggFunc::StddevSamp | AggFunc::StddevSample => Acc::Moments(0, 0.0, 0.0),
+        AggFunc::Correlation => Acc::Sums(0, [0.0; 5]),
+    }
+}
+
+/// HISTOGRAM counts at most this many distinct strings (ksqlDB's limit); others are not
+/// counted.
+pub const HISTOGRAM_VALUES_MAX: usize = 1000;
+
+/// The x and y of CORRELATION's argument, when neither is NULL.
+fn pair(v: &Value) -> Option<(f64, f64)> {
+    match v {
+        Value::Array(xy) if xy.len() == 2 => Some((xy[0].as_f64()?, xy[1].as_f64()?)),
+        _ => None,
     }
 }
 
@@ -375,8 +402,48 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
                 items.push(v);
             }
         }
-        (Acc::TopK(items), _) => {
-            if !v.is_null() {
+        (Acc::Offsets(kept), f) => {
+            if v.is_null() && call.ignore_nulls {
+                return;
+            }
+            let n = call.k.max(1);
+            if f == AggFunc::LatestByOffset {
+                kept.push((seq, v));
+                if kept.len() > n {
+                    kept.remove(0);
+                }
+            } else if kept.len() < n {
+                kept.push((seq, v));
+            }
+        }
+        (Acc::Counts(counts), f) => {
+            if f == AggFunc::Histogram && v.is_null() {
+                return;
+            }
+            match counts.iter().position(|(x, _)| *x == v) {
+                Some(i) => counts[i].1 += 1,
+                None if f == AggFunc::Histogram && counts.len() >= HISTOGRAM_VALUES_MAX => {}
+                None => counts.push((v, 1)),
+            }
+        }
+        (Acc::Moments(n, mean, m2), _) => {
+            if let Some(x) = v.as_f64() {
+                *n += 1;
+                let d = x - *mean;
+                *mean += d / *n as f64;
+                *m2 += d * (x - *mean);
+            }
+        }
+        (Acc::Sums(n, s), _) => {
+            if let Some((x, y)) = pair(&v) {
+                *n += 1;
+                for (acc, add) in s.iter_mut().zip([x, y, x * x, y * y, x * y]) {
+                    *acc += add;
+                }
+            }
+        }
+        (Acc::TopK(items), f) => {
+            if !v.is_null() && !(f == AggFunc::TopKDistinct && items.contains(&v)) {
                 let pos = items
                     .iter()
                     .position(|x| v.sql_cmp(x) == Some(std::cmp::Ordering::Greater))
@@ -406,6 +473,38 @@ fn sub(acc: &mut Acc, call: &AggCall, v: Value) {
         (Acc::List(items), AggFunc::CollectList) => {
             if let Some(i) = items.iter().position(|x| *x == v) {
                 items.remove(i);
+            }
+        }
+        (Acc::Counts(counts), _) => {
+            if let Some(i) = counts.iter().position(|(x, _)| *x == v) {
+                counts[i].1 -= 1;
+                if counts[i].1 <= 0 {
+                    counts.remove(i);
+                }
+            }
+        }
+        (Acc::Moments(n, mean, m2), _) => {
+            if let Some(x) = v.as_f64() {
+                if *n <= 1 {
+                    (*n, *mean, *m2) = (0, 0.0, 0.0);
+                } else {
+                    // Welford's step run backwards
+                    let before = (*mean * *n as f64 - x) / (*n - 1) as f64;
+                    *m2 -= (x - *mean) * (x - before);
+                    *mean = before;
+                    *n -= 1;
+                }
+            }
+        }
+        (Acc::Sums(n, s), _) => {
+            if let Some((x, y)) = pair(&v) {
+                *n -= 1;
+                for (acc, sub) in s.iter_mut().zip([x, y, x * x, y * y, x * y]) {
+                    *acc -= sub;
+                }
+                if *n == 0 {
+                    *s = [0.0; 5];
+                }
             }
         }
         _ => {}
@@ -447,12 +546,73 @@ fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
                 add(into, call, v, 0);
             }
         }
+        (Acc::Offsets(a), Acc::Offsets(b)) => {
+            a.extend(b);
+            a.sort_by_key(|(seq, _)| *seq);
+            let n = call.k.max(1);
+            if a.len() > n {
+                match call.func {
+                    AggFunc::LatestByOffset => drop(a.drain(..a.len() - n)),
+                    _ => a.truncate(n),
+                }
+            }
+        }
+        (into @ Acc::Counts(_), Acc::Counts(b)) => {
+            for (v, n) in b {
+                for _ in 0..n {
+                    add(into, call, v.clone(), 0);
+                }
+            }
+        }
+        (Acc::Moments(n, mean, m2), Acc::Moments(n2, mean2, m22)) => {
+            if n2 > 0 {
+                // Chan et al.'s combination of two partial results
+                let total = *n + n2;
+                let d = mean2 - *mean;
+                *m2 += m22 + d * d * (*n as f64) * (n2 as f64) / total as f64;
+                *mean += d * n2 as f64 / total as f64;
+                *n = total;
+            }
+        }
+        (Acc::Sums(n, s), Acc::Sums(n2, s2)) => {
+            *n += n2;
+            for (a, b) in s.iter_mut().zip(s2) {
+                *a += b;
+            }
+        }
         _ => {}
     }
 }
 
-fn result(acc: &Acc) -> Value {
+fn result(acc: &Acc, call: &AggCall) -> Value {
     match acc {
+        Acc::Offsets(kept) if call.k == 0 => kept.first().map_or(Value::Null, |(_, v)| v.clone()),
+        Acc::Offsets(kept) => Value::Array(Arc::new(kept.iter().map(|(_, v)| v.clone()).collect())),
+        Acc::Counts(counts) if call.func == AggFunc::Attr => match counts.as_slice() {
+            [(v, _)] => v.clone(),
+            _ => Value::Null,
+        },
+        Acc::Counts(counts) => Value::Map(Arc::new(
+            counts
+                .iter()
+                .map(|(v, n)| (v.clone(), Value::Bigint(*n)))
+                .collect(),
+        )),
+        // ksqlDB's STDDEV_SAMP gives the sample variance, STDDEV_SAMPLE its square
+        // root; both 0 below two values
+        Acc::Moments(n, _, m2) if *n >= 2 => {
+            let variance = m2 / (*n - 1) as f64;
+            Value::Double(match call.func {
+                AggFunc::StddevSample => variance.sqrt(),
+                _ => variance,
+            })
+        }
+        Acc::Moments(..) => Value::Double(0.0),
+        Acc::Sums(n, [sx, sy, sxx, syy, sxy]) => {
+            let n = *n as f64;
+            let cov = n * sxy - sx * sy;
+            Value::Double(cov / ((n * sxx - sx * sx) * (n * syy - sy * sy)).sqrt())
+        }
         Acc::Count(n) => Value::Bigint(*n),
         Acc::Distinct(s) => Value::Bigint(s.len() as i64),
         Acc::Sum(v) | Acc::Min(v) | Acc::Max(v) | Acc::ByOffset(_, v) => v.clone(),
@@ -932,15 +1092,25 @@ impl AggregateTask {
             add(acc, call, v.clone(), self.seq);
         }
         if spec.emit == EmitKind::Changes {
+            // As Kafka Streams does: a merged-away session's deletion carries that
+            // session's time, the merged session the latest time of all its rows.
             for s in &old {
-                emit_tombstone(spec, key, Some((s.start, s.end)), t, partition, offset, out);
+                emit_tombstone(
+                    spec,
+                    key,
+                    Some((s.start, s.end)),
+                    s.time_ms,
+                    partition,
+                    offset,
+                    out,
+                );
             }
             emit(
                 spec,
                 key,
                 Some((merged.start, merged.end)),
                 &merged.accs,
-                t,
+                merged.time_ms,
                 partition,
                 offset,
                 out,
@@ -1091,7 +1261,11 @@ fn emit(
     offset: u64,
     out: &mut Vec<Emitted>,
 ) {
-    let row = output_row(key, window, accs.iter().map(result));
+    let row = output_row(
+        key,
+        window,
+        accs.iter().zip(&spec.calls).map(|(a, c)| result(a, c)),
+    );
     let tombstone = spec.having.as_ref().is_some_and(|h| !is_true(h, &row));
     if tombstone && spec.emit == EmitKind::Final {
         return;

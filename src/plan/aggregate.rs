@@ -61,6 +61,16 @@ pub enum AggFunc {
     CollectList,
     CollectSet,
     TopK,
+    TopKDistinct,
+    Histogram,
+    /// The sample variance (what ksqlDB's STDDEV_SAMP gives).
+    StddevSamp,
+    /// The sample standard deviation.
+    StddevSample,
+    /// Pearson's correlation of the two values of the argument (an ARRAY<DOUBLE> [x, y]).
+    Correlation,
+    /// The value when every row has the same one (NULL included), else NULL.
+    Attr,
 }
 
 impl AggFunc {
@@ -73,6 +83,11 @@ impl AggFunc {
                 | AggFunc::Sum
                 | AggFunc::Avg
                 | AggFunc::CollectList
+                | AggFunc::Histogram
+                | AggFunc::StddevSamp
+                | AggFunc::StddevSample
+                | AggFunc::Correlation
+                | AggFunc::Attr
         )
     }
 }
@@ -82,8 +97,11 @@ pub struct AggCall {
     pub func: AggFunc,
     /// The argument, bound against the input row (None for COUNT(*)).
     pub arg: Option<TypedExpr>,
-    /// TOPK's k.
+    /// TOPK's k; for EARLIEST/LATEST_BY_OFFSET the n of their n-argument form (an
+    /// array of the n earliest or latest values), 0 for the single value.
     pub k: usize,
+    /// EARLIEST/LATEST_BY_OFFSET skip NULLs unless told not to.
+    pub ignore_nulls: bool,
     pub ty: SqlType,
     pub text: String,
 }
@@ -692,21 +710,33 @@ fn bind_call(
             func: AggFunc::CountStar,
             arg: None,
             k: 0,
+            ignore_nulls: true,
             ty: SqlType::Bigint,
             text,
         });
     }
     let example = match n {
         "TOPK" => "TOPK(temp, 3)",
+        "TOPKDISTINCT" => "TOPKDISTINCT(temp, 3)",
         "COUNT" => "COUNT(*) or COUNT(sensor)",
+        "CORRELATION" => "CORRELATION(x, y)",
+        "LATEST_BY_OFFSET" => {
+            "LATEST_BY_OFFSET(x), LATEST_BY_OFFSET(x, false) or LATEST_BY_OFFSET(x, 3, false)"
+        }
+        "EARLIEST_BY_OFFSET" => {
+            "EARLIEST_BY_OFFSET(x), EARLIEST_BY_OFFSET(x, false) or EARLIEST_BY_OFFSET(x, 3, false)"
+        }
         _ => "SUM(temp)",
     };
-    if n == "TOPK" {
-        arity(2, example)?;
-    } else {
-        arity(1, example)?;
+    match n {
+        "TOPK" | "TOPKDISTINCT" | "CORRELATION" => arity(2, example)?,
+        "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" if (1..=3).contains(&args.len()) => {}
+        _ => arity(1, example)?,
     }
-    let arg = binder.bind(&args[0])?;
+    let mut arg = binder.bind(&args[0])?;
+    if n == "CORRELATION" {
+        arg = pair_of_doubles(arg, binder.bind(&args[1])?, example)?;
+    }
     let aty = arg.ty.clone();
     let wrong = |what: &str| {
         Diagnostic::new(
@@ -749,8 +779,40 @@ fn bind_call(
                 aty.clone(),
             )
         }
-        "LATEST_BY_OFFSET" => (AggFunc::LatestByOffset, aty.clone()),
-        "EARLIEST_BY_OFFSET" => (AggFunc::EarliestByOffset, aty.clone()),
+        "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" => {
+            let f = if n == "LATEST_BY_OFFSET" {
+                AggFunc::LatestByOffset
+            } else {
+                AggFunc::EarliestByOffset
+            };
+            let (count, _) = by_offset_options(&args[1..], example)?;
+            match count {
+                0 => (f, aty.clone()),
+                _ => (f, SqlType::Array(Box::new(aty.clone()))),
+            }
+        }
+        "HISTOGRAM" => {
+            if aty != SqlType::String {
+                return Err(wrong("a string"));
+            }
+            (
+                AggFunc::Histogram,
+                SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Bigint)),
+            )
+        }
+        "STDDEV_SAMP" | "STDDEV_SAMPLE" => {
+            if !aty.is_numeric() {
+                return Err(wrong("a number"));
+            }
+            let f = if n == "STDDEV_SAMP" {
+                AggFunc::StddevSamp
+            } else {
+                AggFunc::StddevSample
+            };
+            (f, SqlType::Double)
+        }
+        "CORRELATION" => (AggFunc::Correlation, SqlType::Double),
+        "ATTR" => (AggFunc::Attr, aty.clone()),
         "COLLECT_LIST" => (AggFunc::CollectList, SqlType::Array(Box::new(aty.clone()))),
         "COLLECT_SET" => (AggFunc::CollectSet, SqlType::Array(Box::new(aty.clone()))),
         "TOPK" => {
@@ -759,22 +821,35 @@ fn bind_call(
             }
             (AggFunc::TopK, SqlType::Array(Box::new(aty.clone())))
         }
+        "TOPKDISTINCT" => {
+            if !(aty.is_numeric()
+                || matches!(
+                    aty,
+                    SqlType::String | SqlType::Timestamp | SqlType::Date | SqlType::Time
+                ))
+            {
+                return Err(wrong("a number, a string or a time"));
+            }
+            (AggFunc::TopKDistinct, SqlType::Array(Box::new(aty.clone())))
+        }
         _ => return Err(Diagnostic::internal(format!("unknown aggregate {n}"))),
     };
-    let k = if func == AggFunc::TopK {
-        match &args[1].kind {
-            ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => *k as usize,
+    let (k, ignore_nulls) = match func {
+        AggFunc::TopK | AggFunc::TopKDistinct => match &args[1].kind {
+            ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => (*k as usize, true),
             _ => {
                 return Err(Diagnostic::new(
                     Code::WrongArgumentType,
-                    "TOPK's second argument is how many values to keep",
+                    format!("{n}'s second argument is how many values to keep"),
                 )
                 .label(args[1].span, "expected a whole number from 1 to 1000")
-                .help("for example: TOPK(temp, 3)"))
+                .help(format!("for example: {example}")))
             }
+        },
+        AggFunc::LatestByOffset | AggFunc::EarliestByOffset => {
+            by_offset_options(&args[1..], example)?
         }
-    } else {
-        0
+        _ => (0, true),
     };
     if distinct && func != AggFunc::CountDistinct {
         return Err(Diagnostic::new(
@@ -788,8 +863,76 @@ fn bind_call(
         func,
         arg: Some(arg),
         k,
+        ignore_nulls,
         ty,
         text,
+    })
+}
+
+/// The options after EARLIEST/LATEST_BY_OFFSET's value: `[n,] [ignore_nulls]`, both
+/// literals. Returns (n, or 0 for the single-value form; ignore_nulls, true unless said).
+fn by_offset_options(
+    options: &[ast::Expr],
+    example: &str,
+) -> std::result::Result<(usize, bool), Diagnostic> {
+    let bad = |e: &ast::Expr, what: &str| {
+        Diagnostic::new(
+            Code::WrongArgumentType,
+            format!("this argument must be {what}"),
+        )
+        .label(e.span, format!("expected {what}"))
+        .help(format!("for example: {example}"))
+    };
+    match options {
+        [] => Ok((0, true)),
+        [e] => match &e.kind {
+            ExprKind::Literal(Literal::Boolean(b)) => Ok((0, *b)),
+            ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => {
+                Ok((*k as usize, true))
+            }
+            _ => Err(bad(
+                e,
+                "how many values to keep (1 to 1000) or whether to ignore NULLs (TRUE or FALSE)",
+            )),
+        },
+        [count, ignore, ..] => {
+            let k = match &count.kind {
+                ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => *k as usize,
+                _ => return Err(bad(count, "how many values to keep, 1 to 1000")),
+            };
+            match &ignore.kind {
+                ExprKind::Literal(Literal::Boolean(b)) => Ok((k, *b)),
+                _ => Err(bad(ignore, "whether to ignore NULLs, TRUE or FALSE")),
+            }
+        }
+    }
+}
+
+/// CORRELATION's two arguments as one value, `ARRAY[CAST(x AS DOUBLE), CAST(y AS DOUBLE)]`,
+/// so the aggregation evaluates one expression per call.
+fn pair_of_doubles(
+    x: TypedExpr,
+    y: TypedExpr,
+    example: &str,
+) -> std::result::Result<TypedExpr, Diagnostic> {
+    for e in [&x, &y] {
+        if !e.ty.is_numeric() && e.ty != SqlType::Null {
+            return Err(Diagnostic::new(
+                Code::WrongArgumentType,
+                format!("CORRELATION needs numbers, not {}", e.ty),
+            )
+            .label(e.span, format!("this is {}", e.ty))
+            .help(format!("for example: {example}")));
+        }
+    }
+    let span = x.span.to(y.span);
+    Ok(TypedExpr {
+        kind: TExpr::MakeArray(vec![
+            x.cast_to(&SqlType::Double),
+            y.cast_to(&SqlType::Double),
+        ]),
+        ty: SqlType::Array(Box::new(SqlType::Double)),
+        span,
     })
 }
 

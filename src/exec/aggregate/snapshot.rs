@@ -57,6 +57,33 @@ impl WriteAcc for Writer {
                 self.u8(8);
                 self.values(vs)
             }
+            Acc::Offsets(kept) => {
+                self.u8(9);
+                self.u32(kept.len());
+                for (seq, v) in kept {
+                    self.u64(*seq);
+                    self.value(v);
+                }
+            }
+            Acc::Counts(counts) => {
+                self.u8(10);
+                self.u32(counts.len());
+                for (v, n) in counts {
+                    self.value(v);
+                    self.i64(*n);
+                }
+            }
+            Acc::Moments(n, mean, m2) => {
+                self.u8(11);
+                self.i64(*n);
+                self.u64(mean.to_bits());
+                self.u64(m2.to_bits());
+            }
+            Acc::Sums(n, sums) => {
+                self.u8(12);
+                self.i64(*n);
+                sums.iter().for_each(|s| self.u64(s.to_bits()));
+            }
         }
     }
     fn accs(&mut self, accs: &[Acc]) {
@@ -89,6 +116,35 @@ impl ReadAcc for Reader<'_> {
             6 => Acc::ByOffset(self.u64()?, self.value()?),
             7 => Acc::List(self.values()?),
             8 => Acc::TopK(self.values()?),
+            9 => {
+                let n = self.count()?;
+                let mut kept = Vec::with_capacity(n);
+                for _ in 0..n {
+                    kept.push((self.u64()?, self.value()?));
+                }
+                Acc::Offsets(kept)
+            }
+            10 => {
+                let n = self.count()?;
+                let mut counts = Vec::with_capacity(n);
+                for _ in 0..n {
+                    counts.push((self.value()?, self.i64()?));
+                }
+                Acc::Counts(counts)
+            }
+            11 => Acc::Moments(
+                self.i64()?,
+                f64::from_bits(self.u64()?),
+                f64::from_bits(self.u64()?),
+            ),
+            12 => {
+                let n = self.i64()?;
+                let mut sums = [0.0; 5];
+                for s in &mut sums {
+                    *s = f64::from_bits(self.u64()?);
+                }
+                Acc::Sums(n, sums)
+            }
             t => return Err(format!("unknown accumulator tag {t} in the snapshot")),
         })
     }
