@@ -376,13 +376,44 @@ pub fn parse_as(s: &str, ty: &SqlType) -> Value {
         T::Date => parse_timestamp(s)
             .and_then(|ms| i32::try_from(ms.div_euclid(86_400_000)).ok())
             .map_or(Value::Null, Value::Date),
+        T::Time => parse_time_of_day(s).map_or(Value::Null, Value::Time),
         _ => Value::Null,
     }
+}
+
+/// `HH:mm[:ss[.fraction]]` to milliseconds since midnight.
+fn parse_time_of_day(s: &str) -> Option<i32> {
+    let mut parts = s.trim().split(':');
+    let hours: i32 = parts.next()?.parse().ok()?;
+    let minutes: i32 = parts.next()?.parse().ok()?;
+    let seconds = parts.next().unwrap_or("0");
+    if parts.next().is_some() || !(0..24).contains(&hours) || !(0..60).contains(&minutes) {
+        return None;
+    }
+    let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
+    let whole: i32 = whole.parse().ok()?;
+    if !(0..60).contains(&whole) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let millis: i32 = format!("{fraction:0<3}")[..3].parse().ok()?;
+    Some(((hours * 60 + minutes) * 60 + whole) * 1000 + millis)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_text_is_read_as_milliseconds_of_the_day() {
+        assert_eq!(
+            parse_as("09:16:00", &SqlType::Time),
+            Value::Time(33_360_000)
+        );
+        assert_eq!(parse_as("00:00:01.5", &SqlType::Time), Value::Time(1_500));
+        assert_eq!(parse_as("23:59", &SqlType::Time), Value::Time(86_340_000));
+        assert_eq!(parse_as("24:00:00", &SqlType::Time), Value::Null);
+        assert_eq!(parse_as("9h", &SqlType::Time), Value::Null);
+    }
 
     #[test]
     fn like_matches_sql_wildcards() {

@@ -229,7 +229,7 @@ pub const TRIGONOMETRY: &[FunctionDef] = &[
         C,
         "GREATEST(a, b, ...)",
         (1, usize::MAX),
-        |t| common(t, 0),
+        extreme_type,
         |a| extreme(a, Ordering::Greater),
         "the largest argument that is not NULL",
         "GREATEST(1, 5, NULL) = 5",
@@ -241,7 +241,7 @@ pub const TRIGONOMETRY: &[FunctionDef] = &[
         C,
         "LEAST(a, b, ...)",
         (1, usize::MAX),
-        |t| common(t, 0),
+        extreme_type,
         |a| extreme(a, Ordering::Less),
         "the smallest argument that is not NULL",
         "LEAST(1, 5, NULL) = 1",
@@ -264,6 +264,59 @@ fn log(a: &Args) -> Value {
     } else {
         x.ln() / base.ln()
     })
+}
+
+/// GREATEST/LEAST's arguments, resolved as ksqlDB resolves them: all of one type
+/// (DECIMALs of any precision widen to one); mixed numbers only with a DOUBLE among them
+/// (then all are DOUBLE: INT with BIGINT, or with DECIMAL, is ambiguous and an error);
+/// strings beside a DATE, TIME or TIMESTAMP are read as that type; at least one argument
+/// must not be a bare NULL.
+fn extreme_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
+    let typed: Vec<(usize, &SqlType)> = args
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t != SqlType::Null)
+        .collect();
+    let Some(&(_, first)) = typed.first() else {
+        return Err((
+            0,
+            "a value of a known type (with only NULLs the result's type is ambiguous)".into(),
+        ));
+    };
+    let time = typed
+        .iter()
+        .map(|(_, t)| *t)
+        .find(|t| matches!(t, SqlType::Date | SqlType::Time | SqlType::Timestamp));
+    if let Some(time) = time {
+        return match typed
+            .iter()
+            .find(|(_, t)| *t != time && **t != SqlType::String)
+        {
+            Some(&(i, _)) => Err((i, format!("a {time} or a string, like the others"))),
+            None => Ok(time.clone()),
+        };
+    }
+    if typed.iter().all(|(_, t)| t.is_numeric()) {
+        let kind = |t: &SqlType| std::mem::discriminant(t);
+        if typed.iter().all(|(_, t)| kind(t) == kind(first)) {
+            return common(args, 0);
+        }
+        if typed.iter().any(|(_, t)| **t == SqlType::Double) {
+            return Ok(SqlType::Double);
+        }
+        let i = typed
+            .iter()
+            .find(|(_, t)| kind(t) != kind(first))
+            .map_or(0, |(i, _)| *i);
+        return Err((
+            i,
+            format!("a {first} like the first (mixing INT, BIGINT and DECIMAL is ambiguous without a DOUBLE: CAST them to one type)"),
+        ));
+    }
+    match typed.iter().find(|(_, t)| *t != first) {
+        Some(&(i, _)) => Err((i, format!("a {first}, like the first argument"))),
+        None => Ok(first.clone()),
+    }
 }
 
 fn extreme(a: &Args, wanted: Ordering) -> Value {
@@ -471,6 +524,7 @@ fn geo_distance(a: &Args) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::{common, extreme_type};
     use crate::data::Value;
     use crate::functions::testing::{call, s};
 
@@ -554,7 +608,30 @@ mod tests {
             Value::Int(5)
         );
         assert_eq!(call("LEAST", &[s("b"), s("a")]), s("a"));
-        assert_eq!(call("GREATEST", &[Value::Null, Value::Null]), Value::Null);
+    }
+
+    #[test]
+    fn greatest_resolves_argument_types_as_ksqldb_does() {
+        use crate::data::SqlType::*;
+        let dec = |p, s| Decimal {
+            precision: p,
+            scale: s,
+        };
+        assert_eq!(extreme_type(&[Int, Int, Null, Int]), Ok(Int));
+        assert_eq!(
+            extreme_type(&[dec(9, 2), dec(7, 6)]),
+            common(&[dec(9, 2), dec(7, 6)], 0)
+        );
+        assert_eq!(
+            extreme_type(&[Int, Bigint, dec(30, 18), Double, Null]),
+            Ok(Double)
+        );
+        assert_eq!(extreme_type(&[Int, Bigint]).unwrap_err().0, 1);
+        assert_eq!(extreme_type(&[Int, Bigint, dec(50, 30)]).unwrap_err().0, 1);
+        assert_eq!(extreme_type(&[Null, Null]).unwrap_err().0, 0);
+        assert_eq!(extreme_type(&[String, Int]).unwrap_err().0, 1);
+        assert_eq!(extreme_type(&[Date, Null, String]), Ok(Date));
+        assert_eq!(extreme_type(&[Timestamp, Date]).unwrap_err().0, 1);
     }
 
     #[test]
