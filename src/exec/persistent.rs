@@ -622,7 +622,14 @@ fn run_task_to(
         let read_before = reader.records_read();
         let records = match reader.next_batch() {
             Ok(Some(r)) => r,
-            Ok(None) => break,
+            Ok(None) => {
+                // The range can end past the last record (Kafka's transaction markers).
+                match reader.position() {
+                    Ok(end) => slot.offset = end,
+                    Err(e) => error = Some(e),
+                }
+                break;
+            }
             Err(e) => {
                 error = Some(ExecError::from(e));
                 break;

@@ -64,7 +64,11 @@ impl Fetch for KafkaLog {
         max_records: usize,
     ) -> Result<Fetched, LogError> {
         let fetched = self.fetch_records(topic, partition, from, until, max_records)?;
-        Ok(Fetched::records(fetched.records, until))
+        Ok(Fetched::records_then(
+            fetched.records,
+            fetched.next_offset,
+            until,
+        ))
     }
 
     /// `(log start, high watermark)`: for a `read_committed` client the high watermark is
@@ -151,7 +155,11 @@ impl KafkaLog {
             let message = match reader.consumer.poll(wait) {
                 None if !fetched.records.is_empty() => break,
                 None => {
-                    if self.consumer_position(&reader.consumer, topic, partition) >= until {
+                    let position = self.consumer_position(&reader.consumer, topic, partition);
+                    if position >= until {
+                        // Nothing but markers or aborted records up to `until`.
+                        fetched.next_offset = Some(until);
+                        reader.position = Some(position);
                         break;
                     }
                     if Instant::now() >= deadline {
@@ -170,8 +178,10 @@ impl KafkaLog {
             };
             let offset = message.offset() as u64;
             if offset >= until {
-                // Read past what was asked: the next fetch starts again from its offset.
+                // Read past what was asked: what lay between was not for the reader
+                // (markers, aborted records), and the next fetch starts again from here.
                 reader.position = None;
+                fetched.next_offset = Some(until);
                 break;
             }
             fetched.records.push(record(&message));

@@ -143,9 +143,21 @@ impl Fetched {
         }
     }
 
-    /// Records in offset order, read up to (not including) offset `until`.
+    /// Records in offset order, read up to (not including) offset `until`; the next fetch
+    /// starts one past the last record.
     pub fn records(records: Vec<Record>, until: u64) -> Fetched {
-        let resume_at = records.last().map(|r| (r.offset + 1).min(until));
+        let next_offset = records.last().map(|r| r.offset + 1);
+        Fetched::records_then(records, next_offset, until)
+    }
+
+    /// Records a client read, in offset order, up to (not including) offset `until`, and
+    /// the offset the client reads next (None when it read nothing). A Kafka client's next
+    /// offset can lie past its last record, or be there without any record: transaction
+    /// markers, records of aborted transactions and gaps left by compaction take offsets
+    /// but are never delivered, and the next fetch must start past them.
+    pub fn records_then(records: Vec<Record>, next_offset: Option<u64>, until: u64) -> Fetched {
+        let after_last = records.last().map(|r| r.offset + 1);
+        let resume_at = next_offset.max(after_last).map(|o| o.min(until));
         Fetched {
             source: Source::Owned(OwnedRecords {
                 records,
