@@ -20,13 +20,9 @@ pub fn run(
 ) -> Result<(), Failure> {
     let text = read_file(file)?;
     let opened = super::open_log(cli, data_dir)?;
-    if follow && matches!(opened, super::OpenedLog::Kafka(_)) {
-        return Err(Failure::plain(crate::diagnostic::Diagnostic::new(
-            crate::diagnostic::Code::Unsupported,
-            "--follow on a Kafka cluster (--bootstrap-servers) is not supported by this version of kql yet",
-        )));
-    }
     let mut session = opened.session();
+    // Processes of one application on Kafka share each query's partitions (docs/kafka.md).
+    session.share_queries = follow && matches!(opened, super::OpenedLog::Kafka(_));
     if sandbox {
         session.sandbox = Some(super::sandbox_of(file)?);
     }

@@ -28,8 +28,9 @@ use bytes::Bytes;
 use super::aggregate::{AggregateTask, Emitted};
 use super::error::{ExecError, ExecResult};
 use super::naming;
-use super::persistent::{run_task, Running, StageKind};
+use super::persistent::{run_task, Running, StageKind, TaskSlot};
 use super::task::read_partition;
+use std::sync::Arc;
 
 /// The size of a snapshot chunk (well under the log's batch limit).
 const CHUNK_BYTES: usize = 1 << 20;
@@ -116,6 +117,9 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
             continue;
         }
         for slot in &stage.tasks {
+            if !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition) {
+                continue; // another process's task: it commits its own position
+            }
             log.commit_offset(group, &stage.input_topic, slot.partition, slot.offset)
                 .map_err(e)?;
             if closed && slot.agg.is_some() {
@@ -217,50 +221,109 @@ fn restore_stage(
     stage: &mut super::persistent::Stage,
     from_snapshot: &[u32],
 ) -> Result<(), String> {
-    let topic = stage.input_topic.clone();
     if let StageKind::Joined(_) = &*stage.kind {
         return Ok(()); // see restore_join
     }
-    let kind = stage.kind.clone();
     let mut restored = Vec::new();
-    for mut slot in std::mem::take(&mut stage.tasks) {
+    for slot in std::mem::take(&mut stage.tasks) {
         if from_snapshot.contains(&slot.partition) {
             restored.push(slot);
             continue;
         }
-        let committed = log
-            .committed_offset(group, &topic, slot.partition)
-            .map_err(|e| e.to_string())?;
-        let Some(committed) = committed else {
-            restored.push(slot);
-            continue;
-        };
-        if slot.agg.is_none() {
-            slot.offset = committed;
-            restored.push(slot);
-            continue;
-        }
-        // Rebuild the state: replay the input up to the committed position, emitting nothing.
-        let Offsets { log_start, .. } = log
-            .offsets(&topic, slot.partition)
-            .map_err(|e| e.to_string())?;
-        slot.offset = log_start;
-        let result = run_task(log, &kind, &topic, slot, committed, None, false);
-        let mut slot = result.slot;
-        let closed_at = log
-            .committed_offset(&closed_group(group), &topic, slot.partition)
-            .map_err(|e| e.to_string())?;
-        if let (Some(at), StageKind::Aggregate(spec), Some(agg)) =
-            (closed_at, &*kind, slot.agg.as_mut())
-        {
-            if at == committed {
-                let mut discarded: Vec<Emitted> = Vec::new();
-                agg.close(spec, slot.partition, committed, true, &mut discarded);
-            }
-        }
-        restored.push(slot);
+        restored.push(restore_task(
+            log,
+            group,
+            &stage.kind,
+            &stage.input_topic,
+            slot,
+        )?);
     }
     stage.tasks = restored;
+    Ok(())
+}
+
+/// Moves a task to its group's committed position; a stateful task rebuilds its state by
+/// replaying its input up to there, emitting nothing. A task without a committed position
+/// stays where it is.
+fn restore_task(
+    log: &LogHandle,
+    group: &str,
+    kind: &Arc<StageKind>,
+    topic: &str,
+    mut slot: TaskSlot,
+) -> Result<TaskSlot, String> {
+    let committed = log
+        .committed_offset(group, topic, slot.partition)
+        .map_err(|e| e.to_string())?;
+    let Some(committed) = committed else {
+        return Ok(slot);
+    };
+    if slot.agg.is_none() {
+        slot.offset = committed;
+        return Ok(slot);
+    }
+    let Offsets { log_start, .. } = log
+        .offsets(topic, slot.partition)
+        .map_err(|e| e.to_string())?;
+    slot.offset = log_start;
+    let result = run_task(log, kind, topic, slot, committed, None, false);
+    let mut slot = result.slot;
+    let closed_at = log
+        .committed_offset(&closed_group(group), topic, slot.partition)
+        .map_err(|e| e.to_string())?;
+    if let (Some(at), StageKind::Aggregate(spec), Some(agg)) =
+        (closed_at, &**kind, slot.agg.as_mut())
+    {
+        if at == committed {
+            let mut discarded: Vec<Emitted> = Vec::new();
+            agg.close(spec, slot.partition, committed, true, &mut discarded);
+        }
+    }
+    Ok(slot)
+}
+
+/// A task this process was just given by the query's group (another process ran it, or
+/// this one did before a rebalance): its state and position as last committed, from its
+/// latest snapshot in the changelog, else by replaying its input.
+pub fn take_over(
+    log: &LogHandle,
+    q: &mut Running,
+    stage_index: usize,
+    partition: u32,
+) -> Result<(), String> {
+    let group = group_of(log, &q.id);
+    let changelog = changelog_topic(log, &q.id);
+    let stage = &mut q.stages[stage_index];
+    let Some(at) = stage.tasks.iter().position(|t| t.partition == partition) else {
+        return Ok(());
+    };
+    let mut slot = stage.tasks.remove(at);
+    if slot.agg.is_some() {
+        // What it held when this process last ran it is stale.
+        slot.agg = Some(AggregateTask::new());
+        q.snapshots.remove(&(stage_index, partition));
+    }
+    let snapshot = match &*stage.kind {
+        StageKind::Aggregate(_) if log.partition_count(&changelog).is_some() => {
+            read_snapshot(log, &changelog, partition).ok().flatten()
+        }
+        _ => None,
+    };
+    let restored = match snapshot.and_then(|(g, n, offset, state)| {
+        AggregateTask::from_snapshot(&state)
+            .ok()
+            .map(|t| (g, n, offset, t))
+    }) {
+        Some((generation, chunks, offset, task)) => {
+            slot.agg = Some(task);
+            slot.offset = offset;
+            q.snapshots
+                .insert((stage_index, partition), (generation, chunks, offset));
+            slot
+        }
+        None => restore_task(log, &group, &stage.kind, &stage.input_topic, slot)?,
+    };
+    stage.tasks.insert(at, restored);
     Ok(())
 }
 
@@ -359,6 +422,9 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
         }
         for slot in &stage.tasks {
             let Some(agg) = &slot.agg else { continue };
+            if !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition) {
+                continue; // another process's task: it writes its own snapshots
+            }
             let previous = q.snapshots.get(&(i, slot.partition)).copied();
             // Nothing read since the last snapshot: the state has not changed.
             if previous.is_some_and(|(_, _, at)| at == slot.offset) {

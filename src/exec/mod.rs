@@ -25,6 +25,7 @@ pub mod query;
 mod running;
 pub mod sandbox;
 pub mod session;
+pub mod share;
 pub(crate) mod state_codec;
 pub mod task;
 pub mod time;

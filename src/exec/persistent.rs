@@ -626,7 +626,7 @@ fn run_task_to(
                 // The range can end past the last record (Kafka's transaction markers).
                 match reader.position() {
                     Ok(end) => slot.offset = end,
-                    Err(e) => error = Some(e),
+                    Err(e) => error = Some(ExecError::from(e)),
                 }
                 break;
             }
@@ -1031,6 +1031,9 @@ pub struct Running {
     /// The last state snapshot of each stateful task in its changelog: (stage, partition)
     /// to (generation, chunks, input offset).
     pub(crate) snapshots: BTreeMap<(usize, u32), (u64, u32, u64)>,
+    /// This process's share of the query, when other processes run it too (`share.rs`);
+    /// None: every task is this process's.
+    pub share: Option<super::share::Share>,
 }
 
 /// A FileStreamSink connector: appends a topic's values to a file, one per line.
@@ -1116,6 +1119,7 @@ impl Registry {
             internal_topic,
             group: None,
             snapshots: BTreeMap::new(),
+            share: None,
         });
         let q = self.queries.last_mut().expect("just pushed");
         if log.is_durable() {
@@ -1153,19 +1157,28 @@ impl Registry {
     ) -> ExecResult<u64> {
         let mut read = 0;
         for q in &mut self.queries {
+            super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
             let last = q.stages.len() - 1;
             let before = q.stats.records_read;
             for (i, stage) in q.stages.iter_mut().enumerate() {
+                // Tasks another process runs wait aside.
+                let (mine, others): (Vec<TaskSlot>, Vec<TaskSlot>) =
+                    std::mem::take(&mut stage.tasks).into_iter().partition(|t| {
+                        super::share::runs(q.share.as_ref(), &stage.input_topic, t.partition)
+                    });
+                stage.tasks = mine;
                 let output = Output::Sink(&q.sink);
-                run_stage(
+                let ran = run_stage(
                     runtime,
                     log,
                     stage,
                     &output,
                     close && i == last,
                     &mut q.stats,
-                )
-                .map_err(|e| e.context(format!("query {} failed", q.id)))?;
+                );
+                stage.tasks.extend(others);
+                stage.tasks.sort_by_key(|t| t.partition);
+                ran.map_err(|e| e.context(format!("query {} failed", q.id)))?;
             }
             read += q.stats.records_read - before;
         }

@@ -7,6 +7,7 @@ use super::format::key::decode_kafka;
 use super::output::{listing, Output};
 use super::persistent::{run_transient, split_window_key, FileSink};
 use super::session::Session;
+use super::share::Sharing;
 use crate::data::Value;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::exec::log::{Offsets, Record};
@@ -231,6 +232,28 @@ impl Session {
             self.catalog.insert(p.sink.clone());
         }
         out.status(&format!("Created query with ID {id}"));
+        if self.share_queries {
+            self.share_query(&id, out)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the query `id` one that the application's processes share, or warns that
+    /// each process runs it whole.
+    fn share_query(&mut self, id: &str, out: &mut dyn Output) -> Result<(), Diagnostic> {
+        let Some(q) = self.registry.queries.iter_mut().find(|q| q.id == id) else {
+            return Ok(());
+        };
+        let app = self.log.application_id().to_string();
+        match super::share::share(&self.log, q).map_err(failed)? {
+            Sharing::Shared { group } => out.status(&format!(
+                "Query {id} shares the partitions of its input with the other processes of application '{app}' (consumer group '{group}')"
+            )),
+            Sharing::Whole(why) => out.warning(&format!(
+                "query {id} runs whole in this process ({why}): another process of application '{app}' would compute and write its results again; run it in one process"
+            )),
+            Sharing::Alone => {}
+        }
         Ok(())
     }
 

@@ -60,6 +60,9 @@ pub struct Session {
     /// persistent queries it restores are that process's, which runs them, so here they
     /// only declare their sinks. Queries started in this session run here.
     pub guest: bool,
+    /// Persistent queries share their partitions with the other processes of the
+    /// application (`share.rs`): `kql run --follow` on a log with consumer groups.
+    pub share_queries: bool,
 }
 
 impl Session {
@@ -82,6 +85,7 @@ impl Session {
             runtime,
             script_depth: 0,
             sandbox: None,
+            share_queries: false,
             deferred: Vec::new(),
             restoring: false,
             registry: Default::default(),

@@ -13,10 +13,43 @@ use super::context::Context;
 use super::KafkaLog;
 use crate::exec::log::{Fetch, GroupOffsets, Topics};
 
-/// One consumer per group whose offsets are committed or read; it never joins the group
-/// (Kafka takes commits from outside an empty group, as its admin tools do).
-#[derive(Default)]
-pub struct GroupClients(Mutex<HashMap<String, Arc<BaseConsumer<Context>>>>);
+/// One consumer per group whose offsets are committed or read. It never joins the group
+/// (Kafka takes commits from outside an empty group, as its admin tools do), unless this
+/// process is a member of the group (`membership.rs`): then the member's consumer commits,
+/// with the group's generation, as Kafka requires of a group with members.
+#[derive(Default, Clone)]
+pub struct GroupClients(Arc<Mutex<HashMap<String, GroupClient>>>);
+
+#[derive(Clone)]
+struct GroupClient {
+    consumer: Arc<BaseConsumer<Context>>,
+    member: bool,
+}
+
+impl GroupClients {
+    pub(super) fn set_member(&self, group: &str, consumer: Arc<BaseConsumer<Context>>) {
+        let client = GroupClient {
+            consumer,
+            member: true,
+        };
+        self.0.lock().unwrap().insert(group.to_string(), client);
+    }
+
+    pub(super) fn forget(&self, group: &str) {
+        self.0.lock().unwrap().remove(group);
+    }
+}
+
+/// A member's commit refused because the group is rebalancing or has moved on without it:
+/// the partitions' next owner starts from the last commit that went through, so records
+/// since then are read twice (at least once), never skipped.
+fn is_stale_member(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::error::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::RebalanceInProgress | C::IllegalGeneration | C::UnknownMemberId)
+    )
+}
 
 impl GroupOffsets for KafkaLog {
     fn commit_offset(
@@ -30,8 +63,10 @@ impl GroupOffsets for KafkaLog {
         tpl.add_partition_offset(topic, partition as i32, Offset::Offset(offset as i64))
             .map_err(|e| self.failed().error(&e, topic))?;
         let client = self.group_client(group)?;
-        self.retrying(|| client.commit(&tpl, CommitMode::Sync))
-            .map_err(|e| self.failed().error(&e, &format!("group '{group}'")))
+        match self.retrying(|| client.consumer.commit(&tpl, CommitMode::Sync)) {
+            Err(e) if client.member && is_stale_member(&e) => Ok(()),
+            r => r.map_err(|e| self.failed().error(&e, &format!("group '{group}'"))),
+        }
     }
 
     fn committed_offset(
@@ -136,7 +171,11 @@ impl KafkaLog {
     ) -> Result<Vec<(String, u32, u64)>, LogError> {
         let client = self.group_client(group)?;
         let found = self
-            .retrying(|| client.committed_offsets(tpl.clone(), self.settings.timeout))
+            .retrying(|| {
+                client
+                    .consumer
+                    .committed_offsets(tpl.clone(), self.settings.timeout)
+            })
             .map_err(|e| self.failed().error(&e, &format!("group '{group}'")))?;
         Ok(found
             .elements()
@@ -150,13 +189,17 @@ impl KafkaLog {
             .collect())
     }
 
-    fn group_client(&self, group: &str) -> Result<Arc<BaseConsumer<Context>>, LogError> {
+    fn group_client(&self, group: &str) -> Result<GroupClient, LogError> {
         let mut clients = self.groups.0.lock().unwrap();
         if let Some(c) = clients.get(group) {
             return Ok(c.clone());
         }
-        let client: Arc<BaseConsumer<Context>> =
-            Arc::new(self.client(&[("group.id", group), ("enable.auto.commit", "false")])?);
+        let client = GroupClient {
+            consumer: Arc::new(
+                self.client(&[("group.id", group), ("enable.auto.commit", "false")])?,
+            ),
+            member: false,
+        };
         clients.insert(group.to_string(), client.clone());
         Ok(client)
     }

@@ -13,6 +13,7 @@ mod context;
 mod errors;
 mod fetch;
 mod groups;
+mod membership;
 mod produce;
 pub mod settings;
 mod topics;
@@ -121,6 +122,12 @@ impl KafkaLog {
         }
     }
 
+    /// Does the user set client property `name` (in the properties or with `SET`)?
+    fn has_property(&self, name: &str) -> bool {
+        self.settings.properties.contains_key(name)
+            || self.session_properties.lock().unwrap().contains_key(name)
+    }
+
     /// A new client of this log's cluster with its settings and `overrides`.
     fn client<T: FromClientConfigAndContext<Context>>(
         &self,
@@ -142,6 +149,14 @@ impl Log for KafkaLog {
 
     fn client_properties(&self) -> bool {
         true
+    }
+
+    fn join_group(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Box<dyn crate::exec::log::Membership>>, LogError> {
+        Ok(Some(Box::new(self.member(group, topics)?)))
     }
 
     fn set_client_property(&self, name: &str, value: &str) -> Result<bool, LogError> {

@@ -206,6 +206,24 @@ pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
     fn client_properties(&self) -> bool {
         false
     }
+    /// Joins `group` as a member that shares the partitions of `topics` with the other
+    /// processes of the application in that group. None on a log that one process holds
+    /// alone (the embedded log): that process has every partition.
+    fn join_group(
+        &self,
+        _group: &str,
+        _topics: &[String],
+    ) -> Result<Option<Box<dyn Membership>>, LogError> {
+        Ok(None)
+    }
+}
+
+/// A process's membership of a consumer group: which partitions the group gives it.
+/// Dropping it leaves the group, and the others take its partitions over.
+pub trait Membership: Send + Sync {
+    /// The (topic, partition)s this process holds now; empty until the group has assigned
+    /// them. A rebalance (a member joined or left) shows as a new set.
+    fn assigned(&mut self) -> Result<std::collections::BTreeSet<(String, u32)>, LogError>;
 }
 
 /// What only the embedded log can do.

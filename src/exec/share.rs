@@ -1,0 +1,111 @@
+//! Persistent queries shared by several processes of one application (`kql run --follow`
+//! on Kafka, started more than once with the same `--application-id`). Each process is a
+//! member of the query's consumer group; the group gives each member some partitions of
+//! the query's inputs, and a process runs the tasks of those partitions only. When a member
+//! joins or leaves (or dies and the group stops hearing from it), the group assigns the
+//! partitions again: a task given to this process starts from the group's last committed
+//! position of its partition, a task taken away stops and is no longer committed.
+//!
+//! An aggregate's task takes its state along: the new owner reads the task's latest
+//! snapshot from the query's changelog topic (written at each commit, with the position
+//! it reflects), or replays the partition up to the committed position. Rows a task wrote
+//! after its owner's last commit are written again by the next owner: output is at least
+//! once across a hand-over (exactly once within one process); state is never counted
+//! twice, since it is restored as of the position reading resumes from. A join keeps its
+//! state as one snapshot of all its tasks, so it does not move: it runs whole in each
+//! process that starts it (the caller warns).
+
+use std::collections::BTreeSet;
+
+use super::log::{LogHandle, Membership};
+use super::persistent::{Running, StageKind};
+
+/// This process's share of a query.
+pub struct Share {
+    membership: Box<dyn Membership>,
+    owned: BTreeSet<(String, u32)>,
+}
+
+impl std::fmt::Debug for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Share").field("owned", &self.owned).finish()
+    }
+}
+
+/// What sharing a query came to.
+pub enum Sharing {
+    /// This process is a member of the query's group.
+    Shared { group: String },
+    /// The log is held by this process alone (the embedded log), or the query commits no
+    /// positions: nothing to share.
+    Alone,
+    /// The query cannot move between processes yet; the reason.
+    Whole(String),
+}
+
+/// Why a query's tasks cannot move between processes, if they cannot.
+fn unshareable(q: &Running) -> Option<String> {
+    q.stages
+        .iter()
+        .any(|s| matches!(&*s.kind, StageKind::Joined(_)))
+        .then(|| "a join's state does not move between processes yet".to_string())
+}
+
+/// Joins the query's consumer group, if the log is shared and the query can move.
+pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
+    let Some(group) = q.group.clone() else {
+        return Ok(Sharing::Alone);
+    };
+    if let Some(why) = unshareable(q) {
+        return Ok(Sharing::Whole(why));
+    }
+    let mut topics: Vec<String> = q.stages.iter().map(|s| s.input_topic.clone()).collect();
+    topics.dedup();
+    let Some(membership) = log.join_group(&group, &topics).map_err(|e| e.to_string())? else {
+        return Ok(Sharing::Alone);
+    };
+    q.share = Some(Share {
+        membership,
+        owned: BTreeSet::new(),
+    });
+    Ok(Sharing::Shared { group })
+}
+
+/// Does this process run the task of `partition` of `topic`? Every task of a query that
+/// is not shared.
+pub fn runs(share: Option<&Share>, topic: &str, partition: u32) -> bool {
+    share.is_none_or(|s| s.owned.contains(&(topic.to_string(), partition)))
+}
+
+/// Asks the group which partitions this process holds now. A task newly given to it takes
+/// over from the group's last commit (state from the changelog); a task taken away lets
+/// its state go.
+pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
+    let Some(share) = q.share.as_mut() else {
+        return Ok(());
+    };
+    let assigned = share.membership.assigned().map_err(|e| e.to_string())?;
+    if assigned == share.owned {
+        return Ok(());
+    }
+    let before = std::mem::replace(&mut share.owned, assigned.clone());
+    for i in 0..q.stages.len() {
+        let topic = q.stages[i].input_topic.clone();
+        let partitions: Vec<u32> = q.stages[i].tasks.iter().map(|t| t.partition).collect();
+        for p in partitions {
+            let key = (topic.clone(), p);
+            match (before.contains(&key), assigned.contains(&key)) {
+                (false, true) => super::durable::take_over(log, q, i, p)?,
+                (true, false) => {
+                    let slot = q.stages[i].tasks.iter_mut().find(|t| t.partition == p);
+                    if let Some(agg) = slot.and_then(|t| t.agg.as_mut()) {
+                        *agg = super::aggregate::AggregateTask::new();
+                    }
+                    q.snapshots.remove(&(i, p));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! Two `kql run --follow` processes of one application share two persistent queries (a
+//! projection and a count per key) over a 6-partition topic through each query's consumer
+//! group; one is killed (SIGKILL) while records flow, the other takes its partitions over
+//! (with the counts' state, from the changelog), and the sinks end with a result for every
+//! input record and the right count for every key. Output is at least once across the
+//! hand-over: the duplicates (rows the dead process wrote after its last commit, written
+//! again by its successor) are counted and bounded, never a missing row.
+
+mod kafka;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kql::exec::log::{Acks, Fetch, GroupOffsets, Produce, ProducerRecord, Topics};
+use kql::kafka::{KafkaLog, KafkaSettings};
+use kql_runtime::TopicConfig;
+
+const PARTITIONS: u32 = 6;
+/// The group notices a killed member after its session timeout (10 s in kql).
+const TAKEOVER_WAIT: Duration = Duration::from_secs(90);
+
+/// A `kql run --follow` process; its stderr lines arrive on `status`.
+struct Member {
+    child: Child,
+    status: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Member {
+    fn start(file: &str, bootstrap: &str, app: &str) -> Member {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["run", file, "--follow", "--bootstrap-servers", bootstrap])
+            .args(["--application-id", app, "--format", "json"])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, status) = channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut m = Member {
+            child,
+            status,
+            seen: Vec::new(),
+        };
+        m.wait_for("Following 2 persistent queries");
+        m
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.seen.iter().any(|l| l.contains(text)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.status.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no '{text}' from kql run; it said: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Ctrl-C; the exit code.
+    fn interrupt(mut self) -> i32 {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        self.seen.extend(self.status.try_iter());
+        assert_eq!(code, 0, "{:?}", self.seen);
+        code
+    }
+}
+
+const KEYS: u32 = 60;
+
+/// Records `from..to` of the input: key `i % KEYS` (an INT key), value `{"V": i}`.
+fn produce(log: &KafkaLog, topic: &str, from: u32, to: u32) {
+    for i in from..to {
+        let key = ((i % KEYS) as i32).to_be_bytes();
+        let record = ProducerRecord::new(
+            Some(Bytes::copy_from_slice(&key)),
+            Some(Bytes::from(format!("{{\"V\": {i}}}"))),
+        );
+        log.produce(topic, record, Acks::All).unwrap();
+    }
+}
+
+/// Every record of a topic's partitions, in offset order per partition, as (key, value).
+fn records(log: &KafkaLog, topic: &str) -> Vec<(Vec<u8>, serde_json::Value)> {
+    let mut out = Vec::new();
+    for p in 0..log.partition_count(topic).unwrap_or(0) {
+        let end = log.offsets(topic, p).unwrap().high_watermark;
+        let mut at = 0;
+        while at < end {
+            let mut fetched = log.fetch(topic, p, at, end, 10_000).unwrap();
+            while let Some(r) = fetched.next_record() {
+                let r = r.unwrap();
+                let value = serde_json::from_slice(r.value.unwrap()).unwrap();
+                out.push((r.key.unwrap_or_default().to_vec(), value));
+            }
+            at = fetched.resume_at().unwrap_or(end);
+        }
+    }
+    out
+}
+
+/// How many times each `W` is in the projection's sink.
+fn sink_counts(log: &KafkaLog, topic: &str) -> BTreeMap<u32, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, value) in records(log, topic) {
+        *counts
+            .entry(value["W"].as_u64().unwrap() as u32)
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The latest count of each key in the table's sink.
+fn latest_counts(log: &KafkaLog, topic: &str) -> BTreeMap<Vec<u8>, u64> {
+    records(log, topic)
+        .into_iter()
+        .map(|(key, value)| (key, value["N"].as_u64().unwrap()))
+        .collect()
+}
+
+/// Waits until the sink has a row for each of `0..n` (as `W = 2 * V`).
+fn wait_for_sink(log: &KafkaLog, topic: &str, n: u32, wait: Duration) -> BTreeMap<u32, usize> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let counts = sink_counts(log, topic);
+        if (0..n).all(|i| counts.contains_key(&(2 * i))) || Instant::now() > deadline {
+            return counts;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The group's members and how many partitions each holds.
+fn members(log: &KafkaLog, group: &str) -> Vec<usize> {
+    log.describe_group(group)
+        .map(|g| g.members.iter().map(|m| m.assignment.len()).collect())
+        .unwrap_or_default()
+}
+
+fn wait_for_members(log: &KafkaLog, group: &str, want: &[usize]) {
+    let deadline = Instant::now() + TAKEOVER_WAIT;
+    loop {
+        let mut got = members(log, group);
+        got.sort();
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group}: members hold {got:?} partitions, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let input = kafka::unique("scale-in");
+    let output = kafka::unique("scale-out");
+    let counted = kafka::unique("scale-counts");
+    let app = kafka::unique("scale");
+    let config = TopicConfig {
+        partitions: PARTITIONS,
+        ..TopicConfig::default()
+    };
+    log.create_topic(&input, config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doubled.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM IF NOT EXISTS readings (ID INT KEY, V INT) \
+             WITH (kafka_topic='{input}', value_format='JSON');\n\
+             CREATE STREAM IF NOT EXISTS doubled WITH (kafka_topic='{output}') AS \
+             SELECT ID, V * 2 AS W FROM readings EMIT CHANGES;\n\
+             CREATE TABLE IF NOT EXISTS counts WITH (kafka_topic='{counted}') AS \
+             SELECT ID, COUNT(*) AS N FROM readings GROUP BY ID EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let group = format!("{app}-CSAS_DOUBLED_1");
+    let count_group = format!("{app}-CTAS_COUNTS_2");
+
+    let mut first = Member::start(file, &bootstrap, &app);
+    first.wait_for(&format!("consumer group '{group}'"));
+    let mut second = Member::start(file, &bootstrap, &app);
+    assert!(
+        second.seen.iter().any(|l| l.contains("Restored")),
+        "the second process finds the query in the command topic: {:?}",
+        second.seen
+    );
+    wait_for_members(&log, &group, &[3, 3]);
+    wait_for_members(&log, &count_group, &[3, 3]);
+
+    produce(&log, &input, 0, 300);
+    let counts = wait_for_sink(&log, &output, 300, Duration::from_secs(60));
+    assert_eq!(counts.len(), 300, "both halves computed: {counts:?}");
+
+    // One of two dies while records flow; its partitions go to the other.
+    produce(&log, &input, 300, 400);
+    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
+    second.child.wait().unwrap();
+    produce(&log, &input, 400, 600);
+    wait_for_members(&log, &group, &[6]);
+    wait_for_members(&log, &count_group, &[6]);
+    let counts = wait_for_sink(&log, &output, 600, TAKEOVER_WAIT);
+    // The counts catch up too: every key has its 10 records counted, none twice.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut latest = latest_counts(&log, &counted);
+    while latest.values().any(|n| *n != 10) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        latest = latest_counts(&log, &counted);
+    }
+    first.interrupt();
+    assert_eq!(latest.len(), KEYS as usize, "{latest:?}");
+    assert!(latest.values().all(|n| *n == 10), "{latest:?}");
+
+    let missing: Vec<u32> = (0..600)
+        .filter(|i| !counts.contains_key(&(2 * i)))
+        .collect();
+    assert!(missing.is_empty(), "inputs without a result: {missing:?}");
+    let duplicates: usize = counts.values().map(|c| c - 1).sum();
+    // Only what the killed process wrote after its last commit (1 s apart) comes twice.
+    assert!(
+        duplicates <= 400,
+        "{duplicates} duplicate rows: more than the killed process could have written"
+    );
+    eprintln!("scale-out: 600 inputs, {duplicates} duplicate row(s) after the kill");
+    assert!(log.committed_offset(&group, &input, 0).unwrap().is_some());
+}
