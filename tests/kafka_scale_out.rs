@@ -31,7 +31,8 @@ struct Member {
 }
 
 impl Member {
-    fn start(file: &str, bootstrap: &str, app: &str) -> Member {
+    /// Starts the process and waits until it follows `queries` persistent queries.
+    fn start(file: &str, bootstrap: &str, app: &str, queries: &str) -> Member {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
             .args(["run", file, "--follow", "--bootstrap-servers", bootstrap])
             .args(["--application-id", app, "--format", "json"])
@@ -55,7 +56,7 @@ impl Member {
             status,
             seen: Vec::new(),
         };
-        m.wait_for("Following 2 persistent queries");
+        m.wait_for(&format!("Following {queries} (Ctrl-C stops)"));
         m
     }
 
@@ -202,9 +203,9 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
     let group = format!("{app}-CSAS_DOUBLED_1");
     let count_group = format!("{app}-CTAS_COUNTS_2");
 
-    let mut first = Member::start(file, &bootstrap, &app);
+    let mut first = Member::start(file, &bootstrap, &app, "2 persistent queries");
     first.wait_for(&format!("consumer group '{group}'"));
-    let mut second = Member::start(file, &bootstrap, &app);
+    let mut second = Member::start(file, &bootstrap, &app, "2 persistent queries");
     assert!(
         second.seen.iter().any(|l| l.contains("Restored")),
         "the second process finds the query in the command topic: {:?}",
@@ -248,4 +249,58 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
     );
     eprintln!("scale-out: 600 inputs, {duplicates} duplicate row(s) after the kill");
     assert!(log.committed_offset(&group, &input, 0).unwrap().is_some());
+}
+
+#[test]
+fn a_join_runs_whole_in_each_process_and_says_so() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let (orders, users) = (kafka::unique("orders"), kafka::unique("users"));
+    for topic in [&orders, &users] {
+        let config = TopicConfig {
+            partitions: 2,
+            ..TopicConfig::default()
+        };
+        log.create_topic(topic, config).unwrap();
+    }
+    let app = kafka::unique("joins");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enrich.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM orders (ID INT KEY, AMOUNT INT) \
+             WITH (kafka_topic='{orders}', value_format='JSON');\n\
+             CREATE TABLE users (ID INT PRIMARY KEY, NAME VARCHAR) \
+             WITH (kafka_topic='{users}', value_format='JSON');\n\
+             CREATE STREAM enriched AS SELECT o.ID, o.AMOUNT, u.NAME \
+             FROM orders o JOIN users u ON o.ID = u.ID EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let mut member = Member::start(
+        file.to_str().unwrap(),
+        &bootstrap,
+        &app,
+        "1 persistent query",
+    );
+    member.wait_for(
+        "runs whole in this process (a join's state does not move between processes yet)",
+    );
+    assert!(
+        !member
+            .seen
+            .iter()
+            .any(|l| l.contains("shares the partitions")),
+        "{:?}",
+        member.seen
+    );
+    member.interrupt();
+    // It is not a member of the query's group: it holds every partition itself.
+    let group = format!("{app}-CSAS_ENRICHED_2");
+    assert!(
+        members(&log, &group).is_empty(),
+        "{:?}",
+        members(&log, &group)
+    );
 }
