@@ -295,6 +295,15 @@ fn a_join_runs_whole_in_each_process_and_says_so() {
         "{:?}",
         member.seen
     );
+    // A second process, which replays the query from the command topic, says it too.
+    let mut second = Member::start(
+        file.to_str().unwrap(),
+        &bootstrap,
+        &app,
+        "1 persistent query",
+    );
+    second.wait_for("query CSAS_ENRICHED_2 runs whole in this process");
+    second.interrupt();
     member.interrupt();
     // It is not a member of the query's group: it holds every partition itself.
     let group = format!("{app}-CSAS_ENRICHED_2");

@@ -249,9 +249,16 @@ impl Session {
             Sharing::Shared { group } => out.status(&format!(
                 "Query {id} shares the partitions of its input with the other processes of application '{app}' (consumer group '{group}')"
             )),
-            Sharing::Whole(why) => out.warning(&format!(
-                "query {id} runs whole in this process ({why}): another process of application '{app}' would compute and write its results again; run it in one process"
-            )),
+            Sharing::Whole(why) => {
+                let warning = format!(
+                    "query {id} runs whole in this process ({why}): another process of application '{app}' would compute and write its results again; run it in one process"
+                );
+                if self.restoring {
+                    self.restore_warnings.push(warning);
+                } else {
+                    out.warning(&warning);
+                }
+            }
             Sharing::Alone => {}
         }
         Ok(())

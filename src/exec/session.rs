@@ -47,7 +47,10 @@ pub struct Session {
     /// Errors of a nested script beyond the first, reported with it.
     deferred: Vec<Diagnostic>,
     /// Set while replaying the command topic, so replayed statements are not recorded again.
-    restoring: bool,
+    pub(crate) restoring: bool,
+    /// Warnings about replayed statements, shown once the replay is over (its output is
+    /// otherwise discarded).
+    pub(crate) restore_warnings: Vec<String>,
     /// Persistent queries and connectors (see `running.rs`).
     pub registry: super::persistent::Registry,
     /// Set when the session is live (`follow.rs`): the stop request of its push queries
@@ -88,6 +91,7 @@ impl Session {
             share_queries: false,
             deferred: Vec::new(),
             restoring: false,
+            restore_warnings: Vec::new(),
             registry: Default::default(),
             live_stop: None,
             pulse: None,
@@ -196,6 +200,9 @@ impl Session {
             }
         }
         self.restoring = false;
+        for w in std::mem::take(&mut self.restore_warnings) {
+            out.warning(&w);
+        }
         if restored > 0 {
             let from = match self.log.embedded() {
                 Some(_) if self.guest => "the data directory (its persistent queries run in \
