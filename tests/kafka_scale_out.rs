@@ -269,11 +269,11 @@ fn a_join_runs_whole_in_each_process_and_says_so() {
     std::fs::write(
         &file,
         format!(
-            "CREATE STREAM orders (ID INT KEY, AMOUNT INT) \
+            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, AMOUNT INT) \
              WITH (kafka_topic='{orders}', value_format='JSON');\n\
-             CREATE TABLE users (ID INT PRIMARY KEY, NAME VARCHAR) \
+             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
              WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE STREAM enriched AS SELECT o.ID, o.AMOUNT, u.NAME \
+             CREATE STREAM IF NOT EXISTS enriched AS SELECT o.ID, o.AMOUNT, u.NAME \
              FROM orders o JOIN users u ON o.ID = u.ID EMIT CHANGES;\n"
         ),
     )
