@@ -625,7 +625,7 @@ fn run_task_to(
             Ok(None) => {
                 // The range can end past the last record (Kafka's transaction markers).
                 match reader.position() {
-                    Ok(end) => slot.offset = end,
+                    Ok(end) => slot.offset = slot.offset.max(end),
                     Err(e) => error = Some(ExecError::from(e)),
                 }
                 break;
