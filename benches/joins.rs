@@ -1,10 +1,10 @@
 //! The join workloads W3 (stream-table join) and W4 (global-table broadcast join) of
-//! the shared benchmark workloads (`shared/bench/` beside the repository), run end to end through kql (files -> source connectors ->
+//! the benchmark workloads (`benches/workload/gen.rs`), run end to end through kql (files -> source connectors ->
 //! partitioned log -> persistent join query -> sink topic), next to hand-written
 //! single-threaded serde_json programs doing the same work on the same files, measured in
 //! the same run. Figures are ratios to that baseline, with the peers' figures beside.
 //!
-//!     rustc -O ../shared/bench/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
+//!     rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
 //!     cargo bench --bench joins -- "$DIR/readings_1m.jsonl"
 
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 # JSON lines into the log to the last sink record. Not a timed test: figures to read.
 #
 #     cargo build --release
-#     rustc -O ../shared/bench/gen.rs -o gen && ./gen "$DIR" 10000000 readings_10m
+#     rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 10000000 readings_10m
 #     benches/memory.sh "$DIR/readings_10m.jsonl"
 #
 # KQL (default target/release/kql) names the binary. Each line: workload, peak RSS, wall,

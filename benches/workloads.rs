@@ -1,11 +1,11 @@
 //! The benchmark workloads W1 (filter/project CREATE STREAM AS SELECT) and W2 (tumbling
-//! window COUNT/AVG/MAX, EMIT FINAL) of the shared benchmark workloads (`shared/bench/` beside the repository), run end to end through kql
+//! window COUNT/AVG/MAX, EMIT FINAL) of the benchmark workloads (`benches/workload/gen.rs`), run end to end through kql
 //! (file -> source connector -> partitioned log -> persistent query -> sink topic), next to
 //! a hand-written single-threaded serde_json program doing the same work on the same file,
 //! measured in the same run. Figures are reported as a ratio to that baseline, with the
 //! peers' figures from the shared README beside them.
 //!
-//!     rustc -O ../shared/bench/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
+//!     rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 1000000 readings_1m
 //!     cargo bench --bench workloads -- "$DIR/readings_1m.jsonl"
 
 use std::collections::{BTreeMap, HashMap};
