@@ -512,3 +512,54 @@ fn kql_run_on_a_terminal_shows_progress_then_clears_it() {
         "{screen}"
     );
 }
+
+/// A persistent query that fails in the shell stops, with the reason, instead of running
+/// on past the batch that failed (which lost that batch's rows and counted them as written).
+#[test]
+fn a_persistent_query_that_fails_in_the_shell_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "\
+CREATE STREAM words (word VARCHAR, width INT) WITH (kafka_topic='words', partitions=1, value_format='JSON');
+CREATE STREAM padded AS SELECT word, LPAD(word, width, 'x') AS wide FROM words;
+INSERT INTO words (word, width) VALUES ('a', 3);
+INSERT INTO words (word, width) VALUES ('b', 9000000);
+SHOW QUERIES;
+INSERT INTO words (word, width) VALUES ('c', 2);
+SHOW QUERIES;
+SELECT word FROM padded EMIT CHANGES;
+";
+    let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .current_dir(dir.path())
+        .env("KQL_HISTORY", dir.path().join("history"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stderr.matches("query CSAS_PADDED_1 failed").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    assert!(
+        stderr.contains("query CSAS_PADDED_1 was stopped"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("CSAS_PADDED_1"),
+        "not listed as running: {stdout}"
+    );
+    // Nothing ran past the failed batch: no row of it, and no later row either.
+    assert!(!stdout.contains("| a "), "{stdout}");
+    assert!(!stdout.contains("| c "), "{stdout}");
+}

@@ -1156,7 +1156,47 @@ impl Registry {
         close: bool,
     ) -> ExecResult<u64> {
         let mut read = 0;
-        for q in &mut self.queries {
+        for i in 0..self.queries.len() {
+            let q = &mut self.queries[i];
+            let advanced = Self::advance_one(runtime, log, q, close);
+            match advanced {
+                Ok(n) => read += n,
+                Err(e) => {
+                    // A failed query stops: its tasks' positions may have moved past the
+                    // batch that failed, so running it again would skip or repeat rows.
+                    // Its statement stays in the catalog; a restart resumes it from its
+                    // last commit.
+                    let q = self.queries.remove(i);
+                    let stopped = format!(
+                        "query {} was stopped; on a data directory it resumes from its last \
+                         commit the next time the directory is opened",
+                        q.id
+                    );
+                    return Err(match e {
+                        ExecError::Runtime { code, message } => ExecError::Runtime {
+                            code,
+                            message: format!("{message} ({stopped})"),
+                        },
+                        ExecError::Diagnosed(d) => ExecError::Diagnosed(d.note(stopped)),
+                        other => other,
+                    });
+                }
+            }
+        }
+        for s in &mut self.sinks {
+            s.catch_up(log)?;
+        }
+        Ok(read)
+    }
+
+    /// One query reads its inputs to their current end; how many input records it read.
+    fn advance_one(
+        runtime: &tokio::runtime::Runtime,
+        log: &LogHandle,
+        q: &mut Running,
+        close: bool,
+    ) -> ExecResult<u64> {
+        {
             super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
             let last = q.stages.len() - 1;
             let before = q.stats.records_read;
@@ -1180,12 +1220,8 @@ impl Registry {
                 stage.tasks.sort_by_key(|t| t.partition);
                 ran.map_err(|e| e.context(format!("query {} failed", q.id)))?;
             }
-            read += q.stats.records_read - before;
+            Ok(q.stats.records_read - before)
         }
-        for s in &mut self.sinks {
-            s.catch_up(log)?;
-        }
-        Ok(read)
     }
 
     /// Every durable query saves its state, then the offsets that state reflects.
