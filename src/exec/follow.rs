@@ -170,7 +170,8 @@ impl Session {
                 Err(e) => break Err(failed(e.context("the query failed"))),
             };
             for r in rows.iter().filter(|r| !r.tombstone) {
-                if emitted >= limit {
+                // Ctrl-C stops the printing too: a round over a long input holds many rows.
+                if emitted >= limit || out.cancelled() {
                     break;
                 }
                 out.row(&r.values);
