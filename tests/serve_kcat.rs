@@ -308,19 +308,13 @@ fn a_broker_stopped_from_a_shell_on_the_servers_data_directory_moves_leadership_
     );
     let before = leaders(&served, "readings")[0];
     let shell = |input: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["--data-dir", data.to_str().unwrap()])
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin.take().unwrap().write_all(input.as_bytes())?;
-                c.wait_with_output()
-            })
-            .unwrap();
+        let out = run(
+            Command::new(env!("CARGO_BIN_EXE_kql"))
+                .args(["--data-dir", data.to_str().unwrap()])
+                .env("NO_COLOR", "1"),
+            input,
+            SECS_10,
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stderr)
     };

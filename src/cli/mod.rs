@@ -522,27 +522,31 @@ pub fn open_log(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<OpenedL
 /// `open_cluster` for a shell or a run: when another kql process holds the data directory
 /// (a `kql run --follow`, a shell, `kql serve`), work through it rather than fail.
 fn open_embedded(cli: &Cli, data_dir: Option<&std::path::Path>) -> Result<OpenedLog, Failure> {
+    use kql_runtime::local::{open_or_connect, Opened};
     let Some(dir) = data_dir else {
         return open_cluster(cli, None).map(OpenedLog::Owner);
     };
     // A holder that is starting (not serving yet) or exiting is waited for.
-    let deadline = std::time::Instant::now() + OPEN_WAIT;
-    loop {
-        match kql_runtime::Cluster::open(dir, cli.brokers, kql_runtime::Settings::default()) {
-            Err(e @ kql_runtime::LogError::DirectoryInUse(_)) => {
-                if let Ok(remote) = crate::exec::log::RemoteLog::connect(dir) {
-                    eprintln!(
-                        "kql: another kql process holds {}; working through it",
-                        dir.display()
-                    );
-                    return Ok(OpenedLog::Guest(std::sync::Arc::new(remote)));
-                }
-                if std::time::Instant::now() >= deadline {
-                    return Err(cannot_open(dir, e));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            opened => return owned(dir, opened).map(OpenedLog::Owner),
+    let opened = open_or_connect(
+        dir,
+        cli.brokers,
+        kql_runtime::Settings::default(),
+        OPEN_WAIT,
+    )
+    .map_err(|e| cannot_open(dir, e))?;
+    match opened {
+        Opened::Owner(cluster) => {
+            report_damage(&cluster);
+            Ok(OpenedLog::Owner(cluster))
+        }
+        Opened::Client(client) => {
+            let remote = crate::exec::log::RemoteLog::with_client(dir, client)
+                .map_err(|e| cannot_open(dir, e))?;
+            eprintln!(
+                "kql: another kql process holds {}; working through it",
+                dir.display()
+            );
+            Ok(OpenedLog::Guest(std::sync::Arc::new(remote)))
         }
     }
 }
@@ -555,11 +559,15 @@ fn owned(
     let cluster = opened
         .and_then(|c| c.serve_local().map(|()| c))
         .map_err(|e| cannot_open(dir, e))?;
-    // Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
+    report_damage(&cluster);
+    Ok(cluster)
+}
+
+/// Damage found and repaired on open is never silent (also in DESCRIBE TOPIC ... EXTENDED).
+fn report_damage(cluster: &kql_runtime::Cluster) {
     for r in cluster.storage_reports() {
         eprintln!("warning: {r}");
     }
-    Ok(cluster)
 }
 
 /// How long `kql run` and the shell wait for another process to let go of a data directory.

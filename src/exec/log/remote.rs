@@ -23,14 +23,8 @@ pub struct RemoteLog {
 }
 
 impl RemoteLog {
-    /// Connects to the process that holds `dir`.
-    pub fn connect(dir: &Path) -> Result<RemoteLog, LogError> {
-        let mut first = LocalClient::connect(dir).map_err(|e| {
-            LogError::Remote(format!(
-                "cannot reach the process that holds {}: {e}",
-                dir.display()
-            ))
-        })?;
+    /// A log over a connection already made to the process that holds `dir`.
+    pub fn with_client(dir: &Path, mut first: LocalClient) -> Result<RemoteLog, LogError> {
         let brokers = first.brokers()?.len() as u32;
         Ok(RemoteLog {
             dir: dir.to_path_buf(),
