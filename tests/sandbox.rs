@@ -84,6 +84,52 @@ fn sandbox_confines_connectors_and_scripts_to_the_folder_of_the_file() {
     );
 }
 
+/// The shell's `--sandbox DIR` confines what its statements read, as `kql run --sandbox`
+/// does for a file.
+#[test]
+fn the_shell_with_sandbox_confines_scripts_to_its_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let folder = d.path().join("app");
+    std::fs::create_dir(&folder).unwrap();
+    write(&d.path().join("outside.ksql"), "SHOW TOPICS;\n");
+    write(&folder.join("inside.ksql"), "SHOW TOPICS;\n");
+    let sandbox = folder.to_str().unwrap();
+    let inside = format!("RUN SCRIPT '{}';\n", folder.join("inside.ksql").display());
+    let out = common::kql_with_input(&["--sandbox", sandbox], &inside);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let outside = format!(
+        "RUN SCRIPT '{}';\n",
+        d.path().join("outside.ksql").display()
+    );
+    let out = common::kql_with_input(&["--sandbox", sandbox], &outside);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("outside.ksql") && out.stderr.contains("the folder --sandbox allows"),
+        "{}",
+        out.stderr
+    );
+    // Without --sandbox the shell's paths are the user's business.
+    let out = common::kql_with_input(&[], &outside);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The shell reads its scripts itself, and like RUN SCRIPT in a file it never quotes a
+    // file that is not a script.
+    write(&folder.join("secret"), "root:TOP-SECRET-HASH:19000\n");
+    let secret = format!("RUN SCRIPT '{}';\n", folder.join("secret").display());
+    let out = common::kql_with_input(&[], &secret);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("RUN SCRIPT runs .ksql or .sql files")
+            && !out.stderr.contains("TOP-SECRET"),
+        "{}",
+        out.stderr
+    );
+    // A sandbox folder that does not exist is refused before anything runs.
+    let missing = d.path().join("nosuch");
+    let out = common::kql_with_input(&["--sandbox", missing.to_str().unwrap()], "SHOW TOPICS;\n");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("as the sandbox"), "{}", out.stderr);
+}
+
 /// `kql serve FILE` is reachable by others: its file is confined without being asked, and
 /// `--no-sandbox` lifts that.
 #[test]

@@ -39,6 +39,7 @@ Examples:
   kql                                        # the interactive shell
   kql --format json                          # the shell, printing rows as JSON lines
   kql --data-dir ./log                       # the shell over a durable log
+  kql --sandbox .                            # the shell, files only under this folder
   echo 'SHOW TOPICS;' | kql                  # statements from a pipe
   kql run queries/temp_alerts.ksql           # run a file to the end of its input
   kql run queries/temp_alerts.ksql --format json > alerts.jsonl
@@ -77,6 +78,10 @@ pub struct Cli {
     /// next time (default: in memory)
     #[arg(long = "data-dir", value_name = "DIR")]
     pub shell_data_dir: Option<PathBuf>,
+    /// The shell's connector files and RUN SCRIPT only inside this folder (and its
+    /// subfolders), e.g. `--sandbox .`
+    #[arg(long = "sandbox", value_name = "DIR")]
+    pub shell_sandbox: Option<PathBuf>,
     /// Run on an Apache Kafka cluster instead of the embedded log
     #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]", global = true)]
     pub bootstrap_servers: Option<String>,
@@ -436,6 +441,19 @@ pub fn refuse_data_dir_on_kafka(data_dir: Option<&std::path::Path>) -> Result<()
         )),
         None => Ok(()),
     }
+}
+
+/// The shell's `--sandbox DIR`: that folder.
+pub fn sandbox_in(folder: &std::path::Path) -> Result<crate::exec::sandbox::Sandbox, Failure> {
+    crate::exec::sandbox::Sandbox::new(folder).map_err(|e| {
+        Failure::plain(
+            Diagnostic::new(
+                Code::FileError,
+                format!("cannot use {} as the sandbox: {e}", folder.display()),
+            )
+            .help("--sandbox takes a folder that exists"),
+        )
+    })
 }
 
 /// `--sandbox`: the folder of the `.ksql` file `file`.

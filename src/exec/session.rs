@@ -578,6 +578,22 @@ impl Session {
         Ok(())
     }
 
+    /// Whether the shell may read `path` as a script: a `.ksql` or `.sql` file, inside the
+    /// sandbox if there is one (the shell reads its scripts itself, statement by statement).
+    pub fn may_run_script(&self, path: &std::path::Path) -> Result<(), Diagnostic> {
+        if let Some(d) = crate::plan::compile::not_a_script(path) {
+            return Err(d);
+        }
+        match &self.sandbox {
+            Some(sandbox) => sandbox.check(path).map_err(|why| {
+                Diagnostic::new(Code::FileError, why).help(
+                    "the shell was started with --sandbox DIR: scripts must be in that folder",
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// With `--sandbox`, `path` must be inside its folder.
     pub(crate) fn confine(
         &self,
@@ -588,7 +604,7 @@ impl Session {
             Some(sandbox) => sandbox.check(path).map_err(|why| {
                 Diagnostic::new(Code::FileError, why)
                     .label(span, "outside the sandbox")
-                    .help("with --sandbox (the default of kql serve), files must be in the folder of the .ksql file; kql serve --no-sandbox lifts it")
+                    .help("with --sandbox (the default of kql serve), files must be in the sandbox folder: the .ksql file's, or the one the shell's --sandbox DIR names; kql serve --no-sandbox lifts it")
             }),
             None => Ok(()),
         }

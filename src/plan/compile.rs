@@ -85,19 +85,26 @@ fn one(d: Diagnostic) -> Vec<Diagnostic> {
 /// before it is read, so no diagnostic ever quotes another kind of file (a key, a password
 /// file) as if it were a statement.
 fn script_extension(path: &std::path::Path, span: Span) -> Result<()> {
+    not_a_script(path).map_or(Ok(()), |d| Err(one(d.label(span, "not a statement file"))))
+}
+
+/// The error for a RUN SCRIPT of a file that is not a `.ksql` or `.sql` file (the shell's
+/// RUN SCRIPT checks it too), None for a script.
+pub fn not_a_script(path: &std::path::Path) -> Option<Diagnostic> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if ext.eq_ignore_ascii_case("ksql") || ext.eq_ignore_ascii_case("sql") {
-        return Ok(());
+        return None;
     }
-    Err(one(Diagnostic::new(
-        Code::FileError,
-        format!(
-            "RUN SCRIPT runs .ksql or .sql files; {} is not one",
-            path.display()
-        ),
+    Some(
+        Diagnostic::new(
+            Code::FileError,
+            format!(
+                "RUN SCRIPT runs .ksql or .sql files; {} is not one",
+                path.display()
+            ),
+        )
+        .help("name the script file with a .ksql extension"),
     )
-    .label(span, "not a statement file")
-    .help("name the script file with a .ksql extension")))
 }
 
 impl Compiler<'_> {

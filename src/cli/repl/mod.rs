@@ -49,8 +49,15 @@ const PSEUDO_COLUMNS: &[&str] = &[
 
 pub fn run(cli: &Cli) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let sandbox = cli
+        .shell_sandbox
+        .as_deref()
+        .map(super::sandbox_in)
+        .transpose()?;
     let opened = super::open_log(cli, cli.shell_data_dir.as_deref())?;
-    let mut shell = Shell::new(cli, opened.session(), interactive);
+    let mut session = opened.session();
+    session.sandbox = sandbox;
+    let mut shell = Shell::new(cli, session, interactive);
     // A durable log brings back the streams and tables declared in it.
     shell
         .session()
@@ -308,6 +315,11 @@ impl Shell {
                         format!("RUN SCRIPT '{path}' is nested more than {MAX_SCRIPT_DEPTH} deep"),
                     )
                     .help("does a script run itself?")]);
+                    return;
+                }
+                let allowed = self.session().may_run_script(std::path::Path::new(&path));
+                if let Err(d) = allowed {
+                    self.report(&[d]);
                     return;
                 }
                 match std::fs::read_to_string(&path) {
