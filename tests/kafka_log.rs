@@ -323,7 +323,7 @@ fn an_unreachable_cluster_is_an_error_naming_its_address_within_the_timeout() {
 #[test]
 fn an_unknown_client_property_is_a_configuration_error() {
     let mut settings = KafkaSettings::new(&kafka::one_node());
-    settings.set_property("no.such.property", "1");
+    settings.set_property("no.such.property", "1").unwrap();
     match KafkaLog::connect(settings) {
         Err(LogError::InvalidConfig(why)) => assert!(why.contains("no.such.property"), "{why}"),
         Err(other) => panic!("expected InvalidConfig, got {other:?}"),

@@ -2,9 +2,12 @@
 //! projection and a count per key) over a 6-partition topic through each query's consumer
 //! group; one is killed (SIGKILL) while records flow, the other takes its partitions over
 //! (with the counts' state, from the changelog), and the sinks end with a result for every
-//! input record and the right count for every key. Output is at least once across the
-//! hand-over: the duplicates (rows the dead process wrote after its last commit, written
-//! again by its successor) are counted and bounded, never a missing row.
+//! input record and the right count for every key.
+//!
+//! Under exactly-once (`processing.guarantee=exactly_once_v2`, Kafka transactions) no row
+//! is written twice: neither a projected row nor an update of a count. Under at-least-once
+//! the duplicates (rows the dead process wrote after its last commit, written again by its
+//! successor) are counted and bounded, never a missing row.
 
 mod kafka;
 
@@ -33,9 +36,15 @@ struct Member {
 impl Member {
     /// Starts the process and waits until it follows `queries` persistent queries.
     fn start(file: &str, bootstrap: &str, app: &str, queries: &str) -> Member {
+        Member::start_with(file, bootstrap, app, queries, &[])
+    }
+
+    /// `start` with more options (`--config FILE`).
+    fn start_with(file: &str, bootstrap: &str, app: &str, queries: &str, more: &[&str]) -> Member {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
             .args(["run", file, "--follow", "--bootstrap-servers", bootstrap])
             .args(["--application-id", app, "--format", "json"])
+            .args(more)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -137,6 +146,18 @@ fn latest_counts(log: &KafkaLog, topic: &str) -> BTreeMap<Vec<u8>, u64> {
         .collect()
 }
 
+/// Every count each key's updates carried, in the order written (one per input record).
+fn count_updates(log: &KafkaLog, topic: &str) -> BTreeMap<Vec<u8>, Vec<u64>> {
+    let mut updates: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+    for (key, value) in records(log, topic) {
+        updates
+            .entry(key)
+            .or_default()
+            .push(value["N"].as_u64().unwrap());
+    }
+    updates
+}
+
 /// Waits until the sink has a row for each of `0..n` (as `W = 2 * V`).
 fn wait_for_sink(log: &KafkaLog, topic: &str, n: u32, wait: Duration) -> BTreeMap<u32, usize> {
     let deadline = Instant::now() + wait;
@@ -173,7 +194,32 @@ fn wait_for_members(log: &KafkaLog, group: &str, want: &[usize]) {
 }
 
 #[test]
-fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions() {
+fn exactly_once_the_survivor_of_a_kill_writes_every_result_once() {
+    let (duplicates, updates) = two_processes_and_a_kill("exactly_once_v2");
+    assert_eq!(duplicates, 0, "rows written twice under exactly-once");
+    // Each key's count went 1, 2, ..., 10, each update once, in order.
+    for (key, counts) in &updates {
+        assert_eq!(*counts, (1..=10).collect::<Vec<u64>>(), "key {key:?}");
+    }
+}
+
+#[test]
+fn at_least_once_the_survivor_of_a_kill_writes_again_what_was_not_committed() {
+    let (duplicates, updates) = two_processes_and_a_kill("at_least_once");
+    // Only what the killed process wrote after its last commit (1 s apart) comes twice.
+    assert!(
+        duplicates <= 400,
+        "{duplicates} duplicate rows: more than the killed process could have written"
+    );
+    let repeated: usize = updates.values().map(|c| c.len() - 10).sum();
+    eprintln!(
+        "scale-out at least once: 600 inputs, {duplicates} duplicate row(s) and {repeated} repeated count update(s) after the kill"
+    );
+}
+
+/// Runs the scenario under `guarantee`; the projection's duplicate rows and every count
+/// update per key, once nothing is missing.
+fn two_processes_and_a_kill(guarantee: &str) -> (usize, BTreeMap<Vec<u8>, Vec<u64>>) {
     let bootstrap = kafka::one_node();
     let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
     let input = kafka::unique("scale-in");
@@ -200,12 +246,15 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
     )
     .unwrap();
     let file = file.to_str().unwrap();
+    let config = dir.path().join("client.properties");
+    std::fs::write(&config, format!("processing.guarantee={guarantee}\n")).unwrap();
+    let more = ["--config", config.to_str().unwrap()];
     let group = format!("{app}-CSAS_DOUBLED_1");
     let count_group = format!("{app}-CTAS_COUNTS_2");
 
-    let mut first = Member::start(file, &bootstrap, &app, "2 persistent queries");
+    let mut first = Member::start_with(file, &bootstrap, &app, "2 persistent queries", &more);
     first.wait_for(&format!("consumer group '{group}'"));
-    let mut second = Member::start(file, &bootstrap, &app, "2 persistent queries");
+    let mut second = Member::start_with(file, &bootstrap, &app, "2 persistent queries", &more);
     assert!(
         second.seen.iter().any(|l| l.contains("Restored")),
         "the second process finds the query in the command topic: {:?}",
@@ -225,7 +274,7 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
     produce(&log, &input, 400, 600);
     wait_for_members(&log, &group, &[6]);
     wait_for_members(&log, &count_group, &[6]);
-    let counts = wait_for_sink(&log, &output, 600, TAKEOVER_WAIT);
+    wait_for_sink(&log, &output, 600, TAKEOVER_WAIT);
     // The counts catch up too: every key has its 10 records counted, none twice.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut latest = latest_counts(&log, &counted);
@@ -234,6 +283,8 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
         latest = latest_counts(&log, &counted);
     }
     first.interrupt();
+    // Everything the survivor wrote, its last commit included.
+    let counts = sink_counts(&log, &output);
     assert_eq!(latest.len(), KEYS as usize, "{latest:?}");
     assert!(latest.values().all(|n| *n == 10), "{latest:?}");
 
@@ -242,13 +293,8 @@ fn two_processes_share_a_query_and_the_survivor_of_a_kill_takes_its_partitions()
         .collect();
     assert!(missing.is_empty(), "inputs without a result: {missing:?}");
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
-    // Only what the killed process wrote after its last commit (1 s apart) comes twice.
-    assert!(
-        duplicates <= 400,
-        "{duplicates} duplicate rows: more than the killed process could have written"
-    );
-    eprintln!("scale-out: 600 inputs, {duplicates} duplicate row(s) after the kill");
     assert!(log.committed_offset(&group, &input, 0).unwrap().is_some());
+    (duplicates, count_updates(&log, &counted))
 }
 
 #[test]

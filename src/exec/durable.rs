@@ -417,8 +417,11 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
                 cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
                 ..Default::default()
             };
-            log.create_topic(&topic, config)
-                .map_err(|e| e.to_string())?;
+            match log.create_topic(&topic, config) {
+                // Another process sharing the query made it first.
+                Ok(()) | Err(crate::exec::log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
         }
         for slot in &stage.tasks {
             let Some(agg) = &slot.agg else { continue };

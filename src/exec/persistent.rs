@@ -1198,6 +1198,12 @@ impl Registry {
     ) -> ExecResult<u64> {
         {
             super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
+            // A shared query under exactly-once writes in its member's transaction.
+            let log = &q
+                .share
+                .as_ref()
+                .and_then(|s| s.writer())
+                .unwrap_or_else(|| log.clone());
             let last = q.stages.len() - 1;
             let before = q.stats.records_read;
             for (i, stage) in q.stages.iter_mut().enumerate() {
@@ -1228,6 +1234,11 @@ impl Registry {
     pub fn commit(&mut self, log: &LogHandle, close: bool) -> ExecResult<()> {
         for q in &mut self.queries {
             if q.group.is_some() {
+                let log = &q
+                    .share
+                    .as_ref()
+                    .and_then(|s| s.writer())
+                    .unwrap_or_else(|| log.clone());
                 // State snapshots serve a restart, which only a data directory has.
                 if log.is_durable() {
                     super::durable::snapshot(log, q).map_err(|e| {
@@ -1235,9 +1246,12 @@ impl Registry {
                             .context(format!("query {}: cannot write its state", q.id))
                     })?;
                 }
-                super::durable::commit(log, q, close).map_err(|e| {
-                    ExecError::from(e).context(format!("query {}: cannot commit its offsets", q.id))
-                })?;
+                super::durable::commit(log, q, close)
+                    .and_then(|()| super::share::commit_transaction(q))
+                    .map_err(|e| {
+                        ExecError::from(e)
+                            .context(format!("query {}: cannot commit its offsets", q.id))
+                    })?;
             }
         }
         Ok(())

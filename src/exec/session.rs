@@ -475,7 +475,11 @@ impl Session {
             },
             Planned::Unset { name } => {
                 match default_properties().find(|(k, _)| *k == name) {
-                    Some((_, default)) => self.properties.insert(name.clone(), default.to_string()),
+                    Some((_, default)) => {
+                        // The log goes back to the default too (processing.guarantee).
+                        let _ = self.log.set_client_property(&name, default);
+                        self.properties.insert(name.clone(), default.to_string())
+                    }
                     None => self.properties.remove(&name),
                 };
                 out.status(&format!("Successfully unset local property '{name}'."));

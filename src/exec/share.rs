@@ -8,12 +8,19 @@
 //!
 //! An aggregate's task takes its state along: the new owner reads the task's latest
 //! snapshot from the query's changelog topic (written at each commit, with the position
-//! it reflects), or replays the partition up to the committed position. Rows a task wrote
-//! after its owner's last commit are written again by the next owner: output is at least
-//! once across a hand-over (exactly once within one process); state is never counted
-//! twice, since it is restored as of the position reading resumes from. A join keeps its
-//! state as one snapshot of all its tasks, so it does not move: it runs whole in each
-//! process that starts it (the caller warns).
+//! it reflects), or replays the partition up to the committed position; state is never
+//! counted twice, since it is restored as of the position reading resumes from. A join
+//! keeps its state as one snapshot of all its tasks, so it does not move: it runs whole in
+//! each process that starts it (the caller warns).
+//!
+//! Output across a hand-over: when the member has a transaction (exactly-once), the
+//! process's writes, snapshots and offsets since its last commit are one transaction, so
+//! rows it wrote after its last commit never become visible if it dies, and its successor
+//! writes them once. A change of assignment aborts the open transaction (its work was
+//! done for partitions that may have gone to another process, which starts from the last
+//! commit), and so does a commit the group refuses; either way every task of this process
+//! goes back to its last committed state. Without a transaction, rows a task wrote after
+//! its owner's last commit are written again by the next owner: at least once.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +31,17 @@ use super::persistent::{Running, StageKind};
 pub struct Share {
     membership: Box<dyn Membership>,
     owned: BTreeSet<(String, u32)>,
+    /// The open transaction was aborted: every task this process holds goes back to its
+    /// last committed state before it reads on.
+    reset: bool,
+}
+
+impl Share {
+    /// The log this process's tasks of the query run on: the member's transaction, or the
+    /// log itself.
+    pub fn writer(&self) -> Option<LogHandle> {
+        self.membership.transaction().map(|t| t.log())
+    }
 }
 
 impl std::fmt::Debug for Share {
@@ -67,6 +85,7 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     q.share = Some(Share {
         membership,
         owned: BTreeSet::new(),
+        reset: false,
     });
     Ok(Sharing::Shared { group })
 }
@@ -79,33 +98,56 @@ pub fn runs(share: Option<&Share>, topic: &str, partition: u32) -> bool {
 
 /// Asks the group which partitions this process holds now. A task newly given to it takes
 /// over from the group's last commit (state from the changelog); a task taken away lets
-/// its state go.
+/// its state go. After an aborted transaction every task held takes over again.
 pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     let Some(share) = q.share.as_mut() else {
         return Ok(());
     };
     let assigned = share.membership.assigned().map_err(|e| e.to_string())?;
-    if assigned == share.owned {
+    if assigned == share.owned && !share.reset {
         return Ok(());
     }
+    if assigned != share.owned {
+        if let Some(t) = share.membership.transaction() {
+            // Work done for the previous assignment must not be committed under the new
+            // one: a partition that moved is read by its new owner from the last commit.
+            t.abort().map_err(|e| e.to_string())?;
+            share.reset = true;
+        }
+    }
+    let reset = std::mem::take(&mut share.reset);
     let before = std::mem::replace(&mut share.owned, assigned.clone());
     for i in 0..q.stages.len() {
         let topic = q.stages[i].input_topic.clone();
         let partitions: Vec<u32> = q.stages[i].tasks.iter().map(|t| t.partition).collect();
         for p in partitions {
             let key = (topic.clone(), p);
-            match (before.contains(&key), assigned.contains(&key)) {
-                (false, true) => super::durable::take_over(log, q, i, p)?,
-                (true, false) => {
-                    let slot = q.stages[i].tasks.iter_mut().find(|t| t.partition == p);
-                    if let Some(agg) = slot.and_then(|t| t.agg.as_mut()) {
-                        *agg = super::aggregate::AggregateTask::new();
-                    }
-                    q.snapshots.remove(&(i, p));
+            let (had, has) = (before.contains(&key), assigned.contains(&key));
+            if has && (reset || !had) {
+                super::durable::take_over(log, q, i, p)?;
+            } else if had && !has {
+                let slot = q.stages[i].tasks.iter_mut().find(|t| t.partition == p);
+                if let Some(agg) = slot.and_then(|t| t.agg.as_mut()) {
+                    *agg = super::aggregate::AggregateTask::new();
                 }
-                _ => {}
+                q.snapshots.remove(&(i, p));
             }
         }
+    }
+    Ok(())
+}
+
+/// Commits the member's transaction, after the query's snapshots and offsets went into it.
+/// A transaction the group refused was aborted: the tasks go back to the last commit.
+pub fn commit_transaction(q: &mut Running) -> Result<(), String> {
+    let Some(share) = q.share.as_mut() else {
+        return Ok(());
+    };
+    let Some(t) = share.membership.transaction() else {
+        return Ok(());
+    };
+    if !t.commit().map_err(|e| e.to_string())? {
+        share.reset = true;
     }
     Ok(())
 }

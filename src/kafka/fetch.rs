@@ -74,14 +74,7 @@ impl Fetch for KafkaLog {
     /// `(log start, high watermark)`: for a `read_committed` client the high watermark is
     /// the last stable offset, the end of what a consumer can read.
     fn offsets(&self, topic: &str, partition: u32) -> Result<Offsets, LogError> {
-        let partitions = self.partitions_of(topic)?;
-        if partition >= partitions {
-            return Err(LogError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-                partitions,
-            });
-        }
+        self.check_partition(topic, partition)?;
         let (low, high) = self
             .retrying(|| {
                 self.meta

@@ -170,12 +170,12 @@ impl KafkaLog {
         tpl: TopicPartitionList,
     ) -> Result<Vec<(String, u32, u64)>, LogError> {
         let client = self.group_client(group)?;
+        // Offsets of an open transaction are not read until it ends (librdkafka asks again
+        // while they are "unstable"): a process killed while committing leaves them so
+        // until the cluster aborts its transaction.
+        let timeout = self.settings.timeout + super::produce::TRANSACTION_TIMEOUT;
         let found = self
-            .retrying(|| {
-                client
-                    .consumer
-                    .committed_offsets(tpl.clone(), self.settings.timeout)
-            })
+            .retrying(|| client.consumer.committed_offsets(tpl.clone(), timeout))
             .map_err(|e| self.failed().error(&e, &format!("group '{group}'")))?;
         Ok(found
             .elements()

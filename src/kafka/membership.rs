@@ -4,6 +4,8 @@
 //! member never hands records to the query: its partitions are paused, and the query's
 //! tasks read them as on any log. It is polled for its assignment (a rebalance is served
 //! there), and the query's offset commits go through it, with the group's generation.
+//! Under exactly-once the member also has a transaction (`transaction.rs`) that the
+//! query's writes and commits go through.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,8 +16,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::context::Context;
 use super::groups::GroupClients;
+use super::transaction::KafkaTransaction;
 use super::KafkaLog;
-use crate::exec::log::Membership;
+use crate::exec::log::{Membership, Transaction};
 
 /// How long the group waits for a member that stopped answering (kill -9) before its
 /// partitions go to the others, unless the client properties say otherwise. Kafka's
@@ -30,10 +33,17 @@ pub struct KafkaMember {
     group: String,
     consumer: Arc<BaseConsumer<Context>>,
     groups: GroupClients,
+    /// Under exactly-once, the member's writes and commits go through its transaction.
+    transaction: Option<KafkaTransaction>,
 }
 
 impl KafkaLog {
-    pub(super) fn member(&self, group: &str, topics: &[String]) -> Result<KafkaMember, LogError> {
+    pub(super) fn member(
+        &self,
+        group: &str,
+        topics: &[String],
+        exactly_once: bool,
+    ) -> Result<KafkaMember, LogError> {
         let mut overrides = vec![
             ("group.id", group),
             ("enable.auto.commit", "false"),
@@ -56,11 +66,15 @@ impl KafkaLog {
             .subscribe(&names)
             .map_err(|e| self.failed().error(&e, &format!("group '{group}'")))?;
         let consumer = Arc::new(consumer);
+        let transaction = exactly_once
+            .then(|| KafkaTransaction::new(self, group, consumer.clone()))
+            .transpose()?;
         self.groups.set_member(group, consumer.clone());
         Ok(KafkaMember {
             group: group.to_string(),
             consumer,
             groups: self.groups.clone(),
+            transaction,
         })
     }
 }
@@ -85,6 +99,10 @@ impl Membership for KafkaMember {
             .iter()
             .map(|e| (e.topic().to_string(), e.partition() as u32))
             .collect())
+    }
+
+    fn transaction(&self) -> Option<&dyn Transaction> {
+        self.transaction.as_ref().map(|t| t as &dyn Transaction)
     }
 }
 

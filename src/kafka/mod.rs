@@ -17,10 +17,11 @@ mod membership;
 mod produce;
 pub mod settings;
 mod topics;
+mod transaction;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kql_runtime::LogError;
@@ -33,9 +34,22 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use crate::exec::log::Log;
 use context::Context;
 use errors::Failed;
-pub use settings::KafkaSettings;
+pub use settings::{Guarantee, KafkaSettings};
 
-pub struct KafkaLog {
+/// A handle on the cluster: cheap to clone (a query's transaction keeps one, to read and
+/// describe through while it writes in its transaction).
+#[derive(Clone)]
+pub struct KafkaLog(Arc<Shared>);
+
+impl std::ops::Deref for KafkaLog {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     settings: KafkaSettings,
     context: Context,
     admin: AdminClient<Context>,
@@ -51,10 +65,13 @@ pub struct KafkaLog {
     round_robin: AtomicU32,
     /// Client properties set with `SET` in the session, over the settings' ones.
     session_properties: Mutex<BTreeMap<String, String>>,
+    /// `processing.guarantee`: from the properties, then as the session sets it.
+    guarantee: Mutex<Guarantee>,
 }
 
 /// Session properties that are kql's, not the client's: kql positions its readers itself
-/// (`auto.offset.reset`) and passes each write's acks to the producer of that level.
+/// (`auto.offset.reset`), passes each write's acks to the producer of that level, and
+/// chooses its producers by `processing.guarantee`.
 const KQL_PROPERTIES: &[&str] = &["auto.offset.reset", "acks", "processing.guarantee"];
 
 impl KafkaLog {
@@ -74,7 +91,8 @@ impl KafkaLog {
             &[("enable.auto.commit", "false")],
         )?;
         let admin = create(&settings, context.clone(), &none, &[])?;
-        let log = KafkaLog {
+        let log = KafkaLog(Arc::new(Shared {
+            guarantee: Mutex::new(settings.guarantee),
             producers: produce::Producers::default(),
             readers: fetch::Readers::default(),
             groups: groups::GroupClients::default(),
@@ -85,7 +103,7 @@ impl KafkaLog {
             context,
             admin,
             meta,
-        };
+        }));
         log.meta
             .fetch_metadata(None, log.settings.timeout)
             .map_err(|e| log.failed().error(&e, "the cluster's metadata"))?;
@@ -156,10 +174,16 @@ impl Log for KafkaLog {
         group: &str,
         topics: &[String],
     ) -> Result<Option<Box<dyn crate::exec::log::Membership>>, LogError> {
-        Ok(Some(Box::new(self.member(group, topics)?)))
+        let exactly_once = *self.guarantee.lock().unwrap() == Guarantee::ExactlyOnce;
+        Ok(Some(Box::new(self.member(group, topics, exactly_once)?)))
     }
 
     fn set_client_property(&self, name: &str, value: &str) -> Result<bool, LogError> {
+        if name == settings::GUARANTEE_PROPERTY {
+            // Queries shared from now on take it.
+            *self.guarantee.lock().unwrap() = Guarantee::parse(value)?;
+            return Ok(false);
+        }
         if settings::JAVA_ONLY.contains(&name)
             || KQL_PROPERTIES.contains(&name)
             || name.starts_with("ksql.")

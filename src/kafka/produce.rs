@@ -13,7 +13,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::context::LastError;
 use super::{create, KafkaLog};
@@ -112,14 +112,9 @@ impl Produce for KafkaLog {
             Some(p) => p,
             None => self.partition_for(topic, record.key.as_deref())?,
         };
-        let (offset, timestamp_ms) = self
-            .send(topic, partition, &[ProducerRef::from(&record)], acks)?
-            .expect("one record was sent");
-        Ok(RecordMetadata {
-            partition,
-            offset,
-            timestamp_ms,
-        })
+        self.check_partition(topic, partition)?;
+        let producer = self.producer(acks)?;
+        self.send_one(&producer, topic, partition, &record)
     }
 
     /// The partition Kafka's default partitioner picks for `key` (round robin without one).
@@ -133,8 +128,8 @@ impl Produce for KafkaLog {
 }
 
 impl KafkaLog {
-    /// Sends records and waits for every delivery report: the first offset and its
-    /// timestamp, None for no records.
+    /// Sends records with the producer of `acks` and waits for every delivery report: the
+    /// first offset and its timestamp, None for no records.
     fn send(
         &self,
         topic: &str,
@@ -142,14 +137,24 @@ impl KafkaLog {
         records: &[ProducerRef],
         acks: Acks,
     ) -> Result<Option<(u64, i64)>, LogError> {
-        let partitions = self.partitions_of(topic)?;
-        if partition >= partitions {
-            return Err(LogError::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-                partitions,
-            });
+        self.check_partition(topic, partition)?;
+        if records.is_empty() {
+            return Ok(None);
         }
+        let producer = self.producer(acks)?;
+        self.send_with(&producer, topic, partition, records)
+    }
+
+    /// Sends records with `producer` (one of kql's, or a transaction's) and waits for every
+    /// delivery report: the first offset and its timestamp, None for no records.
+    pub(super) fn send_with(
+        &self,
+        producer: &ThreadedProducer<Delivery>,
+        topic: &str,
+        partition: u32,
+        records: &[ProducerRef],
+    ) -> Result<Option<(u64, i64)>, LogError> {
+        self.check_partition(topic, partition)?;
         if records.is_empty() {
             return Ok(None);
         }
@@ -160,7 +165,6 @@ impl KafkaLog {
                 "{topic}-{partition}: a record timestamp of 0 (1970-01-01T00:00:00Z) cannot be written to Kafka through librdkafka, which reads 0 as 'now'; use 1 ms or later"
             )));
         }
-        let producer = self.producer(acks)?;
         let batch = Arc::new(Batch {
             state: Mutex::new(BatchState {
                 left: records.len(),
@@ -184,7 +188,7 @@ impl KafkaLog {
             if !r.headers.is_empty() {
                 record = record.headers(headers(r.headers));
             }
-            send_waiting_for_room(&producer, record)
+            send_waiting_for_room(producer, record)
                 .map_err(|e| self.failed().error(&e, &format!("{topic}-{partition}")))?;
         }
         let mut state = batch.state.lock().unwrap();
@@ -201,6 +205,36 @@ impl KafkaLog {
             return Err(self.produce_error(e, topic, partition));
         }
         Ok(state.first)
+    }
+
+    /// Sends one record to `partition` with `producer` and waits for its delivery.
+    pub(super) fn send_one(
+        &self,
+        producer: &ThreadedProducer<Delivery>,
+        topic: &str,
+        partition: u32,
+        record: &ProducerRecord,
+    ) -> Result<RecordMetadata, LogError> {
+        let (offset, timestamp_ms) = self
+            .send_with(producer, topic, partition, &[ProducerRef::from(record)])?
+            .expect("one record was sent");
+        Ok(RecordMetadata {
+            partition,
+            offset,
+            timestamp_ms,
+        })
+    }
+
+    pub(super) fn check_partition(&self, topic: &str, partition: u32) -> Result<(), LogError> {
+        let partitions = self.partitions_of(topic)?;
+        if partition >= partitions {
+            return Err(LogError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+                partitions,
+            });
+        }
+        Ok(())
     }
 
     fn produce_error(&self, e: &KafkaError, topic: &str, partition: u32) -> LogError {
@@ -255,6 +289,45 @@ impl KafkaLog {
         Ok(producer)
     }
 }
+
+impl KafkaLog {
+    /// A producer of its own for a transaction (`transaction.rs`): acks=all, idempotent,
+    /// `transactional.id` set, a record's delivery bounded by the transaction's timeout (as
+    /// librdkafka requires), and transactions initialised.
+    pub(super) fn transactional_producer(
+        &self,
+        transactional_id: &str,
+    ) -> Result<ThreadedProducer<Delivery>, LogError> {
+        let timeout_ms = TRANSACTION_TIMEOUT.as_millis().to_string();
+        let mut overrides = vec![
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("transactional.id", transactional_id),
+        ];
+        for name in ["transaction.timeout.ms", "message.timeout.ms"] {
+            if !self.has_property(name) && !self.has_property("delivery.timeout.ms") {
+                overrides.push((name, &timeout_ms));
+            }
+        }
+        let context = Delivery {
+            last_error: self.context.last_error.clone(),
+        };
+        let session = self.session_properties.lock().unwrap().clone();
+        let producer: ThreadedProducer<Delivery> =
+            create(&self.settings, context, &session, &overrides)?;
+        self.retrying(|| producer.init_transactions(self.settings.timeout))
+            .map_err(|e| {
+                self.failed()
+                    .error(&e, &format!("transactional id '{transactional_id}'"))
+            })?;
+        Ok(producer)
+    }
+}
+
+/// How long a transaction may stay open before the cluster aborts it (Kafka Streams'
+/// exactly-once default): the records of a process killed mid-transaction hold up the
+/// read_committed readers of the topics it wrote for at most this long.
+pub(super) const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long librdkafka may try to deliver a record (its `message.timeout.ms`) unless the
 /// user's properties say otherwise.

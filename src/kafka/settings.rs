@@ -23,6 +23,33 @@ pub const JAVA_ONLY: &[&str] = &[
 /// kql reports the cluster unreachable.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Kafka Streams' name for how a shared persistent query writes its results.
+pub const GUARANTEE_PROPERTY: &str = "processing.guarantee";
+
+/// How the processes sharing a persistent query write its results (`processing.guarantee`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Each process writes in Kafka transactions (`exactly_once_v2`): its sink, internal
+    /// and changelog records and its input offsets become visible together or not at all.
+    ExactlyOnce,
+    /// Plain idempotent writes, offsets committed after them (`at_least_once`): rows a
+    /// process wrote after its last commit are written again by its successor.
+    AtLeastOnce,
+}
+
+impl Guarantee {
+    /// Kafka Streams' values (`exactly_once` is its older name for the same guarantee).
+    pub fn parse(value: &str) -> Result<Guarantee, LogError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "exactly_once_v2" | "exactly_once" => Ok(Guarantee::ExactlyOnce),
+            "at_least_once" => Ok(Guarantee::AtLeastOnce),
+            other => Err(LogError::InvalidConfig(format!(
+                "'{other}' is not a value of '{GUARANTEE_PROPERTY}': use 'exactly_once_v2' or 'at_least_once'"
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
     /// `HOST:PORT[,HOST:PORT...]`.
@@ -32,6 +59,8 @@ pub struct KafkaSettings {
     /// Client properties passed to librdkafka (producer, consumer and admin alike).
     pub properties: BTreeMap<String, String>,
     pub timeout: Duration,
+    /// `processing.guarantee` (kql's, not passed to librdkafka).
+    pub guarantee: Guarantee,
 }
 
 impl KafkaSettings {
@@ -41,6 +70,7 @@ impl KafkaSettings {
             application_id: "kql".to_string(),
             properties: BTreeMap::new(),
             timeout: DEFAULT_TIMEOUT,
+            guarantee: Guarantee::ExactlyOnce,
         }
     }
 
@@ -63,15 +93,21 @@ impl KafkaSettings {
                 )));
             };
             let (key, value) = (line[..at].trim(), line[at + 1..].trim());
-            self.set_property(key, value);
+            self.set_property(key, value).map_err(|e| match e {
+                LogError::InvalidConfig(why) => {
+                    LogError::InvalidConfig(format!("{}:{}: {why}", path.display(), n + 1))
+                }
+                other => other,
+            })?;
         }
         Ok(())
     }
 
     /// Sets one client property; Java-only ones are ignored, `bootstrap.servers` only fills
-    /// an empty address list.
-    pub fn set_property(&mut self, key: &str, value: &str) {
+    /// an empty address list, `processing.guarantee` is kql's.
+    pub fn set_property(&mut self, key: &str, value: &str) -> Result<(), LogError> {
         match key {
+            GUARANTEE_PROPERTY => self.guarantee = Guarantee::parse(value)?,
             k if JAVA_ONLY.contains(&k) => {}
             "bootstrap.servers" => {
                 if self.bootstrap_servers.is_empty() {
@@ -83,6 +119,7 @@ impl KafkaSettings {
                 self.properties.insert(key.to_string(), value.to_string());
             }
         }
+        Ok(())
     }
 
     pub fn timeout_ms(&self) -> u64 {
@@ -117,9 +154,28 @@ mod tests {
     }
 
     #[test]
+    fn processing_guarantee_is_kql_s_and_a_bad_value_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client.properties");
+        let mut s = KafkaSettings::new("x:1");
+        assert_eq!(s.guarantee, Guarantee::ExactlyOnce);
+        std::fs::write(&path, "processing.guarantee=at_least_once\n").unwrap();
+        s.load_properties_file(&path).unwrap();
+        assert_eq!(s.guarantee, Guarantee::AtLeastOnce);
+        assert!(s.properties.is_empty(), "not passed to librdkafka");
+        std::fs::write(&path, "linger.ms=5\nprocessing.guarantee=twice\n").unwrap();
+        let e = s.load_properties_file(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("client.properties:2: 'twice' is not a value of 'processing.guarantee'"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn the_command_line_address_wins_over_the_file() {
         let mut s = KafkaSettings::new("127.0.0.1:9092");
-        s.set_property("bootstrap.servers", "10.0.0.1:9092");
+        s.set_property("bootstrap.servers", "10.0.0.1:9092")
+            .unwrap();
         assert_eq!(s.bootstrap_servers, "127.0.0.1:9092");
     }
 

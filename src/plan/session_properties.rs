@@ -19,6 +19,12 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         &["0", "1", "all", "-1"],
         "how many replicas must have a record INSERT writes before it returns",
     ),
+    (
+        "processing.guarantee",
+        "exactly_once_v2",
+        &["exactly_once_v2", "exactly_once", "at_least_once"],
+        "how kql run --follow processes sharing a query on Kafka write its results: in Kafka transactions (each result once), or at least once",
+    ),
 ];
 
 /// Topic settings people try to SET: (name, the WITH property to use instead).

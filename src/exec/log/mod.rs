@@ -224,6 +224,26 @@ pub trait Membership: Send + Sync {
     /// The (topic, partition)s this process holds now; empty until the group has assigned
     /// them. A rebalance (a member joined or left) shows as a new set.
     fn assigned(&mut self) -> Result<std::collections::BTreeSet<(String, u32)>, LogError>;
+    /// The member's transaction, when its writes are exactly once (Kafka's transactions);
+    /// None: it writes plainly, at least once across a hand-over.
+    fn transaction(&self) -> Option<&dyn Transaction> {
+        None
+    }
+}
+
+/// A group member's writes and its group's offset commits as one transaction: they become
+/// visible together (readers read committed records only), or not at all.
+pub trait Transaction: Send + Sync {
+    /// The log to run the member's tasks on: what they append joins the open transaction
+    /// (one begins with the first write), and the offsets they commit for the member's
+    /// group are committed with it. Everything else is the log's.
+    fn log(&self) -> LogHandle;
+    /// Commits the open transaction. Ok(false): the transaction was aborted instead (the
+    /// group moved on without this member, or the cluster gave up on the transaction):
+    /// nothing of it is visible, and the member goes back to its last committed state.
+    fn commit(&self) -> Result<bool, LogError>;
+    /// Aborts the open transaction: nothing written since the last commit becomes visible.
+    fn abort(&self) -> Result<(), LogError>;
 }
 
 /// What only the embedded log can do.
