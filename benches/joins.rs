@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+
+#[path = "support/measure.rs"]
+mod measure;
+use measure::{measure, median, pair_ratios};
 
 use kql::exec::{Captured, Session};
 use serde::Deserialize;
@@ -104,21 +107,19 @@ CREATE SOURCE CONNECTOR sites_src WITH ('connector.class'='FileStreamSource',
 CREATE STREAM located AS SELECT r.sensor, g.city, r.temp FROM readings r
   JOIN sites g ON r.site = g.site;";
 
-fn kql(file: &str, dir: &str, query: &str, sink: &str) -> (f64, u64) {
+/// Runs a workload through kql; returns the rows in the sink topic.
+fn kql(file: &str, dir: &str, query: &str, sink: &str) -> u64 {
     let text = READINGS.replace("FILE", file) + &query.replace("DIR", dir);
-    let start = Instant::now();
     let mut session = Session::new(bench_log());
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
         .unwrap_or_else(|d| panic!("{d:?}"));
     session.finish(&mut out).unwrap();
-    let secs = start.elapsed().as_secs_f64();
     let n = session.log().partition_count(sink).unwrap();
-    let rows = (0..n)
+    (0..n)
         .map(|p| session.log().offsets(sink, p).unwrap().high_watermark)
-        .sum();
-    (secs, rows)
+        .sum()
 }
 
 /// The log `kql run` uses without a data directory (spilling older batches to a temporary
@@ -139,12 +140,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let dir = Path::new(&file)
-        .parent()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    // The tables' files are next to the readings (a bare file name: this folder).
+    let dir = match Path::new(&file).parent().and_then(Path::to_str) {
+        Some("") | None => ".".to_string(),
+        Some(d) => d.to_string(),
+    };
     let read =
         |p: &str| std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e} (see the module docs)"));
     let readings = read(&file);
@@ -152,10 +152,10 @@ fn main() {
     let sites = read(&format!("{dir}/sites.jsonl"));
     let events = readings.iter().filter(|&&b| b == b'\n').count() as f64;
     println!(
-        "{} events from {file}; best of {repeat} runs",
+        "{} events from {file}; medians of {repeat} same-run pairs",
         events as u64
     );
-    println!("{:<4} {:>14} {:>14} {:>8} {:>18}   peers (10M events, same machine): Flink / Bytewax / Pathway", "", "baseline ev/s", "kql ev/s", "ratio", "rows kql/baseline");
+    println!("{:<4} {:>14} {:>14} {:>8} {:>9} {:>18}   peers (10M events, same machine): Flink / Bytewax / Pathway", "", "baseline ev/s", "kql ev/s", "speed", "CPU x", "rows kql/baseline");
     type Baseline = fn(&[u8], &[u8]) -> u64;
     /// Name, query, sink topic, baseline, the table's file, the peers' figures.
     type Case<'a> = (&'a str, &'a str, &'a str, Baseline, &'a [u8], &'a str);
@@ -178,21 +178,21 @@ fn main() {
         ),
     ];
     for (name, query, sink, base, table, peers) in cases {
-        let (mut base_secs, mut secs) = (f64::MAX, f64::MAX);
+        let mut pairs = Vec::new();
         let (mut base_rows, mut rows) = (0, 0);
         for _ in 0..repeat {
-            let t = Instant::now();
-            base_rows = base(&readings, table);
-            base_secs = base_secs.min(t.elapsed().as_secs_f64());
-            let (s, r) = kql(&file, &dir, query, sink);
-            secs = secs.min(s);
-            rows = r;
+            let (b, base_cost) = measure(|| base(&readings, table));
+            let (r, kql_cost) = measure(|| kql(&file, &dir, query, sink));
+            (base_rows, rows) = (b, r);
+            pairs.push((base_cost, kql_cost));
         }
+        let (speed, cpu) = pair_ratios(&pairs);
         println!(
-            "{name:<4} {:>12.2} M {:>12.2} M {:>8.2} {:>18}   {peers}",
-            events / base_secs / 1e6,
-            events / secs / 1e6,
-            base_secs / secs,
+            "{name:<4} {:>12.2} M {:>12.2} M {:>8.2} {:>9.2} {:>18}   {peers}",
+            events / median(pairs.iter().map(|p| p.0.wall).collect()) / 1e6,
+            events / median(pairs.iter().map(|p| p.1.wall).collect()) / 1e6,
+            speed,
+            cpu,
             format!("{rows}/{base_rows}"),
         );
     }

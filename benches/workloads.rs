@@ -10,7 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::time::Instant;
+
+#[path = "support/measure.rs"]
+mod measure;
+use measure::{measure, median, pair_ratios};
 
 use kql::exec::{Captured, Session};
 use serde::Deserialize;
@@ -106,22 +109,19 @@ const W2: &str = "CREATE TABLE per_minute AS SELECT sensor, COUNT(*) AS n,
   AVG(temp) AS avg_temp, MAX(temp) AS max_temp FROM readings
   WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 2 SECONDS) GROUP BY sensor EMIT FINAL;";
 
-/// Runs a workload through kql; returns (seconds, rows in the sink topic).
-fn kql(file: &str, query: &str, sink: &str) -> (f64, u64) {
+/// Runs a workload through kql; returns the rows in the sink topic.
+fn kql(file: &str, query: &str, sink: &str) -> u64 {
     let text = COMMON.replace("FILE", file) + query;
-    let start = Instant::now();
     let mut session = Session::new(bench_log());
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)
         .unwrap_or_else(|d| panic!("{d:?}"));
     session.finish(&mut out).unwrap();
-    let secs = start.elapsed().as_secs_f64();
     let n = session.log().partition_count(sink).unwrap();
-    let rows = (0..n)
+    (0..n)
         .map(|p| session.log().offsets(sink, p).unwrap().high_watermark)
-        .sum();
-    (secs, rows)
+        .sum()
 }
 
 /// The log `kql run` uses without a data directory (spilling older batches to a temporary
@@ -146,8 +146,8 @@ fn main() {
     let events = data.iter().filter(|&&b| b == b'\n').count() as f64;
     println!("{} events from {file}", events as u64);
     println!(
-        "{:<4} {:>14} {:>14} {:>8} {:>10}   peers (10M events, same machine): Flink / Bytewax / Pathway",
-        "", "baseline ev/s", "kql ev/s", "ratio", "rows"
+        "{:<4} {:>14} {:>14} {:>8} {:>9} {:>10}   peers (10M events, same machine): Flink / Bytewax / Pathway",
+        "", "baseline ev/s", "kql ev/s", "speed", "CPU x", "rows"
     );
     let peers = [
         ("W1", "0.80 M / 0.44 M / 0.27 M"),
@@ -157,25 +157,23 @@ fn main() {
         ("W1", W1, "HOT", baseline_w1 as fn(&[u8]) -> u64),
         ("W2", W2, "PER_MINUTE", baseline_w2),
     ] {
-        // Best of `repeat`: the machine is shared, and the fastest run is the least disturbed.
-        let mut base_secs = f64::MAX;
-        let mut base_rows = 0;
-        let mut secs = f64::MAX;
-        let mut rows = 0;
+        // Same-run pairs, medians: the machine is shared and its speed drifts.
+        let mut pairs = Vec::new();
+        let (mut base_rows, mut rows) = (0, 0);
         for _ in 0..repeat {
-            let t = Instant::now();
-            base_rows = base(&data);
-            base_secs = base_secs.min(t.elapsed().as_secs_f64());
-            let (s, r) = kql(&file, query, sink);
-            secs = secs.min(s);
-            rows = r;
+            let (b, base_cost) = measure(|| base(&data));
+            let (r, kql_cost) = measure(|| kql(&file, query, sink));
+            (base_rows, rows) = (b, r);
+            pairs.push((base_cost, kql_cost));
         }
+        let (speed, cpu) = pair_ratios(&pairs);
         let peer = peers.iter().find(|p| p.0 == name).unwrap().1;
         println!(
-            "{name:<4} {:>12.2} M {:>12.2} M {:>8.2} {:>10}   {peer}",
-            events / base_secs / 1e6,
-            events / secs / 1e6,
-            base_secs / secs,
+            "{name:<4} {:>12.2} M {:>12.2} M {:>8.2} {:>9.2} {:>10}   {peer}",
+            events / median(pairs.iter().map(|p| p.0.wall).collect()) / 1e6,
+            events / median(pairs.iter().map(|p| p.1.wall).collect()) / 1e6,
+            speed,
+            cpu,
             format!("{rows}/{base_rows}"),
         );
     }

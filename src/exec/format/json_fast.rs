@@ -4,27 +4,42 @@
 //! type that needs conversion, invalid JSON) returns None, and the caller falls back to the
 //! general decoder, which also words the errors; so both paths give the same rows.
 
-use std::sync::Arc;
-
 use crate::data::{SqlType, Value};
 use crate::exec::connector::{skip_ws, string_end, value_span};
 
+use super::set_string;
+
+/// Columns tracked with a bit each; a source with more resets its columns before the scan.
+const TRACKED_COLUMNS: usize = 64;
+
 /// Decodes `columns` of a flat JSON object into the row; None to fall back.
+///
+/// A column's slot is overwritten in place, so a string column reuses the string the
+/// previous record left there when it can (`set_string`); columns the object does not hold
+/// are set to NULL after the scan.
 pub fn decode_flat(
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Option<()> {
-    for (_, _, pos) in columns {
-        row[*pos] = Value::Null;
+    let tracked = columns.len() <= TRACKED_COLUMNS;
+    if !tracked {
+        for (_, _, pos) in columns {
+            row[*pos] = Value::Null;
+        }
     }
+    let mut seen = 0u64;
+    // Objects of a stream usually list their fields in the same order as the columns:
+    // the column after the last one found is tried first.
+    let mut next = 0;
     let mut i = skip_ws(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
         return None;
     }
     i = skip_ws(bytes, i + 1);
     if bytes.get(i) == Some(&b'}') {
-        return (skip_ws(bytes, i + 1) == bytes.len()).then_some(());
+        (skip_ws(bytes, i + 1) == bytes.len()).then_some(())?;
+        return set_missing(columns, row, tracked, seen);
     }
     loop {
         if bytes.get(i) != Some(&b'"') {
@@ -41,49 +56,108 @@ pub fn decode_flat(
         }
         i = skip_ws(bytes, i + 1);
         let (start, end) = value_span(bytes, i)?;
-        if let Some((_, ty, pos)) = columns
-            .iter()
-            .find(|(n, _, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        {
-            row[*pos] = convert(&bytes[start..end], ty)?;
+        if let Some(c) = find_column(columns, name, next) {
+            let (_, ty, pos) = &columns[c];
+            convert(&bytes[start..end], ty, &mut row[*pos])?;
+            if c < TRACKED_COLUMNS {
+                seen |= 1 << c;
+            }
+            next = c + 1;
         }
         i = skip_ws(bytes, end);
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return (skip_ws(bytes, i + 1) == bytes.len()).then_some(()),
+            Some(b'}') => {
+                (skip_ws(bytes, i + 1) == bytes.len()).then_some(())?;
+                return set_missing(columns, row, tracked, seen);
+            }
             _ => return None,
         }
     }
 }
 
-fn convert(v: &[u8], ty: &SqlType) -> Option<Value> {
-    if v == b"null" {
-        return Some(Value::Null);
+/// The column named `name` (case-insensitively), trying `hint` first.
+fn find_column(columns: &[(String, SqlType, usize)], name: &[u8], hint: usize) -> Option<usize> {
+    let is = |c: &(String, SqlType, usize)| {
+        c.0.len() == name.len() && c.0.as_bytes().eq_ignore_ascii_case(name)
+    };
+    if columns.get(hint).is_some_and(is) {
+        return Some(hint);
     }
-    let text = std::str::from_utf8(v).ok()?;
-    match ty {
+    columns.iter().position(is)
+}
+
+/// Sets the tracked columns the object did not hold to NULL.
+fn set_missing(
+    columns: &[(String, SqlType, usize)],
+    row: &mut [Value],
+    tracked: bool,
+    seen: u64,
+) -> Option<()> {
+    if tracked {
+        for (c, (_, _, pos)) in columns.iter().enumerate() {
+            if seen & (1 << c) == 0 {
+                row[*pos] = Value::Null;
+            }
+        }
+    }
+    Some(())
+}
+
+/// Converts a JSON value's text into `slot`; None (the slot perhaps changed) to fall back.
+fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
+    if v == b"null" {
+        *slot = Value::Null;
+        return Some(());
+    }
+    *slot = match ty {
         SqlType::String if v[0] == b'"' => {
-            let inner = &text[1..text.len() - 1];
-            if inner.bytes().any(|b| b == b'\\' || b < 0x20) {
+            let inner = &v[1..v.len() - 1];
+            if inner.iter().any(|&b| b == b'\\' || b < 0x20) {
                 return None;
             }
-            Some(Value::String(Arc::from(inner)))
+            set_string(slot, std::str::from_utf8(inner).ok()?);
+            return Some(());
         }
         // out of range (1e400): the general decoder reports the bad record
-        SqlType::Double if is_number(v) => text
-            .parse()
-            .ok()
-            .filter(|d: &f64| d.is_finite())
-            .map(Value::Double),
-        SqlType::Bigint if is_integer(v) => text.parse().ok().map(Value::Bigint),
-        SqlType::Int if is_integer(v) => text.parse().ok().map(Value::Int),
+        SqlType::Double if is_number(v) => {
+            Value::Double(ascii(v).parse().ok().filter(|d: &f64| d.is_finite())?)
+        }
+        SqlType::Bigint if is_integer(v) => Value::Bigint(parse_integer(v)?),
+        SqlType::Int if is_integer(v) => Value::Int(parse_integer(v)?.try_into().ok()?),
         SqlType::Boolean => match v {
-            b"true" => Some(Value::Boolean(true)),
-            b"false" => Some(Value::Boolean(false)),
-            _ => None,
+            b"true" => Value::Boolean(true),
+            b"false" => Value::Boolean(false),
+            _ => return None,
         },
-        _ => None,
+        _ => return None,
+    };
+    Some(())
+}
+
+/// Text checked to be ASCII (`is_number`) as a `str`, without checking it again.
+fn ascii(v: &[u8]) -> &str {
+    debug_assert!(v.is_ascii());
+    // SAFETY: callers pass bytes `is_number` accepted: ASCII digits, signs, '.', 'e', 'E'.
+    unsafe { std::str::from_utf8_unchecked(v) }
+}
+
+/// The value of digits `is_integer` accepted (an optional '-', then digits); None when it
+/// is out of i64's range.
+fn parse_integer(v: &[u8]) -> Option<i64> {
+    let (negative, digits) = match v.strip_prefix(b"-") {
+        Some(d) => (true, d),
+        None => (false, v),
+    };
+    let mut n: i64 = 0;
+    for &d in digits {
+        let d = (d - b'0') as i64;
+        // Accumulated on the side of the sign, so i64::MIN fits.
+        n = n
+            .checked_mul(10)?
+            .checked_add(if negative { -d } else { d })?;
     }
+    Some(n)
 }
 
 fn is_integer(v: &[u8]) -> bool {
@@ -127,6 +201,45 @@ mod tests {
         let mut row = vec![Value::Bigint(1); 3];
         assert!(decode_flat(br#" { "temp" : -1e2 } "#, &cols(), &mut row).is_some());
         assert_eq!(row, vec![Value::Null, Value::Double(-100.0), Value::Null]);
+    }
+
+    #[test]
+    fn a_string_held_by_another_row_is_not_overwritten_by_the_next_record() {
+        let mut row = vec![Value::Null; 3];
+        let first = br#"{"site":"site-1","temp":1.5}"#;
+        assert!(decode_flat(first, &cols(), &mut row).is_some());
+        let kept = row.clone();
+        // same length: reused in place only when no other row holds it
+        assert!(decode_flat(
+            br#"{"site":"site-2","ts":-9223372036854775808}"#,
+            &cols(),
+            &mut row
+        )
+        .is_some());
+        assert_eq!(kept[0], Value::string("site-1"));
+        assert_eq!(
+            row,
+            vec![
+                Value::string("site-2"),
+                Value::Null,
+                Value::Bigint(i64::MIN)
+            ]
+        );
+        drop(kept);
+        for (line, site) in [
+            (&br#"{"site":"site-3"}"#[..], "site-3"),
+            (br#"{"site":"site-30"}"#, "site-30"),
+            (br#"{"site":"s"}"#, "s"),
+        ] {
+            assert!(decode_flat(line, &cols(), &mut row).is_some());
+            assert_eq!(row[0], Value::string(site));
+        }
+        // out of BIGINT's and INT's range: the general decoder words the error
+        assert!(decode_flat(br#"{"ts":9223372036854775808}"#, &cols(), &mut row).is_none());
+        let int = vec![("N".to_string(), SqlType::Int, 0)];
+        assert!(decode_flat(br#"{"n":2147483648}"#, &int, &mut row).is_none());
+        assert!(decode_flat(br#"{"n":-2147483648}"#, &int, &mut row).is_some());
+        assert_eq!(row[0], Value::Int(i32::MIN));
     }
 
     #[test]

@@ -31,10 +31,7 @@ pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
         }
     };
     Ok(match ty {
-        SqlType::String => Value::string(
-            std::str::from_utf8(bytes)
-                .map_err(|_| DecodeError("the key is not UTF-8 text".into()))?,
-        ),
+        SqlType::String => Value::string(key_text(bytes)?),
         SqlType::Int => Value::Int(i32::from_be_bytes(fixed(4)?.try_into().unwrap())),
         SqlType::Bigint => Value::Bigint(i64::from_be_bytes(fixed(8)?.try_into().unwrap())),
         SqlType::Double => Value::Double(f64::from_be_bytes(fixed(8)?.try_into().unwrap())),
@@ -45,6 +42,11 @@ pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
             )))
         }
     })
+}
+
+/// A STRING key's text.
+fn key_text(bytes: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(bytes).map_err(|_| DecodeError("the key is not UTF-8 text".into()))
 }
 
 /// Key bytes for the key columns of a row, or None when there is no key (or it is NULL).
@@ -95,6 +97,10 @@ pub fn decode_key(
             Ok(())
         }
         (crate::plan::catalog::Format::Json, cols) => super::json::decode_object(bytes, cols, row),
+        (_, [(_, SqlType::String, pos)]) => {
+            super::set_string(&mut row[*pos], key_text(bytes)?);
+            Ok(())
+        }
         (_, [(_, ty, pos)]) => {
             row[*pos] = decode_kafka(bytes, ty)?;
             Ok(())
