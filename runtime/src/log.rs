@@ -86,7 +86,11 @@ impl PartitionLog {
         while ram > sp.config.keep_bytes && seg < self.segments.len() {
             let file = match &sp.file {
                 Some(f) => f.clone(),
-                None => sp.file.insert(SpillFile::create(&sp.config.dir)?).clone(),
+                None => {
+                    let buffer_bytes = sp.config.write_buffer_bytes();
+                    let file = SpillFile::create(&sp.config.dir, buffer_bytes)?;
+                    sp.file.insert(file).clone()
+                }
             };
             match self.segments[seg].spill_oldest(&file)? {
                 0 => seg += 1,

@@ -639,16 +639,31 @@ impl Drop for Segment {
 /// Reads `len` bytes at `pos` into a fresh buffer without zeroing it first (the read path
 /// would otherwise write every byte twice).
 pub(crate) fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(len);
+    read_at_into(file, &mut v, len, pos)?;
+    Ok(v)
+}
+
+/// Appends `len` bytes read at `pos` to `buf`, without zeroing them first. (A spill file's
+/// direct read gives a `buf` with room for them whose end is block-aligned in memory.)
+pub(crate) fn read_at_into(
+    file: &File,
+    buf: &mut Vec<u8>,
+    len: usize,
+    pos: u64,
+) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    let mut v: Vec<u8> = Vec::with_capacity(len);
-    while v.len() < len {
-        let done = v.len();
+    buf.reserve(len);
+    let start = buf.len();
+    let mut done = 0;
+    while done < len {
         // SAFETY: pread writes at most `len - done` bytes into the vector's spare capacity
-        // through a raw pointer; only the bytes it reports written are exposed by set_len.
+        // (reserved above) through a raw pointer; only the bytes it reports
+        // written are exposed by set_len.
         let n = unsafe {
             libc::pread(
                 file.as_raw_fd(),
-                v.as_mut_ptr().add(done) as *mut libc::c_void,
+                buf.as_mut_ptr().add(start + done) as *mut libc::c_void,
                 len - done,
                 (pos + done as u64) as libc::off_t,
             )
@@ -663,8 +678,10 @@ pub(crate) fn read_at_uninit(file: &File, len: usize, pos: u64) -> std::io::Resu
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        // SAFETY: the first `done + n` bytes are initialised (by earlier reads and this one).
-        unsafe { v.set_len(done + n as usize) };
+        done += n as usize;
+        // SAFETY: the first `start + done` bytes are initialised (by the caller and the
+        // reads so far).
+        unsafe { buf.set_len(start + done) };
     }
-    Ok(v)
+    Ok(())
 }
