@@ -110,6 +110,16 @@ impl InputScanner {
         })
     }
 
+    /// For a source read with an optional filter (a physical plan's `Filter?(Scan)`).
+    pub fn of(source: &Source, filter: Option<&TypedExpr>) -> InputScanner {
+        InputScanner {
+            topic: source.topic.clone(),
+            decoder: SourceDecoder::new(source, 0),
+            width: source.schema.len(),
+            filter: filter.cloned(),
+        }
+    }
+
     /// Rows re-keyed into an internal topic: every column is in the JSON value.
     pub fn internal(source: &Source, topic: &str) -> InputScanner {
         let mut decoder = SourceDecoder::internal(source, 0);

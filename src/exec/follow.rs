@@ -16,7 +16,9 @@ use crate::exec::log::LogHandle;
 
 use super::error::ExecError;
 use super::output::{Output, Progress};
-use super::persistent::{collectable, run_collect, transient_stages, Stats};
+use super::persistent::{
+    collectable, remove_internal_topics, run_collect, transient_stages, Stats,
+};
 use super::session::Session;
 use crate::diagnostic::Diagnostic;
 use crate::plan::QueryPlan;
@@ -143,7 +145,7 @@ impl Session {
     pub(crate) fn run_live_query(
         &mut self,
         plan: &QueryPlan,
-        internal_topic: &str,
+        prefix: &str,
         start_at_end: bool,
         out: &mut dyn Output,
     ) -> Result<bool, Diagnostic> {
@@ -151,7 +153,7 @@ impl Session {
         let mut stages = transient_stages(
             &self.log,
             plan,
-            internal_topic,
+            prefix,
             start_at_end,
             Some(progress.clone()),
         )
@@ -190,9 +192,7 @@ impl Session {
                 break Ok(());
             }
         };
-        if stages.len() > 1 {
-            let _ = self.log.delete_topic(internal_topic);
-        }
+        remove_internal_topics(&self.log, &stages);
         result?;
         out.end();
         if plan.limit.is_some_and(|l| emitted >= l) {

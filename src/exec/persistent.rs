@@ -17,18 +17,18 @@ use std::sync::Arc;
 use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, TopicConfig};
 use bytes::Bytes;
 
-use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputScanner};
+use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
 use super::error::{ExecError, ExecResult};
 use super::eval::eval;
 use super::format::encode_value;
 use super::format::key::{encode_key, encode_key_into};
 use super::physical::StartAt;
+use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
 use super::task::{read_partition, BadRecord, PartitionRange, PartitionReader};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::expr::TypedExpr;
-use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::persistent::{PersistentKind, PersistentPlan};
 use crate::plan::window::WindowType;
 use crate::plan::QueryPlan;
@@ -317,27 +317,12 @@ enum Output<'a> {
     Collect,
 }
 
-/// Builds the stages of a plan. `internal_topic` names the repartition topic (created
-/// here when needed).
-pub fn build_stages(
-    plan: &QueryPlan,
-    log: &LogHandle,
-    internal_topic: &str,
-) -> Result<Vec<Stage>, String> {
-    let LogicalPlan::Project(p) = &plan.root else {
-        return Err("a query plan must end in a projection".into());
-    };
-    let project: Vec<TypedExpr> = p.items.iter().map(|i| i.expr.clone()).collect();
-    let (having, agg) = match &*p.input {
-        LogicalPlan::Filter(f) => match &*f.input {
-            LogicalPlan::Aggregate(a) => (Some(f.predicate.clone()), Some(a)),
-            _ => (None, None),
-        },
-        LogicalPlan::Aggregate(a) => (None, Some(a)),
-        _ => (None, None),
-    };
-    let source: Source = plan.root.sources()[0].clone();
-    let tasks = |topic: &str| -> Result<Vec<TaskSlot>, String> {
+/// Builds the stages of a plan as its physical plan lays them out: a stage is what runs
+/// between two topics, so an exchange (a repartition) ends one stage and starts the next.
+/// `prefix` begins the names of the internal topics, which are created here.
+pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResult<Vec<Stage>> {
+    let physical = super::physical::lower(plan, super::physical::Output::Rows)?;
+    let tasks = |topic: &str| -> ExecResult<Vec<TaskSlot>> {
         let n = log
             .partition_count(topic)
             .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
@@ -345,7 +330,7 @@ pub fn build_stages(
             .map(|p| {
                 let Offsets {
                     log_start: start, ..
-                } = log.offsets(topic, p).map_err(|e| e.to_string())?;
+                } = log.offsets(topic, p)?;
                 Ok(TaskSlot {
                     partition: p,
                     offset: start,
@@ -362,33 +347,82 @@ pub fn build_stages(
         progress: None,
         skip: Default::default(),
     };
-    let Some(agg) = agg else {
-        return Ok(vec![match StatelessPipeline::new(plan) {
-            Some(pipeline) => stage(
-                StageKind::Stateless(pipeline),
-                &source.topic,
-                tasks(&source.topic)?,
-            ),
-            None => stage(StageKind::Joined(plan.clone()), &source.topic, Vec::new()),
-        }]);
-    };
     let with_agg_state = |mut t: Vec<TaskSlot>| {
         for slot in &mut t {
             slot.agg = Some(AggregateTask::new());
         }
         t
     };
-    let scanner = InputScanner::new(&agg.input).ok_or_else(|| {
-        "aggregating a join is not supported by this version of kql yet".to_string()
-    })?;
-    if !agg.repartition {
-        let spec = AggregateSpec::new(agg, scanner, having, project);
+    // Output <- Project <- [Filter (HAVING)] <- the operator that makes the rows.
+    let mut project = Vec::new();
+    let mut having = None;
+    let mut id = physical.root;
+    let top = loop {
+        let node = physical.node(id);
+        match node.operator {
+            PhysicalOp::Output(_) => {}
+            PhysicalOp::Project(p) => {
+                project = p.items.iter().map(|i| i.expr.clone()).collect();
+            }
+            PhysicalOp::Filter(f) => having = Some(f.predicate.clone()),
+            _ => break node,
+        }
+        id = node.inputs[0].from;
+    };
+    let agg = match top.operator {
+        PhysicalOp::Aggregate(a) => a,
+        PhysicalOp::Scan(source) => {
+            let pipeline = StatelessPipeline::new(plan)
+                .ok_or_else(|| ExecError::internal("a scan that is not stateless"))?;
+            return Ok(vec![stage(
+                StageKind::Stateless(pipeline),
+                &source.topic,
+                tasks(&source.topic)?,
+            )]);
+        }
+        PhysicalOp::Join(_) | PhysicalOp::GlobalJoin(_) => {
+            let topic = &physical.sources(id)[0].topic;
+            return Ok(vec![stage(
+                StageKind::Joined(plan.clone()),
+                topic,
+                Vec::new(),
+            )]);
+        }
+        _ => {
+            return Err(ExecError::internal(
+                "a plan that makes its rows with no operator",
+            ))
+        }
+    };
+    let unsupported = || {
+        ExecError::from(
+            "aggregating a join is not supported by this version of kql yet".to_string(),
+        )
+    };
+    let input = top.inputs[0];
+    let repartition = match (&physical.input(input).operator, input.kind) {
+        (PhysicalOp::Repartition(r), EdgeKind::Exchange) => {
+            Some((r, physical.input(input).inputs[0].from))
+        }
+        (_, EdgeKind::Forward) => None,
+        _ => return Err(unsupported()),
+    };
+    let Some((r, below)) = repartition else {
+        let (source, filter) = physical.filtered_scan(input.from).ok_or_else(unsupported)?;
+        let mut spec = AggregateSpec::new(agg, InputScanner::of(source, filter), having, project);
+        spec.input_kind = if agg.table {
+            InputKind::Table
+        } else {
+            InputKind::Stream
+        };
         return Ok(vec![stage(
             StageKind::Aggregate(spec),
             &source.topic,
             with_agg_state(tasks(&source.topic)?),
         )]);
-    }
+    };
+    let (source, filter) = physical.filtered_scan(below).ok_or_else(unsupported)?;
+    let internal_topic = format!("{prefix}-{}", r.topic);
     let columns = source
         .schema
         .fields
@@ -397,39 +431,45 @@ pub fn build_stages(
         .skip(crate::plan::schema::PSEUDO_COLUMNS.len())
         .map(|(i, f)| (f.name.clone(), f.ty.clone(), i))
         .collect();
-    if log.partition_count(internal_topic).is_none() {
+    if log.partition_count(&internal_topic).is_none() {
         log.create_topic(
-            internal_topic,
+            &internal_topic,
             TopicConfig {
-                partitions: source.partitions,
+                partitions: r.partitions,
                 replicas: 1,
                 ..Default::default()
             },
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
     }
+    let table = r.purpose == (super::physical::Purpose::GroupBy { table: true });
     let first_tasks = tasks(&source.topic)?;
     let first = stage(
         StageKind::Repartition {
-            pipeline: scanner,
-            keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
+            pipeline: InputScanner::of(source, filter),
+            keys: r.key.clone(),
             columns,
-            topic: internal_topic.to_string(),
-            table: agg.table,
+            topic: internal_topic.clone(),
+            table,
         },
         &source.topic,
         // a table's rows are state: a restart rebuilds them by replaying the input
-        if agg.table {
+        if table {
             with_agg_state(first_tasks)
         } else {
             first_tasks
         },
     );
-    let input = InputScanner::internal(&source, internal_topic);
+    let input = InputScanner::internal(source, &internal_topic);
+    let mut spec = AggregateSpec::new(agg, input, having, project);
+    spec.input_kind = if table {
+        InputKind::Retractions
+    } else {
+        InputKind::Stream
+    };
     let second = stage(
-        StageKind::Aggregate(AggregateSpec::new(agg, input, having, project)),
-        internal_topic,
-        with_agg_state(tasks(internal_topic)?),
+        StageKind::Aggregate(spec),
+        &internal_topic,
+        with_agg_state(tasks(&internal_topic)?),
     );
     Ok(vec![first, second])
 }
@@ -916,22 +956,28 @@ pub(crate) fn merge_append(
 }
 
 /// A transient aggregating query over a bounded input: runs to the end, closes its windows
-/// (the input is over) and returns the rows merged by event time across tasks.
+/// (the input is over) and returns the rows merged by event time across tasks. `prefix`
+/// begins the names of its internal topics, removed at its end.
 pub fn run_transient(
     runtime: &tokio::runtime::Runtime,
     log: &LogHandle,
     plan: &QueryPlan,
-    internal_topic: &str,
+    prefix: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
 ) -> ExecResult<(Vec<Emitted>, Stats)> {
-    let mut stages = transient_stages(log, plan, internal_topic, start_at_end, progress)?;
+    let mut stages = transient_stages(log, plan, prefix, start_at_end, progress)?;
     let mut stats = Stats::default();
     let rows = run_collect(runtime, log, &mut stages, true, &mut stats);
-    if stages.len() > 1 {
-        let _ = log.delete_topic(internal_topic);
-    }
+    remove_internal_topics(log, &stages);
     Ok((rows?, stats))
+}
+
+/// Removes the internal topics a transient query's stages read.
+pub(crate) fn remove_internal_topics(log: &LogHandle, stages: &[Stage]) {
+    for s in stages.iter().skip(1) {
+        let _ = log.delete_topic(&s.input_topic);
+    }
 }
 
 /// The stages of a transient query, starting at its inputs' beginning or, with
@@ -939,11 +985,11 @@ pub fn run_transient(
 pub(crate) fn transient_stages(
     log: &LogHandle,
     plan: &QueryPlan,
-    internal_topic: &str,
+    prefix: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
-) -> Result<Vec<Stage>, String> {
-    let mut stages = build_stages(plan, log, internal_topic)?;
+) -> ExecResult<Vec<Stage>> {
+    let mut stages = build_stages(plan, log, prefix)?;
     for s in &mut stages {
         s.progress = progress.clone();
     }
@@ -952,9 +998,7 @@ pub(crate) fn transient_stages(
         for slot in &mut stages[0].tasks {
             let Offsets {
                 high_watermark: hw, ..
-            } = log
-                .offsets(&topic, slot.partition)
-                .map_err(|e| e.to_string())?;
+            } = log.offsets(&topic, slot.partition)?;
             slot.offset = hw;
         }
     }
@@ -1076,8 +1120,7 @@ impl Registry {
         };
         self.command_seq += 1;
         let prefix = super::naming::query_prefix(log.application_id(), &id);
-        let internal = format!("{prefix}-Aggregate-GroupBy-repartition");
-        let mut stages = build_stages(&plan.query, log, &internal)?;
+        let mut stages = build_stages(&plan.query, log, &prefix)?;
         if from_end {
             let topic = stages[0].input_topic.clone();
             for slot in &mut stages[0].tasks {
@@ -1095,7 +1138,7 @@ impl Registry {
                 stage.join = Some(super::join::build(log, query, start, &naming)?);
             }
         }
-        let internal_topic = (stages.len() > 1).then_some(internal);
+        let internal_topic = stages.get(1).map(|s| s.input_topic.clone());
         if let Some(w) = plan.window {
             self.windowed_topics.insert(plan.sink.topic.clone(), w);
         }

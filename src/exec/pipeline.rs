@@ -7,6 +7,7 @@ use super::log::LogRecord;
 use super::decode::SourceDecoder;
 use super::eval::{eval, is_true};
 use super::format::DecodeError;
+use super::physical::{NodeId, Operator, PhysicalPlan};
 use super::task::{BadRecord, OutputRow, PartitionReader, Task, TaskStats};
 use crate::data::Value;
 use crate::plan::expr::TypedExpr;
@@ -47,6 +48,32 @@ impl Operators {
                 }
                 other => return (ops, other),
             }
+        }
+    }
+
+    /// The filter and projection between a physical plan's node `top` (its output, say)
+    /// and the operator below them, which this returns too.
+    pub fn of_physical(plan: &PhysicalPlan, top: NodeId) -> (Operators, NodeId) {
+        let mut ops = Operators {
+            filter: None,
+            project: Vec::new(),
+            table_functions: Vec::new(),
+            table_base: 0,
+        };
+        let mut id = top;
+        loop {
+            let node = plan.node(id);
+            match node.operator {
+                Operator::Output(_) => {}
+                Operator::Project(p) => {
+                    ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
+                    ops.table_functions = p.table_functions.clone();
+                    ops.table_base = p.table_base;
+                }
+                Operator::Filter(f) => ops.filter = Some(f.predicate.clone()),
+                _ => return (ops, id),
+            }
+            id = node.inputs[0].from;
         }
     }
 

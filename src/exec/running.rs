@@ -124,9 +124,8 @@ impl Session {
             self.log.application_id(),
             self.log.topic_names().len() as u64,
         );
-        let internal = format!("{prefix}-repartition");
         if self.is_live() {
-            if self.run_live_query(plan, &internal, self.offset_reset_latest(), out)? {
+            if self.run_live_query(plan, &prefix, self.offset_reset_latest(), out)? {
                 return Ok(());
             }
             out.warning("a push query over a join stops at the end of its input in this version of kql; CREATE STREAM ... AS SELECT runs a join continuously");
@@ -152,7 +151,7 @@ impl Session {
             &self.runtime,
             &self.log,
             plan,
-            &internal,
+            &prefix,
             self.offset_reset_latest(),
             Some(progress.clone()),
         )

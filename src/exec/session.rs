@@ -499,10 +499,7 @@ impl Session {
             }
             Planned::Connector(c) => self.create_connector(c, out),
             Planned::Terminate(id) => self.terminate(id.as_ref(), out),
-            Planned::Explain(plan) => {
-                explain(&plan, out);
-                Ok(())
-            }
+            Planned::Explain(plan) => explain(&plan, None, out),
             Planned::Inspect(kind) => self.inspect(&kind, out),
             Planned::Drop {
                 name,
@@ -971,12 +968,12 @@ impl Session {
         id: &crate::syntax::ast::Ident,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
-        let Some(text) = self
+        let Some((query_id, text, sink)) = self
             .registry
             .queries
             .iter()
             .find(|q| q.id.eq_ignore_ascii_case(&id.name))
-            .map(|q| q.text.clone())
+            .map(|q| (q.id.clone(), q.text.clone(), q.sink_topic.clone()))
         else {
             let ids: Vec<String> = self.registry.queries.iter().map(|q| q.id.clone()).collect();
             let mut d = Diagnostic::new(
@@ -997,6 +994,7 @@ impl Session {
             .sources
             .add(format!("<query {}>", id.name), text.clone());
         let stmt = crate::syntax::parse_statement(source, &text, 0)?;
+        let prefix = super::naming::query_prefix(self.log.application_id(), &query_id);
         let StatementKind::CreateAsSelect(c) = &stmt.kind else {
             let StatementKind::InsertSelect(i) = &stmt.kind else {
                 return Err(Diagnostic::internal(format!(
@@ -1006,13 +1004,11 @@ impl Session {
             };
             let plan = self.compile_query(&i.query)?;
             out.text(&format!("Query {}: {}\n", id.name, text.trim()));
-            explain(&plan, out);
-            return Ok(());
+            return explain(&plan, Some((&sink, &prefix)), out);
         };
         let plan = self.compile_query(&c.query)?;
         out.text(&format!("Query {}: {}\n", id.name, text.trim()));
-        explain(&plan, out);
-        Ok(())
+        explain(&plan, Some((&sink, &prefix)), out)
     }
 
     fn compile_query(&self, q: &crate::syntax::ast::Query) -> Result<QueryPlan, Diagnostic> {
@@ -1036,14 +1032,25 @@ impl Session {
     }
 }
 
-fn explain(plan: &QueryPlan, out: &mut dyn Output) {
+/// Prints a query's plans; `running`: the sink topic and internal topic prefix of the
+/// persistent query it is.
+fn explain(
+    plan: &QueryPlan,
+    running: Option<(&str, &str)>,
+    out: &mut dyn Output,
+) -> Result<(), Diagnostic> {
     let mut text = String::from("Logical plan:\n");
     for line in plan.explain_logical().lines() {
         text.push_str(&format!("  {line}\n"));
     }
     text.push_str("Physical plan:\n");
-    text.push_str(&physical::explain(&plan.root));
+    let (output, prefix) = match running {
+        Some((sink, prefix)) => (physical::Output::Sink(sink.to_string()), Some(prefix)),
+        None => (physical::Output::Rows, None),
+    };
+    text.push_str(&physical::explain(plan, output, prefix)?);
     out.text(&text);
+    Ok(())
 }
 
 /// The log's settings for the topic of a declaration.

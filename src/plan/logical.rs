@@ -180,7 +180,7 @@ impl LogicalPlan {
         }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             LogicalPlan::Source(s) => format!(
                 "Source {} (topic '{}', {} partition{}, key {}, value {}{})",

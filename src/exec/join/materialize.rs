@@ -18,13 +18,14 @@ use crate::exec::durable::{tag_headers, Tagger};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
 use crate::exec::persistent::Encoded;
-use crate::exec::physical::StartAt;
+use crate::exec::physical::{NodeId, PhysicalPlan, StartAt};
+use crate::exec::pipeline::Operators;
 use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};
-use crate::plan::logical::{LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use crate::plan::logical::Source;
 use crate::plan::schema::{Field, Schema};
-use crate::syntax::ast::{EmitKind, SourceKind};
+use crate::syntax::ast::SourceKind;
 use crate::syntax::span::Span;
 
 /// Encodes the inner join's rows as records of the internal topic.
@@ -95,57 +96,42 @@ impl RowEncoder for InnerWriter {
     }
 }
 
-/// The inner join of a join of joins, built to write its rows to `topic` (created here,
-/// kept when it exists); returns it, its writer, and the source the outer join reads.
+/// The inner join of a join of joins (node `inner` of the physical plan), built to write
+/// its rows to `topic` (created here, kept when it exists); returns it, its writer, and
+/// the source the outer join reads.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     log: &LogHandle,
-    inner: &LogicalPlan,
+    plan: &PhysicalPlan,
+    inner: NodeId,
     key: Option<(&TypedExpr, Format)>,
     partitions: u32,
     topic: &str,
     start: StartAt,
     naming: &Naming,
 ) -> Result<(LiveJoin, InnerWriter, Source), Diagnostic> {
-    let fields: Vec<Field> = inner
-        .sources()
+    let fields: Vec<Field> = plan
+        .sources(inner)
         .iter()
         .flat_map(|s| s.schema.fields.iter().cloned())
         .collect();
     let names: Vec<String> = (0..fields.len()).map(|i| format!("C{i}")).collect();
-    let items = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| ProjectItem {
-            name: names[i].clone(),
-            expr: TypedExpr {
+    // Every field of the inner join's row, as it is.
+    let ops = Operators {
+        filter: None,
+        project: fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| TypedExpr {
                 kind: TExpr::Column(i),
                 ty: f.ty.clone(),
                 span: Span::default(),
-            },
-            text: f.name.clone(),
-        })
-        .collect();
-    let columns = fields
-        .iter()
-        .zip(&names)
-        .map(|(f, n)| OutputColumn {
-            name: n.clone(),
-            ty: f.ty.clone(),
-        })
-        .collect();
-    let plan = QueryPlan {
-        root: LogicalPlan::Project(Project {
-            input: Box::new(inner.clone()),
-            items,
-            table_functions: Vec::new(),
-            table_base: 0,
-        }),
-        columns,
-        emit: EmitKind::Changes,
-        limit: None,
-        partition_by: Vec::new(),
+            })
+            .collect(),
+        table_functions: Vec::new(),
+        table_base: 0,
     };
-    let join = super::build(log, &plan, start, naming)?;
+    let join = super::build_node(log, plan, inner, ops, start, naming)?;
     super::create_internal_topic(log, topic, partitions)?;
     let writer = InnerWriter {
         topic: topic.to_string(),

@@ -19,14 +19,14 @@ use bytes::Bytes;
 
 use super::decode::SourceDecoder;
 use super::format::key::{encode_key, encode_key_into};
-use super::physical::{ranges, StartAt};
+use super::physical::{self, ranges, Edge, EdgeKind, NodeId, Operator, PhysicalPlan, StartAt};
 use super::pipeline::Operators;
 use super::task::{PartitionRange, PartitionReader, Task};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;
-use crate::plan::logical::{Join, JoinKind, LogicalPlan, Source};
+use crate::plan::logical::{Join, JoinKind, Source};
 use crate::plan::QueryPlan;
 
 pub use input::Input;
@@ -124,14 +124,14 @@ impl SideInput {
     }
 }
 
-/// The tasks of a transient join query, its feeders run.
+/// The tasks of a transient join query (its physical plan), its feeders run.
 pub fn tasks(
     runtime: &tokio::runtime::Runtime,
     log: &LogHandle,
-    plan: &QueryPlan,
+    plan: &PhysicalPlan,
     start: StartAt,
 ) -> Result<JoinTasks, Diagnostic> {
-    let join = build(log, plan, start, &Naming::transient(log))?;
+    let join = build_physical(log, plan, start, &Naming::transient(log))?;
     let internal = join.internal_topics.clone();
     match join.into_tasks(runtime, log) {
         Ok((tasks, internal_topics)) => Ok(JoinTasks {
@@ -147,26 +147,53 @@ pub fn tasks(
     }
 }
 
-/// Builds a join query's tasks and feeders (which have not run yet).
+/// Builds a join query's tasks and feeders (which have not run yet) from its physical plan.
 pub fn build(
     log: &LogHandle,
     plan: &QueryPlan,
     start: StartAt,
     naming: &Naming,
 ) -> Result<LiveJoin, Diagnostic> {
-    let (ops, input) = Operators::split(plan);
+    build_physical(
+        log,
+        &physical::lower(plan, physical::Output::Rows)?,
+        start,
+        naming,
+    )
+}
+
+fn build_physical(
+    log: &LogHandle,
+    plan: &PhysicalPlan,
+    start: StartAt,
+    naming: &Naming,
+) -> Result<LiveJoin, Diagnostic> {
+    let (ops, node) = Operators::of_physical(plan, plan.root);
+    build_node(log, plan, node, ops, start, naming)
+}
+
+/// The join at `node` of a physical plan, its rows filtered and projected by `ops`.
+fn build_node(
+    log: &LogHandle,
+    plan: &PhysicalPlan,
+    node: NodeId,
+    ops: Operators,
+    start: StartAt,
+    naming: &Naming,
+) -> Result<LiveJoin, Diagnostic> {
     let mut join = LiveJoin {
         feeders: Vec::new(),
         global: None,
         tasks: Vec::new(),
         internal_topics: Vec::new(),
     };
-    match input {
-        LogicalPlan::GlobalTableJoin(g) => {
-            let LogicalPlan::Source(right) = &*g.right else {
+    let n = plan.node(node);
+    match n.operator {
+        Operator::GlobalJoin(g) => {
+            let Operator::Scan(right) = plan.input(n.inputs[1]).operator else {
                 return Err(multi_way());
             };
-            let left = side(log, &g.left, 0, start, naming, &mut join)?;
+            let left = side(log, plan, n.inputs[0], 0, start, naming, &mut join)?;
             let width = left.len() + right.schema.len();
             let feed = global::GlobalFeed::new(log, right, left.len())?;
             for range in ranges(log, &left.topic, left.start(start))? {
@@ -184,15 +211,23 @@ pub fn build(
             join.global = Some(feed);
             Ok(join)
         }
-        LogicalPlan::Join(j) => {
-            let left = side(log, &j.left, 0, start, naming, &mut join)?;
+        Operator::Join(j) => {
+            let left = side(log, plan, n.inputs[0], 0, start, naming, &mut join)?;
             // Tables are read from the beginning: their state is every row so far.
             let right_start = if j.kind == JoinKind::StreamStream {
                 start
             } else {
                 StartAt::Earliest
             };
-            let right = side(log, &j.right, left.len(), right_start, naming, &mut join)?;
+            let right = side(
+                log,
+                plan,
+                n.inputs[1],
+                left.len(),
+                right_start,
+                naming,
+                &mut join,
+            )?;
             let width = left.len() + right.len();
             let left_ranges = ranges(log, &left.topic, left.start(start))?;
             let right_ranges = ranges(log, &right.topic, right.start(right_start))?;
@@ -241,67 +276,72 @@ pub(super) fn side_offset(from_left: bool, offset: u64) -> u64 {
     }
 }
 
-/// One side of a join; a side that must be re-keyed, or that is itself a join, gets a
-/// feeder writing an internal topic, which the side then reads.
+/// One input of a join, as its physical plan's edge says: a scanned source, or an internal
+/// topic that a feeder writes (a source re-keyed, or an inner join's rows), which the side
+/// then reads.
 fn side(
     log: &LogHandle,
-    plan: &LogicalPlan,
+    plan: &PhysicalPlan,
+    edge: Edge,
     base: usize,
     start: StartAt,
     naming: &Naming,
     join: &mut LiveJoin,
 ) -> Result<SideInput, Diagnostic> {
-    match plan {
-        LogicalPlan::Source(s) => Ok(SideInput {
-            source: s.clone(),
+    let node = plan.input(edge);
+    match (&node.operator, edge.kind) {
+        (Operator::Scan(s), EdgeKind::Forward) => Ok(SideInput {
+            source: (*s).clone(),
             topic: s.topic.clone(),
             decoder: SourceDecoder::new(s, base),
             base,
             internal: false,
         }),
-        // A join of joins: the inner join's rows go through an internal topic, keyed by the
-        // outer join's key when the planner asked for a repartition.
-        LogicalPlan::Repartition(r) if !matches!(&*r.input, LogicalPlan::Source(_)) => {
-            let topic = naming.topic(&format!("Join-{}-repartition", join.feeders.len()));
-            let (inner, writer, source) = materialize::build(
-                log,
-                &r.input,
-                Some((&r.key, r.key_format)),
-                r.partitions,
-                &topic,
-                start,
-                naming,
-            )?;
-            Ok(inner_side(inner, writer, source, topic, base, join))
-        }
-        LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
-            let topic = naming.topic(&format!("Join-{}", join.feeders.len()));
-            let partitions = super::physical::task_count(plan);
-            let (inner, writer, source) =
-                materialize::build(log, plan, None, partitions, &topic, start, naming)?;
-            Ok(inner_side(inner, writer, source, topic, base, join))
-        }
-        LogicalPlan::Repartition(r) => {
-            let LogicalPlan::Source(s) = &*r.input else {
-                return Err(multi_way());
-            };
+        (Operator::Repartition(r), EdgeKind::Exchange) => {
             let topic = naming.topic(&r.topic);
-            let feed =
-                repartition::RepartitionFeed::new(log, r, s, base, &topic, start, naming.durable)?;
-            join.internal_topics.push(topic.clone());
-            join.feeders.push(Feeder::Repartition(Box::new(feed)));
-            Ok(SideInput {
-                source: s.clone(),
-                topic,
-                decoder: SourceDecoder::internal(s, base),
-                base,
-                internal: true,
-            })
+            let below = node.inputs[0].from;
+            match plan.node(below).operator {
+                Operator::Scan(s) => {
+                    let feed = repartition::RepartitionFeed::new(
+                        log,
+                        r,
+                        s,
+                        base,
+                        &topic,
+                        start,
+                        naming.durable,
+                    )?;
+                    join.internal_topics.push(topic.clone());
+                    join.feeders.push(Feeder::Repartition(Box::new(feed)));
+                    Ok(SideInput {
+                        source: s.clone(),
+                        topic,
+                        decoder: SourceDecoder::internal(s, base),
+                        base,
+                        internal: true,
+                    })
+                }
+                Operator::Join(_) | Operator::GlobalJoin(_) => {
+                    // A join of joins: the inner join's rows go through the topic.
+                    let key = r.key.first().map(|k| (k, r.key_format));
+                    let (inner, writer, source) = materialize::build(
+                        log,
+                        plan,
+                        below,
+                        key,
+                        r.partitions,
+                        &topic,
+                        start,
+                        naming,
+                    )?;
+                    Ok(inner_side(inner, writer, source, topic, base, join))
+                }
+                _ => Err(multi_way()),
+            }
         }
         _ => Err(multi_way()),
     }
 }
-
 /// The side that reads an inner join's rows from the internal topic they are written to.
 fn inner_side(
     inner: LiveJoin,

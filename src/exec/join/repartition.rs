@@ -18,9 +18,10 @@ use crate::exec::decode::SourceDecoder;
 use crate::exec::durable::{source_tag, tag_headers};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
+use crate::exec::physical::Repartition;
 use crate::exec::physical::{ranges, StartAt};
 use crate::exec::task::{PartitionReader, TaskStats, FETCH_BATCH_RECORDS};
-use crate::plan::logical::{Repartition, Source};
+use crate::plan::logical::Source;
 use crate::plan::schema::PSEUDO_COLUMNS;
 
 pub struct RepartitionFeed {
@@ -78,8 +79,11 @@ impl RepartitionFeed {
             )
         };
         let r = &self.repartition;
+        let Some(key_expr) = r.key.first() else {
+            return Err(fail("the repartition has no key".into()));
+        };
         let base = self.base;
-        let key_type = super::key_type(&r.key);
+        let key_type = super::key_type(key_expr);
         let fields = &self.source.schema.fields[PSEUDO_COLUMNS.len()..];
         let mut stats = TaskStats::default();
         let mut value = Vec::new();
@@ -110,7 +114,7 @@ impl RepartitionFeed {
                     continue;
                 }
                 let row = &input.row;
-                let key = super::key_bytes(r.key_format, &key_type, &eval(&r.key, row));
+                let key = super::key_bytes(r.key_format, &key_type, &eval(key_expr, row));
                 value.clear();
                 let cols: Vec<(&str, &SqlType, &Value)> = fields
                     .iter()
