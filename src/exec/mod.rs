@@ -2,6 +2,8 @@
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
 pub mod aggregate;
+#[cfg(test)]
+mod check;
 pub mod connector;
 pub mod decode;
 pub mod durable;

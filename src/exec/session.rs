@@ -1011,7 +1011,10 @@ impl Session {
         explain(&plan, Some((&sink, &prefix)), out)
     }
 
-    fn compile_query(&self, q: &crate::syntax::ast::Query) -> Result<QueryPlan, Diagnostic> {
+    pub(crate) fn compile_query(
+        &self,
+        q: &crate::syntax::ast::Query,
+    ) -> Result<QueryPlan, Diagnostic> {
         let log = &self.log;
         let lookup = |t: &str| log.partition_count(t);
         let mut q = q.clone();
