@@ -73,12 +73,7 @@ fn golden_files_print_the_same_rows_on_kafka() {
         ]);
         ran += 1;
         let expected = std::fs::read_to_string(root.join(file.with_extension("out"))).unwrap();
-        // EXPLAIN of a running query names its internal topics, which carry the
-        // application id: the embedded log's is "default".
-        let stdout = out.stdout.replace(
-            &format!("_confluent-ksql-{app}_"),
-            "_confluent-ksql-default_",
-        );
+        let stdout = common::as_default_application(&out.stdout, &app);
         if out.code != 0 {
             failures.push(format!("{name}: exit {}\n{}", out.code, out.stderr));
         } else if stdout != expected {

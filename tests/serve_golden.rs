@@ -53,12 +53,12 @@ fn golden_files_print_the_same_rows_through_kql_serve() {
         ]);
         ran += 1;
         let expected = std::fs::read_to_string(root.join(file.with_extension("out"))).unwrap();
+        let stdout = common::as_default_application(&out.stdout, &format!("golden-{name}"));
         if out.code != 0 {
             failures.push(format!("{name}: exit {}\n{}", out.code, out.stderr));
-        } else if out.stdout != expected {
+        } else if stdout != expected {
             failures.push(format!(
-                "{name}:\n--- expected (as on the embedded log)\n{expected}--- got through kql serve\n{}",
-                out.stdout
+                "{name}:\n--- expected (as on the embedded log)\n{expected}--- got through kql serve\n{stdout}"
             ));
         }
         let (_, status) = served.stop();

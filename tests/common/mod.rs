@@ -89,3 +89,13 @@ pub fn run_json(script: &Path, data_dir: &str) -> RunOutput {
         "json",
     ])
 }
+
+/// A run's output as the embedded log's default application would print it: EXPLAIN of
+/// a running query names its internal topics, which carry the application id.
+#[allow(dead_code)]
+pub fn as_default_application(stdout: &str, app: &str) -> String {
+    stdout.replace(
+        &format!("_confluent-ksql-{app}_"),
+        "_confluent-ksql-default_",
+    )
+}
