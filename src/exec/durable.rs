@@ -136,7 +136,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
     // The ends of the topics the query writes: its sink, and its internal topics; what
     // lies past them at a restart was written after this commit.
     written_topics.extend(q.stages.iter().filter_map(|st| match &*st.kind {
-        StageKind::Repartition { topic, .. } => Some(topic.clone()),
+        StageKind::Repartition { writer, .. } => Some(writer.topic.clone()),
         _ => None,
     }));
     for topic in &written_topics {
@@ -173,7 +173,8 @@ pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     // Even a query that never committed may have written rows before a crash.
     let skip = written_since_commit(log, &group, &q.sink_topic, &prefix)?;
     for stage in &mut q.stages {
-        if let StageKind::Repartition { topic, .. } = &*stage.kind {
+        if let StageKind::Repartition { writer, .. } = &*stage.kind {
+            let topic = &writer.topic;
             let topic = topic.clone();
             stage.skip = std::sync::Arc::new(written_since_commit(log, &group, &topic, &topic)?);
         }

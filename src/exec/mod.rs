@@ -24,6 +24,7 @@ pub mod physical;
 pub mod pipeline;
 pub mod pull;
 pub mod query;
+pub mod repartition;
 mod running;
 pub mod sandbox;
 pub mod session;

@@ -19,16 +19,15 @@ use bytes::Bytes;
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
 use super::error::{ExecError, ExecResult};
-use super::eval::eval;
 use super::format::encode_value;
-use super::format::key::{encode_key, encode_key_into};
+use super::format::key::encode_key_into;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
+use super::repartition::RepartitionWriter;
 use super::task::{read_partition, BadRecord, PartitionRange, PartitionReader};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
-use crate::plan::expr::TypedExpr;
 use crate::plan::persistent::{PersistentKind, PersistentPlan};
 use crate::plan::window::WindowType;
 use crate::plan::QueryPlan;
@@ -44,10 +43,7 @@ pub enum StageKind {
     /// Re-key rows by the GROUP BY expressions into an internal topic.
     Repartition {
         pipeline: InputScanner,
-        keys: Vec<TypedExpr>,
-        /// Columns written to the internal topic: (name, type, row position).
-        columns: Vec<(String, SqlType, usize)>,
-        topic: String,
+        writer: RepartitionWriter,
         /// The input is a table: each task keeps its rows (in its `AggregateTask`'s
         /// `table`) and writes a retraction of a row's previous values before its new ones.
         table: bool,
@@ -446,9 +442,7 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
     let first = stage(
         StageKind::Repartition {
             pipeline: InputScanner::of(source, filter),
-            keys: r.key.clone(),
-            columns,
-            topic: internal_topic.clone(),
+            writer: RepartitionWriter::new(r, internal_topic.clone(), columns, true),
             table,
         },
         &source.topic,
@@ -513,7 +507,7 @@ fn run_stage(
     // were scheduled. Tasks run on tokio's blocking pool, so one waiting on a full channel
     // never holds up another.
     let target = match (&*stage.kind, output) {
-        (StageKind::Repartition { topic, .. }, _) => Some(topic.clone()),
+        (StageKind::Repartition { writer, .. }, _) => Some(writer.topic.clone()),
         (_, Output::Sink(s)) => Some(s.topic.clone()),
         _ => None,
     };
@@ -684,19 +678,13 @@ fn run_task_to(
             }
             StageKind::Repartition {
                 pipeline,
-                keys,
-                columns,
-                topic: internal,
+                writer,
                 table,
             } => repartition(
                 log,
-                Rekey {
-                    pipeline,
-                    keys,
-                    columns,
-                    internal,
-                    skip,
-                },
+                pipeline,
+                writer,
+                skip,
                 table
                     .then(|| slot.agg.as_mut().map(|a| &mut a.table))
                     .flatten(),
@@ -751,89 +739,15 @@ fn run_task_to(
     }
 }
 
-/// What a repartition stage writes, and where.
-struct Rekey<'s> {
-    pipeline: &'s InputScanner,
-    keys: &'s [TypedExpr],
-    columns: &'s [(String, SqlType, usize)],
-    internal: &'s str,
-    /// Records already in the internal topic (a restart after a crash).
-    skip: &'s std::collections::HashSet<Bytes>,
-}
-
-impl Rekey<'_> {
-    /// The GROUP BY key of a row, None when a part of it is NULL (the row is dropped).
-    fn key_of(&self, row: &[Value]) -> Option<Vec<Value>> {
-        let values: Vec<Value> = self.keys.iter().map(|k| eval(k, row)).collect();
-        (!values.iter().any(Value::is_null)).then_some(values)
-    }
-
-    /// Encodes a row re-keyed by `key_values`; `index` numbers the records of one input
-    /// record, `retract` marks a retraction.
-    #[allow(clippy::too_many_arguments)]
-    fn encode(
-        &self,
-        log: &LogHandle,
-        key_values: &[Value],
-        row: &[Value],
-        t: i64,
-        partition: u32,
-        offset: u64,
-        index: u32,
-        retract: Option<&'static [u8]>,
-        out: &mut Vec<Encoded>,
-    ) -> Result<(), String> {
-        // The input row this record comes from, so a restart after a crash does not write
-        // it twice (the internal topic's name makes the tag the query's own).
-        let tag = super::durable::source_tag(self.internal, partition, offset, index);
-        if self.skip.contains(&tag) {
-            return Ok(());
-        }
-        let key_cols: Vec<(&str, &SqlType, &Value)> = key_values
-            .iter()
-            .zip(self.keys)
-            .map(|(v, k)| ("KEY", &k.ty, v))
-            .collect();
-        let key = encode_key(Format::Json, &key_cols);
-        let p = log
-            .partition_for(self.internal, key.as_deref())
-            .map_err(|e| e.to_string())?;
-        let mut value = Vec::new();
-        let cols: Vec<(&str, &SqlType, &Value)> = self
-            .columns
-            .iter()
-            .map(|(n, t, i)| (n.as_str(), t, &row[*i]))
-            .collect();
-        encode_value(Format::Json, &cols, &mut value);
-        let mut headers = super::durable::tag_headers(Some(tag));
-        if let Some(how) = retract {
-            headers.push(crate::exec::log::Header {
-                name: super::aggregate::RETRACT_HEADER.to_string(),
-                value: Bytes::from_static(how),
-            });
-        }
-        out.push(Encoded {
-            order: (t, partition, offset),
-            target: p,
-            record: ProducerRecord {
-                key: key.map(Bytes::from),
-                value: Some(Bytes::from(value)),
-                timestamp_ms: Some(t),
-                partition: None,
-                headers,
-            },
-        });
-        Ok(())
-    }
-}
-
 /// Re-keys a batch into the internal topic. With `table` (the rows of a table input, by
 /// record key), a changed row is written as a retraction of its previous values, then its
 /// new values; a deleted one as a retraction only.
 #[allow(clippy::too_many_arguments)]
 fn repartition<'a>(
     log: &LogHandle,
-    rekey: Rekey,
+    pipeline: &InputScanner,
+    writer: &RepartitionWriter,
+    skip: &std::collections::HashSet<Bytes>,
     table: Option<&mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::aggregate::FastHash>>,
     partition: u32,
     records: impl IntoIterator<Item = Result<crate::exec::log::LogRecord<'a>, String>>,
@@ -843,54 +757,38 @@ fn repartition<'a>(
 ) -> Result<(), String> {
     use super::aggregate::{TableChange, RETRACT_MOVED, RETRACT_REPLACED};
     let mut failure = None;
+    let mut encode = |key: &[Value], row: &[Value], t, offset, index, retract| {
+        if let Err(e) = writer.encode(
+            log, skip, key, row, t, partition, offset, index, retract, out,
+        ) {
+            failure = Some(e);
+        }
+    };
     let scanned = match table {
-        None => rekey
-            .pipeline
-            .scan(partition, records, row, bad, |row, t, r| {
-                // (a NULL key is written too: the aggregate stage drops the row)
-                let key: Vec<Value> = rekey.keys.iter().map(|k| eval(k, row)).collect();
-                if let Err(e) = rekey.encode(log, &key, row, t, partition, r.offset, 0, None, out) {
-                    failure = Some(e);
-                }
-            }),
-        Some(rows) => rekey
-            .pipeline
-            .scan_table(partition, records, row, bad, |k, change, t, r| {
-                let new = match change {
-                    TableChange::Upsert(row) => rekey.key_of(row).map(|key| (key, row)),
-                    TableChange::Delete => None,
+        // (a NULL key is written too: the aggregate stage drops the row)
+        None => pipeline.scan(partition, records, row, bad, |row, t, r| {
+            encode(&writer.key_values(row), row, t, r.offset, 0, None)
+        }),
+        Some(rows) => pipeline.scan_table(partition, records, row, bad, |k, change, t, r| {
+            let new = match change {
+                TableChange::Upsert(row) => writer.key_of(row).map(|key| (key, row)),
+                TableChange::Delete => None,
+            };
+            let mut index = 0;
+            if let Some(old) = rows.remove(k) {
+                let old_key = writer.key_of(&old).expect("only rows with a key are kept");
+                let how = match &new {
+                    Some((key, _)) if *key == old_key => RETRACT_REPLACED,
+                    _ => RETRACT_MOVED,
                 };
-                let mut index = 0;
-                let mut result = Ok(());
-                if let Some(old) = rows.remove(k) {
-                    let old_key = rekey.key_of(&old).expect("only rows with a key are kept");
-                    let how = match &new {
-                        Some((key, _)) if *key == old_key => RETRACT_REPLACED,
-                        _ => RETRACT_MOVED,
-                    };
-                    result = rekey.encode(
-                        log,
-                        &old_key,
-                        &old,
-                        t,
-                        partition,
-                        r.offset,
-                        0,
-                        Some(how),
-                        out,
-                    );
-                    index = 1;
-                }
-                if let Some((key, row)) = new {
-                    result = result.and_then(|()| {
-                        rekey.encode(log, &key, row, t, partition, r.offset, index, None, out)
-                    });
-                    rows.insert(k.to_vec(), row.to_vec());
-                }
-                if let Err(e) = result {
-                    failure = Some(e);
-                }
-            }),
+                encode(&old_key, &old, t, r.offset, 0, Some(how));
+                index = 1;
+            }
+            if let Some((key, row)) = new {
+                encode(&key, row, t, r.offset, index, None);
+                rows.insert(k.to_vec(), row.to_vec());
+            }
+        }),
     };
     match failure {
         Some(e) => Err(e),

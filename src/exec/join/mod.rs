@@ -431,14 +431,7 @@ pub(super) fn fill_used(row: &mut [Value], base: usize, used: &[usize], values: 
     }
 }
 
-/// The type a key expression's values are encoded as: a NULL literal's as STRING.
-pub(super) fn key_type(expr: &TypedExpr) -> SqlType {
-    if expr.ty == SqlType::Null {
-        SqlType::String
-    } else {
-        expr.ty.clone()
-    }
-}
+pub(super) use crate::exec::repartition::key_type;
 
 pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes> {
     encode_key(format, &[("", ty, v)]).map(Bytes::from)

@@ -12,26 +12,20 @@ use crate::exec::log::{Acks, LogHandle, ProducerRecord};
 use bytes::Bytes;
 
 use super::input::Input;
-use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::decode::SourceDecoder;
-use crate::exec::durable::{source_tag, tag_headers};
-use crate::exec::eval::eval;
-use crate::exec::format::json::encode_object;
-use crate::exec::physical::Repartition;
-use crate::exec::physical::{ranges, StartAt};
+use crate::exec::physical::{ranges, Repartition, StartAt};
+use crate::exec::repartition::RepartitionWriter;
 use crate::exec::task::{PartitionReader, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::logical::Source;
 use crate::plan::schema::PSEUDO_COLUMNS;
 
 pub struct RepartitionFeed {
-    repartition: Repartition,
+    writer: RepartitionWriter,
     source: Source,
-    base: usize,
     pub(super) topic: String,
     /// One per partition of the source.
     pub(super) inputs: Vec<Input>,
-    tagged: bool,
     pub(super) skip: HashSet<Bytes>,
 }
 
@@ -59,13 +53,23 @@ impl RepartitionFeed {
                 )
             })
             .collect();
+        // Every column of the source (the key too, which the reader takes from the value).
+        let columns = source.schema.fields[PSEUDO_COLUMNS.len()..]
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                (
+                    f.name.clone(),
+                    f.ty.clone(),
+                    base + PSEUDO_COLUMNS.len() + i,
+                )
+            })
+            .collect();
         Ok(RepartitionFeed {
-            repartition: r.clone(),
+            writer: RepartitionWriter::new(r, topic.to_string(), columns, tagged),
             source: source.clone(),
-            base,
             topic: topic.to_string(),
             inputs,
-            tagged,
             skip: HashSet::new(),
         })
     }
@@ -78,22 +82,20 @@ impl RepartitionFeed {
                 self.source.name, self.topic
             )
         };
-        let r = &self.repartition;
-        let Some(key_expr) = r.key.first() else {
-            return Err(fail("the repartition has no key".into()));
-        };
-        let base = self.base;
-        let key_type = super::key_type(key_expr);
-        let fields = &self.source.schema.fields[PSEUDO_COLUMNS.len()..];
         let mut stats = TaskStats::default();
-        let mut value = Vec::new();
-        let mut pending: Vec<Vec<ProducerRecord>> = vec![Vec::new(); r.partitions as usize];
-        let mut waiting = 0;
-        let flush = |pending: &mut Vec<Vec<ProducerRecord>>| -> Result<(), String> {
-            for (p, batch) in pending.iter_mut().enumerate() {
+        let mut encoded = Vec::new();
+        let flush = |encoded: &mut Vec<crate::exec::persistent::Encoded>| -> Result<(), String> {
+            let partitions = log
+                .partition_count(&self.topic)
+                .ok_or_else(|| fail("the topic is gone".into()))?;
+            let mut by_partition: Vec<Vec<ProducerRecord>> =
+                (0..partitions).map(|_| Vec::new()).collect();
+            for e in encoded.drain(..) {
+                by_partition[e.target as usize].push(e.record);
+            }
+            for (p, batch) in by_partition.iter_mut().enumerate() {
                 if !batch.is_empty() {
                     log.produce_records(&self.topic, p as u32, batch, Acks::All)
-                        .map(|_| batch.clear())
                         .map_err(|e| fail(e.to_string()))?;
                 }
             }
@@ -107,46 +109,29 @@ impl RepartitionFeed {
                 if record.tombstone {
                     continue;
                 }
-                let tag = self
-                    .tagged
-                    .then(|| source_tag(&self.topic, partition, record.offset, 0));
-                if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
-                    continue;
-                }
                 let row = &input.row;
-                let key = super::key_bytes(r.key_format, &key_type, &eval(key_expr, row));
-                value.clear();
-                let cols: Vec<(&str, &SqlType, &Value)> = fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        (
-                            f.name.as_str(),
-                            &f.ty,
-                            &row[base + PSEUDO_COLUMNS.len() + i],
-                        )
-                    })
-                    .collect();
-                encode_object(&cols, &mut value);
-                let target = log
-                    .partition_for(&self.topic, key.as_deref())
-                    .map_err(|e| fail(e.to_string()))?;
-                pending[target as usize].push(ProducerRecord {
-                    key,
-                    value: Some(Bytes::copy_from_slice(&value)),
-                    timestamp_ms: Some(event_time),
-                    partition: None,
-                    headers: tag_headers(tag),
-                });
-                waiting += 1;
-                if waiting >= FETCH_BATCH_RECORDS {
-                    waiting = 0;
-                    flush(&mut pending)?;
+                let key = self.writer.key_values(row);
+                self.writer
+                    .encode(
+                        log,
+                        &self.skip,
+                        &key,
+                        row,
+                        event_time,
+                        partition,
+                        record.offset,
+                        0,
+                        None,
+                        &mut encoded,
+                    )
+                    .map_err(fail)?;
+                if encoded.len() >= FETCH_BATCH_RECORDS {
+                    flush(&mut encoded)?;
                 }
             }
             stats.merge(std::mem::take(&mut input.stats));
         }
-        flush(&mut pending)?;
+        flush(&mut encoded)?;
         Ok(stats)
     }
 }
