@@ -28,7 +28,8 @@ use bytes::Bytes;
 use super::aggregate::{AggregateTask, Emitted};
 use super::error::{ExecError, ExecResult};
 use super::naming;
-use super::persistent::{run_task, Running, StageKind, TaskSlot};
+use super::persistent::{Running, StageKind, TaskSlot};
+use super::stage::replay_task;
 use super::task::read_partition;
 use std::sync::Arc;
 
@@ -267,8 +268,13 @@ fn restore_task(
         .offsets(topic, slot.partition)
         .map_err(|e| e.to_string())?;
     slot.offset = log_start;
-    let result = run_task(log, kind, topic, slot, committed, None, false);
-    let mut slot = result.slot;
+    let (mut slot, failed) = replay_task(log, kind, topic, slot, committed);
+    if let Some(e) = failed {
+        return Err(format!(
+            "cannot rebuild the state of partition {}: {e}",
+            slot.partition
+        ));
+    }
     let closed_at = log
         .committed_offset(&closed_group(group), topic, slot.partition)
         .map_err(|e| e.to_string())?;

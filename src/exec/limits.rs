@@ -13,13 +13,10 @@ pub const FETCH_BATCH_RECORDS: usize = 4096;
 /// How many bad records are kept with their details for the report (all are counted).
 pub const BAD_RECORD_SAMPLES: usize = 10;
 
-/// How many batches of rows may wait in a bounded query's channel from a task to the
-/// merge: a task that gets ahead waits, so memory stays bounded by the slowest task.
+/// How many batches (of rows, or of records to append) may wait in the driver's channel
+/// from a task to the merge: a task that gets ahead waits, so memory stays bounded by the
+/// slowest task.
 pub const CHANNEL_BATCHES: usize = 4;
-
-/// How many batches of encoded records a task may have waiting for the append merge of a
-/// persistent query or join (the same back-pressure).
-pub const MERGE_CHANNEL_BATCHES: usize = 4;
 
 /// Records appended to one partition of a sink or internal topic in one batch.
 pub const APPEND_BATCH_RECORDS: usize = 4096;

@@ -2,10 +2,12 @@
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
 pub mod aggregate;
+mod append;
 #[cfg(test)]
 mod check;
 pub mod connector;
 pub mod decode;
+mod driver;
 pub mod durable;
 pub mod error;
 pub mod eval;
@@ -29,6 +31,7 @@ mod running;
 pub mod sandbox;
 pub mod session;
 pub mod share;
+mod stage;
 pub(crate) mod state_codec;
 pub mod task;
 pub mod time;

@@ -11,7 +11,7 @@
 //! watermark at that moment and keeps the offsets and state, so records appended later are
 //! processed by the next catch-up. `close` (the end of the run) closes every open window.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, TopicConfig};
@@ -25,7 +25,8 @@ use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
 use super::repartition::RepartitionWriter;
-use super::task::{read_partition, BadRecord, PartitionRange, PartitionReader};
+use super::stage::run_stage;
+use super::task::{read_partition, BadRecord};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::persistent::{PersistentKind, PersistentPlan};
@@ -84,12 +85,12 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn add_bad(&mut self, bad: Vec<BadRecord>) {
+    pub(crate) fn add_bad(&mut self, bad: Vec<BadRecord>) {
         self.bad_records += bad.len() as u64;
         super::task::keep_samples(&mut self.bad_samples, bad);
     }
 
-    fn merge(&mut self, other: Stats) {
+    pub(crate) fn merge(&mut self, other: Stats) {
         self.records_read += other.records_read;
         self.records_written += other.records_written;
         self.late_records += other.late_records;
@@ -307,12 +308,6 @@ pub fn split_window_key(w: WindowType, key: &[u8]) -> Option<(&[u8], i64, i64)> 
     }
 }
 
-/// Where the output of the last stage goes.
-enum Output<'a> {
-    Sink(&'a Arc<SinkWriter>),
-    Collect,
-}
-
 /// Builds the stages of a plan as its physical plan lays them out: a stage is what runs
 /// between two topics, so an exchange (a repartition) ends one stage and starts the next.
 /// `prefix` begins the names of the internal topics, which are created here.
@@ -468,282 +463,36 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
     Ok(vec![first, second])
 }
 
-pub(crate) struct TaskResult {
-    pub(crate) slot: TaskSlot,
-    rows: Vec<Emitted>,
-    stats: Stats,
-    error: Option<ExecError>,
-}
-
-/// Runs every task of a stage to the current end of its partition (and, with `close`,
-/// closes its open windows). Rows go to the sink or are collected per task.
-fn run_stage(
+/// Runs a joined stage's join to the current end of its inputs, its rows appended to the
+/// sink.
+fn run_joined(
     runtime: &tokio::runtime::Runtime,
     log: &LogHandle,
     stage: &mut Stage,
-    output: &Output,
+    sink: &Arc<SinkWriter>,
     close: bool,
     stats: &mut Stats,
-) -> ExecResult<Vec<Vec<Emitted>>> {
-    if let StageKind::Joined(_) = &*stage.kind {
-        let (Some(join), Output::Sink(sink)) = (stage.join.as_mut(), output) else {
-            return Err(ExecError::internal(
-                "a join runs only as a persistent query with a sink",
-            ));
-        };
-        let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
-        let run = join.run(runtime, log, close, sink)?;
-        stats.merge(Stats {
-            records_read: run.stats.records_read,
-            records_written: run.rows_written,
-            bad_records: run.stats.bad_records,
-            bad_samples: run.stats.bad_samples,
-            late_records: 0,
-        });
-        return Ok(Vec::new());
-    }
-    // Records for a topic (the sink, or the repartition topic) are encoded by the tasks in
-    // parallel and appended here, merged by event time: the same order however the tasks
-    // were scheduled. Tasks run on tokio's blocking pool, so one waiting on a full channel
-    // never holds up another.
-    let target = match (&*stage.kind, output) {
-        (StageKind::Repartition { writer, .. }, _) => Some(writer.topic.clone()),
-        (_, Output::Sink(s)) => Some(s.topic.clone()),
-        _ => None,
+) -> ExecResult<()> {
+    let Some(join) = stage.join.as_mut() else {
+        return Err(ExecError::internal("a joined stage without its join"));
     };
-    let mut handles = Vec::new();
-    let mut receivers = Vec::new();
-    for slot in stage.tasks.drain(..) {
-        let Offsets {
-            high_watermark: end,
-            ..
-        } = log.offsets(&stage.input_topic, slot.partition)?;
-        let kind = stage.kind.clone();
-        let log = log.clone();
-        let topic = stage.input_topic.clone();
-        let progress = stage.progress.clone();
-        let skip = stage.skip.clone();
-        let sink = match output {
-            Output::Sink(s) => Some(Arc::clone(s)),
-            Output::Collect => None,
-        };
-        let tx = target.as_ref().map(|_| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(MERGE_CHANNEL_BATCHES);
-            receivers.push(rx);
-            tx
-        });
-        handles.push(runtime.spawn_blocking(move || {
-            run_task_to(
-                &log,
-                &kind,
-                &topic,
-                slot,
-                end,
-                sink.as_deref(),
-                close,
-                tx,
-                progress.as_deref(),
-                &skip,
-            )
-        }));
-    }
-    let mut error = None;
-    if let Some(topic) = &target {
-        if let Err(e) = merge_append(log, topic, receivers) {
-            error = Some(e);
-        }
-    }
-    let mut collected = Vec::new();
-    for h in handles {
-        let r = runtime.block_on(h).map_err(ExecError::task_failed)?;
-        stats.merge(r.stats);
-        stage.tasks.push(r.slot);
-        collected.push(r.rows);
-        if let Some(e) = r.error {
-            ExecError::keep_first(&mut error, e);
-        }
-    }
-    match error {
-        Some(e) => Err(e),
-        None => Ok(collected),
-    }
-}
-
-pub(crate) fn run_task(
-    log: &LogHandle,
-    kind: &StageKind,
-    topic: &str,
-    slot: TaskSlot,
-    end: u64,
-    sink: Option<&SinkWriter>,
-    close: bool,
-) -> TaskResult {
-    run_task_to(
-        log,
-        kind,
-        topic,
-        slot,
-        end,
-        sink,
-        close,
-        None,
-        None,
-        &Default::default(),
-    )
-}
-
-use super::limits::MERGE_CHANNEL_BATCHES;
-
-/// Runs a task; with `merge`, its sink (or repartition) records are encoded and sent there
-/// instead of appended by the task.
-#[allow(clippy::too_many_arguments)]
-fn run_task_to(
-    log: &LogHandle,
-    kind: &StageKind,
-    topic: &str,
-    mut slot: TaskSlot,
-    end: u64,
-    sink: Option<&SinkWriter>,
-    close: bool,
-    merge: Option<std::sync::mpsc::SyncSender<Vec<Encoded>>>,
-    progress: Option<&super::output::Progress>,
-    skip: &std::collections::HashSet<Bytes>,
-) -> TaskResult {
-    let mut stats = Stats::default();
-    let mut collected = Vec::new();
-    let mut row = Vec::new();
-    let mut out: Vec<Emitted> = Vec::new();
-    let mut plain = Vec::new();
-    let mut bad = Vec::new();
-    let mut rekeyed = Vec::new();
-    let mut error = None;
-    let late_before = slot.agg.as_ref().map_or(0, |a| a.late_records);
-    // A closed channel means the merge stopped on a failure of its own: that is the one
-    // the run reports.
-    let send = |batch: Vec<Encoded>| -> ExecResult<()> {
-        match &merge {
-            Some(tx) if !batch.is_empty() => tx.send(batch).map_err(|_| ExecError::Abandoned),
-            _ => Ok(()),
-        }
-    };
-    let flush = |out: &mut Vec<Emitted>,
-                 collected: &mut Vec<Emitted>,
-                 stats: &mut Stats|
-     -> ExecResult<()> {
-        match (sink, &merge) {
-            (Some(s), Some(_)) => {
-                let mut batch = Vec::with_capacity(out.len());
-                s.encode(log, out, &mut batch)?;
-                stats.records_written += batch.len() as u64;
-                send(batch)?;
-            }
-            (Some(s), None) => stats.records_written += s.write(log, out)?,
-            (None, _) => collected.append(out),
-        }
-        out.clear();
-        Ok(())
-    };
-    let range = PartitionRange {
-        partition: slot.partition,
-        start: slot.offset,
-        end,
-    };
-    let mut reader = PartitionReader::new(log.clone(), topic.to_string(), range);
-    loop {
-        if progress.is_some_and(|p| p.cancel.load(std::sync::atomic::Ordering::Relaxed)) {
-            break; // Ctrl-C: what was read so far is the result
-        }
-        let read_before = reader.records_read();
-        let records = match reader.next_batch() {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                // The range can end past the last record (Kafka's transaction markers).
-                match reader.position() {
-                    Ok(end) => slot.offset = slot.offset.max(end),
-                    Err(e) => error = Some(ExecError::from(e)),
-                }
-                break;
-            }
-            Err(e) => {
-                error = Some(ExecError::from(e));
-                break;
-            }
-        };
-        let processed: ExecResult<()> = match kind {
-            StageKind::Stateless(p) => {
-                plain.clear();
-                let r = p.process(slot.partition, records, &mut row, &mut plain, &mut bad);
-                out.extend(plain.drain(..).map(Emitted::from));
-                r.map_err(ExecError::from)
-            }
-            StageKind::Repartition {
-                pipeline,
-                writer,
-                table,
-            } => repartition(
-                log,
-                pipeline,
-                writer,
-                skip,
-                table
-                    .then(|| slot.agg.as_mut().map(|a| &mut a.table))
-                    .flatten(),
-                slot.partition,
-                records,
-                &mut row,
-                &mut bad,
-                &mut rekeyed,
-            )
-            .map_err(ExecError::from)
-            // Without a merge (a replay that rebuilds state), nothing is appended.
-            .and_then(|()| send(std::mem::take(&mut rekeyed))),
-            StageKind::Joined(_) => unreachable!("joined stages run in run_joined"),
-            StageKind::Aggregate(spec) => {
-                let task = slot.agg.as_mut().expect("aggregate tasks have state");
-                task.process(spec, slot.partition, records, &mut bad, &mut out)
-            }
-        };
-        let read = reader.records_read() - read_before;
-        stats.records_read += read;
-        if let Some(p) = progress {
-            p.records_read
-                .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
-        }
-        if let Err(e) = processed.and_then(|()| {
-            slot.offset = reader.position()?;
-            Ok(())
-        }) {
-            error = Some(e);
-            break;
-        }
-        stats.add_bad(std::mem::take(&mut bad));
-        if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
-            error = Some(e);
-            break;
-        }
-    }
-    if close && error.is_none() {
-        if let (StageKind::Aggregate(spec), Some(task)) = (kind, slot.agg.as_mut()) {
-            task.close(spec, slot.partition, slot.offset, true, &mut out);
-            if let Err(e) = flush(&mut out, &mut collected, &mut stats) {
-                error = Some(e);
-            }
-        }
-    }
-    stats.late_records = slot.agg.as_ref().map_or(0, |a| a.late_records) - late_before;
-    TaskResult {
-        slot,
-        rows: collected,
-        stats,
-        error,
-    }
+    let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
+    let run = join.run(runtime, log, close, sink)?;
+    stats.merge(Stats {
+        records_read: run.stats.records_read,
+        records_written: run.rows_written,
+        bad_records: run.stats.bad_records,
+        bad_samples: run.stats.bad_samples,
+        late_records: 0,
+    });
+    Ok(())
 }
 
 /// Re-keys a batch into the internal topic. With `table` (the rows of a table input, by
 /// record key), a changed row is written as a retraction of its previous values, then its
 /// new values; a deleted one as a retraction only.
 #[allow(clippy::too_many_arguments)]
-fn repartition<'a>(
+pub(crate) fn repartition<'a>(
     log: &LogHandle,
     pipeline: &InputScanner,
     writer: &RepartitionWriter,
@@ -803,54 +552,6 @@ pub struct Encoded {
     pub(crate) order: (i64, u32, u64),
     pub(crate) target: u32,
     pub(crate) record: ProducerRecord,
-}
-
-/// Appends the tasks' records to a topic in one deterministic order: merged by event time
-/// (then input partition and offset), each task's own order kept. Returns when every task
-/// has finished sending.
-pub(crate) fn merge_append(
-    log: &LogHandle,
-    topic: &str,
-    receivers: Vec<std::sync::mpsc::Receiver<Vec<Encoded>>>,
-) -> ExecResult<()> {
-    use super::limits::APPEND_BATCH_RECORDS;
-    let n = log
-        .partition_count(topic)
-        .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
-    let mut by_partition: Vec<Vec<ProducerRecord>> = (0..n).map(|_| Vec::new()).collect();
-    let mut queues: Vec<VecDeque<Encoded>> = receivers.iter().map(|_| VecDeque::new()).collect();
-    let mut done = vec![false; receivers.len()];
-    let flush = |p: usize, records: &mut Vec<ProducerRecord>| -> ExecResult<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        log.produce_records(topic, p as u32, records, Acks::All)
-            .map(|_| records.clear())
-            .map_err(|e| ExecError::from(e).context(format!("cannot append to '{topic}'")))
-    };
-    loop {
-        for (i, rx) in receivers.iter().enumerate() {
-            while queues[i].is_empty() && !done[i] {
-                match rx.recv() {
-                    Ok(batch) => queues[i].extend(batch),
-                    Err(_) => done[i] = true,
-                }
-            }
-        }
-        let Some(i) = super::merge::next_head(&queues, |r| r.order) else {
-            break;
-        };
-        let r = queues[i].pop_front().expect("the head was just seen");
-        let p = r.target as usize;
-        by_partition[p].push(r.record);
-        if by_partition[p].len() >= APPEND_BATCH_RECORDS {
-            flush(p, &mut by_partition[p])?;
-        }
-    }
-    for (p, records) in by_partition.iter_mut().enumerate() {
-        flush(p, records)?;
-    }
-    Ok(())
 }
 
 /// A transient aggregating query over a bounded input: runs to the end, closes its windows
@@ -924,32 +625,17 @@ pub(crate) fn run_collect(
     let last = stages.len() - 1;
     let mut rows = Vec::new();
     for (i, stage) in stages.iter_mut().enumerate() {
-        let collected = run_stage(
-            runtime,
-            log,
-            stage,
-            &Output::Collect,
-            close && i == last,
-            stats,
-        )?;
+        if let StageKind::Joined(_) = &*stage.kind {
+            return Err(ExecError::internal(
+                "a join runs only as a persistent query with a sink",
+            ));
+        }
+        let collected = run_stage(runtime, log, stage, None, close && i == last, stats)?;
         if i == last {
-            rows = merge(collected);
+            rows = collected;
         }
     }
     Ok(rows)
-}
-
-/// Merges the tasks' rows as Kafka Streams picks across partitions: smallest event time
-/// first, each task's own order kept.
-fn merge(tasks: Vec<Vec<Emitted>>) -> Vec<Emitted> {
-    let mut queues: Vec<VecDeque<Emitted>> = tasks.into_iter().map(VecDeque::from).collect();
-    let mut out = Vec::new();
-    while let Some(i) =
-        super::merge::next_head(&queues, |r| (r.event_time_ms, r.partition, r.offset))
-    {
-        out.push(queues[i].pop_front().expect("the head was just seen"));
-    }
-    out
 }
 
 /// A running persistent query.
@@ -1154,15 +840,12 @@ impl Registry {
                         super::share::runs(q.share.as_ref(), &stage.input_topic, t.partition)
                     });
                 stage.tasks = mine;
-                let output = Output::Sink(&q.sink);
-                let ran = run_stage(
-                    runtime,
-                    log,
-                    stage,
-                    &output,
-                    close && i == last,
-                    &mut q.stats,
-                );
+                let close = close && i == last;
+                let ran = if let StageKind::Joined(_) = &*stage.kind {
+                    run_joined(runtime, log, stage, &q.sink, close, &mut q.stats)
+                } else {
+                    run_stage(runtime, log, stage, Some(&q.sink), close, &mut q.stats).map(drop)
+                };
                 stage.tasks.extend(others);
                 stage.tasks.sort_by_key(|t| t.partition);
                 ran.map_err(|e| e.context(format!("query {} failed", q.id)))?;

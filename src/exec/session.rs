@@ -772,7 +772,7 @@ impl Session {
                 .store(emitted, std::sync::atomic::Ordering::Relaxed);
             emitted < limit
         })
-        .map_err(|e| Diagnostic::new(Code::TopicError, format!("the query failed: {e}")));
+        .map_err(|e| Diagnostic::from(e.context("the query failed")));
         // A transient query's internal topics go with it.
         for t in internal_topics {
             let _ = self.log.delete_topic(&t);

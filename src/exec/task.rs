@@ -1,5 +1,5 @@
 //! The unit of parallelism: a task produces batches of output rows, usually from one
-//! partition of each of its inputs. `query::run_bounded` runs tasks on tokio and merges
+//! partition of each of its inputs. `query::run_bounded` runs them through the driver and merges
 //! their rows; each kind of query (stateless, joins, aggregations) is a `Task`.
 
 use super::log::{Fetched, LogHandle, LogRecord, Run};

@@ -2,8 +2,8 @@
 //! every task keeps its state (table rows, window buffers) and its position in each input,
 //! and the next catch-up goes on from there. A catch-up runs, in order: the feeders (sides
 //! re-keyed into internal topics, inner joins written to internal topics), the global
-//! table's new records, then the tasks in parallel, their rows merged by event time into
-//! the output topic. For a restart the whole join (every position and every task's state)
+//! table's new records, then the tasks through the driver (`exec/driver.rs`), their rows
+//! merged by event time into the output topic. For a restart the whole join (every position and every task's state)
 //! is saved as one snapshot, so positions and state always agree.
 //!
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
@@ -20,9 +20,10 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
+use crate::exec::append::Appender;
+use crate::exec::driver::{self, Unit};
 use crate::exec::error::{ExecError, ExecResult};
-use crate::exec::limits::MERGE_CHANNEL_BATCHES;
-use crate::exec::persistent::{merge_append, Encoded};
+use crate::exec::persistent::Encoded;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
 
@@ -47,6 +48,33 @@ pub(crate) trait RowEncoder: Send + Sync {
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String>;
+}
+
+/// A join task as the driver runs it: its rows encoded as records of the output topic.
+struct JoinUnit {
+    task: Box<dyn Resumable>,
+    output: Arc<dyn RowEncoder>,
+    log: LogHandle,
+    stats: TaskStats,
+    written: u64,
+}
+
+impl Unit for JoinUnit {
+    type Item = Encoded;
+
+    fn step(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
+        let mut rows = Vec::new();
+        let more = self.task.next_batch(&mut rows)?;
+        self.stats.merge(self.task.stats());
+        if !rows.is_empty() {
+            // One batch holds every row of the records it read, so a record's rows are
+            // numbered in one piece (their sink tags).
+            let before = out.len();
+            self.output.encode(&self.log, rows, out)?;
+            self.written += (out.len() - before) as u64;
+        }
+        Ok(more)
+    }
 }
 
 /// Something written to an internal topic before the join's tasks read it.
@@ -126,8 +154,8 @@ impl LiveJoin {
         Ok((tasks, self.internal_topics))
     }
 
-    /// Runs the join to the current end of its inputs, its rows appended to `output`;
-    /// with `close`, every open window closes at the end.
+    /// Runs the join to the current end of its inputs through the driver, its rows
+    /// appended to `output`; with `close`, every open window closes at the end.
     pub(crate) fn run(
         &mut self,
         runtime: &tokio::runtime::Runtime,
@@ -139,53 +167,40 @@ impl LiveJoin {
             stats: self.feed(runtime, log, close)?,
             rows_written: 0,
         };
-        let mut handles = Vec::new();
-        let mut receivers = Vec::new();
-        for mut task in self.tasks.drain(..) {
-            for input in task.inputs() {
-                input.resume(log)?;
-            }
+        let mut units = Vec::with_capacity(self.tasks.len());
+        let mut tasks = std::mem::take(&mut self.tasks).into_iter();
+        while let Some(mut task) = tasks.next() {
+            let resumed = task.inputs().into_iter().try_for_each(|i| i.resume(log));
             task.close_at_end(close);
-            let (tx, rx) = std::sync::mpsc::sync_channel(MERGE_CHANNEL_BATCHES);
-            receivers.push(rx);
-            let log = log.clone();
-            let output = output.clone();
-            handles.push(runtime.spawn_blocking(move || {
-                let mut stats = TaskStats::default();
-                let mut written = 0u64;
-                let result = (|| -> ExecResult<()> {
-                    loop {
-                        let mut rows = Vec::new();
-                        let more = task.next_batch(&mut rows)?;
-                        stats.merge(task.stats());
-                        if !rows.is_empty() {
-                            // One batch holds every row of the records it read, so a
-                            // record's rows are numbered in one piece (their sink tags).
-                            let mut encoded = Vec::with_capacity(rows.len());
-                            output.encode(&log, rows, &mut encoded)?;
-                            written += encoded.len() as u64;
-                            // Closed: the merge stopped on a failure of its own.
-                            tx.send(encoded).map_err(|_| ExecError::Abandoned)?;
-                        }
-                        if !more {
-                            return Ok(());
-                        }
-                    }
-                })();
-                (task, stats, written, result)
-            }));
-        }
-        let merged = merge_append(log, output.topic(), receivers);
-        let mut failure = merged.err();
-        for h in handles {
-            let (task, stats, written, result) =
-                runtime.block_on(h).map_err(ExecError::task_failed)?;
-            self.tasks.push(task);
-            run.stats.merge(stats);
-            run.rows_written += written;
-            if let Err(e) = result {
-                ExecError::keep_first(&mut failure, e);
+            units.push(JoinUnit {
+                task,
+                output: output.clone(),
+                log: log.clone(),
+                stats: TaskStats::default(),
+                written: 0,
+            });
+            if let Err(e) = resumed {
+                // (every task stays, to run again or be saved)
+                self.tasks.extend(units.into_iter().map(|u| u.task));
+                self.tasks.extend(tasks);
+                return Err(e.into());
             }
+        }
+        let mut appender = Appender::new(log, output.topic())?;
+        let ran = driver::run(
+            runtime,
+            units,
+            |e: &Encoded| e.order,
+            |e| appender.push(e).map(|()| true),
+        );
+        let mut failure = ran.failure;
+        if let Err(e) = appender.finish() {
+            ExecError::keep_first(&mut failure, e);
+        }
+        for u in ran.units {
+            self.tasks.push(u.task);
+            run.stats.merge(u.stats);
+            run.rows_written += u.written;
         }
         match failure {
             Some(e) => Err(e),

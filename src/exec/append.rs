@@ -1,0 +1,61 @@
+//! The one sink: records (of a sink or an internal topic) appended in the order the
+//! driver hands them over, one append per partition of up to `APPEND_BATCH_RECORDS`.
+
+use super::error::{ExecError, ExecResult};
+use super::limits::APPEND_BATCH_RECORDS;
+use super::log::{Acks, LogHandle, ProducerRecord};
+use super::persistent::Encoded;
+
+pub(crate) struct Appender<'a> {
+    log: &'a LogHandle,
+    topic: String,
+    by_partition: Vec<Vec<ProducerRecord>>,
+}
+
+impl<'a> Appender<'a> {
+    pub fn new(log: &'a LogHandle, topic: &str) -> ExecResult<Appender<'a>> {
+        let n = log
+            .partition_count(topic)
+            .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
+        Ok(Appender {
+            log,
+            topic: topic.to_string(),
+            by_partition: (0..n).map(|_| Vec::new()).collect(),
+        })
+    }
+
+    pub fn push(&mut self, e: Encoded) -> ExecResult<()> {
+        let p = e.target as usize;
+        let Some(records) = self.by_partition.get_mut(p) else {
+            return Err(ExecError::internal(format!(
+                "a record for partition {p} of '{}', which has {}",
+                self.topic,
+                self.by_partition.len()
+            )));
+        };
+        records.push(e.record);
+        if records.len() >= APPEND_BATCH_RECORDS {
+            self.flush(p)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, p: usize) -> ExecResult<()> {
+        let records = &mut self.by_partition[p];
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.log
+            .produce_records(&self.topic, p as u32, records, Acks::All)
+            .map(|_| records.clear())
+            .map_err(|e| ExecError::from(e).context(format!("cannot append to '{}'", self.topic)))
+    }
+
+    /// Appends what is left.
+    pub fn finish(mut self) -> ExecResult<()> {
+        for p in 0..self.by_partition.len() {
+            self.flush(p)?;
+        }
+        Ok(())
+    }
+}

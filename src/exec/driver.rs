@@ -1,0 +1,112 @@
+//! The one run loop. Every run of a query, transient or persistent, bounded or live, is a
+//! set of units (one per task, each owning its partitions, operators and state) that this
+//! driver runs to the current end of their inputs: each unit runs on tokio's blocking pool
+//! and steps a batch at a time, sending what a batch made (rows, or records to append)
+//! over a bounded channel; the caller's thread takes the head of every unit's stream and
+//! hands the smallest, by (event time, partition, offset), to `consume`. Each unit keeps
+//! its own order and the result does not depend on scheduling; memory follows the slowest
+//! unit. The units come back with their state and positions for the next run.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use super::error::{ExecError, ExecResult};
+use super::limits::CHANNEL_BATCHES;
+
+/// A task as the driver runs it.
+pub(crate) trait Unit: Send + 'static {
+    /// What a batch makes: a row, or a record to append.
+    type Item: Send + 'static;
+    /// Processes the next batch of the unit's input, appending what it makes to `out`;
+    /// false when the unit has reached the end of its input.
+    fn step(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
+}
+
+/// What a run leaves: the units, and the first failure (a unit's, or `consume`'s).
+pub(crate) struct Ran<U> {
+    pub units: Vec<U>,
+    pub failure: Option<ExecError>,
+}
+
+/// Runs every unit to its end, or until `consume` returns false (a unit that is
+/// cancelled, by Ctrl-C say, ends its own input). `order` must be the items' (event time,
+/// partition, offset).
+pub(crate) fn run<U: Unit>(
+    runtime: &tokio::runtime::Runtime,
+    units: Vec<U>,
+    order: impl Fn(&U::Item) -> (i64, u32, u64),
+    mut consume: impl FnMut(U::Item) -> ExecResult<bool>,
+) -> Ran<U> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut receivers: Vec<Receiver<Vec<U::Item>>> = Vec::with_capacity(units.len());
+    let mut handles = Vec::with_capacity(units.len());
+    for mut unit in units {
+        let (tx, rx) = sync_channel(CHANNEL_BATCHES);
+        receivers.push(rx);
+        let stop = stop.clone();
+        handles.push(runtime.spawn_blocking(move || {
+            let result = (|| -> ExecResult<()> {
+                while !stop.load(Ordering::Relaxed) {
+                    let mut out = Vec::new();
+                    let more = unit.step(&mut out)?;
+                    // A closed channel: the caller stopped (LIMIT, or a failure of its own).
+                    if !out.is_empty() && tx.send(out).is_err() {
+                        return Ok(());
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+                Ok(())
+            })();
+            (unit, result)
+        }));
+    }
+    let mut failure = None;
+    let mut queues: Vec<VecDeque<U::Item>> = receivers.iter().map(|_| VecDeque::new()).collect();
+    let mut done = vec![false; receivers.len()];
+    'merge: loop {
+        // Every unit still running has a head item, or has finished.
+        for (i, rx) in receivers.iter().enumerate() {
+            while queues[i].is_empty() && !done[i] {
+                match rx.recv() {
+                    Ok(batch) => queues[i].extend(batch),
+                    Err(_) => done[i] = true,
+                }
+            }
+        }
+        let Some(i) = super::merge::next_head(&queues, &order) else {
+            break;
+        };
+        let item = queues[i].pop_front().expect("the head was just seen");
+        match consume(item) {
+            Ok(true) => {}
+            Ok(false) => break 'merge,
+            Err(e) => {
+                failure = Some(e);
+                break 'merge;
+            }
+        }
+    }
+    // Units still running stop at their next batch; their channels close here.
+    stop.store(true, Ordering::Relaxed);
+    drop(receivers);
+    let mut back = Vec::with_capacity(handles.len());
+    for h in handles {
+        match runtime.block_on(h) {
+            Ok((unit, result)) => {
+                back.push(unit);
+                if let Err(e) = result {
+                    ExecError::keep_first(&mut failure, e);
+                }
+            }
+            Err(e) => ExecError::keep_first(&mut failure, ExecError::task_failed(e)),
+        }
+    }
+    Ran {
+        units: back,
+        failure,
+    }
+}
