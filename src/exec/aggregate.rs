@@ -722,6 +722,9 @@ pub struct AggregateTask {
     /// Set when a record would have opened a group past `groups_max` (the batch then
     /// fails: one check per batch, none per record).
     full: bool,
+    /// A table row replaced within its group is retracted then added, and written once:
+    /// whether the group passed HAVING before the retraction, for that write.
+    visible_before_retract: Option<bool>,
 }
 
 impl AggregateTask {
@@ -936,6 +939,7 @@ impl AggregateTask {
         let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) else {
             return;
         };
+        let was_visible = passes_having(spec, group);
         for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
             sub(acc, call, v.clone());
         }
@@ -943,17 +947,13 @@ impl AggregateTask {
         group.time_ms = group.time_ms.max(t);
         group.offset = offset;
         if !emit_update {
+            self.visible_before_retract = Some(was_visible);
             return;
         }
-        if group.rows <= 0 {
-            let group = self
-                .groups
-                .remove(self.key_buf.as_slice())
-                .expect("just seen");
-            if spec.emit == EmitKind::Changes {
-                emit_tombstone(spec, &group.key, None, t, partition, offset, out);
-            }
-        } else if spec.emit == EmitKind::Changes {
+        // A group whose last row left is written with its aggregates back at their start
+        // (COUNT 0), as ksqlDB does, and forgotten: a row that comes back starts it again
+        // from the same values.
+        if spec.emit == EmitKind::Changes {
             emit(
                 spec,
                 &group.key,
@@ -962,8 +962,12 @@ impl AggregateTask {
                 t,
                 partition,
                 offset,
+                was_visible,
                 out,
             );
+        }
+        if group.rows <= 0 {
+            self.groups.remove(self.key_buf.as_slice());
         }
     }
 
@@ -1009,8 +1013,20 @@ impl AggregateTask {
         }
         let seq = self.seq;
         // One hash lookup for a known group; an insert then a lookup for a new one.
+        let retracted = self.visible_before_retract.take();
         if let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) {
-            apply(spec, group, args, seq, t, partition, offset, out);
+            let was_visible = retracted.unwrap_or_else(|| passes_having(spec, group));
+            apply(
+                spec,
+                group,
+                args,
+                seq,
+                t,
+                partition,
+                offset,
+                was_visible,
+                out,
+            );
         } else if self.room_for_group() {
             let id = self.key_buf.clone();
             if spec.window.is_some() {
@@ -1025,7 +1041,7 @@ impl AggregateTask {
                 offset,
                 rows: 0,
             });
-            apply(spec, group, args, seq, t, partition, offset, out);
+            apply(spec, group, args, seq, t, partition, offset, false, out);
         }
         self.key_buf.truncate(klen);
     }
@@ -1123,6 +1139,7 @@ impl AggregateTask {
                 merged.time_ms,
                 partition,
                 offset,
+                true,
                 out,
             );
         }
@@ -1184,6 +1201,7 @@ impl AggregateTask {
                             g.time_ms,
                             partition,
                             offset.max(g.offset),
+                            true,
                             out,
                         );
                     }
@@ -1212,6 +1230,7 @@ impl AggregateTask {
                     s.time_ms,
                     partition,
                     offset.max(s.offset),
+                    true,
                     out,
                 );
             }
@@ -1237,6 +1256,7 @@ fn apply(
     t: i64,
     partition: u32,
     offset: u64,
+    was_visible: bool,
     out: &mut Vec<Emitted>,
 ) {
     for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
@@ -1255,6 +1275,7 @@ fn apply(
             t,
             partition,
             offset,
+            was_visible,
             out,
         );
     }
@@ -1269,6 +1290,7 @@ fn emit(
     t: i64,
     partition: u32,
     offset: u64,
+    was_visible: bool,
     out: &mut Vec<Emitted>,
 ) {
     let row = output_row(
@@ -1277,7 +1299,9 @@ fn emit(
         accs.iter().zip(&spec.calls).map(|(a, c)| result(a, c)),
     );
     let tombstone = spec.having.as_ref().is_some_and(|h| !is_true(h, &row));
-    if tombstone && spec.emit == EmitKind::Final {
+    // A group HAVING rejects is deleted from the table only if it was in it: its
+    // previous state passed HAVING (Kafka Streams' filter on a table).
+    if tombstone && (spec.emit == EmitKind::Final || !was_visible) {
         return;
     }
     out.push(Emitted {
@@ -1288,6 +1312,28 @@ fn emit(
         window,
         tombstone,
     });
+}
+
+/// Does the group's current state pass HAVING (true without HAVING)? Only a group that
+/// has rows is in the table.
+fn passes_having(spec: &AggregateSpec, group: &Group) -> bool {
+    let Some(h) = &spec.having else {
+        return true;
+    };
+    if group.rows <= 0 || spec.emit == EmitKind::Final {
+        return group.rows > 0;
+    }
+    let window = spec.window.as_ref().map(|_| (group.start, group.end));
+    let row = output_row(
+        &group.key,
+        window,
+        group
+            .accs
+            .iter()
+            .zip(&spec.calls)
+            .map(|(a, c)| result(a, c)),
+    );
+    is_true(h, &row)
 }
 
 /// The aggregate's row before projection: keys, the window's bounds, then the results.

@@ -14,6 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{self, EmitKind, ExprKind, Literal, SelectItem, SourceKind};
 use crate::syntax::span::Span;
 
+use super::column_names::ColumnNamer;
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
@@ -299,6 +300,11 @@ fn normalise(text: &str) -> String {
         .collect()
 }
 
+/// The name of key `i` in the aggregate's output row (not a name a query can write).
+fn key_slot(i: usize) -> String {
+    format!("$KEY{i}")
+}
+
 fn slot_ref(name: &str, span: Span) -> ast::Expr {
     ast::Expr {
         kind: ExprKind::Column {
@@ -387,19 +393,63 @@ pub fn plan(
                 .help("add GROUP BY with the columns that identify a group, e.g. GROUP BY sensor"),
         );
     }
+    // The SELECT items' names, given before anything is rewritten (ksqlDB's rules,
+    // `column_names.rs`): a GROUP BY expression that is selected takes its item's name.
+    let source_columns = || {
+        schema
+            .fields
+            .iter()
+            .filter(|f| !f.pseudo)
+            .map(|f| f.name.as_str())
+    };
+    let mut namer = ColumnNamer::new(source_columns());
+    let item_names: Vec<Option<String>> = q
+        .select
+        .iter()
+        .map(|item| match item {
+            SelectItem::Expr { expr, alias } => Some(match (alias, &expr.kind) {
+                (Some(a), _) => a.name.clone(),
+                (None, ExprKind::Column { name, .. }) => name.name.clone(),
+                (None, ExprKind::Field { field, .. }) => namer.field(&field.name),
+                _ => namer.generated(),
+            }),
+            _ => None,
+        })
+        .collect();
     // Keys, bound against the input row.
     let binder = Binder {
         schema: &schema,
         context: "GROUP BY",
     };
-    let mut keys = Vec::new();
-    for (i, g) in q.group_by.iter().enumerate() {
+    let mut key_namer = ColumnNamer::new(source_columns());
+    let mut keys: Vec<GroupKey> = Vec::new();
+    for g in &q.group_by {
         match binder.bind(g) {
             Ok(expr) => {
-                let name = match &g.kind {
+                if keys.iter().any(|k| k.expr.same_as(&expr)) {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::NotGrouped,
+                            format!("Duplicate GROUP BY expression: {}", c.text(g.span)),
+                        )
+                        .label(g.span, "grouped by already")
+                        .help("remove the repeated expression from GROUP BY"),
+                    );
+                    continue;
+                }
+                let selected = q.select.iter().zip(&item_names).find_map(|(item, name)| {
+                    let SelectItem::Expr { expr: e, .. } = item else {
+                        return None;
+                    };
+                    let same = normalise(&c.text(e.span)) == normalise(&c.text(g.span))
+                        || binder.bind(e).is_ok_and(|b| b.same_as(&expr));
+                    same.then(|| name.clone()).flatten()
+                });
+                let name = selected.unwrap_or_else(|| match &g.kind {
                     ExprKind::Column { name, .. } => name.name.clone(),
-                    _ => format!("KSQL_COL_{i}"),
-                };
+                    ExprKind::Field { field, .. } => key_namer.field(&field.name),
+                    _ => key_namer.generated(),
+                });
                 keys.push(GroupKey {
                     name,
                     expr,
@@ -420,9 +470,10 @@ pub fn plan(
         .map_or_else(Vec::new, |f| f.qualifiers.clone());
     let mut out_fields: Vec<Field> = keys
         .iter()
-        .map(|k| Field {
+        .enumerate()
+        .map(|(i, k)| Field {
             qualifiers: qualifiers.clone(),
-            name: k.name.clone(),
+            name: key_slot(i),
             ty: k.expr.ty.clone(),
             pseudo: false,
         })
@@ -441,16 +492,19 @@ pub fn plan(
     // Calls that cannot be undone, which a table's changes would need: (name, span).
     let mut not_undoable: Vec<(String, Span)> = Vec::new();
     let key_texts: Vec<String> = keys.iter().map(|k| normalise(&k.text)).collect();
+    let key_binder = binder_for(&schema, "GROUP BY");
     let mut rewrite_expr =
         |e: &ast::Expr, context: &'static str| -> std::result::Result<ast::Expr, Diagnostic> {
             let mut e = e.clone();
             rewrite(&mut e, &mut |x| {
                 let text = normalise(&c.text(x.span));
-                if let Some(i) = key_texts.iter().position(|k| *k == text) {
-                    // A bare column keeps its name (and so its output name).
-                    if !matches!(x.kind, ExprKind::Column { .. }) {
-                        *x = slot_ref(&keys[i].name, x.span);
-                    }
+                let key = key_texts.iter().position(|k| *k == text).or_else(|| {
+                    // The same expression written another way (`t.a` for `a`).
+                    let bound = key_binder.bind(x).ok()?;
+                    keys.iter().position(|k| k.expr.same_as(&bound))
+                });
+                if let Some(i) = key {
+                    *x = slot_ref(&key_slot(i), x.span);
                     return Ok(true);
                 }
                 let ExprKind::Function {
@@ -619,20 +673,9 @@ pub fn plan(
         }
     }
     let mut items: Vec<ProjectItem> = Vec::new();
-    let mut generated = 0;
-    for (e, alias, text) in rewritten {
+    for ((e, _, text), name) in rewritten.into_iter().zip(item_names.into_iter().flatten()) {
         match out_binder.bind(&e) {
             Ok(bound) => {
-                let name = match (&alias, &e.kind) {
-                    (Some(a), _) => a.name.clone(),
-                    (None, ExprKind::Column { name, .. }) if !name.name.starts_with('$') => {
-                        name.name.clone()
-                    }
-                    _ => {
-                        generated += 1;
-                        format!("KSQL_COL_{}", generated - 1)
-                    }
-                };
                 if items.iter().any(|i| i.name == name) {
                     errors.push(
                         Diagnostic::new(
@@ -705,7 +748,8 @@ fn bind_call(
             Ok(())
         }
     };
-    if n == "COUNT" && star {
+    // COUNT() counts rows, as COUNT(*) does.
+    if n == "COUNT" && (star || args.is_empty()) {
         return Ok(AggCall {
             func: AggFunc::CountStar,
             arg: None,

@@ -12,6 +12,7 @@ use crate::syntax::ast::{
 use crate::syntax::span::Span;
 
 use super::catalog::{did_you_mean, Catalog, Column, ColumnRole, Format, SourceDef};
+use super::column_names::ColumnNamer;
 use super::expr::{expect_boolean, resolve_type, Binder, TypedExpr};
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan};
 use super::properties;
@@ -733,7 +734,13 @@ impl Compiler<'_> {
         // without scanning (a SELECT list may be very long).
         let mut item_names: HashMap<String, usize> = HashMap::new();
         let mut named_items = 0;
-        let mut generated = 0;
+        let mut namer = ColumnNamer::new(
+            schema
+                .fields
+                .iter()
+                .filter(|f| !f.pseudo)
+                .map(|f| f.name.as_str()),
+        );
         for item in &q.select {
             for (i, it) in items.iter().enumerate().skip(named_items) {
                 item_names.entry(it.name.clone()).or_insert(i);
@@ -765,11 +772,8 @@ impl Compiler<'_> {
                         let name = match (alias, &expr.kind) {
                             (Some(a), _) => a.name.clone(),
                             (None, ast::ExprKind::Column { name, .. }) => name.name.clone(),
-                            (None, ast::ExprKind::Field { field, .. }) => field.name.clone(),
-                            _ => {
-                                generated += 1;
-                                format!("KSQL_COL_{}", generated - 1)
-                            }
+                            (None, ast::ExprKind::Field { field, .. }) => namer.field(&field.name),
+                            _ => namer.generated(),
                         };
                         if let Some(dup) = item_names.get(&name).map(|&i| &items[i]) {
                             errors.push(

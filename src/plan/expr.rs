@@ -184,6 +184,19 @@ impl TypedExpr {
         for_each_child!(&mut self.kind, go, iter_mut);
     }
 
+    /// The same computation, wherever each was written (spans are not compared).
+    pub fn same_as(&self, other: &TypedExpr) -> bool {
+        fn unplaced(e: &TypedExpr) -> TypedExpr {
+            let mut e = e.clone();
+            e.rewrite(&mut |n| {
+                n.span = Span::default();
+                false
+            });
+            e
+        }
+        self.ty == other.ty && unplaced(self) == unplaced(other)
+    }
+
     pub fn visit(&self, f: &mut impl FnMut(&TypedExpr)) {
         f(self);
         let mut go = |e: &TypedExpr| e.visit(f);

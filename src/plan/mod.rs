@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+pub mod column_names;
 pub mod compile;
 pub mod expr;
 pub mod join;
@@ -11,6 +12,7 @@ pub mod persistent;
 pub mod properties;
 pub mod schema;
 pub mod session_properties;
+pub mod sink_keys;
 pub mod table_function;
 pub mod window;
 

@@ -13,10 +13,8 @@ use crate::syntax::span::Span;
 
 use super::catalog::{Column, ColumnRole, Format, SourceDef};
 use super::compile::Compiler;
-use super::expr::TExpr;
 use super::logical::{LogicalPlan, QueryPlan};
 use super::properties;
-use super::schema::PSEUDO_COLUMNS;
 use super::window::WindowType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,42 +69,6 @@ pub struct ConnectorPlan {
 }
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
-
-/// The output columns of a query that are key columns: references to the input's key
-/// columns (or to the GROUP BY keys of an aggregation).
-fn key_outputs(plan: &QueryPlan) -> Vec<usize> {
-    if !plan.partition_by.is_empty() {
-        return plan.partition_by.clone();
-    }
-    let LogicalPlan::Project(p) = &plan.root else {
-        return Vec::new();
-    };
-    let mut node = &*p.input;
-    let key_range = loop {
-        match node {
-            LogicalPlan::Aggregate(a) => break 0..a.keys.len(),
-            LogicalPlan::Source(s) => {
-                break PSEUDO_COLUMNS.len()..PSEUDO_COLUMNS.len() + s.key_count
-            }
-            other => match other.inputs().first().copied() {
-                Some(i) => node = i,
-                None => return Vec::new(),
-            },
-        }
-    };
-    let mut seen = Vec::new();
-    p.items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| match item.expr.kind {
-            TExpr::Column(c) if key_range.contains(&c) && !seen.contains(&c) => {
-                seen.push(c);
-                Some(i)
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 /// `... PARTITION BY expr` of a persistent query: the query without it, with the
 /// expression selected (unless a column of that name already is), and the key column's
@@ -281,7 +243,15 @@ impl Compiler<'_> {
                 .position(|c| &c.name == name)
                 .into_iter()
                 .collect(),
-            None => key_outputs(&query),
+            None => {
+                match super::sink_keys::sink_keys(&query, &c.name.name, select_span(&c.query)) {
+                    Ok(keys) => keys,
+                    Err(mut e) => {
+                        errors.append(&mut e);
+                        return Err(errors);
+                    }
+                }
+            }
         };
         let mut sink_columns: Vec<usize> = keys.clone();
         sink_columns.extend((0..query.columns.len()).filter(|i| !keys.contains(i)));
@@ -297,11 +267,15 @@ impl Compiler<'_> {
                 },
             })
             .collect();
-        let key_format = props.key_format.unwrap_or(match keys.as_slice() {
-            [k] if !kafka_key_type(&query.columns[*k].ty) => Format::Json,
-            [_] | [] => source.key_format,
-            _ => Format::Json,
-        });
+        let key_format = props.key_format.unwrap_or(source.key_format);
+        if let Err(d) = check_key_format(
+            key_format,
+            keys.iter().map(|&k| &query.columns[k]),
+            &c.name,
+            props.key_format.is_some(),
+        ) {
+            return Err(vec![d]);
+        }
         let topic = props
             .kafka_topic
             .as_ref()
@@ -509,6 +483,76 @@ impl Compiler<'_> {
             timestamp_field: props.get("timestamp.field").map(|(k, _)| k.clone()),
         }))
     }
+}
+
+/// Where a query's SELECT list is, for errors about it: from the first item to FROM.
+fn select_span(q: &ast::Query) -> Span {
+    let end = q.from.name.span;
+    let start = q.select.first().map_or(q.span, |i| match i {
+        ast::SelectItem::Star(s) => *s,
+        ast::SelectItem::QualifiedStar(id) => id.span,
+        ast::SelectItem::Expr { expr, .. } => expr.span,
+    });
+    let last = q.select.last().map_or(start, |i| match i {
+        ast::SelectItem::Star(s) => *s,
+        ast::SelectItem::QualifiedStar(id) => id.span,
+        ast::SelectItem::Expr { expr, alias } => alias.as_ref().map_or(expr.span, |a| a.span),
+    });
+    if last.end <= end.start {
+        start.to(last)
+    } else {
+        start
+    }
+}
+
+/// The KAFKA key format holds one column of a type Kafka's serializers write, DELIMITED
+/// no ARRAY, MAP or STRUCT; a sink keyed otherwise is an error (as in ksqlDB).
+fn check_key_format<'a>(
+    format: Format,
+    keys: impl Iterator<Item = &'a super::logical::OutputColumn>,
+    sink: &ast::Ident,
+    explicit: bool,
+) -> std::result::Result<(), Diagnostic> {
+    // PARTITION BY NULL keys nothing.
+    let keys: Vec<&super::logical::OutputColumn> = keys.filter(|k| k.ty != SqlType::Null).collect();
+    let nested =
+        |t: &SqlType| matches!(t, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_));
+    let reason = match (format, keys.as_slice()) {
+        (Format::Json, _) => return Ok(()),
+        (Format::Delimited, _) => match keys.iter().find(|k| nested(&k.ty)) {
+            Some(k) => format!(
+                "The 'DELIMITED' format does not support type '{}', column: `{}`",
+                k.ty, k.name
+            ),
+            None => return Ok(()),
+        },
+        (Format::Kafka, [] | [_]) if keys.iter().all(|k| kafka_key_type(&k.ty)) => return Ok(()),
+        (Format::Kafka, [k]) => format!("The 'KAFKA' format does not support type '{}'", k.ty),
+        (Format::Kafka, _) => format!(
+            "The 'KAFKA' format only supports a single field. Got: {}",
+            keys.iter()
+                .map(|k| format!("`{}` {} KEY", k.name, k.ty))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let whence = if explicit {
+        format!("key_format='{}'", format.name())
+    } else {
+        format!(
+            "the {} key format, inherited from the source",
+            format.name()
+        )
+    };
+    Err(Diagnostic::new(
+        Code::InvalidKey,
+        format!("Key format does not support schema: {reason}"),
+    )
+    .label(sink.span, format!("keyed with {whence}"))
+    .help(format!(
+        "give the sink a key format that can hold it: CREATE ... {} WITH (key_format='JSON') AS SELECT ...",
+        sink.name
+    )))
 }
 
 /// Types a KAFKA key can hold.

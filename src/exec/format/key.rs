@@ -1,6 +1,7 @@
 //! Record keys. The KAFKA format is what Kafka's Java serializers write, so the partitioner
 //! hashes the same bytes a Java producer would: STRING as UTF-8, INT as 4 bytes big-endian,
-//! BIGINT and DOUBLE as 8 bytes big-endian. With key_format='JSON' the key is JSON text.
+//! BIGINT and DOUBLE as 8 bytes big-endian. With key_format='JSON' the key is JSON text (an
+//! object for several key columns); with 'DELIMITED' the key columns' text, comma-separated.
 
 use bytes::Bytes;
 
@@ -75,7 +76,8 @@ pub fn encode_key_into(
         crate::plan::catalog::Format::Json => {
             super::json::write_value(columns[0].2, columns[0].1, out)
         }
-        _ => encode_kafka(columns[0].2, out),
+        crate::plan::catalog::Format::Delimited => super::delimited::encode(columns, out),
+        crate::plan::catalog::Format::Kafka => encode_kafka(columns[0].2, out),
     }
     true
 }
@@ -97,6 +99,9 @@ pub fn decode_key(
             Ok(())
         }
         (crate::plan::catalog::Format::Json, cols) => super::json::decode_object(bytes, cols, row),
+        (crate::plan::catalog::Format::Delimited, cols) => {
+            super::delimited::decode(bytes, cols, row)
+        }
         (_, [(_, SqlType::String, pos)]) => {
             super::set_string(&mut row[*pos], key_text(bytes)?);
             Ok(())
