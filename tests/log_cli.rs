@@ -245,15 +245,15 @@ fn a_table_aggregation_retracts_rows_it_saw_before_a_restart() {
             r#""PER_REGION" "east" {"N":1,"TOTAL":10}"#,
             r#""PER_REGION" "east" {"N":2,"TOTAL":30}"#,
             // second run: u2's tombstone takes 20 out of east, then u1 leaves east for
-            // west: east is empty and deleted
+            // west: east is empty, its aggregates back at their start (as in ksqlDB)
             r#""PER_REGION" "east" {"N":1,"TOTAL":10}"#,
-            r#""PER_REGION" "east" null"#,
+            r#""PER_REGION" "east" {"N":0,"TOTAL":0}"#,
             r#""PER_REGION" "west" {"N":1,"TOTAL":10}"#,
             r#""EAST_USERS" "u1" {"BALANCE":10}"#,
             r#""EAST_USERS" "u2" {"BALANCE":20}"#,
-            // u2 deleted; u1 no longer passes WHERE
-            r#""EAST_USERS" "u2" null"#,
-            r#""EAST_USERS" "u1" null"#,
+            // u2 deleted; u1 no longer passes WHERE: both groups are empty
+            r#""EAST_USERS" "u2" {"BALANCE":0}"#,
+            r#""EAST_USERS" "u1" {"BALANCE":0}"#,
         ]
     );
 }
