@@ -120,9 +120,13 @@ fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
             return Some(());
         }
         // out of range (1e400): the general decoder reports the bad record
-        SqlType::Double if is_number(v) => {
-            Value::Double(ascii(v).parse().ok().filter(|d: &f64| d.is_finite())?)
-        }
+        SqlType::Double => match short_decimal(v) {
+            Some(d) => Value::Double(d),
+            None if is_number(v) => {
+                Value::Double(ascii(v).parse().ok().filter(|d: &f64| d.is_finite())?)
+            }
+            None => return None,
+        },
         SqlType::Bigint if is_integer(v) => Value::Bigint(parse_integer(v)?),
         SqlType::Int if is_integer(v) => Value::Int(parse_integer(v)?.try_into().ok()?),
         SqlType::Boolean => match v {
@@ -133,6 +137,44 @@ fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
         _ => return None,
     };
     Some(())
+}
+
+/// Powers of ten that are exact doubles.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A decimal of at most 15 digits without exponent (`-12.5`), the common number in
+/// records; None for any other text. Its digits and the power of ten of its scale are both
+/// exact doubles, so the one division rounds correctly: the same double as the general
+/// parser gives, for a fraction of its work.
+fn short_decimal(v: &[u8]) -> Option<f64> {
+    let (negative, text) = match v.strip_prefix(b"-") {
+        Some(t) => (true, t),
+        None => (false, v),
+    };
+    let mut digits: u64 = 0;
+    let mut count = 0;
+    let mut point = None;
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                digits = digits * 10 + (b - b'0') as u64;
+                count += 1;
+                if count > 15 {
+                    return None;
+                }
+            }
+            b'.' if point.is_none() && i > 0 => point = Some(i),
+            _ => return None,
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| text.len() - p - 1);
+    let d = digits as f64 / POWERS_OF_TEN[scale];
+    Some(if negative { -d } else { d })
 }
 
 /// Text checked to be ASCII (`is_number`) as a `str`, without checking it again.
@@ -240,6 +282,45 @@ mod tests {
         assert!(decode_flat(br#"{"n":2147483648}"#, &int, &mut row).is_none());
         assert!(decode_flat(br#"{"n":-2147483648}"#, &int, &mut row).is_some());
         assert_eq!(row[0], Value::Int(i32::MIN));
+    }
+
+    #[test]
+    fn short_decimals_are_the_doubles_the_general_parser_gives() {
+        let mut texts: Vec<String> = ["0", "-0", "7", "007.50", "1.", "0.1", "-20.8", "99.99"]
+            .map(String::from)
+            .to_vec();
+        // pseudo-random digits and scales, up to 15 digits with the leading 0
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 10u64.pow(1 + (x >> 59) as u32 % 14)).to_string();
+            let point = (x >> 40) as usize % (digits.len() + 1);
+            let (int, frac) = digits.split_at(point);
+            let sign = if x & 1 == 0 { "-" } else { "" };
+            texts.push(format!(
+                "{sign}{}.{frac}",
+                if int.is_empty() { "0" } else { int }
+            ));
+        }
+        for t in &texts {
+            let expected: f64 = t.parse().unwrap();
+            let got = short_decimal(t.as_bytes()).unwrap_or_else(|| panic!("{t}"));
+            assert_eq!(got.to_bits(), expected.to_bits(), "{t}");
+        }
+        for t in [
+            "1e5",
+            "1234567890123456",
+            "1.2.3",
+            "-",
+            ".5",
+            "-.5",
+            "1-2",
+            "",
+        ] {
+            assert_eq!(short_decimal(t.as_bytes()), None, "{t}");
+        }
     }
 
     #[test]
