@@ -5,6 +5,7 @@
 //! see, worked out by hand.
 
 mod aggregate;
+mod distribution;
 mod filter_project;
 mod join;
 mod repartition;
