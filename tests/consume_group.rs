@@ -1,14 +1,20 @@
 #![cfg(unix)]
-//! `kql consume --group`: two members of one group, separate processes on one data
-//! directory, share a topic's partitions; each prints its assignment at every rebalance
-//! and the records of its partitions; their commits show in DESCRIBE CONSUMER GROUP.
+//! `kql consume --group`: two members of one group, separate processes, share a topic's
+//! partitions; each prints its assignment at every rebalance and the records of its
+//! partitions (with their headers); their commits show in DESCRIBE CONSUMER GROUP, or in
+//! the group's committed offsets on the cluster. On one data directory, on a real Apache
+//! Kafka cluster (scripts/kafka-up), and on `kql serve`.
 
 mod common;
+mod kafka;
+mod serve_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
+
+use kql::kafka::{KafkaLog, KafkaSettings};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -21,8 +27,14 @@ struct Member {
 
 impl Member {
     fn start(topic: &str, group: &str, data_dir: &str) -> Member {
+        Member::spawn(&[topic, "--group", group, "--data-dir", data_dir])
+    }
+
+    /// `kql consume ARGS`.
+    fn spawn(args: &[&str]) -> Member {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kql"))
-            .args(["consume", topic, "--group", group, "--data-dir", data_dir])
+            .arg("consume")
+            .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -44,22 +56,22 @@ impl Member {
         Member { child, out, err }
     }
 
-    /// Waits for a stderr line containing `text`, failing with what came instead.
-    fn expect_status(&self, text: &str) {
+    /// Waits for a stderr line containing `text`, failing with what came instead; the line.
+    fn expect_status(&self, text: &str) -> String {
         let deadline = Instant::now() + WAIT;
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.err.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return,
+                Ok(line) if line.contains(text) => return line,
                 Ok(line) => seen.push(line),
                 Err(_) => panic!("no status line with {text:?} within {WAIT:?}: {seen:?}"),
             }
         }
     }
 
-    /// The next `n` records printed, as (partition, offset, value).
-    fn expect_records(&self, n: usize) -> Vec<(u64, u64, serde_json::Value)> {
+    /// The next `n` records printed, as JSON.
+    fn expect_lines(&self, n: usize) -> Vec<serde_json::Value> {
         let deadline = Instant::now() + WAIT;
         let mut got = Vec::new();
         while got.len() < n {
@@ -68,14 +80,23 @@ impl Member {
                 .out
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("expected {n} record(s), got {got:?}"));
-            let j: serde_json::Value = serde_json::from_str(&line).unwrap();
-            got.push((
-                j["partition"].as_u64().unwrap(),
-                j["offset"].as_u64().unwrap(),
-                j["value"].clone(),
-            ));
+            got.push(serde_json::from_str(&line).unwrap());
         }
         got
+    }
+
+    /// The next `n` records printed, as (partition, offset, value).
+    fn expect_records(&self, n: usize) -> Vec<(u64, u64, serde_json::Value)> {
+        self.expect_lines(n)
+            .into_iter()
+            .map(|j| {
+                (
+                    j["partition"].as_u64().unwrap(),
+                    j["offset"].as_u64().unwrap(),
+                    j["value"].clone(),
+                )
+            })
+            .collect()
     }
 
     /// Records printed up to the one whose value has `n`, as (partition, n).
@@ -192,8 +213,156 @@ fn consume_without_a_data_dir_says_what_to_give() {
     let out = common::kql(&["consume", "clicks", "--group", "g"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("kql consume needs --data-dir"),
+        out.stderr
+            .contains("kql consume needs --data-dir or --bootstrap-servers"),
         "{}",
         out.stderr
+    );
+    let out = common::kql(&["consume", "clicks", "--data-dir", "."]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("kql consume on a data directory needs --group"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn two_members_on_kafka_share_the_partitions_and_print_headers() {
+    two_members_over_the_wire(&kafka::one_node());
+}
+
+#[test]
+fn two_members_on_kql_serve_share_the_partitions_and_print_headers() {
+    let served = serve_support::Served::start(1, &[]);
+    two_members_over_the_wire(served.bootstrap());
+}
+
+/// Appends `{"n": n}` to `partition` of `topic`, with a text header and a binary one.
+fn produce_over_the_wire(log: &KafkaLog, topic: &str, n: u32, partition: u32) {
+    use kql::exec::log::{Acks, Header, Produce, ProducerRecord};
+    let mut record = ProducerRecord::new(None, Some(format!("{{\"n\":{n}}}").into()));
+    record.partition = Some(partition);
+    record.headers = vec![
+        Header {
+            name: "origin".into(),
+            value: format!("test-{n}").into(),
+        },
+        Header {
+            name: "raw".into(),
+            value: vec![0xff, n as u8].into(),
+        },
+    ];
+    log.produce(topic, record, Acks::All).unwrap();
+}
+
+/// The partition a `Rebalance N: partition P of ...` line names.
+fn single_partition(line: &str) -> u64 {
+    let rest = line
+        .split(": partition ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"));
+    rest.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// Two `kql consume --bootstrap-servers` members of one group, on a Kafka cluster or kql
+/// serve at `bootstrap`: the partitions are shared, records come with their headers, and
+/// what the members printed is what the group committed.
+fn two_members_over_the_wire(bootstrap: &str) {
+    use kql::exec::log::{GroupOffsets, Topics};
+    let log = KafkaLog::connect(KafkaSettings::new(bootstrap)).unwrap();
+    let topic = kafka::unique("clicks");
+    let group = kafka::unique("dashboard");
+    let config = kql_runtime::TopicConfig {
+        partitions: 2,
+        ..Default::default()
+    };
+    log.create_topic(&topic, config).unwrap();
+    for (n, p) in [(1, 0), (2, 1), (3, 0), (4, 1)] {
+        produce_over_the_wire(&log, &topic, n, p);
+    }
+    let args = [
+        topic.as_str(),
+        "--group",
+        &group,
+        "--bootstrap-servers",
+        bootstrap,
+    ];
+
+    // Alone, the first member has both partitions and reads all four records.
+    let first = Member::spawn(&args);
+    first.expect_status(&format!(
+        "Rebalance 1: partitions 0, 1 of '{topic}' (group '{group}', member kql-consume-"
+    ));
+    let mut lines = first.expect_lines(4);
+    lines.sort_by_key(|j| (j["partition"].as_u64(), j["offset"].as_u64()));
+    let values: Vec<i64> = lines
+        .iter()
+        .map(|j| j["value"]["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(values, vec![1, 3, 2, 4]);
+    assert_eq!(
+        lines[0]["headers"],
+        serde_json::json!([{"key": "origin", "value": "test-1"}, {"key": "raw", "value": "0xff01"}])
+    );
+
+    // A second member joins: each gets one partition.
+    let second = Member::spawn(&args);
+    let theirs = single_partition(&second.expect_status("Rebalance 1: partition "));
+    let mine = single_partition(&first.expect_status("Rebalance 2: partition "));
+    assert_eq!(theirs + mine, 1, "one partition each");
+
+    // Each new record goes to the member that owns its partition.
+    produce_over_the_wire(&log, &topic, 5, mine as u32);
+    produce_over_the_wire(&log, &topic, 6, theirs as u32);
+    let firsts = first.records_until(5);
+    assert!(firsts.iter().all(|&(p, _)| p == mine), "{firsts:?}");
+    let seconds = second.records_until(6);
+    assert!(seconds.iter().all(|&(p, _)| p == theirs), "{seconds:?}");
+
+    // The second leaves: the first has both partitions again.
+    let (code, status) = second.interrupt();
+    assert_eq!(code, 0, "{status:?}");
+    let left = format!("from '{topic}'; left group '{group}'");
+    assert!(
+        status
+            .iter()
+            .any(|l| l.starts_with("Consumed ") && l.ends_with(&left)),
+        "{status:?}"
+    );
+    first.expect_status("Rebalance 3: partitions 0, 1 of");
+    let (code, status) = first.interrupt();
+    assert_eq!(code, 0, "{status:?}");
+
+    // What both committed: every record of both partitions.
+    for p in 0..2 {
+        assert_eq!(log.committed_offset(&group, &topic, p).unwrap(), Some(3));
+    }
+}
+
+#[test]
+fn without_a_group_every_partition_is_read_and_nothing_committed() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let topic = kafka::unique("clicks");
+    let config = kql_runtime::TopicConfig {
+        partitions: 2,
+        ..Default::default()
+    };
+    kql::exec::log::Topics::create_topic(&log, &topic, config).unwrap();
+    produce_over_the_wire(&log, &topic, 1, 1);
+    let reader = Member::spawn(&[&topic, "--bootstrap-servers", &bootstrap]);
+    reader.expect_status(&format!(
+        "Reading partitions 0, 1 of '{topic}' (no group: nothing is committed)"
+    ));
+    assert_eq!(reader.records_until(1), vec![(1, 1)]);
+    let (code, status) = reader.interrupt();
+    assert_eq!(code, 0, "{status:?}");
+    assert!(
+        status
+            .iter()
+            .any(|l| l == &format!("Consumed 1 record from '{topic}'")),
+        "{status:?}"
     );
 }

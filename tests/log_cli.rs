@@ -257,3 +257,51 @@ fn a_table_aggregation_retracts_rows_it_saw_before_a_restart() {
         ]
     );
 }
+
+#[test]
+fn print_shows_a_record_s_headers_but_not_kql_s_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = produce(
+        d,
+        "clicks",
+        "{\"key\":\"u1\",\"value\":{\"n\":1},\"headers\":{\"origin\":\"web\",\"trace\":\"t-1\"}}\n\
+         {\"key\":\"u2\",\"value\":{\"n\":2}}\n",
+        "1",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let script = dir.path().join("print.ksql");
+    std::fs::write(
+        &script,
+        "CREATE STREAM IF NOT EXISTS clicks (u VARCHAR KEY, n INT) WITH (kafka_topic='clicks', value_format='JSON');\n\
+         CREATE STREAM IF NOT EXISTS doubled AS SELECT u, n * 2 AS m FROM clicks;\n\
+         PRINT 'clicks' FROM BEGINNING;\nPRINT 'DOUBLED' FROM BEGINNING;\n",
+    )
+    .unwrap();
+    let out = common::kql(&["run", script.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("rowtime:"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    assert!(
+        lines[0].ends_with("partition: 0, headers: [origin=web, trace=t-1]"),
+        "{}",
+        lines[0]
+    );
+    // The second record has none; the sink's records carry only kql's kql.src.
+    assert!(
+        lines[1..].iter().all(|l| !l.contains("headers")),
+        "{lines:?}"
+    );
+    let out = run_json(&script, d);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first: serde_json::Value =
+        serde_json::from_str(out.stdout.lines().find(|l| l.contains("\"u1\"")).unwrap()).unwrap();
+    assert_eq!(
+        first["headers"],
+        serde_json::json!([{"key": "origin", "value": "web"}, {"key": "trace", "value": "t-1"}])
+    );
+}

@@ -4,6 +4,10 @@
 //! prints its assignment at every rebalance (on stderr), the records of its partitions as
 //! JSON lines (on stdout), and commits its positions after each batch, so DESCRIBE
 //! CONSUMER GROUP shows them. Ctrl-C commits, leaves the group, and the others rebalance.
+//!
+//! With `--bootstrap-servers` the member is a Kafka consumer of a cluster or of `kql
+//! serve` (`kafka::TopicConsumer`), printing the same lines; without `--group` there it
+//! reads every partition and commits nothing.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,12 +15,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kql_runtime::consumer::ConsumerRecord;
 use kql_runtime::local::{self, LocalClient, Opened, Polled};
-use kql_runtime::{Cluster, Consumer, ConsumerConfig, LogError, OffsetReset, Settings};
+use kql_runtime::{Cluster, Consumer, ConsumerConfig, LogError, OffsetReset, Record, Settings};
 
 use super::{cannot_open, Cli, Failure};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::kafka::KafkaSettings;
 
 /// How long an idle member sleeps between polls at most (woken earlier by appends when it
 /// owns the log).
@@ -48,7 +52,7 @@ impl Member {
     ) -> Result<Member, Failure> {
         Member::join_log(cli, dir, group, topic, reset).map_err(|e| match e {
             LogError::DirectoryInUse(_) => cannot_open(dir, e),
-            e => failure(topic, e),
+            e => failure(topic, e, TOPICS_HELP),
         })
     }
 
@@ -115,28 +119,30 @@ impl Member {
 pub fn consume(
     cli: &Cli,
     topic: &str,
-    group: &str,
+    group: Option<&str>,
     data_dir: Option<&Path>,
     reset: OffsetReset,
 ) -> Result<(), Failure> {
-    if cli.bootstrap_servers.is_some() || cli.client_config.is_some() {
-        return Err(Failure::plain(
-            Diagnostic::new(
-                Code::Unsupported,
-                "kql consume reads a data directory; on a Kafka cluster or `kql serve`, use a Kafka consumer",
-            )
-            .help(format!(
-                "e.g. kcat -b 127.0.0.1:9092 -G {group} {topic} (several share the partitions as these do)"
-            )),
-        ));
+    if let Some(settings) = super::kafka_settings(cli)? {
+        super::refuse_data_dir_on_kafka(data_dir)?;
+        return consume_kafka(settings, topic, group, reset);
     }
     let Some(dir) = data_dir else {
         return Err(Failure::plain(
             Diagnostic::new(
                 Code::Unsupported,
-                "kql consume needs --data-dir: without it the log is this process's own, and empty",
+                "kql consume needs --data-dir or --bootstrap-servers: without them the log is this process's own, and empty",
             )
-            .help("give the directory the producers and queries use: kql consume TOPIC --group G --data-dir DIR"),
+            .help("give the directory the producers and queries use: kql consume TOPIC --group G --data-dir DIR; or a Kafka cluster or kql serve: kql consume TOPIC --bootstrap-servers HOST:PORT"),
+        ));
+    };
+    let Some(group) = group else {
+        return Err(Failure::plain(
+            Diagnostic::new(
+                Code::Unsupported,
+                "kql consume on a data directory needs --group: it reads as a member of a consumer group",
+            )
+            .help(format!("kql consume {topic} --group G --data-dir DIR")),
         ));
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -157,7 +163,7 @@ pub fn consume(
                 generation = None;
                 continue;
             }
-            Err(e) => return Err(failure(topic, e)),
+            Err(e) => return Err(failure(topic, e, TOPICS_HELP)),
         };
         if generation != Some(polled.generation) {
             generation = Some(polled.generation);
@@ -167,14 +173,19 @@ pub fn consume(
             member.idle(&mut seen);
             continue;
         }
-        print_records(&polled.records);
+        print_records(
+            polled
+                .records
+                .iter()
+                .map(|r| (r.topic.as_str(), r.partition, &r.record)),
+        );
         count += polled.records.len() as u64;
         match member.commit() {
             // A rebalance since the poll: the next poll follows it; the partitions' new
             // owners start at the last commit (records may be seen twice, never lost).
             Ok(()) | Err(LogError::CommitFailed { .. }) => {}
             Err(LogError::Remote(why)) if why.starts_with("commit failed") => {}
-            Err(e) => return Err(failure(topic, e)),
+            Err(e) => return Err(failure(topic, e, TOPICS_HELP)),
         }
     }
     let _ = member.commit();
@@ -191,10 +202,99 @@ fn owner_gone(why: &str) -> bool {
     why.starts_with("the connection to the owner") || why.starts_with("the owner closed")
 }
 
-fn failure(topic: &str, e: LogError) -> Failure {
+const TOPICS_HELP: &str = "`kql topics --data-dir DIR` lists the topics";
+
+fn failure(topic: &str, e: LogError, help: &str) -> Failure {
     Failure::plain(
-        Diagnostic::new(Code::TopicError, format!("cannot consume '{topic}': {e}"))
-            .help("`kql topics --data-dir DIR` lists the topics"),
+        Diagnostic::new(Code::TopicError, format!("cannot consume '{topic}': {e}")).help(help),
+    )
+}
+
+/// `kql consume` on a Kafka cluster or `kql serve`: a member of `group` (or, without one,
+/// a reader of every partition), its assignment printed after each rebalance.
+fn consume_kafka(
+    settings: KafkaSettings,
+    topic: &str,
+    group: Option<&str>,
+    reset: OffsetReset,
+) -> Result<(), Failure> {
+    const HELP: &str = "`kql topics --bootstrap-servers HOST:PORT` lists the topics";
+    let log = super::connect_kafka(settings)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let _ = ctrlc::set_handler(move || stopping.store(true, Ordering::SeqCst));
+    let mut consumer = log
+        .topic_consumer(topic, group, reset)
+        .map_err(|e| failure(topic, e, HELP))?;
+    let mut rebalances = 0u64;
+    let mut count = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let polled = consumer
+            .poll(IDLE_POLL)
+            .map_err(|e| failure(topic, e, HELP))?;
+        if let Some(partitions) = &polled.assignment {
+            rebalances += 1;
+            eprintln!(
+                "{}",
+                kafka_assignment_line(group, topic, &consumer.client_id, rebalances, partitions)
+            );
+        }
+        if polled.records.is_empty() {
+            continue;
+        }
+        print_records(polled.records.iter().map(|(p, r)| (topic, *p, r)));
+        count += polled.records.len() as u64;
+        consumer.commit().map_err(|e| failure(topic, e, HELP))?;
+    }
+    let _ = consumer.commit();
+    drop(consumer); // leaves the group: the others rebalance
+    let left = group.map_or(String::new(), |g| format!("; left group '{g}'"));
+    eprintln!(
+        "Consumed {} from '{topic}'{left}",
+        crate::diagnostic::count(count, "record")
+    );
+    Ok(())
+}
+
+/// `Rebalance 2: partition 1 of 'clicks' (group 'g', member kql-consume-41)`: librdkafka
+/// does not report the group's generation, so rebalances are counted as this member saw
+/// them. Without a group: `Reading partitions 0, 1 of 'clicks' (no group: ...)`.
+fn kafka_assignment_line(
+    group: Option<&str>,
+    topic: &str,
+    client_id: &str,
+    rebalance: u64,
+    partitions: &[u32],
+) -> String {
+    let Some(group) = group else {
+        return format!(
+            "Reading {} of '{topic}' (no group: nothing is committed)",
+            partition_list(partitions)
+        );
+    };
+    let who = format!("group '{group}', member {client_id}");
+    if partitions.is_empty() {
+        return format!(
+            "Rebalance {rebalance}: no partition of '{topic}' ({who}): the group has more members than the topic has partitions"
+        );
+    }
+    format!(
+        "Rebalance {rebalance}: {} of '{topic}' ({who})",
+        partition_list(partitions)
+    )
+}
+
+/// `partition 1`, `partitions 0, 1`.
+fn partition_list(partitions: &[u32]) -> String {
+    let list: Vec<String> = partitions.iter().map(u32::to_string).collect();
+    format!(
+        "{} {}",
+        if partitions.len() == 1 {
+            "partition"
+        } else {
+            "partitions"
+        },
+        list.join(", ")
     )
 }
 
@@ -215,22 +315,17 @@ fn assignment_line(group: &str, topic: &str, member: &Member, polled: &Polled) -
             polled.generation
         );
     }
-    let list: Vec<String> = partitions.iter().map(u32::to_string).collect();
     format!(
-        "Generation {}: {} {} of '{topic}' (group '{group}'{who})",
+        "Generation {}: {} of '{topic}' (group '{group}'{who})",
         polled.generation,
-        if partitions.len() == 1 {
-            "partition"
-        } else {
-            "partitions"
-        },
-        list.join(", ")
+        partition_list(&partitions)
     )
 }
 
 /// One JSON object per record, in PRINT's shape: topic, partition, offset, timestamp, key
-/// and value (JSON when the bytes are JSON, else text).
-fn print_records(records: &[ConsumerRecord]) {
+/// and value (JSON when the bytes are JSON, else text), and the record's headers when it
+/// has any (`[{"key":..,"value":..}]`, the value as text, or hex `0x..` when not UTF-8).
+fn print_records<'a>(records: impl Iterator<Item = (&'a str, u32, &'a Record)>) {
     let text = |b: &Option<bytes::Bytes>| -> serde_json::Value {
         match b {
             None => serde_json::Value::Null,
@@ -247,16 +342,31 @@ fn print_records(records: &[ConsumerRecord]) {
         timestamp: i64,
         key: serde_json::Value,
         value: serde_json::Value,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        headers: Vec<HeaderLine<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct HeaderLine<'a> {
+        key: &'a str,
+        value: String,
     }
     let mut out = std::io::stdout().lock();
-    for r in records {
+    for (topic, partition, r) in records {
         let line = Line {
-            topic: &r.topic,
-            partition: r.partition,
-            offset: r.record.offset,
-            timestamp: r.record.timestamp_ms,
-            key: text(&r.record.key),
-            value: text(&r.record.value),
+            topic,
+            partition,
+            offset: r.offset,
+            timestamp: r.timestamp_ms,
+            key: text(&r.key),
+            value: text(&r.value),
+            headers: r
+                .headers
+                .iter()
+                .map(|h| HeaderLine {
+                    key: &h.name,
+                    value: crate::exec::log::header_text(&h.value),
+                })
+                .collect(),
         };
         let _ = serde_json::to_writer(&mut out, &line);
         let _ = writeln!(out);

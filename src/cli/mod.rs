@@ -214,9 +214,10 @@ pub enum Command {
     Consume {
         /// The topic to read
         topic: String,
-        /// The consumer group this member joins (its committed offsets are the group's)
+        /// The consumer group this member joins (its committed offsets are the group's);
+        /// on Kafka without it, every partition is read and nothing is committed
         #[arg(long, value_name = "GROUP")]
-        group: String,
+        group: Option<String>,
         /// The data directory the topic is in (shared with the producers and queries)
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
@@ -339,7 +340,13 @@ pub fn main() -> ExitCode {
             group,
             data_dir,
             offset_reset,
-        }) => consume::consume(&cli, topic, group, data_dir.as_deref(), *offset_reset),
+        }) => consume::consume(
+            &cli,
+            topic,
+            group.as_deref(),
+            data_dir.as_deref(),
+            *offset_reset,
+        ),
         Some(Command::Test {
             statements,
             input,

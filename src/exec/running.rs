@@ -548,6 +548,20 @@ impl Session {
             if let Some((s, e)) = win {
                 json.push_str(&format!(",\"window\":{{\"start\":{s},\"end\":{e}}}"));
             }
+            // The record's headers, but not those kql writes for itself (kql.src, ...).
+            let headers: Vec<(&str, String)> = r
+                .headers
+                .iter()
+                .filter(|h| !h.name.starts_with("kql."))
+                .map(|h| (h.name.as_str(), crate::exec::log::header_text(&h.value)))
+                .collect();
+            if !headers.is_empty() {
+                let list: Vec<serde_json::Value> = headers
+                    .iter()
+                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                    .collect();
+                json.push_str(&format!(",\"headers\":{}", serde_json::Value::Array(list)));
+            }
             json.push('}');
             let mut text = format!(
                 "rowtime: {}, key: {}",
@@ -562,6 +576,10 @@ impl Session {
                 ));
             }
             text.push_str(&format!(", value: {value_json}, partition: {part}"));
+            if !headers.is_empty() {
+                let list: Vec<String> = headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                text.push_str(&format!(", headers: [{}]", list.join(", ")));
+            }
             out.record(&json, &text);
         }
         Ok(())

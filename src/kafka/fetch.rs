@@ -251,7 +251,8 @@ impl KafkaLog {
     }
 }
 
-fn record(m: &BorrowedMessage<'_>) -> Record {
+/// A librdkafka message as the log's record.
+pub(super) fn record(m: &BorrowedMessage<'_>) -> Record {
     let headers = m
         .headers()
         .map(|h| {

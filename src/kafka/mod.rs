@@ -9,6 +9,7 @@
 //! are committed or read (`groups.rs`). Every call is synchronous and bounded by the
 //! settings' timeout: an unreachable cluster is an error naming its address, never a hang.
 
+mod consumer;
 mod context;
 mod errors;
 mod fetch;
@@ -32,6 +33,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 
 use crate::exec::log::Log;
+pub use consumer::{Polled, TopicConsumer};
 use context::Context;
 use errors::Failed;
 pub use settings::{Guarantee, KafkaSettings};

@@ -29,7 +29,7 @@ pub use kql_runtime::{
     ProducerRecord, ProducerRef, Record, RecordMetadata, StorageReport, TopicConfig, TopicInfo,
 };
 pub use memory::MemoryLog;
-pub use records::{Fetched, Headers, LogRecord, Run};
+pub use records::{header_text, Fetched, Headers, LogRecord, Run};
 pub use remote::RemoteLog;
 
 /// A shared log: cheap to clone, usable from any task.

@@ -97,6 +97,17 @@ impl<'a> Iterator for Headers<'a> {
     }
 }
 
+/// A header's value as text, or `0x` and hex digits when it is not UTF-8 (PRINT and
+/// `kql consume` show headers so).
+pub fn header_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_string(),
+        Err(_) => std::iter::once("0x".to_string())
+            .chain(value.iter().map(|b| format!("{b:02x}")))
+            .collect(),
+    }
+}
+
 /// The records of one fetch from one partition, in offset order, and a reader's place in
 /// them. Records are taken one at a time (`next_record`) or in runs (`take`).
 #[derive(Debug, Default)]
