@@ -33,8 +33,9 @@ use super::stage::replay_task;
 use super::task::read_partition;
 use std::sync::Arc;
 
-/// The size of a snapshot chunk (well under the log's batch limit).
-const CHUNK_BYTES: usize = 1 << 20;
+/// The size of a snapshot chunk: well under the log's batch limit, and under Kafka's
+/// default largest record (`message.max.bytes`, about 1 MB on the broker and the client).
+const CHUNK_BYTES: usize = 512 << 10;
 const MANIFEST_KEY: &[u8] = b"manifest";
 
 /// The changelog topic of a query's aggregation state (ksqlDB's name for it).

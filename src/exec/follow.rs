@@ -129,8 +129,11 @@ impl Session {
     /// not over).
     pub fn follow(&mut self) -> Result<(), Diagnostic> {
         while !self.stop_requested() {
-            self.wait_for_records();
-            self.advance()?;
+            // A round that read records may have stopped short of the end (a shared
+            // query's rounds are bounded): look again at once.
+            if self.advance()? == 0 {
+                self.wait_for_records();
+            }
         }
         self.registry
             .catch_up(&self.runtime, &self.log, false)

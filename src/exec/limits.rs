@@ -39,3 +39,9 @@ pub const LINE_BYTES_MAX: usize = RECORD_BYTES_MAX - 1024;
 /// The most bytes a file source connector reads in one run from a file that is not a
 /// regular file (a pipe, a device); then it stops and says so.
 pub const STREAM_BYTES_MAX: u64 = 256 << 20;
+
+/// The most records a task of a query that several processes share reads in one round:
+/// under exactly-once a round's work goes into the open transaction, which must commit
+/// within the transaction timeout (10 s), and the query's group member is polled between
+/// rounds (a member silent for `max.poll.interval.ms` is dropped from the group).
+pub const SHARED_ROUND_RECORDS_MAX: u64 = 50_000;

@@ -72,6 +72,9 @@ pub struct Stage {
     /// A repartition stage of a query that crashed: its records already in the internal
     /// topic (tags of `kql.src` headers), not to be written again.
     pub(crate) skip: Arc<std::collections::HashSet<Bytes>>,
+    /// The most records a task reads in one round (a query shared between processes,
+    /// `share.rs`); None: to the end of its partition.
+    pub(crate) round_records_max: Option<u64>,
 }
 
 /// Counters of a query, reported at the end of a run.
@@ -337,6 +340,7 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
         join: None,
         progress: None,
         skip: Default::default(),
+        round_records_max: None,
     };
     let with_agg_state = |mut t: Vec<TaskSlot>| {
         for slot in &mut t {

@@ -82,6 +82,10 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     let Some(membership) = log.join_group(&group, &topics).map_err(|e| e.to_string())? else {
         return Ok(Sharing::Alone);
     };
+    // A round of a shared query is bounded: see SHARED_ROUND_RECORDS_MAX.
+    for stage in &mut q.stages {
+        stage.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+    }
     q.share = Some(Share {
         membership,
         owned: BTreeSet::new(),

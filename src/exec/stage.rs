@@ -233,7 +233,12 @@ pub(crate) fn run_stage(
     let mut tasks = Vec::with_capacity(stage.tasks.len());
     for slot in std::mem::take(&mut stage.tasks) {
         let end = match log.offsets(&stage.input_topic, slot.partition) {
-            Ok(Offsets { high_watermark, .. }) => high_watermark,
+            // A shared query's round is bounded (`Stage::round_records_max`).
+            Ok(Offsets { high_watermark, .. }) => {
+                stage.round_records_max.map_or(high_watermark, |max| {
+                    high_watermark.min(slot.offset.saturating_add(max))
+                })
+            }
             Err(e) => {
                 // (the tasks not started yet keep their state for the next run)
                 stage.tasks.push(slot);
@@ -303,6 +308,7 @@ pub(crate) fn replay_task(
         join: None,
         progress: None,
         skip: Default::default(),
+        round_records_max: None,
     };
     let mut task = StageTask::new(log, &stage, slot, end, None, false, false);
     let mut discarded = Vec::new();
