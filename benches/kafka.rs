@@ -207,7 +207,7 @@ fn follower(kql: &str, file: &Path, bootstrap: &str, app: &str, config: &Path) -
         .args(["--bootstrap-servers", bootstrap, "--application-id", app])
         .args(["--config", config.to_str().unwrap()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap()
 }
@@ -222,7 +222,14 @@ fn query_group(log: &LogHandle, app: &str) -> Option<String> {
 /// Input records per second of the application's query once `processes` members hold
 /// partitions: from then (and the input committed then) until the whole input of `topic`
 /// is committed. Commits come every second, so either end is off by about that much.
-fn steady_rate(log: &LogHandle, app: &str, topic: &str, processes: usize, events: u64) -> f64 {
+fn steady_rate(
+    log: &LogHandle,
+    app: &str,
+    topic: &str,
+    children: &mut [Child],
+    events: u64,
+) -> f64 {
+    let processes = children.len();
     let deadline = Instant::now() + Duration::from_secs(1800);
     let committed = |group: &str| -> u64 {
         (0..2)
@@ -240,6 +247,11 @@ fn steady_rate(log: &LogHandle, app: &str, topic: &str, processes: usize, events
             Instant::now() < deadline,
             "{app}: the input was not consumed"
         );
+        for c in children.iter_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                panic!("{app}: a kql run --follow process ended ({status})");
+            }
+        }
         std::thread::sleep(Duration::from_millis(200));
         let Some(group) = query_group(log, app) else {
             continue;
@@ -301,7 +313,7 @@ fn scale_out(kql: &str, input: &str, events: u64, bootstrap: &str, scratch: &Pat
                 }
                 children.push(follower(kql, &file, bootstrap, &app, &config));
             }
-            figures.push(steady_rate(&log, &app, &topic, processes, events));
+            figures.push(steady_rate(&log, &app, &topic, &mut children, events));
             for mut c in children {
                 let _ = c.kill();
                 let _ = c.wait();
