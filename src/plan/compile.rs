@@ -747,6 +747,13 @@ impl Compiler<'_> {
             }
             named_items = items.len();
             match item {
+                SelectItem::Star(_) if !q.partition_by.is_empty() && !from.prefixed => items
+                    .extend(partitioned_star_items(
+                        &schema,
+                        &q.partition_by,
+                        &key_count,
+                        &|s| self.text(s),
+                    )),
                 SelectItem::Star(_) => {
                     items.extend(star_items(&schema, None, from.prefixed, &key_count))
                 }
@@ -845,8 +852,9 @@ impl Compiler<'_> {
     }
 
     /// `PARTITION BY e, ...`: the output columns that become the rows' key (and so decide
-    /// their partition in a sink), as ksqlDB does. Each expression must be in the SELECT
-    /// list, where it names the key column.
+    /// their partition in a sink), in PARTITION BY order, as ksqlDB does. Each expression
+    /// must be selected exactly once; that item names the key column and is not in the
+    /// value. `PARTITION BY NULL` keys the rows by nothing.
     fn partition_by(
         &self,
         q: &ast::Query,
@@ -859,7 +867,21 @@ impl Compiler<'_> {
             context: "PARTITION BY",
         };
         let mut keys = Vec::new();
+        let mut missing: Vec<(String, Span)> = Vec::new();
         for e in &q.partition_by {
+            if matches!(e.kind, ast::ExprKind::Literal(ast::Literal::Null)) {
+                if q.partition_by.len() > 1 {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            "Cannot PARTITION BY multiple columns including NULL",
+                        )
+                        .label(e.span, "NULL among the new key's expressions")
+                        .help("PARTITION BY NULL alone removes the key; otherwise leave NULL out"),
+                    );
+                }
+                continue;
+            }
             let bound = match binder.bind(e) {
                 Ok(b) => b,
                 Err(d) => {
@@ -867,26 +889,84 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            match items.iter().position(|i| i.expr.kind == bound.kind) {
-                Some(i) if !keys.contains(&i) => keys.push(i),
-                Some(_) => {}
-                None => errors.push(
+            if contains_map(&bound.ty) {
+                errors.push(
                     Diagnostic::new(
                         Code::InvalidKey,
                         format!(
-                            "PARTITION BY {} is not in the SELECT list",
-                            self.text(e.span)
+                            "Map keys, including types that contain maps, are not supported: {} is {}",
+                            self.text(e.span),
+                            bound.ty
                         ),
                     )
-                    .label(e.span, "the new key")
-                    .help(format!(
-                        "select it, so it becomes the key column: SELECT {}, ... or SELECT *",
-                        self.text(e.span)
-                    )),
-                ),
+                    .label(e.span, "a MAP in the key")
+                    .help("a map's serialized order is not stable, so equal maps could land on different partitions; partition by its entries instead, e.g. m['k']"),
+                );
+                continue;
+            }
+            let selected: Vec<usize> = (0..items.len())
+                .filter(|&i| items[i].expr.same_as(&bound))
+                .collect();
+            match selected.as_slice() {
+                [] => missing.push((self.text(e.span), e.span)),
+                [i] => keys.push(*i),
+                [first, ..] => {
+                    let names: Vec<&str> =
+                        selected.iter().map(|&i| items[i].name.as_str()).collect();
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            format!(
+                                "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                                self.text(e.span),
+                                names.join(" and ")
+                            ),
+                        )
+                        .label(e.span, "the new key")
+                        .help(format!(
+                            "select it once; to keep a copy in the value, write AS_VALUE({}) AS {}",
+                            self.text(e.span),
+                            names[1]
+                        )),
+                    );
+                    keys.push(*first);
+                }
             }
         }
+        if let Some((_, span)) = missing.first() {
+            let texts: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
+            let (what, list) = match texts.as_slice() {
+                [one] => ("expression", one.to_string()),
+                [init @ .., last] => ("expressions", format!("{} and {last}", init.join(", "))),
+                [] => unreachable!("missing is not empty"),
+            };
+            errors.push(
+                Diagnostic::new(
+                    Code::InvalidKey,
+                    format!(
+                        "The query must include the partitioning {what} {list} in its projection (eg, SELECT {}...).",
+                        texts.join(", ")
+                    ),
+                )
+                .label(*span, "the new key, not selected")
+                .help(format!(
+                    "select {}, so it becomes the key: SELECT {}, ...",
+                    if texts.len() == 1 { "it" } else { "them" },
+                    texts.join(", ")
+                )),
+            );
+        }
         keys
+    }
+}
+
+/// Does a type hold a MAP anywhere?
+fn contains_map(ty: &SqlType) -> bool {
+    match ty {
+        SqlType::Map(..) => true,
+        SqlType::Array(t) => contains_map(t),
+        SqlType::Struct(fields) => fields.iter().any(|f| contains_map(&f.1)),
+        _ => false,
     }
 }
 
@@ -946,6 +1026,70 @@ fn star_items(
         {
             items.push(item(i, &schema.fields[i]));
         }
+    }
+    items
+}
+
+/// `SELECT *` of a query with PARTITION BY, as ksqlDB expands it after the repartition:
+/// the new key columns first (a column keeps its name, `s->f` is F, anything else
+/// KSQL_COL_n), then the value columns that are not part of the new key, then the old
+/// key columns that are not.
+fn partitioned_star_items(
+    schema: &Schema,
+    partition_by: &[ast::Expr],
+    key_count: &dyn Fn(&str) -> usize,
+    text: &dyn Fn(Span) -> String,
+) -> Vec<ProjectItem> {
+    let binder = Binder {
+        schema,
+        context: "PARTITION BY",
+    };
+    let columns: Vec<usize> = (0..schema.fields.len())
+        .filter(|&i| !schema.fields[i].pseudo)
+        .collect();
+    let mut namer = ColumnNamer::new(columns.iter().map(|&i| schema.fields[i].name.as_str()));
+    let mut items = Vec::new();
+    let mut keyed = Vec::new();
+    for e in partition_by {
+        let Ok(bound) = binder.bind(e) else { continue };
+        if bound.ty == SqlType::Null {
+            continue;
+        }
+        let name = match (&e.kind, &bound.kind) {
+            (_, super::expr::TExpr::Column(i)) => {
+                keyed.push(*i);
+                schema.fields[*i].name.clone()
+            }
+            (ast::ExprKind::Field { field, .. }, _) => namer.field(&field.name),
+            _ => namer.generated(),
+        };
+        items.push(ProjectItem {
+            name,
+            text: text(e.span),
+            expr: bound,
+        });
+    }
+    let keys = schema
+        .fields
+        .iter()
+        .find(|f| !f.pseudo)
+        .map_or(0, |f| key_count(&f.qualifiers[0]))
+        .min(columns.len());
+    let (old_keys, values) = columns.split_at(keys);
+    for &i in values.iter().chain(old_keys) {
+        if keyed.contains(&i) {
+            continue;
+        }
+        let f = &schema.fields[i];
+        items.push(ProjectItem {
+            name: f.name.clone(),
+            expr: TypedExpr {
+                kind: super::expr::TExpr::Column(i),
+                ty: f.ty.clone(),
+                span: Span::default(),
+            },
+            text: f.name.clone(),
+        });
     }
     items
 }

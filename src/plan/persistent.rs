@@ -70,51 +70,6 @@ pub struct ConnectorPlan {
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 
-/// `... PARTITION BY expr` of a persistent query: the query without it, with the
-/// expression selected (unless a column of that name already is), and the key column's
-/// name (the column's name, or KSQL_COL_0 for an expression, as ksqlDB names it).
-fn partition_by(q: &ast::Query) -> std::result::Result<(ast::Query, Option<String>), Diagnostic> {
-    if q.partition_by.is_empty() || super::aggregate::is_aggregate(q) {
-        return Ok((q.clone(), None));
-    }
-    if q.partition_by.len() > 1 {
-        return Err(Diagnostic::new(
-            Code::Unsupported,
-            "PARTITION BY several expressions is not supported by this version of kql yet",
-        )
-        .label(q.partition_by[1].span, "second expression")
-        .help("partition by one column or expression"));
-    }
-    let e = &q.partition_by[0];
-    let name = match &e.kind {
-        ExprKind::Column { name, .. } => name.name.clone(),
-        _ => "KSQL_COL_0".to_string(),
-    };
-    let mut q = q.clone();
-    q.partition_by.clear();
-    let selected = q.select.iter().any(|item| match item {
-        ast::SelectItem::Star(_) | ast::SelectItem::QualifiedStar(_) => {
-            matches!(e.kind, ExprKind::Column { .. })
-        }
-        ast::SelectItem::Expr { expr, alias } => match (alias, &expr.kind) {
-            (Some(a), _) => a.name == name,
-            (None, ExprKind::Column { name: n, .. }) => n.name == name,
-            _ => false,
-        },
-    });
-    if !selected {
-        q.select.push(ast::SelectItem::Expr {
-            expr: e.clone(),
-            alias: Some(ast::Ident {
-                name: name.clone(),
-                quoted: true,
-                span: e.span,
-            }),
-        });
-    }
-    Ok((q, Some(name)))
-}
-
 /// The window of an aggregating plan.
 pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
     let mut node = Some(&plan.root);
@@ -192,13 +147,8 @@ impl Compiler<'_> {
         }
         let (props, mut prop_errors) = properties::parse(&c.properties);
         errors.append(&mut prop_errors);
-        let (query_ast, partition_key) = match partition_by(&c.query) {
-            Ok(x) => x,
-            Err(d) => {
-                errors.push(d);
-                return Err(errors);
-            }
-        };
+        let query_ast = c.query.clone();
+        let partitioned = !c.query.partition_by.is_empty();
         let query = match self.persistent_query(&query_ast) {
             Ok(q) => q,
             Err(mut e) => {
@@ -235,24 +185,34 @@ impl Compiler<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        // PARTITION BY: its column is the key (the old key, if selected, is a value column).
-        let keys = match &partition_key {
-            Some(name) => query
-                .columns
-                .iter()
-                .position(|c| &c.name == name)
-                .into_iter()
-                .collect(),
-            None => {
-                match super::sink_keys::sink_keys(&query, &c.name.name, select_span(&c.query)) {
-                    Ok(keys) => keys,
-                    Err(mut e) => {
-                        errors.append(&mut e);
-                        return Err(errors);
-                    }
+        // PARTITION BY: the items that select its expressions are the key.
+        let keys = if partitioned {
+            query.partition_by.clone()
+        } else {
+            match super::sink_keys::sink_keys(&query, &c.name.name, select_span(&c.query)) {
+                Ok(keys) => keys,
+                Err(mut e) => {
+                    errors.append(&mut e);
+                    return Err(errors);
                 }
             }
         };
+        if partitioned && !keys.is_empty() && keys.len() == query.columns.len() {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidKey,
+                "The projection contains no value columns.",
+            )
+            .label(select_span(&c.query), "only key columns")
+            .help("select a column that is not a key, or copy a key into the value with AS_VALUE(key)")]);
+        }
+        if partitioned && keys.is_empty() && props.key_format.is_some() {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidKey,
+                "Key format specified for stream without key columns.",
+            )
+            .label(c.name.span, "PARTITION BY NULL leaves no key to format")
+            .help("remove key_format from the WITH clause")]);
+        }
         let mut sink_columns: Vec<usize> = keys.clone();
         sink_columns.extend((0..query.columns.len()).filter(|i| !keys.contains(i)));
         let columns: Vec<Column> = sink_columns
