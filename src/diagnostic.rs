@@ -53,6 +53,7 @@ codes! {
     JoinKeyType = 403, "join keys of different types";
     InvalidJoin = 404, "join not possible between these sources";
     JoinCondition = 405, "join condition not an equality of the two sides";
+    JoinKeyNotSelected = 406, "join key not in the projection";
     UnknownProperty = 501, "unknown property";
     MissingProperty = 502, "missing property";
     InvalidPropertyValue = 503, "invalid property value";

@@ -716,6 +716,7 @@ pub fn plan(
         emit,
         limit: q.limit,
         partition_by: Vec::new(),
+        join_key: None,
     })
 }
 

@@ -755,6 +755,14 @@ impl Compiler<'_> {
                         &|s| self.text(s),
                     )),
                 SelectItem::Star(_) => {
+                    // A synthetic join key is a column of the joined rows too.
+                    if let Some((name, value)) = schema.computed.first() {
+                        items.push(ProjectItem {
+                            name: name.clone(),
+                            expr: value.clone(),
+                            text: name.clone(),
+                        });
+                    }
                     items.extend(star_items(&schema, None, from.prefixed, &key_count))
                 }
                 SelectItem::QualifiedStar(q) => {
@@ -778,6 +786,9 @@ impl Compiler<'_> {
                     Ok(bound) => {
                         let name = match (alias, &expr.kind) {
                             (Some(a), _) => a.name.clone(),
+                            (None, ast::ExprKind::Column { name, .. }) if from.prefixed => {
+                                join_column_name(&schema, &bound, &name.name)
+                            }
                             (None, ast::ExprKind::Column { name, .. }) => name.name.clone(),
                             (None, ast::ExprKind::Field { field, .. }) => namer.field(&field.name),
                             _ => namer.generated(),
@@ -829,6 +840,17 @@ impl Compiler<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let join_key = from.key.as_ref().map(|key| {
+            let mut exprs: Vec<(String, TypedExpr)> = items
+                .iter()
+                .map(|i| (i.name.clone(), i.expr.clone()))
+                .collect();
+            let chosen = key.choose(&mut exprs, q.span);
+            for (item, (_, e)) in items.iter_mut().zip(exprs) {
+                item.expr = e;
+            }
+            chosen
+        });
         let columns = items
             .iter()
             .map(|i| OutputColumn {
@@ -848,6 +870,7 @@ impl Compiler<'_> {
             emit,
             limit: q.limit,
             partition_by,
+            join_key,
         })
     }
 
@@ -967,6 +990,21 @@ fn contains_map(ty: &SqlType) -> bool {
         SqlType::Array(t) => contains_map(t),
         SqlType::Struct(fields) => fields.iter().any(|f| contains_map(&f.1)),
         _ => false,
+    }
+}
+
+/// The name of an unaliased column of a join's projection, as ksqlDB names it: the column's
+/// own name, or `SOURCE_COLUMN` when several sources have a column of that name (always
+/// for pseudo-columns such as ROWTIME).
+fn join_column_name(schema: &Schema, bound: &TypedExpr, name: &str) -> String {
+    let super::expr::TExpr::Column(i) = bound.kind else {
+        return name.to_string();
+    };
+    let field = &schema.fields[i];
+    if field.pseudo || schema.positions_of(&field.name).len() > 1 {
+        super::join::prefixed_name(field.qualifiers.last().unwrap(), &field.name)
+    } else {
+        name.to_string()
     }
 }
 

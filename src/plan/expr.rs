@@ -186,15 +186,18 @@ impl TypedExpr {
 
     /// The same computation, wherever each was written (spans are not compared).
     pub fn same_as(&self, other: &TypedExpr) -> bool {
-        fn unplaced(e: &TypedExpr) -> TypedExpr {
-            let mut e = e.clone();
-            e.rewrite(&mut |n| {
-                n.span = Span::default();
-                false
-            });
-            e
-        }
-        self.ty == other.ty && unplaced(self) == unplaced(other)
+        self.ty == other.ty && self.without_spans() == other.without_spans()
+    }
+
+    /// The expression with every span cleared: two expressions written alike at different
+    /// places compare equal.
+    pub fn without_spans(&self) -> TypedExpr {
+        let mut e = self.clone();
+        e.rewrite(&mut |n| {
+            n.span = Span::default();
+            false
+        });
+        e
     }
 
     pub fn visit(&self, f: &mut impl FnMut(&TypedExpr)) {
@@ -522,7 +525,10 @@ impl<'a> Binder<'a> {
                 fields[*i].ty.clone(),
                 name.span,
             )),
-            [] => Err(self.unknown_column(qualifier, name)),
+            [] => match self.schema.computed.iter().find(|(n, _)| *n == name.name) {
+                Some((_, e)) if qualifier.is_none() => Ok(e.clone()),
+                _ => Err(self.unknown_column(qualifier, name)),
+            },
             several => {
                 let sources: Vec<String> = several
                     .iter()

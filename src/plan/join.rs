@@ -12,6 +12,7 @@ use crate::syntax::span::Span;
 use super::catalog::{Format, SourceDef};
 use super::compile::Compiler;
 use super::expr::{Binder, TExpr, TypedExpr};
+use super::join_key::JoinKey;
 use super::logical::{GlobalTableJoin, Join, JoinKind, LogicalPlan, Repartition, Source};
 use super::schema::{Schema, PSEUDO_COLUMNS};
 
@@ -34,6 +35,8 @@ pub struct From {
     pub kind: SourceKind,
     /// Whether `SELECT *` should prefix column names with their source (joins).
     pub prefixed: bool,
+    /// The key of the joined rows (None without a join).
+    pub key: Option<JoinKey>,
 }
 
 impl Compiler<'_> {
@@ -53,6 +56,7 @@ impl Compiler<'_> {
                 .label(q.from.name.span, "global table in FROM")
                 .help("read a global table by joining a stream to it: SELECT ... FROM stream s JOIN global_table g ON s.col = g.pk EMIT CHANGES")]);
         }
+        let mut key: Option<JoinKey> = None;
         for j in &q.joins {
             let right_def = self.lookup(&j.right.name)?;
             let right_alias = j.right.alias.as_ref().map(|a| a.name.as_str());
@@ -85,7 +89,27 @@ impl Compiler<'_> {
             };
             let mut joined = schema.clone();
             joined.fields.extend(right_schema.fields.iter().cloned());
-            let (plan, out_kind) = self.join(left, right, j, &joined, kind)?;
+            let (plan, out_kind, (left_key, right_key)) =
+                self.join(left, right, j, &joined, kind)?;
+            // A broadcast join keeps the stream's key and partitioning.
+            if !matches!(plan, LogicalPlan::GlobalTableJoin(_)) {
+                let texts = (self.text(left_key.span), self.text(right_key.span));
+                let next = JoinKey::after_join(
+                    key.as_ref(),
+                    j.join_type,
+                    &left_key,
+                    &right_key,
+                    texts,
+                    &joined,
+                );
+                // The synthetic key column can be named from here on.
+                joined.computed = next
+                    .synthetic
+                    .iter()
+                    .map(|name| (name.clone(), next.value.clone()))
+                    .collect();
+                key = Some(next);
+            }
             kind = out_kind;
             schema = joined;
             left = Side {
@@ -100,6 +124,7 @@ impl Compiler<'_> {
             schema,
             kind,
             prefixed: !q.joins.is_empty(),
+            key,
         })
     }
 
@@ -127,7 +152,7 @@ impl Compiler<'_> {
         j: &ast::Join,
         schema: &Schema,
         left_kind: SourceKind,
-    ) -> Result<(LogicalPlan, SourceKind)> {
+    ) -> Result<(LogicalPlan, SourceKind, (TypedExpr, TypedExpr))> {
         use SourceKind::*;
         let right_kind = right.def.kind;
         let kind = match (left_kind, right_kind) {
@@ -266,11 +291,15 @@ impl Compiler<'_> {
                 left: Box::new(left.plan),
                 right: Box::new(right.plan),
                 join_type: j.join_type,
-                lookup: left_key,
+                lookup: left_key.clone(),
                 lookup_text,
                 span: join_span,
             };
-            return Ok((LogicalPlan::GlobalTableJoin(node), SourceKind::Stream));
+            return Ok((
+                LogicalPlan::GlobalTableJoin(node),
+                SourceKind::Stream,
+                (left_key, right_key),
+            ));
         }
         if left.def.key_format != right.def.key_format && !needs_repartition(&left, &left_key) {
             return Err(vec![Diagnostic::new(Code::NotCoPartitioned, format!("{} and {} serialize their keys differently ({} and {})", left.def.name, right.def.name, left.def.key_format.name(), right.def.key_format.name()))
@@ -286,6 +315,7 @@ impl Compiler<'_> {
             .as_ref()
             .map(|w| (w.before.millis, w.after.millis, w.grace.map(|g| g.millis)));
         let key_texts = (self.text(left_key.span), self.text(right_key.span));
+        let keys = (left_key.clone(), right_key.clone());
         let node = Join {
             kind,
             join_type: j.join_type,
@@ -302,7 +332,7 @@ impl Compiler<'_> {
         } else {
             SourceKind::Stream
         };
-        Ok((LogicalPlan::Join(node), out_kind))
+        Ok((LogicalPlan::Join(node), out_kind, keys))
     }
 
     /// `ON a = b`, with `a` on the left side and `b` on the right (either order written).

@@ -153,6 +153,8 @@ pub struct QueryPlan {
     pub limit: Option<u64>,
     /// `PARTITION BY`: the output columns that are the rows' new key.
     pub partition_by: Vec<usize>,
+    /// A join's key: the output column that holds it (see `join_key.rs`).
+    pub join_key: Option<super::join_key::KeyColumn>,
 }
 
 impl LogicalPlan {

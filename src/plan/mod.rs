@@ -7,6 +7,7 @@ pub mod column_names;
 pub mod compile;
 pub mod expr;
 pub mod join;
+pub mod join_key;
 pub mod logical;
 pub mod persistent;
 pub mod properties;

@@ -182,6 +182,15 @@ impl Compiler<'_> {
                 .help("aggregate with GROUP BY, or write CREATE STREAM ... AS SELECT"),
             );
         }
+        if let Some(k) = query.join_key.as_ref().filter(|k| k.column.is_none()) {
+            if partition_key.is_none() {
+                errors.push(k.missing(&c.name.name));
+            }
+        }
+        if let Some(k) = query.join_key.as_ref().filter(|_| partition_key.is_none()) {
+            let names: Vec<String> = query.columns.iter().map(|c| c.name.clone()).collect();
+            errors.extend(k.repeated_error(&c.name.name, &names));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -30,6 +30,9 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schema {
     pub fields: Vec<Field>,
+    /// Columns a query can name that are not in the row but computed from it: a join's
+    /// synthetic key column (ROWKEY), whose value is the join expression.
+    pub computed: Vec<(String, crate::plan::expr::TypedExpr)>,
     /// Field positions by name, built on the first lookup, so that binding the columns of
     /// a very wide row is linear, not quadratic.
     names: NameIndex,
@@ -99,6 +102,7 @@ impl Schema {
     pub fn new(fields: Vec<Field>) -> Schema {
         Schema {
             fields,
+            computed: Vec::new(),
             names: NameIndex::default(),
         }
     }

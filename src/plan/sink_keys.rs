@@ -2,7 +2,8 @@
 //! the source's key columns, the GROUP BY expressions, or the PARTITION BY expressions. The
 //! SELECT list must carry each of them exactly once (that item names the sink's key column)
 //! and at least one other column for the value; anything else is KQL0504 with ksqlDB's
-//! wording. Queries with joins keep the left source's selected key columns, unchecked.
+//! wording. A join's key column is the one `join_key.rs` chose (a join to a global table keeps
+//! the left source's selected key columns, unchecked).
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::span::Span;
@@ -45,8 +46,12 @@ pub fn sink_keys(
                     (first..first + s.key_count).map(|i| (i, s.schema.fields[i].name.clone()));
                 break (Origin::Source, keys.collect());
             }
+            // A join's key column is chosen with the projection (`join_key.rs`).
             LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
-                return Ok(joined_keys(plan));
+                return Ok(match &plan.join_key {
+                    Some(k) => k.column.into_iter().collect(),
+                    None => joined_keys(plan),
+                });
             }
             other => match other.inputs().first().copied() {
                 Some(i) => node = i,
