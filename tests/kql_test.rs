@@ -70,6 +70,11 @@ fn a_stream_table_join_sees_the_table_as_of_each_record() {
 }
 
 #[test]
+fn a_foreign_key_join_deletes_the_rows_of_a_deleted_right_row_or_keeps_them_with_nulls() {
+    passes("foreign_key", 11);
+}
+
+#[test]
 fn a_stream_stream_left_join_emits_a_miss_only_when_its_window_has_passed() {
     passes("shipments", 2);
 }

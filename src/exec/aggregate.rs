@@ -68,7 +68,7 @@ pub struct Emitted {
 }
 
 impl From<super::task::OutputRow> for Emitted {
-    /// A row of a stateless or join operator: no window, never a deletion.
+    /// A row of a stateless or join operator: no window; a deletion only from a table join.
     fn from(r: super::task::OutputRow) -> Emitted {
         Emitted {
             event_time_ms: r.event_time_ms,
@@ -76,7 +76,7 @@ impl From<super::task::OutputRow> for Emitted {
             offset: r.offset,
             values: r.values,
             window: None,
-            tombstone: false,
+            tombstone: r.tombstone,
         }
     }
 }

@@ -95,6 +95,11 @@ impl Operators {
         used
     }
 
+    /// Whether a row passes the filter (WHERE).
+    pub fn passes(&self, row: &[Value]) -> bool {
+        self.filter.as_ref().is_none_or(|f| is_true(f, row))
+    }
+
     /// Filters and projects one row into `out`.
     #[inline]
     pub fn apply(
@@ -114,6 +119,7 @@ impl Operators {
                 partition,
                 offset,
                 values: self.project.iter().map(|e| eval(e, row)).collect(),
+                tombstone: false,
             })
         };
         if self.table_functions.is_empty() {
@@ -121,6 +127,25 @@ impl Operators {
         } else {
             self.unroll(row, emit)
         }
+    }
+
+    /// The deletion of a table row: the row as it was (its key columns are what the sink's
+    /// key is made of), projected without the filter.
+    pub fn apply_tombstone(
+        &self,
+        row: &[Value],
+        event_time_ms: i64,
+        partition: u32,
+        offset: u64,
+        out: &mut Vec<OutputRow>,
+    ) {
+        out.push(OutputRow {
+            event_time_ms,
+            partition,
+            offset,
+            values: self.project.iter().map(|e| eval(e, row)).collect(),
+            tombstone: true,
+        })
     }
 
     /// Projects a row once per element of its table functions' lists (as many rows as

@@ -17,6 +17,9 @@ pub struct OutputRow {
     pub partition: u32,
     pub offset: u64,
     pub values: Vec<Value>,
+    /// A deletion of the row's key (a table join's row that left the result): the key
+    /// columns of `values` are meaningful, the record has no value.
+    pub tombstone: bool,
 }
 
 impl OutputRow {

@@ -94,14 +94,25 @@ impl Compiler<'_> {
             // A broadcast join keeps the stream's key and partitioning.
             if !matches!(plan, LogicalPlan::GlobalTableJoin(_)) {
                 let texts = (self.text(left_key.span), self.text(right_key.span));
-                let next = JoinKey::after_join(
-                    key.as_ref(),
-                    j.join_type,
-                    &left_key,
-                    &right_key,
-                    texts,
-                    &joined,
-                );
+                let foreign =
+                    matches!(&plan, LogicalPlan::Join(n) if n.kind == JoinKind::ForeignKey);
+                let next = if foreign {
+                    // Rows keyed by the left table's key.
+                    let left_pk: Vec<(usize, String)> = def
+                        .key_columns()
+                        .map(|(i, c)| (i + PSEUDO_COLUMNS.len(), c.name.clone()))
+                        .collect();
+                    JoinKey::foreign_key(&left_pk, &joined)
+                } else {
+                    JoinKey::after_join(
+                        key.as_ref(),
+                        j.join_type,
+                        &left_key,
+                        &right_key,
+                        texts,
+                        &joined,
+                    )
+                };
                 // The synthetic key column can be named from here on.
                 joined.computed = next
                     .synthetic
@@ -238,7 +249,9 @@ impl Compiler<'_> {
         if needs_right_pk {
             let (pk_pos, pk_name, _) = pk(right.def)
                 .ok_or_else(|| vec![Diagnostic::internal("a table without a primary key")])?;
-            if right_key.kind != TExpr::Column(right.offset + pk_pos) {
+            // A key of several columns cannot be looked up by one expression.
+            let whole_key = right.def.key_columns().count() == 1;
+            if right_key.kind != TExpr::Column(right.offset + pk_pos) || !whole_key {
                 return Err(vec![Diagnostic::new(
                     Code::JoinNotOnKey,
                     format!(
@@ -264,15 +277,21 @@ impl Compiler<'_> {
                 ))]);
             }
         }
-        if kind == JoinKind::TableTable {
-            let (pk_pos, pk_name, _) = pk(left.def)
+        // A table-table join whose left side is not the left table's key is a foreign-key
+        // join: each left row refers to one right row.
+        let kind = if kind == JoinKind::TableTable {
+            let (pk_pos, _, _) = pk(left.def)
                 .ok_or_else(|| vec![Diagnostic::internal("a table without a primary key")])?;
-            if left_key.kind != TExpr::Column(left.offset + pk_pos) {
-                return Err(vec![Diagnostic::new(Code::JoinNotOnKey, format!("a table-table join must be on the PRIMARY KEY of both tables; {} is keyed by {pk_name}", left.def.name))
-                    .label(left_key.span, format!("not the primary key of {}", left.def.name))
-                    .help(format!("join ON {}.{pk_name} = ...", left.name))]);
+            let whole_key = left.def.key_columns().count() == 1;
+            if left_key.kind == TExpr::Column(left.offset + pk_pos) && whole_key {
+                kind
+            } else {
+                self.check_foreign_key_join(&left, &left_key, &right_key, j)?;
+                JoinKind::ForeignKey
             }
-        }
+        } else {
+            kind
+        };
         if left_key.ty != right_key.ty {
             return Err(vec![Diagnostic::new(Code::JoinKeyType, format!("the join keys have different types: {} and {}", left_key.ty, right_key.ty))
                 .label(left_key.span, format!("this is {}", left_key.ty))
@@ -300,6 +319,23 @@ impl Compiler<'_> {
                 SourceKind::Stream,
                 (left_key, right_key),
             ));
+        }
+        if kind == JoinKind::ForeignKey {
+            // No distribution requirement: one task reads both tables whole.
+            let key_texts = (self.text(left_key.span), self.text(right_key.span));
+            let keys = (left_key.clone(), right_key.clone());
+            let node = Join {
+                kind,
+                join_type: j.join_type,
+                left: Box::new(left.plan),
+                right: Box::new(right.plan),
+                left_key,
+                right_key,
+                key_texts,
+                within: None,
+                span: join_span,
+            };
+            return Ok((LogicalPlan::Join(node), SourceKind::Table, keys));
         }
         if left.def.key_format != right.def.key_format && !needs_repartition(&left, &left_key) {
             return Err(vec![Diagnostic::new(Code::NotCoPartitioned, format!("{} and {} serialize their keys differently ({} and {})", left.def.name, right.def.name, left.def.key_format.name(), right.def.key_format.name()))
@@ -333,6 +369,42 @@ impl Compiler<'_> {
             SourceKind::Stream
         };
         Ok((LogicalPlan::Join(node), out_kind, keys))
+    }
+
+    /// What a foreign-key join may not be (as in ksqlDB): a later step of a join of joins,
+    /// a RIGHT or FULL join.
+    fn check_foreign_key_join(
+        &self,
+        left: &Side,
+        left_key: &TypedExpr,
+        right_key: &TypedExpr,
+        j: &ast::Join,
+    ) -> Result<()> {
+        let condition = format!(
+            "{} = {}",
+            self.text(left_key.span),
+            self.text(right_key.span)
+        );
+        if !matches!(left.plan, LogicalPlan::Source(_)) {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidJoin,
+                format!("a foreign-key table-table join can only be the first join of a query (got {condition})"),
+            )
+            .label(left_key.span, "not the primary key of the tables joined so far")
+            .help("join on the key of the first table here, or CREATE TABLE ... AS SELECT the joins so far and join that table")]);
+        }
+        if matches!(j.join_type, JoinType::Right | JoinType::Full) {
+            return Err(vec![Diagnostic::new(
+                Code::InvalidJoin,
+                format!(
+                    "a foreign-key table-table join ({condition}) can be INNER or LEFT, not {}",
+                    if j.join_type == JoinType::Right { "RIGHT OUTER" } else { "FULL OUTER" }
+                ),
+            )
+            .label(j.span, "unsupported join type")
+            .help("write JOIN or LEFT JOIN, with the table whose column refers to the other's key on the left")]);
+        }
+        Ok(())
     }
 
     /// `ON a = b`, with `a` on the left side and `b` on the right (either order written).

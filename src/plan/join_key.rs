@@ -32,17 +32,22 @@ pub struct JoinKey {
     equivalent: Vec<TypedExpr>,
     /// The join expressions as written, for the message when none is selected.
     pub texts: Vec<String>,
+    /// A foreign-key join's rows are keyed by all the left table's key columns, which the
+    /// projection must all select (row positions).
+    pub all_of: Vec<usize>,
 }
 
 /// The key of a query's output: the projection's key column, or what it must select.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyColumn {
-    /// The output column that holds the key (None: the projection does not select it).
-    pub column: Option<usize>,
+    /// The output columns that hold the key (empty: the projection does not select it).
+    pub columns: Vec<usize>,
     /// What a projection must select, as written (the synthetic column's name, or the
     /// viable join expressions).
     pub required: Vec<String>,
     pub synthetic: bool,
+    /// A foreign-key join: every column in `required` must be selected.
+    pub foreign: bool,
     /// Other output columns that select the key again (names): ksqlDB refuses them in a
     /// persistent query, as the key column can be only one.
     pub repeated: Vec<(String, Span)>,
@@ -100,22 +105,30 @@ impl JoinKey {
             synthetic,
             equivalent,
             texts: vec![texts.0, texts.1],
+            all_of: Vec::new(),
         }
     }
 
-    /// The key of a foreign-key join: the left table's key columns, unchanged.
-    pub fn foreign_key(left_key_column: usize, schema: &Schema, text: String) -> JoinKey {
-        let value = TypedExpr {
-            kind: TExpr::Column(left_key_column),
-            ty: schema.fields[left_key_column].ty.clone(),
+    /// The key of a foreign-key join: the left table's key columns (row positions and
+    /// names), unchanged.
+    pub fn foreign_key(left_key: &[(usize, String)], schema: &Schema) -> JoinKey {
+        let column = |&(c, _): &(usize, String)| TypedExpr {
+            kind: TExpr::Column(c),
+            ty: schema.fields[c].ty.clone(),
             span: Span::default(),
         };
+        let value = left_key.first().map(column).unwrap_or(TypedExpr {
+            kind: TExpr::Literal(crate::data::Value::Null),
+            ty: SqlType::Null,
+            span: Span::default(),
+        });
         JoinKey {
-            viable: vec![left_key_column],
-            equivalent: vec![value.clone()],
+            viable: left_key.iter().map(|(c, _)| *c).collect(),
+            equivalent: left_key.iter().map(column).collect(),
             value,
             synthetic: None,
-            texts: vec![text],
+            texts: left_key.iter().map(|(_, n)| n.clone()).collect(),
+            all_of: left_key.iter().map(|(c, _)| *c).collect(),
         }
     }
 
@@ -124,6 +137,9 @@ impl JoinKey {
     /// item's value becomes the key's own (a LEFT join's right column is NULL where the key
     /// is not).
     pub fn choose(&self, items: &mut [(String, TypedExpr)], span: Span) -> KeyColumn {
+        if !self.all_of.is_empty() {
+            return self.choose_all(items, span);
+        }
         let value = self.value.without_spans();
         let column = match &self.synthetic {
             Some(_) => items.iter().position(|(_, e)| e.without_spans() == value),
@@ -150,14 +166,60 @@ impl JoinKey {
             };
         }
         KeyColumn {
-            column,
+            columns: column.into_iter().collect(),
             required: match &self.synthetic {
                 Some(name) => vec![name.clone()],
                 None => self.texts.clone(),
             },
             synthetic: self.synthetic.is_some(),
+            foreign: false,
             repeated,
             span: key_span,
+        }
+    }
+}
+
+impl JoinKey {
+    /// A foreign-key join's key columns: each of the left table's, selected once.
+    fn choose_all(&self, items: &[(String, TypedExpr)], span: Span) -> KeyColumn {
+        let found: Vec<Option<usize>> = self
+            .all_of
+            .iter()
+            .map(|&c| items.iter().position(|(_, e)| e.kind == TExpr::Column(c)))
+            .collect();
+        let missing: Vec<String> = found
+            .iter()
+            .zip(&self.texts)
+            .filter(|(f, _)| f.is_none())
+            .map(|(_, t)| t.clone())
+            .collect();
+        let columns: Vec<usize> = found.iter().flatten().copied().collect();
+        let mut repeated = Vec::new();
+        for &i in &columns {
+            let chosen = &items[i].1.kind;
+            repeated.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, (_, e))| j != i && &e.kind == chosen)
+                    .map(|(_, (name, e))| (name.clone(), e.span)),
+            );
+        }
+        KeyColumn {
+            columns: if missing.is_empty() {
+                columns
+            } else {
+                Vec::new()
+            },
+            required: if missing.is_empty() {
+                self.texts.clone()
+            } else {
+                missing
+            },
+            synthetic: false,
+            foreign: true,
+            repeated,
+            span,
         }
     }
 }
@@ -165,7 +227,13 @@ impl JoinKey {
 impl KeyColumn {
     /// The error of a persistent query that does not select its join's key.
     pub fn missing(&self, sink: &str) -> Diagnostic {
-        let what = if self.required.len() == 1 {
+        let what = if self.foreign {
+            format!(
+                "the key column{} {} of the left table of its foreign-key join",
+                if self.required.len() == 1 { "" } else { "s" },
+                self.required.join(", ")
+            )
+        } else if self.required.len() == 1 {
             format!("the join expression {}", self.required[0])
         } else {
             format!("one of the join expressions {}", self.required.join(", "))
@@ -192,7 +260,7 @@ impl KeyColumn {
 impl KeyColumn {
     /// The error of a persistent query that selects its join's key more than once.
     pub fn repeated_error(&self, sink: &str, names: &[String]) -> Option<Diagnostic> {
-        let column = self.column?;
+        let column = *self.columns.first()?;
         let (first, _) = self.repeated.first()?;
         let key = &names[column];
         let again: Vec<&str> = self.repeated.iter().map(|(n, _)| n.as_str()).collect();

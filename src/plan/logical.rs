@@ -42,6 +42,9 @@ pub enum JoinKind {
     StreamTable,
     StreamStream,
     TableTable,
+    /// A table-table join from an expression of the left table (not its key) to the right
+    /// table's key: rows keyed by the left table's key, no co-partitioning needed.
+    ForeignKey,
     StreamGlobalTable,
 }
 
@@ -51,6 +54,7 @@ impl JoinKind {
             JoinKind::StreamTable => "stream-table",
             JoinKind::StreamStream => "stream-stream",
             JoinKind::TableTable => "table-table",
+            JoinKind::ForeignKey => "foreign-key table-table",
             JoinKind::StreamGlobalTable => "stream-global table",
         }
     }
@@ -219,6 +223,7 @@ impl LogicalPlan {
                         ms(a),
                         g.map_or(String::new(), |g| format!(", grace {}", ms(g)))
                     ),
+                    None if j.kind == JoinKind::ForeignKey => " (one task reads every partition of both tables)".to_string(),
                     None => " (co-partitioned: task i joins partition i of both sides)".to_string(),
                 }
             ),

@@ -182,7 +182,7 @@ impl Compiler<'_> {
                 .help("aggregate with GROUP BY, or write CREATE STREAM ... AS SELECT"),
             );
         }
-        if let Some(k) = query.join_key.as_ref().filter(|k| k.column.is_none()) {
+        if let Some(k) = query.join_key.as_ref().filter(|k| k.columns.is_empty()) {
             if partition_key.is_none() {
                 errors.push(k.missing(&c.name.name));
             }

@@ -49,7 +49,7 @@ pub fn sink_keys(
             // A join's key column is chosen with the projection (`join_key.rs`).
             LogicalPlan::Join(_) | LogicalPlan::GlobalTableJoin(_) => {
                 return Ok(match &plan.join_key {
-                    Some(k) => k.column.into_iter().collect(),
+                    Some(k) => k.columns.clone(),
                     None => joined_keys(plan),
                 });
             }

@@ -85,7 +85,7 @@ impl RowEncoder for InnerWriter {
                 target,
                 record: ProducerRecord {
                     key,
-                    value: Some(Bytes::copy_from_slice(&value)),
+                    value: (!row.tombstone).then(|| Bytes::copy_from_slice(&value)),
                     timestamp_ms: Some(row.event_time_ms),
                     partition: None,
                     headers: tag_headers(tag),

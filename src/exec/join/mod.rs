@@ -3,6 +3,7 @@
 //! is first copied, re-keyed, into an internal topic (`repartition.rs`). A GLOBAL TABLE is
 //! read in full before the query starts into one store shared by every task (`global.rs`).
 
+mod foreign_key;
 mod global;
 mod input;
 pub mod live;
@@ -231,6 +232,18 @@ fn build_node(
             let width = left.len() + right.len();
             let left_ranges = ranges(log, &left.topic, left.start(start))?;
             let right_ranges = ranges(log, &right.topic, right.start(right_start))?;
+            if j.kind == JoinKind::ForeignKey {
+                // Not co-partitioned: one task reads every partition of both tables.
+                let lefts = left_ranges.into_iter().map(|r| left.input(log, r, width));
+                let rights = right_ranges.into_iter().map(|r| right.input(log, r, width));
+                let spec = JoinSpec::new(j, &left, &right, ops.clone());
+                join.tasks.push(Box::new(foreign_key::ForeignKeyTask::new(
+                    lefts.collect(),
+                    rights.collect(),
+                    spec,
+                )));
+                return Ok(join);
+            }
             for (l, r) in left_ranges.into_iter().zip(right_ranges) {
                 let (l, r) = (left.input(log, l, width), right.input(log, r, width));
                 let spec = JoinSpec::new(j, &left, &right, ops.clone());
@@ -242,9 +255,9 @@ fn build_node(
                     JoinKind::StreamStream => {
                         Box::new(stream_stream::StreamStreamTask::new(l, r, spec))
                     }
-                    JoinKind::StreamGlobalTable => {
+                    JoinKind::StreamGlobalTable | JoinKind::ForeignKey => {
                         return Err(Diagnostic::internal(
-                            "a global join planned as a co-partitioned join",
+                            "a global or foreign-key join planned as a co-partitioned join",
                         ))
                     }
                 });

@@ -4,6 +4,11 @@
 //! time passes a record's window end plus grace, it leaves the buffer, and if it never
 //! matched, a LEFT or FULL join emits it with NULLs for the other side. At the end of a
 //! bounded run every buffered record's window closes.
+//!
+//! Without GRACE PERIOD a join keeps ksqlDB's older, eager behaviour (Kafka Streams'
+//! `JoinWindows.of`): a record that finds no match when it arrives is emitted at once
+//! with NULLs (LEFT: left records; RIGHT: right records; FULL: both), and a later match
+//! still emits the joined row.
 
 use std::collections::HashMap;
 
@@ -62,6 +67,23 @@ impl StreamStreamTask {
         (before, after, grace.unwrap_or(DEFAULT_GRACE_MS))
     }
 
+    /// Whether this join emits the records of a side that find no match.
+    fn keeps_unmatched(&self, from_left: bool) -> bool {
+        match self.spec.join_type {
+            JoinType::Inner => false,
+            JoinType::Left => from_left,
+            JoinType::Right => !from_left,
+            JoinType::Full => true,
+        }
+    }
+
+    /// Without GRACE PERIOD unmatched records are emitted when they arrive.
+    fn eager(&self) -> bool {
+        self.spec
+            .within
+            .is_some_and(|(_, _, grace)| grace.is_none())
+    }
+
     fn emit_unmatched(
         &mut self,
         from_left: bool,
@@ -69,13 +91,7 @@ impl StreamStreamTask {
         partition: u32,
         out: &mut Vec<OutputRow>,
     ) {
-        let wanted = match self.spec.join_type {
-            JoinType::Inner => false,
-            JoinType::Left => from_left,
-            JoinType::Right => !from_left,
-            JoinType::Full => true,
-        };
-        if !wanted || b.matched {
+        if !self.keeps_unmatched(from_left) || b.matched {
             return;
         }
         let (mine, other) = if from_left {
@@ -204,17 +220,22 @@ impl Task for StreamStreamTask {
                     }
                 }
             }
+            let mut b = Buffered {
+                time,
+                offset: record.offset,
+                fields,
+                matched,
+            };
+            if !matched && self.eager() {
+                self.emit_unmatched(from_left, &b, partition, out);
+                b.matched = true;
+            }
             let buf = if from_left {
                 &mut self.left_buf
             } else {
                 &mut self.right_buf
             };
-            buf.entry(key).or_default().push(Buffered {
-                time,
-                offset: record.offset,
-                fields,
-                matched,
-            });
+            buf.entry(key).or_default().push(b);
         }
         self.expire(false, out);
         Ok(true)

@@ -1,6 +1,8 @@
 //! Table-table join task: both tables' partitions are materialized; an update (or delete)
 //! to either side emits the joined row for its key when the join type says the key is in
-//! the result (inner: both sides; left: the left side; full: either side).
+//! the result (inner: both sides; left: the left side; full: either side) and the WHERE
+//! condition holds. A key whose row was in the result and no longer is (a side deleted,
+//! or the condition no longer true) is deleted: a tombstone, as a KTable join sends.
 
 use std::collections::HashMap;
 
@@ -53,26 +55,44 @@ impl Task for TableTableTask {
             let Some(key) = record.key.clone() else {
                 continue;
             };
-            if !record.tombstone {
-                state.insert(owned_key(&key), part(&input.row, range));
-            } else {
-                state.remove(&key);
-            }
-            let partition = input.partition();
-            let (l, r) = (self.left_state.get(&key), self.right_state.get(&key));
-            let emit = match self.spec.join_type {
-                JoinType::Inner => l.is_some() && r.is_some(),
-                JoinType::Left => l.is_some(),
-                JoinType::Right => r.is_some(),
-                JoinType::Full => l.is_some() || r.is_some(),
+            let new = (!record.tombstone).then(|| part(&input.row, range));
+            let old = match new {
+                Some(v) => state.insert(owned_key(&key), v),
+                None => state.remove(&key),
             };
-            if emit {
+            let partition = input.partition();
+            let offset = side_offset(from_left, record.offset);
+            let in_result = |l: bool, r: bool| match self.spec.join_type {
+                JoinType::Inner => l && r,
+                JoinType::Left => l,
+                JoinType::Right => r,
+                JoinType::Full => l || r,
+            };
+            let (l, r) = (self.left_state.get(&key), self.right_state.get(&key));
+            if in_result(l.is_some(), r.is_some()) {
                 fill(&mut self.row, self.spec.left, l.map(|v| v.as_slice()));
                 fill(&mut self.row, self.spec.right, r.map(|v| v.as_slice()));
-                let offset = side_offset(from_left, record.offset);
-                self.spec
-                    .ops
-                    .apply(&self.row, event_time, partition, offset, out);
+                if self.spec.ops.passes(&self.row) {
+                    self.spec
+                        .ops
+                        .apply(&self.row, event_time, partition, offset, out);
+                    continue;
+                }
+            }
+            // Not in the result now: delete the key if its previous row was.
+            let (old_l, old_r) = if from_left {
+                (old.as_ref(), r)
+            } else {
+                (l, old.as_ref())
+            };
+            if in_result(old_l.is_some(), old_r.is_some()) {
+                fill(&mut self.row, self.spec.left, old_l.map(|v| v.as_slice()));
+                fill(&mut self.row, self.spec.right, old_r.map(|v| v.as_slice()));
+                if self.spec.ops.passes(&self.row) {
+                    self.spec
+                        .ops
+                        .apply_tombstone(&self.row, event_time, partition, offset, out);
+                }
             }
         }
         Ok(true)
