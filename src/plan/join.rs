@@ -237,6 +237,7 @@ impl Compiler<'_> {
             _ => {}
         }
         let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
+        self.check_joinable(&left, &right, &left_key, &right_key, j)?;
         let needs_right_pk = matches!(
             kind,
             JoinKind::StreamTable | JoinKind::TableTable | JoinKind::StreamGlobalTable
@@ -371,6 +372,58 @@ impl Compiler<'_> {
         Ok((LogicalPlan::Join(node), out_kind, keys))
     }
 
+    /// What no join can be done on, as in ksqlDB: sources whose values are in the KAFKA
+    /// format (a single unnamed value), and a key that is or holds a MAP (a map's entries
+    /// serialize in no fixed order, so equal maps could be different keys).
+    fn check_joinable(
+        &self,
+        left: &Side,
+        right: &Side,
+        left_key: &TypedExpr,
+        right_key: &TypedExpr,
+        j: &ast::Join,
+    ) -> Result<()> {
+        let kafka: Vec<&str> = [left.def, right.def]
+            .iter()
+            .filter(|d| d.value_format == Format::Kafka)
+            .map(|d| d.name.as_str())
+            .collect();
+        if !kafka.is_empty() {
+            let mut d = Diagnostic::new(
+                Code::InvalidJoin,
+                format!(
+                    "{} {} the KAFKA value format, which cannot be joined",
+                    kafka.join(" and "),
+                    if kafka.len() == 1 { "uses" } else { "use" }
+                ),
+            )
+            .label(j.span, "joined here");
+            for def in [left.def, right.def]
+                .iter()
+                .filter(|d| d.value_format == Format::Kafka)
+            {
+                d = d.label(
+                    def.declared_at,
+                    format!("{} is declared with value_format='KAFKA'", def.name),
+                );
+            }
+            return Err(vec![d.help(
+                "declare the sources with value_format='JSON' (or 'DELIMITED') to join them",
+            )]);
+        }
+        for key in [left_key, right_key] {
+            if holds_map(&key.ty) {
+                return Err(vec![Diagnostic::new(
+                    Code::JoinKeyType,
+                    format!("a join key cannot be a MAP or hold one (this one is {})", key.ty),
+                )
+                .label(key.span, format!("this is {}", key.ty))
+                .help("join on a column of another type: a map's entries have no fixed order, so equal maps may serialize to different keys")]);
+            }
+        }
+        Ok(())
+    }
+
     /// What a foreign-key join may not be (as in ksqlDB): a later step of a join of joins,
     /// a RIGHT or FULL join.
     fn check_foreign_key_join(
@@ -485,6 +538,16 @@ impl Side<'_> {
         } else {
             &self.name
         }
+    }
+}
+
+fn holds_map(ty: &crate::data::SqlType) -> bool {
+    use crate::data::SqlType;
+    match ty {
+        SqlType::Map(..) => true,
+        SqlType::Array(t) => holds_map(t),
+        SqlType::Struct(fields) => fields.iter().any(|(_, t)| holds_map(t)),
+        _ => false,
     }
 }
 
