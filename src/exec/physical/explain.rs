@@ -138,9 +138,18 @@ fn line(plan: &PhysicalPlan, id: NodeId, prefix: &str) -> String {
                     name(&sources),
                     name(&right)
                 ),
+                JoinKind::ForeignKey => format!(
+                    "it keeps both tables, and {}'s rows indexed by the key they refer to: an update to either side emits the joined rows it changes, keyed by {}'s key",
+                    name(&sources),
+                    name(&sources)
+                ),
                 _ => "each task buffers both streams' records within the join window, keyed by the join key".to_string(),
             };
             let text = logical();
+            if j.kind == JoinKind::ForeignKey {
+                let head = text.split(" (one task").next().unwrap_or(&text);
+                return format!("{head}: 1 task reads every partition of both inputs; {state}");
+            }
             let head = text.split(" (co-partitioned").next().unwrap_or(&text);
             format!(
                 "{head}: {}, task i joins partition i of both inputs; {state}",

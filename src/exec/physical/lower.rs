@@ -14,7 +14,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};
-use crate::plan::logical::{LogicalPlan, QueryPlan};
+use crate::plan::logical::{JoinKind, LogicalPlan, QueryPlan};
 use crate::plan::schema::PSEUDO_COLUMNS;
 
 use super::node::{
@@ -152,6 +152,20 @@ impl<'a> Lowering<'a> {
                     vec![edge],
                     partitions,
                     Distribution::Keyed { key, partitions },
+                )
+            }
+            // A foreign-key join reads both tables whole in one task: no distribution.
+            LogicalPlan::Join(j) if j.kind == JoinKind::ForeignKey => {
+                let mut exchanges = 0;
+                let left_node = self.lower(&j.left, base)?;
+                let left = self.from_topic(left_node, &mut exchanges);
+                let right_node = self.lower(&j.right, base + width(&j.left))?;
+                let right = self.from_topic(right_node, &mut exchanges);
+                self.push(
+                    Operator::Join(j),
+                    vec![left, right],
+                    1,
+                    Distribution::Unknown { partitions: 1 },
                 )
             }
             LogicalPlan::Join(j) => {
