@@ -984,7 +984,7 @@ impl Compiler<'_> {
 }
 
 /// Does a type hold a MAP anywhere?
-fn contains_map(ty: &SqlType) -> bool {
+pub(super) fn contains_map(ty: &SqlType) -> bool {
     match ty {
         SqlType::Map(..) => true,
         SqlType::Array(t) => contains_map(t),

@@ -412,7 +412,7 @@ impl Compiler<'_> {
             )]);
         }
         for key in [left_key, right_key] {
-            if holds_map(&key.ty) {
+            if super::compile::contains_map(&key.ty) {
                 return Err(vec![Diagnostic::new(
                     Code::JoinKeyType,
                     format!("a join key cannot be a MAP or hold one (this one is {})", key.ty),
@@ -538,16 +538,6 @@ impl Side<'_> {
         } else {
             &self.name
         }
-    }
-}
-
-fn holds_map(ty: &crate::data::SqlType) -> bool {
-    use crate::data::SqlType;
-    match ty {
-        SqlType::Map(..) => true,
-        SqlType::Array(t) => holds_map(t),
-        SqlType::Struct(fields) => fields.iter().any(|(_, t)| holds_map(t)),
-        _ => false,
     }
 }
 

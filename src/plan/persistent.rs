@@ -182,12 +182,13 @@ impl Compiler<'_> {
                 .help("aggregate with GROUP BY, or write CREATE STREAM ... AS SELECT"),
             );
         }
+        // A join's key is the sink's, unless PARTITION BY gives another.
         if let Some(k) = query.join_key.as_ref().filter(|k| k.columns.is_empty()) {
-            if partition_key.is_none() {
+            if !partitioned {
                 errors.push(k.missing(&c.name.name));
             }
         }
-        if let Some(k) = query.join_key.as_ref().filter(|_| partition_key.is_none()) {
+        if let Some(k) = query.join_key.as_ref().filter(|_| !partitioned) {
             let names: Vec<String> = query.columns.iter().map(|c| c.name.clone()).collect();
             errors.extend(k.repeated_error(&c.name.name, &names));
         }
