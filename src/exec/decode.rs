@@ -65,7 +65,8 @@ impl SourceDecoder {
             key_format: source.key_format,
             key_columns,
             has_value_columns: source.schema.fields.len() > n_pseudo + source.key_count,
-            values: ValueDecoder::new(source.value_format, value_columns),
+            values: ValueDecoder::new(source.value_format, value_columns)
+                .wrapping(source.wrap_single_value),
             timestamp_column: source.timestamp_column,
             timestamp_name: source
                 .timestamp_column

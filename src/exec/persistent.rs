@@ -123,6 +123,7 @@ pub struct SinkWriter {
     pub topic: String,
     key_format: Format,
     value_format: Format,
+    wrap_single_value: bool,
     key_cols: Vec<(String, SqlType, usize)>,
     value_cols: Vec<(String, SqlType, usize)>,
     window: Option<WindowType>,
@@ -147,6 +148,7 @@ impl SinkWriter {
             topic: def.topic.clone(),
             key_format: def.key_format,
             value_format: def.value_format,
+            wrap_single_value: def.wrap_single_value,
             key_cols,
             value_cols,
             window,
@@ -221,7 +223,12 @@ impl SinkWriter {
             let value = (!r.tombstone).then(|| {
                 let start = buf.len();
                 fill(&mut value_cols, &self.value_cols, &r.values);
-                encode_value(self.value_format, &value_cols, &mut buf);
+                encode_value(
+                    self.value_format,
+                    self.wrap_single_value,
+                    &value_cols,
+                    &mut buf,
+                );
                 start..buf.len()
             });
             spans.push((key, value));

@@ -307,6 +307,7 @@ impl Session {
                     sources: &self.sources,
                     topic_partitions: &lookup,
                     client_properties: log.client_properties(),
+                    wrap_single_values: self.wrap_single_values(),
                 }
                 .compile(stmt)
             };
@@ -401,6 +402,13 @@ impl Session {
         Ok(())
     }
 
+    /// `ksql.persistence.wrap.single.values` as set.
+    fn wrap_single_values(&self) -> bool {
+        self.properties
+            .get("ksql.persistence.wrap.single.values")
+            .is_none_or(|v| v != "false")
+    }
+
     pub fn compile(&self, stmt: &Statement) -> Result<Planned, Vec<Diagnostic>> {
         let log = &self.log;
         let lookup = |t: &str| log.partition_count(t);
@@ -409,6 +417,7 @@ impl Session {
             sources: &self.sources,
             topic_partitions: &lookup,
             client_properties: log.client_properties(),
+            wrap_single_values: self.wrap_single_values(),
         }
         .compile(stmt)
     }
@@ -703,7 +712,12 @@ impl Session {
         };
         let key = encode_key(target.key_format, &cols(ColumnRole::Key)).map(Bytes::from);
         let mut value = Vec::new();
-        encode_value(target.value_format, &cols(ColumnRole::Value), &mut value);
+        encode_value(
+            target.value_format,
+            target.wrap_single_value,
+            &cols(ColumnRole::Value),
+            &mut value,
+        );
         // Without ROWTIME, a stream with a timestamp column stamps the record with it, as
         // ksqlDB does; otherwise the record gets the current time.
         let from_column = target.timestamp_column.map(|i| &row[i]);
@@ -1029,6 +1043,7 @@ impl Session {
             sources: &self.sources,
             topic_partitions: &lookup,
             client_properties: log.client_properties(),
+            wrap_single_values: self.wrap_single_values(),
         }
         .query(&q)
         .map_err(|mut e| e.remove(0))

@@ -63,6 +63,9 @@ pub struct SourceDef {
     pub topic_settings: TopicSettings,
     pub key_format: Format,
     pub value_format: Format,
+    /// JSON only: a value of one column is written as an object holding it (true, the
+    /// default) or as the bare value (WRAP_SINGLE_VALUE=false).
+    pub wrap_single_value: bool,
     /// Index (into `columns`) of the column that gives event time, instead of ROWTIME.
     pub timestamp_column: Option<usize>,
     pub timestamp_format: Option<String>,

@@ -74,6 +74,8 @@ pub struct Compiler<'a> {
     /// Does the log take client properties (Kafka)? Then `SET` of a name that is not
     /// kql's passes it to the log's client, which checks it.
     pub client_properties: bool,
+    /// `ksql.persistence.wrap.single.values`: WRAP_SINGLE_VALUE where WITH does not say.
+    pub wrap_single_values: bool,
 }
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
@@ -482,6 +484,21 @@ impl Compiler<'_> {
             },
             None => None,
         };
+        let value_format = props.value_format.unwrap_or(Format::Json);
+        let value_count = columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Value)
+            .count();
+        let wrap_single_value = properties::wrap_single_value(
+            &props,
+            value_format,
+            value_count,
+            self.wrap_single_values,
+        )
+        .unwrap_or_else(|d| {
+            errors.push(d);
+            true
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -503,7 +520,8 @@ impl Compiler<'_> {
             replicas: props.replicas.map_or(1, |(r, _)| r),
             topic_settings: props.topic_settings(c.kind != SourceKind::Stream),
             key_format,
-            value_format: props.value_format.unwrap_or(Format::Json),
+            value_format,
+            wrap_single_value,
             timestamp_column,
             timestamp_format: props.timestamp_format.clone(),
             declared_at: span,

@@ -146,6 +146,7 @@ impl Compiler<'_> {
             partitions: (self.topic_partitions)(&def.topic).unwrap_or(def.partitions),
             key_format: def.key_format,
             value_format: def.value_format,
+            wrap_single_value: def.wrap_single_value,
             timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
             timestamp_format: def.timestamp_format.clone(),
             window: def.window,

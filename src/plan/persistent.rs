@@ -260,6 +260,17 @@ impl Compiler<'_> {
             SourceKind::Stream => PersistentKind::CreateStream,
             _ => PersistentKind::CreateTable,
         };
+        let value_format = props.value_format.unwrap_or(source.value_format);
+        let wrap_single_value = super::properties::wrap_single_value(
+            &props,
+            value_format,
+            columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Value)
+                .count(),
+            self.wrap_single_values,
+        )
+        .map_err(|d| vec![d])?;
         let sink = SourceDef {
             window: plan_window(&query),
             name: c.name.name.clone(),
@@ -271,7 +282,8 @@ impl Compiler<'_> {
             // Sinks keep every update (PRINT shows them) unless compaction is asked for.
             topic_settings: props.topic_settings(false),
             key_format,
-            value_format: props.value_format.unwrap_or(source.value_format),
+            value_format,
+            wrap_single_value,
             timestamp_column: None,
             timestamp_format: None,
             declared_at: span,

@@ -21,6 +21,7 @@ pub const KNOWN: &[&str] = &[
     "cleanup_policy",
     "value_delimiter",
     "min_insync_replicas",
+    "wrap_single_value",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +38,8 @@ pub struct SourceProperties {
     pub segment_bytes: Option<i64>,
     pub compact: Option<bool>,
     pub min_insync_replicas: Option<(u32, Span)>,
+    /// WRAP_SINGLE_VALUE: whether a value of one column is a JSON object holding it.
+    pub wrap_single_value: Option<(bool, Span)>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -140,6 +143,7 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
                 }
             })
         }
+        "wrap_single_value" => out.wrap_single_value = Some((boolean(p)?, span)),
         "value_delimiter" => {
             let d = string(p)?;
             if d != "," {
@@ -174,6 +178,56 @@ fn string(p: &Property) -> Result<String> {
         .label(p.value.span, "expected a 'string'")
         .help(format!("write it in single quotes: {}='...'", p.name))),
     }
+}
+
+fn boolean(p: &Property) -> Result<bool> {
+    match &p.value.kind {
+        ExprKind::Literal(Literal::Boolean(b)) => Ok(*b),
+        ExprKind::Literal(Literal::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        ExprKind::Literal(Literal::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("{} takes true or false", p.name),
+        )
+        .label(p.value.span, "expected true or false")),
+    }
+}
+
+/// WRAP_SINGLE_VALUE against the value columns and format a statement gives: ksqlDB's rules.
+/// `value_columns` is the number of value columns; Ok(wrapped) is what the source keeps,
+/// where `default` applies when WITH does not say (`ksql.persistence.wrap.single.values`).
+pub fn wrap_single_value(
+    props: &SourceProperties,
+    format: Format,
+    value_columns: usize,
+    default: bool,
+) -> Result<bool> {
+    let Some((wrap, span)) = props.wrap_single_value else {
+        return Ok(default);
+    };
+    if value_columns != 1 {
+        return Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
+        )
+        .label(span, format!("the value has {value_columns} columns"))
+        .help("leave WRAP_SINGLE_VALUE out: a value of several columns is always an object"));
+    }
+    if wrap && format != Format::Json {
+        return Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!(
+                "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+                format.name()
+            ),
+        )
+        .label(span, "only JSON wraps a single value")
+        .help(format!(
+            "{} values are never wrapped: leave WRAP_SINGLE_VALUE out",
+            format.name()
+        )));
+    }
+    Ok(wrap)
 }
 
 fn positive(p: &Property) -> Result<u32> {

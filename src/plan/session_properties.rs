@@ -25,6 +25,12 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         &["exactly_once_v2", "exactly_once", "at_least_once"],
         "how kql run --follow processes sharing a query on Kafka write its results: in Kafka transactions (each result once), or at least once",
     ),
+    (
+        "ksql.persistence.wrap.single.values",
+        "true",
+        &["true", "false"],
+        "whether a JSON value of one column is an object holding it (true) or the bare value (false), where WITH (WRAP_SINGLE_VALUE=...) does not say",
+    ),
 ];
 
 /// Topic settings people try to SET: (name, the WITH property to use instead).

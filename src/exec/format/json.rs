@@ -59,6 +59,13 @@ fn truncate(bytes: &[u8]) -> String {
     }
 }
 
+/// A record value that is one bare JSON value (WRAP_SINGLE_VALUE=false), as a value of `ty`.
+pub fn decode_bare(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
+    let j: Json = serde_json::from_slice(bytes)
+        .map_err(|e| DecodeError(format!("not JSON ({e}): {}", truncate(bytes))))?;
+    from_json(&j, ty).map_err(DecodeError)
+}
+
 /// A JSON value as a value of `ty`.
 pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
     use SqlType as T;

@@ -17,17 +17,34 @@ pub struct DecodeError(pub String);
 #[derive(Debug, Clone)]
 pub struct ValueDecoder {
     format: Format,
+    /// JSON: a single column's value is the whole record value (WRAP_SINGLE_VALUE=false).
+    bare: bool,
     /// (column name, type, row position), in declared order.
     columns: Vec<(String, SqlType, usize)>,
 }
 
 impl ValueDecoder {
     pub fn new(format: Format, columns: Vec<(String, SqlType, usize)>) -> ValueDecoder {
-        ValueDecoder { format, columns }
+        ValueDecoder {
+            format,
+            bare: false,
+            columns,
+        }
+    }
+
+    /// With `wrap_single_value` false, a JSON value of one column is the bare value.
+    pub fn wrapping(mut self, wrap_single_value: bool) -> ValueDecoder {
+        self.bare = !wrap_single_value && self.format == Format::Json && self.columns.len() == 1;
+        self
     }
 
     pub fn decode(&self, bytes: &[u8], row: &mut [Value]) -> Result<(), DecodeError> {
         match self.format {
+            Format::Json if self.bare => {
+                let (_, ty, pos) = &self.columns[0];
+                row[*pos] = json::decode_bare(bytes, ty)?;
+                Ok(())
+            }
             Format::Json => json::decode_object(bytes, &self.columns, row),
             Format::Delimited => delimited::decode(bytes, &self.columns, row),
             Format::Kafka => {
@@ -62,9 +79,18 @@ pub fn set_string(slot: &mut Value, text: &str) {
     *slot = Value::string(text);
 }
 
-/// Encodes named, typed values as a record value.
-pub fn encode_value(format: Format, columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
+/// Encodes named, typed values as a record value; with `wrap_single_value` false, a JSON
+/// value of one column is written bare (ksqlDB's WRAP_SINGLE_VALUE=false).
+pub fn encode_value(
+    format: Format,
+    wrap_single_value: bool,
+    columns: &[(&str, &SqlType, &Value)],
+    out: &mut Vec<u8>,
+) {
     match format {
+        Format::Json if !wrap_single_value && columns.len() == 1 => {
+            json::write_value(columns[0].2, columns[0].1, out)
+        }
         Format::Delimited => delimited::encode(columns, out),
         Format::Kafka if columns.len() == 1 => key::encode_kafka(columns[0].2, out),
         _ => json::encode_object(columns, out),

@@ -160,6 +160,7 @@ pub fn build(
         partitions,
         key_format: Format::Kafka,
         value_format: Format::Json,
+        wrap_single_value: true,
         schema,
         key_count: 0,
         timestamp_column: None,
