@@ -80,6 +80,11 @@ fn a_stream_stream_left_join_emits_a_miss_only_when_its_window_has_passed() {
 }
 
 #[test]
+fn a_stream_record_without_a_value_goes_through_a_projection_and_not_through_where() {
+    passes("null_values", 4);
+}
+
+#[test]
 fn a_record_that_does_not_match_its_schema_is_skipped_with_a_warning() {
     // The query reads only the key, yet the record with "x" in its DOUBLE column is bad.
     passes("bad_record", 2);

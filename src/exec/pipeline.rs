@@ -179,6 +179,10 @@ pub struct StatelessPipeline {
     pub source: Source,
     decoder: SourceDecoder,
     ops: Operators,
+    /// A stream record with no value goes on as a record with no value (ksqlDB projects a
+    /// null row to a null row), unless WHERE or a table function reads the row: WHERE
+    /// drops it, as ksqlDB's filter does.
+    pass_null_values: bool,
 }
 
 impl StatelessPipeline {
@@ -189,10 +193,14 @@ impl StatelessPipeline {
             return None;
         };
         let decoder = SourceDecoder::new(source, 0);
+        let pass_null_values = source.kind == crate::syntax::ast::SourceKind::Stream
+            && ops.filter.is_none()
+            && ops.table_functions.is_empty();
         Some(StatelessPipeline {
             source: source.clone(),
             decoder,
             ops,
+            pass_null_values,
         })
     }
 
@@ -217,6 +225,10 @@ impl StatelessPipeline {
             match self.decoder.decode(partition, r, row) {
                 Ok(Some(event_time_ms)) => {
                     self.ops.apply(row, event_time_ms, partition, r.offset, out)
+                }
+                Ok(None) if self.pass_null_values => {
+                    self.ops
+                        .apply_tombstone(row, r.timestamp_ms, partition, r.offset, out)
                 }
                 Ok(None) => {}
                 Err(DecodeError(reason)) => bad.push(BadRecord {

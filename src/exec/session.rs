@@ -779,6 +779,11 @@ impl Session {
             if emitted >= limit || out.cancelled() {
                 return false;
             }
+            // A record with no value goes on to a sink as one; a push query has no row
+            // to print for it.
+            if row.tombstone {
+                return true;
+            }
             out.row(&row.values);
             emitted += 1;
             progress
