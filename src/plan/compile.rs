@@ -489,6 +489,14 @@ impl Compiler<'_> {
             .iter()
             .filter(|c| c.role == ColumnRole::Value)
             .count();
+        let value_columns: Vec<(&str, &SqlType)> = columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Value)
+            .map(|c| (c.name.as_str(), &c.ty))
+            .collect();
+        if let Err(d) = properties::check_value_format(value_format, &value_columns, c.name.span) {
+            errors.push(d);
+        }
         let wrap_single_value = properties::wrap_single_value(
             &props,
             value_format,

@@ -261,6 +261,13 @@ impl Compiler<'_> {
             _ => PersistentKind::CreateTable,
         };
         let value_format = props.value_format.unwrap_or(source.value_format);
+        let value_columns: Vec<(&str, &SqlType)> = columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Value)
+            .map(|c| (c.name.as_str(), &c.ty))
+            .collect();
+        super::properties::check_value_format(value_format, &value_columns, c.name.span)
+            .map_err(|d| vec![d])?;
         let wrap_single_value = super::properties::wrap_single_value(
             &props,
             value_format,

@@ -230,6 +230,74 @@ pub fn wrap_single_value(
     Ok(wrap)
 }
 
+/// Whether a value format can hold these value columns (ksqlDB's rules and wording): KAFKA
+/// holds one column of a primitive type Kafka has a serializer for, DELIMITED no ARRAY,
+/// MAP or STRUCT. The reason when it cannot.
+pub fn value_format_error(
+    format: Format,
+    columns: &[(&str, &crate::data::SqlType)],
+) -> Option<String> {
+    use crate::data::SqlType as T;
+    let nested = |t: &T| matches!(t, T::Array(_) | T::Map(..) | T::Struct(_));
+    let ksql_type = |t: &T| match t {
+        T::Int => "INTEGER".to_string(),
+        other => other.to_string(),
+    };
+    match (format, columns) {
+        (Format::Json, _) => None,
+        (Format::Delimited, _) => columns.iter().find(|(_, t)| nested(t)).map(|(_, t)| {
+            format!(
+                "The 'DELIMITED' format does not support type '{}'",
+                type_kind(t)
+            )
+        }),
+        (Format::Kafka, [] | [_])
+            if columns
+                .iter()
+                .all(|(_, t)| super::persistent::kafka_key_type(t)) =>
+        {
+            None
+        }
+        (Format::Kafka, [(_, t)]) => Some(format!(
+            "The 'KAFKA' format does not support type '{}'",
+            type_kind(t)
+        )),
+        (Format::Kafka, _) => Some(format!(
+            "The 'KAFKA' format only supports a single field. Got: [{}]",
+            columns
+                .iter()
+                .map(|(n, t)| format!("`{n}` {}", ksql_type(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// A type's kind as ksqlDB names it in format errors: ARRAY, MAP, STRUCT or the type.
+fn type_kind(t: &crate::data::SqlType) -> String {
+    use crate::data::SqlType as T;
+    match t {
+        T::Array(_) => "ARRAY".into(),
+        T::Map(..) => "MAP".into(),
+        T::Struct(_) => "STRUCT".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The error for value columns their format cannot hold, pointing at `at`.
+pub fn check_value_format(
+    format: Format,
+    columns: &[(&str, &crate::data::SqlType)],
+    at: Span,
+) -> Result<()> {
+    match value_format_error(format, columns) {
+        None => Ok(()),
+        Some(reason) => Err(Diagnostic::new(Code::InvalidPropertyValue, reason)
+            .label(at, format!("values in the {} format", format.name()))
+            .help("value_format='JSON' holds values of any type and any number of columns")),
+    }
+}
+
 fn positive(p: &Property) -> Result<u32> {
     match &p.value.kind {
         ExprKind::Literal(Literal::Integer(i)) if *i > 0 && *i <= u32::MAX as i64 => Ok(*i as u32),
