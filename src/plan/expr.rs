@@ -342,7 +342,24 @@ impl<'a> Binder<'a> {
                 let mut items = Vec::new();
                 let mut ty = v.ty.clone();
                 for item in list {
-                    let b = self.bind(item)?;
+                    let mut b = self.bind(item)?;
+                    // As in ksqlDB, a string literal in a numeric IN list is the number it
+                    // spells ('4.000' IN a list of INTs is 4.0).
+                    if let (true, TExpr::Literal(Value::String(text))) =
+                        (v.ty.is_numeric(), &b.kind)
+                    {
+                        let numeric = if text.trim().parse::<i64>().is_ok() {
+                            Some(SqlType::Bigint)
+                        } else {
+                            text.trim()
+                                .parse::<f64>()
+                                .is_ok_and(f64::is_finite)
+                                .then_some(SqlType::Double)
+                        };
+                        if let Some(t) = numeric {
+                            b = b.cast_to(&t);
+                        }
+                    }
                     ty = unify(&ty, &b.ty).ok_or_else(|| mismatch_compare(&v, &b))?;
                     items.push(b);
                 }
