@@ -485,10 +485,6 @@ impl Compiler<'_> {
             None => None,
         };
         let value_format = props.value_format.unwrap_or(Format::Json);
-        let value_count = columns
-            .iter()
-            .filter(|c| c.role == ColumnRole::Value)
-            .count();
         let value_columns: Vec<(&str, &SqlType)> = columns
             .iter()
             .filter(|c| c.role == ColumnRole::Value)
@@ -500,7 +496,7 @@ impl Compiler<'_> {
         let wrap_single_value = properties::wrap_single_value(
             &props,
             value_format,
-            value_count,
+            value_columns.len(),
             self.wrap_single_values,
         )
         .unwrap_or_else(|d| {

@@ -271,10 +271,7 @@ impl Compiler<'_> {
         let wrap_single_value = super::properties::wrap_single_value(
             &props,
             value_format,
-            columns
-                .iter()
-                .filter(|c| c.role == ColumnRole::Value)
-                .count(),
+            value_columns.len(),
             self.wrap_single_values,
         )
         .map_err(|d| vec![d])?;
