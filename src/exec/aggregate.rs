@@ -26,7 +26,7 @@ use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
 use super::error::{ExecError, ExecResult};
-use super::limits::{COLLECT_VALUES_MAX, GROUPS_PER_TASK_MAX};
+use super::limits::{state_rows_max, COLLECT_VALUES_MAX, GROUPS_PER_TASK_MAX};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
@@ -748,7 +748,8 @@ pub struct AggregateTask {
     key_vals: Vec<Value>,
     args: Vec<Value>,
     row: Vec<Value>,
-    /// The most groups this task may hold; None: `limits::GROUPS_PER_TASK_MAX`.
+    /// The most groups this task may hold; None: `limits::GROUPS_PER_TASK_MAX` (or lower,
+    /// `limits::state_rows_max`).
     pub(crate) groups_max: Option<usize>,
     /// Set when a record would have opened a group past `groups_max` (the batch then
     /// fails: one check per batch, none per record).
@@ -840,7 +841,8 @@ impl AggregateTask {
     }
 
     fn groups_max(&self) -> usize {
-        self.groups_max.unwrap_or(GROUPS_PER_TASK_MAX)
+        self.groups_max
+            .unwrap_or_else(|| state_rows_max(GROUPS_PER_TASK_MAX))
     }
 
     fn state_full(&self, partition: u32) -> ExecError {

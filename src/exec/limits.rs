@@ -28,6 +28,38 @@ pub const APPEND_BATCH_RECORDS: usize = 4096;
 /// process dies.
 pub const GROUPS_PER_TASK_MAX: usize = 8_000_000;
 
+/// The most rows one join task holds: the table rows of a stream-table join's partition,
+/// the rows of both tables of a table-table or foreign-key join, the records in the windows
+/// of both sides of a stream-stream join, the rows of a global table. About the memory of
+/// `GROUPS_PER_TASK_MAX`. A record that would add one more stops the query with KQL0604
+/// (nothing since its last commit is committed), instead of growing until the process dies.
+pub const JOIN_ROWS_PER_TASK_MAX: usize = 8_000_000;
+
+/// The environment variable that lowers the state bounds (`GROUPS_PER_TASK_MAX`,
+/// `JOIN_ROWS_PER_TASK_MAX`) of every task of a process, for a machine with less memory
+/// than they assume. It never raises them.
+pub const STATE_ROWS_MAX_VARIABLE: &str = "KQL_STATE_ROWS_MAX";
+
+/// `default`, or the lower bound `STATE_ROWS_MAX_VARIABLE` sets (read once per process; a
+/// value that is not a number is reported on stderr and ignored).
+pub fn state_rows_max(default: usize) -> usize {
+    static LOWERED: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let lowered = *LOWERED.get_or_init(|| {
+        let value = std::env::var(STATE_ROWS_MAX_VARIABLE).ok()?;
+        match value.trim().parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                eprintln!(
+                    "warning: {STATE_ROWS_MAX_VARIABLE}='{value}' is not a number of rows; \
+                     the default state bounds apply"
+                );
+                None
+            }
+        }
+    });
+    lowered.map_or(default, |n| n.min(default))
+}
+
 /// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit);
 /// further values are left out.
 pub const COLLECT_VALUES_MAX: usize = 1000;

@@ -270,7 +270,7 @@ struct StatelessTask {
 }
 
 impl Task for StatelessTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> crate::exec::error::ExecResult<bool> {
         let partition = self.reader.range.partition;
         let before = self.reader.records_read();
         let Some(records) = self.reader.next_batch()? else {
@@ -282,7 +282,8 @@ impl Task for StatelessTask {
             .process(partition, records, &mut self.row, out, &mut bad);
         self.stats.records_read += self.reader.records_read() - before;
         self.stats.add_bad(bad);
-        result.map(|()| true)
+        result?;
+        Ok(true)
     }
 
     fn stats(&mut self) -> TaskStats {

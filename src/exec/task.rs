@@ -5,6 +5,7 @@
 use super::log::{Fetched, LogHandle, LogRecord, Run};
 
 use crate::data::Value;
+use crate::exec::error::ExecResult;
 
 use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)
@@ -86,7 +87,7 @@ impl TaskStats {
 
 pub trait Task: Send {
     /// Appends the next batch of output rows (possibly none); false when the task is done.
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String>;
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool>;
     /// What the task read and skipped so far (taken: the counters start again).
     fn stats(&mut self) -> TaskStats;
 }

@@ -22,6 +22,7 @@ use super::input::Input;
 use super::live::Resumable;
 use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
+use crate::exec::error::ExecResult;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
@@ -107,12 +108,29 @@ impl ForeignKeyTask {
             .apply(&self.row, cause.time, cause.partition, offset, out);
     }
 
-    fn left_record(&mut self, i: usize, out: &mut Vec<OutputRow>) {
+    /// Ok unless a new row would take the tables past the task's bound.
+    fn check_bound(&self, from_left: bool, key: &[u8]) -> ExecResult<()> {
+        self.spec.bound.check(
+            self.left_state.len() + self.right_state.len(),
+            || match from_left {
+                true => !self.left_state.contains_key(key),
+                false => !self.right_state.contains_key(key),
+            },
+            || "the foreign-key join".to_string(),
+            "rows of its tables",
+        )
+    }
+
+    fn left_record(&mut self, i: usize, out: &mut Vec<OutputRow>) -> ExecResult<()> {
         let input = &mut self.lefts[i];
         let (time, record) = input.take().expect("peeked");
         let Some(key) = record.key else {
-            return; // a table row without a key cannot be updated or deleted
+            return Ok(()); // a table row without a key cannot be updated or deleted
         };
+        if !record.tombstone {
+            self.check_bound(true, &key)?;
+        }
+        let input = &mut self.lefts[i];
         let cause = Cause {
             time,
             partition: input.partition(),
@@ -143,7 +161,7 @@ impl ForeignKeyTask {
             if let Some(old) = old {
                 self.tombstone(&old.fields, cause, true, out);
             }
-            return;
+            return Ok(());
         };
         if let Some(r) = &new.refers_to {
             self.referrers
@@ -159,9 +177,10 @@ impl ForeignKeyTask {
         self.left_state.insert(key.clone(), new);
         // An INNER join's new key without a match is not in the result: nothing to say.
         if matched.is_none() && self.spec.join_type == JoinType::Inner && old.is_none() {
-            return;
+            return Ok(());
         }
         self.emit(&key, matched.as_deref(), cause, true, out);
+        Ok(())
     }
 
     /// The deletion of the key of the left row `left` from the result.
@@ -180,12 +199,16 @@ impl ForeignKeyTask {
             .apply_tombstone(&self.row, cause.time, cause.partition, offset, out);
     }
 
-    fn right_record(&mut self, i: usize, out: &mut Vec<OutputRow>) {
+    fn right_record(&mut self, i: usize, out: &mut Vec<OutputRow>) -> ExecResult<()> {
         let input = &mut self.rights[i];
         let (time, record) = input.take().expect("peeked");
         let Some(key) = record.key else {
-            return; // a table row without a key cannot be looked up
+            return Ok(()); // a table row without a key cannot be looked up
         };
+        if !record.tombstone {
+            self.check_bound(false, &key)?;
+        }
+        let input = &mut self.rights[i];
         let cause = Cause {
             time,
             partition: input.partition(),
@@ -198,7 +221,7 @@ impl ForeignKeyTask {
             None => self.right_state.remove(&key).is_some(),
         };
         if fields.is_none() && !existed {
-            return;
+            return Ok(());
         }
         let referrers: Vec<Bytes> = self
             .referrers
@@ -208,16 +231,17 @@ impl ForeignKeyTask {
         for left_key in referrers {
             self.emit(&left_key, fields.as_deref(), cause, false, out);
         }
+        Ok(())
     }
 }
 
 impl Task for ForeignKeyTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             match self.next_input()? {
                 None => return Ok(false),
-                Some((true, i)) => self.left_record(i, out),
-                Some((false, i)) => self.right_record(i, out),
+                Some((true, i)) => self.left_record(i, out)?,
+                Some((false, i)) => self.right_record(i, out)?,
             }
         }
         Ok(true)

@@ -9,6 +9,7 @@ use crate::exec::log::LogHandle;
 use bytes::Bytes;
 use dashmap::DashMap;
 
+use super::bound::RowBound;
 use super::input::Input;
 use super::live::Resumable;
 use super::{fill_used, owned_key, part, used_fields};
@@ -16,6 +17,7 @@ use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::aggregate::FastHash;
 use crate::exec::decode::SourceDecoder;
+use crate::exec::error::ExecResult;
 use crate::exec::format::key::encode_key_into;
 use crate::exec::physical::{ranges, StartAt};
 use crate::exec::pipeline::Operators;
@@ -39,6 +41,9 @@ pub struct GlobalFeed {
     inputs: Vec<Input>,
     fields: (usize, usize),
     pub store: GlobalStore,
+    /// The table's name (for the message at the bound) and the most rows it holds.
+    name: String,
+    bound: RowBound,
 }
 
 impl GlobalFeed {
@@ -59,22 +64,33 @@ impl GlobalFeed {
             inputs,
             fields: (base, table.schema.len()),
             store: Arc::new(DashMap::with_hasher(FastHash::default())),
+            name: table.name.clone(),
+            bound: RowBound::default(),
         })
     }
 
     /// Applies the table's records appended since the last refresh.
-    pub fn refresh(&mut self, log: &LogHandle) -> Result<TaskStats, String> {
+    pub fn refresh(&mut self, log: &LogHandle) -> ExecResult<TaskStats> {
         let mut stats = TaskStats::default();
+        // (counted here: the map's own count locks every shard)
+        let mut held = self.store.len();
         for input in &mut self.inputs {
             input.resume(log)?;
             while input.peek()?.is_some() {
                 let (_, record) = input.take().expect("peeked");
                 let Some(k) = record.key else { continue };
                 if !record.tombstone {
-                    self.store
-                        .insert(owned_key(&k), part(&input.row, self.fields));
-                } else {
-                    self.store.remove(&k);
+                    let store = &self.store;
+                    self.bound.check(
+                        held,
+                        || !store.contains_key(&k[..]),
+                        || format!("the global table {}", self.name),
+                        "rows",
+                    )?;
+                    let old = store.insert(owned_key(&k), part(&input.row, self.fields));
+                    held += old.is_none() as usize;
+                } else if self.store.remove(&k).is_some() {
+                    held -= 1;
                 }
             }
             stats.merge(std::mem::take(&mut input.stats));
@@ -127,7 +143,7 @@ impl GlobalJoinTask {
 }
 
 impl Task for GlobalJoinTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             if self.stream.peek()?.is_none() {
                 return Ok(false);

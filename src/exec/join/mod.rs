@@ -3,6 +3,7 @@
 //! is first copied, re-keyed, into an internal topic (`repartition.rs`). A GLOBAL TABLE is
 //! read in full before the query starts into one store shared by every task (`global.rs`).
 
+mod bound;
 mod foreign_key;
 mod global;
 mod input;
@@ -392,6 +393,8 @@ pub(super) struct JoinSpec {
     pub right: (usize, usize),
     pub within: Option<(i64, i64, Option<i64>)>,
     pub ops: Operators,
+    /// The most rows the task holds.
+    pub bound: bound::RowBound,
 }
 
 impl JoinSpec {
@@ -406,6 +409,7 @@ impl JoinSpec {
             right: (right.base, right.len()),
             within: j.within,
             ops,
+            bound: bound::RowBound::default(),
         }
     }
 

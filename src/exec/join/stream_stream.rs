@@ -18,6 +18,7 @@ use super::input::{pick, Input};
 use super::live::Resumable;
 use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
+use crate::exec::error::ExecResult;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 /// ksqlDB's grace without GRACE PERIOD (24 hours), for joins as for windows.
@@ -37,6 +38,8 @@ pub struct StreamStreamTask {
     spec: JoinSpec,
     left_buf: HashMap<Bytes, Vec<Buffered>>,
     right_buf: HashMap<Bytes, Vec<Buffered>>,
+    /// Records in both buffers (the state's bound counts them).
+    held: usize,
     stream_time: i64,
     row: Vec<Value>,
     /// Whether the end of the inputs closes every window (the end of a bounded run) or
@@ -55,6 +58,7 @@ impl StreamStreamTask {
             spec,
             left_buf: HashMap::new(),
             right_buf: HashMap::new(),
+            held: 0,
             stream_time: i64::MIN,
             row: vec![Value::Null; width],
             close_at_end: true,
@@ -140,6 +144,7 @@ impl StreamStreamTask {
                 &mut self.right_buf
             }) = kept;
         }
+        self.held -= closed.len();
         closed.sort_by_key(|(_, b)| (b.time, b.offset));
         for (from_left, b) in &closed {
             self.emit_unmatched(*from_left, b, partition, out);
@@ -148,7 +153,7 @@ impl StreamStreamTask {
 }
 
 impl Task for StreamStreamTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         if self.closed {
             return Ok(false);
         }
@@ -190,8 +195,14 @@ impl Task for StreamStreamTask {
             let Some(key) = self.spec.key_bytes(key_expr, &input.row) else {
                 continue;
             };
-            let fields = part(&input.row, mine);
             let partition = input.partition();
+            self.spec.bound.check(
+                self.held,
+                || true,
+                || format!("the stream-stream join of partition {partition}"),
+                "records in its windows",
+            )?;
+            let fields = part(&input.row, mine);
             let mut matched = false;
             let others = if from_left {
                 self.right_buf.get_mut(&key)
@@ -236,6 +247,7 @@ impl Task for StreamStreamTask {
                 &mut self.right_buf
             };
             buf.entry(key).or_default().push(b);
+            self.held += 1;
         }
         self.expire(false, out);
         Ok(true)
@@ -276,6 +288,7 @@ impl Resumable for StreamStreamTask {
 
     fn load(&mut self, r: &mut Reader) -> Result<(), String> {
         self.stream_time = r.i64()?;
+        self.held = 0;
         for left in [true, false] {
             let mut buf = HashMap::new();
             for _ in 0..r.count()? {
@@ -289,6 +302,7 @@ impl Resumable for StreamStreamTask {
                         matched: r.u8()? != 0,
                     });
                 }
+                self.held += records.len();
                 buf.insert(key, records);
             }
             *(if left {

@@ -11,6 +11,7 @@ use super::live::{load_rows, save_rows, Resumable};
 use super::{fill_used, owned_key, part, used_fields, JoinSpec};
 use crate::data::Value;
 use crate::exec::aggregate::FastHash;
+use crate::exec::error::ExecResult;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
@@ -40,7 +41,7 @@ impl StreamTableTask {
 }
 
 impl Task for StreamTableTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             let (ts, tt) = (self.stream.peek()?, self.table.peek()?);
             match pick(ts, tt) {
@@ -50,6 +51,18 @@ impl Task for StreamTableTask {
                     let key = record.key.clone();
                     match (key, !record.tombstone) {
                         (Some(k), true) => {
+                            let state = &self.state;
+                            self.spec.bound.check(
+                                state.len(),
+                                || !state.contains_key(&k[..]),
+                                || {
+                                    format!(
+                                        "the stream-table join of partition {}",
+                                        self.table.partition()
+                                    )
+                                },
+                                "table rows",
+                            )?;
                             self.state
                                 .insert(owned_key(&k), part(&self.table.row, self.spec.right));
                         }

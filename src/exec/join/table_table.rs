@@ -12,6 +12,7 @@ use super::input::{pick, Input};
 use super::live::{load_rows, save_rows, Resumable};
 use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
+use crate::exec::error::ExecResult;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
@@ -40,12 +41,13 @@ impl TableTableTask {
 }
 
 impl Task for TableTableTask {
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> Result<bool, String> {
+    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             let (lt, rt) = (self.left.peek()?, self.right.peek()?);
             let Some(from_left) = pick(lt, rt) else {
                 return Ok(false);
             };
+            let held = self.left_state.len() + self.right_state.len();
             let (input, state, range) = if from_left {
                 (&mut self.left, &mut self.left_state, self.spec.left)
             } else {
@@ -56,6 +58,15 @@ impl Task for TableTableTask {
                 continue;
             };
             let new = (!record.tombstone).then(|| part(&input.row, range));
+            if new.is_some() {
+                let partition = input.partition();
+                self.spec.bound.check(
+                    held,
+                    || !state.contains_key(&key[..]),
+                    || format!("the table-table join of partition {partition}"),
+                    "rows of its tables",
+                )?;
+            }
             let old = match new {
                 Some(v) => state.insert(owned_key(&key), v),
                 None => state.remove(&key),
