@@ -99,3 +99,8 @@ fn a_record_that_does_not_match_its_schema_is_skipped_with_a_warning() {
         out.stderr
     );
 }
+
+#[test]
+fn kafka_format_values_are_read_and_written_in_kafkas_serializer_bytes() {
+    passes("kafka_values", 6);
+}

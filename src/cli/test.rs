@@ -100,7 +100,8 @@ pub fn run(statements: &Path, input: &Path, expected: Option<&Path>) -> Result<(
 }
 
 /// The producer record for an input: the key in the KAFKA (or JSON) bytes of the topic's
-/// stream or table, the value as JSON text (DELIMITED: the string as given).
+/// stream or table, the value as JSON text (DELIMITED: the string as given; KAFKA: the
+/// bytes Kafka's serializer writes for the one value column's type).
 fn input_record(session: &Session, r: &Json) -> Result<ProducerRecord, String> {
     let topic = r
         .get("topic")
@@ -113,6 +114,9 @@ fn input_record(session: &Session, r: &Json) -> Result<ProducerRecord, String> {
     };
     let value = match r.get("value") {
         None | Some(Json::Null) => None,
+        Some(v) if def.is_some_and(|d| d.value_format == Format::Kafka) => {
+            Some(Bytes::from(kafka_value_bytes(def, v)?))
+        }
         Some(Json::String(s)) if def.is_some_and(|d| d.value_format != Format::Json) => {
             Some(Bytes::from(s.clone()))
         }
@@ -125,6 +129,25 @@ fn input_record(session: &Session, r: &Json) -> Result<ProducerRecord, String> {
         partition: None,
         headers: Vec::new(),
     })
+}
+
+/// A KAFKA-format value: the JSON value read as the type of the source's one value column.
+fn kafka_value_bytes(def: Option<&crate::plan::SourceDef>, v: &Json) -> Result<Vec<u8>, String> {
+    let columns: Vec<_> = def
+        .map(|d| {
+            d.columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Value)
+                .collect()
+        })
+        .unwrap_or_default();
+    let [column] = columns.as_slice() else {
+        return Err("the KAFKA value format holds a single column".into());
+    };
+    let value = crate::exec::format::json::from_json(v, &column.ty)?;
+    let mut out = Vec::new();
+    encode_kafka(&value, &mut out);
+    Ok(out)
 }
 
 fn key_bytes(def: Option<&crate::plan::SourceDef>, k: &Json) -> Vec<u8> {
@@ -189,8 +212,12 @@ impl Collector {
                 *offset = next;
                 for r in &read {
                     let j = output_json(session, topic, r);
+                    let kafka_value = session
+                        .catalog
+                        .sources()
+                        .any(|d| d.topic == *topic && d.value_format == Format::Kafka);
                     let value = match &r.value {
-                        Some(v) if serde_json::from_slice::<Json>(v).is_ok() => {
+                        Some(v) if !kafka_value && serde_json::from_slice::<Json>(v).is_ok() => {
                             String::from_utf8_lossy(v.trim_ascii()).into_owned()
                         }
                         _ => j["value"].to_string(),
@@ -236,8 +263,10 @@ fn output_json(session: &Session, topic: &str, r: &Record) -> Json {
         serde_json::from_str(&crate::exec::running_key_json(def, k)).unwrap_or(Json::Null)
     });
     let value = r.value.as_deref().map_or(Json::Null, |v| {
-        serde_json::from_slice(v)
-            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(v).into_owned()))
+        kafka_value_json(def, v).unwrap_or_else(|| {
+            serde_json::from_slice(v)
+                .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(v).into_owned()))
+        })
     });
     let mut out = json!({
         "topic": topic,
@@ -249,6 +278,19 @@ fn output_json(session: &Session, topic: &str, r: &Record) -> Json {
         out["window"] = w;
     }
     out
+}
+
+/// A KAFKA-format value as JSON, read as the type of the sink's one value column.
+fn kafka_value_json(def: Option<&crate::plan::SourceDef>, v: &[u8]) -> Option<Json> {
+    let def = def.filter(|d| d.value_format == Format::Kafka)?;
+    let mut columns = def.columns.iter().filter(|c| c.role == ColumnRole::Value);
+    let (Some(column), None) = (columns.next(), columns.next()) else {
+        return None;
+    };
+    let value = crate::exec::format::key::decode_kafka(v, &column.ty).ok()?;
+    let mut out = Vec::new();
+    crate::exec::format::json::write_value(&value, &column.ty, &mut out);
+    serde_json::from_slice(&out).ok()
 }
 
 /// Numbers compare by value (1 = 1.0); objects by their fields.

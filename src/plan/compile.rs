@@ -131,7 +131,13 @@ impl Compiler<'_> {
                 name: super::session_properties::check_unset(u).map_err(one)?,
             }),
             StatementKind::Select(q) if self.is_pull(q) => Ok(Planned::Pull(self.pull_query(q)?)),
-            StatementKind::Select(q) => Ok(Planned::Query(self.query(q)?)),
+            StatementKind::Select(q) => {
+                let reserved = super::reserved_names::check(q, false);
+                if !reserved.is_empty() {
+                    return Err(reserved);
+                }
+                Ok(Planned::Query(self.query(q)?))
+            }
             StatementKind::Explain(ast::Explain::Statement(inner)) => match &inner.kind {
                 StatementKind::Select(q) => Ok(Planned::Explain(self.query(q)?)),
                 StatementKind::CreateAsSelect(_) | StatementKind::InsertSelect(_) => {

@@ -11,6 +11,7 @@ pub mod join_key;
 pub mod logical;
 pub mod persistent;
 pub mod properties;
+pub mod reserved_names;
 pub mod schema;
 pub mod session_properties;
 pub mod sink_keys;

@@ -96,6 +96,10 @@ fn is_aggregating(plan: &QueryPlan) -> bool {
 impl Compiler<'_> {
     /// A persistent query's SELECT: EMIT may be left out (it means EMIT CHANGES).
     fn persistent_query(&self, q: &ast::Query) -> Result<QueryPlan> {
+        let reserved = super::reserved_names::check(q, true);
+        if !reserved.is_empty() {
+            return Err(reserved);
+        }
         let mut q = q.clone();
         if q.emit.is_none() {
             q.emit = Some(ast::Emit {

@@ -26,7 +26,7 @@ pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
             Ok(bytes)
         } else {
             Err(DecodeError(format!(
-                "a {ty} key has {n} bytes, this one has {}",
+                "a KAFKA-format {ty} has {n} bytes, this one has {}",
                 bytes.len()
             )))
         }
@@ -39,7 +39,7 @@ pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
         SqlType::Bytes => Value::Bytes(Bytes::copy_from_slice(bytes)),
         other => {
             return Err(DecodeError(format!(
-                "the KAFKA format cannot hold a {other} key"
+                "the KAFKA format cannot hold a {other}"
             )))
         }
     })
