@@ -104,3 +104,17 @@ fn a_record_that_does_not_match_its_schema_is_skipped_with_a_warning() {
 fn kafka_format_values_are_read_and_written_in_kafkas_serializer_bytes() {
     passes("kafka_values", 6);
 }
+
+#[test]
+fn a_sink_timestamp_column_stamps_its_records_and_rows_without_a_valid_time_are_counted() {
+    let out = kql_test("sink_timestamp", Some("sink_timestamp"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Test passed (4 output records)"),
+        "{}",
+        out.stdout
+    );
+    for skipped in ["TAKEN_AT holds -2", "SEEN holds 'yesterday'"] {
+        assert!(out.stderr.contains(skipped), "{}", out.stderr);
+    }
+}

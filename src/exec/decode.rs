@@ -164,6 +164,14 @@ impl SourceDecoder {
                 }
             },
         };
+        // Kafka cannot hold a negative timestamp: such a record is skipped, as Kafka Streams
+        // skips one whose extracted timestamp is negative.
+        if event_time_ms < 0 && self.timestamp_column.is_some() {
+            return Err(DecodeError(format!(
+                "the timestamp column {} holds {event_time_ms}, and a timestamp cannot be negative",
+                self.timestamp_name
+            )));
+        }
         // As in ksqlDB, ROWTIME is the record's event time: its timestamp column when the
         // source has one.
         row[self.base + ROWTIME] = Value::Bigint(event_time_ms);

@@ -127,10 +127,55 @@ pub struct SinkWriter {
     key_cols: Vec<(String, SqlType, usize)>,
     value_cols: Vec<(String, SqlType, usize)>,
     window: Option<WindowType>,
+    /// CREATE ... AS SELECT WITH (timestamp='col'): records are stamped with that column.
+    stamp: Option<ColumnStamp>,
     /// `QUERY_ID:` when rows are tagged with the input row that made them (durable logs).
     pub(crate) tag_prefix: Option<String>,
     /// Rows written after the last commit of a query that crashed: not written again.
     pub(crate) skip: std::collections::HashSet<Bytes>,
+}
+
+/// A sink record's timestamp taken from a column of its row (ksqlDB's sink `timestamp`).
+#[derive(Debug)]
+struct ColumnStamp {
+    name: String,
+    /// Where the column is in the query's output row.
+    slot: usize,
+    /// A STRING column's pattern.
+    format: Option<super::time::TimestampFormat>,
+}
+
+impl ColumnStamp {
+    /// The timestamp of a row, or why it has none: NULL, a negative time (Kafka refuses
+    /// one), text that does not match the pattern.
+    fn of(&self, values: &[Value]) -> Result<i64, String> {
+        let ms = match (&values[self.slot], &self.format) {
+            (Value::Bigint(ms) | Value::Timestamp(ms), _) => *ms,
+            (Value::String(text), Some(f)) => f.parse(text).ok_or_else(|| {
+                format!(
+                    "its timestamp column {} holds '{text}', which does not match timestamp_format '{}'",
+                    self.name,
+                    f.pattern()
+                )
+            })?,
+            (Value::Null, _) => {
+                return Err(format!("its timestamp column {} is NULL", self.name))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "its timestamp column {} holds {other}, not a time",
+                    self.name
+                ))
+            }
+        };
+        if ms < 0 {
+            return Err(format!(
+                "its timestamp column {} holds {ms}, and a record's timestamp cannot be negative",
+                self.name
+            ));
+        }
+        Ok(ms)
+    }
 }
 
 impl SinkWriter {
@@ -152,30 +197,55 @@ impl SinkWriter {
             key_cols,
             value_cols,
             window,
+            stamp: None,
             tag_prefix: None,
             skip: Default::default(),
         }
     }
 
+    /// With `from_column`, each record's timestamp is the value of the sink's timestamp
+    /// column instead of the row's event time; a row without a valid one is not written.
+    pub fn stamped(mut self, def: &SourceDef, sink_columns: &[usize], from_column: bool) -> Self {
+        self.stamp = def
+            .timestamp_column
+            .filter(|_| from_column)
+            .map(|i| ColumnStamp {
+                name: def.columns[i].name.clone(),
+                slot: sink_columns[i],
+                format: def
+                    .timestamp_format
+                    .as_deref()
+                    .map(super::time::TimestampFormat::new),
+            });
+        self
+    }
+
     /// Appends rows to the sink topic: one produce_batch per partition.
-    pub fn write(&self, log: &LogHandle, rows: &[Emitted]) -> Result<u64, String> {
+    pub fn write(
+        &self,
+        log: &LogHandle,
+        rows: &[Emitted],
+        bad: &mut Vec<BadRecord>,
+    ) -> Result<u64, String> {
         if rows.is_empty() {
             return Ok(0);
         }
         let mut encoded = Vec::with_capacity(rows.len());
-        self.encode(log, rows, &mut encoded)?;
+        self.encode(log, rows, &mut encoded, bad)?;
         let n = encoded.len() as u64;
         append(log, &self.topic, encoded)?;
         Ok(n)
     }
 
     /// The sink records of rows, each with its target partition and its place in
-    /// event-time order.
+    /// event-time order. A row whose timestamp column gives no valid time is not written
+    /// but added to `bad`, as the input record (partition and offset) that made it.
     pub fn encode(
         &self,
         log: &LogHandle,
         rows: &[Emitted],
         encoded: &mut Vec<Encoded>,
+        bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
         fn fill<'a>(
             out: &mut Vec<(&'a str, &'a SqlType, &'a Value)>,
@@ -206,6 +276,25 @@ impl SinkWriter {
             if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
                 continue;
             }
+            // A deletion has no value to take a time from: it keeps the row's event time.
+            let timestamp_ms = match self.stamp.as_ref().filter(|_| !r.tombstone) {
+                None => r.event_time_ms,
+                Some(stamp) => match stamp.of(&r.values) {
+                    Ok(ms) => ms,
+                    Err(why) => {
+                        bad.push(BadRecord {
+                            topic: self.topic.clone(),
+                            partition: r.partition,
+                            offset: r.offset,
+                            reason: format!(
+                                "the row made from input partition {} offset {} was not written: {why}",
+                                r.partition, r.offset
+                            ),
+                        });
+                        continue;
+                    }
+                },
+            };
             // (name, type, value) lists in reused buffers: no allocation per row
             fill(&mut key_cols, &self.key_cols, &r.values);
             let start = buf.len();
@@ -238,7 +327,7 @@ impl SinkWriter {
                 record: ProducerRecord {
                     key: None,
                     value: None,
-                    timestamp_ms: Some(r.event_time_ms),
+                    timestamp_ms: Some(timestamp_ms),
                     partition: None,
                     headers: super::durable::tag_headers(tag),
                 },
@@ -263,9 +352,10 @@ impl super::join::live::RowEncoder for SinkWriter {
         log: &LogHandle,
         rows: Vec<super::task::OutputRow>,
         out: &mut Vec<Encoded>,
+        bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
         let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
-        SinkWriter::encode(self, log, &rows, out)
+        SinkWriter::encode(self, log, &rows, out, bad)
     }
 }
 
@@ -752,7 +842,13 @@ impl Registry {
                 .map(|s| s.name.clone())
                 .collect(),
             stages,
-            sink: Arc::new(SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window)),
+            sink: Arc::new(
+                SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window).stamped(
+                    &plan.sink,
+                    &plan.sink_columns,
+                    plan.stamp_from_column,
+                ),
+            ),
             stats: Stats::default(),
             internal_topic,
             group: None,

@@ -104,7 +104,9 @@ impl StageTask {
                 // One call holds every row of the records of a batch, so a record's rows
                 // are numbered in one piece (their sink tags).
                 let mut batch = Vec::with_capacity(self.rows.len());
-                s.encode(&self.log, &self.rows, &mut batch)?;
+                let mut bad = Vec::new();
+                s.encode(&self.log, &self.rows, &mut batch, &mut bad)?;
+                self.stats.add_bad(bad);
                 self.stats.records_written += batch.len() as u64;
                 if self.append {
                     out.extend(batch.into_iter().map(StageItem::Record));

@@ -93,6 +93,28 @@ pub fn zone(name: &str) -> Option<Tz> {
     })
 }
 
+/// A zone named in parsed text (a Java pattern's `z`): an ID ("Europe/Paris") or one of the
+/// common short names, which Java reads as the region they stand for (PST is Los Angeles'
+/// time, daylight saving included).
+fn zone_in_text(name: &str) -> Option<Tz> {
+    let region = match name.to_ascii_uppercase().as_str() {
+        "PST" | "PDT" | "PT" => "America/Los_Angeles",
+        "MST" | "MDT" | "MT" => "America/Denver",
+        "CST" | "CDT" | "CT" => "America/Chicago",
+        "EST" | "EDT" | "ET" => "America/New_York",
+        "AKST" | "AKDT" => "America/Anchorage",
+        "HST" => "Pacific/Honolulu",
+        "BST" => "Europe/London",
+        "CET" | "CEST" => "Europe/Paris",
+        "EET" | "EEST" => "Europe/Athens",
+        "IST" => "Asia/Kolkata",
+        "JST" => "Asia/Tokyo",
+        "AEST" | "AEDT" => "Australia/Sydney",
+        _ => return zone(name),
+    };
+    region.parse().ok()
+}
+
 /// Epoch milliseconds as text in a Java pattern, in a time zone.
 pub fn format(ms: i64, java: &str, tz: Tz) -> Option<String> {
     let fmt = strftime(java)?;
@@ -103,14 +125,30 @@ pub fn format(ms: i64, java: &str, tz: Tz) -> Option<String> {
     Some(out)
 }
 
-/// Text in a Java pattern to epoch milliseconds; a zone in the text wins over `tz`.
+/// Text in a Java pattern to epoch milliseconds; a zone in the text wins over `tz`. As in
+/// ksqlDB, letters match in any case and a fraction of a second may have fewer digits than
+/// the pattern's `S`s (`.2` is 200 ms).
 pub fn parse_ms(text: &str, java: &str, tz: Tz) -> Option<i64> {
     let fmt = strftime(java)?;
+    // chrono reads a fraction of any length only as `%.f` (the dot included).
+    let fmt = fmt
+        .replace(".%3f", "%.f")
+        .replace(".%6f", "%.f")
+        .replace(".%9f", "%.f");
+    // chrono skips a zone name (`%Z`) without reading it: find it among the words.
+    let tz = if fmt.contains("%Z") {
+        text.split(|c: char| c.is_whitespace() || c.is_ascii_digit())
+            .rev()
+            .find_map(zone_in_text)
+            .unwrap_or(tz)
+    } else {
+        tz
+    };
     let mut p = Parsed::new();
     // Java's X reads a trailing Z as UTC; chrono's offset reader wants digits.
     let text = text.trim();
     let zulu;
-    let text = match text.strip_suffix('Z') {
+    let text = match text.strip_suffix(['Z', 'z']) {
         Some(rest) if java.contains('X') => {
             zulu = format!("{rest}+00:00");
             zulu.as_str()
@@ -190,5 +228,24 @@ mod tests {
         assert_eq!(parse_ms("not a date", "yyyy-MM-dd", Tz::UTC), None);
         let zulu = parse_ms("2018-05-11T21:58:33Z", "yyyy-MM-dd'T'HH:mm:ssX", Tz::UTC);
         assert_eq!(zulu, Some(1_526_075_913_000));
+        let lower = parse_ms("2018-05-11T21:58:33z", "yyyy-MM-dd'T'HH:mm:ssX", Tz::UTC);
+        assert_eq!(lower, Some(1_526_075_913_000));
+    }
+
+    #[test]
+    fn short_fractions_and_zone_names_parse_as_java_reads_them() {
+        let tenths = parse_ms(
+            "2019-08-27T13:31:09.2+0000",
+            "yyyy-MM-dd'T'HH:mm:ss.SX",
+            Tz::UTC,
+        );
+        assert_eq!(tenths, Some(1_566_912_669_200));
+        // PST names Los Angeles' zone: in May it is seven hours behind UTC.
+        let pacific = parse_ms(
+            "2018-05-11T21:58:33 PST",
+            "yyyy-MM-dd'T'HH:mm:ss zzz",
+            Tz::UTC,
+        );
+        assert_eq!(pacific, Some(1_526_075_913_000 + 7 * 3_600_000));
     }
 }

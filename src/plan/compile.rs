@@ -461,35 +461,11 @@ impl Compiler<'_> {
                 String::new()
             }
         };
-        let timestamp_column = match &props.timestamp {
-            Some((name, tspan)) => match columns.iter().position(|c| &c.name == name) {
-                Some(i)
-                    if matches!(columns[i].ty, SqlType::Bigint | SqlType::Timestamp)
-                        || (columns[i].ty == SqlType::String && format_given) =>
-                {
-                    Some(i)
-                }
-                Some(i) => {
-                    errors.push(Diagnostic::new(Code::InvalidPropertyValue, format!("timestamp column {name} is {}, not a time", columns[i].ty))
-                        .label(*tspan, "not usable as event time")
-                        .help("use a BIGINT (milliseconds) or TIMESTAMP column, or a STRING with timestamp_format"));
-                    None
-                }
-                None => {
-                    let mut d = Diagnostic::new(
-                        Code::UnknownColumn,
-                        format!("timestamp column {name} is not declared"),
-                    )
-                    .label(*tspan, "unknown column");
-                    if let Some(s) = did_you_mean(name, columns.iter().map(|c| c.name.as_str())) {
-                        d = d.help(format!("did you mean '{s}'?"));
-                    }
-                    errors.push(d);
-                    None
-                }
-            },
-            None => None,
-        };
+        let timestamp_column = super::properties::timestamp_column(&props, &columns, format_given)
+            .unwrap_or_else(|d| {
+                errors.push(d);
+                None
+            });
         let value_format = props.value_format.unwrap_or(Format::Json);
         let value_columns: Vec<(&str, &SqlType)> = columns
             .iter()

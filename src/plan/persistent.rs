@@ -45,6 +45,10 @@ pub struct PersistentPlan {
     pub sink_columns: Vec<usize>,
     /// The window of a windowed aggregation: its sink's keys are windowed.
     pub window: Option<WindowType>,
+    /// CREATE ... AS SELECT WITH (timestamp='col'): each sink record's timestamp is the
+    /// value of the sink's timestamp column. INSERT INTO keeps the rows' event time, even
+    /// into a target declared with a timestamp column (that column is for its readers).
+    pub stamp_from_column: bool,
     pub text: String,
 }
 
@@ -279,6 +283,9 @@ impl Compiler<'_> {
             self.wrap_single_values,
         )
         .map_err(|d| vec![d])?;
+        let format_given = c.properties.iter().any(|p| p.name == "timestamp_format");
+        let timestamp_column = super::properties::timestamp_column(&props, &columns, format_given)
+            .map_err(|d| vec![d])?;
         let sink = SourceDef {
             window: plan_window(&query),
             name: c.name.name.clone(),
@@ -292,14 +299,15 @@ impl Compiler<'_> {
             key_format,
             value_format,
             wrap_single_value,
-            timestamp_column: None,
-            timestamp_format: None,
+            timestamp_column,
+            timestamp_format: timestamp_column.and(props.timestamp_format.clone()),
             declared_at: span,
             partitions_at,
         };
         Ok(super::Planned::Persistent(Box::new(PersistentPlan {
             kind,
             window: plan_window(&query),
+            stamp_from_column: timestamp_column.is_some(),
             sink,
             query,
             sink_columns,
@@ -376,6 +384,7 @@ impl Compiler<'_> {
         Ok(super::Planned::Persistent(Box::new(PersistentPlan {
             kind: PersistentKind::Insert,
             window: plan_window(&query),
+            stamp_from_column: false,
             sink: target,
             query,
             sink_columns,

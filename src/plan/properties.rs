@@ -298,6 +298,48 @@ pub fn check_value_format(
     }
 }
 
+/// The column a `timestamp` property names (its index in `columns`): BIGINT or TIMESTAMP,
+/// or STRING when a `timestamp_format` was given (`format_given`, even one reported as
+/// invalid, so its error is not followed by another).
+pub fn timestamp_column(
+    props: &SourceProperties,
+    columns: &[super::catalog::Column],
+    format_given: bool,
+) -> Result<Option<usize>> {
+    use crate::data::SqlType;
+    let Some((name, span)) = &props.timestamp else {
+        return Ok(None);
+    };
+    match columns.iter().position(|c| &c.name == name) {
+        Some(i)
+            if matches!(columns[i].ty, SqlType::Bigint | SqlType::Timestamp)
+                || (columns[i].ty == SqlType::String && format_given) =>
+        {
+            Ok(Some(i))
+        }
+        Some(i) => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!(
+                "timestamp column {name} is {}, not a time: it should be BIGINT, TIMESTAMP, or a STRING with a timestamp_format",
+                columns[i].ty
+            ),
+        )
+        .label(*span, "not usable as event time")
+        .help("use a BIGINT (milliseconds) or TIMESTAMP column, or a STRING with timestamp_format")),
+        None => {
+            let mut d = Diagnostic::new(
+                Code::UnknownColumn,
+                format!("timestamp column {name} is not declared"),
+            )
+            .label(*span, "unknown column");
+            if let Some(s) = did_you_mean(name, columns.iter().map(|c| c.name.as_str())) {
+                d = d.help(format!("did you mean '{s}'?"));
+            }
+            Err(d)
+        }
+    }
+}
+
 fn positive(p: &Property) -> Result<u32> {
     match &p.value.kind {
         ExprKind::Literal(Literal::Integer(i)) if *i > 0 && *i <= u32::MAX as i64 => Ok(*i as u32),

@@ -31,6 +31,12 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         &["true", "false"],
         "whether a JSON value of one column is an object holding it (true) or the bare value (false), where WITH (WRAP_SINGLE_VALUE=...) does not say",
     ),
+    (
+        "ksql.streams.default.timestamp.extractor",
+        "org.apache.kafka.streams.processor.LogAndSkipOnInvalidTimestamp",
+        &["org.apache.kafka.streams.processor.logandskiponinvalidtimestamp"],
+        "what a query does with a record whose timestamp column gives no valid time (NULL, negative, not matching timestamp_format): kql always skips it and counts it as a bad record",
+    ),
 ];
 
 /// Topic settings people try to SET: (name, the WITH property to use instead).

@@ -31,6 +31,7 @@ fn rows_become_records_keyed_by_the_key_columns_and_timestamped_by_event_time() 
         .write(
             &session.log,
             &[row("s-1", 1, 1000, 0), row("s-2", 5, 2000, 1), deleted],
+            &mut Vec::new(),
         )
         .unwrap();
     assert_eq!(written, 3);

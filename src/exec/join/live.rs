@@ -47,6 +47,7 @@ pub(crate) trait RowEncoder: Send + Sync {
         log: &LogHandle,
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
+        bad: &mut Vec<super::super::task::BadRecord>,
     ) -> Result<(), String>;
 }
 
@@ -70,7 +71,9 @@ impl Unit for JoinUnit {
             // One batch holds every row of the records it read, so a record's rows are
             // numbered in one piece (their sink tags).
             let before = out.len();
-            self.output.encode(&self.log, rows, out)?;
+            let mut bad = Vec::new();
+            self.output.encode(&self.log, rows, out, &mut bad)?;
+            self.stats.add_bad(bad);
             self.written += (out.len() - before) as u64;
         }
         Ok(more)

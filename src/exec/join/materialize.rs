@@ -51,6 +51,7 @@ impl RowEncoder for InnerWriter {
         log: &LogHandle,
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
+        _bad: &mut Vec<crate::exec::task::BadRecord>,
     ) -> Result<(), String> {
         let mut value = Vec::new();
         let mut tagger = Tagger::default();
