@@ -57,6 +57,33 @@ impl Value {
         }
     }
 
+    /// SQL equality between two values of the same (or widened) type: None when either is
+    /// NULL. Inside arrays, maps and structs NULL equals NULL, and a map's entries are
+    /// compared whatever their order, as ksqlDB compares collections.
+    pub fn sql_eq(&self, other: &Value) -> Option<bool> {
+        if self.is_null() || other.is_null() {
+            return None;
+        }
+        Some(self.nested_eq(other))
+    }
+
+    /// Equality of two values that are parts of collections: NULL equals NULL.
+    fn nested_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Null, _) | (_, Value::Null) => false,
+            (Value::Array(a), Value::Array(b)) | (Value::Struct(a), Value::Struct(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.nested_eq(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k.nested_eq(k2) && v.nested_eq(v2)))
+            }
+            (a, b) => a.sql_cmp(b) == Some(Ordering::Equal),
+        }
+    }
+
     /// SQL ordering between two non-null values of the same (or widened) type.
     pub fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {

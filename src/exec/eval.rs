@@ -47,10 +47,18 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
         },
         TExpr::Compare(op, a, b) => {
             let (l, r) = (eval(a, row), eval(b, row));
-            match l.sql_cmp(&r) {
-                Some(ord) => Value::Boolean(compare(*op, ord)),
-                None if l.is_null() || r.is_null() => Value::Null,
-                None => Value::Boolean(*op == CmpOp::NotEq && l != r),
+            match op {
+                CmpOp::Eq | CmpOp::NotEq => l
+                    .sql_eq(&r)
+                    .map_or(Value::Null, |eq| Value::Boolean(eq == (*op == CmpOp::Eq))),
+                // NULL-safe: two NULLs are not distinct, one NULL is.
+                CmpOp::Distinct | CmpOp::NotDistinct => {
+                    let same = l.sql_eq(&r).unwrap_or(l.is_null() && r.is_null());
+                    Value::Boolean(same == (*op == CmpOp::NotDistinct))
+                }
+                _ => l
+                    .sql_cmp(&r)
+                    .map_or(Value::Null, |ord| Value::Boolean(compare(*op, ord))),
             }
         }
         TExpr::Arith(op, a, b) => arith(*op, eval(a, row), eval(b, row)),
@@ -67,7 +75,7 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
             }
             otherwise.as_ref().map_or(Value::Null, |o| eval(o, row))
         }
-        TExpr::Cast(a) => cast(eval(a, row), &e.ty),
+        TExpr::Cast(a) => cast_from(eval(a, row), &a.ty, &e.ty),
         TExpr::IsNull(a, negated) => Value::Boolean(eval(a, row).is_null() != *negated),
         TExpr::Like(a, p, negated) => match (eval(a, row), eval(p, row)) {
             (Value::String(s), Value::String(p)) => Value::Boolean(like(&s, &p) != *negated),
@@ -81,10 +89,10 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
             let mut saw_null = false;
             for item in list {
                 let x = eval(item, row);
-                match v.sql_cmp(&x) {
-                    Some(Ordering::Equal) => return Value::Boolean(!negated),
-                    None => saw_null |= x.is_null(),
-                    _ => {}
+                match v.sql_eq(&x) {
+                    Some(true) => return Value::Boolean(!negated),
+                    None => saw_null = true,
+                    Some(false) => {}
                 }
             }
             if saw_null {
@@ -202,8 +210,8 @@ pub fn is_true(e: &TypedExpr, row: &[Value]) -> bool {
 
 fn compare(op: CmpOp, ord: Ordering) -> bool {
     match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::NotEq => ord != Ordering::Equal,
+        CmpOp::Eq | CmpOp::NotDistinct => ord == Ordering::Equal,
+        CmpOp::NotEq | CmpOp::Distinct => ord != Ordering::Equal,
         CmpOp::Lt => ord == Ordering::Less,
         CmpOp::LtEq => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
@@ -274,6 +282,62 @@ pub fn like(s: &str, pattern: &str) -> bool {
     pi == p.len()
 }
 
+/// Converts a value of type `from` to a type; NULL when it cannot. Structs are matched by
+/// field name (a field the value lacks is NULL), which needs the value's own type.
+pub fn cast_from(v: Value, from: &SqlType, ty: &SqlType) -> Value {
+    use SqlType as T;
+    match (v, from, ty) {
+        (Value::Struct(values), T::Struct(from_fields), T::Struct(to_fields)) => {
+            Value::Struct(Arc::new(
+                to_fields
+                    .iter()
+                    .map(|(name, t)| {
+                        from_fields
+                            .iter()
+                            .position(|(n, _)| n == name)
+                            .map_or(Value::Null, |i| {
+                                let v = values.get(i).cloned().unwrap_or(Value::Null);
+                                cast_from(v, &from_fields[i].1, t)
+                            })
+                    })
+                    .collect(),
+            ))
+        }
+        (Value::Struct(values), T::Struct(from_fields), T::String) => {
+            Value::String(Arc::from(struct_text(&values, from_fields)))
+        }
+        (Value::Array(items), T::Array(from_item), T::Array(to_item)) => Value::Array(Arc::new(
+            items
+                .iter()
+                .map(|i| cast_from(i.clone(), from_item, to_item))
+                .collect(),
+        )),
+        (Value::Map(entries), T::Map(fk, fv), T::Map(tk, tv)) => Value::Map(Arc::new(
+            entries
+                .iter()
+                .map(|(k, v)| (cast_from(k.clone(), fk, tk), cast_from(v.clone(), fv, tv)))
+                .collect(),
+        )),
+        (v, _, ty) => cast(v, ty),
+    }
+}
+
+/// A struct as text, the way ksqlDB prints one: `Struct{A=1,B=x}`, NULL fields left out.
+fn struct_text(values: &[Value], fields: &[(String, SqlType)]) -> String {
+    let shown: Vec<String> = fields
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| !v.is_null())
+        .map(|((name, t), v)| match (v, t) {
+            (Value::Struct(inner), SqlType::Struct(inner_fields)) => {
+                format!("{name}={}", struct_text(inner, inner_fields))
+            }
+            (v, _) => format!("{name}={}", to_text(v)),
+        })
+        .collect();
+    format!("Struct{{{}}}", shown.join(","))
+}
+
 /// Converts a value to a type; NULL when it cannot.
 pub fn cast(v: Value, ty: &SqlType) -> Value {
     use SqlType as T;
@@ -287,7 +351,8 @@ pub fn cast(v: Value, ty: &SqlType) -> Value {
         }
         (Value::Int(i), T::Double) => Value::Double(i as f64),
         (Value::Bigint(i), T::Double) => Value::Double(i as f64),
-        (Value::Bigint(i), T::Int) => i32::try_from(i).map_or(Value::Null, Value::Int),
+        // Narrowing keeps the low 32 bits, as ksqlDB (Java) does: 2147483648 is -2147483648.
+        (Value::Bigint(i), T::Int) => Value::Int(i as i32),
         (Value::Double(d), T::Int) => {
             if d.is_finite() {
                 Value::Int(d.trunc() as i32)

@@ -93,6 +93,24 @@ pub fn unify(a: &SqlType, b: &SqlType) -> Option<SqlType> {
             Box::new(unify(k1, k2)?),
             Box::new(unify(v1, v2)?),
         )),
+        // Structs join field by field (names are case-sensitive); a field only one has
+        // is NULL in the other's values.
+        (SqlType::Struct(x), SqlType::Struct(y)) => {
+            let mut fields = Vec::with_capacity(x.len().max(y.len()));
+            for (name, t) in x {
+                let joined = match y.iter().find(|(n, _)| n == name) {
+                    Some((_, u)) => unify(t, u)?,
+                    None => t.clone(),
+                };
+                fields.push((name.clone(), joined));
+            }
+            fields.extend(
+                y.iter()
+                    .filter(|(n, _)| !x.iter().any(|(m, _)| m == n))
+                    .cloned(),
+            );
+            Some(SqlType::Struct(fields))
+        }
         _ => None,
     }
 }

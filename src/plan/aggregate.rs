@@ -550,7 +550,9 @@ pub fn plan(
                 Ok(r) => rewritten.push((r, alias.clone(), c.text(expr.span))),
                 Err(d) => errors.push(d),
             },
-            SelectItem::Star(span) | SelectItem::QualifiedStar(ast::Ident { span, .. }) => errors.push(
+            SelectItem::Star(span)
+            | SelectItem::QualifiedStar(ast::Ident { span, .. })
+            | SelectItem::StructStar { span, .. } => errors.push(
                 Diagnostic::new(Code::NotGrouped, "SELECT * cannot be used with GROUP BY")
                     .label(*span, "every column would have to be grouped or aggregated")
                     .help("list the GROUP BY columns and the aggregates, e.g. SELECT sensor, COUNT(*) AS n"),

@@ -13,7 +13,7 @@ use crate::syntax::span::Span;
 
 use super::catalog::{did_you_mean, Catalog, Column, ColumnRole, Format, SourceDef};
 use super::column_names::ColumnNamer;
-use super::expr::{expect_boolean, resolve_type, Binder, TypedExpr};
+use super::expr::{expect_boolean, resolve_type, Binder, TExpr, TypedExpr};
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan};
 use super::properties;
 use super::schema::{Schema, PSEUDO_COLUMNS};
@@ -602,7 +602,14 @@ impl Compiler<'_> {
                     target.columns[*idx].name.clone(),
                 ),
             };
-            if !bound.ty.assignable_to(&want) {
+            let literal_fits = match binder.converts_to(v, &bound.ty, &want) {
+                Ok(fits) => !bound.ty.assignable_to(&want) && fits,
+                Err(d) => {
+                    errors.push(d);
+                    continue;
+                }
+            };
+            if !bound.ty.assignable_to(&want) && !literal_fits {
                 errors.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
@@ -615,7 +622,17 @@ impl Compiler<'_> {
                 );
                 continue;
             }
-            let bound = bound.cast_to(&want);
+            let bound = if literal_fits {
+                match binder.convert(v, bound, &want) {
+                    Ok(b) => b,
+                    Err(d) => {
+                        errors.push(d);
+                        continue;
+                    }
+                }
+            } else {
+                bound.cast_to(&want)
+            };
             match slot {
                 None => rowtime = Some(bound),
                 Some(idx) => values[*idx] = bound,
@@ -786,6 +803,22 @@ impl Compiler<'_> {
                         &key_count,
                     ));
                 }
+                SelectItem::StructStar { expr, span } => match binder.bind(expr) {
+                    Ok(bound) => match struct_star_items(bound, &self.text(*span)) {
+                        Ok(fields) => {
+                            for f in fields {
+                                if item_names.contains_key(&f.name)
+                                    || items[named_items..].iter().any(|i| i.name == f.name)
+                                {
+                                    errors.push(duplicate_field_column(&f.name, *span));
+                                }
+                                items.push(f);
+                            }
+                        }
+                        Err(d) => errors.push(d),
+                    },
+                    Err(d) => errors.push(d),
+                },
                 SelectItem::Expr { expr, alias } => match binder.bind(expr) {
                     Ok(bound) => {
                         let name = match (alias, &expr.kind) {
@@ -1157,4 +1190,44 @@ fn unsupported(span: Span, what: &str) -> Diagnostic {
     )
     .label(span, "not supported yet")
     .help("see docs/language.md for what kql runs today")
+}
+
+/// `s->*`: one column per field of the struct `s`, named after the field.
+fn struct_star_items(
+    base: TypedExpr,
+    text: &str,
+) -> std::result::Result<Vec<ProjectItem>, Diagnostic> {
+    let SqlType::Struct(fields) = &base.ty else {
+        return Err(Diagnostic::new(
+            Code::TypeMismatch,
+            format!(
+                "->* selects the fields of a STRUCT, but this is {}",
+                base.ty
+            ),
+        )
+        .label(base.span, format!("this is {}", base.ty))
+        .help("select a struct column's fields: SELECT s->* FROM ..."));
+    };
+    Ok(fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| ProjectItem {
+            name: name.clone(),
+            expr: TypedExpr {
+                kind: TExpr::Field(Box::new(base.clone()), i),
+                ty: ty.clone(),
+                span: base.span,
+            },
+            text: format!("{}->{name}", text.trim_end_matches("->*")),
+        })
+        .collect())
+}
+
+fn duplicate_field_column(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::DuplicateColumn,
+        format!("the output has two columns named {name}"),
+    )
+    .label(span, format!("this gives a second column {name}"))
+    .help("give the other column another name with AS, or select the fields one by one")
 }

@@ -26,6 +26,10 @@ pub enum CmpOp {
     LtEq,
     Gt,
     GtEq,
+    /// `IS DISTINCT FROM`: never NULL; two NULLs are not distinct.
+    Distinct,
+    /// `IS NOT DISTINCT FROM`.
+    NotDistinct,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,33 +343,23 @@ impl<'a> Binder<'a> {
                 negated,
             } => {
                 let v = self.bind(expr)?;
-                let mut items = Vec::new();
-                let mut ty = v.ty.clone();
+                let asts: Vec<&ast::Expr> = std::iter::once(&**expr).chain(list).collect();
+                let mut bound = vec![v];
                 for item in list {
-                    let mut b = self.bind(item)?;
-                    // As in ksqlDB, a string literal in a numeric IN list is the number it
-                    // spells ('4.000' IN a list of INTs is 4.0).
-                    if let (true, TExpr::Literal(Value::String(text))) =
-                        (v.ty.is_numeric(), &b.kind)
-                    {
-                        let numeric = if text.trim().parse::<i64>().is_ok() {
-                            Some(SqlType::Bigint)
-                        } else {
-                            text.trim()
-                                .parse::<f64>()
-                                .is_ok_and(f64::is_finite)
-                                .then_some(SqlType::Double)
-                        };
-                        if let Some(t) = numeric {
-                            b = b.cast_to(&t);
-                        }
-                    }
-                    ty = unify(&ty, &b.ty).ok_or_else(|| mismatch_compare(&v, &b))?;
-                    items.push(b);
+                    bound.push(self.bind(item)?);
                 }
-                let items = items.into_iter().map(|i| i.cast_to(&ty)).collect();
+                let ty = match self.common_type(&asts, &bound)? {
+                    Ok(ty) => ty,
+                    Err((i, _)) => return Err(mismatch_compare(&bound[0], &bound[i])),
+                };
+                let mut items = bound
+                    .into_iter()
+                    .zip(&asts)
+                    .map(|(b, a)| self.convert(a, b, &ty))
+                    .collect::<Result<Vec<_>>>()?;
+                let v = items.remove(0);
                 Ok(TypedExpr::new(
-                    TExpr::InList(Box::new(v.cast_to(&ty)), items, *negated),
+                    TExpr::InList(Box::new(v), items, *negated),
                     SqlType::Boolean,
                     span,
                 ))
@@ -439,56 +433,8 @@ impl<'a> Binder<'a> {
                     span,
                 ))
             }
-            ExprKind::Array(items) => {
-                let bound = items
-                    .iter()
-                    .map(|i| self.bind(i))
-                    .collect::<Result<Vec<_>>>()?;
-                let mut ty = SqlType::Null;
-                for b in &bound {
-                    ty = unify(&ty, &b.ty).ok_or_else(|| {
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            "the elements of an array must have one type",
-                        )
-                        .label(
-                            b.span,
-                            format!("this is {}, the elements before it are {ty}", b.ty),
-                        )
-                    })?;
-                }
-                let bound = bound.into_iter().map(|b| b.cast_to(&ty)).collect();
-                Ok(TypedExpr::new(
-                    TExpr::MakeArray(bound),
-                    SqlType::Array(Box::new(ty)),
-                    span,
-                ))
-            }
-            ExprKind::Map(entries) => {
-                let mut out = Vec::new();
-                let (mut kt, mut vt) = (SqlType::Null, SqlType::Null);
-                for (k, v) in entries {
-                    let (k, v) = (self.bind(k)?, self.bind(v)?);
-                    kt = unify(&kt, &k.ty).ok_or_else(|| {
-                        Diagnostic::new(Code::TypeMismatch, "map keys must have one type")
-                            .label(k.span, format!("this is {}", k.ty))
-                    })?;
-                    vt = unify(&vt, &v.ty).ok_or_else(|| {
-                        Diagnostic::new(Code::TypeMismatch, "map values must have one type")
-                            .label(v.span, format!("this is {}", v.ty))
-                    })?;
-                    out.push((k, v));
-                }
-                let out = out
-                    .into_iter()
-                    .map(|(k, v)| (k.cast_to(&kt), v.cast_to(&vt)))
-                    .collect();
-                Ok(TypedExpr::new(
-                    TExpr::MakeMap(out),
-                    SqlType::Map(Box::new(kt), Box::new(vt)),
-                    span,
-                ))
-            }
+            ExprKind::Array(items) => self.array(items, span),
+            ExprKind::Map(entries) => self.map(entries, span),
             ExprKind::Lambda { .. } => Err(Diagnostic::new(
                 Code::Unsupported,
                 "a lambda can only be the argument of a function that takes one",
@@ -841,6 +787,81 @@ impl<'a> Binder<'a> {
         ))
     }
 
+    /// `ARRAY[...]`: its elements take one type (see `coerce`).
+    fn array(&self, items: &[ast::Expr], span: Span) -> Result<TypedExpr> {
+        if items.is_empty() {
+            return Err(Diagnostic::new(Code::TypeMismatch, "an array needs at least one element")
+                .label(span, "empty array")
+                .help("its elements give the array its type; where no value is known, a typed NULL may do: CAST(NULL AS ARRAY<INT>)"));
+        }
+        let (ty, elems) = self.uniform(items.iter().collect(), "an array", "elements", span)?;
+        Ok(TypedExpr::new(
+            TExpr::MakeArray(elems),
+            SqlType::Array(Box::new(ty)),
+            span,
+        ))
+    }
+
+    /// `MAP(k := v, ...)`: its keys take one type, and its values another (see `coerce`).
+    fn map(&self, entries: &[(ast::Expr, ast::Expr)], span: Span) -> Result<TypedExpr> {
+        if entries.is_empty() {
+            return Err(Diagnostic::new(Code::TypeMismatch, "a map needs at least one entry")
+                .label(span, "empty map")
+                .help("its entries give the map its type; where no value is known, a typed NULL may do: CAST(NULL AS MAP<STRING, INT>)"));
+        }
+        let (kt, keys) = self.uniform(
+            entries.iter().map(|(k, _)| k).collect(),
+            "a map",
+            "keys",
+            span,
+        )?;
+        let (vt, values) = self.uniform(
+            entries.iter().map(|(_, v)| v).collect(),
+            "a map",
+            "values",
+            span,
+        )?;
+        Ok(TypedExpr::new(
+            TExpr::MakeMap(keys.into_iter().zip(values).collect()),
+            SqlType::Map(Box::new(kt), Box::new(vt)),
+            span,
+        ))
+    }
+
+    /// The items of a constructor bound and converted to their common type.
+    fn uniform(
+        &self,
+        asts: Vec<&ast::Expr>,
+        what: &str,
+        items: &str,
+        span: Span,
+    ) -> Result<(SqlType, Vec<TypedExpr>)> {
+        let bound = asts
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<Vec<_>>>()?;
+        let ty = match self.common_type(&asts, &bound)? {
+            Ok(SqlType::Null) => return Err(all_null(what, items, span)),
+            Ok(ty) => ty,
+            Err((i, ty)) => {
+                return Err(Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("the {items} of {what} must have one type"),
+                )
+                .label(
+                    bound[i].span,
+                    format!("this is {}, the {items} before it are {ty}", bound[i].ty),
+                ))
+            }
+        };
+        let converted = bound
+            .into_iter()
+            .zip(asts)
+            .map(|(b, a)| self.convert(a, b, &ty))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((ty, converted))
+    }
+
     fn case(
         &self,
         operand: Option<&ast::Expr>,
@@ -950,6 +971,16 @@ fn literal(l: &Literal, span: Span) -> Result<TypedExpr> {
     Ok(TypedExpr::new(TExpr::Literal(v), ty, span))
 }
 
+/// A constructor whose items are all bare NULLs has no type to take.
+fn all_null(what: &str, items: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        format!("cannot construct {what} whose {items} are all NULL"),
+    )
+    .label(span, format!("no {items} with a type"))
+    .help("CAST a NULL to the type wanted, e.g. CAST(NULL AS INT)")
+}
+
 fn mismatch_compare(l: &TypedExpr, r: &TypedExpr) -> Diagnostic {
     let mut d = Diagnostic::new(
         Code::TypeMismatch,
@@ -991,8 +1022,28 @@ fn binary(op: BinaryOp, l: TypedExpr, r: TypedExpr, span: Span) -> Result<TypedE
                 BinaryOp::Lt => CmpOp::Lt,
                 BinaryOp::LtEq => CmpOp::LtEq,
                 BinaryOp::Gt => CmpOp::Gt,
+                BinaryOp::Distinct => CmpOp::Distinct,
+                BinaryOp::NotDistinct => CmpOp::NotDistinct,
                 _ => CmpOp::GtEq,
             };
+            let equality = matches!(
+                cmp,
+                CmpOp::Eq | CmpOp::NotEq | CmpOp::Distinct | CmpOp::NotDistinct
+            );
+            if !equality
+                && matches!(
+                    ty,
+                    SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
+                )
+            {
+                return Err(Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("cannot compare {} to {} with {}", l.ty, r.ty, op.symbol()),
+                )
+                .label(l.span, format!("this is {}", l.ty))
+                .label(r.span, format!("this is {}", r.ty))
+                .help("arrays, maps and structs have no order: compare them with =, <> or IS [NOT] DISTINCT FROM, or compare their elements"));
+            }
             Ok(TypedExpr::new(
                 TExpr::Compare(cmp, boxed(l.cast_to(&ty)), boxed(r.cast_to(&ty))),
                 SqlType::Boolean,
@@ -1060,28 +1111,36 @@ fn comparable(a: &SqlType, b: &SqlType) -> Option<SqlType> {
         }
         (SqlType::Timestamp, SqlType::Bigint | SqlType::Int)
         | (SqlType::Bigint | SqlType::Int, SqlType::Timestamp) => Some(SqlType::Timestamp),
-        (SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_), _) if a == b => Some(a.clone()),
         _ => unify(a, b),
     }
 }
 
-fn check_cast(inner: &TypedExpr, target: &SqlType, span: Span) -> Result<()> {
+/// Can CAST turn a value of type `from` into `to`? Arrays and maps cast element by
+/// element, structs field by field (by name); text becomes no collection.
+fn castable(from: &SqlType, to: &SqlType) -> bool {
     use SqlType as T;
-    let ok = match (&inner.ty, target) {
+    match (from, to) {
         (a, b) if a == b => true,
         (T::Null, _) => true,
         (a, b) if a.is_numeric() && b.is_numeric() => true,
-        (T::String, _) | (_, T::String) => {
-            !matches!((&inner.ty, target), (T::Struct(_) | T::Map(..), T::Int))
-        }
-        (T::Boolean, b) if b.is_numeric() => false,
+        (T::String, T::Array(_) | T::Map(..) | T::Struct(_)) => false,
+        (T::String, _) | (_, T::String) => true,
         (T::Timestamp, T::Bigint | T::Date | T::Time)
         | (T::Bigint, T::Timestamp)
         | (T::Date, T::Timestamp) => true,
-        (T::Array(a), T::Array(b)) => a == b || (a.is_numeric() && b.is_numeric()),
+        (T::Array(a), T::Array(b)) => castable(a, b),
+        (T::Map(ka, va), T::Map(kb, vb)) => castable(ka, kb) && castable(va, vb),
+        (T::Struct(a), T::Struct(b)) => b.iter().all(|(name, tb)| {
+            a.iter()
+                .find(|(n, _)| n == name)
+                .is_none_or(|(_, ta)| castable(ta, tb))
+        }),
         _ => false,
-    };
-    if ok {
+    }
+}
+
+fn check_cast(inner: &TypedExpr, target: &SqlType, span: Span) -> Result<()> {
+    if castable(&inner.ty, target) {
         Ok(())
     } else {
         Err(Diagnostic::new(

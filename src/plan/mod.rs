@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+mod coerce;
 pub mod column_names;
 pub mod compile;
 pub mod expr;

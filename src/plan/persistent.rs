@@ -490,11 +490,13 @@ fn select_span(q: &ast::Query) -> Span {
     let start = q.select.first().map_or(q.span, |i| match i {
         ast::SelectItem::Star(s) => *s,
         ast::SelectItem::QualifiedStar(id) => id.span,
+        ast::SelectItem::StructStar { span, .. } => *span,
         ast::SelectItem::Expr { expr, .. } => expr.span,
     });
     let last = q.select.last().map_or(start, |i| match i {
         ast::SelectItem::Star(s) => *s,
         ast::SelectItem::QualifiedStar(id) => id.span,
+        ast::SelectItem::StructStar { span, .. } => *span,
         ast::SelectItem::Expr { expr, alias } => alias.as_ref().map_or(expr.span, |a| a.span),
     });
     if last.end <= end.start {

@@ -273,7 +273,15 @@ pub struct Query {
 pub enum SelectItem {
     Star(Span),
     QualifiedStar(Ident),
-    Expr { expr: Expr, alias: Option<Ident> },
+    /// `s->*`: each field of the struct `expr`; `span` covers the `->*` too.
+    StructStar {
+        expr: Expr,
+        span: Span,
+    },
+    Expr {
+        expr: Expr,
+        alias: Option<Ident>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -367,6 +375,10 @@ pub enum BinaryOp {
     LtEq,
     Gt,
     GtEq,
+    /// `IS DISTINCT FROM`: `<>` where NULL equals NULL.
+    Distinct,
+    /// `IS NOT DISTINCT FROM`: `=` where NULL equals NULL.
+    NotDistinct,
     Concat,
     Add,
     Sub,
@@ -386,6 +398,8 @@ impl BinaryOp {
             BinaryOp::LtEq => "<=",
             BinaryOp::Gt => ">",
             BinaryOp::GtEq => ">=",
+            BinaryOp::Distinct => "IS DISTINCT FROM",
+            BinaryOp::NotDistinct => "IS NOT DISTINCT FROM",
             BinaryOp::Concat => "||",
             BinaryOp::Add => "+",
             BinaryOp::Sub => "-",
@@ -404,6 +418,8 @@ impl BinaryOp {
                 | BinaryOp::LtEq
                 | BinaryOp::Gt
                 | BinaryOp::GtEq
+                | BinaryOp::Distinct
+                | BinaryOp::NotDistinct
         )
     }
 }

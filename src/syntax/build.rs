@@ -556,6 +556,14 @@ fn select_item(ctx: &Ctx, pair: Pair<Rule>) -> Result<SelectItem> {
         Rule::qualified_star => {
             SelectItem::QualifiedStar(ident(ctx, children(first).next().unwrap()))
         }
+        Rule::struct_star => {
+            let span = ctx.span(&first);
+            let base = children(first).next().unwrap();
+            SelectItem::StructStar {
+                expr: expr(ctx, base)?,
+                span,
+            }
+        }
         _ => {
             let e = expr(ctx, first)?;
             let alias = it.next().map(|a| ident(ctx, a));

@@ -164,7 +164,9 @@ fn describe_rule(r: Rule) -> String {
         Rule::create_source | Rule::create_as_select => "CREATE".into(),
         Rule::time_unit => "a time unit (SECONDS, MINUTES, HOURS, DAYS)".into(),
         Rule::duration => "a duration such as 10 SECONDS".into(),
-        Rule::eq | Rule::neq | Rule::lt | Rule::le | Rule::gt | Rule::ge => "a comparison".into(),
+        Rule::eq | Rule::neq | Rule::lt | Rule::le | Rule::gt | Rule::ge | Rule::distinct_from => {
+            "a comparison".into()
+        }
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::rem | Rule::concat => {
             "an operator".into()
         }

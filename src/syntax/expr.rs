@@ -25,6 +25,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::le, Assoc::Left)
                 | Op::infix(Rule::gt, Assoc::Left)
                 | Op::infix(Rule::ge, Assoc::Left)
+                | Op::infix(Rule::distinct_from, Assoc::Left)
                 | Op::postfix(Rule::is_null)
                 | Op::postfix(Rule::like_tail)
                 | Op::postfix(Rule::in_tail)
@@ -71,6 +72,8 @@ pub(crate) fn expr(ctx: &Ctx, pair: Pair<Rule>) -> Result<Expr> {
                 Rule::le => BinaryOp::LtEq,
                 Rule::gt => BinaryOp::Gt,
                 Rule::ge => BinaryOp::GtEq,
+                Rule::distinct_from if has_keyword(&op, Rule::NOT) => BinaryOp::NotDistinct,
+                Rule::distinct_from => BinaryOp::Distinct,
                 Rule::concat => BinaryOp::Concat,
                 Rule::add => BinaryOp::Add,
                 Rule::sub => BinaryOp::Sub,

@@ -112,6 +112,7 @@ pub(super) fn is_operator(rule: Rule) -> bool {
             | Rule::le
             | Rule::gt
             | Rule::ge
+            | Rule::distinct_from
             | Rule::concat
             | Rule::add
             | Rule::sub

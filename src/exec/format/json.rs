@@ -79,11 +79,11 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
             _ => return Err(wrong()),
         },
         (T::Int, Json::Number(n)) => Value::Int(
-            n.as_i64()
+            whole_number(n)
                 .and_then(|i| i32::try_from(i).ok())
                 .ok_or_else(wrong)?,
         ),
-        (T::Bigint, Json::Number(n)) => Value::Bigint(n.as_i64().ok_or_else(wrong)?),
+        (T::Bigint, Json::Number(n)) => Value::Bigint(whole_number(n).ok_or_else(wrong)?),
         (T::Double, Json::Number(n)) => Value::Double(n.as_f64().ok_or_else(wrong)?),
         (T::Decimal { scale, .. }, Json::Number(n)) => Value::Decimal(
             crate::plan::expr::parse_decimal(&n.to_string())
@@ -129,6 +129,15 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
                 .collect::<Result<_, String>>()?,
         )),
         _ => return Err(wrong()),
+    })
+}
+
+/// A JSON number as a whole number: `2` or `2.0` (as ksqlDB reads an INT or BIGINT field),
+/// not `2.5`.
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
     })
 }
 
