@@ -288,7 +288,7 @@ fn invalid_syntax(text: &str, ty: &SqlType, item: &ast::Expr) -> Diagnostic {
     )
     .label(item.span, format!("this string is no {ty}"))
     .help(format!(
-        "write a value of type {ty}, or CAST the other items to STRING"
+        "beside {ty} values a string must spell one; write the value itself, or CAST the others to STRING"
     ))
 }
 

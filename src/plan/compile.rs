@@ -588,13 +588,6 @@ impl Compiler<'_> {
             .collect();
         let mut rowtime = None;
         for ((slot, _), v) in slots.iter().zip(&i.values) {
-            let bound = match binder.bind(v) {
-                Ok(b) => b,
-                Err(d) => {
-                    errors.push(d);
-                    continue;
-                }
-            };
             let (want, name) = match slot {
                 None => (SqlType::Bigint, "ROWTIME".to_string()),
                 Some(idx) => (
@@ -602,13 +595,16 @@ impl Compiler<'_> {
                     target.columns[*idx].name.clone(),
                 ),
             };
-            let literal_fits = match binder.converts_to(v, &bound.ty, &want) {
-                Ok(fits) => !bound.ty.assignable_to(&want) && fits,
+            let bound = match empty_collection(v, &want).map_or_else(|| binder.bind(v), Ok) {
+                Ok(b) => b,
                 Err(d) => {
                     errors.push(d);
                     continue;
                 }
             };
+            // A literal that does not spell the column's type gets the mismatch below.
+            let literal_fits = !bound.ty.assignable_to(&want)
+                && binder.converts_to(v, &bound.ty, &want).unwrap_or(false);
             if !bound.ty.assignable_to(&want) && !literal_fits {
                 errors.push(
                     Diagnostic::new(
@@ -1230,4 +1226,23 @@ fn duplicate_field_column(name: &str, span: Span) -> Diagnostic {
     )
     .label(span, format!("this gives a second column {name}"))
     .help("give the other column another name with AS, or select the fields one by one")
+}
+
+/// `ARRAY[]` or `MAP()` stored in a column: the column gives the type an empty
+/// constructor cannot have elsewhere.
+fn empty_collection(v: &ast::Expr, want: &SqlType) -> Option<TypedExpr> {
+    let kind = match (&v.kind, want) {
+        (ast::ExprKind::Array(items), SqlType::Array(_)) if items.is_empty() => {
+            TExpr::MakeArray(Vec::new())
+        }
+        (ast::ExprKind::Map(entries), SqlType::Map(..)) if entries.is_empty() => {
+            TExpr::MakeMap(Vec::new())
+        }
+        _ => return None,
+    };
+    Some(TypedExpr {
+        kind,
+        ty: want.clone(),
+        span: v.span,
+    })
 }
