@@ -1,10 +1,40 @@
 //! The one sink: records (of a sink or an internal topic) appended in the order the
 //! driver hands them over, one append per partition of up to `APPEND_BATCH_RECORDS`.
 
+use super::driver::{self, Ran, Unit};
 use super::error::{ExecError, ExecResult};
 use super::limits::APPEND_BATCH_RECORDS;
 use super::log::{Acks, LogHandle, ProducerRecord};
 use super::persistent::Encoded;
+
+/// Runs `units` through the driver, appending the records they make to `topic` in the
+/// merged order; the units come back (to run again or be saved) with the first failure.
+pub(crate) fn run_appending<U: Unit<Item = Encoded>>(
+    runtime: &tokio::runtime::Runtime,
+    log: &LogHandle,
+    topic: &str,
+    units: Vec<U>,
+) -> Ran<U> {
+    let mut appender = match Appender::new(log, topic) {
+        Ok(a) => a,
+        Err(e) => {
+            return Ran {
+                units,
+                failure: Some(e),
+            }
+        }
+    };
+    let mut ran = driver::run(
+        runtime,
+        units,
+        |e: &Encoded| e.order,
+        |e| appender.push(e).map(|()| true),
+    );
+    if let Err(e) = appender.finish() {
+        ExecError::keep_first(&mut ran.failure, e);
+    }
+    ran
+}
 
 pub(crate) struct Appender<'a> {
     log: &'a LogHandle,

@@ -2,19 +2,21 @@
 //! internal topic where Kafka's partitioner puts the new key, with the row's event time
 //! as its timestamp and its columns as a JSON object. GROUP BY's first stage and a join
 //! side that is not keyed by its join expression both write through it; which one and
-//! how is the physical plan's `Repartition` node.
+//! how is the physical plan's `Repartition` node. The inner join of a join of joins writes
+//! its rows (`encode_rows`) through it too.
 
 use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use super::durable::{source_tag, tag_headers};
+use super::durable::{source_tag, tag_headers, Tagger};
 use super::eval::eval;
 use super::format::json::encode_object;
 use super::format::key::encode_key_into;
 use super::log::{Header, LogHandle, ProducerRecord};
 use super::persistent::Encoded;
 use super::physical::Repartition;
+use super::task::OutputRow;
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;
@@ -101,13 +103,6 @@ impl RepartitionWriter {
         let target = log
             .partition_for(&self.topic, key.as_deref())
             .map_err(|e| e.to_string())?;
-        let cols: Vec<(&str, &SqlType, &Value)> = self
-            .columns
-            .iter()
-            .map(|(n, ty, i)| (n.as_str(), ty, &row[*i]))
-            .collect();
-        let mut value = Vec::new();
-        encode_object(&cols, &mut value);
         let mut headers = tag_headers(tag);
         if let Some(how) = retract {
             headers.push(Header {
@@ -115,18 +110,86 @@ impl RepartitionWriter {
                 value: Bytes::from_static(how),
             });
         }
-        out.push(Encoded {
-            order: (t, partition, offset),
+        let value = Some(self.value(row));
+        out.push(self.record(key, value, target, headers, (t, partition, offset)));
+        Ok(())
+    }
+
+    /// Encodes the rows a task made (an inner join's, whose rows may be deletions: a
+    /// record without a value). Rows are keyed by the writer's key; a row without one (no
+    /// key expressions, or a NULL key) stays on the partition of the task that made it.
+    /// The rows one input record made are numbered in order for their tags.
+    pub fn encode_rows(
+        &self,
+        log: &LogHandle,
+        skip: &HashSet<Bytes>,
+        rows: Vec<OutputRow>,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
+        let partitions = log
+            .partition_count(&self.topic)
+            .ok_or_else(|| format!("the topic '{}' is gone", self.topic))?;
+        let mut tagger = Tagger::default();
+        for row in rows {
+            let tag = self
+                .tagged
+                .then(|| tagger.tag(&self.topic, row.partition, row.offset));
+            if tag.as_ref().is_some_and(|t| skip.contains(t)) {
+                continue;
+            }
+            let key = self.key_of(&row.values).and_then(|key| {
+                let cols: Vec<(&str, &SqlType, &Value)> = self
+                    .keys
+                    .iter()
+                    .zip(&key)
+                    .map(|((n, ty, _), v)| (n.as_str(), ty, v))
+                    .collect();
+                let mut bytes = Vec::new();
+                encode_key_into(self.key_format, &cols, &mut bytes).then(|| Bytes::from(bytes))
+            });
+            let target = match &key {
+                Some(k) => log
+                    .partition_for(&self.topic, Some(k))
+                    .map_err(|e| e.to_string())?,
+                None => row.partition % partitions,
+            };
+            let value = (!row.tombstone).then(|| self.value(&row.values));
+            out.push(self.record(key, value, target, tag_headers(tag), row.order()));
+        }
+        Ok(())
+    }
+
+    /// The row's columns as a JSON object.
+    fn value(&self, row: &[Value]) -> Bytes {
+        let cols: Vec<(&str, &SqlType, &Value)> = self
+            .columns
+            .iter()
+            .map(|(n, ty, i)| (n.as_str(), ty, &row[*i]))
+            .collect();
+        let mut value = Vec::new();
+        encode_object(&cols, &mut value);
+        Bytes::from(value)
+    }
+
+    fn record(
+        &self,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        target: u32,
+        headers: Vec<Header>,
+        order: (i64, u32, u64),
+    ) -> Encoded {
+        Encoded {
+            order,
             target,
             record: ProducerRecord {
                 key,
-                value: Some(Bytes::from(value)),
-                timestamp_ms: Some(t),
+                value,
+                timestamp_ms: Some(order.0),
                 partition: None,
                 headers,
             },
-        });
-        Ok(())
+        }
     }
 }
 

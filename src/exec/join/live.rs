@@ -2,8 +2,9 @@
 //! every task keeps its state (table rows, window buffers) and its position in each input,
 //! and the next catch-up goes on from there. A catch-up runs, in order: the feeders (sides
 //! re-keyed into internal topics, inner joins written to internal topics), the global
-//! table's new records, then the tasks through the driver (`exec/driver.rs`), their rows
-//! merged by event time into the output topic. For a restart the whole join (every position and every task's state)
+//! table's new records, then the tasks, their rows merged by event time into the output
+//! topic. Feeders and tasks are units of the one driver (`exec/driver.rs`), each feeder's
+//! records appended by the one sink (`exec/append.rs`) before the tasks that read them run. For a restart the whole join (every position and every task's state)
 //! is saved as one snapshot, so positions and state always agree.
 //!
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
@@ -20,9 +21,9 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
-use crate::exec::append::Appender;
-use crate::exec::driver::{self, Unit};
-use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::append::run_appending;
+use crate::exec::driver::Unit;
+use crate::exec::error::ExecResult;
 use crate::exec::persistent::Encoded;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
@@ -126,7 +127,7 @@ impl LiveJoin {
         let mut stats = TaskStats::default();
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) => stats.merge(r.run(log)?),
+                Feeder::Repartition(r) => stats.merge(r.run(runtime, log)?),
                 Feeder::Inner { join, writer } => {
                     let inner: Arc<dyn RowEncoder> = writer.clone();
                     stats.merge(join.run(runtime, log, close, inner)?.stats);
@@ -189,23 +190,13 @@ impl LiveJoin {
                 return Err(e.into());
             }
         }
-        let mut appender = Appender::new(log, output.topic())?;
-        let ran = driver::run(
-            runtime,
-            units,
-            |e: &Encoded| e.order,
-            |e| appender.push(e).map(|()| true),
-        );
-        let mut failure = ran.failure;
-        if let Err(e) = appender.finish() {
-            ExecError::keep_first(&mut failure, e);
-        }
+        let ran = run_appending(runtime, log, output.topic(), units);
         for u in ran.units {
             self.tasks.push(u.task);
             run.stats.merge(u.stats);
             run.rows_written += u.written;
         }
-        match failure {
+        match ran.failure {
             Some(e) => Err(e),
             None => Ok(run),
         }
@@ -294,7 +285,7 @@ impl LiveJoin {
     ) -> Result<(), String> {
         for f in &mut self.feeders {
             match f {
-                Feeder::Repartition(r) => r.skip = written(&r.topic)?,
+                Feeder::Repartition(r) => r.skip = Arc::new(written(&r.topic)?),
                 Feeder::Inner { join, writer } => {
                     join.skip_written(written)?;
                     let tags = written(writer.topic())?;

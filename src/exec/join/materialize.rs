@@ -7,19 +7,16 @@
 
 use std::collections::HashSet;
 
-use crate::exec::log::{LogHandle, ProducerRecord};
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
 
 use super::live::{LiveJoin, RowEncoder};
-use super::{key_bytes, Naming};
-use crate::data::{SqlType, Value};
+use super::Naming;
 use crate::diagnostic::Diagnostic;
-use crate::exec::durable::{tag_headers, Tagger};
-use crate::exec::eval::eval;
-use crate::exec::format::json::encode_object;
 use crate::exec::persistent::Encoded;
-use crate::exec::physical::{NodeId, PhysicalPlan, StartAt};
+use crate::exec::physical::{NodeId, PhysicalPlan, Repartition, StartAt};
 use crate::exec::pipeline::Operators;
+use crate::exec::repartition::RepartitionWriter;
 use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};
@@ -28,22 +25,17 @@ use crate::plan::schema::{Field, Schema};
 use crate::syntax::ast::SourceKind;
 use crate::syntax::span::Span;
 
-/// Encodes the inner join's rows as records of the internal topic.
+/// The inner join's rows as records of the internal topic: the repartition operator's
+/// records (`RepartitionWriter`), which every internal topic's records are.
 pub struct InnerWriter {
-    topic: String,
-    names: Vec<String>,
-    types: Vec<SqlType>,
-    /// The outer join's key, its encoded type, and its format.
-    key: Option<(TypedExpr, SqlType, Format)>,
-    partitions: u32,
-    tagged: bool,
+    writer: RepartitionWriter,
     /// Records written after the last commit of a query that crashed: not written again.
     pub(super) skip: HashSet<Bytes>,
 }
 
 impl RowEncoder for InnerWriter {
     fn topic(&self) -> &str {
-        &self.topic
+        &self.writer.topic
     }
 
     fn encode(
@@ -53,64 +45,23 @@ impl RowEncoder for InnerWriter {
         out: &mut Vec<Encoded>,
         _bad: &mut Vec<crate::exec::task::BadRecord>,
     ) -> Result<(), String> {
-        let mut value = Vec::new();
-        let mut tagger = Tagger::default();
-        for row in rows {
-            let tag = self
-                .tagged
-                .then(|| tagger.tag(&self.topic, row.partition, row.offset));
-            if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
-                continue;
-            }
-            let key = self
-                .key
-                .as_ref()
-                .and_then(|(expr, ty, format)| key_bytes(*format, ty, &eval(expr, &row.values)));
-            let target = match &key {
-                Some(k) => log
-                    .partition_for(&self.topic, Some(k))
-                    .map_err(|e| e.to_string())?,
-                None => row.partition % self.partitions,
-            };
-            value.clear();
-            let cols: Vec<(&str, &SqlType, &Value)> = self
-                .names
-                .iter()
-                .zip(&self.types)
-                .zip(&row.values)
-                .map(|((n, t), v)| (n.as_str(), t, v))
-                .collect();
-            encode_object(&cols, &mut value);
-            out.push(Encoded {
-                order: (row.event_time_ms, row.partition, row.offset),
-                target,
-                record: ProducerRecord {
-                    key,
-                    value: (!row.tombstone).then(|| Bytes::copy_from_slice(&value)),
-                    timestamp_ms: Some(row.event_time_ms),
-                    partition: None,
-                    headers: tag_headers(tag),
-                },
-            });
-        }
-        Ok(())
+        self.writer.encode_rows(log, &self.skip, rows, out)
     }
 }
 
 /// The inner join of a join of joins (node `inner` of the physical plan), built to write
-/// its rows to `topic` (created here, kept when it exists); returns it, its writer, and
-/// the source the outer join reads.
-#[allow(clippy::too_many_arguments)]
+/// its rows to `topic` as the repartition node `r` says (the topic created here, kept when
+/// it exists); returns it, its writer, and the source the outer join reads.
 pub fn build(
     log: &LogHandle,
     plan: &PhysicalPlan,
     inner: NodeId,
-    key: Option<(&TypedExpr, Format)>,
-    partitions: u32,
+    r: &Repartition,
     topic: &str,
     start: StartAt,
     naming: &Naming,
 ) -> Result<(LiveJoin, InnerWriter, Source), Diagnostic> {
+    let partitions = r.partitions;
     let fields: Vec<Field> = plan
         .sources(inner)
         .iter()
@@ -134,13 +85,14 @@ pub fn build(
     };
     let join = super::build_node(log, plan, inner, ops, start, naming)?;
     super::create_internal_topic(log, topic, partitions)?;
+    let columns = names
+        .iter()
+        .zip(&fields)
+        .enumerate()
+        .map(|(i, (n, f))| (n.clone(), f.ty.clone(), i))
+        .collect();
     let writer = InnerWriter {
-        topic: topic.to_string(),
-        names: names.clone(),
-        types: fields.iter().map(|f| f.ty.clone()).collect(),
-        key: key.map(|(e, f)| (e.clone(), super::key_type(e), f)),
-        partitions,
-        tagged: naming.durable,
+        writer: RepartitionWriter::new(r, topic.to_string(), columns, naming.durable),
         skip: HashSet::new(),
     };
     let schema = Schema::new(

@@ -337,17 +337,8 @@ fn side(
                 }
                 Operator::Join(_) | Operator::GlobalJoin(_) => {
                     // A join of joins: the inner join's rows go through the topic.
-                    let key = r.key.first().map(|k| (k, r.key_format));
-                    let (inner, writer, source) = materialize::build(
-                        log,
-                        plan,
-                        below,
-                        key,
-                        r.partitions,
-                        &topic,
-                        start,
-                        naming,
-                    )?;
+                    let (inner, writer, source) =
+                        materialize::build(log, plan, below, r, &topic, start, naming)?;
                     Ok(inner_side(inner, writer, source, topic, base, join))
                 }
                 _ => Err(multi_way()),

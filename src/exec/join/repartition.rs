@@ -3,17 +3,23 @@
 //! partitioner puts equal keys on equal partitions. The record keeps its event time as
 //! its timestamp; the value holds all the source's columns (the key is only for routing).
 //! The feed keeps its position in each source partition, so a persistent query copies only
-//! what arrived since its last catch-up. A durable query's records carry a tag naming
+//! what arrived since its last catch-up. Each source partition is a unit of the driver, and
+//! the records are appended in the merged (event time, partition, offset) order. A durable query's records carry a tag naming
 //! their source record, so a restart after a crash does not copy a record twice.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use crate::exec::log::{Acks, LogHandle, ProducerRecord};
+use crate::exec::log::LogHandle;
 use bytes::Bytes;
 
 use super::input::Input;
 use crate::diagnostic::Diagnostic;
+use crate::exec::append::run_appending;
 use crate::exec::decode::SourceDecoder;
+use crate::exec::driver::Unit;
+use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::persistent::Encoded;
 use crate::exec::physical::{ranges, Repartition, StartAt};
 use crate::exec::repartition::RepartitionWriter;
 use crate::exec::task::{PartitionReader, TaskStats, FETCH_BATCH_RECORDS};
@@ -21,12 +27,12 @@ use crate::plan::logical::Source;
 use crate::plan::schema::PSEUDO_COLUMNS;
 
 pub struct RepartitionFeed {
-    writer: RepartitionWriter,
+    writer: Arc<RepartitionWriter>,
     source: Source,
     pub(super) topic: String,
     /// One per partition of the source.
     pub(super) inputs: Vec<Input>,
-    pub(super) skip: HashSet<Bytes>,
+    pub(super) skip: Arc<HashSet<Bytes>>,
 }
 
 impl RepartitionFeed {
@@ -66,72 +72,99 @@ impl RepartitionFeed {
             })
             .collect();
         Ok(RepartitionFeed {
-            writer: RepartitionWriter::new(r, topic.to_string(), columns, tagged),
+            writer: Arc::new(RepartitionWriter::new(
+                r,
+                topic.to_string(),
+                columns,
+                tagged,
+            )),
             source: source.clone(),
             topic: topic.to_string(),
             inputs,
-            skip: HashSet::new(),
+            skip: Arc::default(),
         })
     }
 
-    /// Copies the records appended to the source since the last run.
-    pub fn run(&mut self, log: &LogHandle) -> Result<TaskStats, String> {
-        let fail = |e: String| {
-            format!(
-                "repartitioning {} into '{}' failed: {e}",
-                self.source.name, self.topic
-            )
-        };
-        let mut stats = TaskStats::default();
-        let mut encoded = Vec::new();
-        let flush = |encoded: &mut Vec<crate::exec::persistent::Encoded>| -> Result<(), String> {
-            let partitions = log
-                .partition_count(&self.topic)
-                .ok_or_else(|| fail("the topic is gone".into()))?;
-            let mut by_partition: Vec<Vec<ProducerRecord>> =
-                (0..partitions).map(|_| Vec::new()).collect();
-            for e in encoded.drain(..) {
-                by_partition[e.target as usize].push(e.record);
-            }
-            for (p, batch) in by_partition.iter_mut().enumerate() {
-                if !batch.is_empty() {
-                    log.produce_records(&self.topic, p as u32, batch, Acks::All)
-                        .map_err(|e| fail(e.to_string()))?;
-                }
-            }
-            Ok(())
-        };
+    /// Copies the records appended to the source since the last run: a unit of the
+    /// driver per source partition, their records appended in the merged order.
+    pub fn run(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        log: &LogHandle,
+    ) -> ExecResult<TaskStats> {
+        let failed = format!(
+            "repartitioning {} into '{}' failed",
+            self.source.name, self.topic
+        );
         for input in &mut self.inputs {
-            input.resume(log).map_err(fail)?;
-            let partition = input.partition();
-            while let Some(event_time) = input.peek().map_err(fail)? {
-                let (_, record) = input.take().expect("peeked");
-                if record.tombstone {
-                    continue;
-                }
-                let row = &input.row;
-                let key = self.writer.key_values(row);
-                self.writer
-                    .encode(
-                        log,
-                        &self.skip,
-                        &key,
-                        row,
-                        event_time,
-                        partition,
-                        record.offset,
-                        0,
-                        None,
-                        &mut encoded,
-                    )
-                    .map_err(fail)?;
-                if encoded.len() >= FETCH_BATCH_RECORDS {
-                    flush(&mut encoded)?;
-                }
-            }
-            stats.merge(std::mem::take(&mut input.stats));
+            input
+                .resume(log)
+                .map_err(|e| ExecError::from(e).context(&failed))?;
         }
-        flush(&mut encoded)?;
-        Ok(stats)
+        let units: Vec<FeedUnit> = self
+            .inputs
+            .drain(..)
+            .map(|input| FeedUnit {
+                input,
+                writer: self.writer.clone(),
+                skip: self.skip.clone(),
+                log: log.clone(),
+                stats: TaskStats::default(),
+            })
+            .collect();
+        let ran = run_appending(runtime, log, &self.topic, units);
+        let mut stats = TaskStats::default();
+        for u in ran.units {
+            stats.merge(u.stats);
+            self.inputs.push(u.input);
+        }
+        match ran.failure {
+            Some(e) => Err(e.context(failed)),
+            None => Ok(stats),
+        }
+    }
+}
+
+/// One partition of a repartitioned source, as the driver runs it: its records re-keyed.
+struct FeedUnit {
+    input: Input,
+    writer: Arc<RepartitionWriter>,
+    skip: Arc<HashSet<Bytes>>,
+    log: LogHandle,
+    stats: TaskStats,
+}
+
+impl Unit for FeedUnit {
+    type Item = Encoded;
+
+    fn step(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
+        let partition = self.input.partition();
+        let mut more = true;
+        for _ in 0..FETCH_BATCH_RECORDS {
+            let Some(event_time) = self.input.peek()? else {
+                more = false;
+                break;
+            };
+            let (_, record) = self.input.take().expect("peeked");
+            if record.tombstone {
+                continue;
+            }
+            let row = &self.input.row;
+            let key = self.writer.key_values(row);
+            self.writer.encode(
+                &self.log,
+                &self.skip,
+                &key,
+                row,
+                event_time,
+                partition,
+                record.offset,
+                0,
+                None,
+                out,
+            )?;
+        }
+        self.stats.merge(std::mem::take(&mut self.input.stats));
+        Ok(more)
     }
 }
