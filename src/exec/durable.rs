@@ -5,10 +5,13 @@
 //! input partition, the end offsets of its sink topic at that moment, and (in a second
 //! group, `<group>-closed`) the positions at which a bounded run closed its windows.
 //!
-//! Stateful tasks (aggregations) also write their state to a compacted changelog topic at
-//! each commit (a join writes itself whole, all tasks and positions, as one snapshot): the state in chunks under a new generation, then a manifest naming the
-//! generation, its chunk count and the input offset the state reflects, then tombstones for
-//! the previous generation. A crash before the manifest leaves the previous generation
+//! Stateful operators also write their state to a compacted changelog topic at each commit,
+//! all through one interface (`operator_state::OperatorState`: snapshot, restore, how far
+//! the inputs were consumed): an aggregation task to its input partition's partition of
+//! the query's changelog, a join as one snapshot of all its tasks and positions. A
+//! snapshot is the state in chunks under a new generation, then a manifest naming the
+//! generation, its chunk count and the input progress the state reflects, then tombstones
+//! for the previous generation. A crash before the manifest leaves the previous generation
 //! whole, so the state read back always matches an input offset.
 //!
 //! When the query's statement is replayed from the command topic, each task resumes at
@@ -28,6 +31,7 @@ use bytes::Bytes;
 use super::aggregate::{AggregateTask, Emitted};
 use super::error::{ExecError, ExecResult};
 use super::naming;
+use super::operator_state::OperatorState;
 use super::persistent::{Running, StageKind, TaskSlot};
 use super::stage::replay_task;
 use super::task::read_partition;
@@ -195,25 +199,18 @@ fn restore_snapshots(
     changelog: &str,
     stage_index: usize,
     stage: &mut super::persistent::Stage,
-    generations: &mut std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>,
+    generations: &mut Generations,
 ) -> Vec<u32> {
     if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
         return Vec::new();
     }
     let mut restored = Vec::new();
     for slot in &mut stage.tasks {
-        let Ok(Some((generation, chunks, offset, state))) =
-            read_snapshot(log, changelog, slot.partition)
-        else {
-            continue;
-        };
-        let Ok(task) = AggregateTask::from_snapshot(&state) else {
-            continue;
-        };
-        slot.agg = Some(task);
-        slot.offset = offset;
-        generations.insert((stage_index, slot.partition), (generation, chunks, offset));
-        restored.push(slot.partition);
+        // (a snapshot that does not fit leaves the task as it was: its input is replayed)
+        if let Ok(Some(at)) = restore_operator(log, changelog, slot.partition, slot) {
+            generations.insert((stage_index, slot.partition), at);
+            restored.push(slot.partition);
+        }
     }
     restored
 }
@@ -311,22 +308,15 @@ pub fn take_over(
         slot.agg = Some(AggregateTask::new());
         q.snapshots.remove(&(stage_index, partition));
     }
-    let snapshot = match &*stage.kind {
-        StageKind::Aggregate(_) if log.partition_count(&changelog).is_some() => {
-            read_snapshot(log, &changelog, partition).ok().flatten()
-        }
+    let from_snapshot = match &*stage.kind {
+        StageKind::Aggregate(_) => restore_operator(log, &changelog, partition, &mut slot)
+            .ok()
+            .flatten(),
         _ => None,
     };
-    let restored = match snapshot.and_then(|(g, n, offset, state)| {
-        AggregateTask::from_snapshot(&state)
-            .ok()
-            .map(|t| (g, n, offset, t))
-    }) {
-        Some((generation, chunks, offset, task)) => {
-            slot.agg = Some(task);
-            slot.offset = offset;
-            q.snapshots
-                .insert((stage_index, partition), (generation, chunks, offset));
+    let restored = match from_snapshot {
+        Some(at) => {
+            q.snapshots.insert((stage_index, partition), at);
             slot
         }
         None => restore_task(log, &group, &stage.kind, &stage.input_topic, slot)?,
@@ -346,20 +336,20 @@ fn restore_join(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
         let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
             continue;
         };
-        if log.partition_count(&changelog).is_some() {
-            if let Ok(Some((generation, chunks, at, state))) = read_snapshot(log, &changelog, 0) {
-                let mut r = crate::exec::state_codec::Reader::new(&state);
-                if join.load(&mut r).is_ok() && r.at_end() {
-                    q.snapshots.insert((i, 0), (generation, chunks, at));
-                } else {
-                    let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
-                    *join = crate::exec::join::build(
-                        log,
-                        plan,
-                        crate::exec::physical::StartAt::Earliest,
-                        &naming,
-                    )?;
-                }
+        match restore_operator(log, &changelog, 0, join) {
+            Ok(Some(at)) => {
+                q.snapshots.insert((i, 0), at);
+            }
+            Ok(None) => {}
+            // A snapshot that does not fit may have been half put back: start again.
+            Err(_) => {
+                let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
+                *join = crate::exec::join::build(
+                    log,
+                    plan,
+                    crate::exec::physical::StartAt::Earliest,
+                    &naming,
+                )?;
             }
         }
         join.skip_written(&mut |topic| written_since_commit(log, &group, topic, topic))?;
@@ -398,103 +388,109 @@ fn written_since_commit(
     Ok(tags)
 }
 
-/// Writes every stateful task's state to the changelog (before the offsets are committed).
-pub fn snapshot(log: &LogHandle, q: &mut Running) -> Result<(), String> {
+/// Writes every stateful operator's state to the changelog (before the offsets are
+/// committed): each aggregation task's to its partition of the query's changelog, a join's
+/// (the whole join) to its own.
+pub fn snapshot(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     if q.group.is_none() {
         return Ok(());
     }
     let topic = changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         if let Some(join) = &mut stage.join {
-            snapshot_join(
-                log,
-                &join_changelog_topic(log, &q.id),
-                i,
-                join,
-                &mut q.snapshots,
-            )?;
+            let topic = join_changelog_topic(log, &q.id);
+            create_changelog(log, &topic, 1)?;
+            snapshot_operator(log, &topic, 0, join, &mut q.snapshots, (i, 0))?;
             continue;
         }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
             continue;
         }
-        if log.partition_count(&topic).is_none() {
-            let partitions = log.partition_count(&stage.input_topic).unwrap_or(1);
-            let config = crate::exec::log::TopicConfig {
-                partitions,
-                cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
-                ..Default::default()
-            };
-            match log.create_topic(&topic, config) {
-                // Another process sharing the query made it first.
-                Ok(()) | Err(crate::exec::log::LogError::TopicExists(_)) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        for slot in &stage.tasks {
-            let Some(agg) = &slot.agg else { continue };
-            if !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition) {
+        let partitions = log.partition_count(&stage.input_topic).unwrap_or(1);
+        create_changelog(log, &topic, partitions)?;
+        for slot in &mut stage.tasks {
+            if slot.agg.is_none()
+                || !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition)
+            {
                 continue; // another process's task: it writes its own snapshots
             }
-            let previous = q.snapshots.get(&(i, slot.partition)).copied();
-            // Nothing read since the last snapshot: the state has not changed.
-            if previous.is_some_and(|(_, _, at)| at == slot.offset) {
-                continue;
-            }
-            let generation = previous.map_or(1, |(g, _, _)| g + 1);
-            let state = agg.snapshot();
-            let chunks = write_snapshot(
-                log,
-                &topic,
-                slot.partition,
-                generation,
-                slot.offset,
-                &state,
-                previous.map(|(g, n, _)| (g, n)),
-            )?;
-            q.snapshots
-                .insert((i, slot.partition), (generation, chunks, slot.offset));
+            let key = (i, slot.partition);
+            snapshot_operator(log, &topic, slot.partition, slot, &mut q.snapshots, key)?;
         }
     }
     Ok(())
 }
 
-/// Writes a join's whole state when it has read anything since its last snapshot.
-fn snapshot_join(
-    log: &LogHandle,
-    topic: &str,
-    stage: usize,
-    join: &mut crate::exec::join::LiveJoin,
-    snapshots: &mut std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>,
-) -> Result<(), String> {
-    // Positions only grow, so their sum changes whenever anything was read.
-    let progress: u64 = join.positions()?.iter().map(|(_, _, o)| *o).sum();
-    let previous = snapshots.get(&(stage, 0)).copied();
-    if previous.is_some_and(|(_, _, at)| at == progress) {
+/// The generation, chunk count and input progress of each operator's latest snapshot, by
+/// (stage, partition of the changelog).
+type Generations = std::collections::BTreeMap<(usize, u32), (u64, u32, u64)>;
+
+/// Creates a compacted changelog topic unless it is there (another process sharing the
+/// query may have made it first).
+fn create_changelog(log: &LogHandle, topic: &str, partitions: u32) -> ExecResult<()> {
+    if log.partition_count(topic).is_some() {
         return Ok(());
     }
-    if log.partition_count(topic).is_none() {
-        let config = crate::exec::log::TopicConfig {
-            partitions: 1,
-            cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
-            ..Default::default()
-        };
-        log.create_topic(topic, config).map_err(|e| e.to_string())?;
+    let config = crate::exec::log::TopicConfig {
+        partitions,
+        cleanup_policy: crate::exec::log::CleanupPolicy::Compact,
+        ..Default::default()
+    };
+    match log.create_topic(topic, config) {
+        Ok(()) | Err(crate::exec::log::LogError::TopicExists(_)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    let mut w = crate::exec::state_codec::Writer(Vec::new());
-    join.save(&mut w)?;
+}
+
+/// Writes an operator's state to `partition` of the changelog `topic` when it has read
+/// anything since its last snapshot (`generations[key]`).
+fn snapshot_operator(
+    log: &LogHandle,
+    topic: &str,
+    partition: u32,
+    state: &mut dyn OperatorState,
+    generations: &mut Generations,
+    key: (usize, u32),
+) -> ExecResult<()> {
+    let consumed = state.consumed()?;
+    let previous = generations.get(&key).copied();
+    // Nothing read since the last snapshot: the state has not changed.
+    if previous.is_some_and(|(_, _, at)| at == consumed) {
+        return Ok(());
+    }
     let generation = previous.map_or(1, |(g, _, _)| g + 1);
+    let bytes = state.snapshot()?;
     let chunks = write_snapshot(
         log,
         topic,
-        0,
+        partition,
         generation,
-        progress,
-        &w.0,
+        consumed,
+        &bytes,
         previous.map(|(g, n, _)| (g, n)),
     )?;
-    snapshots.insert((stage, 0), (generation, chunks, progress));
+    generations.insert(key, (generation, chunks, consumed));
     Ok(())
+}
+
+/// Puts an operator's latest complete snapshot in `partition` of the changelog `topic`
+/// back: its generation, chunk count and progress, or None when there is none. An error:
+/// a snapshot that cannot be read or does not fit the operator (damaged, another
+/// version's), which may have been half put back: the caller rebuilds the state.
+fn restore_operator(
+    log: &LogHandle,
+    topic: &str,
+    partition: u32,
+    state: &mut dyn OperatorState,
+) -> ExecResult<Option<(u64, u32, u64)>> {
+    if log.partition_count(topic).is_none() {
+        return Ok(None);
+    }
+    let Some((generation, chunks, consumed, bytes)) = read_snapshot(log, topic, partition)? else {
+        return Ok(None);
+    };
+    state.restore(&bytes, consumed)?;
+    Ok(Some((generation, chunks, consumed)))
 }
 
 fn write_snapshot(

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod log;
 pub(crate) mod merge;
 pub mod naming;
+mod operator_state;
 pub mod output;
 pub mod persistent;
 pub mod physical;

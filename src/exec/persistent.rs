@@ -59,6 +59,26 @@ pub(crate) struct TaskSlot {
     pub(crate) agg: Option<AggregateTask>,
 }
 
+/// An aggregation task's state: its groups, at its position in its one input partition.
+impl super::operator_state::OperatorState for TaskSlot {
+    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
+        match &self.agg {
+            Some(agg) => Ok(agg.snapshot()),
+            None => Err(ExecError::internal("a snapshot of a task without state")),
+        }
+    }
+
+    fn restore(&mut self, bytes: &[u8], consumed: u64) -> ExecResult<()> {
+        self.agg = Some(AggregateTask::from_snapshot(bytes)?);
+        self.offset = consumed;
+        Ok(())
+    }
+
+    fn consumed(&mut self) -> ExecResult<u64> {
+        Ok(self.offset)
+    }
+}
+
 #[derive(Debug)]
 pub struct Stage {
     pub(crate) kind: Arc<StageKind>,

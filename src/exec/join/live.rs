@@ -299,6 +299,30 @@ impl LiveJoin {
     }
 }
 
+/// A join's state: every task's tables and window buffers, with the positions of all its
+/// inputs and its feeders', in one snapshot, so that they always agree.
+impl crate::exec::operator_state::OperatorState for LiveJoin {
+    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
+        let mut w = Writer(Vec::new());
+        self.save(&mut w)?;
+        Ok(w.0)
+    }
+
+    fn restore(&mut self, bytes: &[u8], _consumed: u64) -> ExecResult<()> {
+        let mut r = Reader::new(bytes);
+        self.load(&mut r)?;
+        if !r.at_end() {
+            return Err("the snapshot is of another join".to_string().into());
+        }
+        Ok(())
+    }
+
+    /// Positions only grow, so their sum changes whenever anything was read.
+    fn consumed(&mut self) -> ExecResult<u64> {
+        Ok(self.positions()?.iter().map(|(_, _, o)| *o).sum())
+    }
+}
+
 fn position(i: &mut Input) -> Result<(String, u32, u64), String> {
     Ok((i.topic().to_string(), i.partition(), i.position()?))
 }
