@@ -26,7 +26,7 @@ use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
 use super::error::{ExecError, ExecResult};
-use super::limits::{state_rows_max, COLLECT_VALUES_MAX, GROUPS_PER_TASK_MAX};
+use super::limits::{state_rows_max, GROUPS_PER_TASK_MAX};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
@@ -357,7 +357,7 @@ fn init(call: &AggCall) -> Acc {
     match call.func {
         AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
         AggFunc::CountDistinct => Acc::Distinct(HashSet::new()),
-        AggFunc::Sum => Acc::Sum(match call.ty {
+        AggFunc::Sum | AggFunc::SumList => Acc::Sum(match call.ty {
             SqlType::Int => Value::Int(0),
             SqlType::Bigint => Value::Bigint(0),
             SqlType::Decimal { .. } => Value::Decimal(Default::default()),
@@ -401,6 +401,13 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
                 set.insert(b);
             }
         }
+        (Acc::Sum(s), AggFunc::SumList) => {
+            if let Value::Array(items) = &v {
+                for x in items.iter().filter(|x| !x.is_null()) {
+                    *s = sum(s, x);
+                }
+            }
+        }
         (Acc::Sum(s), _) => {
             if !v.is_null() {
                 *s = sum(s, &v);
@@ -436,10 +443,7 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
             }
         }
         (Acc::List(items), f) => {
-            if items.len() < COLLECT_VALUES_MAX
-                && (f == AggFunc::CollectList || !items.contains(&v))
-                && !(f == AggFunc::CollectSet && v.is_null())
-            {
+            if items.len() < call.k && (f == AggFunc::CollectList || !items.contains(&v)) {
                 items.push(v);
             }
         }
@@ -503,6 +507,13 @@ fn sub(acc: &mut Acc, call: &AggCall, v: Value) {
     match (acc, call.func) {
         (Acc::Count(n), AggFunc::CountStar) => *n -= 1,
         (Acc::Count(n), _) => *n -= !v.is_null() as i64,
+        (Acc::Sum(s), AggFunc::SumList) => {
+            if let Value::Array(items) = &v {
+                for x in items.iter().filter(|x| !x.is_null()) {
+                    *s = difference(s, x);
+                }
+            }
+        }
         (Acc::Sum(s), _) if !v.is_null() => *s = difference(s, &v),
         (Acc::Avg(s, n), _) => {
             if let Some(x) = v.as_f64() {

@@ -61,7 +61,13 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
                     .map_or(Value::Null, |ord| Value::Boolean(compare(*op, ord))),
             }
         }
-        TExpr::Arith(op, a, b) => arith(*op, eval(a, row), eval(b, row)),
+        TExpr::Arith(op, a, b) => {
+            let (l, r) = (eval(a, row), eval(b, row));
+            if l.is_null() || r.is_null() {
+                lambda_fault::arith_on_null();
+            }
+            arith(*op, l, r)
+        }
         TExpr::Concat(a, b) => match (eval(a, row), eval(b, row)) {
             (Value::String(x), Value::String(y)) => Value::String(Arc::from(format!("{x}{y}"))),
             _ => Value::Null,
@@ -165,14 +171,17 @@ fn call(
     if let Some(lambda) = &func.lambda {
         let values: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
         let apply = |i: usize, params: &[Value]| apply_lambda(&args[i], params, row);
-        return (lambda.eval)(
-            &Args {
-                values: &values,
-                types,
-                ty,
-            },
-            &apply,
-        );
+        let (result, faulted) = lambda_fault::watch(|| {
+            (lambda.eval)(
+                &Args {
+                    values: &values,
+                    types,
+                    ty,
+                },
+                &apply,
+            )
+        });
+        return if faulted { Value::Null } else { result };
     }
     if args.len() <= INLINE_ARGS {
         let mut values: [Value; INLINE_ARGS] = Default::default();
@@ -188,6 +197,45 @@ fn call(
             types,
             ty,
         })
+    }
+}
+
+/// Arithmetic on a NULL inside a lambda fails the whole call, as in ksqlDB (whose
+/// lambdas are compiled Java that cannot add to a null): TRANSFORM(xs, x => x + 5) over
+/// [5, NULL] is NULL, not [10, NULL]. Elsewhere such arithmetic is NULL. Only a NULL
+/// operand reaches the thread-local state, so arithmetic on values pays nothing.
+mod lambda_fault {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// (lambda calls being evaluated, whether arithmetic met a NULL inside one)
+        static STATE: Cell<(u32, bool)> = const { Cell::new((0, false)) };
+    }
+
+    pub fn arith_on_null() {
+        STATE.with(|s| {
+            let (depth, _) = s.get();
+            if depth > 0 {
+                s.set((depth, true));
+            }
+        });
+    }
+
+    /// Runs a lambda function's evaluation; also says whether it faulted.
+    pub fn watch<T>(f: impl FnOnce() -> T) -> (T, bool) {
+        let outer = STATE.with(|s| {
+            let before = s.get();
+            s.set((before.0 + 1, false));
+            before
+        });
+        let out = f();
+        let faulted = STATE.with(|s| {
+            let (_, faulted) = s.get();
+            // A fault inside a nested call is that call's; the outer one goes on.
+            s.set(outer);
+            faulted
+        });
+        (out, faulted)
     }
 }
 

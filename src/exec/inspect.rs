@@ -380,8 +380,15 @@ pub fn describe_function(name: &str, out: &mut dyn Output) {
 
 /// `SHOW TYPES`: ksqlDB lists the types made with CREATE TYPE; kql has none, so the
 /// built-in types are listed instead, and said so.
-pub fn show_types(out: &mut dyn Output) {
-    out.status("kql has no CREATE TYPE: these are the built-in types");
+/// The types declared with CREATE TYPE, then the built-in ones.
+pub fn show_types(catalog: &crate::plan::Catalog, out: &mut dyn Output) {
+    let declared: Vec<Vec<Value>> = catalog
+        .types()
+        .map(|(name, ty)| vec![Value::string(name), Value::string(&ty.to_string())])
+        .collect();
+    if !declared.is_empty() {
+        listing(out, &["Type", "Schema"], declared);
+    }
     let rows = [
         ("BOOLEAN", "true or false"),
         ("INT", "32-bit integer (INTEGER)"),

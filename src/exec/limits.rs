@@ -60,10 +60,6 @@ pub fn state_rows_max(default: usize) -> usize {
     lowered.map_or(default, |n| n.min(default))
 }
 
-/// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit);
-/// further values are left out.
-pub const COLLECT_VALUES_MAX: usize = 1000;
-
 /// The longest line a file source connector takes, key included: one record of the log,
 /// less room for its framing. A longer line stops the connector with its line number.
 pub const LINE_BYTES_MAX: usize = RECORD_BYTES_MAX - 1024;

@@ -31,8 +31,10 @@ fn default_properties() -> impl Iterator<Item = (&'static str, &'static str)> {
         .map(|p| (p.0, p.1))
 }
 
-/// What a check has declared so far: the catalog as it will be, and topics to be created.
+/// What a check has declared so far: the catalog as it will be, topics to be created, and
+/// the properties as the statements before set them.
 struct Scratch {
+    properties: BTreeMap<String, String>,
     catalog: Catalog,
     topics: BTreeMap<String, u32>,
 }
@@ -280,6 +282,7 @@ impl Session {
         let id = self.sources.add(name, text);
         let (statements, mut errors) = crate::syntax::parse(id, text);
         let mut scratch = Scratch {
+            properties: self.properties.clone(),
             catalog: self.catalog.clone(),
             topics: BTreeMap::new(),
         };
@@ -307,7 +310,7 @@ impl Session {
                     sources: &self.sources,
                     topic_partitions: &lookup,
                     client_properties: log.client_properties(),
-                    wrap_single_values: self.wrap_single_values(),
+                    properties: &scratch.properties,
                 }
                 .compile(stmt)
             };
@@ -330,6 +333,23 @@ impl Session {
                 }
                 Ok(Planned::Drop { name, .. }) => {
                     scratch.catalog.remove(&name);
+                }
+                Ok(Planned::CreateType {
+                    name,
+                    ty,
+                    skip: false,
+                }) => scratch.catalog.insert_type(name, ty),
+                Ok(Planned::DropType { name, .. }) => {
+                    scratch.catalog.remove_type(&name);
+                }
+                Ok(Planned::Set { name, value }) => {
+                    scratch.properties.insert(name, value);
+                }
+                Ok(Planned::Unset { name }) => {
+                    match default_properties().find(|(k, _)| *k == name) {
+                        Some((_, default)) => scratch.properties.insert(name, default.to_string()),
+                        None => scratch.properties.remove(&name),
+                    };
                 }
                 Ok(Planned::Connector(c)) => {
                     scratch.topics.entry(c.topic.clone()).or_insert(1);
@@ -402,13 +422,6 @@ impl Session {
         Ok(())
     }
 
-    /// `ksql.persistence.wrap.single.values` as set.
-    fn wrap_single_values(&self) -> bool {
-        self.properties
-            .get("ksql.persistence.wrap.single.values")
-            .is_none_or(|v| v != "false")
-    }
-
     pub fn compile(&self, stmt: &Statement) -> Result<Planned, Vec<Diagnostic>> {
         let log = &self.log;
         let lookup = |t: &str| log.partition_count(t);
@@ -417,7 +430,7 @@ impl Session {
             sources: &self.sources,
             topic_partitions: &lookup,
             client_properties: log.client_properties(),
-            wrap_single_values: self.wrap_single_values(),
+            properties: &self.properties,
         }
         .compile(stmt)
     }
@@ -441,6 +454,8 @@ impl Session {
             &planned,
             Planned::CreateSource { skip: false, .. }
                 | Planned::Drop { skip: false, .. }
+                | Planned::CreateType { skip: false, .. }
+                | Planned::DropType { skip: false, .. }
                 | Planned::Persistent(_)
                 | Planned::Terminate(_)
         );
@@ -533,6 +548,24 @@ impl Session {
                 path,
                 span: path_span,
             } => self.run_script(&path, path_span, out),
+            Planned::CreateType { name, ty, skip } => {
+                if skip {
+                    out.status(&format!("Type {name} already exists"));
+                } else {
+                    self.catalog.insert_type(name, ty);
+                    out.status("Type created");
+                }
+                Ok(())
+            }
+            Planned::DropType { name, skip } => {
+                if skip {
+                    out.status(&format!("Type {name} does not exist"));
+                } else {
+                    self.catalog.remove_type(&name);
+                    out.status("Type dropped");
+                }
+                Ok(())
+            }
         };
         let result = result.and_then(|()| {
             if changes_catalog {
@@ -930,7 +963,7 @@ impl Session {
     fn show(&mut self, what: ShowWhat, out: &mut dyn Output) -> Result<(), Diagnostic> {
         match what {
             ShowWhat::Functions => super::inspect::show_functions(out),
-            ShowWhat::Types => super::inspect::show_types(out),
+            ShowWhat::Types => super::inspect::show_types(&self.catalog, out),
             ShowWhat::Streams | ShowWhat::Tables => {
                 let want_stream = what == ShowWhat::Streams;
                 let rows = self
@@ -1048,7 +1081,7 @@ impl Session {
             sources: &self.sources,
             topic_partitions: &lookup,
             client_properties: log.client_properties(),
-            wrap_single_values: self.wrap_single_values(),
+            properties: &self.properties,
         }
         .query(&q)
         .map_err(|mut e| e.remove(0))

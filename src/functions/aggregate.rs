@@ -55,6 +55,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "SUM(amount)",
     ),
     aggregate(
+        "SUM_LIST",
+        "SUM_LIST(array)",
+        (1, 1),
+        "the sum of the elements of every array (INT, BIGINT or DOUBLE), NULL elements skipped",
+        "SUM_LIST(amounts)",
+    ),
+    aggregate(
         "AVG",
         "AVG(x)",
         (1, 1),

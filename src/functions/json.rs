@@ -254,58 +254,9 @@ fn to_json_string(a: &Args) -> Value {
     text(out)
 }
 
-/// Follows a JSONPath of `.name`, `['name']` and `[index]` steps from `$`.
+/// The text at a JSONPath (see `json_path`).
 fn extract_json_field(a: &Args) -> Value {
-    let Some(mut node) = parse(a.str(0)) else {
-        return Value::Null;
-    };
-    let path = a.str(1).trim();
-    let Some(mut rest) = path.strip_prefix('$') else {
-        return Value::Null;
-    };
-    while !rest.is_empty() {
-        let (step, next): (Step, &str) = if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            (Step::Key(r[..end].to_string()), &r[end..])
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let Some(end) = r.find(']') else {
-                return Value::Null;
-            };
-            let inner = r[..end].trim();
-            let step = match inner
-                .strip_prefix(['\'', '"'])
-                .and_then(|x| x.strip_suffix(['\'', '"']))
-            {
-                Some(k) => Step::Key(k.to_string()),
-                None => match inner.parse::<usize>() {
-                    Ok(i) => Step::Index(i),
-                    Err(_) => return Value::Null,
-                },
-            };
-            (step, &r[end + 1..])
-        } else {
-            return Value::Null;
-        };
-        node = match (step, node) {
-            (Step::Key(k), Json::Object(mut m)) => match m.remove(&k) {
-                Some(v) => v,
-                None => return Value::Null,
-            },
-            (Step::Index(i), Json::Array(mut items)) if i < items.len() => items.swap_remove(i),
-            _ => return Value::Null,
-        };
-        rest = next;
-    }
-    match node {
-        Json::Null => Value::Null,
-        Json::String(s) => text(s),
-        other => text(other.to_string()),
-    }
-}
-
-enum Step {
-    Key(String),
-    Index(usize),
+    super::json_path::extract(a.str(0), a.str(1)).map_or(Value::Null, text)
 }
 
 fn json_array_contains(a: &Args) -> Value {

@@ -221,8 +221,8 @@ pub const TRIGONOMETRY: &[FunctionDef] = &[
         (1, 2),
         to_double,
         log,
-        "the logarithm of x, base 10 or the given base",
-        "LOG(100) = 2.0",
+        "the logarithm of x, natural (as ksqlDB computes it) or to the given base",
+        "LOG(10, 100) = 2.0",
     ),
     scalar(
         "GREATEST",
@@ -251,11 +251,12 @@ pub const TRIGONOMETRY: &[FunctionDef] = &[
 ];
 
 fn log(a: &Args) -> Value {
-    let (base, x) = if a.len() == 2 {
-        (a.f64(0), a.f64(1))
-    } else {
-        (10.0, a.f64(0))
-    };
+    // One argument: the natural logarithm, as ksqlDB computes it (its reference page says
+    // base 10, its implementation and tests give ln).
+    if a.len() == 1 {
+        return Value::Double(a.f64(0).ln());
+    }
+    let (base, x) = (a.f64(0), a.f64(1));
     if base <= 0.0 || base == 1.0 {
         return Value::Double(f64::NAN);
     }
@@ -585,7 +586,10 @@ mod tests {
     #[test]
     fn trigonometry_and_logs() {
         assert_eq!(call("CBRT", &[Value::Int(-8)]), Value::Double(-2.0));
-        assert_eq!(call("LOG", &[Value::Int(100)]), Value::Double(2.0));
+        assert_eq!(
+            call("LOG", &[Value::Double(std::f64::consts::E)]),
+            Value::Double(1.0)
+        );
         assert_eq!(
             call("LOG", &[Value::Int(2), Value::Int(8)]),
             Value::Double(3.0)

@@ -7,6 +7,7 @@
 mod aggregate;
 mod collections;
 mod json;
+mod json_path;
 mod lambda;
 mod math;
 mod nulls;

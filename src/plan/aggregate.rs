@@ -48,12 +48,19 @@ pub struct GroupKey {
     pub text: String,
 }
 
+/// COLLECT_LIST and COLLECT_SET keep at most this many values (ksqlDB's default limit;
+/// `ksql.functions.collect_list.limit` and `..collect_set.limit` change it); further
+/// values are left out.
+pub const COLLECT_VALUES_MAX: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggFunc {
     CountStar,
     Count,
     CountDistinct,
     Sum,
+    /// The sum of the elements of every array (SUM_LIST).
+    SumList,
     Avg,
     Min,
     Max,
@@ -75,6 +82,25 @@ pub enum AggFunc {
 }
 
 impl AggFunc {
+    /// Is the running state a STRUCT, ARRAY or MAP in ksqlDB (which keeps it in the
+    /// value format)?
+    pub fn structured_state(self) -> bool {
+        matches!(
+            self,
+            AggFunc::Avg
+                | AggFunc::StddevSamp
+                | AggFunc::StddevSample
+                | AggFunc::Correlation
+                | AggFunc::LatestByOffset
+                | AggFunc::EarliestByOffset
+                | AggFunc::CollectList
+                | AggFunc::CollectSet
+                | AggFunc::TopK
+                | AggFunc::TopKDistinct
+                | AggFunc::Histogram
+        )
+    }
+
     /// Can a row's contribution be taken back out (needed to aggregate a table)?
     pub fn undoable(self) -> bool {
         matches!(
@@ -82,6 +108,7 @@ impl AggFunc {
             AggFunc::CountStar
                 | AggFunc::Count
                 | AggFunc::Sum
+                | AggFunc::SumList
                 | AggFunc::Avg
                 | AggFunc::CollectList
                 | AggFunc::Histogram
@@ -99,7 +126,8 @@ pub struct AggCall {
     /// The argument, bound against the input row (None for COUNT(*)).
     pub arg: Option<TypedExpr>,
     /// TOPK's k; for EARLIEST/LATEST_BY_OFFSET the n of their n-argument form (an
-    /// array of the n earliest or latest values), 0 for the single value.
+    /// array of the n earliest or latest values), 0 for the single value; for
+    /// COLLECT_LIST and COLLECT_SET how many values they keep.
     pub k: usize,
     /// EARLIEST/LATEST_BY_OFFSET skip NULLs unless told not to.
     pub ignore_nulls: bool,
@@ -519,7 +547,7 @@ pub fn plan(
                 if !functions::is_aggregate(&name.name) {
                     return Ok(false);
                 }
-                let call = bind_call(
+                let mut call = bind_call(
                     &binder_for(&schema, context),
                     name,
                     args,
@@ -528,6 +556,9 @@ pub fn plan(
                     x.span,
                     c.text(x.span),
                 )?;
+                if let Some(limit) = c.collect_limit(call.func) {
+                    call.k = limit;
+                }
                 let slot = match calls.iter().position(|k| normalise(&k.text) == text) {
                     Some(i) => i,
                     None => {
@@ -802,6 +833,14 @@ fn bind_call(
             }
             (AggFunc::Sum, aty.clone())
         }
+        "SUM_LIST" => match &aty {
+            SqlType::Array(t)
+                if matches!(**t, SqlType::Int | SqlType::Bigint | SqlType::Double) =>
+            {
+                (AggFunc::SumList, (**t).clone())
+            }
+            _ => return Err(wrong("an ARRAY of INT, BIGINT or DOUBLE")),
+        },
         "AVG" => {
             if !aty.is_numeric() {
                 return Err(wrong("a number"));
@@ -896,6 +935,7 @@ fn bind_call(
         AggFunc::LatestByOffset | AggFunc::EarliestByOffset => {
             by_offset_options(&args[1..], example)?
         }
+        AggFunc::CollectList | AggFunc::CollectSet => (COLLECT_VALUES_MAX, true),
         _ => (0, true),
     };
     if distinct && func != AggFunc::CountDistinct {

@@ -93,10 +93,12 @@ impl SourceDef {
     }
 }
 
-/// Streams and tables by name (names are stored as shown: upper-case unless quoted).
+/// Streams and tables by name (names are stored as shown: upper-case unless quoted), and
+/// the types declared with CREATE TYPE.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     sources: BTreeMap<String, SourceDef>,
+    types: BTreeMap<String, SqlType>,
 }
 
 impl Catalog {
@@ -118,6 +120,24 @@ impl Catalog {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.sources.keys().map(|s| s.as_str())
+    }
+
+    /// A type declared with CREATE TYPE.
+    pub fn type_named(&self, name: &str) -> Option<&SqlType> {
+        self.types.get(name)
+    }
+
+    pub fn insert_type(&mut self, name: String, ty: SqlType) {
+        self.types.insert(name, ty);
+    }
+
+    pub fn remove_type(&mut self, name: &str) -> Option<SqlType> {
+        self.types.remove(name)
+    }
+
+    /// The declared types, by name.
+    pub fn types(&self) -> impl Iterator<Item = (&str, &SqlType)> {
+        self.types.iter().map(|(n, t)| (n.as_str(), t))
     }
 }
 

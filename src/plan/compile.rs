@@ -13,7 +13,7 @@ use crate::syntax::span::Span;
 
 use super::catalog::{did_you_mean, Catalog, Column, ColumnRole, Format, SourceDef};
 use super::column_names::ColumnNamer;
-use super::expr::{expect_boolean, resolve_type, Binder, TExpr, TypedExpr};
+use super::expr::{expect_boolean, resolve_type_in, Binder, TExpr, TypedExpr};
 use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan};
 use super::properties;
 use super::schema::{Schema, PSEUDO_COLUMNS};
@@ -58,6 +58,17 @@ pub enum Planned {
         skip: bool,
         delete_topic: bool,
     },
+    /// CREATE TYPE: `skip` when it exists and IF NOT EXISTS was given.
+    CreateType {
+        name: String,
+        ty: SqlType,
+        skip: bool,
+    },
+    /// DROP TYPE: `skip` when it does not exist and IF EXISTS was given.
+    DropType {
+        name: String,
+        skip: bool,
+    },
     /// A file to run, resolved against the directory of the text that names it.
     RunScript {
         path: std::path::PathBuf,
@@ -74,8 +85,8 @@ pub struct Compiler<'a> {
     /// Does the log take client properties (Kafka)? Then `SET` of a name that is not
     /// kql's passes it to the log's client, which checks it.
     pub client_properties: bool,
-    /// `ksql.persistence.wrap.single.values`: WRAP_SINGLE_VALUE where WITH does not say.
-    pub wrap_single_values: bool,
+    /// The session's properties, as SET (see `session_properties`).
+    pub properties: &'a std::collections::BTreeMap<String, String>,
 }
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
@@ -192,7 +203,9 @@ impl Compiler<'_> {
             StatementKind::CreateAsSelect(c) => self.create_as_select(c, stmt.span),
             StatementKind::CreateConnector(c) => self.connector(c, stmt.span),
             StatementKind::InsertSelect(i) => self.insert_select(i, stmt.span),
+            StatementKind::Drop(d) if d.kind == ast::DropKind::Type => self.drop_type(d),
             StatementKind::Drop(d) => self.drop(d),
+            StatementKind::CreateType(c) => self.create_type(c),
             // A running query's plan: the executor knows its statement.
             StatementKind::Explain(ast::Explain::QueryId(_)) => {
                 Ok(Planned::Inspect(stmt.kind.clone()))
@@ -210,6 +223,31 @@ impl Compiler<'_> {
                 })
             }
         }
+    }
+
+    /// `ksql.persistence.wrap.single.values`: WRAP_SINGLE_VALUE where WITH does not say.
+    pub fn wrap_single_values(&self) -> bool {
+        self.properties
+            .get("ksql.persistence.wrap.single.values")
+            .is_none_or(|v| v != "false")
+    }
+
+    /// `ksql.new.query.planner.enabled`: may a query over a stream leave its key out of
+    /// the projection (the result then has no key)?
+    pub fn keyless_projection(&self) -> bool {
+        self.properties
+            .get("ksql.new.query.planner.enabled")
+            .is_some_and(|v| v == "true")
+    }
+
+    /// How many values COLLECT_LIST or COLLECT_SET keeps, when a property says.
+    pub fn collect_limit(&self, func: super::aggregate::AggFunc) -> Option<usize> {
+        let name = match func {
+            super::aggregate::AggFunc::CollectList => "ksql.functions.collect_list.limit",
+            super::aggregate::AggFunc::CollectSet => "ksql.functions.collect_set.limit",
+            _ => return None,
+        };
+        self.properties.get(name)?.parse().ok()
     }
 
     pub(crate) fn text(&self, span: Span) -> String {
@@ -247,6 +285,49 @@ impl Compiler<'_> {
             }
             one(d)
         })
+    }
+
+    fn create_type(&self, c: &ast::CreateType) -> Result<Planned> {
+        let name = c.name.name.clone();
+        if let Some(existing) = self.catalog.type_named(&name) {
+            if c.if_not_exists {
+                return Ok(Planned::CreateType {
+                    name,
+                    ty: existing.clone(),
+                    skip: true,
+                });
+            }
+            return Err(one(
+                Diagnostic::new(
+                    Code::DuplicateSource,
+                    format!("the type {name} already exists: {existing}"),
+                )
+                .label(c.name.span, "declared again")
+                .help(format!(
+                    "DROP TYPE {name}; first, or use another name; CREATE TYPE IF NOT EXISTS keeps the first"
+                )),
+            ));
+        }
+        let ty = resolve_type_in(&c.ty, Some(self.catalog)).map_err(one)?;
+        Ok(Planned::CreateType {
+            name,
+            ty,
+            skip: false,
+        })
+    }
+
+    fn drop_type(&self, d: &ast::Drop) -> Result<Planned> {
+        let name = d.name.name.clone();
+        match self.catalog.type_named(&name) {
+            Some(_) => Ok(Planned::DropType { name, skip: false }),
+            None if d.if_exists => Ok(Planned::DropType { name, skip: true }),
+            None => Err(one(Diagnostic::new(
+                Code::UnknownSource,
+                format!("there is no type named {name}"),
+            )
+            .label(d.name.span, "unknown type")
+            .help("SHOW TYPES lists the declared types"))),
+        }
     }
 
     fn drop(&self, d: &ast::Drop) -> Result<Planned> {
@@ -365,7 +446,7 @@ impl Compiler<'_> {
                     continue;
                 }
             }
-            let ty = match resolve_type(&col.ty) {
+            let ty = match resolve_type_in(&col.ty, Some(self.catalog)) {
                 Ok(t) => t,
                 Err(d) => {
                     errors.push(d);
@@ -479,7 +560,7 @@ impl Compiler<'_> {
             &props,
             value_format,
             value_columns.len(),
-            self.wrap_single_values,
+            self.wrap_single_values(),
         )
         .unwrap_or_else(|d| {
             errors.push(d);

@@ -1152,10 +1152,42 @@ fn check_cast(inner: &TypedExpr, target: &SqlType, span: Span) -> Result<()> {
     }
 }
 
-/// An AST type to a SQL type.
+/// An AST type to a SQL type (a type declared with CREATE TYPE is unknown here: see
+/// `resolve_type_in`).
 pub fn resolve_type(t: &ast::TypeExpr) -> Result<SqlType> {
+    resolve_type_in(t, None)
+}
+
+/// An AST type to a SQL type, the names declared with CREATE TYPE taken from `catalog`.
+pub fn resolve_type_in(t: &ast::TypeExpr, catalog: Option<&super::Catalog>) -> Result<SqlType> {
     use ast::TypeKind as K;
+    let resolve_type = |t: &ast::TypeExpr| resolve_type_in(t, catalog);
     Ok(match &t.kind {
+        K::Named(name) => match catalog.and_then(|c| c.type_named(&name.name)) {
+            Some(ty) => ty.clone(),
+            None => {
+                let d = Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("there is no type named {}", name.name),
+                )
+                .label(name.span, "unknown type");
+                return Err(match catalog {
+                    Some(c) => match super::catalog::did_you_mean(
+                        &name.name,
+                        c.types().map(|(n, _)| n),
+                    ) {
+                        Some(s) => d.help(format!("did you mean {s}?")),
+                        None => d.help(format!(
+                            "declare it first: CREATE TYPE {} AS STRUCT<...>; or use a built-in type such as VARCHAR, INT, BIGINT, DOUBLE",
+                            name.name
+                        )),
+                    },
+                    None => d.help(
+                        "here only built-in types are known (VARCHAR, INT, BIGINT, DOUBLE, ARRAY<T>, STRUCT<...>, ...); types declared with CREATE TYPE name the types of columns",
+                    ),
+                });
+            }
+        },
         K::Boolean => SqlType::Boolean,
         K::Int => SqlType::Int,
         K::Bigint => SqlType::Bigint,

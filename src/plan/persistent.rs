@@ -87,14 +87,44 @@ pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
 }
 
 fn is_aggregating(plan: &QueryPlan) -> bool {
+    aggregate_of(plan).is_some()
+}
+
+fn aggregate_of(plan: &QueryPlan) -> Option<&super::aggregate::Aggregate> {
     let mut node = Some(&plan.root);
     while let Some(n) = node {
-        if matches!(n, LogicalPlan::Aggregate(_)) {
-            return true;
+        if let LogicalPlan::Aggregate(a) = n {
+            return Some(a);
         }
         node = n.inputs().first().copied();
     }
-    false
+    None
+}
+
+/// ksqlDB keeps an aggregate's running state in the sink's value format: a call whose
+/// state is a STRUCT, ARRAY or MAP (AVG's sum and count, ...) needs a format that holds
+/// one, which only JSON does here.
+fn check_aggregate_state(plan: &QueryPlan, format: Format, at: Span) -> Result<()> {
+    let Some(call) = aggregate_of(plan)
+        .into_iter()
+        .flat_map(|a| &a.calls)
+        .find(|c| c.func.structured_state())
+    else {
+        return Ok(());
+    };
+    if format == Format::Json {
+        return Ok(());
+    }
+    Err(vec![Diagnostic::new(
+        Code::InvalidPropertyValue,
+        format!(
+            "{} has an intermediate type (its running state is a structured value) that the {} value format cannot handle",
+            call.text,
+            format.name()
+        ),
+    )
+    .label(at, format!("values in the {} format", format.name()))
+    .help("remove the function or change the format: value_format='JSON' holds any state")])
 }
 
 impl Compiler<'_> {
@@ -207,7 +237,13 @@ impl Compiler<'_> {
         let keys = if partitioned {
             query.partition_by.clone()
         } else {
-            match super::sink_keys::sink_keys(&query, &c.name.name, select_span(&c.query)) {
+            let keyless_ok = self.keyless_projection();
+            match super::sink_keys::sink_keys(
+                &query,
+                &c.name.name,
+                select_span(&c.query),
+                keyless_ok,
+            ) {
                 Ok(keys) => keys,
                 Err(mut e) => {
                     errors.append(&mut e);
@@ -276,11 +312,12 @@ impl Compiler<'_> {
             .collect();
         super::properties::check_value_format(value_format, &value_columns, c.name.span)
             .map_err(|d| vec![d])?;
+        check_aggregate_state(&query, value_format, c.name.span)?;
         let wrap_single_value = super::properties::wrap_single_value(
             &props,
             value_format,
             value_columns.len(),
-            self.wrap_single_values,
+            self.wrap_single_values(),
         )
         .map_err(|d| vec![d])?;
         let format_given = c.properties.iter().any(|p| p.name == "timestamp_format");

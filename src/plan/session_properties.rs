@@ -37,7 +37,34 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         &["org.apache.kafka.streams.processor.logandskiponinvalidtimestamp"],
         "what a query does with a record whose timestamp column gives no valid time (NULL, negative, not matching timestamp_format): kql always skips it and counts it as a bad record",
     ),
+    (
+        "ksql.new.query.planner.enabled",
+        "false",
+        &["true", "false"],
+        "whether a query over a stream may leave the key out of its projection (true: the result has no key), as ksqlDB's newer planner allows",
+    ),
+    (
+        "ksql.functions.collect_list.limit",
+        "1000",
+        NUMBERS,
+        "how many values COLLECT_LIST keeps (the later ones are left out)",
+    ),
+    (
+        "ksql.functions.collect_set.limit",
+        "1000",
+        NUMBERS,
+        "how many distinct values COLLECT_SET keeps (the later ones are left out)",
+    ),
+    (
+        "ksql.functions.substring.legacy.args",
+        "false",
+        &["false"],
+        "SUBSTRING's arguments as ksqlDB reads them now (positions from 1); kql has no legacy form",
+    ),
 ];
+
+/// The values a count property accepts: any whole number from 1 (checked in `check_set`).
+const NUMBERS: &[&str] = &[];
 
 /// Topic settings people try to SET: (name, the WITH property to use instead).
 const TOPIC_SETTINGS: &[(&str, &str)] = &[
@@ -52,13 +79,22 @@ const TOPIC_SETTINGS: &[(&str, &str)] = &[
 pub fn check_set(s: &SetProperty) -> Result<(String, String), Diagnostic> {
     let (name, _, values, _) = known(&s.name, s.name_span)?;
     let value = s.value.trim().to_ascii_lowercase();
-    if !values.contains(&value.as_str()) {
+    let accepted = if values.is_empty() {
+        value.parse::<u32>().is_ok_and(|n| n >= 1)
+    } else {
+        values.contains(&value.as_str())
+    };
+    if !accepted {
         return Err(Diagnostic::new(
             Code::InvalidPropertyValue,
             format!("'{}' is not a value of '{name}'", s.value),
         )
         .label(s.value_span, "not accepted")
-        .help(format!("'{name}' takes {}", quoted(values))));
+        .help(if values.is_empty() {
+            format!("'{name}' takes a whole number from 1")
+        } else {
+            format!("'{name}' takes {}", quoted(values))
+        }));
     }
     Ok((name.to_string(), value))
 }

@@ -18,11 +18,14 @@ enum Origin {
     Grouping,
 }
 
-/// The output columns that are the sink's key, in key order.
+/// The output columns that are the sink's key, in key order. `keyless_ok`
+/// (`ksql.new.query.planner.enabled`): a query over a source that selects none of its key
+/// columns makes rows without a key instead of an error.
 pub fn sink_keys(
     plan: &QueryPlan,
     sink: &str,
     select_span: Span,
+    keyless_ok: bool,
 ) -> Result<Vec<usize>, Vec<Diagnostic>> {
     if !plan.partition_by.is_empty() {
         return Ok(plan.partition_by.clone());
@@ -74,6 +77,9 @@ pub fn sink_keys(
                 errors.push(twice(&p.items, *first, more, select_span));
             }
         }
+    }
+    if keyless_ok && matches!(origin, Origin::Source) && outputs.is_empty() && errors.is_empty() {
+        return Ok(Vec::new());
     }
     if !missing.is_empty() {
         let what = match (&origin, missing.len()) {

@@ -21,6 +21,7 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum StatementKind {
     CreateSource(CreateSource),
+    CreateType(CreateType),
     CreateAsSelect(CreateAsSelect),
     CreateConnector(CreateConnector),
     InsertValues(InsertValues),
@@ -63,6 +64,14 @@ pub struct CreateSource {
     pub name: Ident,
     pub columns: Vec<ColumnDef>,
     pub properties: Vec<Property>,
+}
+
+/// `CREATE TYPE name AS type`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateType {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub if_not_exists: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,7 +125,10 @@ pub enum TypeKind {
     Int,
     Bigint,
     Double,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     String,
     Bytes,
     Timestamp,
@@ -125,6 +137,8 @@ pub enum TypeKind {
     Array(Box<TypeExpr>),
     Map(Box<TypeExpr>, Box<TypeExpr>),
     Struct(Vec<(Ident, TypeExpr)>),
+    /// A type declared with CREATE TYPE.
+    Named(Ident),
 }
 
 /// `name = literal` inside `WITH (...)`. Names are lower-cased (`KAFKA_TOPIC` = `kafka_topic`).
@@ -153,6 +167,7 @@ pub enum DropKind {
     Stream,
     Table,
     Connector,
+    Type,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -72,6 +72,22 @@ pub(crate) fn statement(ctx: &Ctx, top: Pair<Rule>) -> Result<Statement> {
     let span = ctx.span(&pair);
     let kind = match pair.as_rule() {
         Rule::create_source => StatementKind::CreateSource(create_source(ctx, pair)?),
+        Rule::create_type => {
+            let mut it = children(pair);
+            let mut if_not_exists = false;
+            let mut next = it.next().unwrap();
+            if next.as_rule() == Rule::if_not_exists {
+                if_not_exists = true;
+                next = it.next().unwrap();
+            }
+            let name = ident(ctx, next);
+            let ty = data_type(ctx, it.next().unwrap())?;
+            StatementKind::CreateType(CreateType {
+                name,
+                ty,
+                if_not_exists,
+            })
+        }
         Rule::create_as_select => StatementKind::CreateAsSelect(create_as_select(ctx, pair)?),
         Rule::create_connector => StatementKind::CreateConnector(create_connector(ctx, pair)?),
         Rule::insert_values => StatementKind::InsertValues(insert_values(ctx, pair)?),
@@ -282,6 +298,7 @@ pub(crate) fn data_type(ctx: &Ctx, pair: Pair<Rule>) -> Result<TypeExpr> {
             let scale = integer_in(ctx, &it.next().unwrap(), "a scale")?;
             TypeKind::Decimal { precision, scale }
         }
+        Rule::custom_type => TypeKind::Named(ident(ctx, children(inner).next().unwrap())),
         r => return Err(Diagnostic::internal(format!("unexpected type rule {r:?}"))),
     };
     Ok(TypeExpr { kind, span })
@@ -345,6 +362,8 @@ fn drop_source(ctx: &Ctx, pair: Pair<Rule>) -> Drop {
                     DropKind::Table
                 } else if has_keyword(&p, Rule::CONNECTOR) {
                     DropKind::Connector
+                } else if has_keyword(&p, Rule::TYPE) {
+                    DropKind::Type
                 } else {
                     DropKind::Stream
                 }

@@ -158,10 +158,11 @@ fn describe_rule(r: Rule) -> String {
         | Rule::array_type
         | Rule::map_type
         | Rule::struct_type
-        | Rule::decimal_type => "a type (such as VARCHAR, INT, BIGINT, DOUBLE)".into(),
+        | Rule::decimal_type
+        | Rule::custom_type => "a type (such as VARCHAR, INT, BIGINT, DOUBLE)".into(),
         Rule::statement_only => "a statement".into(),
         Rule::select_query => "SELECT".into(),
-        Rule::create_source | Rule::create_as_select => "CREATE".into(),
+        Rule::create_source | Rule::create_as_select | Rule::create_type => "CREATE".into(),
         Rule::time_unit => "a time unit (SECONDS, MINUTES, HOURS, DAYS)".into(),
         Rule::duration => "a duration such as 10 SECONDS".into(),
         Rule::eq | Rule::neq | Rule::lt | Rule::le | Rule::gt | Rule::ge | Rule::distinct_from => {
@@ -195,7 +196,7 @@ fn describe_rule(r: Rule) -> String {
         Rule::source_kind => "STREAM, TABLE or GLOBAL TABLE".into(),
         Rule::window_kind => "TUMBLING, HOPPING or SESSION".into(),
         Rule::connector_kind => "SOURCE or SINK".into(),
-        Rule::drop_kind => "STREAM, TABLE or CONNECTOR".into(),
+        Rule::drop_kind => "STREAM, TABLE, CONNECTOR or TYPE".into(),
         // keywords are upper-case rules
         _ if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
             name.trim_end_matches("_KW").to_string()

@@ -132,12 +132,12 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
     })
 }
 
-/// A JSON number as a whole number: `2` or `2.0` (as ksqlDB reads an INT or BIGINT field),
-/// not `2.5`.
+/// A JSON number as a whole number, as ksqlDB reads an INT or BIGINT field: a fraction
+/// is cut off (`-1.7` is -1), a number beyond BIGINT is no whole number.
 fn whole_number(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| {
-        let f = n.as_f64()?;
-        (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+        let f = n.as_f64()?.trunc();
+        (f.abs() < 9.2e18).then_some(f as i64)
     })
 }
 
@@ -307,6 +307,16 @@ mod tests {
         let mut out = Vec::new();
         write_value(&Value::Int(i32::MIN), &SqlType::Int, &mut out);
         assert_eq!(out, i32::MIN.to_string().into_bytes());
+    }
+
+    #[test]
+    fn a_fraction_in_an_integer_column_is_cut_to_its_whole_part() {
+        let read = |text: &str, ty: &SqlType| from_json(&serde_json::from_str(text).unwrap(), ty);
+        assert_eq!(read("-1.7", &SqlType::Int), Ok(Value::Int(-1)));
+        assert_eq!(read("2.0", &SqlType::Bigint), Ok(Value::Bigint(2)));
+        assert_eq!(read("7", &SqlType::Int), Ok(Value::Int(7)));
+        assert!(read("2147483648", &SqlType::Int).is_err());
+        assert!(read("1e300", &SqlType::Bigint).is_err());
     }
 
     #[test]
