@@ -105,16 +105,31 @@ fn kafka_format_values_are_read_and_written_in_kafkas_serializer_bytes() {
     passes("kafka_values", 6);
 }
 
+/// `passes`, and each of `skipped` is named in the warnings about skipped records.
+fn passes_skipping(name: &str, records: usize, skipped: &[&str]) {
+    let out = kql_test(name, Some(name));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let passed = format!("Test passed ({records} output records)");
+    assert!(out.stdout.contains(&passed), "{}", out.stdout);
+    for s in skipped {
+        assert!(out.stderr.contains(s), "missing {s:?} in\n{}", out.stderr);
+    }
+}
+
 #[test]
 fn a_sink_timestamp_column_stamps_its_records_and_rows_without_a_valid_time_are_counted() {
-    let out = kql_test("sink_timestamp", Some("sink_timestamp"));
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("Test passed (4 output records)"),
-        "{}",
-        out.stdout
+    passes_skipping(
+        "sink_timestamp",
+        4,
+        &["TAKEN_AT holds -2", "SEEN holds 'yesterday'"],
     );
-    for skipped in ["TAKEN_AT holds -2", "SEEN holds 'yesterday'"] {
-        assert!(out.stderr.contains(skipped), "{}", out.stderr);
-    }
+}
+
+#[test]
+fn delimited_bytes_are_base64_and_text_that_is_not_is_a_bad_record() {
+    passes_skipping(
+        "delimited_bytes",
+        2,
+        &["expected BYTES, found 'not base64!'"],
+    );
 }

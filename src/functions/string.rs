@@ -138,7 +138,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         (3, 3),
         pad_type,
         |a| pad(a, true),
-        "padded on the left (or cut) to a length",
+        "a STRING or BYTES padded on the left (or cut) to a length",
         "LPAD('7', 3, '0') = '007'",
     ),
     scalar(
@@ -148,7 +148,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         (3, 3),
         pad_type,
         |a| pad(a, false),
-        "padded on the right (or cut) to a length",
+        "a STRING or BYTES padded on the right (or cut) to a length",
         "RPAD('ab', 4, '.') = 'ab..'",
     ),
 ];
@@ -180,9 +180,18 @@ fn instr_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
     Ok(SqlType::Int)
 }
 
+/// LPAD/RPAD take (STRING, INT, STRING) or (BYTES, INT, BYTES).
 fn pad_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
-    string(args, 0)?;
     integer(args, 1)?;
+    if args[0] == SqlType::Bytes || args[2] == SqlType::Bytes {
+        for i in [0, 2] {
+            if !matches!(args[i], SqlType::Bytes | SqlType::Null) {
+                return Err((i, "BYTES, as the other argument padded is".into()));
+            }
+        }
+        return Ok(SqlType::Bytes);
+    }
+    string(args, 0)?;
     string(args, 2)?;
     Ok(SqlType::String)
 }
@@ -255,6 +264,9 @@ fn instr(a: &Args) -> Value {
 }
 
 fn pad(a: &Args, left: bool) -> Value {
+    if let (Value::Bytes(input), Value::Bytes(fill)) = (a.get(0), a.get(2)) {
+        return pad_bytes(input, a.int(1), fill, left);
+    }
     let (input, len, fill) = (a.str(0), a.int(1), a.str(2));
     if len < 0 {
         return Value::Null;
@@ -275,6 +287,27 @@ fn pad(a: &Args, left: bool) -> Value {
     })
 }
 
+/// `pad` over bytes: cut to `len`, or filled up to it with `fill` repeated.
+fn pad_bytes(input: &[u8], len: i64, fill: &[u8], left: bool) -> Value {
+    // An empty padding is NULL even when none is needed, as ksqlDB's BYTES overload has it.
+    let Ok(len) = usize::try_from(len) else {
+        return Value::Null;
+    };
+    if fill.is_empty() {
+        return Value::Null;
+    }
+    if input.len() >= len {
+        return Value::Bytes(bytes::Bytes::copy_from_slice(&input[..len]));
+    }
+    let filler = fill.iter().cycle().take(len - input.len()).copied();
+    let out: Vec<u8> = if left {
+        filler.chain(input.iter().copied()).collect()
+    } else {
+        input.iter().copied().chain(filler).collect()
+    };
+    Value::Bytes(bytes::Bytes::from(out))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::data::Value;
@@ -291,6 +324,19 @@ mod tests {
         assert_eq!(call("CONCAT", &[s("a"), Value::Null, s("b")]), s("ab"));
         assert_eq!(call("LEN", &[s("héllo")]), Value::Int(5));
         assert_eq!(call("LPAD", &[s("7"), Value::Int(3), s("0")]), s("007"));
+        let b = |x: &'static [u8]| Value::Bytes(bytes::Bytes::from_static(x));
+        assert_eq!(
+            call("LPAD", &[b(b"yes"), Value::Int(8), b(b"no")]),
+            b(b"nononyes")
+        );
+        assert_eq!(
+            call("RPAD", &[b(b"yes"), Value::Int(2), b(b"no")]),
+            b(b"ye")
+        );
+        assert_eq!(
+            call("RPAD", &[b(b"yes"), Value::Int(3), b(b"")]),
+            Value::Null
+        );
         assert_eq!(
             call("RPAD", &[s("abcdef"), Value::Int(3), s("0")]),
             s("abc")

@@ -267,8 +267,12 @@ fn to_bytes(a: &Args) -> Value {
     decode(a.str(0), a.str(1)).map_or(Value::Null, bytes)
 }
 
+/// FROM_BYTES writes hex in upper case, as ksqlDB does (ENCODE writes it in lower case).
 fn from_bytes(a: &Args) -> Value {
     match a.get(0) {
+        Value::Bytes(b) if a.str(1).eq_ignore_ascii_case("hex") => {
+            text(b.iter().map(|x| format!("{x:02X}")).collect())
+        }
         Value::Bytes(b) => encode_bytes(b, a.str(1)).map_or(Value::Null, text),
         _ => Value::Null,
     }
@@ -554,10 +558,12 @@ fn decode(s: &str, encoding: &str) -> Option<Vec<u8>> {
                 .collect()
         }
         "utf8" => Some(s.as_bytes().to_vec()),
-        "ascii" => s
-            .chars()
-            .map(|c| u8::try_from(c).ok().filter(u8::is_ascii))
-            .collect(),
+        // As Java's US-ASCII encoder: a character outside ASCII becomes '?'.
+        "ascii" => Some(
+            s.chars()
+                .map(|c| u8::try_from(c).ok().filter(u8::is_ascii).unwrap_or(b'?'))
+                .collect(),
+        ),
         "base64" => base64_decode(s),
         _ => None,
     }

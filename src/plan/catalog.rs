@@ -26,6 +26,8 @@ pub enum Format {
     Delimited,
     /// ksqlDB's KAFKA format: a single primitive in Kafka's serializer bytes (keys).
     Kafka,
+    /// ksqlDB's NONE format: nothing is read or written (a stream without key columns).
+    None,
 }
 
 impl Format {
@@ -34,6 +36,7 @@ impl Format {
             Format::Json => "JSON",
             Format::Delimited => "DELIMITED",
             Format::Kafka => "KAFKA",
+            Format::None => "NONE",
         }
     }
 }

@@ -89,6 +89,66 @@ pub struct Compiler<'a> {
     pub properties: &'a std::collections::BTreeMap<String, String>,
 }
 
+/// The key and value formats a statement gets when it does not name them; Err holds the
+/// name of a format the property was set to that kql does not read (AVRO...), an error
+/// only for a statement that needs the default.
+#[derive(Debug, Clone)]
+pub struct DefaultFormats {
+    pub key: std::result::Result<Format, String>,
+    pub value: std::result::Result<Format, String>,
+}
+
+impl Default for DefaultFormats {
+    fn default() -> Self {
+        DefaultFormats {
+            key: Ok(Format::Kafka),
+            value: Ok(Format::Json),
+        }
+    }
+}
+
+impl DefaultFormats {
+    /// `given`, or else the key (or value) default; a default kql cannot use is reported
+    /// into `errors` (and JSON or KAFKA stands in, so checking goes on).
+    pub fn or_default(
+        &self,
+        given: Option<Format>,
+        key: bool,
+        at: Span,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Format {
+        given.unwrap_or_else(|| {
+            self.get(key, at).unwrap_or_else(|d| {
+                errors.push(d);
+                if key {
+                    Format::Kafka
+                } else {
+                    Format::Json
+                }
+            })
+        })
+    }
+
+    /// The key (or value) default, or the error of a statement at `at` that needs it.
+    pub fn get(&self, key: bool, at: Span) -> std::result::Result<Format, Diagnostic> {
+        let (which, setting) = if key {
+            ("key", &self.key)
+        } else {
+            ("value", &self.value)
+        };
+        setting.clone().map_err(|name| {
+            Diagnostic::new(
+                Code::InvalidPropertyValue,
+                format!("the default {which} format is {name}, which kql does not read or write"),
+            )
+            .label(at, format!("no {which}_format given"))
+            .help(format!(
+                "give {which}_format='JSON' in WITH, or SET 'ksql.persistence.default.format.{which}' to JSON, DELIMITED or KAFKA"
+            ))
+        })
+    }
+}
+
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 
 fn one(d: Diagnostic) -> Vec<Diagnostic> {
@@ -230,6 +290,26 @@ impl Compiler<'_> {
         self.properties
             .get("ksql.persistence.wrap.single.values")
             .is_none_or(|v| v != "false")
+    }
+
+    /// `ksql.persistence.default.format.key` and `.value`: the formats of a CREATE whose
+    /// WITH does not say (the key's also for a sink that gets key columns its source has not).
+    pub fn default_formats(&self) -> DefaultFormats {
+        let format = |name: &str, default| match self.properties.get(name) {
+            None => default,
+            Some(v) => match v.to_ascii_uppercase().as_str() {
+                "JSON" => Ok(Format::Json),
+                "DELIMITED" => Ok(Format::Delimited),
+                "KAFKA" => Ok(Format::Kafka),
+                "NONE" => Ok(Format::None),
+                other => Err(other.to_string()),
+            },
+        };
+        let d = DefaultFormats::default();
+        DefaultFormats {
+            key: format("ksql.persistence.default.format.key", d.key),
+            value: format("ksql.persistence.default.format.value", d.value),
+        }
     }
 
     /// `ksql.new.query.planner.enabled`: may a query over a stream leave its key out of
@@ -408,7 +488,9 @@ impl Compiler<'_> {
         // A timestamp_format that was given (even one reported as invalid) makes a STRING
         // timestamp column acceptable, so its error is not followed by another.
         let format_given = c.properties.iter().any(|p| p.name == "timestamp_format");
-        let key_format = props.key_format.unwrap_or(Format::Kafka);
+        let key_format =
+            self.default_formats()
+                .or_default(props.key_format, true, c.name.span, &mut errors);
         let mut columns: Vec<Column> = Vec::new();
         let mut key_spans = Vec::new();
         // The first declaration of each name, so a repeated name is found without a scan.
@@ -494,6 +576,29 @@ impl Compiler<'_> {
                         .label(col.ty.span, "unsupported key type")
                         .help("use STRING, INT, BIGINT or DOUBLE, or set key_format='JSON'"),
                     );
+                } else if contains_map(&ty) {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            format!("Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {ty}.", col.name.name),
+                        )
+                        .label(col.ty.span, "a key that holds a MAP")
+                        .help("the same map can be written with its entries in any order, so equal maps would be different keys: key by a STRUCT or a primitive"),
+                    );
+                } else if key_format == Format::Delimited
+                    && matches!(ty, SqlType::Array(_) | SqlType::Struct(_))
+                {
+                    errors.push(
+                        Diagnostic::new(
+                            Code::InvalidKey,
+                            format!(
+                                "The 'DELIMITED' format does not support type '{}'",
+                                super::properties::type_kind(&ty)
+                            ),
+                        )
+                        .label(col.ty.span, "unsupported key type")
+                        .help("a DELIMITED key holds primitive columns; set key_format='JSON' for this one"),
+                    );
                 }
             }
             columns.push(Column {
@@ -501,6 +606,17 @@ impl Compiler<'_> {
                 ty,
                 role,
             });
+        }
+        if key_format == Format::None && !key_spans.is_empty() {
+            let keys = columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Key)
+                .map(|c| (c.name.as_str(), &c.ty, true));
+            errors.push(
+                Diagnostic::new(Code::InvalidKey, super::properties::none_format_error(keys))
+                    .label(key_spans[0], "a key column")
+                    .help("remove key_format='NONE', or declare the stream without key columns"),
+            );
         }
         if key_spans.len() > 1 && key_format == Format::Kafka {
             let mut d = Diagnostic::new(
@@ -547,7 +663,9 @@ impl Compiler<'_> {
                 errors.push(d);
                 None
             });
-        let value_format = props.value_format.unwrap_or(Format::Json);
+        let value_format =
+            self.default_formats()
+                .or_default(props.value_format, false, c.name.span, &mut errors);
         let value_columns: Vec<(&str, &SqlType)> = columns
             .iter()
             .filter(|c| c.role == ColumnRole::Value)

@@ -2,6 +2,7 @@
 //! checked, and numeric operands widened to a common type (so evaluation needs no checks).
 
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 
 use super::schema::Schema;
 use crate::data::{SqlType, Value};
@@ -287,7 +288,15 @@ impl<'a> Binder<'a> {
                 }
             }
             ExprKind::Binary { op, left, right } => {
-                let (l, r) = (self.bind(left)?, self.bind(right)?);
+                let (left, right) = if op.is_comparison() {
+                    (
+                        time_text(left, std::slice::from_ref(&**right))?,
+                        time_text(right, std::slice::from_ref(&**left))?,
+                    )
+                } else {
+                    (Cow::Borrowed(&**left), Cow::Borrowed(&**right))
+                };
+                let (l, r) = (self.bind(&left)?, self.bind(&right)?);
                 binary(*op, l, r, span)
             }
             ExprKind::Function {
@@ -370,7 +379,13 @@ impl<'a> Binder<'a> {
                 high,
                 negated,
             } => {
-                let (v, lo, hi) = (self.bind(expr)?, self.bind(low)?, self.bind(high)?);
+                let bounds = [(**low).clone(), (**high).clone()];
+                let (low, high) = (
+                    time_text(low, std::slice::from_ref(&**expr))?,
+                    time_text(high, std::slice::from_ref(&**expr))?,
+                );
+                let expr = time_text(expr, &bounds)?;
+                let (v, lo, hi) = (self.bind(&expr)?, self.bind(&low)?, self.bind(&high)?);
                 let ty = unify(&v.ty, &lo.ty).ok_or_else(|| mismatch_compare(&v, &lo))?;
                 let ty = unify(&ty, &hi.ty).ok_or_else(|| mismatch_compare(&v, &hi))?;
                 Ok(TypedExpr::new(
@@ -933,6 +948,16 @@ fn time_unit_word<'e>(def: &FunctionDef, i: usize, a: &'e ast::Expr) -> Option<&
             .iter()
             .any(|(u, _)| *u == word || u.trim_end_matches('S') == word))
     .then_some(word)
+}
+
+/// `e` as bound: a string literal compared with ROWTIME, WINDOWSTART or WINDOWEND (one of
+/// `others`) is the time it spells, in milliseconds, as ksqlDB reads it.
+fn time_text<'e>(e: &'e ast::Expr, others: &[ast::Expr]) -> Result<Cow<'e, ast::Expr>> {
+    use super::magic_timestamp::{is_time_column, string_literal, to_millis_literal};
+    if string_literal(e).is_some() && others.iter().any(is_time_column) {
+        return Ok(Cow::Owned(to_millis_literal(e)?));
+    }
+    Ok(Cow::Borrowed(e))
 }
 
 pub fn expect_boolean(e: &TypedExpr, context: &str) -> Result<()> {

@@ -10,6 +10,7 @@ pub mod expr;
 pub mod join;
 pub mod join_key;
 pub mod logical;
+pub mod magic_timestamp;
 pub mod persistent;
 pub mod properties;
 pub mod reserved_names;

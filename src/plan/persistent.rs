@@ -259,7 +259,7 @@ impl Compiler<'_> {
             .label(select_span(&c.query), "only key columns")
             .help("select a column that is not a key, or copy a key into the value with AS_VALUE(key)")]);
         }
-        if partitioned && keys.is_empty() && props.key_format.is_some() {
+        if partitioned && keys.is_empty() && props.key_format.is_some_and(|f| f != Format::None) {
             return Err(vec![Diagnostic::new(
                 Code::InvalidKey,
                 "Key format specified for stream without key columns.",
@@ -281,7 +281,16 @@ impl Compiler<'_> {
                 },
             })
             .collect();
-        let key_format = props.key_format.unwrap_or(source.key_format);
+        // A sink that has key columns where its source had none (NONE) takes the default
+        // key format, as in ksqlDB.
+        let key_format = match props.key_format {
+            Some(f) => f,
+            None if source.key_format == Format::None && !keys.is_empty() => self
+                .default_formats()
+                .get(true, c.name.span)
+                .map_err(|d| vec![d])?,
+            None => source.key_format,
+        };
         if let Err(d) = check_key_format(
             key_format,
             keys.iter().map(|&k| &query.columns[k]),
@@ -556,7 +565,10 @@ fn check_key_format<'a>(
     let nested =
         |t: &SqlType| matches!(t, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_));
     let reason = match (format, keys.as_slice()) {
-        (Format::Json, _) => return Ok(()),
+        (Format::Json, _) | (Format::None, []) => return Ok(()),
+        (Format::None, _) => super::properties::none_format_error(
+            keys.iter().map(|k| (k.name.as_str(), &k.ty, true)),
+        ),
         (Format::Delimited, _) => match keys.iter().find(|k| nested(&k.ty)) {
             Some(k) => format!(
                 "The 'DELIMITED' format does not support type '{}', column: `{}`",

@@ -244,7 +244,10 @@ pub fn value_format_error(
         other => other.to_string(),
     };
     match (format, columns) {
-        (Format::Json, _) => None,
+        (Format::Json, _) | (Format::None, []) => None,
+        (Format::None, _) => Some(none_format_error(
+            columns.iter().map(|(n, t)| (*n, *t, false)),
+        )),
         (Format::Delimited, _) => columns.iter().find(|(_, t)| nested(t)).map(|(_, t)| {
             format!(
                 "The 'DELIMITED' format does not support type '{}'",
@@ -273,8 +276,27 @@ pub fn value_format_error(
     }
 }
 
+/// The NONE format's error for columns it was given: (name, type, is a key column).
+pub fn none_format_error<'a>(
+    columns: impl Iterator<Item = (&'a str, &'a crate::data::SqlType, bool)>,
+) -> String {
+    let listed: Vec<String> = columns
+        .map(|(n, t, key)| {
+            let ty = match t {
+                crate::data::SqlType::Int => "INTEGER".to_string(),
+                other => other.to_string(),
+            };
+            format!("`{n}` {ty}{}", if key { " KEY" } else { "" })
+        })
+        .collect();
+    format!(
+        "The 'NONE' format can only be used when no columns are defined. Got: [{}]",
+        listed.join(", ")
+    )
+}
+
 /// A type's kind as ksqlDB names it in format errors: ARRAY, MAP, STRUCT or the type.
-fn type_kind(t: &crate::data::SqlType) -> String {
+pub fn type_kind(t: &crate::data::SqlType) -> String {
     use crate::data::SqlType as T;
     match t {
         T::Array(_) => "ARRAY".into(),
@@ -360,11 +382,12 @@ fn format(p: &Property) -> Result<Format> {
         "JSON" => Ok(Format::Json),
         "DELIMITED" => Ok(Format::Delimited),
         "KAFKA" => Ok(Format::Kafka),
+        "NONE" => Ok(Format::None),
         _ => Err(Diagnostic::new(
             Code::InvalidPropertyValue,
             format!("format '{s}' is not supported"),
         )
         .label(p.value.span, "unsupported format")
-        .help("kql reads and writes 'JSON', 'DELIMITED' and (for keys) 'KAFKA'")),
+        .help("kql reads and writes 'JSON', 'DELIMITED', 'KAFKA' and (for no columns) 'NONE'")),
     }
 }

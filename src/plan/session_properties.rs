@@ -32,6 +32,18 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         "whether a JSON value of one column is an object holding it (true) or the bare value (false), where WITH (WRAP_SINGLE_VALUE=...) does not say",
     ),
     (
+        "ksql.persistence.default.format.key",
+        "KAFKA",
+        &["kafka", "json", "delimited", "none", "avro", "protobuf", "protobuf_nosr", "json_sr"],
+        "the key format of a CREATE whose WITH gives none, and of a sink that gets key columns its source does not have (kql reads KAFKA, JSON, DELIMITED and NONE: a statement that needs another is an error)",
+    ),
+    (
+        "ksql.persistence.default.format.value",
+        "JSON",
+        &["json", "delimited", "kafka", "avro", "protobuf", "protobuf_nosr", "json_sr"],
+        "the value format of a CREATE whose WITH gives none (kql reads JSON, DELIMITED and KAFKA: a statement that needs another is an error)",
+    ),
+    (
         "ksql.streams.default.timestamp.extractor",
         "org.apache.kafka.streams.processor.LogAndSkipOnInvalidTimestamp",
         &["org.apache.kafka.streams.processor.logandskiponinvalidtimestamp"],

@@ -38,8 +38,12 @@ pub fn decode(
 
 /// A field's value. Times are numbers in DELIMITED, as ksqlDB writes them: TIMESTAMP in
 /// epoch milliseconds, DATE in days since the epoch, TIME in milliseconds of the day;
-/// text in ISO-8601 is read as well.
+/// text in ISO-8601 is read as well. BYTES are base64, as in JSON.
 fn field_value(f: &str, ty: &SqlType) -> Value {
+    if *ty == SqlType::Bytes {
+        return super::json::unbase64(f.trim())
+            .map_or(Value::Null, |b| Value::Bytes(bytes::Bytes::from(b)));
+    }
     let number = || f.trim().parse::<i64>().ok();
     match (ty, number()) {
         (SqlType::Timestamp, Some(ms)) => Value::Timestamp(ms),
@@ -145,5 +149,18 @@ mod tests {
             row,
             vec![Value::Timestamp(1000), Value::Date(10), Value::Time(60_000)]
         );
+    }
+
+    #[test]
+    fn bytes_are_base64() {
+        let bytes = Value::Bytes(bytes::Bytes::from_static(b"hi!"));
+        let mut out = Vec::new();
+        encode(&[("B", &SqlType::Bytes, &bytes)], &mut out);
+        assert_eq!(out, b"aGkh");
+        let cols = vec![("B".to_string(), SqlType::Bytes, 0)];
+        let mut row = vec![Value::Null];
+        decode(&out, &cols, &mut row).unwrap();
+        assert_eq!(row, vec![bytes]);
+        assert!(decode(b"not base64!", &cols, &mut row).is_err());
     }
 }

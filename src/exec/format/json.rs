@@ -150,7 +150,8 @@ fn short(j: &Json) -> String {
     }
 }
 
-fn unbase64(s: &str) -> Option<Vec<u8>> {
+/// Base64 text (as JSON and DELIMITED hold BYTES) to its bytes; None if it is not base64.
+pub fn unbase64(s: &str) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',

@@ -66,7 +66,11 @@ pub fn encode_key_into(
     columns: &[(&str, &SqlType, &Value)],
     out: &mut Vec<u8>,
 ) -> bool {
-    if columns.is_empty() || columns.iter().all(|(_, _, v)| v.is_null()) {
+    // NONE: the records have no key, whatever the row holds.
+    if format == crate::plan::catalog::Format::None
+        || columns.is_empty()
+        || columns.iter().all(|(_, _, v)| v.is_null())
+    {
         return false;
     }
     match format {
@@ -78,6 +82,7 @@ pub fn encode_key_into(
         }
         crate::plan::catalog::Format::Delimited => super::delimited::encode(columns, out),
         crate::plan::catalog::Format::Kafka => encode_kafka(columns[0].2, out),
+        crate::plan::catalog::Format::None => {}
     }
     true
 }

@@ -1,5 +1,6 @@
 //! Serialization formats: how keys and values of records become rows and back.
-//! JSON and DELIMITED for values, KAFKA (Kafka's primitive serializers) and JSON for keys.
+//! JSON and DELIMITED for values, KAFKA (Kafka's primitive serializers) and JSON for keys;
+//! NONE, which holds no columns.
 
 pub mod delimited;
 pub mod json;
@@ -47,6 +48,8 @@ impl ValueDecoder {
             }
             Format::Json => json::decode_object(bytes, &self.columns, row),
             Format::Delimited => delimited::decode(bytes, &self.columns, row),
+            // Nothing to read: the format holds no columns.
+            Format::None => Ok(()),
             Format::Kafka => {
                 let [(_, ty, pos)] = self.columns.as_slice() else {
                     return Err(DecodeError("the KAFKA format holds a single column".into()));
@@ -93,6 +96,7 @@ pub fn encode_value(
         }
         Format::Delimited => delimited::encode(columns, out),
         Format::Kafka if columns.len() == 1 => key::encode_kafka(columns[0].2, out),
+        Format::None => {}
         _ => json::encode_object(columns, out),
     }
 }
