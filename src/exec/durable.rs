@@ -8,7 +8,8 @@
 //! Stateful operators also write their state to a compacted changelog topic at each commit,
 //! all through one interface (`operator_state::OperatorState`: snapshot, restore, how far
 //! the inputs were consumed): an aggregation task to its input partition's partition of
-//! the query's changelog, a join as one snapshot of all its tasks and positions. A
+//! the query's changelog, a join as one snapshot of all its tasks and positions (a join
+//! shared by several processes: one snapshot per task, each in its own partition). A
 //! snapshot is the state in chunks under a new generation, then a manifest naming the
 //! generation, its chunk count and the input progress the state reflects, then tombstones
 //! for the previous generation. A crash before the manifest leaves the previous generation
@@ -53,6 +54,13 @@ pub fn changelog_topic(log: &LogHandle, query_id: &str) -> String {
 pub fn join_changelog_topic(log: &LogHandle, query_id: &str) -> String {
     let prefix = naming::query_prefix(log.application_id(), query_id);
     format!("{prefix}-Join-changelog")
+}
+
+/// The changelog topic of a shared join's tasks: task i's snapshot (its state and its
+/// inputs' positions) in partition i, so that each task can move to another process alone.
+pub fn join_tasks_changelog_topic(log: &LogHandle, query_id: &str) -> String {
+    let prefix = naming::query_prefix(log.application_id(), query_id);
+    format!("{prefix}-Join-Tasks-changelog")
 }
 
 fn chunk_key(generation: u64, chunk: u32) -> Bytes {
@@ -117,6 +125,9 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
         if let Some(join) = &mut stage.join {
             // The join's own positions are in its snapshot; these show its lag.
             for (topic, p, next) in join.positions()? {
+                if !super::share::runs(q.share.as_ref(), &topic, p) {
+                    continue; // another process's task
+                }
                 log.commit_offset(group, &topic, p, next).map_err(e)?;
             }
             written_topics.extend(join.written_topics());
@@ -325,6 +336,48 @@ pub fn take_over(
     Ok(())
 }
 
+/// A task of a shared join that this process was just given: its state and positions as
+/// last committed, from its latest snapshot, else rebuilt by replaying its inputs up to the
+/// positions its group committed (from where the join started reading them).
+pub fn take_over_join(
+    log: &LogHandle,
+    q: &mut Running,
+    stage_index: usize,
+    partition: u32,
+) -> ExecResult<()> {
+    let group = group_of(log, &q.id);
+    let changelog = join_tasks_changelog_topic(log, &q.id);
+    let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
+    let stage = &mut q.stages[stage_index];
+    let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+        return Ok(());
+    };
+    // A task as the join started it: whatever this process held of it before is stale.
+    let fresh_task = || -> ExecResult<_> {
+        crate::exec::join::build(log, plan, join.start, &naming)?
+            .take_task(partition)
+            .ok_or_else(|| ExecError::internal("a join without the task of a partition"))
+    };
+    let mut task = fresh_task()?;
+    q.snapshots.remove(&(stage_index, partition));
+    match restore_operator(log, &changelog, partition, &mut task) {
+        Ok(Some(at)) => {
+            q.snapshots.insert((stage_index, partition), at);
+        }
+        // No snapshot, or one that does not fit (half put back, maybe): replay.
+        Ok(None) | Err(_) => {
+            task = fresh_task()?;
+            let mut until = Vec::new();
+            for input in task.inputs() {
+                until.push(log.committed_offset(&group, input.topic(), partition)?);
+            }
+            crate::exec::join::live::replay_task(task.as_mut(), &until)?;
+        }
+    }
+    join.replace_task(task);
+    Ok(())
+}
+
 /// Puts a join's latest snapshot back (its state and positions), and tells its feeders
 /// which records of their internal topics were written after the last commit. Without a
 /// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
@@ -398,9 +451,24 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     let topic = changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
         if let Some(join) = &mut stage.join {
-            let topic = join_changelog_topic(log, &q.id);
-            create_changelog(log, &topic, 1)?;
-            snapshot_operator(log, &topic, 0, join, &mut q.snapshots, (i, 0))?;
+            if q.share.is_none() {
+                let topic = join_changelog_topic(log, &q.id);
+                create_changelog(log, &topic, 1)?;
+                snapshot_operator(log, &topic, 0, join, &mut q.snapshots, (i, 0))?;
+                continue;
+            }
+            // Shared by several processes: each task this process runs, on its own.
+            let topic = join_tasks_changelog_topic(log, &q.id);
+            let partitions = join.task_partitions();
+            create_changelog(log, &topic, partitions.len() as u32)?;
+            for p in partitions {
+                if !join.owned.as_ref().is_none_or(|o| o.contains(&p)) {
+                    continue; // another process's task: it writes its own snapshots
+                }
+                if let Some(task) = join.task_mut(p) {
+                    snapshot_operator(log, &topic, p, task, &mut q.snapshots, (i, p))?;
+                }
+            }
             continue;
         }
         if !matches!(&*stage.kind, StageKind::Aggregate(_)) {

@@ -10,8 +10,10 @@
 //! snapshot from the query's changelog topic (written at each commit, with the position
 //! it reflects), or replays the partition up to the committed position; state is never
 //! counted twice, since it is restored as of the position reading resumes from. A join
-//! keeps its state as one snapshot of all its tasks, so it does not move: it runs whole in
-//! each process that starts it (the caller warns).
+//! whose task i reads partition i of each input (co-partitioned or global, nothing
+//! repartitioned) moves the same way, task by task, each with its own snapshot; a join that
+//! writes internal topics (a side repartitioned, a foreign key) runs whole in each process
+//! that starts it (the caller warns).
 //!
 //! Output across a hand-over: when the member has a transaction (exactly-once), the
 //! process's writes, snapshots and offsets since its last commit are one transaction, so
@@ -25,7 +27,7 @@
 use std::collections::BTreeSet;
 
 use super::log::{LogHandle, Membership};
-use super::persistent::{Running, StageKind};
+use super::persistent::Running;
 
 /// This process's share of a query.
 pub struct Share {
@@ -62,11 +64,23 @@ pub enum Sharing {
 }
 
 /// Why a query's tasks cannot move between processes, if they cannot.
-fn unshareable(q: &Running) -> Option<String> {
+fn unshareable(q: &mut Running) -> Option<String> {
     q.stages
-        .iter()
-        .any(|s| matches!(&*s.kind, StageKind::Joined(_)))
-        .then(|| "a join's state does not move between processes yet".to_string())
+        .iter_mut()
+        .filter_map(|s| s.join.as_mut())
+        .any(|j| !j.partitioned())
+        .then(|| {
+            "a join that repartitions a side, or a foreign-key join, does not move between processes yet"
+                .to_string()
+        })
+}
+
+/// The topics a stage's tasks read: what the query's group subscribes to.
+fn stage_topics(stage: &mut super::persistent::Stage) -> Vec<String> {
+    match &mut stage.join {
+        Some(join) => join.task_topics(),
+        None => vec![stage.input_topic.clone()],
+    }
 }
 
 /// Joins the query's consumer group, if the log is shared and the query can move.
@@ -77,14 +91,24 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     if let Some(why) = unshareable(q) {
         return Ok(Sharing::Whole(why));
     }
-    let mut topics: Vec<String> = q.stages.iter().map(|s| s.input_topic.clone()).collect();
-    topics.dedup();
+    let mut topics: Vec<String> = Vec::new();
+    for stage in &mut q.stages {
+        for t in stage_topics(stage) {
+            if !topics.contains(&t) {
+                topics.push(t);
+            }
+        }
+    }
     let Some(membership) = log.join_group(&group, &topics).map_err(|e| e.to_string())? else {
         return Ok(Sharing::Alone);
     };
     // A round of a shared query is bounded: see SHARED_ROUND_RECORDS_MAX.
     for stage in &mut q.stages {
         stage.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+        if let Some(join) = &mut stage.join {
+            join.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+            join.owned = Some(Default::default());
+        }
     }
     q.share = Some(Share {
         membership,
@@ -122,6 +146,10 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
     let reset = std::mem::take(&mut share.reset);
     let before = std::mem::replace(&mut share.owned, assigned.clone());
     for i in 0..q.stages.len() {
+        if q.stages[i].join.is_some() {
+            refresh_join(log, q, i, &before, &assigned, reset)?;
+            continue;
+        }
         let topic = q.stages[i].input_topic.clone();
         let partitions: Vec<u32> = q.stages[i].tasks.iter().map(|t| t.partition).collect();
         for p in partitions {
@@ -137,6 +165,39 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
                 q.snapshots.remove(&(i, p));
             }
         }
+    }
+    Ok(())
+}
+
+/// `refresh` for a joined stage: a join task moves with the partition of its first input
+/// (the range assignor gives one member the same partition of every input).
+fn refresh_join(
+    log: &LogHandle,
+    q: &mut Running,
+    i: usize,
+    before: &BTreeSet<(String, u32)>,
+    assigned: &BTreeSet<(String, u32)>,
+    reset: bool,
+) -> Result<(), String> {
+    let Some(join) = q.stages[i].join.as_mut() else {
+        return Ok(());
+    };
+    let Some(topic) = join.task_topics().into_iter().next() else {
+        return Ok(());
+    };
+    let mut owned = std::collections::HashSet::new();
+    for p in join.task_partitions() {
+        let key = (topic.clone(), p);
+        let (had, has) = (before.contains(&key), assigned.contains(&key));
+        if has && (reset || !had) {
+            super::durable::take_over_join(log, q, i, p).map_err(|e| e.to_string())?;
+        }
+        if has {
+            owned.insert(p);
+        }
+    }
+    if let Some(join) = q.stages[i].join.as_mut() {
+        join.owned = Some(owned);
     }
     Ok(())
 }

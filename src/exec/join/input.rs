@@ -105,6 +105,32 @@ impl Input {
         Ok(())
     }
 
+    /// `resume`, reading at most `most` records past the current position (a shared
+    /// query's bounded round).
+    pub fn resume_at_most(&mut self, log: &LogHandle, most: Option<u64>) -> Result<(), String> {
+        let Some(most) = most else {
+            return self.resume(log);
+        };
+        let Offsets {
+            high_watermark: end,
+            ..
+        } = log
+            .offsets(self.reader.topic(), self.partition())
+            .map_err(|e| e.to_string())?;
+        let at = self.position()?;
+        self.reader.extend_to(end.min(at.saturating_add(most)));
+        Ok(())
+    }
+
+    /// Reads no further than `end` until the next `resume` (a replay up to a committed
+    /// position); what was fetched ahead is dropped.
+    pub fn limit_to(&mut self, end: u64) -> Result<(), String> {
+        let at = self.position()?;
+        self.seek(at);
+        self.reader.range.end = end.max(at);
+        Ok(())
+    }
+
     /// Starts again at `offset` (a restored position); nothing read is kept.
     pub fn seek(&mut self, offset: u64) {
         self.head = None;

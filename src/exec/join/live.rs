@@ -54,6 +54,8 @@ pub(crate) trait RowEncoder: Send + Sync {
 
 /// A join task as the driver runs it: its rows encoded as records of the output topic.
 struct JoinUnit {
+    /// The task's place among the join's tasks.
+    at: usize,
     task: Box<dyn Resumable>,
     output: Arc<dyn RowEncoder>,
     log: LogHandle,
@@ -96,6 +98,14 @@ pub struct LiveJoin {
     pub(super) tasks: Vec<Box<dyn Resumable>>,
     /// Internal topics made for this join (a transient query removes them at its end).
     pub internal_topics: Vec<String>,
+    /// Where its inputs started (a task taken over from another process, without a
+    /// position committed for an input, starts that input there).
+    pub(crate) start: crate::exec::physical::StartAt,
+    /// The partitions whose tasks this process runs (a join shared by several processes,
+    /// `exec/share.rs`); None: every task.
+    pub(crate) owned: Option<HashSet<u32>>,
+    /// The most records a task reads of each input in one run (a shared join).
+    pub(crate) round_records_max: Option<u64>,
 }
 
 impl std::fmt::Debug for LiveJoin {
@@ -172,11 +182,22 @@ impl LiveJoin {
             rows_written: 0,
         };
         let mut units = Vec::with_capacity(self.tasks.len());
-        let mut tasks = std::mem::take(&mut self.tasks).into_iter();
-        while let Some(mut task) = tasks.next() {
-            let resumed = task.inputs().into_iter().try_for_each(|i| i.resume(log));
+        // Tasks another process runs wait aside, with their place in the join.
+        let mut aside = Vec::new();
+        let mut tasks = std::mem::take(&mut self.tasks).into_iter().enumerate();
+        while let Some((at, mut task)) = tasks.next() {
+            if !self.runs(task.as_mut()) {
+                aside.push((at, task));
+                continue;
+            }
+            let most = self.round_records_max;
+            let resumed = task
+                .inputs()
+                .into_iter()
+                .try_for_each(|i| i.resume_at_most(log, most));
             task.close_at_end(close);
             units.push(JoinUnit {
+                at,
                 task,
                 output: output.clone(),
                 log: log.clone(),
@@ -185,21 +206,96 @@ impl LiveJoin {
             });
             if let Err(e) = resumed {
                 // (every task stays, to run again or be saved)
-                self.tasks.extend(units.into_iter().map(|u| u.task));
-                self.tasks.extend(tasks);
+                aside.extend(units.into_iter().map(|u| (u.at, u.task)));
+                aside.extend(tasks);
+                self.put_back(aside);
                 return Err(e.into());
             }
         }
         let ran = run_appending(runtime, log, output.topic(), units);
         for u in ran.units {
-            self.tasks.push(u.task);
+            aside.push((u.at, u.task));
             run.stats.merge(u.stats);
             run.rows_written += u.written;
         }
+        self.put_back(aside);
         match ran.failure {
             Some(e) => Err(e),
             None => Ok(run),
         }
+    }
+
+    /// Does this process run the task? (A task's partition is its first input's.)
+    fn runs(&self, task: &mut dyn Resumable) -> bool {
+        self.owned
+            .as_ref()
+            .is_none_or(|owned| owned.contains(&task_partition(task)))
+    }
+
+    /// The tasks set aside and run, back in their places.
+    fn put_back(&mut self, mut tasks: Vec<(usize, Box<dyn Resumable>)>) {
+        tasks.sort_by_key(|(at, _)| *at);
+        self.tasks = tasks.into_iter().map(|(_, t)| t).collect();
+    }
+
+    /// Whether each task reads partition i of every input, the task's own partition (a
+    /// co-partitioned or global join without internal topics), so that the join's
+    /// partitions can be shared between processes as an aggregate's are. A join that
+    /// repartitions a side writes every partition of its internal topic from each input
+    /// partition; a foreign-key join's one task reads every partition.
+    pub(crate) fn partitioned(&mut self) -> bool {
+        self.feeders.is_empty()
+            && self.tasks.iter_mut().enumerate().all(|(i, t)| {
+                t.inputs()
+                    .iter()
+                    .all(|input| input.partition() as usize == i)
+            })
+    }
+
+    /// The topics the tasks read (what the processes sharing the join subscribe to).
+    pub(crate) fn task_topics(&mut self) -> Vec<String> {
+        let mut topics: Vec<String> = Vec::new();
+        for t in &mut self.tasks {
+            for i in t.inputs() {
+                if !topics.iter().any(|x| x == i.topic()) {
+                    topics.push(i.topic().to_string());
+                }
+            }
+        }
+        topics
+    }
+
+    /// The partitions of the tasks, in order.
+    pub(crate) fn task_partitions(&mut self) -> Vec<u32> {
+        self.tasks
+            .iter_mut()
+            .map(|t| task_partition(t.as_mut()))
+            .collect()
+    }
+
+    /// Takes the task of `partition` out (to give it to another join of the same plan).
+    pub(crate) fn take_task(&mut self, partition: u32) -> Option<Box<dyn Resumable>> {
+        let at = self.task_at(partition)?;
+        Some(self.tasks.remove(at))
+    }
+
+    /// Puts `task` in the place of the task of its partition.
+    pub(crate) fn replace_task(&mut self, mut task: Box<dyn Resumable>) {
+        if let Some(at) = self.task_at(task_partition(task.as_mut())) {
+            self.tasks[at] = task;
+        }
+    }
+
+    /// The task of `partition`, whose state a shared join snapshots on its own.
+    pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut Box<dyn Resumable>> {
+        let at = self.task_at(partition)?;
+        self.tasks.get_mut(at)
+    }
+
+    fn task_at(&mut self, partition: u32) -> Option<usize> {
+        self.tasks
+            .iter_mut()
+            .position(|t| task_partition(t.as_mut()) == partition)
     }
 
     /// Every position and every task's state.
@@ -321,6 +417,56 @@ impl crate::exec::operator_state::OperatorState for LiveJoin {
     fn consumed(&mut self) -> ExecResult<u64> {
         Ok(self.positions()?.iter().map(|(_, _, o)| *o).sum())
     }
+}
+
+/// One task of a shared join: its tables or window buffers with the positions of its
+/// inputs, so that it moves to another process alone.
+impl crate::exec::operator_state::OperatorState for Box<dyn Resumable> {
+    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
+        let mut w = Writer(Vec::new());
+        save_positions(&mut w, self.inputs())?;
+        self.save(&mut w);
+        Ok(w.0)
+    }
+
+    fn restore(&mut self, bytes: &[u8], _consumed: u64) -> ExecResult<()> {
+        let mut r = Reader::new(bytes);
+        load_positions(&mut r, self.inputs())?;
+        self.load(&mut r)?;
+        if !r.at_end() {
+            return Err("the snapshot is of another join task".to_string().into());
+        }
+        Ok(())
+    }
+
+    /// Positions only grow, so their sum changes whenever the task read anything.
+    fn consumed(&mut self) -> ExecResult<u64> {
+        let mut sum = 0;
+        for i in self.inputs() {
+            sum += i.position()?;
+        }
+        Ok(sum)
+    }
+}
+
+/// Rebuilds a task's state from its inputs up to `until` (one offset per input, None:
+/// read none of that input), emitting nothing: a task taken over from another process
+/// that left no snapshot, as of the positions its group committed.
+pub(crate) fn replay_task(task: &mut dyn Resumable, until: &[Option<u64>]) -> ExecResult<()> {
+    for (input, end) in task.inputs().into_iter().zip(until) {
+        let at = input.position()?;
+        input.limit_to(end.unwrap_or(at))?;
+    }
+    let mut rows = Vec::new();
+    while task.next_batch(&mut rows)? {
+        rows.clear();
+    }
+    Ok(())
+}
+
+/// A task's partition: its first input's (every input's, in a partitioned join).
+pub(crate) fn task_partition(task: &mut dyn Resumable) -> u32 {
+    task.inputs().first().map_or(0, |i| i.partition())
 }
 
 fn position(i: &mut Input) -> Result<(String, u32, u64), String> {

@@ -188,6 +188,9 @@ fn build_node(
         global: None,
         tasks: Vec::new(),
         internal_topics: Vec::new(),
+        start,
+        owned: None,
+        round_records_max: None,
     };
     let n = plan.node(node);
     match n.operator {
