@@ -2,7 +2,8 @@
 //! kafka-python. Each creates a topic, produces keyed records with acks=all, consumes half
 //! in a group and commits, then a new consumer of the group resumes from the committed
 //! offsets; after a restart of the server (same data directory) the offsets are still
-//! there. Run scripts/clients-up first.
+//! there. confluent-kafka also produces with each `compression.type`. Run
+//! scripts/clients-up first.
 
 mod serve_support;
 
@@ -129,4 +130,29 @@ fn kafka_python_produces_with_acks_all_and_a_group_resumes_from_its_commit_which
         committed_total(dir.path(), &data, "kp-group").0,
         RECORDS as i64 / 2
     );
+}
+
+#[test]
+fn confluent_kafka_batches_compressed_with_every_compression_type_are_taken_and_read_back() {
+    require_python_module("confluent_kafka");
+    let served = Served::start(1, &[]);
+    let path = root().join("tests/serve_clients/confluent_compression.py");
+    let out = run(
+        Command::new("python3").args([path.to_str().unwrap(), served.bootstrap(), "zipped", "200"]),
+        "",
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).unwrap();
+    for codec in ["gzip", "snappy", "lz4", "zstd"] {
+        assert_eq!(s[codec]["errors"], serde_json::json!([]), "{codec}: {s}");
+        assert_eq!(s[codec]["acked"].as_u64(), Some(200), "{codec}: {s}");
+        assert_eq!(s[codec]["read_back_equal"], true, "{codec}: {s}");
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod alloc;
 mod api;
+mod compression;
 mod connection;
 mod dispatch;
 mod errors;

@@ -7,6 +7,13 @@ use std::time::Duration;
 /// `socket.request.max.bytes` is 100 MiB; a producer's default request is at most 1 MiB).
 pub const REQUEST_FRAME_BYTES_MAX: usize = 16 * 1024 * 1024;
 
+/// The bytes the compressed batches of one Produce request may expand to. Requests are
+/// handled one at a time per connection, and a Produce without waiting (so at most one
+/// per runtime thread at once), which bounds the memory expansions take. Past it the
+/// partition's batch is refused with MESSAGE_TOO_LARGE. A producer's request is 1 MiB
+/// by default: this allows a 64-fold expansion of it.
+pub const PRODUCE_EXPANDED_BYTES_MAX: usize = 64 * 1024 * 1024;
+
 /// Request bytes held at once by all connections together: a frame's buffer is reserved
 /// from this budget before it is read, so many large requests wait instead of exhausting
 /// memory.

@@ -1,8 +1,10 @@
 //! Kafka v2 record batches on the wire, to and from the log's records. Keys, values,
-//! timestamps and headers cross unchanged. Only uncompressed batches are accepted: a
-//! compressed one would be expanded in memory to a size the frame limit does not bound.
+//! timestamps and headers cross unchanged. Compressed batches are expanded within a bound
+//! (`compression.rs`); the log keeps records uncompressed, and Fetch sends them so.
 
-use bytes::{Buf, Bytes, BytesMut};
+use std::cell::Cell;
+
+use bytes::{Bytes, BytesMut};
 use indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
@@ -11,6 +13,8 @@ use kafka_protocol::records::{
 };
 use kafka_protocol::ResponseError;
 use kql_runtime::{Header, RecordBatch};
+
+use crate::compression;
 
 /// Bytes of a v2 batch before its records.
 const BATCH_HEADER_BYTES: usize = 61;
@@ -33,14 +37,42 @@ pub struct ProducedBatch {
 }
 
 /// The records of a Produce request's partition, checked before anything is decoded:
-/// every batch is v2, uncompressed, not transactional, with a record count its bytes can
-/// hold. Errors are Kafka error codes.
-pub fn decode_produced(mut bytes: Bytes) -> Result<Vec<ProducedBatch>, i16> {
+/// every batch is v2, not transactional, with a record count its bytes can hold (for a
+/// compressed batch: its expanded bytes). A compressed batch is expanded within
+/// `allowance`, the bytes the request may still expand to, which it uses up. Errors are
+/// Kafka error codes.
+pub fn decode_produced(mut bytes: Bytes, allowance: &mut usize) -> Result<Vec<ProducedBatch>, i16> {
     let corrupt = ResponseError::CorruptMessage.code();
-    check_batches(&bytes)?;
+    let counts = check_batches(&bytes)?;
     let mut out = Vec::new();
-    while bytes.has_remaining() {
-        let set = RecordBatchDecoder::decode(&mut bytes).map_err(|_| corrupt)?;
+    for count in counts {
+        // The codec's verdict, kept for the error code (the decoder's errors are text).
+        let refused = Cell::new(None);
+        let left = Cell::new(*allowance);
+        let expand = |records: &mut Bytes, codec: Compression| -> anyhow::Result<Bytes> {
+            if codec == Compression::None {
+                return Ok(records.clone());
+            }
+            let expanded = match compression::expand(codec, records, left.get()) {
+                Ok(e) => e,
+                Err(e) => {
+                    refused.set(Some(match e {
+                        compression::Expand::TooLarge => ResponseError::MessageTooLarge.code(),
+                        compression::Expand::Corrupt => corrupt,
+                    }));
+                    anyhow::bail!("cannot expand the batch");
+                }
+            };
+            if count > expanded.len() / RECORD_BYTES_MIN {
+                refused.set(Some(corrupt));
+                anyhow::bail!("more records than the expanded bytes hold");
+            }
+            left.set(left.get() - expanded.len());
+            Ok(Bytes::from(expanded))
+        };
+        let set = RecordBatchDecoder::decode_with_custom_compression(&mut bytes, Some(expand))
+            .map_err(|_| refused.get().unwrap_or(corrupt))?;
+        *allowance = left.get();
         let first = set.records.first();
         out.push(ProducedBatch {
             producer_id: first.map_or(-1, |r| r.producer_id),
@@ -52,11 +84,13 @@ pub fn decode_produced(mut bytes: Bytes) -> Result<Vec<ProducedBatch>, i16> {
     Ok(out)
 }
 
-fn check_batches(mut b: &[u8]) -> Result<(), i16> {
+/// Walks the batches' headers; the record count of each.
+fn check_batches(mut b: &[u8]) -> Result<Vec<usize>, i16> {
     let corrupt = ResponseError::CorruptMessage.code();
     if b.is_empty() {
         return Err(ResponseError::InvalidRecord.code());
     }
+    let mut counts = Vec::new();
     while !b.is_empty() {
         if b.len() < BATCH_HEADER_BYTES {
             return Err(corrupt);
@@ -70,9 +104,11 @@ fn check_batches(mut b: &[u8]) -> Result<(), i16> {
             return Err(ResponseError::UnsupportedForMessageFormat.code());
         }
         let attributes = i16::from_be_bytes([b[ATTRIBUTES_AT], b[ATTRIBUTES_AT + 1]]);
-        if attributes & COMPRESSION_MASK != 0 {
-            return Err(ResponseError::UnsupportedCompressionType.code());
-        }
+        let compressed = match attributes & COMPRESSION_MASK {
+            0 => false,
+            1..=4 => true, // gzip, snappy, lz4, zstd
+            _ => return Err(ResponseError::UnsupportedCompressionType.code()),
+        };
         if attributes & (TRANSACTIONAL_BIT | CONTROL_BIT) != 0 {
             return Err(ResponseError::InvalidRecord.code());
         }
@@ -81,13 +117,16 @@ fn check_batches(mut b: &[u8]) -> Result<(), i16> {
                 .try_into()
                 .unwrap_or_default(),
         );
+        // A compressed batch's count is checked against its expanded bytes.
         let room = (total - BATCH_HEADER_BYTES) / RECORD_BYTES_MIN;
-        if count < 0 || count as usize > room {
+        let count = usize::try_from(count).map_err(|_| corrupt)?;
+        if !compressed && count > room {
             return Err(corrupt);
         }
+        counts.push(count);
         b = &b[total..];
     }
-    Ok(())
+    Ok(counts)
 }
 
 /// A record's headers in the log's form (a null header value becomes empty).
@@ -179,7 +218,7 @@ mod tests {
         let batches = c.fetch_batches("t", 0, first, 10).unwrap();
         let mut out = BytesMut::new();
         encode_fetched(&batches, &mut out, 1 << 20).unwrap();
-        let decoded = decode_produced(out.freeze()).unwrap();
+        let decoded = decode_produced(out.freeze(), &mut (1 << 20)).unwrap();
         assert_eq!(decoded.len(), 1);
         let rs = &decoded[0].records;
         assert_eq!(rs.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 1]);
@@ -215,15 +254,100 @@ mod tests {
         encode_fetched(&c.fetch_batches("t", 0, 0, 10).unwrap(), &mut out, 1 << 20).unwrap();
         out[RECORD_COUNT_AT..RECORD_COUNT_AT + 4].copy_from_slice(&i32::MAX.to_be_bytes());
         assert_eq!(
-            decode_produced(out.freeze()).err(),
+            decode_produced(out.freeze(), &mut (1 << 20)).err(),
             Some(ResponseError::CorruptMessage.code())
         );
-        let mut gz = BytesMut::new();
-        encode_fetched(&c.fetch_batches("t", 0, 0, 10).unwrap(), &mut gz, 1 << 20).unwrap();
-        gz[ATTRIBUTES_AT + 1] |= 1;
+        let mut codec = BytesMut::new();
+        encode_fetched(
+            &c.fetch_batches("t", 0, 0, 10).unwrap(),
+            &mut codec,
+            1 << 20,
+        )
+        .unwrap();
+        codec[ATTRIBUTES_AT + 1] |= 5; // no codec has the number 5
         assert_eq!(
-            decode_produced(gz.freeze()).err(),
+            decode_produced(codec.freeze(), &mut (1 << 20)).err(),
             Some(ResponseError::UnsupportedCompressionType.code())
+        );
+    }
+
+    /// A batch of `n` records compressed with `codec` by the protocol crate's encoder.
+    fn compressed(codec: Compression, n: usize) -> Bytes {
+        let records: Vec<WireRecord> = (0..n)
+            .map(|i| WireRecord {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                // (offset minus sequence constant: one batch)
+                sequence: i as i32 - 1,
+                timestamp: 1000 + i as i64,
+                key: Some(Bytes::from(format!("k{}", i % 7))),
+                value: Some(Bytes::from(format!("value number {i}"))),
+                headers: IndexMap::new(),
+            })
+            .collect();
+        let mut out = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: codec,
+        };
+        let compressor = |records: &mut BytesMut, out: &mut BytesMut, codec| {
+            out.extend_from_slice(&compression::compress(codec, records));
+            Ok(())
+        };
+        RecordBatchEncoder::encode_with_custom_compression(
+            &mut out,
+            records.iter(),
+            &options,
+            Some(compressor),
+        )
+        .unwrap();
+        out.freeze()
+    }
+
+    #[test]
+    fn batches_compressed_with_every_codec_are_expanded_within_the_allowance() {
+        for codec in [
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let mut allowance = 1 << 20;
+            let decoded = decode_produced(compressed(codec, 500), &mut allowance).unwrap();
+            assert_eq!(decoded.len(), 1, "{codec:?}");
+            let records = &decoded[0].records;
+            assert_eq!(records.len(), 500, "{codec:?}");
+            assert_eq!(
+                records[499].value.as_deref(),
+                Some(&b"value number 499"[..])
+            );
+            assert_eq!(records[12].key.as_deref(), Some(&b"k5"[..]));
+            assert!(allowance < 1 << 20, "{codec:?}: the expansion is counted");
+            // An allowance smaller than the expanded records: refused, nothing decoded.
+            assert_eq!(
+                decode_produced(compressed(codec, 500), &mut 1000).err(),
+                Some(ResponseError::MessageTooLarge.code()),
+                "{codec:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_compressed_batch_claiming_more_records_than_it_expands_to_is_corrupt() {
+        let mut batch = BytesMut::from(&compressed(Compression::Zstd, 3)[..]);
+        batch[RECORD_COUNT_AT..RECORD_COUNT_AT + 4].copy_from_slice(&i32::MAX.to_be_bytes());
+        // (the CRC covers the count: fix it so only the count is wrong)
+        let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            decode_produced(batch.freeze(), &mut (1 << 20)).err(),
+            Some(ResponseError::CorruptMessage.code())
         );
     }
 }

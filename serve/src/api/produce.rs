@@ -21,6 +21,8 @@ pub fn handle(ctx: &Ctx, r: ProduceRequest) -> Option<ProduceResponse> {
         _ => None,
     };
     let mut resp = ProduceResponse::default();
+    // What the request's compressed batches may expand to, all partitions together.
+    let mut allowance = crate::limits::PRODUCE_EXPANDED_BYTES_MAX;
     for t in r.topic_data {
         let topic = t.name.0.to_string();
         let mut tr = TopicProduceResponse::default();
@@ -31,7 +33,10 @@ pub fn handle(ctx: &Ctx, r: ProduceRequest) -> Option<ProduceResponse> {
             pr.log_append_time_ms = -1;
             let result = match acks {
                 None => Err(ResponseError::InvalidRequiredAcks.code()),
-                Some(acks) => append(ctx, &topic, p.index, p.records.unwrap_or_default(), acks),
+                Some(acks) => {
+                    let records = p.records.unwrap_or_default();
+                    append(ctx, &topic, p.index, records, acks, &mut allowance)
+                }
             };
             match result {
                 Ok(base) => pr.base_offset = base as i64,
@@ -58,12 +63,13 @@ fn append(
     partition: i32,
     records: bytes::Bytes,
     acks: Acks,
+    allowance: &mut usize,
 ) -> Result<u64, i16> {
     check_leader(ctx, topic, partition)?;
     let cluster = &ctx.shared.cluster;
     let producers = &ctx.shared.producers;
     let mut first_offset = None;
-    for batch in decode_produced(records)? {
+    for batch in decode_produced(records, allowance)? {
         let (pid, epoch, seq) = (batch.producer_id, batch.producer_epoch, batch.base_sequence);
         let base = match producers.check(pid, epoch, topic, partition, seq) {
             Sequenced::Duplicate(base) => base,
