@@ -429,6 +429,119 @@ fn two_processes_and_a_kill(guarantee: &str) -> Outcome {
     }
 }
 
+/// Under exactly-once, a count that repartitions (GROUP BY a value column) reads what its
+/// first stage wrote to the internal topic as soon as that stage's transaction commits,
+/// and commits again: a process stopped (Ctrl-C) right after its first round leaves a
+/// count for every input record in the sink, not only what an earlier commit let through.
+#[test]
+fn a_repartitioning_count_is_whole_in_the_sink_when_its_process_stops() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let input = kafka::unique("regroup-in");
+    let counted = kafka::unique("regroup-counts");
+    let app = kafka::unique("regroup");
+    let config = TopicConfig {
+        partitions: PARTITIONS,
+        ..TopicConfig::default()
+    };
+    log.create_topic(&input, config).unwrap();
+    produce(&log, &input, base_time(), 0, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("regroup.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM IF NOT EXISTS readings (ID INT KEY, V INT) \
+             WITH (kafka_topic='{input}', value_format='JSON');\n\
+             CREATE TABLE IF NOT EXISTS by_v WITH (kafka_topic='{counted}') AS \
+             SELECT V, COUNT(*) AS N FROM readings GROUP BY V EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let member = Member::start(
+        file.to_str().unwrap(),
+        &bootstrap,
+        &app,
+        "1 persistent query",
+    );
+    // The member holds the 6 partitions of the input and of the internal topic.
+    wait_for_members(&log, &format!("{app}-CTAS_BY_V_1"), &[12]);
+    member.interrupt();
+    let counts = latest_counts(&log, &counted);
+    assert_eq!(counts.len(), 300, "a count for every value: {counts:?}");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+}
+
+/// A bounded run of an application that live processes run leaves its queries to them
+/// (they are the members of the queries' groups), so no result is computed twice; once
+/// none runs, a bounded run goes on from the group's committed positions: only what
+/// arrived since.
+#[test]
+fn a_bounded_run_leaves_queries_to_live_processes_and_otherwise_continues_from_their_commit() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let input = kafka::unique("bounded-in");
+    let output = kafka::unique("bounded-out");
+    let app = kafka::unique("bounded");
+    let config = TopicConfig {
+        partitions: PARTITIONS,
+        ..TopicConfig::default()
+    };
+    log.create_topic(&input, config).unwrap();
+    let base = base_time();
+    produce(&log, &input, base, 0, 100);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doubled.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM IF NOT EXISTS readings (ID INT KEY, V INT) \
+             WITH (kafka_topic='{input}', value_format='JSON');\n\
+             CREATE STREAM IF NOT EXISTS doubled WITH (kafka_topic='{output}') AS \
+             SELECT ID, V * 2 AS W FROM readings EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let bounded = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_kql"))
+            .args(["run", file, "--bootstrap-servers", &bootstrap])
+            .args(["--application-id", &app])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+    };
+    let live = Member::start(file, &bootstrap, &app, "1 persistent query");
+    let group = format!("{app}-CSAS_DOUBLED_1");
+    wait_for_members(&log, &group, &[6]);
+    wait_for_sink(&log, &output, 100, Duration::from_secs(60));
+    // Records arrive while the bounded run starts: only the live process writes them.
+    produce(&log, &input, base, 100, 200);
+    let said = bounded();
+    assert!(
+        said.contains(&format!(
+            "query CSAS_DOUBLED_1 is run by 1 live process(es) of application '{app}' (consumer group '{group}')"
+        )),
+        "{said}"
+    );
+    wait_for_sink(&log, &output, 200, Duration::from_secs(60));
+    live.interrupt();
+    // No live process: a bounded run resumes the query where the group's commit says.
+    produce(&log, &input, base, 200, 250);
+    let said = bounded();
+    assert!(said.contains("Restored"), "{said}");
+    let counts = sink_counts(&log, &output);
+    let missing: Vec<u32> = (0..250)
+        .filter(|i| !counts.contains_key(&(2 * i)))
+        .collect();
+    assert!(missing.is_empty(), "inputs without a result: {missing:?}");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "results written twice: {twice:?}");
+}
+
 #[test]
 fn a_join_that_repartitions_runs_whole_in_each_process_and_says_so() {
     let bootstrap = kafka::one_node();

@@ -107,7 +107,9 @@ impl Session {
 
     /// Every persistent query saves its state and offsets now.
     pub fn commit(&mut self) -> Result<(), Diagnostic> {
-        self.registry.commit(&self.log, false).map_err(failed)?;
+        self.registry
+            .commit(&self.runtime, &self.log, false)
+            .map_err(failed)?;
         if let Some(p) = &mut self.pulse {
             p.committed();
         }

@@ -808,13 +808,10 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn start(
-        &mut self,
-        plan: &PersistentPlan,
-        log: &LogHandle,
-        from_end: bool,
-    ) -> ExecResult<String> {
-        let id = match plan.kind {
+    /// The id the next persistent query started gets (ksqlDB's: its kind, its sink, the
+    /// position of its statement among the commands).
+    pub fn next_id(&self, plan: &PersistentPlan) -> String {
+        match plan.kind {
             PersistentKind::Insert => format!("INSERTQUERY_{}", self.command_seq),
             k => format!(
                 "{}_{}_{}",
@@ -822,7 +819,16 @@ impl Registry {
                 plan.sink.name.to_ascii_uppercase(),
                 self.command_seq
             ),
-        };
+        }
+    }
+
+    pub fn start(
+        &mut self,
+        plan: &PersistentPlan,
+        log: &LogHandle,
+        from_end: bool,
+    ) -> ExecResult<String> {
+        let id = self.next_id(plan);
         self.command_seq += 1;
         let prefix = super::naming::query_prefix(log.application_id(), &id);
         let mut stages = build_stages(&plan.query, log, &prefix)?;
@@ -897,7 +903,7 @@ impl Registry {
         close: bool,
     ) -> ExecResult<()> {
         self.advance(runtime, log, close)?;
-        self.commit(log, close)
+        self.commit(runtime, log, close)
     }
 
     /// Every query reads its inputs to their current end, without committing (a live run
@@ -950,8 +956,20 @@ impl Registry {
         q: &mut Running,
         close: bool,
     ) -> ExecResult<u64> {
+        super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
+        Self::run_stages(runtime, log, q, 0, close)
+    }
+
+    /// The stages of a query from `first` on read their inputs to their current end; how
+    /// many input records they read.
+    fn run_stages(
+        runtime: &tokio::runtime::Runtime,
+        log: &LogHandle,
+        q: &mut Running,
+        first: usize,
+        close: bool,
+    ) -> ExecResult<u64> {
         {
-            super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
             // A shared query under exactly-once writes in its member's transaction.
             let log = &q
                 .share
@@ -960,7 +978,7 @@ impl Registry {
                 .unwrap_or_else(|| log.clone());
             let last = q.stages.len() - 1;
             let before = q.stats.records_read;
-            for (i, stage) in q.stages.iter_mut().enumerate() {
+            for (i, stage) in q.stages.iter_mut().enumerate().skip(first) {
                 // Tasks another process runs wait aside.
                 let (mine, others): (Vec<TaskSlot>, Vec<TaskSlot>) =
                     std::mem::take(&mut stage.tasks).into_iter().partition(|t| {
@@ -982,30 +1000,51 @@ impl Registry {
     }
 
     /// Every durable query saves its state, then the offsets that state reflects.
-    pub fn commit(&mut self, log: &LogHandle, close: bool) -> ExecResult<()> {
+    ///
+    /// Under exactly-once, what a query's first stage wrote to its internal topic becomes
+    /// readable (read_committed) only once the transaction holding it is committed: the
+    /// stages after it then read it at once and commit again, so each commit's results
+    /// reflect every input record it consumed, instead of trailing one commit behind (and
+    /// the last commit's records waiting for the next process that runs the query).
+    pub fn commit(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        log: &LogHandle,
+        close: bool,
+    ) -> ExecResult<()> {
         for q in &mut self.queries {
-            if q.group.is_some() {
-                let log = &q
-                    .share
-                    .as_ref()
-                    .and_then(|s| s.writer())
-                    .unwrap_or_else(|| log.clone());
-                // State snapshots serve a restart, which only a data directory has.
-                if log.is_durable() {
-                    super::durable::snapshot(log, q).map_err(|e| {
-                        ExecError::from(e)
-                            .context(format!("query {}: cannot write its state", q.id))
-                    })?;
-                }
-                super::durable::commit(log, q, close)
-                    .and_then(|()| super::share::commit_transaction(q))
-                    .map_err(|e| {
-                        ExecError::from(e)
-                            .context(format!("query {}: cannot commit its offsets", q.id))
-                    })?;
+            if q.group.is_none() {
+                continue;
+            }
+            Self::commit_one(log, q, close)?;
+            let transactional = q.share.as_ref().is_some_and(|s| s.writer().is_some());
+            if transactional
+                && q.stages.len() > 1
+                && Self::run_stages(runtime, log, q, 1, close)? > 0
+            {
+                Self::commit_one(log, q, close)?;
             }
         }
         Ok(())
+    }
+
+    fn commit_one(log: &LogHandle, q: &mut Running, close: bool) -> ExecResult<()> {
+        let log = &q
+            .share
+            .as_ref()
+            .and_then(|s| s.writer())
+            .unwrap_or_else(|| log.clone());
+        // State snapshots serve a restart, which only a data directory has.
+        if log.is_durable() {
+            super::durable::snapshot(log, q).map_err(|e| {
+                ExecError::from(e).context(format!("query {}: cannot write its state", q.id))
+            })?;
+        }
+        super::durable::commit(log, q, close)
+            .and_then(|()| super::share::commit_transaction(q))
+            .map_err(|e| {
+                ExecError::from(e).context(format!("query {}: cannot commit its offsets", q.id))
+            })
     }
 
     /// Leaves the queries' state (join tables and buffers, aggregation groups) to the

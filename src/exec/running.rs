@@ -223,6 +223,26 @@ impl Session {
             }
             return Ok(());
         }
+        if let Some(members) = self.run_elsewhere(&p) {
+            // Live processes of the application run it (`kql run --follow`, sharing it in
+            // its group); running it here too would write its results twice.
+            let id = self.registry.next_id(&p);
+            self.registry.command_seq += 1;
+            if p.kind != PersistentKind::Insert {
+                self.catalog.insert(p.sink.clone());
+            }
+            let note = format!(
+                "query {id} is run by {members} live process(es) of application '{}' (consumer group '{}'): this session reads its results and leaves the query to them",
+                self.log.application_id(),
+                super::naming::query_group(self.log.application_id(), &id)
+            );
+            if self.restoring {
+                self.restore_warnings.push(note);
+            } else {
+                out.warning(&note);
+            }
+            return Ok(());
+        }
         let id = self
             .registry
             .start(&p, &self.log, self.offset_reset_latest())
@@ -235,6 +255,19 @@ impl Session {
             self.share_query(&id, out)?;
         }
         Ok(())
+    }
+
+    /// How many live processes of the application run the query `p` would start, when
+    /// this session does not share queries (a bounded run, the shell) and some do: the
+    /// members of the query's consumer group on the cluster.
+    fn run_elsewhere(&self, p: &PersistentPlan) -> Option<usize> {
+        if self.share_queries || self.log.embedded().is_some() || !self.log.is_durable() {
+            return None;
+        }
+        let id = self.registry.next_id(p);
+        let group = super::naming::query_group(self.log.application_id(), &id);
+        let members = self.log.describe_group(&group).ok()?.members.len();
+        (members > 0).then_some(members)
     }
 
     /// Makes the query `id` one that the application's processes share, or warns that

@@ -458,7 +458,8 @@ pub(crate) fn replay_task(task: &mut dyn Resumable, until: &[Option<u64>]) -> Ex
         input.limit_to(end.unwrap_or(at))?;
     }
     let mut rows = Vec::new();
-    while task.next_batch(&mut rows)? {
+    // (a state bound reached while replaying keeps its message; its code is the caller's)
+    while task.next_batch(&mut rows).map_err(|e| e.to_string())? {
         rows.clear();
     }
     Ok(())
