@@ -84,9 +84,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         C,
         "CONCAT(s, ...)",
         (1, usize::MAX),
-        to_string,
+        text_or_bytes,
         concat,
-        "the strings joined; NULLs are skipped",
+        "the strings (or BYTES) joined; NULLs are skipped",
         "CONCAT('a', NULL, 'b') = 'ab'",
     )
     .handles_nulls(),
@@ -95,9 +95,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         C,
         "CONCAT_WS(separator, s, ...)",
         (2, usize::MAX),
-        to_string,
+        text_or_bytes,
         concat_ws,
-        "the strings joined by the separator; NULLs are skipped",
+        "the strings (or BYTES) joined by the separator; NULLs are skipped",
         "CONCAT_WS('-', 'a', 'b') = 'a-b'",
     )
     .handles_nulls(),
@@ -108,7 +108,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         (2, 3),
         substring_type,
         substring,
-        "the characters from a position (negative counts from the end)",
+        "the characters (or the bytes of BYTES) from a position (negative counts from the end)",
         "SUBSTRING('hello', 2, 3) = 'ell'",
     ),
     scalar(
@@ -168,9 +168,46 @@ fn to_int(args: &[SqlType]) -> Result<SqlType, ArgError> {
 }
 
 fn substring_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
-    string(args, 0)?;
+    let ty = if args[0] == SqlType::Bytes {
+        SqlType::Bytes
+    } else {
+        string(args, 0)?;
+        SqlType::String
+    };
     (1..args.len()).try_for_each(|i| integer(args, i))?;
-    Ok(SqlType::String)
+    Ok(ty)
+}
+
+/// All STRING, or all BYTES (a bare NULL fits either).
+fn text_or_bytes(args: &[SqlType]) -> Result<SqlType, ArgError> {
+    if args.iter().any(|t| *t == SqlType::Bytes) {
+        return match args
+            .iter()
+            .position(|t| !matches!(t, SqlType::Bytes | SqlType::Null))
+        {
+            Some(i) => Err((i, "BYTES, like the other arguments".into())),
+            None => Ok(SqlType::Bytes),
+        };
+    }
+    to_string(args)
+}
+
+/// The parts of a call over strings or bytes, as bytes (NULLs left out).
+fn parts(values: &[Value]) -> impl Iterator<Item = &[u8]> {
+    values.iter().filter_map(|v| match v {
+        Value::String(s) => Some(s.as_bytes()),
+        Value::Bytes(b) => Some(&b[..]),
+        _ => None,
+    })
+}
+
+/// Joined parts as the call's type: text (whole strings joined stay UTF-8) or bytes.
+fn joined(a: &Args, out: Vec<u8>) -> Value {
+    if *a.ty == SqlType::Bytes {
+        Value::Bytes(out.into())
+    } else {
+        text(String::from_utf8(out).unwrap_or_default())
+    }
 }
 
 fn instr_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
@@ -197,32 +234,30 @@ fn pad_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
 }
 
 fn concat(a: &Args) -> Value {
-    let mut s = String::new();
-    for v in a.values {
-        if let Value::String(x) = v {
-            s.push_str(x);
-        }
-    }
-    text(s)
+    joined(a, parts(a.values).flatten().copied().collect())
 }
 
 fn concat_ws(a: &Args) -> Value {
-    let Value::String(sep) = a.get(0) else {
+    let Some(sep) = parts(&a.values[..1]).next() else {
         return Value::Null;
     };
-    let parts: Vec<&str> = a.values[1..]
-        .iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(&**s),
-            _ => None,
-        })
-        .collect();
-    text(parts.join(sep))
+    let parts: Vec<&[u8]> = parts(&a.values[1..]).collect();
+    joined(a, parts.join(sep))
 }
 
 fn substring(a: &Args) -> Value {
+    if let Value::Bytes(b) = a.get(0) {
+        let (from, to) = substring_range(b.len() as i64, a);
+        return Value::Bytes(b.slice(from..to));
+    }
     let chars: Vec<char> = a.str(0).chars().collect();
-    let n = chars.len() as i64;
+    let (from, to) = substring_range(chars.len() as i64, a);
+    text(chars[from..to].iter().collect())
+}
+
+/// SUBSTRING's part of `n` characters (or bytes): from a position counted from 1 (a
+/// negative one counts from the end), of the given length or to the end.
+fn substring_range(n: i64, a: &Args) -> (usize, usize) {
     let start = a.int(1);
     let from = if start > 0 {
         start - 1
@@ -234,7 +269,7 @@ fn substring(a: &Args) -> Value {
     let len = if a.len() > 2 { a.int(2).max(0) } else { n };
     let from = from.min(n) as usize;
     let to = (from as i64 + len).min(n) as usize;
-    text(chars[from..to].iter().collect())
+    (from, to)
 }
 
 /// The 1-based position of the n-th occurrence, searching forwards from `position`, or
@@ -312,6 +347,31 @@ fn pad_bytes(input: &[u8], len: i64, fill: &[u8], left: bool) -> Value {
 mod tests {
     use crate::data::Value;
     use crate::functions::testing::{call, s};
+
+    #[test]
+    fn concat_and_substring_take_bytes_too() {
+        let b = |x: &'static [u8]| Value::Bytes(bytes::Bytes::from_static(x));
+        assert_eq!(
+            call("CONCAT", &[b(b"yes"), Value::Null, b(b"no")]),
+            b(b"yesno")
+        );
+        assert_eq!(
+            call(
+                "CONCAT_WS",
+                &[b(b"a"), b(b"b"), b(b""), Value::Null, b(b"no")]
+            ),
+            b(b"baano")
+        );
+        assert_eq!(call("CONCAT_WS", &[Value::Null, b(b"b")]), Value::Null);
+        assert_eq!(
+            call(
+                "SUBSTRING",
+                &[b(b"some_string"), Value::Int(6), Value::Int(3)]
+            ),
+            b(b"str")
+        );
+        assert_eq!(call("SUBSTRING", &[b(b"short"), Value::Int(6)]), b(b""));
+    }
 
     #[test]
     fn string_functions() {

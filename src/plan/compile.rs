@@ -1015,6 +1015,14 @@ impl Compiler<'_> {
                     Err(d) => errors.push(d),
                 },
                 SelectItem::Expr { expr, alias } => match binder.bind(expr) {
+                    Ok(bound) if bound.ty == SqlType::Null => errors.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            "a bare NULL in the SELECT list has no type for its column",
+                        )
+                        .label(expr.span, "type unknown")
+                        .help("CAST it to the column's type, e.g. CAST(NULL AS VARCHAR)"),
+                    ),
                     Ok(bound) => {
                         let name = match (alias, &expr.kind) {
                             (Some(a), _) => a.name.clone(),

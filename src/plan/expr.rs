@@ -926,6 +926,14 @@ impl<'a> Binder<'a> {
             }
             None => None,
         };
+        if ty == SqlType::Null {
+            return Err(Diagnostic::new(
+                Code::TypeMismatch,
+                "every branch of this CASE is NULL, so it has no type",
+            )
+            .label(span, "all branches NULL")
+            .help("CAST one branch to the type wanted: THEN CAST(NULL AS VARCHAR)"));
+        }
         let whens = out.into_iter().map(|(c, t)| (c, t.cast_to(&ty))).collect();
         Ok(TypedExpr::new(TExpr::Case { whens, otherwise }, ty, span))
     }
@@ -982,6 +990,13 @@ fn literal(l: &Literal, span: Span) -> Result<TypedExpr> {
         },
         // kql types literals with a decimal point as DOUBLE (see docs/language.md)
         Literal::Decimal(text) => match text.parse::<f64>() {
+            Ok(d) if d.is_infinite() => {
+                return Err(Diagnostic::new(
+                    Code::InvalidLiteral,
+                    format!("the number {text} overflows DOUBLE"),
+                )
+                .label(span, "beyond DOUBLE's range (about 1.8E308)"))
+            }
             Ok(d) => (Value::Double(d), SqlType::Double),
             Err(_) => {
                 return Err(Diagnostic::new(
@@ -1040,6 +1055,15 @@ fn binary(op: BinaryOp, l: TypedExpr, r: TypedExpr, span: Span) -> Result<TypedE
             Ok(TypedExpr::new(kind, SqlType::Boolean, span))
         }
         _ if op.is_comparison() => {
+            // As in ksqlDB: a bare NULL has no type to compare as (IS NULL asks for NULL).
+            if let Some(null) = [&l, &r].into_iter().find(|x| x.ty == SqlType::Null) {
+                return Err(Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("comparison with NULL is not supported ({})", op.symbol()),
+                )
+                .label(null.span, "a bare NULL")
+                .help("test for NULL with IS NULL or IS NOT NULL, or CAST the NULL: CAST(NULL AS INT)"));
+            }
             let ty = comparable(&l.ty, &r.ty).ok_or_else(|| mismatch_compare(&l, &r))?;
             let cmp = match op {
                 BinaryOp::Eq => CmpOp::Eq,
