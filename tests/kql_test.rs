@@ -133,3 +133,8 @@ fn delimited_bytes_are_base64_and_text_that_is_not_is_a_bad_record() {
         &["expected BYTES, found 'not base64!'"],
     );
 }
+
+#[test]
+fn emit_final_writes_a_window_when_it_closes_unless_stream_time_jumped_past_its_retention() {
+    passes("final_windows", 5);
+}

@@ -1224,6 +1224,12 @@ impl AggregateTask {
         let Some(w) = &spec.window else { return };
         let grace = w.grace_ms;
         let now = self.stream_time_ms;
+        // A window that stream time left behind by more than its retention is dropped
+        // unemitted (ksqlDB's store no longer holds it); the end of input keeps them all.
+        let oldest_kept = match w.oldest_kept_start(now) {
+            Some(start) if !all => start,
+            _ => i64::MIN,
+        };
         while let Some((end, _)) = self.closing.first_key_value() {
             if !all && end.saturating_add(grace) > now {
                 break;
@@ -1236,7 +1242,7 @@ impl AggregateTask {
                     continue;
                 };
                 {
-                    if emit_rows {
+                    if emit_rows && g.start >= oldest_kept {
                         emit(
                             spec,
                             &g.key,

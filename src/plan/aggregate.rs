@@ -389,9 +389,10 @@ pub fn plan(
                 .help("remove PARTITION BY"),
         );
     }
+    let emit = q.emit.map_or(EmitKind::Changes, |e| e.kind);
     let window = match &q.window {
         Some(_) if table => None,
-        Some(w) => match window::plan(w) {
+        Some(w) => match window::plan(w, emit == EmitKind::Final) {
             Ok(w) => Some(w),
             Err(d) => {
                 errors.push(d);
@@ -400,7 +401,6 @@ pub fn plan(
         },
         None => None,
     };
-    let emit = q.emit.map_or(EmitKind::Changes, |e| e.kind);
     if let Some(e) = q.emit {
         if e.kind == EmitKind::Final && q.window.is_none() {
             errors.push(

@@ -312,6 +312,13 @@ impl Compiler<'_> {
         }
     }
 
+    /// `ksql.output.topic.name.prefix`: before a sink's topic name when WITH gives none.
+    pub fn output_topic_prefix(&self) -> &str {
+        self.properties
+            .get("ksql.output.topic.name.prefix")
+            .map_or("", String::as_str)
+    }
+
     /// `ksql.new.query.planner.enabled`: may a query over a stream leave its key out of
     /// the projection (the result then has no key)?
     pub fn keyless_projection(&self) -> bool {

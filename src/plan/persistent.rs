@@ -299,10 +299,16 @@ impl Compiler<'_> {
         ) {
             return Err(vec![d]);
         }
-        let topic = props
-            .kafka_topic
-            .as_ref()
-            .map_or_else(|| c.name.name.to_ascii_uppercase(), |(t, _)| t.clone());
+        let topic = props.kafka_topic.as_ref().map_or_else(
+            || {
+                format!(
+                    "{}{}",
+                    self.output_topic_prefix(),
+                    c.name.name.to_ascii_uppercase()
+                )
+            },
+            |(t, _)| t.clone(),
+        );
         let (partitions, partitions_at) = match ((self.topic_partitions)(&topic), props.partitions)
         {
             (Some(real), p) => (real, p.map(|(_, s)| s)),

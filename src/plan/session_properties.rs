@@ -5,7 +5,7 @@
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{SetProperty, UnsetProperty};
 
-/// Name, default, accepted values (lower case), what it does.
+/// Name, default, accepted values (lower case; `NUMBERS`, `TEXT`), what it does.
 pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
     (
         "auto.offset.reset",
@@ -73,10 +73,39 @@ pub const SESSION_PROPERTIES: &[(&str, &str, &[&str], &str)] = &[
         &["false"],
         "SUBSTRING's arguments as ksqlDB reads them now (positions from 1); kql has no legacy form",
     ),
+    (
+        "ksql.output.topic.name.prefix",
+        "",
+        TEXT,
+        "text put before the name of the topic a CREATE ... AS SELECT makes when WITH gives no KAFKA_TOPIC",
+    ),
+    // ksqlDB's settings whose only value is what kql always does, accepted so that scripts
+    // written for ksqlDB run; any other value is refused rather than ignored.
+    (
+        "ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__",
+        "0",
+        &["0"],
+        "how long an EMIT FINAL window waits after it closes: kql emits it when stream time closes it",
+    ),
+    (
+        "ksql.windowed.session.key.legacy",
+        "false",
+        &["false"],
+        "ksqlDB's older layout of session window keys: kql writes the current one",
+    ),
+    (
+        "ksql.streams.topology.optimization",
+        "all",
+        &["all", "none"],
+        "whether ksqlDB may use a table's own topic as its changelog: kql's results are the same either way",
+    ),
 ];
 
 /// The values a count property accepts: any whole number from 1 (checked in `check_set`).
 const NUMBERS: &[&str] = &[];
+
+/// The values a text property accepts: any text, kept as written.
+const TEXT: &[&str] = &["(text)"];
 
 /// Topic settings people try to SET: (name, the WITH property to use instead).
 const TOPIC_SETTINGS: &[(&str, &str)] = &[
@@ -90,6 +119,9 @@ const TOPIC_SETTINGS: &[(&str, &str)] = &[
 /// Checks `SET 'name'='value'`; returns the name and value as stored (value lower case).
 pub fn check_set(s: &SetProperty) -> Result<(String, String), Diagnostic> {
     let (name, _, values, _) = known(&s.name, s.name_span)?;
+    if *values == TEXT {
+        return Ok((name.to_string(), s.value.clone()));
+    }
     let value = s.value.trim().to_ascii_lowercase();
     let accepted = if values.is_empty() {
         value.parse::<u32>().is_ok_and(|n| n >= 1)

@@ -2,7 +2,13 @@
 //!
 //! Grace: a record is accepted while `window end + grace > stream time` (Kafka Streams'
 //! rule); a window closes (EMIT FINAL emits it) once `stream time >= window end + grace`.
-//! Without GRACE PERIOD ksqlDB uses 24 hours, and so does kql (`DEFAULT_GRACE_MS`).
+//! Without GRACE PERIOD ksqlDB uses 24 hours, and so does kql (`DEFAULT_GRACE_MS`), except
+//! under EMIT FINAL, where ksqlDB closes a window at its end (grace 0).
+//!
+//! Retention: a time window is kept for its size plus its grace period (or RETENTION)
+//! after the newest window's start; an EMIT FINAL window that stream time jumps past by
+//! more than that is gone before it is emitted, as in ksqlDB, whose window store has
+//! expired it (`WindowDef::oldest_kept_start`).
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{self, WindowKind};
@@ -102,7 +108,30 @@ pub fn duration(ms: i64) -> String {
     format!("{ms} MILLISECONDS")
 }
 
-pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
+impl WindowDef {
+    /// The earliest start of a time window still kept at `stream_time_ms`: the newest
+    /// window's start (that of the window holding `stream_time_ms`) less the retention.
+    /// None for sessions.
+    pub fn oldest_kept_start(&self, stream_time_ms: i64) -> Option<i64> {
+        let (step_ms, size_ms) = match self.kind {
+            WindowType::Tumbling { size_ms } => (size_ms, size_ms),
+            WindowType::Hopping {
+                size_ms,
+                advance_ms,
+            } => (advance_ms, size_ms),
+            WindowType::Session { .. } => return None,
+        };
+        let newest_start = stream_time_ms.saturating_sub(stream_time_ms.rem_euclid(step_ms));
+        let retention_ms = self
+            .retention_ms
+            .unwrap_or_else(|| size_ms.saturating_add(self.grace_ms));
+        Some(newest_start.saturating_sub(retention_ms))
+    }
+}
+
+/// Checks a WINDOW clause; `emit_final`: the query says EMIT FINAL, whose default grace
+/// period is 0.
+pub fn plan(w: &ast::WindowSpec, emit_final: bool) -> Result<WindowDef, Diagnostic> {
     let positive = |d: &ast::Duration, what: &str| {
         if d.millis <= 0 {
             Err(Diagnostic::new(
@@ -151,7 +180,8 @@ pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
             gap_ms: positive(gap, "inactivity gap")?,
         },
     };
-    let grace_ms = w.grace.map_or(DEFAULT_GRACE_MS, |g| g.millis.max(0));
+    let default_grace_ms = if emit_final { 0 } else { DEFAULT_GRACE_MS };
+    let grace_ms = w.grace.map_or(default_grace_ms, |g| g.millis.max(0));
     if let Some(r) = &w.retention {
         let need = kind.size_ms().unwrap_or(0).saturating_add(grace_ms);
         if r.millis < need {
@@ -170,7 +200,7 @@ pub fn plan(w: &ast::WindowSpec) -> Result<WindowDef, Diagnostic> {
             return Err(d.help(format!(
                 "a window must be kept until it closes: RETENTION {} or more{}",
                 duration(need),
-                if w.grace.is_none() {
+                if w.grace.is_none() && !emit_final {
                     " (the grace period defaults to 24 HOURS; give a shorter GRACE PERIOD)"
                 } else {
                     ""
