@@ -138,3 +138,8 @@ fn delimited_bytes_are_base64_and_text_that_is_not_is_a_bad_record() {
 fn emit_final_writes_a_window_when_it_closes_unless_stream_time_jumped_past_its_retention() {
     passes("final_windows", 5);
 }
+
+#[test]
+fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays_keyless() {
+    passes("partition_nulls", 4);
+}

@@ -488,10 +488,12 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
             }
         }
         (Acc::TopK(items), f) => {
-            if !v.is_null() && !(f == AggFunc::TopKDistinct && items.contains(&v)) {
+            let rank = topk_rank(&v);
+            if !rank.is_null() && !(f == AggFunc::TopKDistinct && items.contains(&v)) {
+                // after the values it equals: the earlier of two equal values ranks first
                 let pos = items
                     .iter()
-                    .position(|x| v.sql_cmp(x) == Some(std::cmp::Ordering::Greater))
+                    .position(|x| rank.sql_cmp(topk_rank(x)) == Some(std::cmp::Ordering::Greater))
                     .unwrap_or(items.len());
                 if pos < call.k {
                     items.insert(pos, v);
@@ -503,6 +505,15 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
 }
 
 /// Takes a row's value back out (only calls that `AggFunc::undoable` allows on a table).
+/// What TOPK ranks a value by: the value, or the `sort_col` of TOPK(x, other..., k)'s
+/// struct (the planner allows no struct as x itself).
+fn topk_rank(v: &Value) -> &Value {
+    match v {
+        Value::Struct(fields) => fields.first().unwrap_or(v),
+        _ => v,
+    }
+}
+
 fn sub(acc: &mut Acc, call: &AggCall, v: Value) {
     match (acc, call.func) {
         (Acc::Count(n), AggFunc::CountStar) => *n -= 1,
@@ -1139,7 +1150,9 @@ impl AggregateTask {
             merged.end = merged.end.max(s.end);
             merged.time_ms = merged.time_ms.max(s.time_ms);
         }
-        if merged.end.saturating_add(grace_ms) < stream_time {
+        // A session is closed once no record can extend it: stream time is past its end
+        // plus the gap plus grace (Kafka Streams' rule).
+        if merged.end.saturating_add(gap_ms).saturating_add(grace_ms) < stream_time {
             self.late_records += 1;
             for s in &old {
                 self.session_ends.insert((s.end, id.clone(), s.start));
@@ -1258,9 +1271,14 @@ impl AggregateTask {
                 }
             }
         }
-        // Sessions close in order of end, then key, then start: the index's order.
+        // Sessions close in order of end, then key, then start: the index's order; a
+        // session closes once stream time is past its end plus the gap plus grace.
+        let session_wait = match w.kind {
+            WindowType::Session { gap_ms } => gap_ms.saturating_add(grace),
+            _ => grace,
+        };
         while let Some((end, _, _)) = self.session_ends.first() {
-            if !all && end.saturating_add(grace) >= now {
+            if !all && end.saturating_add(session_wait) >= now {
                 break;
             }
             let (_, id, start) = self.session_ends.pop_first().expect("just seen");

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
 use super::error::{ExecError, ExecResult};
 use super::format::encode_value;
-use super::format::key::encode_key_into;
+use super::format::key::{encode_computed_key_into, encode_key_into};
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
@@ -149,6 +149,9 @@ pub struct SinkWriter {
     window: Option<WindowType>,
     /// CREATE ... AS SELECT WITH (timestamp='col'): records are stamped with that column.
     stamp: Option<ColumnStamp>,
+    /// The query makes the rows' key (PARTITION BY): a key of several NULL columns is
+    /// written, not left out.
+    pub(crate) computed_key: bool,
     /// `QUERY_ID:` when rows are tagged with the input row that made them (durable logs).
     pub(crate) tag_prefix: Option<String>,
     /// Rows written after the last commit of a query that crashed: not written again.
@@ -218,6 +221,7 @@ impl SinkWriter {
             value_cols,
             window,
             stamp: None,
+            computed_key: false,
             tag_prefix: None,
             skip: Default::default(),
         }
@@ -318,7 +322,11 @@ impl SinkWriter {
             // (name, type, value) lists in reused buffers: no allocation per row
             fill(&mut key_cols, &self.key_cols, &r.values);
             let start = buf.len();
-            let has_key = encode_key_into(self.key_format, &key_cols, &mut buf);
+            let has_key = if self.computed_key {
+                encode_computed_key_into(self.key_format, &key_cols, &mut buf)
+            } else {
+                encode_key_into(self.key_format, &key_cols, &mut buf)
+            };
             let p = if has_key {
                 crate::exec::log::partition_for_key(&buf[start..], partitions.max(1))
             } else {
@@ -868,13 +876,14 @@ impl Registry {
                 .map(|s| s.name.clone())
                 .collect(),
             stages,
-            sink: Arc::new(
-                SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window).stamped(
+            sink: Arc::new(SinkWriter {
+                computed_key: !plan.query.partition_by.is_empty(),
+                ..SinkWriter::new(&plan.sink, &plan.sink_columns, plan.window).stamped(
                     &plan.sink,
                     &plan.sink_columns,
                     plan.stamp_from_column,
-                ),
-            ),
+                )
+            }),
             stats: Stats::default(),
             internal_topic,
             group: None,

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use super::durable::{source_tag, tag_headers, Tagger};
 use super::eval::eval;
 use super::format::json::encode_object;
-use super::format::key::encode_key_into;
+use super::format::key::encode_computed_key_into;
 use super::log::{Header, LogHandle, ProducerRecord};
 use super::persistent::Encoded;
 use super::physical::Repartition;
@@ -98,7 +98,7 @@ impl RepartitionWriter {
             .map(|((n, ty, _), v)| (n.as_str(), ty, v))
             .collect();
         let mut key_bytes = Vec::new();
-        let key = encode_key_into(self.key_format, &key_cols, &mut key_bytes)
+        let key = encode_computed_key_into(self.key_format, &key_cols, &mut key_bytes)
             .then(|| Bytes::from(key_bytes));
         let target = log
             .partition_for(&self.topic, key.as_deref())
@@ -145,7 +145,8 @@ impl RepartitionWriter {
                     .map(|((n, ty, _), v)| (n.as_str(), ty, v))
                     .collect();
                 let mut bytes = Vec::new();
-                encode_key_into(self.key_format, &cols, &mut bytes).then(|| Bytes::from(bytes))
+                encode_computed_key_into(self.key_format, &cols, &mut bytes)
+                    .then(|| Bytes::from(bytes))
             });
             let target = match &key {
                 Some(k) => log

@@ -100,9 +100,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     ),
     aggregate(
         "TOPK",
-        "TOPK(x, k)",
-        (2, 2),
-        "the k largest values, largest first",
+        "TOPK(x, [other, ...,] k)",
+        (2, usize::MAX),
+        "the k largest values, largest first; with other columns, structs of sort_col (x) and col0, col1, ... (the others)",
         "TOPK(temp, 3)",
     ),
     aggregate(

@@ -794,7 +794,7 @@ fn bind_call(
         });
     }
     let example = match n {
-        "TOPK" => "TOPK(temp, 3)",
+        "TOPK" => "TOPK(temp, 3) or TOPK(temp, sensor, 3)",
         "TOPKDISTINCT" => "TOPKDISTINCT(temp, 3)",
         "COUNT" => "COUNT(*) or COUNT(sensor)",
         "CORRELATION" => "CORRELATION(x, y)",
@@ -807,6 +807,7 @@ fn bind_call(
         _ => "SUM(temp)",
     };
     match n {
+        "TOPK" if args.len() > 2 => {}
         "TOPK" | "TOPKDISTINCT" | "CORRELATION" => arity(2, example)?,
         "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" if (1..=3).contains(&args.len()) => {}
         _ => arity(1, example)?,
@@ -905,7 +906,10 @@ fn bind_call(
             if !(aty.is_numeric() || aty == SqlType::String) {
                 return Err(wrong("a number or a string"));
             }
-            (AggFunc::TopK, SqlType::Array(Box::new(aty.clone())))
+            if args.len() > 2 {
+                arg = topk_struct(arg, &args[1..args.len() - 1], binder)?;
+            }
+            (AggFunc::TopK, SqlType::Array(Box::new(arg.ty.clone())))
         }
         "TOPKDISTINCT" => {
             if !(aty.is_numeric()
@@ -921,14 +925,17 @@ fn bind_call(
         _ => return Err(Diagnostic::internal(format!("unknown aggregate {n}"))),
     };
     let (k, ignore_nulls) = match func {
-        AggFunc::TopK | AggFunc::TopKDistinct => match &args[1].kind {
+        AggFunc::TopK | AggFunc::TopKDistinct => match &args[args.len() - 1].kind {
             ExprKind::Literal(Literal::Integer(k)) if (1..=1000).contains(k) => (*k as usize, true),
             _ => {
                 return Err(Diagnostic::new(
                     Code::WrongArgumentType,
-                    format!("{n}'s second argument is how many values to keep"),
+                    format!("{n}'s last argument is how many values to keep"),
                 )
-                .label(args[1].span, "expected a whole number from 1 to 1000")
+                .label(
+                    args[args.len() - 1].span,
+                    "expected a whole number from 1 to 1000",
+                )
                 .help(format!("for example: {example}")))
             }
         },
@@ -993,6 +1000,29 @@ fn by_offset_options(
             }
         }
     }
+}
+
+/// TOPK(x, other..., k)'s value per row, as ksqlDB gives it: a struct of `sort_col` (x,
+/// what the rows are ranked by) and `col0`, `col1`, ... (the other columns, in order).
+fn topk_struct(
+    sort: TypedExpr,
+    others: &[ast::Expr],
+    binder: &Binder,
+) -> std::result::Result<TypedExpr, Diagnostic> {
+    let mut span = sort.span;
+    let mut types = vec![("sort_col".to_string(), sort.ty.clone())];
+    let mut values = vec![sort];
+    for (i, e) in others.iter().enumerate() {
+        let b = binder.bind(e)?;
+        span = span.to(b.span);
+        types.push((format!("col{i}"), b.ty.clone()));
+        values.push(b);
+    }
+    Ok(TypedExpr {
+        kind: TExpr::MakeStruct(values),
+        ty: SqlType::Struct(types),
+        span,
+    })
 }
 
 /// CORRELATION's two arguments as one value, `ARRAY[CAST(x AS DOUBLE), CAST(y AS DOUBLE)]`,

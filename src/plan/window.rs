@@ -2,8 +2,9 @@
 //!
 //! Grace: a record is accepted while `window end + grace > stream time` (Kafka Streams'
 //! rule); a window closes (EMIT FINAL emits it) once `stream time >= window end + grace`.
-//! Without GRACE PERIOD ksqlDB uses 24 hours, and so does kql (`DEFAULT_GRACE_MS`), except
-//! under EMIT FINAL, where ksqlDB closes a window at its end (grace 0).
+//! A session closes once stream time is past `end + gap + grace` (no record can extend it).
+//! Without GRACE PERIOD ksqlDB's grace is 24 hours less the window's size or gap
+//! (`DEFAULT_GRACE_MS`), except under EMIT FINAL, where it is 0: a window closes at its end.
 //!
 //! Retention: a time window is kept for its size plus its grace period (or RETENTION)
 //! after the newest window's start; an EMIT FINAL window that stream time jumps past by
@@ -13,7 +14,7 @@
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{self, WindowKind};
 
-/// ksqlDB's grace period when a window does not give one.
+/// ksqlDB's grace period when a window does not give one, less the window's size or gap.
 pub const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
 /// Limit on the windows one record may fall into (HOPPING size / advance).
 pub const HOPS_PER_RECORD_MAX: i64 = 1000;
@@ -84,9 +85,14 @@ impl WindowDef {
             ),
             WindowType::Session { gap_ms } => format!("session window, gap {}", duration(gap_ms)),
         };
+        let grace = match self.kind {
+            // ksqlDB's default: a day less the window, so that it closes a day after its start
+            _ if self.grace_given || self.grace_ms == 0 => duration(self.grace_ms),
+            WindowType::Session { .. } => "1 DAY less the gap".to_string(),
+            _ => "1 DAY less the size".to_string(),
+        };
         format!(
-            "{kind}, grace {}{}",
-            duration(self.grace_ms),
+            "{kind}, grace {grace}{}",
             if self.grace_given { "" } else { " (default)" }
         )
     }
@@ -180,7 +186,11 @@ pub fn plan(w: &ast::WindowSpec, emit_final: bool) -> Result<WindowDef, Diagnost
             gap_ms: positive(gap, "inactivity gap")?,
         },
     };
-    let default_grace_ms = if emit_final { 0 } else { DEFAULT_GRACE_MS };
+    let default_grace_ms = match kind {
+        _ if emit_final => 0,
+        WindowType::Session { gap_ms } => (DEFAULT_GRACE_MS - gap_ms).max(0),
+        _ => (DEFAULT_GRACE_MS - kind.size_ms().unwrap_or(0)).max(0),
+    };
     let grace_ms = w.grace.map_or(default_grace_ms, |g| g.millis.max(0));
     if let Some(r) = &w.retention {
         let need = kind.size_ms().unwrap_or(0).saturating_add(grace_ms);
@@ -201,7 +211,7 @@ pub fn plan(w: &ast::WindowSpec, emit_final: bool) -> Result<WindowDef, Diagnost
                 "a window must be kept until it closes: RETENTION {} or more{}",
                 duration(need),
                 if w.grace.is_none() && !emit_final {
-                    " (the grace period defaults to 24 HOURS; give a shorter GRACE PERIOD)"
+                    " (the grace period defaults to 24 HOURS less the window size; give a shorter GRACE PERIOD)"
                 } else {
                     ""
                 }

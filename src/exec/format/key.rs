@@ -73,6 +73,31 @@ pub fn encode_key_into(
     {
         return false;
     }
+    write_key(format, columns, out);
+    true
+}
+
+/// `encode_key_into` for a key a query computes (PARTITION BY, a repartition): a key of
+/// several columns is written even when they are all NULL, as ksqlDB writes its key
+/// struct (`{"ID":null,"AGE":null}` in JSON); a key read from a record without one stays
+/// without one (`encode_key_into`).
+pub fn encode_computed_key_into(
+    format: crate::plan::catalog::Format,
+    columns: &[(&str, &SqlType, &Value)],
+    out: &mut Vec<u8>,
+) -> bool {
+    if columns.len() < 2 {
+        return encode_key_into(format, columns, out);
+    }
+    write_key(format, columns, out);
+    true
+}
+
+fn write_key(
+    format: crate::plan::catalog::Format,
+    columns: &[(&str, &SqlType, &Value)],
+    out: &mut Vec<u8>,
+) {
     match format {
         crate::plan::catalog::Format::Json if columns.len() > 1 => {
             super::json::encode_object(columns, out)
@@ -84,7 +109,6 @@ pub fn encode_key_into(
         crate::plan::catalog::Format::Kafka => encode_kafka(columns[0].2, out),
         crate::plan::catalog::Format::None => {}
     }
-    true
 }
 
 /// Decodes key bytes into the key columns' row positions.
