@@ -33,6 +33,12 @@ use crate::diagnostic::{Code, Diagnostic};
 /// (FxHash's) instead of SipHash, which is built to resist chosen keys.
 pub type FastHash = std::hash::BuildHasherDefault<FxHasher>;
 
+/// A group's or a table row's key bytes, held inline up to 24 bytes (a short string or a
+/// number, with a window start): a lookup compares the key in the hash table's own slot
+/// instead of following a pointer to a heap copy, a cache miss per record once the table
+/// outgrows the cache. Longer keys go to the heap as before.
+pub type KeyBytes = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Default)]
 pub struct FxHasher(u64);
 
@@ -754,9 +760,9 @@ pub struct AggregateTask {
     pub stream_time_ms: i64,
     pub late_records: u64,
     /// Groups by key bytes (+ window start for time windows).
-    groups: HashMap<Vec<u8>, Group, FastHash>,
+    groups: HashMap<KeyBytes, Group, FastHash>,
     /// Time windows by (end, group id), to close them in order.
-    closing: BTreeMap<i64, Vec<Vec<u8>>>,
+    closing: BTreeMap<i64, Vec<KeyBytes>>,
     sessions: HashMap<Vec<u8>, (Vec<Value>, Vec<Session>), FastHash>,
     /// Every session of `sessions` as (end, group id, start): the order they close and
     /// are emitted in, so closing takes the first entries instead of scanning every key.
@@ -1083,7 +1089,7 @@ impl AggregateTask {
                 out,
             );
         } else if self.room_for_group() {
-            let id = self.key_buf.clone();
+            let id = KeyBytes::from_slice(&self.key_buf);
             if spec.window.is_some() {
                 self.closing.entry(end).or_default().push(id.clone());
             }

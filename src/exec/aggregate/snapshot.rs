@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::{Acc, AggregateTask, Group, Session};
+use super::{Acc, AggregateTask, Group, KeyBytes, Session};
 use crate::exec::state_codec::{Reader, Result, Writer};
 
 /// 2: groups count their rows, and a table input's rows are kept.
@@ -223,12 +223,12 @@ impl AggregateTask {
                 offset: r.u64()?,
                 rows: if version == 1 { 0 } else { r.i64()? },
             };
-            t.groups.insert(k, g);
+            t.groups.insert(KeyBytes::from_vec(k), g);
         }
         for _ in 0..r.count()? {
             let end = r.i64()?;
             let keys = (0..r.count()?)
-                .map(|_| r.bytes())
+                .map(|_| r.bytes().map(KeyBytes::from_vec))
                 .collect::<Result<Vec<_>>>()?;
             t.closing.insert(end, keys);
         }
@@ -294,7 +294,7 @@ mod tests {
         ];
         let key = vec![Value::string("s-1")];
         t.groups.insert(
-            b"s-1".to_vec(),
+            KeyBytes::from_slice(b"s-1"),
             Group {
                 key: key.clone(),
                 start: 0,
@@ -305,7 +305,7 @@ mod tests {
                 rows: 2,
             },
         );
-        t.closing.insert(60_000, vec![b"s-1".to_vec()]);
+        t.closing.insert(60_000, vec![KeyBytes::from_slice(b"s-1")]);
         t.table
             .insert(b"row-1".to_vec(), vec![Value::string("s-1"), Value::Int(3)]);
         t.sessions.insert(

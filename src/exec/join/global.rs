@@ -6,16 +6,15 @@
 use std::sync::Arc;
 
 use crate::exec::log::LogHandle;
-use bytes::Bytes;
 use dashmap::DashMap;
 
 use super::bound::RowBound;
 use super::input::Input;
 use super::live::Resumable;
-use super::{fill_used, owned_key, part, used_fields};
+use super::{fill_used, part, used_fields};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
-use crate::exec::aggregate::FastHash;
+use crate::exec::aggregate::{FastHash, KeyBytes};
 use crate::exec::decode::SourceDecoder;
 use crate::exec::error::ExecResult;
 use crate::exec::format::key::encode_key_into;
@@ -32,7 +31,7 @@ use crate::syntax::ast::JoinType;
 /// the table's own record keys: hashed with the aggregation's fast hash. (A read-only
 /// HashMap would spare the shard lock's atomic per lookup, about 12% of W4's CPU, but a
 /// running query's global table changes.)
-pub type GlobalStore = Arc<DashMap<Bytes, Vec<Value>, FastHash>>;
+pub type GlobalStore = Arc<DashMap<KeyBytes, Vec<Value>, FastHash>>;
 
 /// The global table's store and where its reader is in each partition of the table's
 /// topic: created empty, filled from the earliest offsets by the first `refresh`, and kept
@@ -87,9 +86,9 @@ impl GlobalFeed {
                         || format!("the global table {}", self.name),
                         "rows",
                     )?;
-                    let old = store.insert(owned_key(&k), part(&input.row, self.fields));
+                    let old = store.insert(KeyBytes::from_slice(&k), part(&input.row, self.fields));
                     held += old.is_none() as usize;
-                } else if self.store.remove(&k).is_some() {
+                } else if self.store.remove(&k[..]).is_some() {
                     held -= 1;
                 }
             }

@@ -1,27 +1,36 @@
 //! Stream-table join task: the table's partition is materialized in a hash map keyed by
 //! its key bytes; each stream record looks up its key. Table updates change state only;
 //! stream records produce output. Both are taken in timestamp order.
+//!
+//! The map keeps of each table row only the fields the query reads, in the map's own
+//! slot when they are few: a lookup per stream record then touches the slot and nothing
+//! else. A whole row (its pseudo-columns and every field, 40 bytes a value, behind a
+//! pointer) made the table of a few thousand keys outgrow the cache, and each lookup
+//! waited for memory. Snapshots still hold rows at the side's full width (unread fields
+//! NULL), the layout they always had.
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
-
 use super::input::{pick, Input};
-use super::live::{load_rows, save_rows, Resumable};
-use super::{fill_used, owned_key, part, used_fields, JoinSpec};
+use super::live::Resumable;
+use super::{used_fields, JoinSpec};
 use crate::data::Value;
-use crate::exec::aggregate::FastHash;
+use crate::exec::aggregate::{FastHash, KeyBytes};
 use crate::exec::error::ExecResult;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
+/// The fields of a table row that the query reads, inline up to two.
+type UsedFields = smallvec::SmallVec<[Value; 2]>;
+
 pub struct StreamTableTask {
     stream: Input,
     table: Input,
     spec: JoinSpec,
-    /// Keys are the table's own record keys: the aggregation's fast hash.
-    state: HashMap<Bytes, Vec<Value>, FastHash>,
+    /// Keys are the table's own record keys: the aggregation's fast hash. Values: the
+    /// fields of `right_used`, in its order.
+    state: HashMap<KeyBytes, UsedFields, FastHash>,
     /// The table's fields the operators read, and a buffer for each stream record's key.
     right_used: Vec<usize>,
     key: Vec<u8>,
@@ -63,11 +72,12 @@ impl Task for StreamTableTask {
                                 },
                                 "table rows",
                             )?;
-                            self.state
-                                .insert(owned_key(&k), part(&self.table.row, self.spec.right));
+                            let row = &self.table.row;
+                            let used = self.right_used.iter().map(|&i| row[i].clone());
+                            self.state.insert(KeyBytes::from_slice(&k), used.collect());
                         }
                         (Some(k), false) => {
-                            self.state.remove(&k);
+                            self.state.remove(&k[..]);
                         }
                         (None, _) => {} // a table row without a key cannot be looked up
                     }
@@ -87,8 +97,14 @@ impl Task for StreamTableTask {
                     if found.is_none() && self.spec.join_type == JoinType::Inner {
                         continue;
                     }
-                    let right = found.map(|v| v.as_slice());
-                    fill_used(row, self.spec.right.0, &self.right_used, right);
+                    match found {
+                        Some(values) => {
+                            for (&i, v) in self.right_used.iter().zip(values) {
+                                row[i] = v.clone();
+                            }
+                        }
+                        None => self.right_used.iter().for_each(|&i| row[i] = Value::Null),
+                    }
                     self.spec
                         .ops
                         .apply(row, event_time, partition, record.offset, out);
@@ -111,11 +127,34 @@ impl Resumable for StreamTableTask {
     }
 
     fn save(&self, w: &mut Writer) {
-        save_rows(w, &self.state);
+        let (base, width) = self.spec.right;
+        let mut full = vec![Value::Null; width];
+        w.u32(self.state.len());
+        for (k, used) in &self.state {
+            for (&i, v) in self.right_used.iter().zip(used) {
+                full[i - base] = v.clone();
+            }
+            w.bytes(k);
+            w.values(&full);
+        }
     }
 
     fn load(&mut self, r: &mut Reader) -> Result<(), String> {
-        self.state = load_rows(r)?;
+        let (base, width) = self.spec.right;
+        let n = r.count()?;
+        self.state = HashMap::with_capacity_and_hasher(n, FastHash::default());
+        for _ in 0..n {
+            let key = KeyBytes::from_vec(r.bytes()?);
+            let full = r.values()?;
+            if full.len() != width {
+                return Err(format!(
+                    "a table row of the join's state has {} fields, the table {width}",
+                    full.len()
+                ));
+            }
+            let used = self.right_used.iter().map(|&i| full[i - base].clone());
+            self.state.insert(key, used.collect());
+        }
         Ok(())
     }
 }
