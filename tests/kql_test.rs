@@ -143,3 +143,8 @@ fn emit_final_writes_a_window_when_it_closes_unless_stream_time_jumped_past_its_
 fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays_keyless() {
     passes("partition_nulls", 4);
 }
+
+#[test]
+fn a_delimited_value_delimiter_separates_fields_and_a_sink_inherits_it() {
+    passes("delimited_separators", 4);
+}

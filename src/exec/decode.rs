@@ -66,7 +66,8 @@ impl SourceDecoder {
             key_columns,
             has_value_columns: source.schema.fields.len() > n_pseudo + source.key_count,
             values: ValueDecoder::new(source.value_format, value_columns)
-                .wrapping(source.wrap_single_value),
+                .wrapping(source.wrap_single_value)
+                .delimited_by(source.value_delimiter),
             timestamp_column: source.timestamp_column,
             timestamp_name: source
                 .timestamp_column

@@ -144,6 +144,7 @@ pub struct SinkWriter {
     key_format: Format,
     value_format: Format,
     wrap_single_value: bool,
+    value_delimiter: char,
     key_cols: Vec<(String, SqlType, usize)>,
     value_cols: Vec<(String, SqlType, usize)>,
     window: Option<WindowType>,
@@ -217,6 +218,7 @@ impl SinkWriter {
             key_format: def.key_format,
             value_format: def.value_format,
             wrap_single_value: def.wrap_single_value,
+            value_delimiter: def.value_delimiter,
             key_cols,
             value_cols,
             window,
@@ -343,6 +345,7 @@ impl SinkWriter {
                 encode_value(
                     self.value_format,
                     self.wrap_single_value,
+                    self.value_delimiter,
                     &value_cols,
                     &mut buf,
                 );

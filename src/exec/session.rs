@@ -748,6 +748,7 @@ impl Session {
         encode_value(
             target.value_format,
             target.wrap_single_value,
+            target.value_delimiter,
             &cols(ColumnRole::Value),
             &mut value,
         );

@@ -69,6 +69,8 @@ pub struct SourceDef {
     /// JSON only: a value of one column is written as an object holding it (true, the
     /// default) or as the bare value (WRAP_SINGLE_VALUE=false).
     pub wrap_single_value: bool,
+    /// DELIMITED only: the character between a value's fields (`value_delimiter`).
+    pub value_delimiter: char,
     /// Index (into `columns`) of the column that gives event time, instead of ROWTIME.
     pub timestamp_column: Option<usize>,
     pub timestamp_format: Option<String>,

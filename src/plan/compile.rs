@@ -702,8 +702,11 @@ impl Compiler<'_> {
             (None, Some((n, s))) => (n, Some(s)),
             (None, None) => (1, None),
         };
+        let value_delimiter =
+            properties::value_delimiter(&props, value_format, None).map_err(|d| vec![d])?;
         let def = SourceDef {
             window: None,
+            value_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

@@ -147,6 +147,7 @@ impl Compiler<'_> {
             key_format: def.key_format,
             value_format: def.value_format,
             wrap_single_value: def.wrap_single_value,
+            value_delimiter: def.value_delimiter,
             timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
             timestamp_format: def.timestamp_format.clone(),
             window: def.window,

@@ -101,6 +101,8 @@ pub struct Source {
     pub value_format: Format,
     /// JSON only: whether a single value column is wrapped in an object (WRAP_SINGLE_VALUE).
     pub wrap_single_value: bool,
+    /// DELIMITED only: the character between a value's fields.
+    pub value_delimiter: char,
     /// The row layout: pseudo-columns, key columns, value columns.
     pub schema: Schema,
     /// How many of the schema's columns (after the pseudo-columns) are key columns.

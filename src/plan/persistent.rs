@@ -338,8 +338,13 @@ impl Compiler<'_> {
         let format_given = c.properties.iter().any(|p| p.name == "timestamp_format");
         let timestamp_column = super::properties::timestamp_column(&props, &columns, format_given)
             .map_err(|d| vec![d])?;
+        let inherited =
+            (source.value_format == Format::Delimited).then_some(source.value_delimiter);
+        let value_delimiter = super::properties::value_delimiter(&props, value_format, inherited)
+            .map_err(|d| vec![d])?;
         let sink = SourceDef {
             window: plan_window(&query),
+            value_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

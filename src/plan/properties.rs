@@ -40,6 +40,8 @@ pub struct SourceProperties {
     pub min_insync_replicas: Option<(u32, Span)>,
     /// WRAP_SINGLE_VALUE: whether a value of one column is a JSON object holding it.
     pub wrap_single_value: Option<(bool, Span)>,
+    /// VALUE_DELIMITER: DELIMITED's field separator.
+    pub value_delimiter: Option<(char, Span)>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -146,13 +148,24 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
         "wrap_single_value" => out.wrap_single_value = Some((boolean(p)?, span)),
         "value_delimiter" => {
             let d = string(p)?;
-            if d != "," {
-                return Err(Diagnostic::new(
-                    Code::Unsupported,
-                    "only ',' is supported as value_delimiter for now",
-                )
-                .label(span, "unsupported delimiter"));
-            }
+            let mut chars = d.chars();
+            let c =
+                match (d.to_ascii_uppercase().as_str(), chars.next(), chars.next()) {
+                    ("TAB", ..) => '\t',
+                    ("SPACE", ..) => ' ',
+                    (_, Some(c), None) if c != '"' && c != '\n' && c != '\r' => c,
+                    _ => return Err(Diagnostic::new(
+                        Code::InvalidPropertyValue,
+                        format!(
+                            "'{d}' is not a value_delimiter: it is one character, 'TAB' or 'SPACE'"
+                        ),
+                    )
+                    .label(p.value.span, "not a delimiter")
+                    .help(
+                        "write value_delimiter='|' (a double quote or a line break cannot be one)",
+                    )),
+                };
+            out.value_delimiter = Some((c, p.value.span));
         }
         other => {
             let mut d =
@@ -317,6 +330,28 @@ pub fn check_value_format(
         Some(reason) => Err(Diagnostic::new(Code::InvalidPropertyValue, reason)
             .label(at, format!("values in the {} format", format.name()))
             .help("value_format='JSON' holds values of any type and any number of columns")),
+    }
+}
+
+/// The field separator of a value in `format`: VALUE_DELIMITER, which only DELIMITED
+/// takes, else `inherited` (a sink's source's, when both are DELIMITED) or a comma.
+pub fn value_delimiter(
+    props: &SourceProperties,
+    format: Format,
+    inherited: Option<char>,
+) -> Result<char> {
+    match props.value_delimiter {
+        Some((_, span)) if format != Format::Delimited => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!(
+                "Delimiter only supported with DELIMITED format, not {}",
+                format.name()
+            ),
+        )
+        .label(span, "a delimiter for a format without one")
+        .help("remove value_delimiter, or set value_format='DELIMITED'")),
+        Some((c, _)) => Ok(c),
+        None => Ok(inherited.unwrap_or(',')),
     }
 }
 

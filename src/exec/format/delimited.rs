@@ -1,5 +1,6 @@
-//! The DELIMITED format: one comma-separated line per value, columns in declared order,
-//! double quotes around fields that hold a comma or a quote (RFC 4180 style).
+//! The DELIMITED format: one line per value, columns in declared order, separated by a
+//! delimiter (a comma unless `value_delimiter` says otherwise), double quotes around fields
+//! that hold the delimiter or a quote (RFC 4180 style).
 
 use super::DecodeError;
 use crate::data::{SqlType, Value};
@@ -9,10 +10,11 @@ pub fn decode(
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
+    delimiter: char,
 ) -> Result<(), DecodeError> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| DecodeError("value is not UTF-8 text".into()))?;
-    let fields = split(text.trim_end_matches(['\r', '\n']));
+    let fields = split(text.trim_end_matches(['\r', '\n']), delimiter);
     if fields.len() != columns.len() {
         return Err(DecodeError(format!(
             "expected {} delimited fields, found {}",
@@ -63,7 +65,7 @@ fn field_text(v: &Value) -> String {
     }
 }
 
-fn split(line: &str) -> Vec<String> {
+fn split(line: &str, delimiter: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -75,7 +77,7 @@ fn split(line: &str) -> Vec<String> {
                 chars.next();
             }
             ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, false) if c == delimiter => out.push(std::mem::take(&mut cur)),
             (c, _) => cur.push(c),
         }
     }
@@ -83,16 +85,18 @@ fn split(line: &str) -> Vec<String> {
     out
 }
 
-pub fn encode(columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
+pub fn encode(columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>, delimiter: char) {
+    let mut sep = [0u8; 4];
+    let sep = delimiter.encode_utf8(&mut sep).as_bytes();
     for (i, (_, _, v)) in columns.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.extend_from_slice(sep);
         }
         if v.is_null() {
             continue;
         }
         let t = field_text(v);
-        if t.contains([',', '"', '\n']) {
+        if t.contains([delimiter, '"', '\n']) {
             out.push(b'"');
             out.extend_from_slice(t.replace('"', "\"\"").as_bytes());
             out.push(b'"');
@@ -115,6 +119,7 @@ mod tests {
                 ("B", &SqlType::Int, &Value::Int(3)),
             ],
             &mut out,
+            ',',
         );
         assert_eq!(out, b"\"x,y\",3");
         let cols = vec![
@@ -122,7 +127,20 @@ mod tests {
             ("B".to_string(), SqlType::Int, 1),
         ];
         let mut row = vec![Value::Null; 2];
-        decode(&out, &cols, &mut row).unwrap();
+        decode(&out, &cols, &mut row, ',').unwrap();
+        assert_eq!(row, vec![Value::string("x,y"), Value::Int(3)]);
+        // Another delimiter: the comma is text, the pipe separates.
+        let mut piped = Vec::new();
+        encode(
+            &[
+                ("A", &SqlType::String, &Value::string("x,y|z")),
+                ("B", &SqlType::Int, &Value::Int(3)),
+            ],
+            &mut piped,
+            '|',
+        );
+        assert_eq!(piped, b"\"x,y|z\"|3");
+        decode(b"x,y|3", &cols, &mut row, '|').unwrap();
         assert_eq!(row, vec![Value::string("x,y"), Value::Int(3)]);
     }
 
@@ -136,6 +154,7 @@ mod tests {
                 ("H", &SqlType::Time, &Value::Time(60_000)),
             ],
             &mut out,
+            ',',
         );
         assert_eq!(out, b"1000,10,60000");
         let cols = vec![
@@ -144,7 +163,7 @@ mod tests {
             ("H".to_string(), SqlType::Time, 2),
         ];
         let mut row = vec![Value::Null; 3];
-        decode(b"1970-01-01T00:00:01,10,60000", &cols, &mut row).unwrap();
+        decode(b"1970-01-01T00:00:01,10,60000", &cols, &mut row, ',').unwrap();
         assert_eq!(
             row,
             vec![Value::Timestamp(1000), Value::Date(10), Value::Time(60_000)]
@@ -155,12 +174,12 @@ mod tests {
     fn bytes_are_base64() {
         let bytes = Value::Bytes(bytes::Bytes::from_static(b"hi!"));
         let mut out = Vec::new();
-        encode(&[("B", &SqlType::Bytes, &bytes)], &mut out);
+        encode(&[("B", &SqlType::Bytes, &bytes)], &mut out, ',');
         assert_eq!(out, b"aGkh");
         let cols = vec![("B".to_string(), SqlType::Bytes, 0)];
         let mut row = vec![Value::Null];
-        decode(&out, &cols, &mut row).unwrap();
+        decode(&out, &cols, &mut row, ',').unwrap();
         assert_eq!(row, vec![bytes]);
-        assert!(decode(b"not base64!", &cols, &mut row).is_err());
+        assert!(decode(b"not base64!", &cols, &mut row, ',').is_err());
     }
 }

@@ -105,7 +105,7 @@ fn write_key(
         crate::plan::catalog::Format::Json => {
             super::json::write_value(columns[0].2, columns[0].1, out)
         }
-        crate::plan::catalog::Format::Delimited => super::delimited::encode(columns, out),
+        crate::plan::catalog::Format::Delimited => super::delimited::encode(columns, out, ','),
         crate::plan::catalog::Format::Kafka => encode_kafka(columns[0].2, out),
         crate::plan::catalog::Format::None => {}
     }
@@ -129,7 +129,7 @@ pub fn decode_key(
         }
         (crate::plan::catalog::Format::Json, cols) => super::json::decode_object(bytes, cols, row),
         (crate::plan::catalog::Format::Delimited, cols) => {
-            super::delimited::decode(bytes, cols, row)
+            super::delimited::decode(bytes, cols, row, ',')
         }
         (_, [(_, SqlType::String, pos)]) => {
             super::set_string(&mut row[*pos], key_text(bytes)?);

@@ -22,6 +22,8 @@ pub struct ValueDecoder {
     bare: bool,
     /// (column name, type, row position), in declared order.
     columns: Vec<(String, SqlType, usize)>,
+    /// DELIMITED: the character between fields.
+    delimiter: char,
 }
 
 impl ValueDecoder {
@@ -30,7 +32,14 @@ impl ValueDecoder {
             format,
             bare: false,
             columns,
+            delimiter: ',',
         }
+    }
+
+    /// DELIMITED: fields separated by `delimiter`.
+    pub fn delimited_by(mut self, delimiter: char) -> ValueDecoder {
+        self.delimiter = delimiter;
+        self
     }
 
     /// With `wrap_single_value` false, a JSON value of one column is the bare value.
@@ -47,7 +56,7 @@ impl ValueDecoder {
                 Ok(())
             }
             Format::Json => json::decode_object(bytes, &self.columns, row),
-            Format::Delimited => delimited::decode(bytes, &self.columns, row),
+            Format::Delimited => delimited::decode(bytes, &self.columns, row, self.delimiter),
             // Nothing to read: the format holds no columns.
             Format::None => Ok(()),
             Format::Kafka => {
@@ -83,10 +92,12 @@ pub fn set_string(slot: &mut Value, text: &str) {
 }
 
 /// Encodes named, typed values as a record value; with `wrap_single_value` false, a JSON
-/// value of one column is written bare (ksqlDB's WRAP_SINGLE_VALUE=false).
+/// value of one column is written bare (ksqlDB's WRAP_SINGLE_VALUE=false); DELIMITED
+/// fields are separated by `delimiter`.
 pub fn encode_value(
     format: Format,
     wrap_single_value: bool,
+    delimiter: char,
     columns: &[(&str, &SqlType, &Value)],
     out: &mut Vec<u8>,
 ) {
@@ -94,7 +105,7 @@ pub fn encode_value(
         Format::Json if !wrap_single_value && columns.len() == 1 => {
             json::write_value(columns[0].2, columns[0].1, out)
         }
-        Format::Delimited => delimited::encode(columns, out),
+        Format::Delimited => delimited::encode(columns, out, delimiter),
         Format::Kafka if columns.len() == 1 => key::encode_kafka(columns[0].2, out),
         Format::None => {}
         _ => json::encode_object(columns, out),

@@ -114,6 +114,7 @@ pub fn build(
         key_format: Format::Kafka,
         value_format: Format::Json,
         wrap_single_value: true,
+        value_delimiter: ',',
         schema,
         key_count: 0,
         timestamp_column: None,
