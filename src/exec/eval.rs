@@ -83,8 +83,10 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
         }
         TExpr::Cast(a) => cast_from(eval(a, row), &a.ty, &e.ty),
         TExpr::IsNull(a, negated) => Value::Boolean(eval(a, row).is_null() != *negated),
-        TExpr::Like(a, p, negated) => match (eval(a, row), eval(p, row)) {
-            (Value::String(s), Value::String(p)) => Value::Boolean(like(&s, &p) != *negated),
+        TExpr::Like(a, p, negated, escape) => match (eval(a, row), eval(p, row)) {
+            (Value::String(s), Value::String(p)) => {
+                Value::Boolean(like(&s, &p, *escape) != *negated)
+            }
             _ => Value::Null,
         },
         TExpr::InList(a, list, negated) => {
@@ -302,17 +304,35 @@ fn arith(op: ArithOp, l: Value, r: Value) -> Value {
     }
 }
 
-/// SQL LIKE: `%` any run, `_` one character. Case-sensitive, as in ksqlDB.
-pub fn like(s: &str, pattern: &str) -> bool {
+/// One element of a LIKE pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum Pat {
+    AnyRun,
+    AnyOne,
+    Char(char),
+}
+
+/// SQL LIKE: `%` any run, `_` one character; after the escape character, either is
+/// itself. Case-sensitive, as in ksqlDB.
+pub fn like(s: &str, pattern: &str, escape: Option<char>) -> bool {
     let s: Vec<char> = s.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
+    let mut p: Vec<Pat> = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            c if Some(c) == escape => Pat::Char(chars.next().unwrap_or(c)),
+            '%' => Pat::AnyRun,
+            '_' => Pat::AnyOne,
+            c => Pat::Char(c),
+        });
+    }
     let (mut si, mut pi) = (0, 0);
     let (mut star_p, mut star_s) = (None, 0);
     while si < s.len() {
-        if pi < p.len() && (p[pi] == '_' || p[pi] == s[si]) {
+        if pi < p.len() && (p[pi] == Pat::AnyOne || p[pi] == Pat::Char(s[si])) {
             si += 1;
             pi += 1;
-        } else if pi < p.len() && p[pi] == '%' {
+        } else if pi < p.len() && p[pi] == Pat::AnyRun {
             star_p = Some(pi);
             star_s = si;
             pi += 1;
@@ -324,7 +344,7 @@ pub fn like(s: &str, pattern: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '%' {
+    while pi < p.len() && p[pi] == Pat::AnyRun {
         pi += 1;
     }
     pi == p.len()
@@ -530,12 +550,18 @@ mod tests {
 
     #[test]
     fn like_matches_sql_wildcards() {
-        assert!(like("sensor-1", "sensor%"));
-        assert!(like("abc", "a_c"));
-        assert!(like("abc", "%"));
-        assert!(!like("abc", "a_"));
-        assert!(like("a%b", "a%b"));
-        assert!(!like("xabc", "abc%"));
+        assert!(like("sensor-1", "sensor%", None));
+        assert!(like("abc", "a_c", None));
+        assert!(like("abc", "%", None));
+        assert!(!like("abc", "a_", None));
+        assert!(like("a%b", "a%b", None));
+        assert!(!like("xabc", "abc%", None));
+        // ESCAPE: the character after it is itself
+        assert!(like("%", "!%", Some('!')));
+        assert!(!like("x", "!%", Some('!')));
+        assert!(like("50% off", "50!%%", Some('!')));
+        assert!(like("a_b", "a!_b", Some('!')));
+        assert!(!like("axb", "a!_b", Some('!')));
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "SUM(amount)",
     ),
     aggregate(
+        "COUNT_DISTINCT",
+        "COUNT_DISTINCT(x)",
+        (1, 1),
+        "the number of distinct values that are not NULL (COUNT(DISTINCT x))",
+        "COUNT_DISTINCT(customer)",
+    ),
+    aggregate(
         "SUM_LIST",
         "SUM_LIST(array)",
         (1, 1),

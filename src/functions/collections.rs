@@ -495,7 +495,12 @@ const SERIES_MAX: i64 = 1_000_000;
 
 fn generate_series(a: &Args) -> Value {
     let (start, end) = (a.int(0), a.int(1));
-    let step = if a.len() > 2 { a.int(2) } else { 1 };
+    // Without a step the series counts towards the end, down if need be.
+    let step = match (a.len() > 2, end >= start) {
+        (true, _) => a.int(2),
+        (false, true) => 1,
+        (false, false) => -1,
+    };
     if step == 0 || (end - start).signum() * step.signum() < 0 {
         return Value::Null;
     }

@@ -113,11 +113,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "JSON_ITEMS(json)",
         (1, 1),
         |t| string(t, 0).map(|_| SqlType::Array(Box::new(SqlType::String))),
-        |a| match parse(a.str(0)) {
-            Some(Json::Array(items)) => Value::Array(Arc::new(
-                items.iter().map(|j| text(j.to_string())).collect(),
-            )),
-            _ => Value::Null,
+        |a| match super::json_path::array_items(a.str(0)) {
+            Some(items) => Value::Array(Arc::new(items.into_iter().map(text).collect())),
+            None => Value::Null,
         },
         "a JSON array's elements, each as JSON text",
         "JSON_ITEMS('[1, 2]') = ['1', '2']",
@@ -164,7 +162,14 @@ fn json_records(a: &Args) -> Value {
     match entries(a.str(0)) {
         Some(e) => Value::Map(Arc::new(
             e.into_iter()
-                .map(|(k, v)| (text(k), text(v.to_string())))
+                .map(|(k, v)| {
+                    // A string value is its text, anything else its JSON.
+                    let v = match v {
+                        Json::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (text(k), text(v))
+                })
                 .collect(),
         )),
         None => Value::Null,

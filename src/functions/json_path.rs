@@ -33,6 +33,42 @@ pub fn extract(doc: &str, path: &str) -> Option<String> {
     }
 }
 
+/// The elements of the JSON array `doc` as compact JSON text, each as written (keys in
+/// document order, numbers as they are); None when `doc` is no JSON array.
+pub fn array_items(doc: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<serde::de::IgnoredAny>(doc).ok()?;
+    Some(
+        elements(first_value(doc)?)?
+            .into_iter()
+            .map(compact)
+            .collect(),
+    )
+}
+
+/// JSON text without the white space between its tokens.
+fn compact(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn parse_path(path: &str) -> Option<Vec<Step>> {
     let mut rest = path.trim().strip_prefix('$')?;
     let mut steps = Vec::new();
@@ -97,24 +133,26 @@ fn member<'a>(obj: &'a str, key: &str) -> Option<&'a str> {
 
 /// The element at `index` (from 0) of the array `arr`.
 fn element(arr: &str, index: usize) -> Option<&str> {
+    elements(arr)?.into_iter().nth(index)
+}
+
+/// The elements of the array `arr` (None when it is no array).
+fn elements(arr: &str) -> Option<Vec<&str>> {
     let b = arr.as_bytes();
     if b.first() != Some(&b'[') {
         return None;
     }
+    let mut out = Vec::new();
     let mut i = skip_ws(arr, 1);
-    let mut n = 0;
     while i < b.len() && b[i] != b']' {
         let end = skip_value(b, i)?;
-        if n == index {
-            return Some(&arr[i..end]);
-        }
-        n += 1;
+        out.push(&arr[i..end]);
         i = skip_ws(arr, end);
         if b.get(i) == Some(&b',') {
             i = skip_ws(arr, i + 1);
         }
     }
-    None
+    Some(out)
 }
 
 fn skip_ws(s: &str, mut i: usize) -> usize {
@@ -185,6 +223,21 @@ mod tests {
         assert_eq!(extract(doc, "$.array[3]"), None);
         assert_eq!(extract(doc, "$.missing"), None);
         assert_eq!(extract(doc, "$.array[-1]"), None);
+    }
+
+    #[test]
+    fn array_items_keep_their_keys_in_document_order() {
+        assert_eq!(
+            array_items(r#"[{"type": "A", "timestamp": "2022 01"}, 1.50, "x y"]"#),
+            Some(vec![
+                r#"{"type":"A","timestamp":"2022 01"}"#.to_string(),
+                "1.50".to_string(),
+                r#""x y""#.to_string()
+            ])
+        );
+        assert_eq!(array_items("[]"), Some(vec![]));
+        assert_eq!(array_items(r#"{"a": 1}"#), None);
+        assert_eq!(array_items("[1,"), None);
     }
 
     #[test]

@@ -130,9 +130,10 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         (4, 5),
         geo_type,
         geo_distance,
-        "the great-circle distance, in km or, with 'MI', miles",
+        "the great-circle distance, in km or, with 'MI', miles (a NULL unit is km)",
         "GEO_DISTANCE(37.4, -122.1, 37.8, -122.4, 'KM')",
-    ),
+    )
+    .handles_nulls(),
 ];
 
 macro_rules! unary_double {
@@ -507,11 +508,15 @@ pub(crate) fn random_u64() -> u64 {
 
 /// Great-circle distance (haversine), in km unless the unit says miles.
 fn geo_distance(a: &Args) -> Value {
+    if a.values[..4].iter().any(Value::is_null) {
+        return Value::Null;
+    }
     let f = |i: usize| a.f64(i).to_radians();
     let (lat1, lon1, lat2, lon2) = (f(0), f(1), f(2), f(3));
-    let radius = if a.len() == 5 {
+    // A NULL unit is the default, kilometres (as in ksqlDB).
+    let radius = if a.len() == 5 && !a.get(4).is_null() {
         match a.str(4).to_ascii_uppercase().as_str() {
-            "MI" | "MILES" => 3958.8,
+            "MI" | "MILES" => 3959.0,
             "KM" | "KILOMETERS" => 6371.0,
             _ => return Value::Null,
         }

@@ -89,8 +89,30 @@ fn push_literal(c: char, out: &mut String) {
 pub fn zone(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok().or(match name {
         "Z" | "GMT" | "UTC" => Some(Tz::UTC),
-        _ => None,
+        _ => offset_zone(name),
     })
+}
+
+/// A zone given as a whole-hour offset, `+0200`, `+02:00` or `-05`, as Java reads one: the
+/// fixed zone `Etc/GMT-2` (whose name counts the other way round).
+fn offset_zone(name: &str) -> Option<Tz> {
+    let (sign, rest) = match name.as_bytes().first()? {
+        b'+' => ('-', &name[1..]),
+        b'-' => ('+', &name[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return None;
+    }
+    let hours: u32 = digits[..2].parse().ok()?;
+    if digits.len() == 4 && &digits[2..] != "00" {
+        return None;
+    }
+    if hours == 0 {
+        return Some(Tz::UTC);
+    }
+    format!("Etc/GMT{sign}{hours}").parse().ok()
 }
 
 /// A zone named in parsed text (a Java pattern's `z`): an ID ("Europe/Paris") or one of the

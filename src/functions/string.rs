@@ -64,9 +64,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         C,
         "LEN(s)",
         (1, 1),
-        to_int,
-        |a| Value::Int(a.str(0).chars().count() as i32),
-        "the number of characters",
+        length_type,
+        length,
+        "the number of characters (of bytes, for BYTES)",
         "LEN('héllo') = 5",
     ),
     scalar(
@@ -74,8 +74,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         C,
         "LENGTH(s)",
         (1, 1),
-        to_int,
-        |a| Value::Int(a.str(0).chars().count() as i32),
+        length_type,
+        length,
         "the number of characters (LEN)",
         "LENGTH('abc') = 3",
     ),
@@ -162,11 +162,6 @@ fn to_string(args: &[SqlType]) -> Result<SqlType, ArgError> {
     Ok(SqlType::String)
 }
 
-fn to_int(args: &[SqlType]) -> Result<SqlType, ArgError> {
-    strings(args)?;
-    Ok(SqlType::Int)
-}
-
 fn substring_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
     let ty = if args[0] == SqlType::Bytes {
         SqlType::Bytes
@@ -176,6 +171,17 @@ fn substring_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
     };
     (1..args.len()).try_for_each(|i| integer(args, i))?;
     Ok(ty)
+}
+
+fn length_type(args: &[SqlType]) -> Result<SqlType, ArgError> {
+    text_or_bytes(args).map(|_| SqlType::Int)
+}
+
+fn length(a: &Args) -> Value {
+    Value::Int(match a.get(0) {
+        Value::Bytes(b) => b.len(),
+        _ => a.str(0).chars().count(),
+    } as i32)
 }
 
 /// All STRING, or all BYTES (a bare NULL fits either).
@@ -371,6 +377,7 @@ mod tests {
             b(b"str")
         );
         assert_eq!(call("SUBSTRING", &[b(b"short"), Value::Int(6)]), b(b""));
+        assert_eq!(call("LEN", &[b(b"abc")]), Value::Int(3));
     }
 
     #[test]

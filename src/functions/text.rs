@@ -387,17 +387,33 @@ fn initcap(a: &Args) -> Value {
 }
 
 fn chr(a: &Args) -> Value {
-    let code = match a.get(0) {
-        Value::String(s) => match s.strip_prefix("\\u") {
-            Some(hex) if hex.len() == 4 => u32::from_str_radix(hex, 16).ok(),
-            _ => None,
-        },
-        v => v.as_i64().and_then(|i| u32::try_from(i).ok()),
+    let c = match a.get(0) {
+        Value::String(s) => escaped_char(s),
+        v => v
+            .as_i64()
+            .and_then(|i| u32::try_from(i).ok())
+            .and_then(char::from_u32),
     };
-    match code.and_then(char::from_u32) {
-        Some(c) => text(c.to_string()),
-        None => Value::Null,
+    c.map_or(Value::Null, |c| text(c.to_string()))
+}
+
+/// The character of `\uXXXX`, or of a UTF-16 surrogate pair `\uD820\uDEB8`.
+fn escaped_char(s: &str) -> Option<char> {
+    let units = s
+        .split("\\u")
+        .skip(1)
+        .map(|hex| {
+            (hex.len() == 4)
+                .then(|| u16::from_str_radix(hex, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<Vec<u16>>>()?;
+    if !s.starts_with("\\u") || units.is_empty() || units.len() > 2 {
+        return None;
     }
+    let mut decoded = char::decode_utf16(units.iter().copied());
+    let c = decoded.next()?.ok()?;
+    decoded.next().is_none().then_some(c)
 }
 
 fn split(a: &Args) -> Value {
@@ -405,13 +421,20 @@ fn split(a: &Args) -> Value {
         return Value::Array(Arc::new(split_bytes(b, d).into_iter().map(bytes).collect()));
     }
     let (s, d) = (a.str(0), a.str(1));
-    if d.is_empty() {
+    // An empty delimiter splits into characters; an empty string is one empty part.
+    if d.is_empty() && !s.is_empty() {
         return strings_array(s.chars().map(String::from));
+    }
+    if s.is_empty() {
+        return strings_array(std::iter::once(String::new()));
     }
     strings_array(s.split(d).map(String::from))
 }
 
 fn split_bytes(b: &[u8], d: &[u8]) -> Vec<Vec<u8>> {
+    if b.is_empty() {
+        return vec![Vec::new()];
+    }
     if d.is_empty() {
         return b.iter().map(|x| vec![*x]).collect();
     }
@@ -438,7 +461,10 @@ fn split_to_map(a: &Args) -> Value {
     }
     let mut out: Vec<(Value, Value)> = Vec::new();
     for part in s.split(entry).filter(|p| !p.is_empty()) {
-        let Some((k, v)) = part.split_once(kv) else {
+        // The key is what comes before the first separator, the value what comes between
+        // it and the next one (as ksqlDB splits an entry).
+        let mut pieces = part.split(kv);
+        let (Some(k), Some(v)) = (pieces.next(), pieces.next()) else {
             continue;
         };
         let (k, v) = (Value::string(k), Value::string(v));

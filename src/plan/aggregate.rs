@@ -827,6 +827,7 @@ fn bind_call(
     };
     let (func, ty) = match n {
         "COUNT" if distinct => (AggFunc::CountDistinct, SqlType::Bigint),
+        "COUNT_DISTINCT" => (AggFunc::CountDistinct, SqlType::Bigint),
         "COUNT" => (AggFunc::Count, SqlType::Bigint),
         "SUM" => {
             if !aty.is_numeric() {

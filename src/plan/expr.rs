@@ -68,7 +68,8 @@ pub enum TExpr {
     /// Converts to `ty`.
     Cast(Box<TypedExpr>),
     IsNull(Box<TypedExpr>, bool),
-    Like(Box<TypedExpr>, Box<TypedExpr>, bool),
+    /// The value, the pattern, NOT, the escape character.
+    Like(Box<TypedExpr>, Box<TypedExpr>, bool, Option<char>),
     InList(Box<TypedExpr>, Vec<TypedExpr>, bool),
     Between(Box<TypedExpr>, Box<TypedExpr>, Box<TypedExpr>, bool),
     Field(Box<TypedExpr>, usize),
@@ -101,7 +102,7 @@ macro_rules! for_each_child {
             | TExpr::Compare(_, a, b)
             | TExpr::Arith(_, a, b)
             | TExpr::Concat(a, b)
-            | TExpr::Like(a, b, _)
+            | TExpr::Like(a, b, ..)
             | TExpr::Subscript(a, b) => {
                 $go(a);
                 $go(b)
@@ -328,7 +329,23 @@ impl<'a> Binder<'a> {
                 expr,
                 pattern,
                 negated,
+                escape,
             } => {
+                let escape = match escape.as_deref().map(|e| {
+                    let mut chars = e.chars();
+                    (chars.next(), chars.next())
+                }) {
+                    None => None,
+                    Some((Some(c), None)) => Some(c),
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            Code::InvalidLiteral,
+                            "ESCAPE takes one character",
+                        )
+                        .label(span, "LIKE with this ESCAPE")
+                        .help("for example: x LIKE '100!%' ESCAPE '!'"))
+                    }
+                };
                 let (v, p) = (self.bind(expr)?, self.bind(pattern)?);
                 for x in [&v, &p] {
                     if !matches!(x.ty, SqlType::String | SqlType::Null) {
@@ -341,7 +358,7 @@ impl<'a> Binder<'a> {
                     }
                 }
                 Ok(TypedExpr::new(
-                    TExpr::Like(Box::new(v), Box::new(p), *negated),
+                    TExpr::Like(Box::new(v), Box::new(p), *negated, escape),
                     SqlType::Boolean,
                     span,
                 ))
@@ -459,7 +476,16 @@ impl<'a> Binder<'a> {
             ExprKind::Struct(fields) => {
                 let mut types = Vec::new();
                 let mut values = Vec::new();
-                for (n, v) in fields {
+                for (i, (n, v)) in fields.iter().enumerate() {
+                    if let Some((first, _)) = fields[..i].iter().find(|(m, _)| m.name == n.name) {
+                        return Err(Diagnostic::new(
+                            Code::DuplicateColumn,
+                            format!("the struct has two fields named {}", n.name),
+                        )
+                        .label(n.span, "named again")
+                        .label(first.span, "first named here")
+                        .help("give each field of a STRUCT(...) its own name"));
+                    }
                     let b = self.bind(v)?;
                     types.push((n.name.clone(), b.ty.clone()));
                     values.push(b);

@@ -484,6 +484,8 @@ pub enum ExprKind {
         expr: Box<Expr>,
         pattern: Box<Expr>,
         negated: bool,
+        /// `ESCAPE 'c'`: the character that makes the next `%` or `_` literal.
+        escape: Option<String>,
     },
     InList {
         expr: Box<Expr>,

@@ -109,6 +109,9 @@ fn postfix(ctx: &Ctx, lhs: Expr, op: Pair<Rule>) -> Result<Expr> {
             expr: boxed,
             pattern: Box::new(expr(ctx, args.next().unwrap())?),
             negated,
+            escape: args
+                .find(|p| p.as_rule() == Rule::string)
+                .map(|p| literal_string(p.as_str())),
         },
         Rule::in_tail => ExprKind::InList {
             expr: boxed,
