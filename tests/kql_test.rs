@@ -148,3 +148,8 @@ fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays
 fn a_delimited_value_delimiter_separates_fields_and_a_sink_inherits_it() {
     passes("delimited_separators", 4);
 }
+
+#[test]
+fn a_copied_table_forwards_deletes_and_skips_records_without_a_key() {
+    passes_skipping("table_copy", 3, &["a table's record needs a key"]);
+}

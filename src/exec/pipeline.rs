@@ -179,10 +179,12 @@ pub struct StatelessPipeline {
     pub source: Source,
     decoder: SourceDecoder,
     ops: Operators,
-    /// A stream record with no value goes on as a record with no value (ksqlDB projects a
-    /// null row to a null row), unless WHERE or a table function reads the row: WHERE
-    /// drops it, as ksqlDB's filter does.
+    /// A record with no value goes on as a record with no value (ksqlDB projects a null
+    /// row to a null row; on a table it deletes the key), unless WHERE or a table function
+    /// reads the row: WHERE drops it, as ksqlDB's filter does.
     pass_null_values: bool,
+    /// The source is a table: a record without a key is no row of it, and is skipped.
+    table: bool,
 }
 
 impl StatelessPipeline {
@@ -193,14 +195,14 @@ impl StatelessPipeline {
             return None;
         };
         let decoder = SourceDecoder::new(source, 0);
-        let pass_null_values = source.kind == crate::syntax::ast::SourceKind::Stream
-            && ops.filter.is_none()
-            && ops.table_functions.is_empty();
+        let pass_null_values = ops.filter.is_none() && ops.table_functions.is_empty();
+        let table = source.kind != crate::syntax::ast::SourceKind::Stream;
         Some(StatelessPipeline {
             source: source.clone(),
             decoder,
             ops,
             pass_null_values,
+            table,
         })
     }
 
@@ -216,6 +218,15 @@ impl StatelessPipeline {
     ) -> Result<(), String> {
         for r in records {
             let r = &r?;
+            if self.table && r.key.is_none() {
+                bad.push(BadRecord {
+                    topic: self.decoder.topic.clone(),
+                    partition,
+                    offset: r.offset,
+                    reason: "a table's record needs a key".into(),
+                });
+                continue;
+            }
             // A successful decode sets every column the query reads; only a missing key
             // leaves key columns to reset.
             if row.len() != self.source.schema.len() || r.key.is_none() {
