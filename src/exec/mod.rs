@@ -13,6 +13,7 @@ pub mod error;
 pub mod eval;
 pub mod follow;
 pub mod format;
+pub mod input;
 pub mod inspect;
 pub mod join;
 mod join_times;
@@ -33,7 +34,7 @@ pub mod sandbox;
 pub mod session;
 pub mod share;
 mod stage;
-pub(crate) mod state_codec;
+pub mod state_codec;
 pub mod task;
 pub mod time;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::data::Value;
 
 /// Appends a state's parts to a byte buffer.
-pub(crate) struct Writer(pub(crate) Vec<u8>);
+pub struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
     pub(crate) fn u8(&mut self, v: u8) {
@@ -94,7 +94,7 @@ impl Writer {
 }
 
 /// Reads a state's parts back, checking every length.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }

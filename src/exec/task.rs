@@ -6,6 +6,8 @@ use super::log::{Fetched, LogHandle, LogRecord, Run};
 
 use crate::data::Value;
 use crate::exec::error::ExecResult;
+use crate::exec::input::Input;
+use crate::exec::state_codec::{Reader, Writer};
 
 use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)
@@ -85,11 +87,29 @@ impl TaskStats {
     }
 }
 
+/// A task: batches of output rows from its inputs. A task that reads its partition ranges
+/// once (a transient query's filter/project) needs only the first two methods; a task that
+/// outlives one run (a join of a persistent query) also says what its inputs are, so the
+/// driver resumes them when they grow and durability saves their positions with its state.
 pub trait Task: Send {
     /// Appends the next batch of output rows (possibly none); false when the task is done.
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool>;
     /// What the task read and skipped so far (taken: the counters start again).
     fn stats(&mut self) -> TaskStats;
+    /// The task's inputs, to resume them and to save and restore their positions (none:
+    /// a task that reads its ranges once).
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        Vec::new()
+    }
+    /// Whether reaching the end of the inputs closes every window (the end of a bounded
+    /// run) or only pauses the task (a persistent query between catch-ups).
+    fn close_at_end(&mut self, _close: bool) {}
+    /// The task's state (tables, window buffers) for a snapshot; a stateless task has none.
+    fn save(&self, _w: &mut Writer) {}
+    /// Puts back what `save` wrote.
+    fn load(&mut self, _r: &mut Reader) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Offsets one task reads of one partition: `[start, end)`.

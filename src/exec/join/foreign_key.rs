@@ -19,7 +19,6 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 
 use super::input::Input;
-use super::live::Resumable;
 use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
@@ -254,9 +253,6 @@ impl Task for ForeignKeyTask {
         }
         s
     }
-}
-
-impl Resumable for ForeignKeyTask {
     fn inputs(&mut self) -> Vec<&mut Input> {
         self.lefts
             .iter_mut()

@@ -10,7 +10,6 @@ use dashmap::DashMap;
 
 use super::bound::RowBound;
 use super::input::Input;
-use super::live::Resumable;
 use super::{fill_used, part, used_fields};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
@@ -180,9 +179,6 @@ impl Task for GlobalJoinTask {
     fn stats(&mut self) -> TaskStats {
         std::mem::take(&mut self.stream.stats)
     }
-}
-
-impl Resumable for GlobalJoinTask {
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.stream]
     }

@@ -28,18 +28,6 @@ use crate::exec::persistent::Encoded;
 use crate::exec::state_codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
 
-/// A join task that outlives one run: it stops at the end of its inputs, goes on when they
-/// grow, and saves its state for a changelog.
-pub(crate) trait Resumable: Task {
-    /// The task's inputs, to resume them and to save and restore their positions.
-    fn inputs(&mut self) -> Vec<&mut Input>;
-    /// Whether reaching the end of the inputs closes every window (the end of a bounded
-    /// run) or only pauses the task (a persistent query between catch-ups).
-    fn close_at_end(&mut self, _close: bool) {}
-    fn save(&self, w: &mut Writer);
-    fn load(&mut self, r: &mut Reader) -> Result<(), String>;
-}
-
 /// Where a join's rows go: records of one topic.
 pub(crate) trait RowEncoder: Send + Sync {
     fn topic(&self) -> &str;
@@ -56,7 +44,7 @@ pub(crate) trait RowEncoder: Send + Sync {
 struct JoinUnit {
     /// The task's place among the join's tasks.
     at: usize,
-    task: Box<dyn Resumable>,
+    task: Box<dyn Task>,
     output: Arc<dyn RowEncoder>,
     log: LogHandle,
     stats: TaskStats,
@@ -95,7 +83,7 @@ pub(super) enum Feeder {
 pub struct LiveJoin {
     pub(super) feeders: Vec<Feeder>,
     pub(super) global: Option<GlobalFeed>,
-    pub(super) tasks: Vec<Box<dyn Resumable>>,
+    pub(super) tasks: Vec<Box<dyn Task>>,
     /// Internal topics made for this join (a transient query removes them at its end).
     pub internal_topics: Vec<String>,
     /// Where its inputs started (a task taken over from another process, without a
@@ -163,7 +151,7 @@ impl LiveJoin {
             for input in t.inputs() {
                 input.resume(log)?;
             }
-            tasks.push(t as Box<dyn Task>);
+            tasks.push(t);
         }
         Ok((tasks, self.internal_topics))
     }
@@ -226,14 +214,14 @@ impl LiveJoin {
     }
 
     /// Does this process run the task? (A task's partition is its first input's.)
-    fn runs(&self, task: &mut dyn Resumable) -> bool {
+    fn runs(&self, task: &mut dyn Task) -> bool {
         self.owned
             .as_ref()
             .is_none_or(|owned| owned.contains(&task_partition(task)))
     }
 
     /// The tasks set aside and run, back in their places.
-    fn put_back(&mut self, mut tasks: Vec<(usize, Box<dyn Resumable>)>) {
+    fn put_back(&mut self, mut tasks: Vec<(usize, Box<dyn Task>)>) {
         tasks.sort_by_key(|(at, _)| *at);
         self.tasks = tasks.into_iter().map(|(_, t)| t).collect();
     }
@@ -274,20 +262,20 @@ impl LiveJoin {
     }
 
     /// Takes the task of `partition` out (to give it to another join of the same plan).
-    pub(crate) fn take_task(&mut self, partition: u32) -> Option<Box<dyn Resumable>> {
+    pub(crate) fn take_task(&mut self, partition: u32) -> Option<Box<dyn Task>> {
         let at = self.task_at(partition)?;
         Some(self.tasks.remove(at))
     }
 
     /// Puts `task` in the place of the task of its partition.
-    pub(crate) fn replace_task(&mut self, mut task: Box<dyn Resumable>) {
+    pub(crate) fn replace_task(&mut self, mut task: Box<dyn Task>) {
         if let Some(at) = self.task_at(task_partition(task.as_mut())) {
             self.tasks[at] = task;
         }
     }
 
     /// The task of `partition`, whose state a shared join snapshots on its own.
-    pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut Box<dyn Resumable>> {
+    pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut Box<dyn Task>> {
         let at = self.task_at(partition)?;
         self.tasks.get_mut(at)
     }
@@ -421,7 +409,7 @@ impl crate::exec::operator_state::OperatorState for LiveJoin {
 
 /// One task of a shared join: its tables or window buffers with the positions of its
 /// inputs, so that it moves to another process alone.
-impl crate::exec::operator_state::OperatorState for Box<dyn Resumable> {
+impl crate::exec::operator_state::OperatorState for Box<dyn Task> {
     fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
         let mut w = Writer(Vec::new());
         save_positions(&mut w, self.inputs())?;
@@ -452,7 +440,7 @@ impl crate::exec::operator_state::OperatorState for Box<dyn Resumable> {
 /// Rebuilds a task's state from its inputs up to `until` (one offset per input, None:
 /// read none of that input), emitting nothing: a task taken over from another process
 /// that left no snapshot, as of the positions its group committed.
-pub(crate) fn replay_task(task: &mut dyn Resumable, until: &[Option<u64>]) -> ExecResult<()> {
+pub(crate) fn replay_task(task: &mut dyn Task, until: &[Option<u64>]) -> ExecResult<()> {
     for (input, end) in task.inputs().into_iter().zip(until) {
         let at = input.position()?;
         input.limit_to(end.unwrap_or(at))?;
@@ -466,7 +454,7 @@ pub(crate) fn replay_task(task: &mut dyn Resumable, until: &[Option<u64>]) -> Ex
 }
 
 /// A task's partition: its first input's (every input's, in a partitioned join).
-pub(crate) fn task_partition(task: &mut dyn Resumable) -> u32 {
+pub(crate) fn task_partition(task: &mut dyn Task) -> u32 {
     task.inputs().first().map_or(0, |i| i.partition())
 }
 

@@ -6,7 +6,6 @@
 mod bound;
 mod foreign_key;
 mod global;
-mod input;
 pub mod live;
 mod materialize;
 mod repartition;
@@ -31,7 +30,9 @@ use crate::plan::expr::TypedExpr;
 use crate::plan::logical::{Join, JoinKind, Source};
 use crate::plan::QueryPlan;
 
-pub use input::Input;
+/// (the join tasks read their inputs through it)
+use crate::exec::input;
+pub use crate::exec::input::Input;
 use live::Feeder;
 pub use live::LiveJoin;
 

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::input::{pick, Input};
-use super::live::Resumable;
 use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
@@ -258,9 +257,6 @@ impl Task for StreamStreamTask {
         s.merge(std::mem::take(&mut self.right.stats));
         s
     }
-}
-
-impl Resumable for StreamStreamTask {
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.left, &mut self.right]
     }

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 
 use super::input::{pick, Input};
-use super::live::Resumable;
 use super::{used_fields, JoinSpec};
 use crate::data::Value;
 use crate::exec::aggregate::{FastHash, KeyBytes};
@@ -119,9 +118,6 @@ impl Task for StreamTableTask {
         s.merge(std::mem::take(&mut self.table.stats));
         s
     }
-}
-
-impl Resumable for StreamTableTask {
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.stream, &mut self.table]
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::input::{pick, Input};
-use super::live::{load_rows, save_rows, Resumable};
+use super::live::{load_rows, save_rows};
 use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
@@ -114,9 +114,6 @@ impl Task for TableTableTask {
         s.merge(std::mem::take(&mut self.right.stats));
         s
     }
-}
-
-impl Resumable for TableTableTask {
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.left, &mut self.right]
     }
