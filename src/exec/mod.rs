@@ -2,13 +2,11 @@
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
 pub mod aggregate;
-mod append;
 #[cfg(test)]
 mod check;
 pub mod connector;
 pub mod decode;
-mod driver;
-pub mod durable;
+pub mod drivers;
 pub mod error;
 pub mod eval;
 pub mod follow;
@@ -21,20 +19,17 @@ pub mod limits;
 pub mod log;
 pub(crate) mod merge;
 pub mod naming;
-mod operator_state;
 pub mod output;
 pub mod persistent;
 pub mod physical;
 pub mod pipeline;
 pub mod pull;
-pub mod query;
-pub mod repartition;
 mod running;
 pub mod sandbox;
 pub mod session;
 pub mod share;
-mod stage;
-pub mod state_codec;
+pub mod sinks;
+pub mod state;
 pub mod task;
 pub mod time;
 

@@ -18,14 +18,14 @@ use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, To
 use bytes::Bytes;
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
+use super::drivers::stage::run_stage;
 use super::error::{ExecError, ExecResult};
 use super::format::encode_value;
 use super::format::key::{encode_computed_key_into, encode_key_into};
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
-use super::repartition::RepartitionWriter;
-use super::stage::run_stage;
+use super::sinks::repartition::RepartitionWriter;
 use super::task::{read_partition, BadRecord};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
@@ -60,7 +60,7 @@ pub(crate) struct TaskSlot {
 }
 
 /// An aggregation task's state: its groups, at its position in its one input partition.
-impl super::operator_state::OperatorState for TaskSlot {
+impl super::state::operator_state::OperatorState for TaskSlot {
     fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
         match &self.agg {
             Some(agg) => Ok(agg.snapshot()),
@@ -291,7 +291,7 @@ impl SinkWriter {
         let first = encoded.len();
         let mut key_cols = Vec::with_capacity(self.key_cols.len());
         let mut value_cols = Vec::with_capacity(self.value_cols.len());
-        let mut tagger = super::durable::Tagger::default();
+        let mut tagger = super::state::durable::Tagger::default();
         for r in rows {
             // Which input row made this one: the query, its input partition and offset, and
             // the row's place among the rows of that input record.
@@ -360,7 +360,7 @@ impl SinkWriter {
                     value: None,
                     timestamp_ms: Some(timestamp_ms),
                     partition: None,
-                    headers: super::durable::tag_headers(tag),
+                    headers: super::state::durable::tag_headers(tag),
                 },
             });
         }
@@ -895,11 +895,11 @@ impl Registry {
         });
         let q = self.queries.last_mut().expect("just pushed");
         if log.is_durable() {
-            super::durable::restore(log, q)?;
+            super::state::durable::restore(log, q)?;
         } else {
             // Nothing to restore, but its positions are committed all the same, so
             // SHOW CONSUMER GROUPS and DESCRIBE CONSUMER GROUP show its lag.
-            q.group = Some(super::durable::group_of(log, &q.id));
+            q.group = Some(super::state::durable::group_of(log, &q.id));
         }
         Ok(id)
     }
@@ -1048,11 +1048,11 @@ impl Registry {
             .unwrap_or_else(|| log.clone());
         // State snapshots serve a restart, which only a data directory has.
         if log.is_durable() {
-            super::durable::snapshot(log, q).map_err(|e| {
+            super::state::durable::snapshot(log, q).map_err(|e| {
                 ExecError::from(e).context(format!("query {}: cannot write its state", q.id))
             })?;
         }
-        super::durable::commit(log, q, close)
+        super::state::durable::commit(log, q, close)
             .and_then(|()| super::share::commit_transaction(q))
             .map_err(|e| {
                 ExecError::from(e).context(format!("query {}: cannot commit its offsets", q.id))

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use crate::exec::log::{Acks, IntoLogHandle, LogHandle, Offsets, ProducerRecord, TopicConfig};
 use bytes::Bytes;
 
+use super::drivers::query::run_bounded;
 use super::eval::eval;
 use super::format::{encode_value, key::encode_key};
 use super::output::{listing, Output, Progress};
 use super::physical::{self, StartAt};
-use super::query::run_bounded;
 use super::task::read_partition;
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};

@@ -156,7 +156,7 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
             let key = (topic.clone(), p);
             let (had, has) = (before.contains(&key), assigned.contains(&key));
             if has && (reset || !had) {
-                super::durable::take_over(log, q, i, p)?;
+                super::state::durable::take_over(log, q, i, p)?;
             } else if had && !has {
                 let slot = q.stages[i].tasks.iter_mut().find(|t| t.partition == p);
                 if let Some(agg) = slot.and_then(|t| t.agg.as_mut()) {
@@ -190,7 +190,7 @@ fn refresh_join(
         let key = (topic.clone(), p);
         let (had, has) = (before.contains(&key), assigned.contains(&key));
         if has && (reset || !had) {
-            super::durable::take_over_join(log, q, i, p).map_err(|e| e.to_string())?;
+            super::state::durable::take_over_join(log, q, i, p).map_err(|e| e.to_string())?;
         }
         if has {
             owned.insert(p);

@@ -7,7 +7,7 @@ use super::log::{Fetched, LogHandle, LogRecord, Run};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
 use crate::exec::input::Input;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::state::codec::{Reader, Writer};
 
 use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)

@@ -1,11 +1,11 @@
-//! An aggregation task's state as bytes, for its changelog (`exec/durable.rs`): groups with
+//! An aggregation task's state as bytes, for its changelog (`exec/state/durable.rs`): groups with
 //! their accumulators, open sessions, windows waiting to close, stream time and counters,
-//! in the layout of `exec/state_codec.rs`.
+//! in the layout of `exec/state/codec.rs`.
 
 use std::collections::HashSet;
 
 use super::{Acc, AggregateTask, Group, KeyBytes, Session};
-use crate::exec::state_codec::{Reader, Result, Writer};
+use crate::exec::state::codec::{Reader, Result, Writer};
 
 /// 2: groups count their rows, and a table input's rows are kept.
 const VERSION: u8 = 2;

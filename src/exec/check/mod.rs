@@ -100,7 +100,7 @@ pub(crate) fn run_tasks(session: &mut Session, select: &str) -> Vec<String> {
             .expect("the query has tasks");
     let progress = Arc::new(Progress::default());
     let mut rows = Vec::new();
-    super::query::run_bounded(&session.runtime, tasks, &progress, |r| {
+    super::drivers::query::run_bounded(&session.runtime, tasks, &progress, |r| {
         rows.push(row_text(&r.values));
         true
     })

@@ -22,7 +22,7 @@ use super::input::Input;
 use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 

@@ -19,7 +19,7 @@ use crate::exec::error::ExecResult;
 use crate::exec::format::key::encode_key_into;
 use crate::exec::physical::{ranges, StartAt};
 use crate::exec::pipeline::Operators;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;

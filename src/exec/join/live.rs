@@ -3,8 +3,8 @@
 //! and the next catch-up goes on from there. A catch-up runs, in order: the feeders (sides
 //! re-keyed into internal topics, inner joins written to internal topics), the global
 //! table's new records, then the tasks, their rows merged by event time into the output
-//! topic. Feeders and tasks are units of the one driver (`exec/driver.rs`), each feeder's
-//! records appended by the one sink (`exec/append.rs`) before the tasks that read them run. For a restart the whole join (every position and every task's state)
+//! topic. Feeders and tasks are units of the one driver (`exec/drivers/driver.rs`), each feeder's
+//! records appended by the one sink (`exec/sinks/append.rs`) before the tasks that read them run. For a restart the whole join (every position and every task's state)
 //! is saved as one snapshot, so positions and state always agree.
 //!
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
@@ -21,11 +21,11 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
-use crate::exec::append::run_appending;
-use crate::exec::driver::Unit;
+use crate::exec::drivers::driver::Unit;
 use crate::exec::error::ExecResult;
 use crate::exec::persistent::Encoded;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::sinks::append::run_appending;
+use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
 
 /// Where a join's rows go: records of one topic.
@@ -385,7 +385,7 @@ impl LiveJoin {
 
 /// A join's state: every task's tables and window buffers, with the positions of all its
 /// inputs and its feeders', in one snapshot, so that they always agree.
-impl crate::exec::operator_state::OperatorState for LiveJoin {
+impl crate::exec::state::operator_state::OperatorState for LiveJoin {
     fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
         let mut w = Writer(Vec::new());
         self.save(&mut w)?;
@@ -409,7 +409,7 @@ impl crate::exec::operator_state::OperatorState for LiveJoin {
 
 /// One task of a shared join: its tables or window buffers with the positions of its
 /// inputs, so that it moves to another process alone.
-impl crate::exec::operator_state::OperatorState for Box<dyn Task> {
+impl crate::exec::state::operator_state::OperatorState for Box<dyn Task> {
     fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
         let mut w = Writer(Vec::new());
         save_positions(&mut w, self.inputs())?;

@@ -16,7 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::{NodeId, PhysicalPlan, Repartition, StartAt};
 use crate::exec::pipeline::Operators;
-use crate::exec::repartition::RepartitionWriter;
+use crate::exec::sinks::repartition::RepartitionWriter;
 use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};

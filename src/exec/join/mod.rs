@@ -443,7 +443,7 @@ pub(super) fn fill_used(row: &mut [Value], base: usize, used: &[usize], values: 
     }
 }
 
-pub(super) use crate::exec::repartition::key_type;
+pub(super) use crate::exec::sinks::repartition::key_type;
 
 pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes> {
     encode_key(format, &[("", ty, v)]).map(Bytes::from)

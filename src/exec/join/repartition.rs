@@ -15,13 +15,13 @@ use bytes::Bytes;
 
 use super::input::Input;
 use crate::diagnostic::Diagnostic;
-use crate::exec::append::run_appending;
 use crate::exec::decode::SourceDecoder;
-use crate::exec::driver::Unit;
+use crate::exec::drivers::driver::Unit;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::{ranges, Repartition, StartAt};
-use crate::exec::repartition::RepartitionWriter;
+use crate::exec::sinks::append::run_appending;
+use crate::exec::sinks::repartition::RepartitionWriter;
 use crate::exec::task::{PartitionReader, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::logical::Source;
 use crate::plan::schema::PSEUDO_COLUMNS;

@@ -18,7 +18,7 @@ use super::input::{pick, Input};
 use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 /// ksqlDB's grace without GRACE PERIOD (24 hours), for joins as for windows.
 use crate::plan::window::DEFAULT_GRACE_MS;

@@ -16,7 +16,7 @@ use super::{used_fields, JoinSpec};
 use crate::data::Value;
 use crate::exec::aggregate::{FastHash, KeyBytes};
 use crate::exec::error::ExecResult;
-use crate::exec::state_codec::{Reader, Writer};
+use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 

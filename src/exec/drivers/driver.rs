@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
-use super::error::{ExecError, ExecResult};
-use super::limits::CHANNEL_BATCHES;
+use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::limits::CHANNEL_BATCHES;
 
 /// A task as the driver runs it.
 pub(crate) trait Unit: Send + 'static {
@@ -77,7 +77,7 @@ pub(crate) fn run<U: Unit>(
                 }
             }
         }
-        let Some(i) = super::merge::next_head(&queues, &order) else {
+        let Some(i) = crate::exec::merge::next_head(&queues, &order) else {
             break;
         };
         let item = queues[i].pop_front().expect("the head was just seen");

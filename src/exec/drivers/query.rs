@@ -5,10 +5,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::driver::{self, Unit};
-use super::error::ExecResult;
-use super::output::Progress;
-use super::task::{OutputRow, Task, TaskStats};
+use crate::exec::drivers::driver::{self, Unit};
+use crate::exec::error::ExecResult;
+use crate::exec::output::Progress;
+use crate::exec::task::{OutputRow, Task, TaskStats};
 
 /// Runs the tasks; `emit` gets rows in merged order and returns false to stop early
 /// (LIMIT reached, cancelled).

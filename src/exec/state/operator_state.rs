@@ -4,7 +4,7 @@
 //! positions of all its inputs) both implement it, so `durable.rs` writes, reads and
 //! skips snapshots the same way for every stateful operator.
 
-use super::error::ExecResult;
+use crate::exec::error::ExecResult;
 
 pub(crate) trait OperatorState {
     /// The state as bytes (`state_codec`'s layout).

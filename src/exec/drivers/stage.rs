@@ -8,15 +8,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::aggregate::Emitted;
-use super::append::Appender;
-use super::driver::{self, Unit};
-use super::error::{ExecError, ExecResult};
-use super::log::{LogHandle, Offsets};
-use super::output::Progress;
-use super::persistent::{repartition, Encoded, SinkWriter, Stage, StageKind, Stats, TaskSlot};
-use super::task::{PartitionRange, PartitionReader};
 use crate::data::Value;
+use crate::exec::aggregate::Emitted;
+use crate::exec::drivers::driver::{self, Unit};
+use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::log::{LogHandle, Offsets};
+use crate::exec::output::Progress;
+use crate::exec::persistent::{
+    repartition, Encoded, SinkWriter, Stage, StageKind, Stats, TaskSlot,
+};
+use crate::exec::sinks::append::Appender;
+use crate::exec::task::{PartitionRange, PartitionReader};
 
 /// What a stage's task makes: records to append, or rows for the caller.
 pub(crate) enum StageItem {
@@ -50,8 +52,8 @@ pub(crate) struct StageTask {
     late_before: u64,
     row: Vec<Value>,
     rows: Vec<Emitted>,
-    plain: Vec<super::task::OutputRow>,
-    bad: Vec<super::task::BadRecord>,
+    plain: Vec<crate::exec::task::OutputRow>,
+    bad: Vec<crate::exec::task::BadRecord>,
 }
 
 impl StageTask {

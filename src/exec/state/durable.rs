@@ -29,13 +29,13 @@ use std::collections::HashSet;
 use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
 
-use super::aggregate::{AggregateTask, Emitted};
-use super::error::{ExecError, ExecResult};
-use super::naming;
-use super::operator_state::OperatorState;
-use super::persistent::{Running, StageKind, TaskSlot};
-use super::stage::replay_task;
-use super::task::read_partition;
+use crate::exec::aggregate::{AggregateTask, Emitted};
+use crate::exec::drivers::stage::replay_task;
+use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::naming;
+use crate::exec::persistent::{Running, StageKind, TaskSlot};
+use crate::exec::state::operator_state::OperatorState;
+use crate::exec::task::read_partition;
 use std::sync::Arc;
 
 /// The size of a snapshot chunk: well under the log's batch limit, and under Kafka's
@@ -125,7 +125,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
         if let Some(join) = &mut stage.join {
             // The join's own positions are in its snapshot; these show its lag.
             for (topic, p, next) in join.positions()? {
-                if !super::share::runs(q.share.as_ref(), &topic, p) {
+                if !crate::exec::share::runs(q.share.as_ref(), &topic, p) {
                     continue; // another process's task
                 }
                 log.commit_offset(group, &topic, p, next).map_err(e)?;
@@ -134,7 +134,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
             continue;
         }
         for slot in &stage.tasks {
-            if !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition) {
+            if !crate::exec::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition) {
                 continue; // another process's task: it commits its own position
             }
             log.commit_offset(group, &stage.input_topic, slot.partition, slot.offset)
@@ -209,7 +209,7 @@ fn restore_snapshots(
     log: &LogHandle,
     changelog: &str,
     stage_index: usize,
-    stage: &mut super::persistent::Stage,
+    stage: &mut crate::exec::persistent::Stage,
     generations: &mut Generations,
 ) -> Vec<u32> {
     if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
@@ -229,7 +229,7 @@ fn restore_snapshots(
 fn restore_stage(
     log: &LogHandle,
     group: &str,
-    stage: &mut super::persistent::Stage,
+    stage: &mut crate::exec::persistent::Stage,
     from_snapshot: &[u32],
 ) -> Result<(), String> {
     if let StageKind::Joined(_) = &*stage.kind {
@@ -478,7 +478,7 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
         create_changelog(log, &topic, partitions)?;
         for slot in &mut stage.tasks {
             if slot.agg.is_none()
-                || !super::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition)
+                || !crate::exec::share::runs(q.share.as_ref(), &stage.input_topic, slot.partition)
             {
                 continue; // another process's task: it writes its own snapshots
             }

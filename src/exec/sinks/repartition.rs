@@ -9,15 +9,15 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
-use super::durable::{source_tag, tag_headers, Tagger};
-use super::eval::eval;
-use super::format::json::encode_object;
-use super::format::key::encode_computed_key_into;
-use super::log::{Header, LogHandle, ProducerRecord};
-use super::persistent::Encoded;
-use super::physical::Repartition;
-use super::task::OutputRow;
 use crate::data::{SqlType, Value};
+use crate::exec::eval::eval;
+use crate::exec::format::json::encode_object;
+use crate::exec::format::key::encode_computed_key_into;
+use crate::exec::log::{Header, LogHandle, ProducerRecord};
+use crate::exec::persistent::Encoded;
+use crate::exec::physical::Repartition;
+use crate::exec::state::durable::{source_tag, tag_headers, Tagger};
+use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;
 
@@ -106,7 +106,7 @@ impl RepartitionWriter {
         let mut headers = tag_headers(tag);
         if let Some(how) = retract {
             headers.push(Header {
-                name: super::aggregate::RETRACT_HEADER.to_string(),
+                name: crate::exec::aggregate::RETRACT_HEADER.to_string(),
                 value: Bytes::from_static(how),
             });
         }

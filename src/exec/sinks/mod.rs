@@ -1,0 +1,7 @@
+//! The sinks: how rows become records of a topic. `append.rs` appends records in the
+//! driver's merged order (the one sink every run writes through); `repartition.rs` encodes
+//! the records of internal topics (a re-keyed source, GROUP BY's rows, an inner join's).
+//! The sink topic's own encoding is the persistent query's `SinkWriter`.
+
+pub(crate) mod append;
+pub mod repartition;
