@@ -263,6 +263,24 @@ fn wait_for_members(log: &KafkaLog, group: &str, want: &[usize]) {
     }
 }
 
+/// Waits until `group` has committed positions on `topic` that add up to `n` records.
+fn wait_for_committed(log: &KafkaLog, group: &str, topic: &str, n: u64) {
+    let deadline = Instant::now() + TAKEOVER_WAIT;
+    loop {
+        let committed: u64 = (0..PARTITIONS)
+            .filter_map(|p| log.committed_offset(group, topic, p).ok().flatten())
+            .sum();
+        if committed >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "group {group} committed {committed} of the {n} records of {topic}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn exactly_once_the_survivor_of_a_kill_writes_every_result_once() {
     let outcome = two_processes_and_a_kill("exactly_once_v2");
@@ -465,7 +483,11 @@ fn a_repartitioning_count_is_whole_in_the_sink_when_its_process_stops() {
         "1 persistent query",
     );
     // The member holds the 6 partitions of the input and of the internal topic.
-    wait_for_members(&log, &format!("{app}-CTAS_BY_V_1"), &[12]);
+    let group = format!("{app}-CTAS_BY_V_1");
+    wait_for_members(&log, &group, &[12]);
+    // Its first stage has read and committed the whole input (on a loaded machine that can
+    // take several rounds); the stop must then leave the second stage's counts of all of it.
+    wait_for_committed(&log, &group, &input, 300);
     member.interrupt();
     let counts = latest_counts(&log, &counted);
     assert_eq!(counts.len(), 300, "a count for every value: {counts:?}");
