@@ -114,13 +114,7 @@ impl Operators {
             return;
         }
         let mut emit = |row: &[Value]| {
-            out.push(OutputRow {
-                event_time_ms,
-                partition,
-                offset,
-                values: self.project.iter().map(|e| eval(e, row)).collect(),
-                tombstone: false,
-            })
+            out.push(self.project_row(row, event_time_ms, partition, offset, false))
         };
         if self.table_functions.is_empty() {
             emit(row)
@@ -139,13 +133,26 @@ impl Operators {
         offset: u64,
         out: &mut Vec<OutputRow>,
     ) {
-        out.push(OutputRow {
+        out.push(self.project_row(row, event_time_ms, partition, offset, true))
+    }
+
+    /// The SELECT items of `row`, as an output row with the input record's position.
+    #[inline]
+    fn project_row(
+        &self,
+        row: &[Value],
+        event_time_ms: i64,
+        partition: u32,
+        offset: u64,
+        tombstone: bool,
+    ) -> OutputRow {
+        OutputRow {
             event_time_ms,
             partition,
             offset,
             values: self.project.iter().map(|e| eval(e, row)).collect(),
-            tombstone: true,
-        })
+            tombstone,
+        }
     }
 
     /// Projects a row once per element of its table functions' lists (as many rows as
