@@ -17,10 +17,6 @@ pub fn table_later_than_stream(log: &LogHandle, plan: &LogicalPlan) -> Vec<Strin
     if let LogicalPlan::Join(j) = plan {
         let source = |p: &LogicalPlan| match p {
             LogicalPlan::Source(s) => Some(s.clone()),
-            LogicalPlan::Repartition(r) => match &*r.input {
-                LogicalPlan::Source(s) => Some(s.clone()),
-                _ => None,
-            },
             _ => None,
         };
         if let (JoinKind::StreamTable, Some(stream), Some(table)) =

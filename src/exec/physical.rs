@@ -3,6 +3,7 @@
 //! it, and over which offsets. A bounded run fixes each input partition's end offset (its
 //! high watermark) when the query starts.
 
+mod co_partition;
 mod explain;
 mod lower;
 mod node;

@@ -305,14 +305,16 @@ impl Session {
                 let log = &self.log;
                 let topics = &scratch.topics;
                 let lookup = |t: &str| log.partition_count(t).or_else(|| topics.get(t).copied());
-                Compiler {
-                    catalog: &scratch.catalog,
-                    sources: &self.sources,
-                    topic_partitions: &lookup,
-                    client_properties: log.client_properties(),
-                    properties: &scratch.properties,
-                }
-                .compile(stmt)
+                lowered(
+                    Compiler {
+                        catalog: &scratch.catalog,
+                        sources: &self.sources,
+                        topic_partitions: &lookup,
+                        client_properties: log.client_properties(),
+                        properties: &scratch.properties,
+                    }
+                    .compile(stmt),
+                )
             };
             match planned {
                 Ok(Planned::CreateSource {
@@ -423,16 +425,20 @@ impl Session {
     }
 
     pub fn compile(&self, stmt: &Statement) -> Result<Planned, Vec<Diagnostic>> {
+        lowered(self.with_compiler(|c| c.compile(stmt)))
+    }
+
+    /// Runs `f` with a compiler over the live catalog and the log's partition counts.
+    fn with_compiler<R>(&self, f: impl FnOnce(&Compiler) -> R) -> R {
         let log = &self.log;
         let lookup = |t: &str| log.partition_count(t);
-        Compiler {
+        f(&Compiler {
             catalog: &self.catalog,
             sources: &self.sources,
             topic_partitions: &lookup,
             client_properties: log.client_properties(),
             properties: &self.properties,
-        }
-        .compile(stmt)
+        })
     }
 
     /// Compiles one statement against the live catalog and carries it out.
@@ -1068,8 +1074,6 @@ impl Session {
         &self,
         q: &crate::syntax::ast::Query,
     ) -> Result<QueryPlan, Diagnostic> {
-        let log = &self.log;
-        let lookup = |t: &str| log.partition_count(t);
         let mut q = q.clone();
         if q.emit.is_none() {
             q.emit = Some(crate::syntax::ast::Emit {
@@ -1077,16 +1081,24 @@ impl Session {
                 span: q.span,
             });
         }
-        Compiler {
-            catalog: &self.catalog,
-            sources: &self.sources,
-            topic_partitions: &lookup,
-            client_properties: log.client_properties(),
-            properties: &self.properties,
-        }
-        .query(&q)
-        .map_err(|mut e| e.remove(0))
+        self.with_compiler(|c| c.query(&q))
+            .map_err(|mut e| e.remove(0))
     }
+}
+
+/// A compiled statement whose query has been lowered to its physical plan: what only the
+/// physical pass finds (a join whose sides cannot be co-partitioned, KQL0401) is an error of
+/// the statement, reported with the others before anything runs.
+fn lowered(planned: Result<Planned, Vec<Diagnostic>>) -> Result<Planned, Vec<Diagnostic>> {
+    let plan = match &planned {
+        Ok(Planned::Query(p) | Planned::Pull(p) | Planned::Explain(p)) => p,
+        Ok(Planned::Persistent(p)) => &p.query,
+        _ => return planned,
+    };
+    if let Err(d) = physical::lower(plan, physical::Output::Rows) {
+        return Err(vec![d]);
+    }
+    planned
 }
 
 /// Prints a query's plans; `running`: the sink topic and internal topic prefix of the

@@ -1,9 +1,8 @@
 //! FROM with joins: the kind of each join (stream-table, stream-stream, table-table,
-//! stream-global table), its ON condition, and the distribution each join requires of its
-//! inputs. One pass (`require_co_partitioned`) checks that requirement: an input not keyed
-//! by its join expression gets a Repartition node over an internal topic; inputs whose
-//! partition counts differ are an error that points at the join and at both declarations.
-//! Joins to a GLOBAL TABLE require nothing: the table is broadcast to every task.
+//! foreign-key, stream-global table), its ON condition and what makes it invalid. Where
+//! the sides are repartitioned, and whether they can be co-partitioned at all (KQL0401),
+//! is decided by the physical pass (`exec/physical/co_partition.rs`), which reads the
+//! spans the `Source` nodes carry.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, JoinType, SourceKind};
@@ -13,7 +12,7 @@ use super::catalog::{Format, SourceDef};
 use super::compile::Compiler;
 use super::expr::{Binder, TExpr, TypedExpr};
 use super::join_key::JoinKey;
-use super::logical::{GlobalTableJoin, Join, JoinKind, LogicalPlan, Repartition, Source};
+use super::logical::{GlobalTableJoin, Join, JoinKind, LogicalPlan, Source};
 use super::schema::{Schema, PSEUDO_COLUMNS};
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
@@ -153,8 +152,14 @@ impl Compiler<'_> {
             window: def.window,
             schema: schema.clone(),
             key_count: def.key_columns().count(),
+            key_positions: def
+                .key_columns()
+                .map(|(i, _)| i + PSEUDO_COLUMNS.len())
+                .collect(),
             kind: def.kind,
             span,
+            declared_at: def.declared_at,
+            partitions_declared: def.partitions_at.map(|at| (at, self.text(at))),
         }
     }
 
@@ -340,15 +345,6 @@ impl Compiler<'_> {
             };
             return Ok((LogicalPlan::Join(node), SourceKind::Table, keys));
         }
-        if left.def.key_format != right.def.key_format && !needs_repartition(&left, &left_key) {
-            return Err(vec![Diagnostic::new(Code::NotCoPartitioned, format!("{} and {} serialize their keys differently ({} and {})", left.def.name, right.def.name, left.def.key_format.name(), right.def.key_format.name()))
-                .label(join_span, "joined here")
-                .label(left.def.declared_at, format!("key_format {}", left.def.key_format.name()))
-                .label(right.def.declared_at, format!("key_format {}", right.def.key_format.name()))
-                .help("declare both with the same key_format: the same key must be the same bytes on both topics")]);
-        }
-        let (left_plan, right_plan) =
-            require_co_partitioned(self, left, right, &left_key, &right_key, kind, j)?;
         let within = j
             .within
             .as_ref()
@@ -358,8 +354,8 @@ impl Compiler<'_> {
         let node = Join {
             kind,
             join_type: j.join_type,
-            left: Box::new(left_plan),
-            right: Box::new(right_plan),
+            left: Box::new(left.plan),
+            right: Box::new(right.plan),
             left_key,
             right_key,
             key_texts,
@@ -541,159 +537,6 @@ impl Side<'_> {
             &self.name
         }
     }
-}
-
-/// Is this side not keyed by its join expression (so it must be repartitioned)?
-fn needs_repartition(side: &Side, key: &TypedExpr) -> bool {
-    let key_pos: Vec<usize> = side
-        .def
-        .key_columns()
-        .map(|(i, _)| side.offset + i + PSEUDO_COLUMNS.len())
-        .collect();
-    key_pos.len() != 1
-        || key.kind != TExpr::Column(key_pos[0])
-        || !matches!(side.plan, LogicalPlan::Source(_))
-}
-
-/// The co-partitioning pass for one join: both inputs keyed by their join expression, with
-/// the same number of partitions.
-fn require_co_partitioned(
-    c: &Compiler,
-    left: Side,
-    right: Side,
-    left_key: &TypedExpr,
-    right_key: &TypedExpr,
-    kind: JoinKind,
-    j: &ast::Join,
-) -> Result<(LogicalPlan, LogicalPlan)> {
-    let real = |d: &SourceDef| (c.topic_partitions)(&d.topic).unwrap_or(d.partitions);
-    let (lp, rp) = (
-        partitions_of(&left.plan).unwrap_or_else(|| real(left.def)),
-        real(right.def),
-    );
-    let repartition_left = needs_repartition(&left, left_key);
-    // The rows of a join of joins are named after the source they meet next.
-    let left_name = if matches!(left.plan, LogicalPlan::Source(_)) {
-        left.def.name.clone()
-    } else {
-        format!("JOIN-{}", right.def.name)
-    };
-    let repartition_right = kind == JoinKind::StreamStream && needs_repartition(&right, right_key);
-    if !repartition_left && !repartition_right && lp != rp {
-        return Err(vec![co_partition_error(c, &left, &right, lp, rp, kind, j)]);
-    }
-    // A side that is repartitioned anyway gets the other side's count, so they match.
-    let left_plan = if repartition_left {
-        repartition(
-            c,
-            left.plan,
-            left_key.clone(),
-            if repartition_right { lp } else { rp },
-            // The rows of a join of joins are named after the source they meet next.
-            &left_name,
-            left.def.key_format,
-        )
-    } else {
-        left.plan
-    };
-    let right_plan = if repartition_right {
-        repartition(
-            c,
-            right.plan,
-            right_key.clone(),
-            lp,
-            &right.def.name,
-            right.def.key_format,
-        )
-    } else {
-        right.plan
-    };
-    Ok((left_plan, right_plan))
-}
-
-fn partitions_of(plan: &LogicalPlan) -> Option<u32> {
-    match plan {
-        LogicalPlan::Source(s) => Some(s.partitions),
-        LogicalPlan::Repartition(r) => Some(r.partitions),
-        _ => None,
-    }
-}
-
-fn repartition(
-    c: &Compiler,
-    input: LogicalPlan,
-    key: TypedExpr,
-    partitions: u32,
-    source: &str,
-    key_format: Format,
-) -> LogicalPlan {
-    LogicalPlan::Repartition(Repartition {
-        input: Box::new(input),
-        key_text: c.text(key.span),
-        key,
-        partitions,
-        topic: format!("{source}-repartition"),
-        key_format,
-    })
-}
-
-fn co_partition_error(
-    c: &Compiler,
-    left: &Side,
-    right: &Side,
-    lp: u32,
-    rp: u32,
-    kind: JoinKind,
-    j: &ast::Join,
-) -> Diagnostic {
-    let count_label = |side: &Side, n: u32| -> (Span, String) {
-        let d = side.def;
-        let declared = d.partitions_at.map(|s| c.text(s));
-        let span = d.partitions_at.unwrap_or(d.declared_at);
-        let msg = match declared {
-            Some(text) if !text.contains(&n.to_string()) => format!(
-                "{} declares {text}, but its topic '{}' has {n} partitions in the log",
-                d.name, d.topic
-            ),
-            Some(_) => format!(
-                "{}'s topic '{}' has {n} partition{}",
-                d.name,
-                d.topic,
-                if n == 1 { "" } else { "s" }
-            ),
-            None => format!(
-                "{}'s topic '{}' has {n} partition{} (the default)",
-                d.name,
-                d.topic,
-                if n == 1 { "" } else { "s" }
-            ),
-        };
-        (span, msg)
-    };
-    let (ls, lm) = count_label(left, lp);
-    let (rs, rm) = count_label(right, rp);
-    let help = match kind {
-        JoinKind::StreamTable | JoinKind::StreamStream => {
-            let key = left.def.key_columns().next().map_or("key".to_string(), |(_, k)| k.name.clone());
-            format!(
-                "copy the stream into a topic with {rp} partitions and join that instead:\n  CREATE STREAM {l}_BY_{key} WITH (partitions={rp}) AS SELECT * FROM {l} PARTITION BY {key};",
-                l = left.def.name
-            )
-        }
-        _ => format!(
-            "copy one table into a topic with {rp} partitions and join that instead:\n  CREATE TABLE {l}_{rp} WITH (partitions={rp}) AS SELECT * FROM {l};",
-            l = left.def.name
-        ),
-    };
-    Diagnostic::new(
-        Code::NotCoPartitioned,
-        format!("cannot join {} ({}) with {} ({}): a {} join needs both topics co-partitioned", left.def.name, crate::diagnostic::count(lp, "partition"), right.def.name, crate::diagnostic::count(rp, "partition"), kind.describe()),
-    )
-    .label(j.on.span, "joined here: partition i of one side meets partition i of the other")
-    .label(ls, lm)
-    .label(rs, rm)
-    .help(help)
-    .note("co-partitioned means the same number of partitions, the same key type and key format, and the same partitioner, so a key is on the same partition of both topics")
 }
 
 /// What `SELECT *` names a column of a join: `ALIAS_COLUMN`, as ksqlDB does.

@@ -16,25 +16,10 @@ pub enum LogicalPlan {
     Source(Source),
     Filter(Filter),
     Project(Project),
-    Repartition(Repartition),
     Join(Join),
     GlobalTableJoin(GlobalTableJoin),
     /// GROUP BY and windows (see `aggregate.rs`).
     Aggregate(super::aggregate::Aggregate),
-}
-
-/// Re-keys rows by an expression through an internal topic, so that rows with equal keys
-/// land on the same partition (what a join or GROUP BY on a non-key column needs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Repartition {
-    pub input: Box<LogicalPlan>,
-    pub key: TypedExpr,
-    /// The key as written, for EXPLAIN.
-    pub key_text: String,
-    pub partitions: u32,
-    /// The internal topic's name (prefixed with the query id when the query runs).
-    pub topic: String,
-    pub key_format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +46,9 @@ impl JoinKind {
 }
 
 /// `left JOIN right ON left_key = right_key`, both inputs co-partitioned by their keys:
-/// task i joins partition i of both sides. Output rows are the left row's fields followed
+/// task i joins partition i of both sides. The logical plan says what is joined; the
+/// physical pass (`exec/physical/co_partition.rs`) decides which side is repartitioned,
+/// or reports sides that cannot be co-partitioned. Output rows are the left row's fields followed
 /// by the right row's (NULLs for a LEFT join without a match).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Join {
@@ -107,6 +94,8 @@ pub struct Source {
     pub schema: Schema,
     /// How many of the schema's columns (after the pseudo-columns) are key columns.
     pub key_count: usize,
+    /// Row positions of the key columns, in declaration order.
+    pub key_positions: Vec<usize>,
     pub kind: SourceKind,
     /// Row position of the column that gives event time (else ROWTIME).
     pub timestamp_column: Option<usize>,
@@ -115,6 +104,10 @@ pub struct Source {
     /// A windowed table: keys carry the window; the schema ends with WINDOWSTART, WINDOWEND.
     pub window: Option<super::window::WindowType>,
     pub span: Span,
+    /// Where the source is declared, and its `partitions=` property as written (if it is),
+    /// for the errors of a join that cannot be co-partitioned.
+    pub declared_at: Span,
+    pub partitions_declared: Option<(Span, String)>,
 }
 
 /// `WHERE predicate`: keeps the rows for which it is true.
@@ -171,7 +164,6 @@ impl LogicalPlan {
             LogicalPlan::Source(_) => vec![],
             LogicalPlan::Filter(f) => vec![&f.input],
             LogicalPlan::Project(p) => vec![&p.input],
-            LogicalPlan::Repartition(r) => vec![&r.input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
             LogicalPlan::GlobalTableJoin(j) => vec![&j.left, &j.right],
             LogicalPlan::Aggregate(a) => vec![&a.input],
@@ -207,13 +199,6 @@ impl LogicalPlan {
             ),
             LogicalPlan::Filter(f) => format!("Filter {}", f.text),
             LogicalPlan::Aggregate(a) => a.describe(),
-            LogicalPlan::Repartition(r) => format!(
-                "Repartition by {} into {} partition{} (internal topic '{}')",
-                r.key_text,
-                r.partitions,
-                if r.partitions == 1 { "" } else { "s" },
-                r.topic
-            ),
             LogicalPlan::Join(j) => format!(
                 "{} {} join on {} = {}{}",
                 join_type_name(j.join_type),

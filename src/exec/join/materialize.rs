@@ -117,11 +117,14 @@ pub fn build(
         value_delimiter: ',',
         schema,
         key_count: 0,
+        key_positions: Vec::new(),
         timestamp_column: None,
         timestamp_format: None,
         window: None,
         kind: SourceKind::Stream,
         span: Span::default(),
+        declared_at: Span::default(),
+        partitions_declared: None,
     };
     Ok((join, writer, source))
 }

@@ -6,10 +6,9 @@
 //! `Repartition` through an internal topic where they differ (DataFusion's
 //! `enforce_distribution` works the same way).
 //!
-//! The planner has already checked co-partitioning (KQL0401, with spans) and chosen the
-//! partition count and name of each join side's repartition (its `Repartition` nodes);
-//! here they are the requirement of the join's input, and the pass decides where a
-//! repartition runs.
+//! A co-partitioned join's requirement (which side is repartitioned, to how many
+//! partitions) and the errors of sides that cannot be co-partitioned (KQL0401) are decided
+//! here too, by `co_partition.rs`, from the spans the logical plan's sources carry.
 
 use crate::diagnostic::Diagnostic;
 use crate::plan::catalog::Format;
@@ -17,6 +16,7 @@ use crate::plan::expr::{TExpr, TypedExpr};
 use crate::plan::logical::{JoinKind, LogicalPlan, QueryPlan};
 use crate::plan::schema::PSEUDO_COLUMNS;
 
+use super::co_partition::{co_partition, SideRepartition};
 use super::node::{
     Distribution, Edge, EdgeKind, Node, NodeId, Operator, Output, PhysicalPlan, Purpose,
     Repartition, Required,
@@ -84,7 +84,7 @@ impl<'a> Lowering<'a> {
     /// Lowers a subtree whose rows sit at `base` in the row of the operator reading them.
     fn lower(&mut self, plan: &'a LogicalPlan, base: usize) -> Result<NodeId, Diagnostic> {
         let id = self.lower_node(plan, base)?;
-        if self.nodes[id].logical.is_none() && !matches!(plan, LogicalPlan::Repartition(_)) {
+        if self.nodes[id].logical.is_none() {
             self.nodes[id].logical = Some(plan);
         }
         Ok(id)
@@ -169,10 +169,18 @@ impl<'a> Lowering<'a> {
                 )
             }
             LogicalPlan::Join(j) => {
-                let right_base = base + width(&j.left);
+                let right_offset = width(&j.left);
+                let sides = co_partition(j, right_offset)?;
                 let mut exchanges = 0;
-                let left = self.join_side(&j.left, &j.left_key, base, &mut exchanges)?;
-                let right = self.join_side(&j.right, &j.right_key, right_base, &mut exchanges)?;
+                let left =
+                    self.join_side(&j.left, &j.left_key, sides.left, base, &mut exchanges)?;
+                let right = self.join_side(
+                    &j.right,
+                    &j.right_key,
+                    sides.right,
+                    base + right_offset,
+                    &mut exchanges,
+                )?;
                 let (lp, rp) = (self.input_partitions(left), self.input_partitions(right));
                 if lp != rp {
                     return Err(Diagnostic::internal(format!(
@@ -211,23 +219,6 @@ impl<'a> Lowering<'a> {
                     d,
                 )
             }
-            // Outside a join (which reads its sides' repartitions itself), a repartition
-            // is a plain requirement of its consumer.
-            LogicalPlan::Repartition(r) => {
-                let input = self.lower(&r.input, base)?;
-                let required = Required::Keyed {
-                    key: vec![r.key.clone()],
-                    partitions: Some(r.partitions),
-                };
-                let hint = Hint {
-                    topic: r.topic.clone(),
-                    key_text: r.key_text.clone(),
-                    key_format: r.key_format,
-                    purpose: Purpose::JoinInput,
-                };
-                let edge = self.enforce(input, &required, hint);
-                edge.from
-            }
         })
     }
 
@@ -236,43 +227,40 @@ impl<'a> Lowering<'a> {
         self.nodes[edge.from].distribution.partitions()
     }
 
-    /// A side of a co-partitioned join: keyed by its join expression. The planner's
-    /// `Repartition` over the side gives the partition count and the topic's name.
+    /// A side of a co-partitioned join: keyed by its join expression, through the
+    /// repartition `co_partition` chose for it (if any).
     fn join_side(
         &mut self,
         side: &'a LogicalPlan,
         key: &TypedExpr,
+        repartition: Option<SideRepartition>,
         base: usize,
         exchanges: &mut usize,
     ) -> Result<Edge, Diagnostic> {
-        let (input, required, hint) = match side {
-            LogicalPlan::Repartition(r) => {
-                let input = self.lower(&r.input, base)?;
-                // The rows of an inner join are named after the join's place.
-                let topic = if matches!(&*r.input, LogicalPlan::Source(_)) {
-                    r.topic.clone()
-                } else {
-                    format!("Join-{exchanges}-repartition")
+        let input = self.lower(side, base)?;
+        let (required, hint) = match repartition {
+            Some(r) => {
+                // A source's rows are named after it, an inner join's after its place.
+                let topic = match side {
+                    LogicalPlan::Source(s) => format!("{}-repartition", s.name),
+                    _ => format!("Join-{exchanges}-repartition"),
                 };
                 (
-                    input,
                     Required::Keyed {
-                        key: vec![r.key.clone()],
+                        key: vec![r.key],
                         partitions: Some(r.partitions),
                     },
                     Hint {
                         topic,
-                        key_text: r.key_text.clone(),
+                        key_text: r.key_text,
                         key_format: r.key_format,
                         purpose: Purpose::JoinInput,
                     },
                 )
             }
-            other => {
-                let input = self.lower(other, base)?;
-                let name = other.sources().first().map_or("JOIN", |s| s.name.as_str());
+            None => {
+                let name = side.sources().first().map_or("JOIN", |s| s.name.as_str());
                 (
-                    input,
                     Required::Keyed {
                         key: vec![key.clone()],
                         partitions: None,
