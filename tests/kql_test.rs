@@ -140,6 +140,11 @@ fn emit_final_writes_a_window_when_it_closes_unless_stream_time_jumped_past_its_
 }
 
 #[test]
+fn windowed_sources_read_windows_from_keys_keep_them_and_join_only_equal_windows() {
+    passes("windowed_sources", 7);
+}
+
+#[test]
 fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays_keyless() {
     passes("partition_nulls", 4);
 }

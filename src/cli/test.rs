@@ -17,7 +17,7 @@ use super::{read_file, Failure};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::exec::format::key::encode_kafka;
-use crate::exec::persistent::split_window_key;
+use crate::exec::persistent::{split_window_key, window_key_suffix};
 use crate::exec::{Captured, Session};
 use crate::plan::catalog::{ColumnRole, Format};
 use crate::plan::window::WindowType;
@@ -110,7 +110,20 @@ fn input_record(session: &Session, r: &Json) -> Result<ProducerRecord, String> {
     let def = session.catalog.sources().find(|d| d.topic == topic);
     let key = match r.get("key") {
         None | Some(Json::Null) => None,
-        Some(k) => Some(Bytes::from(key_bytes(def, k))),
+        Some(k) => {
+            let mut bytes = key_bytes(def, k);
+            // A windowed source's key carries its window (`"window":{"start","end"}`).
+            if let (Some(w), Some(window)) = (def.and_then(|d| d.window), r.get("window")) {
+                let bound = |f: &str| {
+                    window
+                        .get(f)
+                        .and_then(Json::as_i64)
+                        .ok_or_else(|| format!("its window has no \"{f}\" time"))
+                };
+                window_key_suffix(w, bound("start")?, bound("end")?, &mut bytes);
+            }
+            Some(Bytes::from(bytes))
+        }
     };
     let value = match r.get("value") {
         None | Some(Json::Null) => None,

@@ -105,14 +105,15 @@ pub struct Emitted {
 }
 
 impl From<super::task::OutputRow> for Emitted {
-    /// A row of a stateless or join operator: no window; a deletion only from a table join.
+    /// A row of a stateless or join operator: the window of a windowed source's key; a
+    /// deletion only from a table join.
     fn from(r: super::task::OutputRow) -> Emitted {
         Emitted {
             event_time_ms: r.event_time_ms,
             partition: r.partition,
             offset: r.offset,
             values: r.values,
-            window: None,
+            window: r.window,
             tombstone: r.tombstone,
         }
     }

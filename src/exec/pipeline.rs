@@ -22,6 +22,8 @@ pub struct Operators {
     /// Table function calls: the projection runs once per element (`Project`'s fields).
     pub table_functions: Vec<TypedExpr>,
     pub table_base: usize,
+    /// The input row's WINDOWSTART and WINDOWEND, carried to each output row.
+    pub window: Option<(usize, usize)>,
 }
 
 impl Operators {
@@ -32,6 +34,7 @@ impl Operators {
             project: Vec::new(),
             table_functions: Vec::new(),
             table_base: 0,
+            window: None,
         };
         let mut node = &plan.root;
         loop {
@@ -40,6 +43,7 @@ impl Operators {
                     ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
                     ops.table_functions = p.table_functions.clone();
                     ops.table_base = p.table_base;
+                    ops.window = p.window;
                     node = &p.input;
                 }
                 LogicalPlan::Filter(f) => {
@@ -59,6 +63,7 @@ impl Operators {
             project: Vec::new(),
             table_functions: Vec::new(),
             table_base: 0,
+            window: None,
         };
         let mut id = top;
         loop {
@@ -69,6 +74,7 @@ impl Operators {
                     ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
                     ops.table_functions = p.table_functions.clone();
                     ops.table_base = p.table_base;
+                    ops.window = p.window;
                 }
                 Operator::Filter(f) => ops.filter = Some(f.predicate.clone()),
                 _ => return (ops, id),
@@ -92,6 +98,7 @@ impl Operators {
             // the table functions' slots are not input columns
             used.retain(|&i| i < self.table_base);
         }
+        used.extend(self.window.iter().flat_map(|&(s, e)| [s, e]));
         used
     }
 
@@ -152,6 +159,10 @@ impl Operators {
             offset,
             values: self.project.iter().map(|e| eval(e, row)).collect(),
             tombstone,
+            window: self.window.and_then(|(s, e)| match (&row[s], &row[e]) {
+                (Value::Bigint(s), Value::Bigint(e)) => Some((*s, *e)),
+                _ => None,
+            }),
         }
     }
 

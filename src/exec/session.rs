@@ -928,7 +928,11 @@ impl Session {
                 let window = def.window.as_ref().map_or_else(String::new, |w| {
                     format!(
                         "  Window: {} (every key is per window; rows show WINDOWSTART, WINDOWEND)",
-                        w.describe()
+                        if def.window_declared {
+                            w.describe_key()
+                        } else {
+                            w.describe()
+                        }
                     )
                 });
                 out.status(&format!(

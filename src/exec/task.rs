@@ -23,6 +23,8 @@ pub struct OutputRow {
     /// A deletion of the row's key (a table join's row that left the result): the key
     /// columns of `values` are meaningful, the record has no value.
     pub tombstone: bool,
+    /// The window of the input's key that the output key keeps (a windowed source).
+    pub window: Option<(i64, i64)>,
 }
 
 impl OutputRow {

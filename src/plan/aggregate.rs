@@ -744,6 +744,7 @@ pub fn plan(
             items,
             table_functions: Vec::new(),
             table_base: 0,
+            window: None,
         }),
         columns,
         emit,

@@ -77,9 +77,11 @@ pub struct SourceDef {
     /// The whole CREATE statement, and the part that says where the partition count comes from.
     pub declared_at: Span,
     pub partitions_at: Option<Span>,
-    /// A windowed table (made by a windowed aggregation): its keys carry the window, and
-    /// its rows have WINDOWSTART and WINDOWEND.
+    /// A windowed source (a windowed aggregation's sink, or declared with WINDOW_TYPE):
+    /// its keys carry the window, and its rows have WINDOWSTART and WINDOWEND.
     pub window: Option<super::window::WindowType>,
+    /// The window was declared (WINDOW_TYPE), so only its kind and size are known.
+    pub window_declared: bool,
 }
 
 impl SourceDef {

@@ -670,6 +670,17 @@ impl Compiler<'_> {
                 errors.push(d);
                 None
             });
+        let window = properties::declared_window(&props).unwrap_or_else(|d| {
+            errors.push(d);
+            None
+        });
+        if window.is_some() && key_spans.is_empty() {
+            errors.push(
+                Diagnostic::new(Code::InvalidKey, "Windowed sources require a key column.")
+                    .label(c.name.span, "windowed, with no key column")
+                    .help("declare the key column the windows are of, e.g. `k STRING KEY`"),
+            );
+        }
         let value_format =
             self.default_formats()
                 .or_default(props.value_format, false, c.name.span, &mut errors);
@@ -705,7 +716,8 @@ impl Compiler<'_> {
         let value_delimiter =
             properties::value_delimiter(&props, value_format, None).map_err(|d| vec![d])?;
         let def = SourceDef {
-            window: None,
+            window,
+            window_declared: window.is_some(),
             value_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,
@@ -898,6 +910,11 @@ impl Compiler<'_> {
         if let Some(w) = &q.window {
             errors.push(unsupported(w.span, "windows"));
         }
+        if let Some(p) = q.partition_by.first() {
+            if let Some(s) = from.plan.sources().into_iter().find(|s| s.window.is_some()) {
+                errors.push(windowed_repartition(&s.name, p.span));
+            }
+        }
         if let Some(g) = q.group_by.first() {
             errors.push(unsupported(g.span, "GROUP BY"));
         }
@@ -956,6 +973,13 @@ impl Compiler<'_> {
                 .get(name)
                 .map_or(0, |d| d.key_columns().count())
         };
+        // A windowed table's rows are told apart by their windows; a windowed stream's
+        // SELECT * gives only its columns (its window stays on the key).
+        let shows_window = |name: &str| {
+            self.catalog
+                .get(name)
+                .is_some_and(|d| d.kind != SourceKind::Stream)
+        };
         // Where each output name first appears in `items`, so a repeated name is found
         // without scanning (a SELECT list may be very long).
         let mut item_names: HashMap<String, usize> = HashMap::new();
@@ -989,7 +1013,13 @@ impl Compiler<'_> {
                             text: name.clone(),
                         });
                     }
-                    items.extend(star_items(&schema, None, from.prefixed, &key_count))
+                    items.extend(star_items(
+                        &schema,
+                        None,
+                        from.prefixed,
+                        &key_count,
+                        &shows_window,
+                    ))
                 }
                 SelectItem::QualifiedStar(q) => {
                     if !schema.fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
@@ -1006,6 +1036,7 @@ impl Compiler<'_> {
                         Some(&q.name),
                         from.prefixed,
                         &key_count,
+                        &shows_window,
                     ));
                 }
                 SelectItem::StructStar { expr, span } => match binder.bind(expr) {
@@ -1108,11 +1139,19 @@ impl Compiler<'_> {
                 ty: i.expr.ty.clone(),
             })
             .collect();
+        // Rows of a windowed source keep its window on their key (the left source's, in
+        // a join: the sides' windows are equal there).
+        let window = plan
+            .sources()
+            .first()
+            .and_then(|s| s.window)
+            .and_then(|_| schema.window_slots());
         let root = LogicalPlan::Project(Project {
             input: Box::new(plan),
             items,
             table_functions,
             table_base: schema.len(),
+            window,
         });
         Ok(QueryPlan {
             root,
@@ -1258,6 +1297,19 @@ fn join_column_name(schema: &Schema, bound: &TypedExpr, name: &str) -> String {
     }
 }
 
+/// ksqlDB's refusal to re-key rows whose key carries a window.
+pub(super) fn windowed_repartition(source: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unsupported,
+        "Implicit repartitioning of windowed sources is not supported.",
+    )
+    .label(
+        span,
+        format!("this would re-key {source}, whose keys carry windows"),
+    )
+    .help("keep the windowed source's key: a windowed key cannot be re-keyed, as in ksqlDB")
+}
+
 fn i_span(_: usize) -> Span {
     Span::default()
 }
@@ -1265,12 +1317,14 @@ fn i_span(_: usize) -> Span {
 /// The columns of `SELECT *` (or `q.*`); in a join they are named `SOURCE_COLUMN`.
 /// The columns `SELECT *` (or `q.*`) names: each source's key columns, then its window
 /// bounds when it is a windowed table (as ksqlDB shows them, so rows of different windows
-/// can be told apart), then its value columns. `key_count` gives a source's key columns.
+/// can be told apart), then its value columns. `key_count` gives a source's key columns,
+/// `shows_window` whether its window bounds are among them.
 fn star_items(
     schema: &Schema,
     qualifier: Option<&str>,
     prefixed: bool,
     key_count: &dyn Fn(&str) -> usize,
+    shows_window: &dyn Fn(&str) -> bool,
 ) -> Vec<ProjectItem> {
     let item = |i: usize, f: &super::schema::Field| ProjectItem {
         name: if prefixed {
@@ -1304,7 +1358,8 @@ fn star_items(
         }
         let keys = key_count(&first.qualifiers[0]);
         let columns: Vec<usize> = (w[0]..w[1]).filter(|&i| !schema.fields[i].pseudo).collect();
-        let bounds = (w[0]..w[1]).filter(|&i| is_window_bound(&schema.fields[i]));
+        let window = shows_window(&first.qualifiers[0]);
+        let bounds = (w[0]..w[1]).filter(|&i| window && is_window_bound(&schema.fields[i]));
         let (key_cols, value_cols) = columns.split_at(keys.min(columns.len()));
         for i in key_cols
             .iter()

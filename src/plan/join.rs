@@ -14,6 +14,7 @@ use super::expr::{Binder, TExpr, TypedExpr};
 use super::join_key::JoinKey;
 use super::logical::{GlobalTableJoin, Join, JoinKind, LogicalPlan, Source};
 use super::schema::{Schema, PSEUDO_COLUMNS};
+use super::windowed_join::WindowedSide;
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 
@@ -245,6 +246,13 @@ impl Compiler<'_> {
         }
         let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
         self.check_joinable(&left, &right, &left_key, &right_key, j)?;
+        super::windowed_join::check(
+            WindowedSide::new(left.def, &left.name, left.offset, &left_key)
+                .after_join(!matches!(left.plan, LogicalPlan::Source(_))),
+            WindowedSide::new(right.def, &right.name, right.offset, &right_key),
+            j.on.span,
+        )
+        .map_err(|d| vec![d])?;
         let needs_right_pk = matches!(
             kind,
             JoinKind::StreamTable | JoinKind::TableTable | JoinKind::StreamGlobalTable

@@ -130,6 +130,9 @@ pub struct Project {
     pub table_functions: Vec<TypedExpr>,
     /// The input row's width: where the table functions' slots start.
     pub table_base: usize,
+    /// The input row's WINDOWSTART and WINDOWEND when the output keeps the input's
+    /// windowed key (a query over a windowed stream): each output row carries them.
+    pub window: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

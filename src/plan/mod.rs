@@ -19,6 +19,7 @@ pub mod session_properties;
 pub mod sink_keys;
 pub mod table_function;
 pub mod window;
+pub mod windowed_join;
 
 pub use catalog::{Catalog, SourceDef};
 pub use compile::{Compiler, Planned};

@@ -74,12 +74,17 @@ pub struct ConnectorPlan {
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 
-/// The window of an aggregating plan.
+/// The window a plan's output keys carry: a windowed aggregation's, or that of the
+/// windowed source whose key the rows keep.
 pub fn plan_window(plan: &QueryPlan) -> Option<WindowType> {
     let mut node = Some(&plan.root);
     while let Some(n) = node {
-        if let LogicalPlan::Aggregate(a) = n {
-            return a.window.as_ref().map(|w| w.kind);
+        match n {
+            LogicalPlan::Aggregate(a) => return a.window.as_ref().map(|w| w.kind),
+            LogicalPlan::Project(p) if p.window.is_some() => {
+                return p.input.sources().first().and_then(|s| s.window)
+            }
+            _ => {}
         }
         node = n.inputs().first().copied();
     }
@@ -150,7 +155,21 @@ impl Compiler<'_> {
             .label(q.span, "query with LIMIT")
             .help("remove LIMIT; it is for queries that print their rows")]);
         }
-        self.query(&q)
+        let plan = self.query(&q)?;
+        if let Some(s) = plan
+            .root
+            .sources()
+            .into_iter()
+            .find(|s| s.window.is_some() && s.kind != SourceKind::Stream)
+        {
+            return Err(vec![Diagnostic::new(
+                Code::Unsupported,
+                "KSQL does not support persistent queries on windowed tables.",
+            )
+            .label(s.span, format!("{} is a windowed table", s.name))
+            .help("query it with SELECT ... EMIT CHANGES, or declare its topic as a windowed stream (WINDOW_TYPE) and query that")]);
+        }
+        Ok(plan)
     }
 
     pub fn create_as_select(&self, c: &ast::CreateAsSelect, span: Span) -> Result<super::Planned> {
@@ -344,6 +363,7 @@ impl Compiler<'_> {
             .map_err(|d| vec![d])?;
         let sink = SourceDef {
             window: plan_window(&query),
+            window_declared: false,
             value_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,

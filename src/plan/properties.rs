@@ -22,6 +22,8 @@ pub const KNOWN: &[&str] = &[
     "value_delimiter",
     "min_insync_replicas",
     "wrap_single_value",
+    "window_type",
+    "window_size",
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -42,6 +44,10 @@ pub struct SourceProperties {
     pub wrap_single_value: Option<(bool, Span)>,
     /// VALUE_DELIMITER: DELIMITED's field separator.
     pub value_delimiter: Option<(char, Span)>,
+    /// WINDOW_TYPE: the source's keys carry a window (TUMBLING, HOPPING or SESSION).
+    pub window_type: Option<(String, Span)>,
+    /// WINDOW_SIZE: the size of a TUMBLING or HOPPING source's windows.
+    pub window_size: Option<(i64, Span)>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -146,6 +152,29 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
             })
         }
         "wrap_single_value" => out.wrap_single_value = Some((boolean(p)?, span)),
+        "window_type" => {
+            let kind = string(p)?.to_ascii_uppercase();
+            if !["TUMBLING", "HOPPING", "SESSION"].contains(&kind.as_str()) {
+                return Err(Diagnostic::new(
+                    Code::InvalidPropertyValue,
+                    format!("WINDOW_TYPE '{kind}' is not a window type"),
+                )
+                .label(span, "not a window type")
+                .help("write WINDOW_TYPE='TUMBLING', 'HOPPING' or 'SESSION'"));
+            }
+            out.window_type = Some((kind, span));
+        }
+        "window_size" => {
+            let ms = super::window::parse_duration_text(&string(p)?).map_err(|why| {
+                Diagnostic::new(
+                    Code::InvalidPropertyValue,
+                    format!("Configuration WINDOW_SIZE is invalid: {why}"),
+                )
+                .label(span, "not a duration")
+                .help("write WINDOW_SIZE='30 SECONDS'")
+            })?;
+            out.window_size = Some((ms, span));
+        }
         "value_delimiter" => {
             let d = string(p)?;
             let mut chars = d.chars();
@@ -204,6 +233,43 @@ fn boolean(p: &Property) -> Result<bool> {
         )
         .label(p.value.span, "expected true or false")),
     }
+}
+
+/// The window a declared source's keys carry: WINDOW_TYPE, with WINDOW_SIZE for time
+/// windows and without it for sessions (ksqlDB's rules).
+pub fn declared_window(props: &SourceProperties) -> Result<Option<super::window::WindowType>> {
+    let Some((kind, kind_span)) = &props.window_type else {
+        if let Some((_, span)) = props.window_size {
+            return Err(Diagnostic::new(
+                Code::InvalidPropertyValue,
+                "WINDOW_SIZE without WINDOW_TYPE: the keys are not windowed",
+            )
+            .label(span, "a size of no window")
+            .help("add WINDOW_TYPE='TUMBLING' or 'HOPPING', or remove WINDOW_SIZE"));
+        }
+        return Ok(None);
+    };
+    let size = match (kind.as_str(), props.window_size) {
+        ("SESSION", Some((_, span))) => {
+            return Err(Diagnostic::new(
+                Code::InvalidPropertyValue,
+                "'WINDOW_SIZE' should not be set for SESSION windows.",
+            )
+            .label(span, "a session has no fixed size")
+            .help("remove WINDOW_SIZE"))
+        }
+        ("SESSION", None) => 0,
+        (_, Some((ms, _))) => ms,
+        (_, None) => {
+            return Err(Diagnostic::new(
+                Code::MissingProperty,
+                format!("{kind} windows require 'WINDOW_SIZE' to be provided in the WITH clause"),
+            )
+            .label(*kind_span, "windows of no size")
+            .help("add WINDOW_SIZE='10 SECONDS'"))
+        }
+    };
+    Ok(super::window::WindowType::declared(kind, size))
 }
 
 /// WRAP_SINGLE_VALUE against the value columns and format a statement gives: ksqlDB's rules.

@@ -99,6 +99,13 @@ impl Schema {
         Schema::new(fields)
     }
 
+    /// Row positions of the first WINDOWSTART and WINDOWEND (in a join, the left
+    /// source's), filled from a windowed key.
+    pub fn window_slots(&self) -> Option<(usize, usize)> {
+        let slot = |name: &str| self.fields.iter().position(|f| f.pseudo && f.name == name);
+        slot("WINDOWSTART").zip(slot("WINDOWEND"))
+    }
+
     pub fn new(fields: Vec<Field>) -> Schema {
         Schema {
             fields,

@@ -98,6 +98,70 @@ impl WindowDef {
     }
 }
 
+/// A `WINDOW_SIZE='30 SECONDS'` text (a number, then a unit: MILLISECONDS, SECONDS,
+/// MINUTES, HOURS or DAYS, singular or plural, any case) in milliseconds.
+pub fn parse_duration_text(text: &str) -> Result<i64, String> {
+    let invalid = |why: String| format!("Invalid duration: '{text}'. {why}");
+    let mut words = text.split_whitespace();
+    let (Some(n), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+        return Err(invalid(
+            "It is a number and a time unit, e.g. '10 SECONDS'".into(),
+        ));
+    };
+    let n: i64 = n
+        .parse()
+        .map_err(|_| invalid(format!("'{n}' is not a whole number")))?;
+    let unit = unit.to_ascii_uppercase();
+    let factor: i64 = match unit.strip_suffix('S').unwrap_or(&unit) {
+        "MILLISECOND" => 1,
+        "SECOND" => 1_000,
+        "MINUTE" => 60_000,
+        "HOUR" => 3_600_000,
+        "DAY" => 86_400_000,
+        _ => return Err(invalid(format!("Unknown time unit: '{unit}'"))),
+    };
+    n.checked_mul(factor)
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| invalid("It must be positive and fit in 64-bit milliseconds".into()))
+}
+
+impl WindowType {
+    /// The window a declared source's keys carry (`WINDOW_TYPE`, `WINDOW_SIZE`): only the
+    /// kind and size are known, which is all a windowed key needs to be read (a session's
+    /// gap and a hop's advance are not in the key).
+    pub fn declared(kind: &str, size_ms: i64) -> Option<WindowType> {
+        match kind {
+            "TUMBLING" => Some(WindowType::Tumbling { size_ms }),
+            "HOPPING" => Some(WindowType::Hopping {
+                size_ms,
+                advance_ms: size_ms,
+            }),
+            "SESSION" => Some(WindowType::Session { gap_ms: 0 }),
+            _ => None,
+        }
+    }
+
+    /// As a declared source's keys know it: `TUMBLING (SIZE 30 SECONDS)`, `SESSION`.
+    pub fn describe_key(&self) -> String {
+        match self.size_ms() {
+            Some(size) => format!("{} (SIZE {})", self.name(), duration(size)),
+            None => self.name().to_string(),
+        }
+    }
+
+    /// Whether rows of the two windowed keys can be joined (ksqlDB: sessions with
+    /// sessions, time windows with time windows).
+    pub fn joins_with(&self, other: &WindowType) -> bool {
+        matches!(self, WindowType::Session { .. }) == matches!(other, WindowType::Session { .. })
+    }
+
+    /// Whether the two keys are written alike (the same kind and size), so that rows
+    /// with equal keys meet in the same partition without a repartition.
+    pub fn same_key(&self, other: &WindowType) -> bool {
+        self.name() == other.name() && self.size_ms() == other.size_ms()
+    }
+}
+
 /// `1 MINUTE` style, for plans and messages.
 pub fn duration(ms: i64) -> String {
     for (unit, n) in [

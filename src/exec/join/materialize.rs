@@ -82,6 +82,7 @@ pub fn build(
             .collect(),
         table_functions: Vec::new(),
         table_base: 0,
+        window: None,
     };
     let join = super::build_node(log, plan, inner, ops, start, naming)?;
     super::create_internal_topic(log, topic, partitions)?;

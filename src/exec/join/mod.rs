@@ -390,6 +390,10 @@ pub(super) struct JoinSpec {
     pub ops: Operators,
     /// The most rows the task holds.
     pub bound: bound::RowBound,
+    /// Row positions of WINDOWSTART and WINDOWEND of each side (left, right) when both
+    /// are windowed streams: rows match only when their windows are equal too, as the
+    /// windowed keys are.
+    pub windows: Option<[(usize, usize); 2]>,
 }
 
 impl JoinSpec {
@@ -405,7 +409,25 @@ impl JoinSpec {
             within: j.within,
             ops,
             bound: bound::RowBound::default(),
+            windows: window_slots(left)
+                .zip(window_slots(right))
+                .map(|(l, r)| [l, r]),
         }
+    }
+
+    /// A row's key with the window of its side (when the sides are windowed).
+    pub fn windowed_key(&self, key: Bytes, from_left: bool, row: &[Value]) -> Bytes {
+        let Some(windows) = self.windows else {
+            return key;
+        };
+        let (s, e) = windows[usize::from(!from_left)];
+        let mut out = key.to_vec();
+        for bound in [&row[s], &row[e]] {
+            if let Value::Bigint(ms) = bound {
+                out.extend_from_slice(&ms.to_be_bytes());
+            }
+        }
+        Bytes::from(out)
     }
 
     /// The key of a row as bytes in the join's key format (None for a NULL key, which
@@ -421,6 +443,15 @@ impl JoinSpec {
         out.clear();
         encode_key_into(self.key_format, &[("", &self.key_type, &v)], out)
     }
+}
+
+/// Row positions of a windowed side's WINDOWSTART and WINDOWEND.
+fn window_slots(side: &SideInput) -> Option<(usize, usize)> {
+    side.source.window?;
+    side.source
+        .schema
+        .window_slots()
+        .map(|(s, e)| (side.base + s, side.base + e))
 }
 
 /// Row positions of a side's fields (start, length) that the operators read.

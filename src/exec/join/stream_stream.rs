@@ -194,6 +194,7 @@ impl Task for StreamStreamTask {
             let Some(key) = self.spec.key_bytes(key_expr, &input.row) else {
                 continue;
             };
+            let key = self.spec.windowed_key(key, from_left, &input.row);
             let partition = input.partition();
             self.spec.bound.check(
                 self.held,
