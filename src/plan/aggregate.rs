@@ -14,6 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{self, EmitKind, ExprKind, Literal, SelectItem, SourceKind};
 use crate::syntax::span::Span;
 
+use super::catalog::Format;
 use super::column_names::ColumnNamer;
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
@@ -382,6 +383,20 @@ pub fn plan(
             .help("create the joined stream first with CREATE STREAM ... AS SELECT, then aggregate it"),
         );
     }
+    if let (Format::Kafka, Some(g)) = (source.value_format, q.group_by.first()) {
+        errors.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
+                    source.name
+                ),
+            )
+            .label(g.span, "grouped here")
+            .label(source.span, "its values are in the KAFKA format")
+            .help("copy the source into a JSON or DELIMITED topic first (CREATE STREAM ... WITH (value_format='JSON') AS SELECT ...), then group that, as in ksqlDB"),
+        );
+    }
     if let Some(p) = q.partition_by.first() {
         errors.push(
             Diagnostic::new(Code::Unsupported, "PARTITION BY with GROUP BY")
@@ -431,8 +446,8 @@ pub fn plan(
             .map(|f| f.name.as_str())
     };
     let mut namer = ColumnNamer::new(source_columns());
-    let item_names: Vec<Option<String>> = q
-        .select
+    let select = expand_stars(&q.select, &schema);
+    let item_names: Vec<Option<String>> = select
         .iter()
         .map(|item| match item {
             SelectItem::Expr { expr, alias } => Some(match (alias, &expr.kind) {
@@ -465,7 +480,7 @@ pub fn plan(
                     );
                     continue;
                 }
-                let selected = q.select.iter().zip(&item_names).find_map(|(item, name)| {
+                let selected = select.iter().zip(&item_names).find_map(|(item, name)| {
                     let SelectItem::Expr { expr: e, .. } = item else {
                         return None;
                     };
@@ -575,7 +590,7 @@ pub fn plan(
             Ok(e)
         };
     let mut rewritten: Vec<(ast::Expr, Option<ast::Ident>, String)> = Vec::new();
-    for item in &q.select {
+    for item in &select {
         match item {
             SelectItem::Expr { expr, alias } => match rewrite_expr(expr, "the SELECT list") {
                 Ok(r) => rewritten.push((r, alias.clone(), c.text(expr.span))),
@@ -752,6 +767,30 @@ pub fn plan(
         partition_by: Vec::new(),
         join_key: None,
     })
+}
+
+/// The SELECT list with `*` (and `source.*`) replaced by a reference to each column of
+/// the source, key columns first: each must then be grouped, as in ksqlDB, so a column
+/// that is not is the usual "not in GROUP BY" error.
+fn expand_stars(select: &[SelectItem], schema: &Schema) -> Vec<SelectItem> {
+    let mut out = Vec::with_capacity(select.len());
+    for item in select {
+        match item {
+            SelectItem::Star(span) | SelectItem::QualifiedStar(ast::Ident { span, .. }) => out
+                .extend(
+                    schema
+                        .fields
+                        .iter()
+                        .filter(|f| !f.pseudo)
+                        .map(|f| SelectItem::Expr {
+                            expr: slot_ref(&f.name, *span),
+                            alias: None,
+                        }),
+                ),
+            other => out.push(other.clone()),
+        }
+    }
+    out
 }
 
 fn binder_for<'a>(schema: &'a Schema, context: &'static str) -> Binder<'a> {

@@ -536,7 +536,14 @@ pub(crate) fn query(ctx: &Ctx, pair: Pair<Rule>) -> Result<Query> {
             Rule::join_clause => q_joins.push(join(ctx, p)?),
             Rule::window_clause => window = Some(window_spec(ctx, p)?),
             Rule::where_clause => filter = Some(expr(ctx, children(p).next().unwrap())?),
-            Rule::group_by => group_by = expr_list(ctx, children(p).next().unwrap())?,
+            Rule::group_by => {
+                for item in children(p) {
+                    match item.as_rule() {
+                        Rule::grouping_set => group_by.extend(expr_list(ctx, item)?),
+                        _ => group_by.push(expr(ctx, item)?),
+                    }
+                }
+            }
             Rule::having => having = Some(expr(ctx, children(p).next().unwrap())?),
             Rule::partition_by => partition_by = expr_list(ctx, children(p).next().unwrap())?,
             Rule::emit => {
