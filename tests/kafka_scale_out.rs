@@ -95,6 +95,17 @@ impl Member {
     }
 }
 
+/// Creates each topic with `partitions` partitions.
+fn create_topics(log: &KafkaLog, topics: &[&String], partitions: u32) {
+    for topic in topics {
+        let config = TopicConfig {
+            partitions,
+            ..TopicConfig::default()
+        };
+        log.create_topic(topic, config).unwrap();
+    }
+}
+
 const KEYS: u32 = 60;
 
 /// The event time of input record 0: the start of the previous hour, so that every input
@@ -332,13 +343,7 @@ fn two_processes_and_a_kill(guarantee: &str) -> Outcome {
     let counted = kafka::unique("scale-counts");
     let joined = kafka::unique("scale-joined");
     let app = kafka::unique("scale");
-    for topic in [&input, &users] {
-        let config = TopicConfig {
-            partitions: PARTITIONS,
-            ..TopicConfig::default()
-        };
-        log.create_topic(topic, config).unwrap();
-    }
+    create_topics(&log, &[&input, &users], PARTITIONS);
     let base = base_time();
     produce_users(&log, &users, base);
     let dir = tempfile::tempdir().unwrap();
@@ -564,30 +569,120 @@ fn a_bounded_run_leaves_queries_to_live_processes_and_otherwise_continues_from_t
     assert!(twice.is_empty(), "results written twice: {twice:?}");
 }
 
+/// Orders `0..n`: key `i % KEYS`, value `{"UID": (7 * i) % KEYS, "V": i}`, time `base + i`:
+/// a join on UID repartitions them.
+fn produce_orders(log: &KafkaLog, topic: &str, base: i64, from: u32, to: u32) {
+    for i in from..to {
+        let key = ((i % KEYS) as i32).to_be_bytes();
+        let value = format!("{{\"UID\": {}, \"V\": {i}}}", (7 * i) % KEYS);
+        let record =
+            ProducerRecord::new(Some(Bytes::copy_from_slice(&key)), Some(Bytes::from(value)))
+                .with_timestamp(base + i as i64);
+        log.produce(topic, record, Acks::All).unwrap();
+    }
+}
+
+/// A join that repartitions its stream side (ON a value column) is shared like an
+/// aggregation that repartitions: each process copies its partitions of the orders into the
+/// internal topic and joins its partitions of that topic with the same partitions of the
+/// table. One of two processes is killed (SIGKILL) while orders flow; the survivor takes
+/// over its copying and its joins, and under exactly-once every order is joined once.
 #[test]
-fn a_join_that_repartitions_runs_whole_in_each_process_and_says_so() {
+fn a_join_that_repartitions_is_shared_and_its_survivor_joins_every_order_once() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let (orders, users) = (kafka::unique("rj-orders"), kafka::unique("rj-users"));
+    let joined = kafka::unique("rj-joined");
+    create_topics(&log, &[&orders, &users], PARTITIONS);
+    let base = base_time();
+    produce_users(&log, &users, base);
+    let app = kafka::unique("rjoin");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enrich.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
+             WITH (kafka_topic='{orders}', value_format='JSON');\n\
+             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
+             WITH (kafka_topic='{users}', value_format='JSON');\n\
+             CREATE STREAM IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
+             SELECT o.UID AS UID, o.V AS V, u.NAME AS NAME \
+             FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let config = dir.path().join("client.properties");
+    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
+    let more = ["--config", config.to_str().unwrap()];
+    let group = format!("{app}-CSAS_ENRICHED_2");
+    let query = "1 persistent query";
+    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
+    first.wait_for(&format!("consumer group '{group}'"));
+    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    // Each holds 3 partitions of the orders, of the internal topic and of the table.
+    wait_for_members(&log, &group, &[9, 9]);
+
+    // Each order joined with the name of its UID.
+    let expected: Vec<(i64, i64, String)> = (0..600i64)
+        .map(|i| {
+            let uid = (7 * i) % KEYS as i64;
+            (uid, i, format!("user-{uid}"))
+        })
+        .collect();
+    let wait_for_joined = |n: usize, wait: Duration| {
+        let deadline = Instant::now() + wait;
+        let mut rows = joined_rows(&log, &joined);
+        while !expected[..n].iter().all(|r| rows.contains_key(r)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+            rows = joined_rows(&log, &joined);
+        }
+    };
+    produce_orders(&log, &orders, base, 0, 300);
+    wait_for_joined(300, Duration::from_secs(60));
+    // One of two dies while orders flow; its partitions go to the other.
+    produce_orders(&log, &orders, base, 300, 400);
+    let mut second = second;
+    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
+    second.child.wait().unwrap();
+    produce_orders(&log, &orders, base, 400, 600);
+    wait_for_members(&log, &group, &[18]);
+    wait_for_joined(600, TAKEOVER_WAIT);
+    first.interrupt();
+    let rows = joined_rows(&log, &joined);
+    let missing: Vec<_> = expected.iter().filter(|r| !rows.contains_key(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "orders without a joined row: {missing:?}"
+    );
+    let unexpected: Vec<_> = rows.keys().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "joined rows of no order: {unexpected:?}"
+    );
+    let twice: Vec<_> = rows.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "joined rows written twice: {twice:?}");
+}
+
+#[test]
+fn a_foreign_key_join_runs_whole_in_each_process_and_says_so() {
     let bootstrap = kafka::one_node();
     let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
     let (orders, users) = (kafka::unique("orders"), kafka::unique("users"));
-    for topic in [&orders, &users] {
-        let config = TopicConfig {
-            partitions: 2,
-            ..TopicConfig::default()
-        };
-        log.create_topic(topic, config).unwrap();
-    }
+    create_topics(&log, &[&orders, &users], 2);
     let app = kafka::unique("joins");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("enrich.ksql");
     std::fs::write(
         &file,
         format!(
-            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, AMOUNT INT) \
+            "CREATE TABLE IF NOT EXISTS orders (ID INT PRIMARY KEY, UID INT) \
              WITH (kafka_topic='{orders}', value_format='JSON');\n\
              CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
              WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE STREAM IF NOT EXISTS enriched AS SELECT o.ID, o.AMOUNT, u.NAME \
-             FROM orders o JOIN users u ON o.AMOUNT = u.ID EMIT CHANGES;\n"
+             CREATE TABLE IF NOT EXISTS enriched AS SELECT o.ID, o.UID, u.NAME \
+             FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
         ),
     )
     .unwrap();
@@ -598,7 +693,7 @@ fn a_join_that_repartitions_runs_whole_in_each_process_and_says_so() {
         "1 persistent query",
     );
     member.wait_for(
-        "runs whole in this process (a join that repartitions a side, or a foreign-key join, does not move between processes yet)",
+        "runs whole in this process (a foreign-key join, or a join of joins, does not move between processes yet)",
     );
     assert!(
         !member
@@ -615,11 +710,11 @@ fn a_join_that_repartitions_runs_whole_in_each_process_and_says_so() {
         &app,
         "1 persistent query",
     );
-    second.wait_for("query CSAS_ENRICHED_2 runs whole in this process");
+    second.wait_for("query CTAS_ENRICHED_2 runs whole in this process");
     second.interrupt();
     member.interrupt();
     // It is not a member of the query's group: it holds every partition itself.
-    let group = format!("{app}-CSAS_ENRICHED_2");
+    let group = format!("{app}-CTAS_ENRICHED_2");
     assert!(
         members(&log, &group).is_empty(),
         "{:?}",

@@ -596,20 +596,21 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
 }
 
 /// Runs a joined stage's join to the current end of its inputs, its rows appended to the
-/// sink.
+/// sink; without `feed`, its tasks only (not its feeders).
 fn run_joined(
     runtime: &tokio::runtime::Runtime,
     log: &LogHandle,
     stage: &mut Stage,
     sink: &Arc<SinkWriter>,
     close: bool,
+    feed: bool,
     stats: &mut Stats,
 ) -> ExecResult<()> {
     let Some(join) = stage.join.as_mut() else {
         return Err(ExecError::internal("a joined stage without its join"));
     };
     let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
-    let run = join.run(runtime, log, close, sink)?;
+    let run = join.run(runtime, log, close, sink, feed)?;
     stats.merge(Stats {
         records_read: run.stats.records_read,
         records_written: run.rows_written,
@@ -969,17 +970,19 @@ impl Registry {
         close: bool,
     ) -> ExecResult<u64> {
         super::share::refresh(log, q).map_err(|e| format!("query {}: {e}", q.id))?;
-        Self::run_stages(runtime, log, q, 0, close)
+        Self::run_stages(runtime, log, q, 0, close, true)
     }
 
     /// The stages of a query from `first` on read their inputs to their current end; how
-    /// many input records they read.
+    /// many input records they read. Without `feed`, a join's feeders do not run (only
+    /// the tasks that read what they wrote).
     fn run_stages(
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
         q: &mut Running,
         first: usize,
         close: bool,
+        feed: bool,
     ) -> ExecResult<u64> {
         {
             // A shared query under exactly-once writes in its member's transaction.
@@ -999,7 +1002,7 @@ impl Registry {
                 stage.tasks = mine;
                 let close = close && i == last;
                 let ran = if let StageKind::Joined(_) = &*stage.kind {
-                    run_joined(runtime, log, stage, &q.sink, close, &mut q.stats)
+                    run_joined(runtime, log, stage, &q.sink, close, feed, &mut q.stats)
                 } else {
                     run_stage(runtime, log, stage, Some(&q.sink), close, &mut q.stats).map(drop)
                 };
@@ -1013,11 +1016,12 @@ impl Registry {
 
     /// Every durable query saves its state, then the offsets that state reflects.
     ///
-    /// Under exactly-once, what a query's first stage wrote to its internal topic becomes
-    /// readable (read_committed) only once the transaction holding it is committed: the
-    /// stages after it then read it at once and commit again, so each commit's results
-    /// reflect every input record it consumed, instead of trailing one commit behind (and
-    /// the last commit's records waiting for the next process that runs the query).
+    /// Under exactly-once, what a query's first stage (or a join's feeders) wrote to its
+    /// internal topic becomes readable (read_committed) only once the transaction holding
+    /// it is committed: the stages after it (the join's tasks) then read it at once and
+    /// commit again, so each commit's results reflect every input record it consumed,
+    /// instead of trailing one commit behind (and the last commit's records waiting for
+    /// the next process that runs the query).
     pub fn commit(
         &mut self,
         runtime: &tokio::runtime::Runtime,
@@ -1030,11 +1034,23 @@ impl Registry {
             }
             Self::commit_one(log, q, close)?;
             let transactional = q.share.as_ref().is_some_and(|s| s.writer().is_some());
-            if transactional
-                && q.stages.len() > 1
-                && Self::run_stages(runtime, log, q, 1, close)? > 0
-            {
-                Self::commit_one(log, q, close)?;
+            if !transactional {
+                continue;
+            }
+            let fed_join = q.stages.iter().any(|s| {
+                s.join
+                    .as_ref()
+                    .is_some_and(|j| j.repartition_feeds().next().is_some())
+            });
+            let next = if q.stages.len() > 1 {
+                Some(1)
+            } else {
+                fed_join.then_some(0)
+            };
+            if let Some(first) = next {
+                if Self::run_stages(runtime, log, q, first, close, false)? > 0 {
+                    Self::commit_one(log, q, close)?;
+                }
             }
         }
         Ok(())

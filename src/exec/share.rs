@@ -10,10 +10,14 @@
 //! snapshot from the query's changelog topic (written at each commit, with the position
 //! it reflects), or replays the partition up to the committed position; state is never
 //! counted twice, since it is restored as of the position reading resumes from. A join
-//! whose task i reads partition i of each input (co-partitioned or global, nothing
-//! repartitioned) moves the same way, task by task, each with its own snapshot; a join that
-//! writes internal topics (a side repartitioned, a foreign key) runs whole in each process
-//! that starts it (the caller warns).
+//! whose task i reads partition i of each input (co-partitioned or global) moves the same
+//! way, task by task, each with its own snapshot. When a side is repartitioned first, its
+//! feeder is split like an aggregation's first stage: each source partition is copied into
+//! the internal topic by the process holding it, which resumes at the group's committed
+//! position (the feeder has no other state). A foreign-key join (one task reads every
+//! partition) or a join of joins runs whole in each process that starts it (the caller
+//! warns). A task taken away from this process lets its state go at once; it is restored
+//! from the changelog if it comes back.
 //!
 //! Output across a hand-over: when the member has a transaction (exactly-once), the
 //! process's writes, snapshots and offsets since its last commit are one transaction, so
@@ -24,7 +28,7 @@
 //! goes back to its last committed state. Without a transaction, rows a task wrote after
 //! its owner's last commit are written again by the next owner: at least once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::log::{LogHandle, Membership};
 use super::persistent::Running;
@@ -70,7 +74,7 @@ fn unshareable(q: &mut Running) -> Option<String> {
         .filter_map(|s| s.join.as_mut())
         .any(|j| !j.partitioned())
         .then(|| {
-            "a join that repartitions a side, or a foreign-key join, does not move between processes yet"
+            "a foreign-key join, or a join of joins, does not move between processes yet"
                 .to_string()
         })
 }
@@ -78,7 +82,11 @@ fn unshareable(q: &mut Running) -> Option<String> {
 /// The topics a stage's tasks read: what the query's group subscribes to.
 fn stage_topics(stage: &mut super::persistent::Stage) -> Vec<String> {
     match &mut stage.join {
-        Some(join) => join.task_topics(),
+        Some(join) => {
+            let mut topics = join.feeder_topics();
+            topics.extend(join.task_topics());
+            topics
+        }
         None => vec![stage.input_topic.clone()],
     }
 }
@@ -108,6 +116,10 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
         if let Some(join) = &mut stage.join {
             join.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
             join.owned = Some(Default::default());
+            for feed in join.repartition_feeds_mut() {
+                feed.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+                feed.owned = Some(Default::default());
+            }
         }
     }
     q.share = Some(Share {
@@ -170,7 +182,8 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
 }
 
 /// `refresh` for a joined stage: a join task moves with the partition of its first input
-/// (the range assignor gives one member the same partition of every input).
+/// (the range assignor gives one member the same partition of every input), a feeder's
+/// copy of a source partition with that partition.
 fn refresh_join(
     log: &LogHandle,
     q: &mut Running,
@@ -185,19 +198,48 @@ fn refresh_join(
     let Some(topic) = join.task_topics().into_iter().next() else {
         return Ok(());
     };
-    let mut owned = std::collections::HashSet::new();
+    let feeds: Vec<(String, Vec<u32>)> = join
+        .repartition_feeds()
+        .map(|f| (f.source_topic().to_string(), f.partitions()))
+        .collect();
+    let mut owned = HashSet::new();
+    let mut released = Vec::new();
     for p in join.task_partitions() {
         let key = (topic.clone(), p);
         let (had, has) = (before.contains(&key), assigned.contains(&key));
         if has && (reset || !had) {
             super::state::durable::take_over_join(log, q, i, p).map_err(|e| e.to_string())?;
+        } else if had && !has {
+            released.push(p);
         }
         if has {
             owned.insert(p);
         }
     }
+    // A task taken away lets its tables and buffers go now, not when it comes back.
+    super::state::durable::release_join_tasks(log, q, i, &released).map_err(|e| e.to_string())?;
+    let mut feeding = Vec::new();
+    let mut taken = Vec::new();
+    for (f, (source, partitions)) in feeds.iter().enumerate() {
+        let mut mine = HashSet::new();
+        for &p in partitions {
+            let key = (source.clone(), p);
+            let (had, has) = (before.contains(&key), assigned.contains(&key));
+            if has && (reset || !had) {
+                taken.push((f, p));
+            }
+            if has {
+                mine.insert(p);
+            }
+        }
+        feeding.push(mine);
+    }
+    super::state::durable::take_over_feeds(log, q, i, &taken).map_err(|e| e.to_string())?;
     if let Some(join) = q.stages[i].join.as_mut() {
         join.owned = Some(owned);
+        for (feed, mine) in join.repartition_feeds_mut().zip(feeding) {
+            feed.owned = Some(mine);
+        }
     }
     Ok(())
 }

@@ -128,7 +128,7 @@ impl LiveJoin {
                 Feeder::Repartition(r) => stats.merge(r.run(runtime, log)?),
                 Feeder::Inner { join, writer } => {
                     let inner: Arc<dyn RowEncoder> = writer.clone();
-                    stats.merge(join.run(runtime, log, close, inner)?.stats);
+                    stats.merge(join.run(runtime, log, close, inner, true)?.stats);
                 }
             }
         }
@@ -157,16 +157,23 @@ impl LiveJoin {
     }
 
     /// Runs the join to the current end of its inputs through the driver, its rows
-    /// appended to `output`; with `close`, every open window closes at the end.
+    /// appended to `output`; with `close`, every open window closes at the end. Without
+    /// `feed`, only the tasks run: a shared join under exactly-once reads at once what its
+    /// feeders' committed transaction made visible (`persistent::Registry::commit`).
     pub(crate) fn run(
         &mut self,
         runtime: &tokio::runtime::Runtime,
         log: &LogHandle,
         close: bool,
         output: Arc<dyn RowEncoder>,
+        feed: bool,
     ) -> ExecResult<JoinRun> {
         let mut run = JoinRun {
-            stats: self.feed(runtime, log, close)?,
+            stats: if feed {
+                self.feed(runtime, log, close)?
+            } else {
+                TaskStats::default()
+            },
             rows_written: 0,
         };
         let mut units = Vec::with_capacity(self.tasks.len());
@@ -227,12 +234,16 @@ impl LiveJoin {
     }
 
     /// Whether each task reads partition i of every input, the task's own partition (a
-    /// co-partitioned or global join without internal topics), so that the join's
-    /// partitions can be shared between processes as an aggregate's are. A join that
-    /// repartitions a side writes every partition of its internal topic from each input
-    /// partition; a foreign-key join's one task reads every partition.
+    /// co-partitioned or global join, or one whose sides are repartitioned into internal
+    /// topics first), so that the join's partitions can be shared between processes as an
+    /// aggregate's are: each source partition of a repartitioned side is copied by one
+    /// process, as an aggregation's first stage is, and task i by the process holding
+    /// partition i. A foreign-key join's one task reads every partition, and a join of
+    /// joins writes its inner join's rows from every task: neither is partitioned.
     pub(crate) fn partitioned(&mut self) -> bool {
-        self.feeders.is_empty()
+        self.feeders
+            .iter()
+            .all(|f| matches!(f, Feeder::Repartition(_)))
             && self.tasks.iter_mut().enumerate().all(|(i, t)| {
                 t.inputs()
                     .iter()
@@ -251,6 +262,29 @@ impl LiveJoin {
             }
         }
         topics
+    }
+
+    /// The source topics its feeders copy (what the processes sharing the join subscribe
+    /// to, besides the tasks' topics).
+    pub(crate) fn feeder_topics(&self) -> Vec<String> {
+        self.repartition_feeds()
+            .map(|r| r.source_topic().to_string())
+            .collect()
+    }
+
+    /// The feeders that copy a source into an internal topic.
+    pub(crate) fn repartition_feeds(&self) -> impl Iterator<Item = &RepartitionFeed> {
+        self.feeders.iter().filter_map(|f| match f {
+            Feeder::Repartition(r) => Some(&**r),
+            Feeder::Inner { .. } => None,
+        })
+    }
+
+    pub(crate) fn repartition_feeds_mut(&mut self) -> impl Iterator<Item = &mut RepartitionFeed> {
+        self.feeders.iter_mut().filter_map(|f| match f {
+            Feeder::Repartition(r) => Some(&mut **r),
+            Feeder::Inner { .. } => None,
+        })
     }
 
     /// The partitions of the tasks, in order.

@@ -33,6 +33,11 @@ pub struct RepartitionFeed {
     /// One per partition of the source.
     pub(super) inputs: Vec<Input>,
     pub(super) skip: Arc<HashSet<Bytes>>,
+    /// The source partitions this process copies (a join shared by several processes,
+    /// `exec/share.rs`); None: every partition.
+    pub(crate) owned: Option<HashSet<u32>>,
+    /// The most records copied from each source partition in one run (a shared join).
+    pub(crate) round_records_max: Option<u64>,
 }
 
 impl RepartitionFeed {
@@ -82,11 +87,29 @@ impl RepartitionFeed {
             topic: topic.to_string(),
             inputs,
             skip: Arc::default(),
+            owned: None,
+            round_records_max: None,
         })
     }
 
+    /// The source topic it copies.
+    pub(crate) fn source_topic(&self) -> &str {
+        &self.source.topic
+    }
+
+    /// The source partitions it copies, in order.
+    pub(crate) fn partitions(&self) -> Vec<u32> {
+        self.inputs.iter().map(|i| i.partition()).collect()
+    }
+
+    /// Its reader of a source partition.
+    pub(crate) fn input_mut(&mut self, partition: u32) -> Option<&mut Input> {
+        self.inputs.iter_mut().find(|i| i.partition() == partition)
+    }
+
     /// Copies the records appended to the source since the last run: a unit of the
-    /// driver per source partition, their records appended in the merged order.
+    /// driver per source partition this process copies, their records appended in the
+    /// merged order.
     pub fn run(
         &mut self,
         runtime: &tokio::runtime::Runtime,
@@ -96,14 +119,22 @@ impl RepartitionFeed {
             "repartitioning {} into '{}' failed",
             self.source.name, self.topic
         );
-        for input in &mut self.inputs {
-            input
-                .resume(log)
-                .map_err(|e| ExecError::from(e).context(&failed))?;
+        // Partitions another process copies wait aside.
+        let (mut mine, aside): (Vec<Input>, Vec<Input>) = self.inputs.drain(..).partition(|i| {
+            self.owned
+                .as_ref()
+                .is_none_or(|owned| owned.contains(&i.partition()))
+        });
+        self.inputs = aside;
+        for input in &mut mine {
+            if let Err(e) = input.resume_at_most(log, self.round_records_max) {
+                self.inputs.append(&mut mine);
+                self.inputs.sort_by_key(|i| i.partition());
+                return Err(ExecError::from(e).context(&failed));
+            }
         }
-        let units: Vec<FeedUnit> = self
-            .inputs
-            .drain(..)
+        let units: Vec<FeedUnit> = mine
+            .into_iter()
             .map(|input| FeedUnit {
                 input,
                 writer: self.writer.clone(),
@@ -118,6 +149,7 @@ impl RepartitionFeed {
             stats.merge(u.stats);
             self.inputs.push(u.input);
         }
+        self.inputs.sort_by_key(|i| i.partition());
         match ran.failure {
             Some(e) => Err(e.context(failed)),
             None => Ok(stats),

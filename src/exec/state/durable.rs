@@ -121,16 +121,22 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
     let Some(group) = &q.group else { return Ok(()) };
     let e = |e: crate::exec::log::LogError| e.to_string();
     let mut written_topics = vec![q.sink_topic.clone()];
+    // A shared query's positions in the internal topics it reads are where their next
+    // owner resumes: they are never replaced by how far the topics were written (which
+    // would skip what another process wrote there and its owner has not read yet).
+    let shared = q.share.is_some();
     for stage in &mut q.stages {
         if let Some(join) = &mut stage.join {
-            // The join's own positions are in its snapshot; these show its lag.
+            // An unshared join's own positions are in its snapshot; these show its lag.
             for (topic, p, next) in join.positions()? {
                 if !crate::exec::share::runs(q.share.as_ref(), &topic, p) {
                     continue; // another process's task
                 }
                 log.commit_offset(group, &topic, p, next).map_err(e)?;
             }
-            written_topics.extend(join.written_topics());
+            if !shared {
+                written_topics.extend(join.written_topics());
+            }
             continue;
         }
         for slot in &stage.tasks {
@@ -153,7 +159,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
     // The ends of the topics the query writes: its sink, and its internal topics; what
     // lies past them at a restart was written after this commit.
     written_topics.extend(q.stages.iter().filter_map(|st| match &*st.kind {
-        StageKind::Repartition { writer, .. } => Some(writer.topic.clone()),
+        StageKind::Repartition { writer, .. } if !shared => Some(writer.topic.clone()),
         _ => None,
     }));
     for topic in &written_topics {
@@ -347,14 +353,14 @@ pub fn take_over_join(
 ) -> ExecResult<()> {
     let group = group_of(log, &q.id);
     let changelog = join_tasks_changelog_topic(log, &q.id);
-    let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
+    let id = q.id.clone();
     let stage = &mut q.stages[stage_index];
     let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
         return Ok(());
     };
     // A task as the join started it: whatever this process held of it before is stale.
     let fresh_task = || -> ExecResult<_> {
-        crate::exec::join::build(log, plan, join.start, &naming)?
+        fresh_join(log, &id, plan, join.start)?
             .take_task(partition)
             .ok_or_else(|| ExecError::internal("a join without the task of a partition"))
     };
@@ -375,6 +381,93 @@ pub fn take_over_join(
         }
     }
     join.replace_task(task);
+    Ok(())
+}
+
+/// The join of a persistent query as it starts, with nothing read.
+fn fresh_join(
+    log: &LogHandle,
+    query_id: &str,
+    plan: &crate::plan::QueryPlan,
+    start: crate::exec::physical::StartAt,
+) -> ExecResult<crate::exec::join::LiveJoin> {
+    let naming = crate::exec::join::Naming::persistent(log, query_id, true);
+    Ok(crate::exec::join::build(log, plan, start, &naming)?)
+}
+
+/// Tasks of a shared join that were taken away from this process: each is replaced by a
+/// task with nothing read, so that its tables and buffers are freed now (if it comes back,
+/// `take_over_join` restores it from the changelog).
+pub fn release_join_tasks(
+    log: &LogHandle,
+    q: &mut Running,
+    stage_index: usize,
+    partitions: &[u32],
+) -> ExecResult<()> {
+    if partitions.is_empty() {
+        return Ok(());
+    }
+    let stage = &mut q.stages[stage_index];
+    let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+        return Ok(());
+    };
+    let mut fresh = fresh_join(log, &q.id, plan, join.start)?;
+    for &p in partitions {
+        if let Some(task) = fresh.take_task(p) {
+            join.replace_task(task);
+        }
+        q.snapshots.remove(&(stage_index, p));
+    }
+    Ok(())
+}
+
+/// Source partitions of a shared join's repartitioned sides that this process was just
+/// given, as (feeder, partition): each is copied on from its group's committed position
+/// (from where the join started reading, when none is committed). A feeder keeps no other
+/// state: what it copied before the commit is in the internal topic.
+pub fn take_over_feeds(
+    log: &LogHandle,
+    q: &mut Running,
+    stage_index: usize,
+    taken: &[(usize, u32)],
+) -> ExecResult<()> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let group = group_of(log, &q.id);
+    let stage = &mut q.stages[stage_index];
+    let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+        return Ok(());
+    };
+    let mut fresh = None;
+    for &(f, p) in taken {
+        let Some(feed) = join.repartition_feeds_mut().nth(f) else {
+            continue;
+        };
+        let topic = feed.source_topic().to_string();
+        let at = match log.committed_offset(&group, &topic, p)? {
+            Some(at) => at,
+            None => {
+                if fresh.is_none() {
+                    fresh = Some(fresh_join(log, &q.id, plan, join.start)?);
+                }
+                let start = fresh
+                    .as_mut()
+                    .and_then(|j| j.repartition_feeds_mut().nth(f))
+                    .and_then(|feed| feed.input_mut(p))
+                    .map(|i| i.position())
+                    .transpose()?;
+                start.unwrap_or(0)
+            }
+        };
+        if let Some(input) = join
+            .repartition_feeds_mut()
+            .nth(f)
+            .and_then(|feed| feed.input_mut(p))
+        {
+            input.seek(at);
+        }
+    }
     Ok(())
 }
 
