@@ -595,6 +595,28 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
     Ok(vec![first, second])
 }
 
+/// Why a commit of a query this process runs alone (a bounded run, the shell) failed, when
+/// `kql run --follow` processes joined the query's group while it ran: the cluster refuses
+/// commits to a group with members from a process that is none. They started from the
+/// group's previous commit, so they compute again what this run computed since then.
+fn joined_meanwhile(log: &LogHandle, q: &Running) -> Option<String> {
+    if q.share.is_some() {
+        return None;
+    }
+    let group = q.group.as_ref()?;
+    let members = log.describe_group(group).ok()?.members.len();
+    (members > 0).then(|| {
+        format!(
+            "{members} live process(es) of application '{}' joined its consumer group '{group}' \
+             while this run ran the query alone (a run without --follow is no member of the \
+             group); they run it from the group's last commit, so rows this run wrote after \
+             they started are written again by them. Start `kql run --follow` processes \
+             before or after a bounded run of the same application, not during one",
+            log.application_id()
+        )
+    })
+}
+
 /// Runs a joined stage's join to the current end of its inputs, its rows appended to the
 /// sink; without `feed`, its tasks only (not its feeders).
 fn run_joined(
@@ -1071,6 +1093,10 @@ impl Registry {
         super::state::durable::commit(log, q, close)
             .and_then(|()| super::share::commit_transaction(q))
             .map_err(|e| {
+                let e = match joined_meanwhile(log, q) {
+                    Some(why) => format!("{e}: {why}"),
+                    None => e,
+                };
                 ExecError::from(e).context(format!("query {}: cannot commit its offsets", q.id))
             })
     }
