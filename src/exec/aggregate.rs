@@ -158,6 +158,13 @@ impl InputScanner {
         }
     }
 
+    /// Converts only the columns at the row positions `read` accepts; the decoder checks
+    /// the others (`SourceDecoder::reading_only`).
+    pub fn reading_only(mut self, read: impl Fn(usize) -> bool) -> InputScanner {
+        self.decoder = self.decoder.reading_only(read);
+        self
+    }
+
     /// Rows re-keyed into an internal topic: every column is in the JSON value.
     pub fn internal(source: &Source, topic: &str) -> InputScanner {
         let mut decoder = SourceDecoder::internal(source, 0);

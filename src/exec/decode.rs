@@ -1,8 +1,9 @@
 //! Reading records of a source into rows: key and value decoded into their row positions,
 //! pseudo-columns set, event time taken from ROWTIME or the source's timestamp column.
-//! Every declared column is decoded, whatever the query reads: a record that does not match
+//! Every declared column is checked, whatever the query reads: a record that does not match
 //! its declared schema is bad for every query (as in ksqlDB), so `SELECT sensor` and
-//! `SELECT *` and `COUNT(*)` skip the same records. A decoder writes at an offset of the row, so the two sides of
+//! `SELECT *` and `COUNT(*)` skip the same records; where the reader says which columns it
+//! reads (`reading_only`), JSON values of the others are only checked, not converted. A decoder writes at an offset of the row, so the two sides of
 //! a join decode into one row.
 
 use crate::exec::log::LogRecord;
@@ -77,6 +78,17 @@ impl SourceDecoder {
                 .as_deref()
                 .map(|f| std::sync::Arc::new(super::time::TimestampFormat::new(f))),
         }
+    }
+
+    /// Converts only the value columns at row positions `read` accepts (and the timestamp
+    /// column, which the decoder reads itself); the others are checked (`ValueDecoder::
+    /// reading_only`), and their slots in the row are left as they were.
+    pub fn reading_only(mut self, read: impl Fn(usize) -> bool) -> SourceDecoder {
+        let timestamp = self.timestamp_column.map(|p| self.base + p);
+        self.values = self
+            .values
+            .reading_only(|pos| read(pos) || Some(pos) == timestamp);
+        self
     }
 
     /// A decoder for rows re-keyed into an internal topic: every non-pseudo field is in

@@ -532,7 +532,20 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
     };
     let Some((r, below)) = repartition else {
         let (source, filter) = physical.filtered_scan(input.from).ok_or_else(unsupported)?;
-        let mut spec = AggregateSpec::new(agg, InputScanner::of(source, filter), having, project);
+        let mut scanner = InputScanner::of(source, filter);
+        if !agg.table {
+            // A stream's row is read by the group keys, the aggregates' arguments and
+            // WHERE, and kept by none: the other value columns are only checked. (A table's
+            // rows are kept, to be retracted, and are decoded whole.)
+            let mut read = Vec::new();
+            let keys = agg.keys.iter().map(|k| &k.expr);
+            let args = agg.calls.iter().filter_map(|c| c.arg.as_ref());
+            for e in keys.chain(args).chain(filter) {
+                e.columns(&mut read);
+            }
+            scanner = scanner.reading_only(|pos| read.contains(&pos));
+        }
+        let mut spec = AggregateSpec::new(agg, scanner, having, project);
         spec.input_kind = if agg.table {
             InputKind::Table
         } else {

@@ -212,7 +212,9 @@ impl StatelessPipeline {
         let LogicalPlan::Source(source) = input else {
             return None;
         };
-        let decoder = SourceDecoder::new(source, 0);
+        // The operators are all that reads the row: other value columns are only checked.
+        let read = ops.columns();
+        let decoder = SourceDecoder::new(source, 0).reading_only(|pos| read.contains(&pos));
         let pass_null_values = ops.filter.is_none() && ops.table_functions.is_empty();
         let table = source.kind != crate::syntax::ast::SourceKind::Stream;
         Some(StatelessPipeline {

@@ -10,16 +10,20 @@ use crate::exec::connector::{skip_ws, string_end, value_span};
 use super::set_string;
 
 /// Columns tracked with a bit each; a source with more resets its columns before the scan.
-const TRACKED_COLUMNS: usize = 64;
+pub const TRACKED_COLUMNS: usize = 64;
 
 /// Decodes `columns` of a flat JSON object into the row; None to fall back.
 ///
 /// A column's slot is overwritten in place, so a string column reuses the string the
 /// previous record left there when it can (`set_string`); columns the object does not hold
-/// are set to NULL after the scan.
+/// are set to NULL after the scan. A column whose bit is set in `unread` (no operator reads
+/// it) is only checked: its value must be one the column could hold, so that a record is
+/// bad for every query or for none, but it is not converted and its slot keeps what it
+/// held.
 pub fn decode_flat(
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
+    unread: u64,
     row: &mut [Value],
 ) -> Option<()> {
     let tracked = columns.len() <= TRACKED_COLUMNS;
@@ -58,7 +62,11 @@ pub fn decode_flat(
         let (start, end) = value_span(bytes, i)?;
         if let Some(c) = find_column(columns, name, next) {
             let (_, ty, pos) = &columns[c];
-            convert(&bytes[start..end], ty, &mut row[*pos])?;
+            if c < TRACKED_COLUMNS && unread & (1 << c) != 0 {
+                check(&bytes[start..end], ty)?;
+            } else {
+                convert(&bytes[start..end], ty, &mut row[*pos])?;
+            }
             if c < TRACKED_COLUMNS {
                 seen |= 1 << c;
             }
@@ -111,12 +119,8 @@ fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
         return Some(());
     }
     *slot = match ty {
-        SqlType::String if v[0] == b'"' => {
-            let inner = &v[1..v.len() - 1];
-            if inner.iter().any(|&b| b == b'\\' || b < 0x20) {
-                return None;
-            }
-            set_string(slot, std::str::from_utf8(inner).ok()?);
+        SqlType::String => {
+            set_string(slot, plain_string(v)?);
             return Some(());
         }
         // out of range (1e400): the general decoder reports the bad record
@@ -137,6 +141,29 @@ fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
         _ => return None,
     };
     Some(())
+}
+
+/// Whether `convert` would accept the value, without keeping what it makes: a string's
+/// text is validated in place, other types convert into a slot of their own (numbers and
+/// booleans allocate nothing).
+fn check(v: &[u8], ty: &SqlType) -> Option<()> {
+    match ty {
+        SqlType::String if v != b"null" => plain_string(v).map(|_| ()),
+        _ => convert(v, ty, &mut Value::Null),
+    }
+}
+
+/// The text of a JSON string without escapes or control characters; None for any other
+/// value (the general decoder handles those).
+fn plain_string(v: &[u8]) -> Option<&str> {
+    if v[0] != b'"' {
+        return None;
+    }
+    let inner = &v[1..v.len() - 1];
+    if inner.iter().any(|&b| b == b'\\' || b < 0x20) {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
 }
 
 /// Powers of ten that are exact doubles.
@@ -231,7 +258,7 @@ mod tests {
     fn reads_the_used_fields_of_a_flat_object() {
         let mut row = vec![Value::Null; 3];
         let line = br#"{"sensor":"s-1","site":"site-82","temp":20.8,"ts":1699999998112}"#;
-        assert!(decode_flat(line, &cols(), &mut row).is_some());
+        assert!(decode_flat(line, &cols(), 0, &mut row).is_some());
         assert_eq!(
             row,
             vec![
@@ -241,7 +268,7 @@ mod tests {
             ]
         );
         let mut row = vec![Value::Bigint(1); 3];
-        assert!(decode_flat(br#" { "temp" : -1e2 } "#, &cols(), &mut row).is_some());
+        assert!(decode_flat(br#" { "temp" : -1e2 } "#, &cols(), 0, &mut row).is_some());
         assert_eq!(row, vec![Value::Null, Value::Double(-100.0), Value::Null]);
     }
 
@@ -249,12 +276,13 @@ mod tests {
     fn a_string_held_by_another_row_is_not_overwritten_by_the_next_record() {
         let mut row = vec![Value::Null; 3];
         let first = br#"{"site":"site-1","temp":1.5}"#;
-        assert!(decode_flat(first, &cols(), &mut row).is_some());
+        assert!(decode_flat(first, &cols(), 0, &mut row).is_some());
         let kept = row.clone();
         // same length: reused in place only when no other row holds it
         assert!(decode_flat(
             br#"{"site":"site-2","ts":-9223372036854775808}"#,
             &cols(),
+            0,
             &mut row
         )
         .is_some());
@@ -273,14 +301,14 @@ mod tests {
             (br#"{"site":"site-30"}"#, "site-30"),
             (br#"{"site":"s"}"#, "s"),
         ] {
-            assert!(decode_flat(line, &cols(), &mut row).is_some());
+            assert!(decode_flat(line, &cols(), 0, &mut row).is_some());
             assert_eq!(row[0], Value::string(site));
         }
         // out of BIGINT's and INT's range: the general decoder words the error
-        assert!(decode_flat(br#"{"ts":9223372036854775808}"#, &cols(), &mut row).is_none());
+        assert!(decode_flat(br#"{"ts":9223372036854775808}"#, &cols(), 0, &mut row).is_none());
         let int = vec![("N".to_string(), SqlType::Int, 0)];
-        assert!(decode_flat(br#"{"n":2147483648}"#, &int, &mut row).is_none());
-        assert!(decode_flat(br#"{"n":-2147483648}"#, &int, &mut row).is_some());
+        assert!(decode_flat(br#"{"n":2147483648}"#, &int, 0, &mut row).is_none());
+        assert!(decode_flat(br#"{"n":-2147483648}"#, &int, 0, &mut row).is_some());
         assert_eq!(row[0], Value::Int(i32::MIN));
     }
 
@@ -324,6 +352,44 @@ mod tests {
     }
 
     #[test]
+    fn an_unread_column_is_checked_but_not_converted() {
+        let unread_site = 1;
+        let mut row = vec![Value::string("kept"), Value::Null, Value::Null];
+        let line = br#"{"site":"site-82","temp":20.8,"ts":5}"#;
+        assert!(decode_flat(line, &cols(), unread_site, &mut row).is_some());
+        assert_eq!(
+            row,
+            vec![Value::string("kept"), Value::Double(20.8), Value::Bigint(5)]
+        );
+        // what a read column would not take, an unread one does not either
+        let unread_all = 0b111;
+        for line in [
+            &br#"{"site":"a\"b"}"#[..],
+            br#"{"site":7}"#,
+            br#"{"temp":"hot"}"#,
+            br#"{"temp":1e400}"#,
+            br#"{"ts":1.5}"#,
+            br#"{"ts":9223372036854775808}"#,
+        ] {
+            assert!(
+                decode_flat(line, &cols(), unread_all, &mut row).is_none(),
+                "{line:?}"
+            );
+            assert!(
+                decode_flat(line, &cols(), 0, &mut row).is_none(),
+                "{line:?}"
+            );
+        }
+        assert!(decode_flat(
+            br#"{"site":null,"temp":-1.5}"#,
+            &cols(),
+            unread_all,
+            &mut row
+        )
+        .is_some());
+    }
+
+    #[test]
     fn leaves_the_hard_cases_to_the_general_decoder() {
         let mut row = vec![Value::Null; 3];
         for line in [
@@ -334,10 +400,13 @@ mod tests {
             br#"[1,2]"#,
             br#"{"a":1} x"#,
         ] {
-            assert!(decode_flat(line, &cols(), &mut row).is_none(), "{line:?}");
+            assert!(
+                decode_flat(line, &cols(), 0, &mut row).is_none(),
+                "{line:?}"
+            );
         }
         // unused nested values are skipped
-        assert!(decode_flat(br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#, &cols(), &mut row).is_some());
+        assert!(decode_flat(br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#, &cols(), 0, &mut row).is_some());
         assert_eq!(row[2], Value::Bigint(5));
     }
 }

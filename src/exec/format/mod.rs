@@ -24,6 +24,8 @@ pub struct ValueDecoder {
     columns: Vec<(String, SqlType, usize)>,
     /// DELIMITED: the character between fields.
     delimiter: char,
+    /// JSON: bit i set when no operator reads `columns[i]`, which is then only checked.
+    unread: u64,
 }
 
 impl ValueDecoder {
@@ -33,7 +35,23 @@ impl ValueDecoder {
             bare: false,
             columns,
             delimiter: ',',
+            unread: 0,
         }
+    }
+
+    /// Only the columns at the row positions `read` accepts are converted into the row;
+    /// JSON checks the others without converting them (a record that does not match its
+    /// declared schema stays bad for every query, whatever it reads). Other formats
+    /// decode every column.
+    pub fn reading_only(mut self, read: impl Fn(usize) -> bool) -> ValueDecoder {
+        self.unread = 0;
+        let tracked = self.columns.iter().take(json_fast::TRACKED_COLUMNS);
+        for (i, (_, _, pos)) in tracked.enumerate() {
+            if !read(*pos) {
+                self.unread |= 1 << i;
+            }
+        }
+        self
     }
 
     /// DELIMITED: fields separated by `delimiter`.
@@ -55,7 +73,7 @@ impl ValueDecoder {
                 row[*pos] = json::decode_bare(bytes, ty)?;
                 Ok(())
             }
-            Format::Json => json::decode_object(bytes, &self.columns, row),
+            Format::Json => json::decode_object_reading(bytes, &self.columns, self.unread, row),
             Format::Delimited => delimited::decode(bytes, &self.columns, row, self.delimiter),
             // Nothing to read: the format holds no columns.
             Format::None => Ok(()),
