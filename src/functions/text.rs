@@ -574,13 +574,13 @@ fn regexp_split(a: &Args) -> Value {
 fn decode(s: &str, encoding: &str) -> Option<Vec<u8>> {
     match encoding.to_ascii_lowercase().as_str() {
         "hex" => {
-            let s = s.trim();
-            if s.len() % 2 != 0 {
+            let digits = strip_hex_prefix(s);
+            if digits.len() % 2 != 0 || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
                 return None;
             }
-            (0..s.len())
+            (0..digits.len())
                 .step_by(2)
-                .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+                .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
                 .collect()
         }
         "utf8" => Some(s.as_bytes().to_vec()),
@@ -593,6 +593,23 @@ fn decode(s: &str, encoding: &str) -> Option<Vec<u8>> {
         "base64" => base64_decode(s),
         _ => None,
     }
+}
+
+/// The hex digits of a hex text written as `0x…` or `X'…'` (either case of x), as ksqlDB
+/// reads them: after `0x` an odd count of digits is read with a leading 0. Any other text is
+/// taken as bare digits.
+fn strip_hex_prefix(s: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(digits) = s.strip_prefix("0x") {
+        if digits.len() % 2 != 0 {
+            return format!("0{digits}").into();
+        }
+        return digits.into();
+    }
+    let quoted = s.len() >= 3 && (s.starts_with("x'") || s.starts_with("X'")) && s.ends_with('\'');
+    if quoted {
+        return s[2..s.len() - 1].into();
+    }
+    s.into()
 }
 
 fn encode_bytes(b: &[u8], encoding: &str) -> Option<String> {
@@ -793,6 +810,24 @@ mod tests {
         assert_eq!(call("CHR", &[s("\\u597d")]), s("好"));
         assert_eq!(call("CHR", &[Value::Int(-1)]), Value::Null);
         assert_eq!(call("ENCODE", &[s("4b6b"), s("hex"), s("utf8")]), s("Kk"));
+        // Hex may be written 0x…, X'…' or x'…'; after 0x an odd digit count gains a leading 0.
+        assert_eq!(call("ENCODE", &[s("0x4b6b"), s("hex"), s("utf8")]), s("Kk"));
+        assert_eq!(
+            call("ENCODE", &[s("X'4b6b'"), s("hex"), s("utf8")]),
+            s("Kk")
+        );
+        assert_eq!(call("ENCODE", &[s("x''"), s("hex"), s("utf8")]), s(""));
+        assert_eq!(call("ENCODE", &[s("0xb6b"), s("hex"), s("hex")]), s("0b6b"));
+        assert_eq!(call("ENCODE", &[s("b6b"), s("hex"), s("hex")]), Value::Null);
+        assert_eq!(
+            call("ENCODE", &[s("0x0x"), s("hex"), s("utf8")]),
+            Value::Null
+        );
+        assert_eq!(
+            call("ENCODE", &[s("x'4b6b"), s("hex"), s("utf8")]),
+            Value::Null
+        );
+        assert_eq!(call("ENCODE", &[s("+4"), s("hex"), s("utf8")]), Value::Null);
         assert_eq!(
             call("ENCODE", &[s("Kk"), s("utf8"), s("base64")]),
             s("S2s=")
