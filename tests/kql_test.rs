@@ -65,6 +65,23 @@ fn without_expected_file_every_output_record_is_printed() {
 }
 
 #[test]
+fn header_columns_read_the_record_headers_and_outputs_carry_the_input_headers() {
+    passes("headers", 5);
+}
+
+#[test]
+fn output_headers_are_compared() {
+    let out = kql_test("headers", Some("headers_failing"));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("topic 'PAID' record 1:"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\"cQ==\""), "{}", out.stdout);
+}
+
+#[test]
 fn a_stream_table_join_sees_the_table_as_of_each_record() {
     passes("enrich", 3);
 }

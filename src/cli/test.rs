@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::exec::log::{in_memory, Acks, Offsets, ProducerRecord, Record};
+use crate::exec::log::{in_memory, Acks, Header, Offsets, ProducerRecord, Record};
 use crate::exec::task::read_partition;
 use bytes::Bytes;
 use serde_json::{json, Value as Json};
@@ -140,8 +140,52 @@ fn input_record(session: &Session, r: &Json) -> Result<ProducerRecord, String> {
         value,
         timestamp_ms: Some(r.get("timestamp").and_then(Json::as_i64).unwrap_or(0)),
         partition: None,
-        headers: Vec::new(),
+        headers: input_headers(r.get("headers"))?,
     })
+}
+
+/// An input's `"headers": [{"KEY": "k", "VALUE": "<base64>"}, ...]` (field names in any
+/// case). The log holds no header without a value: a null VALUE is an empty one.
+fn input_headers(headers: Option<&Json>) -> Result<Vec<Header>, String> {
+    let items = match headers {
+        None | Some(Json::Null) => return Ok(Vec::new()),
+        Some(Json::Array(items)) => items,
+        Some(_) => return Err("\"headers\" is not an array".into()),
+    };
+    let field = |h: &Json, name: &str| {
+        h.as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.clone())
+    };
+    items
+        .iter()
+        .map(|h| {
+            let Some(Json::String(name)) = field(h, "key") else {
+                return Err(format!("header {h} has no string \"KEY\""));
+            };
+            let value = match field(h, "value") {
+                None | Some(Json::Null) => Vec::new(),
+                Some(Json::String(b64)) => crate::functions::base64_decode(&b64)
+                    .ok_or_else(|| format!("header '{name}': VALUE is not base64"))?,
+                Some(_) => return Err(format!("header '{name}': VALUE is not base64 text")),
+            };
+            Ok(Header {
+                name,
+                value: Bytes::from(value),
+            })
+        })
+        .collect()
+}
+
+/// A written record's headers as the test files show them (kql's own left out).
+fn output_headers(r: &Record) -> Json {
+    Json::Array(
+        r.headers
+            .iter()
+            .filter(|h| !crate::exec::row_headers::is_internal(h.name.as_bytes()))
+            .map(|h| json!({"KEY": h.name, "VALUE": crate::data::value::base64(&h.value)}))
+            .collect(),
+    )
 }
 
 /// A KAFKA-format value: the JSON value read as the type of the source's one value column.
@@ -245,7 +289,7 @@ impl Collector {
                             w["start"], w["end"], w["type"]
                         ));
                     }
-                    line.push('}');
+                    line.push_str(&format!(",\"headers\":{}}}", j["headers"]));
                     self.lines.push(line);
                     self.records.push(j);
                 }
@@ -290,6 +334,7 @@ fn output_json(session: &Session, topic: &str, r: &Record) -> Json {
     if let Some(w) = win {
         out["window"] = w;
     }
+    out["headers"] = output_headers(r);
     out
 }
 
@@ -320,10 +365,10 @@ fn same(a: &Json, b: &Json) -> bool {
     }
 }
 
-/// An expected record matches when every field it gives matches (timestamp and window may
-/// be left out).
+/// An expected record matches when every field it gives matches (timestamp, window and
+/// headers may be left out).
 fn matches(expected: &Json, actual: &Json) -> bool {
-    ["topic", "key", "value", "timestamp", "window"]
+    ["topic", "key", "value", "timestamp", "window", "headers"]
         .iter()
         .all(|f| match expected.get(*f) {
             None => true,

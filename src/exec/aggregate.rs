@@ -102,6 +102,8 @@ pub struct Emitted {
     pub window: Option<(i64, i64)>,
     /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
     pub tombstone: bool,
+    /// The Kafka headers of the input record that caused the row, for the record written.
+    pub headers: super::row_headers::RowHeaders,
 }
 
 impl From<super::task::OutputRow> for Emitted {
@@ -115,6 +117,7 @@ impl From<super::task::OutputRow> for Emitted {
             values: r.values,
             window: r.window,
             tombstone: r.tombstone,
+            headers: r.headers,
         }
     }
 }
@@ -817,7 +820,9 @@ impl AggregateTask {
             InputKind::Stream => spec
                 .input
                 .scan(partition, records, &mut row, bad, |row, t, r| {
-                    self.add_row(spec, partition, row, t, r.offset, Sign::Add, out)
+                    let first = out.len();
+                    self.add_row(spec, partition, row, t, r.offset, Sign::Add, out);
+                    carry_headers(r, &mut out[first..]);
                 }),
             InputKind::Retractions => {
                 spec.input
@@ -829,7 +834,9 @@ impl AggregateTask {
                             },
                             None => Sign::Add,
                         };
-                        self.add_row(spec, partition, row, t, r.offset, sign, out)
+                        let first = out.len();
+                        self.add_row(spec, partition, row, t, r.offset, sign, out);
+                        carry_headers(r, &mut out[first..]);
                     })
             }
             InputKind::Table => {
@@ -841,6 +848,7 @@ impl AggregateTask {
                             TableChange::Upsert(row) => Some(row),
                             TableChange::Delete => None,
                         };
+                        let first = out.len();
                         if let Some(old) = self.table.remove(key) {
                             let emit = new.is_none();
                             self.add_row(
@@ -857,6 +865,7 @@ impl AggregateTask {
                             self.add_row(spec, partition, row, t, r.offset, Sign::Add, out);
                             self.table.insert(key.to_vec(), row.to_vec());
                         }
+                        carry_headers(r, &mut out[first..]);
                     })
             }
         };
@@ -1393,6 +1402,7 @@ fn emit(
         values: spec.project.iter().map(|e| eval(e, &row)).collect(),
         window,
         tombstone,
+        headers: None,
     });
 }
 
@@ -1416,6 +1426,19 @@ fn passes_having(spec: &AggregateSpec, group: &Group) -> bool {
             .map(|(a, c)| result(a, c)),
     );
     is_true(h, &row)
+}
+
+/// Gives the rows one input record caused that record's headers (the aggregate's row
+/// carries the headers of the record that last changed it, as in ksqlDB).
+fn carry_headers(r: &LogRecord, rows: &mut [Emitted]) {
+    if rows.is_empty() {
+        return;
+    }
+    if let Some(h) = super::row_headers::of_record(r) {
+        for row in rows {
+            row.headers = Some(h.clone());
+        }
+    }
 }
 
 /// The aggregate's row before projection: keys, the window's bounds, then the results.
@@ -1452,6 +1475,7 @@ fn emit_tombstone(
         values: spec.project.iter().map(|e| eval(e, &row)).collect(),
         window,
         tombstone: true,
+        headers: None,
     });
 }
 

@@ -11,6 +11,7 @@ use crate::exec::log::LogRecord;
 use super::format::{key, DecodeError, ValueDecoder};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::Format;
+use crate::plan::header_columns::HeaderSlot;
 use crate::plan::logical::Source;
 use crate::plan::schema::{PSEUDO_COLUMNS, ROWOFFSET, ROWPARTITION, ROWTIME};
 use crate::plan::window::WindowType;
@@ -30,6 +31,8 @@ pub struct SourceDecoder {
     timestamp_format: Option<std::sync::Arc<super::time::TimestampFormat>>,
     /// A windowed table: the window kind, and the row slots of WINDOWSTART and WINDOWEND.
     window: Option<(WindowType, Option<(usize, usize)>)>,
+    /// Header columns: which headers, and the row position.
+    headers: Vec<HeaderSlot>,
 }
 
 impl SourceDecoder {
@@ -41,6 +44,9 @@ impl SourceDecoder {
         for (pos, f) in source.schema.fields.iter().enumerate().skip(n_pseudo) {
             if f.pseudo {
                 continue; // WINDOWSTART/WINDOWEND of a windowed table come from the key
+            }
+            if source.headers.iter().any(|h| h.slot == pos) {
+                continue; // read from the record's headers
             }
             let col = (f.name.clone(), f.ty.clone(), base + pos);
             if pos < n_pseudo + source.key_count {
@@ -65,7 +71,16 @@ impl SourceDecoder {
             base,
             key_format: source.key_format,
             key_columns,
-            has_value_columns: source.schema.fields.len() > n_pseudo + source.key_count,
+            has_value_columns: source.schema.fields.len()
+                > n_pseudo + source.key_count + source.headers.len(),
+            headers: source
+                .headers
+                .iter()
+                .map(|h| HeaderSlot {
+                    slot: base + h.slot,
+                    key: h.key.clone(),
+                })
+                .collect(),
             values: ValueDecoder::new(source.value_format, value_columns)
                 .wrapping(source.wrap_single_value)
                 .delimited_by(source.value_delimiter),
@@ -114,6 +129,7 @@ impl SourceDecoder {
             timestamp_column: None,
             timestamp_name: String::new(),
             timestamp_format: None,
+            headers: Vec::new(),
         }
     }
 
@@ -143,6 +159,9 @@ impl SourceDecoder {
                     }
                 }
             }
+        }
+        for h in &self.headers {
+            row[h.slot] = header_column(r, h.key.as_deref());
         }
         match r.value {
             Some(v) => self.values.decode(v, row)?,
@@ -189,5 +208,31 @@ impl SourceDecoder {
         // source has one.
         row[self.base + ROWTIME] = Value::Bigint(event_time_ms);
         Ok(Some(event_time_ms))
+    }
+}
+
+/// A header column's value: `HEADERS` is every header (kql's own `kql.*` left out) as
+/// key/value structs, `HEADER('k')` the value of the last header with key `k` (NULL when
+/// there is none).
+fn header_column(r: &LogRecord, key: Option<&str>) -> Value {
+    use crate::exec::row_headers::is_internal;
+    use std::sync::Arc;
+    match key {
+        Some(k) => r
+            .headers()
+            .filter(|(n, _)| *n == k.as_bytes())
+            .last()
+            .map_or(Value::Null, |(_, v)| Value::Bytes(r.keep(v))),
+        None => Value::Array(Arc::new(
+            r.headers()
+                .filter(|(n, _)| !is_internal(n))
+                .map(|(n, v)| {
+                    Value::Struct(Arc::new(vec![
+                        Value::string(&String::from_utf8_lossy(n)),
+                        Value::Bytes(r.keep(v)),
+                    ]))
+                })
+                .collect(),
+        )),
     }
 }

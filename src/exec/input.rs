@@ -29,6 +29,8 @@ pub struct Head {
     pub key: Option<Bytes>,
     /// A record without a value: a delete, for a table.
     pub tombstone: bool,
+    /// The record's Kafka headers, for the rows it causes.
+    pub headers: super::row_headers::RowHeaders,
 }
 
 impl Input {
@@ -66,6 +68,7 @@ impl Input {
                 offset: r.offset,
                 key: r.key.map(|k| r.keep(k)),
                 tombstone: r.value.is_none(),
+                headers: super::row_headers::of_record(r),
             };
             match self.decoder.decode(partition, &r, &mut self.row) {
                 // A tombstone decodes to None for a stream; tables see it with `tombstone`.
@@ -138,6 +141,11 @@ impl Input {
     }
 
     /// Takes the head record (call after `peek` returned Some); its fields are in `row`.
+    /// The Kafka headers of the head record (taken by the next `take`).
+    pub fn head_headers(&self) -> super::row_headers::RowHeaders {
+        self.head.as_ref().and_then(|(_, h)| h.headers.clone())
+    }
+
     pub fn take(&mut self) -> Option<(i64, Head)> {
         self.head.take()
     }

@@ -24,6 +24,7 @@ pub mod persistent;
 pub mod physical;
 pub mod pipeline;
 pub mod pull;
+pub mod row_headers;
 mod running;
 pub mod sandbox;
 pub mod session;

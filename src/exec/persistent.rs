@@ -211,6 +211,8 @@ impl SinkWriter {
             match c.role {
                 ColumnRole::Key => key_cols.push(col),
                 ColumnRole::Value => value_cols.push(col),
+                // (a sink's columns are keys and values: a query writes no header column)
+                ColumnRole::Header => {}
             }
         }
         SinkWriter {
@@ -360,7 +362,10 @@ impl SinkWriter {
                     value: None,
                     timestamp_ms: Some(timestamp_ms),
                     partition: None,
-                    headers: super::state::durable::tag_headers(tag),
+                    headers: super::row_headers::written(
+                        super::state::durable::tag_headers(tag),
+                        &r.headers,
+                    ),
                 },
             });
         }
@@ -673,10 +678,12 @@ pub(crate) fn repartition<'a>(
     out: &mut Vec<Encoded>,
 ) -> Result<(), String> {
     use super::aggregate::{TableChange, RETRACT_MOVED, RETRACT_REPLACED};
+    use crate::exec::log::LogRecord;
     let mut failure = None;
-    let mut encode = |key: &[Value], row: &[Value], t, offset, index, retract| {
+    let mut encode = |key: &[Value], row: &[Value], t, r: &LogRecord, index, retract| {
+        let headers = super::row_headers::of_record(r);
         if let Err(e) = writer.encode(
-            log, skip, key, row, t, partition, offset, index, retract, out,
+            log, skip, key, row, t, partition, r.offset, index, retract, &headers, out,
         ) {
             failure = Some(e);
         }
@@ -684,7 +691,7 @@ pub(crate) fn repartition<'a>(
     let scanned = match table {
         // (a NULL key is written too: the aggregate stage drops the row)
         None => pipeline.scan(partition, records, row, bad, |row, t, r| {
-            encode(&writer.key_values(row), row, t, r.offset, 0, None)
+            encode(&writer.key_values(row), row, t, r, 0, None)
         }),
         Some(rows) => pipeline.scan_table(partition, records, row, bad, |k, change, t, r| {
             let new = match change {
@@ -698,11 +705,11 @@ pub(crate) fn repartition<'a>(
                     Some((key, _)) if *key == old_key => RETRACT_REPLACED,
                     _ => RETRACT_MOVED,
                 };
-                encode(&old_key, &old, t, r.offset, 0, Some(how));
+                encode(&old_key, &old, t, r, 0, Some(how));
                 index = 1;
             }
             if let Some((key, row)) = new {
-                encode(&key, row, t, r.offset, index, None);
+                encode(&key, row, t, r, index, None);
                 rows.insert(k.to_vec(), row.to_vec());
             }
         }),

@@ -163,6 +163,7 @@ impl Operators {
                 (Value::Bigint(s), Value::Bigint(e)) => Some((*s, *e)),
                 _ => None,
             }),
+            headers: None,
         }
     }
 
@@ -188,6 +189,14 @@ impl Operators {
             }
             emit(&scope);
         }
+    }
+}
+
+/// Gives the rows made from record `r` its headers (nothing to do for the many records
+/// without any).
+fn carry_headers(r: &LogRecord, rows: &mut [OutputRow]) {
+    if !rows.is_empty() {
+        super::row_headers::stamp(rows, &super::row_headers::of_record(r));
     }
 }
 
@@ -253,6 +262,7 @@ impl StatelessPipeline {
                 row.clear();
                 row.resize(self.source.schema.len(), Value::Null);
             }
+            let first = out.len();
             match self.decoder.decode(partition, r, row) {
                 Ok(Some(event_time_ms)) => {
                     self.ops.apply(row, event_time_ms, partition, r.offset, out)
@@ -269,6 +279,7 @@ impl StatelessPipeline {
                     reason,
                 }),
             }
+            carry_headers(r, &mut out[first..]);
         }
         Ok(())
     }

@@ -921,6 +921,10 @@ impl Session {
                                 None => format!("{} (primary key)", c.ty),
                             },
                             ColumnRole::Value => c.ty.to_string(),
+                            ColumnRole::Header => match &c.header_key {
+                                Some(k) => format!("{} (header('{k}'))", c.ty),
+                                None => format!("{} (headers)", c.ty),
+                            },
                         };
                         vec![Value::string(&c.name), Value::string(&ty)]
                     })

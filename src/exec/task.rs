@@ -25,6 +25,8 @@ pub struct OutputRow {
     pub tombstone: bool,
     /// The window of the input's key that the output key keeps (a windowed source).
     pub window: Option<(i64, i64)>,
+    /// The Kafka headers of the input record, for the record written.
+    pub headers: super::row_headers::RowHeaders,
 }
 
 impl OutputRow {

@@ -21,6 +21,9 @@ mod text;
 pub mod time;
 mod url;
 
+/// Base64 text (standard or URL-safe alphabet, padding optional) as bytes.
+pub use text::base64_decode;
+
 use crate::data::{SqlType, Value};
 
 /// What kind of function an entry is; aggregates are bound and run by the aggregation

@@ -632,7 +632,7 @@ fn encode(a: &Args) -> Value {
         .map_or(Value::Null, text)
 }
 
-pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {

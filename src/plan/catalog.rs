@@ -11,6 +11,8 @@ use crate::syntax::span::Span;
 pub enum ColumnRole {
     Key,
     Value,
+    /// Read from the record's headers (`HEADERS` or `HEADER('k')`), never written.
+    Header,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +20,9 @@ pub struct Column {
     pub name: String,
     pub ty: SqlType,
     pub role: ColumnRole,
+    /// A `HEADER('k')` column: the header key `k` (None for every other column, a
+    /// `HEADERS` column included).
+    pub header_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +95,11 @@ impl SourceDef {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.role == ColumnRole::Key)
+    }
+
+    /// Columns read from the record's headers.
+    pub fn has_header_columns(&self) -> bool {
+        self.columns.iter().any(|c| c.role == ColumnRole::Header)
     }
 
     pub fn value_columns(&self) -> impl Iterator<Item = (usize, &Column)> {

@@ -542,7 +542,14 @@ impl Compiler<'_> {
                     continue;
                 }
             };
+            if let Some(marker) = &col.header {
+                if let Err(d) = super::header_columns::check_type(marker, &ty, col.ty.span) {
+                    errors.push(d);
+                    continue;
+                }
+            }
             let role = match (c.kind, col.key) {
+                _ if col.header.is_some() => ColumnRole::Header,
                 (_, KeyMarker::None) => ColumnRole::Value,
                 (SourceKind::Stream, KeyMarker::PrimaryKey) => {
                     errors.push(Diagnostic::new(Code::InvalidKey, "a stream's key column is declared with KEY, not PRIMARY KEY")
@@ -612,6 +619,10 @@ impl Compiler<'_> {
                 name: col.name.name.clone(),
                 ty,
                 role,
+                header_key: match &col.header {
+                    Some(ast::HeaderMarker::Key(k)) => Some(k.clone()),
+                    _ => None,
+                },
             });
         }
         if key_format == Format::None && !key_spans.is_empty() {
@@ -646,8 +657,12 @@ impl Compiler<'_> {
                 .help("mark the column that identifies a row, e.g. `id VARCHAR PRIMARY KEY`"),
             );
         }
-        // Key columns first, as ksqlDB lists them.
-        columns.sort_by_key(|c| c.role == ColumnRole::Value);
+        // Key columns first, then value columns, then header columns, as ksqlDB lists them.
+        columns.sort_by_key(|c| match c.role {
+            ColumnRole::Key => 0,
+            ColumnRole::Value => 1,
+            ColumnRole::Header => 2,
+        });
         let topic = match &props.kafka_topic {
             Some((t, _)) => t.clone(),
             None => {
@@ -781,6 +796,31 @@ impl Compiler<'_> {
         }
         if !errors.is_empty() {
             return Err(errors);
+        }
+        // A header column is read from the record's headers; a value cannot give it.
+        // (labelled at the named column, or at the value when no columns are named)
+        let headers: Vec<(&str, Span)> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(k, (s, span))| {
+                let c = &target.columns[(*s)?];
+                let at = match (&i.columns, i.values.get(k)) {
+                    (None, Some(v)) => v.span,
+                    _ => *span,
+                };
+                (c.role == ColumnRole::Header).then_some((c.name.as_str(), at))
+            })
+            .collect();
+        if let Some((_, span)) = headers.first() {
+            let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+            return Err(one(
+                Diagnostic::new(
+                    Code::InsertMismatch,
+                    format!("Cannot insert into HEADER columns: {}", names.join(", ")),
+                )
+                .label(*span, format!("given for the header column {}", headers[0].0))
+                .help("header columns are read from the record's Kafka headers; name the other columns: INSERT INTO s (a, b) VALUES (...)"),
+            ));
         }
         if slots.len() != i.values.len() {
             let names: Vec<String> = match &i.columns {

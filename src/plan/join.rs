@@ -157,6 +157,7 @@ impl Compiler<'_> {
                 .key_columns()
                 .map(|(i, _)| i + PSEUDO_COLUMNS.len())
                 .collect(),
+            headers: super::header_columns::slots(def),
             kind: def.kind,
             span,
             declared_at: def.declared_at,

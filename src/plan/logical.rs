@@ -96,6 +96,8 @@ pub struct Source {
     pub key_count: usize,
     /// Row positions of the key columns, in declaration order.
     pub key_positions: Vec<usize>,
+    /// Columns read from the record's headers (they follow the value columns).
+    pub headers: Vec<super::header_columns::HeaderSlot>,
     pub kind: SourceKind,
     /// Row position of the column that gives event time (else ROWTIME).
     pub timestamp_column: Option<usize>,

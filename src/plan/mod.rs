@@ -7,6 +7,7 @@ mod coerce;
 pub mod column_names;
 pub mod compile;
 pub mod expr;
+pub mod header_columns;
 pub mod join;
 pub mod join_key;
 pub mod logical;

@@ -298,6 +298,7 @@ impl Compiler<'_> {
                 } else {
                     ColumnRole::Value
                 },
+                header_key: None,
             })
             .collect();
         // A sink that has key columns where its source had none (NONE) takes the default
@@ -407,6 +408,18 @@ impl Compiler<'_> {
             .help(
                 "insert into a stream, or create a table with CREATE TABLE ... AS SELECT",
             )]);
+        }
+        if target.has_header_columns() {
+            return Err(vec![Diagnostic::new(
+                Code::InsertMismatch,
+                format!(
+                    "Cannot insert into {} because it has header columns",
+                    target.name
+                ),
+            )
+            .label(i.target.span, "a stream with header columns")
+            .label(target.declared_at, "the target is declared here")
+            .help("header columns hold the records' Kafka headers, which a query cannot set; insert into a stream without HEADER or HEADERS columns")]);
         }
         let query = self.persistent_query(&i.query)?;
         let mut sink_columns = Vec::new();

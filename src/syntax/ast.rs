@@ -110,7 +110,19 @@ pub struct ColumnDef {
     pub name: Ident,
     pub ty: TypeExpr,
     pub key: KeyMarker,
+    /// `HEADERS` or `HEADER('k')`: the column is read from the record's headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderMarker>,
     pub span: Span,
+}
+
+/// Which of a record's headers a header column holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum HeaderMarker {
+    /// `HEADERS`: every header, as `ARRAY<STRUCT<KEY STRING, VALUE BYTES>>`.
+    All,
+    /// `HEADER('k')`: the value of the last header with key `k`, as BYTES.
+    Key(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

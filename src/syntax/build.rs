@@ -248,15 +248,23 @@ fn column_def(ctx: &Ctx, pair: Pair<Rule>) -> Result<ColumnDef> {
     let mut it = children(pair);
     let name = ident(ctx, it.next().unwrap());
     let ty = data_type(ctx, it.next().unwrap())?;
-    let key = match it.next() {
-        Some(k) if has_keyword(&k, Rule::PRIMARY) => KeyMarker::PrimaryKey,
-        Some(_) => KeyMarker::Key,
-        None => KeyMarker::None,
-    };
+    let (mut key, mut header) = (KeyMarker::None, None);
+    match it.next() {
+        Some(m) if m.as_rule() == Rule::header_marker => {
+            header = Some(match m.into_inner().find(|p| p.as_rule() == Rule::string) {
+                Some(k) => HeaderMarker::Key(literal_string(k.as_str())),
+                None => HeaderMarker::All,
+            });
+        }
+        Some(k) if has_keyword(&k, Rule::PRIMARY) => key = KeyMarker::PrimaryKey,
+        Some(_) => key = KeyMarker::Key,
+        None => {}
+    }
     Ok(ColumnDef {
         name,
         ty,
         key,
+        header,
         span,
     })
 }

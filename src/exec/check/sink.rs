@@ -13,6 +13,7 @@ fn row(sensor: &str, n: i64, t: i64, offset: u64) -> Emitted {
         values: vec![Value::String(sensor.into()), Value::Bigint(n)],
         window: None,
         tombstone: false,
+        headers: None,
     }
 }
 

@@ -239,8 +239,17 @@ impl Task for ForeignKeyTask {
         for _ in 0..FETCH_BATCH_RECORDS {
             match self.next_input()? {
                 None => return Ok(false),
-                Some((true, i)) => self.left_record(i, out)?,
-                Some((false, i)) => self.right_record(i, out)?,
+                // (the rows a record causes carry its headers)
+                Some((true, i)) => {
+                    let (first, headers) = (out.len(), self.lefts[i].head_headers());
+                    self.left_record(i, out)?;
+                    crate::exec::row_headers::stamp(&mut out[first..], &headers);
+                }
+                Some((false, i)) => {
+                    let (first, headers) = (out.len(), self.rights[i].head_headers());
+                    self.right_record(i, out)?;
+                    crate::exec::row_headers::stamp(&mut out[first..], &headers);
+                }
             }
         }
         Ok(true)

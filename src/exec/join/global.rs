@@ -170,8 +170,10 @@ impl Task for GlobalJoinTask {
                 found.as_ref().map(|r| r.value().as_slice()),
             );
             drop(found);
+            let first = out.len();
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
+            crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
         }
         Ok(true)
     }

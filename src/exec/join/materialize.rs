@@ -119,6 +119,7 @@ pub fn build(
         schema,
         key_count: 0,
         key_positions: Vec::new(),
+        headers: Vec::new(),
         timestamp_column: None,
         timestamp_format: None,
         window: None,

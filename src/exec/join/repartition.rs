@@ -193,6 +193,7 @@ impl Unit for FeedUnit {
                 record.offset,
                 0,
                 None,
+                &record.headers,
                 out,
             )?;
         }

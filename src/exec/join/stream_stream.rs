@@ -180,6 +180,8 @@ impl Task for StreamStreamTask {
             if record.tombstone {
                 continue;
             }
+            // (the rows this record causes carry its headers)
+            let first = out.len();
             self.stream_time = self.stream_time.max(time);
             let (mine, other_range) = if from_left {
                 (self.spec.left, self.spec.right)
@@ -248,6 +250,7 @@ impl Task for StreamStreamTask {
             };
             buf.entry(key).or_default().push(b);
             self.held += 1;
+            crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
         }
         self.expire(false, out);
         Ok(true)

@@ -104,9 +104,11 @@ impl Task for StreamTableTask {
                         }
                         None => self.right_used.iter().for_each(|&i| row[i] = Value::Null),
                     }
+                    let first = out.len();
                     self.spec
                         .ops
                         .apply(row, event_time, partition, record.offset, out);
+                    crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
                 }
             }
         }

@@ -84,9 +84,11 @@ impl Task for TableTableTask {
                 fill(&mut self.row, self.spec.left, l.map(|v| v.as_slice()));
                 fill(&mut self.row, self.spec.right, r.map(|v| v.as_slice()));
                 if self.spec.ops.passes(&self.row) {
+                    let first = out.len();
                     self.spec
                         .ops
                         .apply(&self.row, event_time, partition, offset, out);
+                    crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
                     continue;
                 }
             }
@@ -100,9 +102,11 @@ impl Task for TableTableTask {
                 fill(&mut self.row, self.spec.left, old_l.map(|v| v.as_slice()));
                 fill(&mut self.row, self.spec.right, old_r.map(|v| v.as_slice()));
                 if self.spec.ops.passes(&self.row) {
+                    let first = out.len();
                     self.spec
                         .ops
                         .apply_tombstone(&self.row, event_time, partition, offset, out);
+                    crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
                 }
             }
         }

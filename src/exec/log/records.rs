@@ -55,6 +55,15 @@ impl<'a> LogRecord<'a> {
         }
     }
 
+    /// Whether a header's name satisfies `f`; unlike `headers`, this allocates nothing (it
+    /// runs for every record a query reads).
+    pub fn any_header_named(&self, f: impl Fn(&[u8]) -> bool) -> bool {
+        match self.origin {
+            Origin::Batch(_, v) => v.headers().any(|(n, _)| f(n)),
+            Origin::Owned(r) => r.headers.iter().any(|h| f(h.name.as_bytes())),
+        }
+    }
+
     /// The value of the first header named `name`.
     pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
         self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)

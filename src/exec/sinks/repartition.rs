@@ -69,8 +69,9 @@ impl RepartitionWriter {
 
     /// Encodes `row` keyed by `key`, made by the record at (`partition`, `offset`), at
     /// event time `t`; `index` numbers the records one input record makes, `retract` marks
-    /// a retraction (`aggregate::RETRACT_HEADER`). A record whose tag is in `skip` (in the
-    /// topic already: a restart after a crash) is left out.
+    /// a retraction (`aggregate::RETRACT_HEADER`); the input record's `headers` go with
+    /// it. A record whose tag is in `skip` (in the topic already: a restart after a crash)
+    /// is left out.
     #[allow(clippy::too_many_arguments)]
     pub fn encode(
         &self,
@@ -83,6 +84,7 @@ impl RepartitionWriter {
         offset: u64,
         index: u32,
         retract: Option<&'static [u8]>,
+        headers: &crate::exec::row_headers::RowHeaders,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String> {
         let tag = self
@@ -103,6 +105,7 @@ impl RepartitionWriter {
         let target = log
             .partition_for(&self.topic, key.as_deref())
             .map_err(|e| e.to_string())?;
+        let row_headers = headers;
         let mut headers = tag_headers(tag);
         if let Some(how) = retract {
             headers.push(Header {
@@ -110,6 +113,7 @@ impl RepartitionWriter {
                 value: Bytes::from_static(how),
             });
         }
+        let headers = crate::exec::row_headers::written(headers, row_headers);
         let value = Some(self.value(row));
         out.push(self.record(key, value, target, headers, (t, partition, offset)));
         Ok(())
@@ -155,7 +159,8 @@ impl RepartitionWriter {
                 None => row.partition % partitions,
             };
             let value = (!row.tombstone).then(|| self.value(&row.values));
-            out.push(self.record(key, value, target, tag_headers(tag), row.order()));
+            let headers = crate::exec::row_headers::written(tag_headers(tag), &row.headers);
+            out.push(self.record(key, value, target, headers, row.order()));
         }
         Ok(())
     }
