@@ -1268,10 +1268,20 @@ pub fn resolve_type_in(t: &ast::TypeExpr, catalog: Option<&super::Catalog>) -> R
         K::Bigint => SqlType::Bigint,
         K::Double => SqlType::Double,
         K::Decimal { precision, scale } => {
-            if *precision == 0 || *precision > 28 || scale > precision {
+            // ksqlDB allows 38 digits; kql's exact decimals (96-bit) hold 28.
+            const KQL_DIGITS_MAX: u32 = 28;
+            if (KQL_DIGITS_MAX + 1..=38).contains(precision) && scale <= precision {
+                return Err(Diagnostic::new(
+                    Code::Unsupported,
+                    format!("DECIMAL({precision}, {scale}) has {precision} digits, and kql's decimals hold at most {KQL_DIGITS_MAX}"),
+                )
+                .label(t.span, format!("more than {KQL_DIGITS_MAX} digits"))
+                .help(format!("ksqlDB allows up to 38 digits, kql up to {KQL_DIGITS_MAX}: declare DECIMAL({KQL_DIGITS_MAX}, {}) or DOUBLE", (*scale).min(KQL_DIGITS_MAX))));
+            }
+            if *precision == 0 || *precision > 38 || scale > precision {
                 return Err(Diagnostic::new(Code::InvalidLiteral, format!("DECIMAL({precision}, {scale}) is not a valid decimal type"))
                     .label(t.span, "invalid precision or scale")
-                    .help("precision must be 1 to 28 and scale at most the precision, e.g. DECIMAL(10, 2)"));
+                    .help(format!("precision must be 1 to {KQL_DIGITS_MAX} and scale at most the precision, e.g. DECIMAL(10, 2)")));
             }
             SqlType::Decimal {
                 precision: *precision,
