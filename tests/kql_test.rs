@@ -167,6 +167,11 @@ fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays
 }
 
 #[test]
+fn a_delimited_key_delimiter_separates_key_fields_and_a_sink_inherits_it() {
+    passes("key_delimiter", 6);
+}
+
+#[test]
 fn a_delimited_value_delimiter_separates_fields_and_a_sink_inherits_it() {
     passes("delimited_separators", 4);
 }

@@ -21,7 +21,7 @@ pub struct SourceDecoder {
     pub topic: String,
     /// Where this source's fields start in the row.
     base: usize,
-    key_format: Format,
+    key_format: key::KeyFormat,
     key_columns: Vec<(String, SqlType, usize)>,
     values: ValueDecoder,
     has_value_columns: bool,
@@ -69,7 +69,10 @@ impl SourceDecoder {
             window,
             topic: source.topic.clone(),
             base,
-            key_format: source.key_format,
+            key_format: key::KeyFormat {
+                format: source.key_format,
+                delimiter: source.key_delimiter,
+            },
             key_columns,
             has_value_columns: source.schema.fields.len()
                 > n_pseudo + source.key_count + source.headers.len(),
@@ -122,7 +125,7 @@ impl SourceDecoder {
             window: None,
             topic: String::new(),
             base,
-            key_format: Format::Kafka,
+            key_format: key::KeyFormat::of(Format::Kafka),
             key_columns: Vec::new(),
             has_value_columns: true,
             values: ValueDecoder::new(Format::Json, value_columns),

@@ -21,7 +21,7 @@ use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputSc
 use super::drivers::stage::run_stage;
 use super::error::{ExecError, ExecResult};
 use super::format::encode_value;
-use super::format::key::{encode_computed_key_into, encode_key_into};
+use super::format::key::{encode_computed_key_into, encode_key_into, KeyFormat};
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
@@ -141,7 +141,7 @@ impl Stats {
 #[derive(Debug)]
 pub struct SinkWriter {
     pub topic: String,
-    key_format: Format,
+    key_format: KeyFormat,
     value_format: Format,
     wrap_single_value: bool,
     value_delimiter: char,
@@ -217,7 +217,10 @@ impl SinkWriter {
         }
         SinkWriter {
             topic: def.topic.clone(),
-            key_format: def.key_format,
+            key_format: KeyFormat {
+                format: def.key_format,
+                delimiter: def.key_delimiter,
+            },
             value_format: def.value_format,
             wrap_single_value: def.wrap_single_value,
             value_delimiter: def.value_delimiter,

@@ -749,7 +749,11 @@ impl Session {
                 .map(|(c, v)| (c.name.as_str(), &c.ty, v))
                 .collect()
         };
-        let key = encode_key(target.key_format, &cols(ColumnRole::Key)).map(Bytes::from);
+        let key_format = crate::exec::format::key::KeyFormat {
+            format: target.key_format,
+            delimiter: target.key_delimiter,
+        };
+        let key = encode_key(key_format, &cols(ColumnRole::Key)).map(Bytes::from);
         let mut value = Vec::new();
         encode_value(
             target.value_format,

@@ -76,6 +76,8 @@ pub struct SourceDef {
     pub wrap_single_value: bool,
     /// DELIMITED only: the character between a value's fields (`value_delimiter`).
     pub value_delimiter: char,
+    /// DELIMITED keys only: the character between a key's fields (`key_delimiter`).
+    pub key_delimiter: char,
     /// Index (into `columns`) of the column that gives event time, instead of ROWTIME.
     pub timestamp_column: Option<usize>,
     pub timestamp_format: Option<String>,

@@ -729,11 +729,15 @@ impl Compiler<'_> {
             (None, None) => (1, None),
         };
         let value_delimiter =
-            properties::value_delimiter(&props, value_format, None).map_err(|d| vec![d])?;
+            properties::delimiter_of(props.value_delimiter, "value", value_format, None)
+                .map_err(|d| vec![d])?;
+        let key_delimiter = properties::delimiter_of(props.key_delimiter, "key", key_format, None)
+            .map_err(|d| vec![d])?;
         let def = SourceDef {
             window,
             window_declared: window.is_some(),
             value_delimiter,
+            key_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

@@ -148,6 +148,7 @@ impl Compiler<'_> {
             value_format: def.value_format,
             wrap_single_value: def.wrap_single_value,
             value_delimiter: def.value_delimiter,
+            key_delimiter: def.key_delimiter,
             timestamp_column: def.timestamp_column.map(|i| i + PSEUDO_COLUMNS.len()),
             timestamp_format: def.timestamp_format.clone(),
             window: def.window,

@@ -90,6 +90,8 @@ pub struct Source {
     pub wrap_single_value: bool,
     /// DELIMITED only: the character between a value's fields.
     pub value_delimiter: char,
+    /// DELIMITED keys only: the character between a key's fields.
+    pub key_delimiter: char,
     /// The row layout: pseudo-columns, key columns, value columns.
     pub schema: Schema,
     /// How many of the schema's columns (after the pseudo-columns) are key columns.

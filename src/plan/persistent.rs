@@ -360,12 +360,22 @@ impl Compiler<'_> {
             .map_err(|d| vec![d])?;
         let inherited =
             (source.value_format == Format::Delimited).then_some(source.value_delimiter);
-        let value_delimiter = super::properties::value_delimiter(&props, value_format, inherited)
-            .map_err(|d| vec![d])?;
+        let value_delimiter = super::properties::delimiter_of(
+            props.value_delimiter,
+            "value",
+            value_format,
+            inherited,
+        )
+        .map_err(|d| vec![d])?;
+        let inherited = (source.key_format == Format::Delimited).then_some(source.key_delimiter);
+        let key_delimiter =
+            super::properties::delimiter_of(props.key_delimiter, "key", key_format, inherited)
+                .map_err(|d| vec![d])?;
         let sink = SourceDef {
             window: plan_window(&query),
             window_declared: false,
             value_delimiter,
+            key_delimiter,
             name: c.name.name.clone(),
             kind: c.kind,
             columns,

@@ -20,6 +20,7 @@ pub const KNOWN: &[&str] = &[
     "segment_bytes",
     "cleanup_policy",
     "value_delimiter",
+    "key_delimiter",
     "min_insync_replicas",
     "wrap_single_value",
     "window_type",
@@ -48,6 +49,8 @@ pub struct SourceProperties {
     pub window_type: Option<(String, Span)>,
     /// WINDOW_SIZE: the size of a TUMBLING or HOPPING source's windows.
     pub window_size: Option<(i64, Span)>,
+    /// KEY_DELIMITER: the field separator of a DELIMITED key.
+    pub key_delimiter: Option<(char, Span)>,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -175,27 +178,8 @@ fn apply(out: &mut SourceProperties, p: &Property) -> Result<()> {
             })?;
             out.window_size = Some((ms, span));
         }
-        "value_delimiter" => {
-            let d = string(p)?;
-            let mut chars = d.chars();
-            let c =
-                match (d.to_ascii_uppercase().as_str(), chars.next(), chars.next()) {
-                    ("TAB", ..) => '\t',
-                    ("SPACE", ..) => ' ',
-                    (_, Some(c), None) if c != '"' && c != '\n' && c != '\r' => c,
-                    _ => return Err(Diagnostic::new(
-                        Code::InvalidPropertyValue,
-                        format!(
-                            "'{d}' is not a value_delimiter: it is one character, 'TAB' or 'SPACE'"
-                        ),
-                    )
-                    .label(p.value.span, "not a delimiter")
-                    .help(
-                        "write value_delimiter='|' (a double quote or a line break cannot be one)",
-                    )),
-                };
-            out.value_delimiter = Some((c, p.value.span));
-        }
+        "value_delimiter" => out.value_delimiter = Some((delimiter(p, "value_delimiter")?, span)),
+        "key_delimiter" => out.key_delimiter = Some((delimiter(p, "key_delimiter")?, span)),
         other => {
             let mut d =
                 Diagnostic::new(Code::UnknownProperty, format!("unknown property '{other}'"))
@@ -399,14 +383,35 @@ pub fn check_value_format(
     }
 }
 
-/// The field separator of a value in `format`: VALUE_DELIMITER, which only DELIMITED
-/// takes, else `inherited` (a sink's source's, when both are DELIMITED) or a comma.
-pub fn value_delimiter(
-    props: &SourceProperties,
+/// A DELIMITED field separator (`name` is the property): one character, 'TAB' or 'SPACE'.
+fn delimiter(p: &Property, name: &str) -> Result<char> {
+    let d = string(p)?;
+    let mut chars = d.chars();
+    match (d.to_ascii_uppercase().as_str(), chars.next(), chars.next()) {
+        ("TAB", ..) => Ok('\t'),
+        ("SPACE", ..) => Ok(' '),
+        (_, Some(c), None) if c != '"' && c != '\n' && c != '\r' => Ok(c),
+        _ => Err(Diagnostic::new(
+            Code::InvalidPropertyValue,
+            format!("'{d}' is not a {name}: it is one character, 'TAB' or 'SPACE'"),
+        )
+        .label(p.value.span, "not a delimiter")
+        .help(format!(
+            "write {name}='|' (a double quote or a line break cannot be one)"
+        ))),
+    }
+}
+
+/// The field separator of a `what` ("value" or "key") in `format`: the `given`
+/// VALUE_DELIMITER or KEY_DELIMITER, which only DELIMITED takes, else `inherited` (a
+/// sink's source's, when both are DELIMITED) or a comma.
+pub fn delimiter_of(
+    given: Option<(char, Span)>,
+    what: &str,
     format: Format,
     inherited: Option<char>,
 ) -> Result<char> {
-    match props.value_delimiter {
+    match given {
         Some((_, span)) if format != Format::Delimited => Err(Diagnostic::new(
             Code::InvalidPropertyValue,
             format!(
@@ -415,7 +420,9 @@ pub fn value_delimiter(
             ),
         )
         .label(span, "a delimiter for a format without one")
-        .help("remove value_delimiter, or set value_format='DELIMITED'")),
+        .help(format!(
+            "remove {what}_delimiter, or set {what}_format='DELIMITED'"
+        ))),
         Some((c, _)) => Ok(c),
         None => Ok(inherited.unwrap_or(',')),
     }

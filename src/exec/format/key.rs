@@ -50,11 +50,25 @@ fn key_text(bytes: &[u8]) -> Result<&str, DecodeError> {
     std::str::from_utf8(bytes).map_err(|_| DecodeError("the key is not UTF-8 text".into()))
 }
 
+/// A key format with the field separator of a DELIMITED key (`key_delimiter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFormat {
+    pub format: crate::plan::catalog::Format,
+    pub delimiter: char,
+}
+
+impl KeyFormat {
+    /// `format` with DELIMITED's default separator, a comma.
+    pub fn of(format: crate::plan::catalog::Format) -> KeyFormat {
+        KeyFormat {
+            format,
+            delimiter: ',',
+        }
+    }
+}
+
 /// Key bytes for the key columns of a row, or None when there is no key (or it is NULL).
-pub fn encode_key(
-    format: crate::plan::catalog::Format,
-    columns: &[(&str, &SqlType, &Value)],
-) -> Option<Vec<u8>> {
+pub fn encode_key(format: KeyFormat, columns: &[(&str, &SqlType, &Value)]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     encode_key_into(format, columns, &mut out).then_some(out)
 }
@@ -62,12 +76,12 @@ pub fn encode_key(
 /// `encode_key` appended to `out` (no allocation of its own); false, and nothing
 /// appended, when there is no key.
 pub fn encode_key_into(
-    format: crate::plan::catalog::Format,
+    format: KeyFormat,
     columns: &[(&str, &SqlType, &Value)],
     out: &mut Vec<u8>,
 ) -> bool {
     // NONE: the records have no key, whatever the row holds.
-    if format == crate::plan::catalog::Format::None
+    if format.format == crate::plan::catalog::Format::None
         || columns.is_empty()
         || columns.iter().all(|(_, _, v)| v.is_null())
     {
@@ -82,7 +96,7 @@ pub fn encode_key_into(
 /// struct (`{"ID":null,"AGE":null}` in JSON); a key read from a record without one stays
 /// without one (`encode_key_into`).
 pub fn encode_computed_key_into(
-    format: crate::plan::catalog::Format,
+    format: KeyFormat,
     columns: &[(&str, &SqlType, &Value)],
     out: &mut Vec<u8>,
 ) -> bool {
@@ -93,19 +107,17 @@ pub fn encode_computed_key_into(
     true
 }
 
-fn write_key(
-    format: crate::plan::catalog::Format,
-    columns: &[(&str, &SqlType, &Value)],
-    out: &mut Vec<u8>,
-) {
-    match format {
+fn write_key(format: KeyFormat, columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
+    match format.format {
         crate::plan::catalog::Format::Json if columns.len() > 1 => {
             super::json::encode_object(columns, out)
         }
         crate::plan::catalog::Format::Json => {
             super::json::write_value(columns[0].2, columns[0].1, out)
         }
-        crate::plan::catalog::Format::Delimited => super::delimited::encode(columns, out, ','),
+        crate::plan::catalog::Format::Delimited => {
+            super::delimited::encode(columns, out, format.delimiter)
+        }
         crate::plan::catalog::Format::Kafka => encode_kafka(columns[0].2, out),
         crate::plan::catalog::Format::None => {}
     }
@@ -113,12 +125,12 @@ fn write_key(
 
 /// Decodes key bytes into the key columns' row positions.
 pub fn decode_key(
-    format: crate::plan::catalog::Format,
+    format: KeyFormat,
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
-    match (format, columns) {
+    match (format.format, columns) {
         (_, []) => Ok(()),
         (crate::plan::catalog::Format::Json, [(_, ty, pos)]) => {
             let j: serde_json::Value = serde_json::from_slice(bytes)
@@ -129,7 +141,7 @@ pub fn decode_key(
         }
         (crate::plan::catalog::Format::Json, cols) => super::json::decode_object(bytes, cols, row),
         (crate::plan::catalog::Format::Delimited, cols) => {
-            super::delimited::decode(bytes, cols, row, ',')
+            super::delimited::decode(bytes, cols, row, format.delimiter)
         }
         (_, [(_, SqlType::String, pos)]) => {
             super::set_string(&mut row[*pos], key_text(bytes)?);

@@ -154,10 +154,13 @@ impl Task for GlobalJoinTask {
             let row = &mut self.stream.row;
             let v = crate::exec::eval::eval(&self.lookup, row);
             self.key.clear();
-            let found =
-                encode_key_into(self.key_format, &[("", &self.key_type, &v)], &mut self.key)
-                    .then(|| self.store.get(&self.key[..]))
-                    .flatten();
+            let found = encode_key_into(
+                crate::exec::format::key::KeyFormat::of(self.key_format),
+                &[("", &self.key_type, &v)],
+                &mut self.key,
+            )
+            .then(|| self.store.get(&self.key[..]))
+            .flatten();
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
             }

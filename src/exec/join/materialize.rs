@@ -116,6 +116,7 @@ pub fn build(
         value_format: Format::Json,
         wrap_single_value: true,
         value_delimiter: ',',
+        key_delimiter: ',',
         schema,
         key_count: 0,
         key_positions: Vec::new(),

@@ -441,7 +441,11 @@ impl JoinSpec {
     pub fn key_into(&self, key: &TypedExpr, row: &[Value], out: &mut Vec<u8>) -> bool {
         let v = crate::exec::eval::eval(key, row);
         out.clear();
-        encode_key_into(self.key_format, &[("", &self.key_type, &v)], out)
+        encode_key_into(
+            crate::exec::format::key::KeyFormat::of(self.key_format),
+            &[("", &self.key_type, &v)],
+            out,
+        )
     }
 }
 
@@ -477,7 +481,11 @@ pub(super) fn fill_used(row: &mut [Value], base: usize, used: &[usize], values: 
 pub(super) use crate::exec::sinks::repartition::key_type;
 
 pub(super) fn key_bytes(format: Format, ty: &SqlType, v: &Value) -> Option<Bytes> {
-    encode_key(format, &[("", ty, v)]).map(Bytes::from)
+    encode_key(
+        crate::exec::format::key::KeyFormat::of(format),
+        &[("", ty, v)],
+    )
+    .map(Bytes::from)
 }
 
 /// A record's key, copied to be kept in state: the record's own key is a slice of the

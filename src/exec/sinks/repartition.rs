@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::data::{SqlType, Value};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
-use crate::exec::format::key::encode_computed_key_into;
+use crate::exec::format::key::{encode_computed_key_into, KeyFormat};
 use crate::exec::log::{Header, LogHandle, ProducerRecord};
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::Repartition;
@@ -100,8 +100,9 @@ impl RepartitionWriter {
             .map(|((n, ty, _), v)| (n.as_str(), ty, v))
             .collect();
         let mut key_bytes = Vec::new();
-        let key = encode_computed_key_into(self.key_format, &key_cols, &mut key_bytes)
-            .then(|| Bytes::from(key_bytes));
+        let key =
+            encode_computed_key_into(KeyFormat::of(self.key_format), &key_cols, &mut key_bytes)
+                .then(|| Bytes::from(key_bytes));
         let target = log
             .partition_for(&self.topic, key.as_deref())
             .map_err(|e| e.to_string())?;
@@ -149,7 +150,7 @@ impl RepartitionWriter {
                     .map(|((n, ty, _), v)| (n.as_str(), ty, v))
                     .collect();
                 let mut bytes = Vec::new();
-                encode_computed_key_into(self.key_format, &cols, &mut bytes)
+                encode_computed_key_into(KeyFormat::of(self.key_format), &cols, &mut bytes)
                     .then(|| Bytes::from(bytes))
             });
             let target = match &key {
