@@ -259,7 +259,7 @@ fn a_table_aggregation_retracts_rows_it_saw_before_a_restart() {
 }
 
 #[test]
-fn print_shows_a_record_s_headers_but_not_kql_s_own() {
+fn print_shows_a_record_s_headers_but_not_kql_s_own_and_a_sink_carries_its_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let out = produce(
@@ -291,11 +291,14 @@ fn print_shows_a_record_s_headers_but_not_kql_s_own() {
         "{}",
         lines[0]
     );
-    // The second record has none; the sink's records carry only kql's kql.src.
+    // The second record has none. The sink's records carry their input record's headers
+    // (as ksqlDB's do) and kql's own kql.src, which PRINT leaves out.
+    assert!(!lines[1].contains("headers"), "{lines:?}");
     assert!(
-        lines[1..].iter().all(|l| !l.contains("headers")),
+        lines[2].ends_with("value: {\"M\":2}, partition: 0, headers: [origin=web, trace=t-1]"),
         "{lines:?}"
     );
+    assert!(!lines[3].contains("headers"), "{lines:?}");
     let out = run_json(&script, d);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first: serde_json::Value =
