@@ -976,7 +976,9 @@ impl AggregateTask {
                 let first = t.saturating_sub(size_ms).saturating_add(advance_ms).max(0);
                 let mut start = first / advance_ms * advance_ms;
                 while start <= t {
-                    if start.saturating_add(size_ms) > t {
+                    // A window whose end is held at the largest time holds records up to it.
+                    let end = start.saturating_add(size_ms);
+                    if end > t || end == i64::MAX {
                         self.update_window(
                             spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
                         );
@@ -1065,7 +1067,7 @@ impl AggregateTask {
     ) {
         // A window ending past the largest time ends at it (it closes at the end of input).
         let end = start.saturating_add(size_ms);
-        if end.saturating_add(grace_ms) <= self.stream_time_ms {
+        if closed(end, grace_ms, self.stream_time_ms) {
             self.late_records += 1;
             return;
         }
@@ -1267,7 +1269,7 @@ impl AggregateTask {
             _ => i64::MIN,
         };
         while let Some((end, _)) = self.closing.first_key_value() {
-            if !all && end.saturating_add(grace) > now {
+            if !all && !closed(*end, grace, now) {
                 break;
             }
             let (_, mut ids) = self.closing.pop_first().expect("just seen");
@@ -1477,6 +1479,14 @@ fn emit_tombstone(
         tombstone: true,
         headers: None,
     });
+}
+
+/// Has stream time `now` closed a window ending at `end` with `grace`? A window whose end
+/// (with its grace) reaches the largest timestamp holds records up to it, so no stream time
+/// closes it: it closes at the end of input.
+fn closed(end: i64, grace: i64, now: i64) -> bool {
+    let closes_at = end.saturating_add(grace);
+    closes_at != i64::MAX && closes_at <= now
 }
 
 #[cfg(test)]
