@@ -22,6 +22,7 @@ pub mod metadata;
 pub mod offsets;
 pub mod open_files;
 pub mod partitioner;
+pub mod rebuild;
 pub mod record;
 pub mod replica;
 pub mod retention;

@@ -186,7 +186,7 @@ impl PartitionLog {
 
     /// A corruption found reading the batch that starts at `base`, located: the log, the
     /// segment file and the byte position.
-    fn locate(&self, base: u64, e: LogError) -> LogError {
+    pub(crate) fn locate(&self, base: u64, e: LogError) -> LogError {
         let LogError::Corrupt(msg) = e else { return e };
         let (s, j) = self.batch_index(base);
         let at = match (s.file(), s.locs().get(j)) {

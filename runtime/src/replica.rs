@@ -248,21 +248,45 @@ impl PartitionState {
     }
 
     /// Brings `follower`'s log level with the leader's: cuts what the leader does not have
-    /// (found by comparing batch CRCs from the end back) and copies what it lacks.
-    pub fn catch_up(&mut self, follower: u32, now_ms: i64) -> Result<(), LogError> {
+    /// (found by comparing batch CRCs from the end back) and copies what it lacks. Where
+    /// the leader's copy of a batch fails its checksum, the batches come from another
+    /// in-sync replica, then the rest from the leader: returns that replica's broker and
+    /// the leader's damage, so the caller reports it.
+    pub fn catch_up(
+        &mut self,
+        follower: u32,
+        now_ms: i64,
+    ) -> Result<Option<(u32, String)>, LogError> {
         let leader = self.leader.ok_or_else(|| self.no_leader())?;
         assert_ne!(leader, follower);
         let mut flog = self
             .logs
             .remove(&follower)
             .expect("the follower holds a log");
-        let r = copy_from(
-            self.logs.get(&leader).expect("leader log"),
-            &mut flog,
-            now_ms,
-        );
+        let leader_log = self.logs.get(&leader).expect("leader log");
+        let mut r = copy_from(leader_log, &mut flog, now_ms).map(|_| None);
+        if let Err(LogError::Corrupt(msg)) = &r {
+            let msg = msg.clone();
+            let sources = self.isr.iter().filter(|&&b| b != leader && b != follower);
+            for &src in sources {
+                let log = self.logs.get(&src).expect("an ISR member holds a log");
+                let copied = copy_from(log, &mut flog, now_ms)
+                    .and_then(|_| copy_from(leader_log, &mut flog, now_ms));
+                if copied.is_ok() {
+                    r = Ok(Some((src, msg)));
+                    break;
+                }
+            }
+        }
         self.logs.insert(follower, flog);
-        r
+        r.map_err(|e| match e {
+            LogError::Corrupt(m) => LogError::Corrupt(format!(
+                "topic '{}' partition {}: copying to broker {follower}: {m} (no in-sync \
+                 replica holds an intact copy)",
+                self.topic, self.partition
+            )),
+            e => e,
+        })
     }
 }
 
@@ -287,7 +311,8 @@ fn copy_from(leader: &PartitionLog, f: &mut PartitionLog, now_ms: i64) -> Result
                 f.reset(leader.log_start_offset(), now_ms)?;
                 return copy_from(leader, f, now_ms);
             }
-            f.append_batch(b, now_ms)?;
+            f.append_batch(b, now_ms)
+                .map_err(|e| leader.locate(h.base_offset, e))?;
         }
     }
     assert_eq!(f.log_end_offset(), leader.log_end_offset());

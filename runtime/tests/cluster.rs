@@ -505,10 +505,9 @@ fn a_cursor_takes_records_in_runs_across_batches_within_the_range() {
     assert_eq!(cursor.taken(), 28);
 }
 
-/// One flipped bit in a replica's batch header. The damaged replica
-/// does not lead, is rebuilt from an intact one, and nothing is lost on any replica.
-#[test]
-fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
+/// A closed three-broker directory whose topic `t` holds "v0".."v39" in one-record batches
+/// on three replicas, over segments of 300 bytes (the settings to open it with).
+fn forty_records_on_three_replicas() -> (tempfile::TempDir, Settings) {
     let d = tempfile::tempdir().unwrap();
     let settings = Settings {
         segment_bytes: 300,
@@ -526,6 +525,14 @@ fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
                 .unwrap();
         }
     }
+    (d, settings)
+}
+
+/// One flipped bit in a replica's batch header. The damaged replica
+/// does not lead, is rebuilt from an intact one, and nothing is lost on any replica.
+#[test]
+fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
+    let (d, settings) = forty_records_on_three_replicas();
     let leader = 1; // partition 0's first replica
     let seg = d
         .path()
@@ -555,6 +562,104 @@ fn a_damaged_replica_is_rebuilt_from_an_intact_one_and_never_leads() {
     c.stop_broker(2).unwrap();
     c.stop_broker(3).unwrap();
     assert_eq!(c.describe_topic("t").unwrap().partitions[0].leader, Some(1));
+    assert_eq!(values(&c, "t", 0), want);
+}
+
+/// Every replica damaged, each in another batch: the leader is written again from the
+/// intact batches of all three, so nothing is lost; a batch damaged on every replica is
+/// reported lost with its offsets, and the rest is read back.
+#[test]
+fn when_every_replica_is_damaged_elsewhere_the_leader_is_rebuilt_from_all_of_them() {
+    let (d, settings) = forty_records_on_three_replicas();
+    let seg = |b: u32| {
+        d.path()
+            .join(format!("broker-{b}/t-0/00000000000000000000.log"))
+    };
+    let flip_batch = |b: u32, nth: usize| {
+        // One-record batches of equal size: the nth batch's first byte.
+        let mut bytes = std::fs::read(seg(b)).unwrap();
+        let batch_len = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize + 12;
+        bytes[nth * batch_len + 20] ^= 0x01;
+        std::fs::write(seg(b), &bytes).unwrap();
+    };
+    flip_batch(1, 0);
+    flip_batch(2, 1);
+    flip_batch(3, 2);
+    let want: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
+    {
+        let c = Cluster::open(d.path(), 3, settings.clone()).unwrap();
+        assert_eq!(values(&c, "t", 0), want);
+        let reports = c.storage_reports();
+        assert_eq!(reports.len(), 3, "{reports:?}");
+        assert!(reports.iter().all(|r| !r.lost), "{reports:?}");
+        let merged = reports
+            .iter()
+            .filter(|r| r.action.contains("written again from the intact batches"))
+            .count();
+        assert_eq!(merged, 1, "{reports:?}");
+        // Every replica holds every record again.
+        c.stop_broker(1).unwrap();
+        c.stop_broker(2).unwrap();
+        assert_eq!(values(&c, "t", 0), want);
+    }
+    // Now batch 3 on every replica, and batch 1 on one: only offset 3 is lost.
+    for b in 1..=3 {
+        flip_batch(b, 3);
+    }
+    flip_batch(2, 1);
+    let c = Cluster::open(d.path(), 3, settings).unwrap();
+    let mut want = want;
+    want.remove(3);
+    assert_eq!(values(&c, "t", 0), want);
+    let lost: Vec<String> = c
+        .storage_reports()
+        .iter()
+        .filter(|r| r.lost)
+        .map(|r| r.offsets.clone())
+        .collect();
+    assert_eq!(lost, vec!["3..4"]);
+}
+
+/// Damage under an open cluster on the leader, then a follower's broker stops: its replica
+/// is copied to the spare broker from another in-sync replica where the leader's batch is
+/// damaged, the stop succeeds, and the copy holds every record.
+#[test]
+fn a_replica_moved_to_a_spare_broker_skips_the_leaders_damaged_batch() {
+    let d = tempfile::tempdir().unwrap();
+    let c = Cluster::open(d.path(), 4, Settings::default()).unwrap();
+    let cfg = TopicConfig {
+        replicas: 3,
+        ..Default::default()
+    };
+    c.create_topic("t", cfg).unwrap();
+    for j in 0..10 {
+        c.produce("t", rec("k", &format!("v{j}")), Acks::All)
+            .unwrap();
+    }
+    let info = c.describe_topic("t").unwrap().partitions[0].clone();
+    assert_eq!(
+        (info.leader, info.replicas.clone()),
+        (Some(1), vec![1, 2, 3])
+    );
+    let log = d.path().join("broker-1/t-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x08;
+    std::fs::write(&log, &bytes).unwrap();
+    c.stop_broker(3).unwrap();
+    let info = c.describe_topic("t").unwrap().partitions[0].clone();
+    assert_eq!(info.replicas, vec![1, 2, 4]);
+    assert!(info.isr.contains(&4), "{info:?}");
+    let r: Vec<String> = c.storage_reports().iter().map(|r| r.to_string()).collect();
+    assert!(
+        r.iter()
+            .any(|r| r.contains("took these batches from the in-sync replica on broker 2")),
+        "{r:?}"
+    );
+    assert!(r.iter().any(|r| r.contains("broker-1/t-0")), "{r:?}");
+    c.stop_broker(1).unwrap();
+    c.stop_broker(2).unwrap();
+    let want: Vec<String> = (0..10).map(|j| format!("v{j}")).collect();
     assert_eq!(values(&c, "t", 0), want);
 }
 

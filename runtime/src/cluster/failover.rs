@@ -59,8 +59,11 @@ impl Cluster {
             .filter(|&b| is_alive(b) && !st.isr.contains(&b))
             .collect();
         for b in lagging {
-            st.catch_up(b, now)?;
-            st.isr.push(b);
+            // One that cannot copy (every in-sync copy of a batch is damaged) stays out of
+            // the ISR, reported; the other partitions heal all the same.
+            if self.copied(st, b, now) {
+                st.isr.push(b);
+            }
         }
         // 3. A stopped replica is replaced by a live broker that holds none of this
         //    partition, which copies the leader's log.
@@ -78,7 +81,13 @@ impl Cluster {
             let start = st.offsets().0;
             let log = self.new_log(s, &st.topic, st.partition, config, start, now)?;
             st.logs.insert(s, log);
-            st.catch_up(s, now)?;
+            if !self.copied(st, s, now) {
+                // The partition stays under-replicated rather than take a partial copy.
+                if let Some(spare) = st.logs.remove(&s) {
+                    spare.delete()?;
+                }
+                continue;
+            }
             if let Some(old) = st.logs.remove(&d) {
                 old.delete()?;
             }

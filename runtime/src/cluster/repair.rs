@@ -78,10 +78,39 @@ impl Cluster {
         }
         let intact = |b: u32| damage.get(&b).is_none_or(|d| !loses(d));
         super::failover::elect_on_open(st, &intact);
-        let leader_intact = st.leader.is_some_and(intact);
         let mut reports = Vec::new();
+        let mut leader_intact = st.leader.is_some_and(intact);
+        let mut merged = None;
+        let recoverable = |l: u32| {
+            damage.get(&l).is_some_and(|ds| {
+                ds.iter().filter(|d| d.loses_offsets()).any(|d| {
+                    st.logs.iter().filter(|(&b, _)| b != l).any(|(_, log)| {
+                        log.next_batch_from(d.first_offset)
+                            .is_some_and(|n| d.end_offset.is_none_or(|e| n.base_offset < e))
+                    })
+                })
+            })
+        };
+        if let Some(l) = st.leader.filter(|&l| !leader_intact && recoverable(l)) {
+            // Every replica lost something: the leader is written again from the intact
+            // batches of all of them, and loses only what none of them held.
+            let holes = self.rebuild_leader(st, l)?;
+            for d in damage.get(&l).into_iter().flatten() {
+                reports.extend(self.lost_holes(st, l, d, &holes));
+            }
+            merged = Some(l);
+            leader_intact = true;
+        }
         for (&b, ds) in &damage {
-            let rebuild = leader_intact && st.leader != Some(b) && loses(ds);
+            if merged == Some(b) {
+                for d in ds {
+                    reports.push(self.merged_report(st, b, d));
+                }
+                continue;
+            }
+            // A damaged follower copies the leader again even when the leader is damaged
+            // too: nothing the leader lacks was intact elsewhere (`recoverable`).
+            let rebuild = st.leader.is_some() && st.leader != Some(b) && loses(ds);
             if rebuild {
                 let from = ds
                     .iter()
@@ -96,11 +125,75 @@ impl Cluster {
                 st.isr.retain(|&r| r != b);
             }
             for d in ds {
-                reports.push(self.report(st, b, d, rebuild));
+                let mut r = self.report(st, b, d, rebuild);
+                if rebuild && !leader_intact {
+                    r.action = format!(
+                        "replica cut at offset {} and copied again from the leader on broker \
+                         {}, which is damaged too (what it lost is reported for it)",
+                        d.first_offset,
+                        st.leader.unwrap_or(0)
+                    );
+                }
+                reports.push(r);
             }
         }
         self.inner.reports.lock().unwrap().extend(reports);
         Ok(())
+    }
+
+    /// Rebuilds the leader `l` of `st` from the valid batches of every replica
+    /// (`PartitionLog::rebuild_from`); returns the offset ranges none of them held.
+    fn rebuild_leader(&self, st: &mut PartitionState, l: u32) -> Result<Vec<(u64, u64)>, LogError> {
+        let mut leader = st.logs.remove(&l).expect("the leader holds a log");
+        let others: Vec<&crate::log::PartitionLog> = st.logs.values().collect();
+        let r = leader.rebuild_from(&others, super::now_ms());
+        st.logs.insert(l, leader);
+        r
+    }
+
+    /// The damaged region `d` of a leader rebuilt from every replica's batches.
+    fn merged_report(&self, st: &PartitionState, broker: u32, d: &Damage) -> StorageReport {
+        let others: Vec<String> = st
+            .logs
+            .keys()
+            .filter(|&&b| b != broker)
+            .map(|b| b.to_string())
+            .collect();
+        StorageReport {
+            action: format!(
+                "no replica was intact: the log was written again from the intact batches of \
+                 this replica and those on broker(s) {}",
+                others.join(", ")
+            ),
+            lost: false,
+            ..self.report(st, broker, d, true)
+        }
+    }
+
+    /// Reports of the offsets of `d` that no replica held (`holes`): lost for good.
+    fn lost_holes(
+        &self,
+        st: &PartitionState,
+        broker: u32,
+        d: &Damage,
+        holes: &[(u64, u64)],
+    ) -> Vec<StorageReport> {
+        if !d.loses_offsets() {
+            return Vec::new();
+        }
+        let (a, b) = (d.first_offset, d.end_offset.unwrap_or(u64::MAX));
+        holes
+            .iter()
+            .map(|&(x, y)| (x.max(a), y.min(b)))
+            .filter(|(x, y)| x < y)
+            .map(|(x, y)| StorageReport {
+                offsets: format!("{x}..{y}"),
+                action: "these records are lost: no replica held them intact".into(),
+                lost: true,
+                torn_tail: false,
+                ..self.report(st, broker, d, false)
+            })
+            .collect()
     }
 
     fn report(&self, st: &PartitionState, broker: u32, d: &Damage, rebuilt: bool) -> StorageReport {
@@ -166,22 +259,14 @@ impl Cluster {
         let leader = st.leader.unwrap_or(0);
         for &b in st.isr.iter().filter(|&&b| b != leader) {
             if let Ok(v) = read(b) {
-                self.inner.reports.lock().unwrap().push(StorageReport {
-                    topic: st.topic.clone(),
-                    partition: st.partition,
-                    broker: leader,
-                    file: String::new(),
-                    byte_pos: 0,
-                    byte_len: 0,
-                    offsets: String::new(),
-                    problem: msg.clone(),
-                    action: format!(
+                self.report_on_leader(
+                    st,
+                    msg.clone(),
+                    format!(
                         "read from the in-sync replica on broker {b}; the damaged replica is \
                          rebuilt when the data directory is next opened"
                     ),
-                    lost: false,
-                    torn_tail: false,
-                });
+                );
                 return Ok(v);
             }
         }
@@ -189,6 +274,52 @@ impl Cluster {
             "topic '{}' partition {}: {msg} (no other in-sync replica holds an intact copy)",
             st.topic, st.partition
         )))
+    }
+
+    /// Brings `follower` level with the leader of `st` (`PartitionState::catch_up`) and
+    /// reports a copy that met damage on the leader: served by another in-sync replica, or
+    /// failed. Returns whether the follower is level.
+    pub(super) fn copied(&self, st: &mut PartitionState, follower: u32, now: i64) -> bool {
+        let (problem, action, ok) = match st.catch_up(follower, now) {
+            Ok(None) => return true,
+            Ok(Some((src, msg))) => (
+                msg,
+                format!(
+                    "the copy to broker {follower} took these batches from the in-sync replica \
+                     on broker {src}; the damaged replica is rebuilt when the data directory is \
+                     next opened"
+                ),
+                true,
+            ),
+            Err(e) => (
+                e.to_string(),
+                format!(
+                    "broker {follower} could not copy the partition and stays out of the \
+                     in-sync replicas"
+                ),
+                false,
+            ),
+        };
+        self.report_on_leader(st, problem, action);
+        ok
+    }
+
+    /// Records damage met on the leader of `st` under an open cluster (a read or a copy
+    /// that fell back to another replica, or failed), located by the problem's text.
+    fn report_on_leader(&self, st: &PartitionState, problem: String, action: String) {
+        self.inner.reports.lock().unwrap().push(StorageReport {
+            topic: st.topic.clone(),
+            partition: st.partition,
+            broker: st.leader.unwrap_or(0),
+            file: String::new(),
+            byte_pos: 0,
+            byte_len: 0,
+            offsets: String::new(),
+            problem,
+            action,
+            lost: false,
+            torn_tail: false,
+        });
     }
 
     /// Every damaged region and repair found since the cluster opened, oldest first.
