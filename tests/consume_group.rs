@@ -257,7 +257,15 @@ fn produce_over_the_wire(log: &KafkaLog, topic: &str, n: u32, partition: u32) {
     log.produce(topic, record, Acks::All).unwrap();
 }
 
-/// The partition a `Rebalance N: partition P of ...` line names.
+/// The generation a `Generation N: ...` line names.
+fn generation(line: &str) -> u64 {
+    let rest = line
+        .strip_prefix("Generation ")
+        .unwrap_or_else(|| panic!("{line}"));
+    rest.split(':').next().unwrap().parse().unwrap()
+}
+
+/// The partition a `Generation N: partition P of ...` line names.
 fn single_partition(line: &str) -> u64 {
     let rest = line
         .split(": partition ")
@@ -292,9 +300,10 @@ fn two_members_over_the_wire(bootstrap: &str) {
 
     // Alone, the first member has both partitions and reads all four records.
     let first = Member::spawn(&args);
-    first.expect_status(&format!(
-        "Rebalance 1: partitions 0, 1 of '{topic}' (group '{group}', member kql-consume-"
-    ));
+    let alone = generation(&first.expect_status(&format!(
+        ": partitions 0, 1 of '{topic}' (group '{group}', member kql-consume-"
+    )));
+    assert!(alone >= 1, "a group's first generation is 1");
     let mut lines = first.expect_lines(4);
     lines.sort_by_key(|j| (j["partition"].as_u64(), j["offset"].as_u64()));
     let values: Vec<i64> = lines
@@ -307,11 +316,16 @@ fn two_members_over_the_wire(bootstrap: &str) {
         serde_json::json!([{"key": "origin", "value": "test-1"}, {"key": "raw", "value": "0xff01"}])
     );
 
-    // A second member joins: each gets one partition.
+    // A second member joins: each gets one partition, in the group's next generation,
+    // which both print (the coordinator's number, not a count of what each member saw).
     let second = Member::spawn(&args);
-    let theirs = single_partition(&second.expect_status("Rebalance 1: partition "));
-    let mine = single_partition(&first.expect_status("Rebalance 2: partition "));
+    let their_line = second.expect_status(": partition ");
+    let my_line = first.expect_status(": partition ");
+    let (theirs, mine) = (single_partition(&their_line), single_partition(&my_line));
     assert_eq!(theirs + mine, 1, "one partition each");
+    let shared = generation(&their_line);
+    assert!(shared > alone, "{their_line} after generation {alone}");
+    assert_eq!(generation(&my_line), shared, "{my_line} / {their_line}");
 
     // Each new record goes to the member that owns its partition.
     produce_over_the_wire(&log, &topic, 5, mine as u32);
@@ -331,7 +345,8 @@ fn two_members_over_the_wire(bootstrap: &str) {
             .any(|l| l.starts_with("Consumed ") && l.ends_with(&left)),
         "{status:?}"
     );
-    first.expect_status("Rebalance 3: partitions 0, 1 of");
+    let again = generation(&first.expect_status(": partitions 0, 1 of"));
+    assert!(again > shared, "generation {again} after {shared}");
     let (code, status) = first.interrupt();
     assert_eq!(code, 0, "{status:?}");
 

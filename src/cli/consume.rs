@@ -167,7 +167,17 @@ pub fn consume(
         };
         if generation != Some(polled.generation) {
             generation = Some(polled.generation);
-            eprintln!("{}", assignment_line(group, topic, &member, &polled));
+            let partitions = partitions_of(topic, &polled);
+            eprintln!(
+                "{}",
+                assignment_line(
+                    polled.generation,
+                    group,
+                    topic,
+                    member.member_id(),
+                    &partitions
+                )
+            );
         }
         if polled.records.is_empty() {
             member.idle(&mut seen);
@@ -226,18 +236,34 @@ fn consume_kafka(
     let mut consumer = log
         .topic_consumer(topic, group, reset)
         .map_err(|e| failure(topic, e, HELP))?;
-    let mut rebalances = 0u64;
     let mut count = 0u64;
     while !stop.load(Ordering::SeqCst) {
         let polled = consumer
             .poll(IDLE_POLL)
             .map_err(|e| failure(topic, e, HELP))?;
-        if let Some(partitions) = &polled.assignment {
-            rebalances += 1;
-            eprintln!(
-                "{}",
-                kafka_assignment_line(group, topic, &consumer.client_id, rebalances, partitions)
-            );
+        if let Some(assigned) = &polled.assignment {
+            let line = match (group, assigned.generation) {
+                (Some(group), Some(generation)) => assignment_line(
+                    generation,
+                    group,
+                    topic,
+                    &consumer.client_id,
+                    &assigned.partitions,
+                ),
+                // librdkafka names no generation: say what the member was given.
+                (Some(group), None) => assignment_line(
+                    "unknown",
+                    group,
+                    topic,
+                    &consumer.client_id,
+                    &assigned.partitions,
+                ),
+                (None, _) => format!(
+                    "Reading {} of '{topic}' (no group: nothing is committed)",
+                    partition_list(&assigned.partitions)
+                ),
+            };
+            eprintln!("{line}");
         }
         if polled.records.is_empty() {
             continue;
@@ -256,30 +282,25 @@ fn consume_kafka(
     Ok(())
 }
 
-/// `Rebalance 2: partition 1 of 'clicks' (group 'g', member kql-consume-41)`: librdkafka
-/// does not report the group's generation, so rebalances are counted as this member saw
-/// them. Without a group: `Reading partitions 0, 1 of 'clicks' (no group: ...)`.
-fn kafka_assignment_line(
-    group: Option<&str>,
+/// `Generation 2: partition 1 of 'clicks' (group 'g', member consumer-00000001)`, the
+/// generation being the group's (the coordinator's, on a data directory as on Kafka or
+/// kql serve); or no partition when the group has more members than the topic has
+/// partitions.
+fn assignment_line(
+    generation: impl std::fmt::Display,
+    group: &str,
     topic: &str,
-    client_id: &str,
-    rebalance: u64,
+    member: &str,
     partitions: &[u32],
 ) -> String {
-    let Some(group) = group else {
-        return format!(
-            "Reading {} of '{topic}' (no group: nothing is committed)",
-            partition_list(partitions)
-        );
-    };
-    let who = format!("group '{group}', member {client_id}");
+    let who = format!("group '{group}', member {member}");
     if partitions.is_empty() {
         return format!(
-            "Rebalance {rebalance}: no partition of '{topic}' ({who}): the group has more members than the topic has partitions"
+            "Generation {generation}: no partition of '{topic}' ({who}): the group has more members than the topic has partitions"
         );
     }
     format!(
-        "Rebalance {rebalance}: {} of '{topic}' ({who})",
+        "Generation {generation}: {} of '{topic}' ({who})",
         partition_list(partitions)
     )
 }
@@ -298,9 +319,8 @@ fn partition_list(partitions: &[u32]) -> String {
     )
 }
 
-/// `Generation 2: partitions 0, 1 of 'readings' (group 'g')`, or no partition when the
-/// group has more members than the topic has partitions.
-fn assignment_line(group: &str, topic: &str, member: &Member, polled: &Polled) -> String {
+/// The partitions of `topic` a member of the log's group owns, sorted.
+fn partitions_of(topic: &str, polled: &Polled) -> Vec<u32> {
     let mut partitions: Vec<u32> = polled
         .assignment
         .iter()
@@ -308,18 +328,7 @@ fn assignment_line(group: &str, topic: &str, member: &Member, polled: &Polled) -
         .map(|&(_, p)| p)
         .collect();
     partitions.sort_unstable();
-    let who = format!(", member {}", member.member_id());
-    if partitions.is_empty() {
-        return format!(
-            "Generation {}: no partition of '{topic}' (group '{group}'{who}): the group has more members than the topic has partitions",
-            polled.generation
-        );
-    }
-    format!(
-        "Generation {}: {} of '{topic}' (group '{group}'{who})",
-        polled.generation,
-        partition_list(&partitions)
-    )
+    partitions
 }
 
 /// One JSON object per record, in PRINT's shape: topic, partition, offset, timestamp, key

@@ -1,6 +1,7 @@
 //! `kql consume` on a Kafka cluster (or `kql serve`): one member of a consumer group,
 //! subscribed to a topic with the range assignor, its new assignment reported after each
-//! rebalance; or, without a group, a reader of every partition that commits nothing.
+//! rebalance with the group's generation; or, without a group, a reader of every partition
+//! that commits nothing.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,11 +22,20 @@ use super::KafkaLog;
 const POLL_RECORDS_MAX: usize = 500;
 
 /// The consumer's context: librdkafka's errors as the log's other clients keep them, and
-/// the partitions of the last assignment, until `poll` reports them.
+/// the last assignment, until `poll` reports it.
 #[derive(Clone, Default)]
 struct Rebalances {
     last_error: LastError,
-    assigned: Arc<Mutex<Option<Vec<u32>>>>,
+    assigned: Arc<Mutex<Option<Assignment>>>,
+}
+
+/// The partitions a rebalance gave this member, and the group's generation it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The generation id of the group's JoinGroup response (None without a group).
+    pub generation: Option<i32>,
+    /// Sorted.
+    pub partitions: Vec<u32>,
 }
 
 impl ClientContext for Rebalances {
@@ -40,7 +50,7 @@ impl ClientContext for Rebalances {
 }
 
 impl ConsumerContext for Rebalances {
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
             let mut partitions: Vec<u32> = tpl
                 .elements()
@@ -48,9 +58,33 @@ impl ConsumerContext for Rebalances {
                 .map(|e| e.partition() as u32)
                 .collect();
             partitions.sort_unstable();
-            *self.assigned.lock().unwrap() = Some(partitions);
+            *self.assigned.lock().unwrap() = Some(Assignment {
+                generation: group_generation(consumer),
+                partitions,
+            });
         }
     }
+}
+
+/// The generation of the group this member joined last, as the coordinator's JoinGroup
+/// response gave it (Kafka's, or kql serve's), read from librdkafka's consumer group
+/// metadata; None when the consumer has no group or has not joined yet. The rdkafka crate
+/// keeps that metadata's accessors to itself, so this calls librdkafka directly.
+fn group_generation(consumer: &BaseConsumer<Rebalances>) -> Option<i32> {
+    use rdkafka::bindings as rd;
+    // SAFETY: the client pointer is the live consumer's own; librdkafka returns a copy of
+    // the group's metadata (or null), which is read and then destroyed here, once.
+    let generation = unsafe {
+        let metadata = rd::rd_kafka_consumer_group_metadata(consumer.client().native_ptr());
+        if metadata.is_null() {
+            return None;
+        }
+        let generation = rd::rd_kafka_consumer_group_metadata_generation_id(metadata);
+        rd::rd_kafka_consumer_group_metadata_destroy(metadata);
+        generation
+    };
+    // librdkafka says -1 while the member is not in a generation.
+    (generation >= 0).then_some(generation)
 }
 
 /// A consumer of one topic.
@@ -67,8 +101,8 @@ pub struct TopicConsumer {
 #[derive(Debug, Default)]
 pub struct Polled {
     /// The partitions this consumer reads, when they changed (a rebalance, or the first
-    /// poll); sorted.
-    pub assignment: Option<Vec<u32>>,
+    /// poll).
+    pub assignment: Option<Assignment>,
     /// (partition, record), in order within each partition.
     pub records: Vec<(u32, Record)>,
 }
@@ -125,7 +159,10 @@ impl KafkaLog {
                 consumer
                     .assign(&tpl)
                     .map_err(|e| self.failed().error(&e, topic))?;
-                *context.assigned.lock().unwrap() = Some((0..partitions).collect());
+                *context.assigned.lock().unwrap() = Some(Assignment {
+                    generation: None,
+                    partitions: (0..partitions).collect(),
+                });
             }
         }
         Ok(TopicConsumer {

@@ -33,7 +33,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, KafkaResult};
 
 use crate::exec::log::Log;
-pub use consumer::{Polled, TopicConsumer};
+pub use consumer::{Assignment, Polled, TopicConsumer};
 use context::Context;
 use errors::Failed;
 pub use settings::{Guarantee, KafkaSettings};
