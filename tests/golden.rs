@@ -242,8 +242,11 @@ fn failover_keeps_every_record_and_restores_the_replication_factor() {
     }
     // the stopped broker led partition 1, which holds two of the payments
     assert_eq!(after_stop[1]["Log end"], 2, "{}", out.stdout);
+    // The stop message names the leader's move and the replicas' moves.
     assert!(
-        out.stderr.contains("payments-1: leader 2 -> 3"),
+        out.stderr.contains(
+            "payments-1: leader 2 -> 3, replicas [2, 3] -> [1, 3], ISR [2, 3] -> [1, 3]"
+        ),
         "{}",
         out.stderr
     );

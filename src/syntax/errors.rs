@@ -266,16 +266,23 @@ const RESERVED: &[&str] = &[
     "DISTINCT",
 ];
 
+/// Whether a statement could start where the error is: the parse of a file's first
+/// statement names the whole rule ("a statement"), a later one lists its first words.
+fn at_statement_start(expected: &[String]) -> bool {
+    let has = |w: &str| expected.iter().any(|e| e == w);
+    has("a statement") || (has("SELECT") && has("CREATE"))
+}
+
 fn hint(text: &str, pos: usize, found: &str, expected: &[String]) -> Option<String> {
     let upper = found.to_ascii_uppercase();
-    if upper == "OUTPUT" && expected.iter().any(|e| e == "a statement") {
+    let statement = at_statement_start(expected);
+    if upper == "OUTPUT" && statement {
         return Some(
             "OUTPUT JSON; and OUTPUT TABULAR; are commands of the shell (kql without a command); `kql run FILE --format json` prints rows as JSON lines".into(),
         );
     }
     // A misspelled keyword: the closest of the words expected here.
     if found.chars().all(|c| c.is_ascii_alphabetic()) && found.len() > 2 {
-        let statement = expected.iter().any(|e| e == "a statement");
         let words: Vec<&str> = expected
             .iter()
             .flat_map(|e| e.split([',', ' ']))
