@@ -244,9 +244,8 @@ fn failover_keeps_every_record_and_restores_the_replication_factor() {
     assert_eq!(after_stop[1]["Log end"], 2, "{}", out.stdout);
     // The stop message names the leader's move and the replicas' moves.
     assert!(
-        out.stderr.contains(
-            "payments-1: leader 2 -> 3, replicas [2, 3] -> [1, 3], ISR [2, 3] -> [1, 3]"
-        ),
+        out.stderr
+            .contains("payments-1: leader 2 -> 3, replicas [2, 3] -> [1, 3], ISR [2, 3] -> [1, 3]"),
         "{}",
         out.stderr
     );
@@ -256,4 +255,42 @@ fn failover_keeps_every_record_and_restores_the_replication_factor() {
         .collect();
     assert_eq!(ids.len(), 4, "{}", out.stdout);
     assert!(out.stderr.contains("Broker 2 stopped"));
+}
+
+#[test]
+fn show_functions_lists_every_function_by_name_with_its_kind() {
+    let file = std::env::temp_dir().join(format!("kql-functions-{}.ksql", std::process::id()));
+    std::fs::write(&file, "SHOW FUNCTIONS;\nLIST FUNCTIONS;\n").unwrap();
+    let out = common::kql(&["run", file.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = kql::functions::all().count();
+    // SHOW and its synonym LIST, each listing every function once.
+    assert_eq!(rows.len(), 2 * count, "{}", out.stdout);
+    let names: Vec<&str> = rows[..count]
+        .iter()
+        .map(|r| r["Function Name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names, sorted, "by name, each once");
+    assert_eq!(rows[..count], rows[count..]);
+    for (name, kind) in [
+        ("ABS", "SCALAR"),
+        ("COUNT", "AGGREGATE"),
+        ("EXPLODE", "TABLE"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["Function Name"] == name && r["Type"] == kind),
+            "{name} {kind}: {}",
+            out.stdout
+        );
+    }
 }

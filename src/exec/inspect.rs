@@ -342,9 +342,12 @@ fn show_leader(l: Option<u32>) -> String {
     l.map_or("none".into(), |l| l.to_string())
 }
 
-/// `SHOW FUNCTIONS`: every function of the registry, as ksqlDB lists them.
+/// `SHOW FUNCTIONS`: every function of the registry, as ksqlDB lists them (by name).
 pub fn show_functions(out: &mut dyn Output) {
-    let rows = crate::functions::all()
+    let mut functions: Vec<_> = crate::functions::all().collect();
+    functions.sort_by_key(|f| f.name);
+    let rows = functions
+        .into_iter()
         .map(|f| {
             vec![
                 Value::string(f.name),

@@ -232,14 +232,21 @@ impl Compiler<'_> {
                 if show.extended
                     && !matches!(show.what, ast::ShowWhat::Streams | ast::ShowWhat::Tables) =>
             {
-                Err(one(
-                    Diagnostic::new(
-                        Code::Unsupported,
-                        "EXTENDED is for SHOW STREAMS and SHOW TABLES",
-                    )
-                    .label(stmt.span, "no extended form")
-                    .help("leave EXTENDED out; DESCRIBE TOPIC t EXTENDED or DESCRIBE CONSUMER GROUP g gives the details of one"),
-                ))
+                use ast::ShowWhat as W;
+                // ksqlDB's extended listings, and what gives their details here.
+                let help = match show.what {
+                    W::Queries => "SHOW QUERIES already gives each query's rows in and out, lag, sink and text; EXPLAIN <query id> gives its plans",
+                    W::Topics => "DESCRIBE TOPIC t [EXTENDED] gives a topic's partitions, replicas, offsets and storage",
+                    W::ConsumerGroups => "DESCRIBE CONSUMER GROUP g gives a group's committed offsets and lag per partition",
+                    W::Functions => "DESCRIBE FUNCTION f gives a function's signature, description and example",
+                    _ => "leave EXTENDED out",
+                };
+                Err(one(Diagnostic::new(
+                    Code::Unsupported,
+                    "EXTENDED is for SHOW STREAMS and SHOW TABLES",
+                )
+                .label(stmt.span, "no extended form")
+                .help(help)))
             }
             StatementKind::Describe(ast::Describe::Function { name }) => {
                 if crate::functions::lookup(&name.name).is_none() {
@@ -249,10 +256,14 @@ impl Compiler<'_> {
                         format!("there is no function named {}", name.name),
                     )
                     .label(name.span, "unknown function");
-                    return Err(one(match crate::diagnostic::did_you_mean(&name.name, names) {
-                        Some(s) => d.help(format!("did you mean {s}? SHOW FUNCTIONS lists them")),
-                        None => d.help("SHOW FUNCTIONS lists the functions"),
-                    }));
+                    return Err(one(
+                        match crate::diagnostic::did_you_mean(&name.name, names) {
+                            Some(s) => {
+                                d.help(format!("did you mean {s}? SHOW FUNCTIONS lists them"))
+                            }
+                            None => d.help("SHOW FUNCTIONS lists the functions"),
+                        },
+                    ));
                 }
                 Ok(Planned::Inspect(stmt.kind.clone()))
             }
