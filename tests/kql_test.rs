@@ -162,6 +162,11 @@ fn windowed_sources_read_windows_from_keys_keep_them_and_join_only_equal_windows
 }
 
 #[test]
+fn joined_streams_keyed_in_different_key_formats_are_re_keyed_so_equal_keys_meet() {
+    passes("join_key_formats", 3);
+}
+
+#[test]
 fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays_keyless() {
     passes("partition_nulls", 4);
 }

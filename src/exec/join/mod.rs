@@ -402,7 +402,14 @@ impl JoinSpec {
             join_type: j.join_type,
             left_key: j.left_key.clone(),
             right_key: j.right_key.clone(),
-            key_format: right.source.key_format,
+            key_format: match (right.source.key_format, left.source.key_format) {
+                // A table's rows are kept under their record's key bytes, so lookups
+                // encode the key as its topic does; a stream side without a key (NONE)
+                // is matched in the other side's format.
+                (Format::None, Format::None) => Format::Kafka,
+                (Format::None, left) => left,
+                (right, _) => right,
+            },
             key_type: j.right_key.ty.clone(),
             left: (left.base, left.len()),
             right: (right.base, right.len()),

@@ -1,9 +1,11 @@
 //! The distribution a co-partitioned join requires of its inputs, decided while lowering:
 //! task i joins partition i of both sides, so both must be keyed by their join expression
 //! and have as many partitions. A side that is not keyed so (a value column, or the rows of
-//! an inner join) is repartitioned into an internal topic with the other side's count; two
-//! sides keyed already but with different counts, or different key formats, are KQL0401,
-//! as in ksqlDB, pointing at the join and at both declarations.
+//! an inner join) is repartitioned into an internal topic with the other side's count and
+//! key format. Two streams keyed in different key formats: the right one is re-keyed into
+//! the left's format, as in ksqlDB; a stream joined to a table in another format is re-keyed
+//! into the table's. Two sides keyed already but with different counts, or two tables in
+//! different key formats, are KQL0401, pointing at the join and at both declarations.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::Format;
@@ -44,28 +46,45 @@ pub fn co_partition(j: &Join, right_offset: usize) -> Result<CoPartitioning, Dia
         .sources()
         .first()
         .ok_or_else(|| Diagnostic::internal("a join without a left source"))?;
-    let repartition_left = !keyed_by(left_source, &j.left_key, 0);
-    if first.key_format != right.key_format && !repartition_left {
-        return Err(key_format_error(first, right, j.span));
+    let mut repartition_left = !keyed_by(left_source, &j.left_key, 0);
+    let mut repartition_right =
+        j.kind == JoinKind::StreamStream && !keyed_by(Some(right), &j.right_key, right_offset);
+    // Sides keyed alike but in different key formats: the same key is different bytes,
+    // so a stream is re-keyed into the other side's format, as ksqlDB re-keys its right
+    // side. A table is read as it is, so in a stream-table join the stream is the one.
+    if first.key_format != right.key_format && !repartition_left && !repartition_right {
+        match j.kind {
+            JoinKind::StreamStream => repartition_right = true,
+            JoinKind::StreamTable => repartition_left = true,
+            _ => return Err(key_format_error(first, right, j.span)),
+        }
     }
     let (lp, rp) = (first.partitions, right.partitions);
-    let repartition_right =
-        j.kind == JoinKind::StreamStream && !keyed_by(Some(right), &j.right_key, right_offset);
     if !repartition_left && !repartition_right && lp != rp {
         return Err(count_error(first, right, lp, rp, j.kind, j.span));
     }
-    // A side that is repartitioned anyway gets the other side's count, so they match.
+    // A side that is repartitioned anyway gets the other side's count and key format, so
+    // that equal keys are equal bytes on the same partition of both; when both are, the
+    // left's format (KAFKA for a left without a key).
+    let left_format = match first.key_format {
+        Format::None => Format::Kafka,
+        f => f,
+    };
     let left = repartition_left.then(|| SideRepartition {
         key: j.left_key.clone(),
         key_text: j.key_texts.0.clone(),
         partitions: if repartition_right { lp } else { rp },
-        key_format: first.key_format,
+        key_format: if repartition_right {
+            left_format
+        } else {
+            right.key_format
+        },
     });
     let right = repartition_right.then(|| SideRepartition {
         key: j.right_key.clone(),
         key_text: j.key_texts.1.clone(),
         partitions: lp,
-        key_format: right.key_format,
+        key_format: left_format,
     });
     Ok(CoPartitioning { left, right })
 }

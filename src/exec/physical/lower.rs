@@ -105,6 +105,7 @@ impl<'a> Lowering<'a> {
                     Distribution::Keyed {
                         key,
                         partitions: s.partitions,
+                        format: s.key_format,
                     }
                 };
                 self.push(Operator::Scan(s), Vec::new(), s.partitions, distribution)
@@ -142,16 +143,25 @@ impl<'a> Lowering<'a> {
                 let required = Required::Keyed {
                     key,
                     partitions: None,
+                    format: None,
                 };
                 let edge = self.enforce(input, &required, hint);
                 let partitions = self.input_partitions(edge);
+                let format = match self.nodes[edge.from].distribution {
+                    Distribution::Keyed { format, .. } => format,
+                    Distribution::Unknown { .. } => Format::Json,
+                };
                 // The aggregate's row starts with its keys.
                 let key = (0..a.keys.len()).map(TExpr::Column).collect();
                 self.push(
                     Operator::Aggregate(a),
                     vec![edge],
                     partitions,
-                    Distribution::Keyed { key, partitions },
+                    Distribution::Keyed {
+                        key,
+                        partitions,
+                        format,
+                    },
                 )
             }
             // A foreign-key join reads both tables whole in one task: no distribution.
@@ -249,6 +259,7 @@ impl<'a> Lowering<'a> {
                     Required::Keyed {
                         key: vec![r.key],
                         partitions: Some(r.partitions),
+                        format: Some(r.key_format),
                     },
                     Hint {
                         topic,
@@ -264,6 +275,7 @@ impl<'a> Lowering<'a> {
                     Required::Keyed {
                         key: vec![key.clone()],
                         partitions: None,
+                        format: None,
                     },
                     Hint {
                         topic: format!("{name}-repartition"),
@@ -322,7 +334,9 @@ impl<'a> Lowering<'a> {
         }
         let tasks = node.tasks;
         let (key, partitions) = match required {
-            Required::Keyed { key, partitions } => (
+            Required::Keyed {
+                key, partitions, ..
+            } => (
                 key.clone(),
                 partitions.unwrap_or_else(|| node.distribution.partitions()),
             ),
@@ -331,6 +345,7 @@ impl<'a> Lowering<'a> {
         let distribution = Distribution::Keyed {
             key: key.iter().map(|k| k.kind.clone()).collect(),
             partitions,
+            format: hint.key_format,
         };
         let r = Repartition {
             key,

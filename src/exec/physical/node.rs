@@ -100,8 +100,13 @@ pub enum Purpose {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
     /// Rows with equal values of `key` (expressions over the node's row) are in the same
-    /// partition.
-    Keyed { key: Vec<TExpr>, partitions: u32 },
+    /// partition, placed by the key's bytes in `format` (another format's bytes of the same
+    /// key may be on another partition).
+    Keyed {
+        key: Vec<TExpr>,
+        partitions: u32,
+        format: Format,
+    },
     /// No promise about where a key's rows are.
     Unknown { partitions: u32 },
 }
@@ -119,14 +124,20 @@ impl Distribution {
     pub fn satisfies(&self, required: &Required) -> bool {
         match required {
             Required::Any => true,
-            Required::Keyed { key, partitions } => match self {
+            Required::Keyed {
+                key,
+                partitions,
+                format,
+            } => match self {
                 Distribution::Keyed {
                     key: have,
                     partitions: n,
+                    format: placed_by,
                 } => {
                     have.len() == key.len()
                         && have.iter().zip(key).all(|(h, k)| *h == k.kind)
                         && partitions.map_or(true, |p| p == *n)
+                        && format.map_or(true, |f| f == *placed_by)
                 }
                 Distribution::Unknown { .. } => false,
             },
@@ -138,10 +149,12 @@ impl Distribution {
 #[derive(Debug, Clone)]
 pub enum Required {
     Any,
-    /// Rows with equal `key` in one partition, of `partitions` when given.
+    /// Rows with equal `key` in one partition, of `partitions` and placed by the key's
+    /// bytes in `format` when given.
     Keyed {
         key: Vec<TypedExpr>,
         partitions: Option<u32>,
+        format: Option<Format>,
     },
 }
 
