@@ -258,3 +258,77 @@ pub fn commit_transaction(q: &mut Running) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::exec::log::{LogError, MemoryLog};
+    use crate::exec::state::operator_state::OperatorState;
+    use crate::exec::{Captured, Session};
+
+    /// A member whose partitions the test decides.
+    struct Given(Arc<Mutex<BTreeSet<(String, u32)>>>);
+
+    impl Membership for Given {
+        fn assigned(&mut self) -> Result<BTreeSet<(String, u32)>, LogError> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+    }
+
+    /// The size of the snapshot of the join task of `partition`: its table rows.
+    fn task_bytes(q: &mut Running, partition: u32) -> usize {
+        let join = q.stages[0].join.as_mut().unwrap();
+        join.task_mut(partition).unwrap().snapshot().unwrap().len()
+    }
+
+    #[test]
+    fn a_join_task_taken_away_lets_its_rows_go_and_gets_them_back_when_it_returns() {
+        let log: LogHandle = Arc::new(MemoryLog::new());
+        let mut session = Session::new(log.clone());
+        let mut out = Captured::default();
+        let mut text = String::from(
+            "CREATE STREAM s (ID INT KEY, V INT) WITH (kafka_topic='s', partitions=2, value_format='JSON');
+             CREATE TABLE t (ID INT PRIMARY KEY, NAME VARCHAR) WITH (kafka_topic='t', partitions=2, value_format='JSON');\n",
+        );
+        for id in 0..20 {
+            text += &format!("INSERT INTO t (ID, NAME) VALUES ({id}, 'name-{id}');\n");
+        }
+        text += "CREATE STREAM j AS SELECT s.ID, s.V, t.NAME FROM s JOIN t ON s.ID = t.ID;\n";
+        session.run_text("join.ksql", &text, &mut out).unwrap();
+        // The query reads the table and commits its positions.
+        let registry = &mut session.registry;
+        registry.catch_up(&session.runtime, &log, false).unwrap();
+        let q = &mut registry.queries[0];
+        let all: BTreeSet<(String, u32)> = ["s", "t"]
+            .iter()
+            .flat_map(|t| (0..2).map(move |p| (t.to_string(), p)))
+            .collect();
+        let given = Arc::new(Mutex::new(all.clone()));
+        q.share = Some(Share {
+            membership: Box::new(Given(given.clone())),
+            owned: BTreeSet::new(),
+            reset: false,
+        });
+        q.stages[0].join.as_mut().unwrap().owned = Some(Default::default());
+        // Given every partition, the tasks take over the table's rows (replayed up to the
+        // positions the query committed).
+        refresh(&log, q).unwrap();
+        let (held, other) = (task_bytes(q, 0), task_bytes(q, 1));
+        // Partition 0 goes to another process: its task's rows are freed at once.
+        given.lock().unwrap().retain(|(_, p)| *p != 0);
+        refresh(&log, q).unwrap();
+        let released = task_bytes(q, 0);
+        assert!(released < held, "{released} bytes kept of {held}");
+        assert_eq!(
+            task_bytes(q, 1),
+            other,
+            "the task still held keeps its rows"
+        );
+        // It comes back: its rows with it.
+        *given.lock().unwrap() = all;
+        refresh(&log, q).unwrap();
+        assert_eq!(task_bytes(q, 0), held);
+    }
+}
