@@ -97,7 +97,7 @@ pub struct Emitted {
     pub partition: u32,
     pub offset: u64,
     /// The query's output columns.
-    pub values: Vec<Value>,
+    pub values: super::task::RowValues,
     /// `[start, end)` of a time window, `[start, end]` of a session.
     pub window: Option<(i64, i64)>,
     /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
@@ -345,6 +345,11 @@ impl AggregateSpec {
         }
     }
 }
+
+/// A group's or session's accumulators, inline in its slot of the hash table up to four:
+/// updating a group touches the slot only, not a second allocation (a cache miss per
+/// record when the groups outgrow the cache).
+type Accs = smallvec::SmallVec<[Acc; 4]>;
 
 /// One accumulator.
 #[derive(Debug, Clone)]
@@ -747,7 +752,7 @@ struct Group {
     key: Vec<Value>,
     start: i64,
     end: i64,
-    accs: Vec<Acc>,
+    accs: Accs,
     /// Event time of the last update (the output record's timestamp).
     time_ms: i64,
     /// Where the last update came from (to order output).
@@ -760,7 +765,7 @@ struct Group {
 struct Session {
     start: i64,
     end: i64,
-    accs: Vec<Acc>,
+    accs: Accs,
     time_ms: i64,
     offset: u64,
 }

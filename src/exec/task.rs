@@ -19,7 +19,7 @@ pub struct OutputRow {
     pub event_time_ms: i64,
     pub partition: u32,
     pub offset: u64,
-    pub values: Vec<Value>,
+    pub values: RowValues,
     /// A deletion of the row's key (a table join's row that left the result): the key
     /// columns of `values` are meaningful, the record has no value.
     pub tombstone: bool,
@@ -28,6 +28,10 @@ pub struct OutputRow {
     /// The Kafka headers of the input record, for the record written.
     pub headers: super::row_headers::RowHeaders,
 }
+
+/// An output row's values, inline up to four: a row that a batch makes per input record
+/// costs no allocation and free of its own (the common projections have a few columns).
+pub type RowValues = smallvec::SmallVec<[Value; 4]>;
 
 impl OutputRow {
     /// Where the row goes in a merge across tasks: event time, then partition and offset.

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::{Acc, AggregateTask, Group, KeyBytes, Session};
+use super::{Acc, Accs, AggregateTask, Group, KeyBytes, Session};
 use crate::exec::state::codec::{Reader, Result, Writer};
 
 /// 2: groups count their rows, and a table input's rows are kept.
@@ -94,7 +94,7 @@ impl WriteAcc for Writer {
 
 trait ReadAcc {
     fn acc(&mut self) -> Result<Acc>;
-    fn accs(&mut self) -> Result<Vec<Acc>>;
+    fn accs(&mut self) -> Result<Accs>;
 }
 
 impl ReadAcc for Reader<'_> {
@@ -148,7 +148,7 @@ impl ReadAcc for Reader<'_> {
             t => return Err(format!("unknown accumulator tag {t} in the snapshot")),
         })
     }
-    fn accs(&mut self) -> Result<Vec<Acc>> {
+    fn accs(&mut self) -> Result<Accs> {
         let n = self.count()?;
         (0..n).map(|_| self.acc()).collect()
     }
@@ -299,7 +299,7 @@ mod tests {
                 key: key.clone(),
                 start: 0,
                 end: 60_000,
-                accs: accs.clone(),
+                accs: accs.clone().into(),
                 time_ms: 59_000,
                 offset: 11,
                 rows: 2,
@@ -315,7 +315,7 @@ mod tests {
                 vec![Session {
                     start: 5,
                     end: 9,
-                    accs,
+                    accs: accs.into(),
                     time_ms: 9,
                     offset: 12,
                 }],

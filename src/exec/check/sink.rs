@@ -10,7 +10,9 @@ fn row(sensor: &str, n: i64, t: i64, offset: u64) -> Emitted {
         event_time_ms: t,
         partition: 0,
         offset,
-        values: vec![Value::String(sensor.into()), Value::Bigint(n)],
+        values: [Value::String(sensor.into()), Value::Bigint(n)]
+            .into_iter()
+            .collect(),
         window: None,
         tombstone: false,
         headers: None,
