@@ -16,9 +16,7 @@ use crate::exec::log::LogHandle;
 
 use super::error::ExecError;
 use super::output::{Output, Progress};
-use super::persistent::{
-    collectable, remove_internal_topics, run_collect, transient_stages, Stats,
-};
+use super::persistent::{collectable, remove_internal_topics, run_collect, transient_stages};
 use super::session::Session;
 use crate::diagnostic::Diagnostic;
 use crate::plan::QueryPlan;
@@ -170,7 +168,7 @@ impl Session {
         out.begin(&super::output::result_columns(plan));
         let limit = plan.limit.unwrap_or(u64::MAX);
         let mut emitted = 0u64;
-        let mut stats = Stats::default();
+        let mut stats = crate::exec::task::TaskStats::default();
         let result = loop {
             let rows = match run_collect(&self.runtime, &self.log, &mut stages, false, &mut stats) {
                 Ok(rows) => rows,

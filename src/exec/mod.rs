@@ -15,6 +15,8 @@ pub mod input;
 pub mod inspect;
 pub mod join;
 mod join_times;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 pub mod log;
 pub(crate) mod merge;

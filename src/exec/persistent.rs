@@ -2,9 +2,10 @@
 //! ... SELECT) that write a sink topic, and transient aggregating SELECTs.
 //!
 //! A query is one or two stages. Each stage reads one topic with one task per partition;
-//! a task owns its offset and its state (an `AggregateTask`), runs on tokio over batches
-//! of records, and writes its output itself, grouped by sink partition, with one
-//! `produce_batch` per partition and batch. A GROUP BY on something other than the input's
+//! a task owns its offset and its state (an `AggregateTask`), runs through the driver over
+//! batches of records (`drivers/stage.rs`), and hands its encoded records to the driver,
+//! which appends them in merged order through the one appender (`sinks/append.rs`). A
+//! GROUP BY on something other than the input's
 //! key has a first stage that re-keys rows into an internal repartition topic.
 //!
 //! Bounded runs: `catch_up` runs every task from its offset to the partition's high
@@ -14,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::exec::log::{Acks, LogHandle, Offsets, ProducerRecord, ProducerRef, TopicConfig};
+use crate::exec::log::{LogHandle, Offsets, ProducerRecord, TopicConfig};
 use bytes::Bytes;
 
 use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
@@ -26,7 +27,7 @@ use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::pipeline::StatelessPipeline;
 use super::sinks::repartition::RepartitionWriter;
-use super::task::{read_partition, BadRecord};
+use super::task::{read_partition, BadRecord, TaskStats};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::persistent::{PersistentKind, PersistentPlan};
@@ -95,46 +96,6 @@ pub struct Stage {
     /// The most records a task reads in one round (a query shared between processes,
     /// `share.rs`); None: to the end of its partition.
     pub(crate) round_records_max: Option<u64>,
-}
-
-/// Counters of a query, reported at the end of a run.
-#[derive(Debug, Default, Clone)]
-pub struct Stats {
-    pub records_read: u64,
-    pub records_written: u64,
-    pub bad_records: u64,
-    pub bad_samples: Vec<BadRecord>,
-    pub late_records: u64,
-}
-
-impl Stats {
-    pub(crate) fn add_bad(&mut self, bad: Vec<BadRecord>) {
-        self.bad_records += bad.len() as u64;
-        super::task::keep_samples(&mut self.bad_samples, bad);
-    }
-
-    pub(crate) fn merge(&mut self, other: Stats) {
-        self.records_read += other.records_read;
-        self.records_written += other.records_written;
-        self.late_records += other.late_records;
-        self.bad_records += other.bad_records;
-        super::task::keep_samples(&mut self.bad_samples, other.bad_samples);
-    }
-
-    /// The warning about skipped records, if any.
-    pub fn bad_report(&self, what: &str) -> Option<String> {
-        if self.bad_records == 0 {
-            return None;
-        }
-        Some(super::task::bad_records_message(
-            format!(
-                "{what} skipped {} bad record(s) that could not be read:",
-                self.bad_records
-            ),
-            self.bad_records,
-            &self.bad_samples,
-        ))
-    }
 }
 
 /// Where a query's rows go.
@@ -249,23 +210,6 @@ impl SinkWriter {
                     .map(super::time::TimestampFormat::new),
             });
         self
-    }
-
-    /// Appends rows to the sink topic: one produce_batch per partition.
-    pub fn write(
-        &self,
-        log: &LogHandle,
-        rows: &[Emitted],
-        bad: &mut Vec<BadRecord>,
-    ) -> Result<u64, String> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut encoded = Vec::with_capacity(rows.len());
-        self.encode(log, rows, &mut encoded, bad)?;
-        let n = encoded.len() as u64;
-        append(log, &self.topic, encoded)?;
-        Ok(n)
     }
 
     /// The sink records of rows, each with its target partition and its place in
@@ -396,25 +340,6 @@ impl super::join::live::RowEncoder for SinkWriter {
         let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
         SinkWriter::encode(self, log, &rows, out, bad)
     }
-}
-
-/// Appends encoded records in their order: one produce_batch per partition.
-fn append(log: &LogHandle, topic: &str, encoded: Vec<Encoded>) -> Result<(), String> {
-    let n = log
-        .partition_count(topic)
-        .ok_or_else(|| format!("the topic '{topic}' is gone"))?;
-    // Borrowed: the records are not moved again, only copied into the log's batches.
-    let mut by_partition: Vec<Vec<ProducerRef>> = (0..n).map(|_| Vec::new()).collect();
-    for e in &encoded {
-        by_partition[e.target as usize].push(ProducerRef::from(&e.record));
-    }
-    for (p, records) in by_partition.iter().enumerate() {
-        if !records.is_empty() {
-            log.produce_batch(topic, p as u32, records, Acks::All)
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(())
 }
 
 /// Kafka Streams' windowed key layout: the key, then the window start (time windows), or
@@ -647,19 +572,16 @@ fn run_joined(
     sink: &Arc<SinkWriter>,
     close: bool,
     feed: bool,
-    stats: &mut Stats,
+    stats: &mut TaskStats,
 ) -> ExecResult<()> {
     let Some(join) = stage.join.as_mut() else {
         return Err(ExecError::internal("a joined stage without its join"));
     };
     let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
     let run = join.run(runtime, log, close, sink, feed)?;
-    stats.merge(Stats {
-        records_read: run.stats.records_read,
+    stats.merge(TaskStats {
         records_written: run.rows_written,
-        bad_records: run.stats.bad_records,
-        bad_samples: run.stats.bad_samples,
-        late_records: 0,
+        ..run.stats
     });
     Ok(())
 }
@@ -742,9 +664,9 @@ pub fn run_transient(
     prefix: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
-) -> ExecResult<(Vec<Emitted>, Stats)> {
+) -> ExecResult<(Vec<Emitted>, TaskStats)> {
     let mut stages = transient_stages(log, plan, prefix, start_at_end, progress)?;
-    let mut stats = Stats::default();
+    let mut stats = TaskStats::default();
     let rows = run_collect(runtime, log, &mut stages, true, &mut stats);
     remove_internal_topics(log, &stages);
     Ok((rows?, stats))
@@ -798,7 +720,7 @@ pub(crate) fn run_collect(
     log: &LogHandle,
     stages: &mut [Stage],
     close: bool,
-    stats: &mut Stats,
+    stats: &mut TaskStats,
 ) -> ExecResult<Vec<Emitted>> {
     let last = stages.len() - 1;
     let mut rows = Vec::new();
@@ -830,7 +752,7 @@ pub struct Running {
     pub inputs: Vec<String>,
     pub(crate) stages: Vec<Stage>,
     pub(crate) sink: Arc<SinkWriter>,
-    pub stats: Stats,
+    pub stats: TaskStats,
     pub internal_topic: Option<String>,
     /// The consumer group whose committed offsets are this query's positions.
     pub group: Option<String>,
@@ -933,7 +855,7 @@ impl Registry {
                     plan.stamp_from_column,
                 )
             }),
-            stats: Stats::default(),
+            stats: TaskStats::default(),
             internal_topic,
             group: None,
             snapshots: BTreeMap::new(),

@@ -14,12 +14,13 @@ pub use node::{
     Repartition, Required,
 };
 
+use crate::exec::task::RowTask;
 use std::sync::Arc;
 
 use crate::exec::log::{LogHandle, Offsets};
 
 use super::pipeline::StatelessPipeline;
-use super::task::{PartitionRange, Task};
+use super::task::PartitionRange;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::QueryPlan;
 
@@ -77,7 +78,7 @@ pub fn ranges(
 }
 
 /// A query's tasks, and the internal topics made for it.
-pub type TasksAndTopics = (Vec<Box<dyn Task>>, Vec<String>);
+pub type TasksAndTopics = (Vec<RowTask>, Vec<String>);
 
 /// The tasks that run a transient query's plan, and the internal topics made for it (to
 /// remove when the query ends): what runs is what its physical plan says.

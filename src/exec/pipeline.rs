@@ -1,6 +1,7 @@
 //! Stateless queries: a task decodes each record of its partition, filters and projects.
 
 use crate::exec::log::LogHandle;
+use crate::exec::task::RowTask;
 
 use super::log::LogRecord;
 
@@ -289,7 +290,7 @@ impl StatelessPipeline {
         self: &std::sync::Arc<Self>,
         log: &LogHandle,
         ranges: Vec<super::task::PartitionRange>,
-    ) -> Vec<Box<dyn Task>> {
+    ) -> Vec<RowTask> {
         ranges
             .into_iter()
             .map(|range| {
@@ -298,7 +299,7 @@ impl StatelessPipeline {
                     reader: PartitionReader::new(log.clone(), self.source.topic.clone(), range),
                     row: Vec::new(),
                     stats: TaskStats::default(),
-                }) as Box<dyn Task>
+                }) as RowTask
             })
             .collect()
     }
@@ -312,6 +313,8 @@ struct StatelessTask {
 }
 
 impl Task for StatelessTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> crate::exec::error::ExecResult<bool> {
         let partition = self.reader.range.partition;
         let before = self.reader.records_read();

@@ -68,11 +68,15 @@ pub fn bad_records_message(head: String, total: u64, samples: &[BadRecord]) -> S
     msg
 }
 
+/// What tasks read, wrote and skipped: a task's counters, summed into a query's.
 #[derive(Debug, Default, Clone)]
 pub struct TaskStats {
     pub records_read: u64,
+    pub records_written: u64,
     pub bad_records: u64,
     pub bad_samples: Vec<BadRecord>,
+    /// Records that arrived after their window closed (aggregations).
+    pub late_records: u64,
 }
 
 /// Adds bad records to the kept details, up to `BAD_RECORD_SAMPLES` (the count is kept
@@ -90,19 +94,45 @@ impl TaskStats {
 
     pub fn merge(&mut self, other: TaskStats) {
         self.records_read += other.records_read;
+        self.records_written += other.records_written;
+        self.late_records += other.late_records;
         self.bad_records += other.bad_records;
         keep_samples(&mut self.bad_samples, other.bad_samples);
     }
+
+    /// The warning about skipped records, if any.
+    pub fn bad_report(&self, what: &str) -> Option<String> {
+        if self.bad_records == 0 {
+            return None;
+        }
+        Some(bad_records_message(
+            format!(
+                "{what} skipped {} bad record(s) that could not be read:",
+                self.bad_records
+            ),
+            self.bad_records,
+            &self.bad_samples,
+        ))
+    }
 }
 
-/// A task: batches of output rows from its inputs. A task that reads its partition ranges
-/// once (a transient query's filter/project) needs only the first two methods; a task that
-/// outlives one run (a join of a persistent query) also says what its inputs are, so the
-/// driver resumes them when they grow and durability saves their positions with its state.
+/// The one task interface: every unit the driver runs (`drivers/driver.rs`) is a `Task`,
+/// whatever its operators: a transient query's filter/project, every join kind, a
+/// persistent query's stage (filter/project, repartition, aggregate) and the sink that
+/// encodes its rows, a join side re-keyed into its internal topic. A task makes `Item`s
+/// batch by batch: rows (`OutputRow`) for an operator read by another, records to append
+/// for one that ends in a sink or an internal topic.
+///
+/// A task that reads its partition ranges once needs only `next_batch` and `stats`; a
+/// task that outlives one run (a join of a persistent query) also says what its inputs
+/// are, so the driver resumes them when they grow and durability saves their positions
+/// with its state (`state::OperatorState`).
 pub trait Task: Send {
-    /// Appends the next batch of output rows (possibly none); false when the task is done.
-    fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool>;
-    /// What the task read and skipped so far (taken: the counters start again).
+    /// What a batch makes.
+    type Item: Send + 'static;
+    /// Appends what the next batch makes (possibly nothing); false when the task is done.
+    fn next_batch(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
+    /// What the task read, wrote and skipped so far (taken: the counters start again).
     fn stats(&mut self) -> TaskStats;
     /// The task's inputs, to resume them and to save and restore their positions (none:
     /// a task that reads its ranges once).
@@ -119,6 +149,10 @@ pub trait Task: Send {
         Ok(())
     }
 }
+
+/// A task whose batches are rows: an operator whose output another reads (a join, a
+/// transient filter/project).
+pub type RowTask = Box<dyn Task<Item = OutputRow>>;
 
 /// Offsets one task reads of one partition: `[start, end)`.
 #[derive(Debug, Clone, Copy)]

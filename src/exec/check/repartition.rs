@@ -2,7 +2,7 @@
 //! internal topic keyed by the GROUP BY key, where Kafka's partitioner puts that key.
 
 use super::{fixture, plan, rec, topic_records};
-use crate::exec::persistent::{build_stages, run_collect, Stats};
+use crate::exec::persistent::{build_stages, run_collect};
 
 #[test]
 fn rows_are_written_keyed_by_the_group_by_key_with_their_event_time() {
@@ -29,7 +29,7 @@ fn rows_are_written_keyed_by_the_group_by_key_with_their_event_time() {
         &session.log,
         &mut stages[..1],
         false,
-        &mut Stats::default(),
+        &mut crate::exec::task::TaskStats::default(),
     )
     .unwrap();
     // The WHERE runs before the repartition; a NULL key is written too (the aggregation

@@ -1,9 +1,11 @@
-//! The sink: rows encoded as the sink's key and value formats, placed by the key.
+//! The sink: rows encoded as the sink's key and value formats, placed by the key, and
+//! appended by the one appender.
 
 use super::{fixture, topic_records};
 use crate::data::Value;
 use crate::exec::aggregate::Emitted;
 use crate::exec::persistent::SinkWriter;
+use crate::exec::sinks::append::Appender;
 
 fn row(sensor: &str, n: i64, t: i64, offset: u64) -> Emitted {
     Emitted {
@@ -30,14 +32,20 @@ fn rows_become_records_keyed_by_the_key_columns_and_timestamped_by_event_time() 
     let sink = SinkWriter::new(&def, &[0, 1], None);
     let mut deleted = row("s-2", 0, 3000, 2);
     deleted.tombstone = true;
-    let written = sink
-        .write(
-            &session.log,
-            &[row("s-1", 1, 1000, 0), row("s-2", 5, 2000, 1), deleted],
-            &mut Vec::new(),
-        )
-        .unwrap();
-    assert_eq!(written, 3);
+    let mut encoded = Vec::new();
+    sink.encode(
+        &session.log,
+        &[row("s-1", 1, 1000, 0), row("s-2", 5, 2000, 1), deleted],
+        &mut encoded,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(encoded.len(), 3);
+    let mut appender = Appender::new(&session.log, "counts").unwrap();
+    for e in encoded {
+        appender.push(e).unwrap();
+    }
+    appender.finish().unwrap();
     let p_s1 = crate::exec::log::partition_for_key(b"s-1", 2);
     let p_s2 = crate::exec::log::partition_for_key(b"s-2", 2);
     let mut expected = vec![

@@ -1,5 +1,5 @@
 //! The one run loop. Every run of a query, transient or persistent, bounded or live, is a
-//! set of units (one per task, each owning its partitions, operators and state) that this
+//! set of units (one `Task` each, owning its partitions, operators and state) that this
 //! driver runs to the current end of their inputs: each unit runs on tokio's blocking pool
 //! and steps a batch at a time, sending what a batch made (rows, or records to append)
 //! over a bounded channel; the caller's thread takes the head of every unit's stream and
@@ -14,15 +14,7 @@ use std::sync::Arc;
 
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::limits::CHANNEL_BATCHES;
-
-/// A task as the driver runs it.
-pub(crate) trait Unit: Send + 'static {
-    /// What a batch makes: a row, or a record to append.
-    type Item: Send + 'static;
-    /// Processes the next batch of the unit's input, appending what it makes to `out`;
-    /// false when the unit has reached the end of its input.
-    fn step(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
-}
+use crate::exec::task::Task;
 
 /// What a run leaves: the units, and the first failure (a unit's, or `consume`'s).
 pub(crate) struct Ran<U> {
@@ -33,7 +25,7 @@ pub(crate) struct Ran<U> {
 /// Runs every unit to its end, or until `consume` returns false (a unit that is
 /// cancelled, by Ctrl-C say, ends its own input). `order` must be the items' (event time,
 /// partition, offset).
-pub(crate) fn run<U: Unit>(
+pub(crate) fn run<U: Task + 'static>(
     runtime: &tokio::runtime::Runtime,
     units: Vec<U>,
     order: impl Fn(&U::Item) -> (i64, u32, u64),
@@ -50,7 +42,7 @@ pub(crate) fn run<U: Unit>(
             let result = (|| -> ExecResult<()> {
                 while !stop.load(Ordering::Relaxed) {
                     let mut out = Vec::new();
-                    let more = unit.step(&mut out)?;
+                    let more = unit.next_batch(&mut out)?;
                     // A closed channel: the caller stopped (LIMIT, or a failure of its own).
                     if !out.is_empty() && tx.send(out).is_err() {
                         return Ok(());

@@ -2,10 +2,11 @@
 //! driver (`driver.rs`), which merges their rows as Kafka Streams picks records across
 //! partitions: the smallest event time first (then partition, then offset).
 
+use crate::exec::task::RowTask;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::exec::drivers::driver::{self, Unit};
+use crate::exec::drivers::driver;
 use crate::exec::error::ExecResult;
 use crate::exec::output::Progress;
 use crate::exec::task::{OutputRow, Task, TaskStats};
@@ -14,7 +15,7 @@ use crate::exec::task::{OutputRow, Task, TaskStats};
 /// (LIMIT reached, cancelled).
 pub fn run_bounded(
     runtime: &tokio::runtime::Runtime,
-    tasks: Vec<Box<dyn Task>>,
+    tasks: Vec<RowTask>,
     progress: &Arc<Progress>,
     emit: impl FnMut(OutputRow) -> bool,
 ) -> ExecResult<TaskStats> {
@@ -26,7 +27,7 @@ pub fn run_bounded(
 /// items are merged by `order`, which must be their rows' order.
 pub fn run_prepared<T: Send + 'static, P>(
     runtime: &tokio::runtime::Runtime,
-    tasks: Vec<Box<dyn Task>>,
+    tasks: Vec<RowTask>,
     progress: &Arc<Progress>,
     prepare: P,
     order: impl Fn(&T) -> (i64, u32, u64),
@@ -47,8 +48,8 @@ where
         .collect();
     let ran = driver::run(runtime, units, order, |item| Ok(emit(item)));
     let mut stats = TaskStats::default();
-    for u in ran.units {
-        stats.merge(u.stats);
+    for mut u in ran.units {
+        stats.merge(u.stats());
     }
     match ran.failure {
         Some(e) => Err(e),
@@ -58,21 +59,21 @@ where
 
 /// A transient query's task as the driver runs it.
 struct TaskUnit<T, P> {
-    task: Box<dyn Task>,
+    task: RowTask,
     progress: Arc<Progress>,
     prepare: P,
     stats: TaskStats,
     item: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T, P> Unit for TaskUnit<T, P>
+impl<T, P> Task for TaskUnit<T, P>
 where
     T: Send + 'static,
     P: Fn(Vec<OutputRow>) -> Result<Vec<T>, String> + Send + 'static,
 {
     type Item = T;
 
-    fn step(&mut self, out: &mut Vec<T>) -> ExecResult<bool> {
+    fn next_batch(&mut self, out: &mut Vec<T>) -> ExecResult<bool> {
         if self.progress.cancel.load(Ordering::Relaxed) {
             return Ok(false);
         }
@@ -91,5 +92,9 @@ where
             out.extend((self.prepare)(rows)?);
         }
         Ok(more)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        std::mem::take(&mut self.stats)
     }
 }

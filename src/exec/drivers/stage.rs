@@ -10,15 +10,13 @@ use bytes::Bytes;
 
 use crate::data::Value;
 use crate::exec::aggregate::Emitted;
-use crate::exec::drivers::driver::{self, Unit};
+use crate::exec::drivers::driver;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::log::{LogHandle, Offsets};
 use crate::exec::output::Progress;
-use crate::exec::persistent::{
-    repartition, Encoded, SinkWriter, Stage, StageKind, Stats, TaskSlot,
-};
+use crate::exec::persistent::{repartition, Encoded, SinkWriter, Stage, StageKind, TaskSlot};
 use crate::exec::sinks::append::Appender;
-use crate::exec::task::{PartitionRange, PartitionReader};
+use crate::exec::task::{PartitionRange, PartitionReader, Task, TaskStats};
 
 /// What a stage's task makes: records to append, or rows for the caller.
 pub(crate) enum StageItem {
@@ -48,7 +46,7 @@ pub(crate) struct StageTask {
     close: bool,
     progress: Option<Arc<Progress>>,
     skip: Arc<HashSet<Bytes>>,
-    pub(crate) stats: Stats,
+    stats: TaskStats,
     late_before: u64,
     row: Vec<Value>,
     rows: Vec<Emitted>,
@@ -83,20 +81,12 @@ impl StageTask {
             close,
             progress: stage.progress.clone(),
             skip: stage.skip.clone(),
-            stats: Stats::default(),
+            stats: TaskStats::default(),
             row: Vec::new(),
             rows: Vec::new(),
             plain: Vec::new(),
             bad: Vec::new(),
         }
-    }
-
-    /// The task's counters, late records included.
-    pub(crate) fn take_stats(&mut self) -> Stats {
-        let late = self.slot.agg.as_ref().map_or(0, |a| a.late_records);
-        self.stats.late_records = late - self.late_before;
-        self.late_before = late;
-        std::mem::take(&mut self.stats)
     }
 
     /// The rows made so far, as items: encoded for the sink, or as they are.
@@ -139,10 +129,10 @@ impl StageTask {
     }
 }
 
-impl Unit for StageTask {
+impl Task for StageTask {
     type Item = StageItem;
 
-    fn step(&mut self, out: &mut Vec<StageItem>) -> ExecResult<bool> {
+    fn next_batch(&mut self, out: &mut Vec<StageItem>) -> ExecResult<bool> {
         if self
             .progress
             .as_ref()
@@ -216,6 +206,18 @@ impl Unit for StageTask {
         self.hand_on(out)?;
         Ok(true)
     }
+
+    /// The task's counters, late records included.
+    fn stats(&mut self) -> TaskStats {
+        let late = self.slot.agg.as_ref().map_or(0, |a| a.late_records);
+        self.stats.late_records = late - self.late_before;
+        self.late_before = late;
+        std::mem::take(&mut self.stats)
+    }
+
+    fn close_at_end(&mut self, close: bool) {
+        self.close = close;
+    }
 }
 
 /// Runs every task of a stage to the current end of its partition (and, with `close`,
@@ -227,7 +229,7 @@ pub(crate) fn run_stage(
     stage: &mut Stage,
     sink: Option<&Arc<SinkWriter>>,
     close: bool,
-    stats: &mut Stats,
+    stats: &mut TaskStats,
 ) -> ExecResult<Vec<Emitted>> {
     let target = match (&*stage.kind, sink) {
         (StageKind::Repartition { writer, .. }, _) => Some(writer.topic.clone()),
@@ -286,7 +288,7 @@ pub(crate) fn run_stage(
         }
     }
     for mut t in ran.units {
-        stats.merge(t.take_stats());
+        stats.merge(t.stats());
         stage.tasks.push(t.slot);
     }
     match failure {
@@ -318,7 +320,7 @@ pub(crate) fn replay_task(
     let mut discarded = Vec::new();
     let error = loop {
         discarded.clear();
-        match task.step(&mut discarded) {
+        match task.next_batch(&mut discarded) {
             Ok(true) => {}
             Ok(false) => break None,
             Err(e) => break Some(e),

@@ -235,6 +235,8 @@ impl ForeignKeyTask {
 }
 
 impl Task for ForeignKeyTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             match self.next_input()? {

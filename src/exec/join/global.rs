@@ -141,6 +141,8 @@ impl GlobalJoinTask {
 }
 
 impl Task for GlobalJoinTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             if self.stream.peek()?.is_none() {

@@ -10,6 +10,7 @@
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
 //! `query::run_bounded`.
 
+use crate::exec::task::RowTask;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -21,7 +22,6 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
-use crate::exec::drivers::driver::Unit;
 use crate::exec::error::ExecResult;
 use crate::exec::persistent::Encoded;
 use crate::exec::sinks::append::run_appending;
@@ -44,17 +44,17 @@ pub(crate) trait RowEncoder: Send + Sync {
 struct JoinUnit {
     /// The task's place among the join's tasks.
     at: usize,
-    task: Box<dyn Task>,
+    task: RowTask,
     output: Arc<dyn RowEncoder>,
     log: LogHandle,
     stats: TaskStats,
     written: u64,
 }
 
-impl Unit for JoinUnit {
+impl Task for JoinUnit {
     type Item = Encoded;
 
-    fn step(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
+    fn next_batch(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
         let mut rows = Vec::new();
         let more = self.task.next_batch(&mut rows)?;
         self.stats.merge(self.task.stats());
@@ -68,6 +68,11 @@ impl Unit for JoinUnit {
             self.written += (out.len() - before) as u64;
         }
         Ok(more)
+    }
+
+    /// (The rows written are counted apart, in `written`: a join's run reports them.)
+    fn stats(&mut self) -> TaskStats {
+        std::mem::take(&mut self.stats)
     }
 }
 
@@ -83,7 +88,7 @@ pub(super) enum Feeder {
 pub struct LiveJoin {
     pub(super) feeders: Vec<Feeder>,
     pub(super) global: Option<GlobalFeed>,
-    pub(super) tasks: Vec<Box<dyn Task>>,
+    pub(super) tasks: Vec<RowTask>,
     /// Internal topics made for this join (a transient query removes them at its end).
     pub internal_topics: Vec<String>,
     /// Where its inputs started (a task taken over from another process, without a
@@ -208,10 +213,10 @@ impl LiveJoin {
             }
         }
         let ran = run_appending(runtime, log, output.topic(), units);
-        for u in ran.units {
-            aside.push((u.at, u.task));
-            run.stats.merge(u.stats);
+        for mut u in ran.units {
+            run.stats.merge(u.stats());
             run.rows_written += u.written;
+            aside.push((u.at, u.task));
         }
         self.put_back(aside);
         match ran.failure {
@@ -221,14 +226,14 @@ impl LiveJoin {
     }
 
     /// Does this process run the task? (A task's partition is its first input's.)
-    fn runs(&self, task: &mut dyn Task) -> bool {
+    fn runs(&self, task: &mut dyn Task<Item = OutputRow>) -> bool {
         self.owned
             .as_ref()
             .is_none_or(|owned| owned.contains(&task_partition(task)))
     }
 
     /// The tasks set aside and run, back in their places.
-    fn put_back(&mut self, mut tasks: Vec<(usize, Box<dyn Task>)>) {
+    fn put_back(&mut self, mut tasks: Vec<(usize, RowTask)>) {
         tasks.sort_by_key(|(at, _)| *at);
         self.tasks = tasks.into_iter().map(|(_, t)| t).collect();
     }
@@ -296,20 +301,20 @@ impl LiveJoin {
     }
 
     /// Takes the task of `partition` out (to give it to another join of the same plan).
-    pub(crate) fn take_task(&mut self, partition: u32) -> Option<Box<dyn Task>> {
+    pub(crate) fn take_task(&mut self, partition: u32) -> Option<RowTask> {
         let at = self.task_at(partition)?;
         Some(self.tasks.remove(at))
     }
 
     /// Puts `task` in the place of the task of its partition.
-    pub(crate) fn replace_task(&mut self, mut task: Box<dyn Task>) {
+    pub(crate) fn replace_task(&mut self, mut task: RowTask) {
         if let Some(at) = self.task_at(task_partition(task.as_mut())) {
             self.tasks[at] = task;
         }
     }
 
     /// The task of `partition`, whose state a shared join snapshots on its own.
-    pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut Box<dyn Task>> {
+    pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut RowTask> {
         let at = self.task_at(partition)?;
         self.tasks.get_mut(at)
     }
@@ -443,7 +448,7 @@ impl crate::exec::state::operator_state::OperatorState for LiveJoin {
 
 /// One task of a shared join: its tables or window buffers with the positions of its
 /// inputs, so that it moves to another process alone.
-impl crate::exec::state::operator_state::OperatorState for Box<dyn Task> {
+impl crate::exec::state::operator_state::OperatorState for RowTask {
     fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
         let mut w = Writer(Vec::new());
         save_positions(&mut w, self.inputs())?;
@@ -474,7 +479,10 @@ impl crate::exec::state::operator_state::OperatorState for Box<dyn Task> {
 /// Rebuilds a task's state from its inputs up to `until` (one offset per input, None:
 /// read none of that input), emitting nothing: a task taken over from another process
 /// that left no snapshot, as of the positions its group committed.
-pub(crate) fn replay_task(task: &mut dyn Task, until: &[Option<u64>]) -> ExecResult<()> {
+pub(crate) fn replay_task(
+    task: &mut dyn Task<Item = OutputRow>,
+    until: &[Option<u64>],
+) -> ExecResult<()> {
     for (input, end) in task.inputs().into_iter().zip(until) {
         let at = input.position()?;
         input.limit_to(end.unwrap_or(at))?;
@@ -488,7 +496,7 @@ pub(crate) fn replay_task(task: &mut dyn Task, until: &[Option<u64>]) -> ExecRes
 }
 
 /// A task's partition: its first input's (every input's, in a partitioned join).
-pub(crate) fn task_partition(task: &mut dyn Task) -> u32 {
+pub(crate) fn task_partition(task: &mut dyn Task<Item = OutputRow>) -> u32 {
     task.inputs().first().map_or(0, |i| i.partition())
 }
 

@@ -13,6 +13,7 @@ mod stream_stream;
 mod stream_table;
 mod table_table;
 
+use crate::exec::task::RowTask;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exec::log::LogHandle;
@@ -22,7 +23,7 @@ use super::decode::SourceDecoder;
 use super::format::key::{encode_key, encode_key_into};
 use super::physical::{self, ranges, Edge, EdgeKind, NodeId, Operator, PhysicalPlan, StartAt};
 use super::pipeline::Operators;
-use super::task::{PartitionRange, PartitionReader, Task};
+use super::task::{PartitionRange, PartitionReader};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::Format;
@@ -38,7 +39,7 @@ pub use live::LiveJoin;
 
 /// Tasks of a join query, and the internal topics made for it (removed when it ends).
 pub struct JoinTasks {
-    pub tasks: Vec<Box<dyn Task>>,
+    pub tasks: Vec<RowTask>,
     pub internal_topics: Vec<String>,
 }
 

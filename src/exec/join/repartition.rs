@@ -16,13 +16,12 @@ use bytes::Bytes;
 use super::input::Input;
 use crate::diagnostic::Diagnostic;
 use crate::exec::decode::SourceDecoder;
-use crate::exec::drivers::driver::Unit;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::{ranges, Repartition, StartAt};
 use crate::exec::sinks::append::run_appending;
 use crate::exec::sinks::repartition::RepartitionWriter;
-use crate::exec::task::{PartitionReader, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::logical::Source;
 use crate::plan::schema::PSEUDO_COLUMNS;
 
@@ -145,8 +144,8 @@ impl RepartitionFeed {
             .collect();
         let ran = run_appending(runtime, log, &self.topic, units);
         let mut stats = TaskStats::default();
-        for u in ran.units {
-            stats.merge(u.stats);
+        for mut u in ran.units {
+            stats.merge(u.stats());
             self.inputs.push(u.input);
         }
         self.inputs.sort_by_key(|i| i.partition());
@@ -166,10 +165,10 @@ struct FeedUnit {
     stats: TaskStats,
 }
 
-impl Unit for FeedUnit {
+impl Task for FeedUnit {
     type Item = Encoded;
 
-    fn step(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
+    fn next_batch(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
         let partition = self.input.partition();
         let mut more = true;
         for _ in 0..FETCH_BATCH_RECORDS {
@@ -199,5 +198,9 @@ impl Unit for FeedUnit {
         }
         self.stats.merge(std::mem::take(&mut self.input.stats));
         Ok(more)
+    }
+
+    fn stats(&mut self) -> TaskStats {
+        std::mem::take(&mut self.stats)
     }
 }

@@ -152,6 +152,8 @@ impl StreamStreamTask {
 }
 
 impl Task for StreamStreamTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         if self.closed {
             return Ok(false);

@@ -49,6 +49,8 @@ impl StreamTableTask {
 }
 
 impl Task for StreamTableTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             let (ts, tt) = (self.stream.peek()?, self.table.peek()?);

@@ -41,6 +41,8 @@ impl TableTableTask {
 }
 
 impl Task for TableTableTask {
+    type Item = OutputRow;
+
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         for _ in 0..FETCH_BATCH_RECORDS {
             let (lt, rt) = (self.left.peek()?, self.right.peek()?);

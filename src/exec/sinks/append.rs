@@ -1,15 +1,16 @@
 //! The one sink: records (of a sink or an internal topic) appended in the order the
 //! driver hands them over, one append per partition of up to `APPEND_BATCH_RECORDS`.
 
-use crate::exec::drivers::driver::{self, Ran, Unit};
+use crate::exec::drivers::driver::{self, Ran};
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::limits::APPEND_BATCH_RECORDS;
 use crate::exec::log::{Acks, LogHandle, ProducerRecord};
 use crate::exec::persistent::Encoded;
+use crate::exec::task::Task;
 
 /// Runs `units` through the driver, appending the records they make to `topic` in the
 /// merged order; the units come back (to run again or be saved) with the first failure.
-pub(crate) fn run_appending<U: Unit<Item = Encoded>>(
+pub(crate) fn run_appending<U: Task<Item = Encoded> + 'static>(
     runtime: &tokio::runtime::Runtime,
     log: &LogHandle,
     topic: &str,
