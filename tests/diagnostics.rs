@@ -47,7 +47,7 @@ fn every_code_has_an_example_file() {
         .collect();
     // Internal errors cannot be caused on purpose; Kafka cluster errors come from the
     // command line's cluster (tests/kafka_cli.rs); a state bound takes millions of keys
-    // to reach (tested with the bound lowered, src/exec/aggregate/bounds_tests.rs).
+    // to reach (tested with the bound lowered, src/exec/operators/aggregate/bounds_tests.rs).
     let elsewhere = [Code::Internal, Code::KafkaCluster, Code::StateLimit];
     for code in Code::ALL.iter().filter(|c| !elsewhere.contains(c)) {
         assert!(

@@ -1,7 +1,6 @@
 //! The executor: plans run as tasks over the log. One task per input partition, records in
 //! batches, rows merged deterministically; formats; the session that runs statements.
 
-pub mod aggregate;
 #[cfg(test)]
 mod check;
 pub mod connector;
@@ -13,7 +12,6 @@ pub mod follow;
 pub mod format;
 pub mod input;
 pub mod inspect;
-pub mod join;
 mod join_times;
 #[cfg(test)]
 mod layering;
@@ -21,10 +19,10 @@ pub mod limits;
 pub mod log;
 pub(crate) mod merge;
 pub mod naming;
+pub mod operators;
 pub mod output;
 pub mod persistent;
 pub mod physical;
-pub mod pipeline;
 pub mod pull;
 pub mod row_headers;
 mod running;

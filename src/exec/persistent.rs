@@ -18,14 +18,14 @@ use std::sync::Arc;
 use crate::exec::log::{LogHandle, Offsets, ProducerRecord, TopicConfig};
 use bytes::Bytes;
 
-use super::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
 use super::drivers::stage::run_stage;
 use super::error::{ExecError, ExecResult};
 use super::format::encode_value;
 use super::format::key::{encode_computed_key_into, encode_key_into, KeyFormat};
+use super::operators::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
+use super::operators::pipeline::StatelessPipeline;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
-use super::pipeline::StatelessPipeline;
 use super::sinks::repartition::RepartitionWriter;
 use super::task::{read_partition, BadRecord, TaskStats};
 use crate::data::{SqlType, Value};
@@ -86,7 +86,7 @@ pub struct Stage {
     pub(crate) input_topic: String,
     pub(crate) tasks: Vec<TaskSlot>,
     /// A joined stage's running join.
-    pub(crate) join: Option<super::join::LiveJoin>,
+    pub(crate) join: Option<super::operators::join::LiveJoin>,
     /// Counters a caller shows while the stage runs (a transient query in a terminal), and
     /// the flag that cancels it (Ctrl-C).
     pub(crate) progress: Option<Arc<super::output::Progress>>,
@@ -325,7 +325,7 @@ impl SinkWriter {
     }
 }
 
-impl super::join::live::RowEncoder for SinkWriter {
+impl super::operators::join::live::RowEncoder for SinkWriter {
     fn topic(&self) -> &str {
         &self.topic
     }
@@ -577,7 +577,7 @@ fn run_joined(
     let Some(join) = stage.join.as_mut() else {
         return Err(ExecError::internal("a joined stage without its join"));
     };
-    let sink: Arc<dyn super::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
+    let sink: Arc<dyn super::operators::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
     let run = join.run(runtime, log, close, sink, feed)?;
     stats.merge(TaskStats {
         records_written: run.rows_written,
@@ -595,14 +595,16 @@ pub(crate) fn repartition<'a>(
     pipeline: &InputScanner,
     writer: &RepartitionWriter,
     skip: &std::collections::HashSet<Bytes>,
-    table: Option<&mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::aggregate::FastHash>>,
+    table: Option<
+        &mut std::collections::HashMap<Vec<u8>, Vec<Value>, super::operators::aggregate::FastHash>,
+    >,
     partition: u32,
     records: impl IntoIterator<Item = Result<crate::exec::log::LogRecord<'a>, String>>,
     row: &mut Vec<Value>,
     bad: &mut Vec<BadRecord>,
     out: &mut Vec<Encoded>,
 ) -> Result<(), String> {
-    use super::aggregate::{TableChange, RETRACT_MOVED, RETRACT_REPLACED};
+    use super::operators::aggregate::{TableChange, RETRACT_MOVED, RETRACT_REPLACED};
     use crate::exec::log::LogRecord;
     let mut failure = None;
     let mut encode = |key: &[Value], row: &[Value], t, r: &LogRecord, index, retract| {
@@ -819,13 +821,13 @@ impl Registry {
         }
         for stage in &mut stages {
             if let StageKind::Joined(query) = &*stage.kind {
-                let naming = super::join::Naming::persistent(log, &id, log.is_durable());
+                let naming = super::operators::join::Naming::persistent(log, &id, log.is_durable());
                 let start = if from_end {
                     StartAt::Latest
                 } else {
                     StartAt::Earliest
                 };
-                stage.join = Some(super::join::build(log, query, start, &naming)?);
+                stage.join = Some(super::operators::join::build(log, query, start, &naming)?);
             }
         }
         let internal_topic = stages.get(1).map(|s| s.input_topic.clone());

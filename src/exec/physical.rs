@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::exec::log::{LogHandle, Offsets};
 
-use super::pipeline::StatelessPipeline;
+use super::operators::pipeline::StatelessPipeline;
 use super::task::PartitionRange;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::QueryPlan;
@@ -92,7 +92,7 @@ pub fn tasks_and_topics(
     let top = physical.below_stateless(physical.root);
     match physical.node(top).operator {
         Operator::Join(_) | Operator::GlobalJoin(_) => {
-            let j = super::join::tasks(runtime, log, &physical, start)?;
+            let j = super::operators::join::tasks(runtime, log, &physical, start)?;
             Ok((j.tasks, j.internal_topics))
         }
         Operator::Scan(source) => {

@@ -12,10 +12,10 @@ use crate::exec::log::LogHandle;
 use bytes::Bytes;
 
 use super::decode::SourceDecoder;
-use super::join::Input;
+use super::operators::join::Input;
+use super::operators::pipeline::Operators;
 use super::output::Output;
 use super::physical::{ranges, StartAt};
-use super::pipeline::Operators;
 use super::task::{OutputRow, PartitionReader};
 use crate::data::Value;
 use crate::diagnostic::{Code, Diagnostic};

@@ -172,7 +172,7 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
             } else if had && !has {
                 let slot = q.stages[i].tasks.iter_mut().find(|t| t.partition == p);
                 if let Some(agg) = slot.and_then(|t| t.agg.as_mut()) {
-                    *agg = super::aggregate::AggregateTask::new();
+                    *agg = super::operators::aggregate::AggregateTask::new();
                 }
                 q.snapshots.remove(&(i, p));
             }

@@ -1,5 +1,5 @@
 //! Aggregate functions, as the registry lists them. Their binding is in
-//! `plan/aggregate.rs` and their state in `exec/aggregate/`; the type rule and the
+//! `plan/aggregate.rs` and their state in `exec/operators/aggregate.rs`; the type rule and the
 //! implementation here are never called for a scalar call (the binder says an aggregate
 //! needs GROUP BY first).
 

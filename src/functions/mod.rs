@@ -27,7 +27,7 @@ pub use text::base64_decode;
 use crate::data::{SqlType, Value};
 
 /// What kind of function an entry is; aggregates are bound and run by the aggregation
-/// (`plan/aggregate.rs`, `exec/aggregate/`), which reads their names here.
+/// (`plan/aggregate.rs`, `exec/operators/aggregate.rs`), which reads their names here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Scalar,

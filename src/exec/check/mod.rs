@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::aggregate::Emitted;
 use super::log::{Acks, LogHandle, MemoryLog, Offsets, ProducerRecord};
+use super::operators::aggregate::Emitted;
 use super::output::Progress;
 use super::physical::{self, StartAt};
 use super::task::read_partition;

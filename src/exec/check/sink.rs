@@ -3,7 +3,7 @@
 
 use super::{fixture, topic_records};
 use crate::data::Value;
-use crate::exec::aggregate::Emitted;
+use crate::exec::operators::aggregate::Emitted;
 use crate::exec::persistent::SinkWriter;
 use crate::exec::sinks::append::Appender;
 

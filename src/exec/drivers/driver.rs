@@ -102,3 +102,14 @@ pub(crate) fn run<U: Task + 'static>(
         failure,
     }
 }
+
+/// Runs a task to the end of its inputs on this thread, dropping what it makes: a replay
+/// that rebuilds an operator's state (a restore without a snapshot). What happens at the
+/// end (windows closed or left open) is the task's `close_at_end`, as in any run.
+pub(crate) fn replay<T: Task + ?Sized>(task: &mut T) -> ExecResult<()> {
+    let mut dropped = Vec::new();
+    while task.next_batch(&mut dropped)? {
+        dropped.clear();
+    }
+    Ok(())
+}

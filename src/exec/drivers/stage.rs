@@ -1,4 +1,4 @@
-//! A stage's task as the driver runs it (`driver::Unit`): one partition of the stage's
+//! A stage's task as the driver runs it (a `Task`): one partition of the stage's
 //! input topic read batch by batch through the stage's operators (filter/project,
 //! repartition, aggregate), its rows encoded for the sink or handed on as rows.
 
@@ -9,10 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::data::Value;
-use crate::exec::aggregate::Emitted;
 use crate::exec::drivers::driver;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::log::{LogHandle, Offsets};
+use crate::exec::operators::aggregate::Emitted;
 use crate::exec::output::Progress;
 use crate::exec::persistent::{repartition, Encoded, SinkWriter, Stage, StageKind, TaskSlot};
 use crate::exec::sinks::append::Appender;
@@ -298,14 +298,16 @@ pub(crate) fn run_stage(
 }
 
 /// Runs one task of a stage on this thread, appending nothing: a replay that rebuilds a
-/// task's state (`durable.rs`). Returns the task, its position and state moved on, and
-/// its failure.
+/// task's state (`durable.rs`); with `close`, its windows close at the end, as they had
+/// when the position was committed. Returns the task, its position and state moved on,
+/// and its failure.
 pub(crate) fn replay_task(
     log: &LogHandle,
     kind: &Arc<StageKind>,
     topic: &str,
     slot: TaskSlot,
     end: u64,
+    close: bool,
 ) -> (TaskSlot, Option<ExecError>) {
     let stage = Stage {
         kind: kind.clone(),
@@ -316,15 +318,7 @@ pub(crate) fn replay_task(
         skip: Default::default(),
         round_records_max: None,
     };
-    let mut task = StageTask::new(log, &stage, slot, end, None, false, false);
-    let mut discarded = Vec::new();
-    let error = loop {
-        discarded.clear();
-        match task.next_batch(&mut discarded) {
-            Ok(true) => {}
-            Ok(false) => break None,
-            Err(e) => break Some(e),
-        }
-    };
+    let mut task = StageTask::new(log, &stage, slot, end, None, false, close);
+    let error = driver::replay(&mut task).err();
     (task.slot, error)
 }

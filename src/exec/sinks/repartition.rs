@@ -110,7 +110,7 @@ impl RepartitionWriter {
         let mut headers = tag_headers(tag);
         if let Some(how) = retract {
             headers.push(Header {
-                name: crate::exec::aggregate::RETRACT_HEADER.to_string(),
+                name: crate::exec::operators::aggregate::RETRACT_HEADER.to_string(),
                 value: Bytes::from_static(how),
             });
         }

@@ -29,10 +29,10 @@ use std::collections::HashSet;
 use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
 
-use crate::exec::aggregate::{AggregateTask, Emitted};
 use crate::exec::drivers::stage::replay_task;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::naming;
+use crate::exec::operators::aggregate::AggregateTask;
 use crate::exec::persistent::{Running, StageKind, TaskSlot};
 use crate::exec::state::operator_state::OperatorState;
 use crate::exec::task::read_partition;
@@ -283,23 +283,17 @@ fn restore_task(
         .offsets(topic, slot.partition)
         .map_err(|e| e.to_string())?;
     slot.offset = log_start;
-    let (mut slot, failed) = replay_task(log, kind, topic, slot, committed);
+    // A bounded run that closed its windows at this position: the replay closes them too.
+    let closed_at = log
+        .committed_offset(&closed_group(group), topic, slot.partition)
+        .map_err(|e| e.to_string())?;
+    let close = closed_at == Some(committed);
+    let (slot, failed) = replay_task(log, kind, topic, slot, committed, close);
     if let Some(e) = failed {
         return Err(format!(
             "cannot rebuild the state of partition {}: {e}",
             slot.partition
         ));
-    }
-    let closed_at = log
-        .committed_offset(&closed_group(group), topic, slot.partition)
-        .map_err(|e| e.to_string())?;
-    if let (Some(at), StageKind::Aggregate(spec), Some(agg)) =
-        (closed_at, &**kind, slot.agg.as_mut())
-    {
-        if at == committed {
-            let mut discarded: Vec<Emitted> = Vec::new();
-            agg.close(spec, slot.partition, committed, true, &mut discarded);
-        }
     }
     Ok(slot)
 }
@@ -377,7 +371,7 @@ pub fn take_over_join(
             for input in task.inputs() {
                 until.push(log.committed_offset(&group, input.topic(), partition)?);
             }
-            crate::exec::join::live::replay_task(task.as_mut(), &until)?;
+            crate::exec::operators::join::live::replay_task(task.as_mut(), &until)?;
         }
     }
     join.replace_task(task);
@@ -390,9 +384,11 @@ fn fresh_join(
     query_id: &str,
     plan: &crate::plan::QueryPlan,
     start: crate::exec::physical::StartAt,
-) -> ExecResult<crate::exec::join::LiveJoin> {
-    let naming = crate::exec::join::Naming::persistent(log, query_id, true);
-    Ok(crate::exec::join::build(log, plan, start, &naming)?)
+) -> ExecResult<crate::exec::operators::join::LiveJoin> {
+    let naming = crate::exec::operators::join::Naming::persistent(log, query_id, true);
+    Ok(crate::exec::operators::join::build(
+        log, plan, start, &naming,
+    )?)
 }
 
 /// Tasks of a shared join that were taken away from this process: each is replaced by a
@@ -489,8 +485,8 @@ fn restore_join(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
             Ok(None) => {}
             // A snapshot that does not fit may have been half put back: start again.
             Err(_) => {
-                let naming = crate::exec::join::Naming::persistent(log, &q.id, true);
-                *join = crate::exec::join::build(
+                let naming = crate::exec::operators::join::Naming::persistent(log, &q.id, true);
+                *join = crate::exec::operators::join::build(
                     log,
                     plan,
                     crate::exec::physical::StartAt::Earliest,

@@ -14,20 +14,20 @@ use std::sync::Arc;
 
 use crate::exec::log::LogRecord;
 
-use super::decode::SourceDecoder;
-use super::eval::{eval, is_true};
-use super::format::DecodeError;
-use super::task::BadRecord;
 use crate::data::{SqlType, Value};
+use crate::exec::decode::SourceDecoder;
+use crate::exec::eval::{eval, is_true};
+use crate::exec::format::DecodeError;
+use crate::exec::task::BadRecord;
 use crate::plan::aggregate::{AggCall, AggFunc, Aggregate};
 use crate::plan::expr::TypedExpr;
 use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::window::{WindowDef, WindowType};
 use crate::syntax::ast::EmitKind;
 
-use super::error::{ExecError, ExecResult};
-use super::limits::{state_rows_max, GROUPS_PER_TASK_MAX};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::exec::error::{ExecError, ExecResult};
+use crate::exec::limits::{state_rows_max, GROUPS_PER_TASK_MAX};
 
 /// Group keys are trusted bytes of the task's own records: a fast multiplicative hash
 /// (FxHash's) instead of SipHash, which is built to resist chosen keys.
@@ -97,19 +97,19 @@ pub struct Emitted {
     pub partition: u32,
     pub offset: u64,
     /// The query's output columns.
-    pub values: super::task::RowValues,
+    pub values: crate::exec::task::RowValues,
     /// `[start, end)` of a time window, `[start, end]` of a session.
     pub window: Option<(i64, i64)>,
     /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
     pub tombstone: bool,
     /// The Kafka headers of the input record that caused the row, for the record written.
-    pub headers: super::row_headers::RowHeaders,
+    pub headers: crate::exec::row_headers::RowHeaders,
 }
 
-impl From<super::task::OutputRow> for Emitted {
+impl From<crate::exec::task::OutputRow> for Emitted {
     /// A row of a stateless or join operator: the window of a windowed source's key; a
     /// deletion only from a table join.
-    fn from(r: super::task::OutputRow) -> Emitted {
+    fn from(r: crate::exec::task::OutputRow) -> Emitted {
         Emitted {
             event_time_ms: r.event_time_ms,
             partition: r.partition,
@@ -1441,7 +1441,7 @@ fn carry_headers(r: &LogRecord, rows: &mut [Emitted]) {
     if rows.is_empty() {
         return;
     }
-    if let Some(h) = super::row_headers::of_record(r) {
+    if let Some(h) = crate::exec::row_headers::of_record(r) {
         for row in rows {
             row.headers = Some(h.clone());
         }

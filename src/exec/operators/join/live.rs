@@ -22,7 +22,7 @@ use super::input::Input;
 use super::materialize::InnerWriter;
 use super::repartition::RepartitionFeed;
 use crate::data::Value;
-use crate::exec::error::ExecResult;
+use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::persistent::Encoded;
 use crate::exec::sinks::append::run_appending;
 use crate::exec::state::codec::{Reader, Writer};
@@ -36,7 +36,7 @@ pub(crate) trait RowEncoder: Send + Sync {
         log: &LogHandle,
         rows: Vec<OutputRow>,
         out: &mut Vec<Encoded>,
-        bad: &mut Vec<super::super::task::BadRecord>,
+        bad: &mut Vec<crate::exec::task::BadRecord>,
     ) -> Result<(), String>;
 }
 
@@ -487,12 +487,8 @@ pub(crate) fn replay_task(
         let at = input.position()?;
         input.limit_to(end.unwrap_or(at))?;
     }
-    let mut rows = Vec::new();
     // (a state bound reached while replaying keeps its message; its code is the caller's)
-    while task.next_batch(&mut rows).map_err(|e| e.to_string())? {
-        rows.clear();
-    }
-    Ok(())
+    crate::exec::drivers::driver::replay(task).map_err(|e| ExecError::from(e.to_string()))
 }
 
 /// A task's partition: its first input's (every input's, in a partitioned join).

@@ -19,13 +19,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::exec::log::LogHandle;
 use bytes::Bytes;
 
-use super::decode::SourceDecoder;
-use super::format::key::{encode_key, encode_key_into};
-use super::physical::{self, ranges, Edge, EdgeKind, NodeId, Operator, PhysicalPlan, StartAt};
 use super::pipeline::Operators;
-use super::task::{PartitionRange, PartitionReader};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::exec::decode::SourceDecoder;
+use crate::exec::format::key::{encode_key, encode_key_into};
+use crate::exec::physical::{
+    self, ranges, Edge, EdgeKind, NodeId, Operator, PhysicalPlan, StartAt,
+};
+use crate::exec::task::{PartitionRange, PartitionReader};
 use crate::plan::catalog::Format;
 use crate::plan::expr::TypedExpr;
 use crate::plan::logical::{Join, JoinKind, Source};

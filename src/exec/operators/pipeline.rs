@@ -3,14 +3,14 @@
 use crate::exec::log::LogHandle;
 use crate::exec::task::RowTask;
 
-use super::log::LogRecord;
+use crate::exec::log::LogRecord;
 
-use super::decode::SourceDecoder;
-use super::eval::{eval, is_true};
-use super::format::DecodeError;
-use super::physical::{NodeId, Operator, PhysicalPlan};
-use super::task::{BadRecord, OutputRow, PartitionReader, Task, TaskStats};
 use crate::data::Value;
+use crate::exec::decode::SourceDecoder;
+use crate::exec::eval::{eval, is_true};
+use crate::exec::format::DecodeError;
+use crate::exec::physical::{NodeId, Operator, PhysicalPlan};
+use crate::exec::task::{BadRecord, OutputRow, PartitionReader, Task, TaskStats};
 use crate::plan::expr::TypedExpr;
 use crate::plan::logical::{LogicalPlan, Source};
 use crate::plan::QueryPlan;
@@ -197,7 +197,7 @@ impl Operators {
 /// without any).
 fn carry_headers(r: &LogRecord, rows: &mut [OutputRow]) {
     if !rows.is_empty() {
-        super::row_headers::stamp(rows, &super::row_headers::of_record(r));
+        crate::exec::row_headers::stamp(rows, &crate::exec::row_headers::of_record(r));
     }
 }
 
@@ -289,7 +289,7 @@ impl StatelessPipeline {
     pub fn tasks(
         self: &std::sync::Arc<Self>,
         log: &LogHandle,
-        ranges: Vec<super::task::PartitionRange>,
+        ranges: Vec<crate::exec::task::PartitionRange>,
     ) -> Vec<RowTask> {
         ranges
             .into_iter()
