@@ -167,6 +167,11 @@ fn joined_streams_keyed_in_different_key_formats_are_re_keyed_so_equal_keys_meet
 }
 
 #[test]
+fn select_star_of_a_join_re_keyed_by_partition_by_names_the_sides_system_columns() {
+    passes("join_partition_star", 1);
+}
+
+#[test]
 fn partition_by_several_columns_writes_a_key_of_nulls_and_a_keyless_record_stays_keyless() {
     passes("partition_nulls", 4);
 }

@@ -1068,13 +1068,14 @@ impl Compiler<'_> {
                             text: name.clone(),
                         });
                     }
-                    items.extend(star_items(
-                        &schema,
-                        None,
-                        from.prefixed,
-                        &key_count,
-                        &shows_window,
-                    ))
+                    let mut star =
+                        star_items(&schema, None, from.prefixed, &key_count, &shows_window);
+                    // ksqlDB re-keys a join's rows with the sides' system columns in them,
+                    // so after PARTITION BY its `*` names them too (L_ROWTIME, ...).
+                    if from.prefixed && !q.partition_by.is_empty() {
+                        star.extend(system_column_items(&schema));
+                    }
+                    items.extend(star)
                 }
                 SelectItem::QualifiedStar(q) => {
                     if !schema.fields.iter().any(|f| f.qualifiers.contains(&q.name)) {
@@ -1426,6 +1427,27 @@ fn star_items(
         }
     }
     items
+}
+
+/// Each source's ROWTIME, ROWPARTITION and ROWOFFSET as prefixed columns (`L_ROWTIME`).
+fn system_column_items(schema: &Schema) -> Vec<ProjectItem> {
+    schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.pseudo && matches!(f.name.as_str(), "ROWTIME" | "ROWPARTITION" | "ROWOFFSET")
+        })
+        .map(|(i, f)| ProjectItem {
+            name: super::join::prefixed_name(f.qualifiers.last().unwrap(), &f.name),
+            expr: TypedExpr {
+                kind: super::expr::TExpr::Column(i),
+                ty: f.ty.clone(),
+                span: Span::default(),
+            },
+            text: f.name.clone(),
+        })
+        .collect()
 }
 
 /// `SELECT *` of a query with PARTITION BY, as ksqlDB expands it after the repartition:
