@@ -478,7 +478,7 @@ fn positive(p: &Property) -> Result<u32> {
         }
         _ => Err(Diagnostic::new(
             Code::InvalidPropertyValue,
-            format!("{} takes a positive whole number", p.name),
+            format!("{} takes a whole number from 1 to {}", p.name, u32::MAX),
         )
         .label(p.value.span, "expected a number such as 3")),
     }
