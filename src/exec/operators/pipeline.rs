@@ -12,11 +12,11 @@ use crate::exec::format::DecodeError;
 use crate::exec::physical::{NodeId, Operator, PhysicalPlan};
 use crate::exec::task::{BadRecord, OutputRow, PartitionReader, Task, TaskStats};
 use crate::plan::expr::TypedExpr;
-use crate::plan::logical::{LogicalPlan, Source};
+use crate::plan::logical::{LogicalPlan, Project, Source};
 use crate::plan::QueryPlan;
 
 /// Filter and projection of a query, shared by its tasks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Operators {
     pub filter: Option<TypedExpr>,
     pub project: Vec<TypedExpr>,
@@ -30,21 +30,12 @@ pub struct Operators {
 impl Operators {
     /// Splits `Project(Filter?(input))` into the operators and the input below them.
     pub fn split(plan: &QueryPlan) -> (Operators, &LogicalPlan) {
-        let mut ops = Operators {
-            filter: None,
-            project: Vec::new(),
-            table_functions: Vec::new(),
-            table_base: 0,
-            window: None,
-        };
+        let mut ops = Operators::default();
         let mut node = &plan.root;
         loop {
             match node {
                 LogicalPlan::Project(p) => {
-                    ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
-                    ops.table_functions = p.table_functions.clone();
-                    ops.table_base = p.table_base;
-                    ops.window = p.window;
+                    ops.take_project(p);
                     node = &p.input;
                 }
                 LogicalPlan::Filter(f) => {
@@ -59,29 +50,26 @@ impl Operators {
     /// The filter and projection between a physical plan's node `top` (its output, say)
     /// and the operator below them, which this returns too.
     pub fn of_physical(plan: &PhysicalPlan, top: NodeId) -> (Operators, NodeId) {
-        let mut ops = Operators {
-            filter: None,
-            project: Vec::new(),
-            table_functions: Vec::new(),
-            table_base: 0,
-            window: None,
-        };
+        let mut ops = Operators::default();
         let mut id = top;
         loop {
             let node = plan.node(id);
             match node.operator {
                 Operator::Output(_) => {}
-                Operator::Project(p) => {
-                    ops.project = p.items.iter().map(|i| i.expr.clone()).collect();
-                    ops.table_functions = p.table_functions.clone();
-                    ops.table_base = p.table_base;
-                    ops.window = p.window;
-                }
+                Operator::Project(p) => ops.take_project(p),
                 Operator::Filter(f) => ops.filter = Some(f.predicate.clone()),
                 _ => return (ops, id),
             }
             id = node.inputs[0].from;
         }
+    }
+
+    /// The projection's part of the operators, from a logical or a physical plan's node.
+    fn take_project(&mut self, p: &Project) {
+        self.project = p.items.iter().map(|i| i.expr.clone()).collect();
+        self.table_functions = p.table_functions.clone();
+        self.table_base = p.table_base;
+        self.window = p.window;
     }
 
     /// Row positions the operators read.
