@@ -12,6 +12,7 @@ mod editor;
 mod help;
 mod lexer;
 mod output;
+mod terminal;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -89,6 +90,7 @@ pub fn run(cli: &Cli) -> Result<(), Failure> {
         // persistent queries keep running in the background while the user types.
         shell.session().go_live(Arc::new(AtomicBool::new(false)));
         let background = background::start(shell.session.clone());
+        let _terminal = terminal::KeepOutputOnInterrupt::new();
         shell.interactive();
         background.stop();
         Ok(())
