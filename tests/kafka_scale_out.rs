@@ -721,3 +721,92 @@ fn a_foreign_key_join_runs_whole_in_each_process_and_says_so() {
         members(&log, &group)
     );
 }
+
+/// A bounded run (`kql run` without --follow) runs a persistent query alone, outside the
+/// query's consumer group. When a `kql run --follow` process of the same application joins
+/// the group while it runs, the cluster refuses the bounded run's commit, and the run says
+/// why (docs/kafka.md): exit code 1, KQL0601, naming the live process, the group and what
+/// to do. The bounded run is held mid-file by a source connector reading a named pipe,
+/// which ends when the test closes it, so the order of events does not depend on timing.
+#[test]
+fn a_bounded_run_is_no_member_and_says_so_when_a_live_process_joins_during_it() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let (input, output) = (kafka::unique("bounded-in"), kafka::unique("bounded-out"));
+    create_topics(&log, &[&input], 2);
+    produce(&log, &input, base_time(), 0, 100);
+    let app = kafka::unique("bounded");
+    let dir = tempfile::tempdir().unwrap();
+    let declarations = format!(
+        "CREATE STREAM IF NOT EXISTS readings (ID INT KEY, V INT) \
+         WITH (kafka_topic='{input}', value_format='JSON');\n\
+         CREATE STREAM IF NOT EXISTS doubled WITH (kafka_topic='{output}') AS \
+         SELECT ID, V * 2 AS W FROM readings EMIT CHANGES;\n"
+    );
+    let pipe = dir.path().join("more.jsonl");
+    let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(made.success(), "mkfifo {}", pipe.display());
+    let bounded_file = dir.path().join("bounded.ksql");
+    std::fs::write(
+        &bounded_file,
+        format!(
+            "{declarations}CREATE SOURCE CONNECTOR more WITH \
+             ('connector.class'='FileStreamSource', 'file'='more.jsonl', 'topic'='{input}');\n"
+        ),
+    )
+    .unwrap();
+    let follow_file = dir.path().join("follow.ksql");
+    std::fs::write(&follow_file, &declarations).unwrap();
+    let bounded = Command::new(env!("CARGO_BIN_EXE_kql"))
+        .args(["run", bounded_file.to_str().unwrap()])
+        .args(["--bootstrap-servers", &bootstrap, "--application-id", &app])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the pipe for writing returns once the connector opened it for reading: the
+    // bounded run has started the query (the statement before) and waits for the pipe.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+    let group = format!("{app}-CSAS_DOUBLED_1");
+    assert!(
+        members(&log, &group).is_empty(),
+        "the bounded run joined its query's group: {:?}",
+        members(&log, &group)
+    );
+    // A live process joins the query's group and is given every partition.
+    let live = Member::start(
+        follow_file.to_str().unwrap(),
+        &bootstrap,
+        &app,
+        "1 persistent query",
+    );
+    wait_for_members(&log, &group, &[2]);
+    // More input, then the end of the pipe: the bounded run reads it, runs the query to
+    // the end and commits.
+    use std::io::Write;
+    for i in 100..110 {
+        writeln!(writer, "{{\"V\": {i}}}").unwrap();
+    }
+    drop(writer);
+    let out = bounded.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for said in [
+        "KQL0601",
+        "query CSAS_DOUBLED_1: cannot commit its offsets",
+        &format!(
+            "1 live process(es) of application '{app}' joined its consumer group '{group}' \
+             while this run ran the query alone (a run without --follow is no member of the \
+             group)"
+        ),
+        "Start `kql run --follow` processes before or after a bounded run of the same \
+         application, not during one",
+    ] {
+        assert!(stderr.contains(said), "no '{said}' in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The live process goes on: it holds the query's partitions and stops cleanly.
+    assert_eq!(members(&log, &group), vec![2]);
+    live.interrupt();
+}
