@@ -7,9 +7,11 @@
 //!    timed on its own, on the embedded log and on the Kafka cluster.
 //! 2. W1 and W2 as `kql run --follow` processes sharing the query on Kafka: 1 process
 //!    (exactly-once and at-least-once) and 2 processes (exactly-once), from the start of
-//!    the processes until the query's group has committed the whole input.
-//! 3. Restoring a query with 1M keys of state (COUNT per key) from its changelog: a second
-//!    `kql run` of the application, on Kafka and on a data directory.
+//!    the processes until the query's group has committed the whole input, each as a
+//!    ratio to the same query on the embedded log (one process, to its end) in this run.
+//! 3. Restoring a query with 1M keys of state (COUNT per key over as many records as the
+//!    input file has) from its changelog: a second `kql run` of the application, on Kafka
+//!    and on a data directory.
 //!
 //!     scripts/kafka-up one && source target/kafka/env        # KQL_TEST_KAFKA
 //!     rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 10000000 readings_10m
@@ -142,8 +144,32 @@ fn declarations(prefix: &str) -> String {
     format!("{READINGS}{SENSORS}{SITES}").replace("T_", prefix)
 }
 
+/// The input loaded once into the cluster, under a prefix of its own: (the prefix's input
+/// name, seconds taken).
+fn load_kafka(files: &Files, bootstrap: &str) -> (String, f64) {
+    let input = unique("in");
+    let prefix = format!("{input}_");
+    let t = Instant::now();
+    let mut loader = Session::new(kafka(bootstrap, &unique("load")));
+    run(&mut loader, &(declarations(&prefix) + &files.load(&prefix)));
+    (input, t.elapsed().as_secs_f64())
+}
+
+/// A workload on the embedded log, in a session of its own: (seconds to load the input,
+/// seconds of the query to its end, rows in its sink).
+fn embedded(files: &Files, query: &str, sink: &str) -> (f64, f64, u64) {
+    let mut session = Session::new(kql::exec::log::spilling(1));
+    let t = Instant::now();
+    run(&mut session, &(declarations("") + &files.load("")));
+    let load = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    run(&mut session, &query.replace("T_", ""));
+    let query = t.elapsed().as_secs_f64();
+    (load, query, rows(session.log(), &sink.replace("T_", "")))
+}
+
 /// Part 1: load, then each workload's query, on the embedded log and on Kafka.
-fn workloads(files: &Files, events: f64, bootstrap: &str) -> String {
+fn workloads(files: &Files, events: f64, bootstrap: &str, input: &str, kafka_load: f64) {
     println!("\n1. W1-W4, one process: loading the input, then the query to its end");
     println!(
         "{:<5} {:>16} {:>16} {:>7} {:>16} {:>16} {:>7} {:>22}",
@@ -158,23 +184,9 @@ fn workloads(files: &Files, events: f64, bootstrap: &str) -> String {
     );
     // Kafka: the input is loaded once into the cluster; each workload is an application
     // of its own over it.
-    let input = unique("in");
     let prefix = format!("{input}_");
-    let t = Instant::now();
-    let mut loader = Session::new(kafka(bootstrap, &unique("load")));
-    run(&mut loader, &(declarations(&prefix) + &files.load(&prefix)));
-    let kafka_load = t.elapsed().as_secs_f64();
     for (name, query, sink) in WORKLOADS {
-        // The embedded log: a session of its own, loaded, then the query.
-        let mut session = Session::new(kql::exec::log::spilling(1));
-        let t = Instant::now();
-        run(&mut session, &(declarations("") + &files.load("")));
-        let embedded_load = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        run(&mut session, &query.replace("T_", ""));
-        let embedded_query = t.elapsed().as_secs_f64();
-        let embedded_rows = rows(session.log(), &sink.replace("T_", ""));
-        drop(session);
+        let (embedded_load, embedded_query, embedded_rows) = embedded(files, query, sink);
 
         let app = unique(name);
         let log = kafka(bootstrap, &app);
@@ -197,7 +209,6 @@ fn workloads(files: &Files, events: f64, bootstrap: &str) -> String {
         );
         println!("{line}");
     }
-    input
 }
 
 /// `kql run FILE --follow` on Kafka as a process of application `app`.
@@ -277,16 +288,23 @@ fn steady_rate(
     }
 }
 
-/// Part 2: W1 and W2 shared by `kql run --follow` processes.
-fn scale_out(kql: &str, input: &str, events: u64, bootstrap: &str, scratch: &Path) {
-    println!("\n2. kql run --follow on Kafka: input records/s once every process holds partitions, until the group committed the input");
+/// Part 2: W1 and W2 shared by `kql run --follow` processes, next to the same query on the
+/// embedded log (one process, the query to its end over the loaded input) in the same run.
+fn scale_out(kql: &str, files: &Files, input: &str, events: u64, bootstrap: &str, scratch: &Path) {
+    println!("\n2. kql run --follow on Kafka: input records/s once every process holds partitions, until the group committed the input; (ratio to the embedded log's query)");
     println!(
-        "{:<5} {:>22} {:>22} {:>22}",
-        "", "1 process, at least once", "1 process, exactly once", "2 processes, exactly once"
+        "{:<5} {:>16} {:>26} {:>26} {:>26}",
+        "",
+        "embedded",
+        "1 process, at least once",
+        "1 process, exactly once",
+        "2 processes, exactly once"
     );
     let log = kafka(bootstrap, &unique("watch"));
     let topic = format!("{input}_readings");
-    for (name, query, _) in &WORKLOADS[..2] {
+    for (name, query, sink) in &WORKLOADS[..2] {
+        let (_, embedded_query, _) = embedded(files, query, sink);
+        let embedded_rate = events as f64 / embedded_query;
         let mut figures = Vec::new();
         for (processes, guarantee) in [
             (1, "at_least_once"),
@@ -319,25 +337,31 @@ fn scale_out(kql: &str, input: &str, events: u64, bootstrap: &str, scratch: &Pat
                 let _ = c.wait();
             }
         }
+        let cell = |f: f64| format!("{f:.0} /s ({:.2})", f / embedded_rate);
         println!(
-            "{name:<5} {:>20.0} /s {:>20.0} /s {:>20.0} /s   (2 processes / 1: {:.2}; exactly / at least once: {:.2})",
-            figures[0],
-            figures[1],
-            figures[2],
+            "{name:<5} {:>14.0} /s {:>26} {:>26} {:>26}   (2 processes / 1: {:.2}; exactly / at least once: {:.2})",
+            embedded_rate,
+            cell(figures[0]),
+            cell(figures[1]),
+            cell(figures[2]),
             figures[2] / figures[1],
             figures[1] / figures[0]
         );
     }
 }
 
-/// Part 3: a query with `keys` keys of state restored by a second `kql run`.
-fn restore(kql: &str, keys: u64, bootstrap: &str, scratch: &Path) {
-    println!("\n3. Restoring a COUNT per key over {keys} keys from its changelog (a second kql run of the application)");
+/// Part 3: a query with `keys` keys of state, counted over `events` records, restored by a
+/// second `kql run`.
+fn restore(kql: &str, events: u64, keys: u64, bootstrap: &str, scratch: &Path) {
+    println!("\n3. Restoring a COUNT per key over {keys} keys ({events} records) from its changelog (a second kql run of the application)");
     let data = scratch.join("keys.jsonl");
-    let lines: String = (0..keys)
-        .map(|i| format!("{{\"k\":\"key-{i:08}\",\"v\":{i}}}\n"))
-        .collect();
-    std::fs::write(&data, lines).unwrap();
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&data).unwrap());
+        for i in 0..events {
+            writeln!(out, "{{\"k\":\"key-{:08}\",\"v\":{i}}}", i % keys).unwrap();
+        }
+    }
     let topic = unique("keys");
     let load = scratch.join("load.ksql");
     std::fs::write(
@@ -405,20 +429,23 @@ fn main() {
         .count() as u64;
     println!("{events} events from {file}; Kafka at {bootstrap}");
     let files = Files::new(&file, scratch.path());
-    let mut input = None;
     if parts.contains('1') || parts.contains('2') {
-        input = Some(workloads(&files, events as f64, &bootstrap));
+        let (input, kafka_load) = load_kafka(&files, &bootstrap);
+        if parts.contains('1') {
+            workloads(&files, events as f64, &bootstrap, &input, kafka_load);
+        }
+        if parts.contains('2') {
+            scale_out(kql, &files, &input, events, &bootstrap, scratch.path());
+        }
     }
-    if parts.contains('2') {
-        scale_out(
+    if parts.contains('3') {
+        // As many records as the input file has, over 1M keys.
+        restore(
             kql,
-            input.as_deref().unwrap(),
             events,
+            1_000_000.min(events),
             &bootstrap,
             scratch.path(),
         );
-    }
-    if parts.contains('3') {
-        restore(kql, 1_000_000, &bootstrap, scratch.path());
     }
 }
