@@ -13,9 +13,11 @@
 //!    input file has) from its changelog: a second `kql run` of the application, on Kafka
 //!    and on a data directory.
 //!
-//!     scripts/kafka-up one && source target/kafka/env        # KQL_TEST_KAFKA
-//!     rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 10000000 readings_10m
-//!     cargo bench --bench kafka -- "$DIR/readings_10m.jsonl"
+//! ```text
+//! scripts/kafka-up one && source target/kafka/env        # KQL_TEST_KAFKA
+//! rustc -O benches/workload/gen.rs -o gen && ./gen "$DIR" 10000000 readings_10m
+//! cargo bench --bench kafka -- "$DIR/readings_10m.jsonl"
+//! ```
 //!
 //! `KQL_BENCH_PARTS=1,2,3` runs only some parts.
 

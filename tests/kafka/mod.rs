@@ -24,7 +24,7 @@ pub fn java_classpath() -> String {
     });
     assert!(
         std::path::Path::new(&libs)
-            .join(format!("kafka-clients-4.1.1.jar"))
+            .join("kafka-clients-4.1.1.jar")
             .exists(),
         "no kafka-clients jar in {libs}"
     );
