@@ -757,7 +757,7 @@ fn a_bounded_run_is_no_member_and_says_so_when_a_live_process_joins_during_it() 
     .unwrap();
     let follow_file = dir.path().join("follow.ksql");
     std::fs::write(&follow_file, &declarations).unwrap();
-    let bounded = Command::new(env!("CARGO_BIN_EXE_kql"))
+    let mut bounded = Command::new(env!("CARGO_BIN_EXE_kql"))
         .args(["run", bounded_file.to_str().unwrap()])
         .args(["--bootstrap-servers", &bootstrap, "--application-id", &app])
         .env("NO_COLOR", "1")
@@ -765,9 +765,32 @@ fn a_bounded_run_is_no_member_and_says_so_when_a_live_process_joins_during_it() 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Opening the pipe for writing returns once the connector opened it for reading: the
-    // bounded run has started the query (the statement before) and waits for the pipe.
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+    // The pipe opens for writing once the connector opened it for reading: the bounded run
+    // has started the query (the statement before) and waits for the pipe. (Opened without
+    // blocking, so that a run that ended early fails the test instead of hanging it.)
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut writer = loop {
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&pipe);
+        if let Ok(w) = opened {
+            break w;
+        }
+        if let Some(status) = bounded.try_wait().unwrap() {
+            let out = bounded.wait_with_output().unwrap();
+            panic!(
+                "the bounded run ended ({status}) before reading the pipe: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bounded run never read the pipe"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let group = format!("{app}-CSAS_DOUBLED_1");
     assert!(
         members(&log, &group).is_empty(),
