@@ -488,3 +488,63 @@ fn a_killed_repartitioning_aggregation_counts_every_record_once() {
         assert_eq!(got, expected, "kill after {delay_ms} ms");
     }
 }
+
+/// GROUP BY over a table keeps the table's rows in its first stage (to retract a row's
+/// old group when it moves): that state is saved like every other task's, in its own
+/// changelog. Users move between regions in chunks, with a catch-up (a snapshot and a
+/// commit) after each; the run is killed at several moments and the next one loads the
+/// rest. Every user is then counted once, in the region it moved to last.
+#[test]
+fn a_killed_table_regrouping_counts_every_row_once_in_its_last_group() {
+    const USERS: u64 = 2_000;
+    const CHUNKS: u64 = 6;
+    const REGIONS: u64 = 5;
+    const N: u64 = USERS * CHUNKS;
+    // Record j moves user j % USERS to the region of chunk j / USERS.
+    let record = |j: u64| {
+        let (c, u) = (j / USERS, j % USERS);
+        format!("{{\"k\":\"u{u}\",\"region\":\"r{}\"}}\n", (u + c) % REGIONS)
+    };
+    let connector = |name: &str, file: &str| {
+        format!("CREATE SOURCE CONNECTOR {name} WITH ('connector.class'='FileStreamSource', 'file'='{file}', 'topic'='users', 'key'='k');\n")
+    };
+    for delay_ms in [150u64, 400] {
+        let s = Scenario::new();
+        let declaration = "CREATE TABLE users (k VARCHAR PRIMARY KEY, region VARCHAR) WITH (kafka_topic='users', partitions=1);\n";
+        let query = "CREATE TABLE {IF} per_region AS SELECT region, COUNT(*) AS c FROM users GROUP BY region EMIT CHANGES;\n";
+        let mut ctas = String::from(declaration);
+        ctas.push_str(&query.replace("{IF}", ""));
+        for c in 0..CHUNKS {
+            s.file(
+                &format!("users{c}.jsonl"),
+                &(c * USERS..(c + 1) * USERS).map(record).collect::<String>(),
+            );
+            ctas.push_str(&connector(&format!("u{c}"), &format!("users{c}.jsonl")));
+            ctas.push_str("PRINT 'users' FROM BEGINNING LIMIT 1;\n");
+        }
+        let ctas = s.file("ctas.ksql", &ctas);
+        s.run_killed_after(&ctas, delay_ms);
+        // What the killed run appended is a prefix of the input: add the rest.
+        let loaded = log_end(&s, "users");
+        s.file("rest.jsonl", &(loaded..N).map(record).collect::<String>());
+        let mut check = declaration.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS");
+        check.push_str(&query.replace("{IF}", "IF NOT EXISTS"));
+        check.push_str(&connector("rest", "rest.jsonl"));
+        check.push_str("SELECT region, c FROM per_region;\n");
+        let out = s.run(&s.file("check.ksql", &check));
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
+        let mut got: Vec<(String, u64)> = column(&out, "REGION")
+            .iter()
+            .zip(column(&out, "C"))
+            .map(|(r, c)| (r.as_str().unwrap().to_string(), c.as_u64().unwrap()))
+            .collect();
+        got.sort();
+        let expected: Vec<(String, u64)> = (0..REGIONS)
+            .map(|r| (format!("r{r}"), USERS / REGIONS))
+            .collect();
+        assert_eq!(
+            got, expected,
+            "kill after {delay_ms} ms ({loaded} of {N} records loaded before the kill)"
+        );
+    }
+}

@@ -60,23 +60,76 @@ pub(crate) struct TaskSlot {
     pub(crate) agg: Option<AggregateTask>,
 }
 
-/// An aggregation task's state: its groups, at its position in its one input partition.
-impl super::state::operator_state::OperatorState for TaskSlot {
-    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
-        match &self.agg {
-            Some(agg) => Ok(agg.snapshot()),
+/// An aggregation task as durability sees it (`state::operator_state`): its groups, at its
+/// position in its one input partition; rebuilt by running the stage's task over that
+/// partition.
+pub(crate) struct AggregateState<'a> {
+    pub(crate) slot: &'a mut TaskSlot,
+    pub(crate) kind: &'a Arc<StageKind>,
+    pub(crate) topic: &'a str,
+}
+
+impl super::state::operator_state::OperatorState for AggregateState<'_> {
+    fn positions(&mut self) -> ExecResult<Vec<super::state::operator_state::Position>> {
+        Ok(vec![(
+            self.topic.to_string(),
+            self.slot.partition,
+            self.slot.offset,
+        )])
+    }
+
+    fn seek(&mut self, offsets: &[u64]) -> ExecResult<()> {
+        match offsets {
+            [at] => {
+                self.slot.offset = *at;
+                Ok(())
+            }
+            _ => Err(ExecError::internal(
+                "an aggregation task reads one partition",
+            )),
+        }
+    }
+
+    fn save_state(&mut self, w: &mut crate::exec::state::codec::Writer) -> ExecResult<()> {
+        match &self.slot.agg {
+            Some(agg) => {
+                w.0.extend_from_slice(&agg.snapshot());
+                Ok(())
+            }
             None => Err(ExecError::internal("a snapshot of a task without state")),
         }
     }
 
-    fn restore(&mut self, bytes: &[u8], consumed: u64) -> ExecResult<()> {
-        self.agg = Some(AggregateTask::from_snapshot(bytes)?);
-        self.offset = consumed;
+    fn load_state(&mut self, r: &mut crate::exec::state::codec::Reader) -> ExecResult<()> {
+        self.slot.agg = Some(AggregateTask::from_snapshot(r.rest())?);
         Ok(())
     }
 
-    fn consumed(&mut self) -> ExecResult<u64> {
-        Ok(self.offset)
+    fn reset(&mut self, log: &LogHandle) -> ExecResult<()> {
+        self.slot.agg = Some(AggregateTask::new());
+        self.slot.offset = log.offsets(self.topic, self.slot.partition)?.log_start;
+        Ok(())
+    }
+
+    fn replay(&mut self, log: &LogHandle, until: &[u64], close: bool) -> ExecResult<()> {
+        let [end] = until else {
+            return Err(ExecError::internal(
+                "an aggregation task reads one partition",
+            ));
+        };
+        let placeholder = TaskSlot {
+            partition: self.slot.partition,
+            offset: self.slot.offset,
+            agg: None,
+        };
+        let slot = std::mem::replace(self.slot, placeholder);
+        let (slot, failed) =
+            super::drivers::stage::replay_task(log, self.kind, self.topic, slot, *end, close);
+        *self.slot = slot;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 

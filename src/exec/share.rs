@@ -265,7 +265,6 @@ mod tests {
 
     use super::*;
     use crate::exec::log::{LogError, MemoryLog};
-    use crate::exec::state::operator_state::OperatorState;
     use crate::exec::{Captured, Session};
 
     /// A member whose partitions the test decides.
@@ -280,7 +279,15 @@ mod tests {
     /// The size of the snapshot of the join task of `partition`: its table rows.
     fn task_bytes(q: &mut Running, partition: u32) -> usize {
         let join = q.stages[0].join.as_mut().unwrap();
-        join.task_mut(partition).unwrap().snapshot().unwrap().len()
+        let task = join.task_mut(partition).unwrap();
+        let mut no_reset = || unreachable!("a snapshot does not reset the task");
+        let mut state = crate::exec::operators::join::live::JoinTaskState {
+            task,
+            fresh: &mut no_reset,
+        };
+        crate::exec::state::operator_state::snapshot(&mut state)
+            .unwrap()
+            .len()
     }
 
     #[test]

@@ -111,6 +111,13 @@ impl<'a> Reader<'a> {
         self.at == self.bytes.len()
     }
 
+    /// Every byte not read yet (a part whose layout is its owner's, read to the end).
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        let s = &self.bytes[self.at..];
+        self.at = self.bytes.len();
+        s
+    }
+
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .at

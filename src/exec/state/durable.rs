@@ -5,20 +5,22 @@
 //! input partition, the end offsets of its sink topic at that moment, and (in a second
 //! group, `<group>-closed`) the positions at which a bounded run closed its windows.
 //!
-//! Stateful operators also write their state to a compacted changelog topic at each commit,
-//! all through one interface (`operator_state::OperatorState`: snapshot, restore, how far
-//! the inputs were consumed): an aggregation task to its input partition's partition of
-//! the query's changelog, a join as one snapshot of all its tasks and positions (a join
-//! shared by several processes: one snapshot per task, each in its own partition). A
-//! snapshot is the state in chunks under a new generation, then a manifest naming the
-//! generation, its chunk count and the input progress the state reflects, then tombstones
-//! for the previous generation. A crash before the manifest leaves the previous generation
-//! whole, so the state read back always matches an input offset.
+//! Every stateful task (an aggregation task, a repartition task that keeps a table's rows,
+//! a join task, an inner join's task) is saved and restored the same way, through one
+//! interface (`operator_state::OperatorState`) and one layout: its own partition of its
+//! operator's changelog (task i of the operator in partition i) holds snapshots of the
+//! positions of the task's inputs followed by its state. A snapshot is written in chunks
+//! under a new generation, then a manifest naming the generation, its chunk count and how
+//! far the inputs were consumed, then tombstones for the previous generation. A crash
+//! before the manifest leaves the previous generation whole, so the state read back always
+//! matches its positions. Tasks without state (filter/project, a repartition of a stream,
+//! a join side's feeder) have only their committed offsets.
 //!
 //! When the query's statement is replayed from the command topic, each task resumes at
 //! its committed position; a stateful task reads its latest snapshot (time proportional to
 //! the state, not to the input) and, when there is none, rebuilds its state by replaying
-//! its input up to its committed position without emitting. Rows written to
+//! its inputs up to their committed positions without emitting (`restore_state`, the one
+//! restore path). Rows written to
 //! the sink after the last commit (a crash between a write and its commit) carry a header
 //! naming the input row that made them; those rows are not written again. Output is
 //! therefore exactly once for queries whose rows are a function of their input, with the
@@ -29,14 +31,13 @@ use std::collections::HashSet;
 use crate::exec::log::{LogHandle, Offsets};
 use bytes::Bytes;
 
-use crate::exec::drivers::stage::replay_task;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::naming;
 use crate::exec::operators::aggregate::AggregateTask;
-use crate::exec::persistent::{Running, StageKind, TaskSlot};
-use crate::exec::state::operator_state::OperatorState;
-use crate::exec::task::read_partition;
-use std::sync::Arc;
+use crate::exec::operators::join::live::{task_partition, JoinTaskState};
+use crate::exec::persistent::{AggregateState, Running, StageKind};
+use crate::exec::state::operator_state::{self, OperatorState};
+use crate::exec::task::{read_partition, RowTask};
 
 /// The size of a snapshot chunk: well under the log's batch limit, and under Kafka's
 /// default largest record (`message.max.bytes`, about 1 MB on the broker and the client).
@@ -49,18 +50,31 @@ pub fn changelog_topic(log: &LogHandle, query_id: &str) -> String {
     format!("{prefix}-Aggregate-Materialize-changelog")
 }
 
-/// The changelog topic of a query's join state: one snapshot of the whole join (every
-/// task's state and every input position), in partition 0.
-pub fn join_changelog_topic(log: &LogHandle, query_id: &str) -> String {
+/// The changelog topic of the tasks of a query's first stage that keep a table's rows
+/// while they re-key it (GROUP BY over a table).
+pub fn groupby_table_changelog_topic(log: &LogHandle, query_id: &str) -> String {
     let prefix = naming::query_prefix(log.application_id(), query_id);
-    format!("{prefix}-Join-changelog")
+    format!("{prefix}-Aggregate-GroupBy-Table-changelog")
 }
 
-/// The changelog topic of a shared join's tasks: task i's snapshot (its state and its
-/// inputs' positions) in partition i, so that each task can move to another process alone.
-pub fn join_tasks_changelog_topic(log: &LogHandle, query_id: &str) -> String {
+/// The changelog topic of a query's join: task i's snapshot (its state and its inputs'
+/// positions) in partition i, its inner joins' tasks after its own, so that each task is
+/// restored, and moves to another process, alone.
+pub fn join_changelog_topic(log: &LogHandle, query_id: &str) -> String {
     let prefix = naming::query_prefix(log.application_id(), query_id);
     format!("{prefix}-Join-Tasks-changelog")
+}
+
+/// The changelog of a stage whose tasks keep state, if they do.
+fn stage_changelog(log: &LogHandle, query_id: &str, kind: &StageKind) -> Option<String> {
+    match kind {
+        StageKind::Aggregate(_) => Some(changelog_topic(log, query_id)),
+        StageKind::Repartition { table: true, .. } => {
+            Some(groupby_table_changelog_topic(log, query_id))
+        }
+        StageKind::Joined(_) => Some(join_changelog_topic(log, query_id)),
+        _ => None,
+    }
 }
 
 fn chunk_key(generation: u64, chunk: u32) -> Bytes {
@@ -127,12 +141,17 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
     let shared = q.share.is_some();
     for stage in &mut q.stages {
         if let Some(join) = &mut stage.join {
-            // An unshared join's own positions are in its snapshot; these show its lag.
+            // A join task's own positions are in its snapshot; these show the lag, place
+            // the feeders, and are what a task without a snapshot is rebuilt up to.
             for (topic, p, next) in join.positions()? {
                 if !crate::exec::share::runs(q.share.as_ref(), &topic, p) {
                     continue; // another process's task
                 }
                 log.commit_offset(group, &topic, p, next).map_err(e)?;
+                if closed {
+                    log.commit_offset(&closed_group(group), &topic, p, next)
+                        .map_err(e)?;
+                }
             }
             if !shared {
                 written_topics.extend(join.written_topics());
@@ -146,6 +165,7 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
             log.commit_offset(group, &stage.input_topic, slot.partition, slot.offset)
                 .map_err(e)?;
             if closed && slot.agg.is_some() {
+                // (a bounded run closed its windows here: a rebuild up to here closes them)
                 log.commit_offset(
                     &closed_group(group),
                     &stage.input_topic,
@@ -174,23 +194,20 @@ pub fn commit(log: &LogHandle, q: &mut Running, closed: bool) -> Result<(), Stri
     Ok(())
 }
 
-/// Moves a query that ran before to its committed positions, rebuilding state, and tells
-/// its sink which rows it already wrote after the last commit.
+/// Moves a query that ran before to its committed positions, restoring every stateful
+/// task, and tells its sink which rows it already wrote after the last commit.
 pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     let group = group_of(log, &q.id);
     q.group = Some(group.clone());
     let prefix = q.id.clone();
-    let changelog = changelog_topic(log, &q.id);
-    let has_changelog = log.partition_count(&changelog).is_some();
-    restore_join(log, q)?;
-    if log.group_names().contains(&group) || has_changelog {
-        for (i, stage) in q.stages.iter_mut().enumerate() {
-            let snapshots = if has_changelog {
-                restore_snapshots(log, &changelog, i, stage, &mut q.snapshots)
-            } else {
-                Vec::new()
-            };
-            restore_stage(log, &group, stage, &snapshots)?;
+    for i in 0..q.stages.len() {
+        if q.stages[i].join.is_some() {
+            restore_join(log, q, i, None)?;
+            continue;
+        }
+        let partitions: Vec<u32> = q.stages[i].tasks.iter().map(|t| t.partition).collect();
+        for p in partitions {
+            restore_slot(log, q, i, p)?;
         }
     }
     // Even a query that never committed may have written rows before a crash.
@@ -201,6 +218,9 @@ pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
             let topic = topic.clone();
             stage.skip = std::sync::Arc::new(written_since_commit(log, &group, &topic, &topic)?);
         }
+        if let Some(join) = &mut stage.join {
+            join.skip_written(&mut |topic| written_since_commit(log, &group, topic, topic))?;
+        }
     }
     let sink = std::sync::Arc::get_mut(&mut q.sink)
         .ok_or_else(|| ExecError::internal("the sink writer is shared before the query starts"))?;
@@ -209,173 +229,172 @@ pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     Ok(())
 }
 
-/// Puts the latest snapshot's state and position into each stateful task of a stage; the
-/// partitions restored this way (a damaged or missing snapshot falls back to replay).
-fn restore_snapshots(
-    log: &LogHandle,
-    changelog: &str,
-    stage_index: usize,
-    stage: &mut crate::exec::persistent::Stage,
-    generations: &mut Generations,
-) -> Vec<u32> {
-    if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
-        return Vec::new();
-    }
-    let mut restored = Vec::new();
-    for slot in &mut stage.tasks {
-        // (a snapshot that does not fit leaves the task as it was: its input is replayed)
-        if let Ok(Some(at)) = restore_operator(log, changelog, slot.partition, slot) {
-            generations.insert((stage_index, slot.partition), at);
-            restored.push(slot.partition);
-        }
-    }
-    restored
-}
-
-fn restore_stage(
+/// The one restore path of a stateful task, whatever its operator: its latest snapshot
+/// in `partition` of `changelog` (positions and state), else its state rebuilt by
+/// replaying its inputs from their start up to the positions the query's group committed
+/// (closing its windows at the end when a bounded run had closed them there). A task
+/// with neither stays as it was built. Returns the snapshot's generation, chunks and
+/// progress when it came from one.
+fn restore_state(
     log: &LogHandle,
     group: &str,
-    stage: &mut crate::exec::persistent::Stage,
-    from_snapshot: &[u32],
-) -> Result<(), String> {
-    if let StageKind::Joined(_) = &*stage.kind {
-        return Ok(()); // see restore_join
+    changelog: &str,
+    partition: u32,
+    state: &mut dyn OperatorState,
+) -> ExecResult<Option<(u64, u32, u64)>> {
+    let damaged = match read_snapshot_into(log, changelog, partition, state) {
+        Ok(Some(at)) => return Ok(Some(at)),
+        Ok(None) => false,
+        // A snapshot that does not fit (damaged, another version's) may have been half
+        // put back.
+        Err(_) => true,
+    };
+    let positions = state.positions()?;
+    let mut committed = Vec::with_capacity(positions.len());
+    let mut closed = !positions.is_empty();
+    for (topic, p, _) in &positions {
+        let at = log.committed_offset(group, topic, *p)?;
+        let closed_at = log.committed_offset(&closed_group(group), topic, *p)?;
+        closed &= at.is_some() && closed_at == at;
+        committed.push(at);
     }
-    let mut restored = Vec::new();
-    for slot in std::mem::take(&mut stage.tasks) {
-        if from_snapshot.contains(&slot.partition) {
-            restored.push(slot);
-            continue;
+    if committed.iter().all(Option::is_none) {
+        if damaged {
+            state.reset(log)?;
         }
-        restored.push(restore_task(
-            log,
-            group,
-            &stage.kind,
-            &stage.input_topic,
-            slot,
-        )?);
+        return Ok(None);
     }
-    stage.tasks = restored;
+    state.reset(log)?;
+    let start = state.positions()?;
+    let until: Vec<u64> = committed
+        .iter()
+        .zip(&start)
+        .map(|(c, (_, _, from))| c.unwrap_or(*from))
+        .collect();
+    state.replay(log, &until, closed).map_err(|e| {
+        ExecError::from(format!(
+            "cannot rebuild the state of partition {partition}: {e}"
+        ))
+    })?;
+    Ok(None)
+}
+
+/// Restores the task of `partition` of stage `i`: a stateful one through `restore_state`,
+/// a stateless one by moving it to its committed position.
+fn restore_slot(log: &LogHandle, q: &mut Running, i: usize, partition: u32) -> ExecResult<()> {
+    let group = group_of(log, &q.id);
+    let changelog = stage_changelog(log, &q.id, &q.stages[i].kind);
+    let stage = &mut q.stages[i];
+    let Some(slot) = stage.tasks.iter_mut().find(|t| t.partition == partition) else {
+        return Ok(());
+    };
+    let (Some(changelog), true) = (changelog, slot.agg.is_some()) else {
+        if let Some(at) = log.committed_offset(&group, &stage.input_topic, partition)? {
+            slot.offset = at;
+        }
+        return Ok(());
+    };
+    let mut state = AggregateState {
+        slot,
+        kind: &stage.kind,
+        topic: &stage.input_topic,
+    };
+    q.snapshots.remove(&(i, partition));
+    if let Some(at) = restore_state(log, &group, &changelog, partition, &mut state)? {
+        q.snapshots.insert((i, partition), at);
+    }
     Ok(())
 }
 
-/// Moves a task to its group's committed position; a stateful task rebuilds its state by
-/// replaying its input up to there, emitting nothing. A task without a committed position
-/// stays where it is.
-fn restore_task(
-    log: &LogHandle,
-    group: &str,
-    kind: &Arc<StageKind>,
-    topic: &str,
-    mut slot: TaskSlot,
-) -> Result<TaskSlot, String> {
-    let committed = log
-        .committed_offset(group, topic, slot.partition)
-        .map_err(|e| e.to_string())?;
-    let Some(committed) = committed else {
-        return Ok(slot);
-    };
-    if slot.agg.is_none() {
-        slot.offset = committed;
-        return Ok(slot);
-    }
-    let Offsets { log_start, .. } = log
-        .offsets(topic, slot.partition)
-        .map_err(|e| e.to_string())?;
-    slot.offset = log_start;
-    // A bounded run that closed its windows at this position: the replay closes them too.
-    let closed_at = log
-        .committed_offset(&closed_group(group), topic, slot.partition)
-        .map_err(|e| e.to_string())?;
-    let close = closed_at == Some(committed);
-    let (slot, failed) = replay_task(log, kind, topic, slot, committed, close);
-    if let Some(e) = failed {
-        return Err(format!(
-            "cannot rebuild the state of partition {}: {e}",
-            slot.partition
-        ));
-    }
-    Ok(slot)
-}
-
 /// A task this process was just given by the query's group (another process ran it, or
-/// this one did before a rebalance): its state and position as last committed, from its
-/// latest snapshot in the changelog, else by replaying its input.
+/// this one did before a rebalance): its state and position as last committed.
 pub fn take_over(
     log: &LogHandle,
     q: &mut Running,
     stage_index: usize,
     partition: u32,
 ) -> Result<(), String> {
-    let group = group_of(log, &q.id);
-    let changelog = changelog_topic(log, &q.id);
     let stage = &mut q.stages[stage_index];
-    let Some(at) = stage.tasks.iter().position(|t| t.partition == partition) else {
-        return Ok(());
-    };
-    let mut slot = stage.tasks.remove(at);
-    if slot.agg.is_some() {
-        // What it held when this process last ran it is stale.
-        slot.agg = Some(AggregateTask::new());
-        q.snapshots.remove(&(stage_index, partition));
-    }
-    let from_snapshot = match &*stage.kind {
-        StageKind::Aggregate(_) => restore_operator(log, &changelog, partition, &mut slot)
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    let restored = match from_snapshot {
-        Some(at) => {
-            q.snapshots.insert((stage_index, partition), at);
-            slot
+    if let Some(slot) = stage.tasks.iter_mut().find(|t| t.partition == partition) {
+        if slot.agg.is_some() {
+            // What it held when this process last ran it is stale.
+            slot.agg = Some(AggregateTask::new());
         }
-        None => restore_task(log, &group, &stage.kind, &stage.input_topic, slot)?,
-    };
-    stage.tasks.insert(at, restored);
-    Ok(())
+    }
+    restore_slot(log, q, stage_index, partition).map_err(|e| e.to_string())
 }
 
+/// Restores a joined stage's tasks (`only`: the tasks of those partitions, given to this
+/// process by the query's group; None: every task and every feeder, as a query starts).
+/// Each task goes through `restore_state` from its partition of the join's changelog; a
+/// feeder keeps no state and goes on from its committed positions.
+fn restore_join(
+    log: &LogHandle,
+    q: &mut Running,
+    i: usize,
+    only: Option<&[u32]>,
+) -> ExecResult<()> {
+    let group = group_of(log, &q.id);
+    let changelog = join_changelog_topic(log, &q.id);
+    let id = q.id.clone();
+    let stage = &mut q.stages[i];
+    let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+        return Ok(());
+    };
+    let start = join.start;
+    let at_now = std::cell::Cell::new(0);
+    // The task at `at_now` as the join builds it, its inputs at `from`.
+    let fresh = |from| -> ExecResult<RowTask> {
+        fresh_join(log, &id, plan, from)?
+            .take_state_task(at_now.get())
+            .ok_or_else(|| ExecError::internal("a join without one of its tasks"))
+    };
+    // A rebuild replays the inputs from their beginning, whatever the join started from.
+    let mut make = || fresh(crate::exec::physical::StartAt::Earliest);
+    let count = join.state_tasks_mut().len();
+    for at in 0..count {
+        at_now.set(at);
+        let mut tasks = join.state_tasks_mut();
+        let task = &mut *tasks[at];
+        let partition = task_partition(task.as_mut());
+        if only.is_some_and(|o| !o.contains(&partition)) {
+            continue;
+        }
+        if only.is_some() {
+            // What this process held of it before is stale.
+            *task = fresh(start)?;
+        }
+        let mut state = JoinTaskState {
+            task,
+            fresh: &mut make,
+        };
+        q.snapshots.remove(&(i, at as u32));
+        if let Some(done) = restore_state(log, &group, &changelog, at as u32, &mut state)? {
+            q.snapshots.insert((i, at as u32), done);
+        }
+    }
+    if only.is_none() {
+        for feed in join.all_repartition_feeds_mut() {
+            let topic = feed.source_topic().to_string();
+            for p in feed.partitions() {
+                let committed = log.committed_offset(&group, &topic, p)?;
+                if let (Some(at), Some(input)) = (committed, feed.input_mut(p)) {
+                    input.seek(at);
+                }
+            }
+        }
+    }
+    Ok(())
+}
 /// A task of a shared join that this process was just given: its state and positions as
-/// last committed, from its latest snapshot, else rebuilt by replaying its inputs up to the
-/// positions its group committed (from where the join started reading them).
+/// last committed (`restore_state`).
 pub fn take_over_join(
     log: &LogHandle,
     q: &mut Running,
     stage_index: usize,
     partition: u32,
 ) -> ExecResult<()> {
-    let group = group_of(log, &q.id);
-    let changelog = join_tasks_changelog_topic(log, &q.id);
-    let id = q.id.clone();
-    let stage = &mut q.stages[stage_index];
-    let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
-        return Ok(());
-    };
-    // A task as the join started it: whatever this process held of it before is stale.
-    let fresh_task = || -> ExecResult<_> {
-        fresh_join(log, &id, plan, join.start)?
-            .take_task(partition)
-            .ok_or_else(|| ExecError::internal("a join without the task of a partition"))
-    };
-    let mut task = fresh_task()?;
-    q.snapshots.remove(&(stage_index, partition));
-    match restore_operator(log, &changelog, partition, &mut task) {
-        Ok(Some(at)) => {
-            q.snapshots.insert((stage_index, partition), at);
-        }
-        // No snapshot, or one that does not fit (half put back, maybe): replay.
-        Ok(None) | Err(_) => {
-            task = fresh_task()?;
-            let mut until = Vec::new();
-            for input in task.inputs() {
-                until.push(log.committed_offset(&group, input.topic(), partition)?);
-            }
-            crate::exec::operators::join::live::replay_task(task.as_mut(), &until)?;
-        }
-    }
-    join.replace_task(task);
-    Ok(())
+    restore_join(log, q, stage_index, Some(&[partition]))
 }
 
 /// The join of a persistent query as it starts, with nothing read.
@@ -467,38 +486,6 @@ pub fn take_over_feeds(
     Ok(())
 }
 
-/// Puts a join's latest snapshot back (its state and positions), and tells its feeders
-/// which records of their internal topics were written after the last commit. Without a
-/// snapshot (or with a damaged one) the join starts again from its inputs' beginning; the
-/// rows it wrote before are not written again (the sink's skip set).
-fn restore_join(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
-    let group = group_of(log, &q.id);
-    let changelog = join_changelog_topic(log, &q.id);
-    for (i, stage) in q.stages.iter_mut().enumerate() {
-        let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
-            continue;
-        };
-        match restore_operator(log, &changelog, 0, join) {
-            Ok(Some(at)) => {
-                q.snapshots.insert((i, 0), at);
-            }
-            Ok(None) => {}
-            // A snapshot that does not fit may have been half put back: start again.
-            Err(_) => {
-                let naming = crate::exec::operators::join::Naming::persistent(log, &q.id, true);
-                *join = crate::exec::operators::join::build(
-                    log,
-                    plan,
-                    crate::exec::physical::StartAt::Earliest,
-                    &naming,
-                )?;
-            }
-        }
-        join.skip_written(&mut |topic| written_since_commit(log, &group, topic, topic))?;
-    }
-    Ok(())
-}
-
 /// Tags of the rows this query wrote to its sink after its last commit.
 fn written_since_commit(
     log: &LogHandle,
@@ -530,37 +517,39 @@ fn written_since_commit(
     Ok(tags)
 }
 
-/// Writes every stateful operator's state to the changelog (before the offsets are
-/// committed): each aggregation task's to its partition of the query's changelog, a join's
-/// (the whole join) to its own.
+/// Writes every stateful task's snapshot to its partition of its operator's changelog
+/// (before the offsets are committed); a task that read nothing since its last snapshot
+/// keeps it.
 pub fn snapshot(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     if q.group.is_none() {
         return Ok(());
     }
-    let topic = changelog_topic(log, &q.id);
     for (i, stage) in q.stages.iter_mut().enumerate() {
+        let Some(topic) = stage_changelog(log, &q.id, &stage.kind) else {
+            continue;
+        };
         if let Some(join) = &mut stage.join {
-            if q.share.is_none() {
-                let topic = join_changelog_topic(log, &q.id);
-                create_changelog(log, &topic, 1)?;
-                snapshot_operator(log, &topic, 0, join, &mut q.snapshots, (i, 0))?;
-                continue;
-            }
-            // Shared by several processes: each task this process runs, on its own.
-            let topic = join_tasks_changelog_topic(log, &q.id);
-            let partitions = join.task_partitions();
-            create_changelog(log, &topic, partitions.len() as u32)?;
-            for p in partitions {
-                if !join.owned.as_ref().is_none_or(|o| o.contains(&p)) {
+            let count = join.state_tasks_mut().len();
+            create_changelog(log, &topic, count as u32)?;
+            for at in 0..count {
+                if !join.runs_task(at) {
                     continue; // another process's task: it writes its own snapshots
                 }
-                if let Some(task) = join.task_mut(p) {
-                    snapshot_operator(log, &topic, p, task, &mut q.snapshots, (i, p))?;
-                }
+                let task = &mut *join.state_tasks_mut()[at];
+                let mut unused = || Err(ExecError::internal("a join task reset while saved"));
+                let mut state = JoinTaskState {
+                    task,
+                    fresh: &mut unused,
+                };
+                snapshot_operator(
+                    log,
+                    &topic,
+                    at as u32,
+                    &mut state,
+                    &mut q.snapshots,
+                    (i, at as u32),
+                )?;
             }
-            continue;
-        }
-        if !matches!(&*stage.kind, StageKind::Aggregate(_)) {
             continue;
         }
         let partitions = log.partition_count(&stage.input_topic).unwrap_or(1);
@@ -572,7 +561,13 @@ pub fn snapshot(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
                 continue; // another process's task: it writes its own snapshots
             }
             let key = (i, slot.partition);
-            snapshot_operator(log, &topic, slot.partition, slot, &mut q.snapshots, key)?;
+            let partition = slot.partition;
+            let mut state = AggregateState {
+                slot,
+                kind: &stage.kind,
+                topic: &stage.input_topic,
+            };
+            snapshot_operator(log, &topic, partition, &mut state, &mut q.snapshots, key)?;
         }
     }
     Ok(())
@@ -599,8 +594,9 @@ fn create_changelog(log: &LogHandle, topic: &str, partitions: u32) -> ExecResult
     }
 }
 
-/// Writes an operator's state to `partition` of the changelog `topic` when it has read
-/// anything since its last snapshot (`generations[key]`).
+/// Writes a task's snapshot (`operator_state::snapshot`: positions, then state) to
+/// `partition` of the changelog `topic` when it has read anything since its last one
+/// (`generations[key]`).
 fn snapshot_operator(
     log: &LogHandle,
     topic: &str,
@@ -609,14 +605,14 @@ fn snapshot_operator(
     generations: &mut Generations,
     key: (usize, u32),
 ) -> ExecResult<()> {
-    let consumed = state.consumed()?;
+    let consumed = operator_state::consumed(state)?;
     let previous = generations.get(&key).copied();
     // Nothing read since the last snapshot: the state has not changed.
     if previous.is_some_and(|(_, _, at)| at == consumed) {
         return Ok(());
     }
     let generation = previous.map_or(1, |(g, _, _)| g + 1);
-    let bytes = state.snapshot()?;
+    let bytes = operator_state::snapshot(state)?;
     let chunks = write_snapshot(
         log,
         topic,
@@ -630,23 +626,23 @@ fn snapshot_operator(
     Ok(())
 }
 
-/// Puts an operator's latest complete snapshot in `partition` of the changelog `topic`
-/// back: its generation, chunk count and progress, or None when there is none. An error:
-/// a snapshot that cannot be read or does not fit the operator (damaged, another
-/// version's), which may have been half put back: the caller rebuilds the state.
-fn restore_operator(
+/// Puts a task's latest complete snapshot in `partition` of the changelog `topic` back:
+/// its generation, chunk count and progress, or None when there is none. An error: a
+/// snapshot that cannot be read or does not fit the task (damaged, another version's),
+/// which may have been half put back.
+fn read_snapshot_into(
     log: &LogHandle,
     topic: &str,
     partition: u32,
     state: &mut dyn OperatorState,
 ) -> ExecResult<Option<(u64, u32, u64)>> {
-    if log.partition_count(topic).is_none() {
+    if log.partition_count(topic).is_none_or(|n| partition >= n) {
         return Ok(None);
     }
     let Some((generation, chunks, consumed, bytes)) = read_snapshot(log, topic, partition)? else {
         return Ok(None);
     };
-    state.restore(&bytes, consumed)?;
+    operator_state::restore(state, &bytes)?;
     Ok(Some((generation, chunks, consumed)))
 }
 

@@ -4,8 +4,9 @@
 //! re-keyed into internal topics, inner joins written to internal topics), the global
 //! table's new records, then the tasks, their rows merged by event time into the output
 //! topic. Feeders and tasks are units of the one driver (`exec/drivers/driver.rs`), each feeder's
-//! records appended by the one sink (`exec/sinks/append.rs`) before the tasks that read them run. For a restart the whole join (every position and every task's state)
-//! is saved as one snapshot, so positions and state always agree.
+//! records appended by the one sink (`exec/sinks/append.rs`) before the tasks that read them run. For a restart each task is saved
+//! on its own, its positions with its state (`JoinTaskState`, `state::durable`), as an
+//! aggregation task is; feeders keep no state, their positions are the query's commits.
 //!
 //! A transient query builds the same join, runs its feeders once and hands its tasks to
 //! `query::run_bounded`.
@@ -313,7 +314,8 @@ impl LiveJoin {
         }
     }
 
-    /// The task of `partition`, whose state a shared join snapshots on its own.
+    /// The task of `partition`.
+    #[cfg(test)]
     pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut RowTask> {
         let at = self.task_at(partition)?;
         self.tasks.get_mut(at)
@@ -325,43 +327,57 @@ impl LiveJoin {
             .position(|t| task_partition(t.as_mut()) == partition)
     }
 
-    /// Every position and every task's state.
-    pub(crate) fn save(&mut self, w: &mut Writer) -> Result<(), String> {
-        w.u32(self.feeders.len());
+    /// Every stateful task of the join, its inner joins' included: its own tasks first (task
+    /// i at i), then each inner join's, depth first. A task's place in this order is its
+    /// partition of the join's changelog (`state::durable`).
+    pub(crate) fn state_tasks_mut(&mut self) -> Vec<&mut RowTask> {
+        let mut out: Vec<&mut RowTask> = self.tasks.iter_mut().collect();
         for f in &mut self.feeders {
-            match f {
-                Feeder::Repartition(r) => save_positions(w, r.inputs.iter_mut().collect())?,
-                Feeder::Inner { join, .. } => join.save(w)?,
+            if let Feeder::Inner { join, .. } = f {
+                out.extend(join.state_tasks_mut());
             }
         }
-        w.u32(self.tasks.len());
-        for t in &mut self.tasks {
-            save_positions(w, t.inputs())?;
-            t.save(w);
-        }
-        Ok(())
+        out
     }
 
-    /// Puts back what `save` wrote (for the same query plan).
-    pub(crate) fn load(&mut self, r: &mut Reader) -> Result<(), String> {
-        let mismatch = || "the snapshot is of another join".to_string();
-        if r.count()? != self.feeders.len() {
-            return Err(mismatch());
+    /// Takes out the task at `at` among `state_tasks_mut` (from a join built to give it).
+    pub(crate) fn take_state_task(&mut self, mut at: usize) -> Option<RowTask> {
+        if at < self.tasks.len() {
+            return Some(self.tasks.swap_remove(at));
         }
+        at -= self.tasks.len();
         for f in &mut self.feeders {
-            match f {
-                Feeder::Repartition(feed) => load_positions(r, feed.inputs.iter_mut().collect())?,
-                Feeder::Inner { join, .. } => join.load(r)?,
+            if let Feeder::Inner { join, .. } = f {
+                let n = join.state_tasks_mut().len();
+                if at < n {
+                    return join.take_state_task(at);
+                }
+                at -= n;
             }
         }
-        if r.count()? != self.tasks.len() {
-            return Err(mismatch());
+        None
+    }
+
+    /// Every feeder that copies a source into an internal topic, its inner joins' included
+    /// (feeders keep no state: their positions are the query's committed offsets).
+    pub(crate) fn all_repartition_feeds_mut(&mut self) -> Vec<&mut RepartitionFeed> {
+        let mut out = Vec::new();
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) => out.push(&mut **r),
+                Feeder::Inner { join, .. } => out.extend(join.all_repartition_feeds_mut()),
+            }
         }
-        for t in &mut self.tasks {
-            load_positions(r, t.inputs())?;
-            t.load(r)?;
+        out
+    }
+
+    /// Whether this process runs the task at `at` among `state_tasks_mut` (an inner
+    /// join's tasks run wherever the join does: such a join is never shared).
+    pub(crate) fn runs_task(&mut self, at: usize) -> bool {
+        match (&self.owned, self.tasks.get_mut(at)) {
+            (Some(owned), Some(task)) => owned.contains(&task_partition(task.as_mut())),
+            _ => true,
         }
-        Ok(())
     }
 
     /// Where every input of every task and feeder is: (topic, partition, next offset).
@@ -422,57 +438,51 @@ impl LiveJoin {
     }
 }
 
-/// A join's state: every task's tables and window buffers, with the positions of all its
-/// inputs and its feeders', in one snapshot, so that they always agree.
-impl crate::exec::state::operator_state::OperatorState for LiveJoin {
-    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
-        let mut w = Writer(Vec::new());
-        self.save(&mut w)?;
-        Ok(w.0)
-    }
-
-    fn restore(&mut self, bytes: &[u8], _consumed: u64) -> ExecResult<()> {
-        let mut r = Reader::new(bytes);
-        self.load(&mut r)?;
-        if !r.at_end() {
-            return Err("the snapshot is of another join".to_string().into());
-        }
-        Ok(())
-    }
-
-    /// Positions only grow, so their sum changes whenever anything was read.
-    fn consumed(&mut self) -> ExecResult<u64> {
-        Ok(self.positions()?.iter().map(|(_, _, o)| *o).sum())
-    }
+/// A join task as durability sees it (`state::operator_state`): its tables or window
+/// buffers with one position per input; `fresh` makes the task again as the join built it.
+pub(crate) struct JoinTaskState<'a> {
+    pub(crate) task: &'a mut RowTask,
+    pub(crate) fresh: &'a mut dyn FnMut() -> ExecResult<RowTask>,
 }
 
-/// One task of a shared join: its tables or window buffers with the positions of its
-/// inputs, so that it moves to another process alone.
-impl crate::exec::state::operator_state::OperatorState for RowTask {
-    fn snapshot(&mut self) -> ExecResult<Vec<u8>> {
-        let mut w = Writer(Vec::new());
-        save_positions(&mut w, self.inputs())?;
-        self.save(&mut w);
-        Ok(w.0)
+impl crate::exec::state::operator_state::OperatorState for JoinTaskState<'_> {
+    fn positions(&mut self) -> ExecResult<Vec<crate::exec::state::operator_state::Position>> {
+        let mut out = Vec::new();
+        for i in self.task.inputs() {
+            out.push(position(i)?);
+        }
+        Ok(out)
     }
 
-    fn restore(&mut self, bytes: &[u8], _consumed: u64) -> ExecResult<()> {
-        let mut r = Reader::new(bytes);
-        load_positions(&mut r, self.inputs())?;
-        self.load(&mut r)?;
-        if !r.at_end() {
+    fn seek(&mut self, offsets: &[u64]) -> ExecResult<()> {
+        let inputs = self.task.inputs();
+        if inputs.len() != offsets.len() {
             return Err("the snapshot is of another join task".to_string().into());
+        }
+        for (i, at) in inputs.into_iter().zip(offsets) {
+            i.seek(*at);
         }
         Ok(())
     }
 
-    /// Positions only grow, so their sum changes whenever the task read anything.
-    fn consumed(&mut self) -> ExecResult<u64> {
-        let mut sum = 0;
-        for i in self.inputs() {
-            sum += i.position()?;
-        }
-        Ok(sum)
+    fn save_state(&mut self, w: &mut Writer) -> ExecResult<()> {
+        self.task.save(w);
+        Ok(())
+    }
+
+    fn load_state(&mut self, r: &mut Reader) -> ExecResult<()> {
+        Ok(self.task.load(r)?)
+    }
+
+    fn reset(&mut self, _log: &LogHandle) -> ExecResult<()> {
+        *self.task = (self.fresh)()?;
+        Ok(())
+    }
+
+    fn replay(&mut self, _log: &LogHandle, until: &[u64], close: bool) -> ExecResult<()> {
+        let until: Vec<Option<u64>> = until.iter().copied().map(Some).collect();
+        self.task.close_at_end(close);
+        replay_task(self.task.as_mut(), &until)
     }
 }
 
@@ -498,24 +508,6 @@ pub(crate) fn task_partition(task: &mut dyn Task<Item = OutputRow>) -> u32 {
 
 fn position(i: &mut Input) -> Result<(String, u32, u64), String> {
     Ok((i.topic().to_string(), i.partition(), i.position()?))
-}
-
-fn save_positions(w: &mut Writer, inputs: Vec<&mut Input>) -> Result<(), String> {
-    w.u32(inputs.len());
-    for i in inputs {
-        w.u64(i.position()?);
-    }
-    Ok(())
-}
-
-fn load_positions(r: &mut Reader, inputs: Vec<&mut Input>) -> Result<(), String> {
-    if r.count()? != inputs.len() {
-        return Err("the snapshot is of another join".into());
-    }
-    for i in inputs {
-        i.seek(r.u64()?);
-    }
-    Ok(())
 }
 
 /// A table's rows by key, in a snapshot.
