@@ -22,11 +22,12 @@ use super::drivers::stage::run_stage;
 use super::error::{ExecError, ExecResult};
 use super::format::encode_value;
 use super::format::key::{encode_computed_key_into, encode_key_into, KeyFormat};
-use super::operators::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKind, InputScanner};
+use super::operators::aggregate::{AggregateSpec, AggregateTask, InputKind, InputScanner};
 use super::operators::pipeline::StatelessPipeline;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::sinks::repartition::RepartitionWriter;
+use super::task::OutputRow;
 use super::task::{read_partition, BadRecord, TaskStats};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::{ColumnRole, Format, SourceDef};
@@ -53,7 +54,7 @@ pub enum StageKind {
     Aggregate(AggregateSpec),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct TaskSlot {
     pub(crate) partition: u32,
     pub(crate) offset: u64,
@@ -271,7 +272,7 @@ impl SinkWriter {
     pub fn encode(
         &self,
         log: &LogHandle,
-        rows: &[Emitted],
+        rows: &[OutputRow],
         encoded: &mut Vec<Encoded>,
         bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
@@ -390,7 +391,6 @@ impl super::operators::join::live::RowEncoder for SinkWriter {
         out: &mut Vec<Encoded>,
         bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
-        let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
         SinkWriter::encode(self, log, &rows, out, bad)
     }
 }
@@ -719,7 +719,7 @@ pub fn run_transient(
     prefix: &str,
     start_at_end: bool,
     progress: Option<Arc<super::output::Progress>>,
-) -> ExecResult<(Vec<Emitted>, TaskStats)> {
+) -> ExecResult<(Vec<OutputRow>, TaskStats)> {
     let mut stages = transient_stages(log, plan, prefix, start_at_end, progress)?;
     let mut stats = TaskStats::default();
     let rows = run_collect(runtime, log, &mut stages, true, &mut stats);
@@ -776,7 +776,7 @@ pub(crate) fn run_collect(
     stages: &mut [Stage],
     close: bool,
     stats: &mut TaskStats,
-) -> ExecResult<Vec<Emitted>> {
+) -> ExecResult<Vec<OutputRow>> {
     let last = stages.len() - 1;
     let mut rows = Vec::new();
     for (i, stage) in stages.iter_mut().enumerate() {

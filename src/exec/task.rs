@@ -13,17 +13,22 @@ use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)
 pub use super::limits::FETCH_BATCH_RECORDS;
 
-/// A row a query produced, with where it came from (for ordering and reports).
+/// A row an operator produced (filter/project, aggregate, every join kind), with where it
+/// came from (for the merge's order, the sink's tag and reports): the one row type that
+/// operators hand to each other, to a sink and to the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputRow {
     pub event_time_ms: i64,
     pub partition: u32,
     pub offset: u64,
+    /// The query's output columns.
     pub values: RowValues,
-    /// A deletion of the row's key (a table join's row that left the result): the key
-    /// columns of `values` are meaningful, the record has no value.
+    /// A deletion of the row's key (a table join's row that left the result, a session
+    /// merged away, a group HAVING no longer keeps): the key columns of `values` are
+    /// meaningful, the record has no value.
     pub tombstone: bool,
-    /// The window of the input's key that the output key keeps (a windowed source).
+    /// The row's window: an aggregation's (`[start, end)` of a time window, `[start, end]`
+    /// of a session), or the window of a windowed source's key that the output key keeps.
     pub window: Option<(i64, i64)>,
     /// The Kafka headers of the input record, for the record written.
     pub headers: super::row_headers::RowHeaders,
@@ -209,7 +214,7 @@ impl PartitionReader {
     }
 
     /// Is there a record left in the range? Fetches when the read-ahead is used up.
-    fn ready(&mut self) -> Result<bool, String> {
+    pub(crate) fn ready(&mut self) -> Result<bool, String> {
         loop {
             if self.cursor.has_next().map_err(|e| e.to_string())? {
                 return Ok(true);

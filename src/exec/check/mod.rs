@@ -17,10 +17,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::log::{Acks, LogHandle, MemoryLog, Offsets, ProducerRecord};
-use super::operators::aggregate::Emitted;
 use super::output::Progress;
 use super::physical::{self, StartAt};
 use super::task::read_partition;
+use super::task::OutputRow;
 use super::{Captured, Session};
 use crate::data::Value;
 use crate::plan::QueryPlan;
@@ -135,7 +135,7 @@ pub(crate) fn run_aggregate(session: &mut Session, select: &str) -> Vec<String> 
     rows.iter().map(emitted_text).collect()
 }
 
-fn emitted_text(r: &Emitted) -> String {
+fn emitted_text(r: &OutputRow) -> String {
     let mut s = if r.tombstone {
         format!("DELETE {}", row_text(&r.values[..1]))
     } else {

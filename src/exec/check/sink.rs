@@ -3,12 +3,12 @@
 
 use super::{fixture, topic_records};
 use crate::data::Value;
-use crate::exec::operators::aggregate::Emitted;
 use crate::exec::persistent::SinkWriter;
 use crate::exec::sinks::append::Appender;
+use crate::exec::task::OutputRow;
 
-fn row(sensor: &str, n: i64, t: i64, offset: u64) -> Emitted {
-    Emitted {
+fn row(sensor: &str, n: i64, t: i64, offset: u64) -> OutputRow {
+    OutputRow {
         event_time_ms: t,
         partition: 0,
         offset,

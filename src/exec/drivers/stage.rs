@@ -2,26 +2,23 @@
 //! input topic read batch by batch through the stage's operators (filter/project,
 //! repartition, aggregate), its rows encoded for the sink or handed on as rows.
 
-use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use crate::data::Value;
 use crate::exec::drivers::driver;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::log::{LogHandle, Offsets};
-use crate::exec::operators::aggregate::Emitted;
-use crate::exec::output::Progress;
-use crate::exec::persistent::{repartition, Encoded, SinkWriter, Stage, StageKind, TaskSlot};
+use crate::exec::operators::aggregate::AggregatingTask;
+use crate::exec::operators::filter_project::FilterProjectTask;
+use crate::exec::operators::partition_input::PartitionInput;
+use crate::exec::operators::repartition::RepartitionTask;
+use crate::exec::persistent::{Encoded, SinkWriter, Stage, StageKind, TaskSlot};
 use crate::exec::sinks::append::Appender;
-use crate::exec::task::{PartitionRange, PartitionReader, Task, TaskStats};
+use crate::exec::task::{OutputRow, Task, TaskStats};
 
 /// What a stage's task makes: records to append, or rows for the caller.
 pub(crate) enum StageItem {
     Record(Encoded),
-    Row(Emitted),
+    Row(OutputRow),
 }
 
 impl StageItem {
@@ -33,25 +30,26 @@ impl StageItem {
     }
 }
 
+/// The task of a stage's operator, over one partition of the stage's input.
+enum StageOp {
+    FilterProject(FilterProjectTask),
+    Aggregate(AggregatingTask),
+    Repartition(RepartitionTask),
+}
+
+/// A stage's task: its operator's task, and the sink that encodes its rows (a persistent
+/// query) or hands them on (a transient aggregation); a repartition's records go to its
+/// internal topic as they are.
 pub(crate) struct StageTask {
     log: LogHandle,
-    kind: Arc<StageKind>,
-    pub(crate) slot: TaskSlot,
-    reader: PartitionReader,
+    op: StageOp,
     /// Rows are encoded for the sink (a persistent query), else handed on.
     sink: Option<Arc<SinkWriter>>,
     /// Records are handed on to be appended; false for a replay that rebuilds state.
     append: bool,
-    /// Close every open window at the end of the input (the end of a bounded run).
-    close: bool,
-    progress: Option<Arc<Progress>>,
-    skip: Arc<HashSet<Bytes>>,
     stats: TaskStats,
-    late_before: u64,
-    row: Vec<Value>,
-    rows: Vec<Emitted>,
-    plain: Vec<crate::exec::task::OutputRow>,
-    bad: Vec<crate::exec::task::BadRecord>,
+    rows: Vec<OutputRow>,
+    records: Vec<Encoded>,
 }
 
 impl StageTask {
@@ -64,28 +62,38 @@ impl StageTask {
         sink: Option<Arc<SinkWriter>>,
         append: bool,
         close: bool,
-    ) -> StageTask {
-        let range = PartitionRange {
-            partition: slot.partition,
-            start: slot.offset,
-            end,
+    ) -> ExecResult<StageTask> {
+        let input = PartitionInput::new(log, &stage.input_topic, slot, end, stage.progress.clone());
+        let kind = stage.kind.clone();
+        let op = match &*stage.kind {
+            StageKind::Stateless(_) => StageOp::FilterProject(FilterProjectTask::new(input, kind)),
+            StageKind::Aggregate(_) => StageOp::Aggregate(AggregatingTask::new(input, kind)),
+            StageKind::Repartition { .. } => {
+                StageOp::Repartition(RepartitionTask::new(log, input, kind, stage.skip.clone()))
+            }
+            StageKind::Joined(_) => {
+                return Err(ExecError::internal("a joined stage runs as a join"));
+            }
         };
-        StageTask {
+        let mut task = StageTask {
             log: log.clone(),
-            kind: stage.kind.clone(),
-            late_before: slot.agg.as_ref().map_or(0, |a| a.late_records),
-            reader: PartitionReader::new(log.clone(), stage.input_topic.clone(), range),
-            slot,
+            op,
             sink,
             append,
-            close,
-            progress: stage.progress.clone(),
-            skip: stage.skip.clone(),
             stats: TaskStats::default(),
-            row: Vec::new(),
             rows: Vec::new(),
-            plain: Vec::new(),
-            bad: Vec::new(),
+            records: Vec::new(),
+        };
+        task.close_at_end(close);
+        Ok(task)
+    }
+
+    /// The task's place and state, to keep between runs.
+    pub(crate) fn into_slot(self) -> TaskSlot {
+        match self.op {
+            StageOp::FilterProject(t) => t.into_slot(),
+            StageOp::Aggregate(t) => t.into_slot(),
+            StageOp::Repartition(t) => t.into_slot(),
         }
     }
 
@@ -109,114 +117,46 @@ impl StageTask {
         }
         Ok(())
     }
-
-    /// The end of the input: with `close`, an aggregation closes its open windows.
-    fn finish(&mut self, out: &mut Vec<StageItem>) -> ExecResult<bool> {
-        if self.close {
-            if let (StageKind::Aggregate(spec), Some(task)) = (&*self.kind, self.slot.agg.as_mut())
-            {
-                task.close(
-                    spec,
-                    self.slot.partition,
-                    self.slot.offset,
-                    true,
-                    &mut self.rows,
-                );
-                self.hand_on(out)?;
-            }
-        }
-        Ok(false)
-    }
 }
 
 impl Task for StageTask {
     type Item = StageItem;
 
     fn next_batch(&mut self, out: &mut Vec<StageItem>) -> ExecResult<bool> {
-        if self
-            .progress
-            .as_ref()
-            .is_some_and(|p| p.cancel.load(Ordering::Relaxed))
-        {
-            return self.finish(out); // Ctrl-C: what was read so far is the result
-        }
-        let read_before = self.reader.records_read();
-        let Some(records) = self.reader.next_batch()? else {
-            // The range can end past the last record (Kafka's transaction markers).
-            let end = self.reader.position()?;
-            self.slot.offset = self.slot.offset.max(end);
-            return self.finish(out);
-        };
-        let partition = self.slot.partition;
-        let processed: ExecResult<()> = match &*self.kind {
-            StageKind::Stateless(p) => {
-                self.plain.clear();
-                let r = p.process(
-                    partition,
-                    records,
-                    &mut self.row,
-                    &mut self.plain,
-                    &mut self.bad,
-                );
-                self.rows.extend(self.plain.drain(..).map(Emitted::from));
-                r.map_err(ExecError::from)
-            }
-            StageKind::Repartition {
-                pipeline,
-                writer,
-                table,
-            } => {
-                let mut rekeyed = Vec::new();
-                let r = repartition(
-                    &self.log,
-                    pipeline,
-                    writer,
-                    &self.skip,
-                    table
-                        .then(|| self.slot.agg.as_mut().map(|a| &mut a.table))
-                        .flatten(),
-                    partition,
-                    records,
-                    &mut self.row,
-                    &mut self.bad,
-                    &mut rekeyed,
-                );
+        let more = match &mut self.op {
+            StageOp::FilterProject(t) => t.next_batch(&mut self.rows)?,
+            StageOp::Aggregate(t) => t.next_batch(&mut self.rows)?,
+            StageOp::Repartition(t) => {
+                let more = t.next_batch(&mut self.records)?;
                 // A replay that rebuilds state appends nothing.
                 if self.append {
-                    out.extend(rekeyed.into_iter().map(StageItem::Record));
+                    out.extend(self.records.drain(..).map(StageItem::Record));
                 }
-                r.map_err(ExecError::from)
-            }
-            StageKind::Joined(_) => {
-                return Err(ExecError::internal("a joined stage runs as a join"));
-            }
-            StageKind::Aggregate(spec) => {
-                let task = self.slot.agg.as_mut().expect("aggregate tasks have state");
-                task.process(spec, partition, records, &mut self.bad, &mut self.rows)
+                self.records.clear();
+                return Ok(more);
             }
         };
-        let read = self.reader.records_read() - read_before;
-        self.stats.records_read += read;
-        if let Some(p) = &self.progress {
-            p.records_read.fetch_add(read, Ordering::Relaxed);
-        }
-        processed?;
-        self.slot.offset = self.reader.position()?;
-        self.stats.add_bad(std::mem::take(&mut self.bad));
         self.hand_on(out)?;
-        Ok(true)
+        Ok(more)
     }
 
-    /// The task's counters, late records included.
+    /// The operator's counters (late records included) and what the sink wrote.
     fn stats(&mut self) -> TaskStats {
-        let late = self.slot.agg.as_ref().map_or(0, |a| a.late_records);
-        self.stats.late_records = late - self.late_before;
-        self.late_before = late;
-        std::mem::take(&mut self.stats)
+        let mut stats = match &mut self.op {
+            StageOp::FilterProject(t) => t.stats(),
+            StageOp::Aggregate(t) => t.stats(),
+            StageOp::Repartition(t) => t.stats(),
+        };
+        stats.merge(std::mem::take(&mut self.stats));
+        stats
     }
 
     fn close_at_end(&mut self, close: bool) {
-        self.close = close;
+        match &mut self.op {
+            StageOp::Aggregate(t) => t.close_at_end(close),
+            StageOp::FilterProject(t) => t.close_at_end(close),
+            StageOp::Repartition(t) => t.close_at_end(close),
+        }
     }
 }
 
@@ -230,12 +170,15 @@ pub(crate) fn run_stage(
     sink: Option<&Arc<SinkWriter>>,
     close: bool,
     stats: &mut TaskStats,
-) -> ExecResult<Vec<Emitted>> {
+) -> ExecResult<Vec<OutputRow>> {
     let target = match (&*stage.kind, sink) {
         (StageKind::Repartition { writer, .. }, _) => Some(writer.topic.clone()),
         (_, Some(s)) => Some(s.topic.clone()),
         _ => None,
     };
+    if matches!(&*stage.kind, StageKind::Joined(_)) {
+        return Err(ExecError::internal("a joined stage runs as a join"));
+    }
     let mut tasks = Vec::with_capacity(stage.tasks.len());
     for slot in std::mem::take(&mut stage.tasks) {
         let end = match log.offsets(&stage.input_topic, slot.partition) {
@@ -250,7 +193,7 @@ pub(crate) fn run_stage(
                 stage.tasks.push(slot);
                 stage
                     .tasks
-                    .extend(tasks.into_iter().map(|t: StageTask| t.slot));
+                    .extend(tasks.into_iter().map(StageTask::into_slot));
                 stage.tasks.sort_by_key(|t| t.partition);
                 return Err(e.into());
             }
@@ -263,7 +206,7 @@ pub(crate) fn run_stage(
             sink.cloned(),
             true,
             close,
-        ));
+        )?);
     }
     let mut appender = match &target {
         Some(topic) => Some(Appender::new(log, topic)?),
@@ -289,7 +232,7 @@ pub(crate) fn run_stage(
     }
     for mut t in ran.units {
         stats.merge(t.stats());
-        stage.tasks.push(t.slot);
+        stage.tasks.push(t.into_slot());
     }
     match failure {
         Some(e) => Err(e),
@@ -318,7 +261,16 @@ pub(crate) fn replay_task(
         skip: Default::default(),
         round_records_max: None,
     };
-    let mut task = StageTask::new(log, &stage, slot, end, None, false, close);
+    if matches!(&**kind, StageKind::Joined(_)) {
+        return (
+            slot,
+            Some(ExecError::internal("a joined stage runs as a join")),
+        );
+    }
+    let mut task = match StageTask::new(log, &stage, slot, end, None, false, close) {
+        Ok(task) => task,
+        Err(e) => return (TaskSlot::default(), Some(e)),
+    };
     let error = driver::replay(&mut task).err();
-    (task.slot, error)
+    (task.into_slot(), error)
 }

@@ -18,7 +18,7 @@ use crate::data::{SqlType, Value};
 use crate::exec::decode::SourceDecoder;
 use crate::exec::eval::{eval, is_true};
 use crate::exec::format::DecodeError;
-use crate::exec::task::BadRecord;
+use crate::exec::task::{BadRecord, OutputRow};
 use crate::plan::aggregate::{AggCall, AggFunc, Aggregate};
 use crate::plan::expr::TypedExpr;
 use crate::plan::logical::{LogicalPlan, Source};
@@ -87,38 +87,6 @@ mod fast_hash_tests {
             "only {} of 4096 buckets used",
             buckets.len()
         );
-    }
-}
-
-/// A row an operator emits, with where it came from (for ordering and the sink record).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Emitted {
-    pub event_time_ms: i64,
-    pub partition: u32,
-    pub offset: u64,
-    /// The query's output columns.
-    pub values: crate::exec::task::RowValues,
-    /// `[start, end)` of a time window, `[start, end]` of a session.
-    pub window: Option<(i64, i64)>,
-    /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
-    pub tombstone: bool,
-    /// The Kafka headers of the input record that caused the row, for the record written.
-    pub headers: crate::exec::row_headers::RowHeaders,
-}
-
-impl From<crate::exec::task::OutputRow> for Emitted {
-    /// A row of a stateless or join operator: the window of a windowed source's key; a
-    /// deletion only from a table join.
-    fn from(r: crate::exec::task::OutputRow) -> Emitted {
-        Emitted {
-            event_time_ms: r.event_time_ms,
-            partition: r.partition,
-            offset: r.offset,
-            values: r.values,
-            window: r.window,
-            tombstone: r.tombstone,
-            headers: r.headers,
-        }
     }
 }
 
@@ -818,7 +786,7 @@ impl AggregateTask {
         partition: u32,
         records: impl IntoIterator<Item = Result<LogRecord<'a>, String>>,
         bad: &mut Vec<BadRecord>,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) -> ExecResult<()> {
         let mut row = std::mem::take(&mut self.row);
         let result = match spec.input_kind {
@@ -920,7 +888,7 @@ impl AggregateTask {
         t: i64,
         offset: u64,
         sign: Sign,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         self.seq += 1;
         self.stream_time_ms = self.stream_time_ms.max(t);
@@ -1019,7 +987,7 @@ impl AggregateTask {
         emit_update: bool,
         t: i64,
         offset: u64,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         let Some(group) = self.groups.get_mut(self.key_buf.as_slice()) else {
             return;
@@ -1068,7 +1036,7 @@ impl AggregateTask {
         args: &[Value],
         t: i64,
         offset: u64,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         // A window ending past the largest time ends at it (it closes at the end of input).
         let end = start.saturating_add(size_ms);
@@ -1090,7 +1058,7 @@ impl AggregateTask {
         args: &[Value],
         t: i64,
         offset: u64,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         let klen = self.key_buf.len();
         if spec.window.is_some() {
@@ -1142,7 +1110,7 @@ impl AggregateTask {
         args: &[Value],
         t: i64,
         offset: u64,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         let stream_time = self.stream_time_ms;
         // (the lookup only when the state is at its bound: not per record)
@@ -1249,7 +1217,7 @@ impl AggregateTask {
         partition: u32,
         offset: u64,
         all: bool,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         let emit_final = spec.emit == EmitKind::Final;
         self.close_inner(spec, partition, offset, all, emit_final, out);
@@ -1262,7 +1230,7 @@ impl AggregateTask {
         offset: u64,
         all: bool,
         emit_rows: bool,
-        out: &mut Vec<Emitted>,
+        out: &mut Vec<OutputRow>,
     ) {
         let Some(w) = &spec.window else { return };
         let grace = w.grace_ms;
@@ -1355,7 +1323,7 @@ fn apply(
     partition: u32,
     offset: u64,
     was_visible: bool,
-    out: &mut Vec<Emitted>,
+    out: &mut Vec<OutputRow>,
 ) {
     for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
         add(acc, call, v.clone(), seq);
@@ -1389,7 +1357,7 @@ fn emit(
     partition: u32,
     offset: u64,
     was_visible: bool,
-    out: &mut Vec<Emitted>,
+    out: &mut Vec<OutputRow>,
 ) {
     let row = output_row(
         key,
@@ -1402,7 +1370,7 @@ fn emit(
     if tombstone && (spec.emit == EmitKind::Final || !was_visible) {
         return;
     }
-    out.push(Emitted {
+    out.push(OutputRow {
         event_time_ms: t,
         partition,
         offset,
@@ -1437,7 +1405,7 @@ fn passes_having(spec: &AggregateSpec, group: &Group) -> bool {
 
 /// Gives the rows one input record caused that record's headers (the aggregate's row
 /// carries the headers of the record that last changed it, as in ksqlDB).
-fn carry_headers(r: &LogRecord, rows: &mut [Emitted]) {
+fn carry_headers(r: &LogRecord, rows: &mut [OutputRow]) {
     if rows.is_empty() {
         return;
     }
@@ -1472,10 +1440,10 @@ fn emit_tombstone(
     t: i64,
     partition: u32,
     offset: u64,
-    out: &mut Vec<Emitted>,
+    out: &mut Vec<OutputRow>,
 ) {
     let row = output_row(key, window, spec.calls.iter().map(|_| Value::Null));
-    out.push(Emitted {
+    out.push(OutputRow {
         event_time_ms: t,
         partition,
         offset,
@@ -1498,3 +1466,5 @@ fn closed(end: i64, grace: i64, now: i64) -> bool {
 mod bounds_tests;
 /// The task's state as bytes, for its changelog.
 mod snapshot;
+mod task;
+pub(crate) use task::AggregatingTask;
