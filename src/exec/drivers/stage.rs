@@ -53,7 +53,6 @@ pub(crate) struct StageTask {
 }
 
 impl StageTask {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         log: &LogHandle,
         stage: &Stage,
@@ -61,7 +60,6 @@ impl StageTask {
         end: u64,
         sink: Option<Arc<SinkWriter>>,
         append: bool,
-        close: bool,
     ) -> ExecResult<StageTask> {
         let input = PartitionInput::new(log, &stage.input_topic, slot, end, stage.progress.clone());
         let kind = stage.kind.clone();
@@ -75,7 +73,7 @@ impl StageTask {
                 return Err(ExecError::internal("a joined stage runs as a join"));
             }
         };
-        let mut task = StageTask {
+        Ok(StageTask {
             log: log.clone(),
             op,
             sink,
@@ -83,9 +81,7 @@ impl StageTask {
             stats: TaskStats::default(),
             rows: Vec::new(),
             records: Vec::new(),
-        };
-        task.close_at_end(close);
-        Ok(task)
+        })
     }
 
     /// The task's place and state, to keep between runs.
@@ -198,15 +194,10 @@ pub(crate) fn run_stage(
                 return Err(e.into());
             }
         };
-        tasks.push(StageTask::new(
-            log,
-            stage,
-            slot,
-            end,
-            sink.cloned(),
-            true,
-            close,
-        )?);
+        let mut task = StageTask::new(log, stage, slot, end, sink.cloned(), true)?;
+        // What the end of the input does (close windows, or pause) is the task's own.
+        task.close_at_end(close);
+        tasks.push(task);
     }
     let mut appender = match &target {
         Some(topic) => Some(Appender::new(log, topic)?),
@@ -267,10 +258,11 @@ pub(crate) fn replay_task(
             Some(ExecError::internal("a joined stage runs as a join")),
         );
     }
-    let mut task = match StageTask::new(log, &stage, slot, end, None, false, close) {
+    let mut task = match StageTask::new(log, &stage, slot, end, None, false) {
         Ok(task) => task,
         Err(e) => return (TaskSlot::default(), Some(e)),
     };
+    task.close_at_end(close);
     let error = driver::replay(&mut task).err();
     (task.into_slot(), error)
 }
