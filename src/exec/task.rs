@@ -138,7 +138,15 @@ pub trait Task: Send {
     /// Appends what the next batch makes (possibly nothing); false when the task is done.
     fn next_batch(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
     /// What the task read, wrote and skipped so far (taken: the counters start again).
-    fn stats(&mut self) -> TaskStats;
+    /// By default its inputs' counters, merged: a join reads and skips only through its
+    /// inputs; a task with counters of its own says so.
+    fn stats(&mut self) -> TaskStats {
+        let mut stats = TaskStats::default();
+        for input in self.inputs() {
+            stats.merge(std::mem::take(&mut input.stats));
+        }
+        stats
+    }
     /// The task's inputs, to resume them and to save and restore their positions (none:
     /// a task that reads its ranges once).
     fn inputs(&mut self) -> Vec<&mut Input> {

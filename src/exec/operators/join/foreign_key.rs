@@ -23,7 +23,7 @@ use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{OutputRow, Task, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
 /// A left table row: its fields, and the right key it refers to (None: NULL, no match).
@@ -257,13 +257,6 @@ impl Task for ForeignKeyTask {
         Ok(true)
     }
 
-    fn stats(&mut self) -> TaskStats {
-        let mut s = TaskStats::default();
-        for i in self.lefts.iter_mut().chain(self.rights.iter_mut()) {
-            s.merge(std::mem::take(&mut i.stats));
-        }
-        s
-    }
     fn inputs(&mut self) -> Vec<&mut Input> {
         self.lefts
             .iter_mut()

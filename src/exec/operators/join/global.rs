@@ -183,9 +183,6 @@ impl Task for GlobalJoinTask {
         Ok(true)
     }
 
-    fn stats(&mut self) -> TaskStats {
-        std::mem::take(&mut self.stream.stats)
-    }
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.stream]
     }

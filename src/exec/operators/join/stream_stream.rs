@@ -19,7 +19,7 @@ use super::{fill, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{OutputRow, Task, FETCH_BATCH_RECORDS};
 /// ksqlDB's grace without GRACE PERIOD (24 hours), for joins as for windows.
 use crate::plan::window::DEFAULT_GRACE_MS;
 use crate::syntax::ast::JoinType;
@@ -258,11 +258,6 @@ impl Task for StreamStreamTask {
         Ok(true)
     }
 
-    fn stats(&mut self) -> TaskStats {
-        let mut s = std::mem::take(&mut self.left.stats);
-        s.merge(std::mem::take(&mut self.right.stats));
-        s
-    }
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.left, &mut self.right]
     }

@@ -17,7 +17,7 @@ use crate::data::Value;
 use crate::exec::error::ExecResult;
 use crate::exec::operators::aggregate::{FastHash, KeyBytes};
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{OutputRow, Task, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
 /// The fields of a table row that the query reads, inline up to two.
@@ -117,11 +117,6 @@ impl Task for StreamTableTask {
         Ok(true)
     }
 
-    fn stats(&mut self) -> TaskStats {
-        let mut s = std::mem::take(&mut self.stream.stats);
-        s.merge(std::mem::take(&mut self.table.stats));
-        s
-    }
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.stream, &mut self.table]
     }

@@ -14,7 +14,7 @@ use super::{fill, owned_key, part, side_offset, JoinSpec};
 use crate::data::Value;
 use crate::exec::error::ExecResult;
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{OutputRow, Task, FETCH_BATCH_RECORDS};
 use crate::syntax::ast::JoinType;
 
 pub struct TableTableTask {
@@ -115,11 +115,6 @@ impl Task for TableTableTask {
         Ok(true)
     }
 
-    fn stats(&mut self) -> TaskStats {
-        let mut s = std::mem::take(&mut self.left.stats);
-        s.merge(std::mem::take(&mut self.right.stats));
-        s
-    }
     fn inputs(&mut self) -> Vec<&mut Input> {
         vec![&mut self.left, &mut self.right]
     }
