@@ -13,6 +13,7 @@ pub mod format;
 pub mod input;
 pub mod inspect;
 mod join_times;
+mod joined_aggregate;
 #[cfg(test)]
 mod layering;
 pub mod limits;

@@ -38,6 +38,7 @@ use crate::exec::input;
 pub use crate::exec::input::Input;
 use live::Feeder;
 pub use live::LiveJoin;
+pub(crate) use materialize::{row_columns, row_source, InnerWriter};
 
 /// Tasks of a join query, and the internal topics made for it (removed when it ends).
 pub struct JoinTasks {
