@@ -190,3 +190,9 @@ fn a_delimited_value_delimiter_separates_fields_and_a_sink_inherits_it() {
 fn a_copied_table_forwards_deletes_and_skips_records_without_a_key() {
     passes_skipping("table_copy", 3, &["a table's record needs a key"]);
 }
+
+#[test]
+fn joined_tables_keyed_in_different_key_formats_meet_and_the_right_tables_deletions_reach_the_join()
+{
+    passes("table_join_key_formats", 10);
+}
