@@ -196,3 +196,8 @@ fn joined_tables_keyed_in_different_key_formats_meet_and_the_right_tables_deleti
 {
     passes("table_join_key_formats", 10);
 }
+
+#[test]
+fn a_record_without_a_value_re_keyed_by_partition_by_gets_null_for_key_parts_not_from_its_key() {
+    passes("partition_null_values", 4);
+}
