@@ -201,3 +201,8 @@ fn joined_tables_keyed_in_different_key_formats_meet_and_the_right_tables_deleti
 fn a_record_without_a_value_re_keyed_by_partition_by_gets_null_for_key_parts_not_from_its_key() {
     passes("partition_null_values", 4);
 }
+
+#[test]
+fn an_aggregation_of_a_table_join_retracts_a_changed_or_deleted_join_row_from_its_group() {
+    passes("aggregate_table_join", 14);
+}

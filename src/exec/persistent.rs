@@ -479,8 +479,12 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
         (_, EdgeKind::Forward) => None,
         _ => return Err(unsupported()),
     };
-    if let (Some((r, _)), true) = (repartition, agg.input.sources().len() > 1) {
-        return super::joined_aggregate::stages(log, agg, r, prefix, having, project);
+    if let (Some((r, below)), true) = (repartition, agg.input.sources().len() > 1) {
+        let rows = match &physical.node(below).operator {
+            PhysicalOp::Repartition(rows) => Some(rows),
+            _ => None,
+        };
+        return super::joined_aggregate::stages(log, agg, r, rows, prefix, having, project);
     }
     let Some((r, below)) = repartition else {
         let (source, filter) = physical.filtered_scan(input.from).ok_or_else(unsupported)?;

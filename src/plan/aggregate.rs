@@ -18,7 +18,9 @@ use super::catalog::Format;
 use super::column_names::ColumnNamer;
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
-use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use super::logical::{
+    Filter, JoinKind, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source,
+};
 use super::schema::{Field, Schema, PSEUDO_COLUMNS};
 use super::window::{self, WindowDef};
 use crate::functions;
@@ -40,6 +42,9 @@ pub struct Aggregate {
     /// The input is a table: each change of a table row first retracts the row's previous
     /// contribution from its group (ksqlDB's KTable aggregation), so every call can be undone.
     pub table: bool,
+    /// The input is a table-table join: the key of its rows (the join key), which tells
+    /// which earlier row a change replaces or deletes.
+    pub row_key: Option<TypedExpr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -366,6 +371,8 @@ pub struct AggInput {
     /// How many key columns the rows are keyed by, after the pseudo-columns: rows grouped
     /// by exactly those need no repartition. A join's rows: none (they are re-keyed).
     pub key_count: usize,
+    /// A table-table join's rows: their key (`Aggregate::row_key`).
+    pub row_key: Option<TypedExpr>,
     /// The rows of a join.
     pub joined: bool,
 }
@@ -713,6 +720,7 @@ pub fn plan(
         schema: out_schema.clone(),
         repartition: !keyed_by_source,
         table,
+        row_key: source.row_key.clone(),
     });
     let out_binder = Binder {
         schema: &out_schema,
@@ -1165,6 +1173,7 @@ impl Compiler<'_> {
                 span: node.span,
                 kafka_sources: kafka_sources(std::slice::from_ref(&&node)),
                 key_count: node.key_count,
+                row_key: None,
                 joined: false,
             };
             (source, LogicalPlan::Source(node), def.kind)
@@ -1203,11 +1212,12 @@ impl Compiler<'_> {
     /// (whose rows change and are deleted) is refused for now.
     fn joined_input(&self, q: &ast::Query) -> Result<(AggInput, LogicalPlan, SourceKind)> {
         let from = self.plan_from_clause(q)?;
-        if from.kind != SourceKind::Stream {
+        let foreign = has_foreign_key_join(&from.plan);
+        if from.kind != SourceKind::Stream && foreign {
             let span = q.joins.first().map_or(q.span, |j| j.span);
             return Err(vec![Diagnostic::new(
                 Code::Unsupported,
-                "aggregating a table-table join is not supported by this version of kql yet",
+                "aggregating a foreign-key join is not supported by this version of kql yet",
             )
             .label(span, "a join of tables")
             .help("aggregate a join with a stream on its left, or create the joined table first and aggregate it in a second query")]);
@@ -1217,10 +1227,18 @@ impl Compiler<'_> {
             span: q.from.name.span,
             kafka_sources: kafka_sources(&from.plan.sources()),
             key_count: 0,
+            row_key: (from.kind != SourceKind::Stream)
+                .then(|| from.key.map(|k| k.value))
+                .flatten(),
             joined: true,
         };
         Ok((source, from.plan, from.kind))
     }
+}
+
+fn has_foreign_key_join(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Join(j) if j.kind == JoinKind::ForeignKey)
+        || plan.inputs().into_iter().any(has_foreign_key_join)
 }
 
 /// The names of the sources whose values are in the KAFKA format.

@@ -146,9 +146,32 @@ impl<'a> Lowering<'a> {
                     format: None,
                 };
                 // A join's rows reach the aggregation through a topic, whatever their key:
-                // its task reads its input from the log.
+                // its task reads its input from the log. A join of tables makes a table,
+                // whose rows go by the join key first, so that a row's change replaces it.
                 let edge = if a.input.sources().len() > 1 {
-                    self.exchange(input, &required, hint)
+                    let rows = match &a.row_key {
+                        Some(key) => {
+                            let by_row = Required::Keyed {
+                                key: vec![key.clone()],
+                                partitions: None,
+                                format: None,
+                            };
+                            let rows_hint = Hint {
+                                topic: "Aggregate-GroupBy-repartition-rows".into(),
+                                key_text: "the join key".into(),
+                                key_format: Format::Json,
+                                purpose: Purpose::TableJoinRows,
+                            };
+                            self.exchange(input, &by_row, rows_hint).from
+                        }
+                        None => input,
+                    };
+                    let edge = self.exchange(rows, &required, hint);
+                    if rows != input {
+                        // (the repartition reads the rows' topic)
+                        self.nodes[edge.from].inputs[0].kind = EdgeKind::Exchange;
+                    }
+                    edge
                 } else {
                     self.enforce(input, &required, hint)
                 };
