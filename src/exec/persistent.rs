@@ -466,11 +466,8 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
             ))
         }
     };
-    let unsupported = || {
-        ExecError::from(
-            "aggregating a join is not supported by this version of kql yet".to_string(),
-        )
-    };
+    let unsupported =
+        || ExecError::internal("an aggregation whose input is neither a source nor a join");
     let input = top.inputs[0];
     let repartition = match (&physical.input(input).operator, input.kind) {
         (PhysicalOp::Repartition(r), EdgeKind::Exchange) => {
