@@ -28,6 +28,7 @@ pub mod pull;
 pub mod row_headers;
 mod running;
 pub mod sandbox;
+mod saved_properties;
 pub mod session;
 pub mod share;
 pub mod sinks;
