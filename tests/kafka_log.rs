@@ -115,7 +115,7 @@ fn records_come_back_with_their_keys_values_timestamps_and_headers() {
     let name = topic(&log, "records", 2, 1);
     let headers = [Header {
         name: "trace".into(),
-        value: Bytes::from_static(b"abc"),
+        value: Some(Bytes::from_static(b"abc")),
     }];
     let batch = [
         ProducerRef {

@@ -70,6 +70,11 @@ fn header_columns_read_the_record_headers_and_outputs_carry_the_input_headers() 
 }
 
 #[test]
+fn a_null_header_value_stays_null_in_header_columns_and_written_records() {
+    passes("null_headers", 2);
+}
+
+#[test]
 fn output_headers_are_compared() {
     let out = kql_test("headers", Some("headers_failing"));
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);

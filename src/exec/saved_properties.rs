@@ -22,7 +22,7 @@ pub fn headers(properties: &BTreeMap<String, String>) -> Vec<Header> {
             let value = properties.get(name)?;
             (value != default).then(|| Header {
                 name: format!("{PREFIX}{name}"),
-                value: Bytes::from(value.clone().into_bytes()),
+                value: Some(Bytes::from(value.clone().into_bytes())),
             })
         })
         .collect()
@@ -34,7 +34,7 @@ pub fn from_headers(headers: &[Header]) -> Vec<(String, String)> {
         .iter()
         .filter_map(|h| {
             let name = h.name.strip_prefix(PREFIX)?;
-            let value = std::str::from_utf8(&h.value).ok()?;
+            let value = std::str::from_utf8(h.value.as_deref()?).ok()?;
             Some((name.to_string(), value.to_string()))
         })
         .collect()

@@ -843,7 +843,7 @@ impl AggregateTask {
                         let sign = match r.headers().find(|(n, _)| *n == RETRACT_HEADER.as_bytes())
                         {
                             Some((_, v)) => Sign::Retract {
-                                emit: v != RETRACT_REPLACED,
+                                emit: v != Some(RETRACT_REPLACED),
                             },
                             None => Sign::Add,
                         };

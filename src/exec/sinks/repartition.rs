@@ -148,7 +148,7 @@ impl RepartitionWriter {
         if let Some(how) = retract {
             headers.push(Header {
                 name: crate::exec::operators::aggregate::RETRACT_HEADER.to_string(),
-                value: Bytes::from_static(how),
+                value: Some(Bytes::from_static(how)),
             });
         }
         let headers = crate::exec::row_headers::written(headers, row_headers);
