@@ -1,5 +1,6 @@
 //! Evaluates typed expressions over a row. Operands were widened by the planner, so each
-//! operator sees values of one type. SQL's three-valued logic: NULL in, NULL out, and a
+//! operator sees values of one type. SQL's three-valued logic for AND, OR and NOT, but a comparison
+//! with a NULL side is FALSE, as ksqlDB evaluates it; otherwise NULL in, NULL out, and a
 //! filter keeps a row only when its predicate is TRUE. Errors at run time (division by
 //! zero, a failed CAST) give NULL, as in ksqlDB.
 
@@ -47,17 +48,19 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
         TExpr::Compare(op, a, b) => {
             let (l, r) = (eval(a, row), eval(b, row));
             match op {
-                CmpOp::Eq | CmpOp::NotEq => l
-                    .sql_eq(&r)
-                    .map_or(Value::Null, |eq| Value::Boolean(eq == (*op == CmpOp::Eq))),
+                // A comparison with a NULL side is FALSE, not NULL, as ksqlDB evaluates it
+                // (so NOT (x = 1) keeps a row whose x is NULL).
+                CmpOp::Eq | CmpOp::NotEq => l.sql_eq(&r).map_or(Value::Boolean(false), |eq| {
+                    Value::Boolean(eq == (*op == CmpOp::Eq))
+                }),
                 // NULL-safe: two NULLs are not distinct, one NULL is.
                 CmpOp::Distinct | CmpOp::NotDistinct => {
                     let same = l.sql_eq(&r).unwrap_or(l.is_null() && r.is_null());
                     Value::Boolean(same == (*op == CmpOp::NotDistinct))
                 }
-                _ => l
-                    .sql_cmp(&r)
-                    .map_or(Value::Null, |ord| Value::Boolean(compare(*op, ord))),
+                _ => l.sql_cmp(&r).map_or(Value::Boolean(false), |ord| {
+                    Value::Boolean(compare(*op, ord))
+                }),
             }
         }
         TExpr::Arith(op, a, b) => {
