@@ -89,16 +89,19 @@ impl<'a> LogRecord<'a> {
     }
 }
 
+/// A header's name and value (None: a null value).
+pub type HeaderRef<'a> = (&'a [u8], Option<&'a [u8]>);
+
 /// Iterator over a record's headers (see `LogRecord::headers`).
 pub enum Headers<'a> {
     // Boxed: the embedded log's header iterator is an unnameable type. Headers are read
     // only for the few records that carry them (retractions, transaction tags).
-    Batch(Box<dyn Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a>),
+    Batch(Box<dyn Iterator<Item = HeaderRef<'a>> + 'a>),
     Owned(std::slice::Iter<'a, kql_runtime::Header>),
 }
 
 impl<'a> Iterator for Headers<'a> {
-    type Item = (&'a [u8], Option<&'a [u8]>);
+    type Item = HeaderRef<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
