@@ -407,21 +407,31 @@ impl fmt::Debug for Decimal {
 }
 
 /// Plain notation with exactly `scale` digits after the point, as ksqlDB writes decimals.
+/// Written from a buffer on the stack: no allocation per value.
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.mantissa();
-        let digits = m.unsigned_abs().to_string();
-        let s = self.scale as usize;
-        let sign = if m < 0 { "-" } else { "" };
-        if s == 0 {
-            return write!(f, "{sign}{digits}");
+        // at most a sign, 39 digits (a leading 0 before the point) and the point
+        let mut buf = [0u8; 41];
+        let mut at = buf.len();
+        let mut m = self.mantissa().unsigned_abs();
+        let scale = self.scale as usize;
+        let mut written = 0;
+        while m > 0 || written <= scale {
+            if written == scale && scale > 0 {
+                at -= 1;
+                buf[at] = b'.';
+            }
+            at -= 1;
+            buf[at] = b'0' + (m % 10) as u8;
+            m /= 10;
+            written += 1;
         }
-        if digits.len() > s {
-            let (whole, frac) = digits.split_at(digits.len() - s);
-            write!(f, "{sign}{whole}.{frac}")
-        } else {
-            write!(f, "{sign}0.{}{digits}", "0".repeat(s - digits.len()))
+        if self.is_negative() {
+            at -= 1;
+            buf[at] = b'-';
         }
+        // only ASCII digits, '.' and '-' were written
+        f.write_str(std::str::from_utf8(&buf[at..]).unwrap_or_default())
     }
 }
 
