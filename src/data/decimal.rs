@@ -183,11 +183,24 @@ impl Decimal {
     }
 
     pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
+        if self.scale == other.scale {
+            // the common case (a column's values share its scale): one addition
+            return Decimal::from_parts(
+                self.mantissa().checked_add(other.mantissa())?,
+                self.scale(),
+            );
+        }
         let (a, b, s) = self.aligned(other)?;
         Decimal::from_parts(a.checked_add(b)?, s)
     }
 
     pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
+        if self.scale == other.scale {
+            return Decimal::from_parts(
+                self.mantissa().checked_sub(other.mantissa())?,
+                self.scale(),
+            );
+        }
         let (a, b, s) = self.aligned(other)?;
         Decimal::from_parts(a.checked_sub(b)?, s)
     }
@@ -474,6 +487,8 @@ impl FromStr for Decimal {
             return Err(ParseDecimalError);
         }
         // the significant digits and the scale they are at
+        // digits go into a u64 while they fit (19), then into the i128
+        let mut small: u64 = 0;
         let mut m: i128 = 0;
         let mut scale: i64 = frac.len() as i64 - exponent;
         let mut round_up = false;
@@ -484,7 +499,13 @@ impl FromStr for Decimal {
             if kept == 0 && d == 0 {
                 continue;
             }
-            if kept < DIGITS_MAX {
+            if kept < 19 {
+                small = small * 10 + d as u64;
+                kept += 1;
+            } else if kept < DIGITS_MAX {
+                if kept == 19 {
+                    m = small as i128;
+                }
                 m = m * 10 + d;
                 kept += 1;
             } else {
@@ -498,6 +519,9 @@ impl FromStr for Decimal {
                 }
                 dropped_frac += 1;
             }
+        }
+        if kept <= 19 {
+            m = small as i128;
         }
         scale -= dropped_frac;
         if round_up {
@@ -613,6 +637,13 @@ mod tests {
         assert_eq!(
             d("99999999999999999999999999999999999999").checked_mul(d("10")),
             None
+        );
+        let max = d("99999999999999999999999999999999999999");
+        assert_eq!(max.checked_add(max), None);
+        assert_eq!((-max).checked_sub(max), None);
+        assert_eq!(
+            d("1234567890123456789012.5").to_string(),
+            "1234567890123456789012.5"
         );
         assert_eq!(
             d("10.10").checked_div_to(d("2.00"), 7).unwrap().to_string(),
