@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::exec::log::{LogHandle, Offsets, ProducerRecord, TopicConfig};
+use crate::exec::log::{LogHandle, Offsets, TopicConfig};
 use bytes::Bytes;
 
 use super::drivers::stage::run_stage;
@@ -26,6 +26,7 @@ use super::operators::aggregate::{AggregateSpec, AggregateTask, Emitted, InputKi
 use super::operators::pipeline::StatelessPipeline;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
+use super::sinks::record::SinkRecord;
 use super::sinks::repartition::RepartitionWriter;
 use super::task::{read_partition, BadRecord, TaskStats};
 use crate::data::{SqlType, Value};
@@ -307,22 +308,28 @@ impl SinkWriter {
             encoded.push(Encoded {
                 order: (r.event_time_ms, r.partition, r.offset),
                 target: p,
-                record: ProducerRecord {
-                    key: None,
-                    value: None,
-                    timestamp_ms: Some(timestamp_ms),
-                    partition: None,
-                    headers: super::row_headers::written(
+                record: SinkRecord::new(None, None, timestamp_ms).with_headers(
+                    super::row_headers::written(
                         super::state::durable::tag_headers(tag),
                         &r.headers,
                     ),
-                },
+                ),
             });
         }
-        let buf = Bytes::from(buf);
+        // Small records take a copy of their bytes; the others share the buffer.
+        let mut wide = Vec::new();
         for (e, (key, value)) in encoded[first..].iter_mut().zip(spans) {
-            e.record.key = key.map(|k| buf.slice(k));
-            e.record.value = value.map(|v| buf.slice(v));
+            let (k, v) = (key.clone().map(|k| &buf[k]), value.clone().map(|v| &buf[v]));
+            if !e.record.set_inline(k, v) {
+                wide.push((e, key, value));
+            }
+        }
+        if !wide.is_empty() {
+            let buf = Bytes::from(buf);
+            for (e, key, value) in wide {
+                e.record
+                    .set_shared(key.map(|k| buf.slice(k)), value.map(|v| buf.slice(v)));
+            }
         }
         Ok(())
     }
@@ -340,7 +347,6 @@ impl super::operators::join::live::RowEncoder for SinkWriter {
         out: &mut Vec<Encoded>,
         bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
-        let rows: Vec<Emitted> = rows.into_iter().map(Emitted::from).collect();
         SinkWriter::encode(self, log, &rows, out, bad)
     }
 }
@@ -677,7 +683,7 @@ pub(crate) fn repartition<'a>(
 pub struct Encoded {
     pub(crate) order: (i64, u32, u64),
     pub(crate) target: u32,
-    pub(crate) record: ProducerRecord,
+    pub(crate) record: SinkRecord,
 }
 
 /// A transient aggregating query over a bounded input: runs to the end, closes its windows

@@ -20,10 +20,12 @@ pub struct OutputRow {
     pub partition: u32,
     pub offset: u64,
     pub values: RowValues,
-    /// A deletion of the row's key (a table join's row that left the result): the key
-    /// columns of `values` are meaningful, the record has no value.
+    /// A deletion of the row's key (a table join's row that left the result, a session
+    /// merged away, a row HAVING no longer keeps): the key columns of `values` are
+    /// meaningful, the record has no value.
     pub tombstone: bool,
-    /// The window of the input's key that the output key keeps (a windowed source).
+    /// The row's window, which its key keeps: an aggregation's (`[start, end)` of a time
+    /// window, `[start, end]` of a session), or a windowed source's.
     pub window: Option<(i64, i64)>,
     /// The Kafka headers of the input record, for the record written.
     pub headers: super::row_headers::RowHeaders,

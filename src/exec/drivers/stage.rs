@@ -50,7 +50,6 @@ pub(crate) struct StageTask {
     late_before: u64,
     row: Vec<Value>,
     rows: Vec<Emitted>,
-    plain: Vec<crate::exec::task::OutputRow>,
     bad: Vec<crate::exec::task::BadRecord>,
 }
 
@@ -84,7 +83,6 @@ impl StageTask {
             stats: TaskStats::default(),
             row: Vec::new(),
             rows: Vec::new(),
-            plain: Vec::new(),
             bad: Vec::new(),
         }
     }
@@ -150,15 +148,13 @@ impl Task for StageTask {
         let partition = self.slot.partition;
         let processed: ExecResult<()> = match &*self.kind {
             StageKind::Stateless(p) => {
-                self.plain.clear();
                 let r = p.process(
                     partition,
                     records,
                     &mut self.row,
-                    &mut self.plain,
+                    &mut self.rows,
                     &mut self.bad,
                 );
-                self.rows.extend(self.plain.drain(..).map(Emitted::from));
                 r.map_err(ExecError::from)
             }
             StageKind::Repartition {

@@ -90,37 +90,9 @@ mod fast_hash_tests {
     }
 }
 
-/// A row an operator emits, with where it came from (for ordering and the sink record).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Emitted {
-    pub event_time_ms: i64,
-    pub partition: u32,
-    pub offset: u64,
-    /// The query's output columns.
-    pub values: crate::exec::task::RowValues,
-    /// `[start, end)` of a time window, `[start, end]` of a session.
-    pub window: Option<(i64, i64)>,
-    /// A deletion (a session merged away, a row HAVING no longer keeps): key, no value.
-    pub tombstone: bool,
-    /// The Kafka headers of the input record that caused the row, for the record written.
-    pub headers: crate::exec::row_headers::RowHeaders,
-}
-
-impl From<crate::exec::task::OutputRow> for Emitted {
-    /// A row of a stateless or join operator: the window of a windowed source's key; a
-    /// deletion only from a table join.
-    fn from(r: crate::exec::task::OutputRow) -> Emitted {
-        Emitted {
-            event_time_ms: r.event_time_ms,
-            partition: r.partition,
-            offset: r.offset,
-            values: r.values,
-            window: r.window,
-            tombstone: r.tombstone,
-            headers: r.headers,
-        }
-    }
-}
+/// A row an operator emits: a task's output row, the one row type every operator hands
+/// to the sink encoding (no copy into a type of its own on the way).
+pub type Emitted = crate::exec::task::OutputRow;
 
 /// Decodes and filters the records of an aggregation's input (a source, maybe filtered,
 /// or a repartition topic).

@@ -13,9 +13,10 @@ use crate::data::{SqlType, Value};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
 use crate::exec::format::key::{encode_computed_key_into, KeyFormat};
-use crate::exec::log::{Header, LogHandle, ProducerRecord};
+use crate::exec::log::{Header, LogHandle};
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::Repartition;
+use crate::exec::sinks::record::SinkRecord;
 use crate::exec::state::durable::{source_tag, tag_headers, Tagger};
 use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
@@ -226,13 +227,7 @@ impl RepartitionWriter {
         Encoded {
             order,
             target,
-            record: ProducerRecord {
-                key,
-                value,
-                timestamp_ms: Some(order.0),
-                partition: None,
-                headers,
-            },
+            record: SinkRecord::new(key, value, order.0).with_headers(headers),
         }
     }
 }
