@@ -63,7 +63,7 @@ pub(crate) fn run<U: Task + 'static>(
     'merge: loop {
         // Every unit still running has a head item, or has finished.
         for (i, rx) in receivers.iter().enumerate() {
-            while queues[i].len() == 0 && !done[i] {
+            while queues[i].as_slice().is_empty() && !done[i] {
                 match rx.recv() {
                     Ok(batch) => queues[i] = batch.into_iter(),
                     Err(_) => done[i] = true,

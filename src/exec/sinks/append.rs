@@ -77,7 +77,7 @@ impl<'a> Appender<'a> {
         if records.is_empty() {
             return Ok(());
         }
-        let refs: Vec<ProducerRef> = records.iter().map(SinkRecord::as_ref).collect();
+        let refs: Vec<ProducerRef> = records.iter().map(SinkRecord::producer_ref).collect();
         let appended = self
             .log
             .produce_batch(&self.topic, p as u32, &refs, Acks::All);

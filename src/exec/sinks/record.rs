@@ -129,7 +129,7 @@ impl SinkRecord {
     }
 
     /// The record as the log appends it.
-    pub fn as_ref(&self) -> ProducerRef<'_> {
+    pub fn producer_ref(&self) -> ProducerRef<'_> {
         ProducerRef {
             key: self.key(),
             value: self.value(),
@@ -163,7 +163,7 @@ mod tests {
             assert_eq!(matches!(r.data, Data::Inline { .. }), inline);
             assert_eq!(r.key(), key.as_deref());
             assert_eq!(r.value(), value.as_deref());
-            let p = r.as_ref();
+            let p = r.producer_ref();
             assert_eq!(
                 (p.key, p.value, p.timestamp_ms),
                 (key.as_deref(), value.as_deref(), Some(7))
