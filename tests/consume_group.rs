@@ -247,11 +247,11 @@ fn produce_over_the_wire(log: &KafkaLog, topic: &str, n: u32, partition: u32) {
     record.headers = vec![
         Header {
             name: "origin".into(),
-            value: format!("test-{n}").into(),
+            value: Some(format!("test-{n}").into()),
         },
         Header {
             name: "raw".into(),
-            value: vec![0xff, n as u8].into(),
+            value: Some(vec![0xff, n as u8].into()),
         },
     ];
     log.produce(topic, record, Acks::All).unwrap();

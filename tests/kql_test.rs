@@ -70,6 +70,11 @@ fn header_columns_read_the_record_headers_and_outputs_carry_the_input_headers() 
 }
 
 #[test]
+fn a_null_header_value_stays_null_in_header_columns_and_written_records() {
+    passes("null_headers", 2);
+}
+
+#[test]
 fn output_headers_are_compared() {
     let out = kql_test("headers", Some("headers_failing"));
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -189,4 +194,20 @@ fn a_delimited_value_delimiter_separates_fields_and_a_sink_inherits_it() {
 #[test]
 fn a_copied_table_forwards_deletes_and_skips_records_without_a_key() {
     passes_skipping("table_copy", 3, &["a table's record needs a key"]);
+}
+
+#[test]
+fn joined_tables_keyed_in_different_key_formats_meet_and_the_right_tables_deletions_reach_the_join()
+{
+    passes("table_join_key_formats", 10);
+}
+
+#[test]
+fn a_record_without_a_value_re_keyed_by_partition_by_gets_null_for_key_parts_not_from_its_key() {
+    passes("partition_null_values", 4);
+}
+
+#[test]
+fn an_aggregation_of_a_table_join_retracts_a_changed_or_deleted_join_row_from_its_group() {
+    passes("aggregate_table_join", 14);
 }

@@ -308,3 +308,31 @@ fn print_shows_a_record_s_headers_but_not_kql_s_own_and_a_sink_carries_its_input
         serde_json::json!([{"key": "origin", "value": "web"}, {"key": "trace", "value": "t-1"}])
     );
 }
+
+#[test]
+fn a_restored_query_keeps_the_session_properties_it_was_started_with() {
+    // The query was compiled after SET ... wrap.single.values = false: restored by a
+    // session that never SETs it, it still writes bare values.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let first = dir.path().join("first.ksql");
+    std::fs::write(&first, "SET 'ksql.persistence.wrap.single.values'='false';\nCREATE STREAM s (k VARCHAR KEY, n INT) WITH (kafka_topic='s', value_format='JSON');\nCREATE STREAM bare AS SELECT k, n FROM s;\nINSERT INTO s (k, n) VALUES ('a', 1);\n").unwrap();
+    let out = common::kql(&["run", first.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let second = dir.path().join("second.ksql");
+    std::fs::write(&second, "INSERT INTO s (k, n) VALUES ('b', 2);\nCREATE STREAM wrapped AS SELECT k, n FROM s;\nPRINT 'BARE' FROM BEGINNING LIMIT 2;\nPRINT 'WRAPPED' FROM BEGINNING LIMIT 2;\n").unwrap();
+    let out = common::run_json(&second, d);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let values: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split("\"value\":").nth(1))
+        .collect();
+    // the restore set them for the restored query only: this session's query is wrapped
+    assert_eq!(
+        values,
+        ["\"1\"}", "\"2\"}", "{\"N\":1}}", "{\"N\":2}}"],
+        "{}",
+        out.stdout
+    );
+}

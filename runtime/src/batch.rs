@@ -8,7 +8,8 @@
 //!  0 base_offset        u64
 //!  8 batch_len          u32   bytes after this field
 //! 12 crc                u32   CRC-32C of bytes [0..12] then [16..] (magic 2)
-//! 16 magic              u8    = 2 (1: the first format, whose CRC covered [16..] only)
+//! 16 magic              u8    = 2, or 3 when a header value is null (1: the first
+//!                             format, whose CRC covered [16..] only)
 //! 17 leader_epoch       u32
 //! 21 last_offset_delta  u32
 //! 25 first_timestamp    i64
@@ -16,7 +17,8 @@
 //! 41 record_count       u32
 //! 45 records: offset_delta u32, timestamp i64, key_len i32 (-1 = null), key,
 //!             value_len i32 (-1 = null), value, header_count u32,
-//!             headers: name_len u32, name, value_len u32, value
+//!             headers: name_len u32, name, value_len u32 (0xffffffff = null, magic 3
+//!             only), value
 //! ```
 //!
 //! Offsets inside a batch are increasing but need not be dense (compaction removes records).
@@ -36,6 +38,10 @@ pub const HEADER_BYTES: usize = 45;
 const LEN_END: usize = 12;
 const CRC_END: usize = 16;
 const MAGIC: u8 = 2;
+/// Magic 2 with null header values: written only by a batch that has one.
+const MAGIC_NULL_HEADERS: u8 = 3;
+/// The header value length that stands for a null value (magic 3).
+pub(crate) const NULL_HEADER_VALUE: u32 = u32::MAX;
 /// The first format: CRC over bytes [16..] only. Read, never written.
 const MAGIC_V1: u8 = 1;
 
@@ -92,7 +98,7 @@ pub fn ref_bytes(r: &RecordRef) -> usize {
     let h: usize = r
         .headers
         .iter()
-        .map(|h| 8 + h.name.len() + h.value.len())
+        .map(|h| 8 + h.name.len() + h.value.as_ref().map_or(0, |v| v.len()))
         .sum();
     4 + 8 + 4 + k + 4 + v + 4 + h
 }
@@ -115,7 +121,17 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
     buf.extend_from_slice(&base.to_be_bytes());
     buf.extend_from_slice(&((total - LEN_END) as u32).to_be_bytes());
     buf.extend_from_slice(&0u32.to_be_bytes()); // CRC, filled below
-    buf.push(MAGIC);
+                                                // A batch that needs magic 3 (a null header value) says so, and an older reader
+                                                // refuses it instead of misreading it; every other batch keeps magic 2.
+    let null_header = records
+        .iter()
+        .any(|r| r.headers.iter().any(|h| h.value.is_none()));
+    let magic = if null_header {
+        MAGIC_NULL_HEADERS
+    } else {
+        MAGIC
+    };
+    buf.push(magic);
     buf.extend_from_slice(&leader_epoch.to_be_bytes());
     let span = u32::try_from(last - base).expect("batch offset span fits u32");
     buf.extend_from_slice(&span.to_be_bytes());
@@ -137,12 +153,17 @@ pub fn encode_refs(records: &[RecordRef], leader_epoch: u32) -> Bytes {
         for h in r.headers {
             buf.extend_from_slice(&(h.name.len() as u32).to_be_bytes());
             buf.extend_from_slice(h.name.as_bytes());
-            buf.extend_from_slice(&(h.value.len() as u32).to_be_bytes());
-            buf.extend_from_slice(&h.value);
+            match &h.value {
+                Some(v) => {
+                    buf.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                    buf.extend_from_slice(v);
+                }
+                None => buf.extend_from_slice(&NULL_HEADER_VALUE.to_be_bytes()),
+            }
         }
     }
     assert_eq!(buf.len(), total);
-    let crc = batch_crc(&buf, MAGIC);
+    let crc = batch_crc(&buf, magic);
     buf[LEN_END..CRC_END].copy_from_slice(&crc.to_be_bytes());
     let out = Bytes::from(buf);
     // The other side of the boundary: what we hand to storage must read back.
@@ -174,7 +195,7 @@ pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, String> {
     if !(HEADER_BYTES..=BATCH_BYTES_MAX).contains(&total) {
         return Err(format!("batch length {total} out of range"));
     }
-    if buf[16] != MAGIC && buf[16] != MAGIC_V1 {
+    if ![MAGIC, MAGIC_NULL_HEADERS, MAGIC_V1].contains(&buf[16]) {
         return Err(format!("unknown batch magic {}", buf[16]));
     }
     let h = BatchHeader {
@@ -275,11 +296,11 @@ pub fn decode_into(
         let mut headers = Vec::new();
         for _ in 0..n_headers {
             let name = span(batch, &mut pos, end).ok_or_else(corrupt)?;
-            let value = span(batch, &mut pos, end).ok_or_else(corrupt)?;
+            let value = header_value_span(batch, &mut pos, end).ok_or_else(corrupt)?;
             if keep {
                 headers.push(Header {
                     name: String::from_utf8_lossy(&batch[name]).into_owned(),
-                    value: batch.slice(value),
+                    value: value.map(|v| batch.slice(v)),
                 });
             }
         }
@@ -325,6 +346,19 @@ fn nullable_span(
     Some(Some(r))
 }
 
+/// The byte range of a header value (u32 length, `NULL_HEADER_VALUE` for null) at `pos`.
+fn header_value_span(
+    buf: &[u8],
+    pos: &mut usize,
+    end: usize,
+) -> Option<Option<std::ops::Range<usize>>> {
+    if *pos + 4 <= end && u32_at(buf, *pos) == NULL_HEADER_VALUE {
+        *pos += 4;
+        return Some(None);
+    }
+    span(buf, pos, end).map(Some)
+}
+
 /// The byte range of a field with a u32 length at `pos`.
 fn span(buf: &[u8], pos: &mut usize, end: usize) -> Option<std::ops::Range<usize>> {
     if *pos + 4 > end {
@@ -359,9 +393,27 @@ mod tests {
             value: value.map(Bytes::from_static),
             headers: vec![Header {
                 name: "h".into(),
-                value: Bytes::from_static(b"x"),
+                value: Some(Bytes::from_static(b"x")),
             }],
         }
+    }
+
+    #[test]
+    fn a_null_header_value_round_trips_in_a_magic_3_batch() {
+        let plain = vec![rec(0, Some(b"k"), Some(b"v"))];
+        assert_eq!(encode(&plain, 0)[16], MAGIC);
+        let mut with_null = plain.clone();
+        with_null[0].headers.push(Header {
+            name: "gone".into(),
+            value: None,
+        });
+        with_null[0].headers.push(Header {
+            name: "empty".into(),
+            value: Some(Bytes::new()),
+        });
+        let b = encode(&with_null, 0);
+        assert_eq!(b[16], MAGIC_NULL_HEADERS);
+        assert_eq!(decode(&b).unwrap(), with_null);
     }
 
     #[test]

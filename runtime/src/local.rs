@@ -65,7 +65,7 @@ struct WireRecord {
     value: Option<Payload>,
     timestamp_ms: Option<i64>,
     partition: Option<u32>,
-    headers: Vec<(String, Payload)>,
+    headers: Vec<(String, Option<Payload>)>,
 }
 
 impl WireRecord {
@@ -78,7 +78,7 @@ impl WireRecord {
             headers: r
                 .headers
                 .iter()
-                .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                .map(|h| (h.name.clone(), h.value.as_deref().map(Payload::of)))
                 .collect(),
         }
     }
@@ -92,7 +92,7 @@ impl WireRecord {
             headers: r
                 .headers
                 .iter()
-                .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                .map(|h| (h.name.clone(), h.value.as_deref().map(Payload::of)))
                 .collect(),
         }
     }
@@ -108,7 +108,7 @@ impl WireRecord {
                 .into_iter()
                 .map(|(name, v)| Header {
                     name,
-                    value: v.into_bytes(),
+                    value: v.map(Payload::into_bytes),
                 })
                 .collect(),
         }
@@ -290,7 +290,7 @@ struct WireFetched {
     timestamp_ms: i64,
     key: Option<Payload>,
     value: Option<Payload>,
-    headers: Vec<(String, Payload)>,
+    headers: Vec<(String, Option<Payload>)>,
 }
 
 /// The longest a `WaitForAppends` request may block the owner's connection thread.
@@ -498,7 +498,7 @@ fn handle(
                     headers: r
                         .headers
                         .iter()
-                        .map(|h| (h.name.clone(), Payload::of(&h.value)))
+                        .map(|h| (h.name.clone(), h.value.as_deref().map(Payload::of)))
                         .collect(),
                 })
                 .collect();
@@ -796,7 +796,7 @@ impl LocalClient {
                     .into_iter()
                     .map(|(name, v)| Header {
                         name,
-                        value: v.into_bytes(),
+                        value: v.map(Payload::into_bytes),
                     })
                     .collect(),
             })

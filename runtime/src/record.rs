@@ -3,11 +3,11 @@
 
 use bytes::Bytes;
 
-/// A header: a name and a byte value, as in Kafka.
+/// A header: a name and a byte value, or no value (null), as in Kafka.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub name: String,
-    pub value: Bytes,
+    pub value: Option<Bytes>,
 }
 
 /// A record as stored in a partition.

@@ -111,7 +111,7 @@ impl RecordBatch {
                 .headers()
                 .map(|(n, val)| Header {
                     name: String::from_utf8_lossy(n).into_owned(),
-                    value: slice(val),
+                    value: val.map(slice),
                 })
                 .collect(),
         }
@@ -330,13 +330,13 @@ fn contains(buf: &[u8], s: &[u8]) -> bool {
 }
 
 impl<'a> RecordView<'a> {
-    /// Header names and values.
-    pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+    /// Header names and values (None: a null value).
+    pub fn headers(&self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> {
         let buf = self.headers;
         let mut pos = 0;
         (0..self.header_count).map_while(move |_| {
             let name = field(buf, &mut pos)?;
-            let value = field(buf, &mut pos)?;
+            let value = header_value(buf, &mut pos)?;
             Some((name, value))
         })
     }
@@ -351,6 +351,14 @@ fn field<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     let s = b.get(*pos + 4..*pos + 4 + n)?;
     *pos += 4 + n;
     Some(s)
+}
+
+fn header_value<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
+    if u32_at(b, *pos)? == crate::batch::NULL_HEADER_VALUE {
+        *pos += 4;
+        return Some(None);
+    }
+    field(b, pos).map(Some)
 }
 
 fn nullable<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
@@ -375,7 +383,7 @@ fn next_record<'a>(b: &'a [u8], pos: &mut usize, base: u64) -> Option<RecordView
     let start = *pos;
     for _ in 0..header_count {
         field(b, pos)?;
-        field(b, pos)?;
+        header_value(b, pos)?;
     }
     Some(RecordView {
         offset,
@@ -401,7 +409,8 @@ mod tests {
                 value: Some(Bytes::from(format!("v{i}"))),
                 headers: vec![Header {
                     name: "h".into(),
-                    value: Bytes::from(format!("x{i}")),
+                    // every third value is null (magic 3)
+                    value: (i % 3 != 0).then(|| Bytes::from(format!("x{i}"))),
                 }],
             })
             .collect();
@@ -412,8 +421,10 @@ mod tests {
         let v = b.iter().next().unwrap().unwrap();
         assert_eq!(
             v.headers().collect::<Vec<_>>(),
-            vec![(&b"h"[..], &b"x1"[..])]
+            vec![(&b"h"[..], Some(&b"x1"[..]))]
         );
+        let null = b.iter().nth(2).unwrap().unwrap();
+        assert_eq!(null.headers().collect::<Vec<_>>(), vec![(&b"h"[..], None)]);
         let mut bad = buf.to_vec();
         bad[HEADER_BYTES + 2] ^= 1;
         assert!(RecordBatch::new(Bytes::from(bad), 0, 100).is_err());

@@ -129,13 +129,13 @@ fn check_batches(mut b: &[u8]) -> Result<Vec<usize>, i16> {
     Ok(counts)
 }
 
-/// A record's headers in the log's form (a null header value becomes empty).
+/// A record's headers in the log's form (a null header value stays null).
 pub fn headers_of(r: &WireRecord) -> Vec<Header> {
     r.headers
         .iter()
         .map(|(k, v)| Header {
             name: k.as_str().to_string(),
-            value: v.clone().unwrap_or_default(),
+            value: v.clone(),
         })
         .collect()
 }
@@ -165,7 +165,7 @@ pub fn encode_fetched(
             let mut headers = IndexMap::new();
             for (n, hv) in v.headers() {
                 let name = StrBytes::from_utf8(b.owned(n)).map_err(|e| e.to_string())?;
-                headers.insert(name, Some(b.owned(hv)));
+                headers.insert(name, hv.map(|hv| b.owned(hv)));
             }
             records.push(WireRecord {
                 transactional: false,
@@ -209,7 +209,11 @@ mod tests {
         r1.timestamp_ms = Some(1000);
         r1.headers.push(Header {
             name: "h".into(),
-            value: Bytes::from_static(b"x"),
+            value: Some(Bytes::from_static(b"x")),
+        });
+        r1.headers.push(Header {
+            name: "n".into(),
+            value: None,
         });
         let r2 = ProducerRecord::new(None, None).with_timestamp(2000);
         c.produce_batch("t", 0, vec![r1, r2], Acks::Leader).unwrap();
@@ -227,10 +231,16 @@ mod tests {
         assert_eq!(rs[0].timestamp, 1000);
         assert_eq!(
             headers_of(&rs[0]),
-            vec![Header {
-                name: "h".into(),
-                value: Bytes::from_static(b"x")
-            }]
+            vec![
+                Header {
+                    name: "h".into(),
+                    value: Some(Bytes::from_static(b"x"))
+                },
+                Header {
+                    name: "n".into(),
+                    value: None
+                }
+            ]
         );
         assert_eq!(
             (rs[1].key.clone(), rs[1].value.clone(), rs[1].timestamp),

@@ -357,7 +357,8 @@ fn print_records<'a>(records: impl Iterator<Item = (&'a str, u32, &'a Record)>) 
     #[derive(serde::Serialize)]
     struct HeaderLine<'a> {
         key: &'a str,
-        value: String,
+        /// null for a null header value
+        value: Option<String>,
     }
     let mut out = std::io::stdout().lock();
     for (topic, partition, r) in records {
@@ -373,7 +374,7 @@ fn print_records<'a>(records: impl Iterator<Item = (&'a str, u32, &'a Record)>) 
                 .iter()
                 .map(|h| HeaderLine {
                     key: &h.name,
-                    value: crate::exec::log::header_text(&h.value),
+                    value: h.value.as_deref().map(crate::exec::log::header_text),
                 })
                 .collect(),
         };

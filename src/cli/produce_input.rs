@@ -119,7 +119,7 @@ fn envelope_record(m: &Map<String, Json>) -> Result<ProducerRecord, String> {
             .iter()
             .map(|(k, v)| Header {
                 name: k.clone(),
-                value: text_bytes(v).unwrap_or_default(),
+                value: text_bytes(v),
             })
             .collect(),
         Some(_) => return Err("\"headers\" is not an object".into()),

@@ -164,14 +164,16 @@ fn input_headers(headers: Option<&Json>) -> Result<Vec<Header>, String> {
                 return Err(format!("header {h} has no string \"KEY\""));
             };
             let value = match field(h, "value") {
-                None | Some(Json::Null) => Vec::new(),
-                Some(Json::String(b64)) => crate::functions::base64_decode(&b64)
-                    .ok_or_else(|| format!("header '{name}': VALUE is not base64"))?,
+                None | Some(Json::Null) => None,
+                Some(Json::String(b64)) => Some(
+                    crate::functions::base64_decode(&b64)
+                        .ok_or_else(|| format!("header '{name}': VALUE is not base64"))?,
+                ),
                 Some(_) => return Err(format!("header '{name}': VALUE is not base64 text")),
             };
             Ok(Header {
                 name,
-                value: Bytes::from(value),
+                value: value.map(Bytes::from),
             })
         })
         .collect()
@@ -183,7 +185,10 @@ fn output_headers(r: &Record) -> Json {
         r.headers
             .iter()
             .filter(|h| !crate::exec::row_headers::is_internal(h.name.as_bytes()))
-            .map(|h| json!({"KEY": h.name, "VALUE": crate::data::value::base64(&h.value)}))
+            .map(|h| {
+                let value = h.value.as_deref().map(crate::data::value::base64);
+                json!({"KEY": h.name, "VALUE": value})
+            })
             .collect(),
     )
 }

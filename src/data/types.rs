@@ -69,6 +69,42 @@ impl SqlType {
         Some(if ra >= rb { a.clone() } else { b.clone() })
     }
 
+    /// The precision and scale of a DECIMAL type.
+    fn decimal_digits(&self) -> Option<(u32, u32)> {
+        match self {
+            SqlType::Decimal { precision, scale } => Some((*precision, *scale)),
+            _ => None,
+        }
+    }
+
+    /// The type of a decimal times a decimal, as ksqlDB types it: the scales add up, and
+    /// so do the precisions, plus one (at most 38 digits in all).
+    pub fn decimal_product(a: &SqlType, b: &SqlType) -> SqlType {
+        let (Some((p1, s1)), Some((p2, s2))) = (a.decimal_digits(), b.decimal_digits()) else {
+            return a.clone();
+        };
+        let scale = (s1 + s2).min(38);
+        SqlType::Decimal {
+            precision: (p1 + p2 + 1).clamp(scale.max(1), 38),
+            scale,
+        }
+    }
+
+    /// The type of a decimal divided by a decimal, as ksqlDB types it: at least 6 digits
+    /// after the point, more when the operands have more (the dividend's scale plus the
+    /// divisor's precision plus one); at most 38 digits in all.
+    pub fn decimal_quotient(a: &SqlType, b: &SqlType) -> SqlType {
+        let (Some((p1, s1)), Some((p2, s2))) = (a.decimal_digits(), b.decimal_digits()) else {
+            return a.clone();
+        };
+        let whole = (p1 - s1 + s2).min(38);
+        let scale = (s1 + p2 + 1).max(6).min(38 - whole);
+        SqlType::Decimal {
+            precision: (whole + scale).max(1),
+            scale,
+        }
+    }
+
     /// Can a value of `self` be stored where `target` is expected without a CAST?
     pub fn assignable_to(&self, target: &SqlType) -> bool {
         if self == target || *self == SqlType::Null {

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use rust_decimal::Decimal;
+use super::decimal::Decimal;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
@@ -39,12 +39,11 @@ impl Value {
     }
 
     pub fn as_f64(&self) -> Option<f64> {
-        use rust_decimal::prelude::ToPrimitive;
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Bigint(i) => Some(*i as f64),
             Value::Double(d) => Some(*d),
-            Value::Decimal(d) => d.to_f64(),
+            Value::Decimal(d) => Some(d.to_f64()),
             _ => None,
         }
     }

@@ -216,7 +216,7 @@ impl SourceDecoder {
 
 /// A header column's value: `HEADERS` is every header (kql's own `kql.*` left out) as
 /// key/value structs, `HEADER('k')` the value of the last header with key `k` (NULL when
-/// there is none).
+/// there is none, or when its value is null; a null value is a NULL `VALUE` in `HEADERS`).
 fn header_column(r: &LogRecord, key: Option<&str>) -> Value {
     use crate::exec::row_headers::is_internal;
     use std::sync::Arc;
@@ -225,14 +225,15 @@ fn header_column(r: &LogRecord, key: Option<&str>) -> Value {
             .headers()
             .filter(|(n, _)| *n == k.as_bytes())
             .last()
-            .map_or(Value::Null, |(_, v)| Value::Bytes(r.keep(v))),
+            .and_then(|(_, v)| v)
+            .map_or(Value::Null, |v| Value::Bytes(r.keep(v))),
         None => Value::Array(Arc::new(
             r.headers()
                 .filter(|(n, _)| !is_internal(n))
                 .map(|(n, v)| {
                     Value::Struct(Arc::new(vec![
                         Value::string(&String::from_utf8_lossy(n)),
-                        Value::Bytes(r.keep(v)),
+                        v.map_or(Value::Null, |v| Value::Bytes(r.keep(v))),
                     ]))
                 })
                 .collect(),

@@ -1,13 +1,13 @@
 //! Evaluates typed expressions over a row. Operands were widened by the planner, so each
-//! operator sees values of one type. SQL's three-valued logic: NULL in, NULL out, and a
+//! operator sees values of one type. SQL's three-valued logic for AND, OR and NOT, but a comparison
+//! with a NULL side is FALSE, as ksqlDB evaluates it; otherwise NULL in, NULL out, and a
 //! filter keeps a row only when its predicate is TRUE. Errors at run time (division by
 //! zero, a failed CAST) give NULL, as in ksqlDB.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
-use rust_decimal::Decimal;
+use crate::data::decimal::{Decimal, Rounding};
 
 use crate::data::value::{format_double, parse_timestamp};
 use crate::data::{SqlType, Value};
@@ -48,17 +48,19 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
         TExpr::Compare(op, a, b) => {
             let (l, r) = (eval(a, row), eval(b, row));
             match op {
-                CmpOp::Eq | CmpOp::NotEq => l
-                    .sql_eq(&r)
-                    .map_or(Value::Null, |eq| Value::Boolean(eq == (*op == CmpOp::Eq))),
+                // A comparison with a NULL side is FALSE, not NULL, as ksqlDB evaluates it
+                // (so NOT (x = 1) keeps a row whose x is NULL).
+                CmpOp::Eq | CmpOp::NotEq => l.sql_eq(&r).map_or(Value::Boolean(false), |eq| {
+                    Value::Boolean(eq == (*op == CmpOp::Eq))
+                }),
                 // NULL-safe: two NULLs are not distinct, one NULL is.
                 CmpOp::Distinct | CmpOp::NotDistinct => {
                     let same = l.sql_eq(&r).unwrap_or(l.is_null() && r.is_null());
                     Value::Boolean(same == (*op == CmpOp::NotDistinct))
                 }
-                _ => l
-                    .sql_cmp(&r)
-                    .map_or(Value::Null, |ord| Value::Boolean(compare(*op, ord))),
+                _ => l.sql_cmp(&r).map_or(Value::Boolean(false), |ord| {
+                    Value::Boolean(compare(*op, ord))
+                }),
             }
         }
         TExpr::Arith(op, a, b) => {
@@ -66,7 +68,11 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
             if l.is_null() || r.is_null() {
                 lambda_fault::arith_on_null();
             }
-            arith(*op, l, r)
+            let div_scale = match e.ty {
+                SqlType::Decimal { scale, .. } => scale,
+                _ => 0,
+            };
+            arith(*op, l, r, div_scale)
         }
         TExpr::Concat(a, b) => match (eval(a, row), eval(b, row)) {
             (Value::String(x), Value::String(y)) => Value::String(Arc::from(format!("{x}{y}"))),
@@ -269,7 +275,8 @@ fn compare(op: CmpOp, ord: Ordering) -> bool {
     }
 }
 
-fn arith(op: ArithOp, l: Value, r: Value) -> Value {
+/// `div_scale`: the digits after the point of a decimal quotient (its type's scale).
+fn arith(op: ArithOp, l: Value, r: Value, div_scale: u32) -> Value {
     match (l, r) {
         (Value::Int(a), Value::Int(b)) => match op {
             ArithOp::Add => Value::Int(a.wrapping_add(b)),
@@ -296,7 +303,7 @@ fn arith(op: ArithOp, l: Value, r: Value) -> Value {
             ArithOp::Add => a.checked_add(b),
             ArithOp::Sub => a.checked_sub(b),
             ArithOp::Mul => a.checked_mul(b),
-            ArithOp::Div => a.checked_div(b),
+            ArithOp::Div => a.checked_div_to(b, div_scale),
             ArithOp::Rem => a.checked_rem(b),
         }
         .map_or(Value::Null, Value::Decimal),
@@ -436,9 +443,9 @@ pub fn cast(v: Value, ty: &SqlType) -> Value {
             }
         }
         (Value::Double(d), T::Double) => Value::Double(d),
-        (Value::Decimal(d), T::Double) => d.to_f64().map_or(Value::Null, Value::Double),
-        (Value::Decimal(d), T::Int) => d.trunc().to_i32().map_or(Value::Null, Value::Int),
-        (Value::Decimal(d), T::Bigint) => d.trunc().to_i64().map_or(Value::Null, Value::Bigint),
+        (Value::Decimal(d), T::Double) => Value::Double(d.to_f64()),
+        (Value::Decimal(d), T::Int) => d.to_i32().map_or(Value::Null, Value::Int),
+        (Value::Decimal(d), T::Bigint) => d.to_i64().map_or(Value::Null, Value::Bigint),
         (v, T::Decimal { scale, .. }) => {
             let d = match v {
                 Value::Int(i) => Some(Decimal::from(i)),
@@ -447,7 +454,8 @@ pub fn cast(v: Value, ty: &SqlType) -> Value {
                 Value::Decimal(d) => Some(d),
                 _ => None,
             };
-            d.map_or(Value::Null, |d| Value::Decimal(d.round_dp(*scale)))
+            d.and_then(|d| d.rescale(*scale, Rounding::HalfUp))
+                .map_or(Value::Null, Value::Decimal)
         }
         (Value::Bigint(ms), T::Timestamp) => Value::Timestamp(ms),
         (Value::Timestamp(ms), T::Timestamp) => Value::Timestamp(ms),
@@ -499,7 +507,8 @@ pub fn parse_as(s: &str, ty: &SqlType) -> Value {
             _ => Value::Null,
         },
         T::Decimal { scale, .. } => crate::plan::expr::parse_decimal(s)
-            .map_or(Value::Null, |d| Value::Decimal(d.round_dp(*scale))),
+            .and_then(|d| d.rescale(*scale, Rounding::HalfUp))
+            .map_or(Value::Null, Value::Decimal),
         T::Boolean => match s.to_ascii_lowercase().as_str() {
             "true" | "yes" | "t" | "y" => Value::Boolean(true),
             "false" | "no" | "f" | "n" => Value::Boolean(false),

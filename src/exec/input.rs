@@ -19,13 +19,17 @@ pub struct Input {
     /// A full-width row whose part for this input holds the head's fields.
     pub row: Vec<Value>,
     pub stats: TaskStats,
+    /// Whether heads keep their record's key (`Head::key`); a stream side of a join reads
+    /// its key columns from the row, and a kept key costs a reference count per record.
+    keys: bool,
 }
 
 /// What a task needs of a record once its fields are in the row.
 #[derive(Debug, Clone)]
 pub struct Head {
     pub offset: u64,
-    /// The record's key (a slice of the fetched batch, no copy).
+    /// The record's key (a slice of the fetched batch, no copy); None also for an input
+    /// made `without_keys`.
     pub key: Option<Bytes>,
     /// A record without a value: a delete, for a table.
     pub tombstone: bool,
@@ -41,7 +45,22 @@ impl Input {
             head: None,
             row: vec![Value::Null; row_width],
             stats: TaskStats::default(),
+            keys: true,
         }
+    }
+
+    /// An input whose heads do not keep their record's key: for a task that reads only
+    /// the row.
+    pub fn without_keys(mut self) -> Input {
+        self.keys = false;
+        self
+    }
+
+    /// An input that converts only the value columns at row positions `read` accepts (see
+    /// `SourceDecoder::reading_only`): for a task that keeps none of its rows.
+    pub fn reading_only(mut self, read: impl Fn(usize) -> bool) -> Input {
+        self.decoder = self.decoder.reading_only(read);
+        self
     }
 
     pub fn partition(&self) -> u32 {
@@ -64,9 +83,10 @@ impl Input {
             if r.key.is_none() {
                 self.row.iter_mut().for_each(|v| *v = Value::Null);
             }
+            let keys = self.keys;
             let head = |r: &LogRecord| Head {
                 offset: r.offset,
-                key: r.key.map(|k| r.keep(k)),
+                key: r.key.filter(|_| keys).map(|k| r.keep(k)),
                 tombstone: r.value.is_none(),
                 headers: super::row_headers::of_record(r),
             };

@@ -397,7 +397,7 @@ pub fn show_types(catalog: &crate::plan::Catalog, out: &mut dyn Output) {
         ("INT", "32-bit integer (INTEGER)"),
         ("BIGINT", "64-bit integer"),
         ("DOUBLE", "64-bit floating point"),
-        ("DECIMAL(p, s)", "exact number, up to 28 digits"),
+        ("DECIMAL(p, s)", "exact number, up to 38 digits"),
         ("VARCHAR", "text (STRING)"),
         ("BYTES", "bytes, base64 in JSON"),
         ("TIMESTAMP", "milliseconds since the epoch, UTC"),

@@ -4,12 +4,31 @@
 
 use std::collections::VecDeque;
 
+/// A queue of a merge: what is at its head.
+pub trait Queue<T> {
+    fn head(&self) -> Option<&T>;
+}
+
+impl<T> Queue<T> for VecDeque<T> {
+    fn head(&self) -> Option<&T> {
+        self.front()
+    }
+}
+
+/// A batch taken as it was received, its items moved out one at a time (no copy into a
+/// queue of its own first).
+impl<T> Queue<T> for std::vec::IntoIter<T> {
+    fn head(&self) -> Option<&T> {
+        self.as_slice().first()
+    }
+}
+
 /// Which queue's head comes next (None when every queue is empty).
-pub fn next_head<T, K: Ord>(queues: &[VecDeque<T>], key: impl Fn(&T) -> K) -> Option<usize> {
+pub fn next_head<T, K: Ord>(queues: &[impl Queue<T>], key: impl Fn(&T) -> K) -> Option<usize> {
     queues
         .iter()
         .enumerate()
-        .filter_map(|(i, q)| q.front().map(|r| (key(r), i)))
+        .filter_map(|(i, q)| q.head().map(|r| (key(r), i)))
         .min()
         .map(|(_, i)| i)
 }
@@ -29,5 +48,9 @@ mod tests {
         assert_eq!(next_head(&queues, |x| *x), Some(2));
         let empty: Vec<VecDeque<i32>> = vec![VecDeque::new()];
         assert_eq!(next_head(&empty, |x| *x), None);
+        let mut batches = vec![vec![4, 8].into_iter(), vec![2].into_iter()];
+        assert_eq!(next_head(&batches, |x| *x), Some(1));
+        batches[1].next();
+        assert_eq!(next_head(&batches, |x| *x), Some(0));
     }
 }

@@ -13,6 +13,7 @@ pub mod format;
 pub mod input;
 pub mod inspect;
 mod join_times;
+mod joined_aggregate;
 #[cfg(test)]
 mod layering;
 pub mod limits;
@@ -27,6 +28,7 @@ pub mod pull;
 pub mod row_headers;
 mod running;
 pub mod sandbox;
+mod saved_properties;
 pub mod session;
 pub mod share;
 pub mod sinks;

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::exec::log::{LogHandle, Offsets, ProducerRecord, TopicConfig};
+use crate::exec::log::{LogHandle, Offsets, TopicConfig};
 use bytes::Bytes;
 
 use super::drivers::stage::run_stage;
@@ -26,6 +26,7 @@ use super::operators::aggregate::{AggregateSpec, AggregateTask, InputKind, Input
 use super::operators::pipeline::StatelessPipeline;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
+use super::sinks::record::SinkRecord;
 use super::sinks::repartition::RepartitionWriter;
 use super::task::OutputRow;
 use super::task::{read_partition, BadRecord, TaskStats};
@@ -141,6 +142,9 @@ pub struct Stage {
     pub(crate) tasks: Vec<TaskSlot>,
     /// A joined stage's running join.
     pub(crate) join: Option<super::operators::join::LiveJoin>,
+    /// Where a joined stage's rows go when not to the query's sink: the internal topic of
+    /// an aggregation of the join (`joined_aggregate.rs`).
+    pub(crate) into: Option<Arc<dyn super::operators::join::live::RowEncoder>>,
     /// Counters a caller shows while the stage runs (a transient query in a terminal), and
     /// the flag that cancels it (Ctrl-C).
     pub(crate) progress: Option<Arc<super::output::Progress>>,
@@ -358,22 +362,28 @@ impl SinkWriter {
             encoded.push(Encoded {
                 order: (r.event_time_ms, r.partition, r.offset),
                 target: p,
-                record: ProducerRecord {
-                    key: None,
-                    value: None,
-                    timestamp_ms: Some(timestamp_ms),
-                    partition: None,
-                    headers: super::row_headers::written(
+                record: SinkRecord::new(None, None, timestamp_ms).with_headers(
+                    super::row_headers::written(
                         super::state::durable::tag_headers(tag),
                         &r.headers,
                     ),
-                },
+                ),
             });
         }
-        let buf = Bytes::from(buf);
+        // Small records take a copy of their bytes; the others share the buffer.
+        let mut wide = Vec::new();
         for (e, (key, value)) in encoded[first..].iter_mut().zip(spans) {
-            e.record.key = key.map(|k| buf.slice(k));
-            e.record.value = value.map(|v| buf.slice(v));
+            let (k, v) = (key.clone().map(|k| &buf[k]), value.clone().map(|v| &buf[v]));
+            if !e.record.set_inline(k, v) {
+                wide.push((e, key, value));
+            }
+        }
+        if !wide.is_empty() {
+            let buf = Bytes::from(buf);
+            for (e, key, value) in wide {
+                e.record
+                    .set_shared(key.map(|k| buf.slice(k)), value.map(|v| buf.slice(v)));
+            }
         }
         Ok(())
     }
@@ -425,43 +435,56 @@ pub fn split_window_key(w: WindowType, key: &[u8]) -> Option<(&[u8], i64, i64)> 
     }
 }
 
+impl Stage {
+    pub(crate) fn new(kind: StageKind, topic: &str, slots: Vec<TaskSlot>) -> Stage {
+        Stage {
+            kind: Arc::new(kind),
+            input_topic: topic.to_string(),
+            tasks: slots,
+            join: None,
+            into: None,
+            progress: None,
+            skip: Default::default(),
+            round_records_max: None,
+        }
+    }
+}
+
+/// Aggregation tasks with their (empty) groups.
+pub(crate) fn with_agg_state(mut t: Vec<TaskSlot>) -> Vec<TaskSlot> {
+    for slot in &mut t {
+        slot.agg = Some(AggregateTask::new());
+    }
+    t
+}
+
+/// A task per partition of `topic`, each at the partition's start.
+pub(crate) fn task_slots(log: &LogHandle, topic: &str) -> ExecResult<Vec<TaskSlot>> {
+    let n = log
+        .partition_count(topic)
+        .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
+    (0..n)
+        .map(|p| {
+            let Offsets {
+                log_start: start, ..
+            } = log.offsets(topic, p)?;
+            Ok(TaskSlot {
+                partition: p,
+                offset: start,
+                agg: None,
+            })
+        })
+        .collect()
+}
+
 /// Builds the stages of a plan as its physical plan lays them out: a stage is what runs
 /// between two topics, so an exchange (a repartition) ends one stage and starts the next.
 /// `prefix` begins the names of the internal topics, which are created here.
 pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResult<Vec<Stage>> {
     let physical = super::physical::lower(plan, super::physical::Output::Rows)?;
-    let tasks = |topic: &str| -> ExecResult<Vec<TaskSlot>> {
-        let n = log
-            .partition_count(topic)
-            .ok_or_else(|| format!("topic '{topic}' does not exist"))?;
-        (0..n)
-            .map(|p| {
-                let Offsets {
-                    log_start: start, ..
-                } = log.offsets(topic, p)?;
-                Ok(TaskSlot {
-                    partition: p,
-                    offset: start,
-                    agg: None,
-                })
-            })
-            .collect()
-    };
-    let stage = |kind: StageKind, topic: &str, slots: Vec<TaskSlot>| Stage {
-        kind: Arc::new(kind),
-        input_topic: topic.to_string(),
-        tasks: slots,
-        join: None,
-        progress: None,
-        skip: Default::default(),
-        round_records_max: None,
-    };
-    let with_agg_state = |mut t: Vec<TaskSlot>| {
-        for slot in &mut t {
-            slot.agg = Some(AggregateTask::new());
-        }
-        t
-    };
+    let tasks = |topic: &str| task_slots(log, topic);
+    let stage = Stage::new;
+    let with_agg_state = with_agg_state;
     // Output <- Project <- [Filter (HAVING)] <- the operator that makes the rows.
     let mut project = Vec::new();
     let mut having = None;
@@ -503,11 +526,8 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
             ))
         }
     };
-    let unsupported = || {
-        ExecError::from(
-            "aggregating a join is not supported by this version of kql yet".to_string(),
-        )
-    };
+    let unsupported =
+        || ExecError::internal("an aggregation whose input is neither a source nor a join");
     let input = top.inputs[0];
     let repartition = match (&physical.input(input).operator, input.kind) {
         (PhysicalOp::Repartition(r), EdgeKind::Exchange) => {
@@ -516,6 +536,13 @@ pub fn build_stages(plan: &QueryPlan, log: &LogHandle, prefix: &str) -> ExecResu
         (_, EdgeKind::Forward) => None,
         _ => return Err(unsupported()),
     };
+    if let (Some((r, below)), true) = (repartition, agg.input.sources().len() > 1) {
+        let rows = match &physical.node(below).operator {
+            PhysicalOp::Repartition(rows) => Some(rows),
+            _ => None,
+        };
+        return super::joined_aggregate::stages(log, agg, r, rows, prefix, having, project);
+    }
     let Some((r, below)) = repartition else {
         let (source, filter) = physical.filtered_scan(input.from).ok_or_else(unsupported)?;
         let mut scanner = InputScanner::of(source, filter);
@@ -630,10 +657,14 @@ fn run_joined(
     let Some(join) = stage.join.as_mut() else {
         return Err(ExecError::internal("a joined stage without its join"));
     };
-    let sink: Arc<dyn super::operators::join::live::RowEncoder> = Arc::<SinkWriter>::clone(sink);
-    let run = join.run(runtime, log, close, sink, feed)?;
+    let (output, to_sink): (Arc<dyn super::operators::join::live::RowEncoder>, bool) =
+        match &stage.into {
+            Some(into) => (into.clone(), false),
+            None => (Arc::<SinkWriter>::clone(sink), true),
+        };
+    let run = join.run(runtime, log, close, output, feed)?;
     stats.merge(TaskStats {
-        records_written: run.rows_written,
+        records_written: if to_sink { run.rows_written } else { 0 },
         ..run.stats
     });
     Ok(())
@@ -706,7 +737,7 @@ pub(crate) fn repartition<'a>(
 pub struct Encoded {
     pub(crate) order: (i64, u32, u64),
     pub(crate) target: u32,
-    pub(crate) record: ProducerRecord,
+    pub(crate) record: SinkRecord,
 }
 
 /// A transient aggregating query over a bounded input: runs to the end, closes its windows
@@ -732,6 +763,13 @@ pub(crate) fn remove_internal_topics(log: &LogHandle, stages: &[Stage]) {
     for s in stages.iter().skip(1) {
         let _ = log.delete_topic(&s.input_topic);
     }
+    for topic in stages
+        .iter()
+        .filter_map(|s| s.join.as_ref())
+        .flat_map(|j| &j.internal_topics)
+    {
+        let _ = log.delete_topic(topic);
+    }
 }
 
 /// The stages of a transient query, starting at its inputs' beginning or, with
@@ -746,6 +784,16 @@ pub(crate) fn transient_stages(
     let mut stages = build_stages(plan, log, prefix)?;
     for s in &mut stages {
         s.progress = progress.clone();
+        // (an aggregation's join: what it writes is the aggregation's input)
+        if let StageKind::Joined(query) = &*s.kind {
+            let start = if start_at_end {
+                StartAt::Latest
+            } else {
+                StartAt::Earliest
+            };
+            let naming = super::operators::join::Naming::transient(log);
+            s.join = Some(super::operators::join::build(log, query, start, &naming)?);
+        }
     }
     if start_at_end {
         let topic = stages[0].input_topic.clone();
@@ -759,12 +807,12 @@ pub(crate) fn transient_stages(
     Ok(stages)
 }
 
-/// Is this a stage that a transient query can run (not a join, which runs only with a
-/// sink)?
+/// Are these stages a transient query can run (not a join whose rows go to a sink; an
+/// aggregation's join writes to the aggregation's internal topic)?
 pub(crate) fn collectable(stages: &[Stage]) -> bool {
     !stages
         .iter()
-        .any(|s| matches!(&*s.kind, StageKind::Joined(_)))
+        .any(|s| matches!(&*s.kind, StageKind::Joined(_)) && s.into.is_none())
 }
 
 /// Runs a transient query's stages to the current end of their inputs; the rows of the
@@ -781,9 +829,13 @@ pub(crate) fn run_collect(
     let mut rows = Vec::new();
     for (i, stage) in stages.iter_mut().enumerate() {
         if let StageKind::Joined(_) = &*stage.kind {
-            return Err(ExecError::internal(
-                "a join runs only as a persistent query with a sink",
-            ));
+            let (Some(join), Some(into)) = (stage.join.as_mut(), stage.into.clone()) else {
+                return Err(ExecError::internal(
+                    "a join runs only as a persistent query with a sink",
+                ));
+            };
+            stats.merge(join.run(runtime, log, false, into, true)?.stats);
+            continue;
         }
         let collected = run_stage(runtime, log, stage, None, close && i == last, stats)?;
         if i == last {

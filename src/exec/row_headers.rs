@@ -26,7 +26,7 @@ pub fn of_record(r: &LogRecord) -> RowHeaders {
         .filter(|(n, _)| !is_internal(n))
         .map(|(n, v)| Header {
             name: String::from_utf8_lossy(n).into_owned(),
-            value: r.keep(v),
+            value: v.map(|v| r.keep(v)),
         })
         .collect();
     Some(headers.into())

@@ -582,11 +582,14 @@ impl Session {
                 json.push_str(&format!(",\"window\":{{\"start\":{s},\"end\":{e}}}"));
             }
             // The record's headers, but not those kql writes for itself (kql.src, ...).
-            let headers: Vec<(&str, String)> = r
+            let headers: Vec<(&str, Option<String>)> = r
                 .headers
                 .iter()
                 .filter(|h| !h.name.starts_with("kql."))
-                .map(|h| (h.name.as_str(), crate::exec::log::header_text(&h.value)))
+                .map(|h| {
+                    let text = h.value.as_deref().map(crate::exec::log::header_text);
+                    (h.name.as_str(), text)
+                })
                 .collect();
             if !headers.is_empty() {
                 let list: Vec<serde_json::Value> = headers
@@ -610,7 +613,10 @@ impl Session {
             }
             text.push_str(&format!(", value: {value_json}, partition: {part}"));
             if !headers.is_empty() {
-                let list: Vec<String> = headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let list: Vec<String> = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("null")))
+                    .collect();
                 text.push_str(&format!(", headers: [{}]", list.join(", ")));
             }
             out.record(&json, &text);

@@ -192,9 +192,14 @@ impl Session {
             );
             let (statements, errors) = crate::syntax::parse(id, &text);
             let mut failed = !errors.is_empty();
+            // the statement runs with the session properties it was first run with
+            let session_properties = self.properties.clone();
+            self.properties
+                .extend(super::saved_properties::from_headers(&r.headers));
             for stmt in &statements {
                 failed |= self.execute(stmt, &mut super::output::Discard).is_err();
             }
+            self.properties = session_properties;
             if failed {
                 out.warning(&format!("could not restore: {}", text.trim()));
             } else {
@@ -263,7 +268,7 @@ impl Session {
             value: Some(Bytes::from(text.into_bytes())),
             timestamp_ms: None,
             partition: Some(0),
-            headers: Vec::new(),
+            headers: super::saved_properties::headers(&self.properties),
         };
         self.log
             .produce(&command_topic, record, Acks::All)

@@ -1,8 +1,7 @@
 //! Numeric functions. Integers stay integers where ksqlDB keeps them so (ABS, FLOOR,
 //! CEIL); the transcendental functions return DOUBLE.
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
+use crate::data::decimal::{Decimal, Rounding};
 
 use std::cmp::Ordering;
 
@@ -49,7 +48,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "FLOOR(x)",
         (1, 1),
         same_number,
-        |a| map_num(a.get(0), f64::floor, |d| d.floor()),
+        |a| map_num(a.get(0), f64::floor, |d| d.round(0, Rounding::Floor)),
         "the largest whole number not above x",
         "FLOOR(2.7) = 2.0",
     ),
@@ -59,7 +58,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "CEIL(x)",
         (1, 1),
         same_number,
-        |a| map_num(a.get(0), f64::ceil, |d| d.ceil()),
+        |a| map_num(a.get(0), f64::ceil, |d| d.round(0, Rounding::Ceiling)),
         "the smallest whole number not below x",
         "CEIL(2.1) = 3.0",
     ),
@@ -414,9 +413,9 @@ fn round(a: &Args, cut: Cut) -> Value {
                 SqlType::Decimal { scale, .. } => *scale,
                 _ => d.scale(),
             };
-            let mut r = cut_decimal(*d, n.unwrap_or(0), cut);
-            r.rescale(scale);
-            Value::Decimal(r)
+            cut_decimal(*d, n.unwrap_or(0), cut)
+                .rescale(scale, Rounding::HalfUp)
+                .map_or(Value::Null, Value::Decimal)
         }
         (Value::Double(d), n) => {
             let r = cut_double(*d, n.unwrap_or(0), cut);
@@ -432,34 +431,20 @@ fn round(a: &Args, cut: Cut) -> Value {
 
 /// Cuts a decimal at `digits` places (negative: left of the point).
 fn cut_decimal(d: Decimal, digits: i64, cut: Cut) -> Decimal {
-    use rust_decimal::RoundingStrategy as R;
-    let strategy = match cut {
-        Cut::HalfUp if d.is_sign_negative() => R::MidpointTowardZero,
-        Cut::HalfUp => R::MidpointAwayFromZero,
-        Cut::TowardZero => R::ToZero,
-    };
-    if digits >= 0 {
-        return d.round_dp_with_strategy(digits.min(28) as u32, strategy);
-    }
-    let Some(factor) = Decimal::from_i128_with_scale(1, 0).checked_mul(Decimal::from(
-        10i64
-            .checked_pow((-digits).min(18) as u32)
-            .unwrap_or(i64::MAX),
-    )) else {
-        return Decimal::ZERO;
-    };
-    d.checked_div(factor)
-        .map(|q| q.round_dp_with_strategy(0, strategy) * factor)
-        .unwrap_or(Decimal::ZERO)
+    d.round(
+        digits,
+        match cut {
+            Cut::HalfUp => Rounding::HalfCeiling,
+            Cut::TowardZero => Rounding::Down,
+        },
+    )
 }
 
 /// Cuts a double as a decimal of its shortest digits (as Java's BigDecimal.valueOf does),
 /// so that ROUND(1.005, 2) is 1.01; doubles beyond a decimal's range use float math.
 fn cut_double(d: f64, digits: i64, cut: Cut) -> f64 {
     if let Ok(x) = format!("{d}").parse::<Decimal>() {
-        if let Some(r) = cut_decimal(x, digits, cut).to_f64() {
-            return r;
-        }
+        return cut_decimal(x, digits, cut).to_f64();
     }
     let factor = 10f64.powi(digits as i32);
     match cut {
@@ -479,7 +464,7 @@ fn map_num(v: &Value, f: fn(f64) -> f64, d: fn(&Decimal) -> Decimal) -> Value {
 
 fn unary(a: &Args, f: fn(f64) -> f64) -> Value {
     match a.get(0) {
-        Value::Decimal(d) => d.to_f64().map_or(Value::Null, |x| Value::Double(f(x))),
+        Value::Decimal(d) => Value::Double(f(d.to_f64())),
         other => other.as_f64().map_or(Value::Null, |x| Value::Double(f(x))),
     }
 }

@@ -23,7 +23,7 @@ pub fn type_of(v: &Value) -> SqlType {
         Value::Bigint(_) => SqlType::Bigint,
         Value::Double(_) => SqlType::Double,
         Value::Decimal(d) => SqlType::Decimal {
-            precision: 28,
+            precision: d.digits().max(d.scale()),
             scale: d.scale(),
         },
         Value::String(_) => SqlType::String,

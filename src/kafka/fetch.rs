@@ -259,7 +259,7 @@ pub(super) fn record(m: &BorrowedMessage<'_>) -> Record {
             h.iter()
                 .map(|h| Header {
                     name: h.key.to_string(),
-                    value: h.value.map(Bytes::copy_from_slice).unwrap_or_default(),
+                    value: h.value.map(Bytes::copy_from_slice),
                 })
                 .collect()
         })

@@ -356,7 +356,7 @@ fn headers(headers: &[Header]) -> OwnedHeaders {
         .fold(OwnedHeaders::new_with_capacity(headers.len()), |h, x| {
             h.insert(KafkaHeader {
                 key: &x.name,
-                value: Some(&x.value[..]),
+                value: x.value.as_deref(),
             })
         })
 }

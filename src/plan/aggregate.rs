@@ -18,7 +18,9 @@ use super::catalog::Format;
 use super::column_names::ColumnNamer;
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
-use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
+use super::logical::{
+    Filter, JoinKind, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source,
+};
 use super::schema::{Field, Schema, PSEUDO_COLUMNS};
 use super::window::{self, WindowDef};
 use crate::functions;
@@ -40,6 +42,9 @@ pub struct Aggregate {
     /// The input is a table: each change of a table row first retracts the row's previous
     /// contribution from its group (ksqlDB's KTable aggregation), so every call can be undone.
     pub table: bool,
+    /// The input is a table-table join: the key of its rows (the join key), which tells
+    /// which earlier row a change replaces or deletes.
+    pub row_key: Option<TypedExpr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,8 +161,13 @@ impl Aggregate {
             calls.join(", ")
         );
         if self.repartition {
+            let why = if self.input.sources().len() > 1 {
+                "a join's rows reach an aggregation through an internal topic"
+            } else {
+                "the input is not keyed by it: rows go through an internal topic"
+            };
             s.push_str(&format!(
-                " after a repartition by {} (the input is not keyed by it: rows go through an internal topic)",
+                " after a repartition by {} ({why})",
                 keys.join(", ")
             ));
         }
@@ -350,11 +360,28 @@ fn slot_ref(name: &str, span: Span) -> ast::Expr {
 
 type Result<T> = std::result::Result<T, Vec<Diagnostic>>;
 
+/// What an aggregation reads: one source, or the rows of a join.
+pub struct AggInput {
+    /// The layout of the rows aggregated.
+    pub schema: Schema,
+    /// The FROM clause's source, for errors about it.
+    pub span: Span,
+    /// The sources read whose values are in the KAFKA format (GROUP BY cannot read them).
+    pub kafka_sources: Vec<String>,
+    /// How many key columns the rows are keyed by, after the pseudo-columns: rows grouped
+    /// by exactly those need no repartition. A join's rows: none (they are re-keyed).
+    pub key_count: usize,
+    /// A table-table join's rows: their key (`Aggregate::row_key`).
+    pub row_key: Option<TypedExpr>,
+    /// The rows of a join.
+    pub joined: bool,
+}
+
 /// Plans an aggregating query; `source` and `plan` are the query's input (FROM and WHERE).
 pub fn plan(
     c: &Compiler,
     q: &ast::Query,
-    source: Source,
+    source: AggInput,
     input: LogicalPlan,
     source_kind: SourceKind,
 ) -> Result<QueryPlan> {
@@ -373,23 +400,13 @@ pub fn plan(
             );
         }
     }
-    for j in &q.joins {
-        errors.push(
-            Diagnostic::new(
-                Code::Unsupported,
-                "joins in an aggregating query are not supported by this version of kql yet",
-            )
-            .label(j.span, "join")
-            .help("create the joined stream first with CREATE STREAM ... AS SELECT, then aggregate it"),
-        );
-    }
-    if let (Format::Kafka, Some(g)) = (source.value_format, q.group_by.first()) {
+    if let (false, Some(g)) = (source.kafka_sources.is_empty(), q.group_by.first()) {
         errors.push(
             Diagnostic::new(
                 Code::Unsupported,
                 format!(
                     "Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.",
-                    source.name
+                    source.kafka_sources.join(", ")
                 ),
             )
             .label(g.span, "grouped here")
@@ -677,6 +694,9 @@ pub fn plan(
     };
     for (e, _, _) in &rewritten {
         check_grouped(e, &mut errors);
+        if source.joined && window.is_some() {
+            window_bounds_of_join(e, &mut errors);
+        }
     }
     if let Some((h, _)) = &having {
         check_grouped(h, &mut errors);
@@ -700,6 +720,7 @@ pub fn plan(
         schema: out_schema.clone(),
         repartition: !keyed_by_source,
         table,
+        row_key: source.row_key.clone(),
     });
     let out_binder = Binder {
         schema: &out_schema,
@@ -767,6 +788,25 @@ pub fn plan(
         partition_by: Vec::new(),
         join_key: None,
     })
+}
+
+/// ksqlDB does not give a windowed aggregation of a join its window's bounds as SELECT
+/// columns (the sink's key carries the window): WINDOWSTART and WINDOWEND are refused.
+fn window_bounds_of_join(e: &ast::Expr, errors: &mut Vec<Diagnostic>) {
+    walk(e, &mut |x| {
+        if let ExprKind::Column { name, .. } = &x.kind {
+            if !name.quoted && matches!(name.name.as_str(), "WINDOWSTART" | "WINDOWEND") {
+                errors.push(
+                    Diagnostic::new(
+                        Code::UnknownColumn,
+                        format!("SELECT column '{}' cannot be resolved.", name.name),
+                    )
+                    .label(name.span, "not a column of a windowed aggregation of a join")
+                    .help("the window is part of each output row's key; as in ksqlDB, an aggregation of a join cannot select its bounds"),
+                );
+            }
+        }
+    });
 }
 
 /// The SELECT list with `*` (and `source.*`) replaced by a reference to each column of
@@ -1124,10 +1164,23 @@ impl Compiler<'_> {
                 }
             }
         }
-        let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
-        let schema = Schema::of_source(def, alias);
-        let source = self.source_node(def, &schema, q.from.name.span);
-        let mut input = LogicalPlan::Source(source.clone());
+        let (source, mut input, kind) = if q.joins.is_empty() {
+            let alias = q.from.alias.as_ref().map(|a| a.name.as_str());
+            let schema = Schema::of_source(def, alias);
+            let node = self.source_node(def, &schema, q.from.name.span);
+            let source = AggInput {
+                schema,
+                span: node.span,
+                kafka_sources: kafka_sources(std::slice::from_ref(&&node)),
+                key_count: node.key_count,
+                row_key: None,
+                joined: false,
+            };
+            (source, LogicalPlan::Source(node), def.kind)
+        } else {
+            self.joined_input(q)?
+        };
+        let schema = source.schema.clone();
         if let Some(f) = &q.filter {
             if has_aggregate(f) {
                 return Err(vec![Diagnostic::new(
@@ -1151,6 +1204,48 @@ impl Compiler<'_> {
                 text: self.text(f.span),
             });
         }
-        plan(self, q, source, input, def.kind)
+        plan(self, q, source, input, kind)
     }
+
+    /// The rows of the FROM clause's joins, as an aggregation reads them: re-keyed by the
+    /// GROUP BY expressions through an internal topic. An aggregation of a table-table join
+    /// (whose rows change and are deleted) is refused for now.
+    fn joined_input(&self, q: &ast::Query) -> Result<(AggInput, LogicalPlan, SourceKind)> {
+        let from = self.plan_from_clause(q)?;
+        let foreign = has_foreign_key_join(&from.plan);
+        if from.kind != SourceKind::Stream && foreign {
+            let span = q.joins.first().map_or(q.span, |j| j.span);
+            return Err(vec![Diagnostic::new(
+                Code::Unsupported,
+                "aggregating a foreign-key join is not supported by this version of kql yet",
+            )
+            .label(span, "a join of tables")
+            .help("aggregate a join with a stream on its left, or create the joined table first and aggregate it in a second query")]);
+        }
+        let source = AggInput {
+            schema: from.schema,
+            span: q.from.name.span,
+            kafka_sources: kafka_sources(&from.plan.sources()),
+            key_count: 0,
+            row_key: (from.kind != SourceKind::Stream)
+                .then(|| from.key.map(|k| k.value))
+                .flatten(),
+            joined: true,
+        };
+        Ok((source, from.plan, from.kind))
+    }
+}
+
+fn has_foreign_key_join(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Join(j) if j.kind == JoinKind::ForeignKey)
+        || plan.inputs().into_iter().any(has_foreign_key_join)
+}
+
+/// The names of the sources whose values are in the KAFKA format.
+fn kafka_sources(sources: &[&Source]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| s.value_format == Format::Kafka)
+        .map(|s| s.name.clone())
+        .collect()
 }

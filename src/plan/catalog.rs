@@ -89,6 +89,9 @@ pub struct SourceDef {
     pub window: Option<super::window::WindowType>,
     /// The window was declared (WINDOW_TYPE), so only its kind and size are known.
     pub window_declared: bool,
+    /// Declared with `CREATE SOURCE STREAM|TABLE`: no INSERT writes to it, its topic is
+    /// not deleted with it, and it is not replaced.
+    pub read_only: bool,
 }
 
 impl SourceDef {

@@ -9,7 +9,7 @@
 //! `ARRAY<BIGINT>` is `ARRAY[1, 2]`. A string that does not spell the type is an error when
 //! the statement is compiled, not a NULL at run time.
 
-use rust_decimal::prelude::ToPrimitive;
+use crate::data::decimal::Rounding;
 
 use super::expr::{parse_decimal, Binder, TExpr, TypedExpr};
 use crate::data::{SqlType, Value};
@@ -174,7 +174,10 @@ impl Binder<'_> {
             }
             (ExprKind::Literal(Literal::Decimal(text)), T::Decimal { scale, .. }) => {
                 let d = parse_decimal(text).ok_or_else(|| invalid_syntax(text, target, item))?;
-                Ok(typed(TExpr::Literal(Value::Decimal(d.round_dp(*scale)))))
+                let d = d
+                    .rescale(*scale, Rounding::HalfUp)
+                    .ok_or_else(|| invalid_syntax(text, target, item))?;
+                Ok(typed(TExpr::Literal(Value::Decimal(d))))
             }
             (ExprKind::Literal(Literal::String(text)), t) if t.is_numeric() || *t == T::Boolean => {
                 let v = literal_value(text, t).ok_or_else(|| invalid_syntax(text, t, item))?;
@@ -240,7 +243,7 @@ fn numeric_type_of(text: &str) -> Option<SqlType> {
     }
     let d = parse_decimal(t)?;
     let scale = d.scale();
-    let digits = d.mantissa().unsigned_abs().to_string().len() as u32;
+    let digits = d.digits();
     Some(SqlType::Decimal {
         precision: digits.max(scale).max(1),
         scale,
@@ -261,7 +264,9 @@ fn literal_value(text: &str, ty: &SqlType) -> Option<Value> {
             Err(_) => whole()?.to_i64()?,
         }),
         SqlType::Double => Value::Double(t.parse::<f64>().ok()?),
-        SqlType::Decimal { scale, .. } => Value::Decimal(parse_decimal(t)?.round_dp(*scale)),
+        SqlType::Decimal { scale, .. } => {
+            Value::Decimal(parse_decimal(t)?.rescale(*scale, Rounding::HalfUp)?)
+        }
         SqlType::Boolean => Value::Boolean(parse_boolean(t)?),
         _ => return None,
     })

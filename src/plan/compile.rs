@@ -443,6 +443,19 @@ impl Compiler<'_> {
             return Err(self.lookup(&d.name).err().unwrap_or_default());
         };
         let is_table = def.kind != SourceKind::Stream;
+        if def.read_only && d.delete_topic {
+            return Err(one(Diagnostic::new(
+                Code::ReadOnlySource,
+                format!("Cannot delete topic for read-only source: {}", def.name),
+            )
+            .label(d.name.span, "a source (read-only) stream or table")
+            .label(def.declared_at, "declared with CREATE SOURCE here")
+            .help(format!(
+                "DROP {} {}; (without DELETE TOPIC) keeps the topic",
+                if is_table { "TABLE" } else { "STREAM" },
+                def.name
+            ))));
+        }
         if is_table != (d.kind == ast::DropKind::Table) {
             return Err(one(Diagnostic::new(
                 Code::WrongSourceKind,
@@ -484,6 +497,29 @@ impl Compiler<'_> {
     fn create_source(&self, c: &ast::CreateSource, span: Span) -> Result<Planned> {
         let mut errors = Vec::new();
         let existing = self.catalog.get(&c.name.name);
+        if c.kind == SourceKind::GlobalTable && c.read_only {
+            return Err(one(unsupported(c.name.span, "CREATE SOURCE GLOBAL TABLE")));
+        }
+        let replaces_source = existing.is_some_and(|prev| prev.read_only);
+        if c.or_replace && (c.read_only || replaces_source) {
+            let kind = c.kind.describe();
+            return Err(one(Diagnostic::new(
+                Code::ReadOnlySource,
+                format!(
+                    "Cannot add {kind} '{}': CREATE OR REPLACE is not supported on source {kind}s.",
+                    c.name.name
+                ),
+            )
+            .label(
+                c.name.span,
+                "a source (read-only) stream or table is not replaced",
+            )
+            .help(format!(
+                "DROP {} {} first, then create it again",
+                kind_keyword(c.kind),
+                c.name.name
+            ))));
+        }
         if let Some(prev) = existing {
             if c.if_not_exists {
                 return Ok(Planned::CreateSource {
@@ -747,6 +783,7 @@ impl Compiler<'_> {
         let def = SourceDef {
             window,
             window_declared: window.is_some(),
+            read_only: c.read_only,
             value_delimiter,
             key_delimiter,
             name: c.name.name.clone(),
@@ -773,6 +810,13 @@ impl Compiler<'_> {
 
     fn insert_values(&self, i: &ast::InsertValues) -> Result<Planned> {
         let target = self.lookup(&i.target)?.clone();
+        if target.read_only {
+            return Err(one(read_only(
+                &target,
+                i.target.span,
+                "Cannot insert values into",
+            )));
+        }
         let empty = Schema::default();
         let binder = Binder {
             schema: &empty,
@@ -1594,4 +1638,19 @@ fn empty_collection(v: &ast::Expr, want: &SqlType) -> Option<TypedExpr> {
         ty: want.clone(),
         span: v.span,
     })
+}
+
+/// A write to a source declared read-only (`CREATE SOURCE STREAM|TABLE`).
+pub(super) fn read_only(target: &SourceDef, at: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReadOnlySource,
+        format!(
+            "{what} read-only {}: {}",
+            target.kind.describe(),
+            target.name
+        ),
+    )
+    .label(at, "declared with CREATE SOURCE: nothing writes to it")
+    .label(target.declared_at, "declared here")
+    .help("write to its topic from outside, or declare it without SOURCE")
 }

@@ -1,7 +1,7 @@
 //! Typed expressions: the AST's expressions with names resolved to row positions, types
 //! checked, and numeric operands widened to a common type (so evaluation needs no checks).
 
-use rust_decimal::Decimal;
+use crate::data::Decimal;
 use std::borrow::Cow;
 
 use super::schema::Schema;
@@ -1169,6 +1169,24 @@ fn binary(op: BinaryOp, l: TypedExpr, r: TypedExpr, span: Span) -> Result<TypedE
                     .label(bad.span, format!("this is {}", bad.ty))
                     .help("arithmetic needs numbers; CAST a string that holds a number: CAST(x AS DOUBLE)"));
             };
+            // a product or quotient of two decimals has its own type (ksqlDB's); its
+            // operands keep theirs
+            let decimals = match (arith, &l.ty, &r.ty) {
+                (ArithOp::Mul, a @ SqlType::Decimal { .. }, b @ SqlType::Decimal { .. }) => {
+                    Some(SqlType::decimal_product(a, b))
+                }
+                (ArithOp::Div, a @ SqlType::Decimal { .. }, b @ SqlType::Decimal { .. }) => {
+                    Some(SqlType::decimal_quotient(a, b))
+                }
+                _ => None,
+            };
+            if let Some(result) = decimals {
+                return Ok(TypedExpr::new(
+                    TExpr::Arith(arith, boxed(l), boxed(r)),
+                    result,
+                    span,
+                ));
+            }
             Ok(TypedExpr::new(
                 TExpr::Arith(arith, boxed(l.cast_to(&ty)), boxed(r.cast_to(&ty))),
                 ty,
@@ -1268,20 +1286,10 @@ pub fn resolve_type_in(t: &ast::TypeExpr, catalog: Option<&super::Catalog>) -> R
         K::Bigint => SqlType::Bigint,
         K::Double => SqlType::Double,
         K::Decimal { precision, scale } => {
-            // ksqlDB allows 38 digits; kql's exact decimals (96-bit) hold 28.
-            const KQL_DIGITS_MAX: u32 = 28;
-            if (KQL_DIGITS_MAX + 1..=38).contains(precision) && scale <= precision {
-                return Err(Diagnostic::new(
-                    Code::Unsupported,
-                    format!("DECIMAL({precision}, {scale}) has {precision} digits, and kql's decimals hold at most {KQL_DIGITS_MAX}"),
-                )
-                .label(t.span, format!("more than {KQL_DIGITS_MAX} digits"))
-                .help(format!("ksqlDB allows up to 38 digits, kql up to {KQL_DIGITS_MAX}: declare DECIMAL({KQL_DIGITS_MAX}, {}) or DOUBLE", (*scale).min(KQL_DIGITS_MAX))));
-            }
             if *precision == 0 || *precision > 38 || scale > precision {
                 return Err(Diagnostic::new(Code::InvalidLiteral, format!("DECIMAL({precision}, {scale}) is not a valid decimal type"))
                     .label(t.span, "invalid precision or scale")
-                    .help(format!("precision must be 1 to {KQL_DIGITS_MAX} and scale at most the precision, e.g. DECIMAL(10, 2)")));
+                    .help("precision must be 1 to 38 and scale at most the precision, e.g. DECIMAL(10, 2)"));
             }
             SqlType::Decimal {
                 precision: *precision,
@@ -1317,7 +1325,5 @@ pub fn resolve_type_in(t: &ast::TypeExpr, catalog: Option<&super::Catalog>) -> R
 
 /// A decimal value from text, for CAST and JSON.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    text.parse::<Decimal>()
-        .ok()
-        .or_else(|| Decimal::from_scientific(text).ok())
+    text.parse::<Decimal>().ok()
 }

@@ -374,6 +374,7 @@ impl Compiler<'_> {
         let sink = SourceDef {
             window: plan_window(&query),
             window_declared: false,
+            read_only: false,
             value_delimiter,
             key_delimiter,
             name: c.name.name.clone(),
@@ -417,6 +418,13 @@ impl Compiler<'_> {
             .label(i.target.span, "not a stream")
             .help(
                 "insert into a stream, or create a table with CREATE TABLE ... AS SELECT",
+            )]);
+        }
+        if target.read_only {
+            return Err(vec![super::compile::read_only(
+                &target,
+                i.target.span,
+                "Cannot insert into",
             )]);
         }
         if target.has_header_columns() {

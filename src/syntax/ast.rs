@@ -60,6 +60,9 @@ impl SourceKind {
 pub struct CreateSource {
     pub kind: SourceKind,
     pub or_replace: bool,
+    /// `CREATE SOURCE STREAM|TABLE`: read-only, no statement writes to it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
     pub if_not_exists: bool,
     pub name: Ident,
     pub columns: Vec<ColumnDef>,

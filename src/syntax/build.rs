@@ -165,6 +165,7 @@ fn create_source(ctx: &Ctx, pair: Pair<Rule>) -> Result<CreateSource> {
     let mut out = CreateSource {
         kind: SourceKind::Stream,
         or_replace: false,
+        read_only: false,
         if_not_exists: false,
         name: Ident {
             name: String::new(),
@@ -177,6 +178,7 @@ fn create_source(ctx: &Ctx, pair: Pair<Rule>) -> Result<CreateSource> {
     for p in children(pair) {
         match p.as_rule() {
             Rule::or_replace => out.or_replace = true,
+            Rule::read_only => out.read_only = true,
             Rule::source_kind => out.kind = source_kind(&p),
             Rule::if_not_exists => out.if_not_exists = true,
             Rule::column_def => out.columns.push(column_def(ctx, p)?),

@@ -7,7 +7,6 @@
 //! its own order and the result does not depend on scheduling; memory follows the slowest
 //! unit. The units come back with their state and positions for the next run.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
@@ -57,14 +56,16 @@ pub(crate) fn run<U: Task + 'static>(
         }));
     }
     let mut failure = None;
-    let mut queues: Vec<VecDeque<U::Item>> = receivers.iter().map(|_| VecDeque::new()).collect();
+    // Each unit's batch in hand, its items moved out one at a time.
+    let mut queues: Vec<std::vec::IntoIter<U::Item>> =
+        receivers.iter().map(|_| Vec::new().into_iter()).collect();
     let mut done = vec![false; receivers.len()];
     'merge: loop {
         // Every unit still running has a head item, or has finished.
         for (i, rx) in receivers.iter().enumerate() {
-            while queues[i].is_empty() && !done[i] {
+            while queues[i].as_slice().is_empty() && !done[i] {
                 match rx.recv() {
-                    Ok(batch) => queues[i].extend(batch),
+                    Ok(batch) => queues[i] = batch.into_iter(),
                     Err(_) => done[i] = true,
                 }
             }
@@ -72,7 +73,7 @@ pub(crate) fn run<U: Task + 'static>(
         let Some(i) = crate::exec::merge::next_head(&queues, &order) else {
             break;
         };
-        let item = queues[i].pop_front().expect("the head was just seen");
+        let item = queues[i].next().expect("the head was just seen");
         match consume(item) {
             Ok(true) => {}
             Ok(false) => break 'merge,

@@ -248,6 +248,7 @@ pub(crate) fn replay_task(
         input_topic: topic.to_string(),
         tasks: Vec::new(),
         join: None,
+        into: None,
         progress: None,
         skip: Default::default(),
         round_records_max: None,

@@ -99,8 +99,8 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
         (T::Double, Json::Number(n)) => Value::Double(n.as_f64().ok_or_else(wrong)?),
         (T::Decimal { scale, .. }, Json::Number(n)) => Value::Decimal(
             crate::plan::expr::parse_decimal(&n.to_string())
-                .ok_or_else(wrong)?
-                .round_dp(*scale),
+                .and_then(|d| d.rescale(*scale, crate::data::decimal::Rounding::HalfUp))
+                .ok_or_else(wrong)?,
         ),
         (T::Int | T::Bigint | T::Double | T::Decimal { .. }, Json::String(s)) => {
             let v = crate::exec::eval::parse_as(s.trim(), ty);

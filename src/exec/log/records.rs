@@ -47,7 +47,7 @@ impl<'a> LogRecord<'a> {
         }
     }
 
-    /// Header names and values.
+    /// Header names and values (None: a null value).
     pub fn headers(&self) -> Headers<'a> {
         match self.origin {
             Origin::Batch(_, v) => Headers::Batch(Box::new(v.headers())),
@@ -64,9 +64,11 @@ impl<'a> LogRecord<'a> {
         }
     }
 
-    /// The value of the first header named `name`.
+    /// The value of the first header named `name` (None also for a null value).
     pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.headers()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v)
     }
 
     /// An owned `Bytes` of a slice of this record (a key to keep past the read), sharing
@@ -87,21 +89,24 @@ impl<'a> LogRecord<'a> {
     }
 }
 
+/// A header's name and value (None: a null value).
+pub type HeaderRef<'a> = (&'a [u8], Option<&'a [u8]>);
+
 /// Iterator over a record's headers (see `LogRecord::headers`).
 pub enum Headers<'a> {
     // Boxed: the embedded log's header iterator is an unnameable type. Headers are read
     // only for the few records that carry them (retractions, transaction tags).
-    Batch(Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a>),
+    Batch(Box<dyn Iterator<Item = HeaderRef<'a>> + 'a>),
     Owned(std::slice::Iter<'a, kql_runtime::Header>),
 }
 
 impl<'a> Iterator for Headers<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+    type Item = HeaderRef<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Headers::Batch(i) => i.next(),
-            Headers::Owned(i) => i.next().map(|h| (h.name.as_bytes(), &h.value[..])),
+            Headers::Owned(i) => i.next().map(|h| (h.name.as_bytes(), h.value.as_deref())),
         }
     }
 }

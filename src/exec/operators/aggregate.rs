@@ -568,7 +568,11 @@ fn difference(a: &Value, b: &Value) -> Value {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_sub(*y)),
         (Value::Bigint(x), Value::Bigint(y)) => Value::Bigint(x.wrapping_sub(*y)),
-        (Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(x - y),
+        (Value::Decimal(x), Value::Decimal(y)) => {
+            x.checked_sub(*y).map_or(Value::Null, Value::Decimal)
+        }
+        // a decimal sum past 38 digits stays NULL
+        (Value::Null, Value::Decimal(_)) => Value::Null,
         (x, y) => Value::Double(x.as_f64().unwrap_or(0.0) - y.as_f64().unwrap_or(0.0)),
     }
 }
@@ -679,7 +683,11 @@ fn sum(a: &Value, b: &Value) -> Value {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_add(*y)),
         (Value::Bigint(x), Value::Bigint(y)) => Value::Bigint(x.wrapping_add(*y)),
-        (Value::Decimal(x), Value::Decimal(y)) => Value::Decimal(x + y),
+        (Value::Decimal(x), Value::Decimal(y)) => {
+            x.checked_add(*y).map_or(Value::Null, Value::Decimal)
+        }
+        // a decimal sum past 38 digits is NULL (ksqlDB fails it) and stays NULL
+        (Value::Null, Value::Decimal(_)) => Value::Null,
         (x, y) => Value::Double(x.as_f64().unwrap_or(0.0) + y.as_f64().unwrap_or(0.0)),
     }
 }
@@ -803,7 +811,7 @@ impl AggregateTask {
                         let sign = match r.headers().find(|(n, _)| *n == RETRACT_HEADER.as_bytes())
                         {
                             Some((_, v)) => Sign::Retract {
-                                emit: v != RETRACT_REPLACED,
+                                emit: v != Some(RETRACT_REPLACED),
                             },
                             None => Sign::Add,
                         };

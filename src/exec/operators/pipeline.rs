@@ -201,6 +201,10 @@ pub struct StatelessPipeline {
     pass_null_values: bool,
     /// The source is a table: a record without a key is no row of it, and is skipped.
     table: bool,
+    /// The output columns of PARTITION BY's key that read more than the source's key
+    /// columns: a stream record without a value gives them NULL, as ksqlDB computes them
+    /// from no value (a key made of the source's key columns alone is computed).
+    null_without_value: Vec<usize>,
 }
 
 impl StatelessPipeline {
@@ -215,12 +219,23 @@ impl StatelessPipeline {
         let decoder = SourceDecoder::new(source, 0).reading_only(|pos| read.contains(&pos));
         let pass_null_values = ops.filter.is_none() && ops.table_functions.is_empty();
         let table = source.kind != crate::syntax::ast::SourceKind::Stream;
+        let null_without_value = plan
+            .partition_by
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let mut read = Vec::new();
+                ops.project[i].columns(&mut read);
+                read.iter().any(|p| !source.key_positions.contains(p))
+            })
+            .collect();
         Some(StatelessPipeline {
             source: source.clone(),
             decoder,
             ops,
             pass_null_values,
             table,
+            null_without_value,
         })
     }
 
@@ -258,7 +273,12 @@ impl StatelessPipeline {
                 }
                 Ok(None) if self.pass_null_values => {
                     self.ops
-                        .apply_tombstone(row, r.timestamp_ms, partition, r.offset, out)
+                        .apply_tombstone(row, r.timestamp_ms, partition, r.offset, out);
+                    if let Some(last) = out.last_mut() {
+                        for &i in &self.null_without_value {
+                            last.values[i] = Value::Null;
+                        }
+                    }
                 }
                 Ok(None) => {}
                 Err(DecodeError(reason)) => bad.push(BadRecord {

@@ -4,8 +4,9 @@
 //! an inner join) is repartitioned into an internal topic with the other side's count and
 //! key format. Two streams keyed in different key formats: the right one is re-keyed into
 //! the left's format, as in ksqlDB; a stream joined to a table in another format is re-keyed
-//! into the table's. Two sides keyed already but with different counts, or two tables in
-//! different key formats, are KQL0401, pointing at the join and at both declarations.
+//! into the table's; of two tables, the right one is re-keyed into the left's format (its
+//! deletions as tombstones). Two sides keyed already but with different counts are
+//! KQL0401, pointing at the join and at both declarations.
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::catalog::Format;
@@ -52,11 +53,11 @@ pub fn co_partition(j: &Join, right_offset: usize) -> Result<CoPartitioning, Dia
     // Sides keyed alike but in different key formats: the same key is different bytes,
     // so a stream is re-keyed into the other side's format, as ksqlDB re-keys its right
     // side. A table is read as it is, so in a stream-table join the stream is the one.
+    // Two tables: the right one is re-keyed into the left's format, its deletions too.
     if first.key_format != right.key_format && !repartition_left && !repartition_right {
         match j.kind {
-            JoinKind::StreamStream => repartition_right = true,
             JoinKind::StreamTable => repartition_left = true,
-            _ => return Err(key_format_error(first, right, j.span)),
+            _ => repartition_right = true,
         }
     }
     let (lp, rp) = (first.partitions, right.partitions);
@@ -95,31 +96,6 @@ fn keyed_by(side: Option<&Source>, key: &TypedExpr, offset: usize) -> bool {
     side.is_some_and(|s| {
         s.key_positions.len() == 1 && key.kind == TExpr::Column(offset + s.key_positions[0])
     })
-}
-
-fn key_format_error(left: &Source, right: &Source, join: Span) -> Diagnostic {
-    Diagnostic::new(
-        Code::NotCoPartitioned,
-        format!(
-            "{} and {} serialize their keys differently ({} and {})",
-            left.name,
-            right.name,
-            left.key_format.name(),
-            right.key_format.name()
-        ),
-    )
-    .label(join, "joined here")
-    .label(
-        left.declared_at,
-        format!("key_format {}", left.key_format.name()),
-    )
-    .label(
-        right.declared_at,
-        format!("key_format {}", right.key_format.name()),
-    )
-    .help(
-        "declare both with the same key_format: the same key must be the same bytes on both topics",
-    )
 }
 
 /// Where a source's partition count comes from, said at its declaration.

@@ -91,6 +91,9 @@ fn line(plan: &PhysicalPlan, id: NodeId, prefix: &str) -> String {
                 format!("Repartition by {} into {target}", r.key_text)
             };
             let _ = write!(s, ", written by {}", tasks(node.tasks));
+            if r.purpose == Purpose::TableJoinRows {
+                s.push_str("; a row of the joined table replaces the previous row of its key");
+            }
             if r.purpose == (Purpose::GroupBy { table: true }) {
                 s.push_str("; each task keeps the rows of its table partition and writes a row's previous values as a retraction (header kql.retract) before its new ones");
             }

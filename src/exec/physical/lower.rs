@@ -145,7 +145,36 @@ impl<'a> Lowering<'a> {
                     partitions: None,
                     format: None,
                 };
-                let edge = self.enforce(input, &required, hint);
+                // A join's rows reach the aggregation through a topic, whatever their key:
+                // its task reads its input from the log. A join of tables makes a table,
+                // whose rows go by the join key first, so that a row's change replaces it.
+                let edge = if a.input.sources().len() > 1 {
+                    let rows = match &a.row_key {
+                        Some(key) => {
+                            let by_row = Required::Keyed {
+                                key: vec![key.clone()],
+                                partitions: None,
+                                format: None,
+                            };
+                            let rows_hint = Hint {
+                                topic: "Aggregate-GroupBy-repartition-rows".into(),
+                                key_text: "the join key".into(),
+                                key_format: Format::Json,
+                                purpose: Purpose::TableJoinRows,
+                            };
+                            self.exchange(input, &by_row, rows_hint).from
+                        }
+                        None => input,
+                    };
+                    let edge = self.exchange(rows, &required, hint);
+                    if rows != input {
+                        // (the repartition reads the rows' topic)
+                        self.nodes[edge.from].inputs[0].kind = EdgeKind::Exchange;
+                    }
+                    edge
+                } else {
+                    self.enforce(input, &required, hint)
+                };
                 let partitions = self.input_partitions(edge);
                 let format = match self.nodes[edge.from].distribution {
                     Distribution::Keyed { format, .. } => format,
@@ -328,10 +357,15 @@ impl<'a> Lowering<'a> {
     /// The distribution pass: the edge from `input` to an operator that needs `required`,
     /// through a new repartition when the input's layout does not give it.
     fn enforce(&mut self, input: NodeId, required: &Required, hint: Hint) -> Edge {
-        let node = &self.nodes[input];
-        if node.distribution.satisfies(required) {
+        if self.nodes[input].distribution.satisfies(required) {
             return forward(input);
         }
+        self.exchange(input, required, hint)
+    }
+
+    /// A new repartition of `input`'s rows into the layout `required` names.
+    fn exchange(&mut self, input: NodeId, required: &Required, hint: Hint) -> Edge {
+        let node = &self.nodes[input];
         let tasks = node.tasks;
         let (key, partitions) = match required {
             Required::Keyed {

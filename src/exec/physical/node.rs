@@ -94,6 +94,9 @@ pub enum Purpose {
     GroupBy { table: bool },
     /// A join's input.
     JoinInput,
+    /// The rows of a join of tables, keyed by the join key: the GROUP BY's repartition
+    /// reads them as a table's rows.
+    TableJoinRows,
 }
 
 /// How rows are spread over partitions.

@@ -4,8 +4,9 @@
 use crate::exec::drivers::driver::{self, Ran};
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::limits::APPEND_BATCH_RECORDS;
-use crate::exec::log::{Acks, LogHandle, ProducerRecord};
+use crate::exec::log::{Acks, LogHandle, ProducerRef};
 use crate::exec::persistent::Encoded;
+use crate::exec::sinks::record::SinkRecord;
 use crate::exec::task::Task;
 
 /// Runs `units` through the driver, appending the records they make to `topic` in the
@@ -40,7 +41,7 @@ pub(crate) fn run_appending<U: Task<Item = Encoded> + 'static>(
 pub(crate) struct Appender<'a> {
     log: &'a LogHandle,
     topic: String,
-    by_partition: Vec<Vec<ProducerRecord>>,
+    by_partition: Vec<Vec<SinkRecord>>,
 }
 
 impl<'a> Appender<'a> {
@@ -76,10 +77,18 @@ impl<'a> Appender<'a> {
         if records.is_empty() {
             return Ok(());
         }
-        self.log
-            .produce_records(&self.topic, p as u32, records, Acks::All)
-            .map(|_| records.clear())
-            .map_err(|e| ExecError::from(e).context(format!("cannot append to '{}'", self.topic)))
+        let refs: Vec<ProducerRef> = records.iter().map(SinkRecord::producer_ref).collect();
+        let appended = self
+            .log
+            .produce_batch(&self.topic, p as u32, &refs, Acks::All);
+        drop(refs);
+        match appended {
+            Ok(_) => {
+                records.clear();
+                Ok(())
+            }
+            Err(e) => Err(ExecError::from(e).context(format!("cannot append to '{}'", self.topic))),
+        }
     }
 
     /// Appends what is left.

@@ -13,9 +13,10 @@ use crate::data::{SqlType, Value};
 use crate::exec::eval::eval;
 use crate::exec::format::json::encode_object;
 use crate::exec::format::key::{encode_computed_key_into, KeyFormat};
-use crate::exec::log::{Header, LogHandle, ProducerRecord};
+use crate::exec::log::{Header, LogHandle};
 use crate::exec::persistent::Encoded;
 use crate::exec::physical::Repartition;
+use crate::exec::sinks::record::SinkRecord;
 use crate::exec::state::durable::{source_tag, tag_headers, Tagger};
 use crate::exec::task::OutputRow;
 use crate::plan::catalog::Format;
@@ -87,6 +88,43 @@ impl RepartitionWriter {
         headers: &crate::exec::row_headers::RowHeaders,
         out: &mut Vec<Encoded>,
     ) -> Result<(), String> {
+        let at = (t, partition, offset, index);
+        self.encode_as(log, skip, key, row, at, retract, false, headers, out)
+    }
+
+    /// Encodes the deletion of a table row keyed by `key` (a record without a value),
+    /// made by the record at (`partition`, `offset`) at event time `t`: a table side
+    /// re-keyed for a join passes its tombstones on.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_deletion(
+        &self,
+        log: &LogHandle,
+        skip: &HashSet<Bytes>,
+        key: &[Value],
+        t: i64,
+        partition: u32,
+        offset: u64,
+        headers: &crate::exec::row_headers::RowHeaders,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
+        let at = (t, partition, offset, 0);
+        self.encode_as(log, skip, key, &[], at, None, true, headers, out)
+    }
+
+    /// `at`: the event time, partition, offset and index of the record (`encode`).
+    #[allow(clippy::too_many_arguments)]
+    fn encode_as(
+        &self,
+        log: &LogHandle,
+        skip: &HashSet<Bytes>,
+        key: &[Value],
+        row: &[Value],
+        (t, partition, offset, index): (i64, u32, u64, u32),
+        retract: Option<&'static [u8]>,
+        deletion: bool,
+        headers: &crate::exec::row_headers::RowHeaders,
+        out: &mut Vec<Encoded>,
+    ) -> Result<(), String> {
         let tag = self
             .tagged
             .then(|| source_tag(&self.topic, partition, offset, index));
@@ -111,11 +149,11 @@ impl RepartitionWriter {
         if let Some(how) = retract {
             headers.push(Header {
                 name: crate::exec::operators::aggregate::RETRACT_HEADER.to_string(),
-                value: Bytes::from_static(how),
+                value: Some(Bytes::from_static(how)),
             });
         }
         let headers = crate::exec::row_headers::written(headers, row_headers);
-        let value = Some(self.value(row));
+        let value = (!deletion).then(|| self.value(row));
         out.push(self.record(key, value, target, headers, (t, partition, offset)));
         Ok(())
     }
@@ -189,13 +227,7 @@ impl RepartitionWriter {
         Encoded {
             order,
             target,
-            record: ProducerRecord {
-                key,
-                value,
-                timestamp_ms: Some(order.0),
-                partition: None,
-                headers,
-            },
+            record: SinkRecord::new(key, value, order.0).with_headers(headers),
         }
     }
 }

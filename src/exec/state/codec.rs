@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::data::Value;
+use crate::data::{Decimal, Value};
 
 /// Appends a state's parts to a byte buffer.
 pub struct Writer(pub(crate) Vec<u8>);
@@ -49,9 +49,10 @@ impl Writer {
                 self.u8(4);
                 self.u64(d.to_bits())
             }
+            // tag 5 was the 28-digit layout of snapshots written before 38-digit decimals
             Value::Decimal(d) => {
-                self.u8(5);
-                self.0.extend_from_slice(&d.serialize())
+                self.u8(14);
+                self.0.extend_from_slice(&d.to_bytes())
             }
             Value::String(s) => {
                 self.u8(6);
@@ -163,9 +164,14 @@ impl<'a> Reader<'a> {
             2 => Value::Int(self.i64()? as i32),
             3 => Value::Bigint(self.i64()?),
             4 => Value::Double(f64::from_bits(self.u64()?)),
-            5 => Value::Decimal(rust_decimal::Decimal::deserialize(
-                self.take(16)?.try_into().unwrap(),
-            )),
+            5 => Value::Decimal(
+                Decimal::from_legacy_bytes(self.take(16)?.try_into().unwrap())
+                    .ok_or("a decimal is out of range")?,
+            ),
+            14 => Value::Decimal(
+                Decimal::from_bytes(self.take(17)?.try_into().unwrap())
+                    .ok_or("a decimal is out of range")?,
+            ),
             6 => Value::String(Arc::from(
                 String::from_utf8(self.bytes()?).map_err(|_| "a string is not UTF-8")?,
             )),

@@ -118,7 +118,7 @@ pub fn tag_headers(tag: Option<Bytes>) -> Vec<crate::exec::log::Header> {
     tag.map(|value| {
         vec![crate::exec::log::Header {
             name: SOURCE_HEADER.to_string(),
-            value,
+            value: Some(value),
         }]
     })
     .unwrap_or_default()
@@ -507,6 +507,7 @@ fn written_since_commit(
         let from = committed.unwrap_or(start).max(start);
         read_partition(log, sink, p, from, end, |r| {
             for (name, value) in r.headers() {
+                let Some(value) = value else { continue };
                 if name == SOURCE_HEADER.as_bytes() && value.starts_with(prefix.as_bytes()) {
                     tags.insert(r.keep(value));
                 }

@@ -278,7 +278,9 @@ mod tests {
         let accs = vec![
             Acc::Count(7),
             Acc::Distinct([b"a".to_vec()].into_iter().collect()),
-            Acc::Sum(Value::Decimal(rust_decimal::Decimal::new(12345, 2))),
+            Acc::Sum(Value::Decimal(
+                crate::data::Decimal::from_parts(12345, 2).unwrap(),
+            )),
             Acc::Avg(21.5, 4),
             Acc::Min(Value::string("x")),
             Acc::Max(Value::Timestamp(9)),

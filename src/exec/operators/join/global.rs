@@ -1,12 +1,12 @@
 //! Joins to a GLOBAL TABLE: before any task starts, the table is read from the earliest
-//! offset of every partition into one store (dashmap) shared by all tasks; each stream
-//! record looks up any expression of its columns. The stream keeps its own partitioning.
-//! A persistent query applies the table's new records before each catch-up of its tasks.
+//! offset of every partition into one store shared by all tasks; each stream record looks
+//! up any expression of its columns. The stream keeps its own partitioning. A persistent
+//! query applies the table's new records before each catch-up of its tasks.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::exec::log::LogHandle;
-use dashmap::DashMap;
 
 use super::bound::RowBound;
 use super::input::Input;
@@ -27,10 +27,24 @@ use crate::plan::logical::Source;
 use crate::syntax::ast::JoinType;
 
 /// The table's rows by key, shared by every task and kept current by the feed. Keys are
-/// the table's own record keys: hashed with the aggregation's fast hash. (A read-only
-/// HashMap would spare the shard lock's atomic per lookup, about 12% of W4's CPU, but a
-/// running query's global table changes.)
-pub type GlobalStore = Arc<DashMap<KeyBytes, Vec<Value>, FastHash>>;
+/// the table's own record keys: hashed with the aggregation's fast hash. A task holds the
+/// read lock for a batch of lookups, the feed the write lock while it applies the table's
+/// new records (between catch-ups, when no task runs): the lock's atomic is paid once per
+/// batch, not once per lookup on a line every task writes, as a sharded map's read lock
+/// was (about 12% of W4's CPU).
+#[derive(Clone, Default)]
+pub struct GlobalStore(Arc<RwLock<HashMap<KeyBytes, Vec<Value>, FastHash>>>);
+
+impl GlobalStore {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<KeyBytes, Vec<Value>, FastHash>> {
+        // (a task that panicked holding the lock only read: the map is whole)
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<KeyBytes, Vec<Value>, FastHash>> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// The global table's store and where its reader is in each partition of the table's
 /// topic: created empty, filled from the earliest offsets by the first `refresh`, and kept
@@ -61,7 +75,7 @@ impl GlobalFeed {
         Ok(GlobalFeed {
             inputs,
             fields: (base, table.schema.len()),
-            store: Arc::new(DashMap::with_hasher(FastHash::default())),
+            store: GlobalStore::default(),
             name: table.name.clone(),
             bound: RowBound::default(),
         })
@@ -70,15 +84,14 @@ impl GlobalFeed {
     /// Applies the table's records appended since the last refresh.
     pub fn refresh(&mut self, log: &LogHandle) -> ExecResult<TaskStats> {
         let mut stats = TaskStats::default();
-        // (counted here: the map's own count locks every shard)
-        let mut held = self.store.len();
+        let mut store = self.store.write();
+        let mut held = store.len();
         for input in &mut self.inputs {
             input.resume(log)?;
             while input.peek()?.is_some() {
                 let (_, record) = input.take().expect("peeked");
                 let Some(k) = record.key else { continue };
                 if !record.tombstone {
-                    let store = &self.store;
                     self.bound.check(
                         held,
                         || !store.contains_key(&k[..]),
@@ -87,7 +100,7 @@ impl GlobalFeed {
                     )?;
                     let old = store.insert(KeyBytes::from_slice(&k), part(&input.row, self.fields));
                     held += old.is_none() as usize;
-                } else if self.store.remove(&k[..]).is_some() {
+                } else if store.remove(&k[..]).is_some() {
                     held -= 1;
                 }
             }
@@ -144,6 +157,7 @@ impl Task for GlobalJoinTask {
     type Item = OutputRow;
 
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
+        let store = self.store.read();
         for _ in 0..FETCH_BATCH_RECORDS {
             if self.stream.peek()?.is_none() {
                 return Ok(false);
@@ -161,7 +175,7 @@ impl Task for GlobalJoinTask {
                 &[("", &self.key_type, &v)],
                 &mut self.key,
             )
-            .then(|| self.store.get(&self.key[..]))
+            .then(|| store.get(&self.key[..]))
             .flatten();
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
@@ -172,9 +186,8 @@ impl Task for GlobalJoinTask {
                 row,
                 self.right.0,
                 &self.right_used,
-                found.as_ref().map(|r| r.value().as_slice()),
+                found.map(Vec::as_slice),
             );
-            drop(found);
             let first = out.len();
             self.ops
                 .apply(row, event_time, partition, record.offset, out);

@@ -30,7 +30,7 @@ use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, Task, TaskStats};
 
 /// Where a join's rows go: records of one topic.
-pub(crate) trait RowEncoder: Send + Sync {
+pub(crate) trait RowEncoder: Send + Sync + std::fmt::Debug {
     fn topic(&self) -> &str;
     fn encode(
         &self,

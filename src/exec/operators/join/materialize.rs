@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use crate::data::SqlType;
 use crate::exec::log::LogHandle;
 use bytes::Bytes;
 
@@ -27,10 +28,20 @@ use crate::syntax::span::Span;
 
 /// The inner join's rows as records of the internal topic: the repartition operator's
 /// records (`RepartitionWriter`), which every internal topic's records are.
+#[derive(Debug)]
 pub struct InnerWriter {
     writer: RepartitionWriter,
     /// Records written after the last commit of a query that crashed: not written again.
     pub(super) skip: HashSet<Bytes>,
+}
+
+impl InnerWriter {
+    pub(crate) fn new(writer: RepartitionWriter) -> InnerWriter {
+        InnerWriter {
+            writer,
+            skip: HashSet::new(),
+        }
+    }
 }
 
 impl RowEncoder for InnerWriter {
@@ -67,7 +78,6 @@ pub fn build(
         .iter()
         .flat_map(|s| s.schema.fields.iter().cloned())
         .collect();
-    let names: Vec<String> = (0..fields.len()).map(|i| format!("C{i}")).collect();
     // Every field of the inner join's row, as it is.
     let ops = Operators {
         filter: None,
@@ -86,29 +96,41 @@ pub fn build(
     };
     let join = super::build_node(log, plan, inner, ops, start, naming)?;
     super::create_internal_topic(log, topic, partitions)?;
-    let columns = names
+    let writer = InnerWriter::new(RepartitionWriter::new(
+        r,
+        topic.to_string(),
+        row_columns(&fields),
+        naming.durable,
+    ));
+    let source = row_source(&fields, topic, partitions);
+    Ok((join, writer, source))
+}
+
+/// The columns a join's row is written with: every field, named by its position (`C0`,
+/// `C1`, ...: two sources may share column names), with its type and row position.
+pub(crate) fn row_columns(fields: &[Field]) -> Vec<(String, SqlType, usize)> {
+    fields
         .iter()
-        .zip(&fields)
         .enumerate()
-        .map(|(i, (n, f))| (n.clone(), f.ty.clone(), i))
-        .collect();
-    let writer = InnerWriter {
-        writer: RepartitionWriter::new(r, topic.to_string(), columns, naming.durable),
-        skip: HashSet::new(),
-    };
+        .map(|(i, f)| (format!("C{i}"), f.ty.clone(), i))
+        .collect()
+}
+
+/// A join's rows written to `topic` (`row_columns`), as a source whose row is the join's.
+pub(crate) fn row_source(fields: &[Field], topic: &str, partitions: u32) -> Source {
     let schema = Schema::new(
         fields
             .iter()
-            .zip(&names)
-            .map(|(f, n)| Field {
+            .enumerate()
+            .map(|(i, f)| Field {
                 qualifiers: Vec::new(),
-                name: n.clone(),
+                name: format!("C{i}"),
                 ty: f.ty.clone(),
                 pseudo: f.pseudo,
             })
             .collect(),
     );
-    let source = Source {
+    Source {
         name: "JOIN".into(),
         topic: topic.to_string(),
         partitions,
@@ -128,6 +150,5 @@ pub fn build(
         span: Span::default(),
         declared_at: Span::default(),
         partitions_declared: None,
-    };
-    Ok((join, writer, source))
+    }
 }

@@ -38,6 +38,7 @@ use crate::exec::input;
 pub use crate::exec::input::Input;
 use live::Feeder;
 pub use live::LiveJoin;
+pub(crate) use materialize::{row_columns, row_source, InnerWriter};
 
 /// Tasks of a join query, and the internal topics made for it (removed when it ends).
 pub struct JoinTasks {
@@ -205,8 +206,15 @@ fn build_node(
             let left = side(log, plan, n.inputs[0], 0, start, naming, &mut join)?;
             let width = left.len() + right.schema.len();
             let feed = global::GlobalFeed::new(log, right, left.len())?;
+            // The stream's rows are read by the lookup and the operators only, and kept
+            // by nothing: other value columns are checked, not converted.
+            let mut read = ops.columns();
+            g.lookup.columns(&mut read);
             for range in ranges(log, &left.topic, left.start(start))? {
-                let input = left.input(log, range, width);
+                let input = left
+                    .input(log, range, width)
+                    .reading_only(|pos| read.contains(&pos))
+                    .without_keys();
                 join.tasks.push(Box::new(global::GlobalJoinTask::new(
                     input,
                     feed.store.clone(),
@@ -252,11 +260,18 @@ fn build_node(
                 )));
                 return Ok(join);
             }
+            // A stream-table join keeps none of the stream's rows: they are read by its key
+            // and the operators only.
+            let mut stream_read = ops.columns();
+            j.left_key.columns(&mut stream_read);
             for (l, r) in left_ranges.into_iter().zip(right_ranges) {
                 let (l, r) = (left.input(log, l, width), right.input(log, r, width));
                 let spec = JoinSpec::new(j, &left, &right, ops.clone());
                 join.tasks.push(match j.kind {
                     JoinKind::StreamTable => {
+                        let l = l
+                            .reading_only(|pos| stream_read.contains(&pos))
+                            .without_keys();
                         Box::new(stream_table::StreamTableTask::new(l, r, spec))
                     }
                     JoinKind::TableTable => Box::new(table_table::TableTableTask::new(l, r, spec)),

@@ -136,6 +136,7 @@ impl RepartitionFeed {
             .into_iter()
             .map(|input| FeedUnit {
                 input,
+                table: self.source.kind != crate::syntax::ast::SourceKind::Stream,
                 writer: self.writer.clone(),
                 skip: self.skip.clone(),
                 log: log.clone(),
@@ -159,6 +160,8 @@ impl RepartitionFeed {
 /// One partition of a repartitioned source, as the driver runs it: its records re-keyed.
 struct FeedUnit {
     input: Input,
+    /// The source is a table: its tombstones are passed on.
+    table: bool,
     writer: Arc<RepartitionWriter>,
     skip: Arc<HashSet<Bytes>>,
     log: LogHandle,
@@ -178,6 +181,21 @@ impl Task for FeedUnit {
             };
             let (_, record) = self.input.take().expect("peeked");
             if record.tombstone {
+                // A table's deletion reaches the join keyed as its rows are; a stream has
+                // none (and a record without a key deletes nothing).
+                if self.table && record.key.is_some() {
+                    let key = self.writer.key_values(&self.input.row);
+                    self.writer.encode_deletion(
+                        &self.log,
+                        &self.skip,
+                        &key,
+                        event_time,
+                        partition,
+                        record.offset,
+                        &record.headers,
+                        out,
+                    )?;
+                }
                 continue;
             }
             let row = &self.input.row;
