@@ -489,6 +489,59 @@ fn a_killed_repartitioning_aggregation_counts_every_record_once() {
     }
 }
 
+/// An aggregation of a join: the join writes its rows to the GROUP BY's internal topic, and
+/// the aggregation reads them. A kill between the two leaves rows in that topic that the
+/// join makes again on restart; they must not be counted twice.
+#[test]
+fn a_killed_aggregation_of_a_join_counts_every_joined_record_once() {
+    const EVENTS: u64 = 40_000;
+    for delay_ms in [80u64, 250] {
+        let s = Scenario::new();
+        s.file(
+            "events.jsonl",
+            &(0..EVENTS)
+                .map(|i| format!("{{\"k\":\"k{}\",\"v\":{i}}}\n", i % 11))
+                .collect::<String>(),
+        );
+        let mut setup = String::from(
+            "CREATE TABLE keys (k VARCHAR PRIMARY KEY, g VARCHAR) WITH (kafka_topic='keys', partitions=2);\n\
+             CREATE STREAM events (k VARCHAR KEY, v BIGINT) WITH (kafka_topic='events', partitions=2);\n",
+        );
+        for k in 0..11 {
+            setup.push_str(&format!(
+                "INSERT INTO keys (k, g) VALUES ('k{k}', 'g{}');\n",
+                k % 3
+            ));
+        }
+        // Loaded after the table's rows, so every event finds its key's row.
+        setup.push_str("CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n");
+        let setup = s.file("setup.ksql", &setup);
+        let query = "CREATE TABLE {IF} per_g AS SELECT t.g, COUNT(*) AS c FROM events e JOIN keys t ON e.k = t.k GROUP BY t.g EMIT CHANGES;\n";
+        let ctas = s.file("ctas.ksql", &query.replace("{IF}", ""));
+        let check = s.file(
+            "check.ksql",
+            &(query.replace("{IF}", "IF NOT EXISTS") + "SELECT g, c FROM per_g;\n"),
+        );
+        assert_eq!(s.run(&setup).code, 0);
+        s.run_killed_after(&ctas, delay_ms);
+        let out = s.run(&check);
+        assert_eq!(out.code, 0, "kill after {delay_ms} ms: {}", out.stderr);
+        let mut got: Vec<(String, u64)> = column(&out, "G")
+            .iter()
+            .zip(column(&out, "C"))
+            .map(|(g, c)| (g.as_str().unwrap().to_string(), c.as_u64().unwrap()))
+            .collect();
+        got.sort();
+        let expected: Vec<(String, u64)> = (0..3u64)
+            .map(|g| {
+                let n = (0..EVENTS).filter(|i| (i % 11) % 3 == g).count() as u64;
+                (format!("g{g}"), n)
+            })
+            .collect();
+        assert_eq!(got, expected, "kill after {delay_ms} ms");
+    }
+}
+
 /// GROUP BY over a table keeps the table's rows in its first stage (to retract a row's
 /// old group when it moves): that state is saved like every other task's, in its own
 /// changelog. Users move between regions in chunks, with a catch-up (a snapshot and a

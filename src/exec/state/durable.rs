@@ -221,6 +221,16 @@ pub fn restore(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
         if let Some(join) = &mut stage.join {
             join.skip_written(&mut |topic| written_since_commit(log, &group, topic, topic))?;
         }
+        // A join whose rows go to an internal topic (an aggregation of a join) writes them
+        // tagged, as a repartition stage does.
+        if let Some(into) = &mut stage.into {
+            let tags = written_since_commit(log, &group, into.topic(), into.topic())?;
+            std::sync::Arc::get_mut(into)
+                .ok_or_else(|| {
+                    ExecError::internal("a join's row writer is shared before the query starts")
+                })?
+                .skip_written(tags);
+        }
     }
     let sink = std::sync::Arc::get_mut(&mut q.sink)
         .ok_or_else(|| ExecError::internal("the sink writer is shared before the query starts"))?;

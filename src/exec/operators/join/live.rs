@@ -32,6 +32,10 @@ use crate::exec::task::{OutputRow, Task, TaskStats};
 /// Where a join's rows go: records of one topic.
 pub(crate) trait RowEncoder: Send + Sync + std::fmt::Debug {
     fn topic(&self) -> &str;
+    /// The tags of records of its topic written after the last commit of a query that
+    /// crashed: rows made again on restart with these tags are not written again. An
+    /// encoder whose topic is the query's sink leaves this to the sink writer.
+    fn skip_written(&mut self, _tags: HashSet<Bytes>) {}
     fn encode(
         &self,
         log: &LogHandle,

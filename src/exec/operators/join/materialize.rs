@@ -49,6 +49,10 @@ impl RowEncoder for InnerWriter {
         &self.writer.topic
     }
 
+    fn skip_written(&mut self, tags: HashSet<Bytes>) {
+        self.skip = tags;
+    }
+
     fn encode(
         &self,
         log: &LogHandle,
