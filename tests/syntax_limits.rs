@@ -219,6 +219,52 @@ fn kql_check_reports_deep_nesting_instead_of_crashing() {
     }
 }
 
+/// A long flat chain of one operator (a generated filter of hundreds of ORs, a long sum)
+/// is one level of nesting, not one per operator: up to the limit on operators it checks
+/// and runs, in a persistent query's thread and in a transient query, with the rows a
+/// user expects.
+#[test]
+fn a_flat_chain_of_hundreds_of_operators_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // 500 comparisons and 499 ORs: 999 binary operators, one under the limit.
+    let filter: Vec<String> = (0..500).map(|i| format!("a = {}", i * 2)).collect();
+    let sum = "a".to_string() + &" + 1".repeat(998);
+    let text = format!(
+        "CREATE STREAM s (a INT) WITH (kafka_topic='t', value_format='json', partitions=1);\n\
+         INSERT INTO s (a) VALUES (4);\n\
+         INSERT INTO s (a) VALUES (5);\n\
+         INSERT INTO s (a) VALUES (998);\n\
+         INSERT INTO s (a) VALUES (1000);\n\
+         CREATE STREAM hits AS SELECT a, {sum} AS b FROM s WHERE {};\n\
+         SELECT a, b FROM hits EMIT CHANGES;\n\
+         SELECT a FROM s WHERE {} EMIT CHANGES;\n",
+        filter.join(" OR "),
+        filter.join(" OR ")
+    );
+    let path = dir.path().join("chain.ksql");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap();
+    let check = common::kql(&["check", path]);
+    assert_eq!(
+        check.code,
+        0,
+        "{}",
+        &check.stderr[..check.stderr.len().min(600)]
+    );
+    let out = common::kql(&["run", path, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", &out.stderr[..out.stderr.len().min(600)]);
+    let rows: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "{\"A\":4,\"B\":1002}",
+            "{\"A\":998,\"B\":1996}",
+            "{\"A\":4}",
+            "{\"A\":998}"
+        ]
+    );
+}
+
 /// A wide file: a stream of `n` columns, every column inserted and selected by name.
 fn wide_file(n: usize) -> String {
     let columns: Vec<String> = (0..n).map(|i| format!("c{i} INT")).collect();

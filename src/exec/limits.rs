@@ -10,6 +10,14 @@ pub use crate::exec::log::RECORD_BYTES_MAX;
 /// checks for cancellation and of the rows a task hands on.
 pub const FETCH_BATCH_RECORDS: usize = 4096;
 
+/// The stack of each thread that runs tasks. Expressions are evaluated by recursion over
+/// their tree, whose depth the syntax limits bound (a chain of up to `OPERATORS_MAX`
+/// binary operators leans one level per operator, plus `NESTING_MAX` levels of nesting):
+/// about 1,100 levels, of up to 5 KB each in a debug build. Tokio's default of 2 MiB
+/// holds about 450; this leaves room for the rest. It is address space, touched only as
+/// deep as an expression goes.
+pub const TASK_STACK_BYTES: usize = 16 << 20;
+
 /// How many bad records are kept with their details for the report (all are counted).
 pub const BAD_RECORD_SAMPLES: usize = 10;
 

@@ -78,6 +78,7 @@ impl Session {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("kql-task")
+            .thread_stack_size(crate::exec::limits::TASK_STACK_BYTES)
             .build()
             .expect("the tokio runtime starts");
         Session {

@@ -254,6 +254,29 @@ impl<'a> Binder<'a> {
         result
     }
 
+    /// A chain of binary operators (`a OR b OR c ...`, `a + b + c ...`) parses into a tree
+    /// as deep as the chain is long, leaning left. Its left spine is walked in a loop, so
+    /// that a long flat chain (60 ORs of a generated filter) counts as one level of
+    /// nesting, not one per operator; each right operand is bound as its own expression.
+    /// The syntax stage bounds a chain's length (`syntax::limits::OPERATORS_MAX`).
+    fn bind_chain(&self, e: &ast::Expr) -> Result<TypedExpr> {
+        let mut rights = Vec::new();
+        let mut leaf = e;
+        while let ExprKind::Binary { op, left, right } = &leaf.kind {
+            if op.is_comparison() {
+                break;
+            }
+            rights.push((*op, &**right, leaf.span));
+            leaf = left;
+        }
+        let mut acc = self.bind(leaf)?;
+        for (op, right, span) in rights.into_iter().rev() {
+            let r = self.bind(right)?;
+            acc = binary(op, acc, r, span)?;
+        }
+        Ok(acc)
+    }
+
     fn bind_inner(&self, e: &ast::Expr) -> Result<TypedExpr> {
         let span = e.span;
         match &e.kind {
@@ -288,6 +311,7 @@ impl<'a> Binder<'a> {
                     }
                 }
             }
+            ExprKind::Binary { op, .. } if !op.is_comparison() => self.bind_chain(e),
             ExprKind::Binary { op, left, right } => {
                 let (left, right) = if op.is_comparison() {
                     (

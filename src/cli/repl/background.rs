@@ -27,6 +27,7 @@ pub fn start(session: Arc<Mutex<Session>>) -> Background {
         let (stop, session) = (stop.clone(), session.clone());
         std::thread::Builder::new()
             .name("kql-background".into())
+            .stack_size(crate::exec::limits::TASK_STACK_BYTES)
             .spawn(move || {
                 let mut seen = cluster.append_count();
                 let mut reported = false;
