@@ -18,9 +18,7 @@ use super::catalog::Format;
 use super::column_names::ColumnNamer;
 use super::compile::Compiler;
 use super::expr::{expect_boolean, Binder, TExpr, TypedExpr};
-use super::logical::{
-    Filter, JoinKind, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source,
-};
+use super::logical::{Filter, LogicalPlan, OutputColumn, Project, ProjectItem, QueryPlan, Source};
 use super::schema::{Field, Schema, PSEUDO_COLUMNS};
 use super::window::{self, WindowDef};
 use crate::functions;
@@ -1208,20 +1206,10 @@ impl Compiler<'_> {
     }
 
     /// The rows of the FROM clause's joins, as an aggregation reads them: re-keyed by the
-    /// GROUP BY expressions through an internal topic. An aggregation of a table-table join
-    /// (whose rows change and are deleted) is refused for now.
+    /// GROUP BY expressions through an internal topic. A join of tables (a foreign-key
+    /// join's too) gives a table, whose rows go by their key (`row_key`) first.
     fn joined_input(&self, q: &ast::Query) -> Result<(AggInput, LogicalPlan, SourceKind)> {
         let from = self.plan_from_clause(q)?;
-        let foreign = has_foreign_key_join(&from.plan);
-        if from.kind != SourceKind::Stream && foreign {
-            let span = q.joins.first().map_or(q.span, |j| j.span);
-            return Err(vec![Diagnostic::new(
-                Code::Unsupported,
-                "aggregating a foreign-key join is not supported by this version of kql yet",
-            )
-            .label(span, "a join of tables")
-            .help("aggregate a join with a stream on its left, or create the joined table first and aggregate it in a second query")]);
-        }
         let source = AggInput {
             schema: from.schema,
             span: q.from.name.span,
@@ -1234,11 +1222,6 @@ impl Compiler<'_> {
         };
         Ok((source, from.plan, from.kind))
     }
-}
-
-fn has_foreign_key_join(plan: &LogicalPlan) -> bool {
-    matches!(plan, LogicalPlan::Join(j) if j.kind == JoinKind::ForeignKey)
-        || plan.inputs().into_iter().any(has_foreign_key_join)
 }
 
 /// The names of the sources whose values are in the KAFKA format.

@@ -147,7 +147,8 @@ impl<'a> Lowering<'a> {
                 };
                 // A join's rows reach the aggregation through a topic, whatever their key:
                 // its task reads its input from the log. A join of tables makes a table,
-                // whose rows go by the join key first, so that a row's change replaces it.
+                // whose rows go by their key first (the join key; a foreign-key join's:
+                // the left table's), so that a row's change replaces it.
                 let edge = if a.input.sources().len() > 1 {
                     let rows = match &a.row_key {
                         Some(key) => {
@@ -158,7 +159,7 @@ impl<'a> Lowering<'a> {
                             };
                             let rows_hint = Hint {
                                 topic: "Aggregate-GroupBy-repartition-rows".into(),
-                                key_text: "the join key".into(),
+                                key_text: "the joined rows' key".into(),
                                 key_format: Format::Json,
                                 purpose: Purpose::TableJoinRows,
                             };

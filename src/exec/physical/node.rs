@@ -94,7 +94,8 @@ pub enum Purpose {
     GroupBy { table: bool },
     /// A join's input.
     JoinInput,
-    /// The rows of a join of tables, keyed by the join key: the GROUP BY's repartition
+    /// The rows of a join of tables, keyed by their key (the join key, or a foreign-key
+    /// join's left key): the GROUP BY's repartition
     /// reads them as a table's rows.
     TableJoinRows,
 }
