@@ -122,11 +122,18 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
                 .map(|i| from_json(i, inner))
                 .collect::<Result<_, _>>()?,
         )),
-        (T::Map(_, v), Json::Object(m)) => Value::Map(Arc::new(
-            m.iter()
-                .map(|(k, x)| Ok((Value::string(k), from_json(x, v)?)))
-                .collect::<Result<_, String>>()?,
-        )),
+        (T::Map(_, v), Json::Object(m)) => {
+            // A MAP's entries in key order, whatever order the text gave them: one map has
+            // one form (COLLECT_SET and GROUP BY see {a, b} and {b, a} as one value).
+            let mut entries: Vec<_> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            Value::Map(Arc::new(
+                entries
+                    .into_iter()
+                    .map(|(k, x)| Ok((Value::string(k), from_json(x, v)?)))
+                    .collect::<Result<_, String>>()?,
+            ))
+        }
         (T::Struct(fields), Json::Object(m)) => Value::Struct(Arc::new(
             fields
                 .iter()
