@@ -627,6 +627,13 @@ fn check_key_format<'a>(
     let nested =
         |t: &SqlType| matches!(t, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_));
     let reason = match (format, keys.as_slice()) {
+        (Format::Json, _)
+            if keys
+                .iter()
+                .any(|k| super::properties::has_non_string_map_key(&k.ty)) =>
+        {
+            "JSON only supports MAP types with STRING keys".to_string()
+        }
         (Format::Json, _) | (Format::None, []) => return Ok(()),
         (Format::None, _) => super::properties::none_format_error(
             keys.iter().map(|k| (k.name.as_str(), &k.ty, true)),
@@ -661,10 +668,14 @@ fn check_key_format<'a>(
         format!("Key format does not support schema: {reason}"),
     )
     .label(sink.span, format!("keyed with {whence}"))
-    .help(format!(
-        "give the sink a key format that can hold it: CREATE ... {} WITH (key_format='JSON') AS SELECT ...",
-        sink.name
-    )))
+    .help(if format == Format::Json {
+        "give the map STRING keys, e.g. MAP(CAST(k AS VARCHAR) := v)".to_string()
+    } else {
+        format!(
+            "give the sink a key format that can hold it: CREATE ... {} WITH (key_format='JSON') AS SELECT ...",
+            sink.name
+        )
+    }))
 }
 
 /// Types a KAFKA key can hold.

@@ -307,7 +307,11 @@ pub fn value_format_error(
         other => other.to_string(),
     };
     match (format, columns) {
-        (Format::Json, _) | (Format::None, []) => None,
+        (Format::Json, _) => columns
+            .iter()
+            .any(|(_, t)| has_non_string_map_key(t))
+            .then(|| "JSON only supports MAP types with STRING keys".to_string()),
+        (Format::None, []) => None,
         (Format::None, _) => Some(none_format_error(
             columns.iter().map(|(n, t)| (*n, *t, false)),
         )),
@@ -369,6 +373,19 @@ pub fn type_kind(t: &crate::data::SqlType) -> String {
     }
 }
 
+/// Whether a type holds a MAP whose keys are not strings, at any depth: a JSON object's
+/// field names are strings, so JSON cannot hold one (a declaration is refused when it is
+/// bound; a query's computed column, `MAP(k := v)` with an INT `k`, here).
+pub fn has_non_string_map_key(t: &crate::data::SqlType) -> bool {
+    use crate::data::SqlType as T;
+    match t {
+        T::Map(k, v) => **k != T::String || has_non_string_map_key(v),
+        T::Array(inner) => has_non_string_map_key(inner),
+        T::Struct(fields) => fields.iter().any(|(_, t)| has_non_string_map_key(t)),
+        _ => false,
+    }
+}
+
 /// The error for value columns their format cannot hold, pointing at `at`.
 pub fn check_value_format(
     format: Format,
@@ -379,7 +396,11 @@ pub fn check_value_format(
         None => Ok(()),
         Some(reason) => Err(Diagnostic::new(Code::InvalidPropertyValue, reason)
             .label(at, format!("values in the {} format", format.name()))
-            .help("value_format='JSON' holds values of any type and any number of columns")),
+            .help(if format == Format::Json {
+                "give the map STRING keys, e.g. MAP(CAST(k AS VARCHAR) := v)"
+            } else {
+                "value_format='JSON' holds values of any type and any number of columns"
+            })),
     }
 }
 
