@@ -582,6 +582,22 @@ fn produce_orders(log: &KafkaLog, topic: &str, base: i64, from: u32, to: u32) {
     }
 }
 
+/// Every expected joined row is in the sink once, and nothing else is.
+fn assert_each_joined_once<R: Ord + std::fmt::Debug>(expected: &[R], rows: &BTreeMap<R, usize>) {
+    let missing: Vec<_> = expected.iter().filter(|r| !rows.contains_key(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "orders without a joined row: {missing:?}"
+    );
+    let unexpected: Vec<_> = rows.keys().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "joined rows of no order: {unexpected:?}"
+    );
+    let twice: Vec<_> = rows.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "joined rows written twice: {twice:?}");
+}
+
 /// A join that repartitions its stream side (ON a value column) is shared like an
 /// aggregation that repartitions: each process copies its partitions of the orders into the
 /// internal topic and joins its partitions of that topic with the same partitions of the
@@ -651,18 +667,117 @@ fn a_join_that_repartitions_is_shared_and_its_survivor_joins_every_order_once() 
     wait_for_joined(600, TAKEOVER_WAIT);
     first.interrupt();
     let rows = joined_rows(&log, &joined);
-    let missing: Vec<_> = expected.iter().filter(|r| !rows.contains_key(r)).collect();
+    assert_each_joined_once(&expected, &rows);
+}
+
+/// The team of each user's name (`teams`, keyed by NAME): team-(k % 5) for user-k.
+fn produce_teams(log: &KafkaLog, topic: &str, base: i64) {
+    for k in 0..KEYS {
+        let record = ProducerRecord::new(
+            Some(Bytes::from(format!("user-{k}"))),
+            Some(Bytes::from(format!("{{\"TEAM\": \"team-{}\"}}", k % 5))),
+        )
+        .with_timestamp(base - 1000);
+        log.produce(topic, record, Acks::All).unwrap();
+    }
+}
+
+/// A join of joins is shared too: the inner join (orders with their user, co-partitioned)
+/// runs task i in the process holding partition i of both, and writes its rows, re-keyed by
+/// the user's name, into the internal topic that the outer join (with the name's team)
+/// reads, task j in the process holding partition j of that topic and of the teams. One of
+/// two processes is killed (SIGKILL) while orders flow; under exactly-once the survivor
+/// takes over both joins' tasks (with their tables, from the changelog) and every order
+/// is in the sink once, with its user's name and team.
+#[test]
+fn a_join_of_joins_is_shared_and_its_survivor_joins_every_order_once() {
+    let bootstrap = kafka::one_node();
+    let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
+    let orders = kafka::unique("jj-orders");
+    let (users, teams) = (kafka::unique("jj-users"), kafka::unique("jj-teams"));
+    let joined = kafka::unique("jj-joined");
+    create_topics(&log, &[&orders, &users, &teams], PARTITIONS);
+    let base = base_time();
+    produce_users(&log, &users, base);
+    produce_teams(&log, &teams, base);
+    let app = kafka::unique("jjoin");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("teams.ksql");
+    std::fs::write(
+        &file,
+        format!(
+            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
+             WITH (kafka_topic='{orders}', value_format='JSON');\n\
+             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
+             WITH (kafka_topic='{users}', value_format='JSON');\n\
+             CREATE TABLE IF NOT EXISTS teams (NAME VARCHAR PRIMARY KEY, TEAM VARCHAR) \
+             WITH (kafka_topic='{teams}', value_format='JSON');\n\
+             CREATE STREAM IF NOT EXISTS with_team WITH (kafka_topic='{joined}') AS \
+             SELECT u.NAME AS NAME, o.V AS V, t.TEAM AS TEAM \
+             FROM orders o JOIN users u ON o.ID = u.ID JOIN teams t ON u.NAME = t.NAME \
+             EMIT CHANGES;\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let config = dir.path().join("client.properties");
+    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
+    let more = ["--config", config.to_str().unwrap()];
+    let group = format!("{app}-CSAS_WITH_TEAM_3");
+    let query = "1 persistent query";
+    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
+    first.wait_for(&format!("consumer group '{group}'"));
     assert!(
-        missing.is_empty(),
-        "orders without a joined row: {missing:?}"
+        !first.seen.iter().any(|l| l.contains("runs whole")),
+        "{:?}",
+        first.seen
     );
-    let unexpected: Vec<_> = rows.keys().filter(|r| !expected.contains(r)).collect();
-    assert!(
-        unexpected.is_empty(),
-        "joined rows of no order: {unexpected:?}"
-    );
-    let twice: Vec<_> = rows.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "joined rows written twice: {twice:?}");
+    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    // Each holds 3 partitions of the orders, the users, the internal topic and the teams.
+    wait_for_members(&log, &group, &[12, 12]);
+
+    // (NAME, V, TEAM) of each order: its key is its user's ID.
+    let expected: Vec<(String, i64, String)> = (0..600i64)
+        .map(|i| {
+            let k = i % KEYS as i64;
+            (format!("user-{k}"), i, format!("team-{}", k % 5))
+        })
+        .collect();
+    let rows = || {
+        let mut rows: BTreeMap<(String, i64, String), usize> = BTreeMap::new();
+        for (key, value) in records(&log, &joined) {
+            let row = (
+                String::from_utf8(key).unwrap(),
+                value["V"].as_i64().unwrap(),
+                value["TEAM"].as_str().unwrap().to_string(),
+            );
+            *rows.entry(row).or_insert(0) += 1;
+        }
+        rows
+    };
+    let wait_for_joined = |n: usize, wait: Duration| {
+        let deadline = Instant::now() + wait;
+        loop {
+            let got = rows();
+            if expected[..n].iter().all(|r| got.contains_key(r)) || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    produce_orders(&log, &orders, base, 0, 300);
+    wait_for_joined(300, Duration::from_secs(60));
+    // One of two dies while orders flow; its partitions go to the other.
+    produce_orders(&log, &orders, base, 300, 400);
+    let mut second = second;
+    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
+    second.child.wait().unwrap();
+    produce_orders(&log, &orders, base, 400, 600);
+    wait_for_members(&log, &group, &[24]);
+    wait_for_joined(600, TAKEOVER_WAIT);
+    first.interrupt();
+    let rows = rows();
+    assert_each_joined_once(&expected, &rows);
 }
 
 #[test]
@@ -693,7 +808,7 @@ fn a_foreign_key_join_runs_whole_in_each_process_and_says_so() {
         "1 persistent query",
     );
     member.wait_for(
-        "runs whole in this process (a foreign-key join, or a join of joins, does not move between processes yet)",
+        "runs whole in this process (a foreign-key join does not move between processes yet)",
     );
     assert!(
         !member

@@ -1111,11 +1111,10 @@ impl Registry {
             if !transactional {
                 continue;
             }
-            let fed_join = q.stages.iter().any(|s| {
-                s.join
-                    .as_ref()
-                    .is_some_and(|j| j.repartition_feeds().next().is_some())
-            });
+            let fed_join = q
+                .stages
+                .iter()
+                .any(|s| s.join.as_ref().is_some_and(|j| j.has_feeders()));
             let next = if q.stages.len() > 1 {
                 Some(1)
             } else {

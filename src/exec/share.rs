@@ -14,9 +14,11 @@
 //! way, task by task, each with its own snapshot. When a side is repartitioned first, its
 //! feeder is split like an aggregation's first stage: each source partition is copied into
 //! the internal topic by the process holding it, which resumes at the group's committed
-//! position (the feeder has no other state). A foreign-key join (one task reads every
-//! partition) or a join of joins runs whole in each process that starts it (the caller
-//! warns). A task taken away from this process lets its state go at once; it is restored
+//! position (the feeder has no other state). A join of joins is shared level by level:
+//! the inner join's task i, in the process holding partition i of the inner join's inputs,
+//! writes its rows into the internal topic whose partition j the outer join's task j reads
+//! where that partition is held. A foreign-key join (one task reads every partition) runs
+//! whole in each process that starts it (the caller warns). A task taken away from this process lets its state go at once; it is restored
 //! from the changelog if it comes back.
 //!
 //! Output across a hand-over: when the member has a transaction (exactly-once), the
@@ -73,20 +75,13 @@ fn unshareable(q: &mut Running) -> Option<String> {
         .iter_mut()
         .filter_map(|s| s.join.as_mut())
         .any(|j| !j.partitioned())
-        .then(|| {
-            "a foreign-key join, or a join of joins, does not move between processes yet"
-                .to_string()
-        })
+        .then(|| "a foreign-key join does not move between processes yet".to_string())
 }
 
 /// The topics a stage's tasks read: what the query's group subscribes to.
 fn stage_topics(stage: &mut super::persistent::Stage) -> Vec<String> {
     match &mut stage.join {
-        Some(join) => {
-            let mut topics = join.feeder_topics();
-            topics.extend(join.task_topics());
-            topics
-        }
+        Some(join) => join.group_topics(),
         None => vec![stage.input_topic.clone()],
     }
 }
@@ -114,9 +109,13 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     for stage in &mut q.stages {
         stage.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
         if let Some(join) = &mut stage.join {
-            join.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
-            join.owned = Some(Default::default());
-            for feed in join.repartition_feeds_mut() {
+            for k in 0..join.level_count() {
+                if let Some(level) = join.level_mut(k) {
+                    level.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+                    level.owned = Some(Default::default());
+                }
+            }
+            for feed in join.all_repartition_feeds_mut() {
                 feed.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
                 feed.owned = Some(Default::default());
             }
@@ -182,8 +181,9 @@ pub fn refresh(log: &LogHandle, q: &mut Running) -> Result<(), String> {
 }
 
 /// `refresh` for a joined stage: a join task moves with the partition of its first input
-/// (the range assignor gives one member the same partition of every input), a feeder's
-/// copy of a source partition with that partition.
+/// (the range assignor gives one member the same partition of every input), an inner
+/// join's task (a join of joins) with its own first input's, and a feeder's copy of a
+/// source partition with that partition.
 fn refresh_join(
     log: &LogHandle,
     q: &mut Running,
@@ -195,38 +195,44 @@ fn refresh_join(
     let Some(join) = q.stages[i].join.as_mut() else {
         return Ok(());
     };
-    let Some(topic) = join.task_topics().into_iter().next() else {
-        return Ok(());
-    };
+    let moved = |key: &(String, u32)| (before.contains(key), assigned.contains(key));
+    // Each task by its place among the join's state tasks (`state_tasks_mut`): the tasks
+    // of level k (the join, then its inner joins depth first) follow the levels before.
+    let (mut taken, mut released, mut owned) = (Vec::new(), Vec::new(), Vec::new());
+    let mut at = 0;
+    for k in 0..join.level_count() {
+        let Some(level) = join.level_mut(k) else {
+            break;
+        };
+        let topic = level.task_topics().into_iter().next().unwrap_or_default();
+        let mut mine = HashSet::new();
+        for p in level.task_partitions() {
+            let (had, has) = moved(&(topic.clone(), p));
+            if has && (reset || !had) {
+                taken.push(at);
+            } else if had && !has {
+                released.push(at);
+            }
+            if has {
+                mine.insert(p);
+            }
+            at += 1;
+        }
+        owned.push(mine);
+    }
     let feeds: Vec<(String, Vec<u32>)> = join
-        .repartition_feeds()
+        .all_repartition_feeds_mut()
+        .into_iter()
         .map(|f| (f.source_topic().to_string(), f.partitions()))
         .collect();
-    let mut owned = HashSet::new();
-    let mut released = Vec::new();
-    for p in join.task_partitions() {
-        let key = (topic.clone(), p);
-        let (had, has) = (before.contains(&key), assigned.contains(&key));
-        if has && (reset || !had) {
-            super::state::durable::take_over_join(log, q, i, p).map_err(|e| e.to_string())?;
-        } else if had && !has {
-            released.push(p);
-        }
-        if has {
-            owned.insert(p);
-        }
-    }
-    // A task taken away lets its tables and buffers go now, not when it comes back.
-    super::state::durable::release_join_tasks(log, q, i, &released).map_err(|e| e.to_string())?;
     let mut feeding = Vec::new();
-    let mut taken = Vec::new();
+    let mut copied = Vec::new();
     for (f, (source, partitions)) in feeds.iter().enumerate() {
         let mut mine = HashSet::new();
         for &p in partitions {
-            let key = (source.clone(), p);
-            let (had, has) = (before.contains(&key), assigned.contains(&key));
+            let (had, has) = moved(&(source.clone(), p));
             if has && (reset || !had) {
-                taken.push((f, p));
+                copied.push((f, p));
             }
             if has {
                 mine.insert(p);
@@ -234,10 +240,17 @@ fn refresh_join(
         }
         feeding.push(mine);
     }
-    super::state::durable::take_over_feeds(log, q, i, &taken).map_err(|e| e.to_string())?;
+    super::state::durable::take_over_join(log, q, i, &taken).map_err(|e| e.to_string())?;
+    // A task taken away lets its tables and buffers go now, not when it comes back.
+    super::state::durable::release_join_tasks(log, q, i, &released).map_err(|e| e.to_string())?;
+    super::state::durable::take_over_feeds(log, q, i, &copied).map_err(|e| e.to_string())?;
     if let Some(join) = q.stages[i].join.as_mut() {
-        join.owned = Some(owned);
-        for (feed, mine) in join.repartition_feeds_mut().zip(feeding) {
+        for (k, mine) in owned.into_iter().enumerate() {
+            if let Some(level) = join.level_mut(k) {
+                level.owned = Some(mine);
+            }
+        }
+        for (feed, mine) in join.all_repartition_feeds_mut().into_iter().zip(feeding) {
             feed.owned = Some(mine);
         }
     }

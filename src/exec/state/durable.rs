@@ -34,7 +34,7 @@ use bytes::Bytes;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::naming;
 use crate::exec::operators::aggregate::AggregateTask;
-use crate::exec::operators::join::live::{task_partition, JoinTaskState};
+use crate::exec::operators::join::live::JoinTaskState;
 use crate::exec::persistent::{AggregateState, Running, StageKind};
 use crate::exec::state::operator_state::{self, OperatorState};
 use crate::exec::task::{read_partition, RowTask};
@@ -334,15 +334,16 @@ pub fn take_over(
     restore_slot(log, q, stage_index, partition).map_err(|e| e.to_string())
 }
 
-/// Restores a joined stage's tasks (`only`: the tasks of those partitions, given to this
-/// process by the query's group; None: every task and every feeder, as a query starts).
+/// Restores a joined stage's tasks (`only`: the tasks at those places among the join's
+/// state tasks, given to this process by the query's group; None: every task and every
+/// feeder, as a query starts).
 /// Each task goes through `restore_state` from its partition of the join's changelog; a
 /// feeder keeps no state and goes on from its committed positions.
 fn restore_join(
     log: &LogHandle,
     q: &mut Running,
     i: usize,
-    only: Option<&[u32]>,
+    only: Option<&[usize]>,
 ) -> ExecResult<()> {
     let group = group_of(log, &q.id);
     let changelog = join_changelog_topic(log, &q.id);
@@ -364,12 +365,11 @@ fn restore_join(
     let count = join.state_tasks_mut().len();
     for at in 0..count {
         at_now.set(at);
-        let mut tasks = join.state_tasks_mut();
-        let task = &mut *tasks[at];
-        let partition = task_partition(task.as_mut());
-        if only.is_some_and(|o| !o.contains(&partition)) {
+        if only.is_some_and(|o| !o.contains(&at)) {
             continue;
         }
+        let mut tasks = join.state_tasks_mut();
+        let task = &mut *tasks[at];
         if only.is_some() {
             // What this process held of it before is stale.
             *task = fresh(start)?;
@@ -396,15 +396,18 @@ fn restore_join(
     }
     Ok(())
 }
-/// A task of a shared join that this process was just given: its state and positions as
-/// last committed (`restore_state`).
+/// Tasks of a shared join that this process was just given (by their places among the
+/// join's state tasks): their state and positions as last committed (`restore_state`).
 pub fn take_over_join(
     log: &LogHandle,
     q: &mut Running,
     stage_index: usize,
-    partition: u32,
+    taken: &[usize],
 ) -> ExecResult<()> {
-    restore_join(log, q, stage_index, Some(&[partition]))
+    if taken.is_empty() {
+        return Ok(());
+    }
+    restore_join(log, q, stage_index, Some(taken))
 }
 
 /// The join of a persistent query as it starts, with nothing read.
@@ -420,16 +423,17 @@ fn fresh_join(
     )?)
 }
 
-/// Tasks of a shared join that were taken away from this process: each is replaced by a
-/// task with nothing read, so that its tables and buffers are freed now (if it comes back,
-/// `take_over_join` restores it from the changelog).
+/// Tasks of a shared join that were taken away from this process (by their places among
+/// the join's state tasks): each is replaced by a task with nothing read, so that its
+/// tables and buffers are freed now (if it comes back, `take_over_join` restores it from
+/// the changelog).
 pub fn release_join_tasks(
     log: &LogHandle,
     q: &mut Running,
     stage_index: usize,
-    partitions: &[u32],
+    released: &[usize],
 ) -> ExecResult<()> {
-    if partitions.is_empty() {
+    if released.is_empty() {
         return Ok(());
     }
     let stage = &mut q.stages[stage_index];
@@ -437,11 +441,17 @@ pub fn release_join_tasks(
         return Ok(());
     };
     let mut fresh = fresh_join(log, &q.id, plan, join.start)?;
-    for &p in partitions {
-        if let Some(task) = fresh.take_task(p) {
-            join.replace_task(task);
+    // The last place first: taking a task out of the fresh join moves the ones after it.
+    let mut released = released.to_vec();
+    released.sort_unstable_by(|a, b| b.cmp(a));
+    for at in released {
+        if let (Some(task), Some(slot)) = (
+            fresh.take_state_task(at),
+            join.state_tasks_mut().into_iter().nth(at),
+        ) {
+            *slot = task;
         }
-        q.snapshots.remove(&(stage_index, p));
+        q.snapshots.remove(&(stage_index, at as u32));
     }
     Ok(())
 }
@@ -466,7 +476,7 @@ pub fn take_over_feeds(
     };
     let mut fresh = None;
     for &(f, p) in taken {
-        let Some(feed) = join.repartition_feeds_mut().nth(f) else {
+        let Some(feed) = join.all_repartition_feeds_mut().into_iter().nth(f) else {
             continue;
         };
         let topic = feed.source_topic().to_string();
@@ -478,7 +488,7 @@ pub fn take_over_feeds(
                 }
                 let start = fresh
                     .as_mut()
-                    .and_then(|j| j.repartition_feeds_mut().nth(f))
+                    .and_then(|j| j.all_repartition_feeds_mut().into_iter().nth(f))
                     .and_then(|feed| feed.input_mut(p))
                     .map(|i| i.position())
                     .transpose()?;
@@ -486,7 +496,8 @@ pub fn take_over_feeds(
             }
         };
         if let Some(input) = join
-            .repartition_feeds_mut()
+            .all_repartition_feeds_mut()
+            .into_iter()
             .nth(f)
             .and_then(|feed| feed.input_mut(p))
         {

@@ -248,17 +248,19 @@ impl LiveJoin {
     /// topics first), so that the join's partitions can be shared between processes as an
     /// aggregate's are: each source partition of a repartitioned side is copied by one
     /// process, as an aggregation's first stage is, and task i by the process holding
-    /// partition i. A foreign-key join's one task reads every partition, and a join of
-    /// joins writes its inner join's rows from every task: neither is partitioned.
+    /// partition i. An inner join (a join of joins) is shared the same way when it is
+    /// partitioned itself: its task i, run by the process holding partition i of its
+    /// inputs, writes its rows into the internal topic the outer join reads. A
+    /// foreign-key join's one task reads every partition: it is not partitioned.
     pub(crate) fn partitioned(&mut self) -> bool {
-        self.feeders
-            .iter()
-            .all(|f| matches!(f, Feeder::Repartition(_)))
-            && self.tasks.iter_mut().enumerate().all(|(i, t)| {
-                t.inputs()
-                    .iter()
-                    .all(|input| input.partition() as usize == i)
-            })
+        self.feeders.iter_mut().all(|f| match f {
+            Feeder::Repartition(_) => true,
+            Feeder::Inner { join, .. } => join.partitioned(),
+        }) && self.tasks.iter_mut().enumerate().all(|(i, t)| {
+            t.inputs()
+                .iter()
+                .all(|input| input.partition() as usize == i)
+        })
     }
 
     /// The topics the tasks read (what the processes sharing the join subscribe to).
@@ -274,27 +276,55 @@ impl LiveJoin {
         topics
     }
 
-    /// The source topics its feeders copy (what the processes sharing the join subscribe
-    /// to, besides the tasks' topics).
-    pub(crate) fn feeder_topics(&self) -> Vec<String> {
-        self.repartition_feeds()
-            .map(|r| r.source_topic().to_string())
-            .collect()
+    /// Every topic a task or a feeder of the join reads, its inner joins' included: what
+    /// the processes sharing the join subscribe to.
+    pub(crate) fn group_topics(&mut self) -> Vec<String> {
+        let mut topics: Vec<String> = Vec::new();
+        for f in &mut self.feeders {
+            match f {
+                Feeder::Repartition(r) => topics.push(r.source_topic().to_string()),
+                Feeder::Inner { join, .. } => topics.extend(join.group_topics()),
+            }
+        }
+        topics.extend(self.task_topics());
+        topics
     }
 
-    /// The feeders that copy a source into an internal topic.
-    pub(crate) fn repartition_feeds(&self) -> impl Iterator<Item = &RepartitionFeed> {
-        self.feeders.iter().filter_map(|f| match f {
-            Feeder::Repartition(r) => Some(&**r),
-            Feeder::Inner { .. } => None,
-        })
+    /// Whether something runs before the tasks: a side re-keyed into an internal topic, or
+    /// an inner join writing its rows into one.
+    pub(crate) fn has_feeders(&self) -> bool {
+        !self.feeders.is_empty()
     }
 
-    pub(crate) fn repartition_feeds_mut(&mut self) -> impl Iterator<Item = &mut RepartitionFeed> {
-        self.feeders.iter_mut().filter_map(|f| match f {
-            Feeder::Repartition(r) => Some(&mut **r),
-            Feeder::Inner { .. } => None,
-        })
+    /// How many joins this one is made of: itself and its inner joins, at every depth.
+    pub(crate) fn level_count(&self) -> usize {
+        1 + self
+            .feeders
+            .iter()
+            .map(|f| match f {
+                Feeder::Inner { join, .. } => join.level_count(),
+                Feeder::Repartition(_) => 0,
+            })
+            .sum::<usize>()
+    }
+
+    /// The join at `level`: 0 is this one, then its inner joins depth first, the order of
+    /// `state_tasks_mut` (so the tasks of level k follow those of the levels before it).
+    pub(crate) fn level_mut(&mut self, mut level: usize) -> Option<&mut LiveJoin> {
+        if level == 0 {
+            return Some(self);
+        }
+        level -= 1;
+        for f in &mut self.feeders {
+            if let Feeder::Inner { join, .. } = f {
+                let n = join.level_count();
+                if level < n {
+                    return join.level_mut(level);
+                }
+                level -= n;
+            }
+        }
+        None
     }
 
     /// The partitions of the tasks, in order.
@@ -305,30 +335,14 @@ impl LiveJoin {
             .collect()
     }
 
-    /// Takes the task of `partition` out (to give it to another join of the same plan).
-    pub(crate) fn take_task(&mut self, partition: u32) -> Option<RowTask> {
-        let at = self.task_at(partition)?;
-        Some(self.tasks.remove(at))
-    }
-
-    /// Puts `task` in the place of the task of its partition.
-    pub(crate) fn replace_task(&mut self, mut task: RowTask) {
-        if let Some(at) = self.task_at(task_partition(task.as_mut())) {
-            self.tasks[at] = task;
-        }
-    }
-
     /// The task of `partition`.
     #[cfg(test)]
     pub(crate) fn task_mut(&mut self, partition: u32) -> Option<&mut RowTask> {
-        let at = self.task_at(partition)?;
-        self.tasks.get_mut(at)
-    }
-
-    fn task_at(&mut self, partition: u32) -> Option<usize> {
-        self.tasks
+        let at = self
+            .tasks
             .iter_mut()
-            .position(|t| task_partition(t.as_mut()) == partition)
+            .position(|t| task_partition(t.as_mut()) == partition)?;
+        self.tasks.get_mut(at)
     }
 
     /// Every stateful task of the join, its inner joins' included: its own tasks first (task
@@ -376,12 +390,25 @@ impl LiveJoin {
     }
 
     /// Whether this process runs the task at `at` among `state_tasks_mut` (an inner
-    /// join's tasks run wherever the join does: such a join is never shared).
+    /// join's task by what its own join holds).
     pub(crate) fn runs_task(&mut self, at: usize) -> bool {
-        match (&self.owned, self.tasks.get_mut(at)) {
-            (Some(owned), Some(task)) => owned.contains(&task_partition(task.as_mut())),
-            _ => true,
+        if let Some(task) = self.tasks.get_mut(at) {
+            return match &self.owned {
+                Some(owned) => owned.contains(&task_partition(task.as_mut())),
+                None => true,
+            };
         }
+        let mut at = at - self.tasks.len();
+        for f in &mut self.feeders {
+            if let Feeder::Inner { join, .. } = f {
+                let n = join.state_tasks_mut().len();
+                if at < n {
+                    return join.runs_task(at);
+                }
+                at -= n;
+            }
+        }
+        true
     }
 
     /// Where every input of every task and feeder is: (topic, partition, next offset).
