@@ -780,61 +780,98 @@ fn a_join_of_joins_is_shared_and_its_survivor_joins_every_order_once() {
     assert_each_joined_once(&expected, &rows);
 }
 
+/// A foreign-key join is shared too: each process runs the tasks of its partitions of the
+/// left table (orders), each task reading the whole right table (users), so every row of
+/// an order is written by one task. One of two processes is killed (SIGKILL) mid-stream;
+/// under exactly-once the survivor takes its tasks over with their tables (from the
+/// changelog), and every joined row is in the sink once: each order version with its
+/// user's name, and, after some users are renamed, the current version of each order of
+/// those users again with the new name.
 #[test]
-fn a_foreign_key_join_runs_whole_in_each_process_and_says_so() {
+fn a_foreign_key_join_is_shared_and_its_survivor_writes_every_joined_row_once() {
     let bootstrap = kafka::one_node();
     let log = KafkaLog::connect(KafkaSettings::new(&bootstrap)).unwrap();
-    let (orders, users) = (kafka::unique("orders"), kafka::unique("users"));
-    create_topics(&log, &[&orders, &users], 2);
-    let app = kafka::unique("joins");
+    let (orders, users) = (kafka::unique("fk-orders"), kafka::unique("fk-users"));
+    let joined = kafka::unique("fk-joined");
+    create_topics(&log, &[&orders, &users], PARTITIONS);
+    let base = base_time();
+    produce_users(&log, &users, base);
+    let app = kafka::unique("fkjoin");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("enrich.ksql");
     std::fs::write(
         &file,
         format!(
-            "CREATE TABLE IF NOT EXISTS orders (ID INT PRIMARY KEY, UID INT) \
+            "CREATE TABLE IF NOT EXISTS orders (ID INT PRIMARY KEY, UID INT, V INT) \
              WITH (kafka_topic='{orders}', value_format='JSON');\n\
              CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
              WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS enriched AS SELECT o.ID, o.UID, u.NAME \
+             CREATE TABLE IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
+             SELECT o.ID AS ID, o.V AS V, u.NAME AS NAME \
              FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
         ),
     )
     .unwrap();
-    let mut member = Member::start(
-        file.to_str().unwrap(),
-        &bootstrap,
-        &app,
-        "1 persistent query",
-    );
-    member.wait_for(
-        "runs whole in this process (a foreign-key join does not move between processes yet)",
-    );
-    assert!(
-        !member
-            .seen
-            .iter()
-            .any(|l| l.contains("shares the partitions")),
-        "{:?}",
-        member.seen
-    );
-    // A second process, which replays the query from the command topic, says it too.
-    let mut second = Member::start(
-        file.to_str().unwrap(),
-        &bootstrap,
-        &app,
-        "1 persistent query",
-    );
-    second.wait_for("query CTAS_ENRICHED_2 runs whole in this process");
-    second.interrupt();
-    member.interrupt();
-    // It is not a member of the query's group: it holds every partition itself.
+    let file = file.to_str().unwrap();
+    let config = dir.path().join("client.properties");
+    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
+    let more = ["--config", config.to_str().unwrap()];
     let group = format!("{app}-CTAS_ENRICHED_2");
+    let query = "1 persistent query";
+    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
+    first.wait_for(&format!("consumer group '{group}'"));
     assert!(
-        members(&log, &group).is_empty(),
+        !first.seen.iter().any(|l| l.contains("runs whole")),
         "{:?}",
-        members(&log, &group)
+        first.seen
     );
+    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    // Each holds 3 partitions of the orders; every task reads all of the users.
+    wait_for_members(&log, &group, &[3, 3]);
+
+    // Order record i is version i of order i % KEYS, for user (7 i) % KEYS.
+    let user = |i: u32| (7 * i) % KEYS;
+    let mut expected: Vec<(i64, i64, String)> = (0..600u32)
+        .map(|i| ((i % KEYS) as i64, i as i64, format!("user-{}", user(i))))
+        .collect();
+    // Users 0..10 are renamed after every order: the current version of each of their
+    // orders is joined again, with the new name.
+    let renamed = 10;
+    expected.extend(
+        (600 - KEYS..600)
+            .filter(|&i| user(i) < renamed)
+            .map(|i| ((i % KEYS) as i64, i as i64, format!("user-{}-v2", user(i)))),
+    );
+    let wait_for_joined = |n: usize, wait: Duration| {
+        let deadline = Instant::now() + wait;
+        loop {
+            let got = joined_rows(&log, &joined);
+            if expected[..n].iter().all(|r| got.contains_key(r)) || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    produce_orders(&log, &orders, base, 0, 300);
+    wait_for_joined(300, Duration::from_secs(60));
+    // One of two dies while orders flow; its partitions go to the other.
+    produce_orders(&log, &orders, base, 300, 400);
+    let mut second = second;
+    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
+    second.child.wait().unwrap();
+    produce_orders(&log, &orders, base, 400, 600);
+    for k in 0..renamed {
+        let record = ProducerRecord::new(
+            Some(Bytes::copy_from_slice(&(k as i32).to_be_bytes())),
+            Some(Bytes::from(format!("{{\"NAME\": \"user-{k}-v2\"}}"))),
+        )
+        .with_timestamp(base + 10_000);
+        log.produce(&users, record, Acks::All).unwrap();
+    }
+    wait_for_members(&log, &group, &[6]);
+    wait_for_joined(expected.len(), TAKEOVER_WAIT);
+    first.interrupt();
+    assert_each_joined_once(&expected, &joined_rows(&log, &joined));
 }
 
 /// A bounded run (`kql run` without --follow) runs a persistent query alone, outside the

@@ -171,6 +171,10 @@ impl Log for KafkaLog {
         true
     }
 
+    fn shares_groups(&self) -> bool {
+        true
+    }
+
     fn join_group(
         &self,
         group: &str,

@@ -206,6 +206,11 @@ pub trait Log: Topics + Produce + Fetch + GroupOffsets + Send + Sync {
     fn client_properties(&self) -> bool {
         false
     }
+    /// Whether `join_group` gives a membership: processes of one application share
+    /// queries on this log (Kafka), rather than one process holding it alone.
+    fn shares_groups(&self) -> bool {
+        false
+    }
     /// Joins `group` as a member that shares the partitions of `topics` with the other
     /// processes of the application in that group. None on a log that one process holds
     /// alone (the embedded log): that process has every partition.

@@ -352,11 +352,11 @@ fn restore_join(
     let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
         return Ok(());
     };
-    let start = join.start;
+    let (start, split) = (join.start, join.split_foreign_keys);
     let at_now = std::cell::Cell::new(0);
     // The task at `at_now` as the join builds it, its inputs at `from`.
     let fresh = |from| -> ExecResult<RowTask> {
-        fresh_join(log, &id, plan, from)?
+        fresh_join(log, &id, plan, from, split)?
             .take_state_task(at_now.get())
             .ok_or_else(|| ExecError::internal("a join without one of its tasks"))
     };
@@ -410,17 +410,41 @@ pub fn take_over_join(
     restore_join(log, q, stage_index, Some(taken))
 }
 
-/// The join of a persistent query as it starts, with nothing read.
+/// The join of a persistent query as it starts, with nothing read (`split`: its
+/// foreign-key joins one task per left partition, as a shared query runs them).
 fn fresh_join(
     log: &LogHandle,
     query_id: &str,
     plan: &crate::plan::QueryPlan,
     start: crate::exec::physical::StartAt,
+    split: bool,
 ) -> ExecResult<crate::exec::operators::join::LiveJoin> {
-    let naming = crate::exec::operators::join::Naming::persistent(log, query_id, true);
+    let naming = crate::exec::operators::join::Naming::persistent(log, query_id, true)
+        .splitting_foreign_keys(split);
     Ok(crate::exec::operators::join::build(
         log, plan, start, &naming,
     )?)
+}
+
+/// Rebuilds, with nothing read, each join of a query that has a foreign-key join in one
+/// task, as one task per left partition: what processes sharing the query can share.
+/// Their tasks then take over from the changelog as any shared task does (a snapshot of
+/// the one-task form does not fit a split task, which replays instead). True when a join
+/// was rebuilt.
+pub fn split_foreign_keys(log: &LogHandle, q: &mut Running) -> ExecResult<bool> {
+    let mut rebuilt = false;
+    for (i, stage) in q.stages.iter_mut().enumerate() {
+        let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
+            continue;
+        };
+        if join.split_foreign_keys || join.partitioned() {
+            continue;
+        }
+        *join = fresh_join(log, &q.id, plan, join.start, true)?;
+        q.snapshots.retain(|(stage, _), _| *stage != i);
+        rebuilt = true;
+    }
+    Ok(rebuilt)
 }
 
 /// Tasks of a shared join that were taken away from this process (by their places among
@@ -440,7 +464,7 @@ pub fn release_join_tasks(
     let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
         return Ok(());
     };
-    let mut fresh = fresh_join(log, &q.id, plan, join.start)?;
+    let mut fresh = fresh_join(log, &q.id, plan, join.start, join.split_foreign_keys)?;
     // The last place first: taking a task out of the fresh join moves the ones after it.
     let mut released = released.to_vec();
     released.sort_unstable_by(|a, b| b.cmp(a));
@@ -484,7 +508,13 @@ pub fn take_over_feeds(
             Some(at) => at,
             None => {
                 if fresh.is_none() {
-                    fresh = Some(fresh_join(log, &q.id, plan, join.start)?);
+                    fresh = Some(fresh_join(
+                        log,
+                        &q.id,
+                        plan,
+                        join.start,
+                        join.split_foreign_keys,
+                    )?);
                 }
                 let start = fresh
                     .as_mut()

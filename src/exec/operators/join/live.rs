@@ -104,6 +104,12 @@ pub struct LiveJoin {
     pub(crate) owned: Option<HashSet<u32>>,
     /// The most records a task reads of each input in one run (a shared join).
     pub(crate) round_records_max: Option<u64>,
+    /// Topics every task reads whole (the right table of a split foreign-key join): they
+    /// do not decide which process runs a task, and no process commits positions in them
+    /// (each task's own are in its snapshot).
+    pub(crate) broadcast: Vec<String>,
+    /// Whether its foreign-key joins were built one task per left partition.
+    pub(crate) split_foreign_keys: bool,
 }
 
 impl std::fmt::Debug for LiveJoin {
@@ -251,7 +257,9 @@ impl LiveJoin {
     /// partition i. An inner join (a join of joins) is shared the same way when it is
     /// partitioned itself: its task i, run by the process holding partition i of its
     /// inputs, writes its rows into the internal topic the outer join reads. A
-    /// foreign-key join's one task reads every partition: it is not partitioned.
+    /// foreign-key join is partitioned when split (task i reads partition i of the left
+    /// table and the whole right table, a broadcast input); its one task otherwise reads
+    /// every partition.
     pub(crate) fn partitioned(&mut self) -> bool {
         self.feeders.iter_mut().all(|f| match f {
             Feeder::Repartition(_) => true,
@@ -259,16 +267,20 @@ impl LiveJoin {
         }) && self.tasks.iter_mut().enumerate().all(|(i, t)| {
             t.inputs()
                 .iter()
+                .filter(|input| !self.broadcast.iter().any(|b| b == input.topic()))
                 .all(|input| input.partition() as usize == i)
         })
     }
 
-    /// The topics the tasks read (what the processes sharing the join subscribe to).
+    /// The topics the tasks read by partition (what the processes sharing the join
+    /// subscribe to), the first input's first; not the topics every task reads whole.
     pub(crate) fn task_topics(&mut self) -> Vec<String> {
         let mut topics: Vec<String> = Vec::new();
         for t in &mut self.tasks {
             for i in t.inputs() {
-                if !topics.iter().any(|x| x == i.topic()) {
+                if !topics.iter().any(|x| x == i.topic())
+                    && !self.broadcast.iter().any(|b| b == i.topic())
+                {
                     topics.push(i.topic().to_string());
                 }
             }

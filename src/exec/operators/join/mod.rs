@@ -53,6 +53,10 @@ static TRANSIENT_QUERIES: AtomicU64 = AtomicU64::new(1);
 pub struct Naming {
     prefix: String,
     durable: bool,
+    /// A foreign-key join runs one task per left partition, each reading the whole
+    /// right table, so that processes sharing the query share its tasks (`exec/share.rs`);
+    /// otherwise one task reads every partition of both tables.
+    split_foreign_keys: bool,
 }
 
 impl Naming {
@@ -64,6 +68,7 @@ impl Naming {
                 TRANSIENT_QUERIES.fetch_add(1, Ordering::Relaxed),
             ),
             durable: false,
+            split_foreign_keys: false,
         }
     }
 
@@ -72,6 +77,15 @@ impl Naming {
         Naming {
             prefix: crate::exec::naming::query_prefix(log.application_id(), query_id),
             durable,
+            split_foreign_keys: false,
+        }
+    }
+
+    /// The same, with each foreign-key join split into one task per left partition.
+    pub fn splitting_foreign_keys(self, split: bool) -> Naming {
+        Naming {
+            split_foreign_keys: split,
+            ..self
         }
     }
 
@@ -196,6 +210,8 @@ fn build_node(
         start,
         owned: None,
         round_records_max: None,
+        broadcast: Vec::new(),
+        split_foreign_keys: naming.split_foreign_keys,
     };
     let n = plan.node(node);
     match n.operator {
@@ -249,15 +265,35 @@ fn build_node(
             let left_ranges = ranges(log, &left.topic, left.start(start))?;
             let right_ranges = ranges(log, &right.topic, right.start(right_start))?;
             if j.kind == JoinKind::ForeignKey {
-                // Not co-partitioned: one task reads every partition of both tables.
-                let lefts = left_ranges.into_iter().map(|r| left.input(log, r, width));
-                let rights = right_ranges.into_iter().map(|r| right.input(log, r, width));
+                // Not co-partitioned: one task reads every partition of both tables, or
+                // (split) task i reads partition i of the left table and the whole right
+                // table, so every row of a left key is still written by one task.
                 let spec = JoinSpec::new(j, &left, &right, ops.clone());
-                join.tasks.push(Box::new(foreign_key::ForeignKeyTask::new(
-                    lefts.collect(),
-                    rights.collect(),
-                    spec,
-                )));
+                let all_rights = || {
+                    right_ranges
+                        .iter()
+                        .map(|r| right.input(log, *r, width))
+                        .collect::<Vec<_>>()
+                };
+                if naming.split_foreign_keys {
+                    join.broadcast.push(right.topic.clone());
+                    for l in &left_ranges {
+                        join.tasks.push(Box::new(foreign_key::ForeignKeyTask::new(
+                            vec![left.input(log, *l, width)],
+                            all_rights(),
+                            spec.clone(),
+                        )));
+                    }
+                } else {
+                    let lefts = left_ranges
+                        .iter()
+                        .map(|r| left.input(log, *r, width));
+                    join.tasks.push(Box::new(foreign_key::ForeignKeyTask::new(
+                        lefts.collect(),
+                        all_rights(),
+                        spec,
+                    )));
+                }
                 return Ok(join);
             }
             // A stream-table join keeps none of the stream's rows: they are read by its key
