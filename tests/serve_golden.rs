@@ -13,21 +13,10 @@ use std::path::Path;
 use serve_support::Served;
 
 /// Files whose output cannot be the same through a Kafka client, and why.
-const EMBEDDED_ONLY: &[(&str, &str)] = &[
-    (
-        "copartition_fix",
-        "ROWTIME 0; DESCRIBE TOPIC shows the replicas of the embedded log",
-    ),
-    ("join_multi_way", "ROWTIME 0"),
-    ("join_persistent", "ROWTIME 0"),
-    ("join_stream_table", "ROWTIME 0"),
-    ("partition_by", "ROWTIME 0"),
-    ("pull_query", "ROWTIME 0"),
-    ("window_session", "ROWTIME 0"),
-    ("window_session_final", "ROWTIME 0"),
-];
-// ROWTIME 0: librdkafka reads a record timestamp of 0 as "now", so kql refuses to write
-// one through a Kafka client (see tests/kafka_golden.rs).
+const EMBEDDED_ONLY: &[(&str, &str)] = &[(
+    "copartition_fix",
+    "DESCRIBE TOPIC shows the replicas of the embedded log",
+)];
 
 #[test]
 fn golden_files_print_the_same_rows_through_kql_serve() {

@@ -285,9 +285,7 @@ fn build_node(
                         )));
                     }
                 } else {
-                    let lefts = left_ranges
-                        .iter()
-                        .map(|r| left.input(log, *r, width));
+                    let lefts = left_ranges.iter().map(|r| left.input(log, *r, width));
                     join.tasks.push(Box::new(foreign_key::ForeignKeyTask::new(
                         lefts.collect(),
                         all_rights(),
