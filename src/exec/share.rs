@@ -20,8 +20,9 @@
 //! where that partition is held. A foreign-key join, which alone runs as one task over
 //! every partition, is rebuilt one task per partition of its left table, each reading the
 //! whole right table (a broadcast input: not subscribed, its positions only in the task's
-//! snapshot), and its tasks move with the left table's partitions. A task taken away from this process lets its state go at once; it is restored
-//! from the changelog if it comes back.
+//! snapshot), and its tasks move with the left table's partitions. A task taken away from
+//! this process lets its state go at once; it is restored from the changelog if it comes
+//! back.
 //!
 //! Output across a hand-over: when the member has a transaction (exactly-once), the
 //! process's writes, snapshots and offsets since its last commit are one transaction, so
@@ -115,12 +116,10 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     for stage in &mut q.stages {
         stage.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
         if let Some(join) = &mut stage.join {
-            for k in 0..join.level_count() {
-                if let Some(level) = join.level_mut(k) {
-                    level.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
-                    level.owned = Some(Default::default());
-                }
-            }
+            join.for_each_level(&mut |level| {
+                level.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
+                level.owned = Some(Default::default());
+            });
             for feed in join.all_repartition_feeds_mut() {
                 feed.round_records_max = Some(super::limits::SHARED_ROUND_RECORDS_MAX);
                 feed.owned = Some(Default::default());
@@ -206,10 +205,7 @@ fn refresh_join(
     // of level k (the join, then its inner joins depth first) follow the levels before.
     let (mut taken, mut released, mut owned) = (Vec::new(), Vec::new(), Vec::new());
     let mut at = 0;
-    for k in 0..join.level_count() {
-        let Some(level) = join.level_mut(k) else {
-            break;
-        };
+    join.for_each_level(&mut |level| {
         let topic = level.task_topics().into_iter().next().unwrap_or_default();
         let mut mine = HashSet::new();
         for p in level.task_partitions() {
@@ -225,7 +221,7 @@ fn refresh_join(
             at += 1;
         }
         owned.push(mine);
-    }
+    });
     let feeds: Vec<(String, Vec<u32>)> = join
         .all_repartition_feeds_mut()
         .into_iter()
@@ -251,11 +247,8 @@ fn refresh_join(
     super::state::durable::release_join_tasks(log, q, i, &released).map_err(|e| e.to_string())?;
     super::state::durable::take_over_feeds(log, q, i, &copied).map_err(|e| e.to_string())?;
     if let Some(join) = q.stages[i].join.as_mut() {
-        for (k, mine) in owned.into_iter().enumerate() {
-            if let Some(level) = join.level_mut(k) {
-                level.owned = Some(mine);
-            }
-        }
+        let mut owned = owned.into_iter();
+        join.for_each_level(&mut |level| level.owned = owned.next());
         for (feed, mine) in join.all_repartition_feeds_mut().into_iter().zip(feeding) {
             feed.owned = Some(mine);
         }

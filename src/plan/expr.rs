@@ -312,16 +312,11 @@ impl<'a> Binder<'a> {
                 }
             }
             ExprKind::Binary { op, .. } if !op.is_comparison() => self.bind_chain(e),
+            // A comparison: a string literal compared with a time column is read as a time.
             ExprKind::Binary { op, left, right } => {
-                let (left, right) = if op.is_comparison() {
-                    (
-                        time_text(left, std::slice::from_ref(&**right))?,
-                        time_text(right, std::slice::from_ref(&**left))?,
-                    )
-                } else {
-                    (Cow::Borrowed(&**left), Cow::Borrowed(&**right))
-                };
-                let (l, r) = (self.bind(&left)?, self.bind(&right)?);
+                let left_text = time_text(left, std::slice::from_ref(&**right))?;
+                let right_text = time_text(right, std::slice::from_ref(&**left))?;
+                let (l, r) = (self.bind(&left_text)?, self.bind(&right_text)?);
                 binary(*op, l, r, span)
             }
             ExprKind::Function {

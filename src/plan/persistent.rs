@@ -632,7 +632,7 @@ fn check_key_format<'a>(
                 .iter()
                 .any(|k| super::properties::has_non_string_map_key(&k.ty)) =>
         {
-            "JSON only supports MAP types with STRING keys".to_string()
+            super::properties::JSON_MAP_KEYS_ERROR.to_string()
         }
         (Format::Json, _) | (Format::None, []) => return Ok(()),
         (Format::None, _) => super::properties::none_format_error(
@@ -669,7 +669,7 @@ fn check_key_format<'a>(
     )
     .label(sink.span, format!("keyed with {whence}"))
     .help(if format == Format::Json {
-        "give the map STRING keys, e.g. MAP(CAST(k AS VARCHAR) := v)".to_string()
+        super::properties::JSON_MAP_KEYS_HELP.to_string()
     } else {
         format!(
             "give the sink a key format that can hold it: CREATE ... {} WITH (key_format='JSON') AS SELECT ...",

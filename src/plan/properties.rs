@@ -310,7 +310,7 @@ pub fn value_format_error(
         (Format::Json, _) => columns
             .iter()
             .any(|(_, t)| has_non_string_map_key(t))
-            .then(|| "JSON only supports MAP types with STRING keys".to_string()),
+            .then(|| JSON_MAP_KEYS_ERROR.to_string()),
         (Format::None, []) => None,
         (Format::None, _) => Some(none_format_error(
             columns.iter().map(|(n, t)| (*n, *t, false)),
@@ -373,6 +373,11 @@ pub fn type_kind(t: &crate::data::SqlType) -> String {
     }
 }
 
+/// The error for a MAP with non-string keys in the JSON format (ksqlDB's words), and how
+/// to mend it: one text for values and keys.
+pub const JSON_MAP_KEYS_ERROR: &str = "JSON only supports MAP types with STRING keys";
+pub const JSON_MAP_KEYS_HELP: &str = "give the map STRING keys, e.g. MAP(CAST(k AS VARCHAR) := v)";
+
 /// Whether a type holds a MAP whose keys are not strings, at any depth: a JSON object's
 /// field names are strings, so JSON cannot hold one (a declaration is refused when it is
 /// bound; a query's computed column, `MAP(k := v)` with an INT `k`, here).
@@ -397,7 +402,7 @@ pub fn check_value_format(
         Some(reason) => Err(Diagnostic::new(Code::InvalidPropertyValue, reason)
             .label(at, format!("values in the {} format", format.name()))
             .help(if format == Format::Json {
-                "give the map STRING keys, e.g. MAP(CAST(k AS VARCHAR) := v)"
+                JSON_MAP_KEYS_HELP
             } else {
                 "value_format='JSON' holds values of any type and any number of columns"
             })),

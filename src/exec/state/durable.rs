@@ -429,10 +429,8 @@ fn fresh_join(
 /// Rebuilds, with nothing read, each join of a query that has a foreign-key join in one
 /// task, as one task per left partition: what processes sharing the query can share.
 /// Their tasks then take over from the changelog as any shared task does (a snapshot of
-/// the one-task form does not fit a split task, which replays instead). True when a join
-/// was rebuilt.
-pub fn split_foreign_keys(log: &LogHandle, q: &mut Running) -> ExecResult<bool> {
-    let mut rebuilt = false;
+/// the one-task form does not fit a split task, which replays instead).
+pub fn split_foreign_keys(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
     for (i, stage) in q.stages.iter_mut().enumerate() {
         let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
             continue;
@@ -442,9 +440,8 @@ pub fn split_foreign_keys(log: &LogHandle, q: &mut Running) -> ExecResult<bool> 
         }
         *join = fresh_join(log, &q.id, plan, join.start, true)?;
         q.snapshots.retain(|(stage, _), _| *stage != i);
-        rebuilt = true;
     }
-    Ok(rebuilt)
+    Ok(())
 }
 
 /// Tasks of a shared join that were taken away from this process (by their places among

@@ -308,35 +308,15 @@ impl LiveJoin {
         !self.feeders.is_empty()
     }
 
-    /// How many joins this one is made of: itself and its inner joins, at every depth.
-    pub(crate) fn level_count(&self) -> usize {
-        1 + self
-            .feeders
-            .iter()
-            .map(|f| match f {
-                Feeder::Inner { join, .. } => join.level_count(),
-                Feeder::Repartition(_) => 0,
-            })
-            .sum::<usize>()
-    }
-
-    /// The join at `level`: 0 is this one, then its inner joins depth first, the order of
-    /// `state_tasks_mut` (so the tasks of level k follow those of the levels before it).
-    pub(crate) fn level_mut(&mut self, mut level: usize) -> Option<&mut LiveJoin> {
-        if level == 0 {
-            return Some(self);
-        }
-        level -= 1;
-        for f in &mut self.feeders {
-            if let Feeder::Inner { join, .. } = f {
-                let n = join.level_count();
-                if level < n {
-                    return join.level_mut(level);
-                }
-                level -= n;
+    /// Calls `f` on this join, then on its inner joins depth first: the order of
+    /// `state_tasks_mut`, so the tasks of each join follow those of the joins before it.
+    pub(crate) fn for_each_level(&mut self, f: &mut dyn FnMut(&mut LiveJoin)) {
+        f(self);
+        for feeder in &mut self.feeders {
+            if let Feeder::Inner { join, .. } = feeder {
+                join.for_each_level(f);
             }
         }
-        None
     }
 
     /// The partitions of the tasks, in order.
@@ -404,23 +384,16 @@ impl LiveJoin {
     /// Whether this process runs the task at `at` among `state_tasks_mut` (an inner
     /// join's task by what its own join holds).
     pub(crate) fn runs_task(&mut self, at: usize) -> bool {
-        if let Some(task) = self.tasks.get_mut(at) {
-            return match &self.owned {
-                Some(owned) => owned.contains(&task_partition(task.as_mut())),
-                None => true,
-            };
-        }
-        let mut at = at - self.tasks.len();
-        for f in &mut self.feeders {
-            if let Feeder::Inner { join, .. } = f {
-                let n = join.state_tasks_mut().len();
-                if at < n {
-                    return join.runs_task(at);
-                }
-                at -= n;
+        let (mut runs, mut first) = (true, 0);
+        self.for_each_level(&mut |level| {
+            let n = level.tasks.len();
+            if (first..first + n).contains(&at) {
+                let partition = task_partition(level.tasks[at - first].as_mut());
+                runs = level.owned.as_ref().is_none_or(|o| o.contains(&partition));
             }
-        }
-        true
+            first += n;
+        });
+        runs
     }
 
     /// Where every input of every task and feeder is: (topic, partition, next offset).
