@@ -138,6 +138,31 @@ impl Scenario {
         ])
     }
 
+    /// The setup file of `n` events keyed k0..k10 (`{"k":"k<i % 11>","<field>":i}`) and a
+    /// table `keys` giving key k<j> the group g<j % 3>; `more` (statements) runs before the
+    /// events are loaded, after the table's rows, so every event finds its key's row.
+    fn keyed_events(&self, n: u64, field: &str, more: &str) -> String {
+        self.file(
+            "events.jsonl",
+            &(0..n)
+                .map(|i| format!("{{\"k\":\"k{}\",\"{field}\":{i}}}\n", i % 11))
+                .collect::<String>(),
+        );
+        let mut setup = format!(
+            "CREATE TABLE keys (k VARCHAR PRIMARY KEY, g VARCHAR) WITH (kafka_topic='keys', partitions=2);\n\
+             CREATE STREAM events (k VARCHAR KEY, {field} BIGINT) WITH (kafka_topic='events', partitions=2);\n"
+        );
+        for k in 0..11 {
+            setup.push_str(&format!(
+                "INSERT INTO keys (k, g) VALUES ('k{k}', 'g{}');\n",
+                k % 3
+            ));
+        }
+        setup.push_str(more);
+        setup.push_str("CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n");
+        self.file("setup.ksql", &setup)
+    }
+
     /// Starts `kql run SCRIPT` on the data directory and kills it (SIGKILL) after
     /// `delay_ms`; false when it had ended before.
     fn run_killed_after(&self, script: &str, delay_ms: u64) -> bool {
@@ -502,25 +527,7 @@ fn a_killed_aggregation_of_a_join_counts_every_joined_record_once() {
     const EVENTS: u64 = 40_000;
     for delay_ms in [80u64, 250] {
         let s = Scenario::new();
-        s.file(
-            "events.jsonl",
-            &(0..EVENTS)
-                .map(|i| format!("{{\"k\":\"k{}\",\"v\":{i}}}\n", i % 11))
-                .collect::<String>(),
-        );
-        let mut setup = String::from(
-            "CREATE TABLE keys (k VARCHAR PRIMARY KEY, g VARCHAR) WITH (kafka_topic='keys', partitions=2);\n\
-             CREATE STREAM events (k VARCHAR KEY, v BIGINT) WITH (kafka_topic='events', partitions=2);\n",
-        );
-        for k in 0..11 {
-            setup.push_str(&format!(
-                "INSERT INTO keys (k, g) VALUES ('k{k}', 'g{}');\n",
-                k % 3
-            ));
-        }
-        // Loaded after the table's rows, so every event finds its key's row.
-        setup.push_str("CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n");
-        let setup = s.file("setup.ksql", &setup);
+        let setup = s.keyed_events(EVENTS, "v", "");
         let query = "CREATE TABLE {IF} per_g AS SELECT t.g, COUNT(*) AS c FROM events e JOIN keys t ON e.k = t.k GROUP BY t.g EMIT CHANGES;\n";
         let ctas = s.file("ctas.ksql", &query.replace("{IF}", ""));
         let check = s.file(
@@ -559,28 +566,13 @@ fn a_killed_join_of_joins_resumes_without_gap_or_duplicate() {
     let mut cut_mid_way = false;
     for delay_ms in [250u64, 500, 900, 1500] {
         let s = Scenario::new();
-        s.file(
-            "events.jsonl",
-            &(0..EVENTS)
-                .map(|i| format!("{{\"k\":\"k{}\",\"id\":{i}}}\n", i % 11))
-                .collect::<String>(),
-        );
-        let mut setup = String::from(
-            "CREATE TABLE keys (k VARCHAR PRIMARY KEY, g VARCHAR) WITH (kafka_topic='keys', partitions=2);\n\
-             CREATE TABLE groups (g VARCHAR PRIMARY KEY, name VARCHAR) WITH (kafka_topic='groups', partitions=2);\n\
-             CREATE STREAM events (k VARCHAR KEY, id BIGINT) WITH (kafka_topic='events', partitions=2);\n\
+        let setup = s.keyed_events(
+            EVENTS,
+            "id",
+            "CREATE TABLE groups (g VARCHAR PRIMARY KEY, name VARCHAR) WITH (kafka_topic='groups', partitions=2);\n\
              INSERT INTO groups (g, name) VALUES ('g0', 'zero');\n\
              INSERT INTO groups (g, name) VALUES ('g1', 'one');\n",
         );
-        for k in 0..11 {
-            setup.push_str(&format!(
-                "INSERT INTO keys (k, g) VALUES ('k{k}', 'g{}');\n",
-                k % 3
-            ));
-        }
-        // Loaded after the tables' rows, so every event finds its key's row.
-        setup.push_str("CREATE SOURCE CONNECTOR load WITH ('connector.class'='FileStreamSource', 'file'='events.jsonl', 'topic'='events', 'key'='k');\n");
-        let setup = s.file("setup.ksql", &setup);
         let query = "CREATE STREAM {IF} named AS SELECT gr.g, e.id, gr.name FROM events e JOIN keys t ON e.k = t.k JOIN groups gr ON t.g = gr.g;\n";
         let csas = s.file("csas.ksql", &query.replace("{IF}", ""));
         let check = s.file(

@@ -598,6 +598,66 @@ fn assert_each_joined_once<R: Ord + std::fmt::Debug>(expected: &[R], rows: &BTre
     assert!(twice.is_empty(), "joined rows written twice: {twice:?}");
 }
 
+/// Two `kql run --follow` processes of `app` under exactly-once, each running `text` (one
+/// persistent query, whose consumer group is `group`); the second starts once the first
+/// has joined the group, and neither says it runs the query whole.
+fn exactly_once_pair(
+    dir: &std::path::Path,
+    text: &str,
+    bootstrap: &str,
+    app: &str,
+    group: &str,
+) -> (Member, Member) {
+    let file = dir.join("query.ksql");
+    std::fs::write(&file, text).unwrap();
+    let config = dir.join("client.properties");
+    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
+    let (file, more) = (
+        file.to_str().unwrap(),
+        ["--config", config.to_str().unwrap()],
+    );
+    let query = "1 persistent query";
+    let mut first = Member::start_with(file, bootstrap, app, query, &more);
+    first.wait_for(&format!("consumer group '{group}'"));
+    assert!(
+        !first.seen.iter().any(|l| l.contains("runs whole")),
+        "{:?}",
+        first.seen
+    );
+    let second = Member::start_with(file, bootstrap, app, query, &more);
+    (first, second)
+}
+
+/// Waits until every row of `expected` is among `rows()`, or `wait` has passed.
+fn wait_for_rows<R: Ord>(expected: &[R], wait: Duration, rows: impl Fn() -> BTreeMap<R, usize>) {
+    let deadline = Instant::now() + wait;
+    loop {
+        let got = rows();
+        if expected.iter().all(|r| got.contains_key(r)) || Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Orders 0..300 are joined (`joined(300)` waits for them); one of the two processes dies
+/// (SIGKILL: no goodbye to the group) while orders 300..600 flow, so its partitions go to
+/// the other.
+fn orders_with_a_kill(
+    log: &KafkaLog,
+    orders: &str,
+    base: i64,
+    mut second: Member,
+    joined: impl Fn(usize),
+) {
+    produce_orders(log, orders, base, 0, 300);
+    joined(300);
+    produce_orders(log, orders, base, 300, 400);
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+    produce_orders(log, orders, base, 400, 600);
+}
+
 /// A join that repartitions its stream side (ON a value column) is shared like an
 /// aggregation that repartitions: each process copies its partitions of the orders into the
 /// internal topic and joins its partitions of that topic with the same partitions of the
@@ -614,29 +674,17 @@ fn a_join_that_repartitions_is_shared_and_its_survivor_joins_every_order_once() 
     produce_users(&log, &users, base);
     let app = kafka::unique("rjoin");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("enrich.ksql");
-    std::fs::write(
-        &file,
-        format!(
-            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
-             WITH (kafka_topic='{orders}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
-             WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE STREAM IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
-             SELECT o.UID AS UID, o.V AS V, u.NAME AS NAME \
-             FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
-        ),
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let config = dir.path().join("client.properties");
-    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
-    let more = ["--config", config.to_str().unwrap()];
+    let text = format!(
+        "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
+         WITH (kafka_topic='{orders}', value_format='JSON');\n\
+         CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
+         WITH (kafka_topic='{users}', value_format='JSON');\n\
+         CREATE STREAM IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
+         SELECT o.UID AS UID, o.V AS V, u.NAME AS NAME \
+         FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
+    );
     let group = format!("{app}-CSAS_ENRICHED_2");
-    let query = "1 persistent query";
-    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
-    first.wait_for(&format!("consumer group '{group}'"));
-    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    let (first, second) = exactly_once_pair(dir.path(), &text, &bootstrap, &app, &group);
     // Each holds 3 partitions of the orders, of the internal topic and of the table.
     wait_for_members(&log, &group, &[9, 9]);
 
@@ -647,27 +695,15 @@ fn a_join_that_repartitions_is_shared_and_its_survivor_joins_every_order_once() 
             (uid, i, format!("user-{uid}"))
         })
         .collect();
-    let wait_for_joined = |n: usize, wait: Duration| {
-        let deadline = Instant::now() + wait;
-        let mut rows = joined_rows(&log, &joined);
-        while !expected[..n].iter().all(|r| rows.contains_key(r)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-            rows = joined_rows(&log, &joined);
-        }
-    };
-    produce_orders(&log, &orders, base, 0, 300);
-    wait_for_joined(300, Duration::from_secs(60));
-    // One of two dies while orders flow; its partitions go to the other.
-    produce_orders(&log, &orders, base, 300, 400);
-    let mut second = second;
-    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
-    second.child.wait().unwrap();
-    produce_orders(&log, &orders, base, 400, 600);
+    let joined_within =
+        |n: usize, wait| wait_for_rows(&expected[..n], wait, || joined_rows(&log, &joined));
+    orders_with_a_kill(&log, &orders, base, second, |n| {
+        joined_within(n, Duration::from_secs(60))
+    });
     wait_for_members(&log, &group, &[18]);
-    wait_for_joined(600, TAKEOVER_WAIT);
+    joined_within(600, TAKEOVER_WAIT);
     first.interrupt();
-    let rows = joined_rows(&log, &joined);
-    assert_each_joined_once(&expected, &rows);
+    assert_each_joined_once(&expected, &joined_rows(&log, &joined));
 }
 
 /// The team of each user's name (`teams`, keyed by NAME): team-(k % 5) for user-k.
@@ -702,37 +738,20 @@ fn a_join_of_joins_is_shared_and_its_survivor_joins_every_order_once() {
     produce_teams(&log, &teams, base);
     let app = kafka::unique("jjoin");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("teams.ksql");
-    std::fs::write(
-        &file,
-        format!(
-            "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
-             WITH (kafka_topic='{orders}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
-             WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS teams (NAME VARCHAR PRIMARY KEY, TEAM VARCHAR) \
-             WITH (kafka_topic='{teams}', value_format='JSON');\n\
-             CREATE STREAM IF NOT EXISTS with_team WITH (kafka_topic='{joined}') AS \
-             SELECT u.NAME AS NAME, o.V AS V, t.TEAM AS TEAM \
-             FROM orders o JOIN users u ON o.ID = u.ID JOIN teams t ON u.NAME = t.NAME \
-             EMIT CHANGES;\n"
-        ),
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let config = dir.path().join("client.properties");
-    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
-    let more = ["--config", config.to_str().unwrap()];
-    let group = format!("{app}-CSAS_WITH_TEAM_3");
-    let query = "1 persistent query";
-    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
-    first.wait_for(&format!("consumer group '{group}'"));
-    assert!(
-        !first.seen.iter().any(|l| l.contains("runs whole")),
-        "{:?}",
-        first.seen
+    let text = format!(
+        "CREATE STREAM IF NOT EXISTS orders (ID INT KEY, UID INT, V INT) \
+         WITH (kafka_topic='{orders}', value_format='JSON');\n\
+         CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
+         WITH (kafka_topic='{users}', value_format='JSON');\n\
+         CREATE TABLE IF NOT EXISTS teams (NAME VARCHAR PRIMARY KEY, TEAM VARCHAR) \
+         WITH (kafka_topic='{teams}', value_format='JSON');\n\
+         CREATE STREAM IF NOT EXISTS with_team WITH (kafka_topic='{joined}') AS \
+         SELECT u.NAME AS NAME, o.V AS V, t.TEAM AS TEAM \
+         FROM orders o JOIN users u ON o.ID = u.ID JOIN teams t ON u.NAME = t.NAME \
+         EMIT CHANGES;\n"
     );
-    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    let group = format!("{app}-CSAS_WITH_TEAM_3");
+    let (first, second) = exactly_once_pair(dir.path(), &text, &bootstrap, &app, &group);
     // Each holds 3 partitions of the orders, the users, the internal topic and the teams.
     wait_for_members(&log, &group, &[12, 12]);
 
@@ -755,29 +774,14 @@ fn a_join_of_joins_is_shared_and_its_survivor_joins_every_order_once() {
         }
         rows
     };
-    let wait_for_joined = |n: usize, wait: Duration| {
-        let deadline = Instant::now() + wait;
-        loop {
-            let got = rows();
-            if expected[..n].iter().all(|r| got.contains_key(r)) || Instant::now() > deadline {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
-    produce_orders(&log, &orders, base, 0, 300);
-    wait_for_joined(300, Duration::from_secs(60));
-    // One of two dies while orders flow; its partitions go to the other.
-    produce_orders(&log, &orders, base, 300, 400);
-    let mut second = second;
-    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
-    second.child.wait().unwrap();
-    produce_orders(&log, &orders, base, 400, 600);
+    let joined_within = |n: usize, wait| wait_for_rows(&expected[..n], wait, rows);
+    orders_with_a_kill(&log, &orders, base, second, |n| {
+        joined_within(n, Duration::from_secs(60))
+    });
     wait_for_members(&log, &group, &[24]);
-    wait_for_joined(600, TAKEOVER_WAIT);
+    joined_within(600, TAKEOVER_WAIT);
     first.interrupt();
-    let rows = rows();
-    assert_each_joined_once(&expected, &rows);
+    assert_each_joined_once(&expected, &rows());
 }
 
 /// A foreign-key join is shared too: each process runs the tasks of its partitions of the
@@ -798,34 +802,17 @@ fn a_foreign_key_join_is_shared_and_its_survivor_writes_every_joined_row_once() 
     produce_users(&log, &users, base);
     let app = kafka::unique("fkjoin");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("enrich.ksql");
-    std::fs::write(
-        &file,
-        format!(
-            "CREATE TABLE IF NOT EXISTS orders (ID INT PRIMARY KEY, UID INT, V INT) \
-             WITH (kafka_topic='{orders}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
-             WITH (kafka_topic='{users}', value_format='JSON');\n\
-             CREATE TABLE IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
-             SELECT o.ID AS ID, o.V AS V, u.NAME AS NAME \
-             FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
-        ),
-    )
-    .unwrap();
-    let file = file.to_str().unwrap();
-    let config = dir.path().join("client.properties");
-    std::fs::write(&config, "processing.guarantee=exactly_once_v2\n").unwrap();
-    let more = ["--config", config.to_str().unwrap()];
-    let group = format!("{app}-CTAS_ENRICHED_2");
-    let query = "1 persistent query";
-    let mut first = Member::start_with(file, &bootstrap, &app, query, &more);
-    first.wait_for(&format!("consumer group '{group}'"));
-    assert!(
-        !first.seen.iter().any(|l| l.contains("runs whole")),
-        "{:?}",
-        first.seen
+    let text = format!(
+        "CREATE TABLE IF NOT EXISTS orders (ID INT PRIMARY KEY, UID INT, V INT) \
+         WITH (kafka_topic='{orders}', value_format='JSON');\n\
+         CREATE TABLE IF NOT EXISTS users (ID INT PRIMARY KEY, NAME VARCHAR) \
+         WITH (kafka_topic='{users}', value_format='JSON');\n\
+         CREATE TABLE IF NOT EXISTS enriched WITH (kafka_topic='{joined}') AS \
+         SELECT o.ID AS ID, o.V AS V, u.NAME AS NAME \
+         FROM orders o JOIN users u ON o.UID = u.ID EMIT CHANGES;\n"
     );
-    let second = Member::start_with(file, &bootstrap, &app, query, &more);
+    let group = format!("{app}-CTAS_ENRICHED_2");
+    let (first, second) = exactly_once_pair(dir.path(), &text, &bootstrap, &app, &group);
     // Each holds 3 partitions of the orders; every task reads all of the users.
     wait_for_members(&log, &group, &[3, 3]);
 
@@ -842,24 +829,11 @@ fn a_foreign_key_join_is_shared_and_its_survivor_writes_every_joined_row_once() 
             .filter(|&i| user(i) < renamed)
             .map(|i| ((i % KEYS) as i64, i as i64, format!("user-{}-v2", user(i)))),
     );
-    let wait_for_joined = |n: usize, wait: Duration| {
-        let deadline = Instant::now() + wait;
-        loop {
-            let got = joined_rows(&log, &joined);
-            if expected[..n].iter().all(|r| got.contains_key(r)) || Instant::now() > deadline {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
-    produce_orders(&log, &orders, base, 0, 300);
-    wait_for_joined(300, Duration::from_secs(60));
-    // One of two dies while orders flow; its partitions go to the other.
-    produce_orders(&log, &orders, base, 300, 400);
-    let mut second = second;
-    second.child.kill().unwrap(); // SIGKILL: no goodbye to the group
-    second.child.wait().unwrap();
-    produce_orders(&log, &orders, base, 400, 600);
+    let joined_within =
+        |n: usize, wait| wait_for_rows(&expected[..n], wait, || joined_rows(&log, &joined));
+    orders_with_a_kill(&log, &orders, base, second, |n| {
+        joined_within(n, Duration::from_secs(60))
+    });
     for k in 0..renamed {
         let record = ProducerRecord::new(
             Some(Bytes::copy_from_slice(&(k as i32).to_be_bytes())),
@@ -869,7 +843,7 @@ fn a_foreign_key_join_is_shared_and_its_survivor_writes_every_joined_row_once() 
         log.produce(&users, record, Acks::All).unwrap();
     }
     wait_for_members(&log, &group, &[6]);
-    wait_for_joined(expected.len(), TAKEOVER_WAIT);
+    joined_within(expected.len(), TAKEOVER_WAIT);
     first.interrupt();
     assert_each_joined_once(&expected, &joined_rows(&log, &joined));
 }
