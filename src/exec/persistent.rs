@@ -908,11 +908,15 @@ impl Registry {
         }
     }
 
+    /// Starts the persistent query `plan`; `shared`: processes of the application will
+    /// share it (`exec/share.rs`), so its foreign-key joins are built one task per left
+    /// partition, the form whose tasks can move.
     pub fn start(
         &mut self,
         plan: &PersistentPlan,
         log: &LogHandle,
         from_end: bool,
+        shared: bool,
     ) -> ExecResult<String> {
         let id = self.next_id(plan);
         self.command_seq += 1;
@@ -926,7 +930,8 @@ impl Registry {
         }
         for stage in &mut stages {
             if let StageKind::Joined(query) = &*stage.kind {
-                let naming = super::operators::join::Naming::persistent(log, &id, log.is_durable());
+                let naming = super::operators::join::Naming::persistent(log, &id, log.is_durable())
+                    .splitting_foreign_keys(shared);
                 let start = if from_end {
                     StartAt::Latest
                 } else {

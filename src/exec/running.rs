@@ -245,7 +245,12 @@ impl Session {
         }
         let id = self
             .registry
-            .start(&p, &self.log, self.offset_reset_latest())
+            .start(
+                &p,
+                &self.log,
+                self.offset_reset_latest(),
+                self.share_queries && self.log.shares_groups(),
+            )
             .map_err(failed)?;
         if p.kind != PersistentKind::Insert {
             self.catalog.insert(p.sink.clone());

@@ -18,9 +18,10 @@
 //! the inner join's task i, in the process holding partition i of the inner join's inputs,
 //! writes its rows into the internal topic whose partition j the outer join's task j reads
 //! where that partition is held. A foreign-key join, which alone runs as one task over
-//! every partition, is rebuilt one task per partition of its left table, each reading the
-//! whole right table (a broadcast input: not subscribed, its positions only in the task's
-//! snapshot), and its tasks move with the left table's partitions. A task taken away from
+//! every partition, is built for a shared query as one task per partition of its left
+//! table (`Registry::start`), each reading the whole right table (a broadcast input: not
+//! subscribed, its positions only in the task's snapshot), and its tasks move with the
+//! left table's partitions. A task taken away from
 //! this process lets its state go at once; it is restored from the changelog if it comes
 //! back.
 //!
@@ -94,10 +95,6 @@ pub fn share(log: &LogHandle, q: &mut Running) -> Result<Sharing, String> {
     let Some(group) = q.group.clone() else {
         return Ok(Sharing::Alone);
     };
-    // A foreign-key join in one task is rebuilt one task per left partition: those move.
-    if log.shares_groups() {
-        super::state::durable::split_foreign_keys(log, q).map_err(|e| e.to_string())?;
-    }
     if let Some(why) = unshareable(q) {
         return Ok(Sharing::Whole(why));
     }

@@ -426,24 +426,6 @@ fn fresh_join(
     )?)
 }
 
-/// Rebuilds, with nothing read, each join of a query that has a foreign-key join in one
-/// task, as one task per left partition: what processes sharing the query can share.
-/// Their tasks then take over from the changelog as any shared task does (a snapshot of
-/// the one-task form does not fit a split task, which replays instead).
-pub fn split_foreign_keys(log: &LogHandle, q: &mut Running) -> ExecResult<()> {
-    for (i, stage) in q.stages.iter_mut().enumerate() {
-        let (StageKind::Joined(plan), Some(join)) = (&*stage.kind, &mut stage.join) else {
-            continue;
-        };
-        if join.split_foreign_keys || join.partitioned() {
-            continue;
-        }
-        *join = fresh_join(log, &q.id, plan, join.start, true)?;
-        q.snapshots.retain(|(stage, _), _| *stage != i);
-    }
-    Ok(())
-}
-
 /// Tasks of a shared join that were taken away from this process (by their places among
 /// the join's state tasks): each is replaced by a task with nothing read, so that its
 /// tables and buffers are freed now (if it comes back, `take_over_join` restores it from
