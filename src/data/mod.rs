@@ -2,6 +2,7 @@
 //! (types, constant values) and the executor (rows).
 
 pub mod decimal;
+pub mod map_order;
 pub mod types;
 pub mod value;
 mod wide;

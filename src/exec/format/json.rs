@@ -123,16 +123,16 @@ pub fn from_json(j: &Json, ty: &SqlType) -> Result<Value, String> {
                 .collect::<Result<_, _>>()?,
         )),
         (T::Map(_, v), Json::Object(m)) => {
-            // A MAP's entries in key order, whatever order the text gave them: one map has
-            // one form (COLLECT_SET and GROUP BY see {a, b} and {b, a} as one value).
-            let mut entries: Vec<_> = m.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            Value::Map(Arc::new(
-                entries
-                    .into_iter()
-                    .map(|(k, x)| Ok((Value::string(k), from_json(x, v)?)))
-                    .collect::<Result<_, String>>()?,
-            ))
+            // A MAP's entries in the order ksqlDB's map holds them (`map_order`), which
+            // also gives {a, b} and {b, a} one form unless the keys share a bucket, as in
+            // ksqlDB.
+            let entries = m
+                .iter()
+                .map(|(k, x)| Ok((Value::string(k), from_json(x, v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            Value::Map(Arc::new(crate::data::map_order::java_hash_map_order(
+                entries,
+            )))
         }
         (T::Struct(fields), Json::Object(m)) => Value::Struct(Arc::new(
             fields
