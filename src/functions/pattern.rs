@@ -151,6 +151,17 @@ pub fn format(ms: i64, java: &str, tz: Tz) -> Option<String> {
 /// ksqlDB, letters match in any case and a fraction of a second may have fewer digits than
 /// the pattern's `S`s (`.2` is 200 ms).
 pub fn parse_ms(text: &str, java: &str, tz: Tz) -> Option<i64> {
+    parse_with(text, java, tz, false)
+}
+
+/// `parse_ms` of the text's beginning: what follows a match of the whole pattern is
+/// ignored, as ksqlDB's PARSE_DATE (a `FastDateFormat`, unlike the `DateTimeFormatter`s
+/// of its other functions) reads `2003-12-24-01-01` as `yyyy-MM-dd`.
+pub fn parse_ms_of_beginning(text: &str, java: &str, tz: Tz) -> Option<i64> {
+    parse_with(text, java, tz, true)
+}
+
+fn parse_with(text: &str, java: &str, tz: Tz, rest_ignored: bool) -> Option<i64> {
     let fmt = strftime(java)?;
     // chrono reads a fraction of any length only as `%.f` (the dot included).
     let fmt = fmt
@@ -177,7 +188,12 @@ pub fn parse_ms(text: &str, java: &str, tz: Tz) -> Option<i64> {
         }
         _ => text,
     };
-    parse(&mut p, text, StrftimeItems::new(&fmt)).ok()?;
+    match parse(&mut p, text, StrftimeItems::new(&fmt)) {
+        Ok(()) => {}
+        // chrono has read every item of the pattern when it finds text left over
+        Err(e) if rest_ignored && e.kind() == chrono::format::ParseErrorKind::TooLong => {}
+        Err(_) => return None,
+    }
     let date = match (p.year(), p.ordinal()) {
         (y, Some(ord)) => NaiveDate::from_yo_opt(y.unwrap_or(1970), ord)?,
         (y, None) => NaiveDate::from_ymd_opt(
@@ -248,6 +264,12 @@ mod tests {
         );
         assert_eq!(parse_ms("10:30", "HH:mm", Tz::UTC), Some(37_800_000));
         assert_eq!(parse_ms("not a date", "yyyy-MM-dd", Tz::UTC), None);
+        assert_eq!(parse_ms("1970-01-02-01-01", "yyyy-MM-dd", Tz::UTC), None);
+        assert_eq!(
+            parse_ms_of_beginning("1970-01-02-01-01", "yyyy-MM-dd", Tz::UTC),
+            Some(86_400_000)
+        );
+        assert_eq!(parse_ms_of_beginning("1970", "yyyy-MM-dd", Tz::UTC), None);
         let zulu = parse_ms("2018-05-11T21:58:33Z", "yyyy-MM-dd'T'HH:mm:ssX", Tz::UTC);
         assert_eq!(zulu, Some(1_526_075_913_000));
         let lower = parse_ms("2018-05-11T21:58:33z", "yyyy-MM-dd'T'HH:mm:ssX", Tz::UTC);

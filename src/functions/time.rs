@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::pattern::{format, parse_ms, zone};
+use super::pattern::{format, parse_ms, parse_ms_of_beginning, zone};
 use super::rules::{date, integer, string, time, timestamp};
 use super::string::text;
 use super::{scalar, ArgError, Args, Category, FunctionDef};
@@ -91,8 +91,12 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         "PARSE_DATE(text, pattern)",
         (2, 2),
         |t| parse_type(t, SqlType::Date),
-        |a| parse_at(a).map_or(Value::Null, |ms| Value::Date(ms.div_euclid(DAY_MS) as i32)),
-        "text in a Java pattern as a DATE",
+        |a| {
+            // ksqlDB's PARSE_DATE ignores what follows the pattern (`pattern.rs`)
+            let ms = zone_arg(a).and_then(|tz| parse_ms_of_beginning(a.str(0), a.str(1), tz));
+            ms.map_or(Value::Null, |ms| Value::Date(ms.div_euclid(DAY_MS) as i32))
+        },
+        "text in a Java pattern as a DATE; what follows the pattern is ignored, as in ksqlDB",
         "PARSE_DATE('2021-10-11', 'yyyy-MM-dd')",
     ),
     scalar(

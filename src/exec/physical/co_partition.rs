@@ -47,6 +47,20 @@ pub fn co_partition(j: &Join, right_offset: usize) -> Result<CoPartitioning, Dia
         .sources()
         .first()
         .ok_or_else(|| Diagnostic::internal("a join without a left source"))?;
+    if let Some(inner) = kept_key_of_inner_join(j) {
+        // Its rows stay where the inner join put them, as ksqlDB leaves them: keyed by
+        // this join's key already, on the inner table's partitions.
+        let (lp, rp) = (inner.partitions, right.partitions);
+        if lp != rp && inner.key_format == right.key_format {
+            let help = format!(
+                "copy {r} into a table with {n}, as many as {t} has, and join that instead:\n  CREATE TABLE {r}_{lp} WITH (partitions={lp}) AS SELECT * FROM {r};",
+                r = right.name,
+                t = inner.name,
+                n = crate::diagnostic::count(lp, "partition"),
+            );
+            return Err(count_error(first, right, lp, rp, j.kind, j.span).help(help));
+        }
+    }
     let mut repartition_left = !keyed_by(left_source, &j.left_key, 0);
     let mut repartition_right =
         j.kind == JoinKind::StreamStream && !keyed_by(Some(right), &j.right_key, right_offset);
@@ -88,6 +102,28 @@ pub fn co_partition(j: &Join, right_offset: usize) -> Result<CoPartitioning, Dia
         key_format: left_format,
     });
     Ok(CoPartitioning { left, right })
+}
+
+/// A stream-table join of joins whose inner join is a stream-table join of a stream keyed
+/// by its join key, on that same key (`S JOIN T2 ON S.ID = T2.ID JOIN T3 ON S.ID = T3.ID`):
+/// the inner join's table, whose partitions the joined rows are on. ksqlDB does not
+/// repartition such rows, so it refuses the join when the tables' partition counts differ;
+/// kql refuses it too (a count that matches is read through a repartition, with the same
+/// rows).
+fn kept_key_of_inner_join(j: &Join) -> Option<&Source> {
+    let LogicalPlan::Join(inner) = &*j.left else {
+        return None;
+    };
+    let (LogicalPlan::Source(stream), LogicalPlan::Source(table)) = (&*inner.left, &*inner.right)
+    else {
+        return None;
+    };
+    let keyed = j.kind == JoinKind::StreamTable
+        && inner.kind == JoinKind::StreamTable
+        && keyed_by(Some(stream), &inner.left_key, 0)
+        && j.left_key.kind == inner.left_key.kind
+        && stream.key_format == table.key_format;
+    keyed.then_some(table)
 }
 
 /// Is this side a source keyed by exactly its join expression (`offset`: where its columns
@@ -140,13 +176,15 @@ fn count_error(
                 .first()
                 .map_or("key", |&i| left.schema.fields[i].name.as_str());
             format!(
-                "copy the stream into a topic with {rp} partitions and join that instead:\n  CREATE STREAM {l}_BY_{key} WITH (partitions={rp}) AS SELECT * FROM {l} PARTITION BY {key};",
-                l = left.name
+                "copy the stream into a topic with {n} and join that instead:\n  CREATE STREAM {l}_BY_{key} WITH (partitions={rp}) AS SELECT * FROM {l} PARTITION BY {key};",
+                l = left.name,
+                n = crate::diagnostic::count(rp, "partition")
             )
         }
         _ => format!(
-            "copy one table into a topic with {rp} partitions and join that instead:\n  CREATE TABLE {l}_{rp} WITH (partitions={rp}) AS SELECT * FROM {l};",
-            l = left.name
+            "copy one table into a topic with {n} and join that instead:\n  CREATE TABLE {l}_{rp} WITH (partitions={rp}) AS SELECT * FROM {l};",
+            l = left.name,
+            n = crate::diagnostic::count(rp, "partition")
         ),
     };
     Diagnostic::new(
