@@ -670,7 +670,10 @@ fn join(ctx: &Ctx, pair: Pair<Rule>) -> Result<Join> {
 
 fn window_spec(ctx: &Ctx, pair: Pair<Rule>) -> Result<WindowSpec> {
     let span = ctx.span(&pair);
-    let kind_pair = children(children(pair).next().unwrap()).next().unwrap();
+    let kind = children(pair)
+        .find(|p| p.as_rule() == Rule::window_kind)
+        .expect("the grammar's window clause has a kind");
+    let kind_pair = children(kind).next().unwrap();
     let rule = kind_pair.as_rule();
     let mut durations = Vec::new();
     let mut retention = None;

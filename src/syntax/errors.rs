@@ -13,6 +13,16 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    let mut expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::CustomError { message } => vec![message.clone()],
+    };
+    let kinds = ["TUMBLING", "HOPPING", "SESSION"];
+    if !expected.is_empty() && expected.iter().all(|e| kinds.contains(&e.as_str())) {
+        // the kinds one by one (after a window's name): said as the kind is said
+        expected = vec![describe_rule(Rule::window_kind)];
+    }
+    let pos = misspelt_window_kind(text, pos, &expected).unwrap_or(pos);
     let found = token_at(text, pos);
     // The offending token, or one character (none at the very end of the text).
     let width = if found.is_empty() {
@@ -24,10 +34,6 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
         found.len()
     };
     let span = Span::new(ctx.source, ctx.offset + pos, ctx.offset + pos + width);
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
-        ErrorVariant::CustomError { message } => vec![message.clone()],
-    };
     if let Some(d) = missing_semicolon(ctx, text, pos, found, &expected) {
         return d;
     }
@@ -46,6 +52,27 @@ pub(crate) fn syntax_error(ctx: &Ctx, text: &str, e: Error<Rule>) -> Diagnostic 
         d = d.help(h);
     }
     d
+}
+
+/// `WINDOW TUMBLNG (SIZE ...)`: the parser took the word after WINDOW for the window's
+/// name (`WINDOW w TUMBLING (...)`) and then missed the kind after it; the word is where
+/// the kind went wrong, so the error goes there (with the word in reach of "did you
+/// mean"). Its position, when the error is one.
+fn misspelt_window_kind(text: &str, pos: usize, expected: &[String]) -> Option<usize> {
+    let at_word = text[pos.min(text.len())..].starts_with(|c: char| c.is_alphanumeric());
+    if at_word || expected != [describe_rule(Rule::window_kind)] {
+        return None;
+    }
+    let before = text[..pos].trim_end();
+    let word_at = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let word = &before[word_at..];
+    let keyword = before[..word_at].trim_end();
+    let after_window = keyword.len() >= 6
+        && keyword[keyword.len() - 6..].eq_ignore_ascii_case("WINDOW")
+        && !keyword[..keyword.len() - 6].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+    (after_window && !word.is_empty()).then_some(word_at)
 }
 
 /// A statement that could have ended before `found`, which starts a statement: the `;`
@@ -195,6 +222,8 @@ fn describe_rule(r: Rule) -> String {
         }
         Rule::source_kind => "STREAM, TABLE or GLOBAL TABLE".into(),
         Rule::window_kind => "TUMBLING, HOPPING or SESSION".into(),
+        // an optional name before the kind: the kind is what is missing
+        Rule::window_name => String::new(),
         Rule::connector_kind => "SOURCE or SINK".into(),
         Rule::drop_kind => "STREAM, TABLE, CONNECTOR or TYPE".into(),
         // keywords are upper-case rules
