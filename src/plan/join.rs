@@ -57,8 +57,29 @@ impl Compiler<'_> {
                 .help("read a global table by joining a stream to it: SELECT ... FROM stream s JOIN global_table g ON s.col = g.pk EMIT CHANGES")]);
         }
         let mut key: Option<JoinKey> = None;
+        let mut joined_sources = vec![def.name.as_str()];
         for j in &q.joins {
             let right_def = self.lookup(&j.right.name)?;
+            if joined_sources.contains(&right_def.name.as_str()) {
+                return Err(vec![Diagnostic::new(
+                    Code::InvalidJoin,
+                    format!(
+                        "{n} is joined to itself: self joins are not supported, as in ksqlDB",
+                        n = right_def.name
+                    ),
+                )
+                .label(j.right.name.span, "joined again here")
+                .help(format!(
+                    "copy it and join the copy: CREATE {k} {n}_COPY AS SELECT * FROM {n};",
+                    k = if right_def.kind == SourceKind::Stream {
+                        "STREAM"
+                    } else {
+                        "TABLE"
+                    },
+                    n = right_def.name
+                ))]);
+            }
+            joined_sources.push(&right_def.name);
             let right_alias = j.right.alias.as_ref().map(|a| a.name.as_str());
             let right_schema = Schema::of_source(right_def, right_alias);
             if right_schema.fields.iter().any(|f| {
@@ -219,6 +240,9 @@ impl Compiler<'_> {
                 "only stream-stream and table-table joins can be FULL OUTER, as in ksqlDB",
             )]);
         }
+        let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
+        // The window after the condition, as ksqlDB checks them: a condition that is no
+        // join (a literal side, an unknown column) is the first thing to mend.
         match (&j.within, kind) {
             (None, JoinKind::StreamStream) => {
                 return Err(vec![Diagnostic::new(
@@ -246,7 +270,6 @@ impl Compiler<'_> {
             }
             _ => {}
         }
-        let (left_key, right_key) = self.join_condition(&left, &right, j, schema)?;
         self.check_joinable(&left, &right, &left_key, &right_key, j)?;
         super::windowed_join::check(
             WindowedSide::new(left.def, &left.name, left.offset, &left_key)
