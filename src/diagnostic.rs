@@ -63,6 +63,7 @@ codes! {
     SinkKindMismatch = 507, "stream or table of the wrong kind for the query";
     SourceInUse = 508, "a running query uses the stream or table";
     ReadOnlySource = 509, "a read-only (SOURCE) stream or table written to";
+    NoColumns = 510, "a CREATE without columns";
     TopicError = 601, "topic error";
     FileError = 602, "file error";
     KafkaCluster = 603, "Kafka cluster unreachable or refusing the client";

@@ -538,6 +538,21 @@ impl Compiler<'_> {
             }
         }
         let (props, mut prop_errors) = properties::parse(&c.properties);
+        if c.columns.is_empty() && prop_errors.is_empty() {
+            errors.push(
+                Diagnostic::new(
+                    Code::NoColumns,
+                    format!("The statement does not define any columns: {} needs its columns listed", c.name.name),
+                )
+                .label(c.name.span, "no columns")
+                .help(format!(
+                    "list them after the name, as kql has no schema registry to read them from: CREATE {} {} (id VARCHAR {}, ...) WITH (...)",
+                    kind_keyword(c.kind),
+                    c.name.name,
+                    if c.kind == SourceKind::Stream { "KEY" } else { "PRIMARY KEY" }
+                )),
+            );
+        }
         errors.append(&mut prop_errors);
         // A timestamp_format that was given (even one reported as invalid) makes a STRING
         // timestamp column acceptable, so its error is not followed by another.
@@ -694,7 +709,7 @@ impl Compiler<'_> {
                 .help("keep one key column, or set key_format='JSON' for a key of several columns");
             errors.push(d);
         }
-        if c.kind != SourceKind::Stream && key_spans.is_empty() {
+        if c.kind != SourceKind::Stream && key_spans.is_empty() && !c.columns.is_empty() {
             errors.push(
                 Diagnostic::new(
                     Code::InvalidKey,

@@ -79,6 +79,24 @@ pub fn parse(props: &[Property]) -> (SourceProperties, Vec<Diagnostic>) {
             errors.push(d);
         }
     }
+    // FORMAT sets both formats, so KEY_FORMAT or VALUE_FORMAT beside it says one twice.
+    if let Some(both) = props.iter().find(|p| p.name == "format") {
+        for p in props
+            .iter()
+            .filter(|p| p.name == "key_format" || p.name == "value_format")
+        {
+            let which = p.name.to_ascii_uppercase();
+            errors.push(
+                Diagnostic::new(
+                    Code::InvalidPropertyValue,
+                    format!("Cannot supply both '{which}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats"),
+                )
+                .label(p.value.span, format!("{which} given here"))
+                .label(both.value.span, "FORMAT sets it already")
+                .help("give FORMAT alone, or KEY_FORMAT and VALUE_FORMAT without FORMAT"),
+            );
+        }
+    }
     let replicas = out.replicas.map_or(1, |(r, _)| r);
     if let Some((min, span)) = out.min_insync_replicas.filter(|(m, _)| *m > replicas) {
         let mut d = Diagnostic::new(
