@@ -14,23 +14,22 @@ use super::Value;
 /// computed here (a type ksqlDB's JSON maps do not have as keys) keeps the object's order.
 pub fn java_hash_map_order(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
     let buckets = table_size(entries.len());
-    let mut keyed = Vec::with_capacity(entries.len());
-    for e in &entries {
-        let Some(h) = java_hash_code(&e.0) else {
-            return entries;
-        };
-        let spread = h ^ (h >> 16);
-        keyed.push((spread as usize) & (buckets - 1));
-    }
-    let mut order: Vec<usize> = (0..entries.len()).collect();
+    let Some(hashes) = entries
+        .iter()
+        .map(|(k, _)| java_hash_code(k))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return entries;
+    };
+    let mut by_bucket: Vec<(usize, (Value, Value))> = hashes
+        .into_iter()
+        .map(|h| (h ^ (h >> 16)) as usize & (buckets - 1))
+        .zip(entries)
+        .collect();
     // Stable: entries of one bucket keep the object's order, as a bucket's list does
     // (a table's growth splits a bucket's list without reordering it).
-    order.sort_by_key(|&i| keyed[i]);
-    let mut slots: Vec<Option<(Value, Value)>> = entries.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .map(|i| slots[i].take().expect("each entry once"))
-        .collect()
+    by_bucket.sort_by_key(|(bucket, _)| *bucket);
+    by_bucket.into_iter().map(|(_, e)| e).collect()
 }
 
 /// The buckets of `new HashMap<>(n)` after `n` insertions: the smallest power of two of at

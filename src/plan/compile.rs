@@ -1579,7 +1579,7 @@ fn pull_unsupported(span: Span, what: &str) -> Diagnostic {
         .help("add EMIT CHANGES to run it as a push query, or CREATE TABLE ... AS SELECT it and query that table")
 }
 
-fn kind_keyword(k: SourceKind) -> &'static str {
+pub(super) fn kind_keyword(k: SourceKind) -> &'static str {
     match k {
         SourceKind::Stream => "STREAM",
         SourceKind::Table => "TABLE",

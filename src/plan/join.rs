@@ -69,15 +69,18 @@ impl Compiler<'_> {
                     ),
                 )
                 .label(j.right.name.span, "joined again here")
-                .help(format!(
-                    "copy it and join the copy: CREATE {k} {n}_COPY AS SELECT * FROM {n};",
-                    k = if right_def.kind == SourceKind::Stream {
-                        "STREAM"
-                    } else {
-                        "TABLE"
-                    },
-                    n = right_def.name
-                ))]);
+                .help(match right_def.kind {
+                    // a global table is read only by joining to it, not in FROM
+                    SourceKind::GlobalTable => format!(
+                        "declare a second GLOBAL TABLE over its topic '{}' and join that",
+                        right_def.topic
+                    ),
+                    k => format!(
+                        "copy it and join the copy: CREATE {k} {n}_COPY AS SELECT * FROM {n};",
+                        k = super::compile::kind_keyword(k),
+                        n = right_def.name
+                    ),
+                })]);
             }
             joined_sources.push(&right_def.name);
             let right_alias = j.right.alias.as_ref().map(|a| a.name.as_str());
