@@ -12,13 +12,21 @@
 //! into a fresh cache page and its write-back throttled the writer: about 2 CPU-seconds
 //! a gigabyte on the machine measured, against a tenth of that direct
 //! (docs/performance.md).
+//!
+//! A direct write waits for the disk, and the appender that fills a buffer holds its
+//! partition while it does (readers of the partition wait too). So a full buffer is
+//! handed to the process's spill writer thread, and the appender goes on with another:
+//! at most `IN_FLIGHT_MAX` full buffers of a file wait to be written, and until they are,
+//! reads of their range are served from them.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 
@@ -41,6 +49,10 @@ const BLOCK: usize = 4096;
 
 /// The largest write buffer of a spill file.
 const WRITE_BUFFER_BYTES_MAX: usize = 1 << 20;
+
+/// Full buffers of a file that wait for the spill writer at most; an appender with more
+/// waits for one to be written.
+const IN_FLIGHT_MAX: usize = 4;
 
 impl Spill {
     /// What a log without a data directory uses: the system's temporary folder, and 4 MiB
@@ -69,12 +81,15 @@ pub(crate) struct SpillFile {
     /// The batches not written yet, the file's tail (a file that bypasses the page cache
     /// is written a whole buffer at a time).
     tail: Mutex<Tail>,
+    /// Signalled each time the spill writer has written a buffer.
+    written: Condvar,
     /// The folder it was created in, for error messages.
     dir: PathBuf,
 }
 
-/// The end of a spill file still in memory: `bytes[..len]` goes at `start`; everything
-/// before `start` is in the file.
+/// The end of a spill file still in memory: the full buffers waiting for the spill
+/// writer, then `bytes[..len]`, which goes at `start`. Everything before the first
+/// buffer waiting (or `start`) is in the file.
 struct Tail {
     /// `capacity` bytes from `at`, `at` chosen so that they are block-aligned in memory.
     buf: Vec<u8>,
@@ -82,12 +97,74 @@ struct Tail {
     capacity: usize,
     len: usize,
     start: u64,
+    /// Full buffers handed to the spill writer, oldest first.
+    in_flight: VecDeque<InFlight>,
+    /// Buffers written, for the next ones (no fresh pages to fault in).
+    spare: Vec<(Vec<u8>, usize)>,
+    /// The first write that failed: every later write and read of the file reports it.
+    failed: Option<String>,
+}
+
+/// A full buffer and where it goes in the file.
+struct InFlight {
+    pos: u64,
+    /// The buffer and the offset of its aligned part (`capacity` bytes).
+    buf: Arc<(Vec<u8>, usize)>,
 }
 
 impl Tail {
     fn bytes(&self) -> &[u8] {
         &self.buf[self.at..self.at + self.len]
     }
+
+    /// Where the part of the file still in memory begins.
+    fn in_file(&self) -> u64 {
+        self.in_flight.front().map_or(self.start, |f| f.pos)
+    }
+
+    /// The bytes of `from..to`, all at or after `in_file()`, copied out of the buffers.
+    fn copy(&self, from: u64, to: u64, out: &mut Vec<u8>) {
+        let pieces = self
+            .in_flight
+            .iter()
+            .map(|f| (f.pos, &f.buf.0[f.buf.1..f.buf.1 + self.capacity]))
+            .chain(std::iter::once((self.start, self.bytes())));
+        for (pos, bytes) in pieces {
+            let end = pos + bytes.len() as u64;
+            let (a, b) = (from.max(pos), to.min(end));
+            if a < b {
+                out.extend_from_slice(&bytes[(a - pos) as usize..(b - pos) as usize]);
+            }
+        }
+    }
+
+    fn check(&self, dir: &Path) -> Result<(), LogError> {
+        match &self.failed {
+            Some(e) => Err(spill_error(dir, std::io::Error::other(e.clone()))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The process's spill writer: a thread that writes the full buffers handed to it, each
+/// file's in order. None when no thread could be started (files are then written by
+/// their appenders).
+fn spill_writer() -> Option<&'static Mutex<Sender<Arc<SpillFile>>>> {
+    static WRITER: OnceLock<Option<Mutex<Sender<Arc<SpillFile>>>>> = OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Arc<SpillFile>>();
+            std::thread::Builder::new()
+                .name("kql-spill".into())
+                .spawn(move || {
+                    for file in rx {
+                        file.write_oldest();
+                    }
+                })
+                .ok()
+                .map(|_| Mutex::new(tx))
+        })
+        .as_ref()
 }
 
 /// An I/O error of a spill file, naming its folder: the user's data is not where the
@@ -137,7 +214,11 @@ impl SpillFile {
                             capacity: buffer_bytes,
                             len: 0,
                             start: 0,
+                            in_flight: VecDeque::new(),
+                            spare: Vec::new(),
+                            failed: None,
                         }),
+                        written: Condvar::new(),
                         dir: dir.to_path_buf(),
                     }));
                 }
@@ -148,9 +229,10 @@ impl SpillFile {
     }
 
     /// Appends `batch` to the file; returns its position.
-    pub(crate) fn write(&self, batch: &[u8]) -> Result<u64, LogError> {
+    pub(crate) fn write(self: &Arc<Self>, batch: &[u8]) -> Result<u64, LogError> {
         // Only the partition's writer (holding the log mutably) appends.
-        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tail = self.lock();
+        tail.check(&self.dir)?;
         let pos = tail.start + tail.len as u64;
         let mut rest = batch;
         while !rest.is_empty() {
@@ -160,25 +242,91 @@ impl SpillFile {
             tail.len += n;
             rest = &rest[n..];
             if tail.len == tail.capacity {
-                self.write_tail(&mut tail)?;
+                tail = self.hand_over(tail)?;
             }
         }
         Ok(pos)
     }
 
-    /// Writes the full buffer at its place in the file.
-    fn write_tail(&self, tail: &mut Tail) -> Result<(), LogError> {
-        let bytes = &tail.buf[tail.at..tail.at + tail.capacity];
-        let result = match self.file.write_all_at(bytes, tail.start) {
+    fn lock(&self) -> MutexGuard<'_, Tail> {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands the full buffer to the spill writer (waiting while `IN_FLIGHT_MAX` are
+    /// waiting), and goes on with another; without a spill writer, writes it.
+    fn hand_over<'a>(
+        self: &'a Arc<Self>,
+        mut tail: MutexGuard<'a, Tail>,
+    ) -> Result<MutexGuard<'a, Tail>, LogError> {
+        let Some(writer) = spill_writer() else {
+            let bytes = &tail.buf[tail.at..tail.at + tail.capacity];
+            self.write_at(bytes, tail.start)
+                .map_err(|e| spill_error(&self.dir, e))?;
+            tail.start += tail.capacity as u64;
+            tail.len = 0;
+            return Ok(tail);
+        };
+        while tail.in_flight.len() >= IN_FLIGHT_MAX {
+            tail = self.written.wait(tail).unwrap_or_else(|e| e.into_inner());
+        }
+        tail.check(&self.dir)?;
+        let capacity = tail.capacity;
+        let (buf, at) = tail.spare.pop().unwrap_or_else(|| aligned_buffer(capacity));
+        let full = (
+            std::mem::replace(&mut tail.buf, buf),
+            std::mem::replace(&mut tail.at, at),
+        );
+        let pos = tail.start;
+        tail.in_flight.push_back(InFlight {
+            pos,
+            buf: Arc::new(full),
+        });
+        tail.start += capacity as u64;
+        tail.len = 0;
+        // (the writer's thread ends only with the process)
+        let _ = writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(self.clone());
+        Ok(tail)
+    }
+
+    /// The spill writer's work: writes the oldest full buffer at its place in the file,
+    /// without holding the file's lock while the disk works.
+    fn write_oldest(&self) {
+        let (pos, buf, capacity) = {
+            let tail = self.lock();
+            match tail.in_flight.front() {
+                Some(f) => (f.pos, f.buf.clone(), tail.capacity),
+                None => return,
+            }
+        };
+        let result = self.write_at(&buf.0[buf.1..buf.1 + capacity], pos);
+        drop(buf);
+        let mut tail = self.lock();
+        if let Err(e) = result {
+            tail.failed.get_or_insert_with(|| e.to_string());
+        }
+        if let Some(done) = tail.in_flight.pop_front() {
+            if let Ok(buf) = Arc::try_unwrap(done.buf) {
+                if tail.spare.len() < 2 {
+                    tail.spare.push(buf);
+                }
+            }
+        }
+        drop(tail);
+        self.written.notify_all();
+    }
+
+    /// Writes whole blocks at `pos`, through the page cache if the file system refuses
+    /// a direct write.
+    fn write_at(&self, bytes: &[u8], pos: u64) -> std::io::Result<()> {
+        match self.file.write_all_at(bytes, pos) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && self.fall_back() => {
-                self.file.write_all_at(bytes, tail.start)
+                self.file.write_all_at(bytes, pos)
             }
             r => r,
-        };
-        result.map_err(|e| spill_error(&self.dir, e))?;
-        tail.start += tail.capacity as u64;
-        tail.len = 0;
-        Ok(())
+        }
     }
 
     /// The file system refused a direct read or write: go on through the page cache.
@@ -190,18 +338,20 @@ impl SpillFile {
     /// The `len` bytes at `pos`.
     pub(crate) fn read(&self, pos: u64, len: usize) -> Result<Bytes, LogError> {
         let end = pos + len as u64;
-        // What is past the written part is copied from the buffer, under its lock.
+        // What is past the written part is copied from the buffers, under their lock.
         let (written, buffered) = {
-            let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-            if pos >= tail.start {
-                let from = (pos - tail.start) as usize;
-                return Ok(Bytes::copy_from_slice(&tail.bytes()[from..from + len]));
+            let tail = self.lock();
+            tail.check(&self.dir)?;
+            let written = tail.in_file();
+            let mut buffered = Vec::new();
+            if pos >= written {
+                tail.copy(pos, end, &mut buffered);
+                return Ok(Bytes::from(buffered));
             }
-            let buffered = match end.checked_sub(tail.start) {
-                Some(n) if n > 0 => tail.bytes()[..n as usize].to_vec(),
-                _ => Vec::new(),
-            };
-            (tail.start, buffered)
+            if end > written {
+                tail.copy(written, end, &mut buffered);
+            }
+            (written, buffered)
         };
         // The written part is read in whole blocks (it ends at a block, `written`).
         let first = pos - pos % BLOCK as u64;

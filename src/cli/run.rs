@@ -29,6 +29,8 @@ pub fn run(
     if follow {
         session.go_live(stop_on_ctrl_c(session.log())?);
     }
+    // Source connectors load while the statements after them run (docs/runtime.md).
+    session.loads.enabled = true;
     let result = run_statements(cli, session, file, &text, follow);
     opened.close();
     result
@@ -95,6 +97,7 @@ fn follow_until_stopped(
     session: &mut Session,
     out: &mut dyn Output,
 ) -> Result<(), crate::diagnostic::Diagnostic> {
+    session.settle_loads(out)?;
     if session.registry.queries.is_empty() {
         return Ok(());
     }

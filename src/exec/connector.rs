@@ -70,8 +70,10 @@ pub struct Loaded {
     pub untimed: u64,
 }
 
-/// Bytes read from the file at a time.
-pub const READ_CHUNK_BYTES: usize = 8 << 20;
+/// Bytes read from the file at a time: a query that runs while the file loads
+/// (`exec/loads.rs`) gets its first records soon, and the chunk buffers stay in the
+/// processor's caches (2 MiB took a tenth less CPU and wall time than 8 MiB on W1 and W4).
+pub const READ_CHUNK_BYTES: usize = 2 << 20;
 
 /// Chunk buffers in use at once: one being read, the others waiting for or in the append.
 const CHUNK_BUFFERS: usize = 3;
@@ -138,14 +140,8 @@ pub fn load_file(
     load_file_bounded(log, file, topic, fields, STREAM_BYTES_MAX)
 }
 
-/// `load_file`, reading at most `stream_bytes_max` bytes if `file` is not a regular file.
-fn load_file_bounded(
-    log: &LogHandle,
-    file: &Path,
-    topic: &str,
-    fields: &LineFields,
-    stream_bytes_max: u64,
-) -> Result<Loaded, SourceError> {
+/// Creates a connector's topic (one partition) when no statement declared it.
+pub fn ensure_topic(log: &LogHandle, topic: &str) -> Result<u32, SourceError> {
     if log.partition_count(topic).is_none() {
         log.create_topic(
             topic,
@@ -157,7 +153,18 @@ fn load_file_bounded(
         )
         .map_err(|e| SourceError::file(e.to_string()))?;
     }
-    let n = log.partition_count(topic).unwrap_or(1);
+    Ok(log.partition_count(topic).unwrap_or(1))
+}
+
+/// `load_file`, reading at most `stream_bytes_max` bytes if `file` is not a regular file.
+fn load_file_bounded(
+    log: &LogHandle,
+    file: &Path,
+    topic: &str,
+    fields: &LineFields,
+    stream_bytes_max: u64,
+) -> Result<Loaded, SourceError> {
+    let n = ensure_topic(log, topic)?;
     let cannot_read =
         |e: std::io::Error| SourceError::file(format!("cannot read {}: {e}", file.display()));
     let f = std::fs::File::open(file).map_err(cannot_read)?;

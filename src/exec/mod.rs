@@ -17,6 +17,7 @@ mod joined_aggregate;
 #[cfg(test)]
 mod layering;
 pub mod limits;
+mod loads;
 pub mod log;
 pub(crate) mod merge;
 pub mod naming;

@@ -4,6 +4,7 @@
 
 use super::error::ExecError;
 use super::format::key::decode_kafka;
+use super::loads::global_lookups;
 use super::output::{listing, Output};
 use super::persistent::{run_transient, split_window_key, FileSink};
 use super::session::Session;
@@ -92,6 +93,7 @@ impl Session {
     /// The end of a bounded run: queries catch up, every open window closes, and what
     /// was skipped is reported.
     pub fn finish(&mut self, out: &mut dyn Output) -> Result<(), Diagnostic> {
+        self.settle_loads(out)?;
         self.registry
             .catch_up(&self.runtime, &self.log, true)
             .map_err(failed)?;
@@ -196,6 +198,16 @@ impl Session {
         mut p: PersistentPlan,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
+        // While connectors load (`loads.rs`): the global tables it looks rows up in are
+        // loaded whole first; a query that starts at the end of its input, or writes
+        // where a connector loads, waits for every load.
+        if !self.loads.is_empty() {
+            if self.offset_reset_latest() || self.loads.loading(&p.sink.topic) {
+                self.settle_loads(out)?;
+            } else {
+                self.settle_loads_into(&global_lookups(&p.query.root), out)?;
+            }
+        }
         if p.kind != PersistentKind::Insert {
             match self.log.partition_count(&p.sink.topic) {
                 Some(real) => p.sink.partitions = real,
@@ -313,27 +325,26 @@ impl Session {
         };
         match c.kind {
             ConnectorKind::Source => {
-                let fields = super::connector::LineFields {
-                    key: c.key_field.as_deref(),
-                    key_type: c.key_type.clone(),
-                    timestamp: c.timestamp_field.as_deref(),
-                };
-                let loaded = super::connector::load_file(&self.log, &c.file, &c.topic, &fields)
-                    .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
-                out.status(&format!(
-                    "Created connector {} ({} records from {} into '{}')",
-                    c.name,
-                    loaded.records,
-                    c.file.display(),
-                    c.topic
-                ));
-                if loaded.untimed > 0 {
-                    out.warning(&format!(
-                        "connector {}: {} record(s) had no time in their '{}' field (epoch milliseconds or ISO-8601 text) and were stamped with the current time",
-                        c.name,
-                        loaded.untimed,
-                        c.timestamp_field.as_deref().unwrap_or_default()
-                    ));
+                // Records of one topic keep the order of the connectors that load them.
+                self.settle_loads_into(std::slice::from_ref(&c.topic), out)?;
+                if !self.start_load(&c)? {
+                    // (loaded now, after the loads before it, so no load overtakes another)
+                    self.settle_loads(out)?;
+                    let fields = super::connector::LineFields {
+                        key: c.key_field.as_deref(),
+                        key_type: c.key_type.clone(),
+                        timestamp: c.timestamp_field.as_deref(),
+                    };
+                    let loaded = super::connector::load_file(&self.log, &c.file, &c.topic, &fields)
+                        .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
+                    super::loads::report_loaded(
+                        &c.name,
+                        loaded,
+                        &c.file,
+                        &c.topic,
+                        c.timestamp_field.as_deref(),
+                        out,
+                    );
                 }
             }
             ConnectorKind::Sink => {

@@ -68,6 +68,8 @@ pub struct Session {
     /// Persistent queries share their partitions with the other processes of the
     /// application (`share.rs`): `kql run --follow` on a log with consumer groups.
     pub share_queries: bool,
+    /// Source connectors loading while the statements after them run (`loads.rs`).
+    pub loads: super::loads::Loads,
 }
 
 impl Session {
@@ -99,6 +101,7 @@ impl Session {
             live_stop: None,
             pulse: None,
             guest: false,
+            loads: Default::default(),
         }
     }
 
@@ -471,6 +474,9 @@ impl Session {
                 | Planned::Persistent(_)
                 | Planned::Terminate(_)
         );
+        if !self.loads.is_empty() && !self.runs_alongside_loads(&planned) {
+            self.settle_loads(out).map_err(|d| vec![d])?;
+        }
         let result = match planned {
             Planned::CreateSource {
                 def,
@@ -596,6 +602,18 @@ impl Session {
             all.append(&mut self.deferred);
             all
         })
+    }
+
+    /// Whether a statement runs while source connectors load (the others wait for the
+    /// loads): declarations of streams and tables whose topic is not loading, source
+    /// connectors, and persistent queries (which wait for what they need themselves).
+    fn runs_alongside_loads(&self, planned: &Planned) -> bool {
+        match planned {
+            Planned::CreateSource { def, .. } => !self.loads.loading(&def.topic),
+            Planned::Persistent(_) => true,
+            Planned::Connector(c) => c.kind == crate::syntax::ast::ConnectorKind::Source,
+            _ => false,
+        }
     }
 
     fn drop(

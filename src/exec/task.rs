@@ -13,6 +13,10 @@ use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)
 pub use super::limits::FETCH_BATCH_RECORDS;
 
+/// How long a reader at the end of a loading topic waits at most before it looks again
+/// (each append and the load's end wake it before).
+const LOAD_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// A row an operator produced (filter/project, aggregate, every join kind), with where it
 /// came from (for the merge's order, the sink's tag and reports): the one row type that
 /// operators hand to each other, to a sink and to the caller.
@@ -227,7 +231,7 @@ impl PartitionReader {
             if self.cursor.has_next().map_err(|e| e.to_string())? {
                 return Ok(true);
             }
-            if self.next >= self.range.end {
+            if self.next >= self.range.end && !self.wait_for_load()? {
                 return Ok(false);
             }
             let fetched = self
@@ -248,6 +252,34 @@ impl PartitionReader {
             self.next = resume_at;
             self.taken_before += self.cursor.taken();
             self.cursor = fetched;
+        }
+    }
+
+    /// At the end of the range of a topic a connector is loading: waits until the topic
+    /// has records past it, or the load has ended, and reads on to the new end. False
+    /// when nothing is left to read.
+    fn wait_for_load(&mut self) -> Result<bool, String> {
+        use crate::exec::log::LoadState;
+        loop {
+            let state = self.log.load_state(&self.topic);
+            if state == LoadState::None {
+                return Ok(false);
+            }
+            // (counted before the end is read, so that an append in between ends the wait)
+            let seen = self.log.append_count();
+            let end = self
+                .log
+                .offsets(&self.topic, self.range.partition)
+                .map_err(|e| e.to_string())?
+                .high_watermark;
+            if end > self.range.end {
+                self.range.end = end;
+                return Ok(true);
+            }
+            if state == LoadState::Loaded {
+                return Ok(false);
+            }
+            self.log.wait_for_appends(seen, LOAD_WAIT);
         }
     }
 

@@ -4,7 +4,7 @@
 //!
 //! `embedded.rs` adapts the embedded `kql_runtime` cluster to it; `remote.rs` reaches the
 //! embedded log another process holds; `memory.rs` is a log over plain `Vec`s for operator
-//! tests. Every other module of the executor reaches a log only
+//! tests; `loading.rs` is a view of a log whose readers wait for the topics still loading. Every other module of the executor reaches a log only
 //! through a `LogHandle` (or `&dyn Log`), and reads records only as `LogRecord` views of a
 //! `Fetched` (records.rs), which assume no batch layout.
 //!
@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod embedded;
+mod loading;
 pub mod memory;
 mod records;
 mod remote;
@@ -28,6 +29,7 @@ pub use kql_runtime::{
     Acks, BrokerInfo, CleanReport, CleanupPolicy, GroupInfo, Header, LogError, PartitionInfo,
     ProducerRecord, ProducerRef, Record, RecordMetadata, StorageReport, TopicConfig, TopicInfo,
 };
+pub use loading::LoadingLog;
 pub use memory::MemoryLog;
 pub use records::{header_text, Fetched, Headers, LogRecord, Run};
 pub use remote::RemoteLog;
@@ -157,6 +159,22 @@ pub trait Fetch {
     /// Wakes every caller blocked in `wait_for_appends` now (a stop request). A log that
     /// cannot signal appends has nobody to wake.
     fn wake_waiters(&self) {}
+    /// Whether a source connector is appending to `topic`, so that a reader at its end
+    /// waits for more instead of stopping (`LoadingLog`). No log loads by itself.
+    fn load_state(&self, _topic: &str) -> LoadState {
+        LoadState::None
+    }
+}
+
+/// A topic's load by a source connector, as a `LoadingLog` sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadState {
+    /// No load: readers stop at the end they were given.
+    None,
+    /// Records are still being appended: readers at the end wait for more.
+    Loading,
+    /// The load has ended: readers read on to the topic's end.
+    Loaded,
 }
 
 /// Consumer groups' committed offsets.
