@@ -111,6 +111,8 @@ CREATE STREAM located AS SELECT r.sensor, g.city, r.temp FROM readings r
 fn kql(file: &str, dir: &str, query: &str, sink: &str) -> u64 {
     let text = READINGS.replace("FILE", file) + &query.replace("DIR", dir);
     let mut session = Session::new(bench_log());
+    // As `kql run`: the connector loads while the query runs.
+    session.loads.enabled = true;
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)

@@ -113,6 +113,8 @@ const W2: &str = "CREATE TABLE per_minute AS SELECT sensor, COUNT(*) AS n,
 fn kql(file: &str, query: &str, sink: &str) -> u64 {
     let text = COMMON.replace("FILE", file) + query;
     let mut session = Session::new(bench_log());
+    // As `kql run`: the connector loads while the query runs.
+    session.loads.enabled = true;
     let mut out = Captured::default();
     session
         .run_text("bench.ksql", &text, &mut out)

@@ -279,6 +279,10 @@ enum Sign {
 pub struct AggregateSpec {
     pub input: InputScanner,
     keys: Vec<TypedExpr>,
+    /// The input columns that are the keys, when every key is a column and the windows
+    /// are not sessions: a record then finds its group without copying its key values
+    /// (`GroupKey::Columns`).
+    key_columns: Option<Vec<usize>>,
     calls: Vec<AggCall>,
     window: Option<WindowDef>,
     emit: EmitKind,
@@ -295,9 +299,23 @@ impl AggregateSpec {
         having: Option<TypedExpr>,
         project: Vec<TypedExpr>,
     ) -> AggregateSpec {
+        let session = agg
+            .window
+            .as_ref()
+            .is_some_and(|w| matches!(w.kind, WindowType::Session { .. }));
+        let key_columns = agg
+            .keys
+            .iter()
+            .map(|k| match k.expr.kind {
+                crate::plan::expr::TExpr::Column(i) => Some(i),
+                _ => None,
+            })
+            .collect::<Option<Vec<usize>>>()
+            .filter(|_| !session);
         AggregateSpec {
             input,
             keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
+            key_columns,
             calls: agg.calls.clone(),
             window: agg.window.clone(),
             emit: agg.emit,
@@ -693,6 +711,30 @@ fn sum(a: &Value, b: &Value) -> Value {
 }
 
 /// Bytes that identify a value (for hashing group keys and distinct values).
+/// A record's group key: values evaluated from the row, or columns of the row, copied
+/// only when the record makes a new group.
+#[derive(Clone, Copy)]
+enum GroupKey<'a> {
+    Values(&'a [Value]),
+    Columns(&'a [usize], &'a [Value]),
+}
+
+impl GroupKey<'_> {
+    fn any_null(&self) -> bool {
+        match self {
+            GroupKey::Values(v) => v.iter().any(Value::is_null),
+            GroupKey::Columns(columns, row) => columns.iter().any(|&i| row[i].is_null()),
+        }
+    }
+
+    fn to_vec(self) -> Vec<Value> {
+        match self {
+            GroupKey::Values(v) => v.to_vec(),
+            GroupKey::Columns(columns, row) => columns.iter().map(|&i| row[i].clone()).collect(),
+        }
+    }
+}
+
 pub fn value_bytes(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.push(0),
@@ -904,16 +946,27 @@ impl AggregateTask {
         let mut key = std::mem::take(&mut self.key_vals);
         let mut args = std::mem::take(&mut self.args);
         key.clear();
-        key.extend(spec.keys.iter().map(|k| eval(k, row)));
-        if key.iter().any(Value::is_null) {
+        self.key_buf.clear();
+        let group_key = match &spec.key_columns {
+            Some(columns) => {
+                for &i in columns {
+                    value_bytes(&row[i], &mut self.key_buf);
+                }
+                GroupKey::Columns(columns, row)
+            }
+            None => {
+                key.extend(spec.keys.iter().map(|k| eval(k, row)));
+                for k in &key {
+                    value_bytes(k, &mut self.key_buf);
+                }
+                GroupKey::Values(&key)
+            }
+        };
+        if group_key.any_null() {
             // ksqlDB drops rows whose grouping key is NULL
             self.key_vals = key;
             self.args = args;
             return;
-        }
-        self.key_buf.clear();
-        for k in &key {
-            value_bytes(k, &mut self.key_buf);
         }
         args.clear();
         args.extend(
@@ -932,7 +985,7 @@ impl AggregateTask {
             None => self.update(
                 spec,
                 partition,
-                &key,
+                group_key,
                 i64::MIN,
                 i64::MIN,
                 &args,
@@ -943,7 +996,7 @@ impl AggregateTask {
             Some((WindowType::Tumbling { size_ms }, grace)) => {
                 let start = t - t.rem_euclid(size_ms);
                 self.update_window(
-                    spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
+                    spec, partition, group_key, start, size_ms, grace, &args, t, offset, out,
                 );
             }
             Some((
@@ -961,7 +1014,8 @@ impl AggregateTask {
                     let end = start.saturating_add(size_ms);
                     if end > t || end == i64::MAX {
                         self.update_window(
-                            spec, partition, &key, start, size_ms, grace, &args, t, offset, out,
+                            spec, partition, group_key, start, size_ms, grace, &args, t, offset,
+                            out,
                         );
                     }
                     let Some(next) = start.checked_add(advance_ms) else {
@@ -971,6 +1025,8 @@ impl AggregateTask {
                 }
             }
             Some((WindowType::Session { gap_ms }, grace)) => {
+                // (sessions' keys are always evaluated: `key_columns` leaves them out)
+                let key = group_key.to_vec();
                 self.update_session(spec, partition, &key, gap_ms, grace, &args, t, offset, out)
             }
         }
@@ -1037,7 +1093,7 @@ impl AggregateTask {
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        key: &[Value],
+        key: GroupKey,
         start: i64,
         size_ms: i64,
         grace_ms: i64,
@@ -1060,7 +1116,7 @@ impl AggregateTask {
         &mut self,
         spec: &AggregateSpec,
         partition: u32,
-        key: &[Value],
+        key: GroupKey,
         start: i64,
         end: i64,
         args: &[Value],
@@ -1093,7 +1149,7 @@ impl AggregateTask {
             if spec.window.is_some() {
                 self.closing.entry(end).or_default().push(id.clone());
             }
-            let group = self.groups.entry(id).or_insert(Group {
+            let group = self.groups.entry(id).or_insert_with(|| Group {
                 key: key.to_vec(),
                 start,
                 end,
