@@ -116,8 +116,11 @@ impl Input {
         self.reader.topic()
     }
 
-    /// Goes on to the partition's high watermark: records appended since the last run.
+    /// Goes on to the partition's high watermark: records appended since the last run,
+    /// reading through `log`, the run's view of the log (one whose topics still loading
+    /// make the reader wait at their end: `LoadingLog`).
     pub fn resume(&mut self, log: &LogHandle) -> Result<(), String> {
+        self.reader.read_through(log);
         let Offsets {
             high_watermark: end,
             ..
@@ -134,6 +137,7 @@ impl Input {
         let Some(most) = most else {
             return self.resume(log);
         };
+        self.reader.read_through(log);
         let Offsets {
             high_watermark: end,
             ..

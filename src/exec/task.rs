@@ -206,6 +206,14 @@ impl PartitionReader {
         }
     }
 
+    /// Reads through `log` from now on: the view of the log a run reads through (the same
+    /// log, or a `LoadingLog` over it), for a reader kept from one run to the next.
+    pub fn read_through(&mut self, log: &LogHandle) {
+        if !std::sync::Arc::ptr_eq(&self.log, log) {
+            self.log = log.clone();
+        }
+    }
+
     /// Reads on to `end` (more records arrived since the range was set).
     pub fn extend_to(&mut self, end: u64) {
         self.range.end = self.range.end.max(end);
