@@ -34,6 +34,24 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// An equal value that shares no reference count with this one (a deep copy of its
+    /// strings, bytes and collections): for a thread that clones it often while another
+    /// clones the original.
+    pub fn unshared(&self) -> Value {
+        match self {
+            Value::String(s) => Value::String(Arc::from(&**s)),
+            Value::Bytes(b) => Value::Bytes(bytes::Bytes::copy_from_slice(b)),
+            Value::Array(a) => Value::Array(Arc::new(a.iter().map(Value::unshared).collect())),
+            Value::Map(m) => Value::Map(Arc::new(
+                m.iter()
+                    .map(|(k, v)| (k.unshared(), v.unshared()))
+                    .collect(),
+            )),
+            Value::Struct(f) => Value::Struct(Arc::new(f.iter().map(Value::unshared).collect())),
+            other => other.clone(),
+        }
+    }
+
     pub fn string(s: &str) -> Value {
         Value::String(Arc::from(s))
     }

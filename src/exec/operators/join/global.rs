@@ -22,7 +22,7 @@ use crate::exec::physical::{ranges, StartAt};
 use crate::exec::state::codec::{Reader, Writer};
 use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
 use crate::plan::catalog::Format;
-use crate::plan::expr::TypedExpr;
+use crate::plan::expr::{TExpr, TypedExpr};
 use crate::plan::logical::Source;
 use crate::syntax::ast::JoinType;
 
@@ -33,15 +33,23 @@ use crate::syntax::ast::JoinType;
 /// batch, not once per lookup on a line every task writes, as a sharded map's read lock
 /// was (about 12% of W4's CPU).
 #[derive(Clone, Default)]
-pub struct GlobalStore(Arc<RwLock<HashMap<KeyBytes, Vec<Value>, FastHash>>>);
+pub struct GlobalStore(Arc<RwLock<Table>>);
+
+#[derive(Default)]
+pub struct Table {
+    rows: HashMap<KeyBytes, Vec<Value>, FastHash>,
+    /// Counts the refreshes that changed the rows: a task's copies of rows are good while
+    /// it is the same.
+    generation: u64,
+}
 
 impl GlobalStore {
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<KeyBytes, Vec<Value>, FastHash>> {
+    fn read(&self) -> RwLockReadGuard<'_, Table> {
         // (a task that panicked holding the lock only read: the map is whole)
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<KeyBytes, Vec<Value>, FastHash>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Table> {
         self.0.write().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -84,7 +92,9 @@ impl GlobalFeed {
     /// Applies the table's records appended since the last refresh.
     pub fn refresh(&mut self, log: &LogHandle) -> ExecResult<TaskStats> {
         let mut stats = TaskStats::default();
-        let mut store = self.store.write();
+        let mut table = self.store.write();
+        let before = stats.records_read;
+        let store = &mut table.rows;
         let mut held = store.len();
         for input in &mut self.inputs {
             input.resume(log)?;
@@ -106,6 +116,9 @@ impl GlobalFeed {
             }
             stats.merge(std::mem::take(&mut input.stats));
         }
+        if stats.records_read > before {
+            table.generation += 1;
+        }
         Ok(stats)
     }
 }
@@ -123,6 +136,12 @@ pub struct GlobalJoinTask {
     key: Vec<u8>,
     /// Row positions of the table's columns that the operators read.
     right_used: Vec<usize>,
+    /// This task's copies of the used columns of the rows it looked up, sharing no
+    /// reference count with the store's: both tasks copying a row's strings out of the
+    /// store counted references on the same cache lines, moving them between the cores
+    /// for every record. Dropped when the store's generation changes.
+    copies: HashMap<KeyBytes, Vec<Value>, FastHash>,
+    copies_generation: u64,
 }
 
 impl GlobalJoinTask {
@@ -149,8 +168,20 @@ impl GlobalJoinTask {
             right,
             key_type,
             key: Vec::new(),
+            copies: HashMap::default(),
+            copies_generation: 0,
         }
     }
+}
+
+/// The columns at `used` (row positions from `base`) of a table row, copied so that they
+/// share no reference count with the row; the others Null.
+fn unshared_used(row: &[Value], base: usize, used: &[usize]) -> Vec<Value> {
+    let mut copy = vec![Value::Null; row.len()];
+    for &i in used {
+        copy[i - base] = row[i - base].unshared();
+    }
+    copy
 }
 
 impl Task for GlobalJoinTask {
@@ -158,6 +189,10 @@ impl Task for GlobalJoinTask {
 
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
         let store = self.store.read();
+        if store.generation != self.copies_generation {
+            self.copies.clear();
+            self.copies_generation = store.generation;
+        }
         for _ in 0..FETCH_BATCH_RECORDS {
             if self.stream.peek()?.is_none() {
                 return Ok(false);
@@ -168,26 +203,38 @@ impl Task for GlobalJoinTask {
             }
             let partition = self.stream.partition();
             let row = &mut self.stream.row;
-            let v = crate::exec::eval::eval(&self.lookup, row);
+            // (a column is read where it is: no reference count per record)
+            let evaluated;
+            let v = match self.lookup.kind {
+                TExpr::Column(i) => &row[i],
+                _ => {
+                    evaluated = crate::exec::eval::eval(&self.lookup, row);
+                    &evaluated
+                }
+            };
             self.key.clear();
-            let found = encode_key_into(
+            let encoded = encode_key_into(
                 crate::exec::format::key::KeyFormat::of(self.key_format),
-                &[("", &self.key_type, &v)],
+                &[("", &self.key_type, v)],
                 &mut self.key,
-            )
-            .then(|| store.get(&self.key[..]))
-            .flatten();
+            );
+            // (only rows are copied: a key without a row is looked up in the store each
+            // time, so the copies are never more than the table's rows)
+            if encoded && !self.copies.contains_key(&self.key[..]) {
+                if let Some(r) = store.rows.get(&self.key[..]) {
+                    let copy = unshared_used(r, self.right.0, &self.right_used);
+                    self.copies.insert(KeyBytes::from_slice(&self.key), copy);
+                }
+            }
+            let found = encoded
+                .then(|| self.copies.get(&self.key[..]))
+                .flatten()
+                .map(Vec::as_slice);
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
             }
-            // Only the table's columns the query reads: each copy of a shared value is a
-            // reference count both tasks touch.
-            fill_used(
-                row,
-                self.right.0,
-                &self.right_used,
-                found.map(Vec::as_slice),
-            );
+            // Only the table's columns the query reads.
+            fill_used(row, self.right.0, &self.right_used, found);
             let first = out.len();
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
