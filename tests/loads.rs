@@ -183,3 +183,41 @@ fn a_load_that_fails_while_queries_run_stops_the_run_at_its_connector() {
     );
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }
+
+/// Records stamped with the time they are loaded at (no 'timestamp.field', no timestamp
+/// column) are stamped in the order of their connectors, as if each load ended before the
+/// next began: every event finds the label loaded before it, even the table's last rows.
+#[test]
+fn loads_stamped_with_their_load_time_keep_the_order_of_their_connectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels: String = (0..200_000)
+        .map(|i| format!("{{\"k\":\"k{i}\",\"label\":\"L{i}\"}}\n"))
+        .collect();
+    std::fs::write(dir.path().join("labels.jsonl"), labels).unwrap();
+    let events: String = (0..50_000)
+        .map(|n| format!("{{\"k\":\"k{}\",\"n\":{n}}}\n", 199_999 - n % 1000))
+        .collect();
+    std::fs::write(dir.path().join("events.jsonl"), events).unwrap();
+    let out = run(
+        dir.path(),
+        "q.ksql",
+        "CREATE TABLE labels (k VARCHAR PRIMARY KEY, label VARCHAR)
+           WITH (kafka_topic='labels', partitions=2, value_format='JSON');
+         CREATE STREAM events (k VARCHAR KEY, n BIGINT)
+           WITH (kafka_topic='events', partitions=2, value_format='JSON');
+         CREATE SOURCE CONNECTOR labels_src WITH ('connector.class'='FileStreamSource',
+           'file'='labels.jsonl', 'topic'='labels', 'key'='k');
+         CREATE SOURCE CONNECTOR events_src WITH ('connector.class'='FileStreamSource',
+           'file'='events.jsonl', 'topic'='events', 'key'='k');
+         CREATE STREAM joined AS SELECT e.k, e.n, l.label FROM events e
+           JOIN labels l ON e.k = l.k;
+         PRINT 'JOINED' FROM BEGINNING;\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let joined = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"JOINED\""))
+        .count();
+    assert_eq!(joined, 50_000);
+}

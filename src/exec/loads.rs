@@ -18,7 +18,8 @@
 //! table is read when the query starts), and a topic a connector loads into, before the
 //! next connector into it starts (one topic's records keep the order of its connectors).
 //! A query that starts at the end of its input (`auto.offset.reset` latest) starts once
-//! every load has ended.
+//! every load has ended. Loads that stamp records with the time they are loaded at, into
+//! topics read by that stamp, run one after the other (`Session::stamps_matter`).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ struct Load {
     file: PathBuf,
     file_span: Span,
     timestamp_field: Option<String>,
+    /// Whether its records' times are the time they are loaded at and some stream or table
+    /// reads its records by them (`stamps_matter`).
+    stamps: bool,
     /// Set when the load has ended (its last record appended, or it failed).
     done: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<Result<Loaded, SourceError>>,
@@ -99,7 +103,11 @@ pub fn global_lookups(plan: &LogicalPlan) -> Vec<String> {
 impl Session {
     /// Starts the load of a source connector on its own thread, when this session loads
     /// alongside its statements; Ok(false): the caller loads it now.
-    pub(crate) fn start_load(&mut self, c: &ConnectorPlan) -> Result<bool, Diagnostic> {
+    pub(crate) fn start_load(
+        &mut self,
+        c: &ConnectorPlan,
+        out: &mut dyn Output,
+    ) -> Result<bool, Diagnostic> {
         let looked_up = self
             .registry
             .queries
@@ -124,6 +132,12 @@ impl Session {
             })
         })?;
         connector::ensure_topic(&self.log, &c.topic).map_err(file_error)?;
+        // Loads stamped with the time they are loaded at stamp later than the loads
+        // before them, as one after the other would.
+        let stamps = self.stamps_matter(c);
+        if stamps {
+            self.end_loads(|l| l.stamps, out)?;
+        }
         let done = Arc::new(AtomicBool::new(false));
         let end = EndOfLoad {
             done: done.clone(),
@@ -155,10 +169,28 @@ impl Session {
             file: c.file.clone(),
             file_span: c.file_span,
             timestamp_field: c.timestamp_field.clone(),
+            stamps,
             done,
             thread,
         });
         Ok(true)
+    }
+
+    /// Whether the connector stamps its records with the time it loads them at (no
+    /// `'timestamp.field'`) and a stream or table over its topic takes their time from
+    /// that stamp (no `timestamp` column), or none is declared yet. Two such loads at
+    /// once would interleave their stamps: a table's rows could come after the stream
+    /// records loaded after them, and a join miss them.
+    fn stamps_matter(&self, c: &ConnectorPlan) -> bool {
+        if c.timestamp_field.is_some() {
+            return false;
+        }
+        let mut declared = self
+            .catalog
+            .sources()
+            .filter(|d| d.topic == c.topic)
+            .peekable();
+        declared.peek().is_none() || declared.any(|d| d.timestamp_column.is_none())
     }
 
     /// The persistent queries run while every load goes on, to the end of the loads;
@@ -186,16 +218,16 @@ impl Session {
         topics: &[String],
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
-        self.end_loads(|topic| topics.iter().any(|t| t == topic), out)
+        self.end_loads(|l| topics.contains(&l.topic), out)
     }
 
-    /// Waits for the loads into the topics `which` picks, oldest first, and reports them.
+    /// Waits for the loads `which` picks, oldest first, and reports them.
     fn end_loads(
         &mut self,
-        which: impl Fn(&str) -> bool,
+        which: impl Fn(&Load) -> bool,
         out: &mut dyn Output,
     ) -> Result<(), Diagnostic> {
-        while let Some(at) = self.loads.pending.iter().position(|l| which(&l.topic)) {
+        while let Some(at) = self.loads.pending.iter().position(&which) {
             let load = self
                 .loads
                 .pending

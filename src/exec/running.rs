@@ -327,7 +327,7 @@ impl Session {
             ConnectorKind::Source => {
                 // Records of one topic keep the order of the connectors that load them.
                 self.settle_loads_into(std::slice::from_ref(&c.topic), out)?;
-                if !self.start_load(&c)? {
+                if !self.start_load(&c, out)? {
                     // (loaded now, after the loads before it, so no load overtakes another)
                     self.settle_loads(out)?;
                     let fields = super::connector::LineFields {
