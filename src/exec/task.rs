@@ -13,9 +13,11 @@ use super::limits::BAD_RECORD_SAMPLES;
 /// (The operators' unit of work, defined with the other bounds.)
 pub use super::limits::FETCH_BATCH_RECORDS;
 
-/// How long a reader at the end of a loading topic waits at most before it looks again
-/// (each append and the load's end wake it before).
-const LOAD_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+/// How long a reader at the end of a topic still loading sleeps before it looks again. Not
+/// the log's append signal: every append raises it, the sink's too, and a task waiting
+/// on it woke for every batch the other tasks wrote (8% of W3's CPU). A connector appends
+/// a chunk every few milliseconds.
+const LOAD_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A row an operator produced (filter/project, aggregate, every join kind), with where it
 /// came from (for the merge's order, the sink's tag and reports): the one row type that
@@ -192,6 +194,9 @@ pub struct PartitionReader {
     cursor: Fetched,
     /// Records taken from earlier fetches.
     taken_before: u64,
+    /// Set once the reader is at the end of its range and no load goes on: it need not
+    /// look again until its next run (a join's exhausted side is asked for every record).
+    settled: bool,
 }
 
 impl PartitionReader {
@@ -203,6 +208,7 @@ impl PartitionReader {
             range,
             cursor: Fetched::default(),
             taken_before: 0,
+            settled: false,
         }
     }
 
@@ -212,10 +218,12 @@ impl PartitionReader {
         if !std::sync::Arc::ptr_eq(&self.log, log) {
             self.log = log.clone();
         }
+        self.settled = false;
     }
 
     /// Reads on to `end` (more records arrived since the range was set).
     pub fn extend_to(&mut self, end: u64) {
+        self.settled = false;
         self.range.end = self.range.end.max(end);
     }
 
@@ -268,13 +276,15 @@ impl PartitionReader {
     /// when nothing is left to read.
     fn wait_for_load(&mut self) -> Result<bool, String> {
         use crate::exec::log::LoadState;
+        if self.settled {
+            return Ok(false);
+        }
         loop {
             let state = self.log.load_state(&self.topic);
             if state == LoadState::None {
+                self.settled = true;
                 return Ok(false);
             }
-            // (counted before the end is read, so that an append in between ends the wait)
-            let seen = self.log.append_count();
             let end = self
                 .log
                 .offsets(&self.topic, self.range.partition)
@@ -285,9 +295,10 @@ impl PartitionReader {
                 return Ok(true);
             }
             if state == LoadState::Loaded {
+                self.settled = true;
                 return Ok(false);
             }
-            self.log.wait_for_appends(seen, LOAD_WAIT);
+            std::thread::sleep(LOAD_POLL);
         }
     }
 
