@@ -29,7 +29,7 @@ pub fn run(
     if follow {
         session.go_live(stop_on_ctrl_c(session.log())?);
     }
-    // Source connectors load while the statements after them run (docs/runtime.md).
+    // Source connectors load while the statements after them run (docs/execution.md).
     session.loads.enabled = true;
     let result = run_statements(cli, session, file, &text, follow);
     opened.close();

@@ -70,16 +70,15 @@ impl Loads {
     }
 }
 
-/// Marks a load ended however its thread ends, and wakes the readers waiting for it.
+/// Marks a load ended however its thread ends (a reader waiting for it looks again within
+/// a millisecond: `task::LOAD_POLL`).
 struct EndOfLoad {
     done: Arc<AtomicBool>,
-    log: LogHandle,
 }
 
 impl Drop for EndOfLoad {
     fn drop(&mut self) {
         self.done.store(true, Ordering::Release);
-        self.log.wake_waiters();
     }
 }
 
@@ -139,10 +138,7 @@ impl Session {
             self.end_loads(|l| l.stamps, out)?;
         }
         let done = Arc::new(AtomicBool::new(false));
-        let end = EndOfLoad {
-            done: done.clone(),
-            log: self.log.clone(),
-        };
+        let end = EndOfLoad { done: done.clone() };
         let (log, file, topic) = (self.log.clone(), c.file.clone(), c.topic.clone());
         let (key, key_type, timestamp) = (
             c.key_field.clone(),

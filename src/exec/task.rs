@@ -14,9 +14,9 @@ use super::limits::BAD_RECORD_SAMPLES;
 pub use super::limits::FETCH_BATCH_RECORDS;
 
 /// How long a reader at the end of a topic still loading sleeps before it looks again. Not
-/// the log's append signal: every append raises it, the sink's too, and a task waiting
-/// on it woke for every batch the other tasks wrote (8% of W3's CPU). A connector appends
-/// a chunk every few milliseconds.
+/// the log's append signal: every append raises it, the sink's too, so a waiting task
+/// would wake for every batch the other tasks wrote. A connector appends a chunk every
+/// few milliseconds.
 const LOAD_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A row an operator produced (filter/project, aggregate, every join kind), with where it

@@ -211,7 +211,6 @@ mod tests {
                     append(&log, 10);
                 }
                 done.store(true, Ordering::Release);
-                log.wake_waiters();
             })
         };
         let range = PartitionRange {
