@@ -34,7 +34,7 @@ pub struct SourceError {
 }
 
 impl SourceError {
-    fn file(message: String) -> SourceError {
+    pub(crate) fn file(message: String) -> SourceError {
         SourceError {
             message,
             help: "the connector's 'file' is relative to the .ksql file",
@@ -53,6 +53,13 @@ impl SourceError {
     }
 }
 
+impl From<SourceError> for crate::diagnostic::Diagnostic {
+    fn from(e: SourceError) -> Self {
+        crate::diagnostic::Diagnostic::new(crate::diagnostic::Code::FileError, e.message)
+            .help(e.help)
+    }
+}
+
 /// Which fields of a line give the record's key and timestamp, and how the key is written.
 #[derive(Debug, Clone, Default)]
 pub struct LineFields<'a> {
@@ -60,6 +67,17 @@ pub struct LineFields<'a> {
     /// The declared key format and type (None: the field's text as it is).
     pub key_type: Option<(Format, SqlType)>,
     pub timestamp: Option<&'a str>,
+}
+
+impl<'a> LineFields<'a> {
+    /// The fields a connector's statement names.
+    pub fn of(c: &'a crate::plan::persistent::ConnectorPlan) -> LineFields<'a> {
+        LineFields {
+            key: c.key_field.as_deref(),
+            key_type: c.key_type.clone(),
+            timestamp: c.timestamp_field.as_deref(),
+        }
+    }
 }
 
 /// What a load wrote.

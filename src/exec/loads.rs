@@ -121,16 +121,11 @@ impl Session {
         {
             return Ok(false);
         }
-        let file_error = |e: SourceError| Diagnostic::new(Code::FileError, e.message).help(e.help);
         // What can be known before loading is reported by the statement itself. (The
         // file is not opened here: opening a named pipe waits for its writer.)
-        std::fs::metadata(&c.file).map_err(|e| {
-            file_error(SourceError {
-                message: format!("cannot read {}: {e}", c.file.display()),
-                help: "the connector's 'file' is relative to the .ksql file",
-            })
-        })?;
-        connector::ensure_topic(&self.log, &c.topic).map_err(file_error)?;
+        std::fs::metadata(&c.file)
+            .map_err(|e| SourceError::file(format!("cannot read {}: {e}", c.file.display())))?;
+        connector::ensure_topic(&self.log, &c.topic)?;
         // Loads stamped with the time they are loaded at stamp later than the loads
         // before them, as one after the other would.
         let stamps = self.stamps_matter(c);
@@ -139,22 +134,12 @@ impl Session {
         }
         let done = Arc::new(AtomicBool::new(false));
         let end = EndOfLoad { done: done.clone() };
-        let (log, file, topic) = (self.log.clone(), c.file.clone(), c.topic.clone());
-        let (key, key_type, timestamp) = (
-            c.key_field.clone(),
-            c.key_type.clone(),
-            c.timestamp_field.clone(),
-        );
+        let (log, plan) = (self.log.clone(), c.clone());
         let thread = std::thread::Builder::new()
             .name("kql-connector".into())
             .spawn(move || {
                 let _end = end;
-                let fields = LineFields {
-                    key: key.as_deref(),
-                    key_type,
-                    timestamp: timestamp.as_deref(),
-                };
-                connector::load_file(&log, &file, &topic, &fields)
+                connector::load_file(&log, &plan.file, &plan.topic, &LineFields::of(&plan))
             })
             .map_err(|e| {
                 Diagnostic::new(Code::Internal, format!("cannot start the connector: {e}"))

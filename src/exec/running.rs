@@ -330,13 +330,9 @@ impl Session {
                 if !self.start_load(&c, out)? {
                     // (loaded now, after the loads before it, so no load overtakes another)
                     self.settle_loads(out)?;
-                    let fields = super::connector::LineFields {
-                        key: c.key_field.as_deref(),
-                        key_type: c.key_type.clone(),
-                        timestamp: c.timestamp_field.as_deref(),
-                    };
-                    let loaded = super::connector::load_file(&self.log, &c.file, &c.topic, &fields)
-                        .map_err(|e| Diagnostic::new(Code::FileError, e.message).help(e.help))?;
+                    let fields = super::connector::LineFields::of(&c);
+                    let loaded =
+                        super::connector::load_file(&self.log, &c.file, &c.topic, &fields)?;
                     super::loads::report_loaded(
                         &c.name,
                         loaded,

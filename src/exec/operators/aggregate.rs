@@ -710,7 +710,6 @@ fn sum(a: &Value, b: &Value) -> Value {
     }
 }
 
-/// Bytes that identify a value (for hashing group keys and distinct values).
 /// A record's group key: values evaluated from the row, or columns of the row, copied
 /// only when the record makes a new group.
 #[derive(Clone, Copy)]
@@ -735,6 +734,7 @@ impl GroupKey<'_> {
     }
 }
 
+/// Bytes that identify a value (for hashing group keys and distinct values).
 pub fn value_bytes(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Null => out.push(0),
@@ -1025,8 +1025,8 @@ impl AggregateTask {
                 }
             }
             Some((WindowType::Session { gap_ms }, grace)) => {
-                // (sessions' keys are always evaluated: `key_columns` leaves them out)
-                let key = group_key.to_vec();
+                // (sessions' keys are always evaluated into `key`: `key_columns` leaves
+                // them out)
                 self.update_session(spec, partition, &key, gap_ms, grace, &args, t, offset, out)
             }
         }

@@ -93,7 +93,6 @@ impl GlobalFeed {
     pub fn refresh(&mut self, log: &LogHandle) -> ExecResult<TaskStats> {
         let mut stats = TaskStats::default();
         let mut table = self.store.write();
-        let before = stats.records_read;
         let store = &mut table.rows;
         let mut held = store.len();
         for input in &mut self.inputs {
@@ -116,7 +115,7 @@ impl GlobalFeed {
             }
             stats.merge(std::mem::take(&mut input.stats));
         }
-        if stats.records_read > before {
+        if stats.records_read > 0 {
             table.generation += 1;
         }
         Ok(stats)
