@@ -22,6 +22,7 @@ use std::path::Path;
 use crate::exec::log::{Acks, LogHandle, ProducerRef, TopicConfig};
 
 use crate::data::SqlType;
+use crate::exec::format::json_scan::{skip_ws, string_end, value_span};
 use crate::plan::catalog::Format;
 
 pub use crate::exec::limits::{LINE_BYTES_MAX, STREAM_BYTES_MAX};
@@ -471,64 +472,6 @@ pub fn json_field_range(line: &[u8], field: &str) -> Option<(usize, usize, bool)
         match line.get(i) {
             Some(b',') => i += 1,
             _ => return None,
-        }
-    }
-}
-
-pub fn skip_ws(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
-        i += 1;
-    }
-    i
-}
-
-/// The index of the closing quote of a string whose contents start at `i`, and whether it
-/// has escapes.
-pub fn string_end(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
-    let mut escaped = false;
-    while i < s.len() {
-        match s[i] {
-            b'"' => return Some((i, escaped)),
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// The byte range of the JSON value starting at `i`.
-pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
-    match s.get(i)? {
-        b'"' => string_end(s, i + 1).map(|(e, _)| (i, e + 1)),
-        b'{' | b'[' => {
-            let mut depth = 0i32;
-            let mut j = i;
-            while j < s.len() {
-                match s[j] {
-                    b'"' => j = string_end(s, j + 1)?.0,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some((i, j + 1));
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            None
-        }
-        _ => {
-            let mut j = i;
-            while j < s.len() && !matches!(s[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                j += 1;
-            }
-            (j > i).then_some((i, j))
         }
     }
 }

@@ -18,19 +18,21 @@ pub fn decode_object(
     columns: &[(String, SqlType, usize)],
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
-    decode_object_reading(bytes, columns, 0, row)
+    decode_object_reading(bytes, columns, &[], 0, row)
 }
 
 /// `decode_object` where the columns of the bits of `unread` are only checked on the fast
-/// path (`json_fast::decode_flat`); the general decoder converts them all, as it words the
-/// errors: either way a record is bad for the same reasons.
+/// path (`json_fast::decode_flat`, which `folded` names speed up); the general decoder
+/// converts them all, as it words the errors: either way a record is bad for the same
+/// reasons.
 pub fn decode_object_reading(
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
+    folded: &[Option<u64>],
     unread: u64,
     row: &mut [Value],
 ) -> Result<(), DecodeError> {
-    if super::json_fast::decode_flat(bytes, columns, unread, row).is_some() {
+    if super::json_fast::decode_flat(bytes, columns, folded, unread, row).is_some() {
         return Ok(());
     }
     let parsed: Json = serde_json::from_slice(bytes).map_err(|e| {

@@ -4,8 +4,8 @@
 //! type that needs conversion, invalid JSON) returns None, and the caller falls back to the
 //! general decoder, which also words the errors; so both paths give the same rows.
 
+use super::json_scan::{folded_eq, folded_name, plain_text, skip_ws, string_end, value_span};
 use crate::data::{SqlType, Value};
-use crate::exec::connector::{skip_ws, string_end, value_span};
 
 use super::set_string;
 
@@ -23,6 +23,7 @@ pub const TRACKED_COLUMNS: usize = 64;
 pub fn decode_flat(
     bytes: &[u8],
     columns: &[(String, SqlType, usize)],
+    folded: &[Option<u64>],
     unread: u64,
     row: &mut [Value],
 ) -> Option<()> {
@@ -60,7 +61,7 @@ pub fn decode_flat(
         }
         i = skip_ws(bytes, i + 1);
         let (start, end) = value_span(bytes, i)?;
-        if let Some(c) = find_column(columns, name, next) {
+        if let Some(c) = find_column(columns, folded, (bytes, name_end - name.len()), name, next) {
             let (_, ty, pos) = &columns[c];
             if c < TRACKED_COLUMNS && unread & (1 << c) != 0 {
                 check(&bytes[start..end], ty)?;
@@ -84,15 +85,37 @@ pub fn decode_flat(
     }
 }
 
-/// The column named `name` (case-insensitively), trying `hint` first.
-fn find_column(columns: &[(String, SqlType, usize)], name: &[u8], hint: usize) -> Option<usize> {
-    let is = |c: &(String, SqlType, usize)| {
-        c.0.len() == name.len() && c.0.as_bytes().eq_ignore_ascii_case(name)
-    };
-    if columns.get(hint).is_some_and(is) {
-        return Some(hint);
+/// The column named `name` (case-insensitively), trying `hint` first. `name` is at `at` in
+/// the record's bytes, where it is compared a word at a time with the columns' `folded`
+/// names (`json_scan::folded_eq`) when there are any.
+#[inline(always)]
+fn find_column(
+    columns: &[(String, SqlType, usize)],
+    folded: &[Option<u64>],
+    (bytes, at): (&[u8], usize),
+    name: &[u8],
+    hint: usize,
+) -> Option<usize> {
+    #[inline(always)]
+    fn same(col: &str, folded: Option<u64>, (bytes, at): (&[u8], usize), name: &[u8]) -> bool {
+        col.len() == name.len()
+            && folded
+                .and_then(|f| folded_eq(bytes, at, name.len(), f))
+                .unwrap_or_else(|| col.as_bytes().eq_ignore_ascii_case(name))
     }
-    columns.iter().position(is)
+    let folded_of = |c: usize| folded.get(c).copied().flatten();
+    if let Some((col, _, _)) = columns.get(hint) {
+        if same(col, folded_of(hint), (bytes, at), name) {
+            return Some(hint);
+        }
+    }
+    (columns.iter().enumerate())
+        .position(|(c, (col, _, _))| same(col, folded_of(c), (bytes, at), name))
+}
+
+/// The folded names of columns, for `decode_flat`.
+pub fn folded_names(columns: &[(String, SqlType, usize)]) -> Vec<Option<u64>> {
+    columns.iter().map(|(n, _, _)| folded_name(n)).collect()
 }
 
 /// Sets the tracked columns the object did not hold to NULL.
@@ -159,11 +182,7 @@ fn plain_string(v: &[u8]) -> Option<&str> {
     if v[0] != b'"' {
         return None;
     }
-    let inner = &v[1..v.len() - 1];
-    if inner.iter().any(|&b| b == b'\\' || b < 0x20) {
-        return None;
-    }
-    std::str::from_utf8(inner).ok()
+    plain_text(&v[1..v.len() - 1])
 }
 
 /// Powers of ten that are exact doubles.
@@ -218,6 +237,11 @@ fn parse_integer(v: &[u8]) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, v),
     };
+    if digits.len() <= 18 {
+        // Below 10^18: no overflow to check for on each digit (a timestamp has 13).
+        let n = digits.iter().fold(0i64, |n, &d| n * 10 + (d - b'0') as i64);
+        return Some(if negative { -n } else { n });
+    }
     let mut n: i64 = 0;
     for &d in digits {
         let d = (d - b'0') as i64;
@@ -258,7 +282,7 @@ mod tests {
     fn reads_the_used_fields_of_a_flat_object() {
         let mut row = vec![Value::Null; 3];
         let line = br#"{"sensor":"s-1","site":"site-82","temp":20.8,"ts":1699999998112}"#;
-        assert!(decode_flat(line, &cols(), 0, &mut row).is_some());
+        assert!(decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
         assert_eq!(
             row,
             vec![
@@ -268,7 +292,14 @@ mod tests {
             ]
         );
         let mut row = vec![Value::Bigint(1); 3];
-        assert!(decode_flat(br#" { "temp" : -1e2 } "#, &cols(), 0, &mut row).is_some());
+        assert!(decode_flat(
+            br#" { "temp" : -1e2 } "#,
+            &cols(),
+            &folded_names(&cols()),
+            0,
+            &mut row
+        )
+        .is_some());
         assert_eq!(row, vec![Value::Null, Value::Double(-100.0), Value::Null]);
     }
 
@@ -276,12 +307,13 @@ mod tests {
     fn a_string_held_by_another_row_is_not_overwritten_by_the_next_record() {
         let mut row = vec![Value::Null; 3];
         let first = br#"{"site":"site-1","temp":1.5}"#;
-        assert!(decode_flat(first, &cols(), 0, &mut row).is_some());
+        assert!(decode_flat(first, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
         let kept = row.clone();
         // same length: reused in place only when no other row holds it
         assert!(decode_flat(
             br#"{"site":"site-2","ts":-9223372036854775808}"#,
             &cols(),
+            &folded_names(&cols()),
             0,
             &mut row
         )
@@ -301,15 +333,40 @@ mod tests {
             (br#"{"site":"site-30"}"#, "site-30"),
             (br#"{"site":"s"}"#, "s"),
         ] {
-            assert!(decode_flat(line, &cols(), 0, &mut row).is_some());
+            assert!(decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
             assert_eq!(row[0], Value::string(site));
         }
         // out of BIGINT's and INT's range: the general decoder words the error
-        assert!(decode_flat(br#"{"ts":9223372036854775808}"#, &cols(), 0, &mut row).is_none());
+        assert!(decode_flat(
+            br#"{"ts":9223372036854775808}"#,
+            &cols(),
+            &folded_names(&cols()),
+            0,
+            &mut row
+        )
+        .is_none());
         let int = vec![("N".to_string(), SqlType::Int, 0)];
-        assert!(decode_flat(br#"{"n":2147483648}"#, &int, 0, &mut row).is_none());
-        assert!(decode_flat(br#"{"n":-2147483648}"#, &int, 0, &mut row).is_some());
+        assert!(decode_flat(br#"{"n":2147483648}"#, &int, &[], 0, &mut row).is_none());
+        assert!(decode_flat(br#"{"n":-2147483648}"#, &int, &[], 0, &mut row).is_some());
         assert_eq!(row[0], Value::Int(i32::MIN));
+        // either side of the 18 digits read without overflow checks
+        for n in [
+            999_999_999_999_999_999i64,
+            -999_999_999_999_999_999,
+            1_000_000_000_000_000_000,
+            i64::MAX,
+        ] {
+            let line = format!(r#"{{"ts":{n}}}"#);
+            assert!(decode_flat(
+                line.as_bytes(),
+                &cols(),
+                &folded_names(&cols()),
+                0,
+                &mut row
+            )
+            .is_some());
+            assert_eq!(row[2], Value::Bigint(n));
+        }
     }
 
     #[test]
@@ -356,7 +413,9 @@ mod tests {
         let unread_site = 1;
         let mut row = vec![Value::string("kept"), Value::Null, Value::Null];
         let line = br#"{"site":"site-82","temp":20.8,"ts":5}"#;
-        assert!(decode_flat(line, &cols(), unread_site, &mut row).is_some());
+        assert!(
+            decode_flat(line, &cols(), &folded_names(&cols()), unread_site, &mut row).is_some()
+        );
         assert_eq!(
             row,
             vec![Value::string("kept"), Value::Double(20.8), Value::Bigint(5)]
@@ -372,17 +431,18 @@ mod tests {
             br#"{"ts":9223372036854775808}"#,
         ] {
             assert!(
-                decode_flat(line, &cols(), unread_all, &mut row).is_none(),
+                decode_flat(line, &cols(), &folded_names(&cols()), unread_all, &mut row).is_none(),
                 "{line:?}"
             );
             assert!(
-                decode_flat(line, &cols(), 0, &mut row).is_none(),
+                decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_none(),
                 "{line:?}"
             );
         }
         assert!(decode_flat(
             br#"{"site":null,"temp":-1.5}"#,
             &cols(),
+            &folded_names(&cols()),
             unread_all,
             &mut row
         )
@@ -401,12 +461,19 @@ mod tests {
             br#"{"a":1} x"#,
         ] {
             assert!(
-                decode_flat(line, &cols(), 0, &mut row).is_none(),
+                decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_none(),
                 "{line:?}"
             );
         }
         // unused nested values are skipped
-        assert!(decode_flat(br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#, &cols(), 0, &mut row).is_some());
+        assert!(decode_flat(
+            br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#,
+            &cols(),
+            &folded_names(&cols()),
+            0,
+            &mut row
+        )
+        .is_some());
         assert_eq!(row[2], Value::Bigint(5));
     }
 }

@@ -47,7 +47,7 @@ pub fn decode_kafka(bytes: &[u8], ty: &SqlType) -> Result<Value, DecodeError> {
 
 /// A STRING key's text.
 fn key_text(bytes: &[u8]) -> Result<&str, DecodeError> {
-    std::str::from_utf8(bytes).map_err(|_| DecodeError("the key is not UTF-8 text".into()))
+    super::json_scan::utf8(bytes).ok_or_else(|| DecodeError("the key is not UTF-8 text".into()))
 }
 
 /// A key format with the field separator of a DELIMITED key (`key_delimiter`).

@@ -5,6 +5,7 @@
 pub mod delimited;
 pub mod json;
 pub mod json_fast;
+pub mod json_scan;
 pub mod key;
 
 use crate::data::{SqlType, Value};
@@ -26,6 +27,8 @@ pub struct ValueDecoder {
     delimiter: char,
     /// JSON: bit i set when no operator reads `columns[i]`, which is then only checked.
     unread: u64,
+    /// JSON: the columns' names folded for a fast comparison (`json_scan::folded_eq`).
+    folded: Vec<Option<u64>>,
 }
 
 impl ValueDecoder {
@@ -33,6 +36,7 @@ impl ValueDecoder {
         ValueDecoder {
             format,
             bare: false,
+            folded: json_fast::folded_names(&columns),
             columns,
             delimiter: ',',
             unread: 0,
@@ -73,7 +77,9 @@ impl ValueDecoder {
                 row[*pos] = json::decode_bare(bytes, ty)?;
                 Ok(())
             }
-            Format::Json => json::decode_object_reading(bytes, &self.columns, self.unread, row),
+            Format::Json => {
+                json::decode_object_reading(bytes, &self.columns, &self.folded, self.unread, row)
+            }
             Format::Delimited => delimited::decode(bytes, &self.columns, row, self.delimiter),
             // Nothing to read: the format holds no columns.
             Format::None => Ok(()),
