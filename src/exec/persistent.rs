@@ -26,6 +26,7 @@ use super::operators::aggregate::{AggregateSpec, AggregateTask, InputKind, Input
 use super::operators::pipeline::StatelessPipeline;
 use super::physical::StartAt;
 use super::physical::{EdgeKind, Operator as PhysicalOp};
+use super::sinks::batch::SinkBatch;
 use super::sinks::record::SinkRecord;
 use super::sinks::repartition::RepartitionWriter;
 use super::task::OutputRow;
@@ -35,6 +36,7 @@ use crate::plan::catalog::{ColumnRole, Format, SourceDef};
 use crate::plan::persistent::{PersistentKind, PersistentPlan};
 use crate::plan::window::WindowType;
 use crate::plan::QueryPlan;
+use smallvec::SmallVec;
 
 /// What the tasks of a stage do to their records.
 #[derive(Debug)]
@@ -280,118 +282,69 @@ impl SinkWriter {
         encoded: &mut Vec<Encoded>,
         bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
-        fn fill<'a>(
-            out: &mut Vec<(&'a str, &'a SqlType, &'a Value)>,
-            spec: &'a [(String, SqlType, usize)],
-            values: &'a [Value],
-        ) {
-            out.clear();
-            out.extend(spec.iter().map(|(n, t, i)| (n.as_str(), t, &values[*i])));
-        }
-        let partitions = log
-            .partition_count(&self.topic)
-            .ok_or_else(|| format!("the sink topic '{}' is gone", self.topic))?;
-        // Every key and value of these rows goes into one buffer, which the records then
-        // share as slices: one allocation per call, not two per row.
-        let mut buf = Vec::with_capacity(rows.len() * 64);
-        let mut spans = Vec::with_capacity(rows.len());
-        let first = encoded.len();
-        let mut key_cols = Vec::with_capacity(self.key_cols.len());
-        let mut value_cols = Vec::with_capacity(self.value_cols.len());
-        let mut tagger = super::state::durable::Tagger::default();
+        let mut batch = self.batch(log)?;
         for r in rows {
-            // Which input row made this one: the query, its input partition and offset, and
-            // the row's place among the rows of that input record.
-            let tag = self
-                .tag_prefix
-                .as_ref()
-                .map(|q| tagger.tag(q, r.partition, r.offset));
-            if tag.as_ref().is_some_and(|t| self.skip.contains(t)) {
-                continue;
-            }
-            // A deletion has no value to take a time from: it keeps the row's event time.
-            let timestamp_ms = match self.stamp.as_ref().filter(|_| !r.tombstone) {
-                None => r.event_time_ms,
-                Some(stamp) => match stamp.of(&r.values) {
-                    Ok(ms) => ms,
-                    Err(why) => {
-                        bad.push(BadRecord {
-                            topic: self.topic.clone(),
-                            partition: r.partition,
-                            offset: r.offset,
-                            reason: format!(
-                                "the row made from input partition {} offset {} was not written: {why}",
-                                r.partition, r.offset
-                            ),
-                        });
-                        continue;
-                    }
-                },
-            };
-            // (name, type, value) lists in reused buffers: no allocation per row
-            fill(&mut key_cols, &self.key_cols, &r.values);
-            let start = buf.len();
-            let has_key = if self.computed_key {
-                encode_computed_key_into(self.key_format, &key_cols, &mut buf)
-            } else {
-                encode_key_into(self.key_format, &key_cols, &mut buf)
-            };
-            let p = if has_key {
-                crate::exec::log::partition_for_key(&buf[start..], partitions.max(1))
-            } else {
-                log.partition_for(&self.topic, None)
-                    .map_err(|e| e.to_string())?
-            };
-            if let (true, Some(w), Some((ws, we))) = (has_key, self.window, r.window) {
-                window_key_suffix(w, ws, we, &mut buf);
-            }
-            let key = has_key.then_some(start..buf.len());
-            let value = (!r.tombstone).then(|| {
-                let start = buf.len();
-                fill(&mut value_cols, &self.value_cols, &r.values);
-                encode_value(
-                    self.value_format,
-                    self.wrap_single_value,
-                    self.value_delimiter,
-                    &value_cols,
-                    &mut buf,
-                );
-                start..buf.len()
-            });
-            spans.push((key, value));
-            encoded.push(Encoded {
-                order: (r.event_time_ms, r.partition, r.offset),
-                target: p,
-                record: SinkRecord::new(None, None, timestamp_ms).with_headers(
-                    super::row_headers::written(
-                        super::state::durable::tag_headers(tag),
-                        &r.headers,
-                    ),
-                ),
-            });
+            batch.push(r, encoded, bad)?;
         }
-        // Small records take a copy of their bytes; the others share the buffer.
-        let mut wide = Vec::new();
-        for (e, (key, value)) in encoded[first..].iter_mut().zip(spans) {
-            let (k, v) = (key.clone().map(|k| &buf[k]), value.clone().map(|v| &buf[v]));
-            if !e.record.set_inline(k, v) {
-                wide.push((e, key, value));
-            }
-        }
-        if !wide.is_empty() {
-            let buf = Bytes::from(buf);
-            for (e, key, value) in wide {
-                e.record
-                    .set_shared(key.map(|k| buf.slice(k)), value.map(|v| buf.slice(v)));
-            }
-        }
+        batch.finish(encoded);
         Ok(())
+    }
+
+    /// An encoder of one batch of rows, given a row at a time (`sinks/batch.rs`).
+    pub(crate) fn batch<'w>(&'w self, log: &'w LogHandle) -> Result<SinkBatch<'w>, String> {
+        SinkBatch::new(self, log)
+    }
+
+    /// The record timestamp of a row: its event time, or its timestamp column's value.
+    pub(crate) fn timestamp_of(&self, r: &OutputRow) -> Result<i64, String> {
+        // A deletion has no value to take a time from: it keeps the row's event time.
+        match self.stamp.as_ref().filter(|_| !r.tombstone) {
+            None => Ok(r.event_time_ms),
+            Some(stamp) => stamp.of(&r.values),
+        }
+    }
+
+    /// Appends the row's key, without its window, to `buf`; false when the row has no key.
+    pub(crate) fn encode_key(&self, r: &OutputRow, buf: &mut Vec<u8>) -> bool {
+        // (built in place: a collected SmallVec would be moved out, inline array and all)
+        let mut key_cols = SmallVec::<[_; 4]>::new();
+        key_cols.extend((self.key_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));
+        if self.computed_key {
+            encode_computed_key_into(self.key_format, &key_cols, buf)
+        } else {
+            encode_key_into(self.key_format, &key_cols, buf)
+        }
+    }
+
+    /// Appends a windowed row's window to its key in `buf` (the partition is chosen by
+    /// the key without it).
+    pub(crate) fn encode_window(&self, r: &OutputRow, buf: &mut Vec<u8>) {
+        if let (Some(w), Some((ws, we))) = (self.window, r.window) {
+            window_key_suffix(w, ws, we, buf);
+        }
+    }
+
+    /// Appends the row's value to `buf`.
+    pub(crate) fn encode_value(&self, r: &OutputRow, buf: &mut Vec<u8>) {
+        let mut value_cols = SmallVec::<[_; 8]>::new();
+        value_cols.extend((self.value_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));
+        encode_value(
+            self.value_format,
+            self.wrap_single_value,
+            self.value_delimiter,
+            &value_cols,
+            buf,
+        );
     }
 }
 
 impl super::operators::join::live::RowEncoder for SinkWriter {
     fn topic(&self) -> &str {
         &self.topic
+    }
+
+    fn sink(&self) -> Option<&SinkWriter> {
+        Some(self)
     }
 
     fn encode(

@@ -143,6 +143,20 @@ pub trait Task: Send {
     type Item: Send + 'static;
     /// Appends what the next batch makes (possibly nothing); false when the task is done.
     fn next_batch(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
+    /// `next_batch`, handing what each input record makes to `each` as soon as it is made
+    /// (and cleared after), so that a sink encodes a record's rows before the next record
+    /// is decoded (`sinks/batch.rs`). By default, everything the batch made, at its end.
+    fn next_batch_each(
+        &mut self,
+        each: &mut dyn FnMut(&mut Vec<Self::Item>) -> ExecResult<()>,
+    ) -> ExecResult<bool> {
+        let mut items = Vec::new();
+        let more = self.next_batch(&mut items)?;
+        if !items.is_empty() {
+            each(&mut items)?;
+        }
+        Ok(more)
+    }
     /// What the task read, wrote and skipped so far (taken: the counters start again).
     /// By default its inputs' counters, merged: a join reads and skips only through its
     /// inputs; a task with counters of its own says so.

@@ -109,9 +109,8 @@ impl Operators {
         if self.filter.as_ref().is_some_and(|f| !is_true(f, row)) {
             return;
         }
-        let mut emit = |row: &[Value]| {
-            out.push(self.project_row(row, event_time_ms, partition, offset, false))
-        };
+        let mut emit =
+            |row: &[Value]| self.project_row(row, event_time_ms, partition, offset, false, out);
         if self.table_functions.is_empty() {
             emit(row)
         } else {
@@ -129,7 +128,7 @@ impl Operators {
         offset: u64,
         out: &mut Vec<OutputRow>,
     ) {
-        out.push(self.project_row(row, event_time_ms, partition, offset, true))
+        self.project_row(row, event_time_ms, partition, offset, true, out)
     }
 
     /// The SELECT items of `row`, as an output row with the input record's position.
@@ -141,19 +140,24 @@ impl Operators {
         partition: u32,
         offset: u64,
         tombstone: bool,
-    ) -> OutputRow {
-        OutputRow {
+        out: &mut Vec<OutputRow>,
+    ) {
+        out.push(OutputRow {
             event_time_ms,
             partition,
             offset,
-            values: self.project.iter().map(|e| eval(e, row)).collect(),
+            values: Default::default(),
             tombstone,
             window: self.window.and_then(|(s, e)| match (&row[s], &row[e]) {
                 (Value::Bigint(s), Value::Bigint(e)) => Some((*s, *e)),
                 _ => None,
             }),
             headers: None,
-        }
+        });
+        // (the values are made where the row is: made first, they would be moved there,
+        // the row's inline values and all)
+        let values = &mut out.last_mut().expect("pushed").values;
+        values.extend(self.project.iter().map(|e| eval(e, row)));
     }
 
     /// Projects a row once per element of its table functions' lists (as many rows as

@@ -3,6 +3,7 @@
 //! up any expression of its columns. The stream keeps its own partitioning. A persistent
 //! query applies the table's new records before each catch-up of its tasks.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -141,6 +142,8 @@ pub struct GlobalJoinTask {
     /// for every record. Dropped when the store's generation changes.
     copies: HashMap<KeyBytes, Vec<Value>, FastHash>,
     copies_generation: u64,
+    /// The rows of one record, handed on as soon as they are made (`next_batch_each`).
+    rows: Vec<OutputRow>,
 }
 
 impl GlobalJoinTask {
@@ -169,6 +172,7 @@ impl GlobalJoinTask {
             key: Vec::new(),
             copies: HashMap::default(),
             copies_generation: 0,
+            rows: Vec::new(),
         }
     }
 }
@@ -187,6 +191,45 @@ impl Task for GlobalJoinTask {
     type Item = OutputRow;
 
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
+        self.join_batch(out, |_| Ok(()))
+    }
+
+    fn next_batch_each(
+        &mut self,
+        each: &mut dyn FnMut(&mut Vec<OutputRow>) -> ExecResult<()>,
+    ) -> ExecResult<bool> {
+        let mut rows = std::mem::take(&mut self.rows);
+        let more = self.join_batch(&mut rows, |rows| {
+            if !rows.is_empty() {
+                each(rows)?;
+                rows.clear();
+            }
+            Ok(())
+        });
+        self.rows = rows;
+        more
+    }
+
+    fn inputs(&mut self) -> Vec<&mut Input> {
+        vec![&mut self.stream]
+    }
+
+    // The state is the global table's store, read again from the table's topic.
+    fn save(&self, _: &mut Writer) {}
+
+    fn load(&mut self, _: &mut Reader) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl GlobalJoinTask {
+    /// Joins a batch of the stream's records into `out`, calling `after` once each
+    /// record's rows are in it.
+    fn join_batch(
+        &mut self,
+        out: &mut Vec<OutputRow>,
+        mut after: impl FnMut(&mut Vec<OutputRow>) -> ExecResult<()>,
+    ) -> ExecResult<bool> {
         let store = self.store.read();
         if store.generation != self.copies_generation {
             self.copies.clear();
@@ -218,17 +261,16 @@ impl Task for GlobalJoinTask {
                 &mut self.key,
             );
             // (only rows are copied: a key without a row is looked up in the store each
-            // time, so the copies are never more than the table's rows)
-            if encoded && !self.copies.contains_key(&self.key[..]) {
-                if let Some(r) = store.rows.get(&self.key[..]) {
-                    let copy = unshared_used(r, self.right.0, &self.right_used);
-                    self.copies.insert(KeyBytes::from_slice(&self.key), copy);
-                }
-            }
-            let found = encoded
-                .then(|| self.copies.get(&self.key[..]))
-                .flatten()
-                .map(Vec::as_slice);
+            // time, so the copies are never more than the table's rows; one lookup of the
+            // copies per record, through the entry)
+            let found = match encoded.then(|| self.copies.entry(KeyBytes::from_slice(&self.key))) {
+                None => None,
+                Some(Entry::Occupied(e)) => Some(e.into_mut().as_slice()),
+                Some(Entry::Vacant(e)) => store.rows.get(&self.key[..]).map(|r| {
+                    e.insert(unshared_used(r, self.right.0, &self.right_used))
+                        .as_slice()
+                }),
+            };
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
             }
@@ -238,18 +280,8 @@ impl Task for GlobalJoinTask {
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
             crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
+            after(out)?;
         }
         Ok(true)
-    }
-
-    fn inputs(&mut self) -> Vec<&mut Input> {
-        vec![&mut self.stream]
-    }
-
-    // The state is the global table's store, read again from the table's topic.
-    fn save(&self, _: &mut Writer) {}
-
-    fn load(&mut self, _: &mut Reader) -> Result<(), String> {
-        Ok(())
     }
 }

@@ -43,6 +43,11 @@ pub(crate) trait RowEncoder: Send + Sync + std::fmt::Debug {
         out: &mut Vec<Encoded>,
         bad: &mut Vec<crate::exec::task::BadRecord>,
     ) -> Result<(), String>;
+    /// The query's sink writer, when the rows go to the sink topic: it encodes them a row
+    /// at a time (`sinks/batch.rs`).
+    fn sink(&self) -> Option<&crate::exec::persistent::SinkWriter> {
+        None
+    }
 }
 
 /// A join task as the driver runs it: its rows encoded as records of the output topic.
@@ -60,6 +65,23 @@ impl Task for JoinUnit {
     type Item = Encoded;
 
     fn next_batch(&mut self, out: &mut Vec<Encoded>) -> ExecResult<bool> {
+        if let Some(sink) = self.output.sink() {
+            // Each record's rows are encoded as soon as they are made.
+            let before = out.len();
+            let mut batch = sink.batch(&self.log)?;
+            let mut bad = Vec::new();
+            let more = self.task.next_batch_each(&mut |rows| {
+                for r in rows.iter() {
+                    batch.push(r, out, &mut bad)?;
+                }
+                Ok(())
+            })?;
+            batch.finish(out);
+            self.stats.merge(self.task.stats());
+            self.stats.add_bad(bad);
+            self.written += (out.len() - before) as u64;
+            return Ok(more);
+        }
         let mut rows = Vec::new();
         let more = self.task.next_batch(&mut rows)?;
         self.stats.merge(self.task.stats());
