@@ -68,8 +68,17 @@ pub fn folded_eq(s: &[u8], i: usize, len: usize, folded: u64) -> Option<bool> {
     Some(fold(word(s, i) & mask) == folded)
 }
 
+/// JSON's whitespace, one bit per byte value below 64.
+const WHITESPACE: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << b'\r';
+
+/// Past the whitespace at `i`. (Records are mostly written without any, so this is one
+/// test per call, several times per field.)
+#[inline(always)]
 pub fn skip_ws(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r') {
+    while let Some(&b) = s.get(i) {
+        if b >= 64 || WHITESPACE & (1 << b) == 0 {
+            break;
+        }
         i += 1;
     }
     i
@@ -77,6 +86,7 @@ pub fn skip_ws(s: &[u8], mut i: usize) -> usize {
 
 /// The index of the closing quote of a string whose contents start at `i`, and whether it
 /// has escapes.
+#[inline]
 pub fn string_end(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
@@ -152,6 +162,7 @@ const ENDS_SCALAR: [bool; 256] = {
 };
 
 /// The byte range of the JSON value starting at `i`.
+#[inline]
 pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
     match s.get(i)? {
         b'"' => string_end(s, i + 1).map(|(e, _)| (i, e + 1)),
