@@ -452,21 +452,24 @@ pub fn json_field_range(line: &[u8], field: &str) -> Option<(usize, usize, bool)
         let matches = if escaped {
             serde_json::from_slice::<String>(&line[i..=name_end]).ok()? == field
         } else {
-            name.eq_ignore_ascii_case(field.as_bytes())
+            // (the field is usually written as the connector names it: the exact
+            // comparison is the quick one)
+            name.len() == field.len()
+                && (name == field.as_bytes() || name.eq_ignore_ascii_case(field.as_bytes()))
         };
         i = skip_ws(line, name_end + 1);
         if line.get(i) != Some(&b':') {
             return None;
         }
         i = skip_ws(line, i + 1);
+        if matches && line.get(i) == Some(&b'"') {
+            let (end, escaped) = string_end(line, i + 1)?;
+            return Some((i + 1, end, escaped));
+        }
         let (vstart, vend) = value_span(line, i)?;
         if matches {
             let v = &line[vstart..vend];
-            return match v.first() {
-                Some(b'"') => Some((vstart + 1, vend - 1, v.contains(&b'\\'))),
-                _ if v == b"null" => None,
-                _ => Some((vstart, vend, false)),
-            };
+            return (v != b"null").then_some((vstart, vend, false));
         }
         i = skip_ws(line, vend);
         match line.get(i) {
@@ -480,6 +483,23 @@ pub fn json_field_range(line: &[u8], field: &str) -> Option<(usize, usize, bool)
 mod tests {
     use super::*;
     use crate::exec::task::read_partition;
+
+    #[test]
+    fn a_lines_field_is_found_whatever_its_value() {
+        let line = br#"{"n":{"k":"inner"},"S":"a\"b","k":"plain","num":-1.5e3,"nil":null}"#;
+        let text = |f: &str| {
+            json_field_range(line, f)
+                .map(|(s, e, escaped)| (std::str::from_utf8(&line[s..e]).unwrap(), escaped))
+        };
+        assert_eq!(text("k"), Some(("plain", false)));
+        assert_eq!(text("K"), Some(("plain", false)));
+        assert_eq!(text("s"), Some((r#"a\"b"#, true)));
+        assert_eq!(text("num"), Some(("-1.5e3", false)));
+        assert_eq!(text("n"), Some((r#"{"k":"inner"}"#, false)));
+        assert_eq!(text("nil"), None);
+        assert_eq!(text("missing"), None);
+        assert_eq!(json_field_range(br#"{"k":"open"#, "k"), None);
+    }
 
     #[test]
     fn loads_every_line_across_chunks_with_its_key_and_partition() {
