@@ -4,7 +4,9 @@
 //! type that needs conversion, invalid JSON) returns None, and the caller falls back to the
 //! general decoder, which also words the errors; so both paths give the same rows.
 
-use super::json_scan::{folded_eq, folded_name, plain_text, skip_ws, string_end, value_span};
+use super::json_scan::{
+    ends_scalar, folded_eq, folded_name, plain_text, skip_ws, string_end, value_span,
+};
 use crate::data::{SqlType, Value};
 
 use super::set_string;
@@ -60,14 +62,29 @@ pub fn decode_flat(
             return None;
         }
         i = skip_ws(bytes, i + 1);
-        let (start, end) = value_span(bytes, i)?;
-        if let Some(c) = find_column(columns, folded, (bytes, name_end - name.len()), name, next) {
-            let (_, ty, pos) = &columns[c];
-            if c < TRACKED_COLUMNS && unread & (1 << c) != 0 {
-                check(&bytes[start..end], ty)?;
-            } else {
-                convert(&bytes[start..end], ty, &mut row[*pos])?;
+        let column = find_column(columns, folded, (bytes, name_end - name.len()), name, next);
+        let read = |c: usize| c >= TRACKED_COLUMNS || unread & (1 << c) == 0;
+        // A number is read as it is scanned; anything else is spanned, then converted.
+        let end = match column {
+            Some(c) if read(c) => number_at(bytes, i, &columns[c].1, &mut row[columns[c].2]),
+            _ => None,
+        };
+        let end = match end {
+            Some(end) => end,
+            None => {
+                let (start, end) = value_span(bytes, i)?;
+                if let Some(c) = column {
+                    let (_, ty, pos) = &columns[c];
+                    if read(c) {
+                        convert(&bytes[start..end], ty, &mut row[*pos])?;
+                    } else {
+                        check(&bytes[start..end], ty)?;
+                    }
+                }
+                end
             }
+        };
+        if let Some(c) = column {
             if c < TRACKED_COLUMNS {
                 seen |= 1 << c;
             }
@@ -183,6 +200,56 @@ fn plain_string(v: &[u8]) -> Option<&str> {
         return None;
     }
     plain_text(&v[1..v.len() - 1])
+}
+
+/// Reads the number at `i` into `slot` as it scans it, for the common numbers of
+/// records: an integer of at most 18 digits into a BIGINT or INT, a decimal that
+/// `short_decimal` reads into a DOUBLE. Gives where the number ends; None (the slot as it
+/// was) for anything else, which `value_span` and `convert` then read as before.
+#[inline]
+fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<usize> {
+    let integer = match ty {
+        SqlType::Bigint | SqlType::Int => true,
+        SqlType::Double => false,
+        _ => return None,
+    };
+    let negative = bytes.get(i) == Some(&b'-');
+    let first = i + negative as usize;
+    let mut j = first;
+    let mut digits: u64 = 0;
+    let mut point = None;
+    let most = if integer { 18 } else { 15 };
+    let mut count = 0;
+    while let Some(&b) = bytes.get(j) {
+        match b {
+            b'0'..=b'9' if count < most => {
+                digits = digits * 10 + (b - b'0') as u64;
+                count += 1;
+            }
+            b'.' if !integer && point.is_none() && j > first => point = Some(j),
+            _ => break,
+        }
+        j += 1;
+    }
+    if count == 0 || bytes.get(j).is_some_and(|&b| !ends_scalar(b)) {
+        return None;
+    }
+    *slot = if integer {
+        let n = if negative {
+            -(digits as i64)
+        } else {
+            digits as i64
+        };
+        match ty {
+            SqlType::Int => Value::Int(n.try_into().ok()?),
+            _ => Value::Bigint(n),
+        }
+    } else {
+        let scale = point.map_or(0, |p| j - p - 1);
+        let d = digits as f64 / POWERS_OF_TEN[scale];
+        Value::Double(if negative { -d } else { d })
+    };
+    Some(j)
 }
 
 /// Powers of ten that are exact doubles.
@@ -406,6 +473,62 @@ mod tests {
         ] {
             assert_eq!(short_decimal(t.as_bytes()), None, "{t}");
         }
+    }
+
+    #[test]
+    fn numbers_read_while_scanned_are_what_the_span_and_conversion_give() {
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "20.8",
+            "-20.8",
+            "1.",
+            "007.50",
+            "123456789012345",
+            "1234567890123456",
+            "999999999999999999",
+            "-999999999999999999",
+            "1000000000000000000",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "1e5",
+            "1.2.3",
+            "-",
+            ".5",
+            "-.5",
+            "1-2",
+            "12a",
+            "0.000000000000001",
+        ];
+        for t in texts {
+            for end in ["", ",", "}", " ", "]", "x"] {
+                let text = format!("{t}{end}");
+                for ty in [SqlType::Bigint, SqlType::Int, SqlType::Double] {
+                    let mut scanned = Value::Null;
+                    let Some(at) = number_at(text.as_bytes(), 0, &ty, &mut scanned) else {
+                        assert_eq!(scanned, Value::Null, "{text} {ty:?}");
+                        continue;
+                    };
+                    let (start, stop) = value_span(text.as_bytes(), 0).unwrap();
+                    assert_eq!((start, stop), (0, at), "{text} {ty:?}");
+                    let mut converted = Value::Null;
+                    assert!(convert(&text.as_bytes()[..stop], &ty, &mut converted).is_some());
+                    assert_eq!(scanned, converted, "{text} {ty:?}");
+                    if let (Value::Double(a), Value::Double(b)) = (&scanned, &converted) {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{text}");
+                    }
+                }
+            }
+        }
+        // the common ones are read while scanned
+        let mut slot = Value::Null;
+        assert_eq!(number_at(b"20.8,", 0, &SqlType::Double, &mut slot), Some(4));
+        assert_eq!(slot, Value::Double(20.8));
+        assert_eq!(number_at(b"1699999998112}", 0, &SqlType::Bigint, &mut slot), Some(13));
+        assert_eq!(slot, Value::Bigint(1699999998112));
     }
 
     #[test]

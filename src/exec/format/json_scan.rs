@@ -161,6 +161,12 @@ const ENDS_SCALAR: [bool; 256] = {
     t
 };
 
+/// Whether `b` ends a number, `true`, `false` or `null`.
+#[inline(always)]
+pub fn ends_scalar(b: u8) -> bool {
+    ENDS_SCALAR[b as usize]
+}
+
 /// The byte range of the JSON value starting at `i`.
 #[inline]
 pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
