@@ -8,7 +8,7 @@
 
 use crate::exec::log::LogRecord;
 
-use super::format::{key, DecodeError, ValueDecoder};
+use super::format::{key, set_value, DecodeError, ValueDecoder};
 use crate::data::{SqlType, Value};
 use crate::plan::catalog::Format;
 use crate::plan::header_columns::HeaderSlot;
@@ -144,9 +144,15 @@ impl SourceDecoder {
         r: &LogRecord,
         row: &mut [Value],
     ) -> Result<Option<i64>, DecodeError> {
-        row[self.base + ROWTIME] = Value::Bigint(r.timestamp_ms);
-        row[self.base + ROWPARTITION] = Value::Int(partition as i32);
-        row[self.base + ROWOFFSET] = Value::Bigint(r.offset as i64);
+        set_value(&mut row[self.base + ROWTIME], Value::Bigint(r.timestamp_ms));
+        set_value(
+            &mut row[self.base + ROWPARTITION],
+            Value::Int(partition as i32),
+        );
+        set_value(
+            &mut row[self.base + ROWOFFSET],
+            Value::Bigint(r.offset as i64),
+        );
         if let Some(k) = r.key {
             match &self.window {
                 None => key::decode_key(self.key_format, k, &self.key_columns, row)?,
@@ -209,7 +215,7 @@ impl SourceDecoder {
         }
         // As in ksqlDB, ROWTIME is the record's event time: its timestamp column when the
         // source has one.
-        row[self.base + ROWTIME] = Value::Bigint(event_time_ms);
+        set_value(&mut row[self.base + ROWTIME], Value::Bigint(event_time_ms));
         Ok(Some(event_time_ms))
     }
 }

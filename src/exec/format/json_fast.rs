@@ -9,7 +9,7 @@ use super::json_scan::{
 };
 use crate::data::{SqlType, Value};
 
-use super::set_string;
+use super::{set_string, set_value};
 
 /// Columns tracked with a bit each; a source with more resets its columns before the scan.
 pub const TRACKED_COLUMNS: usize = 64;
@@ -234,7 +234,7 @@ fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<u
     if count == 0 || bytes.get(j).is_some_and(|&b| !ends_scalar(b)) {
         return None;
     }
-    *slot = if integer {
+    let v = if integer {
         let n = if negative {
             -(digits as i64)
         } else {
@@ -249,6 +249,7 @@ fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<u
         let d = digits as f64 / POWERS_OF_TEN[scale];
         Value::Double(if negative { -d } else { d })
     };
+    set_value(slot, v);
     Some(j)
 }
 
@@ -527,7 +528,10 @@ mod tests {
         let mut slot = Value::Null;
         assert_eq!(number_at(b"20.8,", 0, &SqlType::Double, &mut slot), Some(4));
         assert_eq!(slot, Value::Double(20.8));
-        assert_eq!(number_at(b"1699999998112}", 0, &SqlType::Bigint, &mut slot), Some(13));
+        assert_eq!(
+            number_at(b"1699999998112}", 0, &SqlType::Bigint, &mut slot),
+            Some(13)
+        );
         assert_eq!(slot, Value::Bigint(1699999998112));
     }
 

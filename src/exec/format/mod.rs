@@ -115,6 +115,24 @@ pub fn set_string(slot: &mut Value, text: &str) {
     *slot = Value::string(text);
 }
 
+/// Puts `v` in `slot`. When the slot holds a value that owns nothing (a number, a time, a
+/// boolean, NULL), as a decoded row's slot usually does from the record before, it is
+/// overwritten without the call that would drop it.
+#[inline(always)]
+pub fn set_value(slot: &mut Value, v: Value) {
+    match slot {
+        Value::Null
+        | Value::Boolean(_)
+        | Value::Int(_)
+        | Value::Bigint(_)
+        | Value::Double(_)
+        | Value::Timestamp(_)
+        | Value::Date(_)
+        | Value::Time(_) => std::mem::forget(std::mem::replace(slot, v)),
+        _ => *slot = v,
+    }
+}
+
 /// Encodes named, typed values as a record value; with `wrap_single_value` false, a JSON
 /// value of one column is written bare (ksqlDB's WRAP_SINGLE_VALUE=false); DELIMITED
 /// fields are separated by `delimiter`.
