@@ -178,6 +178,8 @@ pub struct SinkWriter {
     pub(crate) tag_prefix: Option<String>,
     /// Rows written after the last commit of a query that crashed: not written again.
     pub(crate) skip: std::collections::HashSet<Bytes>,
+    /// A JSON object value's field names, each as `"NAME":`, written once.
+    json_names: Option<Vec<Box<[u8]>>>,
 }
 
 /// A sink record's timestamp taken from a column of its row (ksqlDB's sink `timestamp`).
@@ -236,6 +238,18 @@ impl SinkWriter {
                 ColumnRole::Header => {}
             }
         }
+        let json_object =
+            def.value_format == Format::Json && (def.wrap_single_value || value_cols.len() != 1);
+        let json_names = json_object.then(|| {
+            (value_cols.iter())
+                .map(|(name, _, _)| {
+                    let mut b = Vec::new();
+                    super::format::json::write_string(name, &mut b);
+                    b.push(b':');
+                    b.into_boxed_slice()
+                })
+                .collect()
+        });
         SinkWriter {
             topic: def.topic.clone(),
             key_format: KeyFormat {
@@ -252,6 +266,7 @@ impl SinkWriter {
             computed_key: false,
             tag_prefix: None,
             skip: Default::default(),
+            json_names,
         }
     }
 
@@ -326,6 +341,19 @@ impl SinkWriter {
 
     /// Appends the row's value to `buf`.
     pub(crate) fn encode_value(&self, r: &OutputRow, buf: &mut Vec<u8>) {
+        if let Some(names) = &self.json_names {
+            // A JSON object: each field's name was written once, with the writer.
+            buf.push(b'{');
+            for (k, ((_, ty, i), name)) in self.value_cols.iter().zip(names).enumerate() {
+                if k > 0 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(name);
+                super::format::json::write_value(&r.values[*i], ty, buf);
+            }
+            buf.push(b'}');
+            return;
+        }
         let mut value_cols = SmallVec::<[_; 8]>::new();
         value_cols.extend((self.value_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));
         encode_value(

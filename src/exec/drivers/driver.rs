@@ -39,9 +39,13 @@ pub(crate) fn run<U: Task + 'static>(
         let stop = stop.clone();
         handles.push(runtime.spawn_blocking(move || {
             let result = (|| -> ExecResult<()> {
+                // (sized as the batch before: a batch grown from empty is copied
+                // again at every doubling)
+                let mut size = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let mut out = Vec::new();
+                    let mut out = Vec::with_capacity(size);
                     let more = unit.next_batch(&mut out)?;
+                    size = out.len();
                     // A closed channel: the caller stopped (LIMIT, or a failure of its own).
                     if !out.is_empty() && tx.send(out).is_err() {
                         return Ok(());
