@@ -5,7 +5,8 @@
 //! general decoder, which also words the errors; so both paths give the same rows.
 
 use super::json_scan::{
-    ends_scalar, folded_eq, folded_name, plain_text, skip_ws, string_end, value_span,
+    ascii_string_end, ascii_text, ends_scalar, folded_eq, folded_name, plain_text, skip_ws,
+    string_end, value_span,
 };
 use crate::data::{SqlType, Value};
 
@@ -66,8 +67,16 @@ pub fn decode_flat(
         let read = |c: usize| c >= TRACKED_COLUMNS || unread & (1 << c) == 0;
         // A number is read as it is scanned; anything else is spanned, then converted.
         let end = match column {
-            Some(c) if read(c) => number_at(bytes, i, &columns[c].1, &mut row[columns[c].2]),
-            _ => None,
+            Some(c) => {
+                let (_, ty, pos) = &columns[c];
+                let slot = &mut row[*pos];
+                match read(c) {
+                    true => number_at(bytes, i, ty, slot)
+                        .or_else(|| string_at(bytes, i, ty, Some(slot))),
+                    false => string_at(bytes, i, ty, None),
+                }
+            }
+            None => None,
         };
         let end = match end {
             Some(end) => end,
@@ -251,6 +260,21 @@ fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<u
     };
     set_value(slot, v);
     Some(j)
+}
+
+/// Reads the plain ASCII string at `i` of a STRING column into `slot` (None: a column no
+/// operator reads, only checked) as it finds its end: the common string of records. Gives
+/// where it ends; None for anything else, which `value_span` and `convert` then read.
+#[inline]
+fn string_at(bytes: &[u8], i: usize, ty: &SqlType, slot: Option<&mut Value>) -> Option<usize> {
+    if *ty != SqlType::String || bytes.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = ascii_string_end(bytes, i + 1)?;
+    if let Some(slot) = slot {
+        set_string(slot, ascii_text(&bytes[i + 1..end]));
+    }
+    Some(end + 1)
 }
 
 /// Powers of ten that are exact doubles.

@@ -55,7 +55,7 @@ pub fn folded_name(name: &str) -> Option<u64> {
 /// Whether the `len` bytes of `s` at `i` equal, ignoring ASCII case, the name `folded`
 /// (of that length) stands for; None when fewer than eight bytes follow `i`, as near the
 /// end of `s`, to be compared another way.
-#[inline]
+#[inline(always)]
 pub fn folded_eq(s: &[u8], i: usize, len: usize, folded: u64) -> Option<bool> {
     if i + 8 > s.len() || len > 8 {
         return None;
@@ -111,6 +111,30 @@ pub fn string_end(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// The end (its closing quote) of a string whose contents start at `i`, when they are
+/// plain ASCII: no escape, no control character, no byte past 0x7f. None for any other
+/// string, and for one whose closing quote is not within a word of the end of `s`.
+#[inline]
+pub fn ascii_string_end(s: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= s.len() {
+        let w = word(s, i);
+        let quote = matching(w, b'"');
+        // (bytes past the quote may match anything: they are masked off)
+        let before = match quote {
+            0 => u64::MAX,
+            q => (1u64 << (q.trailing_zeros() & !7)) - 1,
+        };
+        if (matching(w, b'\\') | below_space(w) | (w & HIGHS)) & before != 0 {
+            return None;
+        }
+        if quote != 0 {
+            return Some(i + (quote.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    None
+}
+
 /// The text of a string's contents (between its quotes) when they are plain: no escape,
 /// no control character, and UTF-8, so that they are its text as they are.
 pub fn plain_text(s: &[u8]) -> Option<&str> {
@@ -141,6 +165,14 @@ fn utf8_known_ascii(s: &[u8], ascii: bool) -> Option<&str> {
     } else {
         std::str::from_utf8(s).ok()
     }
+}
+
+/// The text of bytes the caller found all ASCII (`ascii_string_end`).
+#[inline]
+pub fn ascii_text(s: &[u8]) -> &str {
+    debug_assert!(s.is_ascii());
+    // SAFETY: bytes below 0x80 are each a character of UTF-8.
+    unsafe { std::str::from_utf8_unchecked(s) }
 }
 
 /// The text of `s` if it is UTF-8, with a quick way through the common case of ASCII
@@ -244,7 +276,22 @@ mod tests {
                     let bytewise = !s.iter().any(|&c| c == b'\\' || c < 0x20);
                     let text = bytewise.then(|| std::str::from_utf8(&s).ok()).flatten();
                     assert_eq!(plain_text(&s), text, "{s:?}");
-                    assert_eq!(utf8(&s), std::str::from_utf8(&s).ok(), "{s:?}");
+                    // in a record: the string's contents, then its quote and more
+                    let mut record = s.clone();
+                    record.extend_from_slice(br#"","b":1}"#);
+                    for start in 0..=s.len() {
+                        let q = start + record[start..].iter().position(|&c| c == b'"').unwrap();
+                        let plain = record[start..q]
+                            .iter()
+                            .all(|&c| c != b'\\' && (0x20..0x80).contains(&c));
+                        let word_fits = start + (q - start) / 8 * 8 + 8 <= record.len();
+                        let expected = (plain && word_fits).then_some(q);
+                        assert_eq!(
+                            ascii_string_end(&record, start),
+                            expected,
+                            "{record:?} {start}"
+                        );
+                    }
                 }
             }
         }
