@@ -45,24 +45,9 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
                 _ => Value::Null,
             },
         },
-        TExpr::Compare(op, a, b) => {
-            let (l, r) = (eval(a, row), eval(b, row));
-            match op {
-                // A comparison with a NULL side is FALSE, not NULL, as ksqlDB evaluates it
-                // (so NOT (x = 1) keeps a row whose x is NULL).
-                CmpOp::Eq | CmpOp::NotEq => l.sql_eq(&r).map_or(Value::Boolean(false), |eq| {
-                    Value::Boolean(eq == (*op == CmpOp::Eq))
-                }),
-                // NULL-safe: two NULLs are not distinct, one NULL is.
-                CmpOp::Distinct | CmpOp::NotDistinct => {
-                    let same = l.sql_eq(&r).unwrap_or(l.is_null() && r.is_null());
-                    Value::Boolean(same == (*op == CmpOp::NotDistinct))
-                }
-                _ => l.sql_cmp(&r).map_or(Value::Boolean(false), |ord| {
-                    Value::Boolean(compare(*op, ord))
-                }),
-            }
-        }
+        TExpr::Compare(op, a, b) => with_ref(a, row, |l| {
+            with_ref(b, row, |r| Value::Boolean(compared(*op, l, r)))
+        }),
         TExpr::Arith(op, a, b) => {
             let (l, r) = (eval(a, row), eval(b, row));
             if l.is_null() || r.is_null() {
@@ -261,7 +246,36 @@ fn apply_lambda(lambda: &TypedExpr, params: &[Value], row: &[Value]) -> Value {
 
 /// Is the predicate TRUE for this row? (NULL and FALSE both drop it.)
 pub fn is_true(e: &TypedExpr, row: &[Value]) -> bool {
-    matches!(eval(e, row), Value::Boolean(true))
+    match &e.kind {
+        // (the common WHERE: its sides are compared where they are, not copied out)
+        TExpr::Compare(op, a, b) => with_ref(a, row, |l| with_ref(b, row, |r| compared(*op, l, r))),
+        _ => matches!(eval(e, row), Value::Boolean(true)),
+    }
+}
+
+/// Calls `f` with the value of `e`: a column's or a literal's where it is, any other
+/// expression's evaluated.
+#[inline(always)]
+fn with_ref<R>(e: &TypedExpr, row: &[Value], f: impl FnOnce(&Value) -> R) -> R {
+    match &e.kind {
+        TExpr::Column(i) => f(&row[*i]),
+        TExpr::Literal(v) => f(v),
+        _ => f(&eval(e, row)),
+    }
+}
+
+/// The comparison `l op r`. A comparison with a NULL side is FALSE, not NULL, as ksqlDB
+/// evaluates it (so NOT (x = 1) keeps a row whose x is NULL); IS [NOT] DISTINCT FROM is
+/// NULL-safe: two NULLs are not distinct, one NULL is.
+fn compared(op: CmpOp, l: &Value, r: &Value) -> bool {
+    match op {
+        CmpOp::Eq | CmpOp::NotEq => l.sql_eq(r).is_some_and(|eq| eq == (op == CmpOp::Eq)),
+        CmpOp::Distinct | CmpOp::NotDistinct => {
+            let same = l.sql_eq(r).unwrap_or(l.is_null() && r.is_null());
+            same == (op == CmpOp::NotDistinct)
+        }
+        _ => l.sql_cmp(r).is_some_and(|ord| compare(op, ord)),
+    }
 }
 
 fn compare(op: CmpOp, ord: Ordering) -> bool {
