@@ -1309,11 +1309,10 @@ impl AggregateTask {
             if !all && !closed(*end, grace, now) {
                 break;
             }
-            let (_, mut ids) = self.closing.pop_first().expect("just seen");
+            let (_, ids) = self.closing.pop_first().expect("just seen");
             // windows closing together are emitted in key order: deterministic output
-            ids.sort_unstable();
-            for id in ids {
-                let Some(g) = self.groups.remove(&id) else {
+            for id in in_key_order(&ids) {
+                let Some(g) = self.groups.remove(id) else {
                     continue;
                 };
                 {
@@ -1481,12 +1480,64 @@ fn carry_headers(r: &LogRecord, rows: &mut [OutputRow]) {
 }
 
 /// The aggregate's row before projection: keys, the window's bounds, then the results.
+/// Group ids in byte order. They are sorted by their first eight bytes, read as one
+/// number (a shorter id padded with zeros, which keeps the order), and only ids with the
+/// same first eight bytes are compared whole: sorting thousands of ids at each window's
+/// end then moves and compares numbers, not byte strings.
+fn in_key_order(ids: &[KeyBytes]) -> impl Iterator<Item = &KeyBytes> {
+    let prefix = |id: &[u8]| {
+        let mut b = [0u8; 8];
+        let n = id.len().min(8);
+        b[..n].copy_from_slice(&id[..n]);
+        u64::from_be_bytes(b)
+    };
+    let mut order: Vec<(u64, u32)> = (ids.iter().enumerate())
+        .map(|(i, id)| (prefix(id), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        (a.0.cmp(&b.0)).then_with(|| ids[a.1 as usize].cmp(&ids[b.1 as usize]))
+    });
+    order.into_iter().map(move |(_, i)| &ids[i as usize])
+}
+
+#[cfg(test)]
+mod key_order_tests {
+    use super::{in_key_order, KeyBytes};
+
+    #[test]
+    fn ids_come_in_byte_order_whatever_their_lengths() {
+        // ids around the eight bytes: zeros, prefixes of each other, equal prefixes
+        let mut ids: Vec<KeyBytes> = Vec::new();
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xff];
+        let mut seed = 7u64;
+        for len in 0..20 {
+            for _ in 0..40 {
+                let id: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        bytes[(seed >> 33) as usize % bytes.len()]
+                    })
+                    .collect();
+                ids.push(KeyBytes::from_slice(&id));
+            }
+        }
+        let mut expected = ids.clone();
+        expected.sort();
+        let got: Vec<KeyBytes> = in_key_order(&ids).cloned().collect();
+        assert_eq!(got, expected);
+    }
+}
+
 fn output_row(
     key: &[Value],
     window: Option<(i64, i64)>,
     results: impl Iterator<Item = Value>,
-) -> Vec<Value> {
-    let mut row: Vec<Value> = key.to_vec();
+) -> smallvec::SmallVec<[Value; 8]> {
+    // (on the stack for the usual few columns: no allocation, nor growth, per row)
+    let mut row = smallvec::SmallVec::new();
+    row.extend(key.iter().cloned());
     if let Some((start, end)) = window {
         row.push(Value::Bigint(start));
         row.push(Value::Bigint(end));
