@@ -5,8 +5,8 @@
 //! general decoder, which also words the errors; so both paths give the same rows.
 
 use super::json_scan::{
-    ascii_string_end, ascii_text, ends_scalar, folded_eq, folded_name, plain_text, skip_ws,
-    string_end, value_span,
+    ascii_string_end, ascii_text, eight_digits, ends_scalar, folded_eq, folded_name, plain_text,
+    skip_ws, string_end, value_span,
 };
 use crate::data::{SqlType, Value};
 
@@ -229,6 +229,14 @@ fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<u
     let mut point = None;
     let most = if integer { 18 } else { 15 };
     let mut count = 0;
+    // (a timestamp's first eight digits at once)
+    if integer {
+        if let Some(n) = eight_digits(bytes, j) {
+            digits = n;
+            count = 8;
+            j += 8;
+        }
+    }
     while let Some(&b) = bytes.get(j) {
         match b {
             b'0'..=b'9' if count < most => {

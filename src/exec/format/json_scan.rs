@@ -193,6 +193,25 @@ const ENDS_SCALAR: [bool; 256] = {
     t
 };
 
+/// The number the eight ASCII digits at `i` of `s` spell, when there are eight digits
+/// there: all eight converted at once, in a few multiplications of one word.
+#[inline]
+pub fn eight_digits(s: &[u8], i: usize) -> Option<u64> {
+    if i + 8 > s.len() {
+        return None;
+    }
+    let w = word(s, i);
+    // each byte 0x30..=0x39: its high half is 3, and adding 6 leaves it 3
+    let high = lanes(0xf0);
+    if (w & high) | ((w.wrapping_add(lanes(0x06)) & high) >> 4) != lanes(0x33) {
+        return None;
+    }
+    // pairs of digits, then fours, then the eight (the first digit is the lowest byte)
+    let w = (w & lanes(0x0f)).wrapping_mul(10 << 8 | 1) >> 8;
+    let w = (w & 0x00ff_00ff_00ff_00ff).wrapping_mul(100 << 16 | 1) >> 16;
+    Some((w & 0x0000_ffff_0000_ffff).wrapping_mul(10_000 << 32 | 1) >> 32)
+}
+
 /// Whether `b` ends a number, `true`, `false` or `null`.
 #[inline(always)]
 pub fn ends_scalar(b: u8) -> bool {
@@ -319,6 +338,23 @@ mod tests {
         }
         assert_eq!(folded_name("NINE_LONG"), None);
         assert_eq!(folded_eq(b"ab", 0, 2, folded_name("AB").unwrap()), None);
+    }
+
+    #[test]
+    fn eight_digits_are_read_as_their_number() {
+        for text in ["00000000", "12345678", "99999999", "16999999", "01020304"] {
+            let n: u64 = text.parse().unwrap();
+            assert_eq!(
+                eight_digits(format!("x{text}y").as_bytes(), 1),
+                Some(n),
+                "{text}"
+            );
+        }
+        for text in [
+            "1234567", "1234567a", "123/5678", "12:45678", "-1234567", "1234 678",
+        ] {
+            assert_eq!(eight_digits(text.as_bytes(), 0), None, "{text}");
+        }
     }
 
     #[test]

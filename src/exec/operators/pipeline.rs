@@ -11,7 +11,7 @@ use crate::exec::eval::{eval, is_true};
 use crate::exec::format::DecodeError;
 use crate::exec::physical::{NodeId, Operator, PhysicalPlan};
 use crate::exec::task::{BadRecord, OutputRow, PartitionReader, Task, TaskStats};
-use crate::plan::expr::TypedExpr;
+use crate::plan::expr::{TExpr, TypedExpr};
 use crate::plan::logical::{LogicalPlan, Project, Source};
 use crate::plan::QueryPlan;
 
@@ -157,7 +157,11 @@ impl Operators {
         // (the values are made where the row is: made first, they would be moved there,
         // the row's inline values and all)
         let values = &mut out.last_mut().expect("pushed").values;
-        values.extend(self.project.iter().map(|e| eval(e, row)));
+        values.extend(self.project.iter().map(|e| match &e.kind {
+            // (most SELECT items are columns: copied without a call to evaluate them)
+            TExpr::Column(i) => row[*i].clone(),
+            _ => eval(e, row),
+        }));
     }
 
     /// Projects a row once per element of its table functions' lists (as many rows as
