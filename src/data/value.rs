@@ -209,9 +209,12 @@ pub fn push_double(d: f64, out: &mut Vec<u8>) {
     if a != 0.0 {
         let mut buf = zmij::Buffer::new();
         let text = buf.format_finite(d);
-        if !text.contains('e') {
+        // (one pass over a few bytes: a search for each would cost more than the bytes)
+        let (exponent, point) =
+            (text.bytes()).fold((false, false), |(e, p), b| (e || b == b'e', p || b == b'.'));
+        if !exponent {
             out.extend_from_slice(text.as_bytes());
-            if !text.contains('.') {
+            if !point {
                 out.extend_from_slice(b".0");
             }
             return;

@@ -58,9 +58,14 @@ pub fn decode_flat(
             return None;
         }
         let name = &bytes[i + 1..name_end];
-        i = skip_ws(bytes, name_end + 1);
+        // (compact JSON, the usual record, has the colon right after the name and the
+        // value right after it: whitespace is looked for only when it is not so)
+        i = name_end + 1;
         if bytes.get(i) != Some(&b':') {
-            return None;
+            i = skip_ws(bytes, i);
+            if bytes.get(i) != Some(&b':') {
+                return None;
+            }
         }
         i = skip_ws(bytes, i + 1);
         let column = find_column(columns, folded, (bytes, name_end - name.len()), name, next);
@@ -99,7 +104,10 @@ pub fn decode_flat(
             }
             next = c + 1;
         }
-        i = skip_ws(bytes, end);
+        i = match bytes.get(end) {
+            Some(b',' | b'}') => end,
+            _ => skip_ws(bytes, end),
+        };
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
             Some(b'}') => {
