@@ -242,12 +242,7 @@ impl SinkWriter {
             def.value_format == Format::Json && (def.wrap_single_value || value_cols.len() != 1);
         let json_names = json_object.then(|| {
             (value_cols.iter())
-                .map(|(name, _, _)| {
-                    let mut b = Vec::new();
-                    super::format::json::write_string(name, &mut b);
-                    b.push(b':');
-                    b.into_boxed_slice()
-                })
+                .map(|(name, _, _)| super::format::json::field_name(name))
                 .collect()
         });
         SinkWriter {
@@ -343,16 +338,8 @@ impl SinkWriter {
     pub(crate) fn encode_value(&self, r: &OutputRow, buf: &mut Vec<u8>) {
         if let Some(names) = &self.json_names {
             // A JSON object: each field's name was written once, with the writer.
-            buf.push(b'{');
-            for (k, ((_, ty, i), name)) in self.value_cols.iter().zip(names).enumerate() {
-                if k > 0 {
-                    buf.push(b',');
-                }
-                buf.extend_from_slice(name);
-                super::format::json::write_value(&r.values[*i], ty, buf);
-            }
-            buf.push(b'}');
-            return;
+            let values = (self.value_cols.iter()).map(|(_, ty, i)| (ty, &r.values[*i]));
+            return super::format::json::encode_object_named(names, values, buf);
         }
         let mut value_cols = SmallVec::<[_; 8]>::new();
         value_cols.extend((self.value_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));

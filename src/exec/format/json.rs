@@ -211,6 +211,32 @@ pub fn encode_object(columns: &[(&str, &SqlType, &Value)], out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
+/// A field's name as it begins a field of an object (`"NAME":`), to write once and reuse
+/// (`encode_object_named`).
+pub fn field_name(name: &str) -> Box<[u8]> {
+    let mut b = Vec::with_capacity(name.len() + 3);
+    write_string(name, &mut b);
+    b.push(b':');
+    b.into_boxed_slice()
+}
+
+/// `encode_object` with the fields' names already written (`field_name`).
+pub fn encode_object_named<'v>(
+    names: &[Box<[u8]>],
+    values: impl Iterator<Item = (&'v SqlType, &'v Value)>,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    for (k, (name, (ty, v))) in names.iter().zip(values).enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name);
+        write_value(v, ty, out);
+    }
+    out.push(b'}');
+}
+
 pub fn write_string(s: &str, out: &mut Vec<u8>) {
     // Most strings need no escape (serde_json escapes '"', '\\' and control characters).
     if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {

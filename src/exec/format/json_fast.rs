@@ -70,7 +70,8 @@ pub fn decode_flat(
         i = skip_ws(bytes, i + 1);
         let column = find_column(columns, folded, (bytes, name_end - name.len()), name, next);
         let read = |c: usize| c >= TRACKED_COLUMNS || unread & (1 << c) == 0;
-        // A number is read as it is scanned; anything else is spanned, then converted.
+        // A number or a plain string is read as it is scanned (a plain string of a column
+        // no operator reads is only scanned); anything else is spanned, then converted.
         let end = match column {
             Some(c) => {
                 let (_, ty, pos) = &columns[c];

@@ -1,7 +1,9 @@
 //! Finding where things are in JSON text without parsing it: the end of a string, the
-//! span of a value. The connector reads a line's key and timestamp fields with these, and
-//! the JSON decoder's fast path (`json_fast.rs`) every field of a flat object, so they run
-//! several times for every record; strings and numbers are scanned eight bytes at a time.
+//! span of a value, whether text is plain. The connector reads a line's key and timestamp
+//! fields with these, and the JSON decoder's fast path (`json_fast.rs`) every field of a
+//! flat object, so they run several times for every record: strings, field names and the
+//! digits of integers are read eight bytes at a time, as one `u64` ("lanes" are its
+//! bytes). `utf8` serves the text of keys too.
 
 /// Bytes with every lane set to `b`.
 const fn lanes(b: u8) -> u64 {
