@@ -113,7 +113,29 @@ impl Topics for KafkaLog {
         Some(n)
     }
 
+    /// A topic this client knows exists (it created it, or has seen it, and has not
+    /// deleted it) that the cluster calls unknown is asked about again until the timeout:
+    /// the brokers learn of a new topic one after another, and the one asked (for its
+    /// metadata, watermarks or settings) may not know it yet.
     fn describe_topic(&self, name: &str) -> Result<TopicInfo, LogError> {
+        let deadline = Instant::now() + self.settings.timeout;
+        loop {
+            match self.describe_now(name) {
+                Err(LogError::UnknownTopic(_))
+                    if Instant::now() < deadline
+                        && self.partition_counts.lock().unwrap().contains_key(name) =>
+                {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                described => return described,
+            }
+        }
+    }
+}
+
+impl KafkaLog {
+    /// The topic as the broker asked describes it now.
+    fn describe_now(&self, name: &str) -> Result<TopicInfo, LogError> {
         let topic = self
             .topic_metadata(name)?
             .ok_or_else(|| LogError::UnknownTopic(name.to_string()))?;
@@ -142,9 +164,7 @@ impl Topics for KafkaLog {
             partitions,
         })
     }
-}
 
-impl KafkaLog {
     fn admin_options(&self) -> AdminOptions {
         AdminOptions::new()
             .request_timeout(Some(self.settings.timeout))
