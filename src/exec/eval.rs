@@ -45,9 +45,7 @@ pub fn eval(e: &TypedExpr, row: &[Value]) -> Value {
                 _ => Value::Null,
             },
         },
-        TExpr::Compare(op, a, b) => with_ref(a, row, |l| {
-            with_ref(b, row, |r| Value::Boolean(compared(*op, l, r)))
-        }),
+        TExpr::Compare(op, a, b) => Value::Boolean(compared(*op, a, b, row)),
         TExpr::Arith(op, a, b) => {
             let (l, r) = (eval(a, row), eval(b, row));
             if l.is_null() || r.is_null() {
@@ -248,7 +246,7 @@ fn apply_lambda(lambda: &TypedExpr, params: &[Value], row: &[Value]) -> Value {
 pub fn is_true(e: &TypedExpr, row: &[Value]) -> bool {
     match &e.kind {
         // (the common WHERE: its sides are compared where they are, not copied out)
-        TExpr::Compare(op, a, b) => with_ref(a, row, |l| with_ref(b, row, |r| compared(*op, l, r))),
+        TExpr::Compare(op, a, b) => compared(*op, a, b, row),
         _ => matches!(eval(e, row), Value::Boolean(true)),
     }
 }
@@ -264,10 +262,15 @@ fn with_ref<R>(e: &TypedExpr, row: &[Value], f: impl FnOnce(&Value) -> R) -> R {
     }
 }
 
-/// The comparison `l op r`. A comparison with a NULL side is FALSE, not NULL, as ksqlDB
-/// evaluates it (so NOT (x = 1) keeps a row whose x is NULL); IS [NOT] DISTINCT FROM is
-/// NULL-safe: two NULLs are not distinct, one NULL is.
-fn compared(op: CmpOp, l: &Value, r: &Value) -> bool {
+/// The comparison `a op b` of the row, its sides read where they are (`with_ref`). A
+/// comparison with a NULL side is FALSE, not NULL, as ksqlDB evaluates it (so NOT (x = 1)
+/// keeps a row whose x is NULL); IS [NOT] DISTINCT FROM is NULL-safe: two NULLs are not
+/// distinct, one NULL is.
+fn compared(op: CmpOp, a: &TypedExpr, b: &TypedExpr, row: &[Value]) -> bool {
+    with_ref(a, row, |l| with_ref(b, row, |r| compare_values(op, l, r)))
+}
+
+fn compare_values(op: CmpOp, l: &Value, r: &Value) -> bool {
     match op {
         CmpOp::Eq | CmpOp::NotEq => l.sql_eq(r).is_some_and(|eq| eq == (op == CmpOp::Eq)),
         CmpOp::Distinct | CmpOp::NotDistinct => {

@@ -176,19 +176,19 @@ fn convert(v: &[u8], ty: &SqlType, slot: &mut Value) -> Option<()> {
         *slot = Value::Null;
         return Some(());
     }
+    // the common numbers, read as `decode_flat` reads them while scanning
+    if number_at(v, 0, ty, slot) == Some(v.len()) {
+        return Some(());
+    }
     *slot = match ty {
         SqlType::String => {
             set_string(slot, plain_string(v)?);
             return Some(());
         }
         // out of range (1e400): the general decoder reports the bad record
-        SqlType::Double => match short_decimal(v) {
-            Some(d) => Value::Double(d),
-            None if is_number(v) => {
-                Value::Double(ascii(v).parse().ok().filter(|d: &f64| d.is_finite())?)
-            }
-            None => return None,
-        },
+        SqlType::Double if is_number(v) => {
+            Value::Double(ascii_text(v).parse().ok().filter(|d: &f64| d.is_finite())?)
+        }
         SqlType::Bigint if is_integer(v) => Value::Bigint(parse_integer(v)?),
         SqlType::Int if is_integer(v) => Value::Int(parse_integer(v)?.try_into().ok()?),
         SqlType::Boolean => match v {
@@ -221,9 +221,12 @@ fn plain_string(v: &[u8]) -> Option<&str> {
 }
 
 /// Reads the number at `i` into `slot` as it scans it, for the common numbers of
-/// records: an integer of at most 18 digits into a BIGINT or INT, a decimal that
-/// `short_decimal` reads into a DOUBLE. Gives where the number ends; None (the slot as it
-/// was) for anything else, which `value_span` and `convert` then read as before.
+/// records: an integer of at most 18 digits (below 10^18: no overflow to check for) into a
+/// BIGINT or INT, a decimal of at most 15 digits without exponent (`-12.5`) into a DOUBLE.
+/// Such a decimal's digits and the power of ten of its scale are both exact doubles, so
+/// the one division rounds correctly: the same double as the general parser gives, for a
+/// fraction of its work. Gives where the number ends; None (the slot as it was) for
+/// anything else, which `convert` then reads the general way.
 #[inline]
 fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<usize> {
     let integer = match ty {
@@ -299,46 +302,6 @@ const POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// A decimal of at most 15 digits without exponent (`-12.5`), the common number in
-/// records; None for any other text. Its digits and the power of ten of its scale are both
-/// exact doubles, so the one division rounds correctly: the same double as the general
-/// parser gives, for a fraction of its work.
-fn short_decimal(v: &[u8]) -> Option<f64> {
-    let (negative, text) = match v.strip_prefix(b"-") {
-        Some(t) => (true, t),
-        None => (false, v),
-    };
-    let mut digits: u64 = 0;
-    let mut count = 0;
-    let mut point = None;
-    for (i, &b) in text.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                digits = digits * 10 + (b - b'0') as u64;
-                count += 1;
-                if count > 15 {
-                    return None;
-                }
-            }
-            b'.' if point.is_none() && i > 0 => point = Some(i),
-            _ => return None,
-        }
-    }
-    if count == 0 {
-        return None;
-    }
-    let scale = point.map_or(0, |p| text.len() - p - 1);
-    let d = digits as f64 / POWERS_OF_TEN[scale];
-    Some(if negative { -d } else { d })
-}
-
-/// Text checked to be ASCII (`is_number`) as a `str`, without checking it again.
-fn ascii(v: &[u8]) -> &str {
-    debug_assert!(v.is_ascii());
-    // SAFETY: callers pass bytes `is_number` accepted: ASCII digits, signs, '.', 'e', 'E'.
-    unsafe { std::str::from_utf8_unchecked(v) }
-}
-
 /// The value of digits `is_integer` accepted (an optional '-', then digits); None when it
 /// is out of i64's range.
 fn parse_integer(v: &[u8]) -> Option<i64> {
@@ -346,11 +309,6 @@ fn parse_integer(v: &[u8]) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, v),
     };
-    if digits.len() <= 18 {
-        // Below 10^18: no overflow to check for on each digit (a timestamp has 13).
-        let n = digits.iter().fold(0i64, |n, &d| n * 10 + (d - b'0') as i64);
-        return Some(if negative { -n } else { n });
-    }
     let mut n: i64 = 0;
     for &d in digits {
         let d = (d - b'0') as i64;
@@ -387,11 +345,25 @@ mod tests {
         ]
     }
 
+    /// `decode_flat` of `cols()`, with their folded names, as a decoder calls it.
+    fn flat(line: &[u8], unread: u64, row: &mut [Value]) -> Option<()> {
+        decode_flat(line, &cols(), &folded_names(&cols()), unread, row)
+    }
+
+    /// A decimal as `number_at` reads it when it is the whole text.
+    fn short_decimal(text: &[u8]) -> Option<f64> {
+        let mut slot = Value::Null;
+        match (number_at(text, 0, &SqlType::Double, &mut slot), slot) {
+            (Some(end), Value::Double(d)) if end == text.len() => Some(d),
+            _ => None,
+        }
+    }
+
     #[test]
     fn reads_the_used_fields_of_a_flat_object() {
         let mut row = vec![Value::Null; 3];
         let line = br#"{"sensor":"s-1","site":"site-82","temp":20.8,"ts":1699999998112}"#;
-        assert!(decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
+        assert!(flat(line, 0, &mut row).is_some());
         assert_eq!(
             row,
             vec![
@@ -401,14 +373,7 @@ mod tests {
             ]
         );
         let mut row = vec![Value::Bigint(1); 3];
-        assert!(decode_flat(
-            br#" { "temp" : -1e2 } "#,
-            &cols(),
-            &folded_names(&cols()),
-            0,
-            &mut row
-        )
-        .is_some());
+        assert!(flat(br#" { "temp" : -1e2 } "#, 0, &mut row).is_some());
         assert_eq!(row, vec![Value::Null, Value::Double(-100.0), Value::Null]);
     }
 
@@ -416,13 +381,11 @@ mod tests {
     fn a_string_held_by_another_row_is_not_overwritten_by_the_next_record() {
         let mut row = vec![Value::Null; 3];
         let first = br#"{"site":"site-1","temp":1.5}"#;
-        assert!(decode_flat(first, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
+        assert!(flat(first, 0, &mut row).is_some());
         let kept = row.clone();
         // same length: reused in place only when no other row holds it
-        assert!(decode_flat(
+        assert!(flat(
             br#"{"site":"site-2","ts":-9223372036854775808}"#,
-            &cols(),
-            &folded_names(&cols()),
             0,
             &mut row
         )
@@ -442,18 +405,11 @@ mod tests {
             (br#"{"site":"site-30"}"#, "site-30"),
             (br#"{"site":"s"}"#, "s"),
         ] {
-            assert!(decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_some());
+            assert!(flat(line, 0, &mut row).is_some());
             assert_eq!(row[0], Value::string(site));
         }
         // out of BIGINT's and INT's range: the general decoder words the error
-        assert!(decode_flat(
-            br#"{"ts":9223372036854775808}"#,
-            &cols(),
-            &folded_names(&cols()),
-            0,
-            &mut row
-        )
-        .is_none());
+        assert!(flat(br#"{"ts":9223372036854775808}"#, 0, &mut row).is_none());
         let int = vec![("N".to_string(), SqlType::Int, 0)];
         assert!(decode_flat(br#"{"n":2147483648}"#, &int, &[], 0, &mut row).is_none());
         assert!(decode_flat(br#"{"n":-2147483648}"#, &int, &[], 0, &mut row).is_some());
@@ -466,14 +422,7 @@ mod tests {
             i64::MAX,
         ] {
             let line = format!(r#"{{"ts":{n}}}"#);
-            assert!(decode_flat(
-                line.as_bytes(),
-                &cols(),
-                &folded_names(&cols()),
-                0,
-                &mut row
-            )
-            .is_some());
+            assert!(flat(line.as_bytes(), 0, &mut row).is_some());
             assert_eq!(row[2], Value::Bigint(n));
         }
     }
@@ -518,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_read_while_scanned_are_what_the_span_and_conversion_give() {
+    fn numbers_read_while_scanned_are_what_the_general_parsers_give() {
         let texts = [
             "0",
             "-0",
@@ -556,10 +505,14 @@ mod tests {
                     };
                     let (start, stop) = value_span(text.as_bytes(), 0).unwrap();
                     assert_eq!((start, stop), (0, at), "{text} {ty:?}");
-                    let mut converted = Value::Null;
-                    assert!(convert(&text.as_bytes()[..stop], &ty, &mut converted).is_some());
-                    assert_eq!(scanned, converted, "{text} {ty:?}");
-                    if let (Value::Double(a), Value::Double(b)) = (&scanned, &converted) {
+                    let number = &text[..stop];
+                    let parsed = match ty {
+                        SqlType::Bigint => Value::Bigint(number.parse().unwrap()),
+                        SqlType::Int => Value::Int(number.parse().unwrap()),
+                        _ => Value::Double(number.parse().unwrap()),
+                    };
+                    assert_eq!(scanned, parsed, "{text} {ty:?}");
+                    if let (Value::Double(a), Value::Double(b)) = (&scanned, &parsed) {
                         assert_eq!(a.to_bits(), b.to_bits(), "{text}");
                     }
                 }
@@ -581,9 +534,7 @@ mod tests {
         let unread_site = 1;
         let mut row = vec![Value::string("kept"), Value::Null, Value::Null];
         let line = br#"{"site":"site-82","temp":20.8,"ts":5}"#;
-        assert!(
-            decode_flat(line, &cols(), &folded_names(&cols()), unread_site, &mut row).is_some()
-        );
+        assert!(flat(line, unread_site, &mut row).is_some());
         assert_eq!(
             row,
             vec![Value::string("kept"), Value::Double(20.8), Value::Bigint(5)]
@@ -598,23 +549,10 @@ mod tests {
             br#"{"ts":1.5}"#,
             br#"{"ts":9223372036854775808}"#,
         ] {
-            assert!(
-                decode_flat(line, &cols(), &folded_names(&cols()), unread_all, &mut row).is_none(),
-                "{line:?}"
-            );
-            assert!(
-                decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_none(),
-                "{line:?}"
-            );
+            assert!(flat(line, unread_all, &mut row).is_none(), "{line:?}");
+            assert!(flat(line, 0, &mut row).is_none(), "{line:?}");
         }
-        assert!(decode_flat(
-            br#"{"site":null,"temp":-1.5}"#,
-            &cols(),
-            &folded_names(&cols()),
-            unread_all,
-            &mut row
-        )
-        .is_some());
+        assert!(flat(br#"{"site":null,"temp":-1.5}"#, unread_all, &mut row).is_some());
     }
 
     #[test]
@@ -628,20 +566,10 @@ mod tests {
             br#"[1,2]"#,
             br#"{"a":1} x"#,
         ] {
-            assert!(
-                decode_flat(line, &cols(), &folded_names(&cols()), 0, &mut row).is_none(),
-                "{line:?}"
-            );
+            assert!(flat(line, 0, &mut row).is_none(), "{line:?}");
         }
         // unused nested values are skipped
-        assert!(decode_flat(
-            br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#,
-            &cols(),
-            &folded_names(&cols()),
-            0,
-            &mut row
-        )
-        .is_some());
+        assert!(flat(br#"{"x":{"y":[1,{"z":2}]},"ts":5}"#, 0, &mut row).is_some());
         assert_eq!(row[2], Value::Bigint(5));
     }
 }

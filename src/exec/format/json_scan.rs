@@ -162,14 +162,13 @@ pub fn plain_text(s: &[u8]) -> Option<&str> {
 /// The text of `s`, whose bytes the caller found all ASCII (`ascii`) or not.
 fn utf8_known_ascii(s: &[u8], ascii: bool) -> Option<&str> {
     if ascii {
-        // SAFETY: bytes below 0x80 are each a character of UTF-8.
-        Some(unsafe { std::str::from_utf8_unchecked(s) })
+        Some(ascii_text(s))
     } else {
         std::str::from_utf8(s).ok()
     }
 }
 
-/// The text of bytes the caller found all ASCII (`ascii_string_end`).
+/// The text of bytes the caller found all ASCII (`ascii_string_end`, `is_number`).
 #[inline]
 pub fn ascii_text(s: &[u8]) -> &str {
     debug_assert!(s.is_ascii());
@@ -247,7 +246,7 @@ pub fn value_span(s: &[u8], i: usize) -> Option<(usize, usize)> {
         _ => {
             let j = s[i..]
                 .iter()
-                .position(|&b| ENDS_SCALAR[b as usize])
+                .position(|&b| ends_scalar(b))
                 .map_or(s.len(), |n| i + n);
             (j > i).then_some((i, j))
         }

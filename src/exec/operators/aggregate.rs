@@ -1479,7 +1479,6 @@ fn carry_headers(r: &LogRecord, rows: &mut [OutputRow]) {
     }
 }
 
-/// The aggregate's row before projection: keys, the window's bounds, then the results.
 /// Group ids in byte order. They are sorted by their first eight bytes, read as one
 /// number (a shorter id padded with zeros, which keeps the order), and only ids with the
 /// same first eight bytes are compared whole: sorting thousands of ids at each window's
@@ -1530,6 +1529,7 @@ mod key_order_tests {
     }
 }
 
+/// The aggregate's row before projection: keys, the window's bounds, then the results.
 fn output_row(
     key: &[Value],
     window: Option<(i64, i64)>,

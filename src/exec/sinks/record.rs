@@ -79,18 +79,6 @@ impl SinkRecord {
         })
     }
 
-    /// Sets the key and value to copies of `key` and `value` if they fit inline; false
-    /// (and nothing changed) if they do not.
-    pub fn set_inline(&mut self, key: Option<&[u8]>, value: Option<&[u8]>) -> bool {
-        match SinkRecord::inline(key, value, self.timestamp_ms) {
-            Some(r) => {
-                self.data = r.data;
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Sets the key and value to slices of a shared buffer (or any bytes).
     pub fn set_shared(&mut self, key: Option<Bytes>, value: Option<Bytes>) {
         self.data = Data::Shared { key, value };
