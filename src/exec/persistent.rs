@@ -29,6 +29,7 @@ use super::physical::{EdgeKind, Operator as PhysicalOp};
 use super::sinks::batch::SinkBatch;
 use super::sinks::record::SinkRecord;
 use super::sinks::repartition::RepartitionWriter;
+use super::sinks::row::SinkRow;
 use super::task::OutputRow;
 use super::task::{read_partition, BadRecord, TaskStats};
 use crate::data::{SqlType, Value};
@@ -195,8 +196,8 @@ struct ColumnStamp {
 impl ColumnStamp {
     /// The timestamp of a row, or why it has none: NULL, a negative time (Kafka refuses
     /// one), text that does not match the pattern.
-    fn of(&self, values: &[Value]) -> Result<i64, String> {
-        let ms = match (&values[self.slot], &self.format) {
+    fn of(&self, value: &Value) -> Result<i64, String> {
+        let ms = match (value, &self.format) {
             (Value::Bigint(ms) | Value::Timestamp(ms), _) => *ms,
             (Value::String(text), Some(f)) => f.parse(text).ok_or_else(|| {
                 format!(
@@ -306,19 +307,19 @@ impl SinkWriter {
     }
 
     /// The record timestamp of a row: its event time, or its timestamp column's value.
-    pub(crate) fn timestamp_of(&self, r: &OutputRow) -> Result<i64, String> {
+    pub(crate) fn timestamp_of<R: SinkRow + ?Sized>(&self, r: &R) -> Result<i64, String> {
         // A deletion has no value to take a time from: it keeps the row's event time.
-        match self.stamp.as_ref().filter(|_| !r.tombstone) {
-            None => Ok(r.event_time_ms),
-            Some(stamp) => stamp.of(&r.values),
+        match self.stamp.as_ref().filter(|_| !r.tombstone()) {
+            None => Ok(r.order().0),
+            Some(stamp) => stamp.of(r.value(stamp.slot)),
         }
     }
 
     /// Appends the row's key, without its window, to `buf`; false when the row has no key.
-    pub(crate) fn encode_key(&self, r: &OutputRow, buf: &mut Vec<u8>) -> bool {
+    pub(crate) fn encode_key<R: SinkRow + ?Sized>(&self, r: &R, buf: &mut Vec<u8>) -> bool {
         // (built in place: a collected SmallVec would be moved out, inline array and all)
         let mut key_cols = SmallVec::<[_; 4]>::new();
-        key_cols.extend((self.key_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));
+        key_cols.extend((self.key_cols.iter()).map(|(n, t, i)| (n.as_str(), t, r.value(*i))));
         if self.computed_key {
             encode_computed_key_into(self.key_format, &key_cols, buf)
         } else {
@@ -328,21 +329,21 @@ impl SinkWriter {
 
     /// Appends a windowed row's window to its key in `buf` (the partition is chosen by
     /// the key without it).
-    pub(crate) fn encode_window(&self, r: &OutputRow, buf: &mut Vec<u8>) {
-        if let (Some(w), Some((ws, we))) = (self.window, r.window) {
+    pub(crate) fn encode_window<R: SinkRow + ?Sized>(&self, r: &R, buf: &mut Vec<u8>) {
+        if let (Some(w), Some((ws, we))) = (self.window, r.window()) {
             window_key_suffix(w, ws, we, buf);
         }
     }
 
     /// Appends the row's value to `buf`.
-    pub(crate) fn encode_value(&self, r: &OutputRow, buf: &mut Vec<u8>) {
+    pub(crate) fn encode_value<R: SinkRow + ?Sized>(&self, r: &R, buf: &mut Vec<u8>) {
         if let Some(names) = &self.json_names {
             // A JSON object: each field's name was written once, with the writer.
-            let values = (self.value_cols.iter()).map(|(_, ty, i)| (ty, &r.values[*i]));
+            let values = (self.value_cols.iter()).map(|(_, ty, i)| (ty, r.value(*i)));
             return super::format::json::encode_object_named(names, values, buf);
         }
         let mut value_cols = SmallVec::<[_; 8]>::new();
-        value_cols.extend((self.value_cols.iter()).map(|(n, t, i)| (n.as_str(), t, &r.values[*i])));
+        value_cols.extend((self.value_cols.iter()).map(|(n, t, i)| (n.as_str(), t, r.value(*i))));
         encode_value(
             self.value_format,
             self.wrap_single_value,

@@ -127,6 +127,16 @@ impl TaskStats {
     }
 }
 
+/// What `Task::next_batch_each` hands each input record's output to, as soon as it is
+/// made: the sink's encoder.
+pub trait EachRecord<Item> {
+    /// Items made (the receiver may leave them; the task clears them after).
+    fn items(&mut self, items: &mut Vec<Item>) -> ExecResult<()>;
+    /// A row whose columns are read where they are (`sinks/row.rs`), instead of an output
+    /// row made of their copies.
+    fn picked(&mut self, row: &crate::exec::sinks::row::PickedRow<'_>) -> ExecResult<()>;
+}
+
 /// The one task interface: every unit the driver runs (`drivers/driver.rs`) is a `Task`,
 /// whatever its operators: a transient query's filter/project, every join kind, a
 /// persistent query's stage (filter/project, repartition, aggregate) and the sink that
@@ -143,17 +153,14 @@ pub trait Task: Send {
     type Item: Send + 'static;
     /// Appends what the next batch makes (possibly nothing); false when the task is done.
     fn next_batch(&mut self, out: &mut Vec<Self::Item>) -> ExecResult<bool>;
-    /// `next_batch`, handing what each input record makes to `each` as soon as it is made
-    /// (and cleared after), so that a sink encodes a record's rows before the next record
-    /// is decoded (`sinks/batch.rs`). By default, everything the batch made, at its end.
-    fn next_batch_each(
-        &mut self,
-        each: &mut dyn FnMut(&mut Vec<Self::Item>) -> ExecResult<()>,
-    ) -> ExecResult<bool> {
+    /// `next_batch`, handing what each input record makes to `each` as soon as it is made,
+    /// so that a sink encodes a record's rows before the next record is decoded
+    /// (`sinks/batch.rs`). By default, everything the batch made, at its end.
+    fn next_batch_each(&mut self, each: &mut dyn EachRecord<Self::Item>) -> ExecResult<bool> {
         let mut items = Vec::new();
         let more = self.next_batch(&mut items)?;
         if !items.is_empty() {
-            each(&mut items)?;
+            each.items(&mut items)?;
         }
         Ok(more)
     }

@@ -91,6 +91,20 @@ impl Operators {
         used
     }
 
+    /// The row positions of the SELECT's items, when each is a column (and no table
+    /// function or window makes more of a row): the output row picks them.
+    pub fn picks(&self) -> Option<Vec<usize>> {
+        if !self.table_functions.is_empty() || self.window.is_some() {
+            return None;
+        }
+        (self.project.iter())
+            .map(|e| match e.kind {
+                TExpr::Column(i) => Some(i),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether a row passes the filter (WHERE).
     pub fn passes(&self, row: &[Value]) -> bool {
         self.filter.as_ref().is_none_or(|f| is_true(f, row))

@@ -11,9 +11,10 @@ use bytes::Bytes;
 use crate::exec::log::LogHandle;
 use crate::exec::persistent::{Encoded, SinkWriter};
 use crate::exec::state::durable::{tag_headers, Tagger};
-use crate::exec::task::{BadRecord, OutputRow};
+use crate::exec::task::BadRecord;
 
 use super::record::SinkRecord;
+use super::row::SinkRow;
 
 /// The records of one batch of rows being encoded for the sink topic.
 pub(crate) struct SinkBatch<'w> {
@@ -49,16 +50,17 @@ impl<'w> SinkBatch<'w> {
     /// written but added to `bad`, as the input record (partition and offset) that made
     /// it. Every row of an input record goes to the same batch, so its rows are numbered
     /// in one piece.
-    pub(crate) fn push(
+    pub(crate) fn push<R: SinkRow + ?Sized>(
         &mut self,
-        r: &OutputRow,
+        r: &R,
         encoded: &mut Vec<Encoded>,
         bad: &mut Vec<BadRecord>,
     ) -> Result<(), String> {
         let w = self.writer;
         // Which input row made this one: the query, its input partition and offset, and
         // the row's place among the rows of that input record.
-        let tag = (w.tag_prefix.as_ref()).map(|q| self.tagger.tag(q, r.partition, r.offset));
+        let (event_time_ms, partition, offset) = r.order();
+        let tag = (w.tag_prefix.as_ref()).map(|q| self.tagger.tag(q, partition, offset));
         if tag.as_ref().is_some_and(|t| w.skip.contains(t)) {
             return Ok(());
         }
@@ -67,11 +69,10 @@ impl<'w> SinkBatch<'w> {
             Err(why) => {
                 bad.push(BadRecord {
                     topic: w.topic.clone(),
-                    partition: r.partition,
-                    offset: r.offset,
+                    partition,
+                    offset,
                     reason: format!(
-                        "the row made from input partition {} offset {} was not written: {why}",
-                        r.partition, r.offset
+                        "the row made from input partition {partition} offset {offset} was not written: {why}"
                     ),
                 });
                 return Ok(());
@@ -88,12 +89,12 @@ impl<'w> SinkBatch<'w> {
             w.encode_window(r, &mut self.buf);
         }
         let key = has_key.then_some(start..self.buf.len());
-        let value = (!r.tombstone).then(|| {
+        let value = (!r.tombstone()).then(|| {
             let start = self.buf.len();
             w.encode_value(r, &mut self.buf);
             start..self.buf.len()
         });
-        let headers = crate::exec::row_headers::written(tag_headers(tag), &r.headers);
+        let headers = crate::exec::row_headers::written(tag_headers(tag), r.headers());
         let (k, v) = (
             key.clone().map(|k| &self.buf[k]),
             value.clone().map(|v| &self.buf[v]),
@@ -111,7 +112,7 @@ impl<'w> SinkBatch<'w> {
             }
         };
         encoded.push(Encoded {
-            order: (r.event_time_ms, r.partition, r.offset),
+            order: (event_time_ms, partition, offset),
             target,
             record: record.with_headers(headers),
         });

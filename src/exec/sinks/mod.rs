@@ -9,3 +9,4 @@ pub(crate) mod append;
 pub(crate) mod batch;
 pub mod record;
 pub mod repartition;
+pub mod row;

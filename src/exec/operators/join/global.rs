@@ -20,8 +20,11 @@ use crate::exec::format::key::encode_key_into;
 use crate::exec::operators::aggregate::{FastHash, KeyBytes};
 use crate::exec::operators::pipeline::Operators;
 use crate::exec::physical::{ranges, StartAt};
+use crate::exec::sinks::row::{JoinedTable, PickedRow};
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS};
+use crate::exec::task::{
+    EachRecord, OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS,
+};
 use crate::plan::catalog::Format;
 use crate::plan::expr::{TExpr, TypedExpr};
 use crate::plan::logical::Source;
@@ -144,6 +147,9 @@ pub struct GlobalJoinTask {
     copies_generation: u64,
     /// The rows of one record, handed on as soon as they are made (`next_batch_each`).
     rows: Vec<OutputRow>,
+    /// The row positions of the SELECT's columns, when it names nothing else: its rows
+    /// are then handed on as picked rows (`sinks/row.rs`), not made.
+    picks: Option<Vec<usize>>,
 }
 
 impl GlobalJoinTask {
@@ -160,6 +166,7 @@ impl GlobalJoinTask {
         let key_type = super::key_type(&lookup);
         let right_used = used_fields(&ops, right);
         GlobalJoinTask {
+            picks: ops.picks(),
             right_used,
             stream,
             store,
@@ -191,21 +198,13 @@ impl Task for GlobalJoinTask {
     type Item = OutputRow;
 
     fn next_batch(&mut self, out: &mut Vec<OutputRow>) -> ExecResult<bool> {
-        self.join_batch(out, |_| Ok(()))
+        self.join_batch(out, None)
     }
 
-    fn next_batch_each(
-        &mut self,
-        each: &mut dyn FnMut(&mut Vec<OutputRow>) -> ExecResult<()>,
-    ) -> ExecResult<bool> {
+    fn next_batch_each(&mut self, each: &mut dyn EachRecord<OutputRow>) -> ExecResult<bool> {
         let mut rows = std::mem::take(&mut self.rows);
-        let more = self.join_batch(&mut rows, |rows| {
-            if !rows.is_empty() {
-                each(rows)?;
-                rows.clear();
-            }
-            Ok(())
-        });
+        let more = self.join_batch(&mut rows, Some(each));
+        rows.clear();
         self.rows = rows;
         more
     }
@@ -223,12 +222,12 @@ impl Task for GlobalJoinTask {
 }
 
 impl GlobalJoinTask {
-    /// Joins a batch of the stream's records into `out`, calling `after` once each
-    /// record's rows are in it.
+    /// Joins a batch of the stream's records into `out`, or hands each record's rows to
+    /// `each` as soon as they are made: as picked rows when the SELECT only names columns.
     fn join_batch(
         &mut self,
         out: &mut Vec<OutputRow>,
-        mut after: impl FnMut(&mut Vec<OutputRow>) -> ExecResult<()>,
+        mut each: Option<&mut dyn EachRecord<OutputRow>>,
     ) -> ExecResult<bool> {
         let store = self.store.read();
         if store.generation != self.copies_generation {
@@ -274,13 +273,43 @@ impl GlobalJoinTask {
             if found.is_none() && self.join_type == JoinType::Inner {
                 continue;
             }
+            if let (Some(cols), Some(each)) = (&self.picks, each.as_deref_mut()) {
+                // Without WHERE the table's columns are read in the table's row.
+                let table = match &self.ops.filter {
+                    None => Some(JoinedTable {
+                        start: self.right.0,
+                        len: self.right.1,
+                        row: found,
+                    }),
+                    Some(_) => {
+                        fill_used(row, self.right.0, &self.right_used, found);
+                        if !self.ops.passes(row) {
+                            continue;
+                        }
+                        None
+                    }
+                };
+                each.picked(&PickedRow {
+                    event_time_ms: event_time,
+                    partition,
+                    offset: record.offset,
+                    headers: &record.headers,
+                    cols,
+                    row,
+                    table,
+                })?;
+                continue;
+            }
             // Only the table's columns the query reads.
             fill_used(row, self.right.0, &self.right_used, found);
             let first = out.len();
             self.ops
                 .apply(row, event_time, partition, record.offset, out);
             crate::exec::row_headers::stamp(&mut out[first..], &record.headers);
-            after(out)?;
+            if let Some(each) = each.as_deref_mut().filter(|_| out.len() > first) {
+                each.items(out)?;
+                out.clear();
+            }
         }
         Ok(true)
     }

@@ -26,8 +26,10 @@ use crate::data::Value;
 use crate::exec::error::{ExecError, ExecResult};
 use crate::exec::persistent::Encoded;
 use crate::exec::sinks::append::run_appending;
+use crate::exec::sinks::batch::SinkBatch;
+use crate::exec::sinks::row::PickedRow;
 use crate::exec::state::codec::{Reader, Writer};
-use crate::exec::task::{OutputRow, Task, TaskStats};
+use crate::exec::task::{EachRecord, OutputRow, Task, TaskStats};
 
 /// Where a join's rows go: records of one topic.
 pub(crate) trait RowEncoder: Send + Sync + std::fmt::Debug {
@@ -70,11 +72,10 @@ impl Task for JoinUnit {
             let before = out.len();
             let mut batch = sink.batch(&self.log)?;
             let mut bad = Vec::new();
-            let more = self.task.next_batch_each(&mut |rows| {
-                for r in rows.iter() {
-                    batch.push(r, out, &mut bad)?;
-                }
-                Ok(())
+            let more = self.task.next_batch_each(&mut Encoding {
+                batch: &mut batch,
+                out,
+                bad: &mut bad,
             })?;
             batch.finish(out);
             self.stats.merge(self.task.stats());
@@ -100,6 +101,26 @@ impl Task for JoinUnit {
     /// (The rows written are counted apart, in `written`: a join's run reports them.)
     fn stats(&mut self) -> TaskStats {
         std::mem::take(&mut self.stats)
+    }
+}
+
+/// A join task's rows, each record's as soon as they are made, encoded for the sink.
+struct Encoding<'a, 'w> {
+    batch: &'a mut SinkBatch<'w>,
+    out: &'a mut Vec<Encoded>,
+    bad: &'a mut Vec<crate::exec::task::BadRecord>,
+}
+
+impl EachRecord<OutputRow> for Encoding<'_, '_> {
+    fn items(&mut self, rows: &mut Vec<OutputRow>) -> ExecResult<()> {
+        for r in rows.iter() {
+            self.batch.push(r, self.out, self.bad)?;
+        }
+        Ok(())
+    }
+
+    fn picked(&mut self, row: &PickedRow<'_>) -> ExecResult<()> {
+        Ok(self.batch.push(row, self.out, self.bad)?)
     }
 }
 
