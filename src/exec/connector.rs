@@ -19,7 +19,8 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
-use crate::exec::log::{Acks, LogHandle, ProducerRef, TopicConfig};
+use crate::exec::limits::LOAD_LEAD_BYTES;
+use crate::exec::log::{Acks, LoadProgress, LogHandle, ProducerRef, TopicConfig};
 
 use crate::data::SqlType;
 use crate::exec::format::json_scan::{skip_ws, string_end, value_span};
@@ -132,6 +133,13 @@ impl Chunk {
         }
     }
 
+    /// `LOAD_LEAD_BYTES` in records, at this chunk's mean line length.
+    fn lead_records(&self) -> u64 {
+        let lines: usize = self.by_partition.iter().map(Vec::len).sum();
+        let mean = (self.len / lines.max(1)).max(1) as u64;
+        (LOAD_LEAD_BYTES / mean).max(1)
+    }
+
     fn records(&self, lines: &[Line]) -> Vec<ProducerRef<'_>> {
         lines
             .iter()
@@ -156,7 +164,19 @@ pub fn load_file(
     topic: &str,
     fields: &LineFields,
 ) -> Result<Loaded, SourceError> {
-    load_file_bounded(log, file, topic, fields, STREAM_BYTES_MAX)
+    load_file_bounded(log, file, topic, fields, STREAM_BYTES_MAX, None)
+}
+
+/// `load_file` while queries read the topic (`exec/loads.rs`): the load keeps within
+/// `LOAD_LEAD_BYTES` of the slowest of them (`LoadProgress`).
+pub fn load_file_paced(
+    log: &LogHandle,
+    file: &Path,
+    topic: &str,
+    fields: &LineFields,
+    progress: &LoadProgress,
+) -> Result<Loaded, SourceError> {
+    load_file_bounded(log, file, topic, fields, STREAM_BYTES_MAX, Some(progress))
 }
 
 /// Creates a connector's topic (one partition) when no statement declared it.
@@ -182,6 +202,7 @@ fn load_file_bounded(
     topic: &str,
     fields: &LineFields,
     stream_bytes_max: u64,
+    pace: Option<&LoadProgress>,
 ) -> Result<Loaded, SourceError> {
     let n = ensure_topic(log, topic)?;
     let cannot_read =
@@ -195,12 +216,28 @@ fn load_file_bounded(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(CHUNK_BUFFERS - 1);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
         let appender = scope.spawn(move || -> Result<(), String> {
+            // Each partition's end offset, once known.
+            let mut ends: Vec<Option<u64>> = vec![None; n as usize];
             for chunk in rx {
                 for (p, lines) in chunk.by_partition.iter().enumerate() {
-                    if !lines.is_empty() {
-                        log.produce_batch(topic, p as u32, &chunk.records(lines), Acks::All)
-                            .map_err(|e| e.to_string())?;
+                    if lines.is_empty() {
+                        continue;
                     }
+                    if let Some(pace) = pace {
+                        let end = match ends[p] {
+                            Some(end) => end,
+                            None => {
+                                log.offsets(topic, p as u32)
+                                    .map_err(|e| e.to_string())?
+                                    .high_watermark
+                            }
+                        };
+                        pace.wait_for_readers(p as u32, end, chunk.lead_records());
+                    }
+                    let first = log
+                        .produce_batch(topic, p as u32, &chunk.records(lines), Acks::All)
+                        .map_err(|e| e.to_string())?;
+                    ends[p] = Some(first + lines.len() as u64);
                 }
                 let _ = back_tx.send(chunk);
             }
@@ -633,6 +670,7 @@ mod tests {
             "t",
             &LineFields::default(),
             bound,
+            None,
         )
         .unwrap_err();
         assert!(

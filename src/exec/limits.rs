@@ -26,6 +26,12 @@ pub const BAD_RECORD_SAMPLES: usize = 10;
 /// slowest task.
 pub const CHANNEL_BATCHES: usize = 4;
 
+/// How far, in bytes of lines, a source connector's load may get ahead of the slowest
+/// query reading its topic as it loads (`log::LoadProgress`): with the chunk appended on
+/// top, within the newest 4 MiB of a partition that a log without a data directory keeps
+/// in memory, so that the queries do not read the load back from the disk.
+pub const LOAD_LEAD_BYTES: u64 = 1 << 20;
+
 /// Records appended to one partition of a sink or internal topic in one batch.
 pub const APPEND_BATCH_RECORDS: usize = 4096;
 

@@ -23,11 +23,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::connector::{self, LineFields, Loaded, SourceError};
-use super::log::{LoadingLog, LogHandle};
+use super::log::{LoadProgress, LoadingLog, LogHandle};
 use super::output::Output;
 use super::session::Session;
 use crate::diagnostic::{Code, Diagnostic};
@@ -45,8 +44,9 @@ struct Load {
     /// Whether its records' times are the time they are loaded at and some stream or table
     /// reads its records by them (`stamps_matter`).
     stamps: bool,
-    /// Set when the load has ended (its last record appended, or it failed).
-    done: Arc<AtomicBool>,
+    /// How far the load and its readers are; ended once its last record is appended, or
+    /// it failed.
+    progress: Arc<LoadProgress>,
     thread: std::thread::JoinHandle<Result<Loaded, SourceError>>,
 }
 
@@ -73,12 +73,12 @@ impl Loads {
 /// Marks a load ended however its thread ends (a reader waiting for it looks again within
 /// a millisecond: `task::LOAD_POLL`).
 struct EndOfLoad {
-    done: Arc<AtomicBool>,
+    progress: Arc<LoadProgress>,
 }
 
 impl Drop for EndOfLoad {
     fn drop(&mut self) {
-        self.done.store(true, Ordering::Release);
+        self.progress.finish();
     }
 }
 
@@ -132,14 +132,16 @@ impl Session {
         if stamps {
             self.end_loads(|l| l.stamps, out)?;
         }
-        let done = Arc::new(AtomicBool::new(false));
-        let end = EndOfLoad { done: done.clone() };
+        let progress = LoadProgress::new();
+        let end = EndOfLoad {
+            progress: progress.clone(),
+        };
         let (log, plan) = (self.log.clone(), c.clone());
         let thread = std::thread::Builder::new()
             .name("kql-connector".into())
             .spawn(move || {
-                let _end = end;
-                connector::load_file(&log, &plan.file, &plan.topic, &LineFields::of(&plan))
+                let fields = LineFields::of(&plan);
+                connector::load_file_paced(&log, &plan.file, &plan.topic, &fields, &end.progress)
             })
             .map_err(|e| {
                 Diagnostic::new(Code::Internal, format!("cannot start the connector: {e}"))
@@ -151,7 +153,7 @@ impl Session {
             file_span: c.file_span,
             timestamp_field: c.timestamp_field.clone(),
             stamps,
-            done,
+            progress,
             thread,
         });
         Ok(true)
@@ -184,7 +186,7 @@ impl Session {
             .loads
             .pending
             .iter()
-            .map(|l| (l.topic.clone(), l.done.clone()))
+            .map(|l| (l.topic.clone(), l.progress.clone()))
             .collect::<HashMap<_, _>>();
         let loading: LogHandle = Arc::new(LoadingLog::new(self.log.clone(), loads));
         self.registry

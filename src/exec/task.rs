@@ -218,10 +218,13 @@ pub struct PartitionReader {
     /// Set once the reader is at the end of its range and no load goes on: it need not
     /// look again until its next run (a join's exhausted side is asked for every record).
     settled: bool,
+    /// Where it tells a connector loading its topic how far it has read (`LoadProgress`).
+    follows: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl PartitionReader {
     pub fn new(log: LogHandle, topic: String, range: PartitionRange) -> PartitionReader {
+        let follows = log.follow_load(&topic, range.partition, range.start);
         PartitionReader {
             log,
             topic,
@@ -230,6 +233,7 @@ impl PartitionReader {
             cursor: Fetched::default(),
             taken_before: 0,
             settled: false,
+            follows,
         }
     }
 
@@ -238,6 +242,7 @@ impl PartitionReader {
     pub fn read_through(&mut self, log: &LogHandle) {
         if !std::sync::Arc::ptr_eq(&self.log, log) {
             self.log = log.clone();
+            self.follows = log.follow_load(&self.topic, self.range.partition, self.next);
         }
         self.settled = false;
     }
@@ -254,6 +259,9 @@ impl PartitionReader {
         self.taken_before += self.cursor.taken();
         self.cursor = Fetched::default();
         self.next = offset;
+        if let Some(cell) = &self.follows {
+            cell.store(offset, std::sync::atomic::Ordering::Relaxed);
+        }
         self.range.start = offset;
         self.range.end = self.range.end.max(offset);
     }
@@ -287,6 +295,9 @@ impl PartitionReader {
             };
             // Records past the range are left for a later `extend_to`.
             self.next = resume_at;
+            if let Some(cell) = &self.follows {
+                cell.store(resume_at, std::sync::atomic::Ordering::Relaxed);
+            }
             self.taken_before += self.cursor.taken();
             self.cursor = fetched;
         }

@@ -10,9 +10,10 @@
 //! they wait for a slower task.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use super::load_progress::LoadProgress;
 use super::{
     Acks, EmbeddedLog, Fetch, Fetched, GroupInfo, GroupOffsets, LoadState, Log, LogError,
     LogHandle, Membership, Offsets, Produce, ProducerRef, RecordMetadata, TopicConfig, TopicInfo,
@@ -22,12 +23,12 @@ use crate::exec::log::ProducerRecord;
 
 pub struct LoadingLog {
     inner: LogHandle,
-    /// Each loading topic, with its load's end: set once its last record is appended.
-    loads: HashMap<String, Arc<AtomicBool>>,
+    /// Each loading topic, with its load's progress.
+    loads: HashMap<String, Arc<LoadProgress>>,
 }
 
 impl LoadingLog {
-    pub fn new(inner: LogHandle, loads: HashMap<String, Arc<AtomicBool>>) -> LoadingLog {
+    pub fn new(inner: LogHandle, loads: HashMap<String, Arc<LoadProgress>>) -> LoadingLog {
         LoadingLog { inner, loads }
     }
 }
@@ -117,10 +118,13 @@ impl Fetch for LoadingLog {
     fn load_state(&self, topic: &str) -> LoadState {
         match self.loads.get(topic) {
             None => LoadState::None,
-            // (Acquire: once the end is seen, so is every record appended before it)
-            Some(done) if done.load(Ordering::Acquire) => LoadState::Loaded,
+            Some(load) if load.is_done() => LoadState::Loaded,
             Some(_) => LoadState::Loading,
         }
+    }
+    fn follow_load(&self, topic: &str, partition: u32, position: u64) -> Option<Arc<AtomicU64>> {
+        let load = self.loads.get(topic).filter(|l| !l.is_done())?;
+        Some(load.follow(partition, position))
     }
 }
 
@@ -198,19 +202,19 @@ mod tests {
         let log = crate::exec::log::in_memory(1);
         log.create_topic("t", TopicConfig::default()).unwrap();
         append(&log, 10);
-        let done = Arc::new(AtomicBool::new(false));
+        let progress = LoadProgress::new();
         let loading: LogHandle = Arc::new(LoadingLog::new(
             log.clone(),
-            HashMap::from([("t".to_string(), done.clone())]),
+            HashMap::from([("t".to_string(), progress.clone())]),
         ));
         let loader = {
-            let log = log.clone();
+            let (log, progress) = (log.clone(), progress.clone());
             std::thread::spawn(move || {
                 for _ in 0..5 {
                     std::thread::sleep(std::time::Duration::from_millis(5));
                     append(&log, 10);
                 }
-                done.store(true, Ordering::Release);
+                progress.finish();
             })
         };
         let range = PartitionRange {
@@ -219,12 +223,18 @@ mod tests {
             end: 10,
         };
         let mut reader = PartitionReader::new(loading, "t".into(), range);
+        // The reader is one the load knows of, at its start.
+        assert_eq!(progress.slowest(0), Some(0));
         let mut read = 0;
         while reader.next_record().unwrap().is_some() {
             read += 1;
         }
         loader.join().unwrap();
         assert_eq!(read, 60);
+        // It told the load how far it read; gone, it is forgotten.
+        assert_eq!(progress.slowest(0), Some(60));
+        drop(reader);
+        assert_eq!(progress.slowest(0), None);
         // Through the log itself, the range is what it was given.
         let range = PartitionRange {
             partition: 0,

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod embedded;
+mod load_progress;
 mod loading;
 pub mod memory;
 mod records;
@@ -29,6 +30,7 @@ pub use kql_runtime::{
     Acks, BrokerInfo, CleanReport, CleanupPolicy, GroupInfo, Header, LogError, PartitionInfo,
     ProducerRecord, ProducerRef, Record, RecordMetadata, StorageReport, TopicConfig, TopicInfo,
 };
+pub use load_progress::LoadProgress;
 pub use loading::LoadingLog;
 pub use memory::MemoryLog;
 pub use records::{header_text, Fetched, Headers, LogRecord, Run};
@@ -163,6 +165,17 @@ pub trait Fetch {
     /// waits for more instead of stopping (`LoadingLog`). No log loads by itself.
     fn load_state(&self, _topic: &str) -> LoadState {
         LoadState::None
+    }
+    /// A reader of `partition` of a loading topic, from `position` on: the cell it tells
+    /// how far it has read in, which the load waits for (`LoadProgress`). None when the
+    /// topic is not loading.
+    fn follow_load(
+        &self,
+        _topic: &str,
+        _partition: u32,
+        _position: u64,
+    ) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        None
     }
 }
 
