@@ -287,7 +287,8 @@ fn number_at(bytes: &[u8], i: usize, ty: &SqlType, slot: &mut Value) -> Option<u
 /// where it ends; None for anything else, which `value_span` and `convert` then read.
 #[inline]
 fn string_at(bytes: &[u8], i: usize, ty: &SqlType, slot: Option<&mut Value>) -> Option<usize> {
-    if *ty != SqlType::String || bytes.get(i) != Some(&b'"') {
+    // (`matches!`: comparing a type with `!=` is a call, per record)
+    if !matches!(ty, SqlType::String) || bytes.get(i) != Some(&b'"') {
         return None;
     }
     let end = ascii_string_end(bytes, i + 1)?;

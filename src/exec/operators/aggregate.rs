@@ -288,6 +288,9 @@ pub struct AggregateSpec {
     emit: EmitKind,
     having: Option<TypedExpr>,
     project: Vec<TypedExpr>,
+    /// For each of `project`'s items, whether it is a column that no later item reads:
+    /// its value is then moved out of the aggregate's row, not copied.
+    project_moves: Vec<bool>,
     pub input_kind: InputKind,
 }
 
@@ -312,8 +315,19 @@ impl AggregateSpec {
             })
             .collect::<Option<Vec<usize>>>()
             .filter(|_| !session);
+        let project_moves = (0..project.len())
+            .map(|n| match project[n].kind {
+                crate::plan::expr::TExpr::Column(i) => project[n + 1..].iter().all(|later| {
+                    let mut read = Vec::new();
+                    later.columns(&mut read);
+                    !read.contains(&i)
+                }),
+                _ => false,
+            })
+            .collect();
         AggregateSpec {
             input,
+            project_moves,
             keys: agg.keys.iter().map(|k| k.expr.clone()).collect(),
             key_columns,
             calls: agg.calls.clone(),
@@ -398,19 +412,21 @@ fn pair(v: &Value) -> Option<(f64, f64)> {
     }
 }
 
-fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
+/// (`v` by reference: most calls only read it, and a copy per call and record was a
+/// tenth of an aggregation's own work)
+fn add(acc: &mut Acc, call: &AggCall, v: &Value, seq: u64) {
     match (acc, call.func) {
         (Acc::Count(n), AggFunc::CountStar) => *n += 1,
         (Acc::Count(n), _) => *n += !v.is_null() as i64,
         (Acc::Distinct(set), _) => {
             if !v.is_null() {
                 let mut b = Vec::new();
-                value_bytes(&v, &mut b);
+                value_bytes(v, &mut b);
                 set.insert(b);
             }
         }
         (Acc::Sum(s), AggFunc::SumList) => {
-            if let Value::Array(items) = &v {
+            if let Value::Array(items) = v {
                 for x in items.iter().filter(|x| !x.is_null()) {
                     *s = sum(s, x);
                 }
@@ -418,7 +434,7 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
         }
         (Acc::Sum(s), _) => {
             if !v.is_null() {
-                *s = sum(s, &v);
+                *s = sum(s, v);
             }
         }
         (Acc::Avg(s, n), _) => {
@@ -429,30 +445,30 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
         }
         (Acc::Min(m), _) => {
             if !v.is_null() && (m.is_null() || v.sql_cmp(m) == Some(std::cmp::Ordering::Less)) {
-                *m = v;
+                *m = v.clone();
             }
         }
         (Acc::Max(m), _) => {
             if !v.is_null() && (m.is_null() || v.sql_cmp(m) == Some(std::cmp::Ordering::Greater)) {
-                *m = v;
+                *m = v.clone();
             }
         }
         (Acc::ByOffset(s, x), AggFunc::LatestByOffset) => {
             // ksqlDB ignores NULLs by default
             if !v.is_null() && seq >= *s {
                 *s = seq;
-                *x = v;
+                *x = v.clone();
             }
         }
         (Acc::ByOffset(s, x), _) => {
             if !v.is_null() && (x.is_null() || seq < *s) {
                 *s = seq;
-                *x = v;
+                *x = v.clone();
             }
         }
         (Acc::List(items), f) => {
-            if items.len() < call.k && (f == AggFunc::CollectList || !items.contains(&v)) {
-                items.push(v);
+            if items.len() < call.k && (f == AggFunc::CollectList || !items.contains(v)) {
+                items.push(v.clone());
             }
         }
         (Acc::Offsets(kept), f) => {
@@ -461,22 +477,22 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
             }
             let n = call.k.max(1);
             if f == AggFunc::LatestByOffset {
-                kept.push((seq, v));
+                kept.push((seq, v.clone()));
                 if kept.len() > n {
                     kept.remove(0);
                 }
             } else if kept.len() < n {
-                kept.push((seq, v));
+                kept.push((seq, v.clone()));
             }
         }
         (Acc::Counts(counts), f) => {
             if f == AggFunc::Histogram && v.is_null() {
                 return;
             }
-            match counts.iter().position(|(x, _)| *x == v) {
+            match counts.iter().position(|(x, _)| x == v) {
                 Some(i) => counts[i].1 += 1,
                 None if f == AggFunc::Histogram && counts.len() >= HISTOGRAM_VALUES_MAX => {}
-                None => counts.push((v, 1)),
+                None => counts.push((v.clone(), 1)),
             }
         }
         (Acc::Moments(n, mean, m2), _) => {
@@ -488,7 +504,7 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
             }
         }
         (Acc::Sums(n, s), _) => {
-            if let Some((x, y)) = pair(&v) {
+            if let Some((x, y)) = pair(v) {
                 *n += 1;
                 for (acc, add) in s.iter_mut().zip([x, y, x * x, y * y, x * y]) {
                     *acc += add;
@@ -496,15 +512,15 @@ fn add(acc: &mut Acc, call: &AggCall, v: Value, seq: u64) {
             }
         }
         (Acc::TopK(items), f) => {
-            let rank = topk_rank(&v);
-            if !rank.is_null() && !(f == AggFunc::TopKDistinct && items.contains(&v)) {
+            let rank = topk_rank(v);
+            if !rank.is_null() && !(f == AggFunc::TopKDistinct && items.contains(v)) {
                 // after the values it equals: the earlier of two equal values ranks first
                 let pos = items
                     .iter()
                     .position(|x| rank.sql_cmp(topk_rank(x)) == Some(std::cmp::Ordering::Greater))
                     .unwrap_or(items.len());
                 if pos < call.k {
-                    items.insert(pos, v);
+                    items.insert(pos, v.clone());
                     items.truncate(call.k);
                 }
             }
@@ -605,7 +621,7 @@ fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
             *s += s2;
             *n += n2
         }
-        (into @ (Acc::Min(_) | Acc::Max(_)), Acc::Min(b) | Acc::Max(b)) => add(into, call, b, 0),
+        (into @ (Acc::Min(_) | Acc::Max(_)), Acc::Min(b) | Acc::Max(b)) => add(into, call, &b, 0),
         (Acc::ByOffset(s, x), Acc::ByOffset(s2, x2)) => {
             let take = match call.func {
                 AggFunc::LatestByOffset => !x2.is_null() && s2 >= *s,
@@ -618,7 +634,7 @@ fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
         }
         (into @ Acc::List(_), Acc::List(b)) | (into @ Acc::TopK(_), Acc::TopK(b)) => {
             for v in b {
-                add(into, call, v, 0);
+                add(into, call, &v, 0);
             }
         }
         (Acc::Offsets(a), Acc::Offsets(b)) => {
@@ -635,7 +651,7 @@ fn merge(into: &mut Acc, from: Acc, call: &AggCall) {
         (into @ Acc::Counts(_), Acc::Counts(b)) => {
             for (v, n) in b {
                 for _ in 0..n {
-                    add(into, call, v.clone(), 0);
+                    add(into, call, &v, 0);
                 }
             }
         }
@@ -972,7 +988,12 @@ impl AggregateTask {
         args.extend(
             spec.calls
                 .iter()
-                .map(|c| c.arg.as_ref().map_or(Value::Null, |a| eval(a, row))),
+                .map(|c| match c.arg.as_ref().map(|a| &a.kind) {
+                    None => Value::Null,
+                    // (most arguments are columns: copied without a call to evaluate them)
+                    Some(crate::plan::expr::TExpr::Column(i)) => row[*i].clone(),
+                    Some(_) => eval(c.arg.as_ref().expect("an argument"), row),
+                }),
         );
         if let Sign::Retract { emit } = sign {
             // tables are never windowed
@@ -1073,7 +1094,7 @@ impl AggregateTask {
         if spec.emit == EmitKind::Changes {
             emit(
                 spec,
-                &group.key,
+                group.key.iter().cloned(),
                 None,
                 &group.accs,
                 t,
@@ -1234,7 +1255,7 @@ impl AggregateTask {
             }
         }
         for (acc, (call, v)) in merged.accs.iter_mut().zip(spec.calls.iter().zip(args)) {
-            add(acc, call, v.clone(), self.seq);
+            add(acc, call, v, self.seq);
         }
         if spec.emit == EmitKind::Changes {
             // As Kafka Streams does: a merged-away session's deletion carries that
@@ -1252,7 +1273,7 @@ impl AggregateTask {
             }
             emit(
                 spec,
-                key,
+                key.iter().cloned(),
                 Some((merged.start, merged.end)),
                 &merged.accs,
                 merged.time_ms,
@@ -1317,9 +1338,10 @@ impl AggregateTask {
                 };
                 {
                     if emit_rows && g.start >= oldest_kept {
+                        // (the group is gone: its key moves into the row)
                         emit(
                             spec,
-                            &g.key,
+                            g.key,
                             Some((g.start, g.end)),
                             &g.accs,
                             g.time_ms,
@@ -1353,7 +1375,7 @@ impl AggregateTask {
             if emit_rows {
                 emit(
                     spec,
-                    key,
+                    key.iter().cloned(),
                     Some((s.start, s.end)),
                     &s.accs,
                     s.time_ms,
@@ -1389,7 +1411,7 @@ fn apply(
     out: &mut Vec<OutputRow>,
 ) {
     for ((acc, call), v) in group.accs.iter_mut().zip(&spec.calls).zip(args) {
-        add(acc, call, v.clone(), seq);
+        add(acc, call, v, seq);
     }
     group.rows += 1;
     group.time_ms = group.time_ms.max(t);
@@ -1398,7 +1420,7 @@ fn apply(
         let window = spec.window.as_ref().map(|_| (group.start, group.end));
         emit(
             spec,
-            &group.key,
+            group.key.iter().cloned(),
             window,
             &group.accs,
             t,
@@ -1413,7 +1435,7 @@ fn apply(
 #[allow(clippy::too_many_arguments)]
 fn emit(
     spec: &AggregateSpec,
-    key: &[Value],
+    key: impl IntoIterator<Item = Value>,
     window: Option<(i64, i64)>,
     accs: &[Acc],
     t: i64,
@@ -1422,7 +1444,7 @@ fn emit(
     was_visible: bool,
     out: &mut Vec<OutputRow>,
 ) {
-    let row = output_row(
+    let mut row = output_row(
         key,
         window,
         accs.iter().zip(&spec.calls).map(|(a, c)| result(a, c)),
@@ -1437,7 +1459,12 @@ fn emit(
         event_time_ms: t,
         partition,
         offset,
-        values: spec.project.iter().map(|e| eval(e, &row)).collect(),
+        values: (spec.project.iter().zip(&spec.project_moves))
+            .map(|(e, &moves)| match e.kind {
+                crate::plan::expr::TExpr::Column(i) if moves => std::mem::take(&mut row[i]),
+                _ => eval(e, &row),
+            })
+            .collect(),
         window,
         tombstone,
         headers: None,
@@ -1455,7 +1482,7 @@ fn passes_having(spec: &AggregateSpec, group: &Group) -> bool {
     }
     let window = spec.window.as_ref().map(|_| (group.start, group.end));
     let row = output_row(
-        &group.key,
+        group.key.iter().cloned(),
         window,
         group
             .accs
@@ -1531,13 +1558,13 @@ mod key_order_tests {
 
 /// The aggregate's row before projection: keys, the window's bounds, then the results.
 fn output_row(
-    key: &[Value],
+    key: impl IntoIterator<Item = Value>,
     window: Option<(i64, i64)>,
     results: impl Iterator<Item = Value>,
 ) -> smallvec::SmallVec<[Value; 8]> {
     // (on the stack for the usual few columns: no allocation, nor growth, per row)
     let mut row = smallvec::SmallVec::new();
-    row.extend(key.iter().cloned());
+    row.extend(key);
     if let Some((start, end)) = window {
         row.push(Value::Bigint(start));
         row.push(Value::Bigint(end));
@@ -1557,7 +1584,11 @@ fn emit_tombstone(
     offset: u64,
     out: &mut Vec<OutputRow>,
 ) {
-    let row = output_row(key, window, spec.calls.iter().map(|_| Value::Null));
+    let row = output_row(
+        key.iter().cloned(),
+        window,
+        spec.calls.iter().map(|_| Value::Null),
+    );
     out.push(OutputRow {
         event_time_ms: t,
         partition,
