@@ -67,6 +67,12 @@ fn run_statements(
             sources: session.sources.clone(),
         });
     session.registry.leak_state_at_exit();
+    // A log that nothing outlives (in memory, spilling to files unlinked when made) is left
+    // to the process's exit: dropping it gave back the disk space of each spilled batch, a
+    // system call per batch, for files the exit deletes anyway (3% of W2's wall time).
+    if session.log().embedded().is_some() && !session.log().is_durable() {
+        std::mem::forget(session);
+    }
     result
 }
 
