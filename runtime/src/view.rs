@@ -149,6 +149,7 @@ impl Place {
     }
 
     /// The next record of `b` in its range, moving past it; None at the end of the range.
+    #[inline]
     fn next_in<'a>(&mut self, b: &'a RecordBatch) -> Option<Result<RecordView<'a>, LogError>> {
         while self.left > 0 {
             self.left -= 1;
@@ -172,6 +173,7 @@ impl Place {
 
     /// Is the next record of `b` in its range? Skips records below it; reads only the
     /// offset of the record it stops at.
+    #[inline]
     fn ready_in(&mut self, b: &RecordBatch) -> Result<bool, LogError> {
         while self.left > 0 {
             let Some(delta) = u32_at(&b.buf, self.pos) else {
@@ -229,6 +231,7 @@ impl RecordCursor {
 
     /// Is there a record left? Moves past finished batches and records below a batch's
     /// range; a malformed batch is a `Corrupt` error.
+    #[inline]
     pub fn has_next(&mut self) -> Result<bool, LogError> {
         while let (Some(b), Some(at)) = (self.batches.get(self.batch), self.at.as_mut()) {
             if at.ready_in(b)? {
@@ -242,12 +245,14 @@ impl RecordCursor {
 
     /// The next record, if any, with the batch it is in (to keep slices of it with
     /// `RecordBatch::owned`).
+    #[inline]
     pub fn next_record(&mut self) -> Option<Result<(RecordView<'_>, &RecordBatch), LogError>> {
         self.take(1).next_in_batch()
     }
 
     /// The next `n` records at most, taken as they are iterated (a run dropped before its
     /// end leaves the rest in the cursor).
+    #[inline]
     pub fn take(&mut self, n: usize) -> Run<'_> {
         Run {
             batches: &self.batches,
@@ -293,6 +298,7 @@ pub struct Run<'a> {
 impl<'a> Iterator for Run<'a> {
     type Item = Result<RecordView<'a>, LogError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_in_batch().map(|r| r.map(|(v, _)| v))
     }
@@ -300,6 +306,7 @@ impl<'a> Iterator for Run<'a> {
 
 impl<'a> Run<'a> {
     /// The next record and its batch.
+    #[inline]
     pub fn next_in_batch(&mut self) -> Option<Result<(RecordView<'a>, &'a RecordBatch), LogError>> {
         if self.left == 0 {
             return None;
@@ -342,10 +349,12 @@ impl<'a> RecordView<'a> {
     }
 }
 
+#[inline]
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+#[inline]
 fn field<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     let n = u32_at(b, *pos)? as usize;
     let s = b.get(*pos + 4..*pos + 4 + n)?;
@@ -353,6 +362,7 @@ fn field<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     Some(s)
 }
 
+#[inline]
 fn header_value<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
     if u32_at(b, *pos)? == crate::batch::NULL_HEADER_VALUE {
         *pos += 4;
@@ -361,6 +371,7 @@ fn header_value<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
     field(b, pos).map(Some)
 }
 
+#[inline]
 fn nullable<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
     let n = u32_at(b, *pos)? as i32;
     *pos += 4;
@@ -372,6 +383,7 @@ fn nullable<'a>(b: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
     Some(Some(s))
 }
 
+#[inline]
 fn next_record<'a>(b: &'a [u8], pos: &mut usize, base: u64) -> Option<RecordView<'a>> {
     let offset = base + u32_at(b, *pos)? as u64;
     let ts = u64::from_be_bytes(b.get(*pos + 4..*pos + 12)?.try_into().ok()?) as i64;
