@@ -498,11 +498,20 @@ impl JoinSpec {
 
     /// `key_bytes` into a reused buffer (no allocation); false for a NULL key.
     pub fn key_into(&self, key: &TypedExpr, row: &[Value], out: &mut Vec<u8>) -> bool {
-        let v = crate::exec::eval::eval(key, row);
+        // (a column is read where it is: a copy would count a reference to its string,
+        // and release it, per record)
+        let evaluated;
+        let v = match key.kind {
+            crate::plan::expr::TExpr::Column(i) => &row[i],
+            _ => {
+                evaluated = crate::exec::eval::eval(key, row);
+                &evaluated
+            }
+        };
         out.clear();
         encode_key_into(
             crate::exec::format::key::KeyFormat::of(self.key_format),
-            &[("", &self.key_type, &v)],
+            &[("", &self.key_type, v)],
             out,
         )
     }
