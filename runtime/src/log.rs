@@ -571,6 +571,10 @@ impl PartitionLog {
 
 impl Drop for PartitionLog {
     fn drop(&mut self) {
+        // The spill file goes with the log (its segments drop after this).
+        if let Some(file) = self.spill.as_ref().and_then(|s| s.file.as_ref()) {
+            file.close_with_log();
+        }
         // A clean close: index entries out, and (unless the policy is `Never`) the tail of
         // an `EveryMs` log synced. Index entries are rebuildable, so a failure here loses
         // nothing that recovery cannot restore.

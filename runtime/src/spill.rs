@@ -85,6 +85,8 @@ pub(crate) struct SpillFile {
     written: Condvar,
     /// The folder it was created in, for error messages.
     dir: PathBuf,
+    /// Set when its whole log goes: its space then goes with it, when it is closed.
+    closing: AtomicBool,
 }
 
 /// The end of a spill file still in memory: the full buffers waiting for the spill
@@ -220,6 +222,7 @@ impl SpillFile {
                         }),
                         written: Condvar::new(),
                         dir: dir.to_path_buf(),
+                        closing: AtomicBool::new(false),
                     }));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -335,6 +338,13 @@ impl SpillFile {
         self.direct.swap(false, Ordering::Relaxed) && set_direct(&self.file, false)
     }
 
+    /// Says that the whole log is going, and this file with it: its segments need not give
+    /// their space back one by one as they are dropped. A hole punched per spilled batch
+    /// took 0.7 s to drop W4's log after 10M events; closing the file frees it at once.
+    pub(crate) fn close_with_log(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+    }
+
     /// The `len` bytes at `pos`.
     pub(crate) fn read(&self, pos: u64, len: usize) -> Result<Bytes, LogError> {
         let end = pos + len as u64;
@@ -375,6 +385,9 @@ impl SpillFile {
     /// Gives the disk space of `len` bytes at `pos` back (batches deleted by retention,
     /// compaction or truncation). Failing to is harmless: the file goes at exit anyway.
     pub(crate) fn release(&self, pos: u64, len: u64) {
+        if self.closing.load(Ordering::Relaxed) {
+            return;
+        }
         // SAFETY: fallocate on a descriptor this struct owns; no memory is passed.
         unsafe {
             libc::fallocate(
