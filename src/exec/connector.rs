@@ -216,23 +216,16 @@ fn load_file_bounded(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(CHUNK_BUFFERS - 1);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Chunk>();
         let appender = scope.spawn(move || -> Result<(), String> {
-            // Each partition's end offset, once known.
+            // Each partition's end offset after this load's last append to it.
             let mut ends: Vec<Option<u64>> = vec![None; n as usize];
             for chunk in rx {
+                let lead = chunk.lead_records();
                 for (p, lines) in chunk.by_partition.iter().enumerate() {
                     if lines.is_empty() {
                         continue;
                     }
-                    if let Some(pace) = pace {
-                        let end = match ends[p] {
-                            Some(end) => end,
-                            None => {
-                                log.offsets(topic, p as u32)
-                                    .map_err(|e| e.to_string())?
-                                    .high_watermark
-                            }
-                        };
-                        pace.wait_for_readers(p as u32, end, chunk.lead_records());
+                    if let (Some(pace), Some(end)) = (pace, ends[p]) {
+                        pace.wait_for_readers(p as u32, end, lead);
                     }
                     let first = log
                         .produce_batch(topic, p as u32, &chunk.records(lines), Acks::All)

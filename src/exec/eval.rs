@@ -254,7 +254,7 @@ pub fn is_true(e: &TypedExpr, row: &[Value]) -> bool {
 /// Calls `f` with the value of `e`: a column's or a literal's where it is, any other
 /// expression's evaluated.
 #[inline(always)]
-fn with_ref<R>(e: &TypedExpr, row: &[Value], f: impl FnOnce(&Value) -> R) -> R {
+pub(crate) fn with_ref<R>(e: &TypedExpr, row: &[Value], f: impl FnOnce(&Value) -> R) -> R {
     match &e.kind {
         TExpr::Column(i) => f(&row[*i]),
         TExpr::Literal(v) => f(v),

@@ -11,12 +11,11 @@ use crate::exec::log::LogHandle;
 
 use super::bound::RowBound;
 use super::input::Input;
-use super::{fill_used, part, used_fields};
+use super::{fill_used, lookup_key_into, part, used_fields};
 use crate::data::{SqlType, Value};
 use crate::diagnostic::Diagnostic;
 use crate::exec::decode::SourceDecoder;
 use crate::exec::error::ExecResult;
-use crate::exec::format::key::encode_key_into;
 use crate::exec::operators::aggregate::{FastHash, KeyBytes};
 use crate::exec::operators::pipeline::Operators;
 use crate::exec::physical::{ranges, StartAt};
@@ -26,7 +25,7 @@ use crate::exec::task::{
     EachRecord, OutputRow, PartitionReader, Task, TaskStats, FETCH_BATCH_RECORDS,
 };
 use crate::plan::catalog::Format;
-use crate::plan::expr::{TExpr, TypedExpr};
+use crate::plan::expr::TypedExpr;
 use crate::plan::logical::Source;
 use crate::syntax::ast::JoinType;
 
@@ -244,19 +243,11 @@ impl GlobalJoinTask {
             }
             let partition = self.stream.partition();
             let row = &mut self.stream.row;
-            // (a column is read where it is: no reference count per record)
-            let evaluated;
-            let v = match self.lookup.kind {
-                TExpr::Column(i) => &row[i],
-                _ => {
-                    evaluated = crate::exec::eval::eval(&self.lookup, row);
-                    &evaluated
-                }
-            };
-            self.key.clear();
-            let encoded = encode_key_into(
-                crate::exec::format::key::KeyFormat::of(self.key_format),
-                &[("", &self.key_type, v)],
+            let encoded = lookup_key_into(
+                self.key_format,
+                &self.key_type,
+                &self.lookup,
+                row,
                 &mut self.key,
             );
             // (only rows are copied: a key without a row is looked up in the store each

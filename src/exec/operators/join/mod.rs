@@ -498,23 +498,29 @@ impl JoinSpec {
 
     /// `key_bytes` into a reused buffer (no allocation); false for a NULL key.
     pub fn key_into(&self, key: &TypedExpr, row: &[Value], out: &mut Vec<u8>) -> bool {
-        // (a column is read where it is: a copy would count a reference to its string,
-        // and release it, per record)
-        let evaluated;
-        let v = match key.kind {
-            crate::plan::expr::TExpr::Column(i) => &row[i],
-            _ => {
-                evaluated = crate::exec::eval::eval(key, row);
-                &evaluated
-            }
-        };
-        out.clear();
+        lookup_key_into(self.key_format, &self.key_type, key, row, out)
+    }
+}
+
+/// The key bytes of `key` in `row`, as a record of `format` holds them, into a reused
+/// buffer (no allocation); false for a NULL key. A column is read where it is: a copy
+/// would count a reference to its string, and release it, per record.
+#[inline]
+pub(super) fn lookup_key_into(
+    format: Format,
+    key_type: &SqlType,
+    key: &TypedExpr,
+    row: &[Value],
+    out: &mut Vec<u8>,
+) -> bool {
+    out.clear();
+    crate::exec::eval::with_ref(key, row, |v| {
         encode_key_into(
-            crate::exec::format::key::KeyFormat::of(self.key_format),
-            &[("", &self.key_type, v)],
+            crate::exec::format::key::KeyFormat::of(format),
+            &[("", key_type, v)],
             out,
         )
-    }
+    })
 }
 
 /// Row positions of a windowed side's WINDOWSTART and WINDOWEND.
